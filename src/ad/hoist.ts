@@ -1,0 +1,30 @@
+import type { Instr, Origin } from '../ir/ir.ts';
+
+/**
+ * The reverse sweep runs after the whole forward sweep, outside the forward sweep's `if` blocks,
+ * yet it reads values computed inside them. This moves the declaration of every variable defined
+ * inside a branch to the top of the function (`let v;`) and turns its definition into `v = ...`.
+ */
+export function hoistBranchLocals(body: readonly Instr[], origin: Origin): Instr[] {
+  const hoisted: string[] = [];
+  const rewrite = (block: readonly Instr[], nested: boolean): Instr[] =>
+    block.flatMap((instr): Instr[] => {
+      switch (instr.kind) {
+        case 'if':
+          return [{ ...instr, then: rewrite(instr.then, true), else: rewrite(instr.else, true) }];
+        case 'const':
+          if (!nested) return [instr];
+          hoisted.push(instr.target);
+          return [{ kind: 'set', target: instr.target, expr: instr.expr, origin: instr.origin }];
+        case 'let':
+          if (!nested) return [instr];
+          hoisted.push(instr.target);
+          return instr.expr ? [{ kind: 'set', target: instr.target, expr: instr.expr, origin: instr.origin }] : [];
+        case 'set':
+        case 'add':
+          return [instr];
+      }
+    });
+  const rewritten = rewrite(body, false);
+  return [...hoisted.map((target): Instr => ({ kind: 'let', target, expr: undefined, origin })), ...rewritten];
+}

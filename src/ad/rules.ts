@@ -1,0 +1,96 @@
+import type { Builder } from '../ir/builder.ts';
+import type { BuiltinName } from '../ir/builtins.ts';
+import { constant, type ArithmeticOp, type Expr, type Operand } from '../ir/ir.ts';
+
+/**
+ * The derivative table: for each operation, one entry per argument giving that argument's adjoint
+ * contribution, ḡ·∂result/∂arg, where ḡ is the adjoint of the result. An entry may emit helper
+ * instructions through the builder and returns the final expression, which the reverse sweep
+ * assigns or adds (`+=`) to the argument's adjoint. `null` means the partial is zero everywhere the
+ * operation is differentiable, so no code is written at all. Entries reuse the forward value
+ * (`y`) where that is cheaper: d exp(x) = ḡ·y, d tanh(x) = ḡ·(1 - y²).
+ *
+ * Conventions at kinks (README, "Derivative conventions"): abs'(0) = 0; sign, floor and ceil have
+ * derivative 0; min and max send the adjoint to the selected argument, ties to the first; sqrt'(0)
+ * is +Infinity; x^y differentiates the exponent with y·x^(y-1) and x^y·ln(x), the second only when
+ * the exponent depends on a differentiated input.
+ */
+export interface RuleContext {
+  readonly b: Builder;
+  /** The operation's arguments. */
+  readonly args: readonly Operand[];
+  /** The operation's (forward) result. */
+  readonly y: Operand;
+  /** The adjoint of the result. */
+  readonly g: Operand;
+}
+
+export type Partial = ((c: RuleContext) => Expr | Operand) | null;
+
+const e = (op: Expr['op'], ...args: Operand[]): Expr => ({ op, args });
+const one = constant(1);
+
+/** ḡ · f(x) with f built by the caller. */
+const scale = (c: RuleContext, factor: Operand): Expr => e('mul', c.g, factor);
+/** ḡ / d. */
+const over = (c: RuleContext, denominator: Operand): Expr => e('div', c.g, denominator);
+
+export const rules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', readonly Partial[]> = {
+  copy: [(c) => c.g],
+  add: [(c) => c.g, (c) => c.g],
+  sub: [(c) => c.g, (c) => e('neg', c.g)],
+  mul: [(c) => scale(c, c.args[1]), (c) => scale(c, c.args[0])],
+  // d(a/b)/db = -a/b² = -(a/b)/b: reuses the quotient.
+  div: [(c) => over(c, c.args[1]), (c) => e('neg', c.b.op('div', c.b.op('mul', c.g, c.y), c.args[1]))],
+  neg: [(c) => e('neg', c.g)],
+  pow: [
+    ({ b, args: [x, p], g }) => e('mul', g, b.op('mul', p, b.op('pow', x, b.op('sub', p, one)))),
+    ({ b, args: [x], y, g }) => e('mul', g, b.op('mul', y, b.op('log', x))),
+  ],
+  // select(c, a, b): the adjoint goes to the side that was selected.
+  select: [null, ({ args: [k], g }) => e('select', k, g, constant(0)), ({ args: [k], g }) => e('select', k, constant(0), g)],
+
+  sin: [(c) => scale(c, c.b.op('cos', c.args[0]))],
+  cos: [(c) => e('neg', c.b.op('mul', c.g, c.b.op('sin', c.args[0])))],
+  tan: [(c) => scale(c, c.b.op('add', one, c.b.op('mul', c.y, c.y)))],
+  asin: [(c) => over(c, c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0]))))],
+  acos: [(c) => e('neg', c.b.op('div', c.g, c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0])))))],
+  atan: [(c) => over(c, c.b.op('add', one, c.b.op('mul', c.args[0], c.args[0])))],
+  atan2: [
+    ({ b, args: [y, x], g }) => e('div', b.op('mul', g, x), b.op('add', b.op('mul', x, x), b.op('mul', y, y))),
+    ({ b, args: [y, x], g }) => e('neg', b.op('div', b.op('mul', g, y), b.op('add', b.op('mul', x, x), b.op('mul', y, y)))),
+  ],
+  sinh: [(c) => scale(c, c.b.op('cosh', c.args[0]))],
+  cosh: [(c) => scale(c, c.b.op('sinh', c.args[0]))],
+  tanh: [(c) => scale(c, c.b.op('sub', one, c.b.op('mul', c.y, c.y)))],
+  exp: [(c) => scale(c, c.y)],
+  log: [(c) => over(c, c.args[0])],
+  log1p: [(c) => over(c, c.b.op('add', one, c.args[0]))],
+  expm1: [(c) => scale(c, c.b.op('add', c.y, one))],
+  log2: [(c) => over(c, c.b.op('mul', c.args[0], constant(Math.LN2)))],
+  log10: [(c) => over(c, c.b.op('mul', c.args[0], constant(Math.LN10)))],
+  // d sqrt(x) = 0.5/sqrt(x): +Infinity at 0.
+  sqrt: [(c) => e('div', c.b.op('mul', constant(0.5), c.g), c.y)],
+  cbrt: [(c) => over(c, c.b.op('mul', constant(3), c.b.op('mul', c.y, c.y)))],
+  abs: [(c) => scale(c, c.b.op('sign', c.args[0]))],
+  hypot: [
+    ({ b, args: [x], y, g }) => e('div', b.op('mul', g, x), y),
+    ({ b, args: [, z], y, g }) => e('div', b.op('mul', g, z), y),
+  ],
+  // Ties go to the first argument.
+  min: [
+    ({ b, args: [p, q], g }) => e('select', b.op('le', p, q), g, constant(0)),
+    ({ b, args: [p, q], g }) => e('select', b.op('le', p, q), constant(0), g),
+  ],
+  max: [
+    ({ b, args: [p, q], g }) => e('select', b.op('ge', p, q), g, constant(0)),
+    ({ b, args: [p, q], g }) => e('select', b.op('ge', p, q), constant(0), g),
+  ],
+  sign: [null],
+  floor: [null],
+  ceil: [null],
+};
+
+export function isDifferentiable(op: Expr['op']): op is keyof typeof rules {
+  return Object.prototype.hasOwnProperty.call(rules, op);
+}

@@ -1,0 +1,35 @@
+import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
+import { gradientName } from '../emit/names.ts';
+import { builtinArity, constants } from '../ir/builtins.ts';
+import type { FunctionDecl, Program } from '../syntax/ast.ts';
+
+/**
+ * File-level checks on function names: duplicates, built-in names, and names that collide with a
+ * generated export (`fn fGrad` beside `fn f`). Returns the table of functions by name (first wins).
+ */
+export function checkFunctions(program: Program, diagnostics: DiagnosticBag): Map<string, FunctionDecl> {
+  const table = new Map<string, FunctionDecl>();
+  for (const fn of program.functions) {
+    const first = table.get(fn.name);
+    if (first) {
+      diagnostics.errorWithNote('duplicateFunction', fn.nameSpan, { message: 'first defined here', span: first.nameSpan }, fn.name);
+      continue;
+    }
+    if (builtinArity.has(fn.name)) diagnostics.error('shadowsBuiltin', fn.nameSpan, fn.name);
+    else if (constants.has(fn.name)) diagnostics.error('shadowsConstant', fn.nameSpan, fn.name);
+    table.set(fn.name, fn);
+  }
+  for (const fn of table.values()) {
+    const owner = table.get(gradientName(fn.name));
+    if (owner) {
+      diagnostics.errorWithNote(
+        'generatedNameCollision',
+        owner.nameSpan,
+        { message: `'${gradientName(fn.name)}' is generated for this function`, span: fn.nameSpan },
+        owner.name,
+        fn.name,
+      );
+    }
+  }
+  return table;
+}

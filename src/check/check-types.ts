@@ -1,0 +1,96 @@
+import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
+import type { Expr, FunctionDecl } from '../syntax/ast.ts';
+import { assertNever } from '../syntax/ast.ts';
+
+type Type = 'number' | 'condition' | 'unknown';
+
+/**
+ * Numbers and conditions do not mix: arithmetic, calls and results take numbers; `if`, `and`, `or`
+ * and `not` take conditions. A `let` may hold either. Runs after name resolution; names it could not
+ * resolve are 'unknown' and never reported twice.
+ */
+export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
+  const lets = new Map<string, Type>();
+
+  const expect = (e: Expr, want: 'number' | 'condition'): void => {
+    const got = typeOf(e);
+    if (got === 'unknown' || got === want) return;
+    const what = describe(e);
+    if (want === 'number') diagnostics.error('conditionAsNumber', e.span, what);
+    else diagnostics.error('numberAsCondition', e.span, what);
+  };
+
+  const typeOf = (e: Expr): Type => {
+    switch (e.kind) {
+      case 'number':
+        return 'number';
+      case 'name':
+        return lets.get(e.name) ?? 'number';
+      case 'call':
+        e.args.forEach((a) => expect(a, 'number'));
+        return 'number';
+      case 'unary':
+        expect(e.operand, e.op === 'not' ? 'condition' : 'number');
+        return e.op === 'not' ? 'condition' : 'number';
+      case 'binary':
+        switch (e.op) {
+          case 'and':
+          case 'or':
+            expect(e.left, 'condition');
+            expect(e.right, 'condition');
+            return 'condition';
+          case '<':
+          case '<=':
+          case '>':
+          case '>=':
+          case '==':
+          case '!=':
+            expect(e.left, 'number');
+            expect(e.right, 'number');
+            return 'condition';
+          default:
+            expect(e.left, 'number');
+            expect(e.right, 'number');
+            return 'number';
+        }
+      case 'if': {
+        expect(e.condition, 'condition');
+        const a = typeOf(e.then);
+        const b = typeOf(e.else);
+        if (a === 'condition' || b === 'condition') {
+          // Branches must be numbers: a conditional that picks between conditions is not a number.
+          if (a === 'condition') diagnostics.error('conditionAsNumber', e.then.span, describe(e.then));
+          if (b === 'condition') diagnostics.error('conditionAsNumber', e.else.span, describe(e.else));
+          return 'unknown';
+        }
+        return 'number';
+      }
+      default:
+        return assertNever(e);
+    }
+  };
+
+  for (const s of fn.body) {
+    if (s.kind === 'let') lets.set(s.name, typeOf(s.value));
+    else if (typeOf(s.value) === 'condition') diagnostics.error('functionReturnsCondition', s.value.span, fn.name);
+  }
+}
+
+function describe(e: Expr): string {
+  switch (e.kind) {
+    case 'name':
+      return `'${e.name}'`;
+    case 'binary':
+      return `this '${e.op}'`;
+    case 'unary':
+      return `this '${e.op}'`;
+    case 'call':
+      return `'${e.callee}(...)'`;
+    case 'if':
+      return `this 'if'`;
+    case 'number':
+      return `${e.value}`;
+    default:
+      return assertNever(e);
+  }
+}

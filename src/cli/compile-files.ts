@@ -1,0 +1,92 @@
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { compile } from '../compile.ts';
+import { formatDiagnostics } from '../diagnostics/format.ts';
+import { writeFileAtomic } from './write-file.ts';
+
+export interface CompileFilesOptions {
+  readonly output?: string;
+  readonly outDir?: string;
+  readonly check?: boolean;
+  readonly format?: boolean;
+  readonly color?: boolean;
+}
+
+export interface Reporter {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/**
+ * Compiles each file on its own. A file with errors gets its diagnostics printed and nothing
+ * written (an existing output is left as it was); the other files are still compiled and written.
+ * Returns the exit code: 0 when every file compiled, 1 otherwise.
+ */
+export async function compileFiles(files: readonly string[], options: CompileFilesOptions, report: Reporter): Promise<number> {
+  let failed = 0;
+  for (const file of files) {
+    const ok = await compileOne(file, options, report);
+    if (!ok) failed++;
+  }
+  if (files.length > 1 && failed > 0) report.err(`${failed} of ${files.length} files had errors; nothing was written for ${failed === 1 ? 'it' : 'them'}.`);
+  return failed === 0 ? 0 : 1;
+}
+
+export function outputPath(file: string, options: CompileFilesOptions): string {
+  if (options.output) return options.output;
+  const name = `${basename(file, extname(file))}.js`;
+  return options.outDir ? join(options.outDir, name) : join(dirname(file), name);
+}
+
+async function compileOne(file: string, options: CompileFilesOptions, report: Reporter): Promise<boolean> {
+  const source = readSource(file, report);
+  if (source === undefined) return false;
+  const result = await compile(source, { filename: basename(file), format: options.format });
+  if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
+  if (result.code === undefined) return false;
+  if (options.check) return true;
+  const out = outputPath(file, options);
+  if (resolve(out) === resolve(file)) {
+    report.err(`adc: error: refusing to overwrite the input '${file}' with its output`);
+    return false;
+  }
+  try {
+    writeFileAtomic(out, result.code);
+  } catch (error) {
+    report.err(`adc: error: cannot write '${out}': ${reason(error)}`);
+    return false;
+  }
+  report.out(`${file} → ${out}`);
+  return true;
+}
+
+function readSource(file: string, report: Reporter): string | undefined {
+  try {
+    if (statSync(file).isDirectory()) {
+      report.err(`adc: error: cannot read '${file}': it is a directory`);
+      return undefined;
+    }
+    // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location.
+    return new TextDecoder('utf-8').decode(readFileSync(file));
+  } catch (error) {
+    report.err(`adc: error: cannot read '${file}': ${reason(error)}`);
+    return undefined;
+  }
+}
+
+function reason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    default:
+      return (error as Error).message ?? String(error);
+  }
+}

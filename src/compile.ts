@@ -1,0 +1,77 @@
+import { reverseMode } from './ad/reverse.ts';
+import { checkProgram } from './check/check-program.ts';
+import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
+import { LineMap } from './diagnostics/span.ts';
+import { emitModule } from './emit/emit-js.ts';
+import { formatCode } from './emit/format.ts';
+import { eliminateDead } from './ir/eliminate-dead.ts';
+import type { IrFunction } from './ir/ir.ts';
+import { lowerFunction } from './ir/lower.ts';
+import { parse } from './syntax/parse.ts';
+import { version } from './version.ts';
+
+export interface CompileOptions {
+  /** The name used in messages and in the generated header. Default: `input.ad`. */
+  readonly filename?: string;
+  /** Format the output with prettier (the default). */
+  readonly format?: boolean;
+}
+
+export interface FunctionInfo {
+  readonly name: string;
+  readonly params: readonly { readonly name: string; readonly isConst: boolean }[];
+}
+
+export interface CompileResult {
+  /** The ES module, or undefined when there were errors. */
+  readonly code: string | undefined;
+  /** Every problem found, each with a span; use `formatDiagnostics` to print them. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** The functions the module exports (each with its `Grad` twin), in source order. */
+  readonly functions: readonly FunctionInfo[];
+}
+
+/** The compiled IR of one file, before it is written as JavaScript. */
+export interface CompiledProgram {
+  readonly functions: readonly { readonly value: IrFunction; readonly gradient: IrFunction }[];
+}
+
+/** Source → checked AST → IR (value and gradient) per function. Never throws on bad input. */
+export function compileToIr(source: string, diagnostics: DiagnosticBag): CompiledProgram | undefined {
+  const program = parse(source, diagnostics);
+  if (!program) return undefined;
+  const table = checkProgram(program, diagnostics);
+  if (!table) return undefined;
+  const functions = program.functions.map((decl) => {
+    const { ir, names } = lowerFunction(decl, table);
+    const value = eliminateDead(ir);
+    // The gradient's temporaries continue the primal's numbering.
+    const gradient = eliminateDead(reverseMode(ir, names));
+    return { value, gradient };
+  });
+  return { functions };
+}
+
+/** Compiles without formatting: synchronous, and the fastest path. */
+export function compileSync(source: string, options: Omit<CompileOptions, 'format'> = {}): CompileResult {
+  const filename = options.filename ?? 'input.ad';
+  const diagnostics = new DiagnosticBag();
+  const compiled = compileToIr(source, diagnostics);
+  if (!compiled) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
+  const code = emitModule({ filename, version, lines: new LineMap(source), functions: compiled.functions });
+  const functions = compiled.functions.map(({ value }) => ({
+    name: value.name,
+    params: value.params.map((p) => ({ name: p.sourceName, isConst: p.isConst })),
+  }));
+  return { code, diagnostics: diagnostics.items, functions };
+}
+
+/**
+ * Compiles one `.ad` source text to an ES module. Resolves with `code` undefined and the
+ * diagnostics when the source has errors; it does not reject on bad input.
+ */
+export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  const result = compileSync(source, options);
+  if (result.code === undefined || options.format === false) return result;
+  return { ...result, code: await formatCode(result.code) };
+}

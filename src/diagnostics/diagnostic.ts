@@ -1,0 +1,40 @@
+import { messages, type MessageId } from './messages.ts';
+import type { Span } from './span.ts';
+
+export interface RelatedNote {
+  readonly message: string;
+  readonly span: Span;
+}
+
+export interface Diagnostic {
+  readonly severity: 'error' | 'warning';
+  /** A stable code such as 'AD2001', listed in src/diagnostics/messages.ts. */
+  readonly code: string;
+  readonly message: string;
+  readonly span: Span;
+  readonly notes: readonly RelatedNote[];
+}
+
+type Args<K extends MessageId> = Parameters<(typeof messages)[K]['text']>;
+
+/** Collects diagnostics for one compilation instead of throwing at the first (Peggy's Session). */
+export class DiagnosticBag {
+  readonly items: Diagnostic[] = [];
+
+  error<K extends MessageId>(id: K, span: Span, ...args: Args<K>): Diagnostic {
+    const entry = messages[id];
+    const text = (entry.text as (...a: unknown[]) => string)(...args);
+    const d: Diagnostic = { severity: 'error', code: entry.code, message: text, span, notes: [] };
+    this.items.push(d);
+    return d;
+  }
+
+  errorWithNote<K extends MessageId>(id: K, span: Span, note: RelatedNote, ...args: Args<K>): void {
+    const d = this.error(id, span, ...args);
+    (d.notes as RelatedNote[]).push(note);
+  }
+
+  get hasErrors(): boolean {
+    return this.items.some((d) => d.severity === 'error');
+  }
+}

@@ -1,0 +1,40 @@
+import type { Diagnostic } from './diagnostic.ts';
+import { LineMap } from './span.ts';
+
+export interface FormatOptions {
+  /** ANSI colours, for terminals. */
+  readonly color?: boolean;
+}
+
+const paint = (on: boolean, code: string, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
+
+/**
+ * `path:line:col: error: message`, the source line, and a caret under the offending token, like
+ * compilers print them; related notes follow in the same form.
+ */
+export function formatDiagnostic(d: Diagnostic, source: string, filename: string, options: FormatOptions = {}, lines = new LineMap(source)): string {
+  const color = options.color ?? false;
+  const block = (start: number, end: number, label: string, labelColor: string, message: string): string[] => {
+    const pos = lines.position(start);
+    const text = lines.lineText(pos.line);
+    const lineEnd = lines.position(Math.min(end, start + text.length)).line === pos.line ? lines.position(end).column : [...text].length + 1;
+    const width = Math.max(1, lineEnd - pos.column);
+    const prefix = [...text].slice(0, pos.column - 1).map((ch) => (ch === '\t' ? '\t' : ' ')).join('');
+    return [
+      `${paint(color, '1', `${filename}:${pos.line}:${pos.column}:`)} ${paint(color, labelColor, `${label}:`)} ${paint(color, '1', message)} [${d.code}]`,
+      `  ${text}`,
+      `  ${prefix}${paint(color, labelColor, '^' + '~'.repeat(Math.min(width, 80) - 1))}`,
+    ];
+  };
+  const out = block(d.span.start, d.span.end, d.severity, d.severity === 'error' ? '1;31' : '1;33', d.message);
+  for (const note of d.notes) {
+    const [first, ...rest] = block(note.span.start, note.span.end, 'note', '1;36', note.message);
+    out.push(first.replace(` [${d.code}]`, ''), ...rest);
+  }
+  return out.join('\n');
+}
+
+export function formatDiagnostics(ds: readonly Diagnostic[], source: string, filename: string, options: FormatOptions = {}): string {
+  const lines = new LineMap(source);
+  return ds.map((d) => formatDiagnostic(d, source, filename, options, lines)).join('\n');
+}

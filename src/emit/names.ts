@@ -1,0 +1,58 @@
+/**
+ * Every identifier in generated code is decided here. User names cannot contain `$`, so every name
+ * the compiler makes up contains one and can never collide with a user's:
+ *   x, rate          a user's parameter or `let`, kept as written when JavaScript allows it
+ *   class$, Math$    a user name that JavaScript reserves or that generated code relies on
+ *   a$2              a second variable from the same user name (after inlining a call)
+ *   $t4              a temporary
+ *   d$x, $dt4        the adjoint (∂f/∂·) of a user variable, of a temporary
+ * A user name never starts with `$`, and the part of a generated name before its first `$` is a
+ * user name (or `d`, followed by `$` and a user name), so no two rules can produce the same name.
+ * Exported names are the user's function names exactly (`export { class$ as class }`), and
+ * `${name}Grad` for each gradient: the checker reports a user function with that name.
+ */
+
+const reservedWords = new Set(
+  (
+    'await break case catch class const continue debugger default delete do else enum export extends false finally for ' +
+    'function if implements import in instanceof interface let new null package private protected public return static ' +
+    'super switch this throw true try typeof var void while with yield async of get set'
+  ).split(' '),
+);
+
+/** Names that are legal but would change meaning or shadow what generated code uses. */
+const sensitiveNames = new Set(['arguments', 'eval', 'undefined', 'NaN', 'Infinity', 'Math', 'Object', 'Float64Array', 'globalThis', 'Symbol']);
+
+/** A user's identifier as a JavaScript local name. */
+export function localName(userName: string): string {
+  return reservedWords.has(userName) || sensitiveNames.has(userName) ? `${userName}$` : userName;
+}
+
+/** The n-th (n ≥ 2) variable made from one local name, when inlining repeats a callee's names. */
+export function duplicateName(base: string, n: number): string {
+  return `${base.endsWith('$') ? base : `${base}$`}${n}`;
+}
+
+export function temporaryName(n: number): string {
+  return `$t${n}`;
+}
+
+export function adjointName(variable: string): string {
+  return variable.startsWith('$t') ? `$d${variable.slice(1)}` : `d$${variable}`;
+}
+
+/** The exported name of a function's gradient. */
+export function gradientName(functionName: string): string {
+  return `${functionName}Grad`;
+}
+
+/** A property key in an object literal; `__proto__` must be computed or it sets the prototype. */
+export function propertyKey(name: string): string {
+  if (name === '__proto__') return `["__proto__"]`;
+  return name;
+}
+
+/** An export name: any identifier name is allowed after `as`. */
+export function exportSpecifier(local: string, exported: string): string {
+  return local === exported ? local : `${local} as ${exported}`;
+}

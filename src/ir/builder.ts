@@ -1,0 +1,112 @@
+import { adjointName, duplicateName, localName, temporaryName } from '../emit/names.ts';
+import { builtins, isBuiltin } from './builtins.ts';
+import { constant, variable, type Expr, type Instr, type Op, type Operand, type Origin } from './ir.ts';
+
+/** Hands out the variable names of one generated function, through src/emit/names.ts. */
+export class NameSupply {
+  private readonly used = new Map<string, number>();
+  private temps = 0;
+
+  /** A variable for a user name: the name itself the first time, then name$2, name$3... */
+  user(sourceName: string): string {
+    const base = localName(sourceName);
+    const n = (this.used.get(base) ?? 0) + 1;
+    this.used.set(base, n);
+    return n === 1 ? base : duplicateName(base, n);
+  }
+
+  temp(): string {
+    return temporaryName(++this.temps);
+  }
+
+  adjoint(name: string): string {
+    return adjointName(name);
+  }
+}
+
+/** Builds instruction lists, folding operations whose operands are all constants. */
+export class Builder {
+  private blocks: Instr[][] = [[]];
+
+  constructor(
+    readonly names: NameSupply,
+    public origin: Origin,
+  ) {}
+
+  get current(): Instr[] {
+    return this.blocks[this.blocks.length - 1];
+  }
+
+  emit(instr: Instr): void {
+    this.current.push(instr);
+  }
+
+  /** Runs fn with a fresh block and returns the instructions it emitted. */
+  block(fn: () => void): Instr[] {
+    this.blocks.push([]);
+    fn();
+    return this.blocks.pop()!;
+  }
+
+  /** `const $tN = op(args)`, or the operand it simplifies to. */
+  op(op: Op, ...args: Operand[]): Operand {
+    const s = simplify({ op, args });
+    if (!('op' in s)) return s;
+    const target = this.names.temp();
+    this.emit({ kind: 'const', target, expr: s, origin: this.origin });
+    return variable(target);
+  }
+}
+
+const isConst = (a: Operand, value: number) => a.kind === 'const' && Object.is(a.value, value);
+
+/**
+ * Rewrites that are exact in IEEE arithmetic, applied as code is built: constant folding, x·1,
+ * 1·x, x/1, -(-x) is left to the optimiser. Returns an operand when no operation is needed.
+ */
+export function simplify(e: Expr | Operand): Expr | Operand {
+  if (!('op' in e)) return e;
+  const folded = fold(e);
+  if (folded !== undefined) return constant(folded);
+  const [a, b] = e.args;
+  switch (e.op) {
+    case 'copy':
+      return a;
+    case 'mul':
+      if (isConst(a, 1)) return b;
+      if (isConst(b, 1)) return a;
+      if (isConst(a, -1)) return { op: 'neg', args: [b] };
+      if (isConst(b, -1)) return { op: 'neg', args: [a] };
+      return e;
+    case 'div':
+      return isConst(b, 1) ? a : e;
+    case 'pow':
+      return isConst(b, 1) ? a : e;
+    default:
+      return e;
+  }
+}
+
+/** The value of an arithmetic expression whose operands are all constants, else undefined. */
+export function fold(expr: Expr): number | undefined {
+  if (!expr.args.every((a) => a.kind === 'const')) return undefined;
+  const v = expr.args.map((a) => (a as { value: number }).value);
+  switch (expr.op) {
+    case 'add':
+      return v[0] + v[1];
+    case 'sub':
+      return v[0] - v[1];
+    case 'mul':
+      return v[0] * v[1];
+    case 'div':
+      return v[0] / v[1];
+    case 'neg':
+      return -v[0];
+    case 'pow':
+      return v[0] ** v[1];
+    case 'copy':
+      return v[0];
+    default:
+      return isBuiltin(expr.op) ? (builtins[expr.op].evaluate as (...a: number[]) => number)(...v) : undefined;
+  }
+}

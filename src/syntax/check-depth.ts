@@ -1,0 +1,41 @@
+import type { IToken } from 'chevrotain';
+import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
+import { span } from '../diagnostics/span.ts';
+import * as t from './lexer.ts';
+
+/** The deepest nesting of parentheses, calls and `if`s that the parser and later passes accept. */
+export const MAX_NESTING = 100;
+
+/**
+ * The parser recurses only at parentheses, argument lists and `if` (operator chains are loops), and
+ * so do the passes after it. This scan bounds that recursion before parsing, so that no input can
+ * overflow the stack: each open parenthesis, and each `if` or `not` in the current statement, counts a level.
+ * It over-counts a chain of `if`s or `not`s in one statement (they are not always nested), which
+ * only matters past the limit. Returns false, with a diagnostic at the offending token, when too deep.
+ */
+export function checkDepth(tokens: readonly IToken[], diagnostics: DiagnosticBag): boolean {
+  const ifsPerLevel: number[] = [0];
+  let depth = 0;
+  for (const tok of tokens) {
+    const type = tok.tokenType;
+    if (type === t.LParen) {
+      depth++;
+      ifsPerLevel.push(0);
+    } else if (type === t.RParen) {
+      if (ifsPerLevel.length > 1) depth -= 1 + ifsPerLevel.pop()!;
+    } else if (type === t.If || type === t.Not) {
+      depth++;
+      ifsPerLevel[ifsPerLevel.length - 1]++;
+    } else if (type === t.Fn || type === t.Let || type === t.Return || type === t.LBrace || type === t.RBrace || type === t.Semicolon) {
+      // A new statement: nothing before it is still open, whatever the parentheses say.
+      depth = 0;
+      ifsPerLevel.length = 1;
+      ifsPerLevel[0] = 0;
+    }
+    if (depth > MAX_NESTING) {
+      diagnostics.error('nestingTooDeep', span(tok.startOffset, tok.startOffset + tok.image.length), MAX_NESTING);
+      return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,96 @@
+import { createToken, Lexer, type IToken, type TokenType } from 'chevrotain';
+
+export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+
+function keyword(word: string): TokenType {
+  return createToken({ name: word[0].toUpperCase() + word.slice(1), pattern: new RegExp(word), longer_alt: Identifier, label: `'${word}'` });
+}
+
+export const Fn = keyword('fn');
+export const Let = keyword('let');
+export const Return = keyword('return');
+export const If = keyword('if');
+export const Then = keyword('then');
+export const Else = keyword('else');
+export const And = keyword('and');
+export const Or = keyword('or');
+export const Not = keyword('not');
+export const Const = keyword('const');
+
+/**
+ * Numbers are matched generously (`1e`, `1e+` included) so that a malformed exponent is reported
+ * as one invalid number instead of a number followed by a stray identifier.
+ */
+export const NumberLiteral = createToken({ name: 'NumberLiteral', pattern: /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d*)?/, label: 'a number' });
+
+const punct = (name: string, pattern: RegExp, text: string) => createToken({ name, pattern, label: `'${text}'` });
+export const LParen = punct('LParen', /\(/, '(');
+export const RParen = punct('RParen', /\)/, ')');
+export const LBrace = punct('LBrace', /\{/, '{');
+export const RBrace = punct('RBrace', /\}/, '}');
+export const Comma = punct('Comma', /,/, ',');
+export const Semicolon = punct('Semicolon', /;/, ';');
+export const LessEqual = punct('LessEqual', /<=/, '<=');
+export const GreaterEqual = punct('GreaterEqual', />=/, '>=');
+export const EqualEqual = punct('EqualEqual', /==/, '==');
+export const NotEqual = punct('NotEqual', /!=/, '!=');
+export const Less = punct('Less', /</, '<');
+export const Greater = punct('Greater', />/, '>');
+export const Equals = punct('Equals', /=/, '=');
+export const Plus = punct('Plus', /\+/, '+');
+export const Minus = punct('Minus', /-/, '-');
+export const Star = punct('Star', /\*/, '*');
+export const Slash = punct('Slash', /\//, '/');
+export const Caret = punct('Caret', /\^/, '^');
+
+export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f\v]+/, group: Lexer.SKIPPED });
+export const Comment = createToken({ name: 'Comment', pattern: /#[^\r\n]*/, group: Lexer.SKIPPED });
+
+export const allTokens: TokenType[] = [
+  WhiteSpace,
+  Comment,
+  Fn,
+  Let,
+  Return,
+  If,
+  Then,
+  Else,
+  And,
+  Or,
+  Not,
+  Const,
+  Identifier,
+  NumberLiteral,
+  LParen,
+  RParen,
+  LBrace,
+  RBrace,
+  Comma,
+  Semicolon,
+  LessEqual,
+  GreaterEqual,
+  EqualEqual,
+  NotEqual,
+  Less,
+  Greater,
+  Equals,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  Caret,
+];
+
+export const keywords: ReadonlySet<string> = new Set(['fn', 'let', 'return', 'if', 'then', 'else', 'and', 'or', 'not', 'const']);
+
+export const adLexer = new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false });
+
+export interface LexError {
+  readonly offset: number;
+  readonly length: number;
+}
+
+export function tokenize(text: string): { tokens: IToken[]; errors: LexError[] } {
+  const result = adLexer.tokenize(text);
+  return { tokens: result.tokens, errors: result.errors.map((e) => ({ offset: e.offset, length: e.length })) };
+}

@@ -1,0 +1,180 @@
+import { CstParser, type CstNode, type IRecognitionException, type IToken } from 'chevrotain';
+import * as t from './lexer.ts';
+
+/**
+ * The .ad grammar as a Chevrotain CST parser. It knows nothing of meaning: `to-ast.ts` is the only
+ * code that reads the CST labels. Operator chains are parsed iteratively (MANY) and folded in
+ * to-ast, so only parentheses, calls and `if` recurse; `check-depth.ts` bounds those first.
+ */
+export class AdParser extends CstParser {
+  constructor() {
+    super(t.allTokens, { recoveryEnabled: true, maxLookahead: 2 });
+    this.performSelfAnalysis();
+  }
+
+  program = this.RULE('program', () => {
+    this.MANY(() => this.SUBRULE(this.functionDecl, { LABEL: 'functions' }));
+  });
+
+  functionDecl = this.RULE('functionDecl', () => {
+    this.CONSUME(t.Fn);
+    this.CONSUME(t.Identifier, { LABEL: 'name' });
+    this.CONSUME(t.LParen);
+    this.OPTION(() => {
+      this.SUBRULE(this.param, { LABEL: 'params' });
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.SUBRULE2(this.param, { LABEL: 'params' });
+      });
+    });
+    this.CONSUME(t.RParen);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(t.Equals);
+          this.SUBRULE(this.expression, { LABEL: 'body' });
+        },
+      },
+      { ALT: () => this.SUBRULE(this.block, { LABEL: 'block' }) },
+    ]);
+  });
+
+  param = this.RULE('param', () => {
+    this.OPTION(() => this.CONSUME(t.Const, { LABEL: 'const' }));
+    this.CONSUME(t.Identifier, { LABEL: 'name' });
+  });
+
+  block = this.RULE('block', () => {
+    this.CONSUME(t.LBrace);
+    this.MANY(() => {
+      this.SUBRULE(this.statement, { LABEL: 'statements' });
+      this.OPTION(() => this.CONSUME(t.Semicolon));
+    });
+    this.CONSUME(t.RBrace);
+  });
+
+  statement = this.RULE('statement', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.letStatement, { LABEL: 'let' }) },
+      { ALT: () => this.SUBRULE(this.returnStatement, { LABEL: 'return' }) },
+    ]);
+  });
+
+  letStatement = this.RULE('letStatement', () => {
+    this.CONSUME(t.Let);
+    this.CONSUME(t.Identifier, { LABEL: 'name' });
+    this.CONSUME(t.Equals);
+    this.SUBRULE(this.expression, { LABEL: 'value' });
+  });
+
+  returnStatement = this.RULE('returnStatement', () => {
+    this.CONSUME(t.Return);
+    this.SUBRULE(this.expression, { LABEL: 'value' });
+  });
+
+  /**
+   * A flat chain `operand (operator operand)*`; to-ast.ts applies precedence (src/syntax/operators.ts).
+   * Keeping the chain flat keeps recursion to one level per parenthesis, call or `if`.
+   */
+  expression = this.RULE('expression', () => {
+    this.SUBRULE(this.operand, { LABEL: 'operands' });
+    this.MANY(() => {
+      this.SUBRULE(this.binaryOperator, { LABEL: 'operators' });
+      this.SUBRULE2(this.operand, { LABEL: 'operands' });
+    });
+  });
+
+  binaryOperator = this.RULE('binaryOperator', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(t.Or, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.And, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.Less, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.LessEqual, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.Greater, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.GreaterEqual, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.EqualEqual, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.NotEqual, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.Plus, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.Minus, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.Star, { LABEL: 'operator' }) },
+      { ALT: () => this.CONSUME(t.Slash, { LABEL: 'operator' }) },
+    ]);
+  });
+
+  /** `not`s come first, then signs, which apply to a whole power: `-x^2` is `-(x^2)`. */
+  operand = this.RULE('operand', () => {
+    this.MANY(() => this.CONSUME(t.Not, { LABEL: 'nots' }));
+    this.MANY2(() => this.SUBRULE(this.sign, { LABEL: 'signs' }));
+    this.SUBRULE(this.power, { LABEL: 'power' });
+  });
+
+  /** `a ^ b ^ c` is right-associative; each exponent may carry signs: `2 ^ -x`. */
+  power = this.RULE('power', () => {
+    this.SUBRULE(this.primary, { LABEL: 'base' });
+    this.MANY(() => {
+      this.CONSUME(t.Caret, { LABEL: 'carets' });
+      this.SUBRULE2(this.exponent, { LABEL: 'exponents' });
+    });
+  });
+
+  exponent = this.RULE('exponent', () => {
+    this.MANY(() => this.SUBRULE(this.sign, { LABEL: 'signs' }));
+    this.SUBRULE(this.primary, { LABEL: 'operand' });
+  });
+
+  sign = this.RULE('sign', () => {
+    this.OR([{ ALT: () => this.CONSUME(t.Minus, { LABEL: 'operator' }) }, { ALT: () => this.CONSUME(t.Plus, { LABEL: 'operator' }) }]);
+  });
+
+  primary = this.RULE('primary', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(t.NumberLiteral, { LABEL: 'number' }) },
+      { ALT: () => this.SUBRULE(this.reference, { LABEL: 'reference' }) },
+      { ALT: () => this.SUBRULE(this.parenthesized, { LABEL: 'parenthesized' }) },
+      { ALT: () => this.SUBRULE(this.conditional, { LABEL: 'conditional' }) },
+    ]);
+  });
+
+  /** A variable, a constant, or a call when followed by an argument list. */
+  reference = this.RULE('reference', () => {
+    this.CONSUME(t.Identifier, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.CONSUME(t.LParen, { LABEL: 'open' });
+      this.OPTION2(() => {
+        this.SUBRULE(this.expression, { LABEL: 'args' });
+        this.MANY(() => {
+          this.CONSUME(t.Comma);
+          this.SUBRULE2(this.expression, { LABEL: 'args' });
+        });
+      });
+      this.CONSUME(t.RParen, { LABEL: 'close' });
+    });
+  });
+
+  parenthesized = this.RULE('parenthesized', () => {
+    this.CONSUME(t.LParen);
+    this.SUBRULE(this.expression, { LABEL: 'inner' });
+    this.CONSUME(t.RParen);
+  });
+
+  conditional = this.RULE('conditional', () => {
+    this.CONSUME(t.If);
+    this.SUBRULE(this.expression, { LABEL: 'condition' });
+    this.CONSUME(t.Then);
+    this.SUBRULE2(this.expression, { LABEL: 'then' });
+    this.CONSUME(t.Else);
+    this.SUBRULE3(this.expression, { LABEL: 'else' });
+  });
+}
+
+/** One parser instance is reused: Chevrotain parsers are built once and reset per input. */
+export const parser = new AdParser();
+
+export function parseTokens(tokens: IToken[]): {
+  cst: CstNode;
+  errors: IRecognitionException[];
+} {
+  parser.input = tokens;
+  const cst = parser.program();
+  return { cst, errors: parser.errors };
+}

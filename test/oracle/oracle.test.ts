@@ -1,0 +1,303 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Dual, add, approxEqual, builtinArity, builtins, constant, div, mul, neg, pow, sub, variable } from './dual.ts';
+import type { Cond, Expr, Program } from './program.ts';
+import { evaluate, gradient, printCond, printExpr, printProgram, validateProgram } from './program.ts';
+import { caseArb, pointArb, programArb } from './arbitrary.ts';
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+const num = (value: number): Expr => ({ kind: 'num', value });
+const v = (name: string): Expr => ({ kind: 'var', name });
+const bin = (op: '+' | '-' | '*' | '/' | '^', left: Expr, right: Expr): Expr => ({ kind: 'binary', op, left, right });
+const call = (name: string, ...args: Expr[]): Expr => ({ kind: 'call', name, args });
+const negE = (arg: Expr): Expr => ({ kind: 'unary', op: '-', arg });
+const PI: Expr = { kind: 'const', name: 'pi' };
+const cmp = (op: '<' | '<=' | '>' | '>=' | '==' | '!=', left: Expr, right: Expr): Cond => ({ kind: 'cmp', op, left, right });
+const params = (...names: string[]) => names.map((name) => ({ name: name.replace('const ', ''), isConst: name.startsWith('const ') }));
+
+/** Central finite differences of f at point p. */
+function fd(f: (p: number[]) => number, p: number[], rel = 1e-6): number[] {
+  return p.map((_, i) => {
+    const h = rel * Math.max(1, Math.abs(p[i]));
+    const up = [...p]; up[i] += h;
+    const dn = [...p]; dn[i] -= h;
+    return (f(up) - f(dn)) / (2 * h);
+  });
+}
+
+/** Gradient of a function written against the Dual API, at point p. */
+function dualGrad(f: (...xs: Dual[]) => Dual, p: number[]): { value: number; gradient: number[] } {
+  const r = f(...p.map((x, i) => variable(x, i, p.length)));
+  return { value: r.v, gradient: r.gradient(p.length) };
+}
+
+const expectClose = (actual: number[], expected: number[], rtol: number) => {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((a, i) => expect(approxEqual(a, expected[i], rtol, rtol), `component ${i}: ${a} vs ${expected[i]}`).toBe(true));
+};
+
+// ---- seed document numbers -------------------------------------------------------------------
+
+describe('seed-document gradients', () => {
+  const { sin, cos, sqrt, exp, log } = builtins;
+  const k = (c: number) => constant(c);
+  const pi = k(Math.PI);
+
+  it("f(x) = f1(sin x, sqrt x + exp x), f1 = 3x²+5xy+4y²: f'(1) = 122.045158140265", () => {
+    const f1 = (x: Dual, y: Dual) => add(add(mul(k(3), pow(x, k(2))), mul(mul(k(5), x), y)), mul(k(4), pow(y, k(2))));
+    const f = (x: Dual) => f1(sin(x), add(sqrt(x), exp(x)));
+    expectClose(dualGrad(f, [1]).gradient, [122.045158140265], 1e-12);
+
+    const program: Program = {
+      functions: [
+        { name: 'f1', params: params('x', 'y'), lets: [], body: bin('+', bin('+', bin('*', num(3), bin('^', v('x'), num(2))), bin('*', bin('*', num(5), v('x')), v('y'))), bin('*', num(4), bin('^', v('y'), num(2)))) },
+        { name: 'f3', params: params('x'), lets: [], body: bin('+', call('sqrt', v('x')), call('exp', v('x'))) },
+        { name: 'f', params: params('x'), lets: [], body: call('f1', call('sin', v('x')), call('f3', v('x'))) },
+      ],
+    };
+    expectClose(gradient(program, 'f', [1]).gradient, [122.045158140265], 1e-12);
+  });
+
+  it('f = f1(f2(x1, f2(x2, x1)), f3(x1)), f1 = sin(πx)+cos(πy), f2 = x^y, f3 = log at (2,3)', () => {
+    const f1 = (x: Dual, y: Dual) => add(sin(mul(pi, x)), cos(mul(pi, y)));
+    const f = (x1: Dual, x2: Dual) => f1(pow(x1, pow(x2, x1)), log(x1));
+    const g = dualGrad(f, [2, 3]);
+    expectClose(g.gradient, [18260.7627311899, 6689.544469], 1e-9);
+
+    const program: Program = {
+      functions: [
+        { name: 'f', params: params('x1', 'x2'), lets: [], body: call('f1', call('f2', v('x1'), call('f2', v('x2'), v('x1'))), call('f3', v('x1'))) },
+        { name: 'f1', params: params('x', 'y'), lets: [], body: bin('+', call('sin', bin('*', PI, v('x'))), call('cos', bin('*', PI, v('y')))) },
+        { name: 'f2', params: params('x', 'y'), lets: [], body: bin('^', v('x'), v('y')) },
+        { name: 'f3', params: params('x'), lets: [], body: call('log', v('x')) },
+      ],
+    };
+    const r = gradient(program, 'f', [2, 3]);
+    expect(r.value).toBe(g.value);
+    expectClose(r.gradient, g.gradient, 1e-15);
+  });
+
+  it('f = f1(f2(x1,x2), f3(x1,x2)), f1 = xy, f2 = cos(πx)/sin(x), f3 = ln(x)/y at (2,3)', () => {
+    const f = (x1: Dual, x2: Dual) => mul(div(cos(mul(pi, x1)), sin(x1)), div(builtins.ln(x1), x2));
+    expectClose(dualGrad(f, [2, 3]).gradient, [0.29958076032382, -0.0846987477622259], 1e-12);
+  });
+});
+
+// ---- finite differences ------------------------------------------------------------------------
+
+describe('dual numbers against central finite differences', () => {
+  const safePoint: Record<string, number[]> = {
+    asin: [0.3], acos: [-0.4], log: [1.7], ln: [0.6], log1p: [0.5], log2: [2.5], log10: [0.3], sqrt: [2.2],
+    cbrt: [-1.3], abs: [-0.7], atan2: [0.7, -1.2], pow: [1.3, 0.7], hypot: [-1.1, 0.4], min: [0.3, 0.9], max: [0.3, 0.9],
+  };
+  for (const name of Object.keys(builtins)) {
+    it(`builtin ${name}`, () => {
+      const p = safePoint[name] ?? (builtinArity[name] === 1 ? [0.8] : [0.8, 1.1]);
+      const plain = (q: number[]) => builtins[name](...q.map((x) => constant(x))).v;
+      const r = dualGrad(builtins[name], p);
+      expect(r.value).toBe(plain(p));
+      expectClose(r.gradient, fd(plain, p), 1e-7);
+    });
+  }
+
+  const handWritten: [string, (...xs: Dual[]) => Dual, number[]][] = [
+    ['rosenbrock', (x, y) => add(pow(sub(constant(1), x), constant(2)), mul(constant(100), pow(sub(y, pow(x, constant(2))), constant(2)))), [-1.2, 1]],
+    ['quotient chain', (x, y, z) => div(builtins.exp(mul(x, y)), add(constant(1), mul(z, z))), [0.3, -0.8, 1.7]],
+    ['variable exponent', (x, y) => pow(add(x, constant(2)), neg(mul(y, x))), [0.4, 1.3]],
+    ['mixed builtins', (x, y) => builtins.atan2(builtins.tanh(x), builtins.hypot(y, builtins.log1p(builtins.abs(x)))), [-0.9, 0.35]],
+  ];
+  for (const [name, f, p] of handWritten) {
+    it(name, () => {
+      const plain = (q: number[]) => f(...q.map((x) => constant(x))).v;
+      expectClose(dualGrad(f, p).gradient, fd(plain, p), 1e-6);
+    });
+  }
+});
+
+// ---- derivative conventions ------------------------------------------------------------------
+
+describe('derivative conventions', () => {
+  const d1 = (name: string, x: number) => dualGrad(builtins[name], [x]).gradient[0];
+  const d2 = (name: string, a: number, b: number) => dualGrad(builtins[name], [a, b]).gradient;
+
+  it('abs, sign, floor, ceil, sqrt at their kinks', () => {
+    expect(d1('abs', 0)).toBe(0);
+    expect(d1('abs', -2)).toBe(-1);
+    expect(d1('sign', 0.5)).toBe(0);
+    expect(d1('floor', 2)).toBe(0);
+    expect(d1('ceil', -1.5)).toBe(0);
+    expect(d1('sqrt', 0)).toBe(Infinity);
+    expect(d1('sqrt', 4)).toBe(0.25);
+  });
+
+  it('min and max select one argument; ties go to the first', () => {
+    expect(d2('min', 1, 1)).toEqual([1, 0]);
+    expect(d2('max', 1, 1)).toEqual([1, 0]);
+    expect(d2('min', 2, 1)).toEqual([0, 1]);
+    expect(d2('max', 2, 1)).toEqual([1, 0]);
+  });
+
+  it('atan2 and hypot partials', () => {
+    expect(d2('atan2', 3, 4)).toEqual([4 / 25, -3 / 25]);
+    expect(d2('hypot', 3, 4)).toEqual([3 / 5, 4 / 5]);
+  });
+
+  it('pow with a constant exponent has no ln term, so negative bases work', () => {
+    const r = pow(variable(-2, 0, 1), constant(3));
+    expect(r.v).toBe(-8);
+    expect(r.gradient(1)).toEqual([12]);
+    // x^y with both differentiated: d/dy = x^y ln x, NaN for a negative base.
+    const both = dualGrad(pow, [-2, 3]).gradient;
+    expect(both[0]).toBe(12);
+    expect(both[1]).toBeNaN();
+    expect(dualGrad(pow, [2, 3]).gradient).toEqual([12, 8 * Math.LN2]);
+  });
+
+  it('constants are structural zeros: no Infinity * 0 from const subexpressions', () => {
+    const c = constant(0);
+    const r = mul(builtins.sqrt(c), variable(3, 0, 1));
+    expect(r.gradient(1)).toEqual([0]);
+    expect(mul(builtins.sqrt(variable(0, 0, 2)), variable(3, 1, 2)).gradient(2)).toEqual([Infinity, 0]);
+    expect(constant(5).isConstant).toBe(true);
+    expect(builtins.floor(variable(1.5, 0, 1)).isConstant).toBe(true);
+  });
+});
+
+// ---- programs: printer, evaluator ----------------------------------------------------------------
+
+describe('printer', () => {
+  const cases: [Expr, string][] = [
+    [negE(bin('^', v('x'), num(2))), '-x^2'],
+    [bin('^', num(2), negE(v('x'))), '2^-x'],
+    [bin('^', v('a'), bin('^', v('b'), v('c'))), 'a^b^c'],
+    [bin('^', bin('^', v('a'), v('b')), v('c')), '(a^b)^c'],
+    [bin('^', negE(v('x')), num(2)), '(-x)^2'],
+    [bin('-', v('a'), bin('-', v('b'), v('c'))), 'a - (b - c)'],
+    [bin('-', bin('-', v('a'), v('b')), v('c')), 'a - b - c'],
+    [bin('*', bin('+', v('a'), num(1)), bin('/', v('b'), v('c'))), '(a + 1) * (b / c)'],
+    [bin('/', v('a'), bin('*', v('b'), v('c'))), 'a / (b * c)'],
+    [bin('+', v('a'), bin('*', negE(v('b')), v('c'))), 'a + -b * c'],
+    [negE(negE(v('x'))), '-(-x)'],
+    [num(-2), '-2'],
+    [bin('^', v('x'), num(-2)), 'x^-2'],
+    [bin('*', num(2), { kind: 'if', cond: cmp('>', v('x'), num(0)), then: v('x'), else: num(0.5) }), '2 * (if x > 0 then x else 0.5)'],
+    [call('max', { kind: 'if', cond: { kind: 'not', arg: { kind: 'cvar', name: 'c' } }, then: PI, else: { kind: 'const', name: 'e' } }, num(1)), 'max(if not c then pi else e, 1)'],
+    [{ kind: 'paren', arg: bin('*', v('x'), v('y')) }, '(x * y)'],
+  ];
+  for (const [tree, text] of cases) it(`prints ${text}`, () => expect(printExpr(tree)).toBe(text));
+
+  it('prints conditions with and/or/not precedence', () => {
+    const a = cmp('<', v('x'), num(1));
+    const b = cmp('>=', bin('+', v('y'), num(1)), num(0));
+    const c: Cond = { kind: 'cvar', name: 'c' };
+    expect(printCond({ kind: 'or', left: a, right: { kind: 'and', left: b, right: c } })).toBe('x < 1 or y + 1 >= 0 and c');
+    expect(printCond({ kind: 'and', left: { kind: 'or', left: a, right: b }, right: c })).toBe('(x < 1 or y + 1 >= 0) and c');
+    expect(printCond({ kind: 'not', arg: { kind: 'or', left: a, right: c } })).toBe('not (x < 1 or c)');
+    expect(printCond({ kind: 'and', left: a, right: { kind: 'and', left: b, right: c } })).toBe('x < 1 and (y + 1 >= 0 and c)');
+  });
+
+  it('prints whole programs', () => {
+    const program: Program = {
+      functions: [
+        { name: 'fit', params: params('a', 'const x'), lets: [], body: bin('^', bin('-', bin('*', v('a'), v('x')), num(1)), num(2)) },
+        {
+          name: 'g', params: params('x', 'y'), semicolons: true,
+          lets: [{ name: 'c', value: cmp('>', v('x'), v('y')) }, { name: 't', value: call('fit', v('y'), v('x')) }],
+          body: { kind: 'if', cond: { kind: 'cvar', name: 'c' }, then: v('t'), else: num(0) },
+        },
+      ],
+    };
+    expect(printProgram(program)).toBe(
+      'fn fit(a, const x) = (a * x - 1)^2\n' +
+        'fn g(x, y) {\n  let c = x > y;\n  let t = fit(y, x);\n  return if c then t else 0;\n}\n',
+    );
+  });
+});
+
+describe('evaluator', () => {
+  const huber: Program = {
+    functions: [{
+      name: 'huber', params: params('r'), lets: [],
+      body: { kind: 'if', cond: cmp('<=', call('abs', v('r')), num(1)), then: bin('*', num(0.5), bin('^', v('r'), num(2))), else: bin('-', call('abs', v('r')), num(0.5)) },
+    }],
+  };
+
+  it('takes the derivative through the branch taken', () => {
+    expect(gradient(huber, 'huber', [0.5])).toEqual({ value: 0.125, gradient: [0.5] });
+    expect(gradient(huber, 'huber', [-3])).toEqual({ value: 2.5, gradient: [-1] });
+  });
+
+  it('skips const parameters and, by default, differentiates through callee const parameters', () => {
+    const p: Program = {
+      functions: [
+        { name: 'sq', params: params('a', 'const b'), lets: [], body: bin('*', v('a'), v('b')) },
+        { name: 'top', params: params('const k', 'x'), lets: [], body: call('sq', v('k'), v('x')) },
+      ],
+    };
+    expect(gradient(p, 'top', [3, 5])).toEqual({ value: 15, gradient: [3] });
+    expect(gradient(p, 'top', [3, 5], { constCalls: 'stop' })).toEqual({ value: 15, gradient: [0] });
+    expect(gradient(p, 'sq', [3, 5])).toEqual({ value: 15, gradient: [5] });
+    expect(evaluate(p, 'top', [3, 5])).toBe(15);
+  });
+});
+
+// ---- the generator ---------------------------------------------------------------------------
+
+describe('random programs', () => {
+  it('are valid and evaluate to the same value in numbers and duals', () => {
+    fc.assert(
+      fc.property(caseArb(), ({ program, fn, args }) => {
+        expect(validateProgram(program)).toEqual([]);
+        expect(printProgram(program)).toMatch(/^fn /);
+        const plain = evaluate(program, fn, args);
+        expect(Object.is(gradient(program, fn, args).value, plain)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('use every builtin and operator', () => {
+    const seen = new Set<string>();
+    const walk = (n: unknown): void => {
+      if (n && typeof n === 'object') {
+        const o = n as Record<string, unknown>;
+        if (o.kind === 'call' || o.kind === 'binary' || o.kind === 'unary') seen.add(String(o.name ?? o.op));
+        if (typeof o.kind === 'string' && !['call', 'binary', 'unary'].includes(o.kind)) seen.add(o.kind);
+        Object.values(o).forEach(walk);
+      }
+    };
+    fc.sample(programArb(), { numRuns: 300, seed: 1 }).forEach(walk);
+    for (const name of [...Object.keys(builtins), '+', '-', '*', '/', '^', 'if', 'and', 'or', 'not', 'cvar', 'const', 'paren']) {
+      expect(seen, name).toContain(name);
+    }
+  });
+
+  it('have gradients that match finite differences where the function is smooth', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(caseArb({ maxDepth: 2 }), ({ program, fn, args }) => {
+        const f = program.functions.find((g) => g.name === fn)!;
+        if (args.some((x) => x !== 0 && Math.abs(x) < 1e-3)) return; // finite differences need h << |x|
+        const r = gradient(program, fn, args);
+        const free = f.params.flatMap((q, i) => (q.isConst ? [] : [i]));
+        const along = (i: number) => (t: number[]) => evaluate(program, fn, args.map((x, j) => (j === i ? t[0] : x)));
+        free.forEach((i, k) => {
+          const [a, b] = [fd(along(i), [args[i]], 1e-5)[0], fd(along(i), [args[i]], 1e-6)[0]];
+          const g = r.gradient[k];
+          // Only judge where the function looks smooth (two step sizes agree) and moderate.
+          if (!Number.isFinite(g) || !Number.isFinite(a) || Math.abs(g) > 1e6) return;
+          if (Math.abs(a - b) > 1e-4 * (1 + Math.abs(a))) return;
+          checked++;
+          expect(Math.abs(g - b), `${printProgram(program)}\n${fn}(${args}) d/d${f.params[i].name}`).toBeLessThan(1e-3 * (1 + Math.abs(g)));
+        });
+      }),
+      { numRuns: 400, seed: 20240501 },
+    );
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it('pointArb gives n coordinates in [-3, 3] without -0', () => {
+    fc.assert(fc.property(pointArb(3), (p) => p.length === 3 && p.every((x) => x >= -3 && x <= 3 && !Object.is(x, -0))));
+  });
+});
