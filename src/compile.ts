@@ -4,7 +4,7 @@ import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitModule } from './emit/emit-js.ts';
 import { formatCode } from './emit/format.ts';
-import { eliminateDead } from './ir/eliminate-dead.ts';
+import { optimize } from './ir/optimize.ts';
 import type { IrFunction } from './ir/ir.ts';
 import { lowerFunction } from './ir/lower.ts';
 import { parse } from './syntax/parse.ts';
@@ -44,9 +44,10 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
   if (!table) return undefined;
   const functions = program.functions.map((decl) => {
     const { ir, names } = lowerFunction(decl, table);
-    const value = eliminateDead(ir);
-    // The gradient's temporaries continue the primal's numbering.
-    const gradient = eliminateDead(reverseMode(ir, names));
+    const value = optimize(ir, names);
+    // The gradient is derived from the unoptimised primal, so the forward sweep keeps every
+    // value in the form the derivative rules expect; it is then optimised as a whole.
+    const gradient = optimize(reverseMode(ir, names), names);
     return { value, gradient };
   });
   return { functions };

@@ -44,7 +44,8 @@ function localFunctionName(name: string): string {
 }
 
 function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string): string[] {
-  const [body, reverse] = constify([fn.body, fn.reverse ?? []]);
+  const body = fn.body;
+  const reverse = fn.reverse ?? [];
   const results = fn.gradient ? [fn.value, ...fn.gradient.map((g) => g.adjoint)] : [fn.value];
   const inlined = inlinableTemporaries([...body, ...reverse], results);
   const operand = (o: Operand): Printed => {
@@ -86,7 +87,9 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
           out.push(`${indent}${instr.target} = ${expr};`);
           break;
         case 'add':
-          out.push(`${indent}${instr.target} += ${expr};`);
+          // `d$x += -(a * b)` reads better as `d$x -= a * b` (the same IEEE operation).
+          if (instr.expr!.op === 'neg') out.push(`${indent}${instr.target} -= ${operand(instr.expr!.args[0]).text};`);
+          else out.push(`${indent}${instr.target} += ${expr};`);
           break;
       }
     }
@@ -104,23 +107,6 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
   }
   out.push('}');
   return out;
-}
-
-/** A `let` that is never assigned again is a `const`. */
-function constify(blocks: readonly (readonly Instr[])[]): Instr[][] {
-  const assigned = new Set<string>();
-  for (const body of blocks) {
-    forEachInstr(body, (i) => {
-      if (i.kind === 'set' || i.kind === 'add') assigned.add(i.target);
-    });
-  }
-  const rewrite = (block: readonly Instr[]): Instr[] =>
-    block.map((i): Instr => {
-      if (i.kind === 'if') return { ...i, then: rewrite(i.then), else: rewrite(i.else) };
-      if (i.kind === 'let' && i.expr && !assigned.has(i.target)) return { kind: 'const', target: i.target, expr: i.expr, origin: i.origin };
-      return i;
-    });
-  return blocks.map(rewrite);
 }
 
 /**

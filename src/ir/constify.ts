@@ -1,0 +1,21 @@
+import { forEachInstr, type Instr, type IrFunction } from './ir.ts';
+
+/** A `let` that is never assigned again is a `const`: the passes after it may then move or share it. */
+export function constify(fn: IrFunction): IrFunction {
+  const assigned = new Set<string>();
+  forEachInstr([...fn.body, ...(fn.reverse ?? [])], (i) => {
+    if (i.kind === 'set' || i.kind === 'add') assigned.add(i.target);
+  });
+  const rewrite = (block: readonly Instr[]): Instr[] =>
+    block.map((i): Instr => {
+      if (i.kind === 'if') return { ...i, then: rewrite(i.then), else: rewrite(i.else) };
+      if (i.kind === 'let' && i.expr && !assigned.has(i.target)) return { kind: 'const', target: i.target, expr: i.expr, origin: i.origin };
+      return i;
+    });
+  return mapBodies(fn, rewrite);
+}
+
+/** Applies a block rewrite to the body and, for a gradient, the reverse sweep. */
+export function mapBodies(fn: IrFunction, rewrite: (block: readonly Instr[]) => Instr[]): IrFunction {
+  return fn.reverse ? { ...fn, body: rewrite(fn.body), reverse: rewrite(fn.reverse) } : { ...fn, body: rewrite(fn.body) };
+}

@@ -1,0 +1,74 @@
+import { forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from './ir.ts';
+
+/**
+ * Common-subexpression elimination and copy propagation, across the forward and the reverse sweep
+ * (the reverse sweep runs after the body, so it sees the body's values): `cos(x)` computed for the
+ * value and again for a derivative is computed once. Only operations on unchanging operands are
+ * shared; a value computed inside a branch is visible only inside that branch. `a + b` and
+ * `b + a` are the same (IEEE addition and multiplication are commutative).
+ */
+export function eliminateCommon(fn: IrFunction): IrFunction {
+  const mutable = new Set<string>();
+  forEachInstr([...fn.body, ...(fn.reverse ?? [])], (i) => {
+    if (i.kind === 'let' || i.kind === 'set' || i.kind === 'add') mutable.add(i.target);
+  });
+  const replaced = new Map<string, Operand>();
+  const scopes: Map<string, Operand>[] = [new Map()];
+  const sub = (o: Operand): Operand => (o.kind === 'var' ? (replaced.get(o.name) ?? o) : o);
+  const subExpr = (e: Expr): Expr => ({ op: e.op, args: e.args.map(sub) });
+  const stable = (o: Operand) => o.kind === 'const' || !mutable.has(o.name);
+  const lookup = (key: string) => {
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const hit = scopes[i].get(key);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+
+  const rewrite = (block: readonly Instr[]): Instr[] => {
+    const out: Instr[] = [];
+    for (const instr of block) {
+      if (instr.kind === 'if') {
+        const branch = (b: readonly Instr[]) => {
+          scopes.push(new Map());
+          const r = rewrite(b);
+          scopes.pop();
+          return r;
+        };
+        out.push({ ...instr, condition: sub(instr.condition), then: branch(instr.then), else: branch(instr.else) });
+        continue;
+      }
+      if (!instr.expr) {
+        out.push(instr);
+        continue;
+      }
+      const expr = subExpr(instr.expr);
+      if (instr.kind === 'const' && expr.args.every(stable)) {
+        if (expr.op === 'copy') {
+          replaced.set(instr.target, expr.args[0]);
+          continue;
+        }
+        const key = keyOf(expr);
+        const hit = lookup(key);
+        if (hit) {
+          replaced.set(instr.target, hit);
+          continue;
+        }
+        scopes[scopes.length - 1].set(key, { kind: 'var', name: instr.target });
+      }
+      out.push({ ...instr, expr });
+    }
+    return out;
+  };
+
+  const body = rewrite(fn.body);
+  const reverse = fn.reverse && rewrite(fn.reverse);
+  const gradient = fn.gradient?.map((g) => ({ ...g, adjoint: sub(g.adjoint) }));
+  return { ...fn, body, ...(reverse && { reverse }), ...(gradient && { gradient }), value: sub(fn.value) };
+}
+
+function keyOf(e: Expr): string {
+  const args = e.args.map((a) => (a.kind === 'const' ? `#${Object.is(a.value, -0) ? '-0' : a.value}` : a.name));
+  if (e.op === 'add' || e.op === 'mul') args.sort();
+  return `${e.op}(${args.join(',')})`;
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
+import { printExpr } from '../src/syntax/ast.ts';
+import { parse } from '../src/syntax/parse.ts';
+
+/** Parses `fn f(...) = <expr>` and prints the body fully parenthesised. */
+function tree(expr: string): string {
+  const d = new DiagnosticBag();
+  const p = parse(`fn f(x, y, z, a, b, c) = ${expr}`, d);
+  if (!p) throw new Error(d.items.map((i) => i.message).join('; '));
+  const body = p.functions[0].body;
+  return printExpr(body[body.length - 1].value);
+}
+
+describe('precedence and associativity', () => {
+  it.each([
+    ['1+2*3^2', '(1 + (2 * (3 ^ 2)))'],
+    ['x - y - z', '((x - y) - z)'],
+    ['x / y / z', '((x / y) / z)'],
+    ['x ^ y ^ 2', '(x ^ (y ^ 2))'],
+    ['-x^2', '(-(x ^ 2))'],
+    ['2^-x', '(2 ^ (-x))'],
+    ['2^-x^2', '(2 ^ (-(x ^ 2)))'],
+    ['-x * y', '((-x) * y)'],
+    ['- -x', '(-(-x))'],
+    ['+x', '(+x)'],
+    ['(x + y) * z', '((x + y) * z)'],
+    ['sin(x)^2', '(sin(x) ^ 2)'],
+    ['.5 + 3. + 1e-3 + 2.5E2', '(((0.5 + 3) + 0.001) + 250)'],
+    ['if x < y then a else b + c', '(if (x < y) then a else (b + c))'],
+    ['1 + if x < y then a else b', '(1 + (if (x < y) then a else b))'],
+    ['if x < 1 or y > 2 and not z == 3 then a else b', '(if ((x < 1) or ((y > 2) and (not (z == 3)))) then a else b)'],
+    ['if not x < y and z != 1 then a else b', '(if ((not (x < y)) and (z != 1)) then a else b)'],
+    ['if x <= y + 1 then a else b', '(if (x <= (y + 1)) then a else b)'],
+    ['atan2(y, x) * hypot(a, b)', '(atan2(y, x) * hypot(a, b))'],
+  ])('%s  →  %s', (input, expected) => {
+    expect(tree(input)).toBe(expected);
+  });
+});
+
+describe('statements', () => {
+  it('parses a block of lets with and without semicolons, and comments', () => {
+    const d = new DiagnosticBag();
+    const p = parse('fn f(x, const y) {\n  let a = x * y; # a comment\n  let b = a + 1\n  return b\n}\n', d);
+    expect(d.items).toEqual([]);
+    const f = p!.functions[0];
+    expect(f.params.map((q) => [q.name, q.isConst])).toEqual([
+      ['x', false],
+      ['y', true],
+    ]);
+    expect(f.body.map((s) => s.kind)).toEqual(['let', 'let', 'return']);
+  });
+});
