@@ -3,7 +3,7 @@ import { checkProgram } from './check/check-program.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitModule } from './emit/emit-js.ts';
-import { formatCode } from './emit/format.ts';
+import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
 import type { IrFunction } from './ir/ir.ts';
 import { lowerFunction } from './ir/lower.ts';
@@ -53,18 +53,26 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
   return { functions };
 }
 
-/** Compiles without formatting: synchronous, and the fastest path. */
-export function compileSync(source: string, options: Omit<CompileOptions, 'format'> = {}): CompileResult {
+function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: string[] } {
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
   const compiled = compileToIr(source, diagnostics);
   if (!compiled) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
-  const code = emitModule({ filename, version, lines: new LineMap(source), functions: compiled.functions });
+  const sections = emitModule({ filename, version, lines: new LineMap(source), functions: compiled.functions });
   const functions = compiled.functions.map(({ value }) => ({
     name: value.name,
     params: value.params.map((p) => ({ name: p.sourceName, isConst: p.isConst })),
   }));
-  return { code, diagnostics: diagnostics.items, functions };
+  return { code: joinSections(sections), diagnostics: diagnostics.items, functions, sections };
+}
+
+/**
+ * Compiles without prettier: synchronous, and the fastest path. The code is laid out by our own
+ * printer, which differs from `compile`'s only in lines longer than 100 columns.
+ */
+export function compileSync(source: string, options: Omit<CompileOptions, 'format'> = {}): CompileResult {
+  const { sections: _, ...result } = compileSections(source, options);
+  return result;
 }
 
 /**
@@ -72,7 +80,7 @@ export function compileSync(source: string, options: Omit<CompileOptions, 'forma
  * diagnostics when the source has errors; it does not reject on bad input.
  */
 export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
-  const result = compileSync(source, options);
-  if (result.code === undefined || options.format === false) return result;
-  return { ...result, code: await formatCode(result.code) };
+  const { sections, ...result } = compileSections(source, options);
+  if (!sections || options.format === false) return result;
+  return { ...result, code: await formatSections(sections) };
 }

@@ -1,6 +1,31 @@
 import { format } from 'prettier';
 
-/** Prettier with fixed options, so output never depends on a user's prettier configuration. */
+export const printWidth = 100;
+const options = { parser: 'babel', printWidth, singleQuote: true, trailingComma: 'all' } as const;
+
+/** The module text from its sections, as written by our printer. */
+export function joinSections(sections: readonly string[]): string {
+  return sections.join('\n\n') + '\n';
+}
+
+/**
+ * Formats generated code with prettier, with fixed options so output never depends on a user's
+ * configuration. The printer in emit-js.ts already writes prettier's layout for every line that
+ * fits in the print width (test/format.test.ts checks this on the whole corpus), so only the
+ * sections with a longer line are handed to prettier: the result is the same as formatting the
+ * whole module, and a 10,000-statement file does not spend seconds confirming it.
+ */
+export async function formatSections(sections: readonly string[]): Promise<string> {
+  const formatted = await Promise.all(
+    sections.map(async (section) => {
+      if (!section.split('\n').some((line) => line.length > printWidth)) return section;
+      return (await format(section, options)).trimEnd();
+    }),
+  );
+  return joinSections(formatted);
+}
+
+/** Prettier over a whole text, for tests and tools. */
 export async function formatCode(code: string): Promise<string> {
-  return format(code, { parser: 'babel', printWidth: 100, singleQuote: true, trailingComma: 'all' });
+  return format(code, options);
 }

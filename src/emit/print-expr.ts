@@ -36,6 +36,8 @@ const binary: Partial<Record<Op, { text: string; prec: number }>> = {
 export interface Printed {
   readonly text: string;
   readonly prec: number;
+  /** The operator at the top, for prettier's clarifying parentheses (`(a / b) * c`). */
+  readonly op?: Op;
 }
 
 const namedConstants = new Map<number, string>([
@@ -67,12 +69,16 @@ export function printOp(e: Expr, operand: (o: Operand) => Printed): Printed {
   const wrap = (p: Printed, min: number) => (p.prec >= min ? p.text : `(${p.text})`);
   const bin = binary[e.op];
   if (bin) {
-    return { text: `${wrap(args[0], bin.prec)} ${bin.text} ${wrap(args[1], bin.prec + 1)}`, prec: bin.prec };
+    // Like prettier, parenthesise a `*` inside a `/` and the reverse, though precedence needs none.
+    const mixed = (e.op === 'mul' || e.op === 'div') && (args[0].op === 'mul' || args[0].op === 'div') && args[0].op !== e.op;
+    const left = mixed ? `(${args[0].text})` : wrap(args[0], bin.prec);
+    return { text: `${left} ${bin.text} ${wrap(args[1], bin.prec + 1)}`, prec: bin.prec, op: e.op };
   }
   switch (e.op) {
     case 'pow':
       // `-x ** 2` is a syntax error in JavaScript: a unary base needs parentheses.
-      return { text: `${wrap(args[0], jsPrecedence.prefix + 1)} ** ${wrap(args[1], jsPrecedence.exponent)}`, prec: jsPrecedence.exponent };
+      // `x ** y ** z` is written `x ** (y ** z)`, as prettier does.
+      return { text: `${wrap(args[0], jsPrecedence.prefix + 1)} ** ${wrap(args[1], jsPrecedence.exponent + 1)}`, prec: jsPrecedence.exponent, op: 'pow' };
     case 'neg': {
       const inner = wrap(args[0], jsPrecedence.prefix);
       return { text: inner.startsWith('-') ? `-(${inner})` : `-${inner}`, prec: jsPrecedence.prefix };
