@@ -1,7 +1,7 @@
 import type { LineMap } from '../diagnostics/span.ts';
 import { forEachInstr, readsOf, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import { printWidth } from './format.ts';
-import { exportSpecifier, gradientName, localName, propertyKey } from './names.ts';
+import { exportSpecifier, gradientName, isTemporary, localName, propertyKey } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
 
 export interface EmitInput {
@@ -73,6 +73,14 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
         }
       }
       if (instr.kind === 'if') {
+        if (instr.then.length === 0) {
+          // Only the else branch does anything: test the negated condition.
+          const c = operand(instr.condition);
+          out.push(`${indent}if (!${c.prec >= primaryPrecedence ? c.text : `(${c.text})`}) {`);
+          statements(instr.else, indent + '  ', sourceLines);
+          out.push(`${indent}}`);
+          continue;
+        }
         out.push(`${indent}if (${operand(instr.condition).text}) {`);
         statements(instr.then, indent + '  ', sourceLines);
         if (instr.else.length > 0) {
@@ -133,7 +141,7 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
   });
   const inlined = new Map<string, Expr>();
   forEachInstr(body, (i) => {
-    if (i.kind !== 'const' || !i.target.startsWith('$t') || uses.get(i.target) !== 1) return;
+    if (i.kind !== 'const' || !isTemporary(i.target) || uses.get(i.target) !== 1) return;
     if (i.expr.args.some((a) => a.kind === 'var' && mutable.has(a.name))) return;
     inlined.set(i.target, i.expr);
   });

@@ -37,8 +37,12 @@ export function temporaryName(n: number): string {
   return `$t${n}`;
 }
 
+export function isTemporary(name: string): boolean {
+  return name.startsWith('$t');
+}
+
 export function adjointName(variable: string): string {
-  return variable.startsWith('$t') ? `$d${variable.slice(1)}` : `d$${variable}`;
+  return isTemporary(variable) ? `$d${variable.slice(1)}` : `d$${variable}`;
 }
 
 /** The exported name of a function's gradient. */

@@ -106,6 +106,25 @@ export function fold(expr: Expr): number | undefined {
       return v[0] ** v[1];
     case 'copy':
       return v[0];
+    // Conditions fold to 1 (true) or 0 (false); an `if` on a constant keeps only its branch.
+    case 'lt':
+      return +(v[0] < v[1]);
+    case 'le':
+      return +(v[0] <= v[1]);
+    case 'gt':
+      return +(v[0] > v[1]);
+    case 'ge':
+      return +(v[0] >= v[1]);
+    case 'eq':
+      return +(v[0] === v[1]);
+    case 'ne':
+      return +(v[0] !== v[1]);
+    case 'and':
+      return +(v[0] !== 0 && v[1] !== 0);
+    case 'or':
+      return +(v[0] !== 0 || v[1] !== 0);
+    case 'not':
+      return +(v[0] === 0);
     default:
       return isBuiltin(expr.op) ? (builtins[expr.op].evaluate as (...a: number[]) => number)(...v) : undefined;
   }

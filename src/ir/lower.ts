@@ -1,6 +1,7 @@
 import type { Span } from '../diagnostics/span.ts';
 import { assertNever, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
+import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
 import { constant, variable, type IrFunction, type Op, type Operand, type Param } from './ir.ts';
 
@@ -43,18 +44,24 @@ function lowerBody(fn: FunctionDecl, scope: Map<string, Operand>, b: Builder, fu
       lowerIf(s.value, (x) => lowerExpr(x, scope, b, functions), b, target);
       scope.set(s.name, variable(target));
     } else {
-      scope.set(s.name, bindLet(s.name, lowerExpr(s.value, scope, b, functions), b, s.value.span));
+      const before = b.current.length;
+      const value = lowerExpr(s.value, scope, b, functions);
+      scope.set(s.name, bindLet(s.name, value, b.current.length > before, b, s.value.span));
     }
   }
   throw new Error(`internal error: '${fn.name}' reached lowering without a return`);
 }
 
-/** Names a `let`'s value after the user's variable: the last instruction is renamed, or a copy made. */
-function bindLet(sourceName: string, value: Operand, b: Builder, span: Span): Operand {
+/**
+ * Names a `let`'s value after the user's variable: when the value is the temporary that the
+ * `let`'s own expression just made (`emitted`), that instruction is renamed; otherwise (a
+ * constant, a parameter, another variable) a copy is made, which copy propagation removes later.
+ */
+function bindLet(sourceName: string, value: Operand, emitted: boolean, b: Builder, span: Span): Operand {
   const target = b.names.user(sourceName);
   const block = b.current;
   const last = block[block.length - 1];
-  if (value.kind === 'var' && last && last.kind === 'const' && last.target === value.name) {
+  if (emitted && value.kind === 'var' && isTemporary(value.name) && last.kind === 'const' && last.target === value.name) {
     block[block.length - 1] = { ...last, target };
   } else {
     b.emit({ kind: 'const', target, expr: { op: 'copy', args: [value] }, origin: { ...b.origin, span } });
@@ -102,6 +109,12 @@ function lowerExpr(e: Expr, scope: Map<string, Operand>, b: Builder, functions: 
  */
 function lowerIf(e: Extract<Expr, { kind: 'if' }>, sub: (x: Expr) => Operand, b: Builder, target: string): Operand {
   const condition = sub(e.condition);
+  if (condition.kind === 'const') {
+    // Decided at compile time (e.g. after inlining a call with constant arguments).
+    const taken = sub(condition.value !== 0 ? e.then : e.else);
+    b.emit({ kind: 'let', target, expr: { op: 'copy', args: [taken] }, origin: b.origin });
+    return variable(target);
+  }
   const origin = b.origin;
   const branch = (x: Expr) =>
     b.block(() => {

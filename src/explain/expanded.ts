@@ -1,0 +1,58 @@
+import { activeVariables } from '../ad/activity.ts';
+import { isBuiltin } from '../ir/builtins.ts';
+import { isBooleanOp } from '../ir/ir.ts';
+import { lowerFunction } from '../ir/lower.ts';
+import type { FunctionDecl } from '../syntax/ast.ts';
+import type { Graph } from './graph.ts';
+import { execute, operandValue, type Env } from './interpret.ts';
+import { rulePartial } from './partials.ts';
+
+/**
+ * One node per operation of the primal IR (`lowerFunction`, callees inlined), as the reverse sweep
+ * differentiates it: the instructions the forward sweep executes, in order, each named after the
+ * source expression it comes from. Partials are the rules of src/ad/rules.ts with ḡ = 1, and only
+ * variables the compiler's activity analysis marks active get them.
+ */
+export function buildExpanded(
+  g: Graph,
+  fn: FunctionDecl,
+  table: ReadonlyMap<string, FunctionDecl>,
+  point: readonly number[],
+): { output: string; inputs: string[] } {
+  const { ir } = lowerFunction(fn, table);
+  const active = activeVariables(ir);
+  const nodeOf = new Map<string, string>();
+  const env: Env = new Map();
+  ir.params.forEach((p, i) => {
+    const decl = fn.params[i];
+    g.add({ id: p.sourceName, kind: 'input', label: p.sourceName, span: decl.span, op: 'param', variable: p.name, value: point[i], active: active.has(p.name) });
+    nodeOf.set(p.name, p.sourceName);
+    env.set(p.name, point[i]);
+  });
+
+  execute(ir.body, env, (instr, value) => {
+    if (typeof value !== 'number' || isBooleanOp(instr.expr.op)) return;
+    const { op, args } = instr.expr;
+    const id = g.nextId();
+    const isActive = active.has(instr.target);
+    const span = instr.origin.span;
+    const kind = op === 'copy' ? 'copy' : isBuiltin(op) ? 'builtin' : 'operator';
+    g.add({ id, kind, label: g.label(span), span, op, variable: instr.target, value, active: isActive });
+    nodeOf.set(instr.target, id);
+    const values = args.map((a) => ({ value: operandValue(a, env) as number, isConstant: a.kind === 'const' }));
+    args.forEach((a, k) => {
+      if (a.kind !== 'var') return;
+      const partial = isActive && active.has(a.name) ? rulePartial(op, values, k, value) : undefined;
+      g.edge({ from: id, to: nodeOf.get(a.name)!, argIndex: k, partial });
+    });
+  });
+
+  let output: string;
+  if (ir.value.kind === 'var') output = nodeOf.get(ir.value.name)!;
+  else {
+    const ret = fn.body[fn.body.length - 1].value;
+    output = g.nextId();
+    g.add({ id: output, kind: 'constant', label: g.label(ret.span), span: ret.span, op: 'const', value: ir.value.value, active: false });
+  }
+  return { output, inputs: ir.params.filter((p) => !p.isConst).map((p) => p.sourceName) };
+}

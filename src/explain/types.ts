@@ -1,0 +1,129 @@
+import type { Position, Span } from '../diagnostics/span.ts';
+
+/**
+ * The data `adc explain` prints: the expression graph of one function at one point, its forward
+ * and reverse sweeps, the paths from the output to each input, and the first non-finite number.
+ * Every number is a plain double; NaN and ±Infinity are kept (use `explainToJson` to serialise).
+ */
+export interface ExplainResult {
+  /** The function explained. */
+  readonly function: string;
+  /** The point, by parameter name, in parameter order. */
+  readonly point: readonly { readonly name: string; readonly value: number; readonly isConst: boolean }[];
+  /** `collapsed`: one node per user-function call (the seed's view); `expanded`: one per IR operation. */
+  readonly view: 'collapsed' | 'expanded';
+  /** Every node, in the order the forward sweep computes them (inputs first). */
+  readonly nodes: readonly ExplainNode[];
+  /** Every edge, from a node to one of its arguments. */
+  readonly edges: readonly ExplainEdge[];
+  /** The id of the node whose value the function returns. */
+  readonly output: string;
+  /** f at the point (the output node's value). */
+  readonly value: number;
+  /** The reverse sweep: one entry per node that gets an adjoint, in the order the generated code completes them. */
+  readonly adjoints: readonly AdjointStep[];
+  /** One entry per differentiated (non-`const`) parameter. */
+  readonly inputs: readonly InputPaths[];
+  /** The value and gradient the generated code computes (the compiled gradient, interpreted). */
+  readonly compiled: { readonly value: number; readonly gradient: Readonly<Record<string, number>> };
+  /** The first node whose value (forward order) or else adjoint (reverse order) is NaN or infinite. */
+  readonly nonFinite: NonFinite | undefined;
+}
+
+export type NodeKind = 'input' | 'call' | 'builtin' | 'operator' | 'copy' | 'constant';
+
+export interface ExplainNode {
+  /** `n1`, `n2`, … in forward order; an input's id is its parameter name. */
+  readonly id: string;
+  readonly kind: NodeKind;
+  /** A short name: the parameter, the callee (`f2`), or the source text of the expression. */
+  readonly label: string;
+  /** The source text the node comes from (`source.slice(span.start, span.end)`). */
+  readonly source: string;
+  readonly span: Span;
+  readonly location: Position;
+  /** The function whose source contains the span (differs from the explained one inside inlined callees). */
+  readonly in: string;
+  /** The operation: the callee for calls, the IR op otherwise (`add`, `sin`, `copy`, …), `param` for inputs. */
+  readonly op: string;
+  /** The variable it is bound to: a `let` name, or (expanded view) the variable in the generated code. */
+  readonly variable?: string;
+  readonly value: number;
+  /** Whether it depends on a differentiated input; only active nodes get adjoints. */
+  readonly active: boolean;
+  /** Whether the output depends on it through the graph's edges. */
+  readonly reachesOutput: boolean;
+  /** The node's adjoint ∂f/∂node; undefined when the generated code computes none (inactive, or not reaching the output). */
+  readonly adjoint: number | undefined;
+}
+
+export interface ExplainEdge {
+  readonly id: number;
+  /** The node that uses the value. */
+  readonly from: string;
+  /** The argument. */
+  readonly to: string;
+  /** Which argument of `from` (0-based). */
+  readonly argIndex: number;
+  /** For a call node, the callee's parameter: the partial is ∂callee/∂parameter. */
+  readonly parameter?: string;
+  /** ∂from/∂to at the point; undefined when no derivative flows (the argument is inactive or the rule is zero). */
+  readonly partial: number | undefined;
+}
+
+export interface AdjointTerm {
+  readonly edge: number;
+  readonly from: string;
+  /** adjoint(from) */
+  readonly adjoint: number;
+  /** ∂from/∂node */
+  readonly partial: number;
+}
+
+export interface AdjointStep {
+  readonly node: string;
+  /** 1 for the output; otherwise Σ adjoint(from)·partial over the terms. */
+  readonly adjoint: number;
+  readonly terms: readonly AdjointTerm[];
+}
+
+export interface ExplainPath {
+  /** Node ids from the output down to the input. */
+  readonly nodes: readonly string[];
+  /** The edges taken, one fewer than the nodes. */
+  readonly edges: readonly number[];
+  /** The partial on each edge. */
+  readonly partials: readonly number[];
+  readonly product: number;
+}
+
+export interface InputPaths {
+  readonly input: string;
+  /** How many paths lead from the output to this input (a double: it can be astronomically large). */
+  readonly count: number;
+  /** The first `maxPaths` of them, depth first in argument order. */
+  readonly paths: readonly ExplainPath[];
+  readonly truncated: boolean;
+  /** Σ product over the listed paths (the whole gradient entry only when not truncated). */
+  readonly sum: number;
+  /** The input's adjoint from the reverse sweep (0 when no path reaches it). */
+  readonly adjoint: number;
+  /** The gradient entry the generated code computes. */
+  readonly compiled: number;
+}
+
+export interface NonFinite {
+  readonly node: string;
+  readonly what: 'value' | 'adjoint';
+  readonly number: number;
+  readonly location: Position;
+  /** For an adjoint: the first term that is not finite, i.e. where it came from. */
+  readonly via?: AdjointTerm;
+}
+
+export interface ExplainOptions {
+  /** One node per IR operation, callees inlined, instead of one node per user-function call. */
+  readonly expand?: boolean;
+  /** The most paths listed per input (default 20). The adjoint view is always complete. */
+  readonly maxPaths?: number;
+}
