@@ -57,6 +57,8 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
   const compiled = compileToIr(source, diagnostics);
+  // Passes report in their own order; people read a file top to bottom.
+  diagnostics.items.sort((a, b) => a.span.start - b.span.start);
   if (!compiled) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const sections = emitModule({ filename, version, lines: new LineMap(source), functions: compiled.functions });
   const functions = compiled.functions.map(({ value }) => ({

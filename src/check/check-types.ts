@@ -1,6 +1,6 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Expr, FunctionDecl } from '../syntax/ast.ts';
-import { assertNever } from '../syntax/ast.ts';
+import { assertNever, leftSpine } from '../syntax/ast.ts';
 
 type Type = 'number' | 'condition' | 'unknown';
 
@@ -12,8 +12,7 @@ type Type = 'number' | 'condition' | 'unknown';
 export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
   const lets = new Map<string, Type>();
 
-  const expect = (e: Expr, want: 'number' | 'condition'): void => {
-    const got = typeOf(e);
+  const expect = (e: Expr, want: 'number' | 'condition', got: Type = typeOf(e)): void => {
     if (got === 'unknown' || got === want) return;
     const what = describe(e);
     if (want === 'number') diagnostics.error('conditionAsNumber', e.span, what);
@@ -32,27 +31,18 @@ export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
       case 'unary':
         expect(e.operand, e.op === 'not' ? 'condition' : 'number');
         return e.op === 'not' ? 'condition' : 'number';
-      case 'binary':
-        switch (e.op) {
-          case 'and':
-          case 'or':
-            expect(e.left, 'condition');
-            expect(e.right, 'condition');
-            return 'condition';
-          case '<':
-          case '<=':
-          case '>':
-          case '>=':
-          case '==':
-          case '!=':
-            expect(e.left, 'number');
-            expect(e.right, 'number');
-            return 'condition';
-          default:
-            expect(e.left, 'number');
-            expect(e.right, 'number');
-            return 'number';
+      case 'binary': {
+        // A chain is typed from the inside out, without recursing down its left side.
+        const { base, chain } = leftSpine(e);
+        let left = typeOf(base);
+        for (const node of chain) {
+          const operands = logical.has(node.op) ? 'condition' : 'number';
+          expect(node.left, operands, left);
+          expect(node.right, operands);
+          left = operands === 'condition' || comparison.has(node.op) ? 'condition' : 'number';
         }
+        return left;
+      }
       case 'if': {
         expect(e.condition, 'condition');
         const a = typeOf(e.then);
@@ -75,6 +65,9 @@ export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
     else if (typeOf(s.value) === 'condition') diagnostics.error('functionReturnsCondition', s.value.span, fn.name);
   }
 }
+
+const logical: ReadonlySet<string> = new Set(['and', 'or']);
+const comparison: ReadonlySet<string> = new Set(['<', '<=', '>', '>=', '==', '!=']);
 
 function describe(e: Expr): string {
   switch (e.kind) {

@@ -1,7 +1,7 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import type { Expr, FunctionDecl } from '../syntax/ast.ts';
-import { assertNever } from '../syntax/ast.ts';
+import { assertNever, leftSpine } from '../syntax/ast.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface CallSite {
@@ -33,7 +33,9 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
       case 'name':
         if (scope.has(e.name) || constants.has(e.name)) return;
         if (functions.has(e.name) || builtinArity.has(e.name)) diagnostics.error('notAVariable', e.span, e.name);
-        else diagnostics.error('unknownVariable', e.span, e.name, didYouMean(e.name, [...scope.keys(), ...constants.keys()]));
+        else if (laterLets.has(e.name)) {
+          diagnostics.errorWithNote('usedBeforeDefinition', e.span, { message: 'defined here', span: laterLets.get(e.name)! }, e.name);
+        } else diagnostics.error('unknownVariable', e.span, e.name, didYouMean(e.name, [...scope.keys(), ...constants.keys()]));
         return;
       case 'call': {
         e.args.forEach(visit);
@@ -50,9 +52,12 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
       }
       case 'unary':
         return visit(e.operand);
-      case 'binary':
-        visit(e.left);
-        return visit(e.right);
+      case 'binary': {
+        const { base, chain } = leftSpine(e);
+        visit(base);
+        for (const node of chain) visit(node.right);
+        return;
+      }
       case 'if':
         visit(e.condition);
         visit(e.then);
@@ -62,10 +67,16 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
     }
   };
 
+  // `let`s not yet reached, to say "used before its let" instead of "unknown".
+  const laterLets = new Map<string, FunctionDecl['nameSpan']>();
+  for (const s of [...fn.body].reverse()) if (s.kind === 'let') laterLets.set(s.name, s.nameSpan);
   for (const p of fn.params) declare(p.name, p.span, 'duplicateParameter');
   fn.body.forEach((s, i) => {
     visit(s.value);
-    if (s.kind === 'let') declare(s.name, s.nameSpan, 'duplicateLet');
+    if (s.kind === 'let') {
+      if (laterLets.get(s.name) === s.nameSpan) laterLets.delete(s.name);
+      declare(s.name, s.nameSpan, 'duplicateLet');
+    }
     else if (i !== fn.body.length - 1) diagnostics.error('statementAfterReturn', fn.body[i + 1].span);
   });
   const last = fn.body[fn.body.length - 1];

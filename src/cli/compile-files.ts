@@ -1,7 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { compile } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
+import { messages } from '../diagnostics/messages.ts';
 import { writeFileAtomic } from './write-file.ts';
 
 export interface CompileFilesOptions {
@@ -28,7 +29,7 @@ export async function compileFiles(files: readonly string[], options: CompileFil
     const ok = await compileOne(file, options, report);
     if (!ok) failed++;
   }
-  if (files.length > 1 && failed > 0) report.err(`${failed} of ${files.length} files had errors; nothing was written for ${failed === 1 ? 'it' : 'them'}.`);
+  if (files.length > 1 && failed > 0) report.err(`${failed} of ${files.length} files failed; nothing was written for ${failed === 1 ? 'it' : 'them'}.`);
   return failed === 0 ? 0 : 1;
 }
 
@@ -51,9 +52,10 @@ async function compileOne(file: string, options: CompileFilesOptions, report: Re
     return false;
   }
   try {
+    if (options.outDir && !existsSync(options.outDir)) mkdirSync(options.outDir, { recursive: true });
     writeFileAtomic(out, result.code);
   } catch (error) {
-    report.err(`adc: error: cannot write '${out}': ${reason(error)}`);
+    report.err(`adc: error: ${messages.cannotWrite.text(out, reason(error))}`);
     return false;
   }
   report.out(`${file} → ${out}`);
@@ -63,13 +65,13 @@ async function compileOne(file: string, options: CompileFilesOptions, report: Re
 function readSource(file: string, report: Reporter): string | undefined {
   try {
     if (statSync(file).isDirectory()) {
-      report.err(`adc: error: cannot read '${file}': it is a directory`);
+      report.err(`adc: error: ${messages.cannotRead.text(file, 'it is a directory')}`);
       return undefined;
     }
     // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location.
     return new TextDecoder('utf-8').decode(readFileSync(file));
   } catch (error) {
-    report.err(`adc: error: cannot read '${file}': ${reason(error)}`);
+    report.err(`adc: error: ${messages.cannotRead.text(file, reason(error))}`);
     return undefined;
   }
 }

@@ -2,6 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { version } from '../version.ts';
 import { compileFiles } from './compile-files.ts';
 
+/** Colour when printing to a terminal, unless NO_COLOR (no-color.org) says otherwise. */
+export function defaultColor(): boolean {
+  return process.stderr.isTTY === true && !process.env.NO_COLOR;
+}
+
 /** The `adc` command. Returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: readonly string[], io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) }): Promise<number> {
   let exitCode = 0;
@@ -10,7 +15,11 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
     .description('A differentiating compiler: .ad files to JavaScript that returns each function and its exact gradient.')
     .version(version, '-v, --version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+      outputError: (s, write) => write(`adc: ${s}`),
+    });
 
   program
     .command('compile')
@@ -20,7 +29,8 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
     .option('--out-dir <dir>', 'write every output into this folder')
     .option('--check', 'report problems only; write nothing')
     .option('--no-format', 'skip prettier (the output is already indented)')
-    .option('--color', 'colour diagnostics (default: when stderr is a terminal)')
+    .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
+    .option('--no-color', 'plain diagnostics')
     .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean }) => {
       if (opts.output && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
@@ -32,7 +42,24 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
         exitCode = 2;
         return;
       }
-      exitCode = await compileFiles(files, { ...opts, color: opts.color ?? process.stderr.isTTY === true }, io);
+      exitCode = await compileFiles(files, { ...opts, color: opts.color ?? defaultColor() }, io);
+    });
+
+  program
+    .command('explain')
+    .description("show a function's expression graph at a point: values, partials, adjoints, and the paths that sum to each gradient entry")
+    .argument('<file>', 'the .ad file')
+    .argument('<function>', 'the function to explain')
+    .option('--at <point>', 'the point: x1=2,x2=3 (or 2,3 in parameter order)')
+    .option('--max-paths <n>', 'list at most n paths per input (default 20); the adjoint view is always complete')
+    .option('--expand', 'one node per operation, calls inlined (default: one node per user-function call)')
+    .option('--graph <file>', 'also draw the graph with Graphviz, to a .svg or .dot file')
+    .option('--json', 'print the same data as JSON')
+    .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
+    .option('--no-color', 'plain diagnostics')
+    .action(async (file: string, fn: string, opts: import('../explain/cli.ts').ExplainCommandOptions) => {
+      const { explainCommand } = await import('../explain/cli.ts');
+      exitCode = await explainCommand(file, fn, { ...opts, color: opts.color ?? defaultColor() }, io);
     });
 
   try {

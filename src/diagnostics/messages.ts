@@ -4,12 +4,15 @@
  */
 export const messages = {
   // Lexing and parsing (AD1xxx)
-  unknownCharacter: { code: 'AD1001', text: (ch: string) => `unknown character ${ch}` },
+  unknownCharacter: { code: 'AD1001', text: (what: string) => `unknown ${what}` },
   unexpectedToken: { code: 'AD1002', text: (found: string, expected: string) => `unexpected ${found}, expected ${expected}` },
   nestingTooDeep: { code: 'AD1003', text: (limit: number) => `nesting too deep (the limit is ${limit} levels)` },
   invalidNumber: { code: 'AD1004', text: (text: string) => `invalid number '${text}'` },
   emptyFile: { code: 'AD1005', text: () => `no functions in this file (expected 'fn name(params) = expr')` },
-  invalidText: { code: 'AD1006', text: () => `the file is not valid UTF-8 text` },
+  expressionTooDeep: {
+    code: 'AD1006',
+    text: (limit: number) => `expression nested too deeply (the limit is ${limit} levels); split it with 'let'`,
+  },
 
   // Names (AD2xxx)
   unknownVariable: { code: 'AD2001', text: (name: string, hint: string) => `unknown variable '${name}'${hint}` },
@@ -25,7 +28,7 @@ export const messages = {
   },
   notAFunction: { code: 'AD2009', text: (name: string) => `'${name}' is a variable, not a function` },
   notAVariable: { code: 'AD2010', text: (name: string) => `'${name}' is a function; call it with arguments` },
-  reservedName: { code: 'AD2011', text: (name: string, why: string) => `the name '${name}' cannot be used: ${why}` },
+  usedBeforeDefinition: { code: 'AD2011', text: (name: string) => `'${name}' is used before its 'let'` },
 
   // Functions and calls (AD3xxx)
   wrongArgumentCount: {
@@ -36,7 +39,6 @@ export const messages = {
   recursion: { code: 'AD3002', text: (cycle: string) => `recursion is not supported: ${cycle}` },
   missingReturn: { code: 'AD3003', text: (name: string) => `function '${name}' has no 'return' at the end of its block` },
   statementAfterReturn: { code: 'AD3004', text: () => `'return' must be the last statement of a block` },
-  noParameters: { code: 'AD3005', text: (name: string) => `function '${name}' has no parameters to differentiate` },
 
   // Types (AD4xxx)
   conditionAsNumber: { code: 'AD4001', text: (what: string) => `expected a number, but ${what} is a condition` },

@@ -140,10 +140,18 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
     if (i.kind === 'let' || i.kind === 'set' || i.kind === 'add') mutable.add(i.target);
   });
   const inlined = new Map<string, Expr>();
+  // How many operations an inlined expression nests: past a few dozen a line is unreadable, and
+  // the printer (which recurses into inlined temporaries) must stay shallow for any input.
+  const depth = new Map<string, number>();
   forEachInstr(body, (i) => {
     if (i.kind !== 'const' || !isTemporary(i.target) || uses.get(i.target) !== 1) return;
     if (i.expr.args.some((a) => a.kind === 'var' && mutable.has(a.name))) return;
+    const d = 1 + Math.max(0, ...i.expr.args.map((a) => (a.kind === 'var' ? (depth.get(a.name) ?? 0) : 0)));
+    if (d > maxInlineDepth) return;
+    depth.set(i.target, d);
     inlined.set(i.target, i.expr);
   });
   return inlined;
 }
+
+const maxInlineDepth = 24;

@@ -1,5 +1,5 @@
 import type { Span } from '../diagnostics/span.ts';
-import { assertNever, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { assertNever, leftSpine, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
@@ -84,8 +84,17 @@ function lowerExpr(e: Expr, scope: Map<string, Operand>, b: Builder, functions: 
         if (e.op === '+') return operand;
         return b.op(e.op === '-' ? 'neg' : 'not', operand);
       }
-      case 'binary':
-        return b.op(binaryOps[e.op], sub(e.left), sub(e.right));
+      case 'binary': {
+        // Chains are lowered from the inside out in a loop: a long sum costs no stack.
+        const { base, chain } = leftSpine(e);
+        let acc = sub(base);
+        for (const node of chain) {
+          const right = sub(node.right);
+          b.origin = { span: node.span, statement: saved.statement };
+          acc = b.op(binaryOps[node.op], acc, right);
+        }
+        return acc;
+      }
       case 'call': {
         const args = e.args.map(sub);
         if (e.callee === 'ln') return b.op('log', ...args);

@@ -37,21 +37,42 @@ export interface Program {
   readonly functions: readonly FunctionDecl[];
 }
 
-const binaryPrecedence: Record<BinaryOp, number> = {
-  or: 1,
-  and: 2,
-  '<': 4,
-  '<=': 4,
-  '>': 4,
-  '>=': 4,
-  '==': 4,
-  '!=': 4,
-  '+': 5,
-  '-': 5,
-  '*': 6,
-  '/': 6,
-  '^': 8,
-};
+
+export type BinaryExpr = Extract<Expr, { kind: 'binary' }>;
+
+/**
+ * A left-leaning chain `((a + b) - c) * d` as its innermost left operand and its binary nodes from
+ * the inside out. Passes walk chains with this loop, so a sum of any length costs no stack; only
+ * right operands (and other children) are visited recursively.
+ */
+export function leftSpine(e: BinaryExpr): { readonly base: Expr; readonly chain: readonly BinaryExpr[] } {
+  const chain: BinaryExpr[] = [];
+  let current: Expr = e;
+  while (current.kind === 'binary') {
+    chain.push(current);
+    current = current.left;
+  }
+  return { base: current, chain: chain.reverse() };
+}
+
+/** The direct subexpressions of an expression, for walks that must not recurse. */
+export function childrenOf(e: Expr): readonly Expr[] {
+  switch (e.kind) {
+    case 'number':
+    case 'name':
+      return [];
+    case 'call':
+      return e.args;
+    case 'unary':
+      return [e.operand];
+    case 'binary':
+      return [e.left, e.right];
+    case 'if':
+      return [e.condition, e.then, e.else];
+    default:
+      return assertNever(e);
+  }
+}
 
 /** A fully parenthesised rendering for tests and debugging: `1+2*3` → `(1 + (2 * 3))`. */
 export function printExpr(e: Expr): string {
@@ -73,9 +94,6 @@ export function printExpr(e: Expr): string {
   }
 }
 
-export function precedenceOf(op: BinaryOp): number {
-  return binaryPrecedence[op];
-}
 
 export function assertNever(x: never): never {
   throw new Error(`unexpected node ${JSON.stringify(x)}`);

@@ -43,7 +43,8 @@ export const Star = punct('Star', /\*/, '*');
 export const Slash = punct('Slash', /\//, '/');
 export const Caret = punct('Caret', /\^/, '^');
 
-export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f\v]+/, group: Lexer.SKIPPED });
+/** White space, including a byte-order mark at the start of a file. */
+export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f\v\uFEFF]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: 'Comment', pattern: /#[^\r\n]*/, group: Lexer.SKIPPED });
 
 export const allTokens: TokenType[] = [

@@ -2,10 +2,10 @@ import type { IRecognitionException, IToken, TokenType } from 'chevrotain';
 import { EOF } from 'chevrotain';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { span, type Span } from '../diagnostics/span.ts';
-import type { Program } from './ast.ts';
+import { childrenOf, type Expr, type Program } from './ast.ts';
 import { checkDepth } from './check-depth.ts';
 import type { ProgramCstNode } from './cst.generated.d.ts';
-import { allTokens, tokenize } from './lexer.ts';
+import { allTokens, NumberLiteral, tokenize } from './lexer.ts';
 import { parseTokens } from './parser.ts';
 import { toAst } from './to-ast.ts';
 
@@ -15,9 +15,17 @@ import { toAst } from './to-ast.ts';
  */
 export function parse(text: string, diagnostics: DiagnosticBag): Program | undefined {
   const { tokens, errors } = tokenize(text);
+  // Offsets where a problem was already reported: a parse error at the next token is its echo.
+  const reported: number[] = [];
   for (const e of errors) {
-    const ch = text.slice(e.offset, e.offset + 1);
-    diagnostics.error('unknownCharacter', span(e.offset, e.offset + 1), describeCharacter(ch, text.codePointAt(e.offset)!));
+    diagnostics.error('unknownCharacter', span(e.offset, e.offset + e.length), describeCharacters(text.slice(e.offset, e.offset + e.length)));
+    reported.push(e.offset);
+  }
+  for (const tok of tokens) {
+    if (tok.tokenType === NumberLiteral && /[eE][+-]?$/.test(tok.image)) {
+      diagnostics.error('invalidNumber', span(tok.startOffset, tokenEnd(tok)), tok.image);
+      reported.push(tok.startOffset);
+    }
   }
   if (!checkDepth(tokens, diagnostics)) return undefined;
   const { cst, errors: parseErrors } = parseTokens(tokens);
@@ -25,14 +33,50 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
   const seen = new Set<number>();
   for (const e of parseErrors) {
     const at = errorSpan(e.token, endOfInput);
-    if (seen.has(at.start)) continue; // recovery may report the same spot twice
-    seen.add(at.start);
+    if (seen.has(at.start) || followsReported(tokens, at.start, reported)) continue;
+    seen.add(at.start); // recovery may report the same spot twice
     diagnostics.error('unexpectedToken', at, describeToken(e.token), expectedOf(e));
   }
   if (diagnostics.hasErrors) return undefined;
-  const program = toAst(cst as ProgramCstNode, diagnostics);
+  const program = toAst(cst as ProgramCstNode);
   if (program.functions.length === 0) diagnostics.error('emptyFile', span(endOfInput, endOfInput));
+  else checkExpressionDepth(program, diagnostics);
   return diagnostics.hasErrors ? undefined : program;
+}
+
+/** Whether the token at `offset` comes right after a reported character or number (no token between). */
+function followsReported(tokens: readonly IToken[], offset: number, reported: readonly number[]): boolean {
+  if (reported.length === 0) return false;
+  let previousEnd = 0;
+  for (const tok of tokens) {
+    if (tok.startOffset >= offset) break;
+    previousEnd = tok.startOffset;
+  }
+  return reported.some((r) => r >= previousEnd && r < offset);
+}
+
+/** How deep an expression tree may be: every later pass walks it recursively. */
+export const MAX_EXPRESSION_DEPTH = 1000;
+
+/**
+ * Measures each expression tree without recursion and reports one nested too deeply. A left
+ * operand does not count as nesting: passes walk left-leaning chains (`x + x + … + x`, of any
+ * length) in a loop (`leftSpine` in ast.ts), so only the other children cost stack.
+ */
+function checkExpressionDepth(program: Program, diagnostics: DiagnosticBag): void {
+  for (const fn of program.functions) {
+    for (const s of fn.body) {
+      const stack: [Expr, number][] = [[s.value, 1]];
+      while (stack.length > 0) {
+        const [e, depth] = stack.pop()!;
+        if (depth > MAX_EXPRESSION_DEPTH) {
+          diagnostics.error('expressionTooDeep', e.span, MAX_EXPRESSION_DEPTH);
+          return;
+        }
+        for (const child of childrenOf(e)) stack.push([child, e.kind === 'binary' && child === e.left ? depth : depth + 1]);
+      }
+    }
+  }
 }
 
 function tokenEnd(tok: IToken): number {
@@ -47,10 +91,14 @@ function errorSpan(tok: IToken, endOfInput: number): Span {
   return isEof(tok) ? span(endOfInput, endOfInput) : span(tok.startOffset, tokenEnd(tok));
 }
 
-function describeCharacter(ch: string, codePoint: number): string {
-  const hex = `U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}`;
-  if (codePoint === 0xfffd) return `${hex} (the file is not valid UTF-8 here)`;
-  return codePoint < 32 || codePoint === 127 ? hex : `'${String.fromCodePoint(codePoint)}' (${hex})`;
+/** `'@' (U+0040)`, or `'@#' (U+0040 U+0023)` for a run; control characters by code only. */
+function describeCharacters(run: string): string {
+  const points = [...run].map((ch) => ch.codePointAt(0)!);
+  const hex = points.map((c) => `U+${c.toString(16).toUpperCase().padStart(4, '0')}`).join(' ');
+  const label = points.length === 1 ? 'character' : 'characters';
+  if (points.includes(0xfffd)) return `${label} ${hex} (the file is not valid UTF-8 here)`;
+  if (points.some((c) => c < 32 || c === 127 || c === 0xfeff)) return `${label} ${hex}`;
+  return `${label} '${run}' (${hex})`;
 }
 
 export function describeToken(tok: IToken): string {
@@ -75,7 +123,7 @@ function expectedOf(e: IRecognitionException): string {
     if (name === 'Identifier') return rule === 'param' ? 'a parameter name' : 'a name';
     return tokenLabels[name] ?? name;
   }
-  if (e.name === 'NotAllInputParsedException') return `'fn' to start a function`;
+  if (e.name === 'NotAllInputParsedException' || rule === 'program') return `an operator, or 'fn' to start a function`;
   switch (rule) {
     case 'functionDecl':
       return `'=' or '{' to start the function body`;
@@ -89,5 +137,5 @@ function expectedOf(e: IRecognitionException): string {
 
 const tokenLabels: Record<string, string> = {
   ...Object.fromEntries(allTokens.map((tt: TokenType) => [tt.name, tt.LABEL ?? tt.name])),
-  EOF: `'fn' to start a function`,
+  EOF: `an operator, or 'fn' to start a function`,
 };

@@ -1,5 +1,4 @@
 import type { IToken } from 'chevrotain';
-import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { cover, span, type Span } from '../diagnostics/span.ts';
 import type { BinaryOp, Expr, FunctionDecl, Param, Program, Statement } from './ast.ts';
 import { binaryPrecedence, precedence } from './operators.ts';
@@ -9,8 +8,8 @@ import type * as cst from './cst.generated.d.ts';
  * Turns the CST into the AST. This is the only module that knows the grammar's labels. Operator
  * chains arrive as flat lists and get their precedence here; `^` chains fold to the right.
  */
-export function toAst(program: cst.ProgramCstNode, diagnostics: DiagnosticBag): Program {
-  const functions = (program.children.functions ?? []).map((f) => functionDecl(f, diagnostics));
+export function toAst(program: cst.ProgramCstNode): Program {
+  const functions = (program.children.functions ?? []).map((f) => functionDecl(f));
   return { functions };
 }
 
@@ -18,7 +17,7 @@ function tokenSpan(tok: IToken): Span {
   return span(tok.startOffset, tok.startOffset + tok.image.length);
 }
 
-function functionDecl(node: cst.FunctionDeclCstNode, diagnostics: DiagnosticBag): FunctionDecl {
+function functionDecl(node: cst.FunctionDeclCstNode): FunctionDecl {
   const c = node.children;
   const nameTok = c.name[0];
   const params: Param[] = (c.params ?? []).map((p) => {
@@ -28,27 +27,27 @@ function functionDecl(node: cst.FunctionDeclCstNode, diagnostics: DiagnosticBag)
   let body: Statement[];
   let endSpan: Span;
   if (c.body) {
-    const value = expression(c.body[0], diagnostics);
+    const value = expression(c.body[0]);
     body = [{ kind: 'return', value, span: value.span }];
     endSpan = span(value.span.end, value.span.end);
   } else {
     const block = c.block![0].children;
-    body = (block.statements ?? []).map((s) => statement(s, diagnostics));
+    body = (block.statements ?? []).map((s) => statement(s));
     endSpan = tokenSpan(block.RBrace[0]);
   }
   const start = c.Fn[0].startOffset;
   return { kind: 'function', name: nameTok.image, nameSpan: tokenSpan(nameTok), params, body, endSpan, span: span(start, endSpan.end) };
 }
 
-function statement(node: cst.StatementCstNode, diagnostics: DiagnosticBag): Statement {
+function statement(node: cst.StatementCstNode): Statement {
   const c = node.children;
   if (c.let) {
     const l = c.let[0].children;
-    const value = expression(l.value[0], diagnostics);
+    const value = expression(l.value[0]);
     return { kind: 'let', name: l.name[0].image, nameSpan: tokenSpan(l.name[0]), value, span: cover(tokenSpan(l.Let[0]), value.span) };
   }
   const r = c.return![0].children;
-  const value = expression(r.value[0], diagnostics);
+  const value = expression(r.value[0]);
   return { kind: 'return', value, span: cover(tokenSpan(r.Return[0]), value.span) };
 }
 
@@ -61,7 +60,7 @@ function binary(left: Expr, opTok: IToken, right: Expr): Expr {
  * the number of precedence levels (and by `not`s, which check-depth.ts counts), not by the length
  * of the chain: left-associative runs are loops.
  */
-function expression(node: cst.ExpressionCstNode, d: DiagnosticBag): Expr {
+function expression(node: cst.ExpressionCstNode): Expr {
   const operands = node.children.operands;
   const operators = (node.children.operators ?? []).map((o) => o.children.operator![0]);
   let next = 0; // index of the next operand; operators[next - 1] precedes it
@@ -79,7 +78,7 @@ function expression(node: cst.ExpressionCstNode, d: DiagnosticBag): Expr {
 
   const operand = (): Expr => {
     const c = operands[next++].children;
-    const base = prefix(signs(c.signs), power(c.power[0], d));
+    const base = prefix(signs(c.signs), power(c.power[0]));
     if (!c.nots) return base;
     // `not` takes the comparison after it: `not a < b and c` is `(not (a < b)) and c`.
     return prefix(c.nots, climb(base, precedence.not + 1));
@@ -101,55 +100,54 @@ function signs(nodes: cst.SignCstNode[] | undefined): IToken[] {
   return (nodes ?? []).map((s) => s.children.operator![0]);
 }
 
-function power(node: cst.PowerCstNode, d: DiagnosticBag): Expr {
-  const base = primary(node.children.base[0], d);
+function power(node: cst.PowerCstNode): Expr {
+  const base = primary(node.children.base[0]);
   const exponents = node.children.exponents ?? [];
   const carets = node.children.carets ?? [];
   if (exponents.length === 0) return base;
   // a ^ -b ^ c  is  a ^ (-(b ^ c)): fold from the right, applying each exponent's signs after the fold.
   const last = exponents.length - 1;
-  let acc = exponentOperand(exponents[last], d);
+  let acc = exponentOperand(exponents[last]);
   acc = prefix(signs(exponents[last].children.signs), acc);
   for (let i = last - 1; i >= 0; i--) {
-    const operand = exponentOperand(exponents[i], d);
+    const operand = exponentOperand(exponents[i]);
     const raised: Expr = { kind: 'binary', op: '^', left: operand, right: acc, span: cover(operand.span, acc.span), opSpan: tokenSpan(carets[i + 1]) };
     acc = prefix(signs(exponents[i].children.signs), raised);
   }
   return { kind: 'binary', op: '^', left: base, right: acc, span: cover(base.span, acc.span), opSpan: tokenSpan(carets[0]) };
 }
 
-function exponentOperand(node: cst.ExponentCstNode, d: DiagnosticBag): Expr {
-  return primary(node.children.operand[0], d);
+function exponentOperand(node: cst.ExponentCstNode): Expr {
+  return primary(node.children.operand[0]);
 }
 
-function primary(node: cst.PrimaryCstNode, d: DiagnosticBag): Expr {
+function primary(node: cst.PrimaryCstNode): Expr {
   const c = node.children;
-  if (c.number) return numberLiteral(c.number[0], d);
-  if (c.reference) return reference(c.reference[0], d);
+  if (c.number) return numberLiteral(c.number[0]);
+  if (c.reference) return reference(c.reference[0]);
   if (c.parenthesized) {
     const p = c.parenthesized[0].children;
-    const inner = expression(p.inner[0], d);
+    const inner = expression(p.inner[0]);
     // Keep the parentheses in the span so carets point at what the user wrote.
     return { ...inner, span: span(p.LParen[0].startOffset, p.RParen[0].startOffset + 1) };
   }
   const k = c.conditional![0].children;
-  const condition = expression(k.condition[0], d);
-  const then = expression(k.then[0], d);
-  const otherwise = expression(k.else[0], d);
+  const condition = expression(k.condition[0]);
+  const then = expression(k.then[0]);
+  const otherwise = expression(k.else[0]);
   return { kind: 'if', condition, then, else: otherwise, span: cover(tokenSpan(k.If[0]), otherwise.span) };
 }
 
-function numberLiteral(tok: IToken, d: DiagnosticBag): Expr {
-  const s = tokenSpan(tok);
-  if (/[eE][+-]?$/.test(tok.image)) d.error('invalidNumber', s, tok.image);
-  return { kind: 'number', value: Number(tok.image.replace(/[eE][+-]?$/, '')), span: s };
+/** parse.ts has already reported a number with an incomplete exponent (`1e+`). */
+function numberLiteral(tok: IToken): Expr {
+  return { kind: 'number', value: Number(tok.image), span: tokenSpan(tok) };
 }
 
-function reference(node: cst.ReferenceCstNode, d: DiagnosticBag): Expr {
+function reference(node: cst.ReferenceCstNode): Expr {
   const c = node.children;
   const nameTok = c.name[0];
   const nameSpan = tokenSpan(nameTok);
   if (!c.open) return { kind: 'name', name: nameTok.image, span: nameSpan };
-  const args = (c.args ?? []).map((a) => expression(a, d));
+  const args = (c.args ?? []).map((a) => expression(a));
   return { kind: 'call', callee: nameTok.image, calleeSpan: nameSpan, args, span: span(nameSpan.start, c.close![0].startOffset + 1) };
 }

@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compile, formatDiagnostics, type CompileOptions } from '../../src/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'adc-test-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
 
 export type CompiledModule = Record<string, (...args: number[]) => unknown>;

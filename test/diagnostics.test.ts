@@ -1,0 +1,453 @@
+import { describe, expect, it } from 'vitest';
+import { compileSync, formatDiagnostics, LineMap, type Diagnostic } from '../src/index.ts';
+
+/**
+ * One test per diagnostic the compiler can produce (src/diagnostics/messages.ts): the exact code,
+ * message and 1-based line:column of each. Sources span several lines so that line numbers matter.
+ */
+
+interface Seen {
+  code: string;
+  message: string;
+  line: number;
+  column: number;
+  notes?: { message: string; line: number; column: number }[];
+}
+
+function view(d: Diagnostic, lines: LineMap): Seen {
+  const { line, column } = lines.position(d.span.start);
+  const seen: Seen = { code: d.code, message: d.message, line, column };
+  if (d.notes.length > 0) seen.notes = d.notes.map((n) => ({ message: n.message, ...lines.position(n.span.start) }));
+  return seen;
+}
+
+/** Every diagnostic of a source that must not compile, as code, message, line, column (and notes). */
+function diagnose(source: string): Seen[] {
+  const result = compileSync(source, { filename: 'test.ad' });
+  expect(result.code).toBeUndefined();
+  expect(result.functions).toEqual([]);
+  const lines = new LineMap(source);
+  return result.diagnostics.map((d) => view(d, lines));
+}
+
+/** The one diagnostic of a source (fails when there are none or several). */
+function only(source: string): Seen {
+  const all = diagnose(source);
+  expect(all).toHaveLength(1);
+  return all[0];
+}
+
+describe('lexing (AD1001)', () => {
+  it('reports an unknown ASCII character', () => {
+    expect(only('fn f(x) {\n  let y = x\n  return y $\n}\n')).toEqual({
+      code: 'AD1001',
+      message: "unknown character '$' (U+0024)",
+      line: 3,
+      column: 12,
+    });
+  });
+
+  it('reports an unknown non-ASCII character by its code point', () => {
+    expect(only('fn f(x) =\n  2 * x²\n')).toEqual({ code: 'AD1001', message: "unknown character '²' (U+00B2)", line: 2, column: 8 });
+  });
+
+  it('reports a character outside the BMP as one character, with the column in code points', () => {
+    expect(only('fn f(x) =\n  x 😀\n')).toEqual({ code: 'AD1001', message: "unknown character '😀' (U+1F600)", line: 2, column: 5 });
+  });
+
+  it('spans the whole surrogate pair of a character outside the BMP', () => {
+    // BUG (src/syntax/parse.ts): the span is `offset + 1`, which ends between the two halves of the pair.
+    const source = 'fn f(x) =\n  x 😀\n';
+    const [d] = compileSync(source).diagnostics;
+    expect(d.code).toBe('AD1001');
+    expect(source.slice(d.span.start, d.span.end)).toBe('😀');
+  });
+
+  it('reports a control character by its code point only', () => {
+    expect(only('fn f(x) =\n  x\u0000\n')).toEqual({ code: 'AD1001', message: 'unknown character U+0000', line: 2, column: 4 });
+  });
+
+  it('reports U+FFFD (what invalid UTF-8 decodes to) as not valid UTF-8', () => {
+    expect(only('fn f(x) =\n  x\uFFFD\n')).toEqual({
+      code: 'AD1001',
+      message: 'unknown character U+FFFD (the file is not valid UTF-8 here)',
+      line: 2,
+      column: 4,
+    });
+  });
+});
+
+describe('parsing (AD1002 to AD1005)', () => {
+  it('reports an unexpected token where an expression was expected', () => {
+    expect(only('fn f(x) =\n  x * * 2\n')).toEqual({ code: 'AD1002', message: "unexpected '*', expected an expression", line: 2, column: 7 });
+  });
+
+  it.each([
+    ['a missing body', 'fn f(x)\n  x + 1\n', "unexpected name 'x', expected '=' or '{' to start the function body", 2, 3],
+    ['a keyword as a function name', '# comment\nfn let(x) = x\n', "unexpected 'let', expected a name", 2, 4],
+    ['a missing parameter name', 'fn f(x,\n     const) = x\n', "unexpected ')', expected a parameter name", 2, 11],
+    ['a missing closing parenthesis', 'fn g(x) = x\nfn f(x = x + 1\n', "unexpected '=', expected ')'", 2, 8],
+    ['text outside a function', 'fn g(x) = x\nx = 2\n', "unexpected name 'x', expected an operator, or 'fn' to start a function", 2, 1],
+    ['a stray closing parenthesis', 'fn f(x) = x\n)\n', "unexpected ')', expected an operator, or 'fn' to start a function", 2, 1],
+  ])('reports an unexpected token: %s', (_, source, message, line, column) => {
+    expect(only(source)).toEqual({ code: 'AD1002', message, line, column });
+  });
+
+  it('reports an unexpected end of input inside an expression, just after the last token', () => {
+    expect(only('fn f(x) =\n  x *\n')).toEqual({ code: 'AD1002', message: 'unexpected end of input, expected an expression', line: 2, column: 6 });
+  });
+
+  it('reports an unexpected end of input inside a block', () => {
+    expect(only('fn f(x) {\n  return x\n')).toEqual({ code: 'AD1002', message: "unexpected end of input, expected '}'", line: 2, column: 11 });
+  });
+
+  it.each([
+    ['1e+', 'fn f(x) =\n  x * 1e+\n', 2, 7],
+    ['1e', 'fn f(x) =\n  1e\n', 2, 3],
+    ['2.5E-', 'fn f(x) {\n  let a = x\n  return a * 2.5E-\n}\n', 3, 14],
+  ])('reports the invalid number %s', (text, source, line, column) => {
+    expect(only(source)).toEqual({ code: 'AD1004', message: `invalid number '${text}'`, line, column });
+  });
+
+  it('reports nesting too deep at the first parenthesis past the limit', () => {
+    const source = 'fn f(x) =\n  ' + '('.repeat(150) + 'x' + ')'.repeat(150) + '\n';
+    // The 101st '(' is at column 2 + 101.
+    expect(only(source)).toEqual({ code: 'AD1003', message: 'nesting too deep (the limit is 100 levels)', line: 2, column: 103 });
+  });
+
+  it('reports 100,000 nested parentheses as too deep, without overflowing the stack', () => {
+    const n = 100_000;
+    const source = 'fn f(x) =\n  ' + '('.repeat(n) + 'x' + ')'.repeat(n) + '\n';
+    expect(only(source)).toEqual({ code: 'AD1003', message: 'nesting too deep (the limit is 100 levels)', line: 2, column: 103 });
+  });
+
+  it('reports 100,000 nested ifs as too deep, without overflowing the stack', () => {
+    const n = 100_000;
+    const source = 'fn f(x) =\n  ' + 'if x > 0 then '.repeat(n) + 'x' + ' else 0'.repeat(n) + '\n';
+    // The 101st `if` starts at column 3 + 100 * 'if x > 0 then '.length.
+    expect(only(source)).toEqual({ code: 'AD1003', message: 'nesting too deep (the limit is 100 levels)', line: 2, column: 1403 });
+  });
+
+  it('reports 100,000 nested calls and nots as too deep', () => {
+    const n = 100_000;
+    const calls = 'fn f(x) =\n  ' + 'sin('.repeat(n) + 'x' + ')'.repeat(n) + '\n';
+    expect(only(calls)).toMatchObject({ code: 'AD1003', line: 2, column: 2 + 4 * 101 });
+    const nots = 'fn f(x) =\n  if ' + 'not '.repeat(n) + 'x > 0 then 1 else 2\n';
+    expect(only(nots)).toMatchObject({ code: 'AD1003', line: 2 });
+  });
+
+  it('reports an empty file at its end', () => {
+    const message = "no functions in this file (expected 'fn name(params) = expr')";
+    expect(only('# only a comment\n\n')).toEqual({ code: 'AD1005', message, line: 3, column: 1 });
+    expect(only('')).toEqual({ code: 'AD1005', message, line: 1, column: 1 });
+  });
+});
+
+describe('long operator chains', () => {
+  // Left-leaning chains are walked in loops by every pass, so they compile at any length.
+  it.each([
+    ['a sum of 3,000 terms', 'fn f(x) =\n  x' + ' + x'.repeat(3_000) + '\n', 3001],
+    ['a conjunction of 3,000 comparisons', 'fn f(x) =\n  if x > 0' + ' and x > 0'.repeat(3_000) + ' then 1 else 2\n', 1],
+  ])('%s compiles', async (_, source, expected) => {
+    const m = await import('./support/instantiate.ts').then((s) => s.compileAndInstantiate(source));
+    expect(m.f(1)).toBe(expected);
+  });
+
+  // Right-nested trees (signs, powers) cost stack in every pass: past the limit they are reported.
+  it.each([
+    ['10,000 unary minus signs', 'fn f(x) =\n  ' + '-'.repeat(10_000) + 'x\n'],
+    ['a chain of 10,000 powers', 'fn f(x) =\n  x' + '^x'.repeat(10_000) + '\n'],
+  ])('%s is reported as too deep, without throwing', (_, source) => {
+    const result = compileSync(source);
+    expect(result.code).toBeUndefined();
+    expect(result.diagnostics.map((d) => [d.code, d.message])).toEqual([
+      ['AD1006', "expression nested too deeply (the limit is 1000 levels); split it with 'let'"],
+    ]);
+  });
+});
+
+describe('names (AD2xxx)', () => {
+  it('reports an unknown variable with a did-you-mean suggestion', () => {
+    expect(only('fn f(rate, x) =\n  x * rat\n')).toEqual({
+      code: 'AD2001',
+      message: "unknown variable 'rat' (did you mean 'rate'?)",
+      line: 2,
+      column: 7,
+    });
+  });
+
+  it('suggests a constant for a misspelt constant, and nothing when no name is close', () => {
+    expect(only('fn f(x) {\n  return x * pii\n}\n')).toEqual({
+      code: 'AD2001',
+      message: "unknown variable 'pii' (did you mean 'pi'?)",
+      line: 2,
+      column: 14,
+    });
+    expect(only('fn f(x) =\n  x + zzz\n')).toEqual({ code: 'AD2001', message: "unknown variable 'zzz'", line: 2, column: 7 });
+  });
+
+  it('reports an unknown function with a built-in suggestion', () => {
+    expect(only('fn f(x) =\n  1 + sqr(x)\n')).toEqual({
+      code: 'AD2002',
+      message: "unknown function 'sqr' (did you mean 'sqrt'?)",
+      line: 2,
+      column: 7,
+    });
+  });
+
+  it('reports an unknown function with a suggestion from the file', () => {
+    expect(only('fn square(x) = x^2\nfn f(x) =\n  sqare(x)\n')).toEqual({
+      code: 'AD2002',
+      message: "unknown function 'sqare' (did you mean 'square'?)",
+      line: 3,
+      column: 3,
+    });
+  });
+
+  it('reports a duplicate parameter, noting the first', () => {
+    expect(only('fn f(x,\n     x) = x\n')).toEqual({
+      code: 'AD2003',
+      message: "duplicate parameter 'x'",
+      line: 2,
+      column: 6,
+      notes: [{ message: 'first defined here', line: 1, column: 6 }],
+    });
+  });
+
+  it('reports a duplicate function, noting the first', () => {
+    expect(only('fn f(x) = x\n\nfn f(y) = 2 * y\n')).toEqual({
+      code: 'AD2004',
+      message: "duplicate function 'f'",
+      line: 3,
+      column: 4,
+      notes: [{ message: 'first defined here', line: 1, column: 4 }],
+    });
+  });
+
+  it('reports a duplicate let, noting the first', () => {
+    expect(only('fn f(x) {\n  let a = x\n  let a = 2\n  return a\n}\n')).toEqual({
+      code: 'AD2005',
+      message: "'a' is already defined in this function",
+      line: 3,
+      column: 7,
+      notes: [{ message: 'first defined here', line: 2, column: 7 }],
+    });
+  });
+
+  it('reports a let that redefines a parameter, noting the parameter', () => {
+    expect(only('fn f(x) {\n  let x = 2\n  return x\n}\n')).toEqual({
+      code: 'AD2005',
+      message: "'x' is already defined in this function",
+      line: 2,
+      column: 7,
+      notes: [{ message: 'first defined here', line: 1, column: 6 }],
+    });
+  });
+
+  it.each([
+    ['a parameter', 'fn f(x,\n     pi) = x\n', 'pi', 2, 6],
+    ['a let', 'fn f(x) {\n  let e = x\n  return e\n}\n', 'e', 2, 7],
+    ['a function', 'fn g(x) = x\nfn pi(x) = x\n', 'pi', 2, 4],
+  ])('reports shadowing a constant with %s', (_, source, name, line, column) => {
+    expect(only(source)).toEqual({ code: 'AD2006', message: `'${name}' is a built-in constant and cannot be redefined`, line, column });
+  });
+
+  it('reports shadowing a built-in function', () => {
+    expect(only('fn g(x) = x\nfn sin(x) = x\n')).toEqual({
+      code: 'AD2007',
+      message: "'sin' is a built-in function and cannot be redefined",
+      line: 2,
+      column: 4,
+    });
+  });
+
+  it('reports a function named like a generated gradient, noting the function it belongs to', () => {
+    expect(only('fn f(x) = x\nfn fGrad(x) = x\n')).toEqual({
+      code: 'AD2008',
+      message: "function 'fGrad' collides with the gradient function generated for 'f'",
+      line: 2,
+      column: 4,
+      notes: [{ message: "'fGrad' is generated for this function", line: 1, column: 4 }],
+    });
+    // Whichever comes first in the file, the user's `fGrad` is the one reported.
+    expect(only('fn fGrad(x) = x\nfn f(x) = x\n')).toMatchObject({ code: 'AD2008', line: 1, column: 4, notes: [{ line: 2, column: 4 }] });
+  });
+
+  it('reports a variable used as a function', () => {
+    expect(only('fn f(x) =\n  x(2)\n')).toEqual({ code: 'AD2009', message: "'x' is a variable, not a function", line: 2, column: 3 });
+    expect(only('fn f(x) =\n  x * pi(2)\n')).toEqual({ code: 'AD2009', message: "'pi' is a variable, not a function", line: 2, column: 7 });
+  });
+
+  it('reports a function used as a variable', () => {
+    expect(diagnose('fn g(x) = x\nfn f(x) =\n  g + sin\n')).toEqual([
+      { code: 'AD2010', message: "'g' is a function; call it with arguments", line: 3, column: 3 },
+      { code: 'AD2010', message: "'sin' is a function; call it with arguments", line: 3, column: 7 },
+    ]);
+  });
+});
+
+describe('functions and calls (AD3xxx)', () => {
+  it('reports the wrong number of arguments to a built-in', () => {
+    expect(only('fn f(x) =\n  atan2(x)\n')).toEqual({ code: 'AD3001', message: "'atan2' takes 2 arguments, but 1 was given", line: 2, column: 3 });
+    expect(only('fn f(x) =\n  x + sin()\n')).toEqual({ code: 'AD3001', message: "'sin' takes 1 argument, but 0 were given", line: 2, column: 7 });
+  });
+
+  it('reports the wrong number of arguments to a function of the file', () => {
+    expect(only('fn g(x, y) = x * y\nfn f(x) =\n  g(x, x, x)\n')).toEqual({
+      code: 'AD3001',
+      message: "'g' takes 2 arguments, but 3 were given",
+      line: 3,
+      column: 3,
+    });
+  });
+
+  it('reports direct recursion at the call', () => {
+    expect(only('fn f(x) =\n  f(x) + 1\n')).toEqual({ code: 'AD3002', message: 'recursion is not supported: f → f', line: 2, column: 3 });
+  });
+
+  it('reports mutual recursion once, naming the whole cycle, at the call that closes it', () => {
+    expect(only('fn a(x) = b(x)\nfn b(x) =\n  c(x)\nfn c(x) = 1 + a(x)\n')).toEqual({
+      code: 'AD3002',
+      message: 'recursion is not supported: a → b → c → a',
+      line: 4,
+      column: 15,
+    });
+  });
+
+  it('reports a block without return at its closing brace', () => {
+    expect(only('fn f(x) {\n  let a = x\n}\n')).toEqual({ code: 'AD3003', message: "function 'f' has no 'return' at the end of its block", line: 3, column: 1 });
+    expect(only('fn g(x) = x\nfn f(x) {\n}\n')).toEqual({ code: 'AD3003', message: "function 'f' has no 'return' at the end of its block", line: 3, column: 1 });
+  });
+
+  it('reports a statement after return', () => {
+    expect(only('fn f(x) {\n  return x\n  return 2 * x\n}\n')).toEqual({
+      code: 'AD3004',
+      message: "'return' must be the last statement of a block",
+      line: 3,
+      column: 3,
+    });
+  });
+});
+
+describe('types (AD4xxx)', () => {
+  it('reports a condition used as a number', () => {
+    expect(only('fn f(x) =\n  (x < 1) + 2\n')).toEqual({ code: 'AD4001', message: "expected a number, but this '<' is a condition", line: 2, column: 3 });
+  });
+
+  it('reports a let holding a condition used as a number, and a condition as an argument', () => {
+    expect(only('fn f(x) {\n  let c = x < 1\n  return c * 2\n}\n')).toEqual({
+      code: 'AD4001',
+      message: "expected a number, but 'c' is a condition",
+      line: 3,
+      column: 10,
+    });
+    expect(only('fn f(x) =\n  sin(x >= 1)\n')).toEqual({ code: 'AD4001', message: "expected a number, but this '>=' is a condition", line: 2, column: 7 });
+  });
+
+  it('reports a number used as a condition', () => {
+    const message = "expected a condition (a comparison such as 'x > 0'), but 'x' is a number";
+    expect(only('fn f(x) =\n  if x then 1 else 2\n')).toEqual({ code: 'AD4002', message, line: 2, column: 6 });
+    expect(only('fn f(x) =\n  if x > 1 and x then 1 else 2\n')).toEqual({ code: 'AD4002', message, line: 2, column: 16 });
+  });
+
+  it('reports a function that returns a condition', () => {
+    expect(only('fn f(x) =\n  x < 1\n')).toEqual({ code: 'AD4003', message: "function 'f' must return a number, not a condition", line: 2, column: 3 });
+    expect(only('fn f(x) {\n  let c = x < 1\n  return c\n}\n')).toEqual({
+      code: 'AD4003',
+      message: "function 'f' must return a number, not a condition",
+      line: 3,
+      column: 10,
+    });
+  });
+});
+
+describe('several errors in one file', () => {
+  it('reports an unknown variable in each of two functions in one run', () => {
+    expect(diagnose('fn a(x) =\n  x + yy\n\nfn b(x) {\n  return zz * x\n}\n')).toEqual([
+      { code: 'AD2001', message: "unknown variable 'yy'", line: 2, column: 7 },
+      { code: 'AD2001', message: "unknown variable 'zz'", line: 5, column: 10 },
+    ]);
+  });
+
+  it('reports parse errors in two separate functions in one run', () => {
+    expect(diagnose('fn a(x) = x * * 2\nfn b(x) = x\nfn c(y) = y + )\nfn d(z) = z\n')).toEqual([
+      { code: 'AD1002', message: "unexpected '*', expected an expression", line: 1, column: 15 },
+      { code: 'AD1002', message: "unexpected ')', expected an expression", line: 3, column: 15 },
+    ]);
+  });
+
+  it('reports name, call, type and recursion errors of different functions together', () => {
+    const source = [
+      'fn f(x, x) = x', //                 1: duplicate parameter
+      'fn g(x) = sinn(x)', //              2: unknown function
+      'fn h(x) = if x then 1 else 2', //   3: number as condition
+      'fn k(x) = atan2(x)', //             4: argument count
+      'fn r1(x) = r2(x)', //               5
+      'fn r2(x) = r1(x)', //               6: recursion
+    ].join('\n');
+    expect(diagnose(source).map((d) => `${d.code}@${d.line}:${d.column}`)).toEqual(['AD2003@1:9', 'AD2002@2:11', 'AD4002@3:14', 'AD3001@4:11', 'AD3002@6:12']);
+  });
+});
+
+describe('formatDiagnostics', () => {
+  it('prints file:line:col, the message and code, the line, a caret under the token, and the note', () => {
+    const source = 'fn area(radius) =\n  pi * radius^2\n\n# again\nfn area(r) = r\n';
+    const result = compileSync(source, { filename: 'shapes.ad' });
+    expect(formatDiagnostics(result.diagnostics, source, 'src/shapes.ad')).toBe(
+      [
+        "src/shapes.ad:5:4: error: duplicate function 'area' [AD2004]",
+        '  fn area(r) = r',
+        '     ^~~~',
+        'src/shapes.ad:1:4: note: first defined here',
+        '  fn area(radius) =',
+        '     ^~~~',
+      ].join('\n'),
+    );
+  });
+
+  it('prints several diagnostics one after another, keeping tabs so the caret lines up', () => {
+    const source = 'fn f(rate) =\n\trat * sqr(rate)\n';
+    const result = compileSync(source, { filename: 't.ad' });
+    expect(formatDiagnostics(result.diagnostics, source, 't.ad')).toBe(
+      [
+        "t.ad:2:2: error: unknown variable 'rat' (did you mean 'rate'?) [AD2001]",
+        '  \trat * sqr(rate)',
+        '  \t^~~',
+        "t.ad:2:8: error: unknown function 'sqr' (did you mean 'sqrt'?) [AD2002]",
+        '  \trat * sqr(rate)',
+        '  \t      ^~~',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('suggestions and use before definition', () => {
+  it('suggests only names closer than the name is long: a one-letter typo gets no suggestion', () => {
+    expect(only('fn f(x) =\n  x + y\n').message).toBe("unknown variable 'y'");
+  });
+
+  it('prefers the candidate sharing the longer prefix, and counts a swap of two letters as one edit', () => {
+    expect(only('fn f(x) =\n  sinn(x)\n').message).toBe("unknown function 'sinn' (did you mean 'sin'?)");
+    expect(only('fn f(value) =\n  valeu * 2\n').message).toBe("unknown variable 'valeu' (did you mean 'value'?)");
+  });
+
+  it("says a name is used before its 'let', pointing at the let", () => {
+    expect(only('fn f(x) {\n  let a = b * 2\n  let b = x\n  return a\n}\n')).toEqual({
+      code: 'AD2011',
+      message: "'b' is used before its 'let'",
+      line: 2,
+      column: 11,
+      notes: [{ message: 'defined here', line: 3, column: 7 }],
+    });
+  });
+
+  it('reports diagnostics in source order', () => {
+    const seen = diagnose('fn f(x) = y1\nfn sin(x) = x\nfn f(x) = z1\n');
+    expect(seen.map((d) => d.line)).toEqual([...seen.map((d) => d.line)].sort((a, b) => a - b));
+    expect(seen.map((d) => d.code)).toEqual(['AD2001', 'AD2007', 'AD2004']);
+  });
+
+  it('a byte-order mark at the start is white space', () => {
+    expect(compileSync('\uFEFFfn f(x) = x\n').diagnostics).toEqual([]);
+  });
+});
