@@ -2,7 +2,8 @@ import { reverseMode } from './ad/reverse.ts';
 import { checkProgram } from './check/check-program.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { LineMap } from './diagnostics/span.ts';
-import { emitModule } from './emit/emit-js.ts';
+import { emitModule, type Section } from './emit/emit-js.ts';
+import { buildSourceMap, type SourceMap } from './emit/source-map.ts';
 import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
 import type { IrFunction } from './ir/ir.ts';
@@ -15,6 +16,12 @@ export interface CompileOptions {
   readonly filename?: string;
   /** Format the output with prettier (the default). */
   readonly format?: boolean;
+  /**
+   * Also return a source map from the generated code to the `.ad` source. The code is then laid
+   * out by adc's own printer only (prettier cannot carry a map); it differs from the formatted
+   * output only in lines over 100 columns.
+   */
+  readonly sourceMap?: boolean;
 }
 
 export interface FunctionInfo {
@@ -29,6 +36,8 @@ export interface CompileResult {
   readonly diagnostics: readonly Diagnostic[];
   /** The functions the module exports (each with its `Grad` twin), in source order. */
   readonly functions: readonly FunctionInfo[];
+  /** With `sourceMap: true`: the source map (v3) of `code`, its source named `filename`. */
+  readonly map?: SourceMap;
 }
 
 /** The compiled IR of one file, before it is written as JavaScript. */
@@ -53,19 +62,21 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
   return { functions };
 }
 
-function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: string[] } {
+function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: Section[] } {
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
   const compiled = compileToIr(source, diagnostics);
   // Passes report in their own order; people read a file top to bottom.
   diagnostics.items.sort((a, b) => a.span.start - b.span.start);
   if (!compiled) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
-  const sections = emitModule({ filename, version, lines: new LineMap(source), functions: compiled.functions });
+  const lines = new LineMap(source);
+  const sections = emitModule({ filename, version, lines, functions: compiled.functions });
   const functions = compiled.functions.map(({ value }) => ({
     name: value.name,
     params: value.params.map((p) => ({ name: p.sourceName, isConst: p.isConst })),
   }));
-  return { code: joinSections(sections), diagnostics: diagnostics.items, functions, sections };
+  const map = options.sourceMap ? buildSourceMap(sections, source, lines, filename) : undefined;
+  return { code: joinSections(sections), diagnostics: diagnostics.items, functions, sections, ...(map && { map }) };
 }
 
 /**
@@ -83,6 +94,6 @@ export function compileSync(source: string, options: Omit<CompileOptions, 'forma
  */
 export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
   const { sections, ...result } = compileSections(source, options);
-  if (!sections || options.format === false) return result;
+  if (!sections || options.format === false || options.sourceMap) return result;
   return { ...result, code: await formatSections(sections) };
 }

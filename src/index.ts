@@ -3,4 +3,5 @@ export { compile, compileSync, type CompileOptions, type CompileResult, type Fun
 export type { Diagnostic, RelatedNote } from './diagnostics/diagnostic.ts';
 export { formatDiagnostic, formatDiagnostics, type FormatOptions } from './diagnostics/format.ts';
 export { LineMap, type Position, type Span } from './diagnostics/span.ts';
+export type { SourceMap } from './emit/source-map.ts';
 export { version } from './version.ts';

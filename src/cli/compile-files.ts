@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { compile } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { messages } from '../diagnostics/messages.ts';
@@ -11,6 +11,8 @@ export interface CompileFilesOptions {
   readonly check?: boolean;
   readonly format?: boolean;
   readonly color?: boolean;
+  /** Write `out.js.map` beside the output and point the output at it. */
+  readonly sourceMap?: boolean;
 }
 
 export interface Reporter {
@@ -42,18 +44,25 @@ export function outputPath(file: string, options: CompileFilesOptions): string {
 async function compileOne(file: string, options: CompileFilesOptions, report: Reporter): Promise<boolean> {
   const source = readSource(file, report);
   if (source === undefined) return false;
-  const result = await compile(source, { filename: basename(file), format: options.format });
+  const out = outputPath(file, options);
+  // The map names the source relative to where the map is written.
+  const filename = options.sourceMap ? relative(dirname(resolve(out)), resolve(file)).split(sep).join('/') : basename(file);
+  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
   if (result.code === undefined) return false;
   if (options.check) return true;
-  const out = outputPath(file, options);
   if (resolve(out) === resolve(file)) {
     report.err(`adc: error: refusing to overwrite the input '${file}' with its output`);
     return false;
   }
   try {
     if (options.outDir && !existsSync(options.outDir)) mkdirSync(options.outDir, { recursive: true });
-    writeFileAtomic(out, result.code);
+    if (result.map) {
+      writeFileAtomic(`${out}.map`, JSON.stringify({ ...result.map, file: basename(out) }) + '\n');
+      writeFileAtomic(out, `${result.code}//# sourceMappingURL=${basename(out)}.map\n`);
+    } else {
+      writeFileAtomic(out, result.code);
+    }
   } catch (error) {
     report.err(`adc: error: ${messages.cannotWrite.text(out, reason(error))}`);
     return false;

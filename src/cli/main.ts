@@ -29,9 +29,10 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
     .option('--out-dir <dir>', 'write every output into this folder')
     .option('--check', 'report problems only; write nothing')
     .option('--no-format', 'skip prettier (the output is already indented)')
+    .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
     .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
     .option('--no-color', 'plain diagnostics')
-    .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean }) => {
+    .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean }) => {
       if (opts.output && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
         exitCode = 2;
@@ -62,8 +63,21 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
       exitCode = await explainCommand(file, fn, { ...opts, color: opts.color ?? defaultColor() }, io);
     });
 
+  const repl = async (opts: { load?: string[]; color?: boolean }) => (await import('../repl/repl.ts')).runRepl(opts);
+  program
+    .command('repl')
+    .description('an interactive session: define functions, see values, gradients, generated code and plots (piped: one result per line)')
+    .option('-l, --load <file>', 'load a .ad file first (repeatable)', (file: string, files: string[]) => [...files, file], [] as string[])
+    .option('--color', 'colour results and errors (default: at a terminal, unless NO_COLOR is set)')
+    .option('--no-color', 'plain output')
+    .action(async (opts: { load: string[]; color?: boolean }) => {
+      exitCode = await repl(opts);
+    });
+
   try {
     if (argv.length === 0) {
+      // Plain `adc` at a terminal opens the REPL; otherwise (piped, scripted) it prints the help.
+      if (process.stdin.isTTY && process.stdout.isTTY) return await repl({});
       program.outputHelp();
       return 0;
     }

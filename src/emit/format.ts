@@ -4,8 +4,8 @@ export const printWidth = 100;
 const options = { parser: 'babel', printWidth, singleQuote: true, trailingComma: 'all' } as const;
 
 /** The module text from its sections, as written by our printer. */
-export function joinSections(sections: readonly string[]): string {
-  return sections.join('\n\n') + '\n';
+export function joinSections(sections: readonly { readonly text: string }[]): string {
+  return sections.map((s) => s.text).join('\n\n') + '\n';
 }
 
 /**
@@ -15,11 +15,11 @@ export function joinSections(sections: readonly string[]): string {
  * sections with a longer line are handed to prettier: the result is the same as formatting the
  * whole module, and a 10,000-statement file does not spend seconds confirming it.
  */
-export async function formatSections(sections: readonly string[]): Promise<string> {
+export async function formatSections(sections: readonly { readonly lines: readonly string[]; readonly text: string }[]): Promise<string> {
   const formatted = await Promise.all(
     sections.map(async (section) => {
-      if (!section.split('\n').some((line) => line.length > printWidth)) return section;
-      return (await format(section, options)).trimEnd();
+      if (!section.lines.some((line) => line.length > printWidth)) return section;
+      return { text: (await format(section.text, options)).trimEnd() };
     }),
   );
   return joinSections(formatted);
