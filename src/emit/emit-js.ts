@@ -1,6 +1,7 @@
 import type { LineMap } from '../diagnostics/span.ts';
 import { forEachInstr, readsOf, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import { printWidth } from './format.ts';
+import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { exportSpecifier, gradientName, isTemporary, localName, propertyKey } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
 
@@ -41,14 +42,14 @@ export function emitModule(input: EmitInput): Section[] {
   const exports: string[] = [];
   for (const { value, gradient } of input.functions) {
     const local = localFunctionName(value.name);
-    sections.push(emitFunction(value, local, input.lines, `${value.name}(${value.params.map((p) => p.sourceName).join(', ')}): the value.`));
+    sections.push(...emitFunction(value, local, input.lines, `${value.name}(${value.params.map((p) => p.sourceName).join(', ')}): the value.`));
     const wrt = gradient.gradient!.map((g) => g.param.sourceName);
     const consts = gradient.params.filter((p) => p.isConst).map((p) => p.sourceName);
     const doc =
       `${gradientName(value.name)}(${value.params.map((p) => p.sourceName).join(', ')}): the value of ${value.name} and its gradient` +
       (wrt.length > 0 ? ` with respect to ${wrt.join(', ')}.` : ' (it has no differentiated parameters).') +
       (consts.length > 0 ? ` Not differentiated (const): ${consts.join(', ')}.` : '');
-    sections.push(emitFunction(gradient, localFunctionName(gradientName(value.name)), input.lines, doc));
+    sections.push(...emitFunction(gradient, localFunctionName(gradientName(value.name)), input.lines, doc));
     exports.push(exportSpecifier(local, value.name), exportSpecifier(localFunctionName(gradientName(value.name)), gradientName(value.name)));
   }
   const footer = new Section();
@@ -67,27 +68,99 @@ function localFunctionName(name: string): string {
   return name.endsWith('Grad') ? name : localName(name);
 }
 
-function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string): Section {
+function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string): Section[] {
   const body = fn.body;
   const reverse = fn.reverse ?? [];
   const results = fn.gradient ? [fn.value, ...fn.gradient.map((g) => g.adjoint)] : [fn.value];
-  const inlined = inlinableTemporaries([...body, ...reverse], results);
-  const operand = (o: Operand): Printed => {
-    if (o.kind === 'const') return printNumber(o.value);
-    const def = inlined.get(o.name);
-    return def ? printOp(def, operand) : { text: o.name, prec: primaryPrecedence };
-  };
-  const out = new Section();
+  const params = fn.params.map((p) => p.name).join(', ');
+  if (countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
+    return emitSplit(fn, local, lines, doc, results);
+  }
+  const printer = new BodyPrinter(lines, inlinableTemporaries([...body, ...reverse], results));
+  const out = printer.out;
   out.push(`/** ${doc} */`, fn.span.start);
-  out.push(`function ${local}(${fn.params.map((p) => p.name).join(', ')}) {`, fn.span.start);
-  let lastLine = -1;
-  const statements = (block: readonly Instr[], indent: string, sourceLines: boolean) => {
+  out.push(`function ${local}(${params}) {`, fn.span.start);
+  if (fn.gradient) {
+    out.push('  // Forward sweep: the value, keeping what the reverse sweep reads.');
+    printer.statements(body, '  ', false);
+    out.push('  // Reverse sweep: each adjoint is ∂(result)/∂(variable), from the result back to the parameters.');
+    printer.statements(reverse, '  ', true);
+  } else {
+    printer.statements(body, '  ', false);
+  }
+  out.push(`  return ${returnValue(fn, (o) => printer.operand(o).text)};`, fn.span.start);
+  out.push('}');
+  return [out];
+}
+
+function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
+  if (!fn.gradient) return operand(fn.value);
+  const entries = fn.gradient.map((g) => `${propertyKey(g.param.sourceName)}: ${operand(g.adjoint)}`);
+  return `{ value: ${operand(fn.value)}, gradient: { ${entries.join(', ')} } }`;
+}
+
+/**
+ * A function too big for V8 to optimise, as chunk functions and a main function that calls them
+ * in order (split-function.ts). Crossing values live in one Float64Array per function.
+ */
+function emitSplit(fn: IrFunction, local: string, lines: LineMap, doc: string, results: readonly Operand[]): Section[] {
+  const top = [...fn.body, ...(fn.reverse ?? [])];
+  const paramNames = fn.params.map((p) => p.name);
+  const split = splitFunction(top, new Set(paramNames), results);
+  const scratch = `${local}$scratch`;
+  const slot = (v: string) => `${scratch}[${split.slots.get(v)}]`;
+  const load = (v: string) => (split.booleans.has(v) ? `${slot(v)} !== 0` : slot(v));
+  const store = (v: string) => `${slot(v)} = ${split.booleans.has(v) ? `+${v}` : v};`;
+  const sections: Section[] = [];
+  const header = new Section();
+  header.push(`// ${local} is split into ${split.chunks.length} functions so that V8 optimises each of them.`);
+  header.push(`const ${scratch} = new Float64Array(${Math.max(1, split.slots.size)});`);
+  sections.push(header);
+  split.chunks.forEach((chunk, c) => {
+    const printer = new BodyPrinter(lines, inlinableTemporaries(chunk.instrs, [], new Set(chunk.liveOut)));
+    const out = printer.out;
+    out.push(`function ${local}$${c + 1}(${paramNames.join(', ')}) {`, fn.span.start);
+    for (const v of chunk.liveIn) out.push(`  ${chunk.updated.has(v) ? 'let' : 'const'} ${v} = ${load(v)};`);
+    printer.statements(chunk.instrs, '  ', fn.gradient !== undefined);
+    for (const v of chunk.liveOut) out.push(`  ${store(v)}`);
+    out.push('}');
+    sections.push(out);
+  });
+  const main = new Section();
+  main.push(`/** ${doc} */`, fn.span.start);
+  main.push(`function ${local}(${paramNames.join(', ')}) {`, fn.span.start);
+  split.chunks.forEach((_, c) => main.push(`  ${local}$${c + 1}(${paramNames.join(', ')});`));
+  const operand = (o: Operand) => (o.kind === 'const' ? printNumber(o.value).text : paramNames.includes(o.name) ? o.name : load(o.name));
+  main.push(`  return ${returnValue(fn, operand)};`, fn.span.start);
+  main.push('}');
+  sections.push(main);
+  return sections;
+}
+
+/** Prints instructions as statements into a section, inlining the given temporaries. */
+class BodyPrinter {
+  readonly out = new Section();
+  private lastLine = -1;
+
+  constructor(
+    private readonly lines: LineMap,
+    private readonly inlined: ReadonlyMap<string, Expr>,
+  ) {}
+
+  operand = (o: Operand): Printed => {
+    if (o.kind === 'const') return printNumber(o.value);
+    const def = this.inlined.get(o.name);
+    return def ? printOp(def, this.operand) : { text: o.name, prec: primaryPrecedence };
+  };
+
+  statements(block: readonly Instr[], indent: string, sourceLines: boolean): void {
+    const { out, operand, lines } = this;
     for (const instr of block) {
       const at = instr.origin.span.start;
       if (sourceLines) {
         const line = lines.position(instr.origin.statement.start).line;
-        if (line !== lastLine) {
-          lastLine = line;
+        if (line !== this.lastLine) {
+          this.lastLine = line;
           out.push(clip(`${indent}// line ${line}: ${lines.lineText(line).trim()}`), instr.origin.statement.start);
         }
       }
@@ -96,20 +169,20 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
           // Only the else branch does anything: test the negated condition.
           const c = operand(instr.condition);
           out.push(`${indent}if (!${c.prec >= primaryPrecedence ? c.text : `(${c.text})`}) {`, at);
-          statements(instr.else, indent + '  ', sourceLines);
+          this.statements(instr.else, indent + '  ', sourceLines);
           out.push(`${indent}}`, at);
           continue;
         }
         out.push(`${indent}if (${operand(instr.condition).text}) {`, at);
-        statements(instr.then, indent + '  ', sourceLines);
+        this.statements(instr.then, indent + '  ', sourceLines);
         if (instr.else.length > 0) {
           out.push(`${indent}} else {`, at);
-          statements(instr.else, indent + '  ', sourceLines);
+          this.statements(instr.else, indent + '  ', sourceLines);
         }
         out.push(`${indent}}`, at);
         continue;
       }
-      if (instr.kind === 'const' && inlined.has(instr.target)) continue;
+      if (instr.kind === 'const' && this.inlined.has(instr.target)) continue;
       const expr = instr.expr ? printOp(instr.expr, operand).text : undefined;
       switch (instr.kind) {
         case 'const':
@@ -128,20 +201,7 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
           break;
       }
     }
-  };
-  if (fn.gradient) {
-    out.push('  // Forward sweep: the value, keeping what the reverse sweep reads.');
-    statements(body, '  ', false);
-    out.push('  // Reverse sweep: each adjoint is ∂(result)/∂(variable), from the result back to the parameters.');
-    statements(reverse, '  ', true);
-    const entries = fn.gradient.map((g) => `${propertyKey(g.param.sourceName)}: ${operand(g.adjoint).text}`);
-    out.push(`  return { value: ${operand(fn.value).text}, gradient: { ${entries.join(', ')} } };`, fn.span.start);
-  } else {
-    statements(body, '  ', false);
-    out.push(`  return ${operand(fn.value).text};`, fn.span.start);
   }
-  out.push('}');
-  return out;
 }
 
 /**
@@ -149,7 +209,7 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
  * `const $t1 = x * x; return $t1 + 1;` reads `return x * x + 1;`. Values are not reordered past a
  * change of their operands: anything read through a mutable (`let`) variable stays a statement.
  */
-function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[]): Map<string, Expr> {
+function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[], keep: ReadonlySet<string> = new Set()): Map<string, Expr> {
   const uses = new Map<string, number>();
   const mutable = new Set<string>();
   const count = (o: Operand) => o.kind === 'var' && uses.set(o.name, (uses.get(o.name) ?? 0) + 1);
@@ -163,7 +223,7 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
   // the printer (which recurses into inlined temporaries) must stay shallow for any input.
   const depth = new Map<string, number>();
   forEachInstr(body, (i) => {
-    if (i.kind !== 'const' || !isTemporary(i.target) || uses.get(i.target) !== 1) return;
+    if (i.kind !== 'const' || !isTemporary(i.target) || uses.get(i.target) !== 1 || keep.has(i.target)) return;
     if (i.expr.args.some((a) => a.kind === 'var' && mutable.has(a.name))) return;
     const d = 1 + Math.max(0, ...i.expr.args.map((a) => (a.kind === 'var' ? (depth.get(a.name) ?? 0) : 0)));
     if (d > maxInlineDepth) return;
