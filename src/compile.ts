@@ -2,11 +2,13 @@ import { reverseMode } from './ad/reverse.ts';
 import { checkProgram } from './check/check-program.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { LineMap } from './diagnostics/span.ts';
+import { emitDeclarations } from './emit/emit-dts.ts';
 import { emitModule, type Section } from './emit/emit-js.ts';
 import { buildSourceMap, type SourceMap } from './emit/source-map.ts';
 import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
 import type { IrFunction } from './ir/ir.ts';
+import type { FunctionDecl, Program } from './syntax/ast.ts';
 import { lowerFunction } from './ir/lower.ts';
 import { parse } from './syntax/parse.ts';
 import { version } from './version.ts';
@@ -22,6 +24,8 @@ export interface CompileOptions {
    * output only in lines over 100 columns.
    */
   readonly sourceMap?: boolean;
+  /** Also return TypeScript declarations (`model.d.ts`) for the module. */
+  readonly dts?: boolean;
 }
 
 export interface FunctionInfo {
@@ -38,6 +42,8 @@ export interface CompileResult {
   readonly functions: readonly FunctionInfo[];
   /** With `sourceMap: true`: the source map (v3) of `code`, its source named `filename`. */
   readonly map?: SourceMap;
+  /** With `dts: true`: the module's TypeScript declarations, for a `model.d.ts` beside `model.js`. */
+  readonly dts?: string;
 }
 
 /** The compiled IR of one file, before it is written as JavaScript. */
@@ -45,38 +51,50 @@ export interface CompiledProgram {
   readonly functions: readonly { readonly value: IrFunction; readonly gradient: IrFunction }[];
 }
 
-/** Source → checked AST → IR (value and gradient) per function. Never throws on bad input. */
-export function compileToIr(source: string, diagnostics: DiagnosticBag): CompiledProgram | undefined {
+/** Source → checked AST, or undefined with diagnostics. */
+function check(source: string, diagnostics: DiagnosticBag): { program: Program; table: Map<string, FunctionDecl> } | undefined {
   const program = parse(source, diagnostics);
   if (!program) return undefined;
   const table = checkProgram(program, diagnostics);
-  if (!table) return undefined;
-  const functions = program.functions.map((decl) => {
-    const { ir, names } = lowerFunction(decl, table);
-    const value = optimize(ir, names);
-    // The gradient is derived from the unoptimised primal, so the forward sweep keeps every
-    // value in the form the derivative rules expect; it is then optimised as a whole.
-    const gradient = optimize(reverseMode(ir, names), names);
-    return { value, gradient };
-  });
-  return { functions };
+  return table && { program, table };
+}
+
+/** One checked function → its optimised value IR and gradient IR. */
+function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): { value: IrFunction; gradient: IrFunction } {
+  const { ir, names } = lowerFunction(decl, table);
+  const value = optimize(ir, names);
+  // The gradient is derived from the unoptimised primal, so the forward sweep keeps every value
+  // in the form the derivative rules expect; it is then optimised as a whole.
+  const gradient = optimize(reverseMode(ir, names), names);
+  return { value, gradient };
+}
+
+/** Source → checked AST → IR (value and gradient) per function. Never throws on bad input. */
+export function compileToIr(source: string, diagnostics: DiagnosticBag): CompiledProgram | undefined {
+  const checked = check(source, diagnostics);
+  return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table)) };
 }
 
 function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: Section[] } {
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
-  const compiled = compileToIr(source, diagnostics);
+  const checked = check(source, diagnostics);
   // Passes report in their own order; people read a file top to bottom.
   diagnostics.items.sort((a, b) => a.span.start - b.span.start);
-  if (!compiled) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
+  if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const lines = new LineMap(source);
-  const sections = emitModule({ filename, version, lines, functions: compiled.functions });
-  const functions = compiled.functions.map(({ value }) => ({
-    name: value.name,
-    params: value.params.map((p) => ({ name: p.sourceName, isConst: p.isConst })),
+  // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
+  const compiled = (function* () {
+    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table);
+  })();
+  const sections = emitModule({ filename, version, lines, functions: compiled });
+  const functions = checked.program.functions.map((decl) => ({
+    name: decl.name,
+    params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst })),
   }));
   const map = options.sourceMap ? buildSourceMap(sections, source, lines, filename) : undefined;
-  return { code: joinSections(sections), diagnostics: diagnostics.items, functions, sections, ...(map && { map }) };
+  const dts = options.dts ? emitDeclarations(functions, { filename, version }) : undefined;
+  return { code: joinSections(sections), diagnostics: diagnostics.items, functions, sections, ...(map && { map }), ...(dts !== undefined && { dts }) };
 }
 
 /**

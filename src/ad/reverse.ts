@@ -27,6 +27,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
   const forward = hoistBranchLocals(fn.body, { span: fn.span, statement: fn.span });
   const b = new Builder(names, { span: fn.span, statement: fn.span });
   const adjoints = new Map<string, Adjoint>();
+  const mayBeZero = new Set<string>();
 
   const accumulate = (name: string, contribution: Expr | Operand) => {
     const existing = adjoints.get(name);
@@ -49,33 +50,55 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     }
   };
 
+  /**
+   * Builds reverse code that runs only sometimes (a branch of an `if`, or a guard). Adjoints of
+   * the given outer variables may be added to inside it, so they must be declared before it: each
+   * gets a placeholder while the code is built, and only those actually used are declared
+   * (`let d$v = <its adjoint so far, or 0>`). One declared from 0 may stay 0 (the branch was not
+   * taken): it is remembered in `mayBeZero`.
+   */
+  const conditionally = (outerReads: Iterable<string>, build: () => Instr[][]): Instr[][] => {
+    const placeholders = new Map<string, Adjoint | undefined>();
+    for (const name of outerReads) {
+      const existing = adjoints.get(name);
+      if (existing?.owned || placeholders.has(name)) continue;
+      placeholders.set(name, existing);
+      adjoints.set(name, { value: variable(names.adjoint(name)), owned: true });
+    }
+    const saved = new Map(adjoints);
+    const used = new Set<string>();
+    const blocks = build().map((block) => {
+      // Adjoints declared inside a block go out of scope with it.
+      adjoints.clear();
+      saved.forEach((v, k) => adjoints.set(k, v));
+      return block;
+    });
+    const declared = [...placeholders.keys()].map((n) => names.adjoint(n));
+    for (const block of blocks) forEachInstr(block, (i) => i.kind === 'add' && declared.includes(i.target) && used.add(i.target));
+    for (const [name, previous] of placeholders) {
+      const target = names.adjoint(name);
+      if (!used.has(target)) {
+        if (previous) adjoints.set(name, previous);
+        else adjoints.delete(name);
+        continue;
+      }
+      b.emit({ kind: 'let', target, expr: { op: 'copy', args: [previous?.value ?? constant(0)] }, origin: b.origin });
+      if (!previous) mayBeZero.add(target);
+    }
+    return blocks;
+  };
+
   const reverseBlock = (block: readonly Instr[]) => {
     for (let i = block.length - 1; i >= 0; i--) {
       const instr = block[i];
       b.origin = instr.origin;
       switch (instr.kind) {
         case 'if': {
-          // Adjoints of outer variables that a branch contributes to must exist before the `if`.
+          const outerReads = new Set<string>();
           forEachInstr([...instr.then, ...instr.else], (inner) => {
-            for (const r of readsOf(inner)) {
-              if (r.kind !== 'var' || !active.has(r.name) || isLocalTo(r.name, instr)) continue;
-              const existing = adjoints.get(r.name);
-              if (existing?.owned) continue;
-              const target = names.adjoint(r.name);
-              b.emit({ kind: 'let', target, expr: { op: 'copy', args: [existing?.value ?? constant(0)] }, origin: instr.origin });
-              adjoints.set(r.name, { value: variable(target), owned: true });
-            }
+            for (const r of readsOf(inner)) if (r.kind === 'var' && active.has(r.name) && !isLocalTo(r.name, instr)) outerReads.add(r.name);
           });
-          const outer = new Map(adjoints);
-          const branch = (body: readonly Instr[]) =>
-            b.block(() => {
-              reverseBlock(body);
-              // Branch-local adjoints go out of scope with the branch.
-              adjoints.clear();
-              outer.forEach((v, k) => adjoints.set(k, v));
-            });
-          const thenBlock = branch(instr.then);
-          const elseBlock = branch(instr.else);
+          const [thenBlock, elseBlock] = conditionally(outerReads, () => [b.block(() => reverseBlock(instr.then)), b.block(() => reverseBlock(instr.else))]);
           if (thenBlock.length > 0 || elseBlock.length > 0) {
             b.emit({ kind: 'if', condition: instr.condition, then: thenBlock, else: elseBlock, origin: instr.origin });
           }
@@ -90,11 +113,24 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
           if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
           const partials = rules[op];
           const y = variable(instr.target);
-          args.forEach((arg, k) => {
-            const partial = partials[k];
-            if (!partial || arg.kind !== 'var' || !active.has(arg.name)) return;
-            accumulate(arg.name, partial({ b, args, y, g: g.value }));
-          });
+          const contribute = () =>
+            args.forEach((arg, k) => {
+              const partial = partials[k];
+              if (!partial || arg.kind !== 'var' || !active.has(arg.name)) return;
+              accumulate(arg.name, partial({ b, args, y, g: g.value }));
+            });
+          if (g.value.kind === 'var' && mayBeZero.has(g.value.name)) {
+            // An adjoint that may be exactly 0 (its uses were in branches not taken) contributes
+            // nothing, even where a partial is infinite: 0·∞ would otherwise make the gradient NaN.
+            const reads = args.flatMap((a) => (a.kind === 'var' && active.has(a.name) ? [a.name] : []));
+            const [guarded] = conditionally(reads, () => [b.block(contribute)]);
+            if (guarded.length > 0) {
+              const nonzero = b.op('ne', g.value, constant(0));
+              b.emit({ kind: 'if', condition: nonzero, then: guarded, else: [], origin: instr.origin });
+            }
+          } else {
+            contribute();
+          }
           break;
         }
         case 'add':

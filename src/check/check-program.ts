@@ -1,6 +1,7 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { FunctionDecl, Program } from '../syntax/ast.ts';
 import { checkFunctions } from './check-functions.ts';
+import { checkInlining } from './check-inlining.ts';
 import { checkRecursion } from './check-recursion.ts';
 import { checkTypes } from './check-types.ts';
 import { resolveNames, type CallSite } from './resolve-names.ts';
@@ -16,5 +17,6 @@ export function checkProgram(program: Program, diagnostics: DiagnosticBag): Map<
     if (diagnostics.items.length === before) checkTypes(fn, diagnostics);
   }
   checkRecursion(calls, diagnostics);
+  if (!diagnostics.hasErrors) checkInlining(functions, diagnostics);
   return diagnostics.hasErrors ? undefined : functions;
 }

@@ -13,6 +13,8 @@ export interface CompileFilesOptions {
   readonly color?: boolean;
   /** Write `out.js.map` beside the output and point the output at it. */
   readonly sourceMap?: boolean;
+  /** Write TypeScript declarations beside the output: `model.d.ts` for `model.js`. */
+  readonly dts?: boolean;
 }
 
 export interface Reporter {
@@ -28,7 +30,7 @@ export interface Reporter {
 export async function compileFiles(files: readonly string[], options: CompileFilesOptions, report: Reporter): Promise<number> {
   let failed = 0;
   for (const file of files) {
-    const ok = await compileOne(file, options, report);
+    const ok = await compileFile(file, options, report);
     if (!ok) failed++;
   }
   if (files.length > 1 && failed > 0) report.err(`${failed} of ${files.length} files failed; nothing was written for ${failed === 1 ? 'it' : 'them'}.`);
@@ -41,13 +43,22 @@ export function outputPath(file: string, options: CompileFilesOptions): string {
   return options.outDir ? join(options.outDir, name) : join(dirname(file), name);
 }
 
-async function compileOne(file: string, options: CompileFilesOptions, report: Reporter): Promise<boolean> {
-  const source = readSource(file, report);
+/** Where the declarations of an output go: `model.d.ts` for `model.js`, `model.d.mts` for `model.mjs`. */
+export function declarationPath(out: string): string {
+  const ext = extname(out);
+  const base = out.slice(0, out.length - ext.length);
+  if (ext === '.mjs') return `${base}.d.mts`;
+  if (ext === '.cjs') return `${base}.d.cts`;
+  return ext === '.js' ? `${base}.d.ts` : `${out}.d.ts`;
+}
+
+/** Compiles one file and writes its output (and map, declarations); false when it failed. */
+export async function compileFile(file: string, options: CompileFilesOptions, report: Reporter, source = readSource(file, report)): Promise<boolean> {
   if (source === undefined) return false;
   const out = outputPath(file, options);
   // The map names the source relative to where the map is written.
   const filename = options.sourceMap ? relative(dirname(resolve(out)), resolve(file)).split(sep).join('/') : basename(file);
-  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap });
+  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
   if (result.code === undefined) return false;
   if (options.check) return true;
@@ -57,6 +68,7 @@ async function compileOne(file: string, options: CompileFilesOptions, report: Re
   }
   try {
     if (options.outDir && !existsSync(options.outDir)) mkdirSync(options.outDir, { recursive: true });
+    if (result.dts !== undefined) writeFileAtomic(declarationPath(out), result.dts);
     if (result.map) {
       writeFileAtomic(`${out}.map`, JSON.stringify({ ...result.map, file: basename(out) }) + '\n');
       writeFileAtomic(out, `${result.code}//# sourceMappingURL=${basename(out)}.map\n`);
@@ -67,11 +79,11 @@ async function compileOne(file: string, options: CompileFilesOptions, report: Re
     report.err(`adc: error: ${messages.cannotWrite.text(out, reason(error))}`);
     return false;
   }
-  report.out(`${file} → ${out}`);
+  report.out(`${file} → ${out}${result.dts !== undefined ? ` (+ ${basename(declarationPath(out))})` : ''}`);
   return true;
 }
 
-function readSource(file: string, report: Reporter): string | undefined {
+export function readSource(file: string, report: Reporter): string | undefined {
   try {
     if (statSync(file).isDirectory()) {
       report.err(`adc: error: ${messages.cannotRead.text(file, 'it is a directory')}`);

@@ -7,6 +7,21 @@ export function defaultColor(): boolean {
   return process.stderr.isTTY === true && !process.env.NO_COLOR;
 }
 
+/** `adc compile --watch`: runs until SIGINT (Ctrl-C) or SIGTERM. */
+async function watchUntilInterrupted(files: string[], options: import('./watch.ts').WatchOptions, io: { out(s: string): void; err(s: string): void }): Promise<number> {
+  const { watchFiles } = await import('./watch.ts');
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await watchFiles(files, options, io, controller.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
 /** The `adc` command. Returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: readonly string[], io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) }): Promise<number> {
   let exitCode = 0;
@@ -30,9 +45,11 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
     .option('--check', 'report problems only; write nothing')
     .option('--no-format', 'skip prettier (the output is already indented)')
     .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
+    .option('--dts', 'also write TypeScript declarations beside the output (model.d.ts)')
+    .option('-w, --watch', 'compile, then recompile each file when it changes, until Ctrl-C')
     .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
     .option('--no-color', 'plain diagnostics')
-    .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean }) => {
+    .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; watch?: boolean }) => {
       if (opts.output && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
         exitCode = 2;
@@ -41,6 +58,10 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
       if (opts.output && opts.outDir) {
         io.err('adc: error: use either -o/--output or --out-dir, not both');
         exitCode = 2;
+        return;
+      }
+      if (opts.watch) {
+        exitCode = await watchUntilInterrupted(files, { ...opts, color: opts.color ?? defaultColor() }, io);
         return;
       }
       exitCode = await compileFiles(files, { ...opts, color: opts.color ?? defaultColor() }, io);

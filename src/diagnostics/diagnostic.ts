@@ -23,7 +23,9 @@ export class DiagnosticBag {
 
   error<K extends MessageId>(id: K, span: Span, ...args: Args<K>): Diagnostic {
     const entry = messages[id];
-    const text = (entry.text as (...a: unknown[]) => string)(...args);
+    // A name or character run can be megabytes long: messages quote at most 60 characters of it.
+    const quoted = args.map((a) => (typeof a === 'string' && a.length > 60 ? `${a.slice(0, 59)}…` : a));
+    const text = (entry.text as (...a: unknown[]) => string)(...quoted);
     const d: Diagnostic = { severity: 'error', code: entry.code, message: text, span, notes: [] };
     this.items.push(d);
     return d;

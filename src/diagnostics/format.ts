@@ -16,10 +16,18 @@ export function formatDiagnostic(d: Diagnostic, source: string, filename: string
   const color = options.color ?? false;
   const block = (start: number, end: number, label: string, labelColor: string, message: string): string[] => {
     const pos = lines.position(start);
-    const text = lines.lineText(pos.line);
-    const lineEnd = lines.position(Math.min(end, start + text.length)).line === pos.line ? lines.position(end).column : [...text].length + 1;
-    const width = Math.max(1, lineEnd - pos.column);
-    const prefix = [...text].slice(0, pos.column - 1).map((ch) => (ch === '\t' ? '\t' : ' ')).join('');
+    const endPos = lines.position(end);
+    let chars = [...lines.lineText(pos.line, 100_000)];
+    let column = pos.column;
+    // A very long line is shown as a window around the column.
+    if (chars.length > 160 && column > 60) {
+      chars = ['…', ...chars.slice(column - 60)];
+      column = 61;
+    }
+    if (chars.length > 160) chars = [...chars.slice(0, 159), '…'];
+    const text = chars.join('');
+    const width = Math.max(1, endPos.line === pos.line ? endPos.column - pos.column : chars.length + 1 - column);
+    const prefix = chars.slice(0, column - 1).map((ch) => (ch === '\t' ? '\t' : ' ')).join('');
     return [
       `${paint(color, '1', `${filename}:${pos.line}:${pos.column}:`)} ${paint(color, labelColor, `${label}:`)} ${paint(color, '1', message)} [${d.code}]`,
       `  ${text}`,

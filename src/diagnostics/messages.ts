@@ -37,6 +37,16 @@ export const messages = {
       `'${name}' takes ${expected} argument${expected === 1 ? '' : 's'}, but ${found} ${found === 1 ? 'was' : 'were'} given`,
   },
   recursion: { code: 'AD3002', text: (cycle: string) => `recursion is not supported: ${cycle}` },
+  inlinedTooDeep: {
+    code: 'AD3005',
+    text: (name: string, limit: number) =>
+      `'${name}' nests too deeply once its calls are inlined (the limit is ${limit} levels); split expressions with 'let'`,
+  },
+  inlinedTooLarge: {
+    code: 'AD3006',
+    text: (name: string, size: number, limit: number) =>
+      `'${name}' grows to ${size} operations once calls are inlined (the limit is ${limit}); call large functions from fewer places`,
+  },
   missingReturn: { code: 'AD3003', text: (name: string) => `function '${name}' has no 'return' at the end of its block` },
   statementAfterReturn: { code: 'AD3004', text: () => `'return' must be the last statement of a block` },
 

@@ -22,10 +22,13 @@ export interface Position {
 /** Line starts of a text, for turning offsets into positions. */
 export class LineMap {
   private readonly starts: number[] = [0];
+  /** Lines holding a character outside the BMP, where columns must count code points. */
+  private readonly astral = new Set<number>();
 
   constructor(readonly text: string) {
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff) this.astral.add(this.starts.length - 1);
       if (c === 10) this.starts.push(i + 1);
       else if (c === 13) {
         if (text.charCodeAt(i + 1) === 10) i++;
@@ -50,17 +53,19 @@ export class LineMap {
   position(offset: number): Position {
     const o = Math.max(0, Math.min(offset, this.text.length));
     const line = this.lineIndex(o);
-    const column = countCodePoints(this.text.slice(this.starts[line], o)) + 1;
+    const start = this.starts[line];
+    // Constant time on the usual line; only a line with astral characters is counted.
+    const column = (this.astral.has(line) ? countCodePoints(this.text.slice(start, o)) : o - start) + 1;
     return { line: line + 1, column };
   }
 
-  /** The text of a 1-based line, without its line break. */
-  lineText(line: number): string {
+  /** The text of a 1-based line, without its line break; at most `limit` characters of it. */
+  lineText(line: number, limit = Infinity): string {
     const start = this.starts[line - 1] ?? this.text.length;
     const next = this.starts[line];
     let end = next === undefined ? this.text.length : next;
     while (end > start && (this.text[end - 1] === '\n' || this.text[end - 1] === '\r')) end--;
-    return this.text.slice(start, end);
+    return this.text.slice(start, Math.min(end, start + limit));
   }
 }
 

@@ -10,7 +10,7 @@ export interface EmitInput {
   readonly version: string;
   readonly lines: LineMap;
   /** Per source function, its value-only IR and its gradient IR, in source order. */
-  readonly functions: readonly { readonly value: IrFunction; readonly gradient: IrFunction }[];
+  readonly functions: Iterable<{ readonly value: IrFunction; readonly gradient: IrFunction }>;
 }
 
 /**
@@ -81,9 +81,9 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
   out.push(`/** ${doc} */`, fn.span.start);
   out.push(`function ${local}(${params}) {`, fn.span.start);
   if (fn.gradient) {
-    out.push('  // Forward sweep: the value, keeping what the reverse sweep reads.');
+    if (body.length > 0) out.push('  // Forward sweep: the value, keeping what the reverse sweep reads.');
     printer.statements(body, '  ', false);
-    out.push('  // Reverse sweep: each adjoint is ∂(result)/∂(variable), from the result back to the parameters.');
+    if (reverse.length > 0) out.push('  // Reverse sweep: each adjoint is ∂(result)/∂(variable), from the result back to the parameters.');
     printer.statements(reverse, '  ', true);
   } else {
     printer.statements(body, '  ', false);
@@ -161,7 +161,7 @@ class BodyPrinter {
         const line = lines.position(instr.origin.statement.start).line;
         if (line !== this.lastLine) {
           this.lastLine = line;
-          out.push(clip(`${indent}// line ${line}: ${lines.lineText(line).trim()}`), instr.origin.statement.start);
+          out.push(clip(`${indent}// line ${line}: ${lines.lineText(line, 4 * printWidth).trim()}`), instr.origin.statement.start);
         }
       }
       if (instr.kind === 'if') {

@@ -65,11 +65,20 @@ export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>
     if ((i.kind === 'const' || i.kind === 'let' || i.kind === 'set') && i.expr && isBooleanOp(i.expr.op)) booleans.add(i.target);
   });
   const resultNames = new Set(results.flatMap((r) => (r.kind === 'var' ? [r.name] : [])));
+  // Where each variable is declared, and the last chunk that touches it: one pass, so splitting
+  // stays linear in the size of the function.
+  const declaredIn = new Map<string, number>();
+  const lastTouch = new Map<string, number>();
+  touched.forEach(({ reads, writes, declared }, c) => {
+    for (const v of declared) if (!declaredIn.has(v)) declaredIn.set(v, c);
+    for (const v of reads) lastTouch.set(v, c);
+    for (const v of writes) lastTouch.set(v, c);
+  });
   const slots = new Map<string, number>();
   const chunks = groups.map((instrs, c): Chunk => {
     const { reads, writes, declared } = touched[c];
-    const liveIn = [...new Set([...reads, ...writes])].filter((v) => !declared.has(v) && touched.slice(0, c).some((t) => t.declared.has(v)));
-    const laterUse = (v: string) => resultNames.has(v) || touched.slice(c + 1).some((t) => t.reads.has(v) || t.writes.has(v));
+    const liveIn = [...new Set([...reads, ...writes])].filter((v) => !declared.has(v) && (declaredIn.get(v) ?? c) < c);
+    const laterUse = (v: string) => resultNames.has(v) || (lastTouch.get(v) ?? -1) > c;
     const liveOut = [...writes].filter(laterUse);
     for (const v of [...liveIn, ...liveOut]) if (!slots.has(v)) slots.set(v, slots.size);
     return { instrs, liveIn, liveOut, updated: new Set(liveIn.filter((v) => writes.has(v))) };

@@ -1,11 +1,11 @@
 import { activeVariables } from '../ad/activity.ts';
 import { isBuiltin } from '../ir/builtins.ts';
-import { isBooleanOp } from '../ir/ir.ts';
+import { forEachInstr, isBooleanOp, readsOf } from '../ir/ir.ts';
 import { lowerFunction } from '../ir/lower.ts';
 import type { FunctionDecl } from '../syntax/ast.ts';
 import type { Graph } from './graph.ts';
-import { execute, operandValue, type Env } from './interpret.ts';
-import { rulePartial } from './partials.ts';
+import { execute, generatedForm, operandValue, type Env } from './interpret.ts';
+import { ruleDerivative } from './partials.ts';
 
 /**
  * One node per operation of the primal IR (`lowerFunction`, callees inlined), as the reverse sweep
@@ -19,7 +19,7 @@ export function buildExpanded(
   table: ReadonlyMap<string, FunctionDecl>,
   point: readonly number[],
 ): { output: string; inputs: string[] } {
-  const { ir } = lowerFunction(fn, table);
+  const { ir, names } = lowerFunction(fn, table);
   const active = activeVariables(ir);
   const nodeOf = new Map<string, string>();
   const env: Env = new Map();
@@ -30,21 +30,37 @@ export function buildExpanded(
     env.set(p.name, point[i]);
   });
 
-  execute(ir.body, env, (instr, value) => {
-    if (typeof value !== 'number' || isBooleanOp(instr.expr.op)) return;
-    const { op, args } = instr.expr;
-    const id = g.nextId();
-    const isActive = active.has(instr.target);
-    const span = instr.origin.span;
-    const kind = op === 'copy' ? 'copy' : isBuiltin(op) ? 'builtin' : 'operator';
-    g.add({ id, kind, label: g.label(span), span, op, variable: instr.target, value, active: isActive });
-    nodeOf.set(instr.target, id);
-    const values = args.map((a) => ({ value: operandValue(a, env) as number, isConstant: a.kind === 'const' }));
-    args.forEach((a, k) => {
-      if (a.kind !== 'var') return;
-      const partial = isActive && active.has(a.name) ? rulePartial(op, values, k, value) : undefined;
-      g.edge({ from: id, to: nodeOf.get(a.name)!, argIndex: k, partial });
-    });
+  execute(ir.body, env, {
+    // Each operation as the generated code computes it (after strength reduction).
+    evaluate: (expr, scope) => generatedForm([], expr, names)(scope),
+    set: (instr, { op, args }, value) => {
+      if (typeof value !== 'number' || isBooleanOp(op)) return;
+      const id = g.nextId();
+      const isActive = active.has(instr.target);
+      const span = instr.origin.span;
+      const kind = op === 'copy' ? 'copy' : isBuiltin(op) ? 'builtin' : 'operator';
+      g.add({ id, kind, label: g.label(span), span, op, variable: instr.target, value, active: isActive });
+      nodeOf.set(instr.target, id);
+      const values = args.map((a) => ({ value: operandValue(a, env) as number, isConstant: a.kind === 'const' }));
+      args.forEach((a, k) => {
+        if (a.kind !== 'var') return;
+        const d = isActive && active.has(a.name) ? ruleDerivative(op, values, k, value) : undefined;
+        g.edge({ from: id, to: nodeOf.get(a.name)!, argIndex: k, partial: d?.partial, ...(d?.blocked ? { blocked: true } : {}) }, d?.contribution);
+      });
+    },
+    // As in src/ad/reverse.ts: before an `if`, the reverse sweep starts at 0 the adjoint of every
+    // active variable from outside that either branch reads, the branch not taken included.
+    if: (instr) => {
+      const local = new Set<string>();
+      forEachInstr([...instr.then, ...instr.else], (inner) => {
+        if (inner.kind !== 'if') local.add(inner.target);
+      });
+      forEachInstr([...instr.then, ...instr.else], (inner) => {
+        for (const r of readsOf(inner)) {
+          if (r.kind === 'var' && active.has(r.name) && !local.has(r.name) && nodeOf.has(r.name)) g.declare(nodeOf.get(r.name)!, instr.origin.span);
+        }
+      });
+    },
   });
 
   let output: string;

@@ -44,8 +44,26 @@ export class Graph {
     return node;
   }
 
-  edge(edge: DraftEdge): void {
+  /** For each edge, what the generated code adds to the argument's adjoint given the user's (ḡ ↦ …). */
+  private readonly contributions: ((g: number) => number)[] = [];
+
+  /**
+   * For an edge from a call: what the callee's inlined reverse sweep adds to the argument's adjoint
+   * when the call itself has no adjoint (an `if` inside the callee starts adjoints at 0).
+   */
+  private readonly detached = new Map<number, number>();
+
+  edge(edge: DraftEdge, contribution?: (g: number) => number, detached?: number): void {
+    if (detached !== undefined) this.detached.set(this.edges.length, detached);
     this.edges.push(edge);
+    this.contributions.push(contribution ?? ((g) => g * edge.partial!));
+  }
+
+  /** Nodes whose adjoint the generated code starts at 0 before an `if` (by the `if`'s span). */
+  readonly declared = new Map<string, Span>();
+
+  declare(id: string, at: Span): void {
+    if (!this.declared.has(id)) this.declared.set(id, at);
   }
 
   text(span: Span): string {
@@ -79,34 +97,38 @@ export class Graph {
       const id = this.nodes[i].id;
       if (reaches.has(id)) for (const e of argEdges.get(id)!) reaches.add(e.to);
     }
-    // An edge carries derivative when its partial exists and its user is something the output depends on.
-    const flows = (e: ExplainEdge) => e.partial !== undefined && reaches.has(e.from);
 
     // The reverse sweep, in the order the generated code visits the operations: last to first.
-    // Contributions are added in that order too (users last to first, arguments in order).
+    // Like the generated code, a node has an adjoint when it is the output, when a user with an
+    // adjoint sends it a term, or when an `if` started it at 0 (a branch, perhaps not taken, reads
+    // it). Each term is what the generated code adds: the rule run at ḡ = adjoint(user), which is
+    // adjoint(user) × partial up to rounding, and exactly 0 along a blocked edge. Terms are added
+    // in the generated code's order too: users last to first, arguments in order.
     const adjoint = new Map<string, number>();
     const steps: AdjointStep[] = [];
     const outputNode = this.nodes[index.get(output)!];
-    const order = [...this.nodes].reverse();
     const isInput = (n: DraftNode) => n.kind === 'input';
-    const sorted = [...order.filter((n) => !isInput(n)), ...this.nodes.filter(isInput)];
-    for (const n of sorted) {
+    const order = [...[...this.nodes].reverse().filter((n) => !isInput(n)), ...this.nodes.filter(isInput)];
+    for (const n of order) {
       if (!n.active) continue;
-      if (n.id === output) {
-        adjoint.set(n.id, 1);
-        steps.push({ node: n.id, adjoint: 1, terms: [] });
-        continue;
-      }
       const terms: AdjointTerm[] = useEdges
         .get(n.id)!
-        .filter((e) => flows(e) && adjoint.has(e.from))
+        .filter((e) => e.partial !== undefined && (adjoint.has(e.from) || this.detached.has(e.id)))
         .sort((a, b) => index.get(b.from)! - index.get(a.from)! || a.argIndex - b.argIndex)
-        .map((e) => ({ edge: e.id, from: e.from, adjoint: adjoint.get(e.from)!, partial: e.partial! }));
-      if (terms.length === 0) continue;
-      let sum = terms[0].adjoint * terms[0].partial;
-      for (const t of terms.slice(1)) sum += t.adjoint * t.partial;
+        .map((e) => {
+          const a = adjoint.get(e.from);
+          const blocked = e.blocked ? { blocked: true as const } : {};
+          if (a === undefined) return { edge: e.id, from: e.from, adjoint: undefined, partial: e.partial!, contribution: this.detached.get(e.id)!, ...blocked };
+          return { edge: e.id, from: e.from, adjoint: a, partial: e.partial!, contribution: this.contributions[e.id](a), ...blocked };
+        });
+      const declaredAt = this.declared.get(n.id);
+      const isOutput = n.id === output;
+      if (terms.length === 0 && !declaredAt && !isOutput) continue;
+      // The output's adjoint starts at 1; anything else that uses it (a parameter returned as it is) adds to that.
+      let sum = isOutput ? 1 : terms.length > 0 ? terms[0].contribution : 0;
+      for (const t of isOutput ? terms : terms.slice(1)) sum += t.contribution;
       adjoint.set(n.id, sum);
-      steps.push({ node: n.id, adjoint: sum, terms });
+      steps.push({ node: n.id, adjoint: sum, terms, ...(declaredAt ? { startedAtZeroBy: this.lines.position(declaredAt.start) } : {}) });
     }
 
     const nodes: ExplainNode[] = this.nodes.map((n) => ({
@@ -125,9 +147,11 @@ export class Graph {
       adjoint: adjoint.get(n.id),
     }));
 
+    // Paths follow the edges that carry a derivative, from the output down.
+    const flows = (e: ExplainEdge) => e.partial !== undefined && !e.blocked && reaches.has(e.from);
     const paths = inputs.map((input) => this.paths(output, input, argEdges, flows, maxPaths, adjoint.get(input) ?? 0));
     const nonFinite = findNonFinite(nodes, steps);
-    return { nodes, edges, adjoints: steps, paths, nonFinite, value: outputNode.value };
+    return { nodes, edges, adjoints: steps, paths, nonFinite: nonFinite.first, nonFiniteAdjoint: nonFinite.adjoint, value: outputNode.value };
   }
 
   /** The paths from the output to one input along edges that carry derivative, depth first in argument order. */
@@ -188,12 +212,22 @@ export class Graph {
   }
 }
 
-function findNonFinite(nodes: readonly ExplainNode[], steps: readonly AdjointStep[]): NonFinite | undefined {
+function findNonFinite(nodes: readonly ExplainNode[], steps: readonly AdjointStep[]): { first: NonFinite | undefined; adjoint: NonFinite | undefined } {
   const byId = new Map(nodes.map((n) => [n.id, n] as const));
-  const bad = nodes.find((n) => !Number.isFinite(n.value));
-  if (bad) return { node: bad.id, what: 'value', number: bad.value, location: bad.location };
   const step = steps.find((s) => !Number.isFinite(s.adjoint));
-  if (!step) return undefined;
-  const via = step.terms.find((t) => !Number.isFinite(t.adjoint * t.partial));
-  return { node: step.node, what: 'adjoint', number: step.adjoint, location: byId.get(step.node)!.location, ...(via ? { via } : {}) };
+  let adjoint: NonFinite | undefined;
+  if (step) {
+    const via = step.terms.find((t) => !Number.isFinite(t.contribution));
+    adjoint = {
+      node: step.node,
+      what: 'adjoint',
+      number: step.adjoint,
+      location: byId.get(step.node)!.location,
+      ...(via ? { via } : {}),
+      ...(step.startedAtZeroBy ? { startedAtZeroBy: step.startedAtZeroBy } : {}),
+    };
+  }
+  const bad = nodes.find((n) => !Number.isFinite(n.value));
+  const first: NonFinite | undefined = bad ? { node: bad.id, what: 'value', number: bad.value, location: bad.location } : adjoint;
+  return { first, adjoint };
 }

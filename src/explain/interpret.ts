@@ -1,5 +1,7 @@
+import type { NameSupply } from '../ir/builder.ts';
 import { builtins, isBuiltin } from '../ir/builtins.ts';
-import type { Expr, Instr, IrFunction, Operand } from '../ir/ir.ts';
+import { variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { reduceStrength } from '../ir/reduce-strength.ts';
 
 /**
  * A small interpreter for the IR, over plain doubles (and booleans for conditions). It computes
@@ -44,12 +46,13 @@ export function evaluateExpr(e: Expr, env: ReadonlyMap<string, Scalar>): Scalar 
       return n[0] === n[1];
     case 'ne':
       return n[0] !== n[1];
+    // Conditions may be folded constants (1 or 0) in the IR.
     case 'and':
-      return (v[0] as boolean) && (v[1] as boolean);
+      return Boolean(v[0]) && Boolean(v[1]);
     case 'or':
-      return (v[0] as boolean) || (v[1] as boolean);
+      return Boolean(v[0]) || Boolean(v[1]);
     case 'not':
-      return !(v[0] as boolean);
+      return !v[0];
     case 'copy':
       return v[0];
     case 'select':
@@ -60,18 +63,62 @@ export function evaluateExpr(e: Expr, env: ReadonlyMap<string, Scalar>): Scalar 
   }
 }
 
-/** Runs a block; `onSet` sees every assignment executed (not the branches skipped), in order. */
-export function execute(body: readonly Instr[], env: Env, onSet?: (instr: Exclude<Instr, { kind: 'if' }>, value: Scalar) => void): void {
+/** A scope on top of another: reads fall through, writes stay here. */
+export class Overlay extends Map<string, Scalar> {
+  constructor(private readonly base: ReadonlyMap<string, Scalar>) {
+    super();
+  }
+
+  override get(key: string): Scalar | undefined {
+    return super.has(key) ? super.get(key) : this.base.get(key);
+  }
+
+  override has(key: string): boolean {
+    return super.has(key) || this.base.has(key);
+  }
+}
+
+const nowhere = { start: 0, end: 0 };
+
+/**
+ * Code as the generated JavaScript computes it: the optimiser's strength reduction
+ * (src/ir/reduce-strength.ts) rewrites x^0.5 as sqrt(x) and x^3 as x·x·x, which differ from the
+ * IR at -0 and -Infinity and in the last bit. Returns the code's value in a scope. `names` must be
+ * the supply the code's own temporaries came from, so new ones cannot meet them.
+ */
+export function generatedForm(body: readonly Instr[], result: Expr | Operand, names: NameSupply): (env: ReadonlyMap<string, Scalar>) => Scalar {
+  const origin = { span: nowhere, statement: nowhere };
+  const last: Instr = { kind: 'const', target: '$result', expr: 'op' in result ? result : { op: 'copy', args: [result] }, origin };
+  const reduced = reduceStrength({ name: '', params: [], body: [...body, last], value: variable('$result'), span: nowhere }, names);
+  return (env) => {
+    const scope = new Overlay(env);
+    execute(reduced.body, scope);
+    return scope.get('$result')!;
+  };
+}
+
+export interface Hooks {
+  /** How to compute an operation (default: `evaluateExpr`). */
+  readonly evaluate?: (expr: Expr, env: Env) => Scalar;
+  /** Every assignment executed (not those of branches skipped), in order, with its value. */
+  readonly set?: (instr: Exclude<Instr, { kind: 'if' }>, expr: Expr, value: Scalar) => void;
+  /** Every `if` reached, before its branch runs. */
+  readonly if?: (instr: Extract<Instr, { kind: 'if' }>) => void;
+}
+
+/** Runs a block. */
+export function execute(body: readonly Instr[], env: Env, hooks: Hooks = {}): void {
   for (const instr of body) {
     if (instr.kind === 'if') {
-      execute(operandValue(instr.condition, env) ? instr.then : instr.else, env, onSet);
+      hooks.if?.(instr);
+      execute(operandValue(instr.condition, env) ? instr.then : instr.else, env, hooks);
       continue;
     }
     if (!instr.expr) continue;
-    let value = evaluateExpr(instr.expr, env);
+    let value = (hooks.evaluate ?? evaluateExpr)(instr.expr, env);
     if (instr.kind === 'add') value = (env.get(instr.target) as number) + (value as number);
     env.set(instr.target, value);
-    onSet?.(instr, value);
+    hooks.set?.(instr, instr.expr, value);
   }
 }
 

@@ -28,6 +28,8 @@ export interface ExplainResult {
   readonly compiled: { readonly value: number; readonly gradient: Readonly<Record<string, number>> };
   /** The first node whose value (forward order) or else adjoint (reverse order) is NaN or infinite. */
   readonly nonFinite: NonFinite | undefined;
+  /** The first node whose adjoint is NaN or infinite, in reverse order (the same object as `nonFinite` when that is an adjoint). */
+  readonly nonFiniteAdjoint: NonFinite | undefined;
 }
 
 export type NodeKind = 'input' | 'call' | 'builtin' | 'operator' | 'copy' | 'constant';
@@ -69,22 +71,45 @@ export interface ExplainEdge {
   readonly parameter?: string;
   /** ∂from/∂to at the point; undefined when no derivative flows (the argument is inactive or the rule is zero). */
   readonly partial: number | undefined;
+  /**
+   * True when the derivative code sends nothing along this edge at this point, whatever the
+   * adjoint (min/max: the argument not selected; a callee that does not use the parameter here).
+   * The partial is then 0, and the edge is left out of adjoints and paths, as the generated code
+   * adds no term (so a NaN adjoint does not become 0 × NaN).
+   */
+  readonly blocked?: true;
 }
 
 export interface AdjointTerm {
   readonly edge: number;
   readonly from: string;
-  /** adjoint(from) */
-  readonly adjoint: number;
+  /**
+   * adjoint(from); undefined when `from` is a call without an adjoint whose callee's reverse sweep
+   * still adds something (an `if` inside it starts adjoints at 0): that is the contribution.
+   */
+  readonly adjoint: number | undefined;
   /** ∂from/∂node */
   readonly partial: number;
+  /**
+   * What the generated code adds: the derivative code run with ḡ = adjoint. It is adjoint × partial
+   * up to rounding, except at the edges of floating point (ḡ/b where 1/b overflows) and along a
+   * blocked edge, where it is exactly 0 whatever the adjoint, even NaN.
+   */
+  readonly contribution: number;
+  readonly blocked?: true;
 }
 
 export interface AdjointStep {
   readonly node: string;
-  /** 1 for the output; otherwise Σ adjoint(from)·partial over the terms. */
+  /** Σ contribution over the terms, starting from 1 for the output (and from 0 otherwise). */
   readonly adjoint: number;
   readonly terms: readonly AdjointTerm[];
+  /**
+   * Where the `if` is that made the generated code start this adjoint at 0, because one of its
+   * branches reads the node — possibly the branch not taken. With no terms, the adjoint is that 0,
+   * and it still flows on: 0 × an infinite partial is NaN in the generated gradient too.
+   */
+  readonly startedAtZeroBy?: Position;
 }
 
 export interface ExplainPath {
@@ -119,6 +144,8 @@ export interface NonFinite {
   readonly location: Position;
   /** For an adjoint: the first term that is not finite, i.e. where it came from. */
   readonly via?: AdjointTerm;
+  /** For an adjoint: the `if` that started it at 0, when it has one. */
+  readonly startedAtZeroBy?: Position;
 }
 
 export interface ExplainOptions {

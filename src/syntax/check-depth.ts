@@ -3,8 +3,7 @@ import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { span } from '../diagnostics/span.ts';
 import * as t from './lexer.ts';
 
-/** The deepest nesting of parentheses, calls and `if`s that the parser and later passes accept. */
-export const MAX_NESTING = 100;
+import { MAX_NESTING } from './limits.ts';
 
 /**
  * The parser recurses only at parentheses, argument lists and `if` (operator chains are loops), and

@@ -4,6 +4,7 @@ import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { span, type Span } from '../diagnostics/span.ts';
 import { childrenOf, type Expr, type Program } from './ast.ts';
 import { checkDepth } from './check-depth.ts';
+import { MAX_EXPRESSION_DEPTH } from './limits.ts';
 import type { ProgramCstNode } from './cst.generated.d.ts';
 import { allTokens, NumberLiteral, tokenize } from './lexer.ts';
 import { parseTokens } from './parser.ts';
@@ -54,9 +55,6 @@ function followsReported(tokens: readonly IToken[], offset: number, reported: re
   }
   return reported.some((r) => r >= previousEnd && r < offset);
 }
-
-/** How deep an expression tree may be: every later pass walks it recursively. */
-export const MAX_EXPRESSION_DEPTH = 1000;
 
 /**
  * Measures each expression tree without recursion and reports one nested too deeply. A left

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { writeFileAtomic } from '../cli/write-file.ts';
+import { formatDiagnostics } from '../diagnostics/format.ts';
+import { toDot, toSvg } from './dot.ts';
+import { explain, ExplainError, explainToJson } from './explain.ts';
+import { formatExplain } from './text.ts';
+
+export interface ExplainCommandOptions {
+  readonly at?: string;
+  readonly maxPaths?: string;
+  readonly expand?: boolean;
+  readonly graph?: string;
+  readonly json?: boolean;
+  readonly color?: boolean;
+}
+
+export interface Reporter {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/**
+ * `adc explain <file> <function> --at x1=2,x2=3`: prints the report (or `--json`), and writes the
+ * drawing with `--graph out.svg|out.dot`. Returns the exit code: 0, 1 for a source or point that
+ * does not work, 2 for a malformed option.
+ */
+export async function explainCommand(file: string, fnName: string, opts: ExplainCommandOptions, report: Reporter): Promise<number> {
+  let point: Record<string, number> | number[];
+  try {
+    point = parsePoint(opts.at ?? '');
+  } catch (error) {
+    report.err(`adc: error: --at: ${(error as Error).message}`);
+    return 2;
+  }
+  const maxPaths = opts.maxPaths === undefined ? undefined : Number(opts.maxPaths);
+  if (maxPaths !== undefined && (!Number.isInteger(maxPaths) || maxPaths < 0 || opts.maxPaths!.trim() === '')) {
+    report.err(`adc: error: --max-paths takes a whole number ≥ 0, not '${opts.maxPaths}'`);
+    return 2;
+  }
+  const graphFormat = opts.graph === undefined ? undefined : extname(opts.graph).toLowerCase();
+  if (graphFormat !== undefined && graphFormat !== '.svg' && graphFormat !== '.dot' && graphFormat !== '.gv') {
+    report.err(`adc: error: --graph writes .svg or .dot files, not '${opts.graph}'`);
+    return 2;
+  }
+
+  let source: string;
+  try {
+    source = new TextDecoder('utf-8').decode(readFileSync(file));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+    report.err(`adc: error: cannot read '${file}': ${why}`);
+    return 1;
+  }
+
+  let result;
+  try {
+    result = explain(source, fnName, point, { expand: opts.expand, maxPaths });
+  } catch (error) {
+    if (!(error instanceof ExplainError)) throw error;
+    if (error.diagnostics.length > 0) report.err(formatDiagnostics(error.diagnostics, source, file, { color: opts.color }));
+    else report.err(`adc: error: ${error.message}`);
+    return 1;
+  }
+
+  if (opts.graph !== undefined) {
+    try {
+      writeFileAtomic(opts.graph, graphFormat === '.svg' ? await toSvg(result) : toDot(result));
+    } catch (error) {
+      report.err(`adc: error: cannot write '${opts.graph}': ${(error as Error).message}`);
+      return 1;
+    }
+  }
+  report.out(opts.json ? explainToJson(result) : formatExplain(result, file));
+  if (opts.graph !== undefined && !opts.json) report.out(`\nGraph written to ${opts.graph}.`);
+  return 0;
+}
+
+/** `x1=2,x2=3` (by name) or `2,3` (in parameter order); empty for a function without parameters. */
+export function parsePoint(text: string): Record<string, number> | number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  if (parts.length === 1 && parts[0] === '') return [];
+  const named = parts.map((p) => p.includes('='));
+  if (named.some((n) => n !== named[0])) throw new Error(`give every value by name (x1=2,x2=3) or none (2,3), not a mix: '${text}'`);
+  const number = (s: string, what: string) => {
+    const v = Number(s);
+    if (s === '' || Number.isNaN(v) !== (s === 'NaN')) throw new Error(`'${s}' is not a number (${what})`);
+    return v;
+  };
+  if (!named[0]) return parts.map((p, i) => number(p, `value ${i + 1}`));
+  const point: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const p of parts) {
+    const eq = p.indexOf('=');
+    const name = p.slice(0, eq).trim();
+    if (name === '') throw new Error(`a name is missing before '=' in '${p}'`);
+    if (Object.prototype.hasOwnProperty.call(point, name)) throw new Error(`'${name}' is given twice`);
+    point[name] = number(p.slice(eq + 1).trim(), name);
+  }
+  return point;
+}

@@ -1,0 +1,87 @@
+import { checkProgram } from '../check/check-program.ts';
+import { compileToIr } from '../compile.ts';
+import { DiagnosticBag, type Diagnostic } from '../diagnostics/diagnostic.ts';
+import { LineMap } from '../diagnostics/span.ts';
+import { parse } from '../syntax/parse.ts';
+import { buildCollapsed } from './collapsed.ts';
+import { buildExpanded } from './expanded.ts';
+import { Graph } from './graph.ts';
+import { run } from './interpret.ts';
+import type { ExplainOptions, ExplainResult } from './types.ts';
+
+/** Thrown for a source with errors (see `diagnostics`), an unknown function, or a point that does not fit it. */
+export class ExplainError extends Error {
+  constructor(
+    message: string,
+    readonly diagnostics: readonly Diagnostic[] = [],
+  ) {
+    super(message);
+    this.name = 'ExplainError';
+  }
+}
+
+export const defaultMaxPaths = 20;
+
+/**
+ * The expression graph of `fnName` at `point` (values by parameter name, or in parameter order):
+ * values, edge partials, adjoints, the paths from the output to each input, and the first value or
+ * adjoint that is not finite. Synchronous; throws `ExplainError` on bad input.
+ */
+export function explain(source: string, fnName: string, point: Readonly<Record<string, number>> | readonly number[], options: ExplainOptions = {}): ExplainResult {
+  const diagnostics = new DiagnosticBag();
+  const program = parse(source, diagnostics);
+  const table = program && checkProgram(program, diagnostics);
+  const compiled = table && compileToIr(source, new DiagnosticBag());
+  if (!program || !table || !compiled) throw new ExplainError('the source has errors', diagnostics.items);
+  const fn = table.get(fnName);
+  if (!fn) {
+    const names = [...table.keys()].map((n) => `'${n}'`).join(', ');
+    throw new ExplainError(`there is no function '${fnName}'; the file defines ${names}`);
+  }
+  const values = pointValues(fn.params, point, fnName);
+  const maxPaths = options.maxPaths ?? defaultMaxPaths;
+  if (!Number.isInteger(maxPaths) || maxPaths < 0) throw new ExplainError(`the number of paths to list must be a whole number ≥ 0, not ${maxPaths}`);
+
+  const g = new Graph(source, new LineMap(source), program.functions);
+  const { output, inputs } = (options.expand ? buildExpanded : buildCollapsed)(g, fn, table, values);
+  const done = g.finish(output, inputs, maxPaths);
+
+  const gradientIr = compiled.functions.find((f) => f.gradient.name === fnName)!.gradient;
+  const generated = run(gradientIr, values);
+  const gradient = Object.fromEntries(generated.gradient);
+
+  return {
+    function: fnName,
+    point: fn.params.map((p, i) => ({ name: p.name, value: values[i], isConst: p.isConst })),
+    view: options.expand ? 'expanded' : 'collapsed',
+    nodes: done.nodes,
+    edges: done.edges,
+    output,
+    value: done.value,
+    adjoints: done.adjoints,
+    inputs: done.paths.map((p) => ({ ...p, compiled: gradient[p.input] })),
+    compiled: { value: generated.value, gradient },
+    nonFinite: done.nonFinite,
+    nonFiniteAdjoint: done.nonFiniteAdjoint,
+  };
+}
+
+function pointValues(params: readonly { name: string }[], point: Readonly<Record<string, number>> | readonly number[], fnName: string): number[] {
+  const signature = `${fnName}(${params.map((p) => p.name).join(', ')})`;
+  if (Array.isArray(point)) {
+    if (point.length !== params.length) throw new ExplainError(`${signature} takes ${params.length} value${params.length === 1 ? '' : 's'}, not ${point.length}`);
+    return [...point];
+  }
+  const byName = point as Readonly<Record<string, number>>;
+  const known = new Set(params.map((p) => p.name));
+  const unknown = Object.keys(byName).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new ExplainError(`${signature} has no parameter ${unknown.map((k) => `'${k}'`).join(', ')}`);
+  const missing = params.filter((p) => !Object.prototype.hasOwnProperty.call(byName, p.name));
+  if (missing.length > 0) throw new ExplainError(`no value given for ${missing.map((p) => `'${p.name}'`).join(', ')} of ${signature}`);
+  return params.map((p) => byName[p.name]);
+}
+
+/** The result as JSON, with NaN and ±Infinity written as the strings "NaN", "Infinity", "-Infinity", and a missing adjoint as null. */
+export function explainToJson(result: ExplainResult, indent = 2): string {
+  return JSON.stringify(result, (_key, v: unknown) => (v === undefined ? null : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), indent);
+}

@@ -1,0 +1,8 @@
+/**
+ * `import adc from 'adc/vite'`: the adc plugin for Vite. `.ad` files become ES modules
+ * exporting `f` and `fGrad` for each `fn f`, with source maps to the `.ad` text.
+ */
+import { unplugin } from './unplugin.ts';
+
+export type { AdcPluginOptions } from './unplugin.ts';
+export default unplugin.vite;

@@ -1,0 +1,8 @@
+/**
+ * `import adc from 'adc/webpack'`: the adc plugin for Webpack. `.ad` files become ES modules
+ * exporting `f` and `fGrad` for each `fn f`, with source maps to the `.ad` text.
+ */
+import { unplugin } from './unplugin.ts';
+
+export type { AdcPluginOptions } from './unplugin.ts';
+export default unplugin.webpack;

@@ -1,0 +1,49 @@
+/**
+ * Module customization hooks (node:module `register`) that compile `.ad` files on import. They run
+ * on Node's loader thread; `index.ts` registers them.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileSync } from '../compile.ts';
+import { formatDiagnostics } from '../diagnostics/format.ts';
+
+interface LoadContext {
+  readonly format?: string | null;
+  readonly conditions?: readonly string[];
+  readonly importAttributes?: Record<string, string>;
+}
+interface LoadResult {
+  readonly format: string;
+  readonly source?: string | ArrayBuffer | Uint8Array;
+  readonly shortCircuit?: boolean;
+}
+type NextLoad = (url: string, context?: LoadContext) => LoadResult | Promise<LoadResult>;
+
+/** A `file:` URL of a `.ad` file (a query or hash, as in `model.ad?v=2`, is allowed). */
+function adPath(url: string): string | undefined {
+  if (!url.startsWith('file:')) return undefined;
+  const parsed = new URL(url);
+  if (!parsed.pathname.endsWith('.ad')) return undefined;
+  parsed.search = '';
+  parsed.hash = '';
+  return fileURLToPath(parsed);
+}
+
+export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {
+  const path = adPath(url);
+  if (path === undefined) return nextLoad(url, context);
+  // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
+  const source = new TextDecoder('utf-8').decode(await readFile(path));
+  // The map's source is named relative to the module's own URL: the .ad file itself.
+  const result = compileSync(source, { filename: basename(path), sourceMap: true });
+  if (result.code === undefined) {
+    throw new Error(`adc: cannot compile ${path}:\n${formatDiagnostics(result.diagnostics, source, path)}`);
+  }
+  const map = Buffer.from(JSON.stringify(result.map)).toString('base64');
+  return {
+    format: 'module',
+    shortCircuit: true,
+    source: `${result.code}//# sourceMappingURL=data:application/json;charset=utf-8;base64,${map}\n`,
+  };
+}

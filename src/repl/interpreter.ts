@@ -1,0 +1,263 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { didYouMean } from '../check/suggest.ts';
+import { fileText, problemAt, slice, typed, type Piece, type Problems } from './assembly.ts';
+import { builtinNames, commandNames, commands } from './complete.ts';
+import { highlight } from './highlight.ts';
+import { renderPlot } from './plot.ts';
+import { Session, signature } from './session.ts';
+
+export interface InterpreterOptions {
+  /** ANSI colours in replies. */
+  readonly color?: boolean;
+  /** The name messages give typed text: `<repl>` at a prompt, `<stdin>` when piped. */
+  readonly filename?: string;
+  /** Where relative paths of :load and :save start. */
+  readonly cwd?: string;
+  /** Points (columns) of a :plot. */
+  readonly plotWidth?: number;
+}
+
+/** What to print for an entry. `error` replies go to the error stream when piped, and set the exit code. */
+export interface Reply {
+  readonly text: string;
+  readonly error: boolean;
+  readonly quit?: boolean;
+}
+
+const ok = (text: string): Reply => ({ text, error: false });
+const failed = (text: string): Reply => ({ text, error: true });
+
+/**
+ * An entry continues while it has more `{` than `}` (comments aside), so a block can be typed over
+ * several lines. Commands are always one line.
+ */
+export function isIncomplete(entry: string): boolean {
+  if (/^\s*:/.test(entry)) return false;
+  let depth = 0;
+  for (const line of entry.split(/\r\n|\r|\n/)) {
+    for (const ch of line.replace(/#.*$/, '')) {
+      if (ch === '{') depth++;
+      else if (ch === '}') depth--;
+    }
+  }
+  return depth > 0;
+}
+
+/**
+ * Runs what a person types, one entry (a line, or a block) at a time, and says what to print.
+ * It holds no streams: startRepl feeds it from node:repl or from piped lines.
+ */
+export class Interpreter {
+  readonly session: Session;
+  private readonly color: boolean;
+  private readonly filename: string;
+  private readonly cwd: string;
+  private readonly plotWidth: number;
+
+  constructor(session = new Session(), options: InterpreterOptions = {}) {
+    this.session = session;
+    this.color = options.color ?? false;
+    this.filename = options.filename ?? '<repl>';
+    this.cwd = options.cwd ?? process.cwd();
+    this.plotWidth = options.plotWidth ?? 60;
+  }
+
+  /** One entry; `line` is the line it starts on, for messages. */
+  async run(entry: string, line = 1): Promise<Reply> {
+    const piece = typed(entry, this.filename, line);
+    const start = /^(?:\s|#[^\r\n]*)*/.exec(entry)![0].length;
+    if (start === entry.length) return ok('');
+    const body = slice(piece, start, start + entry.slice(start).trimEnd().length);
+    if (body.text.startsWith(':')) return this.command(body);
+    // A definition keeps the comments before it (`:save` writes them).
+    if (/^fn(?![A-Za-z0-9_])/.test(body.text)) return this.define(slice(piece, 0, body.where.offset - piece.where.offset + body.text.length));
+    // `grad f(1, 2)`; `grad (2)` still calls a function the user named grad.
+    const grad = /^grad(?:\s+|$)/.exec(body.text);
+    if (grad && !(this.session.has('grad') && body.text.slice(grad[0].length).startsWith('('))) {
+      if (grad[0].length === body.text.length) return failed(this.problems(problemAt(body, `grad takes a call of a function defined with fn, such as 'grad f(1, 2)'`)));
+      return this.grad(slice(body, grad[0].length));
+    }
+    return this.evaluate(body);
+  }
+
+  /** Loads a file into the session (`:load`, `--load`). */
+  async load(path: string): Promise<Reply> {
+    const read = readSource(resolve(this.cwd, path), path);
+    if (typeof read !== 'string') return read;
+    const result = this.session.define(fileText(read, path));
+    if (!result.ok) return failed(`${this.problems(result.problems)}\nnothing was loaded from '${path}'`);
+    const names = result.defined.map((d) => d.info.name);
+    const replaced = result.defined.filter((d) => d.replaced).map((d) => d.info.name);
+    const count = `${names.length} function${names.length === 1 ? '' : 's'}`;
+    return ok(`loaded ${count} from ${path}: ${names.join(', ')}${replaced.length > 0 ? ` (redefined: ${replaced.join(', ')})` : ''}`);
+  }
+
+  private define(body: Piece): Reply {
+    const result = this.session.define(body);
+    if (!result.ok) {
+      const elsewhere = result.problems.items.some((p) => p.where.source !== body.where.source);
+      const why = elsewhere ? `\nnothing was defined: functions already defined would no longer compile` : '';
+      return failed(this.problems(result.problems) + why);
+    }
+    return ok(result.defined.map((d) => `${d.replaced ? 'redefined' : 'defined'} ${signature(d.info)}`).join('\n'));
+  }
+
+  private async evaluate(body: Piece): Promise<Reply> {
+    const result = await this.session.evaluate(body);
+    if (!result.ok) return failed(this.problems(result.problems));
+    return ok(this.number(show(result.value)));
+  }
+
+  private async grad(call: Piece): Promise<Reply> {
+    const result = await this.session.grad(call);
+    if (!result.ok) return failed(this.problems(result.problems));
+    const rows: [string, number][] = [['value', result.value], ...result.gradient.map((g): [string, number] => [`∂${result.name}/∂${g.param}`, g.value])];
+    const width = Math.max(...rows.map(([label]) => [...label].length));
+    return ok(rows.map(([label, v]) => `${label}${' '.repeat(width - [...label].length + 2)}${this.number(show(v))}`).join('\n'));
+  }
+
+  private async command(body: Piece): Promise<Reply> {
+    const name = /^:([A-Za-z]*)/.exec(body.text)![1];
+    const rest = body.text.slice(1 + name.length);
+    const argStart = 1 + name.length + (rest.length - rest.trimStart().length);
+    const arg = slice(body, argStart);
+    const noArgument = (usage: string) => (arg.text === '' ? undefined : failed(this.problems(problemAt(arg, `${usage} takes no argument`))));
+    switch (name) {
+      case 'help':
+      case 'h':
+        return noArgument(':help') ?? ok(this.help());
+      case 'list':
+      case 'ls':
+        return noArgument(':list') ?? ok(this.list());
+      case 'code':
+        return this.code(arg);
+      case 'load':
+        if (arg.text === '') return failed(this.problems(problemAt(body, 'usage: :load FILE.ad')));
+        return this.load(unquote(arg.text));
+      case 'save':
+        if (arg.text === '') return failed(this.problems(problemAt(body, 'usage: :save FILE.ad')));
+        return this.save(unquote(arg.text));
+      case 'clear': {
+        const bad = noArgument(':clear');
+        if (bad) return bad;
+        const n = this.session.clear();
+        return ok(`cleared ${n} function${n === 1 ? '' : 's'}`);
+      }
+      case 'plot':
+        return this.plot(body, arg);
+      case 'quit':
+      case 'q':
+      case 'exit':
+        return { text: '', error: false, quit: true };
+      default: {
+        const message = `unknown command ':${name}'${didYouMean(`:${name}`, commandNames)}; :help lists the commands`;
+        return failed(this.problems(problemAt(body, message, 0, 1 + name.length)));
+      }
+    }
+  }
+
+  private code(arg: Piece): Reply {
+    if (this.session.definitions.length === 0) return ok(`no functions yet: define one with fn, e.g. fn f(x) = x^2`);
+    if (arg.text !== '' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(arg.text)) return failed(this.problems(problemAt(arg, 'usage: :code NAME')));
+    const result = this.session.code(arg.text === '' ? undefined : arg);
+    if (!result.ok) return failed(this.problems(result.problems));
+    const code = result.code.trimEnd();
+    return ok(this.color ? highlight(code) : code);
+  }
+
+  private save(path: string): Reply {
+    const n = this.session.definitions.length;
+    try {
+      writeFileSync(resolve(this.cwd, path), this.session.source());
+    } catch (error) {
+      return failed(`adc: error: cannot write '${path}': ${reason(error)}`);
+    }
+    return ok(`saved ${n} function${n === 1 ? '' : 's'} to ${path}`);
+  }
+
+  private async plot(body: Piece, arg: Piece): Promise<Reply> {
+    const usage = () => failed(this.problems(problemAt(body, 'usage: :plot EXPR for X in A..B, e.g. :plot sin(x) for x in 0..2*pi')));
+    const m = /^(.+?)\s+for\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\s+(.+?)\.\.(.+)$/ds.exec(arg.text);
+    if (!m?.indices) return usage();
+    const part = (i: number) => slice(arg, m.indices![i]![0], m.indices![i]![1]);
+    const [expr, variable, lo, hi] = [part(1), part(2), trimmed(part(3)), trimmed(part(4))];
+    const result = await this.session.sample(expr, variable, lo, hi, this.plotWidth);
+    if (!result.ok) return failed(this.problems(result.problems));
+    return ok(renderPlot(expr.text, variable.text, result, { color: this.color }));
+  }
+
+  private list(): string {
+    const defs = this.session.definitions;
+    if (defs.length === 0) return 'no functions yet: define one with fn, e.g. fn f(x) = x^2';
+    return defs.map((d) => d.piece.text).join('\n');
+  }
+
+  private help(): string {
+    const width = Math.max(...commands.map(([c, a]) => `${c} ${a}`.length));
+    const b = (s: string) => (this.color ? `\x1b[1m${s}\x1b[0m` : s);
+    return [
+      `Type an expression to see its value, or define functions (the .ad language):`,
+      `  fn f(x, y) = x^2 * y + exp(x * y)    define f, or replace it`,
+      `  fn g(x) {                            a block goes on until its braces balance`,
+      `    let a = sin(x)`,
+      `    return a * f(x, 2)`,
+      `  }`,
+      `  f(1, 2)                              the value`,
+      `  grad f(1, 2)                         the value and each partial derivative (fGrad)`,
+      `Commands:`,
+      ...commands.map(([c, a, what]) => `  ${b(`${c} ${a}`.padEnd(width))}  ${what}`),
+      `Built-ins: ${builtinNames.join(' ')}`,
+      `Tab completes names and commands; Ctrl+C abandons a block.`,
+    ].join('\n');
+  }
+
+  private problems(problems: Problems): string {
+    return problems.format(this.color);
+  }
+
+  private number(text: string): string {
+    return this.color ? `\x1b[33m${text}\x1b[0m` : text;
+  }
+}
+
+/** A value as JavaScript prints it (console.log and node's REPL show -0 as -0; String(-0) is '0'). */
+function show(value: number | boolean): string {
+  return Object.is(value, -0) ? '-0' : String(value);
+}
+
+function trimmed(piece: Piece): Piece {
+  const start = piece.text.length - piece.text.trimStart().length;
+  return slice(piece, start, start + piece.text.trim().length);
+}
+
+function unquote(path: string): string {
+  const m = /^(['"])(.*)\1$/.exec(path);
+  return m ? m[2] : path;
+}
+
+/** A file's text as the CLI reads it (invalid UTF-8 becomes U+FFFD, which the lexer reports), or an error reply. */
+function readSource(file: string, shown: string): string | Reply {
+  try {
+    if (statSync(file).isDirectory()) return failed(`adc: error: cannot read '${shown}': it is a directory`);
+    return new TextDecoder('utf-8').decode(readFileSync(file));
+  } catch (error) {
+    return failed(`adc: error: cannot read '${shown}': ${reason(error)}`);
+  }
+}
+
+function reason(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    default:
+      return (error as Error).message ?? String(error);
+  }
+}

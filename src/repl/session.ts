@@ -1,0 +1,317 @@
+import { didYouMean } from '../check/suggest.ts';
+import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
+import { compileSync, type Diagnostic, type FunctionInfo } from '../index.ts';
+import { builtinArity } from '../ir/builtins.ts';
+import type { FunctionDecl, Program } from '../syntax/ast.ts';
+import { parse } from '../syntax/parse.ts';
+import { Assembly, problemAt, Problems, slice, typed, type Piece, type Segment } from './assembly.ts';
+
+/** A function of the session, as the user wrote it. */
+export interface Definition {
+  readonly name: string;
+  /** The declaration as written, from `fn` to its end, with its place in the entry or file. */
+  readonly piece: Piece;
+  /** Comment lines written just before it, kept by `:save`. */
+  readonly leading: string;
+  /** A comment after it on its last line, kept by `:save`. */
+  readonly trailing: string;
+  readonly info: FunctionInfo;
+}
+
+export interface Failure {
+  readonly ok: false;
+  readonly problems: Problems;
+}
+
+export type Outcome<T> = ({ readonly ok: true } & T) | Failure;
+
+export interface Defined {
+  readonly info: FunctionInfo;
+  /** It replaced a function of the same name. */
+  readonly replaced: boolean;
+}
+
+export interface GradientEntry {
+  readonly param: string;
+  readonly value: number;
+}
+
+export interface Samples {
+  readonly xs: readonly number[];
+  readonly values: readonly number[];
+  /** The derivative of the expression with respect to the variable, at each x. */
+  readonly slopes: readonly number[];
+}
+
+type Module = Record<string, (...args: number[]) => unknown>;
+
+/** `f(x, const c)`. */
+export function signature(info: FunctionInfo): string {
+  return `${info.name}(${info.params.map((p) => (p.isConst ? `const ${p.name}` : p.name)).join(', ')})`;
+}
+
+/**
+ * The state of a REPL session and everything it can do, with no I/O: tests drive it directly.
+ *
+ * There is no second interpreter. Every step compiles one synthetic .ad source with the real
+ * compiler: the session's definitions followed by functions the REPL writes around what was typed
+ * (an expression `e` becomes `fn __repl_value() = e`), imports the module from a data: URL and
+ * calls the functions, so a value or a gradient here is exactly what the compiled module returns.
+ * The synthetic names start with a prefix no defined function starts with, and every position the
+ * compiler reports is mapped back to the text as it was typed (see Assembly).
+ */
+export class Session {
+  private defs: Definition[] = [];
+
+  /** The functions, in the order they were first defined. */
+  get definitions(): readonly Definition[] {
+    return this.defs;
+  }
+
+  get names(): string[] {
+    return this.defs.map((d) => d.name);
+  }
+
+  has(name: string): boolean {
+    return this.defs.some((d) => d.name === name);
+  }
+
+  /**
+   * Defines the functions in `input` (one or more `fn` declarations: an entry, or a whole file),
+   * replacing those of the same names. Nothing changes unless the whole session still compiles:
+   * redefining `f` so that a `g` calling it breaks reports the error in `g` and keeps the old `f`.
+   */
+  define(input: Piece | string): Outcome<{ defined: readonly Defined[] }> {
+    const piece = asPiece(input);
+    const bag = new DiagnosticBag();
+    const program = parse(piece.text, bag);
+    if (!program) return fail(new Assembly([[piece]]).problems(bag.items));
+    const incoming = declarations(piece, program);
+    const names = new Set(incoming.map((d) => d.name));
+    const merged: Omit<Definition, 'info'>[] = [];
+    const placed = new Set<string>();
+    for (const old of this.defs) {
+      if (!names.has(old.name)) merged.push(old);
+      else if (!placed.has(old.name)) {
+        placed.add(old.name);
+        merged.push(...incoming.filter((d) => d.name === old.name));
+      }
+    }
+    merged.push(...incoming.filter((d) => !placed.has(d.name)));
+
+    const assembly = new Assembly(merged.map((d) => [d.piece]));
+    const result = compileSync(assembly.source, { filename: 'session.ad' });
+    if (result.code === undefined) return fail(assembly.problems(result.diagnostics));
+    const infos = new Map(result.functions.map((f) => [f.name, f]));
+    this.defs = merged.map((d) => ({ ...d, info: infos.get(d.name)! }));
+    return { ok: true, defined: incoming.map((d) => ({ info: infos.get(d.name)!, replaced: placed.has(d.name) })) };
+  }
+
+  /** The value of an expression: a number, or true/false for a condition such as `f(1) > 0`. */
+  async evaluate(input: Piece | string): Promise<Outcome<{ value: number | boolean }>> {
+    const piece = asPiece(input);
+    const name = `${this.prefix()}value`;
+    const shape = this.parseShape([[`fn ${name}() = `, piece]]);
+    if (!shape.ok) return shape;
+    let built = this.build([[`fn ${name}() = `, piece]]);
+    // A condition cannot be a function's result; ask the compiler for `if (e) then 1 else 0` instead.
+    const isCondition = !built.ok && built.diagnostics.some((d) => d.code === 'AD4003');
+    if (isCondition) built = this.build([[`fn ${name}() = if (`, piece, `) then 1 else 0`]]);
+    if (!built.ok) return built;
+    const value = (await importModule(built.code))[name]() as number;
+    return { ok: true, value: isCondition ? value === 1 : value };
+  }
+
+  /** `grad f(a, b)`: calls fGrad with the arguments' values; `input` is the call. */
+  async grad(input: Piece | string): Promise<Outcome<{ name: string; value: number; gradient: readonly GradientEntry[] }>> {
+    const piece = asPiece(input);
+    const prefix = this.prefix();
+    const header = `fn ${prefix}call() = `;
+    const shape = this.parseShape([[header, piece]]);
+    if (!shape.ok) return shape;
+    const expr = returned(shape.program.functions[0]);
+    const base = shape.assembly.offsetOf(piece)!;
+    const at = (s: { start: number; end: number }) => [s.start - base, s.end - base] as const;
+    if (expr.kind !== 'call') {
+      return fail(problemAt(piece, `grad takes a call of a function defined with fn, such as 'grad f(1, 2)'`, ...at(expr.span)));
+    }
+    if (!this.has(expr.callee) && builtinArity.has(expr.callee)) {
+      const message = `'${expr.callee}' is a built-in function; grad works on functions defined with fn (e.g. fn h(x) = ${expr.callee}(x), then grad h(...))`;
+      return fail(problemAt(piece, message, ...at(expr.calleeSpan)));
+    }
+    const checked = this.build([[header, piece]]);
+    if (!checked.ok) return checked;
+
+    const args = expr.args.map((a) => slice(piece, ...at(a.span)));
+    const built = this.build(args.map((a, i) => [`fn ${prefix}arg${i}() = `, a]));
+    if (!built.ok) return built;
+    const module = await importModule(built.code);
+    const values = args.map((_, i) => module[`${prefix}arg${i}`]() as number);
+    const result = module[`${expr.callee}Grad`](...values) as { value: number; gradient: Record<string, number> };
+    const info = this.defs.find((d) => d.name === expr.callee)!.info;
+    const gradient = info.params.filter((p) => !p.isConst).map((p) => ({ param: p.name, value: result.gradient[p.name] }));
+    return { ok: true, name: expr.callee, value: result.value, gradient };
+  }
+
+  /**
+   * The values of `expr` and of its derivative with respect to `variable` at `count` evenly spaced
+   * points from `lo` to `hi` (each an expression): `fn __repl_plot(x) = expr` and its gradient.
+   */
+  async sample(expr: Piece | string, variable: Piece | string, lo: Piece | string, hi: Piece | string, count = 60): Promise<Outcome<Samples>> {
+    const [e, v, a, b] = [expr, variable, lo, hi].map(asPiece);
+    const prefix = this.prefix();
+    const chunks: Segment[][] = [
+      [`fn ${prefix}plot(`, v, `) = `, e],
+      [`fn ${prefix}lo() = `, a],
+      [`fn ${prefix}hi() = `, b],
+    ];
+    const shape = this.parseShape(chunks);
+    if (!shape.ok) return shape;
+    const built = this.build(chunks);
+    if (!built.ok) return built;
+    const module = await importModule(built.code);
+    const from = module[`${prefix}lo`]() as number;
+    const to = module[`${prefix}hi`]() as number;
+    if (!(Number.isFinite(from) && Number.isFinite(to) && from < to)) {
+      const end = b.where.offset + b.text.length - a.where.offset;
+      return fail(problemAt(a, `the range must go from a smaller to a larger finite number, but it is ${from}..${to}`, 0, end));
+    }
+    const n = Math.max(2, Math.floor(count));
+    const xs = Array.from({ length: n }, (_, i) => (i === n - 1 ? to : from + ((to - from) * i) / (n - 1)));
+    const grad = module[`${prefix}plotGrad`];
+    const results = xs.map((x) => grad(x) as { value: number; gradient: Record<string, number> });
+    return { ok: true, xs, values: results.map((r) => r.value), slopes: results.map((r) => r.gradient[v.text]) };
+  }
+
+  /**
+   * The JavaScript the compiler generates for the session: for one function, `name` and
+   * `nameGrad` (calls are inlined, so they stand alone); without a name, the whole module. The
+   * `// line N:` comments give the line where each statement was written.
+   */
+  code(name?: Piece | string): Outcome<{ code: string }> {
+    const target = name === undefined ? undefined : asPiece(name);
+    if (target && !this.has(target.text)) return fail(problemAt(target, `no function '${target.text}' is defined${this.hint(target.text)}`));
+    const assembly = new Assembly(this.defs.map((d) => [d.piece]));
+    const result = compileSync(assembly.source, { filename: 'session.ad' });
+    if (result.code === undefined) return fail(assembly.problems(result.diagnostics));
+    const code = result.code.replace(/^(\s*\/\/ line )(\d+):/gm, (whole, lead: string, n: string) => {
+      const origin = assembly.originalLine(Number(n));
+      return origin ? `${lead}${origin.line}:` : whole;
+    });
+    if (!target) return { ok: true, code };
+    return { ok: true, code: extractFunctions(code, [target.text, `${target.text}Grad`]) ?? code };
+  }
+
+  /** The session as an .ad file: every definition as written, with its comments. */
+  source(): string {
+    let out = '';
+    let previousMultiline = false;
+    this.defs.forEach((d, i) => {
+      const block = [d.leading, d.piece.text + (d.trailing ? ` ${d.trailing}` : '')].filter(Boolean).join('\n');
+      const multiline = block.includes('\n');
+      if (i > 0) out += multiline || previousMultiline ? '\n\n' : '\n';
+      out += block;
+      previousMultiline = multiline;
+    });
+    return out.length > 0 ? out + '\n' : '';
+  }
+
+  /** Forgets every function; returns how many there were. */
+  clear(): number {
+    const n = this.defs.length;
+    this.defs = [];
+    return n;
+  }
+
+  /** A name for the REPL's own functions that no user function starts with (so none can collide). */
+  private prefix(): string {
+    let prefix = '__repl_';
+    while (this.defs.some((d) => d.name.startsWith(prefix))) prefix += '_';
+    return prefix;
+  }
+
+  private hint(name: string): string {
+    return didYouMean(name, this.names);
+  }
+
+  /** Parses the REPL's chunks alone: syntax errors, and one function per chunk (no `fn` inside an expression). */
+  private parseShape(chunks: Segment[][]): Outcome<{ program: Program; assembly: Assembly }> {
+    const assembly = new Assembly(chunks);
+    const bag = new DiagnosticBag();
+    const program = parse(assembly.source, bag);
+    if (!program) return fail(assembly.problems(bag.items));
+    const prefix = this.prefix();
+    const stray = program.functions.find((f) => !f.name.startsWith(prefix));
+    if (stray) {
+      const message = `a function is defined in an entry of its own, starting with 'fn'`;
+      const d: Diagnostic = { severity: 'error', code: '', message, span: { start: stray.span.start, end: stray.span.start + 2 }, notes: [] };
+      return fail(assembly.problems([d]));
+    }
+    return { ok: true, program, assembly };
+  }
+
+  /** Compiles the definitions followed by the REPL's chunks. */
+  private build(chunks: Segment[][]): { ok: true; code: string } | (Failure & { diagnostics: readonly Diagnostic[] }) {
+    const assembly = new Assembly([...this.defs.map((d) => [d.piece]), ...chunks]);
+    const result = compileSync(assembly.source, { filename: 'session.ad' });
+    if (result.code !== undefined) return { ok: true, code: result.code };
+    const prefix = this.prefix();
+    // Messages name the REPL's functions rarely (a condition where a number must be); say what the user wrote instead.
+    const synthetic = new RegExp(`(?:function )?'${prefix}\\w*'`, 'g');
+    const rewrite = (d: Diagnostic): Diagnostic => ({ ...d, message: d.message.replace(synthetic, 'the expression') });
+    return { ok: false, problems: assembly.problems(result.diagnostics, rewrite), diagnostics: result.diagnostics };
+  }
+}
+
+function asPiece(input: Piece | string): Piece {
+  return typeof input === 'string' ? typed(input) : input;
+}
+
+function fail(problems: Problems): Failure {
+  return { ok: false, problems };
+}
+
+function returned(fn: FunctionDecl) {
+  const last = fn.body[fn.body.length - 1];
+  return last.value;
+}
+
+/** The declarations of a parsed piece, each with the comments around it. */
+function declarations(piece: Piece, program: Program): Omit<Definition, 'info'>[] {
+  const fns = program.functions;
+  const comments = (text: string) =>
+    text
+      .split(/\r\n|\r|\n/)
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('#'))
+      .join('\n');
+  return fns.map((decl, i) => {
+    const gapBefore = piece.text.slice(i === 0 ? 0 : fns[i - 1].span.end, decl.span.start);
+    const gapAfter = piece.text.slice(decl.span.end, i + 1 < fns.length ? fns[i + 1].span.start : piece.text.length);
+    // A comment on the line where the previous function ends belongs to that function.
+    const leading = i === 0 ? gapBefore : gapBefore.replace(/^[^\r\n]*/, '');
+    const trailing = /^[^\r\n]*/.exec(gapAfter)![0].trim();
+    return { name: decl.name, piece: slice(piece, decl.span.start, decl.span.end), leading: comments(leading), trailing: trailing.startsWith('#') ? trailing : '' };
+  });
+}
+
+/** The functions named, with their doc comments, from a module the compiler wrote; undefined if one is missing. */
+export function extractFunctions(code: string, names: readonly string[]): string | undefined {
+  const lines = code.split('\n');
+  const blocks: string[] = [];
+  for (const name of names) {
+    const start = lines.findIndex((l) => l.startsWith(`function ${name}(`) || l.startsWith(`function ${name}$(`));
+    if (start < 0) return undefined;
+    let first = start;
+    while (first > 0 && /^\s*(\/\*\*|\*|\/\/)/.test(lines[first - 1])) first--;
+    const end = lines.findIndex((l, i) => i > start && l === '}');
+    if (end < 0) return undefined;
+    blocks.push(lines.slice(first, end + 1).join('\n'));
+  }
+  return blocks.join('\n\n') + '\n';
+}
+
+/** Imports a generated module from a data: URL (it imports nothing itself). */
+async function importModule(code: string): Promise<Module> {
+  return (await import(/* @vite-ignore */ `data:text/javascript;base64,${Buffer.from(code, 'utf8').toString('base64')}`)) as Module;
+}

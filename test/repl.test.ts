@@ -1,0 +1,324 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { completions, Interpreter, isIncomplete, Session, startRepl } from '../src/repl/index.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'adc-repl-'));
+
+/** Runs entries one by one and returns what each printed. */
+async function transcript(entries: readonly string[], interpreter = new Interpreter()): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of entries) out.push((await interpreter.run(e)).text);
+  return out;
+}
+
+/** A piped session through the programmatic entry point. */
+async function piped(input: string, options: { load?: string[] } = {}): Promise<{ out: string; err: string; code: number }> {
+  const [i, o, e] = [new PassThrough(), new PassThrough(), new PassThrough()];
+  let out = '';
+  let err = '';
+  o.on('data', (d) => (out += d));
+  e.on('data', (d) => (err += d));
+  i.end(input);
+  const code = await startRepl({ input: i, output: o, error: e, terminal: false, ...options });
+  return { out, err, code };
+}
+
+const fSource = 'fn f(x, y) = x^2 * y + exp(x * y)';
+
+describe('the transcript of the issue', () => {
+  // The issue shows 0.5000000000000001 for sin(pi/4)^2; V8's Math.sin(Math.PI / 4) is 0.7071067811865475,
+  // whose square JavaScript prints as 0.4999999999999999. The REPL prints what JavaScript computes.
+  const sinSquared = String(Math.sin(Math.PI / 4) ** 2);
+
+  it('prints each value as JavaScript does and aligns the gradient labels', async () => {
+    const out = await transcript(['sin(pi/4)^2', fSource, 'f(1, 2)', 'grad f(1, 2)']);
+    expect(out).toEqual([
+      sinSquared,
+      'defined f(x, y)',
+      '9.38905609893065',
+      ['value  9.38905609893065', '∂f/∂x  18.7781121978613', '∂f/∂y  8.38905609893065'].join('\n'),
+    ]);
+  });
+
+  it('shows the generated code and a plot', async () => {
+    const [, code, plot] = await transcript([fSource, ':code f', ':plot f(x, 2) for x in -2..1']);
+    expect(code).toContain('function f(x, y)');
+    expect(code).toContain('function fGrad(x, y)');
+    expect(code).not.toContain('export');
+    expect(plot).toContain('f(x, 2), x from -2 to 1');
+    expect(plot).toContain('∂/∂x f(x, 2)');
+    expect(plot.split('\n').length).toBeGreaterThan(20);
+    expect(plot).toMatch(/[╭╮╯╰─]/);
+  });
+
+  it('is the same piped, with no prompt', async () => {
+    const { out, err, code } = await piped(['sin(pi/4)^2', fSource, 'f(1, 2)', 'grad f(1, 2)', ''].join('\n'));
+    expect(out).toBe(`${sinSquared}\ndefined f(x, y)\n9.38905609893065\nvalue  9.38905609893065\n∂f/∂x  18.7781121978613\n∂f/∂y  8.38905609893065\n`);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+  });
+});
+
+describe('Session', () => {
+  it('evaluates with the compiled module (the same numbers as fGrad)', async () => {
+    const s = new Session();
+    expect(s.define(fSource).ok).toBe(true);
+    const g = await s.grad('f(0.5, -1.5)');
+    expect(g.ok && g.value).toBe(0.25 * -1.5 + Math.exp(-0.75));
+    const v = await s.evaluate('f(0.5, -1.5)');
+    expect(v.ok && v.value).toBe(g.ok && g.value);
+    expect(await s.evaluate('f(1, 2) > 9')).toMatchObject({ ok: true, value: true });
+  });
+
+  it('defines blocks over several lines', async () => {
+    const s = new Session();
+    const r = s.define('fn g(x) {\n  let a = x * x  # square\n  return a + 1\n}');
+    expect(r.ok).toBe(true);
+    expect(await s.evaluate('g(3)')).toMatchObject({ ok: true, value: 10 });
+  });
+
+  it('replaces a redefined function, and functions that call it use the new one', async () => {
+    const s = new Session();
+    s.define('fn f(x) = x^2');
+    s.define('fn g(x) = f(x) + 1');
+    expect(await s.evaluate('g(3)')).toMatchObject({ value: 10 });
+    const r = s.define('fn f(x) = x^3');
+    expect(r.ok && r.defined.map((d) => d.replaced)).toEqual([true]);
+    expect(await s.evaluate('g(3)')).toMatchObject({ value: 28 });
+    expect(await s.grad('g(3)')).toMatchObject({ gradient: [{ param: 'x', value: 27 }] });
+    expect(s.names).toEqual(['f', 'g']);
+  });
+
+  it('refuses a redefinition that breaks another function, keeping the old one', async () => {
+    const s = new Session();
+    s.define('fn f(x) = x^2');
+    s.define('fn g(x) = f(x) + 1');
+    const r = s.define('fn f(x, y) = x * y');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems.format()).toBe(["<repl>:1:11: error: 'f' takes 2 arguments, but 1 was given [AD3001]", '  fn g(x) = f(x) + 1', '            ^~~~'].join('\n'));
+    expect(await s.evaluate('g(3)')).toMatchObject({ value: 10 });
+  });
+
+  it('never lets its own function names collide with a user function', async () => {
+    const s = new Session();
+    expect(s.define('fn __repl_value() = 1\nfn __repl__call(x) = x').ok).toBe(true);
+    expect(await s.evaluate('__repl_value() + 1')).toMatchObject({ value: 2 });
+    expect(await s.grad('__repl__call(2)')).toMatchObject({ value: 2 });
+  });
+
+  it('skips const parameters in a gradient', async () => {
+    const s = new Session();
+    s.define('fn h(x, const c) = c * x^2');
+    expect(await s.grad('h(2, 3)')).toMatchObject({ value: 12, gradient: [{ param: 'x', value: 12 }] });
+  });
+
+  it('saves the functions as an .ad file, with their comments', () => {
+    const s = new Session();
+    s.define('# the model\nfn f(x) = x^2  # a square\nfn g(x) {\n  return f(x) + 1\n}');
+    expect(s.source()).toBe('# the model\nfn f(x) = x^2 # a square\n\nfn g(x) {\n  return f(x) + 1\n}\n');
+  });
+
+  it('samples an expression and its derivative for a plot', async () => {
+    const s = new Session();
+    const r = await s.sample('x^2', 'x', '-1', '1', 5);
+    expect(r).toMatchObject({ ok: true, xs: [-1, -0.5, 0, 0.5, 1], values: [1, 0.25, 0, 0.25, 1], slopes: [-2, -1, 0, 1, 2] });
+  });
+});
+
+describe('errors', () => {
+  it('points a caret at the column typed and keeps the session', async () => {
+    const i = new Interpreter();
+    const out = await transcript([fSource, 'f(1, zz)', 'grad f(1, zz)', 'fn f(x) = x +', 'f(1, 2)'], i);
+    expect(out[1]).toBe(["<repl>:1:6: error: unknown variable 'zz' [AD2001]", '  f(1, zz)', '       ^~'].join('\n'));
+    expect(out[2]).toBe(["<repl>:1:11: error: unknown variable 'zz' [AD2001]", '  grad f(1, zz)', '            ^~'].join('\n'));
+    expect(out[3]).toBe(['<repl>:1:14: error: unexpected end of input, expected an expression [AD1002]', '  fn f(x) = x +', '               ^'].join('\n'));
+    expect(out[4]).toBe('9.38905609893065');
+  });
+
+  it('gives piped errors the line of the input, inside blocks too', async () => {
+    const { out, err, code } = await piped(`${fSource}\nfn g(x) {\n  let a = x\n  return a + b\n}\nf(1, 2)\n`);
+    expect(err).toBe(["<stdin>:4:14: error: unknown variable 'b' [AD2001]", '    return a + b', '               ^', ''].join('\n'));
+    expect(out).toBe('defined f(x, y)\n9.38905609893065\n');
+    expect(code).toBe(1);
+  });
+
+  it('says what is wrong with a grad, a command or a range', async () => {
+    const out = await transcript([fSource, 'grad sin(1)', 'grad 1 + f(1, 2)', ':cod f', ':plot x for x in 1..0', ':code g', '1 fn h(x) = x']);
+    expect(out[1]).toContain("'sin' is a built-in function");
+    expect(out[2]).toContain('grad takes a call');
+    expect(out[3]).toContain("unknown command ':cod' (did you mean ':code'?)");
+    expect(out[4]).toContain('the range must go from a smaller to a larger finite number');
+    expect(out[4]).toContain('^~~~');
+    expect(out[5]).toContain("no function 'g' is defined");
+    expect(out[6]).toContain('<repl>:1:3: error: a function is defined in an entry of its own');
+  });
+
+  it('reports the errors of a loaded file at the file line', async () => {
+    const file = join(dir, 'bad.ad');
+    writeFileSync(file, 'fn ok(x) = x\n\nfn bad(x) = x + y\n');
+    const reply = await new Interpreter().load(file);
+    expect(reply.error).toBe(true);
+    expect(reply.text).toContain(`${file}:3:17: error: unknown variable 'y'`);
+  });
+
+  it('is coloured when asked (a terminal)', async () => {
+    const i = new Interpreter(new Session(), { color: true });
+    const [, error, code] = await transcript([fSource, 'f(1, zz)', ':code f'], i);
+    expect(error).toContain('\x1b[1;31m');
+    expect(code).toContain('\x1b[35mfunction\x1b[0m');
+  });
+});
+
+describe('commands', () => {
+  it(':list shows the definitions as written', async () => {
+    const out = await transcript(['fn f(x) = x^2', 'fn g(x) {\n  return f(x)\n}', ':list']);
+    expect(out[2]).toBe('fn f(x) = x^2\nfn g(x) {\n  return f(x)\n}');
+  });
+
+  it(':code without a name shows the whole module', async () => {
+    const [, code] = await transcript(['fn f(x) = x^2', ':code']);
+    expect(code).toContain('export { f, fGrad };');
+  });
+
+  it(':save then :load round-trips', async () => {
+    const file = join(dir, 'saved.ad');
+    const first = await transcript(['# squares\nfn f(x) = x^2', 'fn g(x) {\n  let a = f(x)\n  return a + 1\n}', `:save ${file}`, ':list']);
+    expect(first[2]).toBe(`saved 2 functions to ${file}`);
+    const second = await transcript([`:load ${file}`, ':list', 'grad g(3)']);
+    expect(second[0]).toBe(`loaded 2 functions from ${file}: f, g`);
+    expect(second[1]).toBe(first[3]);
+    expect(second[2]).toBe('value  10\n∂g/∂x  6');
+    expect(readFileSync(file, 'utf8')).toBe('# squares\nfn f(x) = x^2\n\nfn g(x) {\n  let a = f(x)\n  return a + 1\n}\n');
+  });
+
+  it(':load reports a missing file', async () => {
+    const [out] = await transcript([':load nowhere/missing.ad']);
+    expect(out).toBe("adc: error: cannot read 'nowhere/missing.ad': no such file or directory");
+  });
+
+  it(':clear forgets everything', async () => {
+    const out = await transcript(['fn f(x) = x', 'fn g(x) = x', ':clear', ':list', 'f(1)']);
+    expect(out[2]).toBe('cleared 2 functions');
+    expect(out[3]).toContain('no functions yet');
+    expect(out[4]).toContain("unknown function 'f'");
+  });
+
+  it(':plot takes expressions as bounds', async () => {
+    const [plot] = await transcript([':plot sin(t) for t in 0..2*pi']);
+    expect(plot).toContain(`sin(t), t from 0 to ${2 * Math.PI}`);
+    expect(plot).toContain('∂/∂t sin(t)');
+  });
+
+  it('grad still calls a function the user named grad', async () => {
+    const out = await transcript(['fn grad(x) = x + 1', 'grad(2)', 'grad (2)', 'grad grad(2)', '-0 * 1']);
+    expect(out.slice(1)).toEqual(['3', '3', 'value     3\n∂grad/∂x  1', '-0']);
+  });
+
+  it(':help lists the commands', async () => {
+    const [help] = await transcript([':help']);
+    for (const c of [':help', ':list', ':code', ':load', ':save', ':clear', ':plot', ':quit']) expect(help).toContain(c);
+  });
+});
+
+describe('input', () => {
+  it('continues a block until its braces balance (comments aside)', () => {
+    expect(isIncomplete('fn g(x) {')).toBe(true);
+    expect(isIncomplete('fn g(x) {\n  let a = x  # }')).toBe(true);
+    expect(isIncomplete('fn g(x) {\n  return x\n}')).toBe(false);
+    expect(isIncomplete('f(1, 2)')).toBe(false);
+    expect(isIncomplete(':load {')).toBe(false);
+  });
+
+  it('completes commands, built-ins, keywords and defined functions', () => {
+    expect(completions(':c', [])).toEqual([[':clear', ':code'], ':c']);
+    expect(completions('1 + si', ['sigma'])).toEqual([['sigma', 'sign', 'sin', 'sinh'], 'si']);
+    expect(completions('fn h(x) = e', [])[0]).toEqual(['e', 'else', 'exp', 'expm1']);
+    expect(completions('gr', ['graph'])[0]).toEqual(['grad', 'graph']);
+    expect(completions(':code g', ['f', 'g1', 'g2'])).toEqual([['g1', 'g2'], 'g']);
+    expect(completions(':load examples/se', [], root)).toEqual([['examples/seed.ad'], 'examples/se']);
+    expect(completions('2e', [])).toEqual([[], '']);
+  });
+});
+
+describe('startRepl', () => {
+  it('piped: prints results only and exits 0', async () => {
+    const { out, code } = await piped(`fn f(x) = x^2\n\n# a comment\ngrad f(3)\n:list\n`);
+    expect(out).toBe('defined f(x)\nvalue  9\n∂f/∂x  6\nfn f(x) = x^2\n');
+    expect(out).not.toContain('adc>');
+    expect(code).toBe(0);
+  });
+
+  it('piped: exits 1 after an error line and goes on with the next lines', async () => {
+    const { out, err, code } = await piped('1 +\n2 + 2\n');
+    expect(out).toBe('4\n');
+    expect(err).toContain('<stdin>:1:4: error');
+    expect(code).toBe(1);
+  });
+
+  it('piped: loads files first, silently, and stops at :quit', async () => {
+    const { out, code } = await piped('grad graph(2, 3)\n:quit\n1 +\n', { load: [join(root, 'examples/seed.ad')] });
+    expect(out.split('\n')[0]).toMatch(/^value {7}-0\.57023324876894\d*$/);
+    expect(out).toContain('∂graph/∂x1  18260.76273118');
+    expect(code).toBe(0);
+  });
+
+  it('interactive: prompts, continues blocks, keeps history where ADC_HISTORY says', async () => {
+    const historyFile = join(dir, 'history');
+    const saved = process.env.ADC_HISTORY;
+    process.env.ADC_HISTORY = historyFile;
+    const [i, o] = [new PassThrough(), new PassThrough()];
+    let out = '';
+    o.on('data', (d) => (out += d));
+    const done = startRepl({ input: i, output: o, terminal: true, color: false });
+    if (saved === undefined) delete process.env.ADC_HISTORY;
+    else process.env.ADC_HISTORY = saved;
+    const waitFor = async (text: string) => {
+      for (let t = 0; t < 200 && !out.includes(text); t++) await new Promise((r) => setTimeout(r, 10));
+      expect(out).toContain(text);
+    };
+    await waitFor('adc> ');
+    i.write('fn g(x) {\n');
+    await waitFor('... ');
+    i.write('  return x * 2\n}\n');
+    await waitFor('defined g(x)');
+    i.write('g(21)\n');
+    await waitFor('42');
+    i.write(':quit\n');
+    expect(await done).toBe(0);
+    await waitForFile(historyFile, 'g(21)');
+  });
+});
+
+async function waitForFile(file: string, text: string): Promise<void> {
+  for (let t = 0; t < 100 && !(existsSync(file) && readFileSync(file, 'utf8').includes(text)); t++) await new Promise((r) => setTimeout(r, 10));
+  expect(readFileSync(file, 'utf8')).toContain(text);
+}
+
+describe('adc repl (the built command)', () => {
+  beforeAll(() => {
+    const newest = (d: string): number =>
+      Math.max(...readdirSync(d, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(d, e.name)) : statSync(join(d, e.name)).mtimeMs)));
+    const built = join(root, 'dist/repl/repl.js');
+    if (!existsSync(built) || newest(join(root, 'src')) > statSync(built).mtimeMs) {
+      execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe' });
+    }
+  }, 120_000);
+
+  it('runs piped input against a loaded file: results on stdout, errors on stderr, exit 1 after an error', () => {
+    const run = spawnSync(process.execPath, ['bin/adc.js', 'repl', '--load', 'examples/seed.ad'], {
+      cwd: root,
+      input: 'grad appendix(2, 3)\nforward(1) > 0\nforward(1, 2)\n',
+      encoding: 'utf8',
+      env: { ...process.env, ADC_HISTORY: '' },
+    });
+    expect(run.stdout).toBe('value          0.2540962432866777\n∂appendix/∂x1  0.29958076032382003\n∂appendix/∂x2  -0.0846987477622259\ntrue\n');
+    expect(run.stderr).toBe(["<stdin>:3:1: error: 'forward' takes 1 argument, but 2 were given [AD3001]", '  forward(1, 2)', '  ^~~~~~~~~~~~~', ''].join('\n'));
+    expect(run.status).toBe(1);
+  });
+});
