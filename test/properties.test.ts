@@ -1,10 +1,7 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { caseArb } from './oracle/arbitrary.ts';
-import { approxEqual } from './oracle/dual.ts';
-import { differentiatedParams, evaluate, findFunction, gradient, printProgram } from './oracle/program.ts';
-import { compileAndInstantiate } from './support/instantiate.ts';
-import type { Gradient } from './support/load.ts';
+import { checkCase } from './support/differential.ts';
 
 /**
  * Differential property tests: random valid programs (every operator, built-in, conditional,
@@ -13,36 +10,7 @@ import type { Gradient } from './support/load.ts';
  * evaluation, wherever both are finite. A failure shrinks to a small program and prints the seed:
  * replay with `fc.assert(..., { seed, path })`. `npm run fuzz` runs the same for longer.
  */
-export const runs = Number(process.env.ADC_PROPERTY_RUNS ?? 1500);
-
-type Case = ReturnType<typeof caseArb> extends fc.Arbitrary<infer C> ? C : never;
-
-/**
- * At coordinates like 1e-163, products of intermediates underflow to subnormals, and two correct
- * evaluations in different orders (reverse and forward mode) legitimately disagree. Values are
- * still compared there; gradients only at points of ordinary magnitude.
- */
-const ordinary = (args: number[]) => args.every((a) => a === 0 || (Math.abs(a) > 1e-30 && Math.abs(a) < 1e30));
-
-export function checkCase({ program, fn, args }: Case) {
-  const source = printProgram(program);
-  const m = compileAndInstantiate(source);
-  const value = m[fn](...args) as number;
-  const want = evaluate(program, fn, args);
-  expect(approxEqual(value, want, 1e-12, 1e-300), `value of ${fn}(${args}) = ${value}, reference ${want}\n${source}`).toBe(true);
-  const r = m[`${fn}Grad`](...args) as Gradient;
-  expect(Object.is(r.value, value) || (Number.isNaN(r.value) && Number.isNaN(value)), `${fn}Grad value ${r.value} vs ${fn} ${value}\n${source}`).toBe(true);
-  if (!ordinary(args)) return;
-  const oracle = gradient(program, fn, args);
-  const names = differentiatedParams(findFunction(program, fn));
-  expect(Object.keys(r.gradient)).toEqual(names);
-  names.forEach((name, i) => {
-    const got = r.gradient[name];
-    const exp = oracle.gradient[i];
-    if (!Number.isFinite(got) || !Number.isFinite(exp)) return;
-    expect(approxEqual(got, exp, 1e-8, 1e-10), `∂${fn}/∂${name} at (${args}) = ${got}, dual numbers ${exp}\n${source}`).toBe(true);
-  });
-}
+const runs = Number(process.env.ADC_PROPERTY_RUNS ?? 1500);
 
 describe('compiled programs agree with the reference evaluator and forward mode', () => {
   it(`on ${runs} random programs`, () => {

@@ -1,0 +1,42 @@
+import type fc from 'fast-check';
+import { expect } from 'vitest';
+import type { caseArb } from '../oracle/arbitrary.ts';
+import { approxEqual } from '../oracle/dual.ts';
+import { differentiatedParams, evaluate, findFunction, gradient, printProgram } from '../oracle/program.ts';
+import { compileAndInstantiate } from './instantiate.ts';
+import type { Gradient } from './load.ts';
+
+/**
+ * The differential check of one random program, shared by test/properties.test.ts and `npm run
+ * fuzz`: the compiled value must equal the reference evaluator, and the compiled gradient a
+ * forward-mode (dual number) evaluation, wherever both are finite.
+ */
+export type Case = ReturnType<typeof caseArb> extends fc.Arbitrary<infer C> ? C : never;
+
+/**
+ * At coordinates like 1e-163, products of intermediates underflow to subnormals, and two correct
+ * evaluations in different orders (reverse and forward mode) legitimately disagree. Values are
+ * still compared there; gradients only at points of ordinary magnitude.
+ */
+const ordinary = (args: number[]) => args.every((a) => a === 0 || (Math.abs(a) > 1e-30 && Math.abs(a) < 1e30));
+
+export function checkCase({ program, fn, args }: Case) {
+  const source = printProgram(program);
+  const m = compileAndInstantiate(source);
+  const value = m[fn](...args) as number;
+  const want = evaluate(program, fn, args);
+  expect(approxEqual(value, want, 1e-12, 1e-300), `value of ${fn}(${args}) = ${value}, reference ${want}\n${source}`).toBe(true);
+  const r = m[`${fn}Grad`](...args) as Gradient;
+  expect(Object.is(r.value, value) || (Number.isNaN(r.value) && Number.isNaN(value)), `${fn}Grad value ${r.value} vs ${fn} ${value}\n${source}`).toBe(true);
+  if (!ordinary(args)) return;
+  const oracle = gradient(program, fn, args);
+  const names = differentiatedParams(findFunction(program, fn));
+  expect(Object.keys(r.gradient)).toEqual(names);
+  names.forEach((name, i) => {
+    const got = r.gradient[name];
+    const exp = oracle.gradient[i];
+    if (!Number.isFinite(got) || !Number.isFinite(exp)) return;
+    expect(approxEqual(got, exp, 1e-8, 1e-10), `∂${fn}/∂${name} at (${args}) = ${got}, dual numbers ${exp}\n${source}`).toBe(true);
+  });
+}
+
