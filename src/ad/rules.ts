@@ -44,7 +44,13 @@ export const rules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', reado
   div: [(c) => over(c, c.args[1]), (c) => e('neg', c.b.op('div', c.b.op('mul', c.g, c.y), c.args[1]))],
   neg: [(c) => e('neg', c.g)],
   pow: [
-    ({ b, args: [x, p], g }) => e('mul', g, b.op('mul', p, b.op('pow', x, b.op('sub', p, one)))),
+    // d(x^p)/dx = p·x^(p-1). With a constant exponent the power folds or reduces (x^2 → 2x); with
+    // a variable one, p·y/x reuses y = x^p instead of a second power, except at x = 0.
+    ({ b, args: [x, p], y, g }) => {
+      const slow = () => b.op('mul', p, b.op('pow', x, b.op('sub', p, one)));
+      if (p.kind === 'const') return e('mul', g, slow());
+      return e('mul', g, b.choose(b.op('ne', x, constant(0)), () => b.op('div', b.op('mul', p, y), x), slow));
+    },
     ({ b, args: [x], y, g }) => e('mul', g, b.op('mul', y, b.op('log', x))),
   ],
   // select(c, a, b): the adjoint goes to the side that was selected.

@@ -105,6 +105,7 @@ function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
  */
 function emitSplit(fn: IrFunction, local: string, lines: LineMap, doc: string, results: readonly Operand[]): Section[] {
   const top = [...fn.body, ...(fn.reverse ?? [])];
+  const reverseSet = new Set(fn.reverse ?? []);
   const paramNames = fn.params.map((p) => p.name);
   const split = splitFunction(top, new Set(paramNames), results);
   const scratch = `${local}$scratch`;
@@ -121,7 +122,11 @@ function emitSplit(fn: IrFunction, local: string, lines: LineMap, doc: string, r
     const out = printer.out;
     out.push(`function ${local}$${c + 1}(${paramNames.join(', ')}) {`, fn.span.start);
     for (const v of chunk.liveIn) out.push(`  ${chunk.updated.has(v) ? 'let' : 'const'} ${v} = ${load(v)};`);
-    printer.statements(chunk.instrs, '  ', fn.gradient !== undefined);
+    // Source-line comments for the reverse sweep only, as in an unsplit gradient.
+    const firstReverse = chunk.instrs.findIndex((i) => reverseSet.has(i));
+    const forwardPart = firstReverse < 0 ? chunk.instrs : chunk.instrs.slice(0, firstReverse);
+    printer.statements(forwardPart, '  ', false);
+    if (firstReverse >= 0) printer.statements(chunk.instrs.slice(firstReverse), '  ', true);
     for (const v of chunk.liveOut) out.push(`  ${store(v)}`);
     out.push('}');
     sections.push(out);

@@ -48,6 +48,22 @@ export class Builder {
     return this.blocks.pop()!;
   }
 
+  /**
+   * `c ? then() : otherwise()` where only the side taken is computed: a declared temporary set in
+   * each branch of an `if`. A constant condition keeps only its side.
+   */
+  choose(condition: Operand, then: () => Operand, otherwise: () => Operand): Operand {
+    if (condition.kind === 'const') return condition.value !== 0 ? then() : otherwise();
+    const target = this.names.temp();
+    const branch = (side: () => Operand) =>
+      this.block(() => this.emit({ kind: 'set', target, expr: { op: 'copy', args: [side()] }, origin: this.origin }));
+    this.emit({ kind: 'let', target, expr: undefined, origin: this.origin });
+    const thenBlock = branch(then);
+    const elseBlock = branch(otherwise);
+    this.emit({ kind: 'if', condition, then: thenBlock, else: elseBlock, origin: this.origin });
+    return variable(target);
+  }
+
   /** `const $tN = op(args)`, or the operand it simplifies to. */
   op(op: Op, ...args: Operand[]): Operand {
     const s = simplify({ op, args });

@@ -6,13 +6,14 @@ import type { NameSupply } from './builder.ts';
 /**
  * Cheaper forms of the same operation:
  *   x^2 → x·x, x^3 → x·x·x, x^4 → (x·x)·(x·x), x^-1 → 1/x, x^0.5 → sqrt(x), x^1 → x, x^0 → 1
- *   -a·b → -(a·b), a + (-b) → a - b, a - (-b) → a + b, -(-a) → a
+ *   -a·b → -(a·b), a + (-b) → a - b, a - (-b) → a + b, -(-a) → a, 100·(2·x) → 200·x
  * Integer powers by multiplication may differ from Math.pow in the last bit (one rounding per
  * multiplication); x^0.5 differs from sqrt only at -0 and -Infinity (README, "Optimisations").
  */
 export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
-  // Definitions of `neg` results, to see through a negation one step.
+  // Definitions of `neg` results and of constant products, to see through them one step.
   const negated = new Map<string, Operand>();
+  const definitions = new Map<string, Expr>();
   const rewrite = (block: readonly Instr[]): Instr[] =>
     block.flatMap((instr): Instr[] => {
       if (instr.kind === 'if') return [{ ...instr, then: rewrite(instr.then), else: rewrite(instr.else) }];
@@ -23,16 +24,31 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
         extra.push({ kind: 'const', target, expr: e, origin: instr.origin });
         return variable(target);
       };
-      const reduced = reduce(instr.expr, negated, temp);
+      const reduced = reduce(instr.expr, negated, temp, definitions);
       const s = simplify(reduced);
       const expr: Expr = 'op' in s ? s : { op: 'copy', args: [s] };
       if (instr.kind === 'const' && expr.op === 'neg') negated.set(instr.target, expr.args[0]);
+      if (instr.kind === 'const') definitions.set(instr.target, expr);
       return [...extra, { ...instr, expr }];
     });
   return mapBodies(fn, rewrite);
 }
 
-function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) => Operand): Expr {
+const isPowerOfTwo = (c: number) => c !== 0 && Number.isFinite(c) && 2 ** Math.round(Math.log2(Math.abs(c))) === Math.abs(c);
+const exactProduct = (c1: number, c2: number) => Math.abs(c1) >= 1 && Math.abs(c2) >= 1 && (isPowerOfTwo(c1) || isPowerOfTwo(c2)) && Number.isFinite(c1 * c2);
+
+/** `c·x` when the variable was defined as a product with a constant. */
+function constFactor(o: Operand, definitions: ReadonlyMap<string, Expr>): { c: number; x: Operand } | undefined {
+  if (o.kind !== 'var') return undefined;
+  const d = definitions.get(o.name);
+  if (!d || d.op !== 'mul') return undefined;
+  const [p, q] = d.args;
+  if (p.kind === 'const' && q.kind === 'var') return { c: p.value, x: q };
+  if (q.kind === 'const' && p.kind === 'var') return { c: q.value, x: p };
+  return undefined;
+}
+
+function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) => Operand, definitions: ReadonlyMap<string, Expr>): Expr {
   const [a, b] = e.args;
   const neg = (o: Operand | undefined) => (o && o.kind === 'var' ? negated.get(o.name) : undefined);
   switch (e.op) {
@@ -60,6 +76,11 @@ function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) 
       }
     }
     case 'mul': {
+      // c1·(c2·x) → (c1·c2)·x when one factor is a power of two and neither shrinks (|c| ≥ 1):
+      // scaling by a power of two commutes with rounding, and overflow happens in both or neither.
+      const inner = a.kind === 'const' ? constFactor(b, definitions) : b.kind === 'const' ? constFactor(a, definitions) : undefined;
+      const outer = a.kind === 'const' ? a.value : b.kind === 'const' ? b.value : undefined;
+      if (inner && outer !== undefined && exactProduct(outer, inner.c)) return { op: 'mul', args: [constant(outer * inner.c), inner.x] };
       const na = neg(a);
       if (na) return { op: 'neg', args: [temp({ op: 'mul', args: [na, b] })] };
       const nb = neg(b);
