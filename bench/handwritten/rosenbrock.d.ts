@@ -1,0 +1,2 @@
+/** Types for rosenbrock.js. */
+export function rosenbrockGrad(x: number, y: number): { value: number; gradient: Record<string, number> };
