@@ -4,5 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
+    // Rebuilds dist/ when src/ is newer: several tests run bin/adc.js, the package's subpaths and the examples.
+    globalSetup: ['test/support/build-dist.ts'],
   },
 });

@@ -50,7 +50,9 @@ export const unplugin = createUnplugin<AdcPluginOptions | undefined, false>((opt
       const lines = new LineMap(source);
       const errors = result.diagnostics.filter((d) => d.severity === 'error');
       const problems = errors.length > 0 ? errors : result.diagnostics;
-      for (const d of result.diagnostics) if (d.severity === 'warning') this.warn({ message: formatDiagnostics([d], source, file), id: file, loc: { file, ...at(lines, d.span.start) } });
+      for (const d of result.diagnostics) {
+        if (d.severity === 'warning') this.warn({ message: formatDiagnostics([d], source, file), id: file, loc: { file, ...at(lines, d.span.start) } });
+      }
       if (result.code === undefined || errors.length > 0) {
         const first = problems[0];
         const loc = { file, ...at(lines, first.span.start) };
