@@ -451,3 +451,30 @@ describe('suggestions and use before definition', () => {
     expect(compileSync('\uFEFFfn f(x) = x\n').diagnostics).toEqual([]);
   });
 });
+
+describe('limits of inlining calls (AD3005–AD3007)', () => {
+  it('reports a function whose inlined calls nest too deeply, at the deepest call', () => {
+    const source = ['fn f0(x) = x', ...[1, 2, 3].map((i) => `fn f${i}(x) = ${'-'.repeat(900)}f${i - 1}(x)`)].join('\n') + '\n';
+    const seen = only(source);
+    expect(seen.code).toBe('AD3005');
+    expect(seen.message).toBe("'f2' nests too deeply once its calls are inlined (the limit is 1000 levels); split expressions with 'let'");
+    expect(seen.line).toBe(3);
+  });
+
+  it('reports a function that doubles its callee at every level', () => {
+    const source = ['fn f0(x) = sin(x)', ...Array.from({ length: 16 }, (_, k) => `fn f${k + 1}(x) = f${k}(x) + f${k}(2 * x)`)].join('\n') + '\n';
+    expect(only(source)).toEqual({
+      code: 'AD3006',
+      message: "'f14' grows to 147449 operations once calls are inlined (the limit is 100000); call large functions from fewer places",
+      line: 15,
+      column: 4,
+    });
+  });
+
+  it('reports a file that inlining grows far beyond what was written', () => {
+    const source = ['fn f0(x) = x', ...Array.from({ length: 2000 }, (_, k) => `fn f${k + 1}(x) = f${k}(x) * 1.01`)].join('\n') + '\n';
+    const seen = only(source);
+    expect(seen.code).toBe('AD3007');
+    expect(seen.message).toMatch(/^inlining calls grows this file to \d+ operations by 'f\d+' \(the limit here is \d+\); call large functions from fewer places$/);
+  });
+});

@@ -47,6 +47,11 @@ export const messages = {
     text: (name: string, size: number, limit: number) =>
       `'${name}' grows to ${size} operations once calls are inlined (the limit is ${limit}); call large functions from fewer places`,
   },
+  inliningGrowsFile: {
+    code: 'AD3007',
+    text: (name: string, size: number, limit: number) =>
+      `inlining calls grows this file to ${size} operations by '${name}' (the limit here is ${limit}); call large functions from fewer places`,
+  },
   missingReturn: { code: 'AD3003', text: (name: string) => `function '${name}' has no 'return' at the end of its block` },
   statementAfterReturn: { code: 'AD3004', text: () => `'return' must be the last statement of a block` },
 

@@ -5,10 +5,11 @@ import type { NameSupply } from './builder.ts';
 
 /**
  * Cheaper forms of the same operation:
- *   x^2 → x·x, x^3 → x·x·x, x^4 → (x·x)·(x·x), x^-1 → 1/x, x^0.5 → sqrt(x), x^1 → x, x^0 → 1
+ *   x^2 → x·x, x^3 → x·x·x, x^4 → (x·x)·(x·x), x^-1 → 1/x, x^1 → x, x^0 → 1
  *   -a·b → -(a·b), a + (-b) → a - b, a - (-b) → a + b, -(-a) → a, 100·(2·x) → 200·x
  * Integer powers by multiplication may differ from Math.pow in the last bit (one rounding per
- * multiplication); x^0.5 differs from sqrt only at -0 and -Infinity (README, "Optimisations").
+ * multiplication). x^0.5 is left to Math.pow, which V8 already computes with sqrt: replacing it
+ * would be wrong at -0 and -Infinity (Math.pow(-Infinity, 0.5) is Infinity, sqrt gives NaN).
  */
 export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
   // Definitions of `neg` results and of constant products, to see through them one step.
@@ -69,8 +70,6 @@ function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) 
         }
         case -1:
           return { op: 'div', args: [constant(1), a] };
-        case 0.5:
-          return { op: 'sqrt', args: [a] };
         default:
           return e;
       }
