@@ -1,4 +1,5 @@
 import type { Instr, Origin } from '../ir/ir.ts';
+import { assertNever } from '../syntax/ast.ts';
 
 /**
  * The reverse sweep runs after the whole forward sweep, outside the forward sweep's `if` blocks,
@@ -23,6 +24,8 @@ export function hoistBranchLocals(body: readonly Instr[], origin: Origin): Instr
         case 'set':
         case 'add':
           return [instr];
+        default:
+          return assertNever(instr);
       }
     });
   const rewritten = rewrite(body, false);

@@ -1,6 +1,7 @@
 import { Builder, simplify } from '../ir/builder.ts';
 import { constant, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { NameSupply } from '../ir/builder.ts';
+import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
 import { isDifferentiable, rules } from './rules.ts';
@@ -32,6 +33,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
   const accumulate = (name: string, contribution: Expr | Operand) => {
     const existing = adjoints.get(name);
     const c = simplify(contribution);
+    // A contribution of exactly 0 changes nothing, and must not be multiplied by an infinite partial later.
+    if (!('op' in c) && c.kind === 'const' && c.value === 0) return;
     if (!existing) {
       if (!('op' in c)) {
         adjoints.set(name, { value: c, owned: false });
@@ -40,6 +43,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
       const target = names.adjoint(name);
       b.emit({ kind: 'let', target, expr: c, origin: b.origin });
       adjoints.set(name, { value: variable(target), owned: true });
+      // min and max give the argument they did not select an adjoint of exactly 0.
+      if (c.op === 'select') mayBeZero.add(target);
     } else if (existing.owned && existing.value.kind === 'var') {
       b.emit({ kind: 'add', target: existing.value.name, expr: 'op' in c ? c : { op: 'copy', args: [c] }, origin: b.origin });
     } else {
@@ -73,8 +78,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
       saved.forEach((v, k) => adjoints.set(k, v));
       return block;
     });
-    const declared = [...placeholders.keys()].map((n) => names.adjoint(n));
-    for (const block of blocks) forEachInstr(block, (i) => i.kind === 'add' && declared.includes(i.target) && used.add(i.target));
+    const declared = new Set([...placeholders.keys()].map((n) => names.adjoint(n)));
+    for (const block of blocks) forEachInstr(block, (i) => i.kind === 'add' && declared.has(i.target) && used.add(i.target));
     for (const [name, previous] of placeholders) {
       const target = names.adjoint(name);
       if (!used.has(target)) {
@@ -94,9 +99,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
       b.origin = instr.origin;
       switch (instr.kind) {
         case 'if': {
+          const inside = [...instr.then, ...instr.else];
+          const local = definedIn(inside);
           const outerReads = new Set<string>();
-          forEachInstr([...instr.then, ...instr.else], (inner) => {
-            for (const r of readsOf(inner)) if (r.kind === 'var' && active.has(r.name) && !isLocalTo(r.name, instr)) outerReads.add(r.name);
+          forEachInstr(inside, (inner) => {
+            for (const r of readsOf(inner)) if (r.kind === 'var' && active.has(r.name) && !local.has(r.name)) outerReads.add(r.name);
           });
           const [thenBlock, elseBlock] = conditionally(outerReads, () => [b.block(() => reverseBlock(instr.then)), b.block(() => reverseBlock(instr.else))]);
           if (thenBlock.length > 0 || elseBlock.length > 0) {
@@ -135,6 +142,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
         }
         case 'add':
           throw new Error('internal error: reverse mode over accumulations is not supported');
+        default:
+          assertNever(instr);
       }
     }
   };
@@ -146,11 +155,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
   return { ...fn, body: forward, reverse: b.current, gradient };
 }
 
-/** Whether a variable is defined inside one of the `if`'s branches. */
-function isLocalTo(name: string, instr: Extract<Instr, { kind: 'if' }>): boolean {
-  let found = false;
-  forEachInstr([...instr.then, ...instr.else], (inner) => {
-    if (inner.kind !== 'if' && inner.target === name) found = true;
+/** The variables an instruction list defines or assigns, at any depth. */
+function definedIn(body: readonly Instr[]): Set<string> {
+  const names = new Set<string>();
+  forEachInstr(body, (inner) => {
+    if (inner.kind !== 'if') names.add(inner.target);
   });
-  return found;
+  return names;
 }

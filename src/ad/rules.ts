@@ -12,8 +12,8 @@ import { constant, type ArithmeticOp, type Expr, type Operand } from '../ir/ir.t
  *
  * Conventions at kinks (README, "Derivative conventions"): abs'(0) = 0; sign, floor and ceil have
  * derivative 0; min and max send the adjoint to the selected argument, ties to the first; sqrt'(0)
- * is +Infinity; x^y differentiates the exponent with y·x^(y-1) and x^y·ln(x), the second only when
- * the exponent depends on a differentiated input.
+ * is +Infinity; x^y differentiates with y·x^(y-1) and x^y·ln(x), the second only when the exponent
+ * depends on a differentiated input, and both taken as 0 where they would be 0·∞ (x = 0).
  */
 export interface RuleContext {
   readonly b: Builder;
@@ -48,10 +48,13 @@ export const rules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', reado
     // a variable one, p·y/x reuses y = x^p instead of a second power, except at x = 0.
     ({ b, args: [x, p], y, g }) => {
       const slow = () => b.op('mul', p, b.op('pow', x, b.op('sub', p, one)));
-      if (p.kind === 'const') return e('mul', g, slow());
-      return e('mul', g, b.choose(b.op('ne', x, constant(0)), () => b.op('div', b.op('mul', p, y), x), slow));
+      if (p.kind === 'const') return p.value === 0 ? constant(0) : e('mul', g, slow());
+      // At x = 0: p·0^(p-1), except that x^0 is constant (0·∞ would be NaN).
+      const atZero = () => b.choose(b.op('eq', p, constant(0)), () => constant(0), slow);
+      return e('mul', g, b.choose(b.op('ne', x, constant(0)), () => b.op('div', b.op('mul', p, y), x), atZero));
     },
-    ({ b, args: [x], y, g }) => e('mul', g, b.op('mul', y, b.op('log', x))),
+    // d(x^p)/dp = x^p·ln(x); at x = 0 it is taken as 0 (0^p does not change with p > 0).
+    ({ b, args: [x], y, g }) => e('mul', g, b.choose(b.op('ne', x, constant(0)), () => b.op('mul', y, b.op('log', x)), () => constant(0))),
   ],
   // select(c, a, b): the adjoint goes to the side that was selected.
   select: [null, ({ args: [k], g }) => e('select', k, g, constant(0)), ({ args: [k], g }) => e('select', k, constant(0), g)],

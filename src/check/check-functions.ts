@@ -1,3 +1,4 @@
+import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { gradientName } from '../emit/names.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
@@ -12,7 +13,7 @@ export function checkFunctions(program: Program, diagnostics: DiagnosticBag): Ma
   for (const fn of program.functions) {
     const first = table.get(fn.name);
     if (first) {
-      diagnostics.errorWithNote('duplicateFunction', fn.nameSpan, { message: 'first defined here', span: first.nameSpan }, fn.name);
+      diagnostics.errorWithNote('duplicateFunction', fn.nameSpan, { message: notes.firstDefinedHere, span: first.nameSpan }, fn.name);
       continue;
     }
     if (builtinArity.has(fn.name)) diagnostics.error('shadowsBuiltin', fn.nameSpan, fn.name);
@@ -25,7 +26,7 @@ export function checkFunctions(program: Program, diagnostics: DiagnosticBag): Ma
       diagnostics.errorWithNote(
         'generatedNameCollision',
         owner.nameSpan,
-        { message: `'${gradientName(fn.name)}' is generated for this function`, span: fn.nameSpan },
+        { message: notes.generatedFor(gradientName(fn.name)), span: fn.nameSpan },
         owner.name,
         fn.name,
       );

@@ -1,3 +1,4 @@
+import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import type { Expr, FunctionDecl } from '../syntax/ast.ts';
@@ -21,7 +22,7 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
 
   const declare = (name: string, at: FunctionDecl['nameSpan'], kind: 'duplicateParameter' | 'duplicateLet') => {
     const first = scope.get(name);
-    if (first) diagnostics.errorWithNote(kind, at, { message: 'first defined here', span: first }, name);
+    if (first) diagnostics.errorWithNote(kind, at, { message: notes.firstDefinedHere, span: first }, name);
     else if (constants.has(name)) diagnostics.error('shadowsConstant', at, name);
     else scope.set(name, at);
   };
@@ -34,7 +35,7 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
         if (scope.has(e.name) || constants.has(e.name)) return;
         if (functions.has(e.name) || builtinArity.has(e.name)) diagnostics.error('notAVariable', e.span, e.name);
         else if (laterLets.has(e.name)) {
-          diagnostics.errorWithNote('usedBeforeDefinition', e.span, { message: 'defined here', span: laterLets.get(e.name)! }, e.name);
+          diagnostics.errorWithNote('usedBeforeDefinition', e.span, { message: notes.definedHere, span: laterLets.get(e.name)! }, e.name);
         } else diagnostics.error('unknownVariable', e.span, e.name, didYouMean(e.name, [...scope.keys(), ...constants.keys()]));
         return;
       case 'call': {

@@ -69,3 +69,10 @@ export const messages = {
 } as const;
 
 export type MessageId = keyof typeof messages;
+
+/** Texts of the related notes that point at another place ("first defined here"). */
+export const notes = {
+  firstDefinedHere: 'first defined here',
+  definedHere: 'defined here',
+  generatedFor: (generated: string) => `'${generated}' is generated for this function`,
+} as const;

@@ -60,3 +60,17 @@ export function propertyKey(name: string): string {
 export function exportSpecifier(local: string, exported: string): string {
   return local === exported ? local : `${local} as ${exported}`;
 }
+
+/** A function's name inside the module; exported under the user's name as written. */
+export function localFunctionName(name: string): string {
+  return name.endsWith('Grad') ? name : localName(name);
+}
+
+/** The n-th chunk of a function split for V8 (split-function.ts), and their shared scratch array. */
+export function chunkName(local: string, n: number): string {
+  return `${local}$${n}`;
+}
+
+export function scratchName(local: string): string {
+  return `${local}$scratch`;
+}

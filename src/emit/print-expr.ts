@@ -60,10 +60,6 @@ export function printNumber(v: number): Printed {
  * Prints one operation. `operand` prints an argument: a variable's name, a constant, or (for a
  * temporary the emitter inlines) the whole expression that defines it.
  */
-export function printExpr(e: Expr, operand: (o: Operand) => Printed): string {
-  return printOp(e, operand).text;
-}
-
 export function printOp(e: Expr, operand: (o: Operand) => Printed): Printed {
   const args = e.args.map(operand);
   const wrap = (p: Printed, min: number) => (p.prec >= min ? p.text : `(${p.text})`);

@@ -52,9 +52,8 @@ export class Builder {
    * `c ? then() : otherwise()` where only the side taken is computed: a declared temporary set in
    * each branch of an `if`. A constant condition keeps only its side.
    */
-  choose(condition: Operand, then: () => Operand, otherwise: () => Operand): Operand {
+  choose(condition: Operand, then: () => Operand, otherwise: () => Operand, target = this.names.temp()): Operand {
     if (condition.kind === 'const') return condition.value !== 0 ? then() : otherwise();
-    const target = this.names.temp();
     const branch = (side: () => Operand) =>
       this.block(() => this.emit({ kind: 'set', target, expr: { op: 'copy', args: [side()] }, origin: this.origin }));
     this.emit({ kind: 'let', target, expr: undefined, origin: this.origin });

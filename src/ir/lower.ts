@@ -46,7 +46,8 @@ function lowerBody(fn: FunctionDecl, scope: Map<string, Operand>, b: Builder, fu
     } else {
       const before = b.current.length;
       const value = lowerExpr(s.value, scope, b, functions);
-      scope.set(s.name, bindLet(s.name, value, b.current.length > before, b, s.value.span));
+      // A constant (3 < 4 included) is used as the constant, so conditions on it fold.
+      scope.set(s.name, value.kind === 'const' ? value : bindLet(s.name, value, b.current.length > before, b, s.value.span));
     }
   }
   throw new Error(`internal error: '${fn.name}' reached lowering without a return`);
@@ -124,17 +125,7 @@ function lowerIf(e: Extract<Expr, { kind: 'if' }>, sub: (x: Expr) => Operand, b:
     b.emit({ kind: 'let', target, expr: { op: 'copy', args: [taken] }, origin: b.origin });
     return variable(target);
   }
-  const origin = b.origin;
-  const branch = (x: Expr) =>
-    b.block(() => {
-      const v = sub(x);
-      b.emit({ kind: 'set', target, expr: { op: 'copy', args: [v] }, origin: { ...origin, span: x.span } });
-    });
-  b.emit({ kind: 'let', target, expr: undefined, origin });
-  const thenBlock = branch(e.then);
-  const elseBlock = branch(e.else);
-  b.emit({ kind: 'if', condition, then: thenBlock, else: elseBlock, origin });
-  return variable(target);
+  return b.choose(condition, () => sub(e.then), () => sub(e.else), target);
 }
 
 function inlineCall(callee: FunctionDecl, args: Operand[], b: Builder, functions: ReadonlyMap<string, FunctionDecl>): Operand {

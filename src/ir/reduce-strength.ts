@@ -36,7 +36,8 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
 }
 
 const isPowerOfTwo = (c: number) => c !== 0 && Number.isFinite(c) && 2 ** Math.round(Math.log2(Math.abs(c))) === Math.abs(c);
-const exactProduct = (c1: number, c2: number) => Math.abs(c1) >= 1 && Math.abs(c2) >= 1 && (isPowerOfTwo(c1) || isPowerOfTwo(c2)) && Number.isFinite(c1 * c2);
+/** c1·(c2·x) = (c1·c2)·x exactly: c2 (the inner factor) a power of two, neither below 1 in size. */
+const exactProduct = (c1: number, c2: number) => Math.abs(c1) >= 1 && Math.abs(c2) >= 1 && isPowerOfTwo(c2) && Number.isFinite(c1 * c2);
 
 /** `c·x` when the variable was defined as a product with a constant. */
 function constFactor(o: Operand, definitions: ReadonlyMap<string, Expr>): { c: number; x: Operand } | undefined {
@@ -75,8 +76,8 @@ function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) 
       }
     }
     case 'mul': {
-      // c1·(c2·x) → (c1·c2)·x when one factor is a power of two and neither shrinks (|c| ≥ 1):
-      // scaling by a power of two commutes with rounding, and overflow happens in both or neither.
+      // c1·(c2·x) → (c1·c2)·x when the inner c2 is a power of two and neither shrinks (|c| ≥ 1):
+      // c2·x is then exact, and overflow happens in both forms or neither.
       const inner = a.kind === 'const' ? constFactor(b, definitions) : b.kind === 'const' ? constFactor(a, definitions) : undefined;
       const outer = a.kind === 'const' ? a.value : b.kind === 'const' ? b.value : undefined;
       if (inner && outer !== undefined && exactProduct(outer, inner.c)) return { op: 'mul', args: [constant(outer * inner.c), inner.x] };

@@ -26,10 +26,10 @@ export function checkDepth(tokens: readonly IToken[], diagnostics: DiagnosticBag
       depth++;
       ifsPerLevel[ifsPerLevel.length - 1]++;
     } else if (type === t.Fn || type === t.Let || type === t.Return || type === t.LBrace || type === t.RBrace || type === t.Semicolon) {
-      // A new statement: nothing before it is still open, whatever the parentheses say.
-      depth = 0;
-      ifsPerLevel.length = 1;
-      ifsPerLevel[0] = 0;
+      // A new statement ends the `if`s and `not`s of the current level. Parentheses left open stay
+      // counted: the parser's error recovery works through them, at a cost that grows with depth.
+      depth -= ifsPerLevel[ifsPerLevel.length - 1];
+      ifsPerLevel[ifsPerLevel.length - 1] = 0;
     }
     if (depth > MAX_NESTING) {
       diagnostics.error('nestingTooDeep', span(tok.startOffset, tok.startOffset + tok.image.length), MAX_NESTING);
