@@ -14,11 +14,12 @@ import type { Gradient } from './load.ts';
 export type Case = ReturnType<typeof caseArb> extends fc.Arbitrary<infer C> ? C : never;
 
 /**
- * At coordinates like 1e-163, products of intermediates underflow to subnormals, and two correct
- * evaluations in different orders (reverse and forward mode) legitimately disagree. Values are
- * still compared there; gradients only at points of ordinary magnitude.
+ * At coordinates like 1e-26 or 1e-163, gradients are ill-conditioned (20·exp(y)/y − 20·expm1(y)/y²
+ * cancels to rounding noise of size 1e11) or products underflow, and two correct evaluations in
+ * different orders (reverse and forward mode) legitimately disagree. Values are still compared
+ * there; gradients only at points of ordinary magnitude. (Found by `npm run fuzz`, seed 1297501356.)
  */
-const ordinary = (args: number[]) => args.every((a) => a === 0 || (Math.abs(a) > 1e-30 && Math.abs(a) < 1e30));
+const ordinary = (args: number[]) => args.every((a) => a === 0 || (Math.abs(a) >= 1e-6 && Math.abs(a) <= 1e6));
 
 export function checkCase({ program, fn, args }: Case) {
   const source = printProgram(program);
