@@ -33,11 +33,18 @@ export function checkCase({ program, fn, args }: Case) {
   const oracle = gradient(program, fn, args);
   const names = differentiatedParams(findFunction(program, fn));
   expect(Object.keys(r.gradient)).toEqual(names);
+  // Ill-conditioned points: where the oracle's own answer moves when the point moves by a few
+  // ulps (a huge adjoint times a rounding error, such as 1/sin(pi)), no evaluation order is
+  // "right", and the two are not compared.
+  const nudged = gradient(program, fn, args.map((a) => a * (1 + 2 ** -44)));
+  const stable = (i: number) => approxEqual(oracle.gradient[i], nudged.gradient[i], 1e-9, 1e-10);
   names.forEach((name, i) => {
     const got = r.gradient[name];
     const exp = oracle.gradient[i];
-    if (!Number.isFinite(got) || !Number.isFinite(exp)) return;
-    expect(approxEqual(got, exp, 1e-8, 1e-10), `∂${fn}/∂${name} at (${args}) = ${got}, dual numbers ${exp}\n${source}`).toBe(true);
+    if (!Number.isFinite(got) || !Number.isFinite(exp) || !stable(i)) return;
+    // 1e-6: reverse and forward mode sum the chain rule in different orders, and random programs
+    // are full of cancellations (x/x has derivative 1/x − x/x², exactly 0 only in one order).
+    expect(approxEqual(got, exp, 1e-6, 1e-9), `∂${fn}/∂${name} at (${args}) = ${got}, dual numbers ${exp}\n${source}`).toBe(true);
   });
 }
 
