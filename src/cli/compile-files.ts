@@ -3,6 +3,7 @@ import { basename, dirname, extname, join, relative, resolve, sep } from 'node:p
 import { compile } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { messages } from '../diagnostics/messages.ts';
+import { describeFileError as reason } from './file-errors.ts';
 import { writeFileAtomic } from './write-file.ts';
 
 export interface CompileFilesOptions {
@@ -97,19 +98,3 @@ export function readSource(file: string, report: Reporter): string | undefined {
   }
 }
 
-function reason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file or directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory';
-    case 'ENOTDIR':
-      return 'a part of the path is not a directory';
-    default:
-      return (error as Error).message ?? String(error);
-  }
-}

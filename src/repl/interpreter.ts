@@ -1,3 +1,4 @@
+import { describeFileError as reason } from '../cli/file-errors.ts';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { didYouMean } from '../check/suggest.ts';
@@ -246,18 +247,3 @@ function readSource(file: string, shown: string): string | Reply {
   }
 }
 
-function reason(error: unknown): string {
-  switch ((error as NodeJS.ErrnoException).code) {
-    case 'ENOENT':
-      return 'no such file or directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory';
-    case 'ENOTDIR':
-      return 'a part of the path is not a directory';
-    default:
-      return (error as Error).message ?? String(error);
-  }
-}
