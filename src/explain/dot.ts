@@ -8,8 +8,9 @@ const clip = (s: string, max = 32) => (s.length <= max ? s : `${s.slice(0, max -
 /**
  * The graph in Graphviz's DOT language, drawn like the seed's Fig. 2.1: the output at the top, an
  * edge from each node to each of its arguments, values (and adjoints) on nodes, partials on edges.
- * Inputs are boxes on the bottom rank; the first non-finite node is red; edges that carry no
- * derivative (constant, no rule, or blocked) are dashed and unlabelled.
+ * Inputs are boxes on the bottom rank, `if` results hexagons; the first non-finite node is red;
+ * edges that carry no derivative (constant, no rule, or blocked) are dashed and unlabelled, and
+ * what the output does not depend on is grey.
  */
 export function toDot(r: ExplainResult): string {
   const bad = r.nonFinite?.node;
@@ -24,6 +25,7 @@ export function toDot(r: ExplainResult): string {
     if (n.adjoint !== undefined) text.push(`adjoint ${short(n.adjoint)}`);
     const attrs = [`label=${quote(text.join('\n'))}`, `tooltip=${quote(`${n.source} (${n.location.line}:${n.location.column})`)}`];
     if (n.kind === 'input') attrs.push('shape=box');
+    if (n.kind === 'if') attrs.push('shape=hexagon');
     if (n.id === r.output) attrs.push('peripheries=2');
     if (n.id === bad) attrs.push('color=red', 'fontcolor=red', 'penwidth=2');
     else if (!n.active || !n.reachesOutput) attrs.push('color="#999999"', 'fontcolor="#777777"');
@@ -31,12 +33,14 @@ export function toDot(r: ExplainResult): string {
   }
   const inputs = r.nodes.filter((n) => n.kind === 'input').map((n) => quote(n.id));
   if (inputs.length > 0) lines.push(`  { rank=sink; ${inputs.join('; ')}; }`);
+  const offPath = new Set(r.nodes.filter((n) => !n.reachesOutput).map((n) => n.id));
   for (const e of r.edges) {
     const attrs: string[] = [];
+    if (offPath.has(e.from)) attrs.push('color="#999999"', 'fontcolor="#777777"');
     if (e.partial !== undefined && !e.blocked) {
       const name = e.parameter !== undefined ? `∂/∂${e.parameter} ` : '';
       attrs.push(`label=${quote(`${name}${short(e.partial)}`)}`);
-      if (!Number.isFinite(e.partial)) attrs.push('color=red', 'fontcolor=red');
+      if (!Number.isFinite(e.partial)) attrs.push('color=red', 'fontcolor=red', 'penwidth=2');
     } else attrs.push('style=dashed', 'color="#999999"');
     lines.push(`  ${quote(e.from)} -> ${quote(e.to)} [${attrs.join(', ')}];`);
   }

@@ -1,10 +1,13 @@
 import { activeVariables } from '../ad/activity.ts';
 import { isBuiltin } from '../ir/builtins.ts';
-import { forEachInstr, isBooleanOp, readsOf } from '../ir/ir.ts';
+import { reverseMode } from '../ad/reverse.ts';
+import type { Span } from '../diagnostics/span.ts';
+import { adjointName } from '../emit/names.ts';
+import { forEachInstr, isBooleanOp } from '../ir/ir.ts';
 import { lowerFunction } from '../ir/lower.ts';
 import type { FunctionDecl } from '../syntax/ast.ts';
 import type { Graph } from './graph.ts';
-import { execute, generatedForm, operandValue, type Env } from './interpret.ts';
+import { execute, generatedForm, operandValue, zeroStartedAdjoints, type Env } from './interpret.ts';
 import { ruleDerivative } from './partials.ts';
 
 /**
@@ -45,23 +48,25 @@ export function buildExpanded(
       args.forEach((a, k) => {
         if (a.kind !== 'var') return;
         const d = isActive && active.has(a.name) ? ruleDerivative(op, values, k, value) : undefined;
-        g.edge({ from: id, to: nodeOf.get(a.name)!, argIndex: k, partial: d?.partial, ...(d?.blocked ? { blocked: true } : {}) }, d?.contribution);
-      });
-    },
-    // As in src/ad/reverse.ts: before an `if`, the reverse sweep starts at 0 the adjoint of every
-    // active variable from outside that either branch reads, the branch not taken included.
-    if: (instr) => {
-      const local = new Set<string>();
-      forEachInstr([...instr.then, ...instr.else], (inner) => {
-        if (inner.kind !== 'if') local.add(inner.target);
-      });
-      forEachInstr([...instr.then, ...instr.else], (inner) => {
-        for (const r of readsOf(inner)) {
-          if (r.kind === 'var' && active.has(r.name) && !local.has(r.name) && nodeOf.has(r.name)) g.declare(nodeOf.get(r.name)!, instr.origin.span);
-        }
+        g.edge({ from: id, to: nodeOf.get(a.name)!, argIndex: k, partial: d?.partial, ...(d?.blocked ? { blocked: true } : {}) }, { contribution: d?.contribution, passThrough: d?.passThrough, withConstant: d?.withConstant });
       });
     },
   });
+
+  // The adjoints the compiled reverse sweep guards (started at 0, or by a min/max), read off the
+  // compiler's own reverse sweep of this IR.
+  const primal = new Map<string, string>();
+  for (const p of ir.params) primal.set(adjointName(p.name), p.name);
+  forEachInstr(ir.body, (i) => {
+    if (i.kind !== 'if') primal.set(adjointName(i.target), i.target);
+  });
+  const zeroStarted = new Map<string, Span>();
+  for (const [adjoint, at] of zeroStartedAdjoints(reverseMode(ir, names).reverse!)) {
+    const v = primal.get(adjoint);
+    const node = v === undefined ? undefined : nodeOf.get(v);
+    if (node !== undefined) zeroStarted.set(node, at);
+  }
+  g.zeroStarted = zeroStarted;
 
   let output: string;
   if (ir.value.kind === 'var') output = nodeOf.get(ir.value.name)!;

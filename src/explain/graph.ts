@@ -1,5 +1,6 @@
 import type { LineMap, Span } from '../diagnostics/span.ts';
 import type { FunctionDecl } from '../syntax/ast.ts';
+import type { Folded } from './partials.ts';
 import type { AdjointStep, AdjointTerm, ExplainEdge, ExplainNode, ExplainPath, InputPaths, NodeKind, NonFinite } from './types.ts';
 
 /** A node as a view builds it; the sweeps fill in the rest. */
@@ -16,20 +17,53 @@ export interface DraftNode {
 
 export type DraftEdge = Omit<ExplainEdge, 'id'>;
 
-/** The nodes and edges of one view, in forward order (every node after its arguments). */
+/** How the reverse sweep treats an edge, beyond its partial. */
+export interface EdgeCode {
+  /** ḡ ↦ what the generated code adds to the argument's adjoint when the user's adjoint is ḡ (default ḡ × partial). */
+  readonly contribution?: (g: number) => number;
+  /** For a call whose adjoint was started at 0: the same, as the callee's code then runs (under guards). */
+  readonly guardedContribution?: (g: number) => number;
+  /** For a call: what the callee's inlined reverse sweep adds even when the call has no adjoint. */
+  readonly detached?: number;
+  /** The rule hands ḡ itself to the argument (`a + b`, a copy): a first such term shares the user's adjoint. */
+  readonly passThrough?: boolean;
+  /** The argument's adjoint is guarded from the start when this edge creates it (a min/max, or an `if` inside a callee), here. */
+  readonly zeroStartAt?: Span;
+  /** The code when the user's adjoint is a compile-time constant c: it may fold, or be dropped. */
+  readonly withConstant?: (c: number) => Folded;
+}
+
+/**
+ * The nodes and edges of one view, in forward order (every node after its arguments), and the
+ * reverse sweep over them, which follows what src/ad/reverse.ts makes the generated code do:
+ *  - a term along each edge from a user with an adjoint: the rule's code run at ḡ = that adjoint;
+ *  - some adjoints are started at 0 (before an `if` whose branches add to them, or inside the
+ *    guard of another such adjoint), and while such an adjoint is exactly 0 its node sends
+ *    nothing: the generated code skips it (`if (d != 0)`), so 0 × ∞ cannot appear.
+ */
 export class Graph {
   readonly nodes: DraftNode[] = [];
   readonly edges: DraftEdge[] = [];
+  private readonly codes: EdgeCode[] = [];
   private count = 0;
+
+  /** Ids already taken by inputs (a parameter may well be called `n1`). */
+  readonly reserved = new Set<string>();
+
+  /** Expanded view: the adjoints the compiled reverse sweep starts at 0, with where (exact, from the IR). */
+  zeroStarted: ReadonlyMap<string, Span> | undefined;
+
+  /**
+   * Collapsed view: the nodes an `if` of the body starts at 0 (its branches add to them), with the
+   * `if`'s span and the number of nodes made up to its end (users after that come first in reverse).
+   */
+  readonly declared = new Map<string, { readonly at: Span; readonly after: number }>();
 
   constructor(
     private readonly source: string,
     private readonly lines: LineMap,
     private readonly functions: readonly FunctionDecl[],
   ) {}
-
-  /** Ids already taken by inputs (a parameter may well be called `n1`). */
-  readonly reserved = new Set<string>();
 
   nextId(): string {
     let id: string;
@@ -38,32 +72,27 @@ export class Graph {
     return id;
   }
 
+  private readonly byId = new Map<string, DraftNode>();
+
   add(node: DraftNode): DraftNode {
     if (node.kind === 'input') this.reserved.add(node.id);
     this.nodes.push(node);
+    this.byId.set(node.id, node);
     return node;
   }
 
-  /** For each edge, what the generated code adds to the argument's adjoint given the user's (ḡ ↦ …). */
-  private readonly contributions: ((g: number) => number)[] = [];
-
-  /**
-   * For an edge from a call: what the callee's inlined reverse sweep adds to the argument's adjoint
-   * when the call itself has no adjoint (an `if` inside the callee starts adjoints at 0).
-   */
-  private readonly detached = new Map<number, number>();
-
-  edge(edge: DraftEdge, contribution?: (g: number) => number, detached?: number): void {
-    if (detached !== undefined) this.detached.set(this.edges.length, detached);
-    this.edges.push(edge);
-    this.contributions.push(contribution ?? ((g) => g * edge.partial!));
+  node(id: string): DraftNode {
+    return this.byId.get(id)!;
   }
 
-  /** Nodes whose adjoint the generated code starts at 0 before an `if` (by the `if`'s span). */
-  readonly declared = new Map<string, Span>();
+  edge(edge: DraftEdge, code: EdgeCode = {}): void {
+    this.edges.push(edge);
+    this.codes.push(code);
+  }
 
-  declare(id: string, at: Span): void {
-    if (!this.declared.has(id)) this.declared.set(id, at);
+  declare(id: string, at: Span, after: number): void {
+    const seen = this.declared.get(id);
+    if (!seen || seen.after < after) this.declared.set(id, { at, after });
   }
 
   text(span: Span): string {
@@ -99,36 +128,73 @@ export class Graph {
     }
 
     // The reverse sweep, in the order the generated code visits the operations: last to first.
-    // Like the generated code, a node has an adjoint when it is the output, when a user with an
-    // adjoint sends it a term, or when an `if` started it at 0 (a branch, perhaps not taken, reads
-    // it). Each term is what the generated code adds: the rule run at ḡ = adjoint(user), which is
-    // adjoint(user) × partial up to rounding, and exactly 0 along a blocked edge. Terms are added
-    // in the generated code's order too: users last to first, arguments in order.
+    // Terms are added in that order too: users last to first, arguments in order.
     const adjoint = new Map<string, number>();
+    const zero = new Map<string, Span>(); // adjoints started at 0, with where
+    // Adjoints that are compile-time constants (the output's 1, and what only passes it on): the
+    // generated code folds what they send, and drops what folds to 0.
+    const constantAdjoint = new Map<string, number>();
+    const silent = (id: string) => zero.has(id) && adjoint.get(id) === 0;
     const steps: AdjointStep[] = [];
     const outputNode = this.nodes[index.get(output)!];
     const isInput = (n: DraftNode) => n.kind === 'input';
     const order = [...[...this.nodes].reverse().filter((n) => !isInput(n)), ...this.nodes.filter(isInput)];
     for (const n of order) {
       if (!n.active) continue;
-      const terms: AdjointTerm[] = useEdges
-        .get(n.id)!
-        .filter((e) => e.partial !== undefined && (adjoint.has(e.from) || this.detached.has(e.id)))
-        .sort((a, b) => index.get(b.from)! - index.get(a.from)! || a.argIndex - b.argIndex)
-        .map((e) => {
-          const a = adjoint.get(e.from);
-          const blocked = e.blocked ? { blocked: true as const } : {};
-          if (a === undefined) return { edge: e.id, from: e.from, adjoint: undefined, partial: e.partial!, contribution: this.detached.get(e.id)!, ...blocked };
-          return { edge: e.id, from: e.from, adjoint: a, partial: e.partial!, contribution: this.contributions[e.id](a), ...blocked };
-        });
-      const declaredAt = this.declared.get(n.id);
       const isOutput = n.id === output;
-      if (terms.length === 0 && !declaredAt && !isOutput) continue;
-      // The output's adjoint starts at 1; anything else that uses it (a parameter returned as it is) adds to that.
-      let sum = isOutput ? 1 : terms.length > 0 ? terms[0].contribution : 0;
-      for (const t of isOutput ? terms : terms.slice(1)) sum += t.contribution;
+      const uses = useEdges
+        .get(n.id)!
+        .filter((e) => e.partial !== undefined && (adjoint.has(e.from) || this.codes[e.id].detached !== undefined))
+        .sort((a, b) => index.get(b.from)! - index.get(a.from)! || a.argIndex - b.argIndex);
+
+      // Is this adjoint started at 0? Decided by what reaches it first in the reverse sweep (a
+      // contribution folded away to nothing does not count).
+      const dropped = (e: ExplainEdge) => {
+        const c = constantAdjoint.get(e.from);
+        const code = this.codes[e.id];
+        return c !== undefined && code.withConstant !== undefined && code.withConstant(c) === 'dropped';
+      };
+      if (!isOutput) {
+        const live = uses.filter((e) => !dropped(e));
+        const first = live[0];
+        if (this.zeroStarted) {
+          const at = this.zeroStarted.get(n.id);
+          if (at) zero.set(n.id, at);
+          // Sharing the adjoint of a user that was started at 0.
+          else if (live.length === 1 && this.codes[first.id].passThrough && zero.has(first.from)) zero.set(n.id, zero.get(first.from)!);
+        } else {
+          const declared = this.declared.get(n.id);
+          if (declared && (!first || declared.after >= index.get(first.from)! + 1)) zero.set(n.id, declared.at);
+          else if (first && adjoint.has(first.from) && zero.has(first.from)) zero.set(n.id, zero.get(first.from)!);
+          else if (first && this.codes[first.id].zeroStartAt) zero.set(n.id, this.codes[first.id].zeroStartAt!);
+        }
+      }
+
+      const terms: AdjointTerm[] = [];
+      let onlyConstant: number | undefined;
+      for (const e of uses) {
+        const blocked = e.blocked ? { blocked: true as const } : {};
+        const code = this.codes[e.id];
+        const a = adjoint.get(e.from);
+        if (a === undefined) terms.push({ edge: e.id, from: e.from, adjoint: undefined, partial: e.partial!, contribution: code.detached!, ...blocked });
+        else if (!silent(e.from)) {
+          const c = constantAdjoint.get(e.from);
+          const folded = c !== undefined && code.withConstant ? code.withConstant(c) : undefined;
+          if (folded === 'dropped') continue;
+          const run = (zero.has(e.from) ? code.guardedContribution : undefined) ?? code.contribution ?? ((g: number) => g * e.partial!);
+          const contribution = folded ? folded.value : run(a);
+          if (terms.length === 0) onlyConstant = folded?.constant ? folded.value : undefined;
+          terms.push({ edge: e.id, from: e.from, adjoint: a, partial: e.partial!, contribution, ...blocked });
+        }
+      }
+      const startedAt = zero.get(n.id);
+      if (terms.length === 0 && !isOutput && !startedAt) continue;
+      let sum = isOutput ? 1 : startedAt ? 0 : terms[0].contribution;
+      for (const t of isOutput || startedAt ? terms : terms.slice(1)) sum += t.contribution;
       adjoint.set(n.id, sum);
-      steps.push({ node: n.id, adjoint: sum, terms, ...(declaredAt ? { startedAtZeroBy: this.lines.position(declaredAt.start) } : {}) });
+      if (isOutput && terms.length === 0) constantAdjoint.set(n.id, 1);
+      else if (!startedAt && !isOutput && terms.length === 1 && onlyConstant !== undefined) constantAdjoint.set(n.id, onlyConstant);
+      steps.push({ node: n.id, adjoint: sum, terms, ...(startedAt ? { startedAtZeroBy: this.lines.position(startedAt.start) } : {}) });
     }
 
     const nodes: ExplainNode[] = this.nodes.map((n) => ({
@@ -154,7 +220,7 @@ export class Graph {
     return { nodes, edges, adjoints: steps, paths, nonFinite: nonFinite.first, nonFiniteAdjoint: nonFinite.adjoint, value: outputNode.value };
   }
 
-  /** The paths from the output to one input along edges that carry derivative, depth first in argument order. */
+  /** The paths from the output to one input along edges that carry a derivative, depth first in argument order. */
   private paths(
     output: string,
     input: string,

@@ -1,3 +1,4 @@
+import type { Span } from '../diagnostics/span.ts';
 import type { NameSupply } from '../ir/builder.ts';
 import { builtins, isBuiltin } from '../ir/builtins.ts';
 import { variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
@@ -102,15 +103,12 @@ export interface Hooks {
   readonly evaluate?: (expr: Expr, env: Env) => Scalar;
   /** Every assignment executed (not those of branches skipped), in order, with its value. */
   readonly set?: (instr: Exclude<Instr, { kind: 'if' }>, expr: Expr, value: Scalar) => void;
-  /** Every `if` reached, before its branch runs. */
-  readonly if?: (instr: Extract<Instr, { kind: 'if' }>) => void;
 }
 
 /** Runs a block. */
 export function execute(body: readonly Instr[], env: Env, hooks: Hooks = {}): void {
   for (const instr of body) {
     if (instr.kind === 'if') {
-      hooks.if?.(instr);
       execute(operandValue(instr.condition, env) ? instr.then : instr.else, env, hooks);
       continue;
     }
@@ -130,4 +128,30 @@ export function run(fn: IrFunction, args: readonly number[]): { value: number; g
   if (fn.reverse) execute(fn.reverse, env);
   const gradient = new Map((fn.gradient ?? []).map((g) => [g.param.sourceName, operandValue(g.adjoint, env) as number] as const));
   return { value, gradient };
+}
+
+/**
+ * The adjoints a reverse sweep (the IR `reverseMode` writes, before optimisation) starts in a way
+ * that may leave them exactly 0 — `let d$v = 0` before an `if` or a guard, or `let d$v = select(…)`
+ * from a min or max — and that it therefore guards (`if (d$v != 0)`): while 0, they send nothing.
+ * Returns each such variable with where it comes from (the `if` or guard, or the min/max).
+ */
+export function zeroStartedAdjoints(reverse: readonly Instr[]): Map<string, Span> {
+  const found = new Map<string, Span>();
+  const scan = (block: readonly Instr[]) =>
+    block.forEach((i, k) => {
+      if (i.kind === 'if') {
+        scan(i.then);
+        scan(i.else);
+        return;
+      }
+      if (i.kind !== 'let' || !i.expr) return;
+      if (i.expr.op === 'select') found.set(i.target, i.origin.span);
+      else if (i.expr.op === 'copy' && i.expr.args[0].kind === 'const' && i.expr.args[0].value === 0) {
+        const next = block.slice(k + 1).find((x) => x.kind === 'if');
+        found.set(i.target, (next ?? i).origin.span);
+      }
+    });
+  scan(reverse);
+  return found;
 }

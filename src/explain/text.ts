@@ -1,3 +1,4 @@
+import { builtins, isBuiltin } from '../ir/builtins.ts';
 import type { ExplainEdge, ExplainNode, ExplainResult, NonFinite } from './types.ts';
 
 /** 15 significant digits, as the seed prints them: 7238.22947387088. */
@@ -7,11 +8,15 @@ export function formatNumber(x: number): string {
 }
 
 const shorten = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+/** Columns padded to their widest cell, up to 60 characters (a longer cell just pushes its row on). */
 const table = (rows: readonly (readonly string[])[], indent = '  '): string[] => {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.min(60, Math.max(widths[i] ?? 0, c.length))));
   return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
 };
+
+/** Equal up to rounding (or both the same non-finite number); `scale`: the size of the terms summed, for cancellation. */
+const close = (a: number, b: number, scale = 0) => Object.is(a, b) || Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b), scale);
 
 const maxTerms = 6;
 const maxFactors = 10;
@@ -29,10 +34,11 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
   out.push(`${r.function}(${args}) = ${formatNumber(r.value)}${filename ? `    (${filename})` : ''}`);
   out.push(
     r.view === 'collapsed'
-      ? 'Graph: one node per user-function call, built-in and operator of the body (--expand: one node per operation).'
+      ? 'Graph: one node per user-function call, built-in, operator and `if` of the body (--expand: one node per operation).'
       : 'Graph: one node per operation, calls inlined (as the compiler differentiates it).',
   );
-  out.push(`${r.nodes.length} nodes, ${r.edges.length} edges; output ${r.output}.`);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  out.push(`${plural(r.nodes.length, 'node')}, ${plural(r.edges.length, 'edge')}; output ${r.output}.`);
 
   out.push('', 'Forward sweep: each node’s value, in evaluation order');
   out.push(
@@ -43,7 +49,7 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
           n.kind === 'input' ? (n.active ? 'input' : 'const input') : '',
           n.variable && n.kind !== 'input' && !n.variable.includes('$') ? `let ${n.variable}` : '',
           n.kind !== 'input' && !n.active ? 'constant' : '',
-          n.kind !== 'input' && !n.reachesOutput ? 'unused' : '',
+          n.kind !== 'input' && !n.reachesOutput ? 'no path to the output' : '',
         ].filter(Boolean);
         const text = n.kind === 'call' || n.kind === 'input' ? shorten(n.source.replace(/\s+/g, ' '), 50) : short(n);
         return [n.id, text, formatNumber(n.value), where(n), notes.join(', ')];
@@ -55,8 +61,8 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
   const partialName = (e: ExplainEdge) => {
     const from = node(e.from);
     if (e.parameter !== undefined) return `∂${from.label}/∂${e.parameter}`;
-    const arity = r.edges.filter((x) => x.from === e.from).length;
-    return arity === 1 && from.op !== 'pow' ? '∂/∂arg' : `∂/∂arg${e.argIndex + 1}`;
+    const unary = from.op === 'neg' || from.op === 'copy' || (isBuiltin(from.op) && builtins[from.op].arity === 1);
+    return unary ? '∂/∂arg' : `∂/∂arg${e.argIndex + 1}`;
   };
   out.push(
     ...table(
@@ -68,7 +74,7 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
               ? '— (not differentiated: constant)'
               : '— (zero: no derivative rule)'
             : e.blocked
-              ? `${formatNumber(e.partial)} (blocked: nothing flows here at this point)`
+              ? `${formatNumber(e.partial)} (blocked: the rule sends exactly 0 here, whatever the adjoint)`
               : formatNumber(e.partial);
         return [named(node(e.from)), '→', named(to), partialName(e), value];
       }),
@@ -76,6 +82,10 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
   );
 
   out.push('', 'Reverse sweep: adjoint = Σ adjoint(user) × partial, in the order the generated code computes them');
+  if (r.adjoints.some((s) => s.startedAtZeroBy)) {
+    out.push('  (an adjoint the generated code starts at 0 — before an `if` whose branches add to it, or under the guard');
+    out.push('   of another such adjoint — sends nothing while it is 0: the code skips it)');
+  }
   if (r.adjoints.length === 0) out.push('  (the output does not depend on a differentiated input: every adjoint is 0)');
   out.push(
     ...table(
@@ -91,12 +101,15 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
                 ? `${formatNumber(t.contribution)} [${t.from}: from inside ${node(t.from).label}, which has no adjoint]`
                 : t.blocked
                   ? `0 [${t.from}, blocked]`
-                  : `${formatNumber(t.adjoint)} × ${formatNumber(t.partial)} [${t.from}]`,
+                  : `${formatNumber(t.adjoint)} × ${formatNumber(t.partial)}${close(t.contribution, t.adjoint * t.partial) ? '' : ` (computed as ${formatNumber(t.contribution)})`} [${t.from}]`,
             );
           if (s.terms.length > maxTerms) terms.push(`… (${s.terms.length - maxTerms} more)`);
           if (s.node === r.output) terms.unshift('1 [output]');
-          else if (s.startedAtZeroBy) terms.unshift(`0 [started by the if at ${s.startedAtZeroBy.line}:${s.startedAtZeroBy.column}]`);
-          how = `= ${terms.join(' + ')}`;
+          how = terms.length > 0 ? `= ${terms.join(' + ')}` : '= 0';
+          if (s.startedAtZeroBy) {
+            const at = `${s.startedAtZeroBy.line}:${s.startedAtZeroBy.column}`;
+            how += s.adjoint === 0 && n.kind !== 'input' ? `  (started at 0 for ${at}; sends nothing while 0)` : `  (started at 0 for ${at})`;
+          }
         }
         return [n.id, n.kind === 'input' ? '' : short(n), formatNumber(s.adjoint), how];
       }),
@@ -105,16 +118,20 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
 
   out.push('', 'Paths from the output to each input: the product of the partials along each, summed');
   for (const p of r.inputs) {
-    const count = p.count === 1 ? '1 path' : `${p.count > Number.MAX_SAFE_INTEGER ? `about ${formatNumber(p.count)}` : p.count} paths`;
+    const count =
+      p.count === 1 ? '1 path' : !Number.isFinite(p.count) ? 'more than 10^308 paths' : `${p.count > Number.MAX_SAFE_INTEGER ? `about ${formatNumber(p.count)}` : p.count} paths`;
     out.push(`  ∂${r.function}/∂${p.input}: ${count}${p.truncated ? `, the first ${p.paths.length} listed (--max-paths)` : ''}`);
     const rows = p.paths.map((path) => {
-      const names = `(${path.nodes.map((id) => shorten(node(id).label, 24)).join(', ')})`;
+      const labels = path.nodes.map((id) => shorten(node(id).label, 24));
+      const names = `(${(labels.length <= maxFactors ? labels : [...labels.slice(0, 4), `… ${labels.length - 8} more …`, ...labels.slice(-4)]).join(', ')})`;
       const factors = path.partials.length === 0 ? '' : path.partials.length <= maxFactors ? `${path.partials.map(formatNumber).join(' × ')} = ` : `${path.partials.length} factors: `;
       return [names, `${factors}${formatNumber(path.product)}`];
     });
-    const agrees = (a: number, b: number) => Object.is(a, b) || Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
-    let check = agrees(p.adjoint, p.compiled) ? '' : '  ≠ generated code: please report this';
-    if (!p.truncated && !agrees(p.sum, p.adjoint) && !check) check = '  ≠ sum: see the reverse sweep and the non-finite numbers below';
+    // Sums in another order differ by rounding, which cancellation makes as large as the terms.
+    const magnitude = r.adjoints.find((a) => a.node === p.input)?.terms.reduce((m, t) => m + Math.abs(t.contribution), 0) ?? 0;
+    const pathMagnitude = p.paths.reduce((m, q) => m + Math.abs(q.product), 0);
+    let check = close(p.adjoint, p.compiled, Math.max(magnitude, pathMagnitude)) ? '' : '  ≠ generated code: please report this';
+    if (!p.truncated && !close(p.sum, p.adjoint, pathMagnitude) && !check) check = '  ≠ sum: see the reverse sweep and the non-finite numbers below';
     if (p.truncated) {
       if (p.paths.length > 0) rows.push(['sum of these', formatNumber(p.sum)]);
       rows.push(['sum of all paths', `${formatNumber(p.adjoint)} (the adjoint of ${p.input}); generated code: ${formatNumber(p.compiled)}${check}`]);
@@ -134,8 +151,6 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
       const from = node(nf.via.from);
       const how = nf.via.adjoint === undefined ? `the reverse sweep inside ${from.label}` : `adjoint ${formatNumber(nf.via.adjoint)} × partial ${formatNumber(nf.via.partial)}`;
       line += `; it comes from ${named(from)} (${how}) at ${where(from)}`;
-    } else if (nf.what === 'adjoint' && nf.startedAtZeroBy) {
-      line += `; the if at ${nf.startedAtZeroBy.line}:${nf.startedAtZeroBy.column} started it at 0`;
     }
     return `${line}.`;
   };

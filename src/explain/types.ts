@@ -32,7 +32,8 @@ export interface ExplainResult {
   readonly nonFiniteAdjoint: NonFinite | undefined;
 }
 
-export type NodeKind = 'input' | 'call' | 'builtin' | 'operator' | 'copy' | 'constant';
+/** `if`: the result of a conditional (collapsed view), with an edge to the branch taken; `copy`: an IR copy (expanded view). */
+export type NodeKind = 'input' | 'call' | 'builtin' | 'operator' | 'if' | 'copy' | 'constant';
 
 export interface ExplainNode {
   /** `n1`, `n2`, … in forward order; an input's id is its parameter name. */
@@ -72,10 +73,10 @@ export interface ExplainEdge {
   /** ∂from/∂to at the point; undefined when no derivative flows (the argument is inactive or the rule is zero). */
   readonly partial: number | undefined;
   /**
-   * True when the derivative code sends nothing along this edge at this point, whatever the
-   * adjoint (min/max: the argument not selected; a callee that does not use the parameter here).
-   * The partial is then 0, and the edge is left out of adjoints and paths, as the generated code
-   * adds no term (so a NaN adjoint does not become 0 × NaN).
+   * True when the derivative code sends exactly 0 along this edge at this point, whatever the
+   * adjoint, even NaN (min/max: the argument not selected; a callee whose result does not depend
+   * on the parameter here). The partial is then 0; the reverse sweep adds a 0 term, and the paths
+   * leave the edge out.
    */
   readonly blocked?: true;
 }
