@@ -270,7 +270,7 @@ export function buildCollapsed(
         g.add({ id, kind: 'if', label: g.label(e.span), span: e.span, op: 'copy', value: num(taken), active });
         if (taken.kind === 'node') {
           const d = taken.active ? ruleDerivative('copy', [{ value: taken.value, isConstant: false }], 0, taken.value) : undefined;
-          g.edge({ from: id, to: taken.id, argIndex: 0, partial: d?.partial }, { contribution: d?.contribution, passThrough: true });
+          g.edge({ from: id, to: taken.id, argIndex: 0, partial: d?.partial }, { contribution: d?.contribution, passThrough: true, withConstant: d?.withConstant });
         }
         if (reads) declareReads(reads, e);
         return { kind: 'node', id, value: num(taken), active };
