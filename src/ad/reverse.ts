@@ -29,6 +29,21 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
   const b = new Builder(names, { span: fn.span, statement: fn.span });
   const adjoints = new Map<string, Adjoint>();
   const mayBeZero = new Set<string>();
+  // Changes to `adjoints` inside a block being built, to undo when the block ends (its adjoints
+  // go out of scope with it). A journal, not a copy of the map: nested ifs stay linear.
+  const journals: Map<string, Adjoint | undefined>[] = [];
+  const setAdjoint = (name: string, value: Adjoint | undefined) => {
+    const journal = journals[journals.length - 1];
+    if (journal && !journal.has(name)) journal.set(name, adjoints.get(name));
+    if (value) adjoints.set(name, value);
+    else adjoints.delete(name);
+  };
+  const scoped = (build: () => void): Instr[] => {
+    journals.push(new Map());
+    const block = b.block(build);
+    journals.pop()!.forEach((previous, name) => setAdjoint(name, previous));
+    return block;
+  };
 
   const accumulate = (name: string, contribution: Expr | Operand) => {
     const existing = adjoints.get(name);
@@ -37,12 +52,12 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     if (!('op' in c) && c.kind === 'const' && c.value === 0) return;
     if (!existing) {
       if (!('op' in c)) {
-        adjoints.set(name, { value: c, owned: false });
+        setAdjoint(name, { value: c, owned: false });
         return;
       }
       const target = names.adjoint(name);
       b.emit({ kind: 'let', target, expr: c, origin: b.origin });
-      adjoints.set(name, { value: variable(target), owned: true });
+      setAdjoint(name, { value: variable(target), owned: true });
       // min and max give the argument they did not select an adjoint of exactly 0.
       if (c.op === 'select') mayBeZero.add(target);
     } else if (existing.owned && existing.value.kind === 'var') {
@@ -51,7 +66,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
       const target = names.adjoint(name);
       const addend = 'op' in c ? b.op(c.op, ...c.args) : c;
       b.emit({ kind: 'let', target, expr: { op: 'add', args: [existing.value, addend] }, origin: b.origin });
-      adjoints.set(name, { value: variable(target), owned: true });
+      setAdjoint(name, { value: variable(target), owned: true });
     }
   };
 
@@ -62,29 +77,22 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
    * (`let d$v = <its adjoint so far, or 0>`). One declared from 0 may stay 0 (the branch was not
    * taken): it is remembered in `mayBeZero`.
    */
-  const conditionally = (outerReads: Iterable<string>, build: () => Instr[][]): Instr[][] => {
+  const conditionally = (outerReads: Iterable<string>, builders: (() => void)[]): Instr[][] => {
     const placeholders = new Map<string, Adjoint | undefined>();
     for (const name of outerReads) {
       const existing = adjoints.get(name);
       if (existing?.owned || placeholders.has(name)) continue;
       placeholders.set(name, existing);
-      adjoints.set(name, { value: variable(names.adjoint(name)), owned: true });
+      setAdjoint(name, { value: variable(names.adjoint(name)), owned: true });
     }
-    const saved = new Map(adjoints);
     const used = new Set<string>();
-    const blocks = build().map((block) => {
-      // Adjoints declared inside a block go out of scope with it.
-      adjoints.clear();
-      saved.forEach((v, k) => adjoints.set(k, v));
-      return block;
-    });
+    const blocks = builders.map(scoped);
     const declared = new Set([...placeholders.keys()].map((n) => names.adjoint(n)));
     for (const block of blocks) forEachInstr(block, (i) => i.kind === 'add' && declared.has(i.target) && used.add(i.target));
     for (const [name, previous] of placeholders) {
       const target = names.adjoint(name);
       if (!used.has(target)) {
-        if (previous) adjoints.set(name, previous);
-        else adjoints.delete(name);
+        setAdjoint(name, previous);
         continue;
       }
       b.emit({ kind: 'let', target, expr: { op: 'copy', args: [previous?.value ?? constant(0)] }, origin: b.origin });
@@ -105,7 +113,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
           forEachInstr(inside, (inner) => {
             for (const r of readsOf(inner)) if (r.kind === 'var' && active.has(r.name) && !local.has(r.name)) outerReads.add(r.name);
           });
-          const [thenBlock, elseBlock] = conditionally(outerReads, () => [b.block(() => reverseBlock(instr.then)), b.block(() => reverseBlock(instr.else))]);
+          const [thenBlock, elseBlock] = conditionally(outerReads, [() => reverseBlock(instr.then), () => reverseBlock(instr.else)]);
           if (thenBlock.length > 0 || elseBlock.length > 0) {
             b.emit({ kind: 'if', condition: instr.condition, then: thenBlock, else: elseBlock, origin: instr.origin });
           }
@@ -130,7 +138,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
             // An adjoint that may be exactly 0 (its uses were in branches not taken) contributes
             // nothing, even where a partial is infinite: 0·∞ would otherwise make the gradient NaN.
             const reads = args.flatMap((a) => (a.kind === 'var' && active.has(a.name) ? [a.name] : []));
-            const [guarded] = conditionally(reads, () => [b.block(contribute)]);
+            const [guarded] = conditionally(reads, [contribute]);
             if (guarded.length > 0) {
               const nonzero = b.op('ne', g.value, constant(0));
               b.emit({ kind: 'if', condition: nonzero, then: guarded, else: [], origin: instr.origin });
@@ -148,7 +156,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     }
   };
 
-  if (fn.value.kind === 'var' && active.has(fn.value.name)) adjoints.set(fn.value.name, { value: constant(1), owned: false });
+  if (fn.value.kind === 'var' && active.has(fn.value.name)) setAdjoint(fn.value.name, { value: constant(1), owned: false });
   reverseBlock(forward);
 
   const gradient = fn.params.filter((p) => !p.isConst).map((param) => ({ param, adjoint: adjoints.get(param.name)?.value ?? constant(0) }));
