@@ -1,3 +1,4 @@
+import { binaryOps } from '../ir/lower.ts';
 import { reverseMode } from '../ad/reverse.ts';
 import { NameSupply, simplify } from '../ir/builder.ts';
 import { constants, isBuiltin } from '../ir/builtins.ts';
@@ -22,22 +23,6 @@ type Value =
   | { readonly kind: 'number'; readonly value: number; readonly folded: boolean }
   | { readonly kind: 'condition'; readonly value: boolean; readonly folded: boolean };
 
-// The same spelling-to-operation map as src/ir/lower.ts.
-const binaryOps: Record<BinaryOp, Op> = {
-  '+': 'add',
-  '-': 'sub',
-  '*': 'mul',
-  '/': 'div',
-  '^': 'pow',
-  '<': 'lt',
-  '<=': 'le',
-  '>': 'gt',
-  '>=': 'ge',
-  '==': 'eq',
-  '!=': 'ne',
-  and: 'and',
-  or: 'or',
-};
 const aliases = new Map<string, Op>([
   ['ln', 'log'],
   ['pow', 'pow'],

@@ -1,11 +1,12 @@
 import type { Span } from '../diagnostics/span.ts';
-import { assertNever, leftSpine, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { assertNever, leftSpine, type BinaryOp, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
 import { constant, variable, type IrFunction, type Op, type Operand, type Param } from './ir.ts';
 
-const binaryOps: Record<string, Op> = {
+/** The IR operation of each binary operator of the language. */
+export const binaryOps: Readonly<Record<BinaryOp, Op>> = {
   '+': 'add',
   '-': 'sub',
   '*': 'mul',
