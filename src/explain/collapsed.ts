@@ -7,7 +7,7 @@ import { isDifferentiable, rules } from '../ad/rules.ts';
 import { constant, variable, type IrFunction, type Op, type Operand } from '../ir/ir.ts';
 import { lowerFunction } from '../ir/lower.ts';
 import { optimize } from '../ir/optimize.ts';
-import { assertNever, childrenOf, leftSpine, type BinaryOp, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { assertNever, childrenOf, leftSpine, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 import type { Graph } from './graph.ts';
 import { generatedForm, run, zeroStartedAdjoints } from './interpret.ts';
 import { ruleDerivative, type Arg, type Folded } from './partials.ts';
