@@ -1,7 +1,7 @@
 import type { Span } from '../diagnostics/span.ts';
 import type { NameSupply } from '../ir/builder.ts';
-import { builtins, isBuiltin } from '../ir/builtins.ts';
-import { variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { evaluateOp } from '../ir/evaluate.ts';
+import { isBooleanOp, variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import { reduceStrength } from '../ir/reduce-strength.ts';
 
 /**
@@ -21,47 +21,11 @@ export function operandValue(a: Operand, env: ReadonlyMap<string, Scalar>): Scal
 
 export function evaluateExpr(e: Expr, env: ReadonlyMap<string, Scalar>): Scalar {
   const v = e.args.map((a) => operandValue(a, env));
-  const n = v as number[];
-  switch (e.op) {
-    case 'add':
-      return n[0] + n[1];
-    case 'sub':
-      return n[0] - n[1];
-    case 'mul':
-      return n[0] * n[1];
-    case 'div':
-      return n[0] / n[1];
-    case 'neg':
-      return -n[0];
-    case 'pow':
-      return n[0] ** n[1];
-    case 'lt':
-      return n[0] < n[1];
-    case 'le':
-      return n[0] <= n[1];
-    case 'gt':
-      return n[0] > n[1];
-    case 'ge':
-      return n[0] >= n[1];
-    case 'eq':
-      return n[0] === n[1];
-    case 'ne':
-      return n[0] !== n[1];
-    // Conditions may be folded constants (1 or 0) in the IR.
-    case 'and':
-      return Boolean(v[0]) && Boolean(v[1]);
-    case 'or':
-      return Boolean(v[0]) || Boolean(v[1]);
-    case 'not':
-      return !v[0];
-    case 'copy':
-      return v[0];
-    case 'select':
-      return v[0] ? v[1] : v[2];
-    default:
-      if (isBuiltin(e.op)) return (builtins[e.op].evaluate as (...a: number[]) => number)(...n);
-      throw new Error(`internal error: cannot evaluate '${String(e.op)}'`);
-  }
+  // A copy keeps what it copies (a condition stays a boolean); everything else is computed as
+  // the generated code computes it (src/ir/evaluate.ts), conditions coming back as booleans.
+  if (e.op === 'copy') return v[0];
+  const r = evaluateOp(e.op, v.map(Number));
+  return isBooleanOp(e.op) ? r !== 0 : r;
 }
 
 /** A scope on top of another: reads fall through, writes stay here. */

@@ -1,5 +1,5 @@
 import { adjointName, duplicateName, localName, temporaryName } from '../emit/names.ts';
-import { builtins, isBuiltin } from './builtins.ts';
+import { evaluateOp } from './evaluate.ts';
 import { constant, variable, type Expr, type Instr, type Op, type Operand, type Origin } from './ir.ts';
 
 /** Hands out the variable names of one generated function, through src/emit/names.ts. */
@@ -102,45 +102,8 @@ export function simplify(e: Expr | Operand): Expr | Operand {
   }
 }
 
-/** The value of an arithmetic expression whose operands are all constants, else undefined. */
+/** The value of an expression whose operands are all constants, else undefined. */
 export function fold(expr: Expr): number | undefined {
   if (!expr.args.every((a) => a.kind === 'const')) return undefined;
-  const v = expr.args.map((a) => (a as { value: number }).value);
-  switch (expr.op) {
-    case 'add':
-      return v[0] + v[1];
-    case 'sub':
-      return v[0] - v[1];
-    case 'mul':
-      return v[0] * v[1];
-    case 'div':
-      return v[0] / v[1];
-    case 'neg':
-      return -v[0];
-    case 'pow':
-      return v[0] ** v[1];
-    case 'copy':
-      return v[0];
-    // Conditions fold to 1 (true) or 0 (false); an `if` on a constant keeps only its branch.
-    case 'lt':
-      return +(v[0] < v[1]);
-    case 'le':
-      return +(v[0] <= v[1]);
-    case 'gt':
-      return +(v[0] > v[1]);
-    case 'ge':
-      return +(v[0] >= v[1]);
-    case 'eq':
-      return +(v[0] === v[1]);
-    case 'ne':
-      return +(v[0] !== v[1]);
-    case 'and':
-      return +(v[0] !== 0 && v[1] !== 0);
-    case 'or':
-      return +(v[0] !== 0 || v[1] !== 0);
-    case 'not':
-      return +(v[0] === 0);
-    default:
-      return isBuiltin(expr.op) ? (builtins[expr.op].evaluate as (...a: number[]) => number)(...v) : undefined;
-  }
+  return evaluateOp(expr.op, expr.args.map((a) => (a as { value: number }).value));
 }
