@@ -3,8 +3,33 @@ import type { Span } from '../diagnostics/span.ts';
 export type BinaryOp = '+' | '-' | '*' | '/' | '^' | '<' | '<=' | '>' | '>=' | '==' | '!=' | 'and' | 'or';
 export type UnaryOp = '-' | '+' | 'not';
 
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'logsumexp';
+export const reduceOps: ReadonlySet<string> = new Set<ReduceOp>(['sum', 'prod', 'max', 'min', 'logsumexp']);
+
+/** An index variable: `i`, or with an explicit half-open range `i in from..to`. */
+export interface Binder {
+  readonly name: string;
+  readonly span: Span;
+  readonly range?: { readonly from: Expr; readonly to: Expr };
+}
+
+/** A dimension of an array type: a size name bound from the argument, or a fixed length. */
+export type Size = { readonly kind: 'name'; readonly name: string; readonly span: Span } | { readonly kind: 'number'; readonly value: number; readonly span: Span };
+
+export interface ArrayType {
+  /** As written: `vec` and `mat` are the kinds the checker accepts. */
+  readonly kind: string;
+  readonly kindSpan: Span;
+  readonly sizes: readonly Size[];
+  readonly span: Span;
+}
+
 export type Expr =
   | { readonly kind: 'number'; readonly value: number; readonly span: Span }
+  /** `x[i]`, `A[i, j]`: an element of an array. */
+  | { readonly kind: 'index'; readonly array: string; readonly arraySpan: Span; readonly indices: readonly Expr[]; readonly span: Span }
+  /** `sum(i: body)`, `max(i in 0..n: body)`... */
+  | { readonly kind: 'reduce'; readonly op: ReduceOp; readonly opSpan: Span; readonly binder: Binder; readonly body: Expr; readonly span: Span }
   | { readonly kind: 'name'; readonly name: string; readonly span: Span }
   | { readonly kind: 'call'; readonly callee: string; readonly calleeSpan: Span; readonly args: readonly Expr[]; readonly span: Span }
   | { readonly kind: 'unary'; readonly op: UnaryOp; readonly operand: Expr; readonly span: Span; readonly opSpan: Span }
@@ -12,13 +37,16 @@ export type Expr =
   | { readonly kind: 'if'; readonly condition: Expr; readonly then: Expr; readonly else: Expr; readonly span: Span };
 
 export type Statement =
-  | { readonly kind: 'let'; readonly name: string; readonly nameSpan: Span; readonly value: Expr; readonly span: Span }
+  /** `let x = e`; with `indices`, an array defined by index notation: `let z[k, j] = e`. */
+  | { readonly kind: 'let'; readonly name: string; readonly nameSpan: Span; readonly indices?: readonly Binder[]; readonly value: Expr; readonly span: Span }
   | { readonly kind: 'return'; readonly value: Expr; readonly span: Span };
 
 export interface Param {
   readonly name: string;
   readonly span: Span;
   readonly isConst: boolean;
+  /** `vec[n]` or `mat[m, n]`; a scalar has none. */
+  readonly type?: ArrayType;
 }
 
 export interface FunctionDecl {
@@ -63,6 +91,10 @@ export function childrenOf(e: Expr): readonly Expr[] {
       return [];
     case 'call':
       return e.args;
+    case 'index':
+      return e.indices;
+    case 'reduce':
+      return e.binder.range ? [e.binder.range.from, e.binder.range.to, e.body] : [e.body];
     case 'unary':
       return [e.operand];
     case 'binary':
@@ -83,6 +115,12 @@ export function printExpr(e: Expr): string {
       return e.name;
     case 'call':
       return `${e.callee}(${e.args.map(printExpr).join(', ')})`;
+    case 'index':
+      return `${e.array}[${e.indices.map(printExpr).join(', ')}]`;
+    case 'reduce': {
+      const r = e.binder.range;
+      return `${e.op}(${e.binder.name}${r ? ` in ${printExpr(r.from)}..${printExpr(r.to)}` : ''}: ${printExpr(e.body)})`;
+    }
     case 'unary':
       return e.op === 'not' ? `(not ${printExpr(e.operand)})` : `(${e.op}${printExpr(e.operand)})`;
     case 'binary':

@@ -6,7 +6,7 @@ import * as t from './lexer.ts';
 import { MAX_NESTING } from './limits.ts';
 
 /**
- * The parser recurses only at parentheses, argument lists and `if` (operator chains are loops), and
+ * The parser recurses only at parentheses, brackets, argument lists and `if` (operator chains are loops), and
  * so do the passes after it. This scan bounds that recursion before parsing, so that no input can
  * overflow the stack: each open parenthesis, and each `if` or `not` in the current statement, counts a level.
  * It over-counts a chain of `if`s or `not`s in one statement (they are not always nested), which
@@ -17,10 +17,10 @@ export function checkDepth(tokens: readonly IToken[], diagnostics: DiagnosticBag
   let depth = 0;
   for (const tok of tokens) {
     const type = tok.tokenType;
-    if (type === t.LParen) {
+    if (type === t.LParen || type === t.LBracket) {
       depth++;
       ifsPerLevel.push(0);
-    } else if (type === t.RParen) {
+    } else if (type === t.RParen || type === t.RBracket) {
       if (ifsPerLevel.length > 1) depth -= 1 + ifsPerLevel.pop()!;
     } else if (type === t.If || type === t.Not) {
       depth++;

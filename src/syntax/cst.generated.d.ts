@@ -35,6 +35,44 @@ export interface ParamCstNode extends CstNode {
 export type ParamCstChildren = {
   const?: IToken[];
   name: IToken[];
+  Colon?: IToken[];
+  type?: ArrayTypeCstNode[];
+};
+
+export interface ArrayTypeCstNode extends CstNode {
+  name: "arrayType";
+  children: ArrayTypeCstChildren;
+}
+
+export type ArrayTypeCstChildren = {
+  kind: IToken[];
+  LBracket: IToken[];
+  sizes: (SizeCstNode)[];
+  Comma?: IToken[];
+  close: IToken[];
+};
+
+export interface SizeCstNode extends CstNode {
+  name: "size";
+  children: SizeCstChildren;
+}
+
+export type SizeCstChildren = {
+  name?: IToken[];
+  number?: IToken[];
+};
+
+export interface BinderCstNode extends CstNode {
+  name: "binder";
+  children: BinderCstChildren;
+}
+
+export type BinderCstChildren = {
+  name: IToken[];
+  In?: IToken[];
+  from?: ExpressionCstNode[];
+  DotDot?: IToken[];
+  to?: ExpressionCstNode[];
 };
 
 export interface BlockCstNode extends CstNode {
@@ -67,6 +105,10 @@ export interface LetStatementCstNode extends CstNode {
 export type LetStatementCstChildren = {
   Let: IToken[];
   name: IToken[];
+  LBracket?: IToken[];
+  indices?: (BinderCstNode)[];
+  Comma?: IToken[];
+  RBracket?: IToken[];
   Equals: IToken[];
   value: ExpressionCstNode[];
 };
@@ -161,9 +203,15 @@ export interface ReferenceCstNode extends CstNode {
 export type ReferenceCstChildren = {
   name: IToken[];
   open?: IToken[];
+  binder?: BinderCstNode[];
+  Colon?: IToken[];
+  body?: ExpressionCstNode[];
   args?: (ExpressionCstNode)[];
-  Comma?: IToken[];
+  Comma?: (IToken)[];
   close?: IToken[];
+  openIndex?: IToken[];
+  indices?: (ExpressionCstNode)[];
+  closeIndex?: IToken[];
 };
 
 export interface ParenthesizedCstNode extends CstNode {
@@ -195,6 +243,9 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   program(children: ProgramCstChildren, param?: IN): OUT;
   functionDecl(children: FunctionDeclCstChildren, param?: IN): OUT;
   param(children: ParamCstChildren, param?: IN): OUT;
+  arrayType(children: ArrayTypeCstChildren, param?: IN): OUT;
+  size(children: SizeCstChildren, param?: IN): OUT;
+  binder(children: BinderCstChildren, param?: IN): OUT;
   block(children: BlockCstChildren, param?: IN): OUT;
   statement(children: StatementCstChildren, param?: IN): OUT;
   letStatement(children: LetStatementCstChildren, param?: IN): OUT;

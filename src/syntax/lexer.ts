@@ -16,19 +16,26 @@ export const And = keyword('and');
 export const Or = keyword('or');
 export const Not = keyword('not');
 export const Const = keyword('const');
+export const In = keyword('in');
 
 /**
  * Numbers are matched generously (`1e`, `1e+` included) so that a malformed exponent is reported
- * as one invalid number instead of a number followed by a stray identifier.
+ * as one invalid number instead of a number followed by a stray identifier. A dot followed by a
+ * dot is a range: `0..n` is `0`, `..`, `n`.
  */
-export const NumberLiteral = createToken({ name: 'NumberLiteral', pattern: /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d*)?/, label: 'a number' });
+export const NumberLiteral = createToken({ name: 'NumberLiteral', pattern: /(?:\d+(?:\.(?!\.)\d*)?|\.\d+)(?:[eE][+-]?\d*)?/, label: 'a number' });
 
 const punct = (name: string, pattern: RegExp, text: string) => createToken({ name, pattern, label: `'${text}'` });
 export const LParen = punct('LParen', /\(/, '(');
 export const RParen = punct('RParen', /\)/, ')');
 export const LBrace = punct('LBrace', /\{/, '{');
 export const RBrace = punct('RBrace', /\}/, '}');
+export const LBracket = punct('LBracket', /\[/, '[');
+export const RBracket = punct('RBracket', /\]/, ']');
 export const Comma = punct('Comma', /,/, ',');
+export const Colon = punct('Colon', /:/, ':');
+/** The half-open range `a..b`; matched before numbers so that `..5` is not `.` then `.5`. */
+export const DotDot = punct('DotDot', /\.\./, '..');
 export const Semicolon = punct('Semicolon', /;/, ';');
 export const LessEqual = punct('LessEqual', /<=/, '<=');
 export const GreaterEqual = punct('GreaterEqual', />=/, '>=');
@@ -60,13 +67,18 @@ export const allTokens: TokenType[] = [
   Or,
   Not,
   Const,
+  In,
   Identifier,
+  DotDot,
   NumberLiteral,
   LParen,
   RParen,
   LBrace,
   RBrace,
+  LBracket,
+  RBracket,
   Comma,
+  Colon,
   Semicolon,
   LessEqual,
   GreaterEqual,
@@ -82,7 +94,7 @@ export const allTokens: TokenType[] = [
   Caret,
 ];
 
-export const keywords: ReadonlySet<string> = new Set(['fn', 'let', 'return', 'if', 'then', 'else', 'and', 'or', 'not', 'const']);
+export const keywords: ReadonlySet<string> = new Set(['fn', 'let', 'return', 'if', 'then', 'else', 'and', 'or', 'not', 'const', 'in']);
 
 export const adLexer = new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false });
 

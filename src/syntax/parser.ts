@@ -42,6 +42,37 @@ export class AdParser extends CstParser {
   param = this.RULE('param', () => {
     this.OPTION(() => this.CONSUME(t.Const, { LABEL: 'const' }));
     this.CONSUME(t.Identifier, { LABEL: 'name' });
+    this.OPTION2(() => {
+      this.CONSUME(t.Colon);
+      this.SUBRULE(this.arrayType, { LABEL: 'type' });
+    });
+  });
+
+  /** `vec[n]`, `mat[m, n]`: the kind is an identifier, checked after parsing; sizes are names or integers. */
+  arrayType = this.RULE('arrayType', () => {
+    this.CONSUME(t.Identifier, { LABEL: 'kind' });
+    this.CONSUME(t.LBracket);
+    this.SUBRULE(this.size, { LABEL: 'sizes' });
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      this.SUBRULE2(this.size, { LABEL: 'sizes' });
+    });
+    this.CONSUME(t.RBracket, { LABEL: 'close' });
+  });
+
+  size = this.RULE('size', () => {
+    this.OR([{ ALT: () => this.CONSUME(t.Identifier, { LABEL: 'name' }) }, { ALT: () => this.CONSUME(t.NumberLiteral, { LABEL: 'number' }) }]);
+  });
+
+  /** An index variable, with an optional half-open range: `i`, `i in 1..n`. */
+  binder = this.RULE('binder', () => {
+    this.CONSUME(t.Identifier, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.CONSUME(t.In);
+      this.SUBRULE(this.expression, { LABEL: 'from' });
+      this.CONSUME(t.DotDot);
+      this.SUBRULE2(this.expression, { LABEL: 'to' });
+    });
   });
 
   block = this.RULE('block', () => {
@@ -60,9 +91,19 @@ export class AdParser extends CstParser {
     ]);
   });
 
+  /** `let x = e`, or an array defined by index notation: `let z[k, j] = e`. */
   letStatement = this.RULE('letStatement', () => {
     this.CONSUME(t.Let);
     this.CONSUME(t.Identifier, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.CONSUME(t.LBracket);
+      this.SUBRULE(this.binder, { LABEL: 'indices' });
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.SUBRULE2(this.binder, { LABEL: 'indices' });
+      });
+      this.CONSUME(t.RBracket);
+    });
     this.CONSUME(t.Equals);
     this.SUBRULE(this.expression, { LABEL: 'value' });
   });
@@ -135,19 +176,54 @@ export class AdParser extends CstParser {
     ]);
   });
 
-  /** A variable, a constant, or a call when followed by an argument list. */
+  /**
+   * A variable or constant; a call when followed by an argument list; an element when followed by
+   * indices (`x[i]`, `A[i, j]`). A reduction's argument list starts with its index variable:
+   * `sum(i: e)`, `sum(i in 0..n: e)`.
+   */
   reference = this.RULE('reference', () => {
     this.CONSUME(t.Identifier, { LABEL: 'name' });
     this.OPTION(() => {
-      this.CONSUME(t.LParen, { LABEL: 'open' });
-      this.OPTION2(() => {
-        this.SUBRULE(this.expression, { LABEL: 'args' });
-        this.MANY(() => {
-          this.CONSUME(t.Comma);
-          this.SUBRULE2(this.expression, { LABEL: 'args' });
-        });
-      });
-      this.CONSUME(t.RParen, { LABEL: 'close' });
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(t.LParen, { LABEL: 'open' });
+            this.OPTION2(() => {
+              this.OR2([
+                {
+                  GATE: () => this.LA(1).tokenType === t.Identifier && (this.LA(2).tokenType === t.Colon || this.LA(2).tokenType === t.In),
+                  ALT: () => {
+                    this.SUBRULE(this.binder, { LABEL: 'binder' });
+                    this.CONSUME(t.Colon);
+                    this.SUBRULE(this.expression, { LABEL: 'body' });
+                  },
+                },
+                {
+                  ALT: () => {
+                    this.SUBRULE2(this.expression, { LABEL: 'args' });
+                    this.MANY(() => {
+                      this.CONSUME(t.Comma);
+                      this.SUBRULE3(this.expression, { LABEL: 'args' });
+                    });
+                  },
+                },
+              ]);
+            });
+            this.CONSUME(t.RParen, { LABEL: 'close' });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(t.LBracket, { LABEL: 'openIndex' });
+            this.SUBRULE4(this.expression, { LABEL: 'indices' });
+            this.MANY2(() => {
+              this.CONSUME2(t.Comma);
+              this.SUBRULE5(this.expression, { LABEL: 'indices' });
+            });
+            this.CONSUME(t.RBracket, { LABEL: 'closeIndex' });
+          },
+        },
+      ]);
     });
   });
 

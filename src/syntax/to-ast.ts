@@ -1,6 +1,6 @@
 import type { IToken } from 'chevrotain';
 import { cover, span, type Span } from '../diagnostics/span.ts';
-import type { BinaryOp, Expr, FunctionDecl, Param, Program, Statement } from './ast.ts';
+import type { ArrayType, BinaryOp, Binder, Expr, FunctionDecl, Param, Program, ReduceOp, Size, Statement } from './ast.ts';
 import { binaryPrecedence, precedence } from './operators.ts';
 import type * as cst from './cst.generated.d.ts';
 
@@ -22,7 +22,8 @@ function functionDecl(node: cst.FunctionDeclCstNode): FunctionDecl {
   const nameTok = c.name[0];
   const params: Param[] = (c.params ?? []).map((p) => {
     const tok = p.children.name[0];
-    return { name: tok.image, span: tokenSpan(tok), isConst: p.children.const !== undefined };
+    const type = p.children.type ? arrayType(p.children.type[0]) : undefined;
+    return { name: tok.image, span: tokenSpan(tok), isConst: p.children.const !== undefined, ...(type && { type }) };
   });
   let body: Statement[];
   let endSpan: Span;
@@ -39,12 +40,30 @@ function functionDecl(node: cst.FunctionDeclCstNode): FunctionDecl {
   return { kind: 'function', name: nameTok.image, nameSpan: tokenSpan(nameTok), params, body, endSpan, span: span(start, endSpan.end) };
 }
 
+function arrayType(node: cst.ArrayTypeCstNode): ArrayType {
+  const c = node.children;
+  const sizes = c.sizes.map((s): Size => {
+    const tok = (s.children.name ?? s.children.number)![0];
+    return s.children.name ? { kind: 'name', name: tok.image, span: tokenSpan(tok) } : { kind: 'number', value: Number(tok.image), span: tokenSpan(tok) };
+  });
+  const kindTok = c.kind[0];
+  return { kind: kindTok.image, kindSpan: tokenSpan(kindTok), sizes, span: span(kindTok.startOffset, c.close[0].startOffset + 1) };
+}
+
+function binder(node: cst.BinderCstNode): Binder {
+  const c = node.children;
+  const tok = c.name[0];
+  if (!c.from) return { name: tok.image, span: tokenSpan(tok) };
+  return { name: tok.image, span: tokenSpan(tok), range: { from: expression(c.from[0]), to: expression(c.to![0]) } };
+}
+
 function statement(node: cst.StatementCstNode): Statement {
   const c = node.children;
   if (c.let) {
     const l = c.let[0].children;
     const value = expression(l.value[0]);
-    return { kind: 'let', name: l.name[0].image, nameSpan: tokenSpan(l.name[0]), value, span: cover(tokenSpan(l.Let[0]), value.span) };
+    const indices = l.indices?.map(binder);
+    return { kind: 'let', name: l.name[0].image, nameSpan: tokenSpan(l.name[0]), ...(indices && { indices }), value, span: cover(tokenSpan(l.Let[0]), value.span) };
   }
   const r = c.return![0].children;
   const value = expression(r.value[0]);
@@ -147,7 +166,23 @@ function reference(node: cst.ReferenceCstNode): Expr {
   const c = node.children;
   const nameTok = c.name[0];
   const nameSpan = tokenSpan(nameTok);
+  if (c.openIndex) {
+    const indices = (c.indices ?? []).map((a) => expression(a));
+    return { kind: 'index', array: nameTok.image, arraySpan: nameSpan, indices, span: span(nameSpan.start, c.closeIndex![0].startOffset + 1) };
+  }
   if (!c.open) return { kind: 'name', name: nameTok.image, span: nameSpan };
+  if (c.binder) {
+    // Whether the name is a reduction is for the checker to say; an unknown one is a call error there.
+    const body = expression(c.body![0]);
+    return {
+      kind: 'reduce',
+      op: nameTok.image as ReduceOp,
+      opSpan: nameSpan,
+      binder: binder(c.binder[0]),
+      body,
+      span: span(nameSpan.start, c.close![0].startOffset + 1),
+    };
+  }
   const args = (c.args ?? []).map((a) => expression(a));
   return { kind: 'call', callee: nameTok.image, calleeSpan: nameSpan, args, span: span(nameSpan.start, c.close![0].startOffset + 1) };
 }
