@@ -1,6 +1,6 @@
 import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
-import { gradientName } from '../emit/names.ts';
+import { gradientIntoName, gradientName } from '../emit/names.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import type { FunctionDecl, Program } from '../syntax/ast.ts';
 
@@ -21,15 +21,12 @@ export function checkFunctions(program: Program, diagnostics: DiagnosticBag): Ma
     table.set(fn.name, fn);
   }
   for (const fn of table.values()) {
-    const owner = table.get(gradientName(fn.name));
-    if (owner) {
-      diagnostics.errorWithNote(
-        'generatedNameCollision',
-        owner.nameSpan,
-        { message: notes.generatedFor(gradientName(fn.name)), span: fn.nameSpan },
-        owner.name,
-        fn.name,
-      );
+    // fGradInto is generated only for functions with array parameters.
+    const generated = fn.params.some((p) => p.type) ? [gradientName(fn.name), gradientIntoName(fn.name)] : [gradientName(fn.name)];
+    for (const name of generated) {
+      const owner = table.get(name);
+      if (!owner) continue;
+      diagnostics.errorWithNote('generatedNameCollision', owner.nameSpan, { message: notes.generatedFor(name), span: fn.nameSpan }, owner.name, fn.name);
     }
   }
   return table;

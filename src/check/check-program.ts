@@ -3,6 +3,7 @@ import type { FunctionDecl, Program } from '../syntax/ast.ts';
 import { checkFunctions } from './check-functions.ts';
 import { checkInlining } from './check-inlining.ts';
 import { checkRecursion } from './check-recursion.ts';
+import { checkShapes } from './check-shapes.ts';
 import { checkTypes } from './check-types.ts';
 import { resolveNames, type CallSite } from './resolve-names.ts';
 
@@ -14,7 +15,10 @@ export function checkProgram(program: Program, diagnostics: DiagnosticBag): Map<
     const before = diagnostics.items.length;
     calls.set(fn.name, resolveNames(fn, functions, diagnostics));
     // Types are only checked where every name resolved, so one mistake is reported once.
-    if (diagnostics.items.length === before) checkTypes(fn, diagnostics);
+    if (diagnostics.items.length === before) {
+      checkShapes(fn, functions, diagnostics);
+      checkTypes(fn, diagnostics);
+    }
   }
   checkRecursion(calls, diagnostics);
   if (!diagnostics.hasErrors) checkInlining(functions, diagnostics);

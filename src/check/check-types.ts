@@ -25,6 +25,16 @@ export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
         return 'number';
       case 'name':
         return lets.get(e.name) ?? 'number';
+      case 'index':
+        e.indices.forEach((i) => expect(i, 'number'));
+        return 'number';
+      case 'reduce':
+        if (e.binder.range) {
+          expect(e.binder.range.from, 'number');
+          expect(e.binder.range.to, 'number');
+        }
+        expect(e.body, 'number');
+        return 'number';
       case 'call':
         e.args.forEach((a) => expect(a, 'number'));
         return 'number';
@@ -61,7 +71,15 @@ export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
   };
 
   for (const s of fn.body) {
-    if (s.kind === 'let') lets.set(s.name, typeOf(s.value));
+    if (s.kind === 'let' && s.indices) {
+      for (const b of s.indices) {
+        if (b.range) {
+          expect(b.range.from, 'number');
+          expect(b.range.to, 'number');
+        }
+      }
+      expect(s.value, 'number');
+    } else if (s.kind === 'let') lets.set(s.name, typeOf(s.value));
     else if (typeOf(s.value) === 'condition') diagnostics.error('functionReturnsCondition', s.value.span, fn.name);
   }
 }
@@ -79,6 +97,10 @@ function describe(e: Expr): string {
       return `this '${e.op}'`;
     case 'call':
       return `'${e.callee}(...)'`;
+    case 'index':
+      return `'${e.array}[...]'`;
+    case 'reduce':
+      return `'${e.op}(...)'`;
     case 'if':
       return `this 'if'`;
     case 'number':

@@ -1,7 +1,7 @@
 import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
-import type { Expr, FunctionDecl } from '../syntax/ast.ts';
+import type { Binder, Expr, FunctionDecl } from '../syntax/ast.ts';
 import { assertNever, leftSpine } from '../syntax/ast.ts';
 import { didYouMean } from './suggest.ts';
 
@@ -20,7 +20,7 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
   const calls: CallSite[] = [];
   const scope = new Map<string, FunctionDecl['nameSpan']>();
 
-  const declare = (name: string, at: FunctionDecl['nameSpan'], kind: 'duplicateParameter' | 'duplicateLet') => {
+  const declare = (name: string, at: FunctionDecl['nameSpan'], kind: 'duplicateParameter' | 'duplicateLet' | 'indexShadows') => {
     const first = scope.get(name);
     if (first) diagnostics.errorWithNote(kind, at, { message: notes.firstDefinedHere, span: first }, name);
     else if (constants.has(name)) diagnostics.error('shadowsConstant', at, name);
@@ -51,6 +51,16 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
         if (user) calls.push({ callee: e.callee, span: e.calleeSpan });
         return;
       }
+      case 'index':
+        visit({ kind: 'name', name: e.array, span: e.arraySpan });
+        e.indices.forEach(visit);
+        return;
+      case 'reduce':
+        if (e.binder.range) {
+          visit(e.binder.range.from);
+          visit(e.binder.range.to);
+        }
+        return withBinders([e.binder], () => visit(e.body));
       case 'unary':
         return visit(e.operand);
       case 'binary': {
@@ -68,12 +78,47 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
     }
   };
 
+  /** Index variables are in scope in their body only. */
+  const withBinders = (binders: readonly Binder[], body: () => void) => {
+    const added: string[] = [];
+    for (const b of binders) {
+      if (scope.has(b.name) || constants.has(b.name)) diagnostics.errorWithNote('indexShadows', b.span, { message: notes.firstDefinedHere, span: scope.get(b.name) ?? b.span }, b.name);
+      else {
+        scope.set(b.name, b.span);
+        added.push(b.name);
+      }
+    }
+    body();
+    for (const name of added) scope.delete(name);
+  };
+
   // `let`s not yet reached, to say "used before its let" instead of "unknown".
   const laterLets = new Map<string, FunctionDecl['nameSpan']>();
   for (const s of [...fn.body].reverse()) if (s.kind === 'let') laterLets.set(s.name, s.nameSpan);
   for (const p of fn.params) declare(p.name, p.span, 'duplicateParameter');
+  // Size names (`n` in `x: vec[n]`) are numbers in the body; one name may size several parameters.
+  const sizes = new Set<string>();
+  for (const p of fn.params) {
+    for (const size of p.type?.sizes ?? []) {
+      if (size.kind !== 'name' || sizes.has(size.name)) continue;
+      if (scope.has(size.name)) diagnostics.errorWithNote('sizeClash', size.span, { message: notes.firstDefinedHere, span: scope.get(size.name)! }, size.name);
+      else if (constants.has(size.name)) diagnostics.error('shadowsConstant', size.span, size.name);
+      else {
+        sizes.add(size.name);
+        scope.set(size.name, size.span);
+      }
+    }
+  }
   fn.body.forEach((s, i) => {
-    visit(s.value);
+    if (s.kind === 'let' && s.indices) {
+      // Each index's range is read outside the array's indices; the value sees all of them.
+      for (const b of s.indices) {
+        if (!b.range) continue;
+        visit(b.range.from);
+        visit(b.range.to);
+      }
+      withBinders(s.indices, () => visit(s.value));
+    } else visit(s.value);
     if (s.kind === 'let') {
       if (laterLets.get(s.name) === s.nameSpan) laterLets.delete(s.name);
       declare(s.name, s.nameSpan, 'duplicateLet');

@@ -63,6 +63,53 @@ export const messages = {
   },
   functionReturnsCondition: { code: 'AD4003', text: (name: string) => `function '${name}' must return a number, not a condition` },
 
+  // Arrays (AD6xxx)
+  unknownArrayType: { code: 'AD6001', text: (kind: string) => `unknown type '${kind}': a parameter is a number (no type), vec[n] or mat[m, n]` },
+  wrongSizeCount: {
+    code: 'AD6002',
+    text: (kind: string, expected: number, found: number) => `'${kind}' takes ${expected} size${expected === 1 ? '' : 's'}, but ${found} ${found === 1 ? 'was' : 'were'} given`,
+  },
+  invalidSize: { code: 'AD6003', text: (text: string) => `invalid size '${text}': a size is a name or a whole number` },
+  sizeClash: { code: 'AD6004', text: (name: string) => `'${name}' is both a size and a parameter; give the size its own name` },
+  arrayAsNumber: {
+    code: 'AD6005',
+    text: (name: string, type: string) => `'${name}' is an array (${type}); use an element such as ${name}[i], or a reduction such as sum(i: ${name}[i])`,
+  },
+  notAnArray: { code: 'AD6006', text: (name: string) => `'${name}' is a number, not an array: it cannot be indexed` },
+  wrongIndexCount: {
+    code: 'AD6007',
+    text: (name: string, rank: number, found: number) =>
+      `'${name}' has ${rank} dimension${rank === 1 ? '' : 's'}, but ${found} ${found === 1 ? 'index was' : 'indices were'} given`,
+  },
+  notAReduction: { code: 'AD6008', text: (name: string) => `'${name}' does not take an index variable; only sum, prod, max, min and logsumexp do` },
+  cannotInferRange: {
+    code: 'AD6009',
+    text: (name: string) => `cannot tell the range of '${name}': it indexes no array directly; give it one, as in '${name} in 0..n'`,
+  },
+  conflictingRanges: {
+    code: 'AD6010',
+    text: (name: string, first: string, firstSize: string, second: string, secondSize: string) =>
+      `the range of '${name}' is ambiguous: ${first} has ${firstSize} elements there but ${second} has ${secondSize}; give the range, as in '${name} in 0..${firstSize}'`,
+  },
+  indexOutOfRange: {
+    code: 'AD6011',
+    text: (array: string, index: string, reach: string, bound: string) => `${array}[...] reads outside the array: ${index} reaches ${reach}, ${bound}`,
+  },
+  arrayExpected: {
+    code: 'AD6012',
+    text: (fn: string, param: string, type: string) => `'${fn}' expects an array for '${param}' (${type}); pass the name of one`,
+  },
+  numberExpected: { code: 'AD6013', text: (fn: string, param: string, name: string) => `'${fn}' expects a number for '${param}', but '${name}' is an array` },
+  sizeMismatch: {
+    code: 'AD6014',
+    text: (fn: string, size: string, first: string, second: string) => `'${fn}' needs one value of its size '${size}', but gets ${first} and ${second}`,
+  },
+  indexShadows: { code: 'AD6015', text: (name: string) => `'${name}' is already defined; an index variable needs its own name` },
+  arraysInLoop: {
+    code: 'AD6016',
+    text: (fn: string) => `'${fn}' defines arrays, so it cannot be called inside a reduction or an array definition; call it from a statement`,
+  },
+
   // Files and the command line (AD5xxx)
   cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read '${path}': ${why}` },
   cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write '${path}': ${why}` },

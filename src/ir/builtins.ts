@@ -48,6 +48,9 @@ export const builtinArity: ReadonlyMap<string, number> = new Map<string, number>
   ...Object.entries(builtins).map(([name, b]) => [name, b.arity] as [string, number]),
   ['ln', 1],
   ['pow', 2],
+  // Over vectors: lowered to loops (src/ir/lower.ts), not operations.
+  ['dot', 2],
+  ['norm', 1],
 ]);
 
 export function isBuiltin(name: string): name is BuiltinName {

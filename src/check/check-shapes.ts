@@ -1,0 +1,272 @@
+import { notes } from '../diagnostics/messages.ts';
+import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
+import type { Span } from '../diagnostics/span.ts';
+import { assertNever, childrenOf, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
+
+/** One dimension of an array: its length as a form over sizes (undefined if not affine), and as written. */
+export interface Dim {
+  readonly length: Affine | undefined;
+  readonly text: string;
+}
+
+export interface ArrayInfo {
+  readonly kind: 'array';
+  readonly dims: readonly Dim[];
+  readonly type: string;
+}
+
+type Entity = ArrayInfo | { readonly kind: 'index'; readonly range: AffineRange } | { readonly kind: 'size' } | { readonly kind: 'number' };
+
+const sizeSymbol = (name: string) => `size:${name}`;
+const indexSymbol = (name: string) => `index:${name}`;
+const display = (symbol: string) => symbol.slice(symbol.indexOf(':') + 1);
+const show = (e: Expr) => printExpr(e).replace(/^\((.*)\)$/, '$1');
+
+/** The array type of a parameter, as dims; undefined for a scalar or an invalid type (reported). */
+export function parameterDims(p: FunctionDecl['params'][number]): ArrayInfo | undefined {
+  if (!p.type) return undefined;
+  const dims = p.type.sizes.map((s): Dim => (s.kind === 'name' ? { length: affineSymbol(sizeSymbol(s.name)), text: s.name } : { length: affineConstant(s.value), text: String(s.value) }));
+  return { kind: 'array', dims, type: `${p.type.kind}[${dims.map((d) => d.text).join(', ')}]` };
+}
+
+/**
+ * The array rules, after names resolve: parameter types are `vec[n]` or `mat[m, n]`; arrays are
+ * only indexed (with one index per dimension), passed to `dot`, `norm` or a user function's array
+ * parameter; every index variable has a range, given or inferred from the arrays it indexes
+ * directly (all of which must agree); a read provably outside its array is an error.
+ */
+export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, diagnostics: DiagnosticBag): void {
+  const env = new Map<string, Entity>();
+  const ranges = new Map<string, AffineRange>();
+
+  for (const p of fn.params) {
+    if (!p.type) {
+      env.set(p.name, { kind: 'number' });
+      continue;
+    }
+    const t = p.type;
+    const expected = t.kind === 'vec' ? 1 : t.kind === 'mat' ? 2 : undefined;
+    if (expected === undefined) diagnostics.error('unknownArrayType', t.kindSpan, t.kind);
+    else if (t.sizes.length !== expected) diagnostics.error('wrongSizeCount', t.span, t.kind, expected, t.sizes.length);
+    for (const s of t.sizes) {
+      if (s.kind === 'number' && !(Number.isInteger(s.value) && s.value >= 0)) diagnostics.error('invalidSize', s.span, String(s.value));
+      if (s.kind === 'name' && !env.has(s.name)) env.set(s.name, { kind: 'size' });
+    }
+    env.set(p.name, parameterDims(p)!);
+  }
+
+  const symbol = (name: string): Affine | undefined => {
+    const entity = env.get(name);
+    if (entity?.kind === 'size') return affineSymbol(sizeSymbol(name));
+    if (entity?.kind === 'index') return affineSymbol(indexSymbol(name));
+    return undefined;
+  };
+
+  /** The range of an index variable: given, or the length of the dimensions it indexes directly. */
+  const rangeOf = (b: Binder, body: Expr): { range: AffineRange; dim?: Dim } | undefined => {
+    if (b.range) return { range: { from: affineOf(b.range.from, symbol), to: affineOf(b.range.to, symbol) } };
+    const uses = directUses(b.name, body, env);
+    if (uses.length === 0) {
+      diagnostics.error('cannotInferRange', b.span, b.name);
+      return undefined;
+    }
+    const [first, ...rest] = uses;
+    for (const use of rest) {
+      const same = first.dim.length && use.dim.length ? affineEqual(first.dim.length, use.dim.length) : first.dim.text === use.dim.text;
+      if (!same) {
+        diagnostics.errorWithNote(
+          'conflictingRanges',
+          use.span,
+          { message: `'${b.name}' also indexes ${first.what} here`, span: first.span },
+          b.name,
+          first.what,
+          first.dim.text,
+          use.what,
+          use.dim.text,
+        );
+        return undefined;
+      }
+    }
+    return { range: { from: affineConstant(0), to: first.dim.length }, dim: first.dim };
+  };
+
+  const withIndex = (b: Binder, range: AffineRange, inner: () => void) => {
+    env.set(b.name, { kind: 'index', range });
+    ranges.set(indexSymbol(b.name), range);
+    inner();
+    env.delete(b.name);
+    ranges.delete(indexSymbol(b.name));
+  };
+
+  const checkIndex = (e: Extract<Expr, { kind: 'index' }>, info: ArrayInfo) => {
+    e.indices.forEach((index, k) => {
+      const form = affineOf(index, symbol);
+      const length = info.dims[k]?.length;
+      if (!form) return;
+      const low = extreme(form, ranges, 'min');
+      if (low && signOf(low) === 'negative') {
+        diagnostics.error('indexOutOfRange', index.span, e.array, show(index), printAffine(low, display), 'below 0');
+        return;
+      }
+      const high = extreme(form, ranges, 'max');
+      if (high && length && signOf(affineCombine(high, length, -1)) === 'nonNegative') {
+        diagnostics.error('indexOutOfRange', index.span, e.array, show(index), printAffine(high, display), `and ${e.array} has ${info.dims[k].text} there`);
+      }
+    });
+  };
+
+  const visit = (e: Expr, position: 'value' | 'argument' = 'value'): void => {
+    switch (e.kind) {
+      case 'number':
+        return;
+      case 'name': {
+        const entity = env.get(e.name);
+        if (entity?.kind === 'array' && position === 'value') diagnostics.error('arrayAsNumber', e.span, e.name, entity.type);
+        return;
+      }
+      case 'index': {
+        e.indices.forEach((i) => visit(i));
+        const entity = env.get(e.array);
+        if (!entity) return;
+        if (entity.kind !== 'array') diagnostics.error('notAnArray', e.arraySpan, e.array);
+        else if (entity.dims.length !== e.indices.length) diagnostics.error('wrongIndexCount', e.span, e.array, entity.dims.length, e.indices.length);
+        else checkIndex(e, entity);
+        return;
+      }
+      case 'reduce': {
+        if (!reduceOps.has(e.op)) diagnostics.error('notAReduction', e.opSpan, e.op);
+        if (e.binder.range) {
+          visit(e.binder.range.from);
+          visit(e.binder.range.to);
+        }
+        const r = rangeOf(e.binder, e.body);
+        withIndex(e.binder, r?.range ?? { from: undefined, to: undefined }, () => visit(e.body));
+        return;
+      }
+      case 'call':
+        return visitCall(e);
+      case 'unary':
+      case 'binary':
+      case 'if':
+        // Chains are walked without recursing down their left side.
+        for (const stack: Expr[] = [e]; stack.length > 0; ) {
+          const x = stack.pop()!;
+          if (x.kind === 'binary' || x.kind === 'unary' || x.kind === 'if') stack.push(...childrenOf(x));
+          else visit(x);
+        }
+        return;
+      default:
+        assertNever(e);
+    }
+  };
+
+  const visitCall = (e: Extract<Expr, { kind: 'call' }>) => {
+    if (e.callee === 'dot' || e.callee === 'norm') {
+      const infos = e.args.map((a) => arrayArgument(a, e.callee, e.callee === 'dot' ? (a === e.args[0] ? 'a' : 'b') : 'a', 'vec[n]', 1));
+      if (e.callee === 'dot' && infos[0] && infos[1]) unify(e.callee, e.span, [['n', infos[0].dims[0]], ['n', infos[1].dims[0]]]);
+      return;
+    }
+    const callee = functions.get(e.callee);
+    if (!callee) {
+      e.args.forEach((a) => visit(a));
+      return;
+    }
+    const bindings: [string, Dim][] = [];
+    callee.params.forEach((p, k) => {
+      const arg = e.args[k];
+      if (!arg) return;
+      const expected = parameterDims(p);
+      if (!expected) {
+        if (arg.kind === 'name' && env.get(arg.name)?.kind === 'array') diagnostics.error('numberExpected', arg.span, e.callee, p.name, arg.name);
+        else visit(arg);
+        return;
+      }
+      const info = arrayArgument(arg, e.callee, p.name, expected.type, expected.dims.length);
+      if (!info) return;
+      p.type!.sizes.forEach((s, d) => {
+        const key = s.kind === 'name' ? s.name : String(s.value);
+        // A fixed size in the callee is a binding of its own, which the argument must match.
+        if (s.kind === 'number') bindings.push([key, { length: affineConstant(s.value), text: key }]);
+        bindings.push([key, info.dims[d]]);
+      });
+    });
+    unify(e.callee, e.span, bindings);
+  };
+
+  /** An argument that must be the name of an array of the given rank. */
+  const arrayArgument = (arg: Expr, fnName: string, param: string, type: string, rank: number): ArrayInfo | undefined => {
+    const entity = arg.kind === 'name' ? env.get(arg.name) : undefined;
+    if (entity?.kind !== 'array' || entity.dims.length !== rank) {
+      if (arg.kind !== 'name' || entity?.kind !== 'array') visit(arg, 'argument');
+      diagnostics.error('arrayExpected', arg.span, fnName, param, type);
+      return undefined;
+    }
+    return entity;
+  };
+
+  /** Each size name of a callee gets one length from the arguments. */
+  const unify = (fnName: string, at: Span, bindings: readonly [string, Dim][]) => {
+    const seen = new Map<string, Dim>();
+    for (const [size, dim] of bindings) {
+      const first = seen.get(size);
+      if (!first) {
+        seen.set(size, dim);
+        continue;
+      }
+      const same = first.length && dim.length ? affineEqual(first.length, dim.length) : first.text === dim.text;
+      if (!same) {
+        diagnostics.error('sizeMismatch', at, fnName, size, first.text, dim.text);
+        return;
+      }
+    }
+  };
+
+  for (const s of fn.body) {
+    if (s.kind === 'let' && s.indices) {
+      const dims: Dim[] = [];
+      const bound: [Binder, AffineRange][] = [];
+      for (const b of s.indices) {
+        if (b.range) {
+          visit(b.range.from);
+          visit(b.range.to);
+        }
+        const r = rangeOf(b, s.value);
+        bound.push([b, r?.range ?? { from: undefined, to: undefined }]);
+        dims.push(r?.dim ?? { length: r?.range.to, text: b.range ? show(b.range.to) : '?' });
+      }
+      const enter = (k: number): void => (k === bound.length ? visit(s.value) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
+      enter(0);
+      env.set(s.name, { kind: 'array', dims, type: `[${dims.map((d) => d.text).join(', ')}]` });
+    } else {
+      visit(s.value);
+      if (s.kind === 'let') env.set(s.name, { kind: 'number' });
+    }
+  }
+}
+
+interface Use {
+  readonly what: string;
+  readonly dim: Dim;
+  readonly span: Span;
+}
+
+/** Where `name` is itself an index of an array (`x[i]`, `A[k, i]`), with that dimension's length. */
+function directUses(name: string, body: Expr, env: ReadonlyMap<string, Entity>): Use[] {
+  const uses: Use[] = [];
+  for (const stack = [body]; stack.length > 0; ) {
+    const e = stack.pop()!;
+    if (e.kind === 'index') {
+      const entity = env.get(e.array);
+      e.indices.forEach((index, k) => {
+        if (index.kind === 'name' && index.name === name && entity?.kind === 'array' && entity.dims[k]) {
+          const what = entity.dims.length === 1 ? e.array : `${e.array}'s dimension ${k + 1}`;
+          uses.push({ what, dim: entity.dims[k], span: index.span });
+        }
+      });
+    }
+    stack.push(...childrenOf(e));
+  }
+  // In source order, so the first use named is the first written.
+  return uses.sort((a, b) => a.span.start - b.span.start);
+}
