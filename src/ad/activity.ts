@@ -1,4 +1,4 @@
-import { isBooleanOp, type Instr, type IrFunction } from '../ir/ir.ts';
+import { isBooleanOp, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 
 /**
  * Forward activity analysis: the variables whose value depends on a differentiated (non-`const`)
@@ -6,13 +6,32 @@ import { isBooleanOp, type Instr, type IrFunction } from '../ir/ir.ts';
  */
 export function activeVariables(fn: IrFunction): Set<string> {
   const active = new Set(fn.params.filter((p) => !p.isConst).map((p) => p.name));
+  const isActive = (a: Operand) => a.kind === 'var' && active.has(a.name);
   const visit = (body: readonly Instr[]) => {
     for (const instr of body) {
-      if (instr.kind === 'if') {
-        visit(instr.then);
-        visit(instr.else);
-      } else if (instr.expr && !isBooleanOp(instr.expr.op) && instr.expr.args.some((a) => a.kind === 'var' && active.has(a.name))) {
-        active.add(instr.target);
+      switch (instr.kind) {
+        case 'if':
+          visit(instr.then);
+          visit(instr.else);
+          break;
+        case 'loop':
+          visit(instr.body);
+          // The result depends on the terms (a max's index does not: it is a position).
+          if (instr.reduction && isActive(instr.reduction.value)) {
+            const r = instr.reduction;
+            for (const name of [r.target, r.nonzero]) if (name) active.add(name);
+          }
+          break;
+        case 'store':
+          // An array holding an active value is active as a whole.
+          if (instr.expr.args.some(isActive)) active.add(instr.array);
+          break;
+        case 'array':
+        case 'check':
+          break;
+        default:
+          // `load` and `row` of an active array are active: the index argument is never active.
+          if (instr.expr && !isBooleanOp(instr.expr.op) && instr.expr.args.some(isActive)) active.add(instr.target);
       }
     }
   };

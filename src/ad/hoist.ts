@@ -4,7 +4,9 @@ import { assertNever } from '../syntax/ast.ts';
 /**
  * The reverse sweep runs after the whole forward sweep, outside the forward sweep's `if` blocks,
  * yet it reads values computed inside them. This moves the declaration of every variable defined
- * inside a branch to the top of the function (`let v;`) and turns its definition into `v = ...`.
+ * inside a branch to the top of its scope (`let v;`) and turns its definition into `v = ...`. The
+ * scope is the function, or the body of the innermost loop: the reverse sweep recomputes a loop's
+ * body, declarations included, in its own loop.
  */
 export function hoistBranchLocals(body: readonly Instr[], origin: Origin): Instr[] {
   const hoisted: string[] = [];
@@ -13,6 +15,8 @@ export function hoistBranchLocals(body: readonly Instr[], origin: Origin): Instr
       switch (instr.kind) {
         case 'if':
           return [{ ...instr, then: rewrite(instr.then, true), else: rewrite(instr.else, true) }];
+        case 'loop':
+          return [{ ...instr, body: hoistBranchLocals(instr.body, instr.origin) }];
         case 'const':
           if (!nested) return [instr];
           hoisted.push(instr.target);
@@ -23,6 +27,9 @@ export function hoistBranchLocals(body: readonly Instr[], origin: Origin): Instr
           return instr.expr ? [{ kind: 'set', target: instr.target, expr: instr.expr, origin: instr.origin }] : [];
         case 'set':
         case 'add':
+        case 'store':
+        case 'array':
+        case 'check':
           return [instr];
         default:
           return assertNever(instr);

@@ -1,9 +1,10 @@
 import { Builder, simplify } from '../ir/builder.ts';
-import { constant, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { constant, definesOf, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { NameSupply } from '../ir/builder.ts';
 import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
+import { cloneBody, saveNestedReductions, type Loop, type Saved } from './loops.ts';
 import { isDifferentiable, rules } from './rules.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
@@ -22,11 +23,32 @@ interface Adjoint {
  * Adjoints are created at their first contribution (`let d$x = …`) and added to afterwards
  * (`d$x += …`); an adjoint that is only passed through (ḡ of `a + b`) is shared, not copied.
  * Nobody's adjoint is computed unless it reaches a differentiated parameter (activity analysis).
+ *
+ * A loop is reversed by a loop running backwards whose body first recomputes the forward body
+ * (values inside a loop live for one iteration) and then reverses it. Recomputing is cheap except
+ * for a nested reduction, which would cost its whole loop again: those results are stored by the
+ * forward sweep (loops.ts) and read back. An array has an adjoint array of the same length: a
+ * read `x[i]` adds to `d$x[i]`, and each element stored into an array `let` starts its value's
+ * adjoint from the element of the adjoint array.
  */
 export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
   const active = activeVariables(fn);
-  const forward = hoistBranchLocals(fn.body, { span: fn.span, statement: fn.span });
-  const b = new Builder(names, { span: fn.span, statement: fn.span });
+  const fnOrigin = { span: fn.span, statement: fn.span };
+  const saved = new Map<string, Saved>();
+  const forward = saveNestedReductions(hoistBranchLocals(fn.body, fnOrigin), names, saved);
+  const b = new Builder(names, fnOrigin);
+  // Array-valued variables (parameters, array lets, rows, stored values) and their adjoint arrays.
+  const arrays = new Set(fn.params.filter((p) => p.shape).map((p) => p.name));
+  forEachInstr(forward, (i) => {
+    if (i.kind === 'array') arrays.add(i.target);
+    if (i.kind === 'const' && i.expr.op === 'row') arrays.add(i.target);
+  });
+  const arrayAdjoints = new Map<string, string>();
+  // The name each clone of a loop index or reduction result was made from (clones of clones included).
+  const original = new Map<string, string>();
+  const originalOf = (name: string) => original.get(name) ?? name;
+  // The current name of each enclosing loop's index (by original name), while its reverse is built.
+  const indexNow = new Map<string, string>();
   const adjoints = new Map<string, Adjoint>();
   const mayBeZero = new Set<string>();
   // Changes to `adjoints` inside a block being built, to undo when the block ends (its adjoints
@@ -107,24 +129,43 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
       b.origin = instr.origin;
       switch (instr.kind) {
         case 'if': {
-          const inside = [...instr.then, ...instr.else];
-          const local = definedIn(inside);
-          const outerReads = new Set<string>();
-          forEachInstr(inside, (inner) => {
-            for (const r of readsOf(inner)) if (r.kind === 'var' && active.has(r.name) && !local.has(r.name)) outerReads.add(r.name);
-          });
+          const outerReads = outerActiveReads([...instr.then, ...instr.else]);
           const [thenBlock, elseBlock] = conditionally(outerReads, [() => reverseBlock(instr.then), () => reverseBlock(instr.else)]);
           if (thenBlock.length > 0 || elseBlock.length > 0) {
             b.emit({ kind: 'if', condition: instr.condition, then: thenBlock, else: elseBlock, origin: instr.origin });
           }
           break;
         }
+        case 'loop':
+          reverseLoop(instr);
+          break;
+        case 'store': {
+          // An element of an array `let`: its value's adjoint starts from the adjoint array's element.
+          const value = instr.expr.args[0];
+          const adjointArray = arrayAdjoints.get(instr.array);
+          if (instr.accumulate || instr.expr.op !== 'copy' || value.kind !== 'var' || !active.has(value.name) || !adjointArray) break;
+          const seed = b.op('load', variable(adjointArray), instr.index);
+          if (seed.kind === 'var') mayBeZero.add(seed.name);
+          accumulate(value.name, seed);
+          break;
+        }
+        case 'array':
+        case 'check':
+          break;
         case 'let':
         case 'const':
         case 'set': {
           const g = adjoints.get(instr.target);
           if (!g || !instr.expr || !active.has(instr.target)) break;
           const { op, args } = instr.expr;
+          if (op === 'row') break;
+          if (op === 'load') {
+            // d$x[i] += ḡ
+            const adjointArray = args[0].kind === 'var' ? arrayAdjoints.get(args[0].name) : undefined;
+            if (!adjointArray) throw new Error(`internal error: no adjoint array for '${JSON.stringify(args[0])}'`);
+            b.emit({ kind: 'store', array: adjointArray, index: args[1], expr: { op: 'copy', args: [g.value] }, accumulate: true, origin: b.origin });
+            break;
+          }
           if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
           const partials = rules[op];
           const y = variable(instr.target);
@@ -156,18 +197,187 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     }
   };
 
+  /** The scalar variables a block reads from outside it that have adjoints (arrays have adjoint arrays). */
+  const outerActiveReads = (inside: readonly Instr[]): Set<string> => {
+    const local = definedIn(inside);
+    const reads = new Set<string>();
+    forEachInstr(inside, (inner) => {
+      for (const r of readsOf(inner)) if (r.kind === 'var' && active.has(r.name) && !local.has(r.name) && !arrays.has(r.name)) reads.add(r.name);
+    });
+    return reads;
+  };
+
+  /**
+   * Emits a recomputation of a loop body (already cloned under fresh names) for its reverse: every
+   * value again, except stores (their arrays are complete), loops that only store, and nested
+   * reductions whose results the forward sweep stored (read back instead). A value that was
+   * stored into an array `let` is read back from it. Rows of arrays with adjoints get their
+   * adjoint rows beside them.
+   */
+  const recompute = (body: readonly Instr[]) => {
+    const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
+    const definedBefore = new Set<string>();
+    for (const instr of body) {
+      if (instr.kind === 'store' && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
+    }
+    for (const instr of body) {
+      switch (instr.kind) {
+        case 'store':
+        case 'check':
+          continue;
+        case 'loop': {
+          if (!instr.reduction) continue;
+          const s = saved.get(originalOf(instr.reduction.target));
+          if (!s) {
+            b.emit({ ...instr, note: 'recomputed for the reverse sweep' });
+            continue;
+          }
+          const position = positionOf(s);
+          for (const { name, array } of s.values) {
+            const current = definesOf(instr).find((d) => originalOf(d) === name)!;
+            b.emit({ kind: 'const', target: current, expr: { op: 'load', args: [variable(array), position] }, origin: instr.origin });
+          }
+          continue;
+        }
+        case 'const': {
+          const store = storedAt.get(instr.target);
+          if (store && (store.index.kind === 'const' || !isDefinedIn(store.index.name, body) || definedBefore.has(store.index.name))) {
+            b.emit({ kind: 'const', target: instr.target, expr: { op: 'load', args: [variable(store.array), store.index] }, origin: instr.origin });
+          } else {
+            b.emit(instr);
+          }
+          definedBefore.add(instr.target);
+          if (instr.expr.op === 'row') adjointRow(instr);
+          continue;
+        }
+        default:
+          b.emit(instr);
+          for (const d of definesOf(instr)) definedBefore.add(d);
+      }
+    }
+  };
+
+  /** `const d$r = row(d$A, i)` beside `const r = row(A, i)`, when A has an adjoint array. */
+  const adjointRow = (instr: Extract<Instr, { kind: 'const' }>) => {
+    const [matrix, row] = instr.expr.args;
+    const adjointMatrix = matrix.kind === 'var' ? arrayAdjoints.get(matrix.name) : undefined;
+    if (!adjointMatrix) return;
+    const target = names.adjoint(instr.target);
+    b.emit({ kind: 'const', target, expr: { op: 'row', args: [variable(adjointMatrix), row] }, origin: instr.origin });
+    arrayAdjoints.set(instr.target, target);
+  };
+
+  /** Where a stored nested reduction's result of the current iteration is: its enclosing indices, flattened. */
+  const positionOf = (s: Saved): Operand => {
+    let position: Operand | undefined;
+    for (const { index, from, extent } of s.enclosing) {
+      const current = indexNow.get(index);
+      if (!current) throw new Error(`internal error: no current name for loop index '${index}'`);
+      const offset = b.op('sub', variable(current), from);
+      position = position === undefined ? offset : b.op('add', b.op('mul', position, extent), offset);
+    }
+    return position!;
+  };
+
+  /** The reverse of a loop: a loop running backwards (for max and min, the one iteration selected). */
+  const reverseLoop = (loop: Loop) => {
+    const r = loop.reduction;
+    const g = r && active.has(r.target) ? adjoints.get(r.target) : undefined;
+    let storesBack = false;
+    forEachInstr(loop.body, (i) => {
+      if (i.kind === 'store' && !i.accumulate && arrayAdjoints.has(i.array)) storesBack = true;
+    });
+    if (!g && !storesBack) return;
+    const index = names.user(originalOf(loop.index).replace(/\$.*$/, ''));
+    original.set(index, originalOf(loop.index));
+    const single = r !== undefined && (r.op === 'max' || r.op === 'min');
+    const build = () => {
+      indexNow.set(originalOf(loop.index), index);
+      const body = cloneBody(loop.body, new Map([[loop.index, index]]), names, active, arrays, original);
+      recompute(body.instrs);
+      if (r && g) {
+        const value = body.renamed(r.value);
+        if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, seedOf(r, value, g.value));
+      }
+      reverseBlock(body.instrs);
+      indexNow.delete(originalOf(loop.index));
+    };
+    const [block] = conditionally(outerActiveReads([loop]), [build]);
+    if (block.length === 0) return;
+    let from = loop.from;
+    let to = loop.to;
+    if (single) {
+      from = variable(r.arg!);
+      to = b.op('add', from, constant(1));
+    }
+    let reversed: Instr = { kind: 'loop', index, from, to, descending: !single, body: block, origin: loop.origin };
+    // Skip the loop where it would add nothing: a selected index of -1 (an empty max), two zero
+    // factors in a product, an adjoint that is exactly 0.
+    const guards: Operand[] = [];
+    if (single) guards.push(b.op('ge', from, constant(0)));
+    if (r?.op === 'prod') guards.push(b.op('lt', variable(r.zeros!), constant(2)));
+    if (g && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack) guards.push(b.op('ne', g.value, constant(0)));
+    for (const condition of guards.reverse()) reversed = { kind: 'if', condition, then: [reversed], else: [], origin: loop.origin };
+    b.emit(reversed);
+  };
+
+  /** ḡ·∂R/∂term for one term of a reduction R. */
+  const seedOf = (r: NonNullable<Loop['reduction']>, value: Operand, g: Operand): Operand => {
+    switch (r.op) {
+      case 'sum':
+      case 'max':
+      case 'min':
+        return g;
+      case 'logsumexp':
+        // ∂/∂b_i log Σ exp(b_j) = exp(b_i - R)
+        return b.op('mul', g, b.op('exp', b.op('sub', value, variable(r.target))));
+      case 'prod': {
+        // The product of the other terms: P/b_i without zeros; with one zero, P at it and 0 elsewhere.
+        const nonzero = variable(r.nonzero!);
+        const noZeros = b.op('eq', variable(r.zeros!), constant(0));
+        const atZero = b.op('select', b.op('eq', value, constant(0)), nonzero, constant(0));
+        return b.op('mul', g, b.op('select', noZeros, b.op('div', nonzero, value), atZero));
+      }
+    }
+  };
+
+  // Adjoint arrays: one per differentiated array parameter (the gradient) and per active array `let`.
+  const allocate = (name: string, length: Operand, rows?: Operand) => {
+    const target = names.adjoint(name);
+    b.emit({ kind: 'array', target, length, ...(rows && { rows }), origin: fnOrigin });
+    arrayAdjoints.set(name, target);
+  };
+  for (const p of fn.params) {
+    if (!p.shape || p.isConst) continue;
+    const dims = p.shape.sizes.map((s) => (typeof s === 'number' ? constant(s) : variable(s.name)));
+    if (p.shape.kind === 'mat') allocate(p.name, dims[1], dims[0]);
+    else allocate(p.name, dims[0]);
+  }
+  for (const instr of forward) {
+    if (instr.kind === 'array' && active.has(instr.target)) allocate(instr.target, instr.length);
+    if (instr.kind === 'const' && instr.expr.op === 'row') adjointRow(instr);
+  }
+
   if (fn.value.kind === 'var' && active.has(fn.value.name)) setAdjoint(fn.value.name, { value: constant(1), owned: false });
   reverseBlock(forward);
 
-  const gradient = fn.params.filter((p) => !p.isConst).map((param) => ({ param, adjoint: adjoints.get(param.name)?.value ?? constant(0) }));
+  const gradient = fn.params
+    .filter((p) => !p.isConst)
+    .map((param) => ({ param, adjoint: param.shape ? variable(arrayAdjoints.get(param.name)!) : (adjoints.get(param.name)?.value ?? constant(0)) }));
   return { ...fn, body: forward, reverse: b.current, gradient };
 }
 
-/** The variables an instruction list defines or assigns, at any depth. */
+/** The variables an instruction list defines or assigns, at any depth (loop indices included). */
 function definedIn(body: readonly Instr[]): Set<string> {
   const names = new Set<string>();
   forEachInstr(body, (inner) => {
-    if (inner.kind !== 'if') names.add(inner.target);
+    for (const d of definesOf(inner)) names.add(d);
+    if (inner.kind === 'set' || inner.kind === 'add') names.add(inner.target);
+    if (inner.kind === 'loop') names.add(inner.index);
   });
   return names;
+}
+
+function isDefinedIn(name: string, body: readonly Instr[]): boolean {
+  return body.some((i) => definesOf(i).includes(name));
 }

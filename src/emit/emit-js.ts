@@ -1,9 +1,9 @@
 import type { LineMap } from '../diagnostics/span.ts';
 import { assertNever } from '../syntax/ast.ts';
-import { forEachInstr, readsOf, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { definesOf, forEachInstr, readsOf, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
 import { printWidth } from './format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
-import { chunkName, exportSpecifier, gradientName, isTemporary, localFunctionName, propertyKey, scratchName } from './names.ts';
+import { chunkName, exportSpecifier, gradientIntoName, gradientName, isTemporary, localFunctionName, propertyKey, reductionStateName, scratchName } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
 
 export interface EmitInput {
@@ -41,22 +41,110 @@ export function emitModule(input: EmitInput): Section[] {
   header.push(`// returns { value, gradient }: the gradient by reverse-mode automatic differentiation.`);
   sections.push(header);
   const exports: string[] = [];
+  const slots = { next: 0 };
+  let helpers: Section | undefined;
   for (const { value, gradient } of input.functions) {
     const local = localFunctionName(value.name);
-    sections.push(...emitFunction(value, local, input.lines, `${value.name}(${value.params.map((p) => p.sourceName).join(', ')}): the value.`));
+    const withArrays = value.params.some((p) => p.shape);
+    if (withArrays && !helpers) {
+      helpers = arrayHelpers();
+      sections.push(helpers);
+    }
+    const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
+    sections.push(...emitFunction(value, local, input.lines, `${value.name}${signature}: the value.`, 'value', slots));
     const wrt = gradient.gradient!.map((g) => g.param.sourceName);
     const consts = gradient.params.filter((p) => p.isConst).map((p) => p.sourceName);
-    const doc =
-      `${gradientName(value.name)}(${value.params.map((p) => p.sourceName).join(', ')}): the value of ${value.name} and its gradient` +
+    const of =
       (wrt.length > 0 ? ` with respect to ${wrt.join(', ')}.` : ' (it has no differentiated parameters).') +
       (consts.length > 0 ? ` Not differentiated (const): ${consts.join(', ')}.` : '');
-    sections.push(...emitFunction(gradient, localFunctionName(gradientName(value.name)), input.lines, doc));
+    const doc = `${gradientName(value.name)}${signature}: the value of ${value.name} and its gradient${of}`;
+    sections.push(...emitFunction(gradient, localFunctionName(gradientName(value.name)), input.lines, doc, 'gradient', slots));
     exports.push(exportSpecifier(local, value.name), exportSpecifier(localFunctionName(gradientName(value.name)), gradientName(value.name)));
+    if (withArrays) {
+      const into = gradientIntoName(value.name);
+      const intoDoc =
+        `${into}(out, ${value.params.map((p) => p.sourceName).join(', ')}): the value of ${value.name}; writes its gradient into ` +
+        `out's arrays (zeroed first, allocating nothing) and out's numbers${of}`;
+      sections.push(...emitFunction(gradient, into, input.lines, intoDoc, 'into', slots));
+      exports.push(into);
+    }
   }
   const footer = new Section();
   footer.push(`export { ${exports.join(', ')} };`);
   sections.push(footer);
   return sections;
+}
+
+/**
+ * The helpers of a module with array parameters: argument checks, work arrays kept between calls
+ * (so a warm call allocates only the gradient it returns), and gradient matrices.
+ */
+function arrayHelpers(): Section {
+  const out = new Section();
+  const text = `// Helpers for array parameters. Work arrays are kept between calls (one per array of each
+// function, grown to the largest size seen), so a warm call allocates only what it returns.
+const $pool = [];
+
+/** A zero-filled work array of at least \`length\` elements, reused by later calls. */
+function $work(slot, length) {
+  let a = $pool[slot];
+  if (a === undefined || a.length < length) $pool[slot] = a = new Float64Array(length);
+  else a.fill(0, 0, length);
+  return a;
+}
+
+/** The length of an array argument. */
+function $length(a, what) {
+  const n = a === null || a === undefined ? undefined : a.length;
+  if (typeof n !== 'number') throw new TypeError(\`\${what} must be an array of numbers\`);
+  return n;
+}
+
+/** Checks an array argument's length against a size bound before it. */
+function $expect(a, expected, what, size) {
+  const n = $length(a, what);
+  if (n !== expected) throw new RangeError(\`\${what} has \${n} elements, but \${size} is \${expected}\`);
+}
+
+/** The row length of a matrix argument (an array of rows): that of its first row, 0 without rows. */
+function $columns(m, what) {
+  return $length(m, what) > 0 ? $length(m[0], \`\${what}[0]\`) : 0;
+}
+
+/** Checks the length of every row of a matrix argument. */
+function $expectRows(m, columns, what, size) {
+  for (let r = 0; r < m.length; r++) {
+    const row = m[r];
+    const n = row === null || row === undefined ? undefined : row.length;
+    if (typeof n !== 'number') throw new TypeError(\`\${what}[\${r}] must be an array of numbers\`);
+    if (n !== columns) throw new RangeError(\`\${what}[\${r}] has \${n} elements, but \${size} is \${columns}\`);
+  }
+}
+
+/** A matrix gradient: \`rows\` Float64Array rows over one buffer. */
+function $matrix(rows, columns) {
+  const buffer = new Float64Array(rows * columns);
+  const m = new Array(rows);
+  for (let r = 0; r < rows; r++) m[r] = buffer.subarray(r * columns, (r + 1) * columns);
+  return m;
+}
+
+/** A caller's array for a vector gradient: checked, and zeroed. */
+function $into(a, length, what) {
+  $expect(a, length, what, "the parameter's length");
+  a.fill(0);
+  return a;
+}
+
+/** A caller's array of rows for a matrix gradient: checked, and zeroed. */
+function $intoRows(m, rows, columns, what) {
+  $expect(m, rows, what, "the parameter's row count");
+  $expectRows(m, columns, what, "the parameter's row length");
+  for (let r = 0; r < rows; r++) m[r].fill(0);
+  return m;
+}`;
+  for (const line of text.split('\n')) out.push(line);
+  return out;
 }
 
 /**
@@ -71,19 +159,32 @@ export function comment(indent: string, text: string): string {
 }
 
 
-function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string): Section[] {
+type Variant = 'value' | 'gradient' | 'into';
+
+function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string, variant: Variant, slots: { next: number }): Section[] {
   const body = fn.body;
-  const reverse = fn.reverse ?? [];
+  const reverse = variant === 'value' ? [] : (fn.reverse ?? []);
   const results = fn.gradient ? [fn.value, ...fn.gradient.map((g) => g.adjoint)] : [fn.value];
-  const params = fn.params.map((p) => p.name).join(', ');
-  if (countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
+  const params = [...(variant === 'into' ? [outName] : []), ...fn.params.map((p) => p.name)].join(', ');
+  const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
+  if (!hasLoops && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
     return emitSplit(fn, local, lines, doc, results);
   }
-  const printer = new BodyPrinter(lines, inlinableTemporaries([...body, ...reverse], results));
+  // How each array is allocated: a returned gradient, the caller's (fGradInto), or a work array.
+  const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
+  const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
+    const param = gradients.get(instr.target);
+    if (!param) return `$work(${slots.next++}, ${length})`;
+    const what = JSON.stringify(`${local}: ${outName.slice(1)}.${param.sourceName}`);
+    if (variant === 'into') return rows ? `$intoRows(${outName}${member(param.sourceName)}, ${rows}, ${length}, ${what})` : `$into(${outName}${member(param.sourceName)}, ${length}, ${what})`;
+    return rows ? `$matrix(${rows}, ${length})` : `new Float64Array(${length})`;
+  };
+  const printer = new BodyPrinter(lines, inlinableTemporaries([...body, ...reverse], results), fn.name, allocate);
   const out = printer.out;
   out.push(`/** ${doc} */`, fn.span.start);
   out.push(`function ${local}(${params}) {`, fn.span.start);
-  if (fn.gradient) {
+  for (const line of prologue(fn, local)) out.push(`  ${line}`, fn.span.start);
+  if (variant !== 'value') {
     if (body.length > 0) out.push('  // Forward sweep: the value, keeping what the reverse sweep reads.');
     printer.statements(body, '  ', false);
     if (reverse.length > 0) out.push('  // Reverse sweep: each adjoint is ∂(result)/∂(variable), from the result back to the parameters.');
@@ -91,9 +192,55 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
   } else {
     printer.statements(body, '  ', false);
   }
-  out.push(`  return ${returnValue(fn, (o) => printer.operand(o).text)};`, fn.span.start);
+  if (variant === 'into') {
+    for (const g of fn.gradient ?? []) if (!g.param.shape) out.push(`  ${outName}${member(g.param.sourceName)} = ${printer.operand(g.adjoint).text};`, fn.span.start);
+    out.push(`  return ${printer.operand(fn.value).text};`, fn.span.start);
+  } else {
+    out.push(`  return ${returnValue(fn, (o) => printer.operand(o).text)};`, fn.span.start);
+  }
   out.push('}');
   return [out];
+}
+
+/** fGradInto's first parameter: the object receiving the gradient. */
+const outName = '$out';
+
+/** `.name`, or `["name"]` where a property access would not do. */
+function member(name: string): string {
+  return name === '__proto__' ? `["__proto__"]` : `.${name}`;
+}
+
+/**
+ * Binds the sizes of array parameters from their lengths and checks every other length against
+ * them: sizes come from vectors and row counts first, then from row lengths (a matrix's first row).
+ */
+function prologue(fn: IrFunction, local: string): string[] {
+  const lines: string[] = [];
+  const bound = new Map<string, string>();
+  const shaped = fn.params.filter((p) => p.shape);
+  const what = (p: Param) => JSON.stringify(`${local}: ${p.sourceName}`);
+  const pass = (columns: boolean) => {
+    for (const p of shaped) {
+      const sizes = p.shape!.sizes;
+      const k = columns ? 1 : 0;
+      if (k >= sizes.length) continue;
+      const size = sizes[k];
+      const described = typeof size === 'number' ? String(size) : size.sourceName;
+      const isMatrixColumns = p.shape!.kind === 'mat' && columns;
+      if (typeof size !== 'number' && !bound.has(size.name)) {
+        bound.set(size.name, `${size.sourceName} (the ${isMatrixColumns ? 'row length' : p.shape!.kind === 'mat' ? 'row count' : 'length'} of ${p.sourceName})`);
+        lines.push(`const ${size.name} = ${isMatrixColumns ? '$columns' : '$length'}(${p.name}, ${what(p)});`);
+        if (isMatrixColumns) lines.push(`$expectRows(${p.name}, ${size.name}, ${what(p)}, ${JSON.stringify(bound.get(size.name))});`);
+        continue;
+      }
+      const expected = typeof size === 'number' ? String(size) : size.name;
+      const description = JSON.stringify(typeof size === 'number' ? `the fixed size ${described}` : bound.get(size.name)!);
+      lines.push(`${isMatrixColumns ? '$expectRows' : '$expect'}(${p.name}, ${expected}, ${what(p)}, ${description});`);
+    }
+  };
+  pass(false);
+  pass(true);
+  return lines;
 }
 
 function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
@@ -153,6 +300,8 @@ class BodyPrinter {
   constructor(
     private readonly lines: LineMap,
     private readonly inlined: ReadonlyMap<string, Expr>,
+    private readonly fnName = '',
+    private readonly allocate?: (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined) => string,
   ) {}
 
   operand = (o: Operand): Printed => {
@@ -190,6 +339,10 @@ class BodyPrinter {
         out.push(`${indent}}`, at);
         continue;
       }
+      if (instr.kind === 'loop' || instr.kind === 'store' || instr.kind === 'array' || instr.kind === 'check') {
+        this.arrayStatement(instr, indent, sourceLines);
+        continue;
+      }
       if (instr.kind === 'const' && this.inlined.has(instr.target)) continue;
       const expr = instr.expr ? printOp(instr.expr, operand).text : undefined;
       switch (instr.kind) {
@@ -212,6 +365,107 @@ class BodyPrinter {
       }
     }
   }
+
+  private arrayStatement(instr: Extract<Instr, { kind: 'loop' | 'store' | 'array' | 'check' }>, indent: string, sourceLines: boolean): void {
+    const { out } = this;
+    const text = (o: Operand) => this.operand(o).text;
+    const at = instr.origin.span.start;
+    const note = instr.kind === 'check' ? undefined : instr.note;
+    if (note) out.push(comment(indent, `${note[0].toUpperCase()}${note.slice(1)}.`), at);
+    switch (instr.kind) {
+      case 'array': {
+        if (!this.allocate) throw new Error('internal error: no allocation for arrays here');
+        out.push(`${indent}const ${instr.target} = ${this.allocate(instr, text(instr.length), instr.rows && text(instr.rows))};`, at);
+        return;
+      }
+      case 'store': {
+        const target = `${instr.array}[${text(instr.index)}]`;
+        if (!instr.accumulate) out.push(`${indent}${target} = ${printOp(instr.expr, this.operand).text};`, at);
+        else if (instr.expr.op === 'neg') out.push(`${indent}${target} -= ${text(instr.expr.args[0])};`, at);
+        else out.push(`${indent}${target} += ${printOp(instr.expr, this.operand).text};`, at);
+        return;
+      }
+      case 'check': {
+        const i = this.operand(instr.index);
+        const n = this.operand(instr.length);
+        const line = this.lines.position(instr.origin.statement.start).line;
+        const where = JSON.stringify(`${this.fnName}, line ${line}: ${instr.message} is `);
+        out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} < ${n.text})) {`, at);
+        out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside 0.." + (${n.prec >= primaryPrecedence ? n.text : `(${n.text})`} - 1));`, at);
+        out.push(`${indent}}`, at);
+        return;
+      }
+      case 'loop': {
+        const r = instr.reduction;
+        const state = (what: string) => reductionStateName(r!.target, what);
+        if (r) {
+          switch (r.op) {
+            case 'sum':
+              out.push(`${indent}let ${r.target} = 0;`, at);
+              break;
+            case 'max':
+            case 'min':
+              out.push(`${indent}let ${r.target} = ${r.op === 'max' ? '-' : ''}Infinity;`, at);
+              out.push(`${indent}let ${r.arg} = -1;`, at);
+              break;
+            case 'prod':
+              out.push(`${indent}let ${r.nonzero} = 1;`, at);
+              out.push(`${indent}let ${r.zeros} = 0;`, at);
+              break;
+            case 'logsumexp':
+              out.push(`${indent}let ${state('max')} = -Infinity;`, at);
+              out.push(`${indent}let ${state('sum')} = 0;`, at);
+              break;
+          }
+        }
+        const i = instr.index;
+        const from = this.operand(instr.from);
+        const to = this.operand(instr.to);
+        if (instr.descending) {
+          const start = instr.to.kind === 'const' ? String(instr.to.value - 1) : `${to.text} - 1`;
+          out.push(`${indent}for (let ${i} = ${start}; ${i} >= ${from.text}; ${i}--) {`, at);
+        } else {
+          out.push(`${indent}for (let ${i} = ${from.text}; ${i} < ${to.text}; ${i}++) {`, at);
+        }
+        this.statements(instr.body, indent + '  ', sourceLines);
+        if (r) {
+          const v = text(r.value);
+          const inner = indent + '  ';
+          switch (r.op) {
+            case 'sum':
+              out.push(`${inner}${r.target} += ${v};`, at);
+              break;
+            case 'max':
+            case 'min':
+              // The first index reaching the extreme; a NaN term makes the result NaN, as Math.max does.
+              out.push(`${inner}if (${v} ${r.op === 'max' ? '>' : '<'} ${r.target} || ${v} !== ${v}) {`, at);
+              out.push(`${inner}  ${r.target} = ${v};`, at);
+              out.push(`${inner}  ${r.arg} = ${i};`, at);
+              out.push(`${inner}}`, at);
+              break;
+            case 'prod':
+              // Zeros are counted, not multiplied in, so the derivative at a zero is exact.
+              out.push(`${inner}if (${v} === 0) ${r.zeros}++;`, at);
+              out.push(`${inner}else ${r.nonzero} *= ${v};`, at);
+              break;
+            case 'logsumexp':
+              // One pass: the sum of exp(term - max so far), rescaled when the maximum grows.
+              out.push(`${inner}if (${v} > ${state('max')}) {`, at);
+              out.push(`${inner}  ${state('sum')} = ${state('sum')} * Math.exp(${state('max')} - ${v}) + 1;`, at);
+              out.push(`${inner}  ${state('max')} = ${v};`, at);
+              out.push(`${inner}} else if (${v} !== -Infinity) {`, at);
+              out.push(`${inner}  ${state('sum')} += Math.exp(${v} - ${state('max')});`, at);
+              out.push(`${inner}}`, at);
+              break;
+          }
+        }
+        out.push(`${indent}}`, at);
+        if (r?.op === 'prod') out.push(`${indent}const ${r.target} = ${r.zeros} === 0 ? ${r.nonzero} : 0 * ${r.nonzero};`, at);
+        if (r?.op === 'logsumexp') out.push(`${indent}const ${r.target} = ${state('max')} + Math.log(${state('sum')});`, at);
+        return;
+      }
+    }
+  }
 }
 
 /**
@@ -221,19 +475,64 @@ class BodyPrinter {
  */
 function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[], keep: ReadonlySet<string> = new Set()): Map<string, Expr> {
   const uses = new Map<string, number>();
+  // The loop depth of each temporary's definition and (single) use: a value is never moved into a loop.
+  const defined = new Map<string, number>();
+  const used = new Map<string, number>();
   const mutable = new Set<string>();
-  const count = (o: Operand) => o.kind === 'var' && uses.set(o.name, (uses.get(o.name) ?? 0) + 1);
-  results.forEach(count);
-  forEachInstr(body, (i) => {
-    readsOf(i).forEach(count);
-    if (i.kind === 'let' || i.kind === 'set' || i.kind === 'add') mutable.add(i.target);
-  });
+  const kept = new Set(keep);
+  const count = (o: Operand, depth: number) => {
+    if (o.kind !== 'var') return;
+    uses.set(o.name, (uses.get(o.name) ?? 0) + 1);
+    used.set(o.name, depth);
+  };
+  const walk = (block: readonly Instr[], depth: number) => {
+    for (const i of block) {
+      switch (i.kind) {
+        case 'loop': {
+          count(i.from, depth);
+          count(i.to, depth);
+          walk(i.body, depth + 1);
+          const r = i.reduction;
+          if (r) {
+            count(r.value, depth + 1);
+            // Only a sum prints its term once.
+            if (r.op !== 'sum' && r.value.kind === 'var') kept.add(r.value.name);
+          }
+          for (const d of definesOf(i)) mutable.add(d);
+          break;
+        }
+        case 'if':
+          count(i.condition, depth);
+          walk(i.then, depth);
+          walk(i.else, depth);
+          break;
+        case 'store':
+          // The array is written through its name (a row may be a temporary): it stays a variable.
+          kept.add(i.array);
+          mutable.add(i.array);
+          readsOf(i).forEach((o) => count(o, depth));
+          break;
+        case 'check':
+          // Printed more than once.
+          for (const o of readsOf(i)) if (o.kind === 'var') kept.add(o.name);
+          readsOf(i).forEach((o) => count(o, depth));
+          break;
+        default:
+          readsOf(i).forEach((o) => count(o, depth));
+          if (i.kind === 'let' || i.kind === 'set' || i.kind === 'add') mutable.add(i.target);
+          if (i.kind === 'const') defined.set(i.target, depth);
+      }
+    }
+  };
+  results.forEach((o) => count(o, 0));
+  walk(body, 0);
   const inlined = new Map<string, Expr>();
   // How many operations an inlined expression nests: past a few dozen a line is unreadable, and
   // the printer (which recurses into inlined temporaries) must stay shallow for any input.
   const depth = new Map<string, number>();
   forEachInstr(body, (i) => {
-    if (i.kind !== 'const' || !isTemporary(i.target) || uses.get(i.target) !== 1 || keep.has(i.target)) return;
+    if (i.kind !== 'const' || !isTemporary(i.target) || uses.get(i.target) !== 1 || kept.has(i.target)) return;
+    if (used.get(i.target) !== defined.get(i.target)) return;
     if (i.expr.args.some((a) => a.kind === 'var' && mutable.has(a.name))) return;
     const d = 1 + Math.max(0, ...i.expr.args.map((a) => (a.kind === 'var' ? (depth.get(a.name) ?? 0) : 0)));
     if (d > maxInlineDepth) return;

@@ -5,11 +5,13 @@
  *   class$, Math$    a user name that JavaScript reserves or that generated code relies on
  *   a$2              a second variable from the same user name (after inlining a call)
  *   $t4              a temporary
+ *   $saved5          an array of values stored for the reverse sweep
  *   d$x, $dt4        the adjoint (∂f/∂·) of a user variable, of a temporary
  * A user name never starts with `$`, and the part of a generated name before its first `$` is a
  * user name (or `d`, followed by `$` and a user name), so no two rules can produce the same name.
  * Exported names are the user's function names exactly (`export { class$ as class }`), and
- * `${name}Grad` for each gradient: the checker reports a user function with that name.
+ * `${name}Grad` for each gradient (`${name}GradInto` too with arrays): the checker reports a user
+ * function with such a name. Module helpers for arrays are `$`-prefixed (`$length`, `$work`).
  */
 
 const reservedWords = new Set(
@@ -37,6 +39,11 @@ export function temporaryName(n: number): string {
   return `$t${n}`;
 }
 
+/** An array of values the forward sweep stores for the reverse sweep. */
+export function savedName(n: number): string {
+  return `$saved${n}`;
+}
+
 export function isTemporary(name: string): boolean {
   return name.startsWith('$t');
 }
@@ -48,6 +55,16 @@ export function adjointName(variable: string): string {
 /** The exported name of a function's gradient. */
 export function gradientName(functionName: string): string {
   return `${functionName}Grad`;
+}
+
+/** The gradient written into caller-provided arrays, for functions with array parameters. */
+export function gradientIntoName(functionName: string): string {
+  return `${functionName}GradInto`;
+}
+
+/** The state a reduction keeps while it runs (`$t4$max`, the running maximum of a logsumexp). */
+export function reductionStateName(target: string, what: string): string {
+  return `${target}$${what}`;
 }
 
 /** A property key in an object literal; `__proto__` must be computed or it sets the prototype. */
@@ -63,7 +80,7 @@ export function exportSpecifier(local: string, exported: string): string {
 
 /** A function's name inside the module; exported under the user's name as written. */
 export function localFunctionName(name: string): string {
-  return name.endsWith('Grad') ? name : localName(name);
+  return name.endsWith('Grad') || name.endsWith('GradInto') ? name : localName(name);
 }
 
 /** The n-th chunk of a function split for V8 (split-function.ts), and their shared scratch array. */

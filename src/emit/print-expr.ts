@@ -83,6 +83,9 @@ export function printOp(e: Expr, operand: (o: Operand) => Printed): Printed {
       return { text: `!${wrap(args[0], jsPrecedence.prefix)}`, prec: jsPrecedence.prefix };
     case 'copy':
       return args[0];
+    case 'load':
+    case 'row':
+      return { text: `${wrap(args[0], jsPrecedence.primary)}[${args[1].text}]`, prec: jsPrecedence.primary };
     case 'select':
       return {
         text: `${wrap(args[0], jsPrecedence.select + 1)} ? ${wrap(args[1], jsPrecedence.select)} : ${wrap(args[2], jsPrecedence.select)}`,

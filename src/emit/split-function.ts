@@ -54,7 +54,7 @@ export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>
     const declared = new Set<string>();
     forEachInstr(g, (i) => {
       for (const r of readsOf(i)) if (r.kind === 'var' && !params.has(r.name)) reads.add(r.name);
-      if (i.kind === 'if') return;
+      if (i.kind !== 'const' && i.kind !== 'let' && i.kind !== 'set' && i.kind !== 'add') return;
       writes.add(i.target);
       if (i.kind === 'const' || i.kind === 'let') declared.add(i.target);
       if (i.kind === 'add') reads.add(i.target);

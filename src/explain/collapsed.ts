@@ -260,6 +260,9 @@ export function buildCollapsed(
         if (reads) declareReads(reads, e);
         return { kind: 'node', id, value: num(taken), active };
       }
+      case 'index':
+      case 'reduce':
+        throw new Error('internal error: explain reached an array expression');
       default:
         return assertNever(e);
     }
@@ -379,6 +382,9 @@ function namesAdded(
         }
         return { kind: 'temp' };
       }
+      case 'index':
+      case 'reduce':
+        throw new Error('internal error: explain reached an array expression');
       default:
         return assertNever(x);
     }

@@ -3,7 +3,7 @@ import { isBuiltin } from '../ir/builtins.ts';
 import { reverseMode } from '../ad/reverse.ts';
 import type { Span } from '../diagnostics/span.ts';
 import { adjointName } from '../emit/names.ts';
-import { forEachInstr, isBooleanOp } from '../ir/ir.ts';
+import { definesOf, forEachInstr, isBooleanOp } from '../ir/ir.ts';
 import { lowerFunction } from '../ir/lower.ts';
 import type { FunctionDecl } from '../syntax/ast.ts';
 import type { Graph } from './graph.ts';
@@ -58,7 +58,7 @@ export function buildExpanded(
   const primal = new Map<string, string>();
   for (const p of ir.params) primal.set(adjointName(p.name), p.name);
   forEachInstr(ir.body, (i) => {
-    if (i.kind !== 'if') primal.set(adjointName(i.target), i.target);
+    for (const target of definesOf(i)) primal.set(adjointName(target), target);
   });
   const zeroStarted = new Map<string, Span>();
   for (const [adjoint, at] of zeroStartedAdjoints(reverseMode(ir, names).reverse!)) {

@@ -2,6 +2,7 @@ import { checkProgram } from '../check/check-program.ts';
 import { compileToIr } from '../compile.ts';
 import { DiagnosticBag, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import { LineMap } from '../diagnostics/span.ts';
+import { childrenOf, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 import { parse } from '../syntax/parse.ts';
 import { buildCollapsed } from './collapsed.ts';
 import { buildExpanded } from './expanded.ts';
@@ -37,6 +38,9 @@ export function explain(source: string, fnName: string, point: Readonly<Record<s
   if (!fn) {
     const names = [...table.keys()].map((n) => `'${n}'`).join(', ');
     throw new ExplainError(`there is no function '${fnName}'; the file defines ${names}`);
+  }
+  if (usesArrays(fn, table)) {
+    throw new ExplainError(`'${fnName}' uses arrays, which adc explain does not show yet (it draws the graph of scalar functions)`);
   }
   const values = pointValues(fn.params, point, fnName);
   const maxPaths = options.maxPaths ?? defaultMaxPaths;
@@ -84,4 +88,23 @@ function pointValues(params: readonly { name: string }[], point: Readonly<Record
 /** The result as JSON, with NaN and ±Infinity written as the strings "NaN", "Infinity", "-Infinity", and a missing adjoint as null. */
 export function explainToJson(result: ExplainResult, indent = 2): string {
   return JSON.stringify(result, (_key, v: unknown) => (v === undefined ? null : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), indent);
+}
+
+/** Whether a function, or one it calls, has array parameters, array lets or reductions. */
+function usesArrays(fn: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, seen = new Set<string>()): boolean {
+  if (seen.has(fn.name)) return false;
+  seen.add(fn.name);
+  if (fn.params.some((p) => p.type)) return true;
+  for (const s of fn.body) {
+    if (s.kind === 'let' && s.indices) return true;
+    for (const stack: Expr[] = [s.value]; stack.length > 0; ) {
+      const e = stack.pop()!;
+      if (e.kind === 'index' || e.kind === 'reduce') return true;
+      if (e.kind === 'call' && (e.callee === 'dot' || e.callee === 'norm')) return true;
+      const callee = e.kind === 'call' ? table.get(e.callee) : undefined;
+      if (callee && usesArrays(callee, table, seen)) return true;
+      stack.push(...childrenOf(e));
+    }
+  }
+  return false;
 }

@@ -66,7 +66,7 @@ export interface Hooks {
   /** How to compute an operation (default: `evaluateExpr`). */
   readonly evaluate?: (expr: Expr, env: Env) => Scalar;
   /** Every assignment executed (not those of branches skipped), in order, with its value. */
-  readonly set?: (instr: Exclude<Instr, { kind: 'if' }>, expr: Expr, value: Scalar) => void;
+  readonly set?: (instr: Extract<Instr, { kind: 'const' | 'let' | 'set' | 'add' }>, expr: Expr, value: Scalar) => void;
 }
 
 /** Runs a block. */
@@ -76,6 +76,7 @@ export function execute(body: readonly Instr[], env: Env, hooks: Hooks = {}): vo
       execute(operandValue(instr.condition, env) ? instr.then : instr.else, env, hooks);
       continue;
     }
+    if (instr.kind !== 'const' && instr.kind !== 'let' && instr.kind !== 'set' && instr.kind !== 'add') throw new Error(`internal error: explain cannot run '${instr.kind}'`);
     if (!instr.expr) continue;
     let value = (hooks.evaluate ?? evaluateExpr)(instr.expr, env);
     if (instr.kind === 'add') value = (env.get(instr.target) as number) + (value as number);

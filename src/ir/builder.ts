@@ -1,6 +1,6 @@
-import { adjointName, duplicateName, localName, temporaryName } from '../emit/names.ts';
+import { adjointName, duplicateName, localName, savedName, temporaryName } from '../emit/names.ts';
 import { evaluateOp } from './evaluate.ts';
-import { constant, variable, type Expr, type Instr, type Op, type Operand, type Origin } from './ir.ts';
+import { constant, definesOf, variable, type Expr, type Instr, type Op, type Operand, type Origin } from './ir.ts';
 
 /** Hands out the variable names of one generated function, through src/emit/names.ts. */
 export class NameSupply {
@@ -19,18 +19,33 @@ export class NameSupply {
     return temporaryName(++this.temps);
   }
 
+  /** An array the reverse sweep reads: a reduction's results stored per iteration. */
+  saved(): string {
+    return savedName(++this.temps);
+  }
+
   adjoint(name: string): string {
     return adjointName(name);
   }
 }
 
-/** Builds instruction lists, folding operations whose operands are all constants. */
+/**
+ * Builds instruction lists, folding operations whose operands are all constants. With `hoist`,
+ * an operation goes to the outermost block where its operands are defined, but never out of an
+ * `if` branch: a value that does not depend on a loop's index is computed once, before the loop
+ * (lowering uses this; the reverse sweep, which reads variables it changes, does not).
+ */
 export class Builder {
   private blocks: Instr[][] = [[]];
+  /** For each open block, whether it is a loop body (else the function or an `if` branch). */
+  private loops: boolean[] = [false];
+  /** The block depth where each variable was defined (absent: outside every block, e.g. a parameter). */
+  private readonly homes = new Map<string, number>();
 
   constructor(
     readonly names: NameSupply,
     public origin: Origin,
+    private readonly hoist = false,
   ) {}
 
   get current(): Instr[] {
@@ -39,13 +54,53 @@ export class Builder {
 
   emit(instr: Instr): void {
     this.current.push(instr);
+    for (const name of definesOf(instr)) this.homes.set(name, this.blocks.length - 1);
   }
 
   /** Runs fn with a fresh block and returns the instructions it emitted. */
-  block(fn: () => void): Instr[] {
+  block(fn: () => void, loop = false): Instr[] {
     this.blocks.push([]);
+    this.loops.push(loop);
     fn();
+    this.loops.pop();
     return this.blocks.pop()!;
+  }
+
+  /** The body of a loop over `index`: a block that operations not reading the index leave. */
+  loopBody(index: string, fn: () => void): Instr[] {
+    return this.block(() => {
+      this.homes.set(index, this.blocks.length - 1);
+      fn();
+    }, true);
+  }
+
+  /**
+   * Where an instruction reading these operands may go: the deepest block defining one of them,
+   * and at least the innermost `if` branch. Without hoisting, the current block.
+   */
+  depthFor(reads: readonly Operand[]): number {
+    const current = this.blocks.length - 1;
+    if (!this.hoist) return current;
+    let depth = 0;
+    for (let d = current; d > 0; d--) {
+      if (!this.loops[d]) {
+        depth = d;
+        break;
+      }
+    }
+    for (const r of reads) if (r.kind === 'var') depth = Math.max(depth, this.homes.get(r.name) ?? 0);
+    return depth;
+  }
+
+  /** The depth of the block being built. */
+  get depth(): number {
+    return this.blocks.length - 1;
+  }
+
+  /** Emits an instruction at a depth from `depthFor`. */
+  emitAt(depth: number, instr: Instr): void {
+    this.blocks[depth].push(instr);
+    for (const name of definesOf(instr)) this.homes.set(name, depth);
   }
 
   /**
@@ -68,7 +123,7 @@ export class Builder {
     const s = simplify({ op, args });
     if (!('op' in s)) return s;
     const target = this.names.temp();
-    this.emit({ kind: 'const', target, expr: s, origin: this.origin });
+    this.emitAt(this.depthFor(s.args), { kind: 'const', target, expr: s, origin: this.origin });
     return variable(target);
   }
 }
@@ -93,6 +148,9 @@ export function simplify(e: Expr | Operand): Expr | Operand {
       if (isConst(a, -1)) return { op: 'neg', args: [b] };
       if (isConst(b, -1)) return { op: 'neg', args: [a] };
       return e;
+    case 'sub':
+      // x - 0 is x, -0 included (x + 0 is not: -0 + 0 is +0).
+      return isConst(b, 0) ? a : e;
     case 'div':
       return isConst(b, 1) ? a : e;
     case 'pow':

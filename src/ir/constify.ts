@@ -1,4 +1,4 @@
-import { forEachInstr, type Instr, type IrFunction } from './ir.ts';
+import { forEachInstr, mapNested, type Instr, type IrFunction } from './ir.ts';
 
 /** A `let` that is never assigned again is a `const`: the passes after it may then move or share it. */
 export function constify(fn: IrFunction): IrFunction {
@@ -8,7 +8,7 @@ export function constify(fn: IrFunction): IrFunction {
   });
   const rewrite = (block: readonly Instr[]): Instr[] =>
     block.map((i): Instr => {
-      if (i.kind === 'if') return { ...i, then: rewrite(i.then), else: rewrite(i.else) };
+      if (i.kind === 'if' || i.kind === 'loop') return mapNested(i, rewrite);
       if (i.kind === 'let' && i.expr && !assigned.has(i.target)) return { kind: 'const', target: i.target, expr: i.expr, origin: i.origin };
       return i;
     });

@@ -1,4 +1,4 @@
-import { forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from './ir.ts';
+import { definesOf, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from './ir.ts';
 
 /**
  * Common-subexpression elimination and copy propagation, across the forward and the reverse sweep
@@ -11,6 +11,10 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
   const mutable = new Set<string>();
   forEachInstr([...fn.body, ...(fn.reverse ?? [])], (i) => {
     if (i.kind === 'let' || i.kind === 'set' || i.kind === 'add') mutable.add(i.target);
+    // An array written anywhere is not read twice as one value: a store may come between.
+    if (i.kind === 'store') mutable.add(i.array);
+    // A reduction's state changes during its loop.
+    if (i.kind === 'loop') for (const name of definesOf(i)) mutable.add(name);
   });
   const replaced = new Map<string, Operand>();
   const scopes: Map<string, Operand>[] = [new Map()];
@@ -27,16 +31,36 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
 
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const out: Instr[] = [];
+    const nested = (b: readonly Instr[]) => {
+      scopes.push(new Map());
+      const r = rewrite(b);
+      scopes.pop();
+      return r;
+    };
     for (const instr of block) {
-      if (instr.kind === 'if') {
-        const branch = (b: readonly Instr[]) => {
-          scopes.push(new Map());
-          const r = rewrite(b);
-          scopes.pop();
-          return r;
-        };
-        out.push({ ...instr, condition: sub(instr.condition), then: branch(instr.then), else: branch(instr.else) });
-        continue;
+      switch (instr.kind) {
+        case 'if':
+          out.push({ ...instr, condition: sub(instr.condition), then: nested(instr.then), else: nested(instr.else) });
+          continue;
+        case 'loop': {
+          // The body is a scope of its own: its values do not outlive an iteration.
+          const body = nested(instr.body);
+          const reduction = instr.reduction && { ...instr.reduction, value: sub(instr.reduction.value) };
+          out.push({ ...instr, from: sub(instr.from), to: sub(instr.to), body, ...(reduction && { reduction }) });
+          continue;
+        }
+        case 'store': {
+          // The array may be a row that has been merged with an equal one.
+          const array = sub({ kind: 'var', name: instr.array });
+          out.push({ ...instr, array: array.kind === 'var' ? array.name : instr.array, index: sub(instr.index), expr: subExpr(instr.expr) });
+          continue;
+        }
+        case 'array':
+          out.push({ ...instr, length: sub(instr.length), ...(instr.rows && { rows: sub(instr.rows) }) });
+          continue;
+        case 'check':
+          out.push({ ...instr, index: sub(instr.index), length: sub(instr.length) });
+          continue;
       }
       if (!instr.expr) {
         out.push(instr);

@@ -1,34 +1,75 @@
-import type { Instr, IrFunction, Operand } from './ir.ts';
+import { definesOf, forEachInstr, readsOf, type Instr, type IrFunction, type Operand } from './ir.ts';
 
 /**
  * Removes instructions whose results nobody reads: unused `let`s, and the branches of an `if`
- * that compute nothing needed. Names are unique per function, so liveness is a set of names.
+ * that compute nothing needed, loops whose results and stores nobody reads, stores into arrays
+ * nobody reads. Names are unique per function, so liveness is a set of names.
  */
 export function eliminateDead(fn: IrFunction): IrFunction {
   const live = new Set<string>();
   const use = (ops: readonly Operand[]) => ops.forEach((o) => o.kind === 'var' && live.add(o.name));
   use([fn.value, ...(fn.gradient ?? []).map((g) => g.adjoint)]);
+  // A row of a matrix is the matrix's memory: a store into it is live when the matrix is.
+  const matrixOf = new Map<string, string>();
+  forEachInstr([...fn.body, ...(fn.reverse ?? [])], (i) => {
+    if (i.kind === 'const' && i.expr.op === 'row' && i.expr.args[0].kind === 'var') matrixOf.set(i.target, i.expr.args[0].name);
+  });
+  const isLive = (array: string): boolean => live.has(array) || (matrixOf.has(array) && isLive(matrixOf.get(array)!));
   // The reverse sweep runs after the body, so it is swept first.
-  const reverse = fn.reverse && sweep(fn.reverse, live, use);
-  const body = sweep(fn.body, live, use);
+  const reverse = fn.reverse && sweep(fn.reverse, isLive, live, use);
+  const body = sweep(fn.body, isLive, live, use);
   return reverse ? { ...fn, body, reverse } : { ...fn, body };
 }
 
-function sweep(body: readonly Instr[], live: Set<string>, use: (ops: readonly Operand[]) => void): Instr[] {
+function sweep(body: readonly Instr[], isLive: (array: string) => boolean, live: Set<string>, use: (ops: readonly Operand[]) => void): Instr[] {
   const kept: Instr[] = [];
   for (let i = body.length - 1; i >= 0; i--) {
     const instr = body[i];
-    if (instr.kind === 'if') {
-      const thenBlock = sweep(instr.then, live, use);
-      const elseBlock = sweep(instr.else, live, use);
-      if (thenBlock.length === 0 && elseBlock.length === 0) continue;
-      use([instr.condition]);
-      kept.push({ ...instr, then: thenBlock, else: elseBlock });
-      continue;
+    switch (instr.kind) {
+      case 'if': {
+        const thenBlock = sweep(instr.then, isLive, live, use);
+        const elseBlock = sweep(instr.else, isLive, live, use);
+        if (thenBlock.length === 0 && elseBlock.length === 0) continue;
+        use([instr.condition]);
+        kept.push({ ...instr, then: thenBlock, else: elseBlock });
+        continue;
+      }
+      case 'loop': {
+        // A loop is kept for its reduction's result or for a store its body keeps. Its body is
+        // swept with the reduction's term live; iterations share nothing but outer variables,
+        // which a body only reads or accumulates into (an `add` keeps its target's declaration).
+        const r = instr.reduction;
+        const needed = r !== undefined && definesOf(instr).some((n) => live.has(n));
+        if (needed) use([r.value]);
+        const body = sweep(instr.body, isLive, live, use);
+        const stores = containsStore(body);
+        if (!needed && !stores) continue;
+        use([instr.from, instr.to]);
+        kept.push(needed ? { ...instr, body } : { ...instr, body, reduction: undefined });
+        continue;
+      }
+      case 'store':
+        if (!isLive(instr.array)) continue;
+        use(readsOf(instr));
+        kept.push(instr);
+        continue;
+      case 'check':
+        use(readsOf(instr));
+        kept.push(instr);
+        continue;
+      case 'array':
+        if (!live.has(instr.target)) continue;
+        use(readsOf(instr));
+        kept.push(instr);
+        continue;
     }
     if (!live.has(instr.target)) continue;
     if (instr.expr) use(instr.expr.args);
     kept.push(instr);
   }
   return kept.reverse();
+}
+
+function containsStore(body: readonly Instr[]): boolean {
+  return body.some((i) => i.kind === 'store' || (i.kind === 'loop' && containsStore(i.body)) || (i.kind === 'if' && (containsStore(i.then) || containsStore(i.else))));
 }

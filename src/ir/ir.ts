@@ -12,8 +12,28 @@ export type Operand = { readonly kind: 'var'; readonly name: string } | { readon
 export type ArithmeticOp = 'add' | 'sub' | 'mul' | 'div' | 'neg' | 'pow';
 export type CompareOp = 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne';
 export type LogicOp = 'and' | 'or' | 'not';
-/** `copy` moves a value; `select(c, a, b)` is `c ? a : b` with both sides already computed. */
-export type Op = ArithmeticOp | CompareOp | LogicOp | BuiltinName | 'copy' | 'select';
+/**
+ * `copy` moves a value; `select(c, a, b)` is `c ? a : b` with both sides already computed.
+ * `load(a, i)` reads element i of a flat array (or of a row); `row(m, r)` is row r of a matrix
+ * parameter (an array of rows): array-valued operands appear only as their first argument.
+ */
+export type Op = ArithmeticOp | CompareOp | LogicOp | BuiltinName | 'copy' | 'select' | 'load' | 'row';
+
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'logsumexp';
+
+/** What a loop computes besides its stores: one reduction of a value its body computes per iteration. */
+export interface Reduction {
+  readonly op: ReduceOp;
+  /** The result, defined after the loop. */
+  readonly target: string;
+  /** The term of each iteration, defined by the body. */
+  readonly value: Operand;
+  /** max and min: the first index where the result is reached (-1 for an empty range). */
+  readonly arg?: string;
+  /** prod: the product of the nonzero terms and how many terms are zero (for exact derivatives at zeros). */
+  readonly nonzero?: string;
+  readonly zeros?: string;
+}
 
 export interface Expr {
   readonly op: Op;
@@ -35,7 +55,33 @@ export type Instr =
   | { readonly kind: 'set'; readonly target: string; readonly expr: Expr; readonly origin: Origin }
   /** `target += expr`, the reverse sweep's accumulation. */
   | { readonly kind: 'add'; readonly target: string; readonly expr: Expr; readonly origin: Origin }
-  | { readonly kind: 'if'; readonly condition: Operand; readonly then: readonly Instr[]; readonly else: readonly Instr[]; readonly origin: Origin };
+  | { readonly kind: 'if'; readonly condition: Operand; readonly then: readonly Instr[]; readonly else: readonly Instr[]; readonly origin: Origin }
+  /**
+   * `for (index = from; index < to; index++) body` (from to - 1 down to from when descending).
+   * Names defined in the body are local to one iteration; only the reduction's result (and its
+   * state) and stores outlive it.
+   */
+  | {
+      readonly kind: 'loop';
+      readonly index: string;
+      readonly from: Operand;
+      readonly to: Operand;
+      readonly descending: boolean;
+      readonly body: readonly Instr[];
+      readonly reduction?: Reduction;
+      /** Why this loop is here, printed as a comment (a recomputation in the reverse sweep). */
+      readonly note?: string;
+      readonly origin: Origin;
+    }
+  /** `array[index] = expr`, or `+=` when accumulating (an adjoint array). */
+  | { readonly kind: 'store'; readonly array: string; readonly index: Operand; readonly expr: Expr; readonly accumulate: boolean; readonly note?: string; readonly origin: Origin }
+  /**
+   * A zero-filled Float64Array of `length` elements. With `rows`, an array of that many rows of
+   * `length` elements each: the gradient of a matrix parameter.
+   */
+  | { readonly kind: 'array'; readonly target: string; readonly length: Operand; readonly rows?: Operand; readonly note?: string; readonly origin: Origin }
+  /** Throws a RangeError with `message` unless `index` is a whole number in [0, length). */
+  | { readonly kind: 'check'; readonly index: Operand; readonly length: Operand; readonly message: string; readonly origin: Origin };
 
 export interface Param {
   /** The variable in the IR (and the generated code). */
@@ -43,6 +89,14 @@ export interface Param {
   /** The name the user wrote: the gradient's key. */
   readonly sourceName: string;
   readonly isConst: boolean;
+  /** A vector or matrix parameter: its sizes, each the IR variable it binds (or checks) or a fixed length. */
+  readonly shape?: { readonly kind: 'vec' | 'mat'; readonly sizes: readonly (SizeBinding | number)[] };
+}
+
+/** A size name as an IR variable, with the name the user wrote (for error messages). */
+export interface SizeBinding {
+  readonly name: string;
+  readonly sourceName: string;
 }
 
 export interface IrFunction {
@@ -85,12 +139,49 @@ export function forEachInstr(body: readonly Instr[], fn: (instr: Instr) => void)
     if (instr.kind === 'if') {
       forEachInstr(instr.then, fn);
       forEachInstr(instr.else, fn);
+    } else if (instr.kind === 'loop') {
+      forEachInstr(instr.body, fn);
     }
   }
 }
 
-/** The operands an instruction reads. */
+/** The operands an instruction reads (a loop: its bounds and its reduction's term, not its body). */
 export function readsOf(instr: Instr): readonly Operand[] {
-  if (instr.kind === 'if') return [instr.condition];
-  return instr.expr ? instr.expr.args : [];
+  switch (instr.kind) {
+    case 'if':
+      return [instr.condition];
+    case 'loop':
+      return instr.reduction ? [instr.from, instr.to, instr.reduction.value] : [instr.from, instr.to];
+    case 'store':
+      return [variable(instr.array), instr.index, ...instr.expr.args];
+    case 'array':
+      return instr.rows ? [instr.length, instr.rows] : [instr.length];
+    case 'check':
+      return [instr.index, instr.length];
+    default:
+      return instr.expr ? instr.expr.args : [];
+  }
+}
+
+/** The variables an instruction defines where it stands (a loop: its reduction's result and state). */
+export function definesOf(instr: Instr): readonly string[] {
+  switch (instr.kind) {
+    case 'const':
+    case 'let':
+    case 'array':
+      return [instr.target];
+    case 'loop': {
+      const r = instr.reduction;
+      return r ? [r.target, ...[r.arg, r.nonzero, r.zeros].filter((n): n is string => n !== undefined)] : [];
+    }
+    default:
+      return [];
+  }
+}
+
+/** Applies a rewrite to the blocks nested in an instruction (an if's branches, a loop's body). */
+export function mapNested(instr: Instr, rewrite: (block: readonly Instr[]) => Instr[]): Instr {
+  if (instr.kind === 'if') return { ...instr, then: rewrite(instr.then), else: rewrite(instr.else) };
+  if (instr.kind === 'loop') return { ...instr, body: rewrite(instr.body) };
+  return instr;
 }

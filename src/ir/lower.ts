@@ -1,9 +1,10 @@
 import type { Span } from '../diagnostics/span.ts';
-import { assertNever, leftSpine, type BinaryOp, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { affineCombine, affineConstant, affineOf, affineSymbol, extreme, signOf, type Affine, type AffineRange } from '../check/affine.ts';
+import { assertNever, childrenOf, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
-import { constant, variable, type IrFunction, type Op, type Operand, type Param } from './ir.ts';
+import { constant, definesOf, forEachInstr, readsOf, variable, type Instr, type IrFunction, type Op, type Operand, type Param, type Reduction, type SizeBinding } from './ir.ts';
 
 /** The IR operation of each binary operator of the language. */
 export const binaryOps: Readonly<Record<BinaryOp, Op>> = {
@@ -22,36 +23,292 @@ export const binaryOps: Readonly<Record<BinaryOp, Op>> = {
   or: 'or',
 };
 
+/** An array in scope: a vector or matrix parameter (an array of rows) or an array `let` (flat). */
+interface ArrayValue {
+  readonly kind: 'array';
+  readonly ref: string;
+  readonly layout: 'flat' | 'rows';
+  readonly dims: readonly Operand[];
+  /** Each dimension's length as a form over sizes, when it is one (to prove reads in range). */
+  readonly forms: readonly (Affine | undefined)[];
+}
+
+type Value = Operand | ArrayValue;
+const isArray = (v: Value | undefined): v is ArrayValue => v !== undefined && v.kind === 'array';
+
+/** What lowering one function carries besides its scope. */
+interface Context {
+  readonly b: Builder;
+  readonly functions: ReadonlyMap<string, FunctionDecl>;
+  /** The index variables in scope (IR names), with their ranges as forms. */
+  readonly ranges: Map<string, AffineRange>;
+  /** IR variables holding sizes: array lengths, so never negative. */
+  readonly sizes: Set<string>;
+}
+
 /**
  * Lowers a checked function to IR. Calls to other user functions are inlined: their bodies are
  * lowered again with the arguments bound to their parameters (see ARCHITECTURE.md for why).
+ * Reductions and array `let`s become loops; the builder computes an operation that does not
+ * depend on a loop's index before that loop.
  */
 export function lowerFunction(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): { ir: IrFunction; names: NameSupply } {
   const names = new NameSupply();
-  const b = new Builder(names, { span: fn.span, statement: fn.span });
+  const b = new Builder(names, { span: fn.span, statement: fn.span }, true);
+  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set() };
   const params: Param[] = fn.params.map((p) => ({ name: names.user(p.name), sourceName: p.name, isConst: p.isConst }));
-  const scope = new Map(fn.params.map((p, i) => [p.name, variable(params[i].name)] as const));
-  const value = lowerBody(fn, scope, b, functions);
+  const sizeVars = new Map<string, SizeBinding>();
+  fn.params.forEach((p, i) => {
+    if (!p.type) return;
+    const sizes = p.type.sizes.map((s) => {
+      if (s.kind === 'number') return s.value;
+      let binding = sizeVars.get(s.name);
+      if (!binding) {
+        binding = { name: names.user(s.name), sourceName: s.name };
+        sizeVars.set(s.name, binding);
+        cx.sizes.add(binding.name);
+      }
+      return binding;
+    });
+    params[i] = { ...params[i], shape: { kind: p.type.kind === 'mat' ? 'mat' : 'vec', sizes } };
+  });
+  const scope = new Map<string, Value>(fn.params.map((p, i) => [p.name, paramValue(params[i])] as const));
+  for (const [sourceName, binding] of sizeVars) scope.set(sourceName, variable(binding.name));
+  const value = lowerBody(fn, scope, cx);
   return { ir: { name: fn.name, params, body: b.current, value, span: fn.span }, names };
 }
 
-function lowerBody(fn: FunctionDecl, scope: Map<string, Operand>, b: Builder, functions: ReadonlyMap<string, FunctionDecl>): Operand {
+function paramValue(p: Param): Value {
+  if (!p.shape) return variable(p.name);
+  const dims = p.shape.sizes.map((s) => (typeof s === 'number' ? constant(s) : variable(s.name)));
+  const forms = p.shape.sizes.map((s) => (typeof s === 'number' ? affineConstant(s) : affineSymbol(s.name)));
+  return { kind: 'array', ref: p.name, layout: p.shape.kind === 'mat' ? 'rows' : 'flat', dims, forms };
+}
+
+function lowerBody(fn: FunctionDecl, scope: Map<string, Value>, cx: Context): Operand {
+  const { b } = cx;
   for (const s of fn.body) {
     b.origin = { span: s.value.span, statement: s.span };
-    if (s.kind === 'return') return lowerExpr(s.value, scope, b, functions);
-    if (s.value.kind === 'if') {
+    if (s.kind === 'return') return lowerExpr(s.value, scope, cx);
+    if (s.indices) {
+      scope.set(s.name, lowerArrayLet({ ...s, indices: s.indices }, scope, cx));
+    } else if (s.value.kind === 'if') {
       // The conditional's result variable is the user's variable itself.
       const target = b.names.user(s.name);
-      lowerIf(s.value, (x) => lowerExpr(x, scope, b, functions), b, target);
+      lowerIf(s.value, (x) => lowerExpr(x, scope, cx), b, target);
       scope.set(s.name, variable(target));
     } else {
       const before = b.current.length;
-      const value = lowerExpr(s.value, scope, b, functions);
+      const value = lowerExpr(s.value, scope, cx);
       // A constant (3 < 4 included) is used as the constant, so conditions on it fold.
       scope.set(s.name, value.kind === 'const' ? value : bindLet(s.name, value, b.current.length > before, b, s.value.span));
     }
   }
   throw new Error(`internal error: '${fn.name}' reached lowering without a return`);
+}
+
+/** A call: the callee's body with its parameters bound to the arguments (arrays by name), and its sizes to theirs. */
+function inlineCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<string, Value>, cx: Context): Operand {
+  const calleeScope = new Map<string, Value>();
+  callee.params.forEach((p, i) => {
+    const arg = args[i];
+    if (!p.type) {
+      calleeScope.set(p.name, lowerExpr(arg, scope, cx));
+      return;
+    }
+    const array = arg.kind === 'name' ? scope.get(arg.name) : undefined;
+    if (!isArray(array)) throw new Error(`internal error: '${callee.name}' needs an array for '${p.name}'`);
+    calleeScope.set(p.name, array);
+    p.type.sizes.forEach((s, d) => {
+      if (s.kind === 'name' && !calleeScope.has(s.name)) calleeScope.set(s.name, array.dims[d]);
+    });
+  });
+  const saved = cx.b.origin;
+  try {
+    return lowerBody(callee, calleeScope, cx);
+  } finally {
+    cx.b.origin = saved;
+  }
+}
+
+type ArrayLet = Extract<Statement, { kind: 'let' }> & { readonly indices: readonly Binder[] };
+
+/** The affine form of an index expression in this scope: sizes and index variables are its symbols. */
+function formOf(e: Expr, scope: ReadonlyMap<string, Value>, cx: Context): Affine | undefined {
+  return affineOf(e, (name) => {
+    const v = scope.get(name);
+    if (v === undefined || isArray(v)) return undefined;
+    if (v.kind === 'const') return Number.isInteger(v.value) ? affineConstant(v.value) : undefined;
+    return cx.sizes.has(v.name) || cx.ranges.has(v.name) ? affineSymbol(v.name) : undefined;
+  });
+}
+
+/** Whether an index is provably in [0, length) over the ranges of the index variables in it. */
+function provablyInRange(form: Affine | undefined, length: Affine | undefined, cx: Context): boolean {
+  if (!form || !length) return false;
+  const low = extreme(form, cx.ranges, 'min');
+  const high = extreme(form, cx.ranges, 'max');
+  if (!low || !high || signOf(low) !== 'nonNegative') return false;
+  return signOf(affineCombine(affineCombine(length, high, -1), affineConstant(-1))) === 'nonNegative';
+}
+
+const show = (e: Expr) => printExpr(e).replace(/^\((.*)\)$/, '$1');
+
+/**
+ * `x[i]`, `A[i, j]`: a load, after a run-time check of each index not provably in range. A checked
+ * read stays inside the innermost loop around it: moved before a loop that may not run, its check
+ * could throw for a read that never happens.
+ */
+function lowerIndex(e: Extract<Expr, { kind: 'index' }>, scope: Map<string, Value>, cx: Context): Operand {
+  const { b } = cx;
+  const array = scope.get(e.array);
+  if (!isArray(array)) throw new Error(`internal error: '${e.array}' is not an array`);
+  const indices = e.indices.map((x) => lowerExpr(x, scope, cx));
+  let floor = 0;
+  e.indices.forEach((x, k) => {
+    if (provablyInRange(formOf(x, scope, cx), array.forms[k], cx)) return;
+    floor = b.depth;
+    const text = `${e.array}[${e.indices.map(show).join(', ')}]`;
+    b.emitAt(b.depth, {
+      kind: 'check',
+      index: indices[k],
+      length: array.dims[k],
+      message: e.indices.length === 1 ? text : `${text} (index ${k + 1})`,
+      origin: b.origin,
+    });
+  });
+  const at = (op: Op, ...args: Operand[]): Operand => {
+    const target = b.names.temp();
+    b.emitAt(Math.max(b.depthFor(args), floor), { kind: 'const', target, expr: { op, args }, origin: b.origin });
+    return variable(target);
+  };
+  if (array.layout === 'rows') return at('load', at('row', variable(array.ref), indices[0]), indices[1]);
+  let offset = indices[0];
+  for (let k = 1; k < indices.length; k++) offset = b.op('add', b.op('mul', offset, array.dims[k]), indices[k]);
+  return at('load', variable(array.ref), offset);
+}
+
+interface LoweredRange {
+  readonly from: Operand;
+  readonly to: Operand;
+  readonly forms: AffineRange;
+}
+
+/** The range of an index variable: as given, or the length of the first dimension it indexes directly. */
+function rangeOf(binder: Binder, body: Expr, scope: Map<string, Value>, cx: Context): LoweredRange {
+  if (binder.range) {
+    const from = lowerExpr(binder.range.from, scope, cx);
+    const to = lowerExpr(binder.range.to, scope, cx);
+    return { from, to, forms: { from: formOf(binder.range.from, scope, cx), to: formOf(binder.range.to, scope, cx) } };
+  }
+  // The checker found the first direct use in source order and that all agree: any one will do.
+  for (const stack: Expr[] = [body]; stack.length > 0; ) {
+    const e = stack.pop()!;
+    if (e.kind === 'index') {
+      const array = scope.get(e.array);
+      const k = e.indices.findIndex((x) => x.kind === 'name' && x.name === binder.name);
+      if (k >= 0 && isArray(array)) return { from: constant(0), to: array.dims[k], forms: { from: affineConstant(0), to: array.forms[k] } };
+    }
+    stack.push(...childrenOf(e));
+  }
+  throw new Error(`internal error: no range for '${binder.name}'`);
+}
+
+/** A reduction: a loop accumulating one term per index, placed before any loop it does not depend on. */
+function lowerReduce(op: ReduceOp, binder: Binder, body: Expr, scope: Map<string, Value>, cx: Context): Operand {
+  const { b } = cx;
+  const { from, to, forms } = rangeOf(binder, body, scope, cx);
+  const index = b.names.user(binder.name);
+  const inner = new Map(scope);
+  inner.set(binder.name, variable(index));
+  cx.ranges.set(index, forms);
+  let value: Operand = constant(0);
+  const loopBody = b.loopBody(index, () => {
+    value = lowerExpr(body, inner, cx);
+  });
+  cx.ranges.delete(index);
+  return emitReduction(b, op, index, from, to, loopBody, value);
+}
+
+function emitReduction(b: Builder, op: ReduceOp, index: string, from: Operand, to: Operand, body: Instr[], value: Operand): Operand {
+  const reduction: Reduction = {
+    op,
+    target: b.names.temp(),
+    value,
+    ...(op === 'max' || op === 'min' ? { arg: b.names.temp() } : {}),
+    ...(op === 'prod' ? { nonzero: b.names.temp(), zeros: b.names.temp() } : {}),
+  };
+  const loop: Instr = { kind: 'loop', index, from, to, descending: false, body, reduction, origin: b.origin };
+  b.emitAt(b.depthFor([from, to, ...outerReads(loop)]), loop);
+  return variable(reduction.target);
+}
+
+/** The variables a loop reads that are defined outside it. */
+function outerReads(loop: Extract<Instr, { kind: 'loop' }>): Operand[] {
+  const inside = new Set<string>();
+  forEachInstr([loop], (i) => {
+    for (const name of definesOf(i)) inside.add(name);
+    if (i.kind === 'loop') inside.add(i.index);
+  });
+  const reads: Operand[] = [];
+  forEachInstr(loop.body, (i) => {
+    for (const r of readsOf(i)) if (r.kind === 'var' && !inside.has(r.name)) reads.push(r);
+  });
+  if (loop.reduction && loop.reduction.value.kind === 'var' && !inside.has(loop.reduction.value.name)) reads.push(loop.reduction.value);
+  return reads;
+}
+
+/** `dot(a, b)` is `sum(i: a[i] * b[i])`, `norm(a)` is `sqrt(sum(i: a[i] * a[i]))`. */
+function lowerVectorBuiltin(e: Extract<Expr, { kind: 'call' }>, scope: Map<string, Value>, cx: Context): Operand {
+  const { b } = cx;
+  const arrays = e.args.map((a) => (a.kind === 'name' ? scope.get(a.name) : undefined));
+  if (!arrays.every(isArray)) throw new Error(`internal error: '${e.callee}' needs vectors`);
+  const [x, y] = arrays as ArrayValue[];
+  const index = b.names.user('i');
+  let value: Operand = constant(0);
+  const body = b.loopBody(index, () => {
+    const xi = b.op('load', variable(x.ref), variable(index));
+    value = e.callee === 'dot' ? b.op('mul', xi, b.op('load', variable(y.ref), variable(index))) : b.op('mul', xi, xi);
+  });
+  const sum = emitReduction(b, 'sum', index, constant(0), x.dims[0], body, value);
+  return e.callee === 'norm' ? b.op('sqrt', sum) : sum;
+}
+
+/**
+ * `let z[k, j] = e`: a flat, zero-filled array of the ranges' product, filled by nested loops in
+ * index order (the last index varies fastest). The offset is computed before the value, so that
+ * the reverse sweep can read the stored value instead of recomputing it.
+ */
+function lowerArrayLet(s: ArrayLet, scope: Map<string, Value>, cx: Context): ArrayValue {
+  const { b } = cx;
+  const ranges = s.indices.map((binder) => rangeOf(binder, s.value, scope, cx));
+  const dims = ranges.map((r) => r.to);
+  let length = dims[0];
+  for (let k = 1; k < dims.length; k++) length = b.op('mul', length, dims[k]);
+  ranges.forEach((r, k) => {
+    if (r.forms.from && signOf(r.forms.from) === 'nonNegative') return;
+    // Elements before the start stay 0; a negative start would write outside the array.
+    const message = `the start of ${s.indices[k].name}'s range in ${s.name}`;
+    b.emit({ kind: 'check', index: r.from, length: b.op('add', r.to, constant(1)), message, origin: b.origin });
+  });
+  const target = b.names.user(s.name);
+  b.emit({ kind: 'array', target, length, origin: b.origin });
+  const inner = new Map(scope);
+  const level = (k: number, offset: Operand | undefined): void => {
+    const index = b.names.user(s.indices[k].name);
+    cx.ranges.set(index, ranges[k].forms);
+    inner.set(s.indices[k].name, variable(index));
+    const body = b.loopBody(index, () => {
+      const here = offset === undefined ? variable(index) : b.op('add', b.op('mul', offset, dims[k]), variable(index));
+      if (k + 1 < s.indices.length) return level(k + 1, here);
+      const value = lowerExpr(s.value, inner, cx);
+      b.emit({ kind: 'store', array: target, index: here, expr: { op: 'copy', args: [value] }, accumulate: false, origin: b.origin });
+    });
+    cx.ranges.delete(index);
+    b.emit({ kind: 'loop', index, from: ranges[k].from, to: ranges[k].to, descending: false, body, origin: b.origin });
+  };
+  level(0, undefined);
+  return { kind: 'array', ref: target, layout: 'flat', dims, forms: ranges.map((r) => r.forms.to) };
 }
 
 /**
@@ -63,7 +320,7 @@ function bindLet(sourceName: string, value: Operand, emitted: boolean, b: Builde
   const target = b.names.user(sourceName);
   const block = b.current;
   const last = block[block.length - 1];
-  if (emitted && value.kind === 'var' && isTemporary(value.name) && last.kind === 'const' && last.target === value.name) {
+  if (emitted && value.kind === 'var' && isTemporary(value.name) && last?.kind === 'const' && last.target === value.name) {
     block[block.length - 1] = { ...last, target };
   } else {
     b.emit({ kind: 'const', target, expr: { op: 'copy', args: [value] }, origin: { ...b.origin, span } });
@@ -71,16 +328,24 @@ function bindLet(sourceName: string, value: Operand, emitted: boolean, b: Builde
   return variable(target);
 }
 
-function lowerExpr(e: Expr, scope: Map<string, Operand>, b: Builder, functions: ReadonlyMap<string, FunctionDecl>): Operand {
+function lowerExpr(e: Expr, scope: Map<string, Value>, cx: Context): Operand {
+  const { b } = cx;
   const saved = b.origin;
   b.origin = { span: e.span, statement: saved.statement };
-  const sub = (x: Expr) => lowerExpr(x, scope, b, functions);
+  const sub = (x: Expr) => lowerExpr(x, scope, cx);
   try {
     switch (e.kind) {
       case 'number':
         return constant(e.value);
-      case 'name':
-        return scope.get(e.name) ?? constant(constants.get(e.name)!);
+      case 'name': {
+        const v = scope.get(e.name);
+        if (isArray(v)) throw new Error(`internal error: array '${e.name}' used as a number`);
+        return v ?? constant(constants.get(e.name)!);
+      }
+      case 'index':
+        return lowerIndex(e, scope, cx);
+      case 'reduce':
+        return lowerReduce(e.op, e.binder, e.body, scope, cx);
       case 'unary': {
         const operand = sub(e.operand);
         if (e.op === '+') return operand;
@@ -98,11 +363,14 @@ function lowerExpr(e: Expr, scope: Map<string, Operand>, b: Builder, functions: 
         return acc;
       }
       case 'call': {
+        if (e.callee === 'dot' || e.callee === 'norm') return lowerVectorBuiltin(e, scope, cx);
+        const callee = cx.functions.get(e.callee);
+        if (callee) return inlineCall(callee, e.args, scope, cx);
         const args = e.args.map(sub);
         if (e.callee === 'ln') return b.op('log', ...args);
         if (e.callee === 'pow') return b.op('pow', ...args);
         if (isBuiltin(e.callee)) return b.op(e.callee, ...args);
-        return inlineCall(functions.get(e.callee)!, args, b, functions);
+        throw new Error(`internal error: unknown function '${e.callee}'`);
       }
       case 'if':
         return lowerIf(e, sub, b, b.names.temp());
@@ -127,14 +395,4 @@ function lowerIf(e: Extract<Expr, { kind: 'if' }>, sub: (x: Expr) => Operand, b:
     return variable(target);
   }
   return b.choose(condition, () => sub(e.then), () => sub(e.else), target);
-}
-
-function inlineCall(callee: FunctionDecl, args: Operand[], b: Builder, functions: ReadonlyMap<string, FunctionDecl>): Operand {
-  const scope = new Map(callee.params.map((p, i) => [p.name, args[i]] as const));
-  const saved = b.origin;
-  try {
-    return lowerBody(callee, scope, b, functions);
-  } finally {
-    b.origin = saved;
-  }
 }

@@ -1,6 +1,6 @@
 import { simplify } from './builder.ts';
 import { mapBodies } from './constify.ts';
-import { constant, variable, type Expr, type Instr, type IrFunction, type Operand } from './ir.ts';
+import { constant, mapNested, variable, type Expr, type Instr, type IrFunction, type Operand } from './ir.ts';
 import type { NameSupply } from './builder.ts';
 
 /**
@@ -17,8 +17,12 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
   const definitions = new Map<string, Expr>();
   const rewrite = (block: readonly Instr[]): Instr[] =>
     block.flatMap((instr): Instr[] => {
-      if (instr.kind === 'if') return [{ ...instr, then: rewrite(instr.then), else: rewrite(instr.else) }];
-      if (!instr.expr) return [instr];
+      if (instr.kind === 'if' || instr.kind === 'loop') return [mapNested(instr, rewrite)];
+      if (instr.kind === 'store') {
+        const s = simplify(instr.expr);
+        return [{ ...instr, expr: 'op' in s ? s : { op: 'copy', args: [s] } }];
+      }
+      if (instr.kind === 'array' || instr.kind === 'check' || !instr.expr) return [instr];
       const extra: Instr[] = [];
       const temp = (e: Expr): Operand => {
         const target = names.temp();

@@ -1,0 +1,154 @@
+import type { NameSupply } from '../ir/builder.ts';
+import { constant, definesOf, forEachInstr, variable, type Instr, type Operand } from '../ir/ir.ts';
+
+export type Loop = Extract<Instr, { kind: 'loop' }>;
+
+/** A nested reduction whose results the forward sweep stores, one per iteration of the loops around it. */
+export interface Saved {
+  /** The loops around it, outermost first: index (as in the forward sweep), start, and iteration count. */
+  readonly enclosing: readonly { readonly index: string; readonly from: Operand; readonly extent: Operand }[];
+  /** Each result (the reduction's value, and its state the reverse sweep reads) and the array holding it. */
+  readonly values: readonly { readonly name: string; readonly array: string }[];
+}
+
+/**
+ * Store-or-recompute. The reverse of a loop recomputes its body, which is cheap for arithmetic
+ * but not for a reduction nested in it: that would run the inner loop once more per iteration.
+ * So the forward sweep stores each nested reduction's results in an array indexed by the
+ * iteration of the loops around it, allocated once per call, and the reverse sweep reads them.
+ * This needs the loops around to have bounds known before the outermost one starts (rectangular
+ * loops); a reduction inside a triangular loop (`j in 0..i`) is recomputed instead. Results the
+ * reverse sweep turns out not to read are removed again by dead-code elimination.
+ */
+export function saveNestedReductions(body: readonly Instr[], names: NameSupply, saved: Map<string, Saved>): Instr[] {
+  const loopLocal = new Set<string>();
+  forEachInstr(body, (i) => {
+    if (i.kind !== 'loop') return;
+    loopLocal.add(i.index);
+    forEachInstr(i.body, (inner) => {
+      for (const d of definesOf(inner)) loopLocal.add(d);
+      if (inner.kind === 'set') loopLocal.add(inner.target);
+    });
+  });
+  const known = (o: Operand) => o.kind === 'const' || !loopLocal.has(o.name);
+  const temp = (out: Instr[], origin: Instr['origin'], op: 'sub' | 'mul' | 'add' | 'max', a: Operand, b: Operand): Operand => {
+    const target = names.temp();
+    out.push({ kind: 'const', target, expr: { op, args: [a, b] }, origin });
+    return variable(target);
+  };
+
+  const top: Instr[] = [];
+  for (const instr of body) {
+    if (instr.kind !== 'loop') {
+      top.push(instr);
+      continue;
+    }
+    const prelude: Instr[] = [];
+    // The iteration count of each loop, computed once before the outermost loop (if all are known there).
+    const extents = new Map<Loop, Operand>();
+    const extentOf = (loop: Loop): Operand => {
+      let extent = extents.get(loop);
+      if (!extent) {
+        extent = temp(prelude, loop.origin, 'max', temp(prelude, loop.origin, 'sub', loop.to, loop.from), constant(0));
+        extents.set(loop, extent);
+      }
+      return extent;
+    };
+    const rewrite = (block: readonly Instr[], around: readonly Loop[]): Instr[] =>
+      block.flatMap((i): Instr[] => {
+        if (i.kind === 'if') return [{ ...i, then: rewrite(i.then, around), else: rewrite(i.else, around) }];
+        if (i.kind !== 'loop') return [i];
+        const loop: Loop = { ...i, body: rewrite(i.body, [...around, i]) };
+        if (!loop.reduction || around.length === 0 || !around.every((l) => known(l.from) && known(l.to))) return [loop];
+        const enclosing = around.map((l) => ({ index: l.index, from: l.from, extent: extentOf(l) }));
+        let length: Operand = enclosing[0].extent;
+        for (const e of enclosing.slice(1)) length = temp(prelude, loop.origin, 'mul', length, e.extent);
+        const values = definesOf(loop).map((name) => ({ name, array: names.saved() }));
+        for (const v of values) prelude.push({ kind: 'array', target: v.array, length, note: 'results of a nested loop, for the reverse sweep', origin: loop.origin });
+        saved.set(loop.reduction.target, { enclosing, values });
+        const after: Instr[] = [];
+        let position: Operand | undefined;
+        for (const e of enclosing) {
+          const offset = temp(after, loop.origin, 'sub', variable(e.index), e.from);
+          position = position === undefined ? offset : temp(after, loop.origin, 'add', temp(after, loop.origin, 'mul', position, e.extent), offset);
+        }
+        for (const v of values) {
+          const note = 'stored for the reverse sweep, which would otherwise run this loop again';
+          after.push({ kind: 'store', array: v.array, index: position!, expr: { op: 'copy', args: [variable(v.name)] }, accumulate: false, note, origin: loop.origin });
+        }
+        return [loop, ...after];
+      });
+    const rewritten = rewrite([instr], []);
+    top.push(...prelude, ...rewritten);
+  }
+  return top;
+}
+
+/** A loop body copied under fresh names, for the reverse sweep's recomputation. */
+export interface Clone {
+  readonly instrs: Instr[];
+  readonly renamed: (o: Operand) => Operand;
+}
+
+/**
+ * Copies a block, giving every variable it defines a fresh name (`renames` gives the first ones,
+ * e.g. the loop index). The copy's names inherit activity and array-ness, and remember which
+ * forward name they were made from (`original`).
+ */
+export function cloneBody(
+  block: readonly Instr[],
+  renames: Map<string, string>,
+  names: NameSupply,
+  active: Set<string>,
+  arrays: Set<string>,
+  original: Map<string, string>,
+): Clone {
+  const fresh = (name: string): string => {
+    const made = name.startsWith('$') ? names.temp() : names.user(name.replace(/\$.*$/, ''));
+    renames.set(name, made);
+    if (active.has(name)) active.add(made);
+    if (arrays.has(name)) arrays.add(made);
+    original.set(made, original.get(name) ?? name);
+    return made;
+  };
+  const ren = (o: Operand): Operand => (o.kind === 'var' && renames.has(o.name) ? variable(renames.get(o.name)!) : o);
+  const renName = (n: string) => renames.get(n) ?? n;
+  const expr = <E extends { op: string; args: readonly Operand[] }>(e: E): E => ({ ...e, args: e.args.map(ren) });
+  const copy = (b: readonly Instr[]): Instr[] =>
+    b.map((i): Instr => {
+      switch (i.kind) {
+        case 'const':
+          return { ...i, expr: expr(i.expr), target: fresh(i.target) };
+        case 'let':
+          return { ...i, ...(i.expr && { expr: expr(i.expr) }), target: fresh(i.target) };
+        case 'set':
+        case 'add':
+          return { ...i, target: renName(i.target), expr: expr(i.expr) };
+        case 'if':
+          return { ...i, condition: ren(i.condition), then: copy(i.then), else: copy(i.else) };
+        case 'loop': {
+          const from = ren(i.from);
+          const to = ren(i.to);
+          const index = fresh(i.index);
+          const body = copy(i.body);
+          const r = i.reduction;
+          const reduction = r && {
+            ...r,
+            value: ren(r.value),
+            target: fresh(r.target),
+            ...(r.arg && { arg: fresh(r.arg) }),
+            ...(r.nonzero && { nonzero: fresh(r.nonzero) }),
+            ...(r.zeros && { zeros: fresh(r.zeros) }),
+          };
+          return { ...i, index, from, to, body, ...(reduction && { reduction }) };
+        }
+        case 'store':
+          return { ...i, array: renName(i.array), index: ren(i.index), expr: expr(i.expr) };
+        case 'array':
+          return { ...i, length: ren(i.length), ...(i.rows && { rows: ren(i.rows) }), target: fresh(i.target) };
+        case 'check':
+          return { ...i, index: ren(i.index), length: ren(i.length) };
+      }
+    });
+  return { instrs: copy(block), renamed: ren };
+}
