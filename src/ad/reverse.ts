@@ -39,11 +39,34 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
   const b = new Builder(names, fnOrigin);
   // Array-valued variables (parameters, array lets, rows, stored values) and their adjoint arrays.
   const arrays = new Set(fn.params.filter((p) => p.shape).map((p) => p.name));
+  // Rows, by variable: the matrix and row index they were read with.
+  const rows = new Map<string, readonly Operand[]>();
+  const noteRows = (block: readonly Instr[]) =>
+    forEachInstr(block, (i) => {
+      if ((i.kind === 'const' || i.kind === 'set') && i.expr.op === 'row') {
+        arrays.add(i.target);
+        rows.set(i.target, i.expr.args);
+      }
+    });
   forEachInstr(forward, (i) => {
     if (i.kind === 'array') arrays.add(i.target);
-    if (i.kind === 'const' && i.expr.op === 'row') arrays.add(i.target);
   });
+  noteRows(forward);
   const arrayAdjoints = new Map<string, string>();
+  /**
+   * The adjoint array of an array variable. A row read inside a branch has no adjoint row made
+   * beside it (a branch is recomputed whole): it is made where it is needed.
+   */
+  const adjointArrayOf = (name: string): string | undefined => {
+    const known = arrayAdjoints.get(name);
+    if (known) return known;
+    const row = rows.get(name);
+    const matrix = row && row[0].kind === 'var' ? adjointArrayOf(row[0].name) : undefined;
+    if (!row || !matrix) return undefined;
+    const target = names.temp();
+    b.emit({ kind: 'const', target, expr: { op: 'row', args: [variable(matrix), row[1]] }, origin: b.origin });
+    return target;
+  };
   // The name each clone of a loop index or reduction result was made from (clones of clones included).
   const original = new Map<string, string>();
   const originalOf = (name: string) => original.get(name) ?? name;
@@ -123,6 +146,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     return blocks;
   };
 
+  /** Builds code that runs only where `name` is not 0 (inside a guard on it). */
+  const knownNonzero = <T>(name: string, build: () => T): T => {
+    const was = mayBeZero.delete(name);
+    try {
+      return build();
+    } finally {
+      if (was) mayBeZero.add(name);
+    }
+  };
+
   const reverseBlock = (block: readonly Instr[]) => {
     for (let i = block.length - 1; i >= 0; i--) {
       const instr = block[i];
@@ -161,7 +194,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
           if (op === 'row') break;
           if (op === 'load') {
             // d$x[i] += ḡ
-            const adjointArray = args[0].kind === 'var' ? arrayAdjoints.get(args[0].name) : undefined;
+            const adjointArray = args[0].kind === 'var' ? adjointArrayOf(args[0].name) : undefined;
             if (!adjointArray) throw new Error(`internal error: no adjoint array for '${JSON.stringify(args[0])}'`);
             b.emit({ kind: 'store', array: adjointArray, index: args[1], expr: { op: 'copy', args: [g.value] }, accumulate: true, origin: b.origin });
             break;
@@ -175,11 +208,18 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
               if (!partial || arg.kind !== 'var' || !active.has(arg.name)) return;
               accumulate(arg.name, partial({ b, args, y, g: g.value }));
             });
-          if (g.value.kind === 'var' && mayBeZero.has(g.value.name)) {
+          if (g.value.kind === 'var' && mayBeZero.has(g.value.name) && linear.has(op)) {
+            // ±ḡ needs no guard (no partial to be infinite); the adjoints it reaches may be 0 in turn.
+            contribute();
+            for (const a of args) {
+              const adjoint = a.kind === 'var' ? adjoints.get(a.name)?.value : undefined;
+              if (adjoint?.kind === 'var') mayBeZero.add(adjoint.name);
+            }
+          } else if (g.value.kind === 'var' && mayBeZero.has(g.value.name)) {
             // An adjoint that may be exactly 0 (its uses were in branches not taken) contributes
             // nothing, even where a partial is infinite: 0·∞ would otherwise make the gradient NaN.
             const reads = args.flatMap((a) => (a.kind === 'var' && active.has(a.name) ? [a.name] : []));
-            const [guarded] = conditionally(reads, [contribute]);
+            const [guarded] = knownNonzero(g.value.name, () => conditionally(reads, [contribute]));
             if (guarded.length > 0) {
               const nonzero = b.op('ne', g.value, constant(0));
               b.emit({ kind: 'if', condition: nonzero, then: guarded, else: [], origin: instr.origin });
@@ -294,6 +334,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     const build = () => {
       indexNow.set(originalOf(loop.index), index);
       const body = cloneBody(loop.body, new Map([[loop.index, index]]), names, active, arrays, original);
+      noteRows(body.instrs);
       recompute(body.instrs);
       if (r && g) {
         const value = body.renamed(r.value);
@@ -302,7 +343,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
       reverseBlock(body.instrs);
       indexNow.delete(originalOf(loop.index));
     };
-    const [block] = conditionally(outerActiveReads([loop]), [build]);
+    const guardAdjoint = g !== undefined && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack;
+    const built = () => conditionally(outerActiveReads([loop]), [build]);
+    const [block] = guardAdjoint && g.value.kind === 'var' ? knownNonzero(g.value.name, built) : built();
     if (block.length === 0) return;
     let from = loop.from;
     let to = loop.to;
@@ -316,7 +359,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     const guards: Operand[] = [];
     if (single) guards.push(b.op('ge', from, constant(0)));
     if (r?.op === 'prod') guards.push(b.op('lt', variable(r.zeros!), constant(2)));
-    if (g && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack) guards.push(b.op('ne', g.value, constant(0)));
+    if (guardAdjoint) guards.push(b.op('ne', g.value, constant(0)));
     for (const condition of guards.reverse()) reversed = { kind: 'if', condition, then: [reversed], else: [], origin: loop.origin };
     b.emit(reversed);
   };
@@ -366,6 +409,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     .map((param) => ({ param, adjoint: param.shape ? variable(arrayAdjoints.get(param.name)!) : (adjoints.get(param.name)?.value ?? constant(0)) }));
   return { ...fn, body: forward, reverse: b.current, gradient };
 }
+
+/** Operations whose partials are constants (±1): an adjoint of 0 contributes 0 through them, never NaN. */
+const linear: ReadonlySet<string> = new Set(['add', 'sub', 'neg', 'copy']);
 
 /** The variables an instruction list defines or assigns, at any depth (loop indices included). */
 function definedIn(body: readonly Instr[]): Set<string> {
