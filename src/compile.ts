@@ -30,7 +30,8 @@ export interface CompileOptions {
 
 export interface FunctionInfo {
   readonly name: string;
-  readonly params: readonly { readonly name: string; readonly isConst: boolean }[];
+  /** Each parameter; `type` for a vector or matrix (`vec[n]`, `mat[m, n]`). */
+  readonly params: readonly { readonly name: string; readonly isConst: boolean; readonly type?: 'vec' | 'mat' }[];
 }
 
 export interface CompileResult {
@@ -90,7 +91,7 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const sections = emitModule({ filename, version, lines, functions: compiled });
   const functions = checked.program.functions.map((decl) => ({
     name: decl.name,
-    params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst })),
+    params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
   }));
   const map = options.sourceMap ? buildSourceMap(sections, source, lines, filename) : undefined;
   const dts = options.dts ? emitDeclarations(functions, { filename, version }) : undefined;

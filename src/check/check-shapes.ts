@@ -39,6 +39,13 @@ export function parameterDims(p: FunctionDecl['params'][number]): ArrayInfo | un
 export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, diagnostics: DiagnosticBag): void {
   const env = new Map<string, Entity>();
   const ranges = new Map<string, AffineRange>();
+  // Inside a reduction's body or an array's definition: code that runs once per index.
+  let loops = 0;
+  const inLoop = (inner: () => void) => {
+    loops++;
+    inner();
+    loops--;
+  };
 
   for (const p of fn.params) {
     if (!p.type) {
@@ -141,7 +148,7 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
           visit(e.binder.range.to);
         }
         const r = rangeOf(e.binder, e.body);
-        withIndex(e.binder, r?.range ?? { from: undefined, to: undefined }, () => visit(e.body));
+        withIndex(e.binder, r?.range ?? { from: undefined, to: undefined }, () => inLoop(() => visit(e.body)));
         return;
       }
       case 'call':
@@ -172,6 +179,8 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
       e.args.forEach((a) => visit(a));
       return;
     }
+    // An array `let` allocates its array: once per call, never once per iteration.
+    if (loops > 0 && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
     const bindings: [string, Dim][] = [];
     callee.params.forEach((p, k) => {
       const arg = e.args[k];
@@ -235,7 +244,7 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
         bound.push([b, r?.range ?? { from: undefined, to: undefined }]);
         dims.push(r?.dim ?? { length: r?.range.to, text: b.range ? show(b.range.to) : '?' });
       }
-      const enter = (k: number): void => (k === bound.length ? visit(s.value) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
+      const enter = (k: number): void => (k === bound.length ? inLoop(() => visit(s.value)) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
       enter(0);
       env.set(s.name, { kind: 'array', dims, type: `[${dims.map((d) => d.text).join(', ')}]` });
     } else {
@@ -243,6 +252,22 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
       if (s.kind === 'let') env.set(s.name, { kind: 'number' });
     }
   }
+}
+
+/** Whether a function, or one it calls, has an array `let`. */
+function definesArrays(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, seen = new Set<string>()): boolean {
+  if (seen.has(fn.name)) return false;
+  seen.add(fn.name);
+  for (const s of fn.body) {
+    if (s.kind === 'let' && s.indices) return true;
+    for (const stack: Expr[] = [s.value]; stack.length > 0; ) {
+      const e = stack.pop()!;
+      const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
+      if (callee && definesArrays(callee, functions, seen)) return true;
+      stack.push(...childrenOf(e));
+    }
+  }
+  return false;
 }
 
 interface Use {
