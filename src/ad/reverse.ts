@@ -254,7 +254,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
    * stored into an array `let` is read back from it. Rows of arrays with adjoints get their
    * adjoint rows beside them.
    */
-  const recompute = (body: readonly Instr[]) => {
+  const recompute = (body: readonly Instr[]): number => {
+    const before = b.current.length;
     const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
     const definedBefore = new Set<string>();
     for (const instr of body) {
@@ -295,6 +296,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
           for (const d of definesOf(instr)) definedBefore.add(d);
       }
     }
+    return b.current.length - before;
   };
 
   /** `const d$r = row(d$A, i)` beside `const r = row(A, i)`, when A has an adjoint array. */
@@ -331,11 +333,12 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     const index = names.user(originalOf(loop.index).replace(/\$.*$/, ''));
     original.set(index, originalOf(loop.index));
     const single = r !== undefined && (r.op === 'max' || r.op === 'min');
+    let recomputed = 0;
     const build = () => {
       indexNow.set(originalOf(loop.index), index);
       const body = cloneBody(loop.body, new Map([[loop.index, index]]), names, active, arrays, original);
       noteRows(body.instrs);
-      recompute(body.instrs);
+      recomputed = recompute(body.instrs);
       if (r && g) {
         const value = body.renamed(r.value);
         if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, seedOf(r, value, g.value));
@@ -353,7 +356,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
       from = variable(r.arg!);
       to = b.op('add', from, constant(1));
     }
-    let reversed: Instr = { kind: 'loop', index, from, to, descending: !single, body: block, origin: loop.origin };
+    const note = recomputed > 0 ? 'each iteration recomputes its values (cheaper than storing them), then adds its adjoints' : undefined;
+    let reversed: Instr = { kind: 'loop', index, from, to, descending: !single, body: block, ...(note && { note }), origin: loop.origin };
     // Skip the loop where it would add nothing: a selected index of -1 (an empty max), two zero
     // factors in a product, an adjoint that is exactly 0.
     const guards: Operand[] = [];
