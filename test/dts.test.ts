@@ -70,6 +70,42 @@ describe('the declarations', () => {
     expect(text).toContain('/** `fn fit(a, const x)`: the value and its exact gradient (with respect to a). */');
   });
 
+  it('type vec and mat parameters, their gradients, and fGradInto', () => {
+    expect(declarations(dts('fn lsq(w: vec[n], b, const X: mat[m, n], const y: vec[m]) = sum(k: (b + dot(w, w) - y[k])^2) + X[0, 0]\n'))).toEqual([
+      'export declare function lsq(w: ArrayLike<number>, b: number, X: ArrayLike<ArrayLike<number>>, y: ArrayLike<number>): number;',
+      'export declare function lsqGrad(w: ArrayLike<number>, b: number, X: ArrayLike<ArrayLike<number>>, y: ArrayLike<number>): { value: number; gradient: { w: Float64Array; b: number } };',
+      'export declare function lsqGradInto(out: { w: Float64Array | number[]; b?: number }, w: ArrayLike<number>, b: number, X: ArrayLike<ArrayLike<number>>, y: ArrayLike<number>): number;',
+    ]);
+  });
+
+  it('accept exactly the right array calls (tsc on a program using examples/arrays.ad)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adc-dts-arrays-'));
+    try {
+      const result = compileSync(readFileSync(join(root, 'examples', 'arrays.ad'), 'utf8'), { filename: 'arrays.ad', dts: true });
+      writeFileSync(join(dir, 'arrays.js'), result.code!);
+      writeFileSync(join(dir, 'arrays.d.ts'), result.dts!);
+      writeFileSync(
+        join(dir, 'use.ts'),
+        [
+          "import { mlpGrad, mlpGradInto, lsq } from './arrays.js';",
+          'const W1 = [new Float64Array(3), [1, 2, 3]];',
+          'const row: Float64Array = mlpGrad(W1, [0, 0], [1, 1], 0, [[1, 2, 3]], [1]).gradient.W1[0];',
+          'const out = { W1: [new Float64Array(3), new Float64Array(3)], b1: new Float64Array(2), w2: [0, 0], b2: 0 };',
+          'const loss: number = mlpGradInto(out, W1, [0, 0], [1, 1], 0, [[1, 2, 3]], [1]);',
+          'lsq([1], 2, [[1]], [3]);',
+          'lsq(1, 2, [[1]], [3]);',
+          'console.log(row, loss);',
+        ].join('\n'),
+      );
+      const { errors } = runTsc(['--ignoreConfig', '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', join(dir, 'use.ts')]);
+      // Only the scalar passed for the vector w is refused.
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/use\.ts\(7,5\): error TS2345: Argument of type 'number' is not assignable to parameter of type 'ArrayLike<number>'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('are not produced unless asked for', () => {
     expect(compileSync('fn f(x) = x\n').dts).toBeUndefined();
   });

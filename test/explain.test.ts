@@ -345,6 +345,12 @@ describe('following the generated code where 0 meets ∞', () => {
 describe('drawing the graph', () => {
   const r = explain(seedExample, 'f', { x1: 2, x2: 3 });
 
+  it('refuses a function with arrays, saying so, instead of drawing a wrong graph', () => {
+    expect(() => explain('fn s(x: vec[n]) = sum(i: x[i]^2)\nfn t(a) = a\n', 's', [1])).toThrow(
+      new ExplainError("'s' uses arrays, which adc explain does not show yet (it draws the graph of scalar functions)"),
+    );
+  });
+
   it('writes DOT with values on nodes and partials on edges', () => {
     const dot = toDot(r);
     expect(dot).toMatch(/^digraph "f" \{/);

@@ -148,6 +148,12 @@ describe('errors', () => {
     expect(code).toBe(1);
   });
 
+  it('defines a function with array parameters, and says why it cannot call it with a number', async () => {
+    const out = await transcript(['fn s(x: vec[n]) = sum(i: x[i]^2)', 's(3)']);
+    expect(out[0]).toBe('defined s(x)');
+    expect(out[1]).toBe(["<repl>:1:3: error: 's' expects an array for 'x' (vec[n]); pass the name of one [AD6012]", '  s(3)', '    ^'].join('\n'));
+  });
+
   it('says what is wrong with a grad, a command or a range', async () => {
     const out = await transcript([fSource, 'grad sin(1)', 'grad 1 + f(1, 2)', ':cod f', ':plot x for x in 1..0', ':code g', '1 fn h(x) = x']);
     expect(out[1]).toContain("'sin' is a built-in function");
