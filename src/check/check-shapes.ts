@@ -246,7 +246,8 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
       }
       const enter = (k: number): void => (k === bound.length ? inLoop(() => visit(s.value)) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
       enter(0);
-      env.set(s.name, { kind: 'array', dims, type: `[${dims.map((d) => d.text).join(', ')}]` });
+      const kind = dims.length === 1 ? 'vec' : dims.length === 2 ? 'mat' : 'array';
+      env.set(s.name, { kind: 'array', dims, type: `${kind}[${dims.map((d) => d.text).join(', ')}]` });
     } else {
       visit(s.value);
       if (s.kind === 'let') env.set(s.name, { kind: 'number' });

@@ -95,7 +95,7 @@ function $work(slot, length) {
 
 /** The length of an array argument. */
 function $length(a, what) {
-  const n = a === null || a === undefined ? undefined : a.length;
+  const n = a === null || a === undefined || typeof a === 'string' ? undefined : a.length;
   if (typeof n !== 'number') throw new TypeError(\`\${what} must be an array of numbers\`);
   return n;
 }
@@ -106,16 +106,16 @@ function $expect(a, expected, what, size) {
   if (n !== expected) throw new RangeError(\`\${what} has \${n} elements, but \${size} is \${expected}\`);
 }
 
-/** The row length of a matrix argument (an array of rows): that of its first row, 0 without rows. */
-function $columns(m, what) {
-  return $length(m, what) > 0 ? $length(m[0], \`\${what}[0]\`) : 0;
+/** The row length of a matrix argument (an array of rows): its first row's, \`otherwise\` without rows. */
+function $columns(m, what, otherwise) {
+  return $length(m, what) > 0 ? $length(m[0], \`\${what}[0]\`) : otherwise;
 }
 
 /** Checks the length of every row of a matrix argument. */
 function $expectRows(m, columns, what, size) {
   for (let r = 0; r < m.length; r++) {
     const row = m[r];
-    const n = row === null || row === undefined ? undefined : row.length;
+    const n = row === null || row === undefined || typeof row === 'string' ? undefined : row.length;
     if (typeof n !== 'number') throw new TypeError(\`\${what}[\${r}] must be an array of numbers\`);
     if (n !== columns) throw new RangeError(\`\${what}[\${r}] has \${n} elements, but \${size} is \${columns}\`);
   }
@@ -212,34 +212,40 @@ function member(name: string): string {
 
 /**
  * Binds the sizes of array parameters from their lengths and checks every other length against
- * them: sizes come from vectors and row counts first, then from row lengths (a matrix's first row).
+ * them: a size comes from the first vector or row count that has it; a size that is only a row
+ * length comes from the first of those matrices that has a row (0 if none has).
  */
 function prologue(fn: IrFunction, local: string): string[] {
   const lines: string[] = [];
   const bound = new Map<string, string>();
   const shaped = fn.params.filter((p) => p.shape);
   const what = (p: Param) => JSON.stringify(`${local}: ${p.sourceName}`);
-  const pass = (columns: boolean) => {
-    for (const p of shaped) {
-      const sizes = p.shape!.sizes;
-      const k = columns ? 1 : 0;
-      if (k >= sizes.length) continue;
-      const size = sizes[k];
-      const described = typeof size === 'number' ? String(size) : size.sourceName;
-      const isMatrixColumns = p.shape!.kind === 'mat' && columns;
-      if (typeof size !== 'number' && !bound.has(size.name)) {
-        bound.set(size.name, `${size.sourceName} (the ${isMatrixColumns ? 'row length' : p.shape!.kind === 'mat' ? 'row count' : 'length'} of ${p.sourceName})`);
-        lines.push(`const ${size.name} = ${isMatrixColumns ? '$columns' : '$length'}(${p.name}, ${what(p)});`);
-        if (isMatrixColumns) lines.push(`$expectRows(${p.name}, ${size.name}, ${what(p)}, ${JSON.stringify(bound.get(size.name))});`);
-        continue;
-      }
-      const expected = typeof size === 'number' ? String(size) : size.name;
-      const description = JSON.stringify(typeof size === 'number' ? `the fixed size ${described}` : bound.get(size.name)!);
-      lines.push(`${isMatrixColumns ? '$expectRows' : '$expect'}(${p.name}, ${expected}, ${what(p)}, ${description});`);
+  const describe = (size: number | { sourceName: string; name: string }) =>
+    JSON.stringify(typeof size === 'number' ? 'its fixed size' : bound.get(size.name)!);
+  // Lengths and row counts.
+  for (const p of shaped) {
+    const size = p.shape!.sizes[0];
+    const kind = p.shape!.kind === 'mat' ? 'row count' : 'length';
+    if (typeof size !== 'number' && !bound.has(size.name)) {
+      bound.set(size.name, `${size.sourceName} (the ${kind} of ${p.sourceName})`);
+      lines.push(`const ${size.name} = $length(${p.name}, ${what(p)});`);
+    } else {
+      lines.push(`$expect(${p.name}, ${typeof size === 'number' ? size : size.name}, ${what(p)}, ${describe(size)});`);
     }
-  };
-  pass(false);
-  pass(true);
+  }
+  // Row lengths: a size first bound here takes the first non-empty matrix's.
+  const matrices = shaped.filter((p) => p.shape!.kind === 'mat');
+  for (const p of matrices) {
+    const size = p.shape!.sizes[1];
+    if (typeof size !== 'number' && !bound.has(size.name)) {
+      const sharing = matrices.filter((q) => { const s = q.shape!.sizes[1]; return typeof s !== 'number' && s.name === size.name; });
+      const first = sharing.reduceRight((otherwise, q) => `$columns(${q.name}, ${what(q)}, ${otherwise})`, '0');
+      // Named after the first matrix: the others only stand in for it when it has no rows.
+      bound.set(size.name, `${size.sourceName} (the row length of ${p.sourceName})`);
+      lines.push(`const ${size.name} = ${first};`);
+    }
+    lines.push(`$expectRows(${p.name}, ${typeof size === 'number' ? size : size.name}, ${what(p)}, ${describe(size)});`);
+  }
   return lines;
 }
 
@@ -437,8 +443,9 @@ class BodyPrinter {
               break;
             case 'max':
             case 'min':
-              // The first index reaching the extreme; a NaN term makes the result NaN, as Math.max does.
-              out.push(`${inner}if (${v} ${r.op === 'max' ? '>' : '<'} ${r.target} || ${v} !== ${v}) {`, at);
+              // The first index reaching the extreme (the first term is always taken, -Infinity
+              // included); a NaN term makes the result NaN, as Math.max does.
+              out.push(`${inner}if (${v} ${r.op === 'max' ? '>' : '<'} ${r.target} || ${r.arg} < 0 || ${v} !== ${v}) {`, at);
               out.push(`${inner}  ${r.target} = ${v};`, at);
               out.push(`${inner}  ${r.arg} = ${i};`, at);
               out.push(`${inner}}`, at);
