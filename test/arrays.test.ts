@@ -1028,7 +1028,7 @@ describe('generated code', () => {
     expect(gradient).toMatch(/const \$saved\d+ = \$work\(\d+, /);
     expect(gradient).toContain('$work(');
     expect(functionText(code, 'gmmGradInto')).toContain('$work(');
-    expect(code).toContain('function $work(slot, length)');
+    expect(code).toContain('function $work(slot, length, zero = true)');
     // The scalar-only function uses none of the array helpers.
     expect(functionText(code, 'triGrad')).not.toMatch(/\$work|\$length|\$expect/);
   });

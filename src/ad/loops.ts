@@ -64,7 +64,7 @@ export function saveNestedReductions(body: readonly Instr[], names: NameSupply, 
         let length: Operand = enclosing[0].extent;
         for (const e of enclosing.slice(1)) length = temp(prelude, loop.origin, 'mul', length, e.extent);
         const values = definesOf(loop).map((name) => ({ name, array: names.saved() }));
-        for (const v of values) prelude.push({ kind: 'array', target: v.array, length, note: 'results of a nested loop, for the reverse sweep', origin: loop.origin });
+        for (const v of values) prelude.push({ kind: 'array', target: v.array, length, overwritten: true, note: 'results of a nested loop, for the reverse sweep', origin: loop.origin });
         saved.set(loop.reduction.target, { enclosing, values });
         const after: Instr[] = [];
         let position: Operand | undefined;

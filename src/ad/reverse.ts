@@ -208,7 +208,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
               if (!partial || arg.kind !== 'var' || !active.has(arg.name)) return;
               accumulate(arg.name, partial({ b, args, y, g: g.value }));
             });
-          if (g.value.kind === 'var' && mayBeZero.has(g.value.name) && linear.has(op)) {
+          if (g.value.kind === 'var' && mayBeZero.has(g.value.name) && isLinear(op, args)) {
             // ±ḡ needs no guard (no partial to be infinite); the adjoints it reaches may be 0 in turn.
             contribute();
             for (const a of args) {
@@ -414,8 +414,13 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
   return { ...fn, body: forward, reverse: b.current, gradient };
 }
 
-/** Operations whose partials are constants (±1): an adjoint of 0 contributes 0 through them, never NaN. */
-const linear: ReadonlySet<string> = new Set(['add', 'sub', 'neg', 'copy']);
+/** Operations whose partials are finite constants (±1, c·x, x/c): an adjoint of 0 contributes 0 through them, never NaN. */
+function isLinear(op: string, args: readonly Operand[]): boolean {
+  const finite = (a: Operand | undefined) => a?.kind === 'const' && Number.isFinite(a.value);
+  if (op === 'add' || op === 'sub' || op === 'neg' || op === 'copy') return true;
+  if (op === 'mul') return finite(args[0]) || finite(args[1]);
+  return op === 'div' && finite(args[1]) && (args[1] as { value: number }).value !== 0;
+}
 
 /** The variables an instruction list defines or assigns, at any depth (loop indices included). */
 function definedIn(body: readonly Instr[]): Set<string> {

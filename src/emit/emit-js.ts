@@ -85,11 +85,11 @@ function arrayHelpers(): Section {
 // function, grown to the largest size seen), so a warm call allocates only what it returns.
 const $pool = [];
 
-/** A zero-filled work array of at least \`length\` elements, reused by later calls. */
-function $work(slot, length) {
+/** A work array of at least \`length\` elements, reused by later calls; zeroed unless every element is written first. */
+function $work(slot, length, zero = true) {
   let a = $pool[slot];
   if (a === undefined || a.length < length) $pool[slot] = a = new Float64Array(length);
-  else a.fill(0, 0, length);
+  else if (zero) a.fill(0, 0, length);
   return a;
 }
 
@@ -174,8 +174,8 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
     const param = gradients.get(instr.target);
-    if (!param) return `$work(${slots.next++}, ${length})`;
-    const what = JSON.stringify(`${local}: ${outName.slice(1)}.${param.sourceName}`);
+    if (!param) return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
+    const what = jsString(`${local}: ${outName.slice(1)}.${param.sourceName}`);
     if (variant === 'into') return rows ? `$intoRows(${outName}${member(param.sourceName)}, ${rows}, ${length}, ${what})` : `$into(${outName}${member(param.sourceName)}, ${length}, ${what})`;
     return rows ? `$matrix(${rows}, ${length})` : `new Float64Array(${length})`;
   };
@@ -202,6 +202,18 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
   return [out];
 }
 
+/**
+ * A JavaScript string literal, quoted as prettier quotes it (single quotes unless the text has
+ * more of them than double quotes), so formatted and unformatted output agree.
+ */
+export function jsString(text: string): string {
+  const singles = (text.match(/'/g) ?? []).length;
+  const doubles = (text.match(/"/g) ?? []).length;
+  const quote = singles > doubles ? '"' : "'";
+  const escaped = text.replace(/[\\\n\r\u2028\u2029]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\u2028': '\\u2028', '\u2029': '\\u2029' })[c]!);
+  return quote + escaped.split(quote).join(`\\${quote}`) + quote;
+}
+
 /** fGradInto's first parameter: the object receiving the gradient. */
 const outName = '$out';
 
@@ -219,9 +231,9 @@ function prologue(fn: IrFunction, local: string): string[] {
   const lines: string[] = [];
   const bound = new Map<string, string>();
   const shaped = fn.params.filter((p) => p.shape);
-  const what = (p: Param) => JSON.stringify(`${local}: ${p.sourceName}`);
+  const what = (p: Param) => jsString(`${local}: ${p.sourceName}`);
   const describe = (size: number | { sourceName: string; name: string }) =>
-    JSON.stringify(typeof size === 'number' ? 'its fixed size' : bound.get(size.name)!);
+    jsString(typeof size === 'number' ? 'its fixed size' : bound.get(size.name)!);
   // Lengths and row counts.
   for (const p of shaped) {
     const size = p.shape!.sizes[0];
@@ -395,7 +407,7 @@ class BodyPrinter {
         const i = this.operand(instr.index);
         const n = this.operand(instr.length);
         const line = this.lines.position(instr.origin.statement.start).line;
-        const where = JSON.stringify(`${this.fnName}, line ${line}: ${instr.message} is `);
+        const where = jsString(`${this.fnName}, line ${line}: ${instr.message} is `);
         out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} < ${n.text})) {`, at);
         out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside 0.." + (${n.prec >= primaryPrecedence ? n.text : `(${n.text})`} - 1));`, at);
         out.push(`${indent}}`, at);

@@ -76,10 +76,19 @@ export type Instr =
   /** `array[index] = expr`, or `+=` when accumulating (an adjoint array). */
   | { readonly kind: 'store'; readonly array: string; readonly index: Operand; readonly expr: Expr; readonly accumulate: boolean; readonly note?: string; readonly origin: Origin }
   /**
-   * A zero-filled Float64Array of `length` elements. With `rows`, an array of that many rows of
+   * A zero-filled Float64Array of `length` elements (unless `overwritten`). With `rows`, an array of that many rows of
    * `length` elements each: the gradient of a matrix parameter.
    */
-  | { readonly kind: 'array'; readonly target: string; readonly length: Operand; readonly rows?: Operand; readonly note?: string; readonly origin: Origin }
+  | {
+      readonly kind: 'array';
+      readonly target: string;
+      readonly length: Operand;
+      readonly rows?: Operand;
+      /** Every element is written before it is read: the array need not be zeroed. */
+      readonly overwritten?: boolean;
+      readonly note?: string;
+      readonly origin: Origin;
+    }
   /** Throws a RangeError with `message` unless `index` is a whole number in [0, length). */
   | { readonly kind: 'check'; readonly index: Operand; readonly length: Operand; readonly message: string; readonly origin: Origin };
 

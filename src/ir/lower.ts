@@ -292,7 +292,9 @@ function lowerArrayLet(s: ArrayLet, scope: Map<string, Value>, cx: Context): Arr
     b.emit({ kind: 'check', index: r.from, length: b.op('add', r.to, constant(1)), message, origin: b.origin });
   });
   const target = b.names.user(s.name);
-  b.emit({ kind: 'array', target, length, origin: b.origin });
+  // Ranges from 0 write every element; a later start leaves the first ones 0.
+  const overwritten = ranges.every((r) => r.from.kind === 'const' && r.from.value === 0);
+  b.emit({ kind: 'array', target, length, ...(overwritten && { overwritten }), origin: b.origin });
   const inner = new Map(scope);
   const level = (k: number, offset: Operand | undefined): void => {
     const index = b.names.user(s.indices[k].name);
