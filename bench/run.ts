@@ -4,6 +4,10 @@
  * bench/cases.ts; then compile time and output size as a generated input grows, and whether V8
  * optimises big generated gradients (bench/v8-opt.ts, in a child process).
  *
+ * Then the array benchmarks (bench/arrays.ts: the GMM of examples/gmm.ad and an MLP, against
+ * hand-written gradients and tfjs). `npm run bench -- --only arrays` runs only those, and replaces
+ * just their section of the results files.
+ *
  * Prints the tables, and writes bench/results.json and bench/results.md. The compiled modules are
  * written to bench/.generated/ (a build artefact) so that they can be read.
  */
@@ -15,8 +19,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as TF from '@tensorflow/tfjs';
 import * as math from 'mathjs';
 import { compile, compileSync } from '../src/index.ts';
+import { ARRAYS_MARKER, arraysJson, benchArrays, type ArraysResult } from './arrays.ts';
+import { loadTfjsCpu } from './arrays-tfjs.ts';
 import { cases, type BenchCase, type GradResult } from './cases.ts';
 import { chainSource } from './chain.ts';
+import { fmtNs, fmtRatio, markdownTable, ratio, textTable } from './format.ts';
 import { addToSink, makeBatch, sink, timeBatch, type Timing } from './measure.ts';
 import { describeTier, exposeParts, hasNatives, isOptimized, partsOf } from './v8.ts';
 
@@ -39,6 +46,40 @@ const machine = {
 log(`adc benchmark — ${machine.cpu} (${machine.cores} cores), Node ${machine.node} (V8 ${machine.v8}), ${machine.date}`);
 log('Times: the fastest tinybench sample (each a batch of calls), ns per call; medians are in results.json. The machine may be shared: compare ratios within one run.');
 log();
+
+// ---------------------------------------------------------------------------------------------
+// `--only arrays`: the array benchmarks alone, written over the array section of the results files.
+
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+if (onlyAt >= 0 && only !== 'arrays') throw new Error(`--only: the one part that runs alone is "arrays", not ${JSON.stringify(only)}`);
+
+/** Replaces the array section of bench/results.md (from its marker to the end) and the `arrays` key of bench/results.json. */
+function writeArraysOnly(arrays: ArraysResult): void {
+  const mdFile = join(benchDir, 'results.md');
+  const jsonFile = join(benchDir, 'results.json');
+  let md = '';
+  let json: Record<string, unknown> = {};
+  try {
+    md = readFileSync(mdFile, 'utf8');
+    json = JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>;
+  } catch {}
+  const at = md.indexOf(ARRAYS_MARKER);
+  const before = (at >= 0 ? md.slice(0, at) : md).trimEnd();
+  writeFileSync(mdFile, (before ? before + '\n\n' : '') + arrays.markdown);
+  writeFileSync(jsonFile, JSON.stringify({ ...json, arrays: arraysJson(arrays) }, null, 2) + '\n');
+}
+
+if (only === 'arrays') {
+  const arrays = await benchArrays(await loadTfjsCpu(), log);
+  if (!Number.isFinite(sink)) throw new Error('the benchmark results are not finite');
+  log();
+  log(arrays.text);
+  log();
+  writeArraysOnly(arrays);
+  log(`Wrote the array sections of bench/results.json and bench/results.md (${((Date.now() - startedAt) / 1000).toFixed(0)} s).`);
+  process.exit(0);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Compile time and output size as the input grows. First, so the first compile is a cold one.
@@ -315,6 +356,11 @@ for (const c of cases) {
   rows.push(row);
   process.stdout.write(` done (${((Date.now() - startedAt) / 1000).toFixed(0)} s)\n`);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Arrays (bench/arrays.ts)
+
+const arrays = await benchArrays(tf, log);
 if (!Number.isFinite(sink)) throw new Error('the benchmark results are not finite');
 
 // ---------------------------------------------------------------------------------------------
@@ -343,16 +389,6 @@ const v8Rows = JSON.parse(v8Lines.find((l) => l.startsWith('JSON: '))!.slice(6))
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const fmtNs = (t: Timing | undefined) => {
-  if (!t) return '—';
-  const ns = t.ns;
-  if (ns >= 1e6) return `${(ns / 1e6).toFixed(ns >= 1e8 ? 0 : 1)} ms`;
-  if (ns >= 1e4) return `${(ns / 1e3).toFixed(ns >= 1e5 ? 0 : 1)} µs`;
-  return `${ns.toFixed(ns >= 100 ? 0 : 1)} ns`;
-};
-const ratio = (a: Timing | undefined, b: Timing | undefined) => (a && b ? a.ns / b.ns : undefined);
-const fmtRatio = (r: number | undefined) => (r === undefined ? '—' : r >= 100 ? `${Math.round(r).toLocaleString('en-US')}×` : `${r.toFixed(2)}×`);
-
 const header = ['case', 'value', 'gradient', 'hand-written', 'math.js', 'tfjs', 'grad / hand', 'grad / value', 'math.js / grad', 'tfjs / grad'];
 const table = rows.map((r) => [
   r.id,
@@ -366,16 +402,6 @@ const table = rows.map((r) => [
   fmtRatio(ratio(r.mathjs, r.gradient)),
   fmtRatio(ratio(r.tfjs, r.gradient)),
 ]);
-
-function textTable(head: string[], body: string[][]): string {
-  const widths = head.map((h, j) => Math.max(h.length, ...body.map((row) => row[j]!.length)));
-  const line = (cells: string[]) => cells.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!))).join('  ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
-}
-function markdownTable(head: string[], body: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map((_, j) => (j === 0 ? '---' : '---:'))), ...body.map(line)].join('\n');
-}
 
 const scaleHead = ['statements', 'source', 'output', 'output / source', 'compileSync', 'compile (formatted)', 'growth: output', 'growth: compileSync', 'growth: compile'];
 const kb = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} MB` : `${(b / 1e3).toFixed(1)} kB`);
@@ -444,6 +470,8 @@ log();
 log('V8 tiers after warm-up (bench/v8-opt.ts):');
 log(textTable(v8Head, v8Body));
 log();
+log(arrays.text);
+log();
 
 const markdown = [
   '<!-- Generated by `npm run bench` (bench/run.ts). -->',
@@ -461,6 +489,7 @@ const markdown = [
   '',
   markdownTable(v8Head, v8Body),
   '',
+  arrays.markdown,
 ].join('\n');
 writeFileSync(join(benchDir, 'results.md'), markdown);
 writeFileSync(
@@ -479,6 +508,7 @@ writeFileSync(
       })),
       compile: scaling,
       v8: { rows: v8Rows, gradientNsPerStatement: { chain200: small, chain10000: large, handwritten10000: handLarge } },
+      arrays: arraysJson(arrays),
       totalSeconds: (Date.now() - startedAt) / 1000,
     },
     null,
