@@ -1,4 +1,4 @@
-import type { Instr, Origin } from '../ir/ir.ts';
+import { definesOf, type Instr, type Origin } from '../ir/ir.ts';
 import { assertNever } from '../syntax/ast.ts';
 
 /**
@@ -15,8 +15,17 @@ export function hoistBranchLocals(body: readonly Instr[], origin: Origin): Instr
       switch (instr.kind) {
         case 'if':
           return [{ ...instr, then: rewrite(instr.then, true), else: rewrite(instr.else, true) }];
-        case 'loop':
-          return [{ ...instr, body: hoistBranchLocals(instr.body, instr.origin) }];
+        case 'loop': {
+          const body = hoistBranchLocals(instr.body, instr.origin);
+          if (!nested || !instr.reduction) return [{ ...instr, body }];
+          // A reduction in a branch: its result and state outlive the branch, like its values.
+          hoisted.push(...definesOf(instr));
+          return [{ ...instr, body, declared: true }];
+        }
+        case 'array':
+          if (!nested) return [instr];
+          hoisted.push(instr.target);
+          return [{ ...instr, declared: true }];
         case 'const':
           if (!nested) return [instr];
           hoisted.push(instr.target);
@@ -28,7 +37,6 @@ export function hoistBranchLocals(body: readonly Instr[], origin: Origin): Instr
         case 'set':
         case 'add':
         case 'store':
-        case 'array':
         case 'check':
           return [instr];
         default:

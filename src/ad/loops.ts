@@ -132,20 +132,22 @@ export function cloneBody(
           const index = fresh(i.index);
           const body = copy(i.body);
           const r = i.reduction;
+          // A reduction in a branch assigns variables declared (and so renamed) before it.
+          const state = (name: string) => (i.declared ? renName(name) : fresh(name));
           const reduction = r && {
             ...r,
             value: ren(r.value),
-            target: fresh(r.target),
-            ...(r.arg && { arg: fresh(r.arg) }),
-            ...(r.nonzero && { nonzero: fresh(r.nonzero) }),
-            ...(r.zeros && { zeros: fresh(r.zeros) }),
+            target: state(r.target),
+            ...(r.arg && { arg: state(r.arg) }),
+            ...(r.nonzero && { nonzero: state(r.nonzero) }),
+            ...(r.zeros && { zeros: state(r.zeros) }),
           };
           return { ...i, index, from, to, body, ...(reduction && { reduction }) };
         }
         case 'store':
           return { ...i, array: renName(i.array), index: ren(i.index), expr: expr(i.expr) };
         case 'array':
-          return { ...i, length: ren(i.length), ...(i.rows && { rows: ren(i.rows) }), target: fresh(i.target) };
+          return { ...i, length: ren(i.length), ...(i.rows && { rows: ren(i.rows) }), target: i.declared ? renName(i.target) : fresh(i.target) };
         case 'check':
           return { ...i, index: ren(i.index), length: ren(i.length) };
       }

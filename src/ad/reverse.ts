@@ -400,10 +400,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     if (p.shape.kind === 'mat') allocate(p.name, dims[1], dims[0]);
     else allocate(p.name, dims[0]);
   }
-  for (const instr of forward) {
+  // (An array let in a branch has its length hoisted with it: its adjoint array is made here too.)
+  forEachInstr(forward, (instr) => {
     if (instr.kind === 'array' && active.has(instr.target)) allocate(instr.target, instr.length);
-    if (instr.kind === 'const' && instr.expr.op === 'row') adjointRow(instr);
-  }
+  });
+  for (const instr of forward) if (instr.kind === 'const' && instr.expr.op === 'row') adjointRow(instr);
 
   if (fn.value.kind === 'var' && active.has(fn.value.name)) setAdjoint(fn.value.name, { value: constant(1), owned: false });
   reverseBlock(forward);

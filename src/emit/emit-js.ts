@@ -393,7 +393,8 @@ class BodyPrinter {
     switch (instr.kind) {
       case 'array': {
         if (!this.allocate) throw new Error('internal error: no allocation for arrays here');
-        out.push(`${indent}const ${instr.target} = ${this.allocate(instr, text(instr.length), instr.rows && text(instr.rows))};`, at);
+        const declare = instr.declared ? '' : 'const ';
+        out.push(`${indent}${declare}${instr.target} = ${this.allocate(instr, text(instr.length), instr.rows && text(instr.rows))};`, at);
         return;
       }
       case 'store': {
@@ -416,19 +417,22 @@ class BodyPrinter {
       case 'loop': {
         const r = instr.reduction;
         const state = (what: string) => reductionStateName(r!.target, what);
+        // Declared here, or before (a reduction in a branch, whose result the reverse sweep reads).
+        const letOf = instr.declared ? '' : 'let ';
+        const constOf = instr.declared ? '' : 'const ';
         if (r) {
           switch (r.op) {
             case 'sum':
-              out.push(`${indent}let ${r.target} = 0;`, at);
+              out.push(`${indent}${letOf}${r.target} = 0;`, at);
               break;
             case 'max':
             case 'min':
-              out.push(`${indent}let ${r.target} = ${r.op === 'max' ? '-' : ''}Infinity;`, at);
-              out.push(`${indent}let ${r.arg} = -1;`, at);
+              out.push(`${indent}${letOf}${r.target} = ${r.op === 'max' ? '-' : ''}Infinity;`, at);
+              out.push(`${indent}${letOf}${r.arg} = -1;`, at);
               break;
             case 'prod':
-              out.push(`${indent}let ${r.nonzero} = 1;`, at);
-              out.push(`${indent}let ${r.zeros} = 0;`, at);
+              out.push(`${indent}${letOf}${r.nonzero} = 1;`, at);
+              out.push(`${indent}${letOf}${r.zeros} = 0;`, at);
               break;
             case 'logsumexp':
               out.push(`${indent}let ${state('max')} = -Infinity;`, at);
@@ -479,8 +483,8 @@ class BodyPrinter {
           }
         }
         out.push(`${indent}}`, at);
-        if (r?.op === 'prod') out.push(`${indent}const ${r.target} = ${r.zeros} === 0 ? ${r.nonzero} : 0 * ${r.nonzero};`, at);
-        if (r?.op === 'logsumexp') out.push(`${indent}const ${r.target} = ${state('max')} + Math.log(${state('sum')});`, at);
+        if (r?.op === 'prod') out.push(`${indent}${constOf}${r.target} = ${r.zeros} === 0 ? ${r.nonzero} : 0 * ${r.nonzero};`, at);
+        if (r?.op === 'logsumexp') out.push(`${indent}${constOf}${r.target} = ${state('max')} + Math.log(${state('sum')});`, at);
         return;
       }
     }

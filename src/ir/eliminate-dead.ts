@@ -42,8 +42,11 @@ function sweep(body: readonly Instr[], isLive: (array: string) => boolean, live:
         const needed = r !== undefined && definesOf(instr).some((n) => live.has(n));
         if (needed) use([r.value]);
         const body = sweep(instr.body, isLive, live, use);
-        const stores = containsStore(body);
-        if (!needed && !stores) continue;
+        // The reverse sweep's loops add into adjoints declared outside them.
+        const effects = containsStore(body) || assignsOuter(body);
+        if (!needed && !effects) continue;
+        // A kept reduction assigns all its state, which may be declared before it (hoisted out of a branch).
+        if (needed) use(definesOf(instr).map((name) => ({ kind: 'var' as const, name })));
         use([instr.from, instr.to]);
         kept.push(needed ? { ...instr, body } : { ...instr, body, reduction: undefined });
         continue;
@@ -72,4 +75,18 @@ function sweep(body: readonly Instr[], isLive: (array: string) => boolean, live:
 
 function containsStore(body: readonly Instr[]): boolean {
   return body.some((i) => i.kind === 'store' || (i.kind === 'loop' && containsStore(i.body)) || (i.kind === 'if' && (containsStore(i.then) || containsStore(i.else))));
+}
+
+/** Whether a block assigns (`=`, `+=`) a variable it does not define itself. */
+function assignsOuter(body: readonly Instr[]): boolean {
+  const local = new Set<string>();
+  let outer = false;
+  forEachInstr(body, (i) => {
+    for (const d of definesOf(i)) local.add(d);
+    if (i.kind === 'loop') local.add(i.index);
+  });
+  forEachInstr(body, (i) => {
+    if ((i.kind === 'add' || i.kind === 'set') && !local.has(i.target)) outer = true;
+  });
+  return outer;
 }

@@ -69,6 +69,8 @@ export type Instr =
       readonly descending: boolean;
       readonly body: readonly Instr[];
       readonly reduction?: Reduction;
+      /** The reduction's result and state are declared before (hoisted out of a branch): assign them. */
+      readonly declared?: boolean;
       /** Why this loop is here, printed as a comment (a recomputation in the reverse sweep). */
       readonly note?: string;
       readonly origin: Origin;
@@ -86,6 +88,8 @@ export type Instr =
       readonly rows?: Operand;
       /** Every element is written before it is read: the array need not be zeroed. */
       readonly overwritten?: boolean;
+      /** The variable is declared before (hoisted out of a branch): assign it. */
+      readonly declared?: boolean;
       readonly note?: string;
       readonly origin: Origin;
     }
