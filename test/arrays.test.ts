@@ -431,6 +431,11 @@ describe('reductions: hand-computed values and gradients', async () => {
     check('lse', [[]], -Infinity, { x: [] });
   });
 
+  it('logsumexp: +Infinity entries give +Infinity, however many there are', () => {
+    expect(val(m, 'lse', [Infinity, Infinity])).toBe(Infinity);
+    expect(val(m, 'lse', [1, Infinity, 2, Infinity])).toBe(Infinity);
+  });
+
   it('sizes are numbers: sum(i: x[i]) / n', () => {
     check('mean', [[1, 2, 6]], 3, { x: [1 / 3, 1 / 3, 1 / 3] });
   });

@@ -472,11 +472,12 @@ class BodyPrinter {
               out.push(`${inner}else ${r.nonzero} *= ${v};`, at);
               break;
             case 'logsumexp':
-              // One pass: the sum of exp(term - max so far), rescaled when the maximum grows.
+              // One pass: the sum of exp(term - max so far), rescaled when the maximum grows. A term
+              // of -Infinity adds 0, and one of +Infinity equal to the maximum adds nothing (∞ - ∞).
               out.push(`${inner}if (${v} > ${state('max')}) {`, at);
               out.push(`${inner}  ${state('sum')} = ${state('sum')} * Math.exp(${state('max')} - ${v}) + 1;`, at);
               out.push(`${inner}  ${state('max')} = ${v};`, at);
-              out.push(`${inner}} else if (${v} !== -Infinity) {`, at);
+              out.push(`${inner}} else if (${v} !== -Infinity && ${v} !== Infinity) {`, at);
               out.push(`${inner}  ${state('sum')} += Math.exp(${v} - ${state('max')});`, at);
               out.push(`${inner}}`, at);
               break;
