@@ -1,5 +1,5 @@
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -355,6 +355,18 @@ describe('bin/adc.js end to end', () => {
     const m = await importFile(join(outDir, 'seed.js'));
     expect(m.forwardGrad(1).gradient.x).toBeCloseTo(122.045158140265, 11);
     expect(m.appendixGrad(2, 3).gradient).toEqual({ x1: expect.closeTo(0.29958076032382, 13), x2: expect.closeTo(-0.0846987477622259, 14) });
+  });
+
+  it('compiles examples/arrays.ad, and examples/fit-mlp.mjs trains the network with mlpGradInto', () => {
+    const outDir = tempDir();
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'adc.js'), 'compile', join(root, 'examples', 'arrays.ad'), '--out-dir', outDir], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    copyFileSync(join(root, 'examples', 'fit-mlp.mjs'), join(outDir, 'fit-mlp.mjs'));
+    const run = spawnSync(process.execPath, [join(outDir, 'fit-mlp.mjs')], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    const [, start, end] = /mean squared error: (\S+) at the start, (\S+) after training/.exec(run.stdout)!;
+    expect(Number(start)).toBeGreaterThan(0.5);
+    expect(Number(end)).toBeLessThan(0.002);
   });
 
   it('prints diagnostics and exits 1, without a stack trace, on a file with errors', () => {
