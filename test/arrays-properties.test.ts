@@ -53,6 +53,15 @@ describe('counter-examples found by the property test', () => {
     ['a sum of a loop-invariant sum', 'fn f(x: vec[n]) = sum(j in 0..n: sum(k: x[k]))', [[x]]],
     ['a loop whose only read is of a const array', 'fn f(x: vec[n], const A: mat[n, n]) = sum(i: A[i, i] * sum(j: x[j]))', [[x, [x, x, x]]]],
     ['an array let reading no array', 'fn f(x: vec[n], s) {\n  let z[i in 0..n] = sin(i * s)\n  return sum(i: x[i] * z[i])\n}', [[x, 0.7]]],
+    // Found in review: bounds that are not whole numbers made the reverse loop visit other indices
+    // (a..b is now the whole numbers from ceil(a) below b); an unused array let made fGrad read
+    // out of range (its loop is now reversed only when something reads the array); a checked
+    // read moved with its loop before an empty loop threw.
+    ['a range ending at n/2', 'fn f(x: vec[n]) = sum(i in 0..n/2: x[i]^2)', [[[1, 2, 3]], [[1, 2]]]],
+    ['a range starting at a fraction', 'fn f(x: vec[n], w, c) = sum(i in c..3: w * i) + x[0]', [[x, 1.3, 0.5]]],
+    ['an array let of length n/2', 'fn f(x: vec[n]) {\n  let h[j in 0..n/2] = x[j]\n  return sum(j: h[j])\n}', [[x]]],
+    ['an unused array let', 'fn f(x: vec[n], s, const c) {\n  let h[i in 0..c] = exp(x[i] * s)\n  return s\n}', [[[1], 2, 3]]],
+    ['a checked read in a loop inside an empty loop', 'fn f(x: vec[n], y: vec[m], c) = sum(i: x[i] * max(j in 0..2: y[c + j]))', [[[], [1], 5]]],
     ['a matrix let constant along its last index', 'fn f(y: vec[n]) {\n  let Z[i, j in 0..n] = y[i] + j\n  return sum(i: Z[i, 0])\n}', [[x]]],
   ];
   it.each(cases)('%s', (_, source, calls) => checkArraySource(source, calls));

@@ -847,6 +847,15 @@ describe('compile-time diagnostics (AD6xxx)', () => {
     expect(only('fn f(x: vec[n]) =\n  x[0, 1]\n')).toEqual({ code: 'AD6007', message: "'x' has 1 dimension, but 2 indices were given", line: 2, column: 3 });
   });
 
+  it('AD6017: a reduction called without an index variable', () => {
+    expect(only('fn f(x: vec[n]) =\n  sum(x)\n')).toEqual({
+      code: 'AD6017',
+      message: "'sum' takes an index variable and a term, as in sum(i: x[i]) or sum(i in 0..n: x[i])",
+      line: 2,
+      column: 3,
+    });
+  });
+
   it('AD6008: an index variable given to a function that is not a reduction', () => {
     expect(only('fn f(x: vec[n]) =\n  foo(i: x[i])\n')).toEqual({
       code: 'AD6008',

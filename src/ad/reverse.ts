@@ -53,6 +53,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
   });
   noteRows(forward);
   const arrayAdjoints = new Map<string, string>();
+  // Adjoint arrays that some read has added into so far (in the reverse sweep's order).
+  const addedTo = new Set<string>();
   /**
    * The adjoint array of an array variable. A row read inside a branch has no adjoint row made
    * beside it (a branch is recomputed whole): it is made where it is needed.
@@ -197,6 +199,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
             const adjointArray = args[0].kind === 'var' ? adjointArrayOf(args[0].name) : undefined;
             if (!adjointArray) throw new Error(`internal error: no adjoint array for '${JSON.stringify(args[0])}'`);
             b.emit({ kind: 'store', array: adjointArray, index: args[1], expr: { op: 'copy', args: [g.value] }, accumulate: true, origin: b.origin });
+            addedTo.add(adjointArray);
             break;
           }
           if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
@@ -327,7 +330,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     const g = r && active.has(r.target) ? adjoints.get(r.target) : undefined;
     let storesBack = false;
     forEachInstr(loop.body, (i) => {
-      if (i.kind === 'store' && !i.accumulate && arrayAdjoints.has(i.array)) storesBack = true;
+      // An array let's loop is reversed once something has been added into its adjoint array.
+      if (i.kind === 'store' && !i.accumulate && addedTo.has(arrayAdjoints.get(i.array) ?? '')) storesBack = true;
     });
     if (!g && !storesBack) return;
     const index = names.user(originalOf(loop.index).replace(/\$.*$/, ''));

@@ -2,7 +2,7 @@ import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import type { Binder, Expr, FunctionDecl } from '../syntax/ast.ts';
-import { assertNever, leftSpine } from '../syntax/ast.ts';
+import { assertNever, leftSpine, reduceOps } from '../syntax/ast.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface CallSite {
@@ -43,7 +43,8 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
         const user = functions.get(e.callee);
         const arity = user ? user.params.length : builtinArity.get(e.callee);
         if (arity === undefined) {
-          if (scope.has(e.callee) || constants.has(e.callee)) diagnostics.error('notAFunction', e.calleeSpan, e.callee);
+          if (reduceOps.has(e.callee)) diagnostics.error('reductionNeedsIndex', e.span, e.callee);
+          else if (scope.has(e.callee) || constants.has(e.callee)) diagnostics.error('notAFunction', e.calleeSpan, e.callee);
           else diagnostics.error('unknownFunction', e.calleeSpan, e.callee, didYouMean(e.callee, [...functions.keys(), ...builtinArity.keys()]));
           return;
         }

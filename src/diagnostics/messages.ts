@@ -105,6 +105,10 @@ export const messages = {
     text: (fn: string, size: string, first: string, second: string) => `'${fn}' needs one value of its size '${size}', but gets ${first} and ${second}`,
   },
   indexShadows: { code: 'AD6015', text: (name: string) => `'${name}' is already defined; an index variable needs its own name` },
+  reductionNeedsIndex: {
+    code: 'AD6017',
+    text: (name: string) => `'${name}' takes an index variable and a term, as in ${name}(i: x[i]) or ${name}(i in 0..n: x[i])`,
+  },
   arraysInLoop: {
     code: 'AD6016',
     text: (fn: string) => `'${fn}' defines arrays, so it cannot be called inside a reduction or an array definition; call it from a statement`,

@@ -197,9 +197,14 @@ interface LoweredRange {
 /** The range of an index variable: as given, or the length of the first dimension it indexes directly. */
 function rangeOf(binder: Binder, body: Expr, scope: Map<string, Value>, cx: Context): LoweredRange {
   if (binder.range) {
-    const from = lowerExpr(binder.range.from, scope, cx);
-    const to = lowerExpr(binder.range.to, scope, cx);
-    return { from, to, forms: { from: formOf(binder.range.from, scope, cx), to: formOf(binder.range.to, scope, cx) } };
+    // a..b is the whole numbers i with a ≤ i < b: a bound not known to be whole is rounded up, so
+    // loops count in whole steps and run backwards over the same indices.
+    const whole = (e: Expr, form: Affine | undefined): Operand => {
+      const v = lowerExpr(e, scope, cx);
+      return form || (v.kind === 'const' && Number.isInteger(v.value)) ? v : cx.b.op('ceil', v);
+    };
+    const forms = { from: formOf(binder.range.from, scope, cx), to: formOf(binder.range.to, scope, cx) };
+    return { from: whole(binder.range.from, forms.from), to: whole(binder.range.to, forms.to), forms };
   }
   // The checker found the first direct use in source order and that all agree: any one will do.
   for (const stack: Expr[] = [body]; stack.length > 0; ) {
@@ -239,7 +244,11 @@ function emitReduction(b: Builder, op: ReduceOp, index: string, from: Operand, t
     ...(op === 'prod' ? { nonzero: b.names.temp(), zeros: b.names.temp() } : {}),
   };
   const loop: Instr = { kind: 'loop', index, from, to, descending: false, body, reduction, origin: b.origin };
-  b.emitAt(b.depthFor([from, to, ...outerReads(loop)]), loop);
+  // A loop with a run-time check stays where it is: before a loop that may not run, it could throw
+  // for a read that never happens.
+  let checked = false;
+  forEachInstr(body, (i) => (checked ||= i.kind === 'check'));
+  b.emitAt(checked ? b.depth : b.depthFor([from, to, ...outerReads(loop)]), loop);
   return variable(reduction.target);
 }
 
@@ -282,14 +291,15 @@ function lowerVectorBuiltin(e: Extract<Expr, { kind: 'call' }>, scope: Map<strin
 function lowerArrayLet(s: ArrayLet, scope: Map<string, Value>, cx: Context): ArrayValue {
   const { b } = cx;
   const ranges = s.indices.map((binder) => rangeOf(binder, s.value, scope, cx));
-  const dims = ranges.map((r) => r.to);
+  // An end below the start leaves the dimension empty (not negative).
+  const dims = ranges.map((r) => (r.forms.to && signOf(r.forms.to) === 'nonNegative' ? r.to : b.op('max', r.to, constant(0))));
   let length = dims[0];
   for (let k = 1; k < dims.length; k++) length = b.op('mul', length, dims[k]);
   ranges.forEach((r, k) => {
     if (r.forms.from && signOf(r.forms.from) === 'nonNegative') return;
     // Elements before the start stay 0; a negative start would write outside the array.
     const message = `the start of ${s.indices[k].name}'s range in ${s.name}`;
-    b.emit({ kind: 'check', index: r.from, length: b.op('add', r.to, constant(1)), message, origin: b.origin });
+    b.emit({ kind: 'check', index: r.from, length: constant(Infinity), message, origin: b.origin });
   });
   const target = b.names.user(s.name);
   // Ranges from 0 write every element; a later start leaves the first ones 0.
