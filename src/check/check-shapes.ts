@@ -1,7 +1,7 @@
 import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { assertNever, childrenOf, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { anyReachable, assertNever, childrenOf, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
 /** One dimension of an array: its length as a form over sizes (undefined if not affine), and as written. */
@@ -256,19 +256,8 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
 }
 
 /** Whether a function, or one it calls, has an array `let`. */
-function definesArrays(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, seen = new Set<string>()): boolean {
-  if (seen.has(fn.name)) return false;
-  seen.add(fn.name);
-  for (const s of fn.body) {
-    if (s.kind === 'let' && s.indices) return true;
-    for (const stack: Expr[] = [s.value]; stack.length > 0; ) {
-      const e = stack.pop()!;
-      const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
-      if (callee && definesArrays(callee, functions, seen)) return true;
-      stack.push(...childrenOf(e));
-    }
-  }
-  return false;
+function definesArrays(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): boolean {
+  return anyReachable(fn, functions, (f) => f.body.some((s) => s.kind === 'let' && s.indices !== undefined));
 }
 
 interface Use {

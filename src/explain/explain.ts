@@ -2,7 +2,7 @@ import { checkProgram } from '../check/check-program.ts';
 import { compileToIr } from '../compile.ts';
 import { DiagnosticBag, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import { LineMap } from '../diagnostics/span.ts';
-import { childrenOf, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { anyReachable, type FunctionDecl } from '../syntax/ast.ts';
 import { parse } from '../syntax/parse.ts';
 import { buildCollapsed } from './collapsed.ts';
 import { buildExpanded } from './expanded.ts';
@@ -91,20 +91,11 @@ export function explainToJson(result: ExplainResult, indent = 2): string {
 }
 
 /** Whether a function, or one it calls, has array parameters, array lets or reductions. */
-function usesArrays(fn: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, seen = new Set<string>()): boolean {
-  if (seen.has(fn.name)) return false;
-  seen.add(fn.name);
-  if (fn.params.some((p) => p.type)) return true;
-  for (const s of fn.body) {
-    if (s.kind === 'let' && s.indices) return true;
-    for (const stack: Expr[] = [s.value]; stack.length > 0; ) {
-      const e = stack.pop()!;
-      if (e.kind === 'index' || e.kind === 'reduce') return true;
-      if (e.kind === 'call' && (e.callee === 'dot' || e.callee === 'norm')) return true;
-      const callee = e.kind === 'call' ? table.get(e.callee) : undefined;
-      if (callee && usesArrays(callee, table, seen)) return true;
-      stack.push(...childrenOf(e));
-    }
-  }
-  return false;
+function usesArrays(fn: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): boolean {
+  return anyReachable(
+    fn,
+    table,
+    (f) => f.params.some((p) => p.type) || f.body.some((s) => s.kind === 'let' && s.indices !== undefined),
+    (e) => e.kind === 'index' || e.kind === 'reduce' || (e.kind === 'call' && (e.callee === 'dot' || e.callee === 'norm')),
+  );
 }

@@ -136,3 +136,29 @@ export function printExpr(e: Expr): string {
 export function assertNever(x: never): never {
   throw new Error(`unexpected node ${JSON.stringify(x)}`);
 }
+
+/**
+ * Whether a function or any function it calls (directly or not) satisfies `test`, which sees each
+ * function once along with every expression of its body (statement values, not ranges).
+ */
+export function anyReachable(
+  fn: FunctionDecl,
+  functions: ReadonlyMap<string, FunctionDecl>,
+  test: (fn: FunctionDecl) => boolean,
+  testExpr: (e: Expr) => boolean = () => false,
+  seen = new Set<string>(),
+): boolean {
+  if (seen.has(fn.name)) return false;
+  seen.add(fn.name);
+  if (test(fn)) return true;
+  for (const s of fn.body) {
+    for (const stack: Expr[] = [s.value]; stack.length > 0; ) {
+      const e = stack.pop()!;
+      if (testExpr(e)) return true;
+      const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
+      if (callee && anyReachable(callee, functions, test, testExpr, seen)) return true;
+      stack.push(...childrenOf(e));
+    }
+  }
+  return false;
+}
