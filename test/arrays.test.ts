@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compile, compileSync, LineMap, type Diagnostic, type FunctionInfo } from '../src/index.ts';
+import { compile, compileSync, type FunctionInfo } from '../src/index.ts';
 import {
   gmm as gmmRef,
   gmmData,
@@ -25,6 +25,7 @@ import {
   smoothForward,
   type GradValue,
 } from './oracle/arrays.ts';
+import { only } from './support/diagnostics.ts';
 import { importCode } from './support/load.ts';
 
 // ---- helpers ---------------------------------------------------------------------------------
@@ -766,32 +767,6 @@ describe('runtime errors', async () => {
 });
 
 // ---- compile-time diagnostics ----------------------------------------------------------------
-
-interface Seen {
-  code: string;
-  message: string;
-  line: number;
-  column: number;
-  notes?: { message: string; line: number; column: number }[];
-}
-
-function view(d: Diagnostic, lines: LineMap): Seen {
-  const { line, column } = lines.position(d.span.start);
-  const seen: Seen = { code: d.code, message: d.message, line, column };
-  if (d.notes.length > 0) seen.notes = d.notes.map((n) => ({ message: n.message, ...lines.position(n.span.start) }));
-  return seen;
-}
-
-/** The one diagnostic of a source that must not compile, as code, message, line, column (and notes). */
-function only(source: string): Seen {
-  const result = compileSync(source, { filename: 'test.ad' });
-  expect(result.code).toBeUndefined();
-  const lines = new LineMap(source);
-  const all = result.diagnostics.map((d) => view(d, lines));
-  expect(all).toHaveLength(1);
-  expect(result.diagnostics[0].severity).toBe('error');
-  return all[0];
-}
 
 const ARRAY_AS_NUMBER = (name: string, type: string) => `'${name}' is an array (${type}); use an element such as ${name}[i], or a reduction such as sum(i: ${name}[i])`;
 const DEFINES_ARRAYS = (fn: string) => `'${fn}' defines arrays, so it cannot be called inside a reduction or an array definition; call it from a statement`;

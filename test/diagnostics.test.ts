@@ -1,41 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compileSync, formatDiagnostics, LineMap, type Diagnostic } from '../src/index.ts';
+import { compileSync, formatDiagnostics } from '../src/index.ts';
+import { diagnose, only } from './support/diagnostics.ts';
 
 /**
  * One test per diagnostic the compiler can produce (src/diagnostics/messages.ts): the exact code,
  * message and 1-based line:column of each. Sources span several lines so that line numbers matter.
  */
-
-interface Seen {
-  code: string;
-  message: string;
-  line: number;
-  column: number;
-  notes?: { message: string; line: number; column: number }[];
-}
-
-function view(d: Diagnostic, lines: LineMap): Seen {
-  const { line, column } = lines.position(d.span.start);
-  const seen: Seen = { code: d.code, message: d.message, line, column };
-  if (d.notes.length > 0) seen.notes = d.notes.map((n) => ({ message: n.message, ...lines.position(n.span.start) }));
-  return seen;
-}
-
-/** Every diagnostic of a source that must not compile, as code, message, line, column (and notes). */
-function diagnose(source: string): Seen[] {
-  const result = compileSync(source, { filename: 'test.ad' });
-  expect(result.code).toBeUndefined();
-  expect(result.functions).toEqual([]);
-  const lines = new LineMap(source);
-  return result.diagnostics.map((d) => view(d, lines));
-}
-
-/** The one diagnostic of a source (fails when there are none or several). */
-function only(source: string): Seen {
-  const all = diagnose(source);
-  expect(all).toHaveLength(1);
-  return all[0];
-}
 
 describe('lexing (AD1001)', () => {
   it('reports an unknown ASCII character', () => {
