@@ -1,5 +1,5 @@
 import type { NameSupply } from '../ir/builder.ts';
-import { constant, definesOf, forEachInstr, variable, type Instr, type Operand } from '../ir/ir.ts';
+import { constant, declaredIn, definesOf, forEachInstr, variable, type Instr, type Operand } from '../ir/ir.ts';
 
 export type Loop = Extract<Instr, { kind: 'loop' }>;
 
@@ -21,14 +21,12 @@ export interface Saved {
  * reverse sweep turns out not to read are removed again by dead-code elimination.
  */
 export function saveNestedReductions(body: readonly Instr[], names: NameSupply, saved: Map<string, Saved>): Instr[] {
+  // Names defined inside some loop body (branch locals there are declared in the body too).
   const loopLocal = new Set<string>();
   forEachInstr(body, (i) => {
     if (i.kind !== 'loop') return;
     loopLocal.add(i.index);
-    forEachInstr(i.body, (inner) => {
-      for (const d of definesOf(inner)) loopLocal.add(d);
-      if (inner.kind === 'set') loopLocal.add(inner.target);
-    });
+    for (const name of declaredIn(i.body)) loopLocal.add(name);
   });
   const known = (o: Operand) => o.kind === 'const' || !loopLocal.has(o.name);
   const temp = (out: Instr[], origin: Instr['origin'], op: 'sub' | 'mul' | 'add' | 'max', a: Operand, b: Operand): Operand => {

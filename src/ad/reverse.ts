@@ -1,5 +1,5 @@
 import { Builder, simplify } from '../ir/builder.ts';
-import { constant, definesOf, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { constant, declaredIn, definesOf, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { NameSupply } from '../ir/builder.ts';
 import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
@@ -429,11 +429,9 @@ function isLinear(op: string, args: readonly Operand[]): boolean {
 
 /** The variables an instruction list defines or assigns, at any depth (loop indices included). */
 function definedIn(body: readonly Instr[]): Set<string> {
-  const names = new Set<string>();
+  const names = declaredIn(body);
   forEachInstr(body, (inner) => {
-    for (const d of definesOf(inner)) names.add(d);
     if (inner.kind === 'set' || inner.kind === 'add') names.add(inner.target);
-    if (inner.kind === 'loop') names.add(inner.index);
   });
   return names;
 }

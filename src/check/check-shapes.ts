@@ -1,7 +1,6 @@
-import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { anyReachable, assertNever, childrenOf, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { anyReachable, assertNever, childrenOf, directIndexUses, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
 /** One dimension of an array: its length as a form over sizes (undefined if not affine), and as written. */
@@ -266,22 +265,12 @@ interface Use {
   readonly span: Span;
 }
 
-/** Where `name` is itself an index of an array (`x[i]`, `A[k, i]`), with that dimension's length. */
+/** The direct uses of an index variable (`x[i]`), each with the length of the dimension it indexes. */
 function directUses(name: string, body: Expr, env: ReadonlyMap<string, Entity>): Use[] {
-  const uses: Use[] = [];
-  for (const stack = [body]; stack.length > 0; ) {
-    const e = stack.pop()!;
-    if (e.kind === 'index') {
-      const entity = env.get(e.array);
-      e.indices.forEach((index, k) => {
-        if (index.kind === 'name' && index.name === name && entity?.kind === 'array' && entity.dims[k]) {
-          const what = entity.dims.length === 1 ? e.array : `${e.array}'s dimension ${k + 1}`;
-          uses.push({ what, dim: entity.dims[k], span: index.span });
-        }
-      });
-    }
-    stack.push(...childrenOf(e));
-  }
-  // In source order, so the first use named is the first written.
-  return uses.sort((a, b) => a.span.start - b.span.start);
+  return directIndexUses(name, body).flatMap(({ array, dimension, index }) => {
+    const entity = env.get(array);
+    if (entity?.kind !== 'array' || !entity.dims[dimension]) return [];
+    const what = entity.dims.length === 1 ? array : `${array}'s dimension ${dimension + 1}`;
+    return [{ what, dim: entity.dims[dimension], span: index.span }];
+  });
 }

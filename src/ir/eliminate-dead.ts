@@ -1,4 +1,4 @@
-import { definesOf, forEachInstr, readsOf, type Instr, type IrFunction, type Operand } from './ir.ts';
+import { declaredIn, definesOf, forEachInstr, readsOf, type Instr, type IrFunction, type Operand } from './ir.ts';
 
 /**
  * Removes instructions whose results nobody reads: unused `let`s, and the branches of an `if`
@@ -79,12 +79,8 @@ function containsStore(body: readonly Instr[]): boolean {
 
 /** Whether a block assigns (`=`, `+=`) a variable it does not define itself. */
 function assignsOuter(body: readonly Instr[]): boolean {
-  const local = new Set<string>();
+  const local = declaredIn(body);
   let outer = false;
-  forEachInstr(body, (i) => {
-    for (const d of definesOf(i)) local.add(d);
-    if (i.kind === 'loop') local.add(i.index);
-  });
   forEachInstr(body, (i) => {
     if ((i.kind === 'add' || i.kind === 'set') && !local.has(i.target)) outer = true;
   });

@@ -192,6 +192,16 @@ export function definesOf(instr: Instr): readonly string[] {
   }
 }
 
+/** The variables a block declares, at any depth: definitions, reductions' results, loop indices. */
+export function declaredIn(body: readonly Instr[]): Set<string> {
+  const names = new Set<string>();
+  forEachInstr(body, (i) => {
+    for (const d of definesOf(i)) names.add(d);
+    if (i.kind === 'loop') names.add(i.index);
+  });
+  return names;
+}
+
 /** Applies a rewrite to the blocks nested in an instruction (an if's branches, a loop's body). */
 export function mapNested(instr: Instr, rewrite: (block: readonly Instr[]) => Instr[]): Instr {
   if (instr.kind === 'if') return { ...instr, then: rewrite(instr.then), else: rewrite(instr.else) };

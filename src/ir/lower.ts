@@ -1,10 +1,10 @@
 import type { Span } from '../diagnostics/span.ts';
 import { affineCombine, affineConstant, affineOf, affineSymbol, extreme, signOf, type Affine, type AffineRange } from '../check/affine.ts';
-import { assertNever, childrenOf, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
+import { assertNever, directIndexUses, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
-import { constant, definesOf, forEachInstr, readsOf, variable, type Instr, type IrFunction, type Op, type Operand, type Param, type Reduction, type SizeBinding } from './ir.ts';
+import { constant, declaredIn, forEachInstr, readsOf, variable, type Instr, type IrFunction, type Op, type Operand, type Param, type Reduction, type SizeBinding } from './ir.ts';
 
 /** The IR operation of each binary operator of the language. */
 export const binaryOps: Readonly<Record<BinaryOp, Op>> = {
@@ -206,15 +206,10 @@ function rangeOf(binder: Binder, body: Expr, scope: Map<string, Value>, cx: Cont
     const forms = { from: formOf(binder.range.from, scope, cx), to: formOf(binder.range.to, scope, cx) };
     return { from: whole(binder.range.from, forms.from), to: whole(binder.range.to, forms.to), forms };
   }
-  // The checker found the first direct use in source order and that all agree: any one will do.
-  for (const stack: Expr[] = [body]; stack.length > 0; ) {
-    const e = stack.pop()!;
-    if (e.kind === 'index') {
-      const array = scope.get(e.array);
-      const k = e.indices.findIndex((x) => x.kind === 'name' && x.name === binder.name);
-      if (k >= 0 && isArray(array)) return { from: constant(0), to: array.dims[k], forms: { from: affineConstant(0), to: array.forms[k] } };
-    }
-    stack.push(...childrenOf(e));
+  // The checker has found that all direct uses agree: the first will do.
+  for (const { array, dimension } of directIndexUses(binder.name, body)) {
+    const value = scope.get(array);
+    if (isArray(value)) return { from: constant(0), to: value.dims[dimension], forms: { from: affineConstant(0), to: value.forms[dimension] } };
   }
   throw new Error(`internal error: no range for '${binder.name}'`);
 }
@@ -254,16 +249,11 @@ function emitReduction(b: Builder, op: ReduceOp, index: string, from: Operand, t
 
 /** The variables a loop reads that are defined outside it. */
 function outerReads(loop: Extract<Instr, { kind: 'loop' }>): Operand[] {
-  const inside = new Set<string>();
-  forEachInstr([loop], (i) => {
-    for (const name of definesOf(i)) inside.add(name);
-    if (i.kind === 'loop') inside.add(i.index);
-  });
+  const inside = declaredIn([loop]);
   const reads: Operand[] = [];
-  forEachInstr(loop.body, (i) => {
+  forEachInstr([loop], (i) => {
     for (const r of readsOf(i)) if (r.kind === 'var' && !inside.has(r.name)) reads.push(r);
   });
-  if (loop.reduction && loop.reduction.value.kind === 'var' && !inside.has(loop.reduction.value.name)) reads.push(loop.reduction.value);
   return reads;
 }
 

@@ -162,3 +162,21 @@ export function anyReachable(
   }
   return false;
 }
+
+/**
+ * Where an index variable is itself an index of an array (`x[i]`, `A[k, i]`), in source order:
+ * what gives it its range when none is written (the checker and lowering both read it).
+ */
+export function directIndexUses(name: string, body: Expr): { readonly array: string; readonly dimension: number; readonly index: Expr }[] {
+  const uses: { array: string; dimension: number; index: Expr }[] = [];
+  for (const stack: Expr[] = [body]; stack.length > 0; ) {
+    const e = stack.pop()!;
+    if (e.kind === 'index') {
+      e.indices.forEach((index, dimension) => {
+        if (index.kind === 'name' && index.name === name) uses.push({ array: e.array, dimension, index });
+      });
+    }
+    stack.push(...childrenOf(e));
+  }
+  return uses.sort((a, b) => a.index.span.start - b.index.span.start);
+}
