@@ -44,8 +44,8 @@ export const messages = {
   },
   inlinedTooLarge: {
     code: 'AD3006',
-    text: (name: string, size: number, limit: number) =>
-      `'${name}' grows to ${size} operations once calls are inlined (the limit is ${limit}); call large functions from fewer places`,
+    text: (name: string, size: number, inlined: number, limit: number) =>
+      `'${name}' grows to ${size} operations once calls are inlined, ${inlined} of them from its calls (the limit is ${limit} from calls); call large functions from fewer places`,
   },
   inliningGrowsFile: {
     code: 'AD3007',
