@@ -472,10 +472,12 @@ class BodyPrinter {
               out.push(`${inner}else ${r.nonzero} *= ${v};`, at);
               break;
             case 'logsumexp':
-              // One pass: the sum of exp(term - max so far), rescaled when the maximum grows. A term
-              // of -Infinity adds 0, and one of +Infinity equal to the maximum adds nothing (∞ - ∞).
+              // One pass: the sum of exp(term - max so far) over the terms other than the maximum
+              // (whose own term is 1, added by log1p: log(1 + 2e-8) would keep 8 digits), rescaled
+              // when the maximum grows. A term of -Infinity adds 0, and one of +Infinity equal to
+              // the maximum adds nothing (∞ - ∞).
               out.push(`${inner}if (${v} > ${state('max')}) {`, at);
-              out.push(`${inner}  ${state('sum')} = ${state('sum')} * Math.exp(${state('max')} - ${v}) + 1;`, at);
+              out.push(`${inner}  ${state('sum')} = (${state('sum')} + 1) * Math.exp(${state('max')} - ${v});`, at);
               out.push(`${inner}  ${state('max')} = ${v};`, at);
               out.push(`${inner}} else if (${v} !== -Infinity && ${v} !== Infinity) {`, at);
               out.push(`${inner}  ${state('sum')} += Math.exp(${v} - ${state('max')});`, at);
@@ -485,7 +487,7 @@ class BodyPrinter {
         }
         out.push(`${indent}}`, at);
         if (r?.op === 'prod') out.push(`${indent}${constOf}${r.target} = ${r.zeros} === 0 ? ${r.nonzero} : 0 * ${r.nonzero};`, at);
-        if (r?.op === 'logsumexp') out.push(`${indent}${constOf}${r.target} = ${state('max')} + Math.log(${state('sum')});`, at);
+        if (r?.op === 'logsumexp') out.push(`${indent}${constOf}${r.target} = ${state('max')} + Math.log1p(${state('sum')});`, at);
         return;
       }
     }

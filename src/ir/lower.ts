@@ -257,20 +257,35 @@ function outerReads(loop: Extract<Instr, { kind: 'loop' }>): Operand[] {
   return reads;
 }
 
-/** `dot(a, b)` is `sum(i: a[i] * b[i])`, `norm(a)` is `sqrt(sum(i: a[i] * a[i]))`. */
+/**
+ * `dot(a, b)` is `sum(i: a[i] * b[i])`. `norm(a)` is `s * sqrt(sum(i: (a[i] / s)^2))`, scaled as
+ * `hypot` is: s is the power of two at or below max|a[i]| (kept within 2^-1022..2^1023, so an
+ * empty or zero vector gives 0), so the squares neither overflow at 1e200 nor underflow at
+ * 1e-200, and dividing by s is exact. s comes from `floor`, so no derivative flows through it:
+ * the norm does not change with s, and its gradient is (a[i] / s) / sqrt(sum).
+ */
 function lowerVectorBuiltin(e: Extract<Expr, { kind: 'call' }>, scope: Map<string, Value>, cx: Context): Operand {
   const { b } = cx;
   const arrays = e.args.map((a) => (a.kind === 'name' ? scope.get(a.name) : undefined));
   if (!arrays.every(isArray)) throw new Error(`internal error: '${e.callee}' needs vectors`);
   const [x, y] = arrays as ArrayValue[];
-  const index = b.names.user('i');
-  let value: Operand = constant(0);
-  const body = b.loopBody(index, () => {
-    const xi = b.op('load', variable(x.ref), variable(index));
-    value = e.callee === 'dot' ? b.op('mul', xi, b.op('load', variable(y.ref), variable(index))) : b.op('mul', xi, xi);
+  const reduce = (op: ReduceOp, term: (xi: Operand, index: string) => Operand): Operand => {
+    const index = b.names.user('i');
+    let value: Operand = constant(0);
+    const body = b.loopBody(index, () => {
+      value = term(b.op('load', variable(x.ref), variable(index)), index);
+    });
+    return emitReduction(b, op, index, constant(0), x.dims[0], body, value);
+  };
+  if (e.callee === 'dot') return reduce('sum', (xi, index) => b.op('mul', xi, b.op('load', variable(y.ref), variable(index))));
+  const largest = b.op('abs', reduce('max', (xi) => b.op('abs', xi)));
+  const exponent = b.op('min', b.op('max', b.op('floor', b.op('log2', largest)), constant(-1022)), constant(1023));
+  const s = b.op('pow', constant(2), exponent);
+  const sum = reduce('sum', (xi) => {
+    const t = b.op('div', xi, s);
+    return b.op('mul', t, t);
   });
-  const sum = emitReduction(b, 'sum', index, constant(0), x.dims[0], body, value);
-  return e.callee === 'norm' ? b.op('sqrt', sum) : sum;
+  return b.op('mul', s, b.op('sqrt', sum));
 }
 
 /**
