@@ -1,6 +1,7 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { anyReachable, assertNever, childrenOf, directIndexUses, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { anyReachable, assertNever, childrenOf, directIndexUses, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { constants } from '../ir/builtins.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
 /** One dimension of an array: its length as a form over sizes (undefined if not affine), and as written. */
@@ -21,6 +22,8 @@ const sizeSymbol = (name: string) => `size:${name}`;
 const indexSymbol = (name: string) => `index:${name}`;
 const display = (symbol: string) => symbol.slice(symbol.indexOf(':') + 1);
 const show = (e: Expr) => printExpr(e).replace(/^\((.*)\)$/, '$1');
+/** `0.5`, or `1 / 0 (Infinity)` for a computed constant. */
+const withValue = (e: Expr, value: number) => (e.kind === 'number' ? show(e) : `${show(e)} (${value})`);
 
 /** The array type of a parameter, as dims; undefined for a scalar or an invalid type (reported). */
 export function parameterDims(p: FunctionDecl['params'][number]): ArrayInfo | undefined {
@@ -97,6 +100,14 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
     return { range: { from: affineConstant(0), to: first.dim.length }, dim: first.dim };
   };
 
+  /** A range bound that is a constant must be one a loop can count to: finite, within 2^53. */
+  const checkBounds = (b: Binder) => {
+    for (const bound of b.range ? [b.range.from, b.range.to] : []) {
+      const value = constantValue(bound);
+      if (value !== undefined && !(Math.abs(value) <= 2 ** 53)) diagnostics.error('rangeTooLarge', bound.span, b.name, withValue(bound, value));
+    }
+  };
+
   const withIndex = (b: Binder, range: AffineRange, inner: () => void) => {
     env.set(b.name, { kind: 'index', range });
     ranges.set(indexSymbol(b.name), range);
@@ -105,8 +116,16 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
     ranges.delete(indexSymbol(b.name));
   };
 
+  /** The value of an expression of numbers and built-in constants (`0.5`, `2 * pi`), else undefined. */
+  const constantValue = (x: Expr): number | undefined => constantOf(x, (name) => (env.has(name) ? undefined : constants.get(name)));
+
   const checkIndex = (e: Extract<Expr, { kind: 'index' }>, info: ArrayInfo) => {
     e.indices.forEach((index, k) => {
+      const value = constantValue(index);
+      if (value !== undefined && !(Number.isInteger(value) && Math.abs(value) <= 2 ** 53)) {
+        diagnostics.error('indexNotWhole', index.span, e.array, withValue(index, value));
+        return;
+      }
       const form = affineOf(index, symbol);
       const length = info.dims[k]?.length;
       if (!form) return;
@@ -145,6 +164,7 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
         if (e.binder.range) {
           visit(e.binder.range.from);
           visit(e.binder.range.to);
+          checkBounds(e.binder);
         }
         const r = rangeOf(e.binder, e.body);
         withIndex(e.binder, r?.range ?? { from: undefined, to: undefined }, () => inLoop(() => visit(e.body)));
@@ -238,6 +258,7 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
         if (b.range) {
           visit(b.range.from);
           visit(b.range.to);
+          checkBounds(b);
         }
         const r = rangeOf(b, s.value);
         bound.push([b, r?.range ?? { from: undefined, to: undefined }]);
@@ -273,4 +294,38 @@ function directUses(name: string, body: Expr, env: ReadonlyMap<string, Entity>):
     const what = entity.dims.length === 1 ? array : `${array}'s dimension ${dimension + 1}`;
     return [{ what, dim: entity.dims[dimension], span: index.span }];
   });
+}
+
+/**
+ * The value of an expression built from numbers, signs, `+ - * / ^` and built-in constants, or
+ * undefined when it involves anything else. `constant` gives a name's value (undefined: not one).
+ */
+function constantOf(e: Expr, constant: (name: string) => number | undefined): number | undefined {
+  switch (e.kind) {
+    case 'number':
+      return e.value;
+    case 'name':
+      return constant(e.name);
+    case 'unary': {
+      const v = e.op === 'not' ? undefined : constantOf(e.operand, constant);
+      return v === undefined ? undefined : e.op === '-' ? -v : v;
+    }
+    case 'binary': {
+      const { base, chain } = leftSpine(e);
+      let acc = constantOf(base, constant);
+      for (const node of chain) {
+        const right = acc === undefined ? undefined : constantOf(node.right, constant);
+        if (acc === undefined || right === undefined) return undefined;
+        if (node.op === '+') acc += right;
+        else if (node.op === '-') acc -= right;
+        else if (node.op === '*') acc *= right;
+        else if (node.op === '/') acc /= right;
+        else if (node.op === '^') acc = Math.pow(acc, right);
+        else return undefined;
+      }
+      return acc;
+    }
+    default:
+      return undefined;
+  }
 }

@@ -9,6 +9,14 @@ export const messages = {
   nestingTooDeep: { code: 'AD1003', text: (limit: number) => `nesting too deep (the limit is ${limit} levels)` },
   invalidNumber: { code: 'AD1004', text: (text: string) => `invalid number '${text}'` },
   emptyFile: { code: 'AD1005', text: () => `no functions in this file (expected 'fn name(params) = expr')` },
+  numberTooLarge: {
+    code: 'AD1007',
+    text: (text: string) => `the number '${text}' is too large for a double (the largest is about 1.8e308)`,
+  },
+  numberUnderflows: {
+    code: 'AD1008',
+    text: (text: string) => `the number '${text}' is too small for a double and becomes 0 (the smallest is about 5e-324)`,
+  },
   expressionTooDeep: {
     code: 'AD1006',
     text: (limit: number) => `expression nested too deeply (the limit is ${limit} levels); split it with 'let'`,
@@ -108,6 +116,14 @@ export const messages = {
   reductionNeedsIndex: {
     code: 'AD6017',
     text: (name: string) => `'${name}' takes an index variable and a term, as in ${name}(i: x[i]) or ${name}(i in 0..n: x[i])`,
+  },
+  indexNotWhole: {
+    code: 'AD6018',
+    text: (array: string, index: string) => `${array}[...] is read at index ${index}: an index is a whole number from 0 to 2^53`,
+  },
+  rangeTooLarge: {
+    code: 'AD6019',
+    text: (name: string, bound: string) => `the range of '${name}' has the bound ${bound}: no loop can count past 2^53`,
   },
   arraysInLoop: {
     code: 'AD6016',

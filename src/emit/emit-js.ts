@@ -409,6 +409,12 @@ class BodyPrinter {
         const n = this.operand(instr.length);
         const line = this.lines.position(instr.origin.statement.start).line;
         const where = jsString(`${this.fnName}, line ${line}: ${instr.message} is `);
+        if (instr.bound) {
+          out.push(`${indent}if (!Number.isSafeInteger(${i.text})) {`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", not a whole number a loop can count to (within 2^53)");`, at);
+          out.push(`${indent}}`, at);
+          return;
+        }
         out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} < ${n.text})) {`, at);
         out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside 0.." + (${n.prec >= primaryPrecedence ? n.text : `(${n.text})`} - 1));`, at);
         out.push(`${indent}}`, at);

@@ -93,8 +93,11 @@ export type Instr =
       readonly note?: string;
       readonly origin: Origin;
     }
-  /** Throws a RangeError with `message` unless `index` is a whole number in [0, length). */
-  | { readonly kind: 'check'; readonly index: Operand; readonly length: Operand; readonly message: string; readonly origin: Origin };
+  /**
+   * Throws a RangeError with `message` unless `index` is a whole number in [0, length); or, for a
+   * `bound` (a loop's range bound), unless it is a safe integer (a loop counting past 2^53 never ends).
+   */
+  | { readonly kind: 'check'; readonly index: Operand; readonly length: Operand; readonly bound?: boolean; readonly message: string; readonly origin: Origin };
 
 export interface Param {
   /** The variable in the IR (and the generated code). */

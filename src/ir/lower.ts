@@ -199,12 +199,22 @@ function rangeOf(binder: Binder, body: Expr, scope: Map<string, Value>, cx: Cont
   if (binder.range) {
     // a..b is the whole numbers i with a ≤ i < b: a bound not known to be whole is rounded up, so
     // loops count in whole steps and run backwards over the same indices.
-    const whole = (e: Expr, form: Affine | undefined): Operand => {
+    const whole = (e: Expr, form: Affine | undefined, end: string): Operand => {
       const v = lowerExpr(e, scope, cx);
-      return form || (v.kind === 'const' && Number.isInteger(v.value)) ? v : cx.b.op('ceil', v);
+      const bound = form || (v.kind === 'const' && Number.isInteger(v.value)) ? v : cx.b.op('ceil', v);
+      // A bound that is not finite or past 2^53 (1e300, NaN, Infinity) would make a loop that
+      // never ends: it is checked before the loop, unless it is a form over sizes (array lengths)
+      // with small coefficients, or a small constant.
+      const small = (f: Affine) => [...f.values()].every((c) => Math.abs(c) <= 2 ** 32);
+      const safe = bound.kind === 'const' ? Number.isSafeInteger(bound.value) : form !== undefined && small(form) && [...form.keys()].every((k) => k === '' || cx.sizes.has(k));
+      if (!safe) {
+        const message = `the ${end} of ${binder.name}'s range`;
+        cx.b.emitAt(cx.b.depthFor([bound]), { kind: 'check', index: bound, length: constant(Infinity), bound: true, message, origin: cx.b.origin });
+      }
+      return bound;
     };
     const forms = { from: formOf(binder.range.from, scope, cx), to: formOf(binder.range.to, scope, cx) };
-    return { from: whole(binder.range.from, forms.from), to: whole(binder.range.to, forms.to), forms };
+    return { from: whole(binder.range.from, forms.from, 'start'), to: whole(binder.range.to, forms.to, 'end'), forms };
   }
   // The checker has found that all direct uses agree: the first will do.
   for (const { array, dimension } of directIndexUses(binder.name, body)) {

@@ -23,9 +23,15 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
     reported.push(e.offset);
   }
   for (const tok of tokens) {
-    if (tok.tokenType === NumberLiteral && /[eE][+-]?$/.test(tok.image)) {
+    if (tok.tokenType !== NumberLiteral) continue;
+    if (/[eE][+-]?$/.test(tok.image)) {
       diagnostics.error('invalidNumber', span(tok.startOffset, tokenEnd(tok)), tok.image);
       reported.push(tok.startOffset);
+    } else if (Number(tok.image) === Infinity) {
+      // 1e400 would silently become Infinity; 1e-400 becomes 0, which is a value, so it is a warning.
+      diagnostics.error('numberTooLarge', span(tok.startOffset, tokenEnd(tok)), tok.image);
+    } else if (Number(tok.image) === 0 && /[1-9]/.test(tok.image.replace(/[eE].*$/, ''))) {
+      diagnostics.warning('numberUnderflows', span(tok.startOffset, tokenEnd(tok)), tok.image);
     }
   }
   if (!checkDepth(tokens, diagnostics)) return undefined;
