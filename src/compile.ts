@@ -76,6 +76,31 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
   return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table)) };
 }
 
+/** The type each option must have; an option left out or `undefined` takes its default. */
+const optionTypes: { readonly [K in keyof CompileOptions]?: 'string' | 'boolean' } = { filename: 'string', format: 'boolean', sourceMap: 'boolean', dts: 'boolean' };
+
+/** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return value instanceof Uint8Array ? `a ${value.constructor.name} (decode it first: new TextDecoder().decode(bytes))` : `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+  return `a ${typeof value}`;
+}
+
+/**
+ * The API's arguments, checked before anything reads them: the source must be a string and each
+ * known option of its type. Bad `.ad` text is never an exception (it gives diagnostics); a wrong
+ * argument type is a programming error and a `TypeError` that says what was passed.
+ */
+function validateArguments(name: string, source: unknown, options: unknown): void {
+  if (typeof source !== 'string') throw new TypeError(`adc: ${name}(source, options) takes the .ad source text as a string, not ${describe(source)}`);
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`adc: ${name}(source, options): options must be an object, not ${describe(options)}`);
+  for (const [key, type] of Object.entries(optionTypes)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined && typeof value !== type) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
+  }
+}
+
 function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: Section[] } {
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
@@ -103,15 +128,18 @@ function compileSections(source: string, options: CompileOptions): CompileResult
  * printer, which differs from `compile`'s only in lines longer than 100 columns.
  */
 export function compileSync(source: string, options: Omit<CompileOptions, 'format'> = {}): CompileResult {
+  validateArguments('compileSync', source, options);
   const { sections: _, ...result } = compileSections(source, options);
   return result;
 }
 
 /**
  * Compiles one `.ad` source text to an ES module. Resolves with `code` undefined and the
- * diagnostics when the source has errors; it does not reject on bad input.
+ * diagnostics when the source has errors; it does not reject on bad input. It rejects with a
+ * `TypeError` only when called with a source that is not a string or a wrongly typed option.
  */
 export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  validateArguments('compile', source, options);
   const { sections, ...result } = compileSections(source, options);
   if (!sections || options.format === false || options.sourceMap) return result;
   return { ...result, code: await formatSections(sections) };

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.ts';
-import { compileFiles } from './compile-files.ts';
+import { checkOutputs, compileFiles } from './compile-files.ts';
 
 /** Colour when printing to a terminal, unless NO_COLOR (no-color.org) says otherwise. */
 export function defaultColor(): boolean {
@@ -57,6 +57,12 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
       }
       if (opts.output && opts.outDir) {
         io.err('adc: error: use either -o/--output or --out-dir, not both');
+        exitCode = 2;
+        return;
+      }
+      const problem = checkOutputs(files, opts);
+      if (problem !== undefined) {
+        io.err(`adc: error: ${problem}`);
         exitCode = 2;
         return;
       }

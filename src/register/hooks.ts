@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileSync } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
+import { printable } from '../diagnostics/printable.ts';
 
 interface LoadContext {
   readonly format?: string | null;
@@ -38,7 +39,7 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   // The map's source is named relative to the module's own URL: the .ad file itself.
   const result = compileSync(source, { filename: basename(path), sourceMap: true });
   if (result.code === undefined) {
-    throw new Error(`adc: cannot compile ${path}:\n${formatDiagnostics(result.diagnostics, source, path)}`);
+    throw new Error(`adc: cannot compile ${printable(path)}:\n${formatDiagnostics(result.diagnostics, source, path)}`);
   }
   const map = Buffer.from(JSON.stringify(result.map)).toString('base64');
   return {
