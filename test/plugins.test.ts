@@ -5,7 +5,7 @@
  * bundler's own errors, with file, line and column.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -124,6 +124,28 @@ describe('the esbuild plugin (adc/esbuild)', () => {
       ['adc', "unknown variable 'yy' [AD2001]", true, 3, 22],
       ['adc', "unknown variable 'zz' [AD2001]", true, 5, 18],
     ]);
+    // Issue 12, item 19: the location is complete, so esbuild prints the line and a caret under the name.
+    expect(error.errors.map((m) => [m.location?.lineText, m.location?.length])).toEqual([
+      ['fn broken(x, y) = x * yy + 1', 2],
+      ['fn other(x) = sin(zz)', 2],
+    ]);
+    const printed = (await esbuild.formatMessages(error.errors, { kind: 'error' })).join('\n');
+    expect(printed).toContain('fn broken(x, y) = x * yy + 1');
+    expect(printed).toMatch(/\n\s*╵\s{23}~~\n/);
+  });
+
+  it('counts esbuild columns in UTF-8 bytes and shows control characters escaped (item 19)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'm.ad'), 'fn f(x) =\n  x + é é # \x1b[2A\n');
+    writeFileSync(join(dir, 'main.js'), "import { f } from './m.ad';\nconsole.log(f(1));\n");
+    const error = (await esbuild
+      .build({ entryPoints: [join(dir, 'main.js')], bundle: true, write: false, format: 'esm', plugins: [adcEsbuild()], logLevel: 'silent' })
+      .catch((e: unknown) => e)) as esbuild.BuildFailure;
+    expect(error.errors.filter((m) => m.text.endsWith('[AD1001]')).map((m) => m.location && [m.location.line, m.location.column, m.location.length, m.location.lineText])).toEqual([
+      [2, 6, 2, '  x + é é # \\x1b[2A'],
+      [2, 9, 2, '  x + é é # \\x1b[2A'],
+    ]);
+    for (const m of error.errors) expect(m.location?.lineText).not.toMatch(/[\x00-\x1f]/);
   });
 });
 
