@@ -12,41 +12,16 @@ import { builtinArity, constants } from '../src/ir/builtins.ts';
 import { keywords } from '../src/syntax/lexer.ts';
 import { instantiate } from './support/instantiate.ts';
 import type { Gradient } from './support/load.ts';
-import { checkNames, fixedNames, globalNames, namesProgram } from './support/names.ts';
+import { acceptedNames, checkNames, checkNameTuple, fixedNames, namesProgram } from './support/names.ts';
 
-/**
- * Every name the language accepts must give JavaScript that loads and computes the right thing, or
- * be refused with a diagnostic. The pool mixes JavaScript's reserved words, globals and special
- * properties with names shaped like the compiler's own temporaries and adjoints.
- */
-const tricky = [
-  ...'break case catch class continue debugger default delete do enum export extends false finally for function import in instanceof new null super switch this throw true try typeof var void while with yield await async static implements interface package private protected public get set of'.split(' '),
-  ...'arguments eval undefined NaN Infinity Math Object Float64Array globalThis Symbol Array Number String JSON console window process require module exports'.split(' '),
-  ...'__proto__ constructor prototype toString valueOf hasOwnProperty __defineGetter__'.split(' '),
-  ...'t1 t_1 d_x dx x_bar d t value gradient Grad fGrad_ _ __ $ x2 X out'.split(' ').filter((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n)),
-];
-const accepted = [...new Set([...tricky, ...globalNames])].filter((n) => !keywords.has(n) && !builtinArity.has(n) && !constants.has(n));
-
-const nameArb = fc.constantFrom(...accepted);
+const nameArb = fc.constantFrom(...acceptedNames);
 
 describe('names', () => {
   it('every accepted name works as a parameter, a let and a function name', () => {
     fc.assert(
       fc.property(fc.uniqueArray(nameArb, { minLength: 4, maxLength: 4 }), ([fnName, p, q, local]) => {
         fc.pre(!fnName.endsWith('Grad'));
-        const source = `fn ${fnName}(${p}, const ${q}) {\n  let ${local} = ${p} * ${q}\n  return ${local} * ${p} + sin(${p})\n}\nfn caller(${q}) = ${fnName}(${q}, 2)\n`;
-        const result = compileSync(source);
-        expect(result.diagnostics, source).toEqual([]);
-        const m = instantiate(result.code!);
-        const x = 1.5;
-        const c = 2;
-        expect(m[fnName](x, c)).toBeCloseTo(x * c * x + Math.sin(x), 12);
-        const g = m[`${fnName}Grad`](x, c) as Gradient;
-        expect(Object.keys(g.gradient)).toEqual([p]);
-        expect(Object.prototype.hasOwnProperty.call(g.gradient, p)).toBe(true);
-        expect(g.gradient[p]).toBeCloseTo(2 * x * c + Math.cos(x), 12);
-        expect(Object.getPrototypeOf(g.gradient)).toBe(Object.prototype);
-        expect((m.callerGrad(x) as Gradient).gradient[q]).toBeCloseTo(2 * 2 * x + Math.cos(x), 12);
+        checkNameTuple(fnName, p, q, local);
       }),
       { numRuns: 300 },
     );
@@ -81,7 +56,7 @@ describe('names', () => {
  * checked every run; a sample of the others per run (all of them in `npm run fuzz`).
  */
 describe('global names', () => {
-  const usable = accepted.filter((n) => !fixedNames.has(n) && !n.endsWith('Grad'));
+  const usable = acceptedNames.filter((n) => !fixedNames.has(n) && !n.endsWith('Grad'));
 
   it('the globals generated code reads work in every role, with and without checkArgs', () => {
     for (const name of globalsUsed) {

@@ -37,6 +37,40 @@ export const globalNames: readonly string[] = [
   .filter((name) => !refused(name) && !fixedNames.has(name))
   .sort();
 
+/**
+ * Names shaped to trip a code generator: JavaScript's reserved words, globals and special
+ * properties, and names like the compiler's own temporaries and adjoints.
+ */
+const tricky = [
+  ...'break case catch class continue debugger default delete do enum export extends false finally for function import in instanceof new null super switch this throw true try typeof var void while with yield await async static implements interface package private protected public get set of'.split(' '),
+  ...'arguments eval undefined NaN Infinity Math Object Float64Array globalThis Symbol Array Number String JSON console window process require module exports'.split(' '),
+  ...'__proto__ constructor prototype toString valueOf hasOwnProperty __defineGetter__'.split(' '),
+  ...'t1 t_1 d_x dx x_bar d t value gradient Grad fGrad_ _ __ $ x2 X out'.split(' '),
+];
+
+/** Every tricky name and every global the language accepts. */
+export const acceptedNames: readonly string[] = [...new Set([...tricky, ...globalNames])].filter((n) => !refused(n));
+
+/**
+ * Four distinct names as a function, a parameter, a const parameter and a let, with a caller:
+ * values and gradients against the formula, gradient keys as written and own properties.
+ */
+export function checkNameTuple(fnName: string, p: string, q: string, local: string): void {
+  const source = `fn ${fnName}(${p}, const ${q}) {\n  let ${local} = ${p} * ${q}\n  return ${local} * ${p} + sin(${p})\n}\nfn caller(${q}) = ${fnName}(${q}, 2)\n`;
+  const result = compileSync(source);
+  expect(result.diagnostics, source).toEqual([]);
+  const m = instantiate(result.code!) as unknown as Module;
+  const x = 1.5;
+  const c = 2;
+  expect(m[fnName](x, c)).toBeCloseTo(x * c * x + Math.sin(x), 12);
+  const g = m[`${fnName}Grad`](x, c) as Grad;
+  expect(Object.keys(g.gradient)).toEqual([p]);
+  expect(Object.prototype.hasOwnProperty.call(g.gradient, p)).toBe(true);
+  expect(g.gradient[p]).toBeCloseTo(2 * x * c + Math.cos(x), 12);
+  expect(Object.getPrototypeOf(g.gradient)).toBe(Object.prototype);
+  expect((m.callerGrad(x) as Grad).gradient[q]).toBeCloseTo(2 * 2 * x + Math.cos(x), 12);
+}
+
 /** A module with `name` in each role, one function per role (so each is checked on its own). */
 export function namesProgram(name: string): string {
   return `# ${name} as a function name, calling it, a matrix and a scalar parameter, a let, an array let and a size
