@@ -12,7 +12,7 @@ import { builtinArity, constants } from '../src/ir/builtins.ts';
 import { keywords } from '../src/syntax/lexer.ts';
 import { instantiate } from './support/instantiate.ts';
 import type { Gradient } from './support/load.ts';
-import { acceptedNames, checkNames, checkNameTuple, fixedNames, namesProgram } from './support/names.ts';
+import { acceptedNames, arrayNamesProgram, checkNames, checkNameTuple, fixedNames, namesProgram } from './support/names.ts';
 
 const nameArb = fc.constantFrom(...acceptedNames);
 
@@ -79,7 +79,7 @@ describe('global names', () => {
     try {
       // One module: each name as a function, and as a vector, matrix and scalar parameter of others.
       const source = usable
-        .map((name, i) => `fn ${name}(w: vec[n], b) = b\nfn v${i}(${name}: vec[n], b) = b\nfn m${i}(${name}: mat[r, c], b) = b\nfn s${i}(w: vec[n], ${name}) = ${name}\n`)
+        .map((name, i) => `fn ${name}(w: vec[n], b) = b\nfn v${i}(${name}: vec[n], b) = b\nfn m${i}(${name}: mat[r, c], b) = b\nfn s${i}(w: vec[n], ${name}) = ${name}\nfn r${i}(${name}) = [${name}, ${name}]\n`)
         .join('');
       const result = compileSync(source, { dts: true });
       expect(result.diagnostics).toEqual([]);
@@ -105,6 +105,7 @@ describe('global names', () => {
     big.push('  return v699', '}');
     const programs = [
       namesProgram('q'),
+      arrayNamesProgram('q'),
       'fn chk(x: vec[n], const y: vec[m]) = sum(i in 0..m: x[i] * y[i]) + logsumexp(i: x[i]) + prod(i: x[i]) + min(i: x[i])\n',
       'fn lsq(w: vec[n], b, const X: mat[m, n], const y: vec[m]) = sum(k: (b + sum(i: X[k, i] * w[i]) - y[k])^2) / m + norm(w) + dot(w, w)\n',
       'fn s(x, y) = if x > y then sqrt(x) ^ y else atan2(x, y) + hypot(x, y) + max(x, y) + abs(x) + floor(x) + sign(y)\n',

@@ -12,7 +12,7 @@ export interface EmitInput {
   readonly version: string;
   readonly lines: LineMap;
   /** Per source function, its value-only IR and its gradient IR, in source order. */
-  readonly functions: Iterable<{ readonly value: IrFunction; readonly gradient: IrFunction }>;
+  readonly functions: Iterable<{ readonly value: IrFunction; readonly gradient?: IrFunction }>;
   /** Check that every number argument is a number (a TypeError naming the function and parameter). */
   readonly checkArgs?: boolean;
 }
@@ -52,7 +52,13 @@ export function emitModule(input: EmitInput): Section[] {
     const local = localFunctionName(value.name);
     const withArrays = value.params.some((p) => p.shape);
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
-    sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: the value.`, 'value', context));
+    const what = value.result ? `the value, a new ${value.result.kind === 'mat' ? 'array of Float64Array rows' : 'Float64Array'}` : 'the value';
+    sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: ${what}.`, 'value', context));
+    if (!gradient) {
+      // A function returning an array: its derivatives are Jacobians, not a gradient.
+      exports.push(exportSpecifier(local, value.name));
+      continue;
+    }
     const wrt = gradient.gradient!.map((g) => g.param.sourceName);
     const consts = gradient.params.filter((p) => p.isConst).map((p) => p.sourceName);
     const of =
@@ -109,7 +115,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const { lines, slots } = context;
   const body = fn.body;
   const reverse = variant === 'value' ? [] : (fn.reverse ?? []);
-  const results = fn.gradient ? [fn.value, ...fn.gradient.map((g) => g.adjoint)] : [fn.value];
+  const results = [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
   const params = [...(variant === 'into' ? [outParameterName] : []), ...fn.params.map((p) => p.name)].join(', ');
   const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
   if (!hasLoops && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
@@ -119,6 +125,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
     const param = gradients.get(instr.target);
+    if (instr.returned) return `new Float64Array(${length})`;
     if (!param) return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
     const what = jsString(`${exported}: out.${param.sourceName}`);
     const into = `${outParameterName}${member(param.sourceName)}`;
@@ -249,6 +256,7 @@ function aliasChecks(fn: IrFunction, exported: string): string[] {
 }
 
 function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
+  if (fn.result?.rows) return `$rows(${operand(fn.value)}, ${operand(fn.result.rows)})`;
   if (!fn.gradient) return operand(fn.value);
   const entries = fn.gradient.map((g) => `${propertyKey(g.param.sourceName)}: ${operand(g.adjoint)}`);
   return `{ value: ${operand(fn.value)}, gradient: ${entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}'} }`;

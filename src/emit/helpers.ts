@@ -1,7 +1,7 @@
 /**
  * The module-level helpers generated code may call: argument checks, work arrays kept between
- * calls (so a warm call allocates only the gradient it returns), gradient matrices and the
- * caller's arrays of fGradInto. A module contains exactly the helpers its code calls, and the ones
+ * calls (so a warm call allocates only the gradient it returns), returned and gradient matrices
+ * and the caller's arrays of fGradInto. A module contains exactly the helpers its code calls, and the ones
  * those call: which is decided from the emitted text (`helpersFor`), never from parameter types,
  * so no code path can call a helper that is not there. Each name starts with `$`, which no user
  * name has (names.ts), and each helper reads only the globals names.ts lists in `globalsUsed`.
@@ -82,6 +82,16 @@ function $expectRows(m, columns, what, size) {
     if (typeof n !== 'number') throw new TypeError(\`\${what}[\${r}] must be an array of numbers\`);
     if (n !== columns) throw new RangeError(\`\${what}[\${r}] has \${n} elements, but \${size} is \${columns}\`);
   }
+}`,
+  },
+  {
+    name: '$rows',
+    text: `/** A returned matrix: \`rows\` Float64Array rows over the flat array \`a\` (row by row). */
+function $rows(a, rows) {
+  const columns = rows > 0 ? a.length / rows : 0;
+  const m = new Array(rows);
+  for (let r = 0; r < rows; r++) m[r] = a.subarray(r * columns, (r + 1) * columns);
+  return m;
 }`,
   },
   {

@@ -28,7 +28,7 @@ const hostGlobals =
 const refused = (name: string) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || keywords.has(name) || builtinArity.has(name) || constants.has(name);
 
 /** The names the checks below use for everything else: a global under test is never one of them. */
-export const fixedNames: ReadonlySet<string> = new Set('w b m n i j k x y z G1 pm ps pl pa pz pc'.split(' '));
+export const fixedNames: ReadonlySet<string> = new Set('w b m n i j k x y z G1 pm ps pl pa pz pc pt pv'.split(' '));
 
 /** Every global identifier JavaScript defines that the language accepts as a name, sorted. */
 export const globalNames: readonly string[] = [
@@ -88,6 +88,14 @@ fn pa(x) {
   return sum(i: ${name}[i]) + max(i: ${name}[i])
 }
 fn pz(w: vec[${name}], const y: vec[${name}]) = sum(i: (w[i] - y[i]) ^ 2) / ${name}
+`;
+}
+
+/** `name` as a function returning an array (a matrix), called, and as a parameter put in a list. */
+export function arrayNamesProgram(name: string): string {
+  return `fn ${name}(x) = [[x, 2 * x], [3 * x, x * x]]
+fn pt(x) = ${name}(x)[1, 1] + ${name}(x)[0, 1]
+fn pv(${name}) = [${name}, 2]
 `;
 }
 
@@ -181,5 +189,13 @@ export function checkNames(name: string, checkArgs: boolean): CompileResult {
   expect(gz.value, label).toBeCloseTo(v.reduce((s, a) => s + (a - 1) ** 2, 0) / 3, 12);
   expect([...(gz.gradient.w as Float64Array)], label).toEqual(v.map((a) => expect.closeTo((2 * (a - 1)) / 3, 12)));
   expectThrows(() => m.pz(v, [1, 1]), RangeError, new RegExp(`pz: y has 2 elements, but ${name} \\(the length of w\\) is 3`), label);
+  // As a function returning an array, and a parameter in a list.
+  const arrays = compileSync(arrayNamesProgram(name), { checkArgs });
+  expect(arrays.diagnostics, label).toEqual([]);
+  const a = instantiate(arrays.code!) as unknown as Module;
+  expectMatrix(a[name](2), [[2, 4], [6, 4]], label);
+  expect(a.ptGrad(2), label).toEqual({ value: 8, gradient: { x: 6 } });
+  expect([...(a.pv(3) as Float64Array)], label).toEqual([3, 2]);
+  if (checkArgs) expectThrows(() => a[name]('2'), TypeError, new RegExp(`^${name}: x must be a number, but is the string '2'$`), label);
   return result;
 }
