@@ -31,7 +31,7 @@ function adPath(url: string): string | undefined {
 }
 
 /**
- * `ADC_CHECK_ARGS=1 node --import adc/register app.js`: generated functions check their number
+ * `ADC_CHECK_ARGS=1 node --import adc-compiler/register app.js`: generated functions check their number
  * arguments (the `checkArgs` option). `--import` cannot pass options, so the environment does; it
  * is read per file, as the loader thread sees it.
  */
