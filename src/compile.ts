@@ -28,6 +28,12 @@ export interface CompileOptions {
   readonly sourceMap?: boolean;
   /** Also return TypeScript declarations (`model.d.ts`) for the module. */
   readonly dts?: boolean;
+  /**
+   * Check at run time that every number argument is a number: otherwise a string is converted
+   * and undefined becomes NaN, silently. A bad argument throws a TypeError naming the function,
+   * the parameter and what was passed. Array arguments are always checked. Default: false.
+   */
+  readonly checkArgs?: boolean;
 }
 
 export interface FunctionInfo {
@@ -119,7 +125,7 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const compiled = (function* () {
     for (const decl of checked.program.functions) yield compileFunction(decl, checked.table);
   })();
-  const sections = emitModule({ filename, version, lines, functions: compiled });
+  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs });
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);
     return {

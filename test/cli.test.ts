@@ -378,3 +378,17 @@ describe('bin/adc.js end to end', () => {
     expect(listing(dir)).toEqual(['bad.ad']);
   });
 });
+
+describe('adc compile --check-args (issue #12, item 20)', () => {
+  it('makes number parameters throw a TypeError for anything but a number; without it, JavaScript converts', async () => {
+    const dir = tempDir();
+    const model = write(dir, 'model.ad', 'fn f(x, const c) = c * x\n');
+    expect((await run('compile', '--check-args', model, '-o', join(dir, 'checked.js'))).code).toBe(0);
+    expect((await run('compile', model, '-o', join(dir, 'plain.js'))).code).toBe(0);
+    const checked = await importFile(join(dir, 'checked.js'));
+    expect(() => checked.f('2' as unknown as number, 3)).toThrow(new TypeError("f: x must be a number, but is the string '2'"));
+    expect(() => checked.fGrad(2, undefined as unknown as number)).toThrow(new TypeError('fGrad: c must be a number, but is undefined'));
+    expect(checked.f(2, 3)).toBe(6);
+    expect((await importFile(join(dir, 'plain.js'))).f('2' as unknown as number, 3)).toBe(6);
+  });
+});

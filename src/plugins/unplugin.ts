@@ -21,6 +21,12 @@ export interface AdcPluginOptions {
    * `"allowArbitraryExtensions": true`. Default: false.
    */
   readonly dts?: boolean;
+  /**
+   * Generated functions check that every number argument is a number, and throw a TypeError
+   * naming the function, the parameter and what was passed (instead of converting a string or
+   * computing NaN from undefined). Array arguments are always checked. Default: false.
+   */
+  readonly checkArgs?: boolean;
 }
 
 /** `/src/model.ad`, also with a query (`/src/model.ad?import`, `?v=123`) as some bundlers add. */
@@ -35,7 +41,7 @@ export function declarationFileFor(file: string): string {
 export async function loadAdModule(file: string, options: AdcPluginOptions = {}) {
   // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
   const source = new TextDecoder('utf-8').decode(await readFile(file));
-  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts });
+  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts, checkArgs: options.checkArgs });
   if (result.dts !== undefined) writeIfChanged(declarationFileFor(file), result.dts);
   return { source, result };
 }
