@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { writeFileAtomic } from '../cli/write-file.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
-import { toDot, toSvg } from './dot.ts';
+import { svgTooLarge, toDot, toSvg } from './dot.ts';
 import { explain, ExplainError, explainToJson } from './explain.ts';
 import { formatExplain } from './text.ts';
 
@@ -65,6 +65,13 @@ export async function explainCommand(file: string, fnName: string, opts: Explain
   }
 
   if (opts.graph !== undefined) {
+    // Graphviz's layout time grows much faster than the graph: refuse early, nothing written.
+    const tooLarge = graphFormat === '.svg' ? svgTooLarge(result) : undefined;
+    if (tooLarge) {
+      const dot = opts.graph.slice(0, -'.svg'.length) + '.dot';
+      report.err(`adc: error: ${tooLarge}; write it as DOT with --graph ${dot} and lay it out with Graphviz (dot -Tsvg ${dot} -o ${opts.graph}), or explain a smaller function`);
+      return 1;
+    }
     try {
       writeFileAtomic(opts.graph, graphFormat === '.svg' ? await toSvg(result) : toDot(result));
     } catch (error) {
