@@ -215,7 +215,7 @@ export class Interpreter {
       `Commands:`,
       ...commands.map(([c, a, what]) => `  ${b(`${c} ${a}`.padEnd(width))}  ${what}`),
       `Built-ins: ${builtinNames.join(' ')}`,
-      `Tab completes names and commands; Ctrl+C abandons a block.`,
+      `Tab completes names and commands; Ctrl+C abandons a block or stops a :plot.`,
     ].join('\n');
   }
 
