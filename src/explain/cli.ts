@@ -5,7 +5,7 @@ import { isSameFile, writeFileAtomic } from '../cli/write-file.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { messages } from '../diagnostics/messages.ts';
 import { printable } from '../diagnostics/printable.ts';
-import { toDot, toSvg } from './dot.ts';
+import { svgTooLarge, toDot, toSvg } from './dot.ts';
 import { explain, ExplainError, explainToJson } from './explain.ts';
 import { formatExplain } from './text.ts';
 
@@ -68,6 +68,14 @@ export async function explainCommand(file: string, fnName: string, opts: Explain
   if (opts.graph !== undefined) {
     if (isSameFile(file, opts.graph)) {
       report.err(`adc: error: ${messages.outputIsInput.text(file, opts.graph)}`);
+      return 1;
+    }
+    // Graphviz's layout time grows much faster than the graph: refuse early, nothing written.
+    const tooLarge = graphFormat === '.svg' ? svgTooLarge(result) : undefined;
+    if (tooLarge) {
+      const dot = printable(opts.graph.slice(0, -'.svg'.length) + '.dot');
+      const svg = printable(opts.graph);
+      report.err(`adc: error: ${tooLarge}; write it as DOT with --graph ${dot} and lay it out with Graphviz (dot -Tsvg ${dot} -o ${svg}), or explain a smaller function`);
       return 1;
     }
     try {
