@@ -1,7 +1,8 @@
 /**
  * The bundler plugin, written once with unplugin: `.ad` files become ES modules exporting `f` and
  * `fGrad` for each `fn f`, with a source map back to the `.ad` text. The per-bundler entry files
- * beside this one (`adc-compiler/vite`, `adc-compiler/rollup`, `adc-compiler/esbuild`, `adc-compiler/webpack`) export its adapters.
+ * beside this one (`adc-compiler/vite`, `adc-compiler/rollup`, `adc-compiler/esbuild`,
+ * `adc-compiler/webpack`) export its adapters.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -9,16 +10,8 @@ import { createUnplugin, type SourceMapCompact, type UnpluginContextMeta, type U
 import { compileSync } from '../compile.ts';
 import { formatDiagnostic, formatDiagnostics } from '../diagnostics/format.ts';
 import { LineMap } from '../diagnostics/span.ts';
+import type { AdcPluginOptions } from './options.ts';
 import { writeIfChanged } from './write-if-changed.ts';
-
-export interface AdcPluginOptions {
-  /**
-   * Also write TypeScript declarations beside each imported `.ad` file (`model.d.ad.ts` for
-   * `model.ad`), so that `import { f } from './model.ad'` type-checks with the tsconfig option
-   * `"allowArbitraryExtensions": true`. Default: false.
-   */
-  readonly dts?: boolean;
-}
 
 /** `/src/model.ad`, also with a query (`/src/model.ad?import`, `?v=123`) as some bundlers add. */
 const adFile = /\.ad(?:\?.*)?$/;

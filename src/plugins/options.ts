@@ -1,0 +1,13 @@
+/**
+ * The plugin's options, in a file of their own that imports nothing: each entry point's declarations
+ * name this file and their bundler's own types only, never unplugin's (whose declarations import
+ * its optional peers, such as @farmfe/core and @rspack/core, which a project does not have).
+ */
+export interface AdcPluginOptions {
+  /**
+   * Also write TypeScript declarations beside each imported `.ad` file (`model.d.ad.ts` for
+   * `model.ad`), so that `import { f } from './model.ad'` type-checks with the tsconfig option
+   * `"allowArbitraryExtensions": true`. Default: false.
+   */
+  readonly dts?: boolean;
+}
