@@ -63,6 +63,37 @@ describe('parsing (AD1002 to AD1005)', () => {
     expect(only(source)).toEqual({ code: 'AD1002', message, line, column });
   });
 
+  it.each([
+    ['`**` for a power', 'fn f(x) = x ** 2\n', "'**' is not an operator in .ad: write a power with '^', as in x ^ 2", 1, 13],
+    ['`//` for a comment, at the start of a file', '// the model\nfn f(x) = x\n', "'//' does not start a comment in .ad: comments start with '#'", 1, 1],
+    ['`//` for a comment, after code', 'fn f(x) = x // the model\n', "'//' does not start a comment in .ad: comments start with '#'", 1, 13],
+    ['`? :` for a choice', 'fn f(x) = x > 0 ? x : -x\n', "'?' is not an operator in .ad: write a choice as 'if x > 0 then a else b'", 1, 17],
+    ['`=` in a condition', 'fn f(x) = if x = 0 then 1 else x\n', "'=' defines a name in .ad: to compare, write '=='", 1, 16],
+    ['`&&`', 'fn f(x, y) = if x > 0 && y > 0 then 1 else 0\n', "'&&' is not an operator in .ad: write 'and'", 1, 23],
+    ['`||`', 'fn f(x, y) = if x > 0 || y > 0 then 1 else 0\n', "'||' is not an operator in .ad: write 'or'", 1, 23],
+    ['`!`', 'fn f(x) = if !(x > 0) then 1 else 0\n', "'!' is not an operator in .ad: write 'not'", 1, 14],
+    [
+      'a block ending in an expression without `return`',
+      'fn f(x) {\n  let a = x * 2\n  a + 1\n}\n',
+      "a statement is 'let name = …' or 'return …': to return this value, write 'return' before it",
+      3,
+      3,
+    ],
+    ['`f(x) = …` without `fn`', 'fn g(x) = x\nf(x) = x^2\n', "a function definition starts with 'fn': write 'fn f(…) = …'", 2, 1],
+    ['`def`', 'def f(x) = x^2\n', "'def' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'", 1, 1],
+    ['`function`', 'function f(x) { return x }\n', "'function' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'", 1, 1],
+    ['`const` at the top level', 'const a = 2\nfn f(x) = a * x\n', "a file holds only functions, so 'const' cannot start one: define values with 'let' inside a function", 1, 1],
+    ['`let a = 1, b = 2`', 'fn f(x) {\n  let a = 1, b = 2\n  return a + b * x\n}\n', "one 'let' defines one name: give the next its own 'let', on a new line or after ';'", 2, 12],
+  ])('says how .ad writes a habit from another language: %s (AD1007, and nothing else)', (_, source, message, line, column) => {
+    expect(only(source)).toEqual({ code: 'AD1007', message, line, column });
+  });
+
+  it("keeps '!=' a comparison and ';' between statements, and says only 'fn' is expected at the start of a file", () => {
+    expect(compileSync('fn f(x) {\n  let a = 1; let b = 2;\n  return if x != 0 then a else b\n}\n').diagnostics).toEqual([]);
+    expect(only('x = 2\nfn f(x) = x\n')).toEqual({ code: 'AD1002', message: "unexpected name 'x', expected 'fn' to start a function", line: 1, column: 1 });
+    expect(only(') fn f(x) = x\n')).toEqual({ code: 'AD1002', message: "unexpected ')', expected 'fn' to start a function", line: 1, column: 1 });
+  });
+
   it('reports an unexpected end of input inside an expression, just after the last token', () => {
     expect(only('fn f(x) =\n  x *\n')).toEqual({ code: 'AD1002', message: 'unexpected end of input, expected an expression', line: 2, column: 6 });
   });
