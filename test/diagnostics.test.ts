@@ -330,6 +330,31 @@ describe('functions and calls (AD3xxx)', () => {
   });
 });
 
+describe('syntax errors and the functions that parsed', () => {
+  it('reports the semantic errors of the functions that parsed beside a syntax error, in source order', () => {
+    const source = 'fn f(x) = x * * 2\nfn g(x) = x + yy\nfn h(x) = f(x) + q(x)\nfn k(x) {\n  let a = x\n  a + 1\n}\nfn m(x) = k(x) + zz\n';
+    expect(diagnose(source)).toEqual([
+      { code: 'AD1002', message: "unexpected '*', expected an expression", line: 1, column: 15 },
+      { code: 'AD2001', message: "unknown variable 'yy'", line: 2, column: 15 },
+      // f and k could not be read, so calls to them are not reported; q is unknown.
+      { code: 'AD2002', message: "unknown function 'q'", line: 3, column: 18 },
+      { code: 'AD1007', message: "a statement is 'let name = …' or 'return …': to return this value, write 'return' before it", line: 6, column: 3 },
+      { code: 'AD2001', message: "unknown variable 'zz'", line: 8, column: 18 },
+    ]);
+  });
+
+  it('leaves out a function whose text holds a reported problem, and the one an unfinished function runs into', () => {
+    // g's own text is fine, but f ran into it: the error is at g's 'fn', and g is still checked.
+    expect(diagnose('fn f(x) = x +\nfn g(x) = x + yy\n').map((d) => d.code)).toEqual(['AD1002', 'AD2001']);
+    // A `//` comment and an unknown character make their function unreadable; nothing more is said of it.
+    expect(diagnose('fn f(x) = yy // c\nfn g(x) = x @ zz\nfn h(x) = ww\n').map((d) => [d.code, d.line])).toEqual([
+      ['AD1007', 1],
+      ['AD1001', 2],
+      ['AD2001', 3],
+    ]);
+  });
+});
+
 describe('types (AD4xxx)', () => {
   it('reports a condition used as a number', () => {
     expect(only('fn f(x) =\n  (x < 1) + 2\n')).toEqual({ code: 'AD4001', message: "expected a number, but this '<' is a condition", line: 2, column: 3 });
