@@ -137,6 +137,20 @@ export const messages = {
     text: (fn: string) => `'${fn}' defines arrays, so it cannot be called inside a reduction or an array definition; call it from a statement`,
   },
 
+  // Arrays as values: lists and functions returning arrays (AD604x)
+  arrayValueAsNumber: {
+    code: 'AD6040',
+    text: (what: string, type: string) => `${what} is an array (${type}), not a number; use an element such as ${what === 'this list' ? '[a, b][k]' : 'g(x)[i]'}, or pass it to an array parameter`,
+  },
+  notAnArrayResult: { code: 'AD6041', text: (fn: string) => `'${fn}' returns a number, not an array: its result cannot be indexed` },
+  raggedList: { code: 'AD6042', text: (what: string) => `a list is a vec (numbers) or a mat (lists of one length), but this one mixes ${what}` },
+  listTooDeep: { code: 'AD6043', text: () => `lists nest two levels at most (a mat of rows); this one is a third level` },
+  arrayPerIndex: {
+    code: 'AD6044',
+    text: (what: string, index: string) =>
+      `${what} makes an array, computed once before its statement, so it cannot use the index variable '${index}'; compute what depends on '${index}' outside it`,
+  },
+
   // Files and the command line (AD5xxx)
   cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read '${path}': ${why}` },
   cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write '${path}': ${why}` },
