@@ -19,7 +19,7 @@ import adcEsbuild from '../src/plugins/esbuild.ts';
 import adcRollup from '../src/plugins/rollup.ts';
 import adcVite from '../src/plugins/vite.ts';
 import adcWebpack from '../src/plugins/webpack.ts';
-import { declarationFileFor } from '../src/plugins/unplugin.ts';
+import { declarationFileFor, type AdcPluginOptions } from '../src/plugins/unplugin.ts';
 import { importCode } from './support/load.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -160,7 +160,7 @@ describe('the esbuild plugin (adc-compiler/esbuild)', () => {
 });
 
 /** Runs webpack (production, ES module output) into a temporary folder. */
-async function runWebpack(entryFile: string): Promise<{ stats: webpack.Stats; dir: string }> {
+async function runWebpack(entryFile: string, options: AdcPluginOptions = {}): Promise<{ stats: webpack.Stats; dir: string }> {
   const dir = tempDir();
   const compiler = webpack({
     mode: 'production',
@@ -170,7 +170,7 @@ async function runWebpack(entryFile: string): Promise<{ stats: webpack.Stats; di
     cache: false,
     output: { path: dir, filename: 'bundle.mjs', library: { type: 'module' } },
     experiments: { outputModule: true },
-    plugins: [adcWebpack()],
+    plugins: [adcWebpack(options)],
   });
   const stats = await new Promise<webpack.Stats>((resolve, reject) => compiler.run((error, s) => (error ? reject(error) : resolve(s!))));
   await new Promise((resolve) => compiler.close(resolve));
@@ -217,6 +217,37 @@ describe('the Vite plugin (adc-compiler/vite)', () => {
     expect(error.message).toContain("unknown variable 'yy' [AD2001]");
     expect(error.loc).toEqual({ file: join(fixtures, 'bad.ad'), line: 3, column: 22 });
     expect(error.frame).toContain('^~');
+  });
+});
+
+describe('{ checkArgs: true } (issue #12, item 20)', () => {
+  /** The bundle's functions throw a TypeError naming function, parameter and value for a non-number. */
+  function expectChecked(bundle: Bundle, checked: boolean): void {
+    expectWorks(bundle);
+    const call = () => (bundle.rosenGrad as (...args: unknown[]) => unknown)('1', 1);
+    if (checked) expect(call).toThrow(new TypeError("rosenGrad: x must be a number, but is the string '1'"));
+    else expect(call).not.toThrow();
+  }
+
+  it('makes every adapter check number arguments (Rollup, esbuild, webpack, Vite); off by default', async () => {
+    for (const checkArgs of [true, false]) {
+      const rolled = await rollup({ input: entry, plugins: [adcRollup({ checkArgs })] });
+      expectChecked(await load((await rolled.generate({ format: 'es' })).output[0].code), checkArgs);
+      await rolled.close();
+    }
+    const built = await esbuild.build({ entryPoints: [entry], bundle: true, write: false, format: 'esm', plugins: [adcEsbuild({ checkArgs: true })], logLevel: 'silent' });
+    expectChecked(await load(built.outputFiles[0].text), true);
+    const { stats, dir } = await runWebpack(entry, { checkArgs: true });
+    expect(stats.hasErrors(), stats.toString()).toBe(false);
+    expectChecked((await import(/* @vite-ignore */ pathToFileURL(join(dir, 'bundle.mjs')).href)) as Bundle, true);
+    const [{ output }] = (await viteBuild({
+      root: fixtures,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [adcVite({ checkArgs: true })],
+      build: { write: false, minify: false, lib: { entry, formats: ['es'], fileName: 'bundle' } },
+    })) as Rollup.RollupOutput[];
+    expectChecked(await load(output[0].code), true);
   });
 });
 

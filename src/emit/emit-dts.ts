@@ -1,6 +1,6 @@
 import { headerComment } from './emit-js.ts';
 import type { FunctionInfo } from '../compile.ts';
-import { exportSpecifier, gradientIntoName, gradientName, localName } from './names.ts';
+import { declaredOutName, exportSpecifier, gradientIntoName, gradientName, localName } from './names.ts';
 
 export interface DeclarationOptions {
   /** The `.ad` file named in the header. */
@@ -42,7 +42,8 @@ export function emitDeclarations(functions: readonly FunctionInfo[], options: De
     if (fn.params.some((p) => p.type)) {
       const out = differentiated.map((p) => (p.type ? `${typeKey(p.name)}: ${intoType[p.type]}` : `${typeKey(p.name)}?: number`)).join('; ');
       lines.push(`/** \`fn ${fn.name}(${signature})\`: the value; writes the gradient into \`out\` (its arrays are zeroed first). */`);
-      lines.push(`export declare function ${gradientIntoName(fn.name)}(out: { ${out} }, ${params}): number;`);
+      const outName = declaredOutName(fn.params.map((p) => localName(p.name)));
+      lines.push(`export declare function ${gradientIntoName(fn.name)}(${outName}: { ${out} }, ${params}): number;`);
     }
   }
   if (renamed.length > 0) lines.push(`export { ${renamed.join(', ')} };`);

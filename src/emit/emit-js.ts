@@ -4,7 +4,8 @@ import { assertNever } from '../syntax/ast.ts';
 import { definesOf, forEachInstr, readsOf, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
 import { printWidth } from './format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
-import { chunkName, exportSpecifier, gradientIntoName, gradientName, isTemporary, localFunctionName, propertyKey, reductionStateName, scratchName } from './names.ts';
+import { helpersFor } from './helpers.ts';
+import { chunkName, exportSpecifier, gradientIntoName, gradientName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
 
 export interface EmitInput {
@@ -13,6 +14,8 @@ export interface EmitInput {
   readonly lines: LineMap;
   /** Per source function, its value-only IR and its gradient IR, in source order. */
   readonly functions: Iterable<{ readonly value: IrFunction; readonly gradient?: IrFunction }>;
+  /** Check that every number argument is a number (a TypeError naming the function and parameter). */
+  readonly checkArgs?: boolean;
 }
 
 /**
@@ -41,19 +44,17 @@ export function emitModule(input: EmitInput): Section[] {
   header.push(`// For each function f(...) the module exports f, which returns the value, and fGrad, which`);
   header.push(`// returns { value, gradient }: the gradient by reverse-mode automatic differentiation.`);
   sections.push(header);
+  // The helpers the functions below call, decided once they are written.
+  const helpers = new Section();
+  sections.push(helpers);
   const exports: string[] = [];
-  const slots = { next: 0 };
-  let helpers: Section | undefined;
+  const context: FunctionContext = { lines: input.lines, slots: { next: 0 }, checkArgs: input.checkArgs === true };
   for (const { value, gradient } of input.functions) {
     const local = localFunctionName(value.name);
     const withArrays = value.params.some((p) => p.shape);
-    if ((withArrays || allocates(value)) && !helpers) {
-      helpers = arrayHelpers();
-      sections.push(helpers);
-    }
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
     const what = value.result ? `the value, a new ${value.result.kind === 'mat' ? 'array of Float64Array rows' : 'Float64Array'}` : 'the value';
-    sections.push(...emitFunction(value, local, input.lines, `${value.name}${signature}: ${what}.`, 'value', slots));
+    sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: ${what}.`, 'value', context));
     if (!gradient) {
       // A function returning an array: its derivatives are Jacobians, not a gradient.
       exports.push(exportSpecifier(local, value.name));
@@ -65,108 +66,27 @@ export function emitModule(input: EmitInput): Section[] {
       (wrt.length > 0 ? ` with respect to ${wrt.join(', ')}.` : ' (it has no differentiated parameters).') +
       (consts.length > 0 ? ` Not differentiated (const): ${consts.join(', ')}.` : '');
     const doc = `${gradientName(value.name)}${signature}: the value of ${value.name} and its gradient${of}`;
-    sections.push(...emitFunction(gradient, localFunctionName(gradientName(value.name)), input.lines, doc, 'gradient', slots));
+    sections.push(...emitFunction(gradient, localFunctionName(gradientName(value.name)), gradientName(value.name), doc, 'gradient', context));
     exports.push(exportSpecifier(local, value.name), exportSpecifier(localFunctionName(gradientName(value.name)), gradientName(value.name)));
     if (withArrays) {
       const into = gradientIntoName(value.name);
       const intoDoc =
         `${into}(out, ${value.params.map((p) => p.sourceName).join(', ')}): the value of ${value.name}; writes its gradient into ` +
         `out's arrays (zeroed first, allocating nothing) and out's numbers${of}`;
-      sections.push(...emitFunction(gradient, into, input.lines, intoDoc, 'into', slots));
+      sections.push(...emitFunction(gradient, into, into, intoDoc, 'into', context));
       exports.push(into);
     }
   }
   const footer = new Section();
   footer.push(`export { ${exports.join(', ')} };`);
   sections.push(footer);
-  return sections;
-}
-
-/**
- * The helpers of a module with array parameters: argument checks, work arrays kept between calls
- * (so a warm call allocates only the gradient it returns), and gradient matrices.
- */
-/** Whether a function allocates arrays (lists, array lets, a returned array), so needs the helpers. */
-function allocates(fn: IrFunction): boolean {
-  let found = false;
-  forEachInstr(fn.body, (i) => (found ||= i.kind === 'array'));
-  return found;
-}
-
-function arrayHelpers(): Section {
-  const out = new Section();
-  const text = `// Helpers for array parameters. Work arrays are kept between calls (one per array of each
-// function, grown to the largest size seen), so a warm call allocates only what it returns.
-const $pool = [];
-
-/** A work array of at least \`length\` elements, reused by later calls; zeroed unless every element is written first. */
-function $work(slot, length, zero = true) {
-  let a = $pool[slot];
-  if (a === undefined || a.length < length) $pool[slot] = a = new Float64Array(length);
-  else if (zero) a.fill(0, 0, length);
-  return a;
-}
-
-/** The length of an array argument. */
-function $length(a, what) {
-  const n = a === null || a === undefined || typeof a === 'string' ? undefined : a.length;
-  if (typeof n !== 'number') throw new TypeError(\`\${what} must be an array of numbers\`);
-  return n;
-}
-
-/** Checks an array argument's length against a size bound before it. */
-function $expect(a, expected, what, size) {
-  const n = $length(a, what);
-  if (n !== expected) throw new RangeError(\`\${what} has \${n} elements, but \${size} is \${expected}\`);
-}
-
-/** The row length of a matrix argument (an array of rows): its first row's, \`otherwise\` without rows. */
-function $columns(m, what, otherwise) {
-  return $length(m, what) > 0 ? $length(m[0], \`\${what}[0]\`) : otherwise;
-}
-
-/** Checks the length of every row of a matrix argument. */
-function $expectRows(m, columns, what, size) {
-  for (let r = 0; r < m.length; r++) {
-    const row = m[r];
-    const n = row === null || row === undefined || typeof row === 'string' ? undefined : row.length;
-    if (typeof n !== 'number') throw new TypeError(\`\${what}[\${r}] must be an array of numbers\`);
-    if (n !== columns) throw new RangeError(\`\${what}[\${r}] has \${n} elements, but \${size} is \${columns}\`);
+  // Exactly the helpers the code calls (and those they call), whatever the parameters' types.
+  for (const helper of helpersFor(sections.map((s) => s.text))) {
+    if (helpers.lines.length > 0) helpers.push('');
+    for (const line of helper.split('\n')) helpers.push(line);
   }
-}
-
-/** A returned matrix: \`rows\` Float64Array rows over the flat array \`a\` (row by row). */
-function $rows(a, rows) {
-  const columns = rows > 0 ? a.length / rows : 0;
-  const m = new Array(rows);
-  for (let r = 0; r < rows; r++) m[r] = a.subarray(r * columns, (r + 1) * columns);
-  return m;
-}
-
-/** A matrix gradient: \`rows\` Float64Array rows over one buffer. */
-function $matrix(rows, columns) {
-  const buffer = new Float64Array(rows * columns);
-  const m = new Array(rows);
-  for (let r = 0; r < rows; r++) m[r] = buffer.subarray(r * columns, (r + 1) * columns);
-  return m;
-}
-
-/** A caller's array for a vector gradient: checked, and zeroed. */
-function $into(a, length, what) {
-  $expect(a, length, what, "the parameter's length");
-  a.fill(0);
-  return a;
-}
-
-/** A caller's array of rows for a matrix gradient: checked, and zeroed. */
-function $intoRows(m, rows, columns, what) {
-  $expect(m, rows, what, "the parameter's row count");
-  $expectRows(m, columns, what, "the parameter's row length");
-  for (let r = 0; r < rows; r++) m[r].fill(0);
-  return m;
-}`;
-  for (const line of text.split('\n')) out.push(line);
-  return out;
+  if (helpers.lines.length === 0) sections.splice(sections.indexOf(helpers), 1);
+  return sections;
 }
 
 /**
@@ -193,14 +113,24 @@ export function comment(indent: string, text: string): string {
 
 type Variant = 'value' | 'gradient' | 'into';
 
-function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string, variant: Variant, slots: { next: number }): Section[] {
+/** What every function of a module shares while it is emitted. */
+interface FunctionContext {
+  readonly lines: LineMap;
+  /** The next work-array slot (`$work(slot, …)`), one per array of each generated function. */
+  readonly slots: { next: number };
+  readonly checkArgs: boolean;
+}
+
+/** One generated function (`local` in the module, exported as `exported`), as one or more sections. */
+function emitFunction(fn: IrFunction, local: string, exported: string, doc: string, variant: Variant, context: FunctionContext): Section[] {
+  const { lines, slots } = context;
   const body = fn.body;
   const reverse = variant === 'value' ? [] : (fn.reverse ?? []);
   const results = [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
-  const params = [...(variant === 'into' ? [outName] : []), ...fn.params.map((p) => p.name)].join(', ');
+  const params = [...(variant === 'into' ? [outParameterName] : []), ...fn.params.map((p) => p.name)].join(', ');
   const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
   if (!hasLoops && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
-    return emitSplit(fn, local, lines, doc, results);
+    return emitSplit(fn, local, doc, results, argumentChecks(fn, exported, context.checkArgs), lines);
   }
   // How each array is allocated: a returned gradient, the caller's (fGradInto), or a work array.
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
@@ -208,15 +138,17 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
     const param = gradients.get(instr.target);
     if (instr.returned) return `new Float64Array(${length})`;
     if (!param) return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
-    const what = jsString(`${local}: ${outName.slice(1)}.${param.sourceName}`);
-    if (variant === 'into') return rows ? `$intoRows(${outName}${member(param.sourceName)}, ${rows}, ${length}, ${what})` : `$into(${outName}${member(param.sourceName)}, ${length}, ${what})`;
+    const what = jsString(`${exported}: out.${param.sourceName}`);
+    const into = `${outParameterName}${member(param.sourceName)}`;
+    if (variant === 'into') return rows ? `$intoRows(${into}, ${rows}, ${length}, ${what})` : `$into(${into}, ${length}, ${what})`;
     return rows ? `$matrix(${rows}, ${length})` : `new Float64Array(${length})`;
   };
   const printer = new BodyPrinter(lines, inlinableTemporaries([...body, ...reverse], results), fn.name, allocate);
   const out = printer.out;
   out.push(`/** ${doc} */`, fn.span.start);
   out.push(`function ${local}(${params}) {`, fn.span.start);
-  for (const line of prologue(fn, local)) out.push(`  ${line}`, fn.span.start);
+  const checks = [...argumentChecks(fn, exported, context.checkArgs), ...prologue(fn, exported), ...(variant === 'into' ? aliasChecks(fn, exported) : [])];
+  for (const line of checks) out.push(`  ${line}`, fn.span.start);
   if (variant !== 'value') {
     if (body.length > 0) out.push('  // Forward sweep: the value, keeping what the reverse sweep reads.');
     printer.statements(body, '  ', false);
@@ -226,7 +158,16 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
     printer.statements(body, '  ', false);
   }
   if (variant === 'into') {
-    for (const g of fn.gradient ?? []) if (!g.param.shape) out.push(`  ${outName}${member(g.param.sourceName)} = ${printer.operand(g.adjoint).text};`, fn.span.start);
+    for (const g of fn.gradient ?? []) {
+      if (g.param.shape) continue;
+      const value = printer.operand(g.adjoint).text;
+      // Assigning out.__proto__ would set out's prototype (or do nothing, for a number): define it.
+      if (g.param.sourceName === '__proto__') {
+        out.push(`  Object.defineProperty(${outParameterName}, '__proto__', { value: ${value}, writable: true, enumerable: true, configurable: true });`, fn.span.start);
+      } else {
+        out.push(`  ${outParameterName}${member(g.param.sourceName)} = ${value};`, fn.span.start);
+      }
+    }
     out.push(`  return ${printer.operand(fn.value).text};`, fn.span.start);
   } else {
     out.push(`  return ${returnValue(fn, (o) => printer.operand(o).text)};`, fn.span.start);
@@ -247,9 +188,6 @@ export function jsString(text: string): string {
   return quote + escaped.split(quote).join(`\\${quote}`) + quote;
 }
 
-/** fGradInto's first parameter: the object receiving the gradient. */
-const outName = '$out';
-
 /** `.name`, or `["name"]` where a property access would not do. */
 function member(name: string): string {
   return name === '__proto__' ? `["__proto__"]` : `.${name}`;
@@ -260,11 +198,11 @@ function member(name: string): string {
  * them: a size comes from the first vector or row count that has it; a size that is only a row
  * length comes from the first of those matrices that has a row (0 if none has).
  */
-function prologue(fn: IrFunction, local: string): string[] {
+function prologue(fn: IrFunction, exported: string): string[] {
   const lines: string[] = [];
   const bound = new Map<string, string>();
   const shaped = fn.params.filter((p) => p.shape);
-  const what = (p: Param) => jsString(`${local}: ${p.sourceName}`);
+  const what = (p: Param) => jsString(`${exported}: ${p.sourceName}`);
   const describe = (size: number | { sourceName: string; name: string }) =>
     jsString(typeof size === 'number' ? 'its fixed size' : bound.get(size.name)!);
   // Lengths and row counts.
@@ -294,6 +232,40 @@ function prologue(fn: IrFunction, local: string): string[] {
   return lines;
 }
 
+/**
+ * With `checkArgs`, a check that each number parameter was passed a number: JavaScript would
+ * otherwise turn a string into a number or undefined into NaN, silently. (Array parameters are
+ * always checked, by the prologue.)
+ */
+function argumentChecks(fn: IrFunction, exported: string, checkArgs: boolean): string[] {
+  if (!checkArgs) return [];
+  return fn.params.filter((p) => !p.shape).map((p) => `$number(${p.name}, ${jsString(`${exported}: ${p.sourceName}`)});`);
+}
+
+/**
+ * fGradInto zeroes the caller's arrays before writing the gradient into them: one that is also an
+ * argument (out.x === x, or another parameter's array, or a row of a matrix argument) would be
+ * destroyed, and two out arrays that are one would mix two gradients. Checked first, before
+ * anything is written; matrices row by row, since a shallow copy shares the rows.
+ */
+function aliasChecks(fn: IrFunction, exported: string): string[] {
+  const lines: string[] = [];
+  const outputs = (fn.gradient ?? []).filter((g) => g.param.shape).map((g) => g.param);
+  const into = (p: Param) => `${outParameterName}${member(p.sourceName)}`;
+  // Which helper compares an out array (p) with another array (q), by their kinds.
+  const helper = (p: Param, q: Param) => {
+    const [a, b] = [p.shape!.kind, q.shape!.kind];
+    return a === 'mat' ? (b === 'mat' ? '$distinctRows' : '$rowsDistinctFrom') : b === 'mat' ? '$distinctFromRows' : '$distinct';
+  };
+  outputs.forEach((p, n) => {
+    const what = jsString(`${exported}: out.${p.sourceName}`);
+    for (const q of fn.params.filter((q) => q.shape)) lines.push(`${helper(p, q)}(${into(p)}, ${q.name}, ${what}, ${jsString(`the argument ${q.sourceName}`)});`);
+    for (const q of outputs.slice(0, n)) lines.push(`${helper(p, q)}(${into(p)}, ${into(q)}, ${what}, ${jsString(`out.${q.sourceName}`)});`);
+  });
+  if (lines.length > 0) lines.unshift("// out's arrays are zeroed, then written: none may be an argument or another out array.");
+  return lines;
+}
+
 function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
   if (fn.result?.rows) return `$rows(${operand(fn.value)}, ${operand(fn.result.rows)})`;
   if (!fn.gradient) return operand(fn.value);
@@ -305,7 +277,7 @@ function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
  * A function too big for V8 to optimise, as chunk functions and a main function that calls them
  * in order (split-function.ts). Crossing values live in one Float64Array per function.
  */
-function emitSplit(fn: IrFunction, local: string, lines: LineMap, doc: string, results: readonly Operand[]): Section[] {
+function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly Operand[], checks: readonly string[], lines: LineMap): Section[] {
   const top = [...fn.body, ...(fn.reverse ?? [])];
   const reverseSet = new Set(fn.reverse ?? []);
   const paramNames = fn.params.map((p) => p.name);
@@ -336,6 +308,7 @@ function emitSplit(fn: IrFunction, local: string, lines: LineMap, doc: string, r
   const main = new Section();
   main.push(`/** ${doc} */`, fn.span.start);
   main.push(`function ${local}(${paramNames.join(', ')}) {`, fn.span.start);
+  for (const line of checks) main.push(`  ${line}`, fn.span.start);
   split.chunks.forEach((_, c) => main.push(`  ${chunkName(local, c + 1)}(${paramNames.join(', ')});`));
   const operand = (o: Operand) => (o.kind === 'const' ? printNumber(o.value).text : paramNames.includes(o.name) ? o.name : load(o.name));
   main.push(`  return ${returnValue(fn, operand)};`, fn.span.start);

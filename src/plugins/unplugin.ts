@@ -1,7 +1,8 @@
 /**
  * The bundler plugin, written once with unplugin: `.ad` files become ES modules exporting `f` and
  * `fGrad` for each `fn f`, with a source map back to the `.ad` text. The per-bundler entry files
- * beside this one (`adc-compiler/vite`, `adc-compiler/rollup`, `adc-compiler/esbuild`, `adc-compiler/webpack`) export its adapters.
+ * beside this one (`adc-compiler/vite`, `adc-compiler/rollup`, `adc-compiler/esbuild`,
+ * `adc-compiler/webpack`) export its adapters.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -12,16 +13,10 @@ import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { printable } from '../diagnostics/printable.ts';
 import { LineMap, type Span } from '../diagnostics/span.ts';
 import type { PartialMessage, PluginBuild } from 'esbuild';
-import { writeIfChanged } from './write-if-changed.ts';
+import type { AdcPluginOptions } from './options.ts';
 
-export interface AdcPluginOptions {
-  /**
-   * Also write TypeScript declarations beside each imported `.ad` file (`model.d.ad.ts` for
-   * `model.ad`), so that `import { f } from './model.ad'` type-checks with the tsconfig option
-   * `"allowArbitraryExtensions": true`. Default: false.
-   */
-  readonly dts?: boolean;
-}
+export type { AdcPluginOptions };
+import { writeIfChanged } from './write-if-changed.ts';
 
 /** `/src/model.ad`, also with a query (`/src/model.ad?import`, `?v=123`) as some bundlers add. */
 const adFile = /\.ad(?:\?.*)?$/;
@@ -35,7 +30,7 @@ export function declarationFileFor(file: string): string {
 export async function loadAdModule(file: string, options: AdcPluginOptions = {}) {
   // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
   const source = new TextDecoder('utf-8').decode(await readFile(file));
-  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts });
+  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts, checkArgs: options.checkArgs });
   if (result.dts !== undefined) writeIfChanged(declarationFileFor(file), result.dts);
   return { source, result };
 }
