@@ -20,6 +20,8 @@ export interface InterpreterOptions {
   readonly cwd?: string;
   /** Points (columns) of a :plot. */
   readonly plotWidth?: number;
+  /** How long a :plot may take to sample its expression (default 20 s). */
+  readonly plotTimeoutMs?: number;
 }
 
 /** What to print for an entry. `error` replies go to the error stream when piped, and set the exit code. */
@@ -58,6 +60,8 @@ export class Interpreter {
   private readonly filename: string;
   private readonly cwd: string;
   private readonly plotWidth: number;
+  private readonly plotTimeoutMs: number | undefined;
+  private signal: AbortSignal | undefined;
 
   constructor(session = new Session(), options: InterpreterOptions = {}) {
     this.session = session;
@@ -65,10 +69,12 @@ export class Interpreter {
     this.filename = options.filename ?? '<repl>';
     this.cwd = options.cwd ?? process.cwd();
     this.plotWidth = options.plotWidth ?? 60;
+    this.plotTimeoutMs = options.plotTimeoutMs;
   }
 
-  /** One entry; `line` is the line it starts on, for messages. */
-  async run(entry: string, line = 1): Promise<Reply> {
+  /** One entry; `line` is the line it starts on, for messages; `signal` stops a long :plot (Ctrl+C). */
+  async run(entry: string, line = 1, options: { signal?: AbortSignal } = {}): Promise<Reply> {
+    this.signal = options.signal;
     const piece = typed(entry, this.filename, line);
     const start = /^(?:\s|#[^\r\n]*)*/.exec(entry)![0].length;
     if (start === entry.length) return ok('');
@@ -187,7 +193,7 @@ export class Interpreter {
     if (!m?.indices) return usage();
     const part = (i: number) => slice(arg, m.indices![i]![0], m.indices![i]![1]);
     const [expr, variable, lo, hi] = [part(1), part(2), trimmed(part(3)), trimmed(part(4))];
-    const result = await this.session.sample(expr, variable, lo, hi, this.plotWidth);
+    const result = await this.session.sample(expr, variable, lo, hi, this.plotWidth, { signal: this.signal, timeoutMs: this.plotTimeoutMs });
     if (!result.ok) return failed(this.problems(result.problems));
     return ok(renderPlot(expr.text, variable.text, result, { color: this.color }));
   }
@@ -213,7 +219,7 @@ export class Interpreter {
       `Commands:`,
       ...commands.map(([c, a, what]) => `  ${b(`${c} ${a}`.padEnd(width))}  ${what}`),
       `Built-ins: ${builtinNames.join(' ')}`,
-      `Tab completes names and commands; Ctrl+C abandons a block.`,
+      `Tab completes names and commands; Ctrl+C abandons a block or stops a :plot.`,
     ].join('\n');
   }
 
