@@ -1,5 +1,8 @@
 import { describeFileError as reason } from '../cli/file-errors.ts';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../cli/write-file.ts';
+import { messages } from '../diagnostics/messages.ts';
+import { printable, quotePath } from '../diagnostics/printable.ts';
 import { resolve } from 'node:path';
 import { didYouMean } from '../check/suggest.ts';
 import { fileText, problemAt, slice, typed, type Piece, type Problems } from './assembly.ts';
@@ -93,11 +96,11 @@ export class Interpreter {
     const read = readSource(resolve(this.cwd, path), path);
     if (typeof read !== 'string') return read;
     const result = this.session.define(fileText(read, path));
-    if (!result.ok) return failed(`${this.problems(result.problems)}\nnothing was loaded from '${path}'`);
+    if (!result.ok) return failed(`${this.problems(result.problems)}\nnothing was loaded from ${quotePath(path)}`);
     const names = result.defined.map((d) => d.info.name);
     const replaced = result.defined.filter((d) => d.replaced).map((d) => d.info.name);
     const count = `${names.length} function${names.length === 1 ? '' : 's'}`;
-    return ok(`loaded ${count} from ${path}: ${names.join(', ')}${replaced.length > 0 ? ` (redefined: ${replaced.join(', ')})` : ''}`);
+    return ok(`loaded ${count} from ${printable(path)}: ${names.join(', ')}${replaced.length > 0 ? ` (redefined: ${replaced.join(', ')})` : ''}`);
   }
 
   private define(body: Piece): Reply {
@@ -176,11 +179,12 @@ export class Interpreter {
   private save(path: string): Reply {
     const n = this.session.definitions.length;
     try {
-      writeFileSync(resolve(this.cwd, path), this.session.source());
+      // As the CLI writes: whole or not at all, through a link, keeping the file's mode.
+      writeFileAtomic(resolve(this.cwd, path), this.session.source());
     } catch (error) {
-      return failed(`adc: error: cannot write '${path}': ${reason(error)}`);
+      return failed(`adc: error: ${messages.cannotWrite.text(path, reason(error))}`);
     }
-    return ok(`saved ${n} function${n === 1 ? '' : 's'} to ${path}`);
+    return ok(`saved ${n} function${n === 1 ? '' : 's'} to ${printable(path)}`);
   }
 
   private async plot(body: Piece, arg: Piece): Promise<Reply> {
@@ -246,10 +250,10 @@ function unquote(path: string): string {
 /** A file's text as the CLI reads it (invalid UTF-8 becomes U+FFFD, which the lexer reports), or an error reply. */
 function readSource(file: string, shown: string): string | Reply {
   try {
-    if (statSync(file).isDirectory()) return failed(`adc: error: cannot read '${shown}': it is a directory`);
+    if (statSync(file).isDirectory()) return failed(`adc: error: ${messages.cannotRead.text(shown, 'it is a directory')}`);
     return new TextDecoder('utf-8').decode(readFileSync(file));
   } catch (error) {
-    return failed(`adc: error: cannot read '${shown}': ${reason(error)}`);
+    return failed(`adc: error: ${messages.cannotRead.text(shown, reason(error))}`);
   }
 }
 
