@@ -38,6 +38,15 @@ describe('README.md', () => {
     expect(readme).not.toMatch(/shared\/seed|the seed document|the seed's/);
   });
 
+  it('lists every dependency of the published package, and every development one, under Dependencies', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const section = readme.slice(readme.indexOf('### Dependencies'));
+    const [published, development] = section.split('| package (dev) |');
+    const names = (text: string) => new Set([...text.matchAll(/^\| (.*?) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([^`]+)`/g)].map((n) => n[1]!)));
+    expect(names(published!)).toEqual(new Set(Object.keys(pkg.dependencies)));
+    expect(names(development!)).toEqual(new Set(Object.keys(pkg.devDependencies)));
+  });
+
   it("its first command's compile-and-run step prints the published numbers", () => {
     const compiled = spawnSync(process.execPath, ['bin/adc.js', 'compile', 'examples/seed.ad', '-o', join(root, 'examples', 'seed.js')], { cwd: root, encoding: 'utf8' });
     expect(compiled.status, compiled.stderr).toBe(0);
