@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.ts';
-import { compileFiles } from './compile-files.ts';
+import { checkOutputs, compileFiles } from './compile-files.ts';
 
 /** Colour when printing to a terminal, unless NO_COLOR (no-color.org) says otherwise. */
 export function defaultColor(): boolean {
@@ -62,10 +62,11 @@ Examples:
     .option('--no-format', 'skip prettier (the output is already indented)')
     .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
     .option('--dts', 'also write TypeScript declarations beside the output (model.d.ts)')
+    .option('--check-args', 'generated functions throw a TypeError when a number argument is not a number')
     .option('-w, --watch', 'compile, then recompile each file when it changes, until Ctrl-C')
     .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
     .option('--no-color', 'plain diagnostics')
-    .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; watch?: boolean }) => {
+    .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; checkArgs?: boolean; watch?: boolean }) => {
       if (opts.output && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
         exitCode = 2;
@@ -73,6 +74,12 @@ Examples:
       }
       if (opts.output && opts.outDir) {
         io.err('adc: error: use either -o/--output or --out-dir, not both');
+        exitCode = 2;
+        return;
+      }
+      const problem = checkOutputs(files, opts);
+      if (problem !== undefined) {
+        io.err(`adc: error: ${problem}`);
         exitCode = 2;
         return;
       }

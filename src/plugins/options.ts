@@ -10,4 +10,10 @@ export interface AdcPluginOptions {
    * `"allowArbitraryExtensions": true`. Default: false.
    */
   readonly dts?: boolean;
+  /**
+   * Generated functions check that every number argument is a number, and throw a TypeError
+   * naming the function, the parameter and what was passed (instead of converting a string or
+   * computing NaN from undefined). Array arguments are always checked. Default: false.
+   */
+  readonly checkArgs?: boolean;
 }

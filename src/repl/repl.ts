@@ -124,7 +124,7 @@ async function interactive(options: ReplOptions, interpreter: Interpreter, load:
       openBlock = undefined;
       history.add(server, entry);
       // node:repl does not wait for one entry before reading the next (a paste): run them in order.
-      const run = queue.then(() => interpreter.run(entry));
+      const run = queue.then(() => interruptible(server, (signal) => interpreter.run(entry, 1, { signal })));
       queue = run.catch(() => undefined);
       run.then(
         (reply) => {
@@ -252,4 +252,22 @@ function speakAdc(server: REPLServer, interpreter: Interpreter, output: NodeJS.W
     server.displayPrompt();
   });
   server.on('line', () => (sawSigint = false));
+}
+
+/**
+ * Runs one entry so that Ctrl+C stops it (a long :plot) rather than clearing the line or, pressed
+ * twice, leaving the REPL: node:repl's own Ctrl+C listeners are set aside meanwhile. The work
+ * runs in a worker, so this thread stays free to read the key.
+ */
+async function interruptible<T>(server: REPLServer, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const saved = server.listeners('SIGINT') as (() => void)[];
+  server.removeAllListeners('SIGINT');
+  server.on('SIGINT', () => controller.abort());
+  try {
+    return await work(controller.signal);
+  } finally {
+    server.removeAllListeners('SIGINT');
+    for (const listener of saved) server.on('SIGINT', listener);
+  }
 }
