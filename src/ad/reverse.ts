@@ -5,6 +5,7 @@ import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
 import { cloneBody, saveNestedReductions, type Loop, type Saved } from './loops.ts';
+import { splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { isDifferentiable, rules } from './rules.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
@@ -35,7 +36,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
   const active = activeVariables(fn);
   const fnOrigin = { span: fn.span, statement: fn.span };
   const saved = new Map<string, Saved>();
-  const forward = saveNestedReductions(hoistBranchLocals(fn.body, fnOrigin), names, saved);
+  const tapes: Tapes = new Map();
+  const forward = saveNestedReductions(hoistBranchLocals(tapeCarriedLoops(fn.body, names, tapes), fnOrigin), names, saved);
   const b = new Builder(names, fnOrigin);
   // Array-valued variables (parameters, array lets, rows, stored values) and their adjoint arrays.
   const arrays = new Set(fn.params.filter((p) => p.shape).map((p) => p.name));
@@ -270,6 +272,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
         case 'check':
           continue;
         case 'loop': {
+          if (instr.carried) {
+            // A loop with state inside the iteration: run again, storing its states for its own reverse.
+            for (const i of tapeLoop(instr, names, tapes)) b.emit(i.kind === 'loop' ? { ...i, note: 'recomputed for the reverse sweep' } : i);
+            continue;
+          }
           if (!instr.reduction) continue;
           const s = saved.get(originalOf(instr.reduction.target));
           if (!s) {
@@ -324,8 +331,84 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     return position!;
   };
 
+  /**
+   * The reverse of a loop with carried state X_k. Each X_k gets an adjoint variable d$X_k, which
+   * holds ∂(result)/∂(X_k at the end of the iteration being reversed): it starts as the adjoint of
+   * the final state. Iteration t, backwards: read its starting state from the tape, recompute its
+   * values from it (under fresh names), seed the new state's values with d$X_k, reverse the
+   * iteration with the ordinary rules, and set d$X_k to the adjoints of the starting state.
+   * After the loop, d$X_k is the adjoint of the state before it (the `let X_k = init` passes it
+   * on). A `while` reverses the number of iterations it ran.
+   */
+  const reverseCarried = (loop: Loop) => {
+    const carried = loop.carried ?? [];
+    const tape = tapes.get(loop.index);
+    if (!tape) throw new Error(`internal error: no tape for the loop over '${loop.index}'`);
+    // Nothing after the loop depends on its active state: it adds no adjoints.
+    if (!carried.some((name) => active.has(name) && adjoints.has(name))) return;
+    const stateAdjoints = new Map<string, string>();
+    for (const name of carried) {
+      if (!active.has(name)) continue;
+      // A variable unused after the loop may still feed the others in the iterations before: from 0.
+      const existing = adjoints.get(name) ?? { value: constant(0), owned: false };
+      if (existing.owned && existing.value.kind === 'var') {
+        stateAdjoints.set(name, existing.value.name);
+        continue;
+      }
+      const target = names.adjoint(name);
+      b.emit({ kind: 'let', target, expr: { op: 'copy', args: [existing.value] }, origin: loop.origin });
+      setAdjoint(name, { value: variable(target), owned: true });
+      stateAdjoints.set(name, target);
+    }
+    const { core, next } = splitIteration(loop, tape);
+    const index = names.user(originalOf(loop.index).replace(/\$.*$/, ''));
+    original.set(index, originalOf(loop.index));
+    const build = () => {
+      indexNow.set(originalOf(loop.index), index);
+      // The state at the start of this iteration, from the tape.
+      const offset = b.op('sub', variable(index), loop.from);
+      const base = tape.stride === 1 ? offset : b.op('mul', offset, constant(tape.stride));
+      const renames = new Map([[loop.index, index]]);
+      carried.forEach((name, k) => {
+        const start = names.user(name.replace(/\$.*$/, ''));
+        if (active.has(name)) active.add(start);
+        original.set(start, originalOf(name));
+        b.emit({ kind: 'const', target: start, expr: { op: 'load', args: [variable(tape.array), k === 0 ? base : b.op('add', base, constant(k))] }, origin: loop.origin });
+        renames.set(name, start);
+      });
+      const body = cloneBody(core, renames, names, active, arrays, original);
+      noteRows(body.instrs);
+      recompute(body.instrs);
+      carried.forEach((name, k) => {
+        const d = stateAdjoints.get(name);
+        const value = body.renamed(next[k]);
+        if (d && value.kind === 'var' && active.has(value.name)) accumulate(value.name, variable(d));
+      });
+      reverseBlock(body.instrs);
+      // The adjoints of the starting state become the new d$X_k: all read before any is set.
+      const starts = carried.map((name) => {
+        const value = adjoints.get(renames.get(name)!)?.value ?? constant(0);
+        if (value.kind !== 'var' || ![...stateAdjoints.values()].includes(value.name)) return value;
+        const copy = names.temp();
+        b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [value] }, origin: loop.origin });
+        return variable(copy);
+      });
+      carried.forEach((name, k) => {
+        const d = stateAdjoints.get(name);
+        if (d && !(starts[k].kind === 'var' && starts[k].name === d)) b.emit({ kind: 'set', target: d, expr: { op: 'copy', args: [starts[k]] }, origin: loop.origin });
+      });
+      indexNow.delete(originalOf(loop.index));
+    };
+    const [block] = conditionally(outerActiveReads([loop]), [build]);
+    if (block.length === 0) return;
+    const to = loop.exit ? variable(loop.exit.trips) : loop.to;
+    const note = 'each iteration reads its starting state from the tape, recomputes its values, then adds its adjoints';
+    b.emit({ kind: 'loop', index, from: loop.from, to, descending: true, body: block, note, origin: loop.origin });
+  };
+
   /** The reverse of a loop: a loop running backwards (for max and min, the one iteration selected). */
   const reverseLoop = (loop: Loop) => {
+    if (loop.carried) return reverseCarried(loop);
     const r = loop.reduction;
     const g = r && active.has(r.target) ? adjoints.get(r.target) : undefined;
     let storesBack = false;

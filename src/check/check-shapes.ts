@@ -1,6 +1,6 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { anyReachable, assertNever, childrenOf, directIndexUses, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { allStatements, anyReachable, assertNever, childrenOf, directIndexUses, hasStatefulCode, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
 /** One dimension of an array: its length as a form over sizes (undefined if not affine), and as written. */
@@ -179,7 +179,9 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
       return;
     }
     // An array `let` allocates its array: once per call, never once per iteration.
-    if (loops > 0 && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
+    if ((loops > 0 || blocks > 0) && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
+    // A loop with state inside a reduction would be run (and taped) once per index: not supported.
+    if (loops > 0 && anyReachable(callee, functions, hasStatefulCode)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
     const bindings: [string, Dim][] = [];
     callee.params.forEach((p, k) => {
       const arg = e.args[k];
@@ -230,33 +232,93 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
     }
   };
 
-  for (const s of fn.body) {
-    if (s.kind === 'let' && s.indices) {
-      const dims: Dim[] = [];
-      const bound: [Binder, AffineRange][] = [];
-      for (const b of s.indices) {
-        if (b.range) {
-          visit(b.range.from);
-          visit(b.range.to);
+  // Inside a `for`, `while` or `if` block: arrays are not defined there (yet).
+  let blocks = 0;
+  const block = (body: readonly Statement[]): void => {
+    const declaredHere: string[] = [];
+    for (const s of body) {
+      switch (s.kind) {
+        case 'let':
+          if (s.indices) {
+            if (blocks > 0) diagnostics.error('arrayInLoopBody', s.nameSpan, s.name);
+            const dims: Dim[] = [];
+            const bound: [Binder, AffineRange][] = [];
+            for (const b of s.indices) {
+              if (b.range) {
+                visit(b.range.from);
+                visit(b.range.to);
+              }
+              const r = rangeOf(b, s.value);
+              bound.push([b, r?.range ?? { from: undefined, to: undefined }]);
+              dims.push(r?.dim ?? { length: r?.range.to, text: b.range ? show(b.range.to) : '?' });
+            }
+            const enter = (k: number): void => (k === bound.length ? inLoop(() => visit(s.value)) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
+            enter(0);
+            const kind = dims.length === 1 ? 'vec' : dims.length === 2 ? 'mat' : 'array';
+            env.set(s.name, { kind: 'array', dims, type: `${kind}[${dims.map((d) => d.text).join(', ')}]` });
+          } else {
+            visit(s.value);
+            env.set(s.name, { kind: 'number' });
+          }
+          declaredHere.push(s.name);
+          break;
+        case 'var':
+          if (s.type) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
+          else visit(s.value);
+          env.set(s.name, { kind: 'number' });
+          declaredHere.push(s.name);
+          break;
+        case 'assign': {
+          s.indices?.forEach((i) => visit(i));
+          const entity = env.get(s.name);
+          if (s.indices && entity?.kind === 'number') diagnostics.error('notAnArray', s.nameSpan, s.name);
+          else if (s.indices) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
+          if (!s.indices && s.value.kind === 'name' && env.get(s.value.name)?.kind === 'array') diagnostics.error('arrayAssignedToNumber', s.value.span, s.name, `'${s.value.name}'`);
+          else visit(s.value);
+          break;
         }
-        const r = rangeOf(b, s.value);
-        bound.push([b, r?.range ?? { from: undefined, to: undefined }]);
-        dims.push(r?.dim ?? { length: r?.range.to, text: b.range ? show(b.range.to) : '?' });
+        case 'for': {
+          const b = s.binder;
+          if (b.range) {
+            visit(b.range.from);
+            visit(b.range.to);
+          }
+          const range = b.range ? { from: affineOf(b.range.from, symbol), to: affineOf(b.range.to, symbol) } : { from: undefined, to: undefined };
+          blocks++;
+          withIndex(b, range, () => block(s.body));
+          blocks--;
+          break;
+        }
+        case 'while':
+          visit(s.condition);
+          if (s.limit) visit(s.limit);
+          blocks++;
+          block(s.body);
+          blocks--;
+          break;
+        case 'if':
+          visit(s.condition);
+          blocks++;
+          block(s.then);
+          block(s.else);
+          blocks--;
+          break;
+        case 'return':
+          visit(s.value);
+          break;
+        default:
+          assertNever(s);
       }
-      const enter = (k: number): void => (k === bound.length ? inLoop(() => visit(s.value)) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
-      enter(0);
-      const kind = dims.length === 1 ? 'vec' : dims.length === 2 ? 'mat' : 'array';
-      env.set(s.name, { kind: 'array', dims, type: `${kind}[${dims.map((d) => d.text).join(', ')}]` });
-    } else {
-      visit(s.value);
-      if (s.kind === 'let') env.set(s.name, { kind: 'number' });
     }
-  }
+    // Names declared in a nested block end with it (the top block's stay: nothing follows them).
+    if (blocks > 0) for (const name of declaredHere) env.delete(name);
+  };
+  block(fn.body);
 }
 
 /** Whether a function, or one it calls, has an array `let`. */
 function definesArrays(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): boolean {
-  return anyReachable(fn, functions, (f) => f.body.some((s) => s.kind === 'let' && s.indices !== undefined));
+  return anyReachable(fn, functions, (f) => allStatements(f.body).some((s) => s.kind === 'let' && s.indices !== undefined));
 }
 
 interface Use {

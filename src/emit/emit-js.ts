@@ -449,6 +449,12 @@ class BodyPrinter {
         } else {
           out.push(`${indent}for (let ${i} = ${from.text}; ${i} < ${to.text}; ${i}++) {`, at);
         }
+        if (instr.exit) {
+          // A while: its condition, from the state at the start of the iteration, and the stop.
+          this.statements(instr.exit.body, indent + '  ', sourceLines);
+          const c = this.operand(instr.exit.condition);
+          out.push(`${indent}  if (!${c.prec >= primaryPrecedence ? c.text : `(${c.text})`}) break;`, at);
+        }
         this.statements(instr.body, indent + '  ', sourceLines);
         if (r) {
           const v = text(r.value);
@@ -515,6 +521,10 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
         case 'loop': {
           count(i.from, depth);
           count(i.to, depth);
+          if (i.exit) {
+            walk(i.exit.body, depth + 1);
+            count(i.exit.condition, depth + 1);
+          }
           walk(i.body, depth + 1);
           const r = i.reduction;
           if (r) {
