@@ -8,7 +8,9 @@ import { buildSourceMap, type SourceMap } from './emit/source-map.ts';
 import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
 import type { IrFunction } from './ir/ir.ts';
-import type { FunctionDecl, Program } from './syntax/ast.ts';
+import { returnsArray, type FunctionDecl, type Program } from './syntax/ast.ts';
+import { checkShapes } from './check/check-shapes.ts';
+import { resultShapes } from './check/check-program.ts';
 import { lowerFunction } from './ir/lower.ts';
 import { parse } from './syntax/parse.ts';
 import { version } from './version.ts';
@@ -32,6 +34,8 @@ export interface FunctionInfo {
   readonly name: string;
   /** Each parameter; `type` for a vector or matrix (`vec[n]`, `mat[m, n]`). */
   readonly params: readonly { readonly name: string; readonly isConst: boolean; readonly type?: 'vec' | 'mat' }[];
+  /** A function returning an array: `vec` (a Float64Array) or `mat` (an array of Float64Array rows). */
+  readonly result?: 'vec' | 'mat';
 }
 
 export interface CompileResult {
@@ -49,7 +53,7 @@ export interface CompileResult {
 
 /** The compiled IR of one file, before it is written as JavaScript. */
 export interface CompiledProgram {
-  readonly functions: readonly { readonly value: IrFunction; readonly gradient: IrFunction }[];
+  readonly functions: readonly { readonly value: IrFunction; readonly gradient?: IrFunction }[];
 }
 
 /** Source → checked AST, or undefined with diagnostics. */
@@ -61,9 +65,11 @@ function check(source: string, diagnostics: DiagnosticBag): { program: Program; 
 }
 
 /** One checked function → its optimised value IR and gradient IR. */
-function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): { value: IrFunction; gradient: IrFunction } {
+function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): { value: IrFunction; gradient?: IrFunction } {
   const { ir, names } = lowerFunction(decl, table);
   const value = optimize(ir, names);
+  // A function returning an array exports its value only (its derivatives are Jacobians, not gradients).
+  if (ir.result) return { value };
   // The gradient is derived from the unoptimised primal, so the forward sweep keeps every value
   // in the form the derivative rules expect; it is then optimised as a whole.
   const gradient = optimize(reverseMode(ir, names), names);
@@ -89,13 +95,23 @@ function compileSections(source: string, options: CompileOptions): CompileResult
     for (const decl of checked.program.functions) yield compileFunction(decl, checked.table);
   })();
   const sections = emitModule({ filename, version, lines, functions: compiled });
-  const functions = checked.program.functions.map((decl) => ({
-    name: decl.name,
-    params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
-  }));
+  const functions = checked.program.functions.map((decl): FunctionInfo => {
+    const result = resultKind(decl, checked.table);
+    return {
+      name: decl.name,
+      params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
+      ...(result && { result }),
+    };
+  });
   const map = options.sourceMap ? buildSourceMap(sections, source, lines, filename) : undefined;
   const dts = options.dts ? emitDeclarations(functions, { filename, version }) : undefined;
   return { code: joinSections(sections), diagnostics: diagnostics.items, functions, sections, ...(map && { map }), ...(dts !== undefined && { dts }) };
+}
+
+/** Whether a checked function returns a vec or a mat (undefined: a number). */
+function resultKind(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): 'vec' | 'mat' | undefined {
+  if (!returnsArray(decl, table)) return undefined;
+  return checkShapes(decl, table, new DiagnosticBag(), resultShapes(table))?.dims.length === 2 ? 'mat' : 'vec';
 }
 
 /**

@@ -59,6 +59,13 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
         visit({ kind: 'name', name: e.array, span: e.arraySpan });
         e.indices.forEach(visit);
         return;
+      case 'element':
+        visit(e.base);
+        e.indices.forEach(visit);
+        return;
+      case 'list':
+        e.items.forEach(visit);
+        return;
       case 'reduce':
         if (e.binder.range) {
           visit(e.binder.range.from);

@@ -114,6 +114,20 @@ export const messages = {
     text: (fn: string) => `'${fn}' defines arrays, so it cannot be called inside a reduction or an array definition; call it from a statement`,
   },
 
+  // Arrays as values: lists and functions returning arrays (AD604x)
+  arrayValueAsNumber: {
+    code: 'AD6040',
+    text: (what: string, type: string) => `${what} is an array (${type}), not a number; use an element such as ${what === 'this list' ? '[a, b][k]' : 'g(x)[i]'}, or pass it to an array parameter`,
+  },
+  notAnArrayResult: { code: 'AD6041', text: (fn: string) => `'${fn}' returns a number, not an array: its result cannot be indexed` },
+  raggedList: { code: 'AD6042', text: (what: string) => `a list is a vec (numbers) or a mat (lists of one length), but this one mixes ${what}` },
+  listTooDeep: { code: 'AD6043', text: () => `lists nest two levels at most (a mat of rows); this one is a third level` },
+  arrayPerIndex: {
+    code: 'AD6044',
+    text: (what: string, index: string) =>
+      `${what} makes an array, computed once before its statement, so it cannot use the index variable '${index}'; compute what depends on '${index}' outside it`,
+  },
+
   // Variables, assignment and loops (AD7xxx)
   assignToLet: { code: 'AD7001', text: (name: string) => `'${name}' is defined by 'let' and cannot be assigned; declare it with 'var ${name} = ...' to change it` },
   assignToParameter: { code: 'AD7002', text: (name: string) => `'${name}' is a parameter and cannot be assigned; copy it first: 'var ${name}2 = ${name}'` },
@@ -139,7 +153,7 @@ export const messages = {
   },
   arrayInLoopBody: {
     code: 'AD7011',
-    text: (name: string) => `array '${name}' is defined inside a 'for', 'while' or 'if' block, which is not supported yet; define it before the block`,
+    text: (what: string) => `${what} makes an array inside a 'for', 'while' or 'if' block (or in its header), which is not supported yet; compute it before the block`,
   },
 
   // Files and the command line (AD5xxx)

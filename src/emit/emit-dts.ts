@@ -33,8 +33,10 @@ export function emitDeclarations(functions: readonly FunctionInfo[], options: De
     const local = localName(fn.name);
     const declare = local === fn.name ? 'export declare function' : 'declare function';
     if (local !== fn.name) renamed.push(exportSpecifier(local, fn.name));
-    lines.push(`/** \`fn ${fn.name}(${signature})\`: the value. */`);
-    lines.push(`${declare} ${local}(${params}): number;`);
+    lines.push(`/** \`fn ${fn.name}(${signature})\`: the value${fn.result ? `, a new ${fn.result}` : ''}. */`);
+    lines.push(`${declare} ${local}(${params}): ${gradientType[fn.result ?? 'number']};`);
+    // A function returning an array has no gradient (its derivatives are Jacobians).
+    if (fn.result) continue;
     lines.push(`/** \`fn ${fn.name}(${signature})\`: the value and its exact gradient (${withRespectTo}). */`);
     lines.push(`export declare function ${gradientName(fn.name)}(${params}): { value: number; gradient: ${gradient} };`);
     if (fn.params.some((p) => p.type)) {

@@ -11,7 +11,7 @@ export interface EmitInput {
   readonly version: string;
   readonly lines: LineMap;
   /** Per source function, its value-only IR and its gradient IR, in source order. */
-  readonly functions: Iterable<{ readonly value: IrFunction; readonly gradient: IrFunction }>;
+  readonly functions: Iterable<{ readonly value: IrFunction; readonly gradient?: IrFunction }>;
 }
 
 /**
@@ -46,12 +46,18 @@ export function emitModule(input: EmitInput): Section[] {
   for (const { value, gradient } of input.functions) {
     const local = localFunctionName(value.name);
     const withArrays = value.params.some((p) => p.shape);
-    if (withArrays && !helpers) {
+    if ((withArrays || allocates(value)) && !helpers) {
       helpers = arrayHelpers();
       sections.push(helpers);
     }
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
-    sections.push(...emitFunction(value, local, input.lines, `${value.name}${signature}: the value.`, 'value', slots));
+    const what = value.result ? `the value, a new ${value.result.kind === 'mat' ? 'array of Float64Array rows' : 'Float64Array'}` : 'the value';
+    sections.push(...emitFunction(value, local, input.lines, `${value.name}${signature}: ${what}.`, 'value', slots));
+    if (!gradient) {
+      // A function returning an array: its derivatives are Jacobians, not a gradient.
+      exports.push(exportSpecifier(local, value.name));
+      continue;
+    }
     const wrt = gradient.gradient!.map((g) => g.param.sourceName);
     const consts = gradient.params.filter((p) => p.isConst).map((p) => p.sourceName);
     const of =
@@ -79,6 +85,13 @@ export function emitModule(input: EmitInput): Section[] {
  * The helpers of a module with array parameters: argument checks, work arrays kept between calls
  * (so a warm call allocates only the gradient it returns), and gradient matrices.
  */
+/** Whether a function allocates arrays (lists, array lets, a returned array), so needs the helpers. */
+function allocates(fn: IrFunction): boolean {
+  let found = false;
+  forEachInstr(fn.body, (i) => (found ||= i.kind === 'array'));
+  return found;
+}
+
 function arrayHelpers(): Section {
   const out = new Section();
   const text = `// Helpers for array parameters. Work arrays are kept between calls (one per array of each
@@ -119,6 +132,14 @@ function $expectRows(m, columns, what, size) {
     if (typeof n !== 'number') throw new TypeError(\`\${what}[\${r}] must be an array of numbers\`);
     if (n !== columns) throw new RangeError(\`\${what}[\${r}] has \${n} elements, but \${size} is \${columns}\`);
   }
+}
+
+/** A returned matrix: \`rows\` Float64Array rows over the flat array \`a\` (row by row). */
+function $rows(a, rows) {
+  const columns = rows > 0 ? a.length / rows : 0;
+  const m = new Array(rows);
+  for (let r = 0; r < rows; r++) m[r] = a.subarray(r * columns, (r + 1) * columns);
+  return m;
 }
 
 /** A matrix gradient: \`rows\` Float64Array rows over one buffer. */
@@ -164,7 +185,7 @@ type Variant = 'value' | 'gradient' | 'into';
 function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string, variant: Variant, slots: { next: number }): Section[] {
   const body = fn.body;
   const reverse = variant === 'value' ? [] : (fn.reverse ?? []);
-  const results = fn.gradient ? [fn.value, ...fn.gradient.map((g) => g.adjoint)] : [fn.value];
+  const results = [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
   const params = [...(variant === 'into' ? [outName] : []), ...fn.params.map((p) => p.name)].join(', ');
   const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
   if (!hasLoops && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
@@ -174,6 +195,7 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
     const param = gradients.get(instr.target);
+    if (instr.returned) return `new Float64Array(${length})`;
     if (!param) return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
     const what = jsString(`${local}: ${outName.slice(1)}.${param.sourceName}`);
     if (variant === 'into') return rows ? `$intoRows(${outName}${member(param.sourceName)}, ${rows}, ${length}, ${what})` : `$into(${outName}${member(param.sourceName)}, ${length}, ${what})`;
@@ -262,6 +284,7 @@ function prologue(fn: IrFunction, local: string): string[] {
 }
 
 function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
+  if (fn.result?.rows) return `$rows(${operand(fn.value)}, ${operand(fn.result.rows)})`;
   if (!fn.gradient) return operand(fn.value);
   const entries = fn.gradient.map((g) => `${propertyKey(g.param.sourceName)}: ${operand(g.adjoint)}`);
   return `{ value: ${operand(fn.value)}, gradient: ${entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}'} }`;

@@ -53,7 +53,7 @@ export function explain(source: string, fnName: string, point: Readonly<Record<s
   const { output, inputs } = (options.expand ? buildExpanded : buildCollapsed)(g, fn, table, values);
   const done = g.finish(output, inputs, maxPaths);
 
-  const gradientIr = compiled.functions.find((f) => f.gradient.name === fnName)!.gradient;
+  const gradientIr = compiled.functions.find((f) => f.value.name === fnName)!.gradient!;
   const generated = run(gradientIr, values);
   const gradient = Object.fromEntries(generated.gradient);
 
@@ -99,6 +99,6 @@ function usesArrays(fn: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>):
     fn,
     table,
     (f) => f.params.some((p) => p.type) || f.body.some((s) => s.kind === 'let' && s.indices !== undefined),
-    (e) => e.kind === 'index' || e.kind === 'reduce' || (e.kind === 'call' && (e.callee === 'dot' || e.callee === 'norm')),
+    (e) => e.kind === 'index' || e.kind === 'element' || e.kind === 'list' || e.kind === 'reduce' || (e.kind === 'call' && (e.callee === 'dot' || e.callee === 'norm')),
   );
 }
