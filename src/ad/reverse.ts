@@ -388,7 +388,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
       // The adjoints of the starting state become the new d$X_k: all read before any is set.
       const starts = carried.map((name) => {
         const value = adjoints.get(renames.get(name)!)?.value ?? constant(0);
-        if (value.kind !== 'var' || ![...stateAdjoints.values()].includes(value.name)) return value;
+        if (value.kind !== 'var' || value.name === stateAdjoints.get(name) || ![...stateAdjoints.values()].includes(value.name)) return value;
         const copy = names.temp();
         b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [value] }, origin: loop.origin });
         return variable(copy);
@@ -403,7 +403,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     if (block.length === 0) return;
     const to = loop.exit ? variable(loop.exit.trips) : loop.to;
     const note = 'each iteration reads its starting state from the tape, recomputes its values, then adds its adjoints';
-    b.emit({ kind: 'loop', index, from: loop.from, to, descending: true, body: block, note, origin: loop.origin });
+    // The adjoints of the state are carried from one reversed iteration to the one before it.
+    const carriedAdjoints = [...stateAdjoints.values()];
+    b.emit({ kind: 'loop', index, from: loop.from, to, descending: true, body: block, carried: carriedAdjoints, note, origin: loop.origin });
   };
 
   /** The reverse of a loop: a loop running backwards (for max and min, the one iteration selected). */

@@ -46,7 +46,8 @@ export function emitModule(input: EmitInput): Section[] {
   for (const { value, gradient } of input.functions) {
     const local = localFunctionName(value.name);
     const withArrays = value.params.some((p) => p.shape);
-    if ((withArrays || allocates(value)) && !helpers) {
+    // A gradient may allocate where its value does not: the tape of a loop with state.
+    if ((withArrays || allocates(value) || (gradient !== undefined && allocates(gradient))) && !helpers) {
       helpers = arrayHelpers();
       sections.push(helpers);
     }
@@ -85,10 +86,10 @@ export function emitModule(input: EmitInput): Section[] {
  * The helpers of a module with array parameters: argument checks, work arrays kept between calls
  * (so a warm call allocates only the gradient it returns), and gradient matrices.
  */
-/** Whether a function allocates arrays (lists, array lets, a returned array), so needs the helpers. */
+/** Whether a function allocates arrays (lists, array lets, a returned array, tapes), so needs the helpers. */
 function allocates(fn: IrFunction): boolean {
   let found = false;
-  forEachInstr(fn.body, (i) => (found ||= i.kind === 'array'));
+  forEachInstr([...fn.body, ...(fn.reverse ?? [])], (i) => (found ||= i.kind === 'array'));
   return found;
 }
 

@@ -74,11 +74,13 @@ export type Instr =
       /** Why this loop is here, printed as a comment (a recomputation in the reverse sweep). */
       readonly note?: string;
       /**
-       * A loop that carries state (`for`/`while` statements): these `let` variables, declared just
-       * before the loop, hold the state at the start of each iteration and the final state after
-       * it. Only the last instructions of the body assign them (`set`), one each, from values the
-       * body computed (never from another carried variable directly): so one iteration is a
-       * function state_{t+1} = F(state_t, t), which is what the reverse sweep reverses.
+       * A loop that carries state: these `let` variables, declared before the loop, hold the state
+       * at the start of each iteration and the final state after it. Lowered `for`/`while`
+       * statements declare them just before the loop and assign them (`set`) only in the last
+       * instructions of the body, one each, from values the body computed (never from another
+       * carried variable directly): one iteration is a function state_{t+1} = F(state_t, t), which
+       * is what the reverse sweep reverses. (The reverse sweep's own loop over such a loop carries
+       * the state's adjoints, which it assigns the same way.)
        */
       readonly carried?: readonly string[];
       /**
