@@ -255,15 +255,16 @@ describe('generated code', () => {
   const code = compileSync(source).code!;
 
   it('stores each iteration’s state on a tape and says so', () => {
-    expect(code).toContain('// The state at the start of each iteration (2 numbers), for the reverse sweep.');
-    expect(code).toContain('// Each iteration reads its starting state from the tape, recomputes its values');
+    expect(code).toContain('// The state (2 numbers) at the start of each iteration, for the reverse sweep: all of them if');
+    expect(code).toContain('// the trip count × 2 ≤ 8,388,608 (64 MB), else every ⌈√(trip count)⌉-th (two-level checkpointing:');
+    expect(code).toContain('// Each iteration reads its starting state from the segment tape, recomputes its values');
   });
 
   it('does not unroll: the code does not depend on the number of steps', () => {
-    const size = (steps: number) => compileSync(source.replace(/const steps\) \{/, `steps_unused) {\n  let steps = ${steps}`)).code!.length;
-    // (Only the digits of folded constants such as steps - 1 differ.)
-    expect(Math.abs(size(100) - size(900))).toBeLessThan(10);
-    expect(Math.abs(size(100) - size(1))).toBeLessThan(10);
+    // Lines, not characters: constants folded from the step count (steps - 1, ⌈√steps⌉) differ in digits.
+    const size = (steps: number) => compileSync(source.replace(/const steps\) \{/, `steps_unused) {\n  let steps = ${steps}`)).code!.split('\n').length;
+    expect(size(100)).toBe(size(900));
+    expect(size(100)).toBe(size(1));
   });
 });
 
@@ -309,5 +310,37 @@ describe('diagnostics', () => {
   it('every error of a file at once, each located', () => {
     const all = diagnose('fn f(x) {\n  x = 1\n  while x > 0 {\n    let a = 2\n    a = 3\n  }\n  return x\n}');
     expect(all.map((d) => d.code)).toEqual(['AD7002', 'AD7005', 'AD7001']);
+  });
+});
+
+describe('checkpointing', async () => {
+  // A budget of 0 MB forces two-level checkpointing (a snapshot every ⌈√T⌉ iterations).
+  const checkpointed = await compileAndLoad(source, { checkpointMemory: 0 });
+  const grad = (module: typeof m, name: string, ...args: unknown[]) => (module[`${name}Grad`] as (...a: unknown[]) => Grad)(...args);
+
+  for (const steps of [0, 1, 2, 3, 10, 17, 1000]) {
+    it(`checkpointed and fully stored sweeps agree to the last bit (${steps} steps)`, () => {
+      expect(grad(checkpointed, 'oscillate', 2.5, 0.3, -0.7, 0.01, steps)).toEqual(grad(m, 'oscillate', 2.5, 0.3, -0.7, 0.01, steps));
+      expect(grad(checkpointed, 'predators', 1.1, 0.4, 0.9, 0.3, 2, 1.5, 0.01, steps)).toEqual(grad(m, 'predators', 1.1, 0.4, 0.9, 0.3, 2, 1.5, 0.01, steps));
+      expect(grad(checkpointed, 'bounce', 0.45, 0.37, steps)).toEqual(grad(m, 'bounce', 0.45, 0.37, steps));
+      const xs = Array.from({ length: steps + 1 }, (_, t) => Math.cos(t));
+      const w = Array.from({ length: 13 }, (_, i) => 0.1 * i - 0.5);
+      expect(grad(checkpointed, 'lstm', ...w, xs)).toEqual(grad(m, 'lstm', ...w, xs));
+    });
+  }
+
+  it('a while loop is checkpointed over the iterations it ran', () => {
+    for (const a of [1, 2, 1e-6, 1e6]) expect(grad(checkpointed, 'newton_sqrt', a)).toEqual(grad(m, 'newton_sqrt', a));
+  });
+
+  it('says in the code what it chooses and why', () => {
+    const code = compileSync(source, { checkpointMemory: 1 }).code!;
+    expect(code).toContain('// the trip count × 2 ≤ 131,072 (1 MB), else every ⌈√(trip count)⌉-th');
+    expect(code).toMatch(/Math\.ceil\(Math\.sqrt\(/);
+  });
+
+  it('refuses a budget that is not a number of MB', () => {
+    expect(() => compileSync(source, { checkpointMemory: -1 })).toThrow(RangeError);
+    expect(() => compileSync(source, { checkpointMemory: Number.NaN })).toThrow(RangeError);
   });
 });

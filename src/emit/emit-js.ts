@@ -413,7 +413,8 @@ class BodyPrinter {
     const text = (o: Operand) => this.operand(o).text;
     const at = instr.origin.span.start;
     const note = instr.kind === 'check' ? undefined : instr.note;
-    if (note) out.push(comment(indent, `${note[0].toUpperCase()}${note.slice(1)}.`), at);
+    // A note may have several lines.
+    if (note) for (const line of `${note[0].toUpperCase()}${note.slice(1)}.`.split('\n')) out.push(comment(indent, line), at);
     switch (instr.kind) {
       case 'array': {
         if (!this.allocate) throw new Error('internal error: no allocation for arrays here');
