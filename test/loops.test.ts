@@ -5,7 +5,10 @@
  * trip counts 0, 1, 2 and large; then while loops that stop at once or reach their max, nesting,
  * calls, the generated code, and every diagnostic.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/main.ts';
 import { describe, expect, it } from 'vitest';
 import { compileSync } from '../src/index.ts';
 import { duals, forwardGradient, numbers, type Dual, type Param } from './oracle/arrays.ts';
@@ -337,6 +340,28 @@ describe('checkpointing', async () => {
     const code = compileSync(source, { checkpointMemory: 1 }).code!;
     expect(code).toContain('// the trip count × 2 ≤ 131,072 (1 MB), else every ⌈√(trip count)⌉-th');
     expect(code).toMatch(/Math\.ceil\(Math\.sqrt\(/);
+  });
+
+  it('the CLI takes --checkpoint-memory MB, and refuses a bad one with exit code 2, writing nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adc-loops-'));
+    try {
+      const input = join(dir, 'loops.ad');
+      writeFileSync(input, source);
+      const io = { out: () => {}, err: (s: string) => errors.push(s) };
+      const errors: string[] = [];
+      expect(await main(['compile', input, '--no-format', '--checkpoint-memory', '0'], io)).toBe(0);
+      const code = readFileSync(join(dir, 'loops.js'), 'utf8');
+      expect(code).toBe(compileSync(source, { filename: 'loops.ad', checkpointMemory: 0 }).code);
+      expect(code).toContain('≤ 0 (0 MB)');
+      for (const bad of ['-1', 'lots', '']) {
+        rmSync(join(dir, 'loops.js'), { force: true });
+        expect(await main(['compile', input, '--checkpoint-memory', bad], io)).toBe(2);
+        expect(existsSync(join(dir, 'loops.js'))).toBe(false);
+      }
+      expect(errors.at(-1)).toBe("adc: error: --checkpoint-memory takes a number of MB ≥ 0, not ''");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a budget that is not a number of MB', () => {

@@ -16,6 +16,8 @@ export interface CompileFilesOptions {
   readonly sourceMap?: boolean;
   /** Write TypeScript declarations beside the output: `model.d.ts` for `model.js`. */
   readonly dts?: boolean;
+  /** The tape budget of a loop with state, in MB (`--checkpoint-memory`). */
+  readonly checkpointMemory?: number;
 }
 
 export interface Reporter {
@@ -59,7 +61,7 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
   const out = outputPath(file, options);
   // The map names the source relative to where the map is written.
   const filename = options.sourceMap ? relative(dirname(resolve(out)), resolve(file)).split(sep).join('/') : basename(file);
-  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts });
+  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, checkpointMemory: options.checkpointMemory });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
   if (result.code === undefined) return false;
   if (options.check) return true;

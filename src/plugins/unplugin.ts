@@ -18,6 +18,8 @@ export interface AdcPluginOptions {
    * `"allowArbitraryExtensions": true`. Default: false.
    */
   readonly dts?: boolean;
+  /** The tape budget of a loop with state in a gradient, in MB (see `compile()`'s `checkpointMemory`). Default: 64. */
+  readonly checkpointMemory?: number;
 }
 
 /** `/src/model.ad`, also with a query (`/src/model.ad?import`, `?v=123`) as some bundlers add. */
@@ -32,7 +34,7 @@ export function declarationFileFor(file: string): string {
 export async function loadAdModule(file: string, options: AdcPluginOptions = {}) {
   // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
   const source = new TextDecoder('utf-8').decode(await readFile(file));
-  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts });
+  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts, checkpointMemory: options.checkpointMemory });
   if (result.dts !== undefined) writeIfChanged(declarationFileFor(file), result.dts);
   return { source, result };
 }
