@@ -29,6 +29,12 @@ export interface CompileOptions {
   /** Also return TypeScript declarations (`model.d.ts`) for the module. */
   readonly dts?: boolean;
   /**
+   * Check at run time that every number argument is a number: otherwise a string is converted
+   * and undefined becomes NaN, silently. A bad argument throws a TypeError naming the function,
+   * the parameter and what was passed. Array arguments are always checked. Default: false.
+   */
+  readonly checkArgs?: boolean;
+  /**
    * The most memory, in MB, a gradient may use to store the state of one loop (`for`/`while` with
    * `var`s) per iteration; past it, it stores every ⌈√T⌉-th state and recomputes the others
    * (two-level checkpointing). Default: 64.
@@ -88,6 +94,31 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
   return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table)) };
 }
 
+/** The type each option must have; an option left out or `undefined` takes its default. */
+const optionTypes: { readonly [K in keyof CompileOptions]?: 'string' | 'boolean' } = { filename: 'string', format: 'boolean', sourceMap: 'boolean', dts: 'boolean' };
+
+/** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return value instanceof Uint8Array ? `a ${value.constructor.name} (decode it first: new TextDecoder().decode(bytes))` : `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+  return `a ${typeof value}`;
+}
+
+/**
+ * The API's arguments, checked before anything reads them: the source must be a string and each
+ * known option of its type. Bad `.ad` text is never an exception (it gives diagnostics); a wrong
+ * argument type is a programming error and a `TypeError` that says what was passed.
+ */
+function validateArguments(name: string, source: unknown, options: unknown): void {
+  if (typeof source !== 'string') throw new TypeError(`adc: ${name}(source, options) takes the .ad source text as a string, not ${describe(source)}`);
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`adc: ${name}(source, options): options must be an object, not ${describe(options)}`);
+  for (const [key, type] of Object.entries(optionTypes)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined && typeof value !== type) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
+  }
+}
+
 function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: Section[] } {
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
@@ -102,7 +133,7 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const compiled = (function* () {
     for (const decl of checked.program.functions) yield compileFunction(decl, checked.table, options);
   })();
-  const sections = emitModule({ filename, version, lines, functions: compiled });
+  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs });
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);
     return {
@@ -127,15 +158,18 @@ function resultKind(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>
  * printer, which differs from `compile`'s only in lines longer than 100 columns.
  */
 export function compileSync(source: string, options: Omit<CompileOptions, 'format'> = {}): CompileResult {
+  validateArguments('compileSync', source, options);
   const { sections: _, ...result } = compileSections(source, options);
   return result;
 }
 
 /**
  * Compiles one `.ad` source text to an ES module. Resolves with `code` undefined and the
- * diagnostics when the source has errors; it does not reject on bad input.
+ * diagnostics when the source has errors; it does not reject on bad input. It rejects with a
+ * `TypeError` only when called with a source that is not a string or a wrongly typed option.
  */
 export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  validateArguments('compile', source, options);
   const { sections, ...result } = compileSections(source, options);
   if (!sections || options.format === false || options.sourceMap) return result;
   return { ...result, code: await formatSections(sections) };

@@ -208,16 +208,15 @@ describe('adc compile: files it cannot read or write', () => {
     expect(listing(dir)).toEqual(['folder.ad']);
   });
 
-  it('an output path inside a folder that does not exist gives one clear error line and leaves no file', async () => {
+  it('-o inside folders that do not exist creates them, as --out-dir does (issue 12, item 17)', async () => {
     const dir = tempDir();
     const input = write(dir, 'square.ad', GOOD);
-    const output = join(dir, 'no-such-folder', 'square.js');
+    const output = join(dir, 'no-such-folder', 'deeper', 'square.js');
     const r = await run('compile', input, '-o', output);
-    expect(r.code).not.toBe(0);
-    expect(r.out).toEqual([]);
-    expect(r.errLines).toEqual([`adc: error: cannot write '${output}': no such file or directory`]);
-    expectNoStackTrace(r);
-    expect(listing(dir)).toEqual(['square.ad']);
+    expect(r.errLines).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(listing(join(dir, 'no-such-folder', 'deeper'))).toEqual(['square.js']);
+    expect(readFileSync(output, 'utf8')).toContain('export { square, squareGrad };');
   });
 
   it('a directory as -o gives one clear error line, and leaves no temporary file beside it', async () => {
@@ -227,7 +226,7 @@ describe('adc compile: files it cannot read or write', () => {
     mkdirSync(output);
     const r = await run('compile', input, '-o', output);
     expect(r.code).not.toBe(0);
-    expect(r.errLines).toEqual([`adc: error: cannot write '${output}': it is a directory`]);
+    expect(r.errLines).toEqual([`adc: error: the output '${output}' is a folder; give -o a file name in it (such as model.js), or write into it with --out-dir`]);
     expectNoStackTrace(r);
     expect(listing(dir)).toEqual(['out', 'square.ad']);
     expect(listing(output)).toEqual([]);
@@ -249,7 +248,7 @@ describe('adc compile: files it cannot read or write', () => {
     const input = write(dir, 'square.ad', GOOD);
     const r = await run('compile', input, '-o', input);
     expect(r.code).not.toBe(0);
-    expect(r.errLines).toEqual([`adc: error: refusing to overwrite the input '${input}' with its output`]);
+    expect(r.errLines).toEqual([`adc: error: refusing to overwrite the input '${input}' with its output '${input}' (the same file)`]);
     expect(readFileSync(input, 'utf8')).toBe(GOOD);
   });
 });
@@ -377,5 +376,19 @@ describe('bin/adc.js end to end', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr.replace(ansi, '')).toBe(`${input}:2:7: error: unknown variable 'yy' [AD2001]\n    x + yy\n        ^~\n`);
     expect(listing(dir)).toEqual(['bad.ad']);
+  });
+});
+
+describe('adc compile --check-args (issue #12, item 20)', () => {
+  it('makes number parameters throw a TypeError for anything but a number; without it, JavaScript converts', async () => {
+    const dir = tempDir();
+    const model = write(dir, 'model.ad', 'fn f(x, const c) = c * x\n');
+    expect((await run('compile', '--check-args', model, '-o', join(dir, 'checked.js'))).code).toBe(0);
+    expect((await run('compile', model, '-o', join(dir, 'plain.js'))).code).toBe(0);
+    const checked = await importFile(join(dir, 'checked.js'));
+    expect(() => checked.f('2' as unknown as number, 3)).toThrow(new TypeError("f: x must be a number, but is the string '2'"));
+    expect(() => checked.fGrad(2, undefined as unknown as number)).toThrow(new TypeError('fGrad: c must be a number, but is undefined'));
+    expect(checked.f(2, 3)).toBe(6);
+    expect((await importFile(join(dir, 'plain.js'))).f('2' as unknown as number, 3)).toBe(6);
   });
 });

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.ts';
-import { compileFiles } from './compile-files.ts';
+import { checkOutputs, compileFiles } from './compile-files.ts';
 
 /** Colour when printing to a terminal, unless NO_COLOR (no-color.org) says otherwise. */
 export function defaultColor(): boolean {
@@ -46,11 +46,12 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
     .option('--no-format', 'skip prettier (the output is already indented)')
     .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
     .option('--dts', 'also write TypeScript declarations beside the output (model.d.ts)')
+    .option('--check-args', 'generated functions throw a TypeError when a number argument is not a number')
     .option('--checkpoint-memory <MB>', 'the most memory a gradient stores per loop with state before it checkpoints (default 64)')
     .option('-w, --watch', 'compile, then recompile each file when it changes, until Ctrl-C')
     .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
     .option('--no-color', 'plain diagnostics')
-    .action(async (files: string[], given: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; watch?: boolean; checkpointMemory?: string }) => {
+    .action(async (files: string[], given: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; checkArgs?: boolean; watch?: boolean; checkpointMemory?: string }) => {
       const { checkpointMemory: memoryText, ...rest } = given;
       const checkpointMemory = memoryText === undefined ? undefined : Number(memoryText);
       if (checkpointMemory !== undefined && !(memoryText!.trim() !== '' && Number.isFinite(checkpointMemory) && checkpointMemory >= 0)) {
@@ -66,6 +67,12 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
       }
       if (opts.output && opts.outDir) {
         io.err('adc: error: use either -o/--output or --out-dir, not both');
+        exitCode = 2;
+        return;
+      }
+      const problem = checkOutputs(files, opts);
+      if (problem !== undefined) {
+        io.err(`adc: error: ${problem}`);
         exitCode = 2;
         return;
       }

@@ -1,3 +1,5 @@
+import { quotePath } from './printable.ts';
+
 /**
  * Every diagnostic the compiler can report, with its code. Message texts live here and nowhere
  * else, so they stay consistent and can be listed in the README.
@@ -157,8 +159,21 @@ export const messages = {
   },
 
   // Files and the command line (AD5xxx)
-  cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read '${path}': ${why}` },
-  cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write '${path}': ${why}` },
+  cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read ${quotePath(path)}: ${why}` },
+  cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write ${quotePath(path)}: ${why}` },
+  outputIsInput: { code: 'AD5003', text: (input: string, output: string) => `refusing to overwrite the input ${quotePath(input)} with its output ${quotePath(output)} (the same file)` },
+  outputIsFolder: {
+    code: 'AD5004',
+    text: (output: string) => `the output ${quotePath(output)} is a folder; give -o a file name in it (such as model.js), or write into it with --out-dir`,
+  },
+  sameOutput: {
+    code: 'AD5005',
+    text: (first: string, second: string, output: string) => `${quotePath(first)} and ${quotePath(second)} would both be written to ${quotePath(output)}; compile them into different folders`,
+  },
+  commonJsOutput: {
+    code: 'AD5006',
+    text: (output: string) => `the output ${quotePath(output)} would hold an ES module, which Node reads as CommonJS from a .cjs file; name it .js or .mjs`,
+  },
 } as const;
 
 export type MessageId = keyof typeof messages;

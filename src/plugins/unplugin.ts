@@ -8,7 +8,10 @@ import { basename } from 'node:path';
 import { createUnplugin, type SourceMapCompact, type UnpluginContextMeta, type UnpluginMessage } from 'unplugin';
 import { compileSync } from '../compile.ts';
 import { formatDiagnostic, formatDiagnostics } from '../diagnostics/format.ts';
-import { LineMap } from '../diagnostics/span.ts';
+import type { Diagnostic } from '../diagnostics/diagnostic.ts';
+import { printable } from '../diagnostics/printable.ts';
+import { LineMap, type Span } from '../diagnostics/span.ts';
+import type { PartialMessage, PluginBuild } from 'esbuild';
 import { writeIfChanged } from './write-if-changed.ts';
 
 export interface AdcPluginOptions {
@@ -18,6 +21,12 @@ export interface AdcPluginOptions {
    * `"allowArbitraryExtensions": true`. Default: false.
    */
   readonly dts?: boolean;
+  /**
+   * Generated functions check that every number argument is a number, and throw a TypeError
+   * naming the function, the parameter and what was passed (instead of converting a string or
+   * computing NaN from undefined). Array arguments are always checked. Default: false.
+   */
+  readonly checkArgs?: boolean;
   /** The tape budget of a loop with state in a gradient, in MB (see `compile()`'s `checkpointMemory`). Default: 64. */
   readonly checkpointMemory?: number;
 }
@@ -34,7 +43,7 @@ export function declarationFileFor(file: string): string {
 export async function loadAdModule(file: string, options: AdcPluginOptions = {}) {
   // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
   const source = new TextDecoder('utf-8').decode(await readFile(file));
-  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts, checkpointMemory: options.checkpointMemory });
+  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts, checkArgs: options.checkArgs, checkpointMemory: options.checkpointMemory });
   if (result.dts !== undefined) writeIfChanged(declarationFileFor(file), result.dts);
   return { source, result };
 }
@@ -42,7 +51,26 @@ export async function loadAdModule(file: string, options: AdcPluginOptions = {})
 export const unplugin = createUnplugin<AdcPluginOptions | undefined, false>((options = {}, meta: UnpluginContextMeta) => ({
   name: 'adc',
   enforce: 'pre',
-  esbuild: { onLoadFilter: /\.ad$/, loader: 'js' },
+  esbuild: {
+    // esbuild's own onLoad rather than unplugin's adapter, which keeps only a message's file, line
+    // and column: esbuild then prints each diagnostic with its source line and a caret under it.
+    setup(build: PluginBuild) {
+      build.onLoad({ filter: /\.ad$/ }, async ({ path: file }) => {
+        const { source, result } = await loadAdModule(file, options);
+        const lines = new LineMap(source);
+        const message = (d: Diagnostic): PartialMessage => ({
+          text: `${printable(d.message)} [${d.code}]`,
+          location: esbuildLocation(file, lines, d.span),
+          notes: d.notes.map((n) => ({ text: printable(n.message), location: esbuildLocation(file, lines, n.span) })),
+        });
+        const errors = result.diagnostics.filter((d) => d.severity === 'error').map(message);
+        const warnings = result.diagnostics.filter((d) => d.severity !== 'error').map(message);
+        if (result.code === undefined || errors.length > 0) return { errors, warnings, watchFiles: [file] };
+        const map = Buffer.from(JSON.stringify(result.map)).toString('base64');
+        return { contents: `${result.code}//# sourceMappingURL=data:application/json;base64,${map}\n`, loader: 'js', warnings, watchFiles: [file] };
+      });
+    },
+  },
   load: {
     filter: { id: adFile },
     async handler(id) {
@@ -58,10 +86,7 @@ export const unplugin = createUnplugin<AdcPluginOptions | undefined, false>((opt
       if (result.code === undefined || errors.length > 0) {
         const first = problems[0];
         const loc = { file, ...at(lines, first.span.start) };
-        if (meta.framework === 'esbuild') {
-          // esbuild collects errors and prints each with its own location.
-          for (const d of problems) this.error({ message: `${d.message} [${d.code}]`, id: file, loc: { file, ...at(lines, d.span.start) } });
-        } else if (meta.framework === 'webpack' || meta.framework === 'rspack' || meta.framework === 'farm') {
+        if (meta.framework === 'webpack' || meta.framework === 'rspack' || meta.framework === 'farm') {
           // These print the message as it is: every diagnostic as the CLI prints it (path:line:column, caret).
           this.error({ message: formatDiagnostics(problems, source, file), id: file, loc });
         } else {
@@ -69,16 +94,29 @@ export const unplugin = createUnplugin<AdcPluginOptions | undefined, false>((opt
           // carries the first diagnostic, its source line and caret as the frame, and any others in full.
           const frame = formatDiagnostic(first, source, file, {}, lines).split('\n').slice(1).join('\n');
           const more = problems.length > 1 ? `\n${formatDiagnostics(problems.slice(1), source, file)}` : '';
-          this.error({ message: `${first.message} [${first.code}]${more}`, id: file, loc, frame } as UnpluginMessage);
+          this.error({ message: `${printable(first.message)} [${first.code}]${more}`, id: file, loc, frame } as UnpluginMessage);
         }
-        // Reached only where errors are collected (esbuild, webpack): they fail the build. (The
-        // code is not empty because esbuild's adapter takes empty contents for "not handled".)
+        // Reached only where errors are collected (webpack): they fail the build.
         return { code: `throw new Error(${JSON.stringify(`${basename(file)} did not compile`)});\n` };
       }
       return { code: result.code, map: result.map as SourceMapCompact | undefined };
     },
   },
 }));
+
+/**
+ * esbuild's location of a span: line (1-based), column and length in UTF-8 bytes, and the line's
+ * text (control characters escaped, as the CLI shows them, with the column counted in that text).
+ */
+function esbuildLocation(file: string, lines: LineMap, span: Span): PartialMessage['location'] {
+  const start = lines.position(span.start);
+  const end = lines.position(span.end);
+  const shown = [...lines.lineText(start.line, 10_000)].map((ch) => printable(ch, true));
+  const bytes = (parts: readonly string[]) => Buffer.byteLength(parts.join(''));
+  const from = start.column - 1;
+  const to = end.line === start.line ? end.column - 1 : shown.length;
+  return { file, namespace: 'file', line: start.line, column: bytes(shown.slice(0, from)), length: bytes(shown.slice(from, to)), lineText: shown.join('') };
+}
 
 /** A line (1-based) and column (0-based), as bundlers count them. */
 function at(lines: LineMap, offset: number): { line: number; column: number } {

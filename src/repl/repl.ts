@@ -115,7 +115,7 @@ async function interactive(options: ReplOptions, interpreter: Interpreter, load:
       // node:repl keeps the lines of a block and shows `...` until the braces balance.
       if (isIncomplete(entry)) return callback(new Recoverable(new SyntaxError('the block is not closed')), undefined);
       // node:repl does not wait for one entry before reading the next (a paste): run them in order.
-      const run = queue.then(() => interpreter.run(entry));
+      const run = queue.then(() => interruptible(server, (signal) => interpreter.run(entry, 1, { signal })));
       queue = run.catch(() => undefined);
       run.then(
         (reply) => {
@@ -138,4 +138,22 @@ async function interactive(options: ReplOptions, interpreter: Interpreter, load:
     });
   }
   return new Promise((resolve) => server.on('exit', () => resolve(0)));
+}
+
+/**
+ * Runs one entry so that Ctrl+C stops it (a long :plot) rather than clearing the line or, pressed
+ * twice, leaving the REPL: node:repl's own Ctrl+C listeners are set aside meanwhile. The work
+ * runs in a worker, so this thread stays free to read the key.
+ */
+async function interruptible<T>(server: REPLServer, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const saved = server.listeners('SIGINT') as (() => void)[];
+  server.removeAllListeners('SIGINT');
+  server.on('SIGINT', () => controller.abort());
+  try {
+    return await work(controller.signal);
+  } finally {
+    server.removeAllListeners('SIGINT');
+    for (const listener of saved) server.on('SIGINT', listener);
+  }
 }
