@@ -28,6 +28,10 @@ export type Expr =
   | { readonly kind: 'number'; readonly value: number; readonly span: Span }
   /** `x[i]`, `A[i, j]`: an element of an array. */
   | { readonly kind: 'index'; readonly array: string; readonly arraySpan: Span; readonly indices: readonly Expr[]; readonly span: Span }
+  /** `g(x)[i]`, `[a, b][k]`: an element of an array that is not a name (a call's result, a list). */
+  | { readonly kind: 'element'; readonly base: Expr; readonly indices: readonly Expr[]; readonly span: Span }
+  /** `[e1, e2, e3]`, `[[a, b], [c, d]]`: an array literal (a vec, or a mat when its items are lists). */
+  | { readonly kind: 'list'; readonly items: readonly Expr[]; readonly span: Span }
   /** `sum(i: body)`, `max(i in 0..n: body)`... */
   | { readonly kind: 'reduce'; readonly op: ReduceOp; readonly opSpan: Span; readonly binder: Binder; readonly body: Expr; readonly span: Span }
   | { readonly kind: 'name'; readonly name: string; readonly span: Span }
@@ -39,7 +43,69 @@ export type Expr =
 export type Statement =
   /** `let x = e`; with `indices`, an array defined by index notation: `let z[k, j] = e`. */
   | { readonly kind: 'let'; readonly name: string; readonly nameSpan: Span; readonly indices?: readonly Binder[]; readonly value: Expr; readonly span: Span }
-  | { readonly kind: 'return'; readonly value: Expr; readonly span: Span };
+  | { readonly kind: 'return'; readonly value: Expr; readonly span: Span }
+  /** `var x = e`: a variable that later statements may assign; with `type`, an array variable. */
+  | { readonly kind: 'var'; readonly name: string; readonly nameSpan: Span; readonly type?: ArrayType; readonly value: Expr; readonly span: Span }
+  /** `x = e`; with `indices`, an update of array elements: `y[i] = e`, `y[j] = e`. */
+  | { readonly kind: 'assign'; readonly name: string; readonly nameSpan: Span; readonly indices?: readonly Expr[]; readonly value: Expr; readonly span: Span }
+  /** `for i in a..b { body }`: i = a, a + 1, ..., b - 1 (the parser accepts a missing range; the checker refuses it). */
+  | { readonly kind: 'for'; readonly binder: Binder; readonly body: readonly Statement[]; readonly span: Span }
+  /** `while cond max N { body }`: `limit` is N (absent when the user left it out: an error). */
+  | { readonly kind: 'while'; readonly condition: Expr; readonly limit?: Expr; readonly keywordSpan: Span; readonly body: readonly Statement[]; readonly span: Span }
+  /** `if cond { then } else { else }` as a statement (an `else if` is an `if` alone in `else`). */
+  | { readonly kind: 'if'; readonly condition: Expr; readonly then: readonly Statement[]; readonly else: readonly Statement[]; readonly span: Span };
+
+/** The expressions a statement evaluates itself (not those of the statements nested in it). */
+export function statementExprs(s: Statement): readonly Expr[] {
+  switch (s.kind) {
+    case 'let':
+      return [...(s.indices ?? []).flatMap((b) => (b.range ? [b.range.from, b.range.to] : [])), s.value];
+    case 'return':
+    case 'var':
+      return [s.value];
+    case 'assign':
+      return [...(s.indices ?? []), s.value];
+    case 'for':
+      return s.binder.range ? [s.binder.range.from, s.binder.range.to] : [];
+    case 'while':
+      return s.limit ? [s.condition, s.limit] : [s.condition];
+    case 'if':
+      return [s.condition];
+    default:
+      return assertNever(s);
+  }
+}
+
+/** The blocks nested in a statement (a loop's body, an if's branches). */
+export function nestedBlocks(s: Statement): readonly (readonly Statement[])[] {
+  switch (s.kind) {
+    case 'for':
+    case 'while':
+      return [s.body];
+    case 'if':
+      return [s.then, s.else];
+    default:
+      return [];
+  }
+}
+
+/** Every statement of a block, nested ones included, in source order (without recursion). */
+export function allStatements(body: readonly Statement[]): Statement[] {
+  const out: Statement[] = [];
+  const stack: Statement[] = [...body].reverse();
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    out.push(s);
+    const blocks = nestedBlocks(s);
+    for (let k = blocks.length - 1; k >= 0; k--) for (let i = blocks[k].length - 1; i >= 0; i--) stack.push(blocks[k][i]);
+  }
+  return out;
+}
+
+/** Whether a function uses statements with state: `var`, assignment, loops or `if` blocks. */
+export function hasStatefulCode(fn: FunctionDecl): boolean {
+  return fn.body.some((s) => s.kind !== 'let' && s.kind !== 'return');
+}
 
 export interface Param {
   readonly name: string;
@@ -93,6 +159,10 @@ export function childrenOf(e: Expr): readonly Expr[] {
       return e.args;
     case 'index':
       return e.indices;
+    case 'element':
+      return [e.base, ...e.indices];
+    case 'list':
+      return e.items;
     case 'reduce':
       return e.binder.range ? [e.binder.range.from, e.binder.range.to, e.body] : [e.body];
     case 'unary':
@@ -117,6 +187,10 @@ export function printExpr(e: Expr): string {
       return `${e.callee}(${e.args.map(printExpr).join(', ')})`;
     case 'index':
       return `${e.array}[${e.indices.map(printExpr).join(', ')}]`;
+    case 'element':
+      return `${printExpr(e.base)}[${e.indices.map(printExpr).join(', ')}]`;
+    case 'list':
+      return `[${e.items.map(printExpr).join(', ')}]`;
     case 'reduce': {
       const r = e.binder.range;
       return `${e.op}(${e.binder.name}${r ? ` in ${printExpr(r.from)}..${printExpr(r.to)}` : ''}: ${printExpr(e.body)})`;
@@ -139,7 +213,7 @@ export function assertNever(x: never): never {
 
 /**
  * Whether a function or any function it calls (directly or not) satisfies `test`, which sees each
- * function once along with every expression of its body (statement values, not ranges).
+ * function once along with every expression of its body (statement values, not the ranges of array lets).
  */
 export function anyReachable(
   fn: FunctionDecl,
@@ -151,8 +225,8 @@ export function anyReachable(
   if (seen.has(fn.name)) return false;
   seen.add(fn.name);
   if (test(fn)) return true;
-  for (const s of fn.body) {
-    for (const stack: Expr[] = [s.value]; stack.length > 0; ) {
+  for (const s of allStatements(fn.body)) {
+    for (const stack: Expr[] = s.kind === 'let' ? [s.value] : [...statementExprs(s)]; stack.length > 0; ) {
       const e = stack.pop()!;
       if (testExpr(e)) return true;
       const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
@@ -164,16 +238,34 @@ export function anyReachable(
 }
 
 /**
- * Where an index variable is itself an index of an array (`x[i]`, `A[k, i]`), in source order:
- * what gives it its range when none is written (the checker and lowering both read it).
+ * Whether a function returns an array: its `return` names an array parameter or array `let`, is a
+ * list, or calls a function that returns an array. (Recursion is an error found by the checker;
+ * `seen` keeps this walk finite before it.)
  */
-export function directIndexUses(name: string, body: Expr): { readonly array: string; readonly dimension: number; readonly index: Expr }[] {
-  const uses: { array: string; dimension: number; index: Expr }[] = [];
+export function returnsArray(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, seen = new Set<string>()): boolean {
+  const last = fn.body[fn.body.length - 1];
+  if (last?.kind !== 'return' || seen.has(fn.name)) return false;
+  seen.add(fn.name);
+  const e = last.value;
+  if (e.kind === 'list') return true;
+  if (e.kind === 'name') return fn.params.some((p) => p.name === e.name && p.type) || fn.body.some((s) => s.kind === 'let' && s.name === e.name && s.indices);
+  const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
+  return callee !== undefined && returnsArray(callee, functions, seen);
+}
+
+/**
+ * Where an index variable is itself an index of an array (`x[i]`, `A[k, i]`, `g(x)[i]`), in source
+ * order: what gives it its range when none is written (the checker and lowering both read it).
+ * `array` is the array's name, or the expression whose value is indexed (a call, a list).
+ */
+export function directIndexUses(name: string, body: Expr): { readonly array: string | Expr; readonly dimension: number; readonly index: Expr }[] {
+  const uses: { array: string | Expr; dimension: number; index: Expr }[] = [];
   for (const stack: Expr[] = [body]; stack.length > 0; ) {
     const e = stack.pop()!;
-    if (e.kind === 'index') {
+    if (e.kind === 'index' || e.kind === 'element') {
+      const array = e.kind === 'index' ? e.array : e.base;
       e.indices.forEach((index, dimension) => {
-        if (index.kind === 'name' && index.name === name) uses.push({ array: e.array, dimension, index });
+        if (index.kind === 'name' && index.name === name) uses.push({ array, dimension, index });
       });
     }
     stack.push(...childrenOf(e));

@@ -95,6 +95,78 @@ export interface StatementCstNode extends CstNode {
 export type StatementCstChildren = {
   let?: LetStatementCstNode[];
   return?: ReturnStatementCstNode[];
+  var?: VarStatementCstNode[];
+  for?: ForStatementCstNode[];
+  while?: WhileStatementCstNode[];
+  if?: IfStatementCstNode[];
+  assign?: AssignmentCstNode[];
+};
+
+export interface VarStatementCstNode extends CstNode {
+  name: "varStatement";
+  children: VarStatementCstChildren;
+}
+
+export type VarStatementCstChildren = {
+  Var: IToken[];
+  name: IToken[];
+  Colon?: IToken[];
+  type?: ArrayTypeCstNode[];
+  Equals: IToken[];
+  value: ExpressionCstNode[];
+};
+
+export interface AssignmentCstNode extends CstNode {
+  name: "assignment";
+  children: AssignmentCstChildren;
+}
+
+export type AssignmentCstChildren = {
+  name: IToken[];
+  LBracket?: IToken[];
+  indices?: (ExpressionCstNode)[];
+  Comma?: IToken[];
+  RBracket?: IToken[];
+  Equals: IToken[];
+  value: ExpressionCstNode[];
+};
+
+export interface ForStatementCstNode extends CstNode {
+  name: "forStatement";
+  children: ForStatementCstChildren;
+}
+
+export type ForStatementCstChildren = {
+  For: IToken[];
+  binder: BinderCstNode[];
+  body: BlockCstNode[];
+};
+
+export interface WhileStatementCstNode extends CstNode {
+  name: "whileStatement";
+  children: WhileStatementCstChildren;
+}
+
+export type WhileStatementCstChildren = {
+  While: IToken[];
+  condition: ExpressionCstNode[];
+  max?: IToken[];
+  limit?: ExpressionCstNode[];
+  body: BlockCstNode[];
+};
+
+export interface IfStatementCstNode extends CstNode {
+  name: "ifStatement";
+  children: IfStatementCstChildren;
+}
+
+export type IfStatementCstChildren = {
+  If: IToken[];
+  condition: ExpressionCstNode[];
+  then: BlockCstNode[];
+  Else?: IToken[];
+  elseIf?: IfStatementCstNode[];
+  else?: BlockCstNode[];
 };
 
 export interface LetStatementCstNode extends CstNode {
@@ -193,6 +265,32 @@ export type PrimaryCstChildren = {
   reference?: ReferenceCstNode[];
   parenthesized?: ParenthesizedCstNode[];
   conditional?: ConditionalCstNode[];
+  list?: ListCstNode[];
+};
+
+export interface ListCstNode extends CstNode {
+  name: "list";
+  children: ListCstChildren;
+}
+
+export type ListCstChildren = {
+  LBracket: IToken[];
+  items: (ExpressionCstNode)[];
+  Comma?: IToken[];
+  close: IToken[];
+  subscript?: SubscriptCstNode[];
+};
+
+export interface SubscriptCstNode extends CstNode {
+  name: "subscript";
+  children: SubscriptCstChildren;
+}
+
+export type SubscriptCstChildren = {
+  LBracket: IToken[];
+  indices: (ExpressionCstNode)[];
+  Comma?: IToken[];
+  close: IToken[];
 };
 
 export interface ReferenceCstNode extends CstNode {
@@ -209,6 +307,7 @@ export type ReferenceCstChildren = {
   args?: (ExpressionCstNode)[];
   Comma?: (IToken)[];
   close?: IToken[];
+  subscript?: SubscriptCstNode[];
   openIndex?: IToken[];
   indices?: (ExpressionCstNode)[];
   closeIndex?: IToken[];
@@ -248,6 +347,11 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   binder(children: BinderCstChildren, param?: IN): OUT;
   block(children: BlockCstChildren, param?: IN): OUT;
   statement(children: StatementCstChildren, param?: IN): OUT;
+  varStatement(children: VarStatementCstChildren, param?: IN): OUT;
+  assignment(children: AssignmentCstChildren, param?: IN): OUT;
+  forStatement(children: ForStatementCstChildren, param?: IN): OUT;
+  whileStatement(children: WhileStatementCstChildren, param?: IN): OUT;
+  ifStatement(children: IfStatementCstChildren, param?: IN): OUT;
   letStatement(children: LetStatementCstChildren, param?: IN): OUT;
   returnStatement(children: ReturnStatementCstChildren, param?: IN): OUT;
   expression(children: ExpressionCstChildren, param?: IN): OUT;
@@ -257,6 +361,8 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   exponent(children: ExponentCstChildren, param?: IN): OUT;
   sign(children: SignCstChildren, param?: IN): OUT;
   primary(children: PrimaryCstChildren, param?: IN): OUT;
+  list(children: ListCstChildren, param?: IN): OUT;
+  subscript(children: SubscriptCstChildren, param?: IN): OUT;
   reference(children: ReferenceCstChildren, param?: IN): OUT;
   parenthesized(children: ParenthesizedCstChildren, param?: IN): OUT;
   conditional(children: ConditionalCstChildren, param?: IN): OUT;
