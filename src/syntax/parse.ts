@@ -31,8 +31,9 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
   // `// …`: the span is the `//` alone (the rest of the line is the comment's text).
   for (const tok of foreign) report(tokenHabit(tok)!, span(tok.startOffset, tok.startOffset + 2));
   for (const tok of tokens) {
-    if (tok.tokenType !== NumberLiteral) continue;
-    if (/[eE][+-]?$/.test(tok.image)) {
+    if (tok.tokenType !== NumberLiteral) {
+      // Not a number.
+    } else if (/[eE][+-]?$/.test(tok.image)) {
       diagnostics.error('invalidNumber', span(tok.startOffset, tokenEnd(tok)), tok.image);
       reported.push(tok.startOffset);
     } else if (Number(tok.image) === Infinity) {
