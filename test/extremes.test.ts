@@ -25,7 +25,7 @@ describe('extreme magnitudes', () => {
 
   it('random built-ins, operators and reductions at magnitudes 1e±300, 1e±150 and subnormals', () => {
     const stats = newExtremeStats();
-    fc.assert(fc.property(extremeCaseArb, (c) => checkExtremeCase(c, stats)), { numRuns: 3000 });
+    fc.assert(fc.property(extremeCaseArb, (c) => checkExtremeCase(c, stats)), { numRuns: 3000, seed: 20261207 }); // fixed here; npm run fuzz searches from random seeds
     // The search must compare, not only skip.
     expect(stats.compared).toBeGreaterThan(stats.cases / 2);
   });
