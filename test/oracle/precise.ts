@@ -124,9 +124,14 @@ export function vectorReference(op: 'norm' | 'logsumexp' | 'sum' | 'dot' | 'prod
     }
     case 'logsumexp': {
       if (a.length === 0) return undefined;
-      const m = P.max(...a);
-      const s = a.reduce((t, x) => t.plus(exp(x.minus(m))), zero);
-      const value = m.plus(P.ln(s));
+      // max + log1p(Σ over the other terms of exp(term - max)): ln(1 + s) at 60 digits is 0 for
+      // s below 1e-60, where the exact value is s (logsumexp([0, -222.86]) is 1.63e-97, not 0).
+      const top = a.reduce((k, x, i) => (x.gt(a[k]) ? i : k), 0);
+      const m = a[top];
+      // An infinite term: ∞ - ∞ in every form of the sum; no claim (as before, when it made the sum NaN).
+      if (!m.isFinite()) return undefined;
+      const rest = a.reduce((t, x, i) => (i === top ? t : t.plus(exp(x.minus(m)))), zero);
+      const value = m.plus(log1p(rest));
       // exp(a[i] - value): the double value is rounded to its own ulp, which the difference keeps.
       const rtol = a.map(() => Math.max(1e-9, 2 ** -50 * Math.abs(value.toNumber())));
       return { value, partials: a.map((x) => exp(x.minus(value))), rtol };
