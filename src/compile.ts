@@ -36,6 +36,12 @@ export interface CompileOptions {
    * the parameter and what was passed. Array arguments are always checked. Default: false.
    */
   readonly checkArgs?: boolean;
+  /**
+   * The most memory, in MB, a gradient may use to store the state of one loop (`for`/`while` with
+   * `var`s) per iteration; past it, it stores every ⌈√T⌉-th state and recomputes the others
+   * (two-level checkpointing). Default: 64.
+   */
+  readonly checkpointMemory?: number;
 }
 
 export interface FunctionInfo {
@@ -95,14 +101,14 @@ function checkApart(source: string, diagnostics: DiagnosticBag): void {
 }
 
 /** One checked function → its optimised value IR and gradient IR. */
-function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): { value: IrFunction; gradient?: IrFunction } {
+function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, options: Pick<CompileOptions, 'checkpointMemory'> = {}): { value: IrFunction; gradient?: IrFunction } {
   const { ir, names } = lowerFunction(decl, table);
   const value = optimize(ir, names);
   // A function returning an array exports its value only (its derivatives are Jacobians, not gradients).
   if (ir.result) return { value };
   // The gradient is derived from the unoptimised primal, so the forward sweep keeps every value
   // in the form the derivative rules expect; it is then optimised as a whole.
-  const gradient = optimize(reverseMode(ir, names), names);
+  const gradient = optimize(reverseMode(ir, names, options), names);
   return { value, gradient };
 }
 
@@ -150,13 +156,15 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
   const checked = check(source, diagnostics);
+  const memory = options.checkpointMemory;
+  if (memory !== undefined && !(Number.isFinite(memory) && memory >= 0)) throw new RangeError(`checkpointMemory must be a number of MB ≥ 0, not ${memory}`);
   // Passes report in their own order; people read a file top to bottom.
   diagnostics.items.sort((a, b) => a.span.start - b.span.start);
   if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const lines = new LineMap(source);
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
-    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table);
+    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table, options);
   })();
   const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs });
   const functions = checked.program.functions.map((decl): FunctionInfo => {

@@ -8,6 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { compileSync } from '../src/index.ts';
+import { importCode } from './support/load.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -36,6 +38,27 @@ describe('README.md', () => {
       expect(existsSync(join(root, href)), href).toBe(true);
     }
     expect(readme).not.toMatch(/shared\/seed|the seed document|the seed's/);
+  });
+
+  it('lists every dependency of the published package, and every development one, under Dependencies', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const section = readme.slice(readme.indexOf('### Dependencies'));
+    const [published, development] = section.split('| package (dev) |');
+    const names = (text: string) => new Set([...text.matchAll(/^\| (.*?) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([^`]+)`/g)].map((n) => n[1]!)));
+    expect(names(published!)).toEqual(new Set(Object.keys(pkg.dependencies)));
+    expect(names(development!)).toEqual(new Set(Object.keys(pkg.devDependencies)));
+  });
+
+  it('says what it does of unchecked number arguments: NaN by default, a TypeError with checkArgs', async () => {
+    expect(readme).toContain('`energy(1)` returns NaN');
+    const source = 'fn energy(x, y) = x^2 + y\n';
+    const plain = (await importCode(compileSync(source).code!)) as Record<string, (...a: unknown[]) => number>;
+    expect(plain.energy!(1)).toBeNaN();
+    expect(plain.energy!('2', 1)).toBe(5);
+    const checked = (await importCode(compileSync(source, { checkArgs: true }).code!)) as Record<string, (...a: unknown[]) => number>;
+    expect(() => checked.energy!(1)).toThrow(TypeError);
+    expect(() => checked.energy!(1)).toThrow(/energy.*y/);
+    expect(checked.energy!(2, 1)).toBe(5);
   });
 
   it("its first command's compile-and-run step prints the published numbers", () => {

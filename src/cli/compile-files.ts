@@ -19,6 +19,8 @@ export interface CompileFilesOptions {
   readonly dts?: boolean;
   /** Generated code checks that number arguments are numbers (`--check-args`). */
   readonly checkArgs?: boolean;
+  /** The tape budget of a loop with state, in MB (`--checkpoint-memory`). */
+  readonly checkpointMemory?: number;
 }
 
 export interface Reporter {
@@ -64,7 +66,7 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
   const out = outputPath(file, options);
   // The map names the source relative to where the map is written.
   const filename = options.sourceMap ? relative(dirname(resolve(out)), resolve(file)).split(sep).join('/') : basename(file);
-  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, checkArgs: options.checkArgs });
+  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, checkArgs: options.checkArgs, checkpointMemory: options.checkpointMemory });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
   if (result.code === undefined) return false;
   if (options.check) return true;
