@@ -122,12 +122,13 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
  * The type each option must have; an option left out or `undefined` takes its default. Every
  * option is listed (a new one is a type error here until it is).
  */
-const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean' } = {
+const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean' | 'number' } = {
   filename: 'string',
   format: 'boolean',
   sourceMap: 'boolean',
   dts: 'boolean',
   checkArgs: 'boolean',
+  checkpointMemory: 'number', // its range is checked where it is used
 };
 
 /** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
