@@ -1,6 +1,7 @@
 import { reverseMode } from './ad/reverse.ts';
 import { checkProgram } from './check/check-program.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
+import { messages } from './diagnostics/messages.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
 import { emitModule, type Section } from './emit/emit-js.ts';
@@ -13,6 +14,7 @@ import { checkShapes } from './check/check-shapes.ts';
 import { resultShapes } from './check/check-program.ts';
 import { lowerFunction } from './ir/lower.ts';
 import { parse } from './syntax/parse.ts';
+import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
 
 export interface CompileOptions {
@@ -71,9 +73,31 @@ export interface CompiledProgram {
 /** Source → checked AST, or undefined with diagnostics. */
 function check(source: string, diagnostics: DiagnosticBag): { program: Program; table: Map<string, FunctionDecl> } | undefined {
   const program = parse(source, diagnostics);
-  if (!program) return undefined;
+  if (!program) {
+    checkApart(source, diagnostics);
+    return undefined;
+  }
   const table = checkProgram(program, diagnostics);
   return table && { program, table };
+}
+
+/**
+ * After syntax errors, the checks of the functions that parsed on their own (src/syntax/parse-apart.ts),
+ * so one run reports every independent problem. Not after a nesting limit (AD1003, AD1006): those
+ * pieces would be too deep for the checks to walk.
+ */
+function checkApart(source: string, diagnostics: DiagnosticBag): void {
+  if (diagnostics.items.some((d) => d.code === messages.nestingTooDeep.code || d.code === messages.expressionTooDeep.code)) return;
+  const { program, broken } = parseApart(source, diagnostics.items);
+  if (program.functions.length === 0) return;
+  const bag = new DiagnosticBag();
+  checkProgram(program, bag);
+  for (const d of bag.items) {
+    // A name of a function that could not be read is not unknown; its problem is already reported.
+    const unknown = d.code === messages.unknownFunction.code || d.code === messages.unknownVariable.code;
+    if (unknown && broken.has(source.slice(d.span.start, d.span.end))) continue;
+    diagnostics.items.push(d);
+  }
 }
 
 /** One checked function → its optimised value IR and gradient IR. */

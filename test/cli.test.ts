@@ -109,6 +109,16 @@ describe('adc compile', () => {
     expect(listing(outDir)).toEqual(['a.js', 'b.js']);
   });
 
+  it('names every file it writes: the module, its map and its declarations', async () => {
+    const dir = tempDir();
+    const input = write(dir, 'model.ad', GOOD);
+    const r = await run('compile', '--source-map', '--dts', input);
+    expect(r.err).toEqual([]);
+    expect(r.out).toEqual([`${input} → ${join(dir, 'model.js')} (+ model.js.map, model.d.ts)`]);
+    expect(listing(dir)).toEqual(['model.ad', 'model.d.ts', 'model.js', 'model.js.map']);
+    expect((await run('compile', '--source-map', input)).out).toEqual([`${input} → ${join(dir, 'model.js')} (+ model.js.map)`]);
+  });
+
   it('--check writes nothing, and still reports errors', async () => {
     const dir = tempDir();
     const good = write(dir, 'good.ad', GOOD);
@@ -116,10 +126,13 @@ describe('adc compile', () => {
     const ok = await run('compile', '--check', good);
     expect(ok.code).toBe(0);
     expect(ok.err).toEqual([]);
+    expect(ok.out).toEqual(['no problems in 1 file']);
     expect(listing(dir)).toEqual(['bad.ad', 'good.ad']);
+    expect((await run('compile', '--check', good, good)).out).toEqual(['no problems in 2 files']);
 
     const failed = await run('compile', '--check', good, bad);
     expect(failed.code).toBe(1);
+    expect(failed.out).toEqual([]);
     expect(failed.errLines[0]).toBe(`${bad}:2:7: error: unknown variable 'yy' [AD2001]`);
     expect(listing(dir)).toEqual(['bad.ad', 'good.ad']);
   });
@@ -250,6 +263,27 @@ describe('adc compile: files it cannot read or write', () => {
     expect(r.code).not.toBe(0);
     expect(r.errLines).toEqual([`adc: error: refusing to overwrite the input '${input}' with its output '${input}' (the same file)`]);
     expect(readFileSync(input, 'utf8')).toBe(GOOD);
+  });
+});
+
+describe('adc --help', () => {
+  it('says that plain adc starts the REPL, and shows examples that run', async () => {
+    const r = await run('--help');
+    expect(r.code).toBe(0);
+    const help = r.out.join('\n');
+    expect(help).toContain('Plain `adc` at a terminal starts the REPL (`adc repl`); piped, it prints this help.');
+    const examples = help.slice(help.indexOf('Examples:')).split('\n').slice(1);
+    expect(examples.length).toBeGreaterThanOrEqual(6);
+    // Each example's command is one the CLI accepts: its --help succeeds with those options known.
+    const dir = tempDir();
+    write(dir, 'model.ad', 'fn f(x, y) = x^2 * y\n');
+    for (const line of examples.filter((l) => /^  adc (compile|explain) /.test(l))) {
+      const argv = line.trim().split(/\s{2,}/)[0]!.split(' ').slice(1);
+      if (argv.includes('--watch') || argv.some((a) => a.includes('*'))) continue;
+      const ran = await run(...argv.map((a) => (a === 'model.ad' ? join(dir, 'model.ad') : a)), '--no-color');
+      expect(ran.errLines, line).toEqual([]);
+      expect(ran.code, line).toBe(0);
+    }
   });
 });
 

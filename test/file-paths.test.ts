@@ -14,6 +14,8 @@ describe('hostile file names: nothing runs, the name reads back where it is show
       await checkCli({ folder: 'in', name });
     }
     checkApi('*/ globalThis.PWNED=1; /*.ad');
+    checkApi('" .ad'); // found by the fuzz run with seed 388540099: a plain name read back as JSON
+
     await checkCli({ folder: '\n globalThis.PWNED=1; *', name: '\u2028globalThis.PWNED=1;.ad' });
   });
 

@@ -162,11 +162,13 @@ describe('control characters in diagnostics are shown escaped (item 3)', () => {
 
   it('the escapes are shown, and the caret stays under the character, as wide as its escape', () => {
     const lines = printed.split('\n');
+    const caretUnder = (header: string) => lines[lines.indexOf(header) + 2];
     expect(lines[0]).toBe('m\\x1b]0;title\\x07.ad:2:7: error: unknown character U+001B [AD1001]');
-    expect(lines[1]).toBe('    x + \\x1b[2A\\x1b[0J\\u2028 yy # \\x9b31m');
-    expect(lines[2]).toBe(`${' '.repeat(lines[1].indexOf('\\x1b'))}^~~~`);
-    expect(lines[5]).toBe(`${' '.repeat(lines[1].lastIndexOf('\\x1b'))}^~~~`);
-    expect(lines[8]).toBe(`${' '.repeat(lines[1].indexOf('\\u2028'))}^~~~~~`);
+    const text = '    x + \\x1b[2A\\x1b[0J\\u2028 yy # \\x9b31m';
+    expect(lines[1]).toBe(text);
+    expect(caretUnder(lines[0])).toBe(`${' '.repeat(text.indexOf('\\x1b'))}^~~~`);
+    expect(caretUnder('m\\x1b]0;title\\x07.ad:2:11: error: unknown character U+001B [AD1001]')).toBe(`${' '.repeat(text.lastIndexOf('\\x1b'))}^~~~`);
+    expect(caretUnder("m\\x1b]0;title\\x07.ad:2:15: error: unknown character '\\u2028' (U+2028) [AD1001]")).toBe(`${' '.repeat(text.indexOf('\\u2028'))}^~~~~~`);
   });
 
   it('a token after escapes in a comment keeps its caret', () => {

@@ -85,6 +85,16 @@ describe('the Rollup plugin (adc-compiler/rollup)', () => {
     expect(error.message).toContain(`${join(fixtures, 'bad.ad')}:5:19: error: unknown variable 'zz'`);
   });
 
+  it('shows control characters from the source escaped in the message and frame (issue 12, item 3)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'm.ad'), 'fn f(x) =\n  x + yy # \x1b[2A\x1b[0J\nfn g(x) = zz # \x1b]0;t\x07\n');
+    writeFileSync(join(dir, 'main.js'), "export { f } from './m.ad';\n");
+    const error = (await rollup({ input: join(dir, 'main.js'), plugins: [adcRollup()] }).catch((e: unknown) => e)) as RollupError;
+    expect(error.frame).toBe('    x + yy # \\x1b[2A\\x1b[0J\n        ^~');
+    expect(error.message).toContain('fn g(x) = zz # \\x1b]0;t\\x07');
+    expect(`${error.message}\n${error.frame}`).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  });
+
   it('with { dts: true }, writes model.d.ad.ts, which TypeScript uses for the .ad import', async () => {
     const dir = tempDir();
     cpSync(fixtures, dir, { recursive: true });

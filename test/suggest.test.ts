@@ -120,3 +120,28 @@ describe('suggestions', () => {
     expect(suggested).toBeLessThan(SUGGESTION_BUDGET / n);
   }, 60_000);
 });
+
+describe('the other places that suggest', () => {
+  it("commander's suggestions for CLI flags and commands stay fast on a 26,000-character word (its own length window)", async () => {
+    const { main } = await import('../src/cli/main.ts');
+    const long = 'a'.repeat(26_000);
+    for (const argv of [[`--${long}`], [long], ['compile', `--${long}`], ['compile', '--out-dirr', 'x']]) {
+      const err: string[] = [];
+      const t0 = performance.now();
+      const code = await main(argv, { out: () => {}, err: (s) => err.push(s) });
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      expect(code).toBe(2);
+      expect(err.join('\n')).toMatch(/unknown (option|command)/);
+    }
+  });
+
+  it('the REPL suggests commands and names with the same bounds', async () => {
+    const { Interpreter } = await import('../src/repl/index.ts');
+    const interpreter = new Interpreter();
+    expect((await interpreter.run(':plto')).text).toContain("unknown command ':plto' (did you mean ':plot'?)");
+    const t0 = performance.now();
+    const reply = await interpreter.run(`:${'p'.repeat(26_000)}`);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(reply.error).toBe(true);
+  });
+});

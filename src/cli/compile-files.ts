@@ -40,6 +40,8 @@ export async function compileFiles(files: readonly string[], options: CompileFil
     if (!ok) failed++;
   }
   if (files.length > 1 && failed > 0) report.err(`${failed} of ${files.length} files failed; nothing was written for ${failed === 1 ? 'it' : 'them'}.`);
+  // --check writes nothing, so without this line a success would print nothing at all.
+  if (options.check && failed === 0) report.out(`no problems in ${files.length} ${files.length === 1 ? 'file' : 'files'}`);
   return failed === 0 ? 0 : 1;
 }
 
@@ -93,7 +95,9 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
     report.err(`adc: error: ${messages.cannotWrite.text(out, reason(error))}`);
     return false;
   }
-  report.out(printable(`${file} → ${out}${result.dts !== undefined ? ` (+ ${basename(declarationPath(out))})` : ''}`));
+  // Every file written is named: the module, then its map and declarations.
+  const alongside = [...(result.map ? [`${basename(out)}.map`] : []), ...(result.dts !== undefined ? [basename(declarationPath(out))] : [])];
+  report.out(printable(`${file} → ${out}${alongside.length > 0 ? ` (+ ${alongside.join(', ')})` : ''}`));
   return true;
 }
 

@@ -36,6 +36,22 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
       outputError: (s, write) => write(`adc: ${s}`),
     });
 
+  program.addHelpText(
+    'after',
+    `
+Plain \`adc\` at a terminal starts the REPL (\`adc repl\`); piped, it prints this help.
+
+Examples:
+  adc compile model.ad                     write model.js: f and fGrad for each fn f
+  adc compile model.ad --dts --source-map  also model.d.ts and model.js.map
+  adc compile src/*.ad --out-dir build     several files into one folder
+  adc compile model.ad --check             report problems only, write nothing
+  adc compile model.ad --watch             recompile on every change
+  adc explain model.ad f --at x=1,y=2      f's graph at a point: partials, adjoints, paths
+  adc repl --load model.ad                 a session with model.ad's functions defined
+  adc <command> --help                     the options of one command`,
+  );
+
   program
     .command('compile')
     .description('compile .ad files to ES modules (f and fGrad for each fn f)')

@@ -15,6 +15,29 @@ export const messages = {
     code: 'AD1006',
     text: (limit: number) => `expression nested too deeply (the limit is ${limit} levels); split it with 'let'`,
   },
+  // Habits from other languages (AD1007): the same code for each, with the .ad way to write it.
+  starStarPower: { code: 'AD1007', text: () => `'**' is not an operator in .ad: write a power with '^', as in x ^ 2` },
+  slashComment: { code: 'AD1007', text: () => `'//' does not start a comment in .ad: comments start with '#'` },
+  ternary: { code: 'AD1007', text: () => `'?' is not an operator in .ad: write a choice as 'if x > 0 then a else b'` },
+  logicalSymbol: { code: 'AD1007', text: (found: string, word: string) => `'${found}' is not an operator in .ad: write '${word}'` },
+  assignInCondition: { code: 'AD1007', text: () => `'=' defines a name in .ad: to compare, write '=='` },
+  expressionStatement: {
+    code: 'AD1007',
+    text: () => `a statement is 'let name = …' or 'return …': to return this value, write 'return' before it`,
+  },
+  missingFn: { code: 'AD1007', text: (name: string) => `a function definition starts with 'fn': write 'fn ${name}(…) = …'` },
+  foreignFunctionKeyword: {
+    code: 'AD1007',
+    text: (word: string) => `'${word}' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'`,
+  },
+  topLevelValue: {
+    code: 'AD1007',
+    text: (word: string) => `a file holds only functions, so '${word}' cannot start one: define values with 'let' inside a function`,
+  },
+  letList: {
+    code: 'AD1007',
+    text: () => `one 'let' defines one name: give the next its own 'let', on a new line or after ';'`,
+  },
 
   // Names (AD2xxx)
   unknownVariable: { code: 'AD2001', text: (name: string, hint: string) => `unknown variable '${name}'${hint}` },

@@ -49,8 +49,9 @@ export function quotePath(path: string): string {
 
 /**
  * A file name in a generated header comment: as it is, or as `jsonQuote` writes it when it holds a
- * control character (a line break would end the comment and start code).
+ * control character (a line break would end the comment and start code) or starts with `"` (so a
+ * reader can tell a quoted name from a plain one).
  */
 export function headerName(path: string): string {
-  return hasUnsafe(path) ? jsonQuote(path) : path;
+  return hasUnsafe(path) || path.startsWith('"') ? jsonQuote(path) : path;
 }

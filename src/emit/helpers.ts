@@ -45,7 +45,9 @@ function $describe(x) {
     name: '$number',
     text: `/** Checks a number argument (compiled with checkArgs). */
 function $number(x, what) {
-  if (typeof x !== 'number') throw new TypeError(\`\${what} must be a number, but is \${$describe(x)}\`);
+  if (typeof x !== 'number') {
+    throw new TypeError(\`\${what} must be a number, but is \${$describe(x)}\`);
+  }
 }`,
   },
   {
@@ -80,7 +82,9 @@ function $expectRows(m, columns, what, size) {
     const row = m[r];
     const n = row === null || row === undefined || typeof row === 'string' ? undefined : row.length;
     if (typeof n !== 'number') throw new TypeError(\`\${what}[\${r}] must be an array of numbers\`);
-    if (n !== columns) throw new RangeError(\`\${what}[\${r}] has \${n} elements, but \${size} is \${columns}\`);
+    if (n !== columns) {
+      throw new RangeError(\`\${what}[\${r}] has \${n} elements, but \${size} is \${columns}\`);
+    }
   }
 }`,
   },
@@ -105,10 +109,17 @@ function $matrix(rows, columns) {
 }`,
   },
   {
+    name: '$aliased',
+    text: `/** The error for a caller's gradient array that is also an argument (or another out array). */
+function $aliased(what, other) {
+  return new TypeError(\`\${what} is the same array as \${other}: the gradient would overwrite it\`);
+}`,
+  },
+  {
     name: '$distinct',
     text: `/** Throws if a caller's gradient array is an argument: zeroing it would destroy that argument. */
 function $distinct(a, b, what, other) {
-  if (a === b) throw new TypeError(\`\${what} is the same array as \${other}: the gradient would overwrite it\`);
+  if (a === b) throw $aliased(what, other);
 }`,
   },
   {
@@ -116,9 +127,9 @@ function $distinct(a, b, what, other) {
     text: `/** The same for matrices, row by row: a shallow copy of a matrix argument shares its rows. */
 function $distinctRows(a, b, what, other) {
   $distinct(a, b, what, other);
-  const n = a === null || a === undefined || b === null || b === undefined ? 0 : Math.min(a.length, b.length);
+  const n = a == null || b == null ? 0 : Math.min(a.length, b.length);
   for (let r = 0; r < n; r++) {
-    if (a[r] === b[r]) throw new TypeError(\`\${what}[\${r}] is the same array as \${other}[\${r}]: the gradient would overwrite it\`);
+    if (a[r] === b[r]) throw $aliased(\`\${what}[\${r}]\`, \`\${other}[\${r}]\`);
   }
 }`,
   },
@@ -127,9 +138,9 @@ function $distinctRows(a, b, what, other) {
     text: `/** A caller's matrix for a gradient, none of whose rows may be a vector argument. */
 function $rowsDistinctFrom(m, v, what, other) {
   $distinct(m, v, what, other);
-  const n = m === null || m === undefined ? 0 : m.length;
+  const n = m == null ? 0 : m.length;
   for (let r = 0; r < n; r++) {
-    if (m[r] === v) throw new TypeError(\`\${what}[\${r}] is the same array as \${other}: the gradient would overwrite it\`);
+    if (m[r] === v) throw $aliased(\`\${what}[\${r}]\`, other);
   }
 }`,
   },
@@ -138,9 +149,9 @@ function $rowsDistinctFrom(m, v, what, other) {
     text: `/** A caller's vector for a gradient, which may not be a row of a matrix argument. */
 function $distinctFromRows(v, m, what, other) {
   $distinct(v, m, what, other);
-  const n = m === null || m === undefined ? 0 : m.length;
+  const n = m == null ? 0 : m.length;
   for (let r = 0; r < n; r++) {
-    if (m[r] === v) throw new TypeError(\`\${what} is the same array as \${other}[\${r}]: the gradient would overwrite it\`);
+    if (m[r] === v) throw $aliased(what, \`\${other}[\${r}]\`);
   }
 }`,
   },

@@ -25,8 +25,9 @@ export interface Reporter {
 
 /**
  * `adc explain <file> <function> --at x1=2,x2=3`: prints the report (or `--json`), and writes the
- * drawing with `--graph out.svg|out.dot`. Returns the exit code: 0, 1 for a source or point that
- * does not work, 2 for a malformed option.
+ * drawing with `--graph out.svg|out.dot`. Returns the exit code: 0; 1 for a source that does not
+ * compile, cannot be read or cannot be explained; 2 for a usage mistake (a malformed option, a
+ * function the file does not define, a point that does not fit the parameters).
  */
 export async function explainCommand(file: string, fnName: string, opts: ExplainCommandOptions, report: Reporter): Promise<number> {
   let point: Record<string, number> | number[];
@@ -62,7 +63,8 @@ export async function explainCommand(file: string, fnName: string, opts: Explain
     if (!(error instanceof ExplainError)) throw error;
     if (error.diagnostics.length > 0) report.err(formatDiagnostics(error.diagnostics, source, file, { color: opts.color }));
     else report.err(`adc: error: ${error.message}`);
-    return 1;
+    // One rule for the whole CLI: a usage mistake (the function's name, the point) exits 2.
+    return error.usage ? 2 : 1;
   }
 
   if (opts.graph !== undefined) {

@@ -1,9 +1,9 @@
+import { argumentName, labeller } from './labels.ts';
 import type { ExplainResult } from './types.ts';
 
 /** 6 significant digits: enough to read a drawing. */
 const short = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(6))) : String(x));
 const quote = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
-const clip = (s: string, max = 32) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
 /**
  * The graph in Graphviz's DOT language, drawn like the seed's Fig. 2.1: the output at the top, an
@@ -20,8 +20,10 @@ export function toDot(r: ExplainResult): string {
   lines.push(`  graph [rankdir=TB, label=${quote(title)}, labelloc=t, fontname="Helvetica", nodesep=0.5, ranksep=0.6];`);
   lines.push('  node [fontname="Helvetica", fontsize=11, shape=ellipse];');
   lines.push('  edge [fontname="Helvetica", fontsize=10, color="#444444"];');
+  const clip = labeller(r.nodes, 32);
+  const byId = new Map(r.nodes.map((n) => [n.id, n] as const));
   for (const n of r.nodes) {
-    const text = [clip(n.label), `= ${short(n.value)}`];
+    const text = [clip(n), `= ${short(n.value)}`];
     if (n.adjoint !== undefined) text.push(`adjoint ${short(n.adjoint)}`);
     const attrs = [`label=${quote(text.join('\n'))}`, `tooltip=${quote(`${n.source} (${n.location.line}:${n.location.column})`)}`];
     if (n.kind === 'input') attrs.push('shape=box');
@@ -38,7 +40,7 @@ export function toDot(r: ExplainResult): string {
     const attrs: string[] = [];
     if (offPath.has(e.from)) attrs.push('color="#999999"', 'fontcolor="#777777"');
     if (e.partial !== undefined && !e.blocked) {
-      const name = e.parameter !== undefined ? `∂/∂${e.parameter} ` : '';
+      const name = e.parameter !== undefined ? `∂/∂${argumentName(e, r.edges, (id) => clip(byId.get(id)!))} ` : '';
       attrs.push(`label=${quote(`${name}${short(e.partial)}`)}`);
       if (!Number.isFinite(e.partial)) attrs.push('color=red', 'fontcolor=red', 'penwidth=2');
     } else attrs.push('style=dashed', 'color="#999999"');

@@ -1,7 +1,8 @@
 /**
  * The bundler plugin, written once with unplugin: `.ad` files become ES modules exporting `f` and
  * `fGrad` for each `fn f`, with a source map back to the `.ad` text. The per-bundler entry files
- * beside this one (`adc-compiler/vite`, `adc-compiler/rollup`, `adc-compiler/esbuild`, `adc-compiler/webpack`) export its adapters.
+ * beside this one (`adc-compiler/vite`, `adc-compiler/rollup`, `adc-compiler/esbuild`,
+ * `adc-compiler/webpack`) export its adapters.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -12,24 +13,10 @@ import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { printable } from '../diagnostics/printable.ts';
 import { LineMap, type Span } from '../diagnostics/span.ts';
 import type { PartialMessage, PluginBuild } from 'esbuild';
-import { writeIfChanged } from './write-if-changed.ts';
+import type { AdcPluginOptions } from './options.ts';
 
-export interface AdcPluginOptions {
-  /**
-   * Also write TypeScript declarations beside each imported `.ad` file (`model.d.ad.ts` for
-   * `model.ad`), so that `import { f } from './model.ad'` type-checks with the tsconfig option
-   * `"allowArbitraryExtensions": true`. Default: false.
-   */
-  readonly dts?: boolean;
-  /**
-   * Generated functions check that every number argument is a number, and throw a TypeError
-   * naming the function, the parameter and what was passed (instead of converting a string or
-   * computing NaN from undefined). Array arguments are always checked. Default: false.
-   */
-  readonly checkArgs?: boolean;
-  /** The tape budget of a loop with state in a gradient, in MB (see `compile()`'s `checkpointMemory`). Default: 64. */
-  readonly checkpointMemory?: number;
-}
+export type { AdcPluginOptions };
+import { writeIfChanged } from './write-if-changed.ts';
 
 /** `/src/model.ad`, also with a query (`/src/model.ad?import`, `?v=123`) as some bundlers add. */
 const adFile = /\.ad(?:\?.*)?$/;
