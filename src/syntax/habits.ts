@@ -17,6 +17,8 @@ import * as t from './lexer.ts';
 export interface Habit {
   readonly id: MessageId;
   readonly args: string[];
+  /** Where to report it, when not at the unexpected token (the start of the statement). */
+  readonly token?: IToken;
 }
 
 /** Lexer tokens that stand for a habit, with the message for each. */
@@ -57,6 +59,12 @@ export function habitAt(e: IRecognitionException, tokens: readonly IToken[], ind
   const rule = rules[rules.length - 1];
   const next = tokens[index + 1];
   if (tok.tokenType === t.Equals && rules.includes('conditional')) return { id: 'assignInCondition', args: [] };
+  // `a + 1` as a statement: the parser read `a` as the start of an assignment (`a = …`, `a[i] = …`),
+  // the first token of its statement; the habit is reported there.
+  const previous = tokens[index - 1];
+  if (rule === 'assignment' && previous?.tokenType === t.Identifier && tok.tokenType !== t.Equals && tok.tokenType !== t.LBracket) {
+    return { id: 'expressionStatement', args: [], token: previous };
+  }
   if (rule === 'block' || rule === 'statement') {
     if (tok.tokenType === t.Comma && lastStatementIsLet(tokens, index)) return { id: 'letList', args: [] };
     if (expressionStarts.has(tok.tokenType)) return { id: 'expressionStatement', args: [] };

@@ -50,7 +50,7 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
     seen.add(at.start); // recovery may report the same spot twice
     const index = isEof(e.token) ? undefined : indexOf.get(e.token.startOffset);
     const habit = index === undefined ? undefined : habitAt(e, tokens, index);
-    if (habit) report(habit, at);
+    if (habit) report(habit, habit.token ? span(habit.token.startOffset, habit.token.startOffset + habit.token.image.length) : at);
     else diagnostics.error('unexpectedToken', at, describeToken(e.token), index === 0 ? `'fn' to start a function` : expectedOf(e));
   }
   if (diagnostics.hasErrors) return undefined;
