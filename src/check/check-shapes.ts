@@ -8,6 +8,8 @@ import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, ext
 export interface Dim {
   readonly length: Affine | undefined;
   readonly text: string;
+  /** An array let defined from a later start (`let k[i in 2..n]`): the start, as a form (if one) and as written. */
+  readonly from?: { readonly form: Affine | undefined; readonly text: string };
 }
 
 export interface ArrayInfo {
@@ -167,6 +169,13 @@ export function checkShapes(
     const [first, ...rest] = uses;
     for (const use of rest) {
       const same = first.dim.length && use.dim.length ? affineEqual(first.dim.length, use.dim.length) : first.dim.text === use.dim.text;
+      const partly = [first, use].find((u) => u.dim.from);
+      if (same && partly && first.dim.from?.text !== use.dim.from?.text) {
+        // One starts later than the other: which elements the range covers is for the author to say.
+        const other = partly === first ? use : first;
+        diagnostics.error('partlyDefinedRange', use.span, b.name, partly.what, partly.dim.from!.text, other.what, other.dim.from?.text ?? '0', partly.dim.text);
+        return undefined;
+      }
       if (!same) {
         diagnostics.errorWithNote(
           'conflictingRanges',
@@ -181,7 +190,8 @@ export function checkShapes(
         return undefined;
       }
     }
-    return { range: { from: affineConstant(0), to: first.dim.length }, dim: first.dim };
+    // An array let defined from a later start gives its defined range, not 0..length.
+    return { range: { from: first.dim.from ? first.dim.from.form : affineConstant(0), to: first.dim.length }, dim: first.dim };
   };
 
   /** A range bound that is a constant must be one a loop can count to: finite, within 2^53. */
@@ -216,6 +226,11 @@ export function checkShapes(
       const low = extreme(form, ranges, 'min');
       if (low && signOf(low) === 'negative') {
         diagnostics.error('indexOutOfRange', index.span, array, show(index), printAffine(low, display), 'below 0');
+        return;
+      }
+      const from = info.dims[k]?.from?.form;
+      if (low && from && signOf(affineCombine(low, from, -1)) === 'negative') {
+        diagnostics.error('readBeforeDefined', index.span, array, show(index), printAffine(low, display), info.dims[k].from!.text);
         return;
       }
       const high = extreme(form, ranges, 'max');
@@ -336,7 +351,14 @@ export function checkShapes(
       diagnostics.error('arrayExpected', arg.span, fnName, param, type);
       return undefined;
     }
+    refusePartlyDefined(arg, info, `'${fnName}'`);
     return info;
+  };
+
+  /** An array let defined from a later start where every element would be read: passed or returned. */
+  const refusePartlyDefined = (e: Expr, info: ArrayInfo, reader: string) => {
+    const dim = info.dims.find((d) => d.from);
+    if (dim) diagnostics.error('partlyDefinedArray', e.span, e.kind === 'name' ? e.name : show(e), dim.from!.text, reader);
   };
 
   /** Each size name of a callee gets one length from the arguments. */
@@ -384,7 +406,9 @@ export function checkShapes(
               }
               const r = rangeOf(b, s.value);
               bound.push([b, r?.range ?? { from: undefined, to: undefined }]);
-              dims.push(r?.dim ?? { length: r?.range.to, text: b.range ? show(b.range.to) : '?' });
+              const start = b.range && constantValue(b.range.from) !== 0 ? { form: r?.range.from, text: show(b.range.from) } : undefined;
+              const inferred = r?.dim ?? { length: r?.range.to, text: b.range ? show(b.range.to) : '?' };
+              dims.push(start ? { ...inferred, from: start } : inferred);
             }
             const enter = (k: number): void => (k === bound.length ? inLoop(() => visit(s.value)) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
             enter(0);
@@ -439,7 +463,11 @@ export function checkShapes(
           break;
         case 'return':
           // The function's result may be this array.
-          if (isArrayValued(s.value, shapeOf)) return visitArray(s.value);
+          if (isArrayValued(s.value, shapeOf)) {
+            const info = visitArray(s.value);
+            if (info) refusePartlyDefined(s.value, info, 'the caller of a function returning it');
+            return info;
+          }
           visit(s.value);
           break;
         default:

@@ -146,6 +146,21 @@ export const messages = {
     code: 'AD6017',
     text: (name: string) => `'${name}' takes an index variable and a term, as in ${name}(i: x[i]) or ${name}(i in 0..n: x[i])`,
   },
+  readBeforeDefined: {
+    code: 'AD6097',
+    text: (array: string, index: string, reach: string, from: string) =>
+      `${array}[...] reads an element ${array} does not define: ${index} reaches ${reach}, and ${array} is defined from ${from} on`,
+  },
+  partlyDefinedArray: {
+    code: 'AD6096',
+    text: (array: string, from: string, reader: string) =>
+      `'${array}' is defined from element ${from} on, not 0, but ${reader} reads every element; read the defined ones by index, over their range`,
+  },
+  partlyDefinedRange: {
+    code: 'AD6095',
+    text: (index: string, array: string, from: string, other: string, otherFrom: string, to: string) =>
+      `the range of '${index}' is ambiguous: ${array} is defined from ${from} on, ${other} from ${otherFrom}; give the range, as in '${index} in ${from}..${to}'`,
+  },
   indexNotWhole: {
     code: 'AD6099',
     text: (array: string, index: string) => `${array}[...] is read at index ${index}: an index is a whole number from 0 to 2^53`,

@@ -423,8 +423,17 @@ class BodyPrinter {
           out.push(`${indent}}`, at);
           return;
         }
-        out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} < ${n.text})) {`, at);
-        out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside 0.." + (${n.prec >= primaryPrecedence ? n.text : `(${n.text})`} - 1));`, at);
+        const last = `(${n.prec >= primaryPrecedence ? n.text : `(${n.text})`} - 1)`;
+        if (instr.from) {
+          // An array let defines the elements from its range's start (checked not negative) on.
+          const f = this.operand(instr.from);
+          const start = f.prec >= primaryPrecedence ? f.text : `(${f.text})`;
+          out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} >= ${start} && ${i.text} < ${n.text})) {`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside the elements defined, " + ${start} + ".." + ${last});`, at);
+        } else {
+          out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} < ${n.text})) {`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside 0.." + ${last});`, at);
+        }
         out.push(`${indent}}`, at);
         return;
       }

@@ -31,6 +31,12 @@ interface ArrayValue {
   readonly dims: readonly Operand[];
   /** Each dimension's length as a form over sizes, when it is one (to prove reads in range). */
   readonly forms: readonly (Affine | undefined)[];
+  /**
+   * An array let whose range does not start at 0 (`let k[i in 2..n]`): where each dimension's
+   * defined elements start, and as forms. Reads before the start are checked, and an index
+   * variable inferred from it takes its range.
+   */
+  readonly starts?: { readonly from: readonly Operand[]; readonly forms: readonly (Affine | undefined)[] };
 }
 
 type Value = Operand | ArrayValue;
@@ -428,12 +434,12 @@ function formOf(e: Expr, scope: ReadonlyMap<string, Value>, cx: Context): Affine
   });
 }
 
-/** Whether an index is provably in [0, length) over the ranges of the index variables in it. */
-function provablyInRange(form: Affine | undefined, length: Affine | undefined, cx: Context): boolean {
-  if (!form || !length) return false;
+/** Whether an index is provably in [start, length) over the ranges of the index variables in it. */
+function provablyInRange(form: Affine | undefined, start: Affine | undefined, length: Affine | undefined, cx: Context): boolean {
+  if (!form || !start || !length) return false;
   const low = extreme(form, cx.ranges, 'min');
   const high = extreme(form, cx.ranges, 'max');
-  if (!low || !high || signOf(low) !== 'nonNegative') return false;
+  if (!low || !high || signOf(affineCombine(low, start, -1)) !== 'nonNegative') return false;
   return signOf(affineCombine(affineCombine(length, high, -1), affineConstant(-1))) === 'nonNegative';
 }
 
@@ -451,13 +457,15 @@ function lowerIndex(e: Extract<Expr, { kind: 'index' | 'element' }>, scope: Map<
   const indices = e.indices.map((x) => lowerExpr(x, scope, cx));
   let floor = 0;
   e.indices.forEach((x, k) => {
-    if (provablyInRange(formOf(x, scope, cx), array.forms[k], cx)) return;
+    const start = array.starts?.forms[k] ?? (array.starts ? undefined : affineConstant(0));
+    if (provablyInRange(formOf(x, scope, cx), start, array.forms[k], cx)) return;
     floor = b.depth;
     const text = `${e.kind === 'index' ? e.array : show(e.base)}[${e.indices.map(show).join(', ')}]`;
     b.emitAt(b.depth, {
       kind: 'check',
       index: indices[k],
       length: array.dims[k],
+      ...(array.starts && { from: array.starts.from[k] }),
       message: e.indices.length === 1 ? text : `${text} (index ${k + 1})`,
       origin: b.origin,
     });
@@ -504,7 +512,8 @@ function rangeOf(binder: Binder, body: Expr, scope: Map<string, Value>, cx: Cont
   // The checker has found that all direct uses agree: the first will do.
   for (const { array, dimension } of directIndexUses(binder.name, body)) {
     const value = typeof array === 'string' ? scope.get(array) : cx.hoisted.get(array);
-    if (isArray(value)) return { from: constant(0), to: value.dims[dimension], forms: { from: affineConstant(0), to: value.forms[dimension] } };
+    // An array let defined from a later start (`let k[i in 2..n]`) gives its own range.
+    if (isArray(value)) return { from: value.starts?.from[dimension] ?? constant(0), to: value.dims[dimension], forms: { from: value.starts ? value.starts.forms[dimension] : affineConstant(0), to: value.forms[dimension] } };
   }
   throw new Error(`internal error: no range for '${binder.name}'`);
 }
@@ -618,7 +627,8 @@ function lowerArrayLet(s: ArrayLet, scope: Map<string, Value>, cx: Context): Arr
     b.emit({ kind: 'loop', index, from: ranges[k].from, to: ranges[k].to, descending: false, body, origin: b.origin });
   };
   level(0, undefined);
-  return { kind: 'array', ref: target, layout: 'flat', dims, forms: ranges.map((r) => r.forms.to) };
+  const starts = overwritten ? undefined : { from: ranges.map((r) => r.from), forms: ranges.map((r) => r.forms.from) };
+  return { kind: 'array', ref: target, layout: 'flat', dims, forms: ranges.map((r) => r.forms.to), ...(starts && { starts }) };
 }
 
 /**
