@@ -3,7 +3,9 @@ import { checkProgram } from './check/check-program.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
-import { emitModule, type Section } from './emit/emit-js.ts';
+import { emitModule, type EmitFunction, type Section } from './emit/emit-js.ts';
+import { forwardMode } from './ad/forward.ts';
+import { span } from './diagnostics/span.ts';
 import { buildSourceMap, type SourceMap } from './emit/source-map.ts';
 import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
@@ -28,7 +30,20 @@ export interface CompileOptions {
   readonly sourceMap?: boolean;
   /** Also return TypeScript declarations (`model.d.ts`) for the module. */
   readonly dts?: boolean;
+  /**
+   * Which derivatives each function exports: `grad` (fGrad, fGradInto), `jvp` (fJvp), `hvp`
+   * (fHvp), `hessian` (fHessian); `vjp` and `jacobian` (for functions returning arrays) are not
+   * built yet and are refused. Default: `grad` for functions returning a number (so the output
+   * is what it always was), nothing more for functions returning arrays.
+   */
+  readonly derivatives?: readonly Derivative[];
 }
+
+/** The derivative exports `derivatives` may ask for. */
+export const derivativeKinds = ['grad', 'jvp', 'vjp', 'jacobian', 'hessian', 'hvp'] as const;
+export type Derivative = (typeof derivativeKinds)[number];
+/** Those this version builds. */
+const built: ReadonlySet<Derivative> = new Set(['grad', 'jvp', 'hessian', 'hvp']);
 
 export interface FunctionInfo {
   readonly name: string;
@@ -53,7 +68,7 @@ export interface CompileResult {
 
 /** The compiled IR of one file, before it is written as JavaScript. */
 export interface CompiledProgram {
-  readonly functions: readonly { readonly value: IrFunction; readonly gradient?: IrFunction }[];
+  readonly functions: readonly EmitFunction[];
 }
 
 /** Source → checked AST, or undefined with diagnostics. */
@@ -64,35 +79,49 @@ function check(source: string, diagnostics: DiagnosticBag): { program: Program; 
   return table && { program, table };
 }
 
-/** One checked function → its optimised value IR and gradient IR. */
-function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): { value: IrFunction; gradient?: IrFunction } {
+/**
+ * One checked function → its optimised value IR and the IR of each derivative asked for. Every
+ * derivative is derived from the unoptimised primal, so the code keeps every value in the form
+ * the derivative rules expect; each is then optimised as a whole.
+ */
+function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, asked: ReadonlySet<Derivative> | undefined): EmitFunction {
   const { ir, names } = lowerFunction(decl, table);
   const value = optimize(ir, names);
-  // A function returning an array exports its value only (its derivatives are Jacobians, not gradients).
-  if (ir.result) return { value };
-  // The gradient is derived from the unoptimised primal, so the forward sweep keeps every value
-  // in the form the derivative rules expect; it is then optimised as a whole.
-  const gradient = optimize(reverseMode(ir, names), names);
-  return { value, gradient };
+  const wants = (d: Derivative) => (asked ? asked.has(d) : d === 'grad' && !ir.result);
+  // Gradients, Hessians: of functions returning a number (those returning arrays have Jacobians).
+  const scalar = !ir.result;
+  const reverse = scalar && (wants('grad') || wants('hvp') || wants('hessian')) ? reverseMode(ir, names) : undefined;
+  const matrixParams = ir.params.some((p) => !p.isConst && p.shape?.kind === 'mat');
+  const hessian = wants('hessian') && !matrixParams;
+  return {
+    value,
+    ...(reverse && wants('grad') && { gradient: optimize(reverse, names) }),
+    ...(wants('jvp') && { jvp: optimize(forwardMode(ir, names), names) }),
+    ...(reverse && (wants('hvp') || hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: wants('hvp'), hessian }),
+  };
 }
 
 /** Source → checked AST → IR (value and gradient) per function. Never throws on bad input. */
 export function compileToIr(source: string, diagnostics: DiagnosticBag): CompiledProgram | undefined {
   const checked = check(source, diagnostics);
-  return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table)) };
+  return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table, undefined)) };
 }
 
 function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: Section[] } {
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
-  const checked = check(source, diagnostics);
+  const asked = options.derivatives && new Set(options.derivatives);
+  for (const d of asked ?? []) {
+    if (!built.has(d)) diagnostics.error('derivativeNotBuilt', span(0, 0), String(d));
+  }
+  const checked = diagnostics.hasErrors ? undefined : check(source, diagnostics);
   // Passes report in their own order; people read a file top to bottom.
   diagnostics.items.sort((a, b) => a.span.start - b.span.start);
   if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const lines = new LineMap(source);
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
-    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table);
+    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table, asked);
   })();
   const sections = emitModule({ filename, version, lines, functions: compiled });
   const functions = checked.program.functions.map((decl): FunctionInfo => {

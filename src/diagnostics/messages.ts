@@ -131,6 +131,11 @@ export const messages = {
   // Files and the command line (AD5xxx)
   cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read '${path}': ${why}` },
   cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write '${path}': ${why}` },
+  derivativeNotBuilt: {
+    code: 'AD5040',
+    text: (kind: string) =>
+      `the derivative '${kind}' is not available in this version (available: grad, jvp, hvp, hessian; vjp and jacobian are planned)`,
+  },
 } as const;
 
 export type MessageId = keyof typeof messages;

@@ -3,15 +3,16 @@ import { assertNever } from '../syntax/ast.ts';
 import { definesOf, forEachInstr, readsOf, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
 import { printWidth } from './format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
-import { chunkName, exportSpecifier, gradientIntoName, gradientName, isTemporary, localFunctionName, propertyKey, reductionStateName, scratchName } from './names.ts';
+import { chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jvpName, isTemporary, localFunctionName, propertyKey, reductionStateName, scratchName } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
+import { derivativeResults, derivativeReturn, hessianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
 
 export interface EmitInput {
   readonly filename: string;
   readonly version: string;
   readonly lines: LineMap;
   /** Per source function, its value-only IR and its gradient IR, in source order. */
-  readonly functions: Iterable<{ readonly value: IrFunction; readonly gradient?: IrFunction }>;
+  readonly functions: Iterable<EmitFunction>;
 }
 
 /**
@@ -33,6 +34,21 @@ export class Section {
   }
 }
 
+/**
+ * One source function's IR: its value, and each derivative asked for: the gradient (fGrad and,
+ * with array parameters, fGradInto), forward mode (fJvp), forward over reverse (fHvp, and
+ * fHessian made of fHvp calls).
+ */
+export interface EmitFunction {
+  readonly value: IrFunction;
+  readonly gradient?: IrFunction;
+  readonly jvp?: IrFunction;
+  readonly hvp?: IrFunction;
+  /** Export fHvp (else only fHessian uses it). */
+  readonly exportHvp?: boolean;
+  readonly hessian?: boolean;
+}
+
 export function emitModule(input: EmitInput): Section[] {
   const sections: Section[] = [];
   const header = new Section();
@@ -43,21 +59,46 @@ export function emitModule(input: EmitInput): Section[] {
   const exports: string[] = [];
   const slots = { next: 0 };
   let helpers: Section | undefined;
-  for (const { value, gradient } of input.functions) {
+  let derivativeHelpersAdded = false;
+  for (const { value, gradient, jvp, hvp, exportHvp, hessian } of input.functions) {
     const local = localFunctionName(value.name);
     const withArrays = value.params.some((p) => p.shape);
-    if ((withArrays || allocates(value)) && !helpers) {
+    if ((withArrays || allocates(value) || jvp || hvp) && !helpers) {
       helpers = arrayHelpers();
       sections.push(helpers);
+    }
+    if ((value.result || jvp || hvp) && !derivativeHelpersAdded) {
+      derivativeHelpersAdded = true;
+      sections.push(derivativeHelpers());
     }
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
     const what = value.result ? `the value, a new ${value.result.kind === 'mat' ? 'array of Float64Array rows' : 'Float64Array'}` : 'the value';
     sections.push(...emitFunction(value, local, input.lines, `${value.name}${signature}: ${what}.`, 'value', slots));
-    if (!gradient) {
-      // A function returning an array: its derivatives are Jacobians, not a gradient.
-      exports.push(exportSpecifier(local, value.name));
-      continue;
+    exports.push(exportSpecifier(local, value.name));
+    const seeded = (fn: IrFunction) => fn.tangent!.seeds.map((s) => s.param.sourceName);
+    if (jvp) {
+      const name = jvpName(value.name);
+      const along = seeded(jvp);
+      const doc =
+        `${name}(tangent, ${value.params.map((p) => p.sourceName).join(', ')}): { value, tangent }, the derivative of ${value.name} ` +
+        `along the direction tangent gives${along.length > 0 ? ` (keys ${along.join(', ')}; a missing key is 0)` : ''}, by forward mode.`;
+      sections.push(...emitFunction(jvp, localFunctionName(name), input.lines, doc, 'jvp', slots));
+      exports.push(exportSpecifier(localFunctionName(name), name));
     }
+    if (hvp) {
+      const name = hvpName(value.name);
+      const doc =
+        `${name}(v, ${value.params.map((p) => p.sourceName).join(', ')}): { value, gradient, hvp }, hvp being the Hessian of ${value.name} ` +
+        `times v, by forward mode over the gradient's code (forward over reverse).`;
+      sections.push(...emitFunction(hvp, localFunctionName(name), input.lines, doc, 'hvp', slots));
+      if (exportHvp) exports.push(exportSpecifier(localFunctionName(name), name));
+      if (hessian) {
+        const hname = hessianName(value.name);
+        sections.push(hessianFunction(hvp, localFunctionName(hname), localFunctionName(name), jsString));
+        exports.push(exportSpecifier(localFunctionName(hname), hname));
+      }
+    }
+    if (!gradient) continue;
     const wrt = gradient.gradient!.map((g) => g.param.sourceName);
     const consts = gradient.params.filter((p) => p.isConst).map((p) => p.sourceName);
     const of =
@@ -65,7 +106,7 @@ export function emitModule(input: EmitInput): Section[] {
       (consts.length > 0 ? ` Not differentiated (const): ${consts.join(', ')}.` : '');
     const doc = `${gradientName(value.name)}${signature}: the value of ${value.name} and its gradient${of}`;
     sections.push(...emitFunction(gradient, localFunctionName(gradientName(value.name)), input.lines, doc, 'gradient', slots));
-    exports.push(exportSpecifier(local, value.name), exportSpecifier(localFunctionName(gradientName(value.name)), gradientName(value.name)));
+    exports.push(exportSpecifier(localFunctionName(gradientName(value.name)), gradientName(value.name)));
     if (withArrays) {
       const into = gradientIntoName(value.name);
       const intoDoc =
@@ -85,6 +126,37 @@ export function emitModule(input: EmitInput): Section[] {
  * The helpers of a module with array parameters: argument checks, work arrays kept between calls
  * (so a warm call allocates only the gradient it returns), and gradient matrices.
  */
+/** The helpers of array results and derivative exports (only in modules that have them). */
+function derivativeHelpers(): Section {
+  const out = new Section();
+  const text = `// Helpers for array results and derivative exports.
+
+/** A returned matrix: \`rows\` Float64Array rows over the flat array \`a\` (row by row). */
+function $rows(a, rows) {
+  const columns = rows > 0 ? a.length / rows : 0;
+  const m = new Array(rows);
+  for (let r = 0; r < rows; r++) m[r] = a.subarray(r * columns, (r + 1) * columns);
+  return m;
+}
+
+/** A tangent argument for a vector: zeros when absent, else checked. */
+function $tangentVector(t, length, what) {
+  if (t === undefined || t === null) return new Float64Array(length);
+  $expect(t, length, what, "the parameter's length");
+  return t;
+}
+
+/** A tangent argument for a matrix: rows of zeros when absent, else checked. */
+function $tangentRows(t, rows, columns, what) {
+  if (t === undefined || t === null) return $matrix(rows, columns);
+  $expect(t, rows, what, "the parameter's row count");
+  $expectRows(t, columns, what, "the parameter's row length");
+  return t;
+}`;
+  for (const line of text.split('\n')) out.push(line);
+  return out;
+}
+
 /** Whether a function allocates arrays (lists, array lets, a returned array), so needs the helpers. */
 function allocates(fn: IrFunction): boolean {
   let found = false;
@@ -134,14 +206,6 @@ function $expectRows(m, columns, what, size) {
   }
 }
 
-/** A returned matrix: \`rows\` Float64Array rows over the flat array \`a\` (row by row). */
-function $rows(a, rows) {
-  const columns = rows > 0 ? a.length / rows : 0;
-  const m = new Array(rows);
-  for (let r = 0; r < rows; r++) m[r] = a.subarray(r * columns, (r + 1) * columns);
-  return m;
-}
-
 /** A matrix gradient: \`rows\` Float64Array rows over one buffer. */
 function $matrix(rows, columns) {
   const buffer = new Float64Array(rows * columns);
@@ -180,13 +244,14 @@ export function comment(indent: string, text: string): string {
 }
 
 
-type Variant = 'value' | 'gradient' | 'into';
+type Variant = 'value' | 'gradient' | 'into' | DerivativeVariant;
 
 function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string, variant: Variant, slots: { next: number }): Section[] {
   const body = fn.body;
+  const derivative = variant === 'jvp' || variant === 'hvp';
   const reverse = variant === 'value' ? [] : (fn.reverse ?? []);
-  const results = [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
-  const params = [...(variant === 'into' ? [outName] : []), ...fn.params.map((p) => p.name)].join(', ');
+  const results = derivative ? derivativeResults(fn) : [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
+  const params = [...(variant === 'into' ? [outName] : derivative ? [tangentArgument] : []), ...fn.params.map((p) => p.name)].join(', ');
   const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
   if (!hasLoops && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
     return emitSplit(fn, local, lines, doc, results);
@@ -195,7 +260,7 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
     const param = gradients.get(instr.target);
-    if (instr.returned) return `new Float64Array(${length})`;
+    if (instr.returned) return rows ? `$matrix(${rows}, ${length})` : `new Float64Array(${length})`;
     if (!param) return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
     const what = jsString(`${local}: ${outName.slice(1)}.${param.sourceName}`);
     if (variant === 'into') return rows ? `$intoRows(${outName}${member(param.sourceName)}, ${rows}, ${length}, ${what})` : `$into(${outName}${member(param.sourceName)}, ${length}, ${what})`;
@@ -206,6 +271,13 @@ function emitFunction(fn: IrFunction, local: string, lines: LineMap, doc: string
   out.push(`/** ${doc} */`, fn.span.start);
   out.push(`function ${local}(${params}) {`, fn.span.start);
   for (const line of prologue(fn, local)) out.push(`  ${line}`, fn.span.start);
+  if (derivative) {
+    for (const line of tangentPrologue(fn, local, jsString)) out.push(`  ${line}`, fn.span.start);
+    printer.statements(body, '  ', false);
+    out.push(`  return ${derivativeReturn(fn, variant, (o) => printer.operand(o).text)};`, fn.span.start);
+    out.push('}');
+    return [out];
+  }
   if (variant !== 'value') {
     if (body.length > 0) out.push('  // Forward sweep: the value, keeping what the reverse sweep reads.');
     printer.statements(body, '  ', false);
