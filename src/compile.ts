@@ -42,6 +42,17 @@ export interface CompileOptions {
 /** The derivative exports `derivatives` may ask for. */
 export const derivativeKinds = ['grad', 'jvp', 'vjp', 'jacobian', 'hessian', 'hvp'] as const;
 export type Derivative = (typeof derivativeKinds)[number];
+/**
+ * `grad,jvp,hessian` (the CLI's `--derivatives`, the loader's ADC_DERIVATIVES) as a list, or the
+ * message for a word that is not a derivative.
+ */
+export function parseDerivatives(text: string): Derivative[] | string {
+  const words = text.split(',').map((w) => w.trim()).filter((w) => w.length > 0);
+  const wrong = words.find((w) => !(derivativeKinds as readonly string[]).includes(w));
+  if (wrong !== undefined) return `unknown derivative '${wrong}' (one of ${derivativeKinds.join(', ')})`;
+  return words as Derivative[];
+}
+
 /** Those this version builds. */
 const built: ReadonlySet<Derivative> = new Set(['grad', 'jvp', 'hessian', 'hvp']);
 
@@ -51,6 +62,31 @@ export interface FunctionInfo {
   readonly params: readonly { readonly name: string; readonly isConst: boolean; readonly type?: 'vec' | 'mat' }[];
   /** A function returning an array: `vec` (a Float64Array) or `mat` (an array of Float64Array rows). */
   readonly result?: 'vec' | 'mat';
+  /** Its derivative exports: fGrad (and fGradInto), fJvp, fHvp, fHessian. */
+  readonly exports: Exports;
+}
+
+/** Which derivative exports a function has. */
+export interface Exports {
+  readonly grad: boolean;
+  readonly jvp: boolean;
+  readonly hvp: boolean;
+  readonly hessian: boolean;
+}
+
+/**
+ * The exports of a function from the derivatives asked for (default: `grad` for one returning a
+ * number). Gradients, Hessian-vector products and Hessians are of functions returning numbers;
+ * a Hessian is not made for differentiated matrix parameters (its blocks would have four dimensions).
+ */
+function exportsFor(returnsArray: boolean, matrixParams: boolean, asked: ReadonlySet<Derivative> | undefined): Exports {
+  const wants = (d: Derivative) => (asked ? asked.has(d) : d === 'grad' && !returnsArray);
+  return {
+    grad: wants('grad') && !returnsArray,
+    jvp: wants('jvp'),
+    hvp: wants('hvp') && !returnsArray,
+    hessian: wants('hessian') && !returnsArray && !matrixParams,
+  };
 }
 
 export interface CompileResult {
@@ -87,17 +123,13 @@ function check(source: string, diagnostics: DiagnosticBag): { program: Program; 
 function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, asked: ReadonlySet<Derivative> | undefined): EmitFunction {
   const { ir, names } = lowerFunction(decl, table);
   const value = optimize(ir, names);
-  const wants = (d: Derivative) => (asked ? asked.has(d) : d === 'grad' && !ir.result);
-  // Gradients, Hessians: of functions returning a number (those returning arrays have Jacobians).
-  const scalar = !ir.result;
-  const reverse = scalar && (wants('grad') || wants('hvp') || wants('hessian')) ? reverseMode(ir, names) : undefined;
-  const matrixParams = ir.params.some((p) => !p.isConst && p.shape?.kind === 'mat');
-  const hessian = wants('hessian') && !matrixParams;
+  const want = exportsFor(ir.result !== undefined, ir.params.some((p) => !p.isConst && p.shape?.kind === 'mat'), asked);
+  const reverse = want.grad || want.hvp || want.hessian ? reverseMode(ir, names) : undefined;
   return {
     value,
-    ...(reverse && wants('grad') && { gradient: optimize(reverse, names) }),
-    ...(wants('jvp') && { jvp: optimize(forwardMode(ir, names), names) }),
-    ...(reverse && (wants('hvp') || hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: wants('hvp'), hessian }),
+    ...(reverse && want.grad && { gradient: optimize(reverse, names) }),
+    ...(want.jvp && { jvp: optimize(forwardMode(ir, names), names) }),
+    ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: want.hvp, hessian: want.hessian }),
   };
 }
 
@@ -126,10 +158,12 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const sections = emitModule({ filename, version, lines, functions: compiled });
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);
+    const matrixParams = decl.params.some((p) => !p.isConst && p.type?.kind === 'mat');
     return {
       name: decl.name,
       params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
       ...(result && { result }),
+      exports: exportsFor(result !== undefined, matrixParams, asked),
     };
   });
   const map = options.sourceMap ? buildSourceMap(sections, source, lines, filename) : undefined;

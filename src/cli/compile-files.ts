@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { compile } from '../compile.ts';
+import { compile, type Derivative } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { messages } from '../diagnostics/messages.ts';
 import { describeFileError as reason } from './file-errors.ts';
@@ -16,6 +16,8 @@ export interface CompileFilesOptions {
   readonly sourceMap?: boolean;
   /** Write TypeScript declarations beside the output: `model.d.ts` for `model.js`. */
   readonly dts?: boolean;
+  /** The derivative exports of each function (`--derivatives grad,jvp`); default as in compile(). */
+  readonly derivatives?: readonly Derivative[];
 }
 
 export interface Reporter {
@@ -59,7 +61,7 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
   const out = outputPath(file, options);
   // The map names the source relative to where the map is written.
   const filename = options.sourceMap ? relative(dirname(resolve(out)), resolve(file)).split(sep).join('/') : basename(file);
-  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts });
+  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, derivatives: options.derivatives });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
   if (result.code === undefined) return false;
   if (options.check) return true;

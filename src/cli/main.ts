@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.ts';
 import { compileFiles } from './compile-files.ts';
+import { parseDerivatives } from '../compile.ts';
 
 /** Colour when printing to a terminal, unless NO_COLOR (no-color.org) says otherwise. */
 export function defaultColor(): boolean {
@@ -46,10 +47,18 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
     .option('--no-format', 'skip prettier (the output is already indented)')
     .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
     .option('--dts', 'also write TypeScript declarations beside the output (model.d.ts)')
+    .option('--derivatives <list>', 'derivatives to export per function: grad,jvp,hvp,hessian (default: grad; vjp, jacobian planned)')
     .option('-w, --watch', 'compile, then recompile each file when it changes, until Ctrl-C')
     .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
     .option('--no-color', 'plain diagnostics')
-    .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; watch?: boolean }) => {
+    .action(async (files: string[], given: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; watch?: boolean; derivatives?: string }) => {
+      const derivatives = given.derivatives === undefined ? undefined : parseDerivatives(given.derivatives);
+      if (typeof derivatives === 'string') {
+        io.err(`adc: error: --derivatives: ${derivatives}`);
+        exitCode = 2;
+        return;
+      }
+      const opts = { ...given, derivatives };
       if (opts.output && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
         exitCode = 2;

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createUnplugin, type SourceMapCompact, type UnpluginContextMeta, type UnpluginMessage } from 'unplugin';
-import { compileSync } from '../compile.ts';
+import { compileSync, type Derivative } from '../compile.ts';
 import { formatDiagnostic, formatDiagnostics } from '../diagnostics/format.ts';
 import { LineMap } from '../diagnostics/span.ts';
 import { writeIfChanged } from './write-if-changed.ts';
@@ -18,6 +18,8 @@ export interface AdcPluginOptions {
    * `"allowArbitraryExtensions": true`. Default: false.
    */
   readonly dts?: boolean;
+  /** The derivative exports of each function (as the CLI's `--derivatives`); default: `['grad']`. */
+  readonly derivatives?: readonly Derivative[];
 }
 
 /** `/src/model.ad`, also with a query (`/src/model.ad?import`, `?v=123`) as some bundlers add. */
@@ -32,7 +34,7 @@ export function declarationFileFor(file: string): string {
 export async function loadAdModule(file: string, options: AdcPluginOptions = {}) {
   // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
   const source = new TextDecoder('utf-8').decode(await readFile(file));
-  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts });
+  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts, derivatives: options.derivatives });
   if (result.dts !== undefined) writeIfChanged(declarationFileFor(file), result.dts);
   return { source, result };
 }

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileSync } from '../compile.ts';
+import { compileSync, parseDerivatives } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 
 interface LoadContext {
@@ -36,7 +36,11 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
   const source = new TextDecoder('utf-8').decode(await readFile(path));
   // The map's source is named relative to the module's own URL: the .ad file itself.
-  const result = compileSync(source, { filename: basename(path), sourceMap: true });
+  // The derivative exports: `?derivatives=grad,jvp` on the import, else ADC_DERIVATIVES, else the default.
+  const asked = new URL(url).searchParams.get('derivatives') ?? process.env.ADC_DERIVATIVES;
+  const derivatives = asked === undefined ? undefined : parseDerivatives(asked);
+  if (typeof derivatives === 'string') throw new Error(`${path}: ${derivatives}`);
+  const result = compileSync(source, { filename: basename(path), sourceMap: true, derivatives });
   if (result.code === undefined) {
     throw new Error(`adc: cannot compile ${path}:\n${formatDiagnostics(result.diagnostics, source, path)}`);
   }
