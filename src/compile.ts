@@ -1,6 +1,7 @@
 import { reverseMode } from './ad/reverse.ts';
 import { checkProgram } from './check/check-program.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
+import { messages } from './diagnostics/messages.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
 import { emitModule, type EmitFunction, type Section } from './emit/emit-js.ts';
@@ -15,6 +16,7 @@ import { checkShapes } from './check/check-shapes.ts';
 import { resultShapes } from './check/check-program.ts';
 import { lowerFunction } from './ir/lower.ts';
 import { parse } from './syntax/parse.ts';
+import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
 
 export interface CompileOptions {
@@ -37,6 +39,18 @@ export interface CompileOptions {
    * is what it always was), nothing more for functions returning arrays.
    */
   readonly derivatives?: readonly Derivative[];
+  /**
+   * Check at run time that every number argument is a number: otherwise a string is converted
+   * and undefined becomes NaN, silently. A bad argument throws a TypeError naming the function,
+   * the parameter and what was passed. Array arguments are always checked. Default: false.
+   */
+  readonly checkArgs?: boolean;
+  /**
+   * The most memory, in MB, a gradient may use to store the state of one loop (`for`/`while` with
+   * `var`s) per iteration; past it, it stores every ⌈√T⌉-th state and recomputes the others
+   * (two-level checkpointing). Default: 64.
+   */
+  readonly checkpointMemory?: number;
 }
 
 /** The derivative exports `derivatives` may ask for. */
@@ -110,9 +124,31 @@ export interface CompiledProgram {
 /** Source → checked AST, or undefined with diagnostics. */
 function check(source: string, diagnostics: DiagnosticBag): { program: Program; table: Map<string, FunctionDecl> } | undefined {
   const program = parse(source, diagnostics);
-  if (!program) return undefined;
+  if (!program) {
+    checkApart(source, diagnostics);
+    return undefined;
+  }
   const table = checkProgram(program, diagnostics);
   return table && { program, table };
+}
+
+/**
+ * After syntax errors, the checks of the functions that parsed on their own (src/syntax/parse-apart.ts),
+ * so one run reports every independent problem. Not after a nesting limit (AD1003, AD1006): those
+ * pieces would be too deep for the checks to walk.
+ */
+function checkApart(source: string, diagnostics: DiagnosticBag): void {
+  if (diagnostics.items.some((d) => d.code === messages.nestingTooDeep.code || d.code === messages.expressionTooDeep.code)) return;
+  const { program, broken } = parseApart(source, diagnostics.items);
+  if (program.functions.length === 0) return;
+  const bag = new DiagnosticBag();
+  checkProgram(program, bag);
+  for (const d of bag.items) {
+    // A name of a function that could not be read is not unknown; its problem is already reported.
+    const unknown = d.code === messages.unknownFunction.code || d.code === messages.unknownVariable.code;
+    if (unknown && broken.has(source.slice(d.span.start, d.span.end))) continue;
+    diagnostics.items.push(d);
+  }
 }
 
 /**
@@ -120,11 +156,16 @@ function check(source: string, diagnostics: DiagnosticBag): { program: Program; 
  * derivative is derived from the unoptimised primal, so the code keeps every value in the form
  * the derivative rules expect; each is then optimised as a whole.
  */
-function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, asked: ReadonlySet<Derivative> | undefined): EmitFunction {
+function compileFunction(
+  decl: FunctionDecl,
+  table: ReadonlyMap<string, FunctionDecl>,
+  asked: ReadonlySet<Derivative> | undefined,
+  options: Pick<CompileOptions, 'checkpointMemory'> = {},
+): EmitFunction {
   const { ir, names } = lowerFunction(decl, table);
   const value = optimize(ir, names);
   const want = exportsFor(ir.result !== undefined, ir.params.some((p) => !p.isConst && p.shape?.kind === 'mat'), asked);
-  const reverse = want.grad || want.hvp || want.hessian ? reverseMode(ir, names) : undefined;
+  const reverse = want.grad || want.hvp || want.hessian ? reverseMode(ir, names, options) : undefined;
   return {
     value,
     ...(reverse && want.grad && { gradient: optimize(reverse, names) }),
@@ -139,6 +180,31 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
   return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table, undefined)) };
 }
 
+/** The type each option must have; an option left out or `undefined` takes its default. */
+const optionTypes: { readonly [K in keyof CompileOptions]?: 'string' | 'boolean' } = { filename: 'string', format: 'boolean', sourceMap: 'boolean', dts: 'boolean' };
+
+/** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return value instanceof Uint8Array ? `a ${value.constructor.name} (decode it first: new TextDecoder().decode(bytes))` : `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+  return `a ${typeof value}`;
+}
+
+/**
+ * The API's arguments, checked before anything reads them: the source must be a string and each
+ * known option of its type. Bad `.ad` text is never an exception (it gives diagnostics); a wrong
+ * argument type is a programming error and a `TypeError` that says what was passed.
+ */
+function validateArguments(name: string, source: unknown, options: unknown): void {
+  if (typeof source !== 'string') throw new TypeError(`adc: ${name}(source, options) takes the .ad source text as a string, not ${describe(source)}`);
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`adc: ${name}(source, options): options must be an object, not ${describe(options)}`);
+  for (const [key, type] of Object.entries(optionTypes)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined && typeof value !== type) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
+  }
+}
+
 function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: Section[] } {
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
@@ -147,15 +213,17 @@ function compileSections(source: string, options: CompileOptions): CompileResult
     if (!built.has(d)) diagnostics.error('derivativeNotBuilt', span(0, 0), String(d));
   }
   const checked = diagnostics.hasErrors ? undefined : check(source, diagnostics);
+  const memory = options.checkpointMemory;
+  if (memory !== undefined && !(Number.isFinite(memory) && memory >= 0)) throw new RangeError(`checkpointMemory must be a number of MB ≥ 0, not ${memory}`);
   // Passes report in their own order; people read a file top to bottom.
   diagnostics.items.sort((a, b) => a.span.start - b.span.start);
   if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const lines = new LineMap(source);
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
-    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table, asked);
+    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table, asked, options);
   })();
-  const sections = emitModule({ filename, version, lines, functions: compiled });
+  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs });
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);
     const matrixParams = decl.params.some((p) => !p.isConst && p.type?.kind === 'mat');
@@ -182,15 +250,18 @@ function resultKind(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>
  * printer, which differs from `compile`'s only in lines longer than 100 columns.
  */
 export function compileSync(source: string, options: Omit<CompileOptions, 'format'> = {}): CompileResult {
+  validateArguments('compileSync', source, options);
   const { sections: _, ...result } = compileSections(source, options);
   return result;
 }
 
 /**
  * Compiles one `.ad` source text to an ES module. Resolves with `code` undefined and the
- * diagnostics when the source has errors; it does not reject on bad input.
+ * diagnostics when the source has errors; it does not reject on bad input. It rejects with a
+ * `TypeError` only when called with a source that is not a string or a wrongly typed option.
  */
 export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  validateArguments('compile', source, options);
   const { sections, ...result } = compileSections(source, options);
   if (!sections || options.format === false || options.sourceMap) return result;
   return { ...result, code: await formatSections(sections) };

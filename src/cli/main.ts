@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.ts';
-import { compileFiles } from './compile-files.ts';
+import { checkOutputs, compileFiles } from './compile-files.ts';
 import { parseDerivatives } from '../compile.ts';
 
 /** Colour when printing to a terminal, unless NO_COLOR (no-color.org) says otherwise. */
@@ -37,6 +37,22 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
       outputError: (s, write) => write(`adc: ${s}`),
     });
 
+  program.addHelpText(
+    'after',
+    `
+Plain \`adc\` at a terminal starts the REPL (\`adc repl\`); piped, it prints this help.
+
+Examples:
+  adc compile model.ad                     write model.js: f and fGrad for each fn f
+  adc compile model.ad --dts --source-map  also model.d.ts and model.js.map
+  adc compile src/*.ad --out-dir build     several files into one folder
+  adc compile model.ad --check             report problems only, write nothing
+  adc compile model.ad --watch             recompile on every change
+  adc explain model.ad f --at x=1,y=2      f's graph at a point: partials, adjoints, paths
+  adc repl --load model.ad                 a session with model.ad's functions defined
+  adc <command> --help                     the options of one command`,
+  );
+
   program
     .command('compile')
     .description('compile .ad files to ES modules (f and fGrad for each fn f)')
@@ -48,17 +64,26 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
     .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
     .option('--dts', 'also write TypeScript declarations beside the output (model.d.ts)')
     .option('--derivatives <list>', 'derivatives to export per function: grad,jvp,hvp,hessian (default: grad; vjp, jacobian planned)')
+    .option('--check-args', 'generated functions throw a TypeError when a number argument is not a number')
+    .option('--checkpoint-memory <MB>', 'the most memory a gradient stores per loop with state before it checkpoints (default 64)')
     .option('-w, --watch', 'compile, then recompile each file when it changes, until Ctrl-C')
     .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
     .option('--no-color', 'plain diagnostics')
-    .action(async (files: string[], given: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; watch?: boolean; derivatives?: string }) => {
-      const derivatives = given.derivatives === undefined ? undefined : parseDerivatives(given.derivatives);
+    .action(async (files: string[], given: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; checkArgs?: boolean; watch?: boolean; checkpointMemory?: string; derivatives?: string }) => {
+      const { checkpointMemory: memoryText, derivatives: derivativesText, ...rest } = given;
+      const derivatives = derivativesText === undefined ? undefined : parseDerivatives(derivativesText);
       if (typeof derivatives === 'string') {
         io.err(`adc: error: --derivatives: ${derivatives}`);
         exitCode = 2;
         return;
       }
-      const opts = { ...given, derivatives };
+      const checkpointMemory = memoryText === undefined ? undefined : Number(memoryText);
+      if (checkpointMemory !== undefined && !(memoryText!.trim() !== '' && Number.isFinite(checkpointMemory) && checkpointMemory >= 0)) {
+        io.err(`adc: error: --checkpoint-memory takes a number of MB ≥ 0, not '${memoryText}'`);
+        exitCode = 2;
+        return;
+      }
+      const opts = { ...rest, ...(checkpointMemory !== undefined && { checkpointMemory }), ...(derivatives && { derivatives }) };
       if (opts.output && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
         exitCode = 2;
@@ -66,6 +91,12 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
       }
       if (opts.output && opts.outDir) {
         io.err('adc: error: use either -o/--output or --out-dir, not both');
+        exitCode = 2;
+        return;
+      }
+      const problem = checkOutputs(files, opts);
+      if (problem !== undefined) {
+        io.err(`adc: error: ${problem}`);
         exitCode = 2;
         return;
       }

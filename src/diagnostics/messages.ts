@@ -1,3 +1,5 @@
+import { quotePath } from './printable.ts';
+
 /**
  * Every diagnostic the compiler can report, with its code. Message texts live here and nowhere
  * else, so they stay consistent and can be listed in the README.
@@ -12,6 +14,29 @@ export const messages = {
   expressionTooDeep: {
     code: 'AD1006',
     text: (limit: number) => `expression nested too deeply (the limit is ${limit} levels); split it with 'let'`,
+  },
+  // Habits from other languages (AD1007): the same code for each, with the .ad way to write it.
+  starStarPower: { code: 'AD1007', text: () => `'**' is not an operator in .ad: write a power with '^', as in x ^ 2` },
+  slashComment: { code: 'AD1007', text: () => `'//' does not start a comment in .ad: comments start with '#'` },
+  ternary: { code: 'AD1007', text: () => `'?' is not an operator in .ad: write a choice as 'if x > 0 then a else b'` },
+  logicalSymbol: { code: 'AD1007', text: (found: string, word: string) => `'${found}' is not an operator in .ad: write '${word}'` },
+  assignInCondition: { code: 'AD1007', text: () => `'=' defines a name in .ad: to compare, write '=='` },
+  expressionStatement: {
+    code: 'AD1007',
+    text: () => `a statement is 'let name = …' or 'return …': to return this value, write 'return' before it`,
+  },
+  missingFn: { code: 'AD1007', text: (name: string) => `a function definition starts with 'fn': write 'fn ${name}(…) = …'` },
+  foreignFunctionKeyword: {
+    code: 'AD1007',
+    text: (word: string) => `'${word}' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'`,
+  },
+  topLevelValue: {
+    code: 'AD1007',
+    text: (word: string) => `a file holds only functions, so '${word}' cannot start one: define values with 'let' inside a function`,
+  },
+  letList: {
+    code: 'AD1007',
+    text: () => `one 'let' defines one name: give the next its own 'let', on a new line or after ';'`,
   },
 
   // Names (AD2xxx)
@@ -128,9 +153,50 @@ export const messages = {
       `${what} makes an array, computed once before its statement, so it cannot use the index variable '${index}'; compute what depends on '${index}' outside it`,
   },
 
+  // Variables, assignment and loops (AD7xxx)
+  assignToLet: { code: 'AD7001', text: (name: string) => `'${name}' is defined by 'let' and cannot be assigned; declare it with 'var ${name} = ...' to change it` },
+  assignToParameter: { code: 'AD7002', text: (name: string) => `'${name}' is a parameter and cannot be assigned; copy it first: 'var ${name}2 = ${name}'` },
+  assignToIndex: { code: 'AD7003', text: (name: string) => `'${name}' is a loop or index variable and cannot be assigned` },
+  usedBeforeVar: { code: 'AD7004', text: (name: string) => `'${name}' is used before its 'var'` },
+  whileWithoutMax: {
+    code: 'AD7005',
+    text: () => `'while' needs a bound on its number of iterations, as in 'while x > 0 max 1000 { ... }' (an unbounded loop could hang its caller)`,
+  },
+  forWithoutRange: { code: 'AD7006', text: (name: string) => `'for ${name}' needs a range, as in 'for ${name} in 0..n { ... }'` },
+  returnInBlock: { code: 'AD7007', text: () => `'return' must be the last statement of the function, outside loops and 'if' blocks` },
+  arrayAssignedToNumber: {
+    code: 'AD7008',
+    text: (name: string, what: string) => `'${name}' is a number, but ${what} is an array; declare an array variable with its type, as in 'var ${name}: vec[n] = ...'`,
+  },
+  arrayVarUnsupported: {
+    code: 'AD7009',
+    text: (name: string) => `array variables ('var ${name}: vec[n]') and element updates are not supported yet; use number variables, or array 'let's outside loops`,
+  },
+  statefulCodeInLoop: {
+    code: 'AD7010',
+    text: (fn: string) => `'${fn}' uses 'var', loops or 'if' blocks, so it cannot be called inside a reduction or an array definition; call it from a statement`,
+  },
+  arrayInLoopBody: {
+    code: 'AD7011',
+    text: (what: string) => `${what} makes an array inside a 'for', 'while' or 'if' block (or in its header), which is not supported yet; compute it before the block`,
+  },
+
   // Files and the command line (AD5xxx)
-  cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read '${path}': ${why}` },
-  cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write '${path}': ${why}` },
+  cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read ${quotePath(path)}: ${why}` },
+  cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write ${quotePath(path)}: ${why}` },
+  outputIsInput: { code: 'AD5003', text: (input: string, output: string) => `refusing to overwrite the input ${quotePath(input)} with its output ${quotePath(output)} (the same file)` },
+  outputIsFolder: {
+    code: 'AD5004',
+    text: (output: string) => `the output ${quotePath(output)} is a folder; give -o a file name in it (such as model.js), or write into it with --out-dir`,
+  },
+  sameOutput: {
+    code: 'AD5005',
+    text: (first: string, second: string, output: string) => `${quotePath(first)} and ${quotePath(second)} would both be written to ${quotePath(output)}; compile them into different folders`,
+  },
+  commonJsOutput: {
+    code: 'AD5006',
+    text: (output: string) => `the output ${quotePath(output)} would hold an ES module, which Node reads as CommonJS from a .cjs file; name it .js or .mjs`,
+  },
   derivativeNotBuilt: {
     code: 'AD5040',
     text: (kind: string) =>

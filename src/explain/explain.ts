@@ -2,7 +2,7 @@ import { checkProgram } from '../check/check-program.ts';
 import { compileToIr } from '../compile.ts';
 import { DiagnosticBag, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import { LineMap } from '../diagnostics/span.ts';
-import { anyReachable, type FunctionDecl } from '../syntax/ast.ts';
+import { anyReachable, hasStatefulCode, type FunctionDecl } from '../syntax/ast.ts';
 import { parse } from '../syntax/parse.ts';
 import { buildCollapsed } from './collapsed.ts';
 import { buildExpanded } from './expanded.ts';
@@ -15,6 +15,8 @@ export class ExplainError extends Error {
   constructor(
     message: string,
     readonly diagnostics: readonly Diagnostic[] = [],
+    /** A mistake in how explain was asked (the function's name, the point), not in the source: the CLI exits 2. */
+    readonly usage = false,
   ) {
     super(message);
     this.name = 'ExplainError';
@@ -37,14 +39,17 @@ export function explain(source: string, fnName: string, point: Readonly<Record<s
   const fn = table.get(fnName);
   if (!fn) {
     const names = [...table.keys()].map((n) => `'${n}'`).join(', ');
-    throw new ExplainError(`there is no function '${fnName}'; the file defines ${names}`);
+    throw new ExplainError(`there is no function '${fnName}'; the file defines ${names}`, [], true);
   }
   if (usesArrays(fn, table)) {
     throw new ExplainError(`'${fnName}' uses arrays, which adc explain does not show yet (it draws the graph of scalar functions)`);
   }
+  if (anyReachable(fn, table, hasStatefulCode)) {
+    throw new ExplainError(`'${fnName}' uses 'var', loops or 'if' blocks, which adc explain does not show yet (it draws the graph of expressions)`);
+  }
   const values = pointValues(fn.params, point, fnName);
   const maxPaths = options.maxPaths ?? defaultMaxPaths;
-  if (!Number.isInteger(maxPaths) || maxPaths < 0) throw new ExplainError(`the number of paths to list must be a whole number ≥ 0, not ${maxPaths}`);
+  if (!Number.isInteger(maxPaths) || maxPaths < 0) throw new ExplainError(`the number of paths to list must be a whole number ≥ 0, not ${maxPaths}`, [], true);
 
   const g = new Graph(source, new LineMap(source), program.functions);
   const { output, inputs } = (options.expand ? buildExpanded : buildCollapsed)(g, fn, table, values);
@@ -72,16 +77,20 @@ export function explain(source: string, fnName: string, point: Readonly<Record<s
 
 function pointValues(params: readonly { name: string }[], point: Readonly<Record<string, number>> | readonly number[], fnName: string): number[] {
   const signature = `${fnName}(${params.map((p) => p.name).join(', ')})`;
+  // How to give the point, for every message about it: `--at x=…,y=…`.
+  const how = `pass --at ${params.map((p) => `${p.name}=…`).join(',')}`;
+  const mistake = (message: string) => new ExplainError(message, [], true);
   if (Array.isArray(point)) {
-    if (point.length !== params.length) throw new ExplainError(`${signature} takes ${params.length} value${params.length === 1 ? '' : 's'}, not ${point.length}`);
+    if (point.length === 0 && params.length > 0) throw mistake(`${signature} needs a value for each parameter: ${how}`);
+    if (point.length !== params.length) throw mistake(`${signature} takes ${params.length} value${params.length === 1 ? '' : 's'}, not ${point.length}: ${how}`);
     return [...point];
   }
   const byName = point as Readonly<Record<string, number>>;
   const known = new Set(params.map((p) => p.name));
   const unknown = Object.keys(byName).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new ExplainError(`${signature} has no parameter ${unknown.map((k) => `'${k}'`).join(', ')}`);
+  if (unknown.length > 0) throw mistake(`${signature} has no parameter ${unknown.map((k) => `'${k}'`).join(', ')}: ${how}`);
   const missing = params.filter((p) => !Object.prototype.hasOwnProperty.call(byName, p.name));
-  if (missing.length > 0) throw new ExplainError(`no value given for ${missing.map((p) => `'${p.name}'`).join(', ')} of ${signature}`);
+  if (missing.length > 0) throw mistake(`no value given for ${missing.map((p) => `'${p.name}'`).join(', ')} of ${signature}: ${how}`);
   return params.map((p) => byName[p.name]);
 }
 
