@@ -15,8 +15,8 @@ import { instantiate } from './support/instantiate.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- generated modules take and return arrays and objects
 type Module = Record<string, (...args: any[]) => any>;
 
-function load(source: string, derivatives = ['grad', 'jvp', 'hvp', 'hessian']): Module {
-  const r = compileSync(source, { derivatives: derivatives as never });
+function load(source: string, derivatives = ['grad', 'jvp', 'hvp', 'hessian'], checkpointMemory?: number): Module {
+  const r = compileSync(source, { derivatives: derivatives as never, ...(checkpointMemory !== undefined && { checkpointMemory }) });
   if (r.code === undefined) throw new Error(`did not compile:\n${formatDiagnostics(r.diagnostics, source, 'input.ad')}\n${source}`);
   return instantiate(r.code) as unknown as Module;
 }
@@ -200,6 +200,38 @@ fn mixed(a, v: vec[n]) {
       expect(hv.value).toBe(H.value);
     }
   });
+});
+
+describe('loops with state (examples/loops.ad)', () => {
+  const source = readFileSync(new URL('../examples/loops.ad', import.meta.url), 'utf8');
+  const cases: [string, Arg[], string[]][] = [
+    ['oscillate', [1.3, 0.5, -0.2, 0.01, 50], ['k', 'x0', 'v0']],
+    ['predators', [1.1, 0.4, 0.9, 0.3, 2, 1, 0.01, 40], ['a', 'b', 'c', 'd', 'u0', 'w0']],
+    ['newton_sqrt', [2.5], ['a']],
+    ['bounce', [0.3, 1.7, 12], ['x0', 'r']],
+    ['lstm', [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, -0.1, -0.2, -0.3, 0.5, [0.1, 0.5, -0.3, 0.8]], ['wf', 'uf', 'bf', 'wi', 'ui', 'bi', 'wo', 'uo', 'bo', 'wc', 'uc', 'bc', 'v']],
+  ];
+  // Stored states, and checkpointed ones (no tape memory: every loop recomputes from checkpoints).
+  for (const memory of [undefined, 0]) {
+    it(`fJvp equals fGrad's entries and fHvp finite differences of fGrad${memory === 0 ? ', checkpointed' : ''}`, () => {
+      const m = load(source, ['grad', 'jvp', 'hvp'], memory);
+      for (const [name, args, keys] of cases) {
+        const g = m[`${name}Grad`](...args).gradient;
+        keys.forEach((k, i) => {
+          const jvp = m[`${name}Jvp`]({ [k]: 1 }, ...args).tangent;
+          expect(Math.abs(jvp - g[k]), `${name} ∂/∂${k}: ${jvp} vs ${g[k]}`).toBeLessThanOrEqual(1e-13 * (1 + Math.abs(g[k])));
+          const hv = m[`${name}Hvp`]({ [k]: 1 }, ...args).hvp;
+          const h = 1e-5;
+          const at = (d: number) => m[`${name}Grad`](...args.map((a, j) => (j === i ? (a as number) + d : a))).gradient;
+          const [gp, gm] = [at(h), at(-h)];
+          for (const q of keys) {
+            const fd = (gp[q] - gm[q]) / (2 * h);
+            expect(Math.abs(hv[q] - fd), `${name} ∂²/∂${q}∂${k}: ${hv[q]} vs ${fd}`).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(fd)));
+          }
+        });
+      }
+    });
+  }
 });
 
 describe('random array programs', () => {
