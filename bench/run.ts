@@ -23,6 +23,7 @@ import { ARRAYS_MARKER, arraysJson, benchArrays, type ArraysResult } from './arr
 import { loadTfjsCpu } from './arrays-tfjs.ts';
 import { cases, type BenchCase, type GradResult } from './cases.ts';
 import { chainSource } from './chain.ts';
+import { benchDerivatives } from './derivatives.ts';
 import { fmtNs, fmtRatio, markdownTable, ratio, textTable } from './format.ts';
 import { addToSink, makeBatch, sink, timeBatch, type Timing } from './measure.ts';
 import { describeTier, exposeParts, hasNatives, isOptimized, partsOf } from './v8.ts';
@@ -361,6 +362,9 @@ for (const c of cases) {
 // Arrays (bench/arrays.ts)
 
 const arrays = await benchArrays(tf, log);
+log();
+log('Derivatives: fJvp, fHvp and fHessian against the value function (bench/derivatives.ts)');
+const derivatives = await benchDerivatives(log);
 if (!Number.isFinite(sink)) throw new Error('the benchmark results are not finite');
 
 // ---------------------------------------------------------------------------------------------
@@ -490,6 +494,8 @@ const markdown = [
   markdownTable(v8Head, v8Body),
   '',
   arrays.markdown,
+  '',
+  derivatives.markdown,
 ].join('\n');
 writeFileSync(join(benchDir, 'results.md'), markdown);
 writeFileSync(
