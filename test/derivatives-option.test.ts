@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -80,5 +81,23 @@ describe('the derivatives option', () => {
     } finally {
       delete process.env.ADC_DERIVATIVES;
     }
+  });
+});
+
+describe('the derivative examples', () => {
+  it('examples/newton.mjs (Newton with fHessian) and examples/seed-jvp.mjs (the seed §1 with fJvp) run', async () => {
+    const out = mkdtempSync(join(dir, 'examples-'));
+    const io = { out: () => {}, err: (s: string) => expect.fail(s) };
+    const examples = new URL('../examples/', import.meta.url);
+    expect(await main(['compile', new URL('derivatives.ad', examples).pathname, '--out-dir', out, '--derivatives', 'grad,jvp,hvp,hessian', '--no-color'], io)).toBe(0);
+    for (const file of ['newton.mjs', 'seed-jvp.mjs']) copyFileSync(new URL(file, examples), join(out, file));
+    const newton = spawnSync(process.execPath, [join(out, 'newton.mjs')], { encoding: 'utf8' });
+    expect(newton.stderr).toBe('');
+    const [, steps] = /rosenbrock: Newton reaches \(1\.000000, 1\.000000\) in (\d+) steps/.exec(newton.stdout)!;
+    expect(Number(steps)).toBeLessThan(10);
+    expect(newton.stdout).toMatch(/energy: Newton converges in [1-9] steps/);
+    const seed = spawnSync(process.execPath, [join(out, 'seed-jvp.mjs')], { encoding: 'utf8' });
+    expect(seed.stderr).toBe('');
+    expect(seed.stdout).toMatch(/f'\(1\) = 122\.04515814026\d* \(the seed: 122\.045158140265\)/);
   });
 });
