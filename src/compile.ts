@@ -68,7 +68,7 @@ export function parseDerivatives(text: string): Derivative[] | string {
 }
 
 /** Those this version builds. */
-const built: ReadonlySet<Derivative> = new Set(['grad', 'jvp', 'hessian', 'hvp']);
+const built: ReadonlySet<Derivative> = new Set(['grad', 'jvp', 'jacobian', 'hessian', 'hvp']);
 
 export interface FunctionInfo {
   readonly name: string;
@@ -84,6 +84,7 @@ export interface FunctionInfo {
 export interface Exports {
   readonly grad: boolean;
   readonly jvp: boolean;
+  readonly jacobian: boolean;
   readonly hvp: boolean;
   readonly hessian: boolean;
 }
@@ -93,11 +94,13 @@ export interface Exports {
  * number). Gradients, Hessian-vector products and Hessians are of functions returning numbers;
  * a Hessian is not made for differentiated matrix parameters (its blocks would have four dimensions).
  */
-function exportsFor(returnsArray: boolean, matrixParams: boolean, asked: ReadonlySet<Derivative> | undefined): Exports {
-  const wants = (d: Derivative) => (asked ? asked.has(d) : d === 'grad' && !returnsArray);
+function exportsFor(returns: 'vec' | 'mat' | undefined, matrixParams: boolean, asked: ReadonlySet<Derivative> | undefined): Exports {
+  const returnsArray = returns !== undefined;
+  const wants = (d: Derivative) => (asked ? asked.has(d) : d === (returnsArray ? 'jacobian' : 'grad'));
   return {
     grad: wants('grad') && !returnsArray,
     jvp: wants('jvp'),
+    jacobian: wants('jacobian') && returns === 'vec' && !matrixParams,
     hvp: wants('hvp') && !returnsArray,
     hessian: wants('hessian') && !returnsArray && !matrixParams,
   };
@@ -164,12 +167,12 @@ function compileFunction(
 ): EmitFunction {
   const { ir, names } = lowerFunction(decl, table);
   const value = optimize(ir, names);
-  const want = exportsFor(ir.result !== undefined, ir.params.some((p) => !p.isConst && p.shape?.kind === 'mat'), asked);
+  const want = exportsFor(ir.result?.kind, ir.params.some((p) => !p.isConst && p.shape?.kind === 'mat'), asked);
   const reverse = want.grad || want.hvp || want.hessian ? reverseMode(ir, names, options) : undefined;
   return {
     value,
     ...(reverse && want.grad && { gradient: optimize(reverse, names) }),
-    ...(want.jvp && { jvp: optimize(forwardMode(ir, names), names) }),
+    ...((want.jvp || want.jacobian) && { jvp: optimize(forwardMode(ir, names), names), exportJvp: want.jvp, jacobian: want.jacobian }),
     ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: want.hvp, hessian: want.hessian }),
   };
 }
@@ -231,7 +234,7 @@ function compileSections(source: string, options: CompileOptions): CompileResult
       name: decl.name,
       params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
       ...(result && { result }),
-      exports: exportsFor(result !== undefined, matrixParams, asked),
+      exports: exportsFor(result, matrixParams, asked),
     };
   });
   const map = options.sourceMap ? buildSourceMap(sections, source, lines, filename) : undefined;

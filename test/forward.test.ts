@@ -122,6 +122,60 @@ fn outer(u: vec[n], v: vec[m]) {
   });
 });
 
+describe('fJacobian: forward columns', () => {
+  const m = load(
+    `fn rotate(t, p: vec[n]) = [cos(t) * p[0] - sin(t) * p[1], sin(t) * p[0] + cos(t) * p[1]]
+# A bundle-adjustment reprojection residual: a pinhole camera (focal length f, translation c) sees
+# the point X at pixel (u, v).
+fn reproject(f, c: vec[k], X: vec[k], const u, const v) {
+  let P[i] = X[i] + c[i]
+  return [f * P[0] / P[2] - u, f * P[1] / P[2] - v]
+}
+fn resid(a, b, const x: vec[m], const y: vec[m]) {
+  let r[k] = a * exp(b * x[k]) - y[k]
+  return r
+}`,
+    ['jacobian'],
+  );
+
+  it('is the rotation matrix for a rotation (∂/∂p) and its derivative (∂/∂t)', () => {
+    const t = 0.3;
+    const J = m.rotateJacobian(t, [1, 2]).jacobian;
+    const [c, s] = [Math.cos(t), Math.sin(t)];
+    expect(J.p.map((r: Float64Array) => [...r])).toEqual([
+      [c, -s],
+      [s, c],
+    ]);
+    expect([...J.t]).toEqual([-s * 1 - c * 2, c * 1 - s * 2].map((x) => expect.closeTo(x, 15)));
+  });
+
+  it('matches central differences for a reprojection residual, and hand-derived least-squares residuals', () => {
+    const args = [800, [0.1, -0.2, 4], [0.5, 0.3, 1], 90, 70] as const;
+    const J = m.reprojectJacobian(...args).jacobian;
+    const h = 1e-6;
+    const column = (k: number, i: number) => {
+      const at = (d: number) => {
+        const a = args.map((x) => (Array.isArray(x) ? [...x] : x)) as unknown as [number, number[], number[], number, number];
+        if (k === 0) a[0] += d;
+        else (a[k] as number[])[i] += d;
+        return m.reprojectJacobian(...a).value as Float64Array;
+      };
+      const [p, q] = [at(h), at(-h)];
+      return [0, 1].map((r) => (p[r] - q[r]) / (2 * h));
+    };
+    column(0, 0).forEach((d, r) => expect(J.f[r]).toBeCloseTo(d, 5));
+    for (const key of ['c', 'X'] as const) {
+      for (let i = 0; i < 3; i++) column(key === 'c' ? 1 : 2, i).forEach((d, r) => expect(J[key][r][i], `${key}[${i}] row ${r}`).toBeCloseTo(d, 3));
+    }
+    const x = [0, 0.5, 1, 1.5];
+    const R = m.residJacobian(2, -0.7, x, [1, 1, 1, 1]).jacobian;
+    x.forEach((t, k) => {
+      expect(R.a[k]).toBeCloseTo(Math.exp(-0.7 * t), 15);
+      expect(R.b[k]).toBeCloseTo(2 * t * Math.exp(-0.7 * t), 15);
+    });
+  });
+});
+
 describe('fHessian and fHvp: forward over reverse', () => {
   it('gives the Rosenbrock Hessian at (−1.2, 1): [[1330, 480], [480, 200]]', () => {
     const m = load('fn rosen(x, y) = (1 - x)^2 + 100 * (y - x^2)^2');

@@ -200,7 +200,7 @@ export const messages = {
   derivativeNotBuilt: {
     code: 'AD5040',
     text: (kind: string) =>
-      `the derivative '${kind}' is not available in this version (available: grad, jvp, hvp, hessian; vjp and jacobian are planned)`,
+      `the derivative '${kind}' is not available in this version (available: grad, jvp, jacobian, hvp, hessian; vjp is planned)`,
   },
 } as const;
 

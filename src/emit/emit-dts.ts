@@ -1,6 +1,6 @@
 import { headerComment } from './emit-js.ts';
 import type { FunctionInfo } from '../compile.ts';
-import { declaredOutName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jvpName, localName } from './names.ts';
+import { declaredOutName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, localName } from './names.ts';
 
 export interface DeclarationOptions {
   /** The `.ad` file named in the header. */
@@ -41,6 +41,11 @@ export function emitDeclarations(functions: readonly FunctionInfo[], options: De
     if (fn.exports.jvp) {
       lines.push(`/** \`fn ${fn.name}(${signature})\`: the value and its derivative along \`tangent\` (forward mode). */`);
       lines.push(`export declare function ${jvpName(fn.name)}(tangent: ${direction}, ${params}): { value: ${valueType}; tangent: ${valueType} };`);
+    }
+    if (fn.exports.jacobian) {
+      const jacobian = differentiated.length === 0 ? '{}' : `{ ${differentiated.map((p) => `${typeKey(p.name)}: ${p.type ? 'Float64Array[]' : 'Float64Array'}`).join('; ')} }`;
+      lines.push(`/** \`fn ${fn.name}(${signature})\`: the value and its Jacobian, jacobian[p] = ∂value/∂p (m outputs × p's shape). */`);
+      lines.push(`export declare function ${jacobianName(fn.name)}(${params}): { value: Float64Array; jacobian: ${jacobian} };`);
     }
     if (fn.exports.hvp) {
       lines.push(`/** \`fn ${fn.name}(${signature})\`: the value, the gradient and the Hessian times \`v\` (forward over reverse). */`);

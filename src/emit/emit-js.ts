@@ -5,8 +5,8 @@ import { definesOf, forEachInstr, readsOf, type Expr, type Instr, type IrFunctio
 import { printWidth } from './format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
-import { derivativeResults, derivativeReturn, hessianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
-import { chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jvpName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
+import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
+import { chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
 
 export interface EmitInput {
@@ -47,6 +47,9 @@ export interface EmitFunction {
   readonly value: IrFunction;
   readonly gradient?: IrFunction;
   readonly jvp?: IrFunction;
+  /** Export fJvp (else only fJacobian uses it). */
+  readonly exportJvp?: boolean;
+  readonly jacobian?: boolean;
   readonly hvp?: IrFunction;
   /** Export fHvp (else only fHessian uses it). */
   readonly exportHvp?: boolean;
@@ -65,7 +68,7 @@ export function emitModule(input: EmitInput): Section[] {
   sections.push(helpers);
   const exports: string[] = [];
   const context: FunctionContext = { lines: input.lines, slots: { next: 0 }, checkArgs: input.checkArgs === true };
-  for (const { value, gradient, jvp, hvp, exportHvp, hessian } of input.functions) {
+  for (const { value, gradient, jvp, exportJvp, jacobian, hvp, exportHvp, hessian } of input.functions) {
     const local = localFunctionName(value.name);
     const withArrays = value.params.some((p) => p.shape);
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
@@ -79,7 +82,12 @@ export function emitModule(input: EmitInput): Section[] {
         `${name}(tangent, ${value.params.map((p) => p.sourceName).join(', ')}): { value, tangent }, the derivative of ${value.name} ` +
         `along the direction tangent gives${along.length > 0 ? ` (keys ${along.join(', ')}; a missing key is 0)` : ''}, by forward mode.`;
       sections.push(...emitFunction(jvp, localFunctionName(name), name, doc, 'jvp', context));
-      exports.push(exportSpecifier(localFunctionName(name), name));
+      if (exportJvp !== false) exports.push(exportSpecifier(localFunctionName(name), name));
+      if (jacobian) {
+        const jname = jacobianName(value.name);
+        sections.push(jacobianFunction(jvp, localFunctionName(jname), localFunctionName(name), jsString));
+        exports.push(exportSpecifier(localFunctionName(jname), jname));
+      }
     }
     if (hvp) {
       const name = hvpName(value.name);

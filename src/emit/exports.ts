@@ -70,6 +70,52 @@ export function derivativeResults(fn: IrFunction): Operand[] {
 }
 
 /**
+ * fJacobian(...args) → { value, jacobian: { [param]: J } } for a function returning a vector of m
+ * numbers: J is ∂value/∂param shaped (m) × (param): a Float64Array of m for a scalar parameter,
+ * m rows of n for a vec[n]. Built by forward columns: one fJvp per input (n in all), seeded with a
+ * unit tangent. (Reverse rows, one fVjp per output, would be cheaper when m < n; fVjp is not built
+ * yet.) Functions returning a matrix, or with differentiated matrix parameters, have no fJacobian.
+ */
+export function jacobianFunction(jvp: IrFunction, local: string, jvpLocal: string, jsString: (text: string) => string): Section {
+  const out = new Section();
+  const params = jvp.params.map((p) => p.name).join(', ');
+  const wrt = jvp.tangent!.seeds.map((s) => s.param);
+  const size = new Map<Param, string>();
+  wrt.forEach((p, k) => p.shape && size.set(p, `$n${k + 1}`));
+  const object = (entries: string[]) => (entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}');
+  out.push(
+    `/** ${local}(${jvp.params.map((p) => p.sourceName).join(', ')}): { value, jacobian }, jacobian[p] = ∂${jvp.name}/∂p (m outputs × p), by forward mode: one ${jvpLocal} per input. */`,
+  );
+  out.push(`function ${local}(${params}) {`);
+  for (const [p, n] of size) out.push(`  const ${n} = $length(${p.name}, ${jsString(`${local}: ${p.sourceName}`)});`);
+  out.push(`  const $seed = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${p.shape ? `new Float64Array(${size.get(p)})` : '0'}`))};`);
+  out.push('  // Forward columns: n forward sweeps for n inputs (reverse rows are not built yet).');
+  out.push(`  let $r = ${jvpLocal}($seed, ${params});`);
+  out.push('  const $m = $r.value.length;');
+  out.push(`  const $j = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${p.shape ? `$matrix($m, ${size.get(p)})` : 'new Float64Array($m)'}`))};`);
+  for (const p of wrt) {
+    const seed = `$seed${member(p.sourceName)}`;
+    const target = `$j${member(p.sourceName)}`;
+    if (!p.shape) {
+      out.push(`  ${seed} = 1;`);
+      out.push(`  $r = ${jvpLocal}($seed, ${params});`);
+      out.push(`  ${seed} = 0;`);
+      out.push(`  ${target}.set($r.tangent);`);
+    } else {
+      out.push(`  for (let $k = 0; $k < ${size.get(p)}; $k++) {`);
+      out.push(`    ${seed}[$k] = 1;`);
+      out.push(`    $r = ${jvpLocal}($seed, ${params});`);
+      out.push(`    ${seed}[$k] = 0;`);
+      out.push(`    for (let $i = 0; $i < $m; $i++) ${target}[$i][$k] = $r.tangent[$i];`);
+      out.push('  }');
+    }
+  }
+  out.push('  return { value: $r.value, jacobian: $j };');
+  out.push('}');
+  return out;
+}
+
+/**
  * fHessian(...args) → { value, gradient, hessian }, hessian[p][q] = ∂²f/∂p∂q shaped p × q (a
  * number, a Float64Array, or rows), built from one fHvp per input direction: column by column,
  * with a unit tangent seeded in each scalar and each element of each vector parameter. A

@@ -77,6 +77,9 @@ export function jvpName(functionName: string): string {
 export function hvpName(functionName: string): string {
   return `${functionName}Hvp`;
 }
+export function jacobianName(functionName: string): string {
+  return `${functionName}Jacobian`;
+}
 export function hessianName(functionName: string): string {
   return `${functionName}Hessian`;
 }
