@@ -183,8 +183,19 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
   return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table, undefined)) };
 }
 
-/** The type each option must have; an option left out or `undefined` takes its default. */
-const optionTypes: { readonly [K in keyof CompileOptions]?: 'string' | 'boolean' } = { filename: 'string', format: 'boolean', sourceMap: 'boolean', dts: 'boolean' };
+/**
+ * The type each option must have; an option left out or `undefined` takes its default. Every
+ * option is listed (a new one is a type error here until it is).
+ */
+const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean' | 'number' | 'list of strings' } = {
+  filename: 'string',
+  format: 'boolean',
+  sourceMap: 'boolean',
+  dts: 'boolean',
+  checkArgs: 'boolean',
+  checkpointMemory: 'number', // its range is checked where it is used
+  derivatives: 'list of strings', // each a derivative: an unknown one is the diagnostic AD5040
+};
 
 /** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
 function describe(value: unknown): string {
@@ -204,7 +215,8 @@ function validateArguments(name: string, source: unknown, options: unknown): voi
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`adc: ${name}(source, options): options must be an object, not ${describe(options)}`);
   for (const [key, type] of Object.entries(optionTypes)) {
     const value = (options as Record<string, unknown>)[key];
-    if (value !== undefined && typeof value !== type) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
+    const ok = type === 'list of strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === type;
+    if (value !== undefined && !ok) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
   }
 }
 
