@@ -233,4 +233,43 @@ describe('the playground in headless Chromium', () => {
     expect([...errors, ...other.errors, ...third.errors]).toEqual([]);
     for (const p of [page, other.page, third.page]) await p.close();
   });
+  it('evaluates array parameters given as JSON, and stops a run that does not end without freezing the page', async () => {
+    const { page, errors } = await openPage('');
+    await page.waitForSelector('#gradient tr', { timeout: 30_000 });
+    await page.selectOption('#examples', { label: 'Least squares' });
+    await page.waitForSelector('#gradient tr[data-name="w"]', { timeout: 20_000 });
+    // The example's point, and the loss and its gradient written out by hand: r = Xw + b − y, loss = |r|²/m.
+    const X = [[1, 2], [3, 4], [5, 6]];
+    const y = [1, 2, 4];
+    const w = [0.5, -0.25];
+    const b = 0.1;
+    const r = X.map((row, k) => row[0] * w[0] + row[1] * w[1] + b - y[k]);
+    const loss = r.reduce((s, v) => s + v * v, 0) / 3;
+    expect(Number(await readValue(page))).toBeCloseTo(loss, 13);
+    const g = await readGradient(page);
+    const gw = JSON.parse(g.w) as number[];
+    expect(gw).toHaveLength(2);
+    gw.forEach((v, i) => expect(v).toBeCloseTo((2 / 3) * r.reduce((s, rk, k) => s + rk * X[k][i], 0), 12));
+    expect(Number(g.b)).toBeCloseTo((2 / 3) * r.reduce((s, v) => s + v, 0), 12);
+    expect(g.X).toBeUndefined(); // const: not differentiated
+
+    // Not JSON, or a row too short: said beside the value, nothing thrown.
+    await page.fill('#params input[name="w"]', '[0.5, ');
+    await page.waitForFunction(() => document.querySelector('#value')?.textContent?.includes('w: not JSON'));
+    await page.fill('#params input[name="w"]', '[0.5]');
+    await page.waitForFunction(() => /RangeError|elements|length/.test(document.querySelector('#value')?.textContent ?? ''), undefined, { timeout: 20_000 });
+
+    // A loop of 10¹² steps: stopped after 5 s, the worker restarted, the page still answers.
+    await page.selectOption('#examples', { label: 'Loop: harmonic oscillator' });
+    await page.waitForSelector('#gradient tr[data-name="k"]', { timeout: 20_000 });
+    await page.fill('#params input[name="steps"]', '1e12');
+    await page.waitForFunction(() => document.querySelector('#value')?.textContent?.includes('stopped after 5 s'), undefined, { timeout: 30_000 });
+    expect(await page.getAttribute('#result', 'data-state')).toBe('error');
+    await page.fill('#params input[name="steps"]', '0');
+    // No steps: x = x0 = 1, and ∂x/∂x0 = 1, ∂x/∂v0 = 0, ∂x/∂k = 0.
+    await page.waitForFunction(() => document.querySelector('#value')?.getAttribute('data-value') === '1' && document.querySelector('#result')?.getAttribute('data-state') === 'ok', undefined, { timeout: 20_000 });
+    expect(await readGradient(page)).toEqual({ k: '0', x0: '1', v0: '0' });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });
