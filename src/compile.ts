@@ -118,8 +118,18 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
   return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table)) };
 }
 
-/** The type each option must have; an option left out or `undefined` takes its default. */
-const optionTypes: { readonly [K in keyof CompileOptions]?: 'string' | 'boolean' } = { filename: 'string', format: 'boolean', sourceMap: 'boolean', dts: 'boolean' };
+/**
+ * The type each option must have; an option left out or `undefined` takes its default. Every
+ * option is listed (a new one is a type error here until it is).
+ */
+const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean' | 'number' } = {
+  filename: 'string',
+  format: 'boolean',
+  sourceMap: 'boolean',
+  dts: 'boolean',
+  checkArgs: 'boolean',
+  checkpointMemory: 'number', // its range is checked where it is used
+};
 
 /** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
 function describe(value: unknown): string {
