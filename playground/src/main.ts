@@ -251,6 +251,10 @@ async function evaluate(): Promise<void> {
 
 async function plot(fn: FunctionInfo, args: unknown[]): Promise<void> {
   const box = $('plot');
+  if (fn.result) {
+    box.textContent = `'${fn.name}' returns an array: there is no gradient to plot.`;
+    return;
+  }
   const index = fn.params.findIndex((p) => p.name === plotParam);
   if (index < 0 || compiled?.code === undefined) {
     box.textContent = 'No scalar parameter to plot along.';
