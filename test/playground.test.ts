@@ -171,6 +171,10 @@ describe('the playground in headless Chromium', () => {
     expect(await page.locator('#graph svg g.node').count()).toBe(6);
     expect(await page.locator('#graph svg g.edge').count()).toBe(7);
     expect(graphText).toContain('2304');
+    // Below it, explain's report: the three paths to x1 with their products, summing to the gradient.
+    const report = (await page.textContent('#explain-text'))!;
+    expect(report).toContain('∂graph/∂x1: 3 paths');
+    expect(report).toContain('3.14159265358979 × 2304 = 7238.22947387088');
 
     if (process.env.ADC_PLAYGROUND_SCREENSHOT) await page.screenshot({ path: process.env.ADC_PLAYGROUND_SCREENSHOT });
 

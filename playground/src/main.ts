@@ -283,8 +283,16 @@ async function graph(fn: FunctionInfo, args: unknown[]): Promise<void> {
   const reply = await client.request({ kind: 'graph', source: compiled!.source, fn: fn.name, point: args as number[] }, 30_000);
   if (mine !== graphRun) return;
   box.dataset.state = reply.kind === 'graphed' ? 'ok' : 'error';
-  if (reply.kind === 'graphed') box.innerHTML = reply.svg;
-  else box.textContent = reply.kind === 'failed' ? reply.message : '';
+  const report = $('explain-text');
+  if (reply.kind === 'graphed') {
+    // Graphviz's SVG escapes the labels it draws (they come from the source text).
+    if (reply.svg !== undefined) box.innerHTML = reply.svg;
+    else box.textContent = reply.tooLarge ?? '';
+    report.textContent = reply.text;
+  } else {
+    box.textContent = reply.kind === 'failed' ? reply.message : '';
+    report.textContent = '';
+  }
 }
 
 // ---- links, examples, downloads ---------------------------------------------------------------

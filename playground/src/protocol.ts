@@ -21,5 +21,5 @@ export type Reply =
   | { readonly kind: 'compiled'; readonly code?: string; readonly dts?: string; readonly problems: readonly Problem[]; readonly functions: readonly FunctionInfo[]; readonly ms: number }
   | { readonly kind: 'evaluated'; readonly value: unknown; readonly gradient?: Record<string, unknown> }
   | { readonly kind: 'plotted'; readonly values: readonly number[]; readonly slopes: readonly number[] }
-  | { readonly kind: 'graphed'; readonly svg: string }
+  | { readonly kind: 'graphed'; readonly svg?: string; readonly text: string; readonly tooLarge?: string }
   | { readonly kind: 'failed'; readonly message: string };

@@ -7,6 +7,7 @@ import { compileSync } from '../../src/compile.ts';
 import { LineMap } from '../../src/diagnostics/span.ts';
 import { svgTooLarge, toSvg } from '../../src/explain/dot.ts';
 import { explain, ExplainError } from '../../src/explain/explain.ts';
+import { formatExplain } from '../../src/explain/text.ts';
 import type { Reply, Request } from './protocol.ts';
 
 type Module = Record<string, (...args: unknown[]) => unknown>;
@@ -62,9 +63,12 @@ async function handle(request: Request): Promise<Reply> {
     }
     case 'graph': {
       const result = explain(request.source, request.fn, request.point);
+      // The report of `adc explain` (sweeps, and the paths to each input with their products) is
+      // shown below the drawing; a graph too large for Graphviz in reasonable time gets the report only.
+      const text = formatExplain(result);
       const tooLarge = svgTooLarge(result);
-      if (tooLarge) return { kind: 'failed', message: tooLarge };
-      return { kind: 'graphed', svg: await toSvg(result) };
+      if (tooLarge) return { kind: 'graphed', text, tooLarge };
+      return { kind: 'graphed', svg: await toSvg(result), text };
     }
     default:
       return request satisfies never;
