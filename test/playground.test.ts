@@ -191,6 +191,8 @@ describe('the playground in headless Chromium', () => {
     await page.waitForSelector('#editor .cm-lintRange-error');
     expect(await page.textContent('#editor .cm-lintRange-error')).toBe('y');
     expect(await page.getAttribute('#status', 'data-state')).toBe('errors');
+    // What is still shown is the last program that compiled, marked stale.
+    expect(await page.getAttribute('#result', 'data-state')).toBe('stale');
 
     // Fixed again: no problems, and the values are back.
     await page.keyboard.press('Backspace');

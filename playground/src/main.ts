@@ -106,6 +106,7 @@ async function recompile(): Promise<void> {
   $('status').textContent = errors > 0 ? `${errors} error${errors === 1 ? '' : 's'}` : `compiled in ${reply.ms.toFixed(0)} ms`;
   $('status').dataset.state = errors > 0 ? 'errors' : 'ok';
   if (reply.code !== undefined) setText(output, reply.code);
+  $('output').classList.toggle('stale', reply.code === undefined);
   for (const id of ['download-js', 'download-dts']) ($(id) as HTMLButtonElement).disabled = reply.code === undefined;
   if (reply.code !== undefined) showFunctions(reply.functions);
   await evaluate();
@@ -211,7 +212,11 @@ async function evaluate(): Promise<void> {
   syncLink();
   const fn = currentFunction();
   const result = $('result');
-  if (!fn || compiled?.code === undefined) return;
+  if (!fn || compiled?.code === undefined) {
+    // The source has errors: what is shown is the last program that compiled, greyed until it does again.
+    result.dataset.state = 'stale';
+    return;
+  }
   const read = readArguments(fn);
   if ('error' in read) {
     result.dataset.state = 'error';
