@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.ts';
-import { compileFiles } from './compile-files.ts';
+// Only commander and the version are loaded up front: `adc --version` and `--help` must answer
+// without loading the compiler (test/startup.test.ts checks the module graph). Each command
+// imports what it needs when it runs.
 
 /** Colour when printing to a terminal, unless NO_COLOR (no-color.org) says otherwise. */
 export function defaultColor(): boolean {
@@ -64,6 +66,7 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
         exitCode = await watchUntilInterrupted(files, { ...opts, color: opts.color ?? defaultColor() }, io);
         return;
       }
+      const { compileFiles } = await import('./compile-files.ts');
       exitCode = await compileFiles(files, { ...opts, color: opts.color ?? defaultColor() }, io);
     });
 

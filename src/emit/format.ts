@@ -1,7 +1,11 @@
-import { format } from 'prettier';
-
 export const printWidth = 100;
 const options = { parser: 'babel', printWidth, singleQuote: true, trailingComma: 'all' } as const;
+
+/** Prettier is loaded on the first format only: importing adc, `--no-format` and most files never need it. */
+async function format(code: string): Promise<string> {
+  const prettier = await import('prettier');
+  return prettier.format(code, options);
+}
 
 /** The module text from its sections, as written by our printer. */
 export function joinSections(sections: readonly { readonly text: string }[]): string {
@@ -19,7 +23,7 @@ export async function formatSections(sections: readonly { readonly lines: readon
   const formatted = await Promise.all(
     sections.map(async (section) => {
       if (!section.lines.some((line) => line.length > printWidth)) return section;
-      return { text: (await format(section.text, options)).trimEnd() };
+      return { text: (await format(section.text)).trimEnd() };
     }),
   );
   return joinSections(formatted);
@@ -27,5 +31,5 @@ export async function formatSections(sections: readonly { readonly lines: readon
 
 /** Prettier over a whole text, for tests and tools. */
 export async function formatCode(code: string): Promise<string> {
-  return format(code, options);
+  return format(code);
 }
