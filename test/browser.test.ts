@@ -1,6 +1,6 @@
 /**
  * The Vite example (examples/vite-fit) in real headless Chromium: built with Vite through its own
- * vite.config.js (which imports `adc/vite`), it must fit the curve, the loss falling, to parameters
+ * vite.config.js (which imports `adc-compiler/vite`), it must fit the curve, the loss falling, to parameters
  * near the truth; under `vite` (dev), editing model.ad must hot-reload it without a page reload, and
  * a compile error must show in Vite's error overlay.
  *

@@ -65,7 +65,7 @@ function expectMapsToModel(map: SourceMapInput): void {
   expect([...lines].sort()).toEqual(expect.arrayContaining([2, 4, 6]));
 }
 
-describe('the Rollup plugin (adc/rollup)', () => {
+describe('the Rollup plugin (adc-compiler/rollup)', () => {
   it('bundles .ad imports, with a source map to the .ad file', async () => {
     const bundle = await rollup({ input: entry, plugins: [adcRollup()] });
     const { output } = await bundle.generate({ format: 'es', sourcemap: true });
@@ -98,7 +98,7 @@ describe('the Rollup plugin (adc/rollup)', () => {
   });
 });
 
-describe('the esbuild plugin (adc/esbuild)', () => {
+describe('the esbuild plugin (adc-compiler/esbuild)', () => {
   it('bundles .ad imports, with a source map to the .ad file', async () => {
     const result = await esbuild.build({
       entryPoints: [entry],
@@ -145,7 +145,7 @@ async function runWebpack(entryFile: string): Promise<{ stats: webpack.Stats; di
   return { stats, dir };
 }
 
-describe('the webpack plugin (adc/webpack)', () => {
+describe('the webpack plugin (adc-compiler/webpack)', () => {
   it('bundles .ad imports, with a source map to the .ad file', async () => {
     const { stats, dir } = await runWebpack(entry);
     expect(stats.hasErrors(), stats.toString()).toBe(false);
@@ -164,7 +164,7 @@ describe('the webpack plugin (adc/webpack)', () => {
   });
 });
 
-describe('the Vite plugin (adc/vite)', () => {
+describe('the Vite plugin (adc-compiler/vite)', () => {
   const build = (input: string) =>
     viteBuild({
       root: fixtures,

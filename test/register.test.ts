@@ -1,5 +1,5 @@
 /**
- * The Node.js loader (`node --import adc/register app.js`) and the package's subpaths, run as a user
+ * The Node.js loader (`node --import adc-compiler/register app.js`) and the package's subpaths, run as a user
  * runs them: from dist/, through package.json "exports".
  */
 import { spawnSync } from 'node:child_process';
@@ -13,15 +13,15 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'adc-register-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs node from the package root, so `adc/…` resolves to this package (a self-reference). */
+/** Runs node from the package root, so `adc-compiler/…` resolves to this package (a self-reference). */
 function node(...args: string[]) {
   const run = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 30_000 });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-describe('node --import adc/register', () => {
+describe('node --import adc-compiler/register', () => {
   it('runs the loader example: app.js imports model.ad directly', () => {
-    const run = node('--import', 'adc/register', 'examples/node-loader/app.js');
+    const run = node('--import', 'adc-compiler/register', 'examples/node-loader/app.js');
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^minimum of rosenbrock after \d+ steps: f\(1\.000000, 1\.000000\) = \d\.\d+e-\d+$/m);
@@ -33,12 +33,12 @@ describe('node --import adc/register', () => {
     const app = join(dir, 'stack.mjs');
     // Math.sin of a BigInt throws inside the compiled g.
     writeFileSync(app, `import { g } from './model.ad';\ntry { g(1n, 2); } catch (error) { console.log(error.stack); }\n`);
-    const mapped = node('--enable-source-maps', '--import', 'adc/register', app);
+    const mapped = node('--enable-source-maps', '--import', 'adc-compiler/register', app);
     expect(mapped.code).toBe(0);
     const frame = mapped.stdout.split('\n').find((l) => l.includes('at g '));
     expect(frame).toMatch(new RegExp(`at g \\(${model.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:[34]:\\d+\\)`));
     // Without source maps the frame is in the generated code, at a line past the .ad file's end.
-    const plain = node('--import', 'adc/register', app);
+    const plain = node('--import', 'adc-compiler/register', app);
     const generatedLine = Number(/at g \(file:\/\/.*model\.ad:(\d+):\d+\)/.exec(plain.stdout)?.[1]);
     expect(generatedLine).toBeGreaterThan(4);
   });
@@ -48,7 +48,7 @@ describe('node --import adc/register', () => {
     writeFileSync(bad, 'fn f(x) =\n  x * yy\n');
     const app = join(dir, 'bad.mjs');
     writeFileSync(app, `import { f } from './bad.ad';\nconsole.log(f(1));\n`);
-    const run = node('--import', 'adc/register', app);
+    const run = node('--import', 'adc-compiler/register', app);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain(`adc: cannot compile ${bad}:\n${bad}:2:7: error: unknown variable 'yy' [AD2001]\n    x * yy\n        ^~`);
   });
@@ -56,7 +56,7 @@ describe('node --import adc/register', () => {
   it('leaves every other module to Node', () => {
     const app = join(dir, 'plain.mjs');
     writeFileSync(app, `import { readFileSync } from 'node:fs';\nconsole.log(typeof readFileSync, JSON.parse('[1]')[0]);\n`);
-    expect(node('--import', 'adc/register', app)).toMatchObject({ code: 0, stdout: 'function 1\n' });
+    expect(node('--import', 'adc-compiler/register', app)).toMatchObject({ code: 0, stdout: 'function 1\n' });
   });
 });
 
@@ -73,11 +73,11 @@ describe('the package subpaths', () => {
     }
   });
 
-  it('import as a user imports them: adc/vite, adc/rollup, adc/esbuild and adc/webpack default-export the plugin', () => {
+  it('import as a user imports them: adc-compiler/vite, adc-compiler/rollup, adc-compiler/esbuild and adc-compiler/webpack default-export the plugin', () => {
     const script = `
       const names = {};
       for (const sub of ['vite', 'rollup', 'esbuild', 'webpack']) {
-        const plugin = (await import('adc/' + sub)).default;
+        const plugin = (await import('adc-compiler/' + sub)).default;
         const made = plugin();
         names[sub] = typeof plugin === 'function' && (made.name ?? made.constructor.name);
       }

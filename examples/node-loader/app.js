@@ -1,6 +1,6 @@
 // Imports an .ad file directly, compiled on import by the adc loader:
 //
-//   node --import adc/register examples/node-loader/app.js
+//   node --import adc-compiler/register examples/node-loader/app.js
 //
 // (add --enable-source-maps and a stack frame inside the model points at model.ad's line and
 // column). It minimises the Rosenbrock function with gradient descent and a backtracking line

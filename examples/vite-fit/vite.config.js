@@ -1,5 +1,5 @@
 import { defineConfig } from 'vite';
-import adc from 'adc/vite';
+import adc from 'adc-compiler/vite';
 
 export default defineConfig({
   plugins: [adc()],

@@ -1,5 +1,5 @@
 /**
- * `import adc from 'adc/rollup'`: the adc plugin for Rollup. `.ad` files become ES modules
+ * `import adc from 'adc-compiler/rollup'`: the adc plugin for Rollup. `.ad` files become ES modules
  * exporting `f` and `fGrad` for each `fn f`, with source maps to the `.ad` text.
  */
 import { unplugin } from './unplugin.ts';

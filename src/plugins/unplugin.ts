@@ -1,7 +1,7 @@
 /**
  * The bundler plugin, written once with unplugin: `.ad` files become ES modules exporting `f` and
  * `fGrad` for each `fn f`, with a source map back to the `.ad` text. The per-bundler entry files
- * beside this one (`adc/vite`, `adc/rollup`, `adc/esbuild`, `adc/webpack`) export its adapters.
+ * beside this one (`adc-compiler/vite`, `adc-compiler/rollup`, `adc-compiler/esbuild`, `adc-compiler/webpack`) export its adapters.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * `import adc from 'adc/vite'`: the adc plugin for Vite. `.ad` files become ES modules
+ * `import adc from 'adc-compiler/vite'`: the adc plugin for Vite. `.ad` files become ES modules
  * exporting `f` and `fGrad` for each `fn f`, with source maps to the `.ad` text.
  */
 import { unplugin } from './unplugin.ts';

@@ -1,5 +1,5 @@
 /**
- * `import adc from 'adc/webpack'`: the adc plugin for Webpack. `.ad` files become ES modules
+ * `import adc from 'adc-compiler/webpack'`: the adc plugin for Webpack. `.ad` files become ES modules
  * exporting `f` and `fGrad` for each `fn f`, with source maps to the `.ad` text.
  */
 import { unplugin } from './unplugin.ts';

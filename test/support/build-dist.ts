@@ -1,7 +1,8 @@
 /**
  * Vitest global setup: makes sure dist/ (what `npm install` builds and what `bin/adc.js`, the
- * package's subpaths such as `adc/register` and `adc/vite`, and the examples run) is not older than
- * src/. In CI `npm ci` has just built it; on a developer's machine this rebuilds it after an edit.
+ * package's subpaths such as `adc-compiler/register` and `adc-compiler/vite`, and the examples
+ * run) is not older than src/. In CI `npm ci` has just built it; on a developer's machine this
+ * rebuilds it after an edit.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
