@@ -70,8 +70,8 @@ describe('start-up: the module graph of each command', () => {
     expect(files.some((f) => f.includes('node_modules/prettier/'))).toBe(true);
   });
 
-  it("importing the API ('adc') loads the compiler from the bundle, without prettier or chevrotain's files", () => {
-    const { files, status } = loads(['--input-type=module', '-e', "import 'adc';"]);
+  it("importing the API ('adc-compiler') loads the compiler from the bundle, without prettier or chevrotain's files", () => {
+    const { files, status } = loads(['--input-type=module', '-e', "import 'adc-compiler';"]);
     expect(status).toBe(0);
     expect(files).toContain('dist/index.js');
     expect(loadsCompiler(files)).toBe(true);
