@@ -1,4 +1,5 @@
 import { reverseMode } from './ad/reverse.ts';
+import type { CompileCache } from './compile-cache.ts';
 import { checkProgram } from './check/check-program.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { LineMap } from './diagnostics/span.ts';
@@ -26,6 +27,12 @@ export interface CompileOptions {
   readonly sourceMap?: boolean;
   /** Also return TypeScript declarations (`model.d.ts`) for the module. */
   readonly dts?: boolean;
+  /**
+   * Reuse what an earlier compile of the same file made (and keep this one's for the next):
+   * functions whose code and callees did not change are not compiled again. For watch mode and
+   * bundler plugins; the output is the same as without it. One cache per file.
+   */
+  readonly cache?: CompileCache;
 }
 
 export interface FunctionInfo {
@@ -84,11 +91,27 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   diagnostics.items.sort((a, b) => a.span.start - b.span.start);
   if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const lines = new LineMap(source);
+  const cache = options.cache;
+  const keys = new Map<string, string>();
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
-    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table);
+    for (const decl of checked.program.functions) {
+      const key = cache?.key(decl, checked.table, source, lines);
+      const reused = key === undefined ? undefined : cache!.reuse(key, decl.name, decl.span.start, lines.position(decl.span.start).line);
+      if (reused) {
+        yield { reuse: reused };
+        continue;
+      }
+      if (key !== undefined) keys.set(decl.name, key);
+      yield compileFunction(decl, checked.table);
+    }
   })();
-  const sections = emitModule({ filename, version, lines, functions: compiled });
+  const emitted = (name: string, made: readonly Section[], reusable: boolean) => {
+    const decl = checked.table.get(name)!;
+    if (reusable && keys.has(name)) cache!.keep(keys.get(name)!, made, decl.span.start, lines.position(decl.span.start).line);
+  };
+  const sections = emitModule({ filename, version, lines, functions: compiled, emitted });
+  cache?.finish();
   const functions = checked.program.functions.map((decl) => ({
     name: decl.name,
     params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),

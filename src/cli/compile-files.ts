@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import type { CompileCache } from '../compile-cache.ts';
 import { compile } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { messages } from '../diagnostics/messages.ts';
@@ -16,6 +17,8 @@ export interface CompileFilesOptions {
   readonly sourceMap?: boolean;
   /** Write TypeScript declarations beside the output: `model.d.ts` for `model.js`. */
   readonly dts?: boolean;
+  /** The compile cache of a file, for watch mode: functions an edit did not change are reused. */
+  readonly cacheOf?: (file: string) => CompileCache;
 }
 
 export interface Reporter {
@@ -59,7 +62,7 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
   const out = outputPath(file, options);
   // The map names the source relative to where the map is written.
   const filename = options.sourceMap ? relative(dirname(resolve(out)), resolve(file)).split(sep).join('/') : basename(file);
-  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts });
+  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, cache: options.cacheOf?.(file) });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
   if (result.code === undefined) return false;
   if (options.check) return true;

@@ -10,8 +10,19 @@ export interface EmitInput {
   readonly filename: string;
   readonly version: string;
   readonly lines: LineMap;
-  /** Per source function, its value-only IR and its gradient IR, in source order. */
-  readonly functions: Iterable<{ readonly value: IrFunction; readonly gradient: IrFunction }>;
+  /**
+   * Per source function, in source order: its value-only IR and its gradient IR, or the sections
+   * emitted for it by an earlier compile (`reuse`, from compile-cache.ts; functions without arrays only).
+   */
+  readonly functions: Iterable<{ readonly value: IrFunction; readonly gradient: IrFunction } | { readonly reuse: ReusedFunction }>;
+  /** Told the sections of each function emitted from IR, and whether they can be reused in another module. */
+  readonly emitted?: (name: string, sections: readonly Section[], reusable: boolean) => void;
+}
+
+/** A function's sections from an earlier compile, already moved to where the function now is. */
+export interface ReusedFunction {
+  readonly name: string;
+  readonly sections: readonly Section[];
 }
 
 /**
@@ -43,7 +54,15 @@ export function emitModule(input: EmitInput): Section[] {
   const exports: string[] = [];
   const slots = { next: 0 };
   let helpers: Section | undefined;
-  for (const { value, gradient } of input.functions) {
+  for (const item of input.functions) {
+    if ('reuse' in item) {
+      sections.push(...item.reuse.sections);
+      exports.push(exportSpecifier(localFunctionName(item.reuse.name), item.reuse.name), exportSpecifier(localFunctionName(gradientName(item.reuse.name)), gradientName(item.reuse.name)));
+      continue;
+    }
+    const { value, gradient } = item;
+    const first = sections.length;
+    const slotsBefore = slots.next;
     const local = localFunctionName(value.name);
     const withArrays = value.params.some((p) => p.shape);
     if (withArrays && !helpers) {
@@ -68,6 +87,9 @@ export function emitModule(input: EmitInput): Section[] {
       sections.push(...emitFunction(gradient, into, input.lines, intoDoc, 'into', slots));
       exports.push(into);
     }
+    // Work-array slots are numbered across the module, and the array helpers come once: only a
+    // function that uses neither stands alone.
+    input.emitted?.(value.name, sections.slice(first), !withArrays && slots.next === slotsBefore);
   }
   const footer = new Section();
   footer.push(`export { ${exports.join(', ')} };`);

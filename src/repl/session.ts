@@ -2,7 +2,7 @@ import { didYouMean } from '../check/suggest.ts';
 import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { compileSync, type Diagnostic, type FunctionInfo } from '../index.ts';
 import { builtinArity } from '../ir/builtins.ts';
-import { childrenOf, type Expr, type FunctionDecl, type Program } from '../syntax/ast.ts';
+import { calledNames, type FunctionDecl, type Program } from '../syntax/ast.ts';
 import { gradientIntoName, gradientName } from '../emit/names.ts';
 import { parse } from '../syntax/parse.ts';
 import { messages } from '../diagnostics/messages.ts';
@@ -362,7 +362,7 @@ export class Session {
     const calls = new Set<string>(also);
     const shape = new Assembly(chunks);
     const parsed = parse(shape.source, new DiagnosticBag());
-    for (const fn of parsed?.functions ?? []) for (const name of callsOf(fn)) calls.add(name);
+    for (const fn of parsed?.functions ?? []) for (const name of calledNames(fn)) calls.add(name);
     const defs = (names: Iterable<string>) => this.inOrder(names).map((d) => [d.piece]);
     const assembly = new Assembly([...defs(reach(calls, (n) => (this.defs.has(n) ? [this.defs.get(n)!] : []))), ...chunks]);
     const result = this.compile(assembly);
@@ -377,19 +377,6 @@ export class Session {
 
 function asPiece(input: Piece | string): Piece {
   return typeof input === 'string' ? typed(input) : input;
-}
-
-/** The names a function calls (user functions or not): every call in its body. */
-function callsOf(fn: FunctionDecl): Set<string> {
-  const calls = new Set<string>();
-  for (const s of fn.body) {
-    for (const stack: Expr[] = [s.value]; stack.length > 0; ) {
-      const e = stack.pop()!;
-      if (e.kind === 'call') calls.add(e.callee);
-      stack.push(...childrenOf(e));
-    }
-  }
-  return calls;
 }
 
 /** `roots` and every name they call, directly or not, among the functions `lookup` knows. */
@@ -430,7 +417,7 @@ function declarations(piece: Piece, program: Program): Omit<Definition, 'info'>[
     // A comment on the line where the previous function ends belongs to that function.
     const leading = i === 0 ? gapBefore : gapBefore.replace(/^[^\r\n]*/, '');
     const trailing = /^[^\r\n]*/.exec(gapAfter)![0].trim();
-    return { name: decl.name, piece: slice(piece, decl.span.start, decl.span.end), leading: comments(leading), trailing: trailing.startsWith('#') ? trailing : '', calls: callsOf(decl) };
+    return { name: decl.name, piece: slice(piece, decl.span.start, decl.span.end), leading: comments(leading), trailing: trailing.startsWith('#') ? trailing : '', calls: calledNames(decl) };
   });
 }
 

@@ -163,6 +163,19 @@ export function anyReachable(
   return false;
 }
 
+/** The names a function calls (user functions or built-ins), from every expression of its body. */
+export function calledNames(fn: FunctionDecl): Set<string> {
+  const names = new Set<string>();
+  for (const s of fn.body) {
+    for (const stack: Expr[] = [s.value]; stack.length > 0; ) {
+      const e = stack.pop()!;
+      if (e.kind === 'call') names.add(e.callee);
+      stack.push(...childrenOf(e));
+    }
+  }
+  return names;
+}
+
 /**
  * Where an index variable is itself an index of an array (`x[i]`, `A[k, i]`), in source order:
  * what gives it its range when none is written (the checker and lowering both read it).
