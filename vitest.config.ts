@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     // Rebuilds dist/ when src/ is newer: several tests run bin/adc.js, the package's subpaths and the examples.
     globalSetup: ['test/support/build-dist.ts'],
+    // The default report, then the reason of each test skipped with one (the browser test without Chromium).
+    reporters: ['default', './test/support/skipped-reporter.ts'],
   },
 });

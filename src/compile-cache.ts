@@ -1,5 +1,5 @@
 import type { LineMap } from './diagnostics/span.ts';
-import { Section, type ReusedFunction } from './emit/emit-js.ts';
+import { Section, type EmittedFunction } from './emit/emit-js.ts';
 import { calledNames, type FunctionDecl } from './syntax/ast.ts';
 
 /**
@@ -21,11 +21,11 @@ export class CompileCache {
   private entries = new Map<string, Entry>();
   private used = new Map<string, Entry>();
 
-  /** The key of `decl` in this source, given every function of the file by name. */
-  key(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, source: string, lines: LineMap): string {
+  /** The key of `decl` in this source, given every function of the file by name (and the options that change every function's code). */
+  key(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, source: string, lines: LineMap, options = ''): string {
     const origin = decl.span.start;
     const firstLine = lines.position(origin).line;
-    const parts: string[] = [];
+    const parts: string[] = [options];
     for (const fn of closure(decl, table)) {
       const start = lineStart(source, fn.span.start);
       const end = lineEnd(source, fn.span.end);
@@ -35,18 +35,19 @@ export class CompileCache {
   }
 
   /** The sections kept for this key, moved to a function starting at `origin` on line `line`. */
-  reuse(key: string, name: string, origin: number, line: number): ReusedFunction | undefined {
+  reuse(key: string, origin: number, line: number): EmittedFunction | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.used.set(key, entry);
     this.hits++;
-    if (entry.origin === origin && entry.line === line) return { name, sections: entry.sections };
-    return { name, sections: entry.sections.map((s) => moved(s, origin - entry.origin, line - entry.line)) };
+    const { made } = entry;
+    if (entry.origin === origin && entry.line === line) return made;
+    return { ...made, sections: made.sections.map((s) => moved(s, origin - entry.origin, line - entry.line)) };
   }
 
-  /** Keeps the sections just emitted for a function (which started at `origin`, on line `line`). */
-  keep(key: string, sections: readonly Section[], origin: number, line: number): void {
-    this.used.set(key, { sections, origin, line });
+  /** Keeps what was just emitted for a function (which started at `origin`, on line `line`). */
+  keep(key: string, made: EmittedFunction, origin: number, line: number): void {
+    this.used.set(key, { made, origin, line });
   }
 
   /** Ends a compile: keeps what it used or made, drops the rest. */
@@ -68,7 +69,7 @@ export class CompileCache {
 }
 
 interface Entry {
-  readonly sections: readonly Section[];
+  readonly made: EmittedFunction;
   readonly origin: number;
   readonly line: number;
 }

@@ -2,16 +2,20 @@ import { reverseMode } from './ad/reverse.ts';
 import type { CompileCache } from './compile-cache.ts';
 import { checkProgram } from './check/check-program.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
+import { messages } from './diagnostics/messages.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
-import { emitModule, type Section } from './emit/emit-js.ts';
+import { emitModule, type EmittedFunction, type Section } from './emit/emit-js.ts';
 import { buildSourceMap, type SourceMap } from './emit/source-map.ts';
 import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
 import type { IrFunction } from './ir/ir.ts';
-import type { FunctionDecl, Program } from './syntax/ast.ts';
+import { returnsArray, type FunctionDecl, type Program } from './syntax/ast.ts';
+import { checkShapes } from './check/check-shapes.ts';
+import { resultShapes } from './check/check-program.ts';
 import { lowerFunction } from './ir/lower.ts';
 import { parse } from './syntax/parse.ts';
+import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
 
 export interface CompileOptions {
@@ -28,6 +32,12 @@ export interface CompileOptions {
   /** Also return TypeScript declarations (`model.d.ts`) for the module. */
   readonly dts?: boolean;
   /**
+   * Check at run time that every number argument is a number: otherwise a string is converted
+   * and undefined becomes NaN, silently. A bad argument throws a TypeError naming the function,
+   * the parameter and what was passed. Array arguments are always checked. Default: false.
+   */
+  readonly checkArgs?: boolean;
+  /**
    * Reuse what an earlier compile of the same file made (and keep this one's for the next):
    * functions whose code and callees did not change are not compiled again. For watch mode and
    * bundler plugins; the output is the same as without it. One cache per file.
@@ -39,6 +49,8 @@ export interface FunctionInfo {
   readonly name: string;
   /** Each parameter; `type` for a vector or matrix (`vec[n]`, `mat[m, n]`). */
   readonly params: readonly { readonly name: string; readonly isConst: boolean; readonly type?: 'vec' | 'mat' }[];
+  /** A function returning an array: `vec` (a Float64Array) or `mat` (an array of Float64Array rows). */
+  readonly result?: 'vec' | 'mat';
 }
 
 export interface CompileResult {
@@ -56,21 +68,45 @@ export interface CompileResult {
 
 /** The compiled IR of one file, before it is written as JavaScript. */
 export interface CompiledProgram {
-  readonly functions: readonly { readonly value: IrFunction; readonly gradient: IrFunction }[];
+  readonly functions: readonly { readonly value: IrFunction; readonly gradient?: IrFunction }[];
 }
 
 /** Source → checked AST, or undefined with diagnostics. */
 function check(source: string, diagnostics: DiagnosticBag): { program: Program; table: Map<string, FunctionDecl> } | undefined {
   const program = parse(source, diagnostics);
-  if (!program) return undefined;
+  if (!program) {
+    checkApart(source, diagnostics);
+    return undefined;
+  }
   const table = checkProgram(program, diagnostics);
   return table && { program, table };
 }
 
+/**
+ * After syntax errors, the checks of the functions that parsed on their own (src/syntax/parse-apart.ts),
+ * so one run reports every independent problem. Not after a nesting limit (AD1003, AD1006): those
+ * pieces would be too deep for the checks to walk.
+ */
+function checkApart(source: string, diagnostics: DiagnosticBag): void {
+  if (diagnostics.items.some((d) => d.code === messages.nestingTooDeep.code || d.code === messages.expressionTooDeep.code)) return;
+  const { program, broken } = parseApart(source, diagnostics.items);
+  if (program.functions.length === 0) return;
+  const bag = new DiagnosticBag();
+  checkProgram(program, bag);
+  for (const d of bag.items) {
+    // A name of a function that could not be read is not unknown; its problem is already reported.
+    const unknown = d.code === messages.unknownFunction.code || d.code === messages.unknownVariable.code;
+    if (unknown && broken.has(source.slice(d.span.start, d.span.end))) continue;
+    diagnostics.items.push(d);
+  }
+}
+
 /** One checked function → its optimised value IR and gradient IR. */
-function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): { value: IrFunction; gradient: IrFunction } {
+function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): { value: IrFunction; gradient?: IrFunction } {
   const { ir, names } = lowerFunction(decl, table);
   const value = optimize(ir, names);
+  // A function returning an array exports its value only (its derivatives are Jacobians, not gradients).
+  if (ir.result) return { value };
   // The gradient is derived from the unoptimised primal, so the forward sweep keeps every value
   // in the form the derivative rules expect; it is then optimised as a whole.
   const gradient = optimize(reverseMode(ir, names), names);
@@ -81,6 +117,31 @@ function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, Function
 export function compileToIr(source: string, diagnostics: DiagnosticBag): CompiledProgram | undefined {
   const checked = check(source, diagnostics);
   return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table)) };
+}
+
+/** The type each option must have; an option left out or `undefined` takes its default. */
+const optionTypes: { readonly [K in keyof CompileOptions]?: 'string' | 'boolean' } = { filename: 'string', format: 'boolean', sourceMap: 'boolean', dts: 'boolean' };
+
+/** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return value instanceof Uint8Array ? `a ${value.constructor.name} (decode it first: new TextDecoder().decode(bytes))` : `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+  return `a ${typeof value}`;
+}
+
+/**
+ * The API's arguments, checked before anything reads them: the source must be a string and each
+ * known option of its type. Bad `.ad` text is never an exception (it gives diagnostics); a wrong
+ * argument type is a programming error and a `TypeError` that says what was passed.
+ */
+function validateArguments(name: string, source: unknown, options: unknown): void {
+  if (typeof source !== 'string') throw new TypeError(`adc: ${name}(source, options) takes the .ad source text as a string, not ${describe(source)}`);
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`adc: ${name}(source, options): options must be an object, not ${describe(options)}`);
+  for (const [key, type] of Object.entries(optionTypes)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined && typeof value !== type) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
+  }
 }
 
 function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: Section[] } {
@@ -96,8 +157,9 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
     for (const decl of checked.program.functions) {
-      const key = cache?.key(decl, checked.table, source, lines);
-      const reused = key === undefined ? undefined : cache!.reuse(key, decl.name, decl.span.start, lines.position(decl.span.start).line);
+      // Options that change the code of every function are part of each key.
+      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}`);
+      const reused = key === undefined ? undefined : cache!.reuse(key, decl.span.start, lines.position(decl.span.start).line);
       if (reused) {
         yield { reuse: reused };
         continue;
@@ -106,19 +168,29 @@ function compileSections(source: string, options: CompileOptions): CompileResult
       yield compileFunction(decl, checked.table);
     }
   })();
-  const emitted = (name: string, made: readonly Section[], reusable: boolean) => {
-    const decl = checked.table.get(name)!;
-    if (reusable && keys.has(name)) cache!.keep(keys.get(name)!, made, decl.span.start, lines.position(decl.span.start).line);
+  const emitted = (made: EmittedFunction, reusable: boolean) => {
+    const decl = checked.table.get(made.name)!;
+    if (reusable && keys.has(made.name)) cache!.keep(keys.get(made.name)!, made, decl.span.start, lines.position(decl.span.start).line);
   };
-  const sections = emitModule({ filename, version, lines, functions: compiled, emitted });
+  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted });
   cache?.finish();
-  const functions = checked.program.functions.map((decl) => ({
-    name: decl.name,
-    params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
-  }));
+  const functions = checked.program.functions.map((decl): FunctionInfo => {
+    const result = resultKind(decl, checked.table);
+    return {
+      name: decl.name,
+      params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
+      ...(result && { result }),
+    };
+  });
   const map = options.sourceMap ? buildSourceMap(sections, source, lines, filename) : undefined;
   const dts = options.dts ? emitDeclarations(functions, { filename, version }) : undefined;
   return { code: joinSections(sections), diagnostics: diagnostics.items, functions, sections, ...(map && { map }), ...(dts !== undefined && { dts }) };
+}
+
+/** Whether a checked function returns a vec or a mat (undefined: a number). */
+function resultKind(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): 'vec' | 'mat' | undefined {
+  if (!returnsArray(decl, table)) return undefined;
+  return checkShapes(decl, table, new DiagnosticBag(), resultShapes(table))?.dims.length === 2 ? 'mat' : 'vec';
 }
 
 /**
@@ -126,15 +198,18 @@ function compileSections(source: string, options: CompileOptions): CompileResult
  * printer, which differs from `compile`'s only in lines longer than 100 columns.
  */
 export function compileSync(source: string, options: Omit<CompileOptions, 'format'> = {}): CompileResult {
+  validateArguments('compileSync', source, options);
   const { sections: _, ...result } = compileSections(source, options);
   return result;
 }
 
 /**
  * Compiles one `.ad` source text to an ES module. Resolves with `code` undefined and the
- * diagnostics when the source has errors; it does not reject on bad input.
+ * diagnostics when the source has errors; it does not reject on bad input. It rejects with a
+ * `TypeError` only when called with a source that is not a string or a wrongly typed option.
  */
 export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  validateArguments('compile', source, options);
   const { sections, ...result } = compileSections(source, options);
   if (!sections || options.format === false || options.sourceMap) return result;
   return { ...result, code: await formatSections(sections) };

@@ -1,11 +1,12 @@
 /**
  * The Vite example (examples/vite-fit) in real headless Chromium: built with Vite through its own
- * vite.config.js (which imports `adc-compiler/vite`), it must fit the curve, the loss falling, to parameters
- * near the truth; under `vite` (dev), editing model.ad must hot-reload it without a page reload, and
- * a compile error must show in Vite's error overlay.
+ * vite.config.js (which imports `adc-compiler/vite`), it must fit the curve, the loss falling, to
+ * parameters near the truth; under `vite` (dev), editing model.ad must hot-reload it without a page
+ * reload, and a compile error must show in Vite's error overlay.
  *
  * It uses Debian's chromium at /usr/bin/chromium (never a downloaded browser); `.ci/run` installs
- * it. Without it the tests are skipped, with a message, except in CI (CI=true), where they must run.
+ * it. Without it the tests are skipped, and the run's summary says why, except in CI (CI=true),
+ * where they must run.
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,14 +14,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build, createServer, preview } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import adcVite from '../src/plugins/vite.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const example = join(root, 'examples', 'vite-fit');
 const chromiumPath = '/usr/bin/chromium';
 const runBrowser = existsSync(chromiumPath) || process.env.CI === 'true';
-if (!runBrowser) console.warn(`test/browser.test.ts: skipped: ${chromiumPath} is missing (apt-get install chromium); in CI it is required.`);
+/** Why the tests are skipped; test/support/skipped-reporter.ts prints it under the run's summary. */
+const SKIPPED = `${chromiumPath} is missing: install it with \`sudo apt-get install chromium\` (Debian, Ubuntu) to run them; in CI (CI=true) it is required`;
 
 const truth = { a: 2, k: 1.3, c: 0.4 };
 const dirs: string[] = [];
@@ -92,7 +94,11 @@ const readStatus = (page: Page): Promise<Status> =>
 const readParams = (page: Page): Promise<Record<string, number>> =>
   page.$$eval('#params tbody tr', (rows) => Object.fromEntries(rows.map((r) => [(r as HTMLElement).dataset.name, Number((r as HTMLElement).dataset.value)])));
 
-describe.skipIf(!runBrowser)('the Vite example in headless Chromium', () => {
+describe('the Vite example in headless Chromium', () => {
+  beforeEach((context) => {
+    if (!runBrowser) context.skip(SKIPPED);
+  });
+
   it('builds with its vite.config.js, fits the curve with the loss falling, and draws it', async () => {
     const outDir = tempDir('adc-vite-build-');
     await build({ root: example, logLevel: 'silent', build: { outDir, emptyOutDir: true } });

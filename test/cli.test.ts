@@ -109,6 +109,16 @@ describe('adc compile', () => {
     expect(listing(outDir)).toEqual(['a.js', 'b.js']);
   });
 
+  it('names every file it writes: the module, its map and its declarations', async () => {
+    const dir = tempDir();
+    const input = write(dir, 'model.ad', GOOD);
+    const r = await run('compile', '--source-map', '--dts', input);
+    expect(r.err).toEqual([]);
+    expect(r.out).toEqual([`${input} → ${join(dir, 'model.js')} (+ model.js.map, model.d.ts)`]);
+    expect(listing(dir)).toEqual(['model.ad', 'model.d.ts', 'model.js', 'model.js.map']);
+    expect((await run('compile', '--source-map', input)).out).toEqual([`${input} → ${join(dir, 'model.js')} (+ model.js.map)`]);
+  });
+
   it('--check writes nothing, and still reports errors', async () => {
     const dir = tempDir();
     const good = write(dir, 'good.ad', GOOD);
@@ -116,10 +126,13 @@ describe('adc compile', () => {
     const ok = await run('compile', '--check', good);
     expect(ok.code).toBe(0);
     expect(ok.err).toEqual([]);
+    expect(ok.out).toEqual(['no problems in 1 file']);
     expect(listing(dir)).toEqual(['bad.ad', 'good.ad']);
+    expect((await run('compile', '--check', good, good)).out).toEqual(['no problems in 2 files']);
 
     const failed = await run('compile', '--check', good, bad);
     expect(failed.code).toBe(1);
+    expect(failed.out).toEqual([]);
     expect(failed.errLines[0]).toBe(`${bad}:2:7: error: unknown variable 'yy' [AD2001]`);
     expect(listing(dir)).toEqual(['bad.ad', 'good.ad']);
   });
@@ -208,16 +221,15 @@ describe('adc compile: files it cannot read or write', () => {
     expect(listing(dir)).toEqual(['folder.ad']);
   });
 
-  it('an output path inside a folder that does not exist gives one clear error line and leaves no file', async () => {
+  it('-o inside folders that do not exist creates them, as --out-dir does (issue 12, item 17)', async () => {
     const dir = tempDir();
     const input = write(dir, 'square.ad', GOOD);
-    const output = join(dir, 'no-such-folder', 'square.js');
+    const output = join(dir, 'no-such-folder', 'deeper', 'square.js');
     const r = await run('compile', input, '-o', output);
-    expect(r.code).not.toBe(0);
-    expect(r.out).toEqual([]);
-    expect(r.errLines).toEqual([`adc: error: cannot write '${output}': no such file or directory`]);
-    expectNoStackTrace(r);
-    expect(listing(dir)).toEqual(['square.ad']);
+    expect(r.errLines).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(listing(join(dir, 'no-such-folder', 'deeper'))).toEqual(['square.js']);
+    expect(readFileSync(output, 'utf8')).toContain('export { square, squareGrad };');
   });
 
   it('a directory as -o gives one clear error line, and leaves no temporary file beside it', async () => {
@@ -227,7 +239,7 @@ describe('adc compile: files it cannot read or write', () => {
     mkdirSync(output);
     const r = await run('compile', input, '-o', output);
     expect(r.code).not.toBe(0);
-    expect(r.errLines).toEqual([`adc: error: cannot write '${output}': it is a directory`]);
+    expect(r.errLines).toEqual([`adc: error: the output '${output}' is a folder; give -o a file name in it (such as model.js), or write into it with --out-dir`]);
     expectNoStackTrace(r);
     expect(listing(dir)).toEqual(['out', 'square.ad']);
     expect(listing(output)).toEqual([]);
@@ -249,8 +261,29 @@ describe('adc compile: files it cannot read or write', () => {
     const input = write(dir, 'square.ad', GOOD);
     const r = await run('compile', input, '-o', input);
     expect(r.code).not.toBe(0);
-    expect(r.errLines).toEqual([`adc: error: refusing to overwrite the input '${input}' with its output`]);
+    expect(r.errLines).toEqual([`adc: error: refusing to overwrite the input '${input}' with its output '${input}' (the same file)`]);
     expect(readFileSync(input, 'utf8')).toBe(GOOD);
+  });
+});
+
+describe('adc --help', () => {
+  it('says that plain adc starts the REPL, and shows examples that run', async () => {
+    const r = await run('--help');
+    expect(r.code).toBe(0);
+    const help = r.out.join('\n');
+    expect(help).toContain('Plain `adc` at a terminal starts the REPL (`adc repl`); piped, it prints this help.');
+    const examples = help.slice(help.indexOf('Examples:')).split('\n').slice(1);
+    expect(examples.length).toBeGreaterThanOrEqual(6);
+    // Each example's command is one the CLI accepts: its --help succeeds with those options known.
+    const dir = tempDir();
+    write(dir, 'model.ad', 'fn f(x, y) = x^2 * y\n');
+    for (const line of examples.filter((l) => /^  adc (compile|explain) /.test(l))) {
+      const argv = line.trim().split(/\s{2,}/)[0]!.split(' ').slice(1);
+      if (argv.includes('--watch') || argv.some((a) => a.includes('*'))) continue;
+      const ran = await run(...argv.map((a) => (a === 'model.ad' ? join(dir, 'model.ad') : a)), '--no-color');
+      expect(ran.errLines, line).toEqual([]);
+      expect(ran.code, line).toBe(0);
+    }
   });
 });
 
@@ -377,5 +410,19 @@ describe('bin/adc.js end to end', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr.replace(ansi, '')).toBe(`${input}:2:7: error: unknown variable 'yy' [AD2001]\n    x + yy\n        ^~\n`);
     expect(listing(dir)).toEqual(['bad.ad']);
+  });
+});
+
+describe('adc compile --check-args (issue #12, item 20)', () => {
+  it('makes number parameters throw a TypeError for anything but a number; without it, JavaScript converts', async () => {
+    const dir = tempDir();
+    const model = write(dir, 'model.ad', 'fn f(x, const c) = c * x\n');
+    expect((await run('compile', '--check-args', model, '-o', join(dir, 'checked.js'))).code).toBe(0);
+    expect((await run('compile', model, '-o', join(dir, 'plain.js'))).code).toBe(0);
+    const checked = await importFile(join(dir, 'checked.js'));
+    expect(() => checked.f('2' as unknown as number, 3)).toThrow(new TypeError("f: x must be a number, but is the string '2'"));
+    expect(() => checked.fGrad(2, undefined as unknown as number)).toThrow(new TypeError('fGrad: c must be a number, but is undefined'));
+    expect(checked.f(2, 3)).toBe(6);
+    expect((await importFile(join(dir, 'plain.js'))).f('2' as unknown as number, 3)).toBe(6);
   });
 });

@@ -66,6 +66,37 @@ describe('parsing (AD1002 to AD1005)', () => {
     expect(only(source)).toEqual({ code: 'AD1002', message, line, column });
   });
 
+  it.each([
+    ['`**` for a power', 'fn f(x) = x ** 2\n', "'**' is not an operator in .ad: write a power with '^', as in x ^ 2", 1, 13],
+    ['`//` for a comment, at the start of a file', '// the model\nfn f(x) = x\n', "'//' does not start a comment in .ad: comments start with '#'", 1, 1],
+    ['`//` for a comment, after code', 'fn f(x) = x // the model\n', "'//' does not start a comment in .ad: comments start with '#'", 1, 13],
+    ['`? :` for a choice', 'fn f(x) = x > 0 ? x : -x\n', "'?' is not an operator in .ad: write a choice as 'if x > 0 then a else b'", 1, 17],
+    ['`=` in a condition', 'fn f(x) = if x = 0 then 1 else x\n', "'=' defines a name in .ad: to compare, write '=='", 1, 16],
+    ['`&&`', 'fn f(x, y) = if x > 0 && y > 0 then 1 else 0\n', "'&&' is not an operator in .ad: write 'and'", 1, 23],
+    ['`||`', 'fn f(x, y) = if x > 0 || y > 0 then 1 else 0\n', "'||' is not an operator in .ad: write 'or'", 1, 23],
+    ['`!`', 'fn f(x) = if !(x > 0) then 1 else 0\n', "'!' is not an operator in .ad: write 'not'", 1, 14],
+    [
+      'a block ending in an expression without `return`',
+      'fn f(x) {\n  let a = x * 2\n  a + 1\n}\n',
+      "a statement is 'let name = …' or 'return …': to return this value, write 'return' before it",
+      3,
+      3,
+    ],
+    ['`f(x) = …` without `fn`', 'fn g(x) = x\nf(x) = x^2\n', "a function definition starts with 'fn': write 'fn f(…) = …'", 2, 1],
+    ['`def`', 'def f(x) = x^2\n', "'def' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'", 1, 1],
+    ['`function`', 'function f(x) { return x }\n', "'function' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'", 1, 1],
+    ['`const` at the top level', 'const a = 2\nfn f(x) = a * x\n', "a file holds only functions, so 'const' cannot start one: define values with 'let' inside a function", 1, 1],
+    ['`let a = 1, b = 2`', 'fn f(x) {\n  let a = 1, b = 2\n  return a + b * x\n}\n', "one 'let' defines one name: give the next its own 'let', on a new line or after ';'", 2, 12],
+  ])('says how .ad writes a habit from another language: %s (AD1007, and nothing else)', (_, source, message, line, column) => {
+    expect(only(source)).toEqual({ code: 'AD1007', message, line, column });
+  });
+
+  it("keeps '!=' a comparison and ';' between statements, and says only 'fn' is expected at the start of a file", () => {
+    expect(compileSync('fn f(x) {\n  let a = 1; let b = 2;\n  return if x != 0 then a else b\n}\n').diagnostics).toEqual([]);
+    expect(only('x = 2\nfn f(x) = x\n')).toEqual({ code: 'AD1002', message: "unexpected name 'x', expected 'fn' to start a function", line: 1, column: 1 });
+    expect(only(') fn f(x) = x\n')).toEqual({ code: 'AD1002', message: "unexpected ')', expected 'fn' to start a function", line: 1, column: 1 });
+  });
+
   it('reports an unexpected end of input inside an expression, just after the last token', () => {
     expect(only('fn f(x) =\n  x *\n')).toEqual({ code: 'AD1002', message: 'unexpected end of input, expected an expression', line: 2, column: 6 });
   });
@@ -299,6 +330,31 @@ describe('functions and calls (AD3xxx)', () => {
       line: 3,
       column: 3,
     });
+  });
+});
+
+describe('syntax errors and the functions that parsed', () => {
+  it('reports the semantic errors of the functions that parsed beside a syntax error, in source order', () => {
+    const source = 'fn f(x) = x * * 2\nfn g(x) = x + yy\nfn h(x) = f(x) + q(x)\nfn k(x) {\n  let a = x\n  a + 1\n}\nfn m(x) = k(x) + zz\n';
+    expect(diagnose(source)).toEqual([
+      { code: 'AD1002', message: "unexpected '*', expected an expression", line: 1, column: 15 },
+      { code: 'AD2001', message: "unknown variable 'yy'", line: 2, column: 15 },
+      // f and k could not be read, so calls to them are not reported; q is unknown.
+      { code: 'AD2002', message: "unknown function 'q'", line: 3, column: 18 },
+      { code: 'AD1007', message: "a statement is 'let name = …' or 'return …': to return this value, write 'return' before it", line: 6, column: 3 },
+      { code: 'AD2001', message: "unknown variable 'zz'", line: 8, column: 18 },
+    ]);
+  });
+
+  it('leaves out a function whose text holds a reported problem, and the one an unfinished function runs into', () => {
+    // g's own text is fine, but f ran into it: the error is at g's 'fn', and g is still checked.
+    expect(diagnose('fn f(x) = x +\nfn g(x) = x + yy\n').map((d) => d.code)).toEqual(['AD1002', 'AD2001']);
+    // A `//` comment and an unknown character make their function unreadable; nothing more is said of it.
+    expect(diagnose('fn f(x) = yy // c\nfn g(x) = x @ zz\nfn h(x) = ww\n').map((d) => [d.code, d.line])).toEqual([
+      ['AD1007', 1],
+      ['AD1001', 2],
+      ['AD2001', 3],
+    ]);
   });
 });
 

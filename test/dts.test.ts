@@ -78,6 +78,13 @@ describe('the declarations', () => {
     ]);
   });
 
+  it("name fGradInto's first parameter out$ when a parameter is called out (issue #12, item 8)", () => {
+    expect(declarations(dts('fn f(out: vec[n], x) = sum(i: out[i]) * x\nfn g(w: vec[n], out) = sum(i: w[i]) * out\n')).filter((l) => l.includes('GradInto'))).toEqual([
+      'export declare function fGradInto(out$: { out: Float64Array | number[]; x?: number }, out: ArrayLike<number>, x: number): number;',
+      'export declare function gGradInto(out$: { w: Float64Array | number[]; out?: number }, w: ArrayLike<number>, out: number): number;',
+    ]);
+  });
+
   it('accept exactly the right array calls (tsc on a program using examples/arrays.ad)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'adc-dts-arrays-'));
     try {

@@ -355,14 +355,46 @@ describe('drawing the graph', () => {
     const dot = toDot(r);
     expect(dot).toMatch(/^digraph "f" \{/);
     expect(dot).toContain('"n2" [label="f2\\n= 512');
-    expect(dot).toContain('"n2" -> "x1" [label="∂/∂x 2304"]');
+    // Edges are labelled by the caller's argument (x1), not the callee's parameter (f2's x).
+    expect(dot).toContain('"n2" -> "x1" [label="∂/∂x1 2304"]');
     expect(dot).toContain('{ rank=sink; "x1"; "x2"; }');
   });
 
   it('renders SVG with Graphviz, containing the node labels', async () => {
     const svg = await toSvg(r);
     expect(svg).toContain('<svg');
-    for (const label of ['f1', 'f2', 'f3', 'x1', 'x2', '= 512', '= 9', '∂/∂y 354.891']) expect(svg).toContain(`>${label}`);
+    for (const label of ['f1', 'f2', 'f3', 'x1', 'x2', '= 512', '= 9', '∂/∂f2 354.891']) expect(svg).toContain(`>${label}`);
+  });
+
+  it('labels a call edge by the caller’s argument, with its position when the same node is passed twice', () => {
+    const g = explain('fn g(x) = x^2\nfn h(x, y) = g(y) + x\n', 'h', { x: 1, y: 3 });
+    expect(formatExplain(g)).toMatch(/n1 g +→ +y +∂g\/∂y +6\n/);
+    expect(toDot(g)).toContain('"n1" -> "y" [label="∂/∂y 6"]');
+    const twice = explain('fn m(a, b) = a * b\nfn k(x) = m(x, x)\n', 'k', [3]);
+    const text = formatExplain(twice);
+    expect(text).toMatch(/∂m\/∂x \(argument 1\) +3\n/);
+    expect(text).toMatch(/∂m\/∂x \(argument 2\) +3\n/);
+  });
+
+  it('tells apart different labels that shorten to the same text, by node id', () => {
+    const long = 'x * x * x * x * x * x * x * x * x * x * x * x';
+    const r = explain(`fn f(x, y) = sin(${long} + y) * cos(${long} + 2 * y)\n`, 'f', { x: 0.5, y: 2 });
+    const text = formatExplain(r);
+    const paths = text.slice(text.indexOf('Paths from the output'));
+    // The products of 7 to 12 x's, the sin(…) and the whole sin(…) * cos(…) shorten to the same texts: each carries its id.
+    expect(paths).toMatch(/\(sin\(x \* x \* x \* x \* x \*… \[n\d+\], sin\(x \* x \* x \* x \* x \*… \[n\d+\], x \* x \* x \* x \* x \* x \*… \[n\d+\]/);
+    // The one cos(…) is unambiguous, shortened or not, and so are the short products.
+    expect(paths).toContain(', cos(x * x * x * x * x *…, ');
+    expect(paths).toContain(', x * x * x, x * x, x)');
+    const dot = toDot(r);
+    // In the drawing too, no label stands for two different texts.
+    const fullLabel = new Map(r.nodes.map((n) => [n.id, n.label]));
+    const textsOf = new Map<string, Set<string>>();
+    for (const [, id, label] of dot.matchAll(/^ {2}"(n\d+)" \[label="([^\\]*)\\n/gm)) textsOf.set(label!, (textsOf.get(label!) ?? new Set()).add(fullLabel.get(id!)!));
+    expect(textsOf.size).toBeGreaterThan(10);
+    for (const [label, texts] of textsOf) expect(texts.size, label).toBe(1);
+    // Equal texts keep one label: the seed's two calls of f2 are both 'f2'.
+    expect(toDot(explain(seedExample, 'f', [2, 3])).match(/label="f2\\n/g)).toHaveLength(2);
   });
 
   it('escapes source text in labels', async () => {
@@ -431,7 +463,15 @@ describe('the API and the command', () => {
     expect(data.inputs[0].paths).toHaveLength(3);
     expect(readFileSync(join(dir, 'g.dot'), 'utf8')).toMatch(/^digraph/);
 
-    expect((await run(file, 'f', '--at', 'x1=2')).code).toBe(1);
+    // Usage mistakes exit 2, like a malformed option; a source that does not compile exits 1.
+    const missing = await run(file, 'f');
+    expect(missing).toMatchObject({ code: 2, err: 'adc: error: f(x1, x2) needs a value for each parameter: pass --at x1=…,x2=…' });
+    expect(await run(file, 'f', '--at', 'x1=2')).toMatchObject({ code: 2, err: "adc: error: no value given for 'x2' of f(x1, x2): pass --at x1=…,x2=…" });
+    expect((await run(file, 'f', '--at', '1')).code).toBe(2);
+    expect((await run(file, 'f', '--at', 'x1=a')).code).toBe(2);
+    expect((await run(file, 'nope', '--at', '1')).code).toBe(2);
+    (await import('node:fs')).writeFileSync(join(dir, 'bad.ad'), 'fn f(x) = x + yy\n');
+    expect((await run(join(dir, 'bad.ad'), 'f', '--at', '1')).code).toBe(1);
     expect((await run(file, 'f', '--at', 'x1=2,x2=3', '--graph', join(dir, 'g.png'))).code).toBe(2);
     expect((await run(file, 'f', '--at', 'x1=2,x2=3', '--max-paths', '-1')).code).toBe(2);
     const limited = await run(file, 'f', '--at', 'x1=2,x2=3', '--max-paths', '1');

@@ -1,44 +1,27 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createContext, runInContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileSync } from '../src/index.ts';
+import { globalsUsed } from '../src/emit/names.ts';
 import { builtinArity, constants } from '../src/ir/builtins.ts';
 import { keywords } from '../src/syntax/lexer.ts';
 import { instantiate } from './support/instantiate.ts';
 import type { Gradient } from './support/load.ts';
+import { acceptedNames, arrayNamesProgram, checkNames, checkNameTuple, fixedNames, namesProgram } from './support/names.ts';
 
-/**
- * Every name the language accepts must give JavaScript that loads and computes the right thing, or
- * be refused with a diagnostic. The pool mixes JavaScript's reserved words, globals and special
- * properties with names shaped like the compiler's own temporaries and adjoints.
- */
-const tricky = [
-  ...'break case catch class continue debugger default delete do enum export extends false finally for function import in instanceof new null super switch this throw true try typeof var void while with yield await async static implements interface package private protected public get set of'.split(' '),
-  ...'arguments eval undefined NaN Infinity Math Object Float64Array globalThis Symbol Array Number String JSON console window process require module exports'.split(' '),
-  ...'__proto__ constructor prototype toString valueOf hasOwnProperty __defineGetter__'.split(' '),
-  ...'t1 t_1 d_x dx x_bar d t value gradient Grad fGrad_ _ __ $ x2 X'.split(' ').filter((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n)),
-];
-const accepted = tricky.filter((n) => !keywords.has(n) && !builtinArity.has(n) && !constants.has(n));
-
-const nameArb = fc.constantFrom(...accepted);
+const nameArb = fc.constantFrom(...acceptedNames);
 
 describe('names', () => {
   it('every accepted name works as a parameter, a let and a function name', () => {
     fc.assert(
       fc.property(fc.uniqueArray(nameArb, { minLength: 4, maxLength: 4 }), ([fnName, p, q, local]) => {
         fc.pre(!fnName.endsWith('Grad'));
-        const source = `fn ${fnName}(${p}, const ${q}) {\n  let ${local} = ${p} * ${q}\n  return ${local} * ${p} + sin(${p})\n}\nfn caller(${q}) = ${fnName}(${q}, 2)\n`;
-        const result = compileSync(source);
-        expect(result.diagnostics, source).toEqual([]);
-        const m = instantiate(result.code!);
-        const x = 1.5;
-        const c = 2;
-        expect(m[fnName](x, c)).toBeCloseTo(x * c * x + Math.sin(x), 12);
-        const g = m[`${fnName}Grad`](x, c) as Gradient;
-        expect(Object.keys(g.gradient)).toEqual([p]);
-        expect(Object.prototype.hasOwnProperty.call(g.gradient, p)).toBe(true);
-        expect(g.gradient[p]).toBeCloseTo(2 * x * c + Math.cos(x), 12);
-        expect(Object.getPrototypeOf(g.gradient)).toBe(Object.prototype);
-        expect((m.callerGrad(x) as Gradient).gradient[q]).toBeCloseTo(2 * 2 * x + Math.cos(x), 12);
+        checkNameTuple(fnName, p, q, local);
       }),
       { numRuns: 300 },
     );
@@ -64,5 +47,101 @@ describe('names', () => {
 
   it("a function may not take a built-in's name", () => {
     expect(compileSync('fn sin(x) = x\n').diagnostics.map((d) => d.code)).toEqual(['AD2007']);
+  });
+});
+
+/**
+ * Every global identifier JavaScript defines, as a function, a matrix and a scalar parameter, a
+ * let, an array let and a size (test/support/names.ts). The globals generated code reads are
+ * checked every run; a sample of the others per run (all of them in `npm run fuzz`).
+ */
+describe('global names', () => {
+  const usable = acceptedNames.filter((n) => !fixedNames.has(n) && !n.endsWith('Grad'));
+
+  it('the globals generated code reads work in every role, with and without checkArgs', () => {
+    for (const name of globalsUsed) {
+      checkNames(name, true);
+      checkNames(name, false);
+    }
+  });
+
+  it('any global or tricky name works in every role (a sample per run)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...usable), fc.boolean(), (name, checkArgs) => {
+        checkNames(name, checkArgs);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('the declarations are valid TypeScript for every one of these names (tsc --strict)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adc-names-dts-'));
+    try {
+      // One module: each name as a function, and as a vector, matrix and scalar parameter of others.
+      const source = usable
+        .map((name, i) => `fn ${name}(w: vec[n], b) = b\nfn v${i}(${name}: vec[n], b) = b\nfn m${i}(${name}: mat[r, c], b) = b\nfn s${i}(w: vec[n], ${name}) = ${name}\nfn r${i}(${name}) = [${name}, ${name}]\n`)
+        .join('');
+      const result = compileSync(source, { dts: true });
+      expect(result.diagnostics).toEqual([]);
+      writeFileSync(join(dir, 'names.d.ts'), result.dts!);
+      const compilerOptions = { noEmit: true, strict: true, skipLibCheck: false, types: [], lib: ['es2022'], module: 'nodenext' };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['names.d.ts'] }));
+      const tsc = join(fileURLToPath(new URL('..', import.meta.url)), 'node_modules', 'typescript', 'bin', 'tsc');
+      let output = '';
+      try {
+        execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8', stdio: 'pipe' });
+      } catch (error) {
+        output = String((error as { stdout?: string }).stdout ?? error);
+      }
+      expect(output).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('generated code reads no global but the ones names.ts lists (run in a realm with only those)', () => {
+    const big = ['fn big(x, y) {', '  let v0 = x * y'];
+    for (let i = 1; i < 700; i++) big.push(`  let v${i} = sin(v${i - 1}) * 0.5 + y`);
+    big.push('  return v699', '}');
+    const programs = [
+      namesProgram('q'),
+      arrayNamesProgram('q'),
+      'fn chk(x: vec[n], const y: vec[m]) = sum(i in 0..m: x[i] * y[i]) + logsumexp(i: x[i]) + prod(i: x[i]) + min(i: x[i])\n',
+      'fn lsq(w: vec[n], b, const X: mat[m, n], const y: vec[m]) = sum(k: (b + sum(i: X[k, i] * w[i]) - y[k])^2) / m + norm(w) + dot(w, w)\n',
+      'fn s(x, y) = if x > y then sqrt(x) ^ y else atan2(x, y) + hypot(x, y) + max(x, y) + abs(x) + floor(x) + sign(y)\n',
+      big.join('\n'),
+    ];
+    for (const checkArgs of [false, true]) {
+      for (const source of programs) {
+        const result = compileSync(source, { checkArgs });
+        expect(result.diagnostics, source).toEqual([]);
+        const context = createContext({});
+        runInContext(`const g = globalThis; for (const name of Object.getOwnPropertyNames(g)) if (!${JSON.stringify(globalsUsed)}.includes(name)) delete g[name];`, context);
+        expect(runInContext('Object.getOwnPropertyNames(this).sort()', context)).toEqual([...globalsUsed].sort());
+        const match = /export \{([^}]*)\};\s*$/.exec(result.code!)!;
+        const entries = match[1].split(',').map((spec) => spec.trim().split(/\s+as\s+/));
+        const body = `${result.code!.slice(0, match.index)}\n({ ${entries.map(([local, exported = local]) => `${JSON.stringify(exported)}: ${local}`).join(', ')} })`;
+        const m = runInContext(`'use strict';\n${body}`, context) as Record<string, (...args: unknown[]) => unknown>;
+        const calls: unknown[][] = [
+          [[1, 2], [0.5, 2, 3]],
+          [0.5, 2],
+          [[0.5, 2], 1, [[1, 2], [3, 4]], [1, 2]],
+          [{ w: [0, 0], b: 0, x: [0, 0], q: [0, 0] }, [[1, 2], [3, 4]], 2],
+          ['one', undefined],
+          [[1, 2, 3], 'two'],
+          [[[1, 2], [3]], 1],
+        ];
+        for (const [name, f] of Object.entries(m)) {
+          for (const args of calls) {
+            try {
+              f(...args);
+            } catch (error) {
+              // A wrong argument is reported (RangeError, TypeError), never by a missing global.
+              expect((error as Error).name, `${name}(${JSON.stringify(args)}): ${String(error)}`).toMatch(/^(RangeError|TypeError)$/);
+            }
+          }
+        }
+      }
+    }
   });
 });

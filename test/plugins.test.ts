@@ -5,7 +5,7 @@
  * bundler's own errors, with file, line and column.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -19,7 +19,7 @@ import adcEsbuild from '../src/plugins/esbuild.ts';
 import adcRollup from '../src/plugins/rollup.ts';
 import adcVite from '../src/plugins/vite.ts';
 import adcWebpack from '../src/plugins/webpack.ts';
-import { declarationFileFor } from '../src/plugins/unplugin.ts';
+import { declarationFileFor, type AdcPluginOptions } from '../src/plugins/unplugin.ts';
 import { importCode } from './support/load.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -85,6 +85,16 @@ describe('the Rollup plugin (adc-compiler/rollup)', () => {
     expect(error.message).toContain(`${join(fixtures, 'bad.ad')}:5:19: error: unknown variable 'zz'`);
   });
 
+  it('shows control characters from the source escaped in the message and frame (issue 12, item 3)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'm.ad'), 'fn f(x) =\n  x + yy # \x1b[2A\x1b[0J\nfn g(x) = zz # \x1b]0;t\x07\n');
+    writeFileSync(join(dir, 'main.js'), "export { f } from './m.ad';\n");
+    const error = (await rollup({ input: join(dir, 'main.js'), plugins: [adcRollup()] }).catch((e: unknown) => e)) as RollupError;
+    expect(error.frame).toBe('    x + yy # \\x1b[2A\\x1b[0J\n        ^~');
+    expect(error.message).toContain('fn g(x) = zz # \\x1b]0;t\\x07');
+    expect(`${error.message}\n${error.frame}`).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  });
+
   it('with { dts: true }, writes model.d.ad.ts, which TypeScript uses for the .ad import', async () => {
     const dir = tempDir();
     cpSync(fixtures, dir, { recursive: true });
@@ -124,11 +134,33 @@ describe('the esbuild plugin (adc-compiler/esbuild)', () => {
       ['adc', "unknown variable 'yy' [AD2001]", true, 3, 22],
       ['adc', "unknown variable 'zz' [AD2001]", true, 5, 18],
     ]);
+    // Issue 12, item 19: the location is complete, so esbuild prints the line and a caret under the name.
+    expect(error.errors.map((m) => [m.location?.lineText, m.location?.length])).toEqual([
+      ['fn broken(x, y) = x * yy + 1', 2],
+      ['fn other(x) = sin(zz)', 2],
+    ]);
+    const printed = (await esbuild.formatMessages(error.errors, { kind: 'error' })).join('\n');
+    expect(printed).toContain('fn broken(x, y) = x * yy + 1');
+    expect(printed).toMatch(/\n\s*╵\s{23}~~\n/);
+  });
+
+  it('counts esbuild columns in UTF-8 bytes and shows control characters escaped (item 19)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'm.ad'), 'fn f(x) =\n  x + é é # \x1b[2A\n');
+    writeFileSync(join(dir, 'main.js'), "import { f } from './m.ad';\nconsole.log(f(1));\n");
+    const error = (await esbuild
+      .build({ entryPoints: [join(dir, 'main.js')], bundle: true, write: false, format: 'esm', plugins: [adcEsbuild()], logLevel: 'silent' })
+      .catch((e: unknown) => e)) as esbuild.BuildFailure;
+    expect(error.errors.filter((m) => m.text.endsWith('[AD1001]')).map((m) => m.location && [m.location.line, m.location.column, m.location.length, m.location.lineText])).toEqual([
+      [2, 6, 2, '  x + é é # \\x1b[2A'],
+      [2, 9, 2, '  x + é é # \\x1b[2A'],
+    ]);
+    for (const m of error.errors) expect(m.location?.lineText).not.toMatch(/[\x00-\x1f]/);
   });
 });
 
 /** Runs webpack (production, ES module output) into a temporary folder. */
-async function runWebpack(entryFile: string): Promise<{ stats: webpack.Stats; dir: string }> {
+async function runWebpack(entryFile: string, options: AdcPluginOptions = {}): Promise<{ stats: webpack.Stats; dir: string }> {
   const dir = tempDir();
   const compiler = webpack({
     mode: 'production',
@@ -138,7 +170,7 @@ async function runWebpack(entryFile: string): Promise<{ stats: webpack.Stats; di
     cache: false,
     output: { path: dir, filename: 'bundle.mjs', library: { type: 'module' } },
     experiments: { outputModule: true },
-    plugins: [adcWebpack()],
+    plugins: [adcWebpack(options)],
   });
   const stats = await new Promise<webpack.Stats>((resolve, reject) => compiler.run((error, s) => (error ? reject(error) : resolve(s!))));
   await new Promise((resolve) => compiler.close(resolve));
@@ -185,6 +217,37 @@ describe('the Vite plugin (adc-compiler/vite)', () => {
     expect(error.message).toContain("unknown variable 'yy' [AD2001]");
     expect(error.loc).toEqual({ file: join(fixtures, 'bad.ad'), line: 3, column: 22 });
     expect(error.frame).toContain('^~');
+  });
+});
+
+describe('{ checkArgs: true } (issue #12, item 20)', () => {
+  /** The bundle's functions throw a TypeError naming function, parameter and value for a non-number. */
+  function expectChecked(bundle: Bundle, checked: boolean): void {
+    expectWorks(bundle);
+    const call = () => (bundle.rosenGrad as (...args: unknown[]) => unknown)('1', 1);
+    if (checked) expect(call).toThrow(new TypeError("rosenGrad: x must be a number, but is the string '1'"));
+    else expect(call).not.toThrow();
+  }
+
+  it('makes every adapter check number arguments (Rollup, esbuild, webpack, Vite); off by default', async () => {
+    for (const checkArgs of [true, false]) {
+      const rolled = await rollup({ input: entry, plugins: [adcRollup({ checkArgs })] });
+      expectChecked(await load((await rolled.generate({ format: 'es' })).output[0].code), checkArgs);
+      await rolled.close();
+    }
+    const built = await esbuild.build({ entryPoints: [entry], bundle: true, write: false, format: 'esm', plugins: [adcEsbuild({ checkArgs: true })], logLevel: 'silent' });
+    expectChecked(await load(built.outputFiles[0].text), true);
+    const { stats, dir } = await runWebpack(entry, { checkArgs: true });
+    expect(stats.hasErrors(), stats.toString()).toBe(false);
+    expectChecked((await import(/* @vite-ignore */ pathToFileURL(join(dir, 'bundle.mjs')).href)) as Bundle, true);
+    const [{ output }] = (await viteBuild({
+      root: fixtures,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [adcVite({ checkArgs: true })],
+      build: { write: false, minify: false, lib: { entry, formats: ['es'], fileName: 'bundle' } },
+    })) as Rollup.RollupOutput[];
+    expectChecked(await load(output[0].code), true);
   });
 });
 

@@ -53,6 +53,20 @@ describe('node --import adc-compiler/register', () => {
     expect(run.stderr).toContain(`adc: cannot compile ${bad}:\n${bad}:2:7: error: unknown variable 'yy' [AD2001]\n    x * yy\n        ^~`);
   });
 
+  it('checks number arguments with ADC_CHECK_ARGS=1 (issue #12, item 20), and not without', () => {
+    writeFileSync(join(dir, 'checked.ad'), 'fn f(x, const c) = c * x\n');
+    const app = join(dir, 'checked.mjs');
+    writeFileSync(app, `import { f, fGrad } from './checked.ad';\ntry { console.log(f('3', 2)); fGrad(1, undefined); } catch (e) { console.log(e instanceof TypeError, e.message); }\n`);
+    const run = (set: Record<string, string>) => {
+      const env = { ...process.env, ...set };
+      if (!('ADC_CHECK_ARGS' in set)) delete env.ADC_CHECK_ARGS;
+      return spawnSync(process.execPath, ['--import', 'adc-compiler/register', app], { cwd: root, encoding: 'utf8', timeout: 30_000, env });
+    };
+    expect(run({ ADC_CHECK_ARGS: '1' })).toMatchObject({ status: 0, stdout: "true f: x must be a number, but is the string '3'\n" });
+    expect(run({ ADC_CHECK_ARGS: '0' })).toMatchObject({ status: 0, stdout: '6\n' });
+    expect(run({})).toMatchObject({ status: 0, stdout: '6\n' });
+  });
+
   it('leaves every other module to Node', () => {
     const app = join(dir, 'plain.mjs');
     writeFileSync(app, `import { readFileSync } from 'node:fs';\nconsole.log(typeof readFileSync, JSON.parse('[1]')[0]);\n`);

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -201,6 +201,21 @@ describe('commands', () => {
     expect(second[1]).toBe(first[3]);
     expect(second[2]).toBe('value  10\n∂g/∂x  6');
     expect(readFileSync(file, 'utf8')).toBe('# squares\nfn f(x) = x^2\n\nfn g(x) {\n  let a = f(x)\n  return a + 1\n}\n');
+  });
+
+  it(':save writes through a link, keeps the mode, and escapes the name it shows (issue 12, items 1, 3, 17)', async () => {
+    const target = join(dir, 'real-saved.ad');
+    writeFileSync(target, 'old');
+    chmodSync(target, 0o640);
+    const link = join(dir, 'link-saved.ad');
+    symlinkSync(target, link);
+    const [, saved] = await transcript(['fn f(x) = x^2', `:save ${link}`]);
+    expect(saved).toBe(`saved 1 function to ${link}`);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe('fn f(x) = x^2\n');
+    expect(statSync(target).mode & 0o777).toBe(0o640);
+    const [, odd] = await transcript(['fn f(x) = x^2', `:save ${join(dir, 'odd\x1b[2A.ad')}`]);
+    expect(odd).toBe(`saved 1 function to ${join(dir, 'odd\\x1b[2A.ad')}`);
   });
 
   it(':load reports a missing file', async () => {

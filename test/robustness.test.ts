@@ -25,6 +25,8 @@ import {
   tokenSoupCases,
   validProgramCases,
 } from './support/hostile.ts';
+import { checkExplainCase, checkPlotSeries, checkTypoCase, explainCases, plotEntryCases, plotSeriesCases, typoCases } from './support/blowups.ts';
+import { Interpreter } from '../src/repl/index.ts';
 
 const N = 100_000;
 const repeat = (s: string, n = N) => s.repeat(n);
@@ -226,4 +228,41 @@ describe('random inputs never make the compiler throw', () => {
     });
     timed('1,000 double mutations of seed.ad', () => expectNoViolations(cases, { checkCode: true }));
   });
+});
+
+// ---- blow-ups (issue 12, items 13–15) ----------------------------------------------------------
+
+describe('hostile sizes stay bounded: names, plots and graphs', () => {
+  const violations = <T extends { label: string }>(cases: Iterable<T>, check: (c: T) => string | undefined) => {
+    const found: string[] = [];
+    for (const c of cases) {
+      const problem = check(c);
+      if (problem) found.push(`${c.label}: ${problem}`);
+    }
+    return found.slice(0, 5);
+  };
+
+  it('60 programs of misspelt names: long names, many names, many typos', () => {
+    timed('60 typo programs', () => expect(violations(typoCases(60, 13), (c) => checkTypoCase(c.source, c.declared))).toEqual([]));
+  }, 120_000);
+
+  it('2,000 plots of extreme values: bounded, labelled, gaps marked', () => {
+    timed('2,000 plot series', () => expect(violations(plotSeriesCases(2000, 14), (c) => checkPlotSeries(c.samples, c.height))).toEqual([]));
+  });
+
+  it('12 :plot entries over extreme ranges finish, with no internal error', async () => {
+    const interpreter = new Interpreter();
+    const found: string[] = [];
+    for (const { label, entry } of plotEntryCases(12, 14)) {
+      const t0 = performance.now();
+      const reply = await interpreter.run(entry);
+      const ms = performance.now() - t0;
+      if (ms > 25_000 || /internal error|stopped after/.test(reply.text)) found.push(`${label}: ${entry} (${ms.toFixed(0)} ms): ${reply.text.slice(0, 200)}`);
+    }
+    expect(found).toEqual([]);
+  }, 300_000);
+
+  it('20 explain graphs of up to 200 lets', () => {
+    timed('20 explain graphs', () => expect(violations(explainCases(20, 15, 200), (c) => checkExplainCase(c.source))).toEqual([]));
+  }, 120_000);
 });

@@ -100,6 +100,26 @@ describe('adc compile --watch', () => {
     await w.done;
   });
 
+  it('passes --check-args on: the outputs check number arguments (issue #12, item 20)', async () => {
+    const dir = tempDir();
+    const model = join(dir, 'model.ad');
+    writeFileSync(model, 'fn f(x) = x + 1\n');
+    const child = spawn(process.execPath, [join(root, 'bin', 'adc.js'), 'compile', '--watch', '--check-args', '--no-color', model], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => (text += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await until(() => text.includes('watching'), 'the watch to start');
+      expect(readFileSync(join(dir, 'model.js'), 'utf8')).toContain("$number(x, 'f: x');");
+      writeFileSync(model, 'fn f(x, y) = x + y\n');
+      await until(() => readFileSync(join(dir, 'model.js'), 'utf8').includes("$number(y, 'f: y');"), 'the change to compile, checked');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
   it('runs from the command line until interrupted', async () => {
     const dir = tempDir();
     const model = join(dir, 'model.ad');

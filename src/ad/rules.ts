@@ -13,7 +13,8 @@ import { constant, type ArithmeticOp, type Expr, type Operand } from '../ir/ir.t
  * Conventions at kinks (README, "Derivative conventions"): abs'(0) = 0; sign, floor and ceil have
  * derivative 0; min and max send the adjoint to the selected argument, ties to the first; sqrt'(0)
  * is +Infinity; x^y differentiates with y·x^(y-1) and x^y·ln(x), the second only when the exponent
- * depends on a differentiated input, and both taken as 0 where they would be 0·∞ (x = 0).
+ * depends on a differentiated input, and both taken as 0 where they would be 0·∞ (x = 0). sqrt'(−0)
+ * is +Infinity too.
  */
 export interface RuleContext {
   readonly b: Builder;
@@ -78,8 +79,9 @@ export const rules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', reado
   expm1: [(c) => scale(c, c.b.op('add', c.y, one))],
   log2: [(c) => over(c, c.b.op('mul', c.args[0], constant(Math.LN2)))],
   log10: [(c) => over(c, c.b.op('mul', c.args[0], constant(Math.LN10)))],
-  // d sqrt(x) = 0.5/sqrt(x): +Infinity at 0.
-  sqrt: [(c) => e('div', c.b.op('mul', constant(0.5), c.g), c.y)],
+  // d sqrt(x) = 0.5/sqrt(x): +Infinity at 0. sqrt(-0) is -0, and `+ 0` makes it +0, so the
+  // derivative at 0 does not depend on the sign of the zero (sqrt(-x) and sqrt(0 - x) agree).
+  sqrt: [(c) => e('div', c.b.op('mul', constant(0.5), c.g), c.b.op('add', c.y, constant(0)))],
   cbrt: [(c) => over(c, c.b.op('mul', constant(3), c.b.op('mul', c.y, c.y)))],
   abs: [(c) => scale(c, c.b.op('sign', c.args[0]))],
   hypot: [

@@ -35,7 +35,12 @@ export function parameterDims(p: FunctionDecl['params'][number]): ArrayInfo | un
  * parameter; every index variable has a range, given or inferred from the arrays it indexes
  * directly (all of which must agree); a read provably outside its array is an error.
  */
-export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, diagnostics: DiagnosticBag): void {
+export function checkShapes(
+  fn: FunctionDecl,
+  functions: ReadonlyMap<string, FunctionDecl>,
+  diagnostics: DiagnosticBag,
+  resultOf: (name: string) => ArrayInfo | undefined = () => undefined,
+): ArrayInfo | undefined {
   const env = new Map<string, Entity>();
   const ranges = new Map<string, AffineRange>();
   // Inside a reduction's body or an array's definition: code that runs once per index.
@@ -69,10 +74,89 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
     return undefined;
   };
 
+  /**
+   * The shape of an array-valued expression, without reporting: an array's name, a list, or a call
+   * of a function returning an array (its result's sizes in terms of the arguments'); undefined
+   * for a number or what is already an error.
+   */
+  const shapeOf = (e: Expr): ArrayInfo | undefined => {
+    switch (e.kind) {
+      case 'name': {
+        const entity = env.get(e.name);
+        return entity?.kind === 'array' ? entity : undefined;
+      }
+      case 'list':
+        return listShape(e);
+      case 'call': {
+        const callee = functions.get(e.callee);
+        const result = callee && resultOf(callee.name);
+        if (!callee || !result) return undefined;
+        const bound = new Map<string, Dim>();
+        callee.params.forEach((p, k) => {
+          const info = p.type && e.args[k] ? shapeOf(e.args[k]) : undefined;
+          p.type?.sizes.forEach((size, d) => {
+            if (info?.dims[d] && size.kind === 'name' && !bound.has(size.name)) bound.set(size.name, info.dims[d]);
+          });
+        });
+        return arrayInfo(result.dims.map((d) => substitute(d, bound)));
+      }
+      default:
+        return undefined;
+    }
+  };
+
+  /**
+   * An expression where an array may stand (indexed, passed to an array parameter, returned):
+   * reports what is wrong inside it and returns its shape. A list or a call returning an array is
+   * computed once per statement, before it: inside a reduction or an array definition, it may not
+   * use their index variables.
+   */
+  const visitArray = (e: Expr): ArrayInfo | undefined => {
+    if (e.kind === 'name') return shapeOf(e);
+    if (e.kind !== 'list' && e.kind !== 'call') {
+      visit(e);
+      return undefined;
+    }
+    if (e.kind === 'list') visitList(e);
+    else visitCall(e);
+    const info = shapeOf(e);
+    if (info && loops > 0) {
+      const index = namesIn(e).find((n) => env.get(n)?.kind === 'index');
+      if (index !== undefined) diagnostics.error('arrayPerIndex', e.span, e.kind === 'call' ? `'${e.callee}(...)'` : 'a list', index);
+    }
+    return info;
+  };
+
+  /** A list's items: all numbers (a vec), or all lists of numbers of one length (a mat). */
+  const visitList = (e: Extract<Expr, { kind: 'list' }>) => {
+    const lists = e.items.filter((x) => x.kind === 'list');
+    if (lists.length === 0) {
+      e.items.forEach((x) => visit(x));
+      return;
+    }
+    if (lists.length < e.items.length) {
+      diagnostics.error('raggedList', e.items.find((x) => x.kind !== 'list')!.span, 'a number and a list');
+      return;
+    }
+    const first = lists[0].items.length;
+    for (const row of lists as Extract<Expr, { kind: 'list' }>[]) {
+      const deep = row.items.find((x) => x.kind === 'list');
+      if (deep) {
+        diagnostics.error('listTooDeep', deep.span);
+        return;
+      }
+      row.items.forEach((x) => visit(x));
+      if (row.items.length !== first) {
+        diagnostics.error('raggedList', row.span, `rows of ${first} and ${row.items.length} elements`);
+        return;
+      }
+    }
+  };
+
   /** The range of an index variable: given, or the length of the dimensions it indexes directly. */
   const rangeOf = (b: Binder, body: Expr): { range: AffineRange; dim?: Dim } | undefined => {
     if (b.range) return { range: { from: affineOf(b.range.from, symbol), to: affineOf(b.range.to, symbol) } };
-    const uses = directUses(b.name, body, env);
+    const uses = directUses(b.name, body, shapeOf);
     if (uses.length === 0) {
       diagnostics.error('cannotInferRange', b.span, b.name);
       return undefined;
@@ -105,19 +189,19 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
     ranges.delete(indexSymbol(b.name));
   };
 
-  const checkIndex = (e: Extract<Expr, { kind: 'index' }>, info: ArrayInfo) => {
+  const checkIndex = (e: { readonly indices: readonly Expr[] }, array: string, info: ArrayInfo) => {
     e.indices.forEach((index, k) => {
       const form = affineOf(index, symbol);
       const length = info.dims[k]?.length;
       if (!form) return;
       const low = extreme(form, ranges, 'min');
       if (low && signOf(low) === 'negative') {
-        diagnostics.error('indexOutOfRange', index.span, e.array, show(index), printAffine(low, display), 'below 0');
+        diagnostics.error('indexOutOfRange', index.span, array, show(index), printAffine(low, display), 'below 0');
         return;
       }
       const high = extreme(form, ranges, 'max');
       if (high && length && signOf(affineCombine(high, length, -1)) === 'nonNegative') {
-        diagnostics.error('indexOutOfRange', index.span, e.array, show(index), printAffine(high, display), `and ${e.array} has ${info.dims[k].text} there`);
+        diagnostics.error('indexOutOfRange', index.span, array, show(index), printAffine(high, display), `and ${array} has ${info.dims[k].text} there`);
       }
     });
   };
@@ -137,9 +221,24 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
         if (!entity) return;
         if (entity.kind !== 'array') diagnostics.error('notAnArray', e.arraySpan, e.array);
         else if (entity.dims.length !== e.indices.length) diagnostics.error('wrongIndexCount', e.span, e.array, entity.dims.length, e.indices.length);
-        else checkIndex(e, entity);
+        else checkIndex(e, e.array, entity);
         return;
       }
+      case 'element': {
+        e.indices.forEach((i) => visit(i));
+        const what = e.base.kind === 'call' ? `${e.base.callee}(...)` : 'the list';
+        const before = diagnostics.items.length;
+        const info = visitArray(e.base);
+        if (!info) {
+          if (diagnostics.items.length === before && e.base.kind === 'call') diagnostics.error('notAnArrayResult', e.base.calleeSpan, e.base.callee);
+        } else if (info.dims.length !== e.indices.length) diagnostics.error('wrongIndexCount', e.span, what, info.dims.length, e.indices.length);
+        else checkIndex(e, what, info);
+        return;
+      }
+      case 'list':
+        visitList(e);
+        if (position === 'value') diagnostics.error('arrayValueAsNumber', e.span, 'this list', shapeOf(e)?.type ?? 'an array');
+        return;
       case 'reduce': {
         if (!reduceOps.has(e.op)) diagnostics.error('notAReduction', e.opSpan, e.op);
         if (e.binder.range) {
@@ -150,8 +249,12 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
         withIndex(e.binder, r?.range ?? { from: undefined, to: undefined }, () => inLoop(() => visit(e.body)));
         return;
       }
-      case 'call':
-        return visitCall(e);
+      case 'call': {
+        visitCall(e);
+        const result = position === 'value' ? shapeOf(e) : undefined;
+        if (result) diagnostics.error('arrayValueAsNumber', e.span, `'${e.callee}(...)'`, result.type);
+        return;
+      }
       case 'unary':
       case 'binary':
       case 'if':
@@ -178,15 +281,17 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
       e.args.forEach((a) => visit(a));
       return;
     }
-    // An array `let` allocates its array: once per call, never once per iteration.
-    if (loops > 0 && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
+    // An array `let` allocates its array: once per call, never once per iteration. A call that
+    // returns an array is computed before its statement (visitArray checks that it can be).
+    const returnsArray = resultOf(callee.name) !== undefined;
+    if (loops > 0 && !returnsArray && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
     const bindings: [string, Dim][] = [];
     callee.params.forEach((p, k) => {
       const arg = e.args[k];
       if (!arg) return;
       const expected = parameterDims(p);
       if (!expected) {
-        if (arg.kind === 'name' && env.get(arg.name)?.kind === 'array') diagnostics.error('numberExpected', arg.span, e.callee, p.name, arg.name);
+        if (shapeOf(arg)) diagnostics.error('numberExpected', arg.span, e.callee, p.name, arg.kind === 'name' ? arg.name : show(arg));
         else visit(arg);
         return;
       }
@@ -202,15 +307,14 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
     unify(e.callee, e.span, bindings);
   };
 
-  /** An argument that must be the name of an array of the given rank. */
+  /** An argument that must be an array of the given rank: a name, a list, or a call returning one. */
   const arrayArgument = (arg: Expr, fnName: string, param: string, type: string, rank: number): ArrayInfo | undefined => {
-    const entity = arg.kind === 'name' ? env.get(arg.name) : undefined;
-    if (entity?.kind !== 'array' || entity.dims.length !== rank) {
-      if (arg.kind !== 'name' || entity?.kind !== 'array') visit(arg, 'argument');
+    const info = arg.kind === 'name' || arg.kind === 'list' || arg.kind === 'call' ? visitArray(arg) : (visit(arg, 'argument'), undefined);
+    if (info?.dims.length !== rank) {
       diagnostics.error('arrayExpected', arg.span, fnName, param, type);
       return undefined;
     }
-    return entity;
+    return info;
   };
 
   /** Each size name of a callee gets one length from the arguments. */
@@ -245,18 +349,70 @@ export function checkShapes(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
       }
       const enter = (k: number): void => (k === bound.length ? inLoop(() => visit(s.value)) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
       enter(0);
-      const kind = dims.length === 1 ? 'vec' : dims.length === 2 ? 'mat' : 'array';
-      env.set(s.name, { kind: 'array', dims, type: `${kind}[${dims.map((d) => d.text).join(', ')}]` });
+      env.set(s.name, arrayInfo(dims));
+    } else if (s.kind === 'return' && isArrayValued(s.value, shapeOf)) {
+      // The function's result is this array.
+      return visitArray(s.value);
     } else {
       visit(s.value);
       if (s.kind === 'let') env.set(s.name, { kind: 'number' });
     }
   }
+  return undefined;
 }
 
-/** Whether a function, or one it calls, has an array `let`. */
+/** An array of these dims: `vec[n]`, `mat[m, n]`. */
+function arrayInfo(dims: readonly Dim[]): ArrayInfo {
+  const kind = dims.length === 1 ? 'vec' : dims.length === 2 ? 'mat' : 'array';
+  return { kind: 'array', dims, type: `${kind}[${dims.map((d) => d.text).join(', ')}]` };
+}
+
+/** Whether an expression stands for an array: an array's name, a list, a call returning one. */
+function isArrayValued(e: Expr, shapeOf: (e: Expr) => ArrayInfo | undefined): boolean {
+  return e.kind === 'list' || shapeOf(e) !== undefined;
+}
+
+/** The shape of a list literal, or undefined if it is not a vec or a rectangular mat of numbers. */
+function listShape(e: Extract<Expr, { kind: 'list' }>): ArrayInfo | undefined {
+  const fixed = (n: number): Dim => ({ length: affineConstant(n), text: String(n) });
+  if (e.items.every((x) => x.kind !== 'list')) return arrayInfo([fixed(e.items.length)]);
+  const rows = e.items.map((x) => (x.kind === 'list' && x.items.every((y) => y.kind !== 'list') ? x.items.length : -1));
+  return rows.every((n) => n >= 0 && n === rows[0]) ? arrayInfo([fixed(rows.length), fixed(rows[0])]) : undefined;
+}
+
+/** A callee's result dim in the caller's terms: its sizes replaced by the lengths the arguments give them. */
+function substitute(d: Dim, bound: ReadonlyMap<string, Dim>): Dim {
+  if (!d.length) return { length: undefined, text: '?' };
+  let form: Affine | undefined = affineConstant(d.length.get('') ?? 0);
+  for (const [symbol, c] of d.length) {
+    if (symbol === '') continue;
+    const length = bound.get(display(symbol))?.length;
+    form = form && length ? affineCombine(form, length, c) : undefined;
+  }
+  return form ? { length: form, text: printAffine(form, display) } : { length: undefined, text: '?' };
+}
+
+/** The names an expression reads. */
+function namesIn(e: Expr): string[] {
+  const names: string[] = [];
+  for (const stack: Expr[] = [e]; stack.length > 0; ) {
+    const x = stack.pop()!;
+    if (x.kind === 'name') names.push(x.name);
+    if (x.kind === 'index') names.push(x.array);
+    if (x.kind === 'reduce' && x.binder.range) stack.push(x.binder.range.from, x.binder.range.to);
+    stack.push(...childrenOf(x));
+  }
+  return names;
+}
+
+/** Whether a function, or one it calls, has an array `let` or a list (each allocates an array). */
 function definesArrays(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): boolean {
-  return anyReachable(fn, functions, (f) => f.body.some((s) => s.kind === 'let' && s.indices !== undefined));
+  return anyReachable(
+    fn,
+    functions,
+    (f) => f.body.some((s) => s.kind === 'let' && s.indices !== undefined),
+    (e) => e.kind === 'list',
+  );
 }
 
 interface Use {
@@ -265,12 +421,13 @@ interface Use {
   readonly span: Span;
 }
 
-/** The direct uses of an index variable (`x[i]`), each with the length of the dimension it indexes. */
-function directUses(name: string, body: Expr, env: ReadonlyMap<string, Entity>): Use[] {
+/** The direct uses of an index variable (`x[i]`, `g(x)[i]`), each with the length of the dimension it indexes. */
+function directUses(name: string, body: Expr, shapeOf: (e: Expr) => ArrayInfo | undefined): Use[] {
   return directIndexUses(name, body).flatMap(({ array, dimension, index }) => {
-    const entity = env.get(array);
-    if (entity?.kind !== 'array' || !entity.dims[dimension]) return [];
-    const what = entity.dims.length === 1 ? array : `${array}'s dimension ${dimension + 1}`;
+    const entity = typeof array === 'string' ? shapeOf({ kind: 'name', name: array, span: index.span }) : shapeOf(array);
+    if (!entity?.dims[dimension]) return [];
+    const label = typeof array === 'string' ? array : array.kind === 'call' ? `${array.callee}(...)` : 'the list';
+    const what = entity.dims.length === 1 ? label : `${label}'s dimension ${dimension + 1}`;
     return [{ what, dim: entity.dims[dimension], span: index.span }];
   });
 }

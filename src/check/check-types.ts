@@ -28,6 +28,14 @@ export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
       case 'index':
         e.indices.forEach((i) => expect(i, 'number'));
         return 'number';
+      case 'element':
+        typeOf(e.base);
+        e.indices.forEach((i) => expect(i, 'number'));
+        return 'number';
+      case 'list':
+        // An array: its items are numbers (or lists); where an array may stand is check-shapes.ts's business.
+        e.items.forEach((i) => expect(i, 'number'));
+        return 'unknown';
       case 'reduce':
         if (e.binder.range) {
           expect(e.binder.range.from, 'number');
@@ -99,6 +107,10 @@ function describe(e: Expr): string {
       return `'${e.callee}(...)'`;
     case 'index':
       return `'${e.array}[...]'`;
+    case 'element':
+      return `this element`;
+    case 'list':
+      return `this list`;
     case 'reduce':
       return `'${e.op}(...)'`;
     case 'if':

@@ -3,7 +3,7 @@ import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import type { Binder, Expr, FunctionDecl } from '../syntax/ast.ts';
 import { assertNever, leftSpine, reduceOps } from '../syntax/ast.ts';
-import { didYouMean } from './suggest.ts';
+import { Suggester } from './suggest.ts';
 
 export interface CallSite {
   readonly callee: string;
@@ -14,9 +14,14 @@ export interface CallSite {
  * Checks one function's names and statements: parameters and `let`s are unique, every name used is
  * defined before its use, calls name a built-in or a function of the file with the right number of
  * arguments, and a block ends in exactly one `return`. Returns the calls to user functions, for the
- * recursion check.
+ * recursion check. `suggest` is shared by the functions of one file, so its work is bounded per file.
  */
-export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, diagnostics: DiagnosticBag): CallSite[] {
+export function resolveNames(
+  fn: FunctionDecl,
+  functions: ReadonlyMap<string, FunctionDecl>,
+  diagnostics: DiagnosticBag,
+  suggest: Suggester = new Suggester(),
+): CallSite[] {
   const calls: CallSite[] = [];
   const scope = new Map<string, FunctionDecl['nameSpan']>();
 
@@ -36,7 +41,7 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
         if (functions.has(e.name) || builtinArity.has(e.name)) diagnostics.error('notAVariable', e.span, e.name);
         else if (laterLets.has(e.name)) {
           diagnostics.errorWithNote('usedBeforeDefinition', e.span, { message: notes.definedHere, span: laterLets.get(e.name)! }, e.name);
-        } else diagnostics.error('unknownVariable', e.span, e.name, didYouMean(e.name, [...scope.keys(), ...constants.keys()]));
+        } else diagnostics.error('unknownVariable', e.span, e.name, suggest.didYouMean(e.name, chain(scope.keys(), constants.keys())));
         return;
       case 'call': {
         e.args.forEach(visit);
@@ -45,7 +50,7 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
         if (arity === undefined) {
           if (reduceOps.has(e.callee)) diagnostics.error('reductionNeedsIndex', e.span, e.callee);
           else if (scope.has(e.callee) || constants.has(e.callee)) diagnostics.error('notAFunction', e.calleeSpan, e.callee);
-          else diagnostics.error('unknownFunction', e.calleeSpan, e.callee, didYouMean(e.callee, [...functions.keys(), ...builtinArity.keys()]));
+          else diagnostics.error('unknownFunction', e.calleeSpan, e.callee, suggest.didYouMean(e.callee, chain(functions.keys(), builtinArity.keys())));
           return;
         }
         if (e.args.length !== arity) diagnostics.error('wrongArgumentCount', e.span, e.callee, arity, e.args.length);
@@ -55,6 +60,13 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
       case 'index':
         visit({ kind: 'name', name: e.array, span: e.arraySpan });
         e.indices.forEach(visit);
+        return;
+      case 'element':
+        visit(e.base);
+        e.indices.forEach(visit);
+        return;
+      case 'list':
+        e.items.forEach(visit);
         return;
       case 'reduce':
         if (e.binder.range) {
@@ -129,4 +141,9 @@ export function resolveNames(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
   // A misplaced `return` was reported above; only a block with none at all is missing one.
   if (!fn.body.some((s) => s.kind === 'return')) diagnostics.error('missingReturn', fn.endSpan, fn.name);
   return calls;
+}
+
+/** The candidates for a suggestion, read lazily (no copy per unknown name). */
+function* chain<T>(...parts: Iterable<T>[]): Generator<T> {
+  for (const part of parts) yield* part;
 }

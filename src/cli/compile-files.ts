@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { CompileCache } from '../compile-cache.ts';
 import { compile } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { messages } from '../diagnostics/messages.ts';
+import { printable } from '../diagnostics/printable.ts';
 import { describeFileError as reason } from './file-errors.ts';
-import { writeFileAtomic } from './write-file.ts';
+import { fileIdentity, isSameFile, sameIdentity, writeFilesTogether } from './write-file.ts';
 
 export interface CompileFilesOptions {
   readonly output?: string;
@@ -17,6 +18,8 @@ export interface CompileFilesOptions {
   readonly sourceMap?: boolean;
   /** Write TypeScript declarations beside the output: `model.d.ts` for `model.js`. */
   readonly dts?: boolean;
+  /** Generated code checks that number arguments are numbers (`--check-args`). */
+  readonly checkArgs?: boolean;
   /** The compile cache of a file, for watch mode: functions an edit did not change are reused. */
   readonly cacheOf?: (file: string) => CompileCache;
 }
@@ -38,6 +41,8 @@ export async function compileFiles(files: readonly string[], options: CompileFil
     if (!ok) failed++;
   }
   if (files.length > 1 && failed > 0) report.err(`${failed} of ${files.length} files failed; nothing was written for ${failed === 1 ? 'it' : 'them'}.`);
+  // --check writes nothing, so without this line a success would print nothing at all.
+  if (options.check && failed === 0) report.out(`no problems in ${files.length} ${files.length === 1 ? 'file' : 'files'}`);
   return failed === 0 ? 0 : 1;
 }
 
@@ -62,29 +67,75 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
   const out = outputPath(file, options);
   // The map names the source relative to where the map is written.
   const filename = options.sourceMap ? relative(dirname(resolve(out)), resolve(file)).split(sep).join('/') : basename(file);
-  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, cache: options.cacheOf?.(file) });
+  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, checkArgs: options.checkArgs, cache: options.cacheOf?.(file) });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
   if (result.code === undefined) return false;
   if (options.check) return true;
-  if (resolve(out) === resolve(file)) {
-    report.err(`adc: error: refusing to overwrite the input '${file}' with its output`);
+  const outputs = [
+    ...(result.dts !== undefined ? [{ path: declarationPath(out), text: result.dts }] : []),
+    ...(result.map ? [{ path: `${out}.map`, text: JSON.stringify({ ...result.map, file: basename(out) }) + '\n' }] : []),
+    // The map's URL is percent-encoded: a file name is never code, whatever characters it holds.
+    { path: out, text: result.map ? `${result.code}//# sourceMappingURL=${encodeURIComponent(basename(out))}.map\n` : result.code },
+  ];
+  // Never overwrite the input, whatever name it is reached by (a link, `..`, a hard link).
+  const clash = outputs.find((o) => isSameFile(file, o.path));
+  if (clash) {
+    report.err(`adc: error: ${messages.outputIsInput.text(file, clash.path)}`);
+    return false;
+  }
+  const folder = outputs.find((o) => isFolder(o.path));
+  if (folder) {
+    report.err(`adc: error: ${folder.path === out ? messages.outputIsFolder.text(out) : messages.cannotWrite.text(folder.path, 'it is a directory')}`);
     return false;
   }
   try {
-    if (options.outDir && !existsSync(options.outDir)) mkdirSync(options.outDir, { recursive: true });
-    if (result.dts !== undefined) writeFileAtomic(declarationPath(out), result.dts);
-    if (result.map) {
-      writeFileAtomic(`${out}.map`, JSON.stringify({ ...result.map, file: basename(out) }) + '\n');
-      writeFileAtomic(out, `${result.code}//# sourceMappingURL=${basename(out)}.map\n`);
-    } else {
-      writeFileAtomic(out, result.code);
-    }
+    mkdirSync(dirname(out), { recursive: true });
+    // The output, its map and its declarations are written together or not at all.
+    writeFilesTogether(outputs);
   } catch (error) {
     report.err(`adc: error: ${messages.cannotWrite.text(out, reason(error))}`);
     return false;
   }
-  report.out(`${file} → ${out}${result.dts !== undefined ? ` (+ ${basename(declarationPath(out))})` : ''}`);
+  // Every file written is named: the module, then its map and declarations.
+  const alongside = [...(result.map ? [`${basename(out)}.map`] : []), ...(result.dts !== undefined ? [basename(declarationPath(out))] : [])];
+  report.out(printable(`${file} → ${out}${alongside.length > 0 ? ` (+ ${alongside.join(', ')})` : ''}`));
   return true;
+}
+
+/** Whether `path` names a folder: an existing one, or a path ending with a separator. */
+export function isFolder(path: string): boolean {
+  if (path.endsWith('/') || path.endsWith(sep)) return true;
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Problems with where a whole batch would be written, found before anything is compiled: `-o`
+ * naming a folder or a `.cjs` file, two inputs written to one output (`--out-dir out a/m.ad b/m.ad`),
+ * or one input's output overwriting another input. Returns one message, or undefined.
+ */
+export function checkOutputs(files: readonly string[], options: CompileFilesOptions): string | undefined {
+  if (options.check) return undefined;
+  if (options.output !== undefined && isFolder(options.output)) return messages.outputIsFolder.text(options.output);
+  if (options.output !== undefined && extname(options.output).toLowerCase() === '.cjs') return messages.commonJsOutput.text(options.output);
+  const inputs = files.map((file) => ({ file, id: fileIdentity(file) }));
+  const writers = new Map<string, string>();
+  for (const file of files) {
+    const out = outputPath(file, options);
+    const paths = [out, ...(options.dts ? [declarationPath(out)] : []), ...(options.sourceMap ? [`${out}.map`] : [])];
+    for (const path of paths) {
+      const id = fileIdentity(path);
+      const other = writers.get(id.real);
+      if (other !== undefined && !isSameFile(other, file)) return messages.sameOutput.text(other, file, path);
+      writers.set(id.real, file);
+      const input = inputs.find((i) => sameIdentity(i.id, id));
+      if (input !== undefined) return messages.outputIsInput.text(input.file, path);
+    }
+  }
+  return undefined;
 }
 
 export function readSource(file: string, report: Reporter): string | undefined {

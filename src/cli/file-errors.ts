@@ -9,6 +9,7 @@ export function describeFileError(error: unknown): string {
     case 'EISDIR':
       return 'it is a directory';
     case 'ENOTDIR':
+    case 'EEXIST': // from mkdir: a file where a folder of the path should be
       return 'a part of the path is not a directory';
     default:
       return (error as Error).message ?? String(error);

@@ -38,6 +38,22 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
       outputError: (s, write) => write(`adc: ${s}`),
     });
 
+  program.addHelpText(
+    'after',
+    `
+Plain \`adc\` at a terminal starts the REPL (\`adc repl\`); piped, it prints this help.
+
+Examples:
+  adc compile model.ad                     write model.js: f and fGrad for each fn f
+  adc compile model.ad --dts --source-map  also model.d.ts and model.js.map
+  adc compile src/*.ad --out-dir build     several files into one folder
+  adc compile model.ad --check             report problems only, write nothing
+  adc compile model.ad --watch             recompile on every change
+  adc explain model.ad f --at x=1,y=2      f's graph at a point: partials, adjoints, paths
+  adc repl --load model.ad                 a session with model.ad's functions defined
+  adc <command> --help                     the options of one command`,
+  );
+
   program
     .command('compile')
     .description('compile .ad files to ES modules (f and fGrad for each fn f)')
@@ -48,10 +64,11 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
     .option('--no-format', 'skip prettier (the output is already indented)')
     .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
     .option('--dts', 'also write TypeScript declarations beside the output (model.d.ts)')
+    .option('--check-args', 'generated functions throw a TypeError when a number argument is not a number')
     .option('-w, --watch', 'compile, then recompile each file when it changes, until Ctrl-C')
     .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
     .option('--no-color', 'plain diagnostics')
-    .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; watch?: boolean }) => {
+    .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; checkArgs?: boolean; watch?: boolean }) => {
       if (opts.output && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
         exitCode = 2;
@@ -62,11 +79,17 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
         exitCode = 2;
         return;
       }
+      const { checkOutputs, compileFiles } = await import('./compile-files.ts');
+      const problem = checkOutputs(files, opts);
+      if (problem !== undefined) {
+        io.err(`adc: error: ${problem}`);
+        exitCode = 2;
+        return;
+      }
       if (opts.watch) {
         exitCode = await watchUntilInterrupted(files, { ...opts, color: opts.color ?? defaultColor() }, io);
         return;
       }
-      const { compileFiles } = await import('./compile-files.ts');
       exitCode = await compileFiles(files, { ...opts, color: opts.color ?? defaultColor() }, io);
     });
 

@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { CompileCache } from '../compile-cache.ts';
+import { quotePath, printable } from '../diagnostics/printable.ts';
 import { compileFile, readSource, type CompileFilesOptions, type Reporter } from './compile-files.ts';
 
 export interface WatchOptions extends CompileFilesOptions {
@@ -42,7 +43,7 @@ export async function watchFiles(files: readonly string[], options: WatchOptions
     const source = readSource(file, report);
     if (!initial && source !== undefined && lastSource.get(file) === source) return true;
     lastSource.set(file, source);
-    if (!initial) report.out(`${stamp()} ${file} changed`);
+    if (!initial) report.out(`${stamp()} ${printable(file)} changed`);
     return source !== undefined && (await compileFile(file, options, report, source));
   };
   // One compile at a time, in the order the changes came.
@@ -78,14 +79,14 @@ export async function watchFiles(files: readonly string[], options: WatchOptions
         if (name === null) for (const file of names.values()) schedule(file);
         else if (names.has(name)) schedule(names.get(name)!);
       });
-      watcher.on('error', (error) => report.err(`adc: error: stopped watching '${folder}': ${error.message}`));
+      watcher.on('error', (error) => report.err(`adc: error: stopped watching ${quotePath(folder)}: ${error.message}`));
       watchers.push(watcher);
     } catch (error) {
-      report.err(`adc: error: cannot watch '${folder}': ${(error as Error).message}`);
+      report.err(`adc: error: cannot watch ${quotePath(folder)}: ${(error as Error).message}`);
     }
   }
   if (watchers.length === 0) return 1;
-  const count = inputs.length === 1 ? `'${inputs[0]}'` : `${inputs.length} files`;
+  const count = inputs.length === 1 ? quotePath(inputs[0]) : `${inputs.length} files`;
   report.out(`${stamp()} ${failed > 0 ? `${failed} of ${inputs.length} failed; ` : ''}watching ${count} for changes (Ctrl-C to stop)`);
 
   await new Promise<void>((resolveStop) => {

@@ -1,4 +1,5 @@
 import type { Diagnostic } from './diagnostic.ts';
+import { printable } from './printable.ts';
 import { LineMap } from './span.ts';
 
 export interface FormatOptions {
@@ -25,11 +26,17 @@ export function formatDiagnostic(d: Diagnostic, source: string, filename: string
       column = 61;
     }
     if (chars.length > 160) chars = [...chars.slice(0, 159), '…'];
-    const text = chars.join('');
-    const width = Math.max(1, endPos.line === pos.line ? endPos.column - pos.column : chars.length + 1 - column);
-    const prefix = chars.slice(0, column - 1).map((ch) => (ch === '\t' ? '\t' : ' ')).join('');
+    // Control characters (a terminal escape in a comment, a stray carriage return) are shown
+    // escaped, as compilers do; the caret counts the escapes' width so it stays under its token.
+    const shown = chars.map((ch) => printable(ch, true));
+    const text = shown.join('');
+    const widthOf = (from: number, to: number) => shown.slice(from, to).reduce((n, s) => n + s.length, 0);
+    const from = column - 1;
+    const to = endPos.line === pos.line ? from + (endPos.column - pos.column) : chars.length + 1;
+    const width = Math.max(1, widthOf(from, Math.min(to, chars.length)) + Math.max(0, to - Math.max(from, chars.length)));
+    const prefix = shown.slice(0, column - 1).map((s) => (s === '\t' ? '\t' : ' '.repeat(s.length))).join('');
     return [
-      `${paint(color, '1', `${filename}:${pos.line}:${pos.column}:`)} ${paint(color, labelColor, `${label}:`)} ${paint(color, '1', message)} [${d.code}]`,
+      `${paint(color, '1', `${printable(filename)}:${pos.line}:${pos.column}:`)} ${paint(color, labelColor, `${label}:`)} ${paint(color, '1', printable(message))} [${d.code}]`,
       `  ${text}`,
       `  ${prefix}${paint(color, labelColor, '^' + '~'.repeat(Math.min(width, 80) - 1))}`,
     ];

@@ -1,3 +1,5 @@
+import { quotePath } from './printable.ts';
+
 /**
  * Every diagnostic the compiler can report, with its code. Message texts live here and nowhere
  * else, so they stay consistent and can be listed in the README.
@@ -12,6 +14,29 @@ export const messages = {
   expressionTooDeep: {
     code: 'AD1006',
     text: (limit: number) => `expression nested too deeply (the limit is ${limit} levels); split it with 'let'`,
+  },
+  // Habits from other languages (AD1007): the same code for each, with the .ad way to write it.
+  starStarPower: { code: 'AD1007', text: () => `'**' is not an operator in .ad: write a power with '^', as in x ^ 2` },
+  slashComment: { code: 'AD1007', text: () => `'//' does not start a comment in .ad: comments start with '#'` },
+  ternary: { code: 'AD1007', text: () => `'?' is not an operator in .ad: write a choice as 'if x > 0 then a else b'` },
+  logicalSymbol: { code: 'AD1007', text: (found: string, word: string) => `'${found}' is not an operator in .ad: write '${word}'` },
+  assignInCondition: { code: 'AD1007', text: () => `'=' defines a name in .ad: to compare, write '=='` },
+  expressionStatement: {
+    code: 'AD1007',
+    text: () => `a statement is 'let name = …' or 'return …': to return this value, write 'return' before it`,
+  },
+  missingFn: { code: 'AD1007', text: (name: string) => `a function definition starts with 'fn': write 'fn ${name}(…) = …'` },
+  foreignFunctionKeyword: {
+    code: 'AD1007',
+    text: (word: string) => `'${word}' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'`,
+  },
+  topLevelValue: {
+    code: 'AD1007',
+    text: (word: string) => `a file holds only functions, so '${word}' cannot start one: define values with 'let' inside a function`,
+  },
+  letList: {
+    code: 'AD1007',
+    text: () => `one 'let' defines one name: give the next its own 'let', on a new line or after ';'`,
   },
 
   // Names (AD2xxx)
@@ -114,9 +139,36 @@ export const messages = {
     text: (fn: string) => `'${fn}' defines arrays, so it cannot be called inside a reduction or an array definition; call it from a statement`,
   },
 
+  // Arrays as values: lists and functions returning arrays (AD604x)
+  arrayValueAsNumber: {
+    code: 'AD6040',
+    text: (what: string, type: string) => `${what} is an array (${type}), not a number; use an element such as ${what === 'this list' ? '[a, b][k]' : 'g(x)[i]'}, or pass it to an array parameter`,
+  },
+  notAnArrayResult: { code: 'AD6041', text: (fn: string) => `'${fn}' returns a number, not an array: its result cannot be indexed` },
+  raggedList: { code: 'AD6042', text: (what: string) => `a list is a vec (numbers) or a mat (lists of one length), but this one mixes ${what}` },
+  listTooDeep: { code: 'AD6043', text: () => `lists nest two levels at most (a mat of rows); this one is a third level` },
+  arrayPerIndex: {
+    code: 'AD6044',
+    text: (what: string, index: string) =>
+      `${what} makes an array, computed once before its statement, so it cannot use the index variable '${index}'; compute what depends on '${index}' outside it`,
+  },
+
   // Files and the command line (AD5xxx)
-  cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read '${path}': ${why}` },
-  cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write '${path}': ${why}` },
+  cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read ${quotePath(path)}: ${why}` },
+  cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write ${quotePath(path)}: ${why}` },
+  outputIsInput: { code: 'AD5003', text: (input: string, output: string) => `refusing to overwrite the input ${quotePath(input)} with its output ${quotePath(output)} (the same file)` },
+  outputIsFolder: {
+    code: 'AD5004',
+    text: (output: string) => `the output ${quotePath(output)} is a folder; give -o a file name in it (such as model.js), or write into it with --out-dir`,
+  },
+  sameOutput: {
+    code: 'AD5005',
+    text: (first: string, second: string, output: string) => `${quotePath(first)} and ${quotePath(second)} would both be written to ${quotePath(output)}; compile them into different folders`,
+  },
+  commonJsOutput: {
+    code: 'AD5006',
+    text: (output: string) => `the output ${quotePath(output)} would hold an ES module, which Node reads as CommonJS from a .cjs file; name it .js or .mjs`,
+  },
 } as const;
 
 export type MessageId = keyof typeof messages;

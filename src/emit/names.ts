@@ -11,7 +11,12 @@
  * user name (or `d`, followed by `$` and a user name), so no two rules can produce the same name.
  * Exported names are the user's function names exactly (`export { class$ as class }`), and
  * `${name}Grad` for each gradient (`${name}GradInto` too with arrays): the checker reports a user
- * function with such a name. Module helpers for arrays are `$`-prefixed (`$length`, `$work`).
+ * function with such a name. Module helpers are `$`-prefixed (`$length`, `$work`: helpers.ts).
+ *
+ * Generated code reads a few globals (`Math.sin`, `new Float64Array`, `throw new RangeError`). A
+ * user name equal to one of them is renamed (`Array` → `Array$`) wherever it is declared, so no
+ * function, parameter or `let` can shadow them; test/names.test.ts runs the output in a realm that
+ * has only these globals, so a new one cannot be used without being listed here.
  */
 
 const reservedWords = new Set(
@@ -22,8 +27,11 @@ const reservedWords = new Set(
   ).split(' '),
 );
 
+/** The globals generated code reads (values, helpers, argument checks, error messages). */
+export const globalsUsed: readonly string[] = ['Math', 'Infinity', 'NaN', 'undefined', 'Float64Array', 'Array', 'Object', 'RangeError', 'TypeError'];
+
 /** Names that are legal but would change meaning or shadow what generated code uses. */
-const sensitiveNames = new Set(['arguments', 'eval', 'undefined', 'NaN', 'Infinity', 'Math', 'Object', 'Float64Array', 'globalThis', 'Symbol']);
+const sensitiveNames = new Set(['arguments', 'eval', 'globalThis', 'Symbol', ...globalsUsed]);
 
 /** A user's identifier as a JavaScript local name. */
 export function localName(userName: string): string {
@@ -81,6 +89,17 @@ export function exportSpecifier(local: string, exported: string): string {
 /** A function's name inside the module; exported under the user's name as written. */
 export function localFunctionName(name: string): string {
   return name.endsWith('Grad') || name.endsWith('GradInto') ? name : localName(name);
+}
+
+/** fGradInto's first parameter in JavaScript: the object receiving the gradient. */
+export const outParameterName = '$out';
+
+/**
+ * fGradInto's first parameter in TypeScript declarations, which name their parameters after the
+ * user's: `out`, or `out$` when a parameter is already called `out`.
+ */
+export function declaredOutName(parameters: readonly string[]): string {
+  return parameters.includes('out') ? 'out$' : 'out';
 }
 
 /** The n-th chunk of a function split for V8 (split-function.ts), and their shared scratch array. */

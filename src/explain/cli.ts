@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { writeFileAtomic } from '../cli/write-file.ts';
+import { describeFileError as reason } from '../cli/file-errors.ts';
+import { isSameFile, writeFileAtomic } from '../cli/write-file.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
-import { toDot, toSvg } from './dot.ts';
+import { messages } from '../diagnostics/messages.ts';
+import { printable } from '../diagnostics/printable.ts';
+import { svgTooLarge, toDot, toSvg } from './dot.ts';
 import { explain, ExplainError, explainToJson } from './explain.ts';
 import { formatExplain } from './text.ts';
 
@@ -22,8 +25,9 @@ export interface Reporter {
 
 /**
  * `adc explain <file> <function> --at x1=2,x2=3`: prints the report (or `--json`), and writes the
- * drawing with `--graph out.svg|out.dot`. Returns the exit code: 0, 1 for a source or point that
- * does not work, 2 for a malformed option.
+ * drawing with `--graph out.svg|out.dot`. Returns the exit code: 0; 1 for a source that does not
+ * compile, cannot be read or cannot be explained; 2 for a usage mistake (a malformed option, a
+ * function the file does not define, a point that does not fit the parameters).
  */
 export async function explainCommand(file: string, fnName: string, opts: ExplainCommandOptions, report: Reporter): Promise<number> {
   let point: Record<string, number> | number[];
@@ -48,9 +52,7 @@ export async function explainCommand(file: string, fnName: string, opts: Explain
   try {
     source = new TextDecoder('utf-8').decode(readFileSync(file));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
-    report.err(`adc: error: cannot read '${file}': ${why}`);
+    report.err(`adc: error: ${messages.cannotRead.text(file, reason(error))}`);
     return 1;
   }
 
@@ -61,19 +63,33 @@ export async function explainCommand(file: string, fnName: string, opts: Explain
     if (!(error instanceof ExplainError)) throw error;
     if (error.diagnostics.length > 0) report.err(formatDiagnostics(error.diagnostics, source, file, { color: opts.color }));
     else report.err(`adc: error: ${error.message}`);
-    return 1;
+    // One rule for the whole CLI: a usage mistake (the function's name, the point) exits 2.
+    return error.usage ? 2 : 1;
   }
 
   if (opts.graph !== undefined) {
+    if (isSameFile(file, opts.graph)) {
+      report.err(`adc: error: ${messages.outputIsInput.text(file, opts.graph)}`);
+      return 1;
+    }
+    // Graphviz's layout time grows much faster than the graph: refuse early, nothing written.
+    const tooLarge = graphFormat === '.svg' ? svgTooLarge(result) : undefined;
+    if (tooLarge) {
+      const dot = printable(opts.graph.slice(0, -'.svg'.length) + '.dot');
+      const svg = printable(opts.graph);
+      report.err(`adc: error: ${tooLarge}; write it as DOT with --graph ${dot} and lay it out with Graphviz (dot -Tsvg ${dot} -o ${svg}), or explain a smaller function`);
+      return 1;
+    }
     try {
       writeFileAtomic(opts.graph, graphFormat === '.svg' ? await toSvg(result) : toDot(result));
     } catch (error) {
-      report.err(`adc: error: cannot write '${opts.graph}': ${(error as Error).message}`);
+      // The CLI's one-line file errors: never the temporary file's name or a system message.
+      report.err(`adc: error: ${messages.cannotWrite.text(opts.graph, reason(error))}`);
       return 1;
     }
   }
   report.out(opts.json ? explainToJson(result) : formatExplain(result, file));
-  if (opts.graph !== undefined && !opts.json) report.out(`\nGraph written to ${opts.graph}.`);
+  if (opts.graph !== undefined && !opts.json) report.out(`\nGraph written to ${printable(opts.graph)}.`);
   return 0;
 }
 

@@ -261,6 +261,8 @@ export function buildCollapsed(
         return { kind: 'node', id, value: num(taken), active };
       }
       case 'index':
+      case 'element':
+      case 'list':
       case 'reduce':
         throw new Error('internal error: explain reached an array expression');
       default:
@@ -383,6 +385,8 @@ function namesAdded(
         return { kind: 'temp' };
       }
       case 'index':
+      case 'element':
+      case 'list':
       case 'reduce':
         throw new Error('internal error: explain reached an array expression');
       default:

@@ -15,6 +15,8 @@ export class ExplainError extends Error {
   constructor(
     message: string,
     readonly diagnostics: readonly Diagnostic[] = [],
+    /** A mistake in how explain was asked (the function's name, the point), not in the source: the CLI exits 2. */
+    readonly usage = false,
   ) {
     super(message);
     this.name = 'ExplainError';
@@ -37,20 +39,20 @@ export function explain(source: string, fnName: string, point: Readonly<Record<s
   const fn = table.get(fnName);
   if (!fn) {
     const names = [...table.keys()].map((n) => `'${n}'`).join(', ');
-    throw new ExplainError(`there is no function '${fnName}'; the file defines ${names}`);
+    throw new ExplainError(`there is no function '${fnName}'; the file defines ${names}`, [], true);
   }
   if (usesArrays(fn, table)) {
     throw new ExplainError(`'${fnName}' uses arrays, which adc explain does not show yet (it draws the graph of scalar functions)`);
   }
   const values = pointValues(fn.params, point, fnName);
   const maxPaths = options.maxPaths ?? defaultMaxPaths;
-  if (!Number.isInteger(maxPaths) || maxPaths < 0) throw new ExplainError(`the number of paths to list must be a whole number ≥ 0, not ${maxPaths}`);
+  if (!Number.isInteger(maxPaths) || maxPaths < 0) throw new ExplainError(`the number of paths to list must be a whole number ≥ 0, not ${maxPaths}`, [], true);
 
   const g = new Graph(source, new LineMap(source), program.functions);
   const { output, inputs } = (options.expand ? buildExpanded : buildCollapsed)(g, fn, table, values);
   const done = g.finish(output, inputs, maxPaths);
 
-  const gradientIr = compiled.functions.find((f) => f.gradient.name === fnName)!.gradient;
+  const gradientIr = compiled.functions.find((f) => f.value.name === fnName)!.gradient!;
   const generated = run(gradientIr, values);
   const gradient = Object.fromEntries(generated.gradient);
 
@@ -72,16 +74,20 @@ export function explain(source: string, fnName: string, point: Readonly<Record<s
 
 function pointValues(params: readonly { name: string }[], point: Readonly<Record<string, number>> | readonly number[], fnName: string): number[] {
   const signature = `${fnName}(${params.map((p) => p.name).join(', ')})`;
+  // How to give the point, for every message about it: `--at x=…,y=…`.
+  const how = `pass --at ${params.map((p) => `${p.name}=…`).join(',')}`;
+  const mistake = (message: string) => new ExplainError(message, [], true);
   if (Array.isArray(point)) {
-    if (point.length !== params.length) throw new ExplainError(`${signature} takes ${params.length} value${params.length === 1 ? '' : 's'}, not ${point.length}`);
+    if (point.length === 0 && params.length > 0) throw mistake(`${signature} needs a value for each parameter: ${how}`);
+    if (point.length !== params.length) throw mistake(`${signature} takes ${params.length} value${params.length === 1 ? '' : 's'}, not ${point.length}: ${how}`);
     return [...point];
   }
   const byName = point as Readonly<Record<string, number>>;
   const known = new Set(params.map((p) => p.name));
   const unknown = Object.keys(byName).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new ExplainError(`${signature} has no parameter ${unknown.map((k) => `'${k}'`).join(', ')}`);
+  if (unknown.length > 0) throw mistake(`${signature} has no parameter ${unknown.map((k) => `'${k}'`).join(', ')}: ${how}`);
   const missing = params.filter((p) => !Object.prototype.hasOwnProperty.call(byName, p.name));
-  if (missing.length > 0) throw new ExplainError(`no value given for ${missing.map((p) => `'${p.name}'`).join(', ')} of ${signature}`);
+  if (missing.length > 0) throw mistake(`no value given for ${missing.map((p) => `'${p.name}'`).join(', ')} of ${signature}: ${how}`);
   return params.map((p) => byName[p.name]);
 }
 
@@ -96,6 +102,6 @@ function usesArrays(fn: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>):
     fn,
     table,
     (f) => f.params.some((p) => p.type) || f.body.some((s) => s.kind === 'let' && s.indices !== undefined),
-    (e) => e.kind === 'index' || e.kind === 'reduce' || (e.kind === 'call' && (e.callee === 'dot' || e.callee === 'norm')),
+    (e) => e.kind === 'index' || e.kind === 'element' || e.kind === 'list' || e.kind === 'reduce' || (e.kind === 'call' && (e.callee === 'dot' || e.callee === 'norm')),
   );
 }

@@ -1,4 +1,5 @@
 import { builtins, isBuiltin } from '../ir/builtins.ts';
+import { argumentName, labeller, shorten } from './labels.ts';
 import type { ExplainEdge, ExplainNode, ExplainResult, NonFinite } from './types.ts';
 
 /** 15 significant digits, as the seed prints them: 7238.22947387088. */
@@ -7,7 +8,6 @@ export function formatNumber(x: number): string {
   return String(Number(x.toPrecision(15)));
 }
 
-const shorten = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 /** Columns padded to their widest cell, up to 60 characters (a longer cell just pushes its row on). */
 const table = (rows: readonly (readonly string[])[], indent = '  '): string[] => {
   const widths: number[] = [];
@@ -26,6 +26,7 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
   const byId = new Map(r.nodes.map((n) => [n.id, n] as const));
   const node = (id: string) => byId.get(id)!;
   const short = (n: ExplainNode) => shorten(n.label, 40);
+  const pathLabel = labeller(r.nodes, 24);
   const where = (n: ExplainNode) => `${n.location.line}:${n.location.column}${n.in && n.in !== r.function ? ` in ${n.in}` : ''}`;
   const named = (n: ExplainNode) => (n.kind === 'input' ? n.id : `${n.id} ${short(n)}`);
   const out: string[] = [];
@@ -60,7 +61,7 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
   out.push('', 'Edge partials: ∂user/∂argument at this point');
   const partialName = (e: ExplainEdge) => {
     const from = node(e.from);
-    if (e.parameter !== undefined) return `∂${from.label}/∂${e.parameter}`;
+    if (e.parameter !== undefined) return `∂${from.label}/∂${argumentName(e, r.edges, (id) => pathLabel(node(id)))}`;
     const unary = from.op === 'neg' || from.op === 'copy' || (isBuiltin(from.op) && builtins[from.op].arity === 1);
     return unary ? '∂/∂arg' : `∂/∂arg${e.argIndex + 1}`;
   };
@@ -122,7 +123,7 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
       p.count === 1 ? '1 path' : !Number.isFinite(p.count) ? 'more than 10^308 paths' : `${p.count > Number.MAX_SAFE_INTEGER ? `about ${formatNumber(p.count)}` : p.count} paths`;
     out.push(`  ∂${r.function}/∂${p.input}: ${count}${p.truncated ? `, the first ${p.paths.length} listed (--max-paths)` : ''}`);
     const rows = p.paths.map((path) => {
-      const labels = path.nodes.map((id) => shorten(node(id).label, 24));
+      const labels = path.nodes.map((id) => pathLabel(node(id)));
       const names = `(${(labels.length <= maxFactors ? labels : [...labels.slice(0, 4), `… ${labels.length - 8} more …`, ...labels.slice(-4)]).join(', ')})`;
       const factors = path.partials.length === 0 ? '' : path.partials.length <= maxFactors ? `${path.partials.map(formatNumber).join(' × ')} = ` : `${path.partials.length} factors: `;
       return [names, `${factors}${formatNumber(path.product)}`];

@@ -88,7 +88,7 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
   const body = rewrite(fn.body);
   const reverse = fn.reverse && rewrite(fn.reverse);
   const gradient = fn.gradient?.map((g) => ({ ...g, adjoint: sub(g.adjoint) }));
-  return { ...fn, body, ...(reverse && { reverse }), ...(gradient && { gradient }), value: sub(fn.value) };
+  return { ...fn, body, ...(reverse && { reverse }), ...(gradient && { gradient }), value: sub(fn.value), ...(fn.result?.rows && { result: { ...fn.result, rows: sub(fn.result.rows) } }) };
 }
 
 function keyOf(e: Expr): string {

@@ -88,6 +88,8 @@ export type Instr =
       readonly rows?: Operand;
       /** Every element is written before it is read: the array need not be zeroed. */
       readonly overwritten?: boolean;
+      /** The function's result: a new array per call, never a work array kept between calls. */
+      readonly returned?: boolean;
       /** The variable is declared before (hoisted out of a branch): assign it. */
       readonly declared?: boolean;
       readonly note?: string;
@@ -117,7 +119,10 @@ export interface IrFunction {
   readonly name: string;
   readonly params: readonly Param[];
   readonly body: readonly Instr[];
+  /** The result: a number, or (with `result`) the flat array the function returns. */
   readonly value: Operand;
+  /** A function returning an array: a vector, or a matrix of `rows` rows (the array is returned as rows). */
+  readonly result?: { readonly kind: 'vec' | 'mat'; readonly rows?: Operand };
   /** Present on a gradient function: the reverse sweep, which runs after `body` (the forward sweep). */
   readonly reverse?: readonly Instr[];
   /** Present on a gradient function: the adjoint of each differentiated parameter, in order. */

@@ -1,6 +1,6 @@
 import type { Span } from '../diagnostics/span.ts';
 import { affineCombine, affineConstant, affineOf, affineSymbol, extreme, signOf, type Affine, type AffineRange } from '../check/affine.ts';
-import { assertNever, directIndexUses, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
+import { assertNever, childrenOf, directIndexUses, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
@@ -44,6 +44,12 @@ interface Context {
   readonly ranges: Map<string, AffineRange>;
   /** IR variables holding sizes: array lengths, so never negative. */
   readonly sizes: Set<string>;
+  /**
+   * Array-valued expressions (lists, calls returning arrays) computed before the statement that
+   * contains them, so once per statement rather than once per element; the checker has made
+   * sure they do not read the statement's index variables.
+   */
+  readonly hoisted: Map<Expr, ArrayValue>;
 }
 
 /**
@@ -55,7 +61,7 @@ interface Context {
 export function lowerFunction(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): { ir: IrFunction; names: NameSupply } {
   const names = new NameSupply();
   const b = new Builder(names, { span: fn.span, statement: fn.span }, true);
-  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set() };
+  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map() };
   const params: Param[] = fn.params.map((p) => ({ name: names.user(p.name), sourceName: p.name, isConst: p.isConst }));
   const sizeVars = new Map<string, SizeBinding>();
   fn.params.forEach((p, i) => {
@@ -75,7 +81,50 @@ export function lowerFunction(fn: FunctionDecl, functions: ReadonlyMap<string, F
   const scope = new Map<string, Value>(fn.params.map((p, i) => [p.name, paramValue(params[i])] as const));
   for (const [sourceName, binding] of sizeVars) scope.set(sourceName, variable(binding.name));
   const value = lowerBody(fn, scope, cx);
-  return { ir: { name: fn.name, params, body: b.current, value, span: fn.span }, names };
+  if (!isArray(value)) return { ir: { name: fn.name, params, body: b.current, value, span: fn.span }, names };
+  const returned = returnedArray(value, cx);
+  const result = value.dims.length === 2 ? { kind: 'mat' as const, rows: value.dims[0] } : { kind: 'vec' as const };
+  return { ir: { name: fn.name, params, body: b.current, value: variable(returned), result, span: fn.span }, names };
+}
+
+/**
+ * The array a function returns, allocated for the caller: an array the function defines itself
+ * (an array let, a list, a callee's) is marked `returned` (a new array, never a work array);
+ * another (a parameter) is copied into one.
+ */
+function returnedArray(value: ArrayValue, cx: Context): string {
+  const { b } = cx;
+  const block = b.current;
+  const at = block.findIndex((i) => i.kind === 'array' && i.target === value.ref && !i.rows);
+  if (at >= 0 && value.layout === 'flat') {
+    block[at] = { ...(block[at] as Extract<Instr, { kind: 'array' }>), returned: true };
+    return value.ref;
+  }
+  const target = b.names.temp();
+  let length = value.dims[0];
+  for (let k = 1; k < value.dims.length; k++) length = b.op('mul', length, value.dims[k]);
+  b.emit({ kind: 'array', target, length, overwritten: true, returned: true, origin: b.origin });
+  const indices = value.dims.map(() => b.names.user('i'));
+  const level = (k: number): void => {
+    const body = b.loopBody(indices[k], () => {
+      if (k + 1 < indices.length) return level(k + 1);
+      const element = loadElement(value, indices.map(variable), b);
+      let offset: Operand = variable(indices[0]);
+      for (let d = 1; d < indices.length; d++) offset = b.op('add', b.op('mul', offset, value.dims[d]), variable(indices[d]));
+      b.emit({ kind: 'store', array: target, index: offset, expr: { op: 'copy', args: [element] }, accumulate: false, origin: b.origin });
+    });
+    b.emit({ kind: 'loop', index: indices[k], from: constant(0), to: value.dims[k], descending: false, body, origin: b.origin });
+  };
+  level(0);
+  return target;
+}
+
+/** An element of an array at indices known to be in range. */
+function loadElement(array: ArrayValue, indices: readonly Operand[], b: Builder): Operand {
+  if (array.layout === 'rows') return b.op('load', b.op('row', variable(array.ref), indices[0]), indices[1]);
+  let offset = indices[0];
+  for (let k = 1; k < indices.length; k++) offset = b.op('add', b.op('mul', offset, array.dims[k]), indices[k]);
+  return b.op('load', variable(array.ref), offset);
 }
 
 function paramValue(p: Param): Value {
@@ -85,10 +134,15 @@ function paramValue(p: Param): Value {
   return { kind: 'array', ref: p.name, layout: p.shape.kind === 'mat' ? 'rows' : 'flat', dims, forms };
 }
 
-function lowerBody(fn: FunctionDecl, scope: Map<string, Value>, cx: Context): Operand {
+function lowerBody(fn: FunctionDecl, scope: Map<string, Value>, cx: Context): Value {
   const { b } = cx;
   for (const s of fn.body) {
     b.origin = { span: s.value.span, statement: s.span };
+    if (s.kind === 'return') {
+      const array = arrayValued(s.value, scope, cx) ? lowerArray(s.value, scope, cx) : undefined;
+      if (array) return array;
+    }
+    hoistArrays(s.value, scope, cx);
     if (s.kind === 'return') return lowerExpr(s.value, scope, cx);
     if (s.indices) {
       scope.set(s.name, lowerArrayLet({ ...s, indices: s.indices }, scope, cx));
@@ -107,8 +161,70 @@ function lowerBody(fn: FunctionDecl, scope: Map<string, Value>, cx: Context): Op
   throw new Error(`internal error: '${fn.name}' reached lowering without a return`);
 }
 
-/** A call: the callee's body with its parameters bound to the arguments (arrays by name), and its sizes to theirs. */
-function inlineCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<string, Value>, cx: Context): Operand {
+/**
+ * Whether an expression is array-valued: an array's name, a list, or a call of a function whose
+ * `return` is one (the checker has made sure it is used where an array may stand).
+ */
+function arrayValued(e: Expr, scope: ReadonlyMap<string, Value>, cx: Context): boolean {
+  if (e.kind === 'name') return isArray(scope.get(e.name));
+  if (e.kind === 'list') return true;
+  const callee = e.kind === 'call' ? cx.functions.get(e.callee) : undefined;
+  return callee !== undefined && returnsArray(callee, cx.functions);
+}
+
+/** An array-valued expression's array: a name's, a hoisted one's, or computed here. */
+function lowerArray(e: Expr, scope: Map<string, Value>, cx: Context): ArrayValue {
+  const hoisted = cx.hoisted.get(e);
+  if (hoisted) return hoisted;
+  if (e.kind === 'list') return lowerList(e, scope, cx);
+  const value = e.kind === 'name' ? scope.get(e.name) : e.kind === 'call' && cx.functions.has(e.callee) ? inlineCall(cx.functions.get(e.callee)!, e.args, scope, cx) : undefined;
+  if (!isArray(value)) throw new Error(`internal error: ${printExpr(e)} is not an array`);
+  return value;
+}
+
+/**
+ * Computes the lists and array-returning calls of a statement before it: where an array stands
+ * (indexed, or passed to an array parameter) and is not a name. Each is computed once, even when
+ * the statement reads it once per element or per iteration of a reduction.
+ */
+function hoistArrays(e: Expr, scope: Map<string, Value>, cx: Context): void {
+  const hoist = (x: Expr) => {
+    if (x.kind !== 'name') cx.hoisted.set(x, lowerArray(x, scope, cx));
+  };
+  for (const stack: Expr[] = [e]; stack.length > 0; ) {
+    const x = stack.pop()!;
+    if (x.kind === 'element') {
+      hoist(x.base);
+      stack.push(...x.indices);
+    } else if (x.kind === 'call' && (x.callee === 'dot' || x.callee === 'norm')) {
+      x.args.forEach(hoist);
+    } else if (x.kind === 'call' && cx.functions.has(x.callee)) {
+      const params = cx.functions.get(x.callee)!.params;
+      x.args.forEach((a, k) => (params[k]?.type ? hoist(a) : stack.push(a)));
+    } else {
+      stack.push(...childrenOf(x));
+      if (x.kind === 'reduce' && x.binder.range) stack.push(x.binder.range.from, x.binder.range.to);
+    }
+  }
+}
+
+/** `[a, b, c]` (a vec) or `[[a, b], [c, d]]` (a mat, flat by rows): an array filled element by element. */
+function lowerList(e: Extract<Expr, { kind: 'list' }>, scope: Map<string, Value>, cx: Context): ArrayValue {
+  const { b } = cx;
+  const rows = e.items.every((x) => x.kind === 'list') ? (e.items as Extract<Expr, { kind: 'list' }>[]) : undefined;
+  const elements = rows ? rows.flatMap((r) => r.items) : e.items;
+  const dims = rows ? [rows.length, rows[0].items.length] : [e.items.length];
+  const target = b.names.temp();
+  b.emit({ kind: 'array', target, length: constant(elements.length), overwritten: true, origin: b.origin });
+  elements.forEach((x, k) => {
+    const value = lowerExpr(x, scope, cx);
+    b.emit({ kind: 'store', array: target, index: constant(k), expr: { op: 'copy', args: [value] }, accumulate: false, origin: b.origin });
+  });
+  return { kind: 'array', ref: target, layout: 'flat', dims: dims.map(constant), forms: dims.map(affineConstant) };
+}
+
+/** A call: the callee's body with its parameters bound to the arguments (arrays by value), and its sizes to theirs. */
+function inlineCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<string, Value>, cx: Context): Value {
   const calleeScope = new Map<string, Value>();
   callee.params.forEach((p, i) => {
     const arg = args[i];
@@ -116,8 +232,7 @@ function inlineCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<stri
       calleeScope.set(p.name, lowerExpr(arg, scope, cx));
       return;
     }
-    const array = arg.kind === 'name' ? scope.get(arg.name) : undefined;
-    if (!isArray(array)) throw new Error(`internal error: '${callee.name}' needs an array for '${p.name}'`);
+    const array = lowerArray(arg, scope, cx);
     calleeScope.set(p.name, array);
     p.type.sizes.forEach((s, d) => {
       if (s.kind === 'name' && !calleeScope.has(s.name)) calleeScope.set(s.name, array.dims[d]);
@@ -159,16 +274,16 @@ const show = (e: Expr) => printExpr(e).replace(/^\((.*)\)$/, '$1');
  * read stays inside the innermost loop around it: moved before a loop that may not run, its check
  * could throw for a read that never happens.
  */
-function lowerIndex(e: Extract<Expr, { kind: 'index' }>, scope: Map<string, Value>, cx: Context): Operand {
+function lowerIndex(e: Extract<Expr, { kind: 'index' | 'element' }>, scope: Map<string, Value>, cx: Context): Operand {
   const { b } = cx;
-  const array = scope.get(e.array);
-  if (!isArray(array)) throw new Error(`internal error: '${e.array}' is not an array`);
+  const array = e.kind === 'index' ? scope.get(e.array) : lowerArray(e.base, scope, cx);
+  if (!isArray(array)) throw new Error(`internal error: '${e.kind === 'index' ? e.array : printExpr(e.base)}' is not an array`);
   const indices = e.indices.map((x) => lowerExpr(x, scope, cx));
   let floor = 0;
   e.indices.forEach((x, k) => {
     if (provablyInRange(formOf(x, scope, cx), array.forms[k], cx)) return;
     floor = b.depth;
-    const text = `${e.array}[${e.indices.map(show).join(', ')}]`;
+    const text = `${e.kind === 'index' ? e.array : show(e.base)}[${e.indices.map(show).join(', ')}]`;
     b.emitAt(b.depth, {
       kind: 'check',
       index: indices[k],
@@ -208,7 +323,7 @@ function rangeOf(binder: Binder, body: Expr, scope: Map<string, Value>, cx: Cont
   }
   // The checker has found that all direct uses agree: the first will do.
   for (const { array, dimension } of directIndexUses(binder.name, body)) {
-    const value = scope.get(array);
+    const value = typeof array === 'string' ? scope.get(array) : cx.hoisted.get(array);
     if (isArray(value)) return { from: constant(0), to: value.dims[dimension], forms: { from: affineConstant(0), to: value.forms[dimension] } };
   }
   throw new Error(`internal error: no range for '${binder.name}'`);
@@ -260,9 +375,7 @@ function outerReads(loop: Extract<Instr, { kind: 'loop' }>): Operand[] {
 /** `dot(a, b)` is `sum(i: a[i] * b[i])`, `norm(a)` is `sqrt(sum(i: a[i] * a[i]))`. */
 function lowerVectorBuiltin(e: Extract<Expr, { kind: 'call' }>, scope: Map<string, Value>, cx: Context): Operand {
   const { b } = cx;
-  const arrays = e.args.map((a) => (a.kind === 'name' ? scope.get(a.name) : undefined));
-  if (!arrays.every(isArray)) throw new Error(`internal error: '${e.callee}' needs vectors`);
-  const [x, y] = arrays as ArrayValue[];
+  const [x, y] = e.args.map((a) => lowerArray(a, scope, cx));
   const index = b.names.user('i');
   let value: Operand = constant(0);
   const body = b.loopBody(index, () => {
@@ -345,7 +458,10 @@ function lowerExpr(e: Expr, scope: Map<string, Value>, cx: Context): Operand {
         return v ?? constant(constants.get(e.name)!);
       }
       case 'index':
+      case 'element':
         return lowerIndex(e, scope, cx);
+      case 'list':
+        throw new Error('internal error: a list used as a number');
       case 'reduce':
         return lowerReduce(e.op, e.binder, e.body, scope, cx);
       case 'unary': {
@@ -367,7 +483,11 @@ function lowerExpr(e: Expr, scope: Map<string, Value>, cx: Context): Operand {
       case 'call': {
         if (e.callee === 'dot' || e.callee === 'norm') return lowerVectorBuiltin(e, scope, cx);
         const callee = cx.functions.get(e.callee);
-        if (callee) return inlineCall(callee, e.args, scope, cx);
+        if (callee) {
+          const value = inlineCall(callee, e.args, scope, cx);
+          if (isArray(value)) throw new Error(`internal error: '${e.callee}' returns an array, used as a number`);
+          return value;
+        }
         const args = e.args.map(sub);
         if (e.callee === 'ln') return b.op('log', ...args);
         if (e.callee === 'pow') return b.op('pow', ...args);

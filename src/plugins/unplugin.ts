@@ -1,7 +1,8 @@
 /**
  * The bundler plugin, written once with unplugin: `.ad` files become ES modules exporting `f` and
  * `fGrad` for each `fn f`, with a source map back to the `.ad` text. The per-bundler entry files
- * beside this one (`adc-compiler/vite`, `adc-compiler/rollup`, `adc-compiler/esbuild`, `adc-compiler/webpack`) export its adapters.
+ * beside this one (`adc-compiler/vite`, `adc-compiler/rollup`, `adc-compiler/esbuild`,
+ * `adc-compiler/webpack`) export its adapters.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -9,17 +10,14 @@ import { createUnplugin, type SourceMapCompact, type UnpluginContextMeta, type U
 import { CompileCache } from '../compile-cache.ts';
 import { compileSync } from '../compile.ts';
 import { formatDiagnostic, formatDiagnostics } from '../diagnostics/format.ts';
-import { LineMap } from '../diagnostics/span.ts';
-import { writeIfChanged } from './write-if-changed.ts';
+import type { Diagnostic } from '../diagnostics/diagnostic.ts';
+import { printable } from '../diagnostics/printable.ts';
+import { LineMap, type Span } from '../diagnostics/span.ts';
+import type { PartialMessage, PluginBuild } from 'esbuild';
+import type { AdcPluginOptions } from './options.ts';
 
-export interface AdcPluginOptions {
-  /**
-   * Also write TypeScript declarations beside each imported `.ad` file (`model.d.ad.ts` for
-   * `model.ad`), so that `import { f } from './model.ad'` type-checks with the tsconfig option
-   * `"allowArbitraryExtensions": true`. Default: false.
-   */
-  readonly dts?: boolean;
-}
+export type { AdcPluginOptions };
+import { writeIfChanged } from './write-if-changed.ts';
 
 /** `/src/model.ad`, also with a query (`/src/model.ad?import`, `?v=123`) as some bundlers add. */
 const adFile = /\.ad(?:\?.*)?$/;
@@ -33,7 +31,7 @@ export function declarationFileFor(file: string): string {
 export async function loadAdModule(file: string, options: AdcPluginOptions = {}, cache?: CompileCache) {
   // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
   const source = new TextDecoder('utf-8').decode(await readFile(file));
-  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts, cache });
+  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts, checkArgs: options.checkArgs, cache });
   if (result.dts !== undefined) writeIfChanged(declarationFileFor(file), result.dts);
   return { source, result };
 }
@@ -46,7 +44,26 @@ export const unplugin = createUnplugin<AdcPluginOptions | undefined, false>((opt
   return {
     name: 'adc',
     enforce: 'pre',
-    esbuild: { onLoadFilter: /\.ad$/, loader: 'js' },
+    esbuild: {
+      // esbuild's own onLoad rather than unplugin's adapter, which keeps only a message's file, line
+      // and column: esbuild then prints each diagnostic with its source line and a caret under it.
+      setup(build: PluginBuild) {
+        build.onLoad({ filter: /\.ad$/ }, async ({ path: file }) => {
+          const { source, result } = await loadAdModule(file, options, cacheOf(file));
+          const lines = new LineMap(source);
+          const message = (d: Diagnostic): PartialMessage => ({
+            text: `${printable(d.message)} [${d.code}]`,
+            location: esbuildLocation(file, lines, d.span),
+            notes: d.notes.map((n) => ({ text: printable(n.message), location: esbuildLocation(file, lines, n.span) })),
+          });
+          const errors = result.diagnostics.filter((d) => d.severity === 'error').map(message);
+          const warnings = result.diagnostics.filter((d) => d.severity !== 'error').map(message);
+          if (result.code === undefined || errors.length > 0) return { errors, warnings, watchFiles: [file] };
+          const map = Buffer.from(JSON.stringify(result.map)).toString('base64');
+          return { contents: `${result.code}//# sourceMappingURL=data:application/json;base64,${map}\n`, loader: 'js', warnings, watchFiles: [file] };
+        });
+      },
+    },
     load: {
       filter: { id: adFile },
       async handler(id) {
@@ -62,10 +79,7 @@ export const unplugin = createUnplugin<AdcPluginOptions | undefined, false>((opt
         if (result.code === undefined || errors.length > 0) {
           const first = problems[0];
           const loc = { file, ...at(lines, first.span.start) };
-          if (meta.framework === 'esbuild') {
-            // esbuild collects errors and prints each with its own location.
-            for (const d of problems) this.error({ message: `${d.message} [${d.code}]`, id: file, loc: { file, ...at(lines, d.span.start) } });
-          } else if (meta.framework === 'webpack' || meta.framework === 'rspack' || meta.framework === 'farm') {
+          if (meta.framework === 'webpack' || meta.framework === 'rspack' || meta.framework === 'farm') {
             // These print the message as it is: every diagnostic as the CLI prints it (path:line:column, caret).
             this.error({ message: formatDiagnostics(problems, source, file), id: file, loc });
           } else {
@@ -73,10 +87,9 @@ export const unplugin = createUnplugin<AdcPluginOptions | undefined, false>((opt
             // carries the first diagnostic, its source line and caret as the frame, and any others in full.
             const frame = formatDiagnostic(first, source, file, {}, lines).split('\n').slice(1).join('\n');
             const more = problems.length > 1 ? `\n${formatDiagnostics(problems.slice(1), source, file)}` : '';
-            this.error({ message: `${first.message} [${first.code}]${more}`, id: file, loc, frame } as UnpluginMessage);
+            this.error({ message: `${printable(first.message)} [${first.code}]${more}`, id: file, loc, frame } as UnpluginMessage);
           }
-          // Reached only where errors are collected (esbuild, webpack): they fail the build. (The
-          // code is not empty because esbuild's adapter takes empty contents for "not handled".)
+          // Reached only where errors are collected (webpack): they fail the build.
           return { code: `throw new Error(${JSON.stringify(`${basename(file)} did not compile`)});\n` };
         }
         return { code: result.code, map: result.map as SourceMapCompact | undefined };
@@ -84,6 +97,20 @@ export const unplugin = createUnplugin<AdcPluginOptions | undefined, false>((opt
     },
   };
 });
+
+/**
+ * esbuild's location of a span: line (1-based), column and length in UTF-8 bytes, and the line's
+ * text (control characters escaped, as the CLI shows them, with the column counted in that text).
+ */
+function esbuildLocation(file: string, lines: LineMap, span: Span): PartialMessage['location'] {
+  const start = lines.position(span.start);
+  const end = lines.position(span.end);
+  const shown = [...lines.lineText(start.line, 10_000)].map((ch) => printable(ch, true));
+  const bytes = (parts: readonly string[]) => Buffer.byteLength(parts.join(''));
+  const from = start.column - 1;
+  const to = end.line === start.line ? end.column - 1 : shown.length;
+  return { file, namespace: 'file', line: start.line, column: bytes(shown.slice(0, from)), length: bytes(shown.slice(from, to)), lineText: shown.join('') };
+}
 
 /** A line (1-based) and column (0-based), as bundlers count them. */
 function at(lines: LineMap, offset: number): { line: number; column: number } {

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileSync } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
+import { printable } from '../diagnostics/printable.ts';
 
 interface LoadContext {
   readonly format?: string | null;
@@ -30,15 +31,25 @@ function adPath(url: string): string | undefined {
   return fileURLToPath(parsed);
 }
 
+/**
+ * `ADC_CHECK_ARGS=1 node --import adc-compiler/register app.js`: generated functions check their number
+ * arguments (the `checkArgs` option). `--import` cannot pass options, so the environment does; it
+ * is read per file, as the loader thread sees it.
+ */
+export function checkArgs(): boolean {
+  const value = process.env.ADC_CHECK_ARGS;
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}
+
 export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {
   const path = adPath(url);
   if (path === undefined) return nextLoad(url, context);
   // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
   const source = new TextDecoder('utf-8').decode(await readFile(path));
   // The map's source is named relative to the module's own URL: the .ad file itself.
-  const result = compileSync(source, { filename: basename(path), sourceMap: true });
+  const result = compileSync(source, { filename: basename(path), sourceMap: true, checkArgs: checkArgs() });
   if (result.code === undefined) {
-    throw new Error(`adc: cannot compile ${path}:\n${formatDiagnostics(result.diagnostics, source, path)}`);
+    throw new Error(`adc: cannot compile ${printable(path)}:\n${formatDiagnostics(result.diagnostics, source, path)}`);
   }
   const map = Buffer.from(JSON.stringify(result.map)).toString('base64');
   return {

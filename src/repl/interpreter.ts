@@ -1,5 +1,8 @@
 import { describeFileError as reason } from '../cli/file-errors.ts';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../cli/write-file.ts';
+import { messages } from '../diagnostics/messages.ts';
+import { printable, quotePath } from '../diagnostics/printable.ts';
 import { resolve } from 'node:path';
 import { didYouMean } from '../check/suggest.ts';
 import { fileText, problemAt, slice, typed, type Piece, type Problems } from './assembly.ts';
@@ -17,6 +20,8 @@ export interface InterpreterOptions {
   readonly cwd?: string;
   /** Points (columns) of a :plot. */
   readonly plotWidth?: number;
+  /** How long a :plot may take to sample its expression (default 20 s). */
+  readonly plotTimeoutMs?: number;
 }
 
 /** What to print for an entry. `error` replies go to the error stream when piped, and set the exit code. */
@@ -55,6 +60,8 @@ export class Interpreter {
   private readonly filename: string;
   private readonly cwd: string;
   private readonly plotWidth: number;
+  private readonly plotTimeoutMs: number | undefined;
+  private signal: AbortSignal | undefined;
 
   constructor(session = new Session(), options: InterpreterOptions = {}) {
     this.session = session;
@@ -62,10 +69,12 @@ export class Interpreter {
     this.filename = options.filename ?? '<repl>';
     this.cwd = options.cwd ?? process.cwd();
     this.plotWidth = options.plotWidth ?? 60;
+    this.plotTimeoutMs = options.plotTimeoutMs;
   }
 
-  /** One entry; `line` is the line it starts on, for messages. */
-  async run(entry: string, line = 1): Promise<Reply> {
+  /** One entry; `line` is the line it starts on, for messages; `signal` stops a long :plot (Ctrl+C). */
+  async run(entry: string, line = 1, options: { signal?: AbortSignal } = {}): Promise<Reply> {
+    this.signal = options.signal;
     const piece = typed(entry, this.filename, line);
     const start = /^(?:\s|#[^\r\n]*)*/.exec(entry)![0].length;
     if (start === entry.length) return ok('');
@@ -87,11 +96,11 @@ export class Interpreter {
     const read = readSource(resolve(this.cwd, path), path);
     if (typeof read !== 'string') return read;
     const result = this.session.define(fileText(read, path));
-    if (!result.ok) return failed(`${this.problems(result.problems)}\nnothing was loaded from '${path}'`);
+    if (!result.ok) return failed(`${this.problems(result.problems)}\nnothing was loaded from ${quotePath(path)}`);
     const names = result.defined.map((d) => d.info.name);
     const replaced = result.defined.filter((d) => d.replaced).map((d) => d.info.name);
     const count = `${names.length} function${names.length === 1 ? '' : 's'}`;
-    return ok(`loaded ${count} from ${path}: ${names.join(', ')}${replaced.length > 0 ? ` (redefined: ${replaced.join(', ')})` : ''}`);
+    return ok(`loaded ${count} from ${printable(path)}: ${names.join(', ')}${replaced.length > 0 ? ` (redefined: ${replaced.join(', ')})` : ''}`);
   }
 
   private define(body: Piece): Reply {
@@ -170,11 +179,12 @@ export class Interpreter {
   private save(path: string): Reply {
     const n = this.session.definitions.length;
     try {
-      writeFileSync(resolve(this.cwd, path), this.session.source());
+      // As the CLI writes: whole or not at all, through a link, keeping the file's mode.
+      writeFileAtomic(resolve(this.cwd, path), this.session.source());
     } catch (error) {
-      return failed(`adc: error: cannot write '${path}': ${reason(error)}`);
+      return failed(`adc: error: ${messages.cannotWrite.text(path, reason(error))}`);
     }
-    return ok(`saved ${n} function${n === 1 ? '' : 's'} to ${path}`);
+    return ok(`saved ${n} function${n === 1 ? '' : 's'} to ${printable(path)}`);
   }
 
   private async plot(body: Piece, arg: Piece): Promise<Reply> {
@@ -183,7 +193,7 @@ export class Interpreter {
     if (!m?.indices) return usage();
     const part = (i: number) => slice(arg, m.indices![i]![0], m.indices![i]![1]);
     const [expr, variable, lo, hi] = [part(1), part(2), trimmed(part(3)), trimmed(part(4))];
-    const result = await this.session.sample(expr, variable, lo, hi, this.plotWidth);
+    const result = await this.session.sample(expr, variable, lo, hi, this.plotWidth, { signal: this.signal, timeoutMs: this.plotTimeoutMs });
     if (!result.ok) return failed(this.problems(result.problems));
     return ok(renderPlot(expr.text, variable.text, result, { color: this.color }));
   }
@@ -209,7 +219,7 @@ export class Interpreter {
       `Commands:`,
       ...commands.map(([c, a, what]) => `  ${b(`${c} ${a}`.padEnd(width))}  ${what}`),
       `Built-ins: ${builtinNames.join(' ')}`,
-      `Tab completes names and commands; Ctrl+C abandons a block.`,
+      `Tab completes names and commands; Ctrl+C abandons a block or stops a :plot.`,
     ].join('\n');
   }
 
@@ -240,10 +250,10 @@ function unquote(path: string): string {
 /** A file's text as the CLI reads it (invalid UTF-8 becomes U+FFFD, which the lexer reports), or an error reply. */
 function readSource(file: string, shown: string): string | Reply {
   try {
-    if (statSync(file).isDirectory()) return failed(`adc: error: cannot read '${shown}': it is a directory`);
+    if (statSync(file).isDirectory()) return failed(`adc: error: ${messages.cannotRead.text(shown, 'it is a directory')}`);
     return new TextDecoder('utf-8').decode(readFileSync(file));
   } catch (error) {
-    return failed(`adc: error: cannot read '${shown}': ${reason(error)}`);
+    return failed(`adc: error: ${messages.cannotRead.text(shown, reason(error))}`);
   }
 }
 

@@ -2,11 +2,12 @@ import { didYouMean } from '../check/suggest.ts';
 import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { compileSync, type Diagnostic, type FunctionInfo } from '../index.ts';
 import { builtinArity } from '../ir/builtins.ts';
-import { calledNames, type FunctionDecl, type Program } from '../syntax/ast.ts';
+import { assertNever, calledNames, type FunctionDecl, type Program } from '../syntax/ast.ts';
 import { gradientIntoName, gradientName } from '../emit/names.ts';
 import { parse } from '../syntax/parse.ts';
 import { messages } from '../diagnostics/messages.ts';
 import { Assembly, problemAt, Problems, slice, typed, type Piece, type Segment } from './assembly.ts';
+import { sampleInWorker } from './sample.ts';
 
 /** A function of the session, as the user wrote it. */
 export interface Definition {
@@ -39,6 +40,9 @@ export interface GradientEntry {
   readonly param: string;
   readonly value: number;
 }
+
+/** The most points one :plot samples. */
+export const maxPlotPoints = 1000;
 
 export interface Samples {
   readonly xs: readonly number[];
@@ -188,8 +192,16 @@ export class Session {
   /**
    * The values of `expr` and of its derivative with respect to `variable` at `count` evenly spaced
    * points from `lo` to `hi` (each an expression): `fn __repl_plot(x) = expr` and its gradient.
+   * They run in a worker (sample.ts), stopped by `signal` (Ctrl+C) or after `timeoutMs` (20 s).
    */
-  async sample(expr: Piece | string, variable: Piece | string, lo: Piece | string, hi: Piece | string, count = 60): Promise<Outcome<Samples>> {
+  async sample(
+    expr: Piece | string,
+    variable: Piece | string,
+    lo: Piece | string,
+    hi: Piece | string,
+    count = 60,
+    options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<Outcome<Samples>> {
     const [e, v, a, b] = [expr, variable, lo, hi].map(asPiece);
     const prefix = this.prefix();
     const chunks: Segment[][] = [
@@ -201,18 +213,25 @@ export class Session {
     if (!shape.ok) return shape;
     const built = this.build(chunks);
     if (!built.ok) return built;
-    const module = await importModule(built.code);
-    const from = module[`${prefix}lo`]() as number;
-    const to = module[`${prefix}hi`]() as number;
-    if (!(Number.isFinite(from) && Number.isFinite(to) && from < to)) {
-      const end = b.where.offset + b.text.length - a.where.offset;
-      return fail(problemAt(a, `the range must go from a smaller to a larger finite number, but it is ${from}..${to}`, 0, end));
+    // At most 1,000 points (a chart is one column per point), so a plot is bounded work.
+    const n = Math.min(maxPlotPoints, Math.max(2, Math.floor(Number.isFinite(count) ? count : 60)));
+    const job = { code: built.code, lo: `${prefix}lo`, hi: `${prefix}hi`, grad: `${prefix}plotGrad`, variable: v.text, count: n };
+    const sampled = await sampleInWorker(job, options);
+    const whole = (message: string) => fail(problemAt(e, message, 0, e.text.length));
+    switch (sampled.kind) {
+      case 'stopped':
+        return whole(sampled.why === 'interrupted' ? 'interrupted (Ctrl+C): nothing was plotted' : `stopped after ${(options.timeoutMs ?? 20_000) / 1000} s: the expression is too slow to sample ${n} times`);
+      case 'failed':
+        return whole(`the plot failed: ${sampled.message}`);
+      case 'range': {
+        const end = b.where.offset + b.text.length - a.where.offset;
+        return fail(problemAt(a, `the range must go from a smaller to a larger finite number, but it is ${sampled.from}..${sampled.to}`, 0, end));
+      }
+      case 'samples':
+        return { ok: true, xs: sampled.xs, values: sampled.values, slopes: sampled.slopes };
+      default:
+        return assertNever(sampled);
     }
-    const n = Math.max(2, Math.floor(count));
-    const xs = Array.from({ length: n }, (_, i) => (i === n - 1 ? to : from + ((to - from) * i) / (n - 1)));
-    const grad = module[`${prefix}plotGrad`];
-    const results = xs.map((x) => grad(x) as { value: number; gradient: Record<string, number> });
-    return { ok: true, xs, values: results.map((r) => r.value), slopes: results.map((r) => r.gradient[v.text]) };
   }
 
   /**

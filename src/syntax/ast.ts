@@ -28,6 +28,10 @@ export type Expr =
   | { readonly kind: 'number'; readonly value: number; readonly span: Span }
   /** `x[i]`, `A[i, j]`: an element of an array. */
   | { readonly kind: 'index'; readonly array: string; readonly arraySpan: Span; readonly indices: readonly Expr[]; readonly span: Span }
+  /** `g(x)[i]`, `[a, b][k]`: an element of an array that is not a name (a call's result, a list). */
+  | { readonly kind: 'element'; readonly base: Expr; readonly indices: readonly Expr[]; readonly span: Span }
+  /** `[e1, e2, e3]`, `[[a, b], [c, d]]`: an array literal (a vec, or a mat when its items are lists). */
+  | { readonly kind: 'list'; readonly items: readonly Expr[]; readonly span: Span }
   /** `sum(i: body)`, `max(i in 0..n: body)`... */
   | { readonly kind: 'reduce'; readonly op: ReduceOp; readonly opSpan: Span; readonly binder: Binder; readonly body: Expr; readonly span: Span }
   | { readonly kind: 'name'; readonly name: string; readonly span: Span }
@@ -93,6 +97,10 @@ export function childrenOf(e: Expr): readonly Expr[] {
       return e.args;
     case 'index':
       return e.indices;
+    case 'element':
+      return [e.base, ...e.indices];
+    case 'list':
+      return e.items;
     case 'reduce':
       return e.binder.range ? [e.binder.range.from, e.binder.range.to, e.body] : [e.body];
     case 'unary':
@@ -117,6 +125,10 @@ export function printExpr(e: Expr): string {
       return `${e.callee}(${e.args.map(printExpr).join(', ')})`;
     case 'index':
       return `${e.array}[${e.indices.map(printExpr).join(', ')}]`;
+    case 'element':
+      return `${printExpr(e.base)}[${e.indices.map(printExpr).join(', ')}]`;
+    case 'list':
+      return `[${e.items.map(printExpr).join(', ')}]`;
     case 'reduce': {
       const r = e.binder.range;
       return `${e.op}(${e.binder.name}${r ? ` in ${printExpr(r.from)}..${printExpr(r.to)}` : ''}: ${printExpr(e.body)})`;
@@ -177,16 +189,34 @@ export function calledNames(fn: FunctionDecl): Set<string> {
 }
 
 /**
- * Where an index variable is itself an index of an array (`x[i]`, `A[k, i]`), in source order:
- * what gives it its range when none is written (the checker and lowering both read it).
+ * Whether a function returns an array: its `return` names an array parameter or array `let`, is a
+ * list, or calls a function that returns an array. (Recursion is an error found by the checker;
+ * `seen` keeps this walk finite before it.)
  */
-export function directIndexUses(name: string, body: Expr): { readonly array: string; readonly dimension: number; readonly index: Expr }[] {
-  const uses: { array: string; dimension: number; index: Expr }[] = [];
+export function returnsArray(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, seen = new Set<string>()): boolean {
+  const last = fn.body[fn.body.length - 1];
+  if (last?.kind !== 'return' || seen.has(fn.name)) return false;
+  seen.add(fn.name);
+  const e = last.value;
+  if (e.kind === 'list') return true;
+  if (e.kind === 'name') return fn.params.some((p) => p.name === e.name && p.type) || fn.body.some((s) => s.kind === 'let' && s.name === e.name && s.indices);
+  const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
+  return callee !== undefined && returnsArray(callee, functions, seen);
+}
+
+/**
+ * Where an index variable is itself an index of an array (`x[i]`, `A[k, i]`, `g(x)[i]`), in source
+ * order: what gives it its range when none is written (the checker and lowering both read it).
+ * `array` is the array's name, or the expression whose value is indexed (a call, a list).
+ */
+export function directIndexUses(name: string, body: Expr): { readonly array: string | Expr; readonly dimension: number; readonly index: Expr }[] {
+  const uses: { array: string | Expr; dimension: number; index: Expr }[] = [];
   for (const stack: Expr[] = [body]; stack.length > 0; ) {
     const e = stack.pop()!;
-    if (e.kind === 'index') {
+    if (e.kind === 'index' || e.kind === 'element') {
+      const array = e.kind === 'index' ? e.array : e.base;
       e.indices.forEach((index, dimension) => {
-        if (index.kind === 'name' && index.name === name) uses.push({ array: e.array, dimension, index });
+        if (index.kind === 'name' && index.name === name) uses.push({ array, dimension, index });
       });
     }
     stack.push(...childrenOf(e));

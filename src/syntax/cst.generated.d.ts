@@ -193,6 +193,32 @@ export type PrimaryCstChildren = {
   reference?: ReferenceCstNode[];
   parenthesized?: ParenthesizedCstNode[];
   conditional?: ConditionalCstNode[];
+  list?: ListCstNode[];
+};
+
+export interface ListCstNode extends CstNode {
+  name: "list";
+  children: ListCstChildren;
+}
+
+export type ListCstChildren = {
+  LBracket: IToken[];
+  items: (ExpressionCstNode)[];
+  Comma?: IToken[];
+  close: IToken[];
+  subscript?: SubscriptCstNode[];
+};
+
+export interface SubscriptCstNode extends CstNode {
+  name: "subscript";
+  children: SubscriptCstChildren;
+}
+
+export type SubscriptCstChildren = {
+  LBracket: IToken[];
+  indices: (ExpressionCstNode)[];
+  Comma?: IToken[];
+  close: IToken[];
 };
 
 export interface ReferenceCstNode extends CstNode {
@@ -209,6 +235,7 @@ export type ReferenceCstChildren = {
   args?: (ExpressionCstNode)[];
   Comma?: (IToken)[];
   close?: IToken[];
+  subscript?: SubscriptCstNode[];
   openIndex?: IToken[];
   indices?: (ExpressionCstNode)[];
   closeIndex?: IToken[];
@@ -257,6 +284,8 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   exponent(children: ExponentCstChildren, param?: IN): OUT;
   sign(children: SignCstChildren, param?: IN): OUT;
   primary(children: PrimaryCstChildren, param?: IN): OUT;
+  list(children: ListCstChildren, param?: IN): OUT;
+  subscript(children: SubscriptCstChildren, param?: IN): OUT;
   reference(children: ReferenceCstChildren, param?: IN): OUT;
   parenthesized(children: ParenthesizedCstChildren, param?: IN): OUT;
   conditional(children: ConditionalCstChildren, param?: IN): OUT;

@@ -50,6 +50,18 @@ export const Star = punct('Star', /\*/, '*');
 export const Slash = punct('Slash', /\//, '/');
 export const Caret = punct('Caret', /\^/, '^');
 
+/**
+ * Operators and comments from other languages, matched so that each is reported with the .ad way
+ * to write it (src/syntax/habits.ts). The operators belong to the category of their .ad
+ * equivalent, so the parser goes on as if the .ad one had been written and reports nothing else.
+ */
+export const StarStar = createToken({ name: 'StarStar', pattern: /\*\*/, categories: [Caret], label: "'**'" });
+export const AmpAmp = createToken({ name: 'AmpAmp', pattern: /&&/, categories: [And], label: "'&&'" });
+export const PipePipe = createToken({ name: 'PipePipe', pattern: /\|\|/, categories: [Or], label: "'||'" });
+export const Bang = createToken({ name: 'Bang', pattern: /!/, categories: [Not], label: "'!'" });
+/** `// …` to the end of the line: kept out of the parser's tokens (group `foreign`) and reported. */
+export const SlashComment = createToken({ name: 'SlashComment', pattern: /\/\/[^\r\n]*/, group: 'foreign' });
+
 /** White space, including a byte-order mark at the start of a file. */
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f\v\uFEFF]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: 'Comment', pattern: /#[^\r\n]*/, group: Lexer.SKIPPED });
@@ -84,6 +96,12 @@ export const allTokens: TokenType[] = [
   GreaterEqual,
   EqualEqual,
   NotEqual,
+  // After NotEqual, so that '!=' stays one token; before Star and Slash, which they begin with.
+  Bang,
+  AmpAmp,
+  PipePipe,
+  StarStar,
+  SlashComment,
   Less,
   Greater,
   Equals,
@@ -103,7 +121,11 @@ export interface LexError {
   readonly length: number;
 }
 
-export function tokenize(text: string): { tokens: IToken[]; errors: LexError[] } {
+export function tokenize(text: string): { tokens: IToken[]; errors: LexError[]; foreign: IToken[] } {
   const result = adLexer.tokenize(text);
-  return { tokens: result.tokens, errors: result.errors.map((e) => ({ offset: e.offset, length: e.length })) };
+  return {
+    tokens: result.tokens,
+    errors: result.errors.map((e) => ({ offset: e.offset, length: e.length })),
+    foreign: (result.groups.foreign as IToken[] | undefined) ?? [],
+  };
 }

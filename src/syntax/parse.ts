@@ -1,9 +1,11 @@
 import type { IRecognitionException, IToken, TokenType } from 'chevrotain';
 import { EOF } from 'chevrotain';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
+import type { MessageId } from '../diagnostics/messages.ts';
 import { span, type Span } from '../diagnostics/span.ts';
 import { childrenOf, type Expr, type Program } from './ast.ts';
 import { checkDepth } from './check-depth.ts';
+import { characterHabit, habitAt, tokenHabit, type Habit } from './habits.ts';
 import { MAX_EXPRESSION_DEPTH } from './limits.ts';
 import type { ProgramCstNode } from './cst.generated.d.ts';
 import { allTokens, NumberLiteral, tokenize } from './lexer.ts';
@@ -15,28 +17,41 @@ import { toAst } from './to-ast.ts';
  * the AST is returned only when there were none (later passes need a whole tree).
  */
 export function parse(text: string, diagnostics: DiagnosticBag): Program | undefined {
-  const { tokens, errors } = tokenize(text);
+  const { tokens, errors, foreign } = tokenize(text);
   // Offsets where a problem was already reported: a parse error at the next token is its echo.
   const reported: number[] = [];
+  const report = (habit: Habit, at: Span) => (diagnostics.error as (id: MessageId, at: Span, ...args: string[]) => void)(habit.id, at, ...habit.args);
   for (const e of errors) {
-    diagnostics.error('unknownCharacter', span(e.offset, e.offset + e.length), describeCharacters(text.slice(e.offset, e.offset + e.length)));
+    const run = text.slice(e.offset, e.offset + e.length);
+    const habit = characterHabit(run);
+    if (habit) report(habit, span(e.offset, e.offset + e.length));
+    else diagnostics.error('unknownCharacter', span(e.offset, e.offset + e.length), describeCharacters(run));
     reported.push(e.offset);
   }
+  // `// …`: the span is the `//` alone (the rest of the line is the comment's text).
+  for (const tok of foreign) report(tokenHabit(tok)!, span(tok.startOffset, tok.startOffset + 2));
   for (const tok of tokens) {
     if (tok.tokenType === NumberLiteral && /[eE][+-]?$/.test(tok.image)) {
       diagnostics.error('invalidNumber', span(tok.startOffset, tokenEnd(tok)), tok.image);
       reported.push(tok.startOffset);
     }
+    // `**`, `&&`, `||`, `!`: parsed as `^`, `and`, `or`, `not`, so this is their only report.
+    const habit = tokenHabit(tok);
+    if (habit) report(habit, span(tok.startOffset, tokenEnd(tok)));
   }
   if (!checkDepth(tokens, diagnostics)) return undefined;
   const { cst, errors: parseErrors } = parseTokens(tokens);
   const endOfInput = tokens.length > 0 ? tokenEnd(tokens[tokens.length - 1]) : text.length;
+  const indexOf = new Map(tokens.map((tok, k) => [tok.startOffset, k]));
   const seen = new Set<number>();
   for (const e of parseErrors) {
     const at = errorSpan(e.token, endOfInput);
     if (seen.has(at.start) || followsReported(tokens, at.start, reported)) continue;
     seen.add(at.start); // recovery may report the same spot twice
-    diagnostics.error('unexpectedToken', at, describeToken(e.token), expectedOf(e));
+    const index = isEof(e.token) ? undefined : indexOf.get(e.token.startOffset);
+    const habit = index === undefined ? undefined : habitAt(e, tokens, index);
+    if (habit) report(habit, at);
+    else diagnostics.error('unexpectedToken', at, describeToken(e.token), index === 0 ? `'fn' to start a function` : expectedOf(e));
   }
   if (diagnostics.hasErrors) return undefined;
   const program = toAst(cst as ProgramCstNode);

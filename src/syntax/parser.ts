@@ -178,7 +178,31 @@ export class AdParser extends CstParser {
       { ALT: () => this.SUBRULE(this.reference, { LABEL: 'reference' }) },
       { ALT: () => this.SUBRULE(this.parenthesized, { LABEL: 'parenthesized' }) },
       { ALT: () => this.SUBRULE(this.conditional, { LABEL: 'conditional' }) },
+      { ALT: () => this.SUBRULE(this.list, { LABEL: 'list' }) },
     ]);
+  });
+
+  /** An array literal, `[e1, e2, e3]` or `[[a, b], [c, d]]`, optionally indexed: `[a, b][k]`. */
+  list = this.RULE('list', () => {
+    this.CONSUME(t.LBracket);
+    this.SUBRULE(this.expression, { LABEL: 'items' });
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      this.SUBRULE2(this.expression, { LABEL: 'items' });
+    });
+    this.CONSUME(t.RBracket, { LABEL: 'close' });
+    this.OPTION(() => this.SUBRULE(this.subscript, { LABEL: 'subscript' }));
+  });
+
+  /** The indices of an element of an array-valued expression: `[i]`, `[i, j]`. */
+  subscript = this.RULE('subscript', () => {
+    this.CONSUME(t.LBracket);
+    this.SUBRULE(this.expression, { LABEL: 'indices' });
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      this.SUBRULE2(this.expression, { LABEL: 'indices' });
+    });
+    this.CONSUME(t.RBracket, { LABEL: 'close' });
   });
 
   /**
@@ -215,6 +239,8 @@ export class AdParser extends CstParser {
               ]);
             });
             this.CONSUME(t.RParen, { LABEL: 'close' });
+            // An element of the call's result, when it returns an array: `g(x)[i]`.
+            this.OPTION3(() => this.SUBRULE(this.subscript, { LABEL: 'subscript' }));
           },
         },
         {

@@ -150,6 +150,7 @@ function primary(node: cst.PrimaryCstNode): Expr {
     // Keep the parentheses in the span so carets point at what the user wrote.
     return { ...inner, span: span(p.LParen[0].startOffset, p.RParen[0].startOffset + 1) };
   }
+  if (c.list) return list(c.list[0]);
   const k = c.conditional![0].children;
   const condition = expression(k.condition[0]);
   const then = expression(k.then[0]);
@@ -184,5 +185,20 @@ function reference(node: cst.ReferenceCstNode): Expr {
     };
   }
   const args = (c.args ?? []).map((a) => expression(a));
-  return { kind: 'call', callee: nameTok.image, calleeSpan: nameSpan, args, span: span(nameSpan.start, c.close![0].startOffset + 1) };
+  const call: Expr = { kind: 'call', callee: nameTok.image, calleeSpan: nameSpan, args, span: span(nameSpan.start, c.close![0].startOffset + 1) };
+  return c.subscript ? element(call, c.subscript[0]) : call;
+}
+
+function list(node: cst.ListCstNode): Expr {
+  const c = node.children;
+  const items = c.items.map((a) => expression(a));
+  const value: Expr = { kind: 'list', items, span: span(c.LBracket[0].startOffset, c.close[0].startOffset + 1) };
+  return c.subscript ? element(value, c.subscript[0]) : value;
+}
+
+/** `base[i, j]` for an array-valued expression that is not a name. */
+function element(base: Expr, node: cst.SubscriptCstNode): Expr {
+  const c = node.children;
+  const indices = c.indices.map((a) => expression(a));
+  return { kind: 'element', base, indices, span: span(base.span.start, c.close[0].startOffset + 1) };
 }

@@ -1,0 +1,19 @@
+/**
+ * The plugin's options, in a file of their own that imports nothing: each entry point's declarations
+ * name this file and their bundler's own types only, never unplugin's (whose declarations import
+ * its optional peers, such as @farmfe/core and @rspack/core, which a project does not have).
+ */
+export interface AdcPluginOptions {
+  /**
+   * Also write TypeScript declarations beside each imported `.ad` file (`model.d.ad.ts` for
+   * `model.ad`), so that `import { f } from './model.ad'` type-checks with the tsconfig option
+   * `"allowArbitraryExtensions": true`. Default: false.
+   */
+  readonly dts?: boolean;
+  /**
+   * Generated functions check that every number argument is a number, and throw a TypeError
+   * naming the function, the parameter and what was passed (instead of converting a string or
+   * computing NaN from undefined). Array arguments are always checked. Default: false.
+   */
+  readonly checkArgs?: boolean;
+}
