@@ -38,6 +38,12 @@ export interface CompileOptions {
    */
   readonly checkArgs?: boolean;
   /**
+   * The most memory, in MB, a gradient may use to store the state of one loop (`for`/`while` with
+   * `var`s) per iteration; past it, it stores every ⌈√T⌉-th state and recomputes the others
+   * (two-level checkpointing). Default: 64.
+   */
+  readonly checkpointMemory?: number;
+  /**
    * Reuse what an earlier compile of the same file made (and keep this one's for the next):
    * functions whose code and callees did not change are not compiled again. For watch mode and
    * bundler plugins; the output is the same as without it. One cache per file.
@@ -102,14 +108,14 @@ function checkApart(source: string, diagnostics: DiagnosticBag): void {
 }
 
 /** One checked function → its optimised value IR and gradient IR. */
-function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): { value: IrFunction; gradient?: IrFunction } {
+function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, options: Pick<CompileOptions, 'checkpointMemory'> = {}): { value: IrFunction; gradient?: IrFunction } {
   const { ir, names } = lowerFunction(decl, table);
   const value = optimize(ir, names);
   // A function returning an array exports its value only (its derivatives are Jacobians, not gradients).
   if (ir.result) return { value };
   // The gradient is derived from the unoptimised primal, so the forward sweep keeps every value
   // in the form the derivative rules expect; it is then optimised as a whole.
-  const gradient = optimize(reverseMode(ir, names), names);
+  const gradient = optimize(reverseMode(ir, names, options), names);
   return { value, gradient };
 }
 
@@ -148,6 +154,8 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
   const checked = check(source, diagnostics);
+  const memory = options.checkpointMemory;
+  if (memory !== undefined && !(Number.isFinite(memory) && memory >= 0)) throw new RangeError(`checkpointMemory must be a number of MB ≥ 0, not ${memory}`);
   // Passes report in their own order; people read a file top to bottom.
   diagnostics.items.sort((a, b) => a.span.start - b.span.start);
   if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
@@ -158,14 +166,14 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const compiled = (function* () {
     for (const decl of checked.program.functions) {
       // Options that change the code of every function are part of each key.
-      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}`);
+      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}/${options.checkpointMemory ?? ''}`);
       const reused = key === undefined ? undefined : cache!.reuse(key, decl.span.start, lines.position(decl.span.start).line);
       if (reused) {
         yield { reuse: reused };
         continue;
       }
       if (key !== undefined) keys.set(decl.name, key);
-      yield compileFunction(decl, checked.table);
+      yield compileFunction(decl, checked.table, options);
     }
   })();
   const emitted = (made: EmittedFunction, reusable: boolean) => {

@@ -8,8 +8,9 @@ function tree(expr: string): string {
   const d = new DiagnosticBag();
   const p = parse(`fn f(x, y, z, a, b, c) = ${expr}`, d);
   if (!p) throw new Error(d.items.map((i) => i.message).join('; '));
-  const body = p.functions[0].body;
-  return printExpr(body[body.length - 1].value);
+  const last = p.functions[0].body.at(-1)!;
+  if (last.kind !== 'return') throw new Error('expected a return');
+  return printExpr(last.value);
 }
 
 describe('precedence and associativity', () => {

@@ -15,7 +15,13 @@ export function activeVariables(fn: IrFunction): Set<string> {
           visit(instr.else);
           break;
         case 'loop':
-          visit(instr.body);
+          if (instr.carried) {
+            // State carried from one iteration to the next: visit until nothing more becomes active.
+            for (let size = -1; size !== active.size; ) {
+              size = active.size;
+              visit(instr.body);
+            }
+          } else visit(instr.body);
           // The result depends on the terms (a max's index does not: it is a position).
           if (instr.reduction && isActive(instr.reduction.value)) {
             const r = instr.reduction;

@@ -17,7 +17,8 @@ export function hoistBranchLocals(body: readonly Instr[], origin: Origin): Instr
           return [{ ...instr, then: rewrite(instr.then, true), else: rewrite(instr.else, true) }];
         case 'loop': {
           const body = hoistBranchLocals(instr.body, instr.origin);
-          if (!nested || !instr.reduction) return [{ ...instr, body }];
+          const exit = instr.exit && { ...instr.exit, body: hoistBranchLocals(instr.exit.body, instr.origin) };
+          if (!nested || !instr.reduction) return [{ ...instr, body, ...(exit && { exit }) }];
           // A reduction in a branch: its result and state outlive the branch, like its values.
           hoisted.push(...definesOf(instr));
           return [{ ...instr, body, declared: true }];

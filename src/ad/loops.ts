@@ -140,7 +140,11 @@ export function cloneBody(
             ...(r.nonzero && { nonzero: state(r.nonzero) }),
             ...(r.zeros && { zeros: state(r.zeros) }),
           };
-          return { ...i, index, from, to, body, ...(reduction && { reduction }) };
+          // A while's condition block comes before the body; its trip count and the carried state
+          // are declared before the loop (renamed with it when the loop is in the block copied).
+          const exit = i.exit && { body: copy(i.exit.body), condition: ren(i.exit.condition), trips: renName(i.exit.trips) };
+          const carried = i.carried?.map(renName);
+          return { ...i, index, from, to, body, ...(reduction && { reduction }), ...(exit && { exit }), ...(carried && { carried }) };
         }
         case 'store':
           return { ...i, array: renName(i.array), index: ren(i.index), expr: expr(i.expr) };

@@ -5,6 +5,7 @@ import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
 import { cloneBody, saveNestedReductions, type Loop, type Saved } from './loops.ts';
+import { defaultCheckpointMemoryMB, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { isDifferentiable, rules } from './rules.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
@@ -31,11 +32,14 @@ interface Adjoint {
  * read `x[i]` adds to `d$x[i]`, and each element stored into an array `let` starts its value's
  * adjoint from the element of the adjoint array.
  */
-export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
+export function reverseMode(fn: IrFunction, names: NameSupply, options: { readonly checkpointMemory?: number } = {}): IrFunction {
+  // The tape budget of a loop with state, in numbers (checkpoint.ts).
+  const budget = Math.floor(((options.checkpointMemory ?? defaultCheckpointMemoryMB) * 2 ** 20) / 8);
   const active = activeVariables(fn);
   const fnOrigin = { span: fn.span, statement: fn.span };
   const saved = new Map<string, Saved>();
-  const forward = saveNestedReductions(hoistBranchLocals(fn.body, fnOrigin), names, saved);
+  const tapes: Tapes = new Map();
+  const forward = saveNestedReductions(hoistBranchLocals(tapeCarriedLoops(fn.body, names, tapes, budget), fnOrigin), names, saved);
   const b = new Builder(names, fnOrigin);
   // Array-valued variables (parameters, array lets, rows, stored values) and their adjoint arrays.
   const arrays = new Set(fn.params.filter((p) => p.shape).map((p) => p.name));
@@ -270,6 +274,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
         case 'check':
           continue;
         case 'loop': {
+          if (instr.carried) {
+            // A loop with state inside the iteration: run again, storing its states for its own reverse.
+            for (const i of tapeLoop(instr, names, tapes, budget)) b.emit(i.kind === 'loop' ? { ...i, note: 'recomputed for the reverse sweep' } : i);
+            continue;
+          }
           if (!instr.reduction) continue;
           const s = saved.get(originalOf(instr.reduction.target));
           if (!s) {
@@ -324,8 +333,134 @@ export function reverseMode(fn: IrFunction, names: NameSupply): IrFunction {
     return position!;
   };
 
+  /**
+   * The reverse of a loop with carried state X_k. Each X_k gets an adjoint variable d$X_k, which
+   * holds ∂(result)/∂(X_k at the end of the iteration being reversed): it starts as the adjoint of
+   * the final state. The iterations are reversed segment by segment (checkpoint.ts: a segment is
+   * C iterations, C = 1 when every state was stored), from the last: the segment's starting state
+   * is read from its snapshot, its states are recomputed into the segment tape, then for each of
+   * its iterations t, backwards: read t's starting state, recompute t's values from it (under
+   * fresh names), seed the new state's values with d$X_k, reverse the iteration with the ordinary
+   * rules, and set d$X_k to the adjoints of the starting state. After the loop, d$X_k is the
+   * adjoint of the state before it (the `let X_k = init` passes it on). A `while` reverses the
+   * number of iterations it ran.
+   */
+  const reverseCarried = (loop: Loop) => {
+    const carried = loop.carried ?? [];
+    const tape = tapes.get(loop.index);
+    if (!tape) throw new Error(`internal error: no tape for the loop over '${loop.index}'`);
+    // Nothing after the loop depends on its active state: it adds no adjoints.
+    if (!carried.some((name) => active.has(name) && adjoints.has(name))) return;
+    const stateAdjoints = new Map<string, string>();
+    for (const name of carried) {
+      if (!active.has(name)) continue;
+      // A variable unused after the loop may still feed the others in the iterations before: from 0.
+      const existing = adjoints.get(name) ?? { value: constant(0), owned: false };
+      if (existing.owned && existing.value.kind === 'var') {
+        stateAdjoints.set(name, existing.value.name);
+        continue;
+      }
+      const target = names.adjoint(name);
+      b.emit({ kind: 'let', target, expr: { op: 'copy', args: [existing.value] }, origin: loop.origin });
+      setAdjoint(name, { value: variable(target), owned: true });
+      stateAdjoints.set(name, target);
+    }
+    const carriedAdjoints = [...stateAdjoints.values()];
+    const { core, next } = splitIteration(loop, tape);
+    const S = tape.stride;
+    const origin = loop.origin;
+    const base = (name: string) => name.replace(/\$.*$/, '');
+    const at = (array: string, position: Operand, k: number): Expr => ({
+      op: 'load',
+      args: [variable(array), k === 0 ? position : b.op('add', position, constant(k))],
+    });
+    const scaled = (o: Operand) => (S === 1 ? o : b.op('mul', o, constant(S)));
+    const last = loop.exit ? variable(loop.exit.trips) : loop.to;
+    const segmentIndex = names.user('segment');
+    const build = () => {
+      // Segment q: iterations start..end-1, start = from + q·C.
+      const start = b.op('add', loop.from, b.op('mul', variable(segmentIndex), tape.every));
+      const end = b.op('min', b.op('add', start, tape.every), last);
+      // Its states, recomputed from the snapshot into the segment tape (no iteration when C = 1).
+      const state = carried.map((name) => {
+        const target = names.user(base(name));
+        b.emit({ kind: 'let', target, expr: at(tape.snapshots, scaled(variable(segmentIndex)), carried.indexOf(name)), origin });
+        return target;
+      });
+      const forwardIndex = names.user(base(originalOf(loop.index)));
+      const renames = new Map<string, string>([[loop.index, forwardIndex]]);
+      carried.forEach((name, k) => renames.set(name, state[k]));
+      const stepBody = b.block(() => {
+        const offset = scaled(b.op('sub', variable(forwardIndex), start));
+        state.forEach((name, k) => b.emit({ kind: 'store', array: tape.segment, index: k === 0 ? offset : b.op('add', offset, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
+        const clone = cloneBody(core, renames, names, new Set(), new Set(arrays), new Map());
+        for (const i of clone.instrs) b.emit(i);
+        const values = next.map((o) => clone.renamed(o));
+        const copies = values.map((v) => {
+          if (v.kind !== 'var' || !state.includes(v.name)) return v;
+          const copy = names.temp();
+          b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [v] }, origin });
+          return variable(copy);
+        });
+        state.forEach((name, k) => {
+          if (!(copies[k].kind === 'var' && copies[k].name === name)) b.emit({ kind: 'set', target: name, expr: { op: 'copy', args: [copies[k]] }, origin });
+        });
+      }, true);
+      const lastStart = b.op('sub', end, constant(1));
+      const note = 'the states of this segment, from its snapshot (no iteration when every state was stored)';
+      b.emit({ kind: 'loop', index: forwardIndex, from: start, to: lastStart, descending: false, body: stepBody, carried: state, note, origin });
+      const lastOffset = scaled(b.op('sub', lastStart, start));
+      state.forEach((name, k) => b.emit({ kind: 'store', array: tape.segment, index: k === 0 ? lastOffset : b.op('add', lastOffset, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
+      // The segment's iterations, backwards.
+      const index = names.user(base(originalOf(loop.index)));
+      original.set(index, originalOf(loop.index));
+      const iteration = scoped(() => {
+        indexNow.set(originalOf(loop.index), index);
+        const position = scaled(b.op('sub', variable(index), start));
+        const renames = new Map([[loop.index, index]]);
+        carried.forEach((name, k) => {
+          const begin = names.user(base(name));
+          if (active.has(name)) active.add(begin);
+          original.set(begin, originalOf(name));
+          b.emit({ kind: 'const', target: begin, expr: at(tape.segment, position, k), origin });
+          renames.set(name, begin);
+        });
+        const body = cloneBody(core, renames, names, active, arrays, original);
+        noteRows(body.instrs);
+        recompute(body.instrs);
+        carried.forEach((name, k) => {
+          const d = stateAdjoints.get(name);
+          const value = body.renamed(next[k]);
+          if (d && value.kind === 'var' && active.has(value.name)) accumulate(value.name, variable(d));
+        });
+        reverseBlock(body.instrs);
+        // The adjoints of the starting state become the new d$X_k: all read before any is set.
+        const starts = carried.map((name) => {
+          const value = adjoints.get(renames.get(name)!)?.value ?? constant(0);
+          if (value.kind !== 'var' || value.name === stateAdjoints.get(name) || !carriedAdjoints.includes(value.name)) return value;
+          const copy = names.temp();
+          b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [value] }, origin });
+          return variable(copy);
+        });
+        carried.forEach((name, k) => {
+          const d = stateAdjoints.get(name);
+          if (d && !(starts[k].kind === 'var' && starts[k].name === d)) b.emit({ kind: 'set', target: d, expr: { op: 'copy', args: [starts[k]] }, origin });
+        });
+        indexNow.delete(originalOf(loop.index));
+      });
+      const reversedNote = 'each iteration reads its starting state from the segment tape, recomputes its values, then adds its adjoints';
+      b.emit({ kind: 'loop', index, from: start, to: end, descending: true, body: iteration, carried: carriedAdjoints, note: reversedNote, origin });
+    };
+    const [block] = conditionally(outerActiveReads([loop]), [build]);
+    if (block.length === 0) return;
+    const count = b.op('ceil', b.op('div', b.op('max', b.op('sub', last, loop.from), constant(0)), tape.every));
+    // The adjoints of the state are carried from one reversed segment (and iteration) to the one before it.
+    b.emit({ kind: 'loop', index: segmentIndex, from: constant(0), to: count, descending: true, body: block, carried: carriedAdjoints, origin });
+  };
+
   /** The reverse of a loop: a loop running backwards (for max and min, the one iteration selected). */
   const reverseLoop = (loop: Loop) => {
+    if (loop.carried) return reverseCarried(loop);
     const r = loop.reduction;
     const g = r && active.has(r.target) ? adjoints.get(r.target) : undefined;
     let storesBack = false;

@@ -1,6 +1,6 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { MAX_EXPRESSION_DEPTH } from '../syntax/limits.ts';
-import { childrenOf, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { allStatements, childrenOf, statementExprs, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 
 /**
  * Operations one function may grow to once its calls are inlined; and how much inlining may
@@ -33,8 +33,8 @@ export function checkInlining(functions: ReadonlyMap<string, FunctionDecl>, diag
     let inlined = 0;
     let depth = 0;
     let deepest: Expr | undefined;
-    for (const s of fn.body) {
-      const stack: [Expr, number][] = [[s.value, 1]];
+    for (const s of allStatements(fn.body)) {
+      const stack: [Expr, number][] = statementExprs(s).map((e) => [e, 1]);
       while (stack.length > 0) {
         const [e, d] = stack.pop()!;
         size++;
@@ -91,8 +91,8 @@ function calleesFirst(functions: ReadonlyMap<string, FunctionDecl>): FunctionDec
 
 function calleesOf(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): string[] {
   const names = new Set<string>();
-  for (const s of fn.body) {
-    const stack: Expr[] = [s.value];
+  for (const s of allStatements(fn.body)) {
+    const stack: Expr[] = [...statementExprs(s)];
     while (stack.length > 0) {
       const e = stack.pop()!;
       if (e.kind === 'call' && functions.has(e.callee)) names.add(e.callee);

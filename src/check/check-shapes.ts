@@ -1,6 +1,6 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { anyReachable, assertNever, childrenOf, directIndexUses, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { allStatements, anyReachable, statementExprs, assertNever, childrenOf, directIndexUses, hasStatefulCode, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
 /** One dimension of an array: its length as a form over sizes (undefined if not affine), and as written. */
@@ -284,7 +284,9 @@ export function checkShapes(
     // An array `let` allocates its array: once per call, never once per iteration. A call that
     // returns an array is computed before its statement (visitArray checks that it can be).
     const returnsArray = resultOf(callee.name) !== undefined;
-    if (loops > 0 && !returnsArray && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
+    if ((loops > 0 || blocks > 0) && !returnsArray && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
+    // A loop with state inside a reduction would be run (and taped) once per index: not supported.
+    if (loops > 0 && anyReachable(callee, functions, hasStatefulCode)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
     const bindings: [string, Dim][] = [];
     callee.params.forEach((p, k) => {
       const arg = e.args[k];
@@ -334,31 +336,99 @@ export function checkShapes(
     }
   };
 
-  for (const s of fn.body) {
-    if (s.kind === 'let' && s.indices) {
-      const dims: Dim[] = [];
-      const bound: [Binder, AffineRange][] = [];
-      for (const b of s.indices) {
-        if (b.range) {
-          visit(b.range.from);
-          visit(b.range.to);
+  // Inside a `for`, `while` or `if` block: arrays are not defined there (yet).
+  let blocks = 0;
+  const block = (body: readonly Statement[]): ArrayInfo | undefined => {
+    const declaredHere: string[] = [];
+    for (const s of body) {
+      if (blocks > 0 || s.kind === 'for' || s.kind === 'while' || s.kind === 'if') {
+        // Arrays are made once per statement before it runs: not (yet) once per iteration or branch.
+        for (const stack: Expr[] = [...statementExprs(s)]; stack.length > 0; ) {
+          const e = stack.pop()!;
+          if (e.kind === 'list') diagnostics.error('arrayInLoopBody', e.span, 'this list');
+          else if (e.kind === 'call' && resultOf(e.callee) !== undefined) diagnostics.error('arrayInLoopBody', e.span, `'${e.callee}(...)'`);
+          stack.push(...childrenOf(e));
         }
-        const r = rangeOf(b, s.value);
-        bound.push([b, r?.range ?? { from: undefined, to: undefined }]);
-        dims.push(r?.dim ?? { length: r?.range.to, text: b.range ? show(b.range.to) : '?' });
       }
-      const enter = (k: number): void => (k === bound.length ? inLoop(() => visit(s.value)) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
-      enter(0);
-      env.set(s.name, arrayInfo(dims));
-    } else if (s.kind === 'return' && isArrayValued(s.value, shapeOf)) {
-      // The function's result is this array.
-      return visitArray(s.value);
-    } else {
-      visit(s.value);
-      if (s.kind === 'let') env.set(s.name, { kind: 'number' });
+      switch (s.kind) {
+        case 'let':
+          if (s.indices) {
+            if (blocks > 0) diagnostics.error('arrayInLoopBody', s.nameSpan, `'let ${s.name}[...]'`);
+            const dims: Dim[] = [];
+            const bound: [Binder, AffineRange][] = [];
+            for (const b of s.indices) {
+              if (b.range) {
+                visit(b.range.from);
+                visit(b.range.to);
+              }
+              const r = rangeOf(b, s.value);
+              bound.push([b, r?.range ?? { from: undefined, to: undefined }]);
+              dims.push(r?.dim ?? { length: r?.range.to, text: b.range ? show(b.range.to) : '?' });
+            }
+            const enter = (k: number): void => (k === bound.length ? inLoop(() => visit(s.value)) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
+            enter(0);
+            env.set(s.name, arrayInfo(dims));
+          } else {
+            visit(s.value);
+            env.set(s.name, { kind: 'number' });
+          }
+          declaredHere.push(s.name);
+          break;
+        case 'var':
+          if (s.type) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
+          else visit(s.value);
+          env.set(s.name, { kind: 'number' });
+          declaredHere.push(s.name);
+          break;
+        case 'assign': {
+          s.indices?.forEach((i) => visit(i));
+          const entity = env.get(s.name);
+          if (s.indices && entity?.kind === 'number') diagnostics.error('notAnArray', s.nameSpan, s.name);
+          else if (s.indices) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
+          if (!s.indices && s.value.kind === 'name' && env.get(s.value.name)?.kind === 'array') diagnostics.error('arrayAssignedToNumber', s.value.span, s.name, `'${s.value.name}'`);
+          else visit(s.value);
+          break;
+        }
+        case 'for': {
+          const b = s.binder;
+          if (b.range) {
+            visit(b.range.from);
+            visit(b.range.to);
+          }
+          const range = b.range ? { from: affineOf(b.range.from, symbol), to: affineOf(b.range.to, symbol) } : { from: undefined, to: undefined };
+          blocks++;
+          withIndex(b, range, () => block(s.body));
+          blocks--;
+          break;
+        }
+        case 'while':
+          visit(s.condition);
+          if (s.limit) visit(s.limit);
+          blocks++;
+          block(s.body);
+          blocks--;
+          break;
+        case 'if':
+          visit(s.condition);
+          blocks++;
+          block(s.then);
+          block(s.else);
+          blocks--;
+          break;
+        case 'return':
+          // The function's result may be this array.
+          if (isArrayValued(s.value, shapeOf)) return visitArray(s.value);
+          visit(s.value);
+          break;
+        default:
+          assertNever(s);
+      }
     }
-  }
-  return undefined;
+    // Names declared in a nested block end with it (the top block's stay: nothing follows them).
+    if (blocks > 0) for (const name of declaredHere) env.delete(name);
+    return undefined;
+  };
+  return block(fn.body);
 }
 
 /** An array of these dims: `vec[n]`, `mat[m, n]`. */
@@ -410,7 +480,7 @@ function definesArrays(fn: FunctionDecl, functions: ReadonlyMap<string, Function
   return anyReachable(
     fn,
     functions,
-    (f) => f.body.some((s) => s.kind === 'let' && s.indices !== undefined),
+    (f) => allStatements(f.body).some((s) => s.kind === 'let' && s.indices !== undefined),
     (e) => e.kind === 'list',
   );
 }

@@ -1,5 +1,5 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
-import type { Expr, FunctionDecl } from '../syntax/ast.ts';
+import type { Expr, FunctionDecl, Statement } from '../syntax/ast.ts';
 import { assertNever, leftSpine } from '../syntax/ast.ts';
 
 type Type = 'number' | 'condition' | 'unknown';
@@ -78,18 +78,55 @@ export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
     }
   };
 
-  for (const s of fn.body) {
-    if (s.kind === 'let' && s.indices) {
-      for (const b of s.indices) {
-        if (b.range) {
-          expect(b.range.from, 'number');
-          expect(b.range.to, 'number');
-        }
+  const block = (body: readonly Statement[]): void => {
+    for (const s of body) {
+      switch (s.kind) {
+        case 'let':
+          if (s.indices) {
+            for (const b of s.indices) {
+              if (b.range) {
+                expect(b.range.from, 'number');
+                expect(b.range.to, 'number');
+              }
+            }
+            expect(s.value, 'number');
+          } else lets.set(s.name, typeOf(s.value));
+          break;
+        case 'var':
+          // A variable holds a number: a condition would have no derivative to carry.
+          expect(s.value, 'number');
+          lets.set(s.name, 'number');
+          break;
+        case 'assign':
+          s.indices?.forEach((i) => expect(i, 'number'));
+          expect(s.value, 'number');
+          break;
+        case 'for':
+          if (s.binder.range) {
+            expect(s.binder.range.from, 'number');
+            expect(s.binder.range.to, 'number');
+          }
+          block(s.body);
+          break;
+        case 'while':
+          expect(s.condition, 'condition');
+          if (s.limit) expect(s.limit, 'number');
+          block(s.body);
+          break;
+        case 'if':
+          expect(s.condition, 'condition');
+          block(s.then);
+          block(s.else);
+          break;
+        case 'return':
+          if (typeOf(s.value) === 'condition') diagnostics.error('functionReturnsCondition', s.value.span, fn.name);
+          break;
+        default:
+          assertNever(s);
       }
-      expect(s.value, 'number');
-    } else if (s.kind === 'let') lets.set(s.name, typeOf(s.value));
-    else if (typeOf(s.value) === 'condition') diagnostics.error('functionReturnsCondition', s.value.span, fn.name);
-  }
+    }
+  };
+  block(fn.body);
 }
 
 const logical: ReadonlySet<string> = new Set(['and', 'or']);

@@ -1,8 +1,8 @@
 import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
-import type { Binder, Expr, FunctionDecl } from '../syntax/ast.ts';
-import { assertNever, leftSpine, reduceOps } from '../syntax/ast.ts';
+import type { Binder, Expr, FunctionDecl, Statement } from '../syntax/ast.ts';
+import { allStatements, assertNever, leftSpine, reduceOps } from '../syntax/ast.ts';
 import { Suggester } from './suggest.ts';
 
 export interface CallSite {
@@ -11,8 +11,8 @@ export interface CallSite {
 }
 
 /**
- * Checks one function's names and statements: parameters and `let`s are unique, every name used is
- * defined before its use, calls name a built-in or a function of the file with the right number of
+ * Checks one function's names and statements: parameters, `let`s and `var`s are unique, every name
+ * used is defined before its use, only `var`s are assigned, loops have their ranges and bounds, calls name a built-in or a function of the file with the right number of
  * arguments, and a block ends in exactly one `return`. Returns the calls to user functions, for the
  * recursion check. `suggest` is shared by the functions of one file, so its work is bounded per file.
  */
@@ -24,6 +24,8 @@ export function resolveNames(
 ): CallSite[] {
   const calls: CallSite[] = [];
   const scope = new Map<string, FunctionDecl['nameSpan']>();
+  // What each name in scope is: only a `var` may be assigned.
+  const kinds = new Map<string, 'parameter' | 'let' | 'var' | 'index'>();
 
   const declare = (name: string, at: FunctionDecl['nameSpan'], kind: 'duplicateParameter' | 'duplicateLet' | 'indexShadows') => {
     const first = scope.get(name);
@@ -39,8 +41,9 @@ export function resolveNames(
       case 'name':
         if (scope.has(e.name) || constants.has(e.name)) return;
         if (functions.has(e.name) || builtinArity.has(e.name)) diagnostics.error('notAVariable', e.span, e.name);
-        else if (laterLets.has(e.name)) {
-          diagnostics.errorWithNote('usedBeforeDefinition', e.span, { message: notes.definedHere, span: laterLets.get(e.name)! }, e.name);
+        else if (later.has(e.name)) {
+          const { span, kind } = later.get(e.name)!;
+          diagnostics.errorWithNote(kind === 'let' ? 'usedBeforeDefinition' : 'usedBeforeVar', e.span, { message: notes.definedHere, span }, e.name);
         } else diagnostics.error('unknownVariable', e.span, e.name, suggest.didYouMean(e.name, chain(scope.keys(), constants.keys())));
         return;
       case 'call': {
@@ -98,17 +101,24 @@ export function resolveNames(
       if (scope.has(b.name) || constants.has(b.name)) diagnostics.errorWithNote('indexShadows', b.span, { message: notes.firstDefinedHere, span: scope.get(b.name) ?? b.span }, b.name);
       else {
         scope.set(b.name, b.span);
+        kinds.set(b.name, 'index');
         added.push(b.name);
       }
     }
     body();
-    for (const name of added) scope.delete(name);
+    for (const name of added) {
+      scope.delete(name);
+      kinds.delete(name);
+    }
   };
 
-  // `let`s not yet reached, to say "used before its let" instead of "unknown".
-  const laterLets = new Map<string, FunctionDecl['nameSpan']>();
-  for (const s of [...fn.body].reverse()) if (s.kind === 'let') laterLets.set(s.name, s.nameSpan);
-  for (const p of fn.params) declare(p.name, p.span, 'duplicateParameter');
+  // `let`s and `var`s not yet reached, to say "used before its let" instead of "unknown".
+  const later = new Map<string, { readonly span: FunctionDecl['nameSpan']; readonly kind: 'let' | 'var' }>();
+  for (const s of allStatements(fn.body).reverse()) if (s.kind === 'let' || s.kind === 'var') later.set(s.name, { span: s.nameSpan, kind: s.kind });
+  for (const p of fn.params) {
+    declare(p.name, p.span, 'duplicateParameter');
+    kinds.set(p.name, 'parameter');
+  }
   // Size names (`n` in `x: vec[n]`) are numbers in the body; one name may size several parameters.
   const sizes = new Set<string>();
   for (const p of fn.params) {
@@ -119,25 +129,92 @@ export function resolveNames(
       else {
         sizes.add(size.name);
         scope.set(size.name, size.span);
+        kinds.set(size.name, 'parameter');
       }
     }
   }
-  fn.body.forEach((s, i) => {
-    if (s.kind === 'let' && s.indices) {
-      // Each index's range is read outside the array's indices; the value sees all of them.
-      for (const b of s.indices) {
-        if (!b.range) continue;
-        visit(b.range.from);
-        visit(b.range.to);
-      }
-      withBinders(s.indices, () => visit(s.value));
-    } else visit(s.value);
-    if (s.kind === 'let') {
-      if (laterLets.get(s.name) === s.nameSpan) laterLets.delete(s.name);
-      declare(s.name, s.nameSpan, 'duplicateLet');
+
+  /** `x = e`: x must be a `var` in scope. */
+  const checkAssignment = (s: Extract<Statement, { kind: 'assign' }>) => {
+    const kind = kinds.get(s.name);
+    if (scope.has(s.name) && kind !== undefined) {
+      if (kind === 'let') diagnostics.errorWithNote('assignToLet', s.nameSpan, { message: notes.definedHere, span: scope.get(s.name)! }, s.name);
+      else if (kind === 'parameter') diagnostics.error('assignToParameter', s.nameSpan, s.name);
+      else if (kind === 'index') diagnostics.error('assignToIndex', s.nameSpan, s.name);
+      return;
     }
-    else if (i !== fn.body.length - 1) diagnostics.error('statementAfterReturn', fn.body[i + 1].span);
-  });
+    visit({ kind: 'name', name: s.name, span: s.nameSpan });
+  };
+
+  /** A block's statements; names declared in a nested block go out of scope at its end. */
+  const block = (body: readonly Statement[], top: boolean) => {
+    const declaredHere: string[] = [];
+    const define = (name: string, at: FunctionDecl['nameSpan'], kind: 'let' | 'var') => {
+      if (later.get(name)?.span === at) later.delete(name);
+      const known = scope.has(name) || constants.has(name);
+      declare(name, at, 'duplicateLet');
+      if (!known) {
+        kinds.set(name, kind);
+        declaredHere.push(name);
+      }
+    };
+    body.forEach((s, i) => {
+      switch (s.kind) {
+        case 'let':
+          if (s.indices) {
+            // Each index's range is read outside the array's indices; the value sees all of them.
+            for (const b of s.indices) {
+              if (!b.range) continue;
+              visit(b.range.from);
+              visit(b.range.to);
+            }
+            withBinders(s.indices, () => visit(s.value));
+          } else visit(s.value);
+          define(s.name, s.nameSpan, 'let');
+          break;
+        case 'var':
+          visit(s.value);
+          define(s.name, s.nameSpan, 'var');
+          break;
+        case 'assign':
+          s.indices?.forEach(visit);
+          visit(s.value);
+          checkAssignment(s);
+          break;
+        case 'for':
+          if (s.binder.range) {
+            visit(s.binder.range.from);
+            visit(s.binder.range.to);
+          } else diagnostics.error('forWithoutRange', s.binder.span, s.binder.name);
+          withBinders([s.binder], () => block(s.body, false));
+          break;
+        case 'while':
+          visit(s.condition);
+          if (s.limit) visit(s.limit);
+          else diagnostics.error('whileWithoutMax', s.keywordSpan);
+          block(s.body, false);
+          break;
+        case 'if':
+          visit(s.condition);
+          block(s.then, false);
+          block(s.else, false);
+          break;
+        case 'return':
+          visit(s.value);
+          if (!top) diagnostics.error('returnInBlock', s.span);
+          else if (i !== body.length - 1) diagnostics.error('statementAfterReturn', body[i + 1].span);
+          break;
+        default:
+          assertNever(s);
+      }
+    });
+    if (top) return;
+    for (const name of declaredHere) {
+      scope.delete(name);
+      kinds.delete(name);
+    }
+  };
+  block(fn.body, true);
   // A misplaced `return` was reported above; only a block with none at all is missing one.
   if (!fn.body.some((s) => s.kind === 'return')) diagnostics.error('missingReturn', fn.endSpan, fn.name);
   return calls;

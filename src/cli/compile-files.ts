@@ -20,6 +20,8 @@ export interface CompileFilesOptions {
   readonly dts?: boolean;
   /** Generated code checks that number arguments are numbers (`--check-args`). */
   readonly checkArgs?: boolean;
+  /** The tape budget of a loop with state, in MB (`--checkpoint-memory`). */
+  readonly checkpointMemory?: number;
   /** The compile cache of a file, for watch mode: functions an edit did not change are reused. */
   readonly cacheOf?: (file: string) => CompileCache;
 }
@@ -67,7 +69,15 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
   const out = outputPath(file, options);
   // The map names the source relative to where the map is written.
   const filename = options.sourceMap ? relative(dirname(resolve(out)), resolve(file)).split(sep).join('/') : basename(file);
-  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, checkArgs: options.checkArgs, cache: options.cacheOf?.(file) });
+  const result = await compile(source, {
+    filename,
+    format: options.format,
+    sourceMap: options.sourceMap,
+    dts: options.dts,
+    checkArgs: options.checkArgs,
+    checkpointMemory: options.checkpointMemory,
+    cache: options.cacheOf?.(file),
+  });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
   if (result.code === undefined) return false;
   if (options.check) return true;

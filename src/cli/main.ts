@@ -65,10 +65,19 @@ Examples:
     .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
     .option('--dts', 'also write TypeScript declarations beside the output (model.d.ts)')
     .option('--check-args', 'generated functions throw a TypeError when a number argument is not a number')
+    .option('--checkpoint-memory <MB>', 'the most memory a gradient stores per loop with state before it checkpoints (default 64)')
     .option('-w, --watch', 'compile, then recompile each file when it changes, until Ctrl-C')
     .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
     .option('--no-color', 'plain diagnostics')
-    .action(async (files: string[], opts: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; checkArgs?: boolean; watch?: boolean }) => {
+    .action(async (files: string[], given: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; checkArgs?: boolean; watch?: boolean; checkpointMemory?: string }) => {
+      const { checkpointMemory: memoryText, ...rest } = given;
+      const checkpointMemory = memoryText === undefined ? undefined : Number(memoryText);
+      if (checkpointMemory !== undefined && !(memoryText!.trim() !== '' && Number.isFinite(checkpointMemory) && checkpointMemory >= 0)) {
+        io.err(`adc: error: --checkpoint-memory takes a number of MB ≥ 0, not '${memoryText}'`);
+        exitCode = 2;
+        return;
+      }
+      const opts = { ...rest, ...(checkpointMemory !== undefined && { checkpointMemory }) };
       if (opts.output && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
         exitCode = 2;

@@ -153,6 +153,34 @@ export const messages = {
       `${what} makes an array, computed once before its statement, so it cannot use the index variable '${index}'; compute what depends on '${index}' outside it`,
   },
 
+  // Variables, assignment and loops (AD7xxx)
+  assignToLet: { code: 'AD7001', text: (name: string) => `'${name}' is defined by 'let' and cannot be assigned; declare it with 'var ${name} = ...' to change it` },
+  assignToParameter: { code: 'AD7002', text: (name: string) => `'${name}' is a parameter and cannot be assigned; copy it first: 'var ${name}2 = ${name}'` },
+  assignToIndex: { code: 'AD7003', text: (name: string) => `'${name}' is a loop or index variable and cannot be assigned` },
+  usedBeforeVar: { code: 'AD7004', text: (name: string) => `'${name}' is used before its 'var'` },
+  whileWithoutMax: {
+    code: 'AD7005',
+    text: () => `'while' needs a bound on its number of iterations, as in 'while x > 0 max 1000 { ... }' (an unbounded loop could hang its caller)`,
+  },
+  forWithoutRange: { code: 'AD7006', text: (name: string) => `'for ${name}' needs a range, as in 'for ${name} in 0..n { ... }'` },
+  returnInBlock: { code: 'AD7007', text: () => `'return' must be the last statement of the function, outside loops and 'if' blocks` },
+  arrayAssignedToNumber: {
+    code: 'AD7008',
+    text: (name: string, what: string) => `'${name}' is a number, but ${what} is an array; declare an array variable with its type, as in 'var ${name}: vec[n] = ...'`,
+  },
+  arrayVarUnsupported: {
+    code: 'AD7009',
+    text: (name: string) => `array variables ('var ${name}: vec[n]') and element updates are not supported yet; use number variables, or array 'let's outside loops`,
+  },
+  statefulCodeInLoop: {
+    code: 'AD7010',
+    text: (fn: string) => `'${fn}' uses 'var', loops or 'if' blocks, so it cannot be called inside a reduction or an array definition; call it from a statement`,
+  },
+  arrayInLoopBody: {
+    code: 'AD7011',
+    text: (what: string) => `${what} makes an array inside a 'for', 'while' or 'if' block (or in its header), which is not supported yet; compute it before the block`,
+  },
+
   // Files and the command line (AD5xxx)
   cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read ${quotePath(path)}: ${why}` },
   cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write ${quotePath(path)}: ${why}` },

@@ -424,7 +424,8 @@ class BodyPrinter {
     const text = (o: Operand) => this.operand(o).text;
     const at = instr.origin.span.start;
     const note = instr.kind === 'check' ? undefined : instr.note;
-    if (note) out.push(comment(indent, `${note[0].toUpperCase()}${note.slice(1)}.`), at);
+    // A note may have several lines.
+    if (note) for (const line of `${note[0].toUpperCase()}${note.slice(1)}.`.split('\n')) out.push(comment(indent, line), at);
     switch (instr.kind) {
       case 'array': {
         if (!this.allocate) throw new Error('internal error: no allocation for arrays here');
@@ -483,6 +484,12 @@ class BodyPrinter {
           out.push(`${indent}for (let ${i} = ${start}; ${i} >= ${from.text}; ${i}--) {`, at);
         } else {
           out.push(`${indent}for (let ${i} = ${from.text}; ${i} < ${to.text}; ${i}++) {`, at);
+        }
+        if (instr.exit) {
+          // A while: its condition, from the state at the start of the iteration, and the stop.
+          this.statements(instr.exit.body, indent + '  ', sourceLines);
+          const c = this.operand(instr.exit.condition);
+          out.push(`${indent}  if (!${c.prec >= primaryPrecedence ? c.text : `(${c.text})`}) break;`, at);
         }
         this.statements(instr.body, indent + '  ', sourceLines);
         if (r) {
@@ -550,6 +557,10 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
         case 'loop': {
           count(i.from, depth);
           count(i.to, depth);
+          if (i.exit) {
+            walk(i.exit.body, depth + 1);
+            count(i.exit.condition, depth + 1);
+          }
           walk(i.body, depth + 1);
           const r = i.reduction;
           if (r) {

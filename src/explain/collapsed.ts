@@ -273,13 +273,18 @@ export function buildCollapsed(
   // A `let` is live when a later statement uses its name.
   const usedLater: boolean[] = [];
   const mentioned = new Set<string>();
-  for (let i = fn.body.length - 1; i >= 0; i--) {
-    const s = fn.body[i];
+  // explain.ts refuses functions with `var`s, loops and `if` blocks before this point.
+  const body = fn.body.map((s) => {
+    if (s.kind !== 'let' && s.kind !== 'return') throw new Error('internal error: explain reached a statement with state');
+    return s;
+  });
+  for (let i = body.length - 1; i >= 0; i--) {
+    const s = body[i];
     usedLater[i] = s.kind === 'return' || mentioned.has(s.name);
     for (const n of namesIn(s.value)) mentioned.add(n);
   }
 
-  for (const [i, s] of fn.body.entries()) {
+  for (const [i, s] of body.entries()) {
     const v = evaluate(s.value, usedLater[i]);
     if (s.kind === 'let') {
       // As src/ir/lower.ts binds a `let`: a folded constant stays a constant (so conditions on

@@ -71,7 +71,9 @@ export function buildExpanded(
   let output: string;
   if (ir.value.kind === 'var') output = nodeOf.get(ir.value.name)!;
   else {
-    const ret = fn.body[fn.body.length - 1].value;
+    const last = fn.body[fn.body.length - 1];
+    if (last.kind !== 'return') throw new Error('internal error: a function that does not end in a return');
+    const ret = last.value;
     output = g.nextId();
     g.add({ id: output, kind: 'constant', label: g.label(ret.span), span: ret.span, op: 'const', value: ir.value.value, active: false });
   }

@@ -2,7 +2,7 @@ import { checkProgram } from '../check/check-program.ts';
 import { compileToIr } from '../compile.ts';
 import { DiagnosticBag, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import { LineMap } from '../diagnostics/span.ts';
-import { anyReachable, type FunctionDecl } from '../syntax/ast.ts';
+import { anyReachable, hasStatefulCode, type FunctionDecl } from '../syntax/ast.ts';
 import { parse } from '../syntax/parse.ts';
 import { buildCollapsed } from './collapsed.ts';
 import { buildExpanded } from './expanded.ts';
@@ -43,6 +43,9 @@ export function explain(source: string, fnName: string, point: Readonly<Record<s
   }
   if (usesArrays(fn, table)) {
     throw new ExplainError(`'${fnName}' uses arrays, which adc explain does not show yet (it draws the graph of scalar functions)`);
+  }
+  if (anyReachable(fn, table, hasStatefulCode)) {
+    throw new ExplainError(`'${fnName}' uses 'var', loops or 'if' blocks, which adc explain does not show yet (it draws the graph of expressions)`);
   }
   const values = pointValues(fn.params, point, fnName);
   const maxPaths = options.maxPaths ?? defaultMaxPaths;

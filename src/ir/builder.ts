@@ -92,6 +92,15 @@ export class Builder {
     return depth;
   }
 
+  /**
+   * Makes `name` belong to the block being built: operations reading it are not moved out of it.
+   * A loop's carried state changes in every iteration, so it is pinned inside the loop's body
+   * (and pinned again where it is declared once the loop is built).
+   */
+  pin(name: string): void {
+    this.homes.set(name, this.blocks.length - 1);
+  }
+
   /** The depth of the block being built. */
   get depth(): number {
     return this.blocks.length - 1;

@@ -44,9 +44,16 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
           continue;
         case 'loop': {
           // The body is a scope of its own: its values do not outlive an iteration.
+          // A while's condition is computed in a scope of its own too, before the body.
+          const exit = instr.exit && (() => {
+            scopes.push(new Map());
+            const r = { ...instr.exit, body: rewrite(instr.exit.body), condition: sub(instr.exit.condition) };
+            scopes.pop();
+            return r;
+          })();
           const body = nested(instr.body);
           const reduction = instr.reduction && { ...instr.reduction, value: sub(instr.reduction.value) };
-          out.push({ ...instr, from: sub(instr.from), to: sub(instr.to), body, ...(reduction && { reduction }) });
+          out.push({ ...instr, from: sub(instr.from), to: sub(instr.to), body, ...(reduction && { reduction }), ...(exit && { exit }) });
           continue;
         }
         case 'store': {

@@ -41,14 +41,32 @@ function sweep(body: readonly Instr[], isLive: (array: string) => boolean, live:
         const r = instr.reduction;
         const needed = r !== undefined && definesOf(instr).some((n) => live.has(n));
         if (needed) use([r.value]);
+        // Carried state is read by the next iteration, before the `set`s that write it: sweep
+        // until no more variables become live, then keep what the last sweep kept.
+        // A while's condition (computed at the start of each iteration) is always kept: it decides
+        // how many iterations run.
+        const exitSweep = () => {
+          if (!instr.exit) return undefined;
+          use([instr.exit.condition]);
+          return { ...instr.exit, body: sweep(instr.exit.body, isLive, live, use) };
+        };
+        if (instr.carried) {
+          for (let size = -1; size !== live.size; ) {
+            size = live.size;
+            sweep(instr.body, isLive, live, use);
+            exitSweep();
+          }
+        }
         const body = sweep(instr.body, isLive, live, use);
+        const exit = exitSweep();
         // The reverse sweep's loops add into adjoints declared outside them.
         const effects = containsStore(body) || assignsOuter(body);
         if (!needed && !effects) continue;
         // A kept reduction assigns all its state, which may be declared before it (hoisted out of a branch).
         if (needed) use(definesOf(instr).map((name) => ({ kind: 'var' as const, name })));
         use([instr.from, instr.to]);
-        kept.push(needed ? { ...instr, body } : { ...instr, body, reduction: undefined });
+        const swept = { ...instr, body, ...(exit && { exit }) };
+        kept.push(needed ? swept : { ...swept, reduction: undefined });
         continue;
       }
       case 'store':

@@ -73,6 +73,22 @@ export type Instr =
       readonly declared?: boolean;
       /** Why this loop is here, printed as a comment (a recomputation in the reverse sweep). */
       readonly note?: string;
+      /**
+       * A loop that carries state: these `let` variables, declared before the loop, hold the state
+       * at the start of each iteration and the final state after it. Lowered `for`/`while`
+       * statements declare them just before the loop and assign them (`set`) only in the last
+       * instructions of the body, one each, from values the body computed (never from another
+       * carried variable directly): one iteration is a function state_{t+1} = F(state_t, t), which
+       * is what the reverse sweep reverses. (The reverse sweep's own loop over such a loop carries
+       * the state's adjoints, which it assigns the same way.)
+       */
+      readonly carried?: readonly string[];
+      /**
+       * A `while`: `body` computes `condition` at the start of each iteration, from the state; the
+       * loop stops when it is false (or at `to`, the `max`). The body's first instruction then sets
+       * `trips` (declared before, 0) to the number of iterations run so far.
+       */
+      readonly exit?: { readonly body: readonly Instr[]; readonly condition: Operand; readonly trips: string };
       readonly origin: Origin;
     }
   /** `array[index] = expr`, or `+=` when accumulating (an adjoint array). */
@@ -158,6 +174,7 @@ export function forEachInstr(body: readonly Instr[], fn: (instr: Instr) => void)
       forEachInstr(instr.then, fn);
       forEachInstr(instr.else, fn);
     } else if (instr.kind === 'loop') {
+      if (instr.exit) forEachInstr(instr.exit.body, fn);
       forEachInstr(instr.body, fn);
     }
   }
@@ -169,7 +186,7 @@ export function readsOf(instr: Instr): readonly Operand[] {
     case 'if':
       return [instr.condition];
     case 'loop':
-      return instr.reduction ? [instr.from, instr.to, instr.reduction.value] : [instr.from, instr.to];
+      return [instr.from, instr.to, ...(instr.reduction ? [instr.reduction.value] : []), ...(instr.exit ? [instr.exit.condition] : [])];
     case 'store':
       return [variable(instr.array), instr.index, ...instr.expr.args];
     case 'array':
@@ -210,6 +227,6 @@ export function declaredIn(body: readonly Instr[]): Set<string> {
 /** Applies a rewrite to the blocks nested in an instruction (an if's branches, a loop's body). */
 export function mapNested(instr: Instr, rewrite: (block: readonly Instr[]) => Instr[]): Instr {
   if (instr.kind === 'if') return { ...instr, then: rewrite(instr.then), else: rewrite(instr.else) };
-  if (instr.kind === 'loop') return { ...instr, body: rewrite(instr.body) };
+  if (instr.kind === 'loop') return { ...instr, ...(instr.exit && { exit: { ...instr.exit, body: rewrite(instr.exit.body) } }), body: rewrite(instr.body) };
   return instr;
 }

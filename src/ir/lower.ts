@@ -1,6 +1,6 @@
 import type { Span } from '../diagnostics/span.ts';
 import { affineCombine, affineConstant, affineOf, affineSymbol, extreme, signOf, type Affine, type AffineRange } from '../check/affine.ts';
-import { assertNever, childrenOf, directIndexUses, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
+import { allStatements, assertNever, childrenOf, directIndexUses, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
@@ -135,30 +135,200 @@ function paramValue(p: Param): Value {
 }
 
 function lowerBody(fn: FunctionDecl, scope: Map<string, Value>, cx: Context): Value {
+  const value = lowerBlock(fn.body, scope, cx);
+  if (!value) throw new Error(`internal error: '${fn.name}' reached lowering without a return`);
+  return value;
+}
+
+/**
+ * Lowers statements in order; returns the `return`'s value if the block has one. Variables are in
+ * SSA form within straight-line code: an assignment binds the name to the new value in `scope`.
+ * Loops and `if` blocks turn the variables they assign into IR `let`s (see lowerFor, lowerIf).
+ */
+function lowerBlock(body: readonly Statement[], scope: Map<string, Value>, cx: Context): Value | undefined {
   const { b } = cx;
-  for (const s of fn.body) {
-    b.origin = { span: s.value.span, statement: s.span };
-    if (s.kind === 'return') {
-      const array = arrayValued(s.value, scope, cx) ? lowerArray(s.value, scope, cx) : undefined;
-      if (array) return array;
-    }
-    hoistArrays(s.value, scope, cx);
-    if (s.kind === 'return') return lowerExpr(s.value, scope, cx);
-    if (s.indices) {
-      scope.set(s.name, lowerArrayLet({ ...s, indices: s.indices }, scope, cx));
-    } else if (s.value.kind === 'if') {
-      // The conditional's result variable is the user's variable itself.
-      const target = b.names.user(s.name);
-      lowerIf(s.value, (x) => lowerExpr(x, scope, cx), b, target);
-      scope.set(s.name, variable(target));
-    } else {
-      const before = b.current.length;
-      const value = lowerExpr(s.value, scope, cx);
-      // A constant (3 < 4 included) is used as the constant, so conditions on it fold.
-      scope.set(s.name, value.kind === 'const' ? value : bindLet(s.name, value, b.current.length > before, b, s.value.span));
+  for (const s of body) {
+    b.origin = { span: s.span, statement: s.span };
+    switch (s.kind) {
+      case 'return': {
+        b.origin = { span: s.value.span, statement: s.span };
+        const array = arrayValued(s.value, scope, cx) ? lowerArray(s.value, scope, cx) : undefined;
+        if (array) return array;
+        hoistArrays(s.value, scope, cx);
+        return lowerExpr(s.value, scope, cx);
+      }
+      case 'let':
+        b.origin = { span: s.value.span, statement: s.span };
+        // Arrays the statement computes (calls returning arrays, lists) come first, once.
+        hoistArrays(s.value, scope, cx);
+        if (s.indices) {
+          scope.set(s.name, lowerArrayLet({ ...s, indices: s.indices }, scope, cx));
+        } else if (s.value.kind === 'if') {
+          // The conditional's result variable is the user's variable itself.
+          const target = b.names.user(s.name);
+          lowerIf(s.value, (x) => lowerExpr(x, scope, cx), b, target);
+          scope.set(s.name, variable(target));
+        } else {
+          scope.set(s.name, lowerNamed(s.name, s.value, scope, cx));
+        }
+        break;
+      case 'var':
+      case 'assign':
+        b.origin = { span: s.value.span, statement: s.span };
+        if (s.kind === 'assign' && s.indices) throw new Error('internal error: element updates reached lowering');
+        hoistArrays(s.value, scope, cx);
+        scope.set(s.name, lowerNamed(s.name, s.value, scope, cx));
+        break;
+      case 'for':
+      case 'while':
+        lowerLoop(s, scope, cx);
+        break;
+      case 'if':
+        lowerIfStatement(s, scope, cx);
+        break;
+      default:
+        assertNever(s);
     }
   }
-  throw new Error(`internal error: '${fn.name}' reached lowering without a return`);
+  return undefined;
+}
+
+/** The value of a `let`, `var` or assignment, named after the user's variable. */
+function lowerNamed(name: string, value: Expr, scope: Map<string, Value>, cx: Context): Operand {
+  const { b } = cx;
+  const before = b.current.length;
+  const lowered = lowerExpr(value, scope, cx);
+  // A constant (3 < 4 included) is used as the constant, so conditions on it fold.
+  return lowered.kind === 'const' ? lowered : bindLet(name, lowered, b.current.length > before, b, value.span);
+}
+
+/** The variables of `scope` that statements assign, at any depth (their own `var`s excluded). */
+function assignedIn(body: readonly Statement[], scope: ReadonlyMap<string, Value>): string[] {
+  const names = new Set<string>();
+  for (const s of allStatements(body)) if (s.kind === 'assign' && scope.has(s.name) && !isArray(scope.get(s.name))) names.add(s.name);
+  return [...names];
+}
+
+/**
+ * `for i in a..b { ... }` and `while cond max N { ... }`: a loop that carries the variables its
+ * body assigns. Each gets an IR `let`, declared just before the loop with the current value; the
+ * body reads it, computes in SSA form, and its last instructions `set` each one to its new value
+ * (through a copy when that value is another carried variable, so the sets do not see each
+ * other). After the loop, the variables are those `let`s.
+ */
+function lowerLoop(s: Extract<Statement, { kind: 'for' | 'while' }>, scope: Map<string, Value>, cx: Context): void {
+  const { b } = cx;
+  const carriedNames = assignedIn(s.body, scope);
+  const origin = b.origin;
+  let from: Operand;
+  let to: Operand;
+  let forms: AffineRange | undefined;
+  let indexName: string;
+  if (s.kind === 'for') {
+    const range = rangeOf(s.binder, s.binder.range!.to, scope, cx);
+    ({ from, to, forms } = range);
+    indexName = s.binder.name;
+  } else {
+    // `max N` is a count of iterations: rounded up to a whole number, as a range's end is.
+    const limit = lowerExpr(s.limit!, scope, cx);
+    from = constant(0);
+    to = limit.kind === 'const' || formOf(s.limit!, scope, cx) ? limit : b.op('ceil', limit);
+    if (to.kind === 'const' && !Number.isInteger(to.value)) to = constant(Math.ceil(to.value));
+    indexName = 'iteration';
+  }
+  const carried = carriedNames.map((name) => {
+    const target = b.names.user(name);
+    b.emit({ kind: 'let', target, expr: { op: 'copy', args: [scope.get(name) as Operand] }, origin });
+    return { name, target };
+  });
+  const trips = s.kind === 'while' ? b.names.user('trips') : undefined;
+  if (trips) b.emit({ kind: 'let', target: trips, expr: { op: 'copy', args: [constant(0)] }, origin });
+  const index = b.names.user(indexName);
+  const inner = new Map(scope);
+  for (const c of carried) inner.set(c.name, variable(c.target));
+  if (s.kind === 'for') inner.set(s.binder.name, variable(index));
+  if (forms) cx.ranges.set(index, forms);
+  const pinCarried = () => carried.forEach((c) => b.pin(c.target));
+  let exit: { body: Instr[]; condition: Operand; trips: string } | undefined;
+  if (s.kind === 'while') {
+    let condition: Operand = constant(1);
+    const exitBody = b.loopBody(index, () => {
+      pinCarried();
+      b.origin = { span: s.condition.span, statement: s.condition.span };
+      condition = lowerExpr(s.condition, inner, cx);
+    });
+    exit = { body: exitBody, condition, trips: trips! };
+  }
+  const body = b.loopBody(index, () => {
+    pinCarried();
+    if (trips) b.emit({ kind: 'set', target: trips, expr: { op: 'add', args: [variable(index), constant(1)] }, origin });
+    lowerBlock(s.body, inner, cx);
+    b.origin = { span: s.span, statement: s.span };
+    // The new state: read every value first, then assign.
+    const next = carried.map((c) => {
+      const value = inner.get(c.name) as Operand;
+      if (value.kind === 'var' && value.name !== c.target && carried.some((o) => o.target === value.name)) {
+        const copy = b.names.temp();
+        b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [value] }, origin: b.origin });
+        return variable(copy);
+      }
+      return value;
+    });
+    carried.forEach((c, k) => {
+      if (next[k].kind === 'var' && next[k].name === c.target) return;
+      b.emit({ kind: 'set', target: c.target, expr: { op: 'copy', args: [next[k]] }, origin: b.origin });
+    });
+  });
+  if (forms) cx.ranges.delete(index);
+  b.origin = origin;
+  b.emit({
+    kind: 'loop',
+    index,
+    from,
+    to,
+    descending: false,
+    body,
+    carried: carried.map((c) => c.target),
+    ...(exit && { exit }),
+    origin,
+  });
+  for (const c of carried) {
+    b.pin(c.target);
+    scope.set(c.name, variable(c.target));
+  }
+}
+
+/**
+ * `if c { ... } else { ... }`: the variables either branch assigns become `let`s declared before
+ * the `if` and set at the end of each branch, as an `if` expression's result is. A condition
+ * known at compile time keeps only its branch.
+ */
+function lowerIfStatement(s: Extract<Statement, { kind: 'if' }>, scope: Map<string, Value>, cx: Context): void {
+  const { b } = cx;
+  const origin = b.origin;
+  b.origin = { span: s.condition.span, statement: s.span };
+  const condition = lowerExpr(s.condition, scope, cx);
+  b.origin = origin;
+  const assigned = assignedIn([...s.then, ...s.else], scope);
+  if (condition.kind === 'const') {
+    const inner = new Map(scope);
+    lowerBlock(condition.value !== 0 ? s.then : s.else, inner, cx);
+    for (const name of assigned) scope.set(name, inner.get(name)!);
+    return;
+  }
+  const merged = assigned.map((name) => ({ name, target: b.names.user(name) }));
+  for (const m of merged) b.emit({ kind: 'let', target: m.target, expr: undefined, origin });
+  const branch = (statements: readonly Statement[]) =>
+    b.block(() => {
+      const inner = new Map(scope);
+      lowerBlock(statements, inner, cx);
+      b.origin = origin;
+      for (const m of merged) b.emit({ kind: 'set', target: m.target, expr: { op: 'copy', args: [inner.get(m.name) as Operand] }, origin });
+    });
+  const thenBlock = branch(s.then);
+  const elseBlock = branch(s.else);
+  b.emit({ kind: 'if', condition, then: thenBlock, else: elseBlock, origin });
+  for (const m of merged) scope.set(m.name, variable(m.target));
 }
 
 /**
@@ -437,6 +607,8 @@ function bindLet(sourceName: string, value: Operand, emitted: boolean, b: Builde
   const last = block[block.length - 1];
   if (emitted && value.kind === 'var' && isTemporary(value.name) && last?.kind === 'const' && last.target === value.name) {
     block[block.length - 1] = { ...last, target };
+    // Operations reading the renamed value stay where it is (inside a loop body, say).
+    b.pin(target);
   } else {
     b.emit({ kind: 'const', target, expr: { op: 'copy', args: [value] }, origin: { ...b.origin, span } });
   }

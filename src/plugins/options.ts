@@ -16,4 +16,6 @@ export interface AdcPluginOptions {
    * computing NaN from undefined). Array arguments are always checked. Default: false.
    */
   readonly checkArgs?: boolean;
+  /** The tape budget of a loop with state in a gradient, in MB (see `compile()`'s `checkpointMemory`). Default: 64. */
+  readonly checkpointMemory?: number;
 }

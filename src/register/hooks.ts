@@ -47,7 +47,10 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
   const source = new TextDecoder('utf-8').decode(await readFile(path));
   // The map's source is named relative to the module's own URL: the .ad file itself.
-  const result = compileSync(source, { filename: basename(path), sourceMap: true, checkArgs: checkArgs() });
+  // The loader takes no options: the tape budget of loops with state comes from the environment.
+  const memory = process.env.ADC_CHECKPOINT_MEMORY;
+  const checkpointMemory = memory === undefined || memory === '' ? undefined : Number(memory);
+  const result = compileSync(source, { filename: basename(path), sourceMap: true, checkArgs: checkArgs(), ...(checkpointMemory !== undefined && { checkpointMemory }) });
   if (result.code === undefined) {
     throw new Error(`adc: cannot compile ${printable(path)}:\n${formatDiagnostics(result.diagnostics, source, path)}`);
   }

@@ -418,6 +418,7 @@ function fail(problems: Problems): Failure {
 
 function returned(fn: FunctionDecl) {
   const last = fn.body[fn.body.length - 1];
+  if (last.kind !== 'return') throw new Error('internal error: a checked function ends in its return');
   return last.value;
 }
 

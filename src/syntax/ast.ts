@@ -43,7 +43,69 @@ export type Expr =
 export type Statement =
   /** `let x = e`; with `indices`, an array defined by index notation: `let z[k, j] = e`. */
   | { readonly kind: 'let'; readonly name: string; readonly nameSpan: Span; readonly indices?: readonly Binder[]; readonly value: Expr; readonly span: Span }
-  | { readonly kind: 'return'; readonly value: Expr; readonly span: Span };
+  | { readonly kind: 'return'; readonly value: Expr; readonly span: Span }
+  /** `var x = e`: a variable that later statements may assign; with `type`, an array variable. */
+  | { readonly kind: 'var'; readonly name: string; readonly nameSpan: Span; readonly type?: ArrayType; readonly value: Expr; readonly span: Span }
+  /** `x = e`; with `indices`, an update of array elements: `y[i] = e`, `y[j] = e`. */
+  | { readonly kind: 'assign'; readonly name: string; readonly nameSpan: Span; readonly indices?: readonly Expr[]; readonly value: Expr; readonly span: Span }
+  /** `for i in a..b { body }`: i = a, a + 1, ..., b - 1 (the parser accepts a missing range; the checker refuses it). */
+  | { readonly kind: 'for'; readonly binder: Binder; readonly body: readonly Statement[]; readonly span: Span }
+  /** `while cond max N { body }`: `limit` is N (absent when the user left it out: an error). */
+  | { readonly kind: 'while'; readonly condition: Expr; readonly limit?: Expr; readonly keywordSpan: Span; readonly body: readonly Statement[]; readonly span: Span }
+  /** `if cond { then } else { else }` as a statement (an `else if` is an `if` alone in `else`). */
+  | { readonly kind: 'if'; readonly condition: Expr; readonly then: readonly Statement[]; readonly else: readonly Statement[]; readonly span: Span };
+
+/** The expressions a statement evaluates itself (not those of the statements nested in it). */
+export function statementExprs(s: Statement): readonly Expr[] {
+  switch (s.kind) {
+    case 'let':
+      return [...(s.indices ?? []).flatMap((b) => (b.range ? [b.range.from, b.range.to] : [])), s.value];
+    case 'return':
+    case 'var':
+      return [s.value];
+    case 'assign':
+      return [...(s.indices ?? []), s.value];
+    case 'for':
+      return s.binder.range ? [s.binder.range.from, s.binder.range.to] : [];
+    case 'while':
+      return s.limit ? [s.condition, s.limit] : [s.condition];
+    case 'if':
+      return [s.condition];
+    default:
+      return assertNever(s);
+  }
+}
+
+/** The blocks nested in a statement (a loop's body, an if's branches). */
+export function nestedBlocks(s: Statement): readonly (readonly Statement[])[] {
+  switch (s.kind) {
+    case 'for':
+    case 'while':
+      return [s.body];
+    case 'if':
+      return [s.then, s.else];
+    default:
+      return [];
+  }
+}
+
+/** Every statement of a block, nested ones included, in source order (without recursion). */
+export function allStatements(body: readonly Statement[]): Statement[] {
+  const out: Statement[] = [];
+  const stack: Statement[] = [...body].reverse();
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    out.push(s);
+    const blocks = nestedBlocks(s);
+    for (let k = blocks.length - 1; k >= 0; k--) for (let i = blocks[k].length - 1; i >= 0; i--) stack.push(blocks[k][i]);
+  }
+  return out;
+}
+
+/** Whether a function uses statements with state: `var`, assignment, loops or `if` blocks. */
+export function hasStatefulCode(fn: FunctionDecl): boolean {
+  return fn.body.some((s) => s.kind !== 'let' && s.kind !== 'return');
+}
 
 export interface Param {
   readonly name: string;
@@ -151,7 +213,7 @@ export function assertNever(x: never): never {
 
 /**
  * Whether a function or any function it calls (directly or not) satisfies `test`, which sees each
- * function once along with every expression of its body (statement values, not ranges).
+ * function once along with every expression of its body (statement values, not the ranges of array lets).
  */
 export function anyReachable(
   fn: FunctionDecl,
@@ -163,8 +225,8 @@ export function anyReachable(
   if (seen.has(fn.name)) return false;
   seen.add(fn.name);
   if (test(fn)) return true;
-  for (const s of fn.body) {
-    for (const stack: Expr[] = [s.value]; stack.length > 0; ) {
+  for (const s of allStatements(fn.body)) {
+    for (const stack: Expr[] = s.kind === 'let' ? [s.value] : [...statementExprs(s)]; stack.length > 0; ) {
       const e = stack.pop()!;
       if (testExpr(e)) return true;
       const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
@@ -178,8 +240,8 @@ export function anyReachable(
 /** The names a function calls (user functions or built-ins), from every expression of its body. */
 export function calledNames(fn: FunctionDecl): Set<string> {
   const names = new Set<string>();
-  for (const s of fn.body) {
-    for (const stack: Expr[] = [s.value]; stack.length > 0; ) {
+  for (const s of allStatements(fn.body)) {
+    for (const stack: Expr[] = [...statementExprs(s)]; stack.length > 0; ) {
       const e = stack.pop()!;
       if (e.kind === 'call') names.add(e.callee);
       stack.push(...childrenOf(e));

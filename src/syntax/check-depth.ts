@@ -17,7 +17,16 @@ export function checkDepth(tokens: readonly IToken[], diagnostics: DiagnosticBag
   let depth = 0;
   for (const tok of tokens) {
     const type = tok.tokenType;
-    if (type === t.LParen || type === t.LBracket) {
+    if (type === t.LBrace) {
+      // A block nests statements (a loop's body): a level, like a parenthesis, after ending the
+      // `if`s and `not`s of the statement before it.
+      depth -= ifsPerLevel[ifsPerLevel.length - 1];
+      ifsPerLevel[ifsPerLevel.length - 1] = 0;
+      depth++;
+      ifsPerLevel.push(0);
+    } else if (type === t.RBrace) {
+      if (ifsPerLevel.length > 1) depth -= 1 + ifsPerLevel.pop()!;
+    } else if (type === t.LParen || type === t.LBracket) {
       depth++;
       ifsPerLevel.push(0);
     } else if (type === t.RParen || type === t.RBracket) {
@@ -25,7 +34,7 @@ export function checkDepth(tokens: readonly IToken[], diagnostics: DiagnosticBag
     } else if (type === t.If || type === t.Not) {
       depth++;
       ifsPerLevel[ifsPerLevel.length - 1]++;
-    } else if (type === t.Fn || type === t.Let || type === t.Return || type === t.LBrace || type === t.RBrace || type === t.Semicolon) {
+    } else if (type === t.Fn || type === t.Let || type === t.Var || type === t.Return || type === t.For || type === t.While || type === t.Semicolon) {
       // A new statement ends the `if`s and `not`s of the current level. Parentheses left open stay
       // counted: the parser's error recovery works through them, at a cost that grows with depth.
       depth -= ifsPerLevel[ifsPerLevel.length - 1];

@@ -95,6 +95,78 @@ export interface StatementCstNode extends CstNode {
 export type StatementCstChildren = {
   let?: LetStatementCstNode[];
   return?: ReturnStatementCstNode[];
+  var?: VarStatementCstNode[];
+  for?: ForStatementCstNode[];
+  while?: WhileStatementCstNode[];
+  if?: IfStatementCstNode[];
+  assign?: AssignmentCstNode[];
+};
+
+export interface VarStatementCstNode extends CstNode {
+  name: "varStatement";
+  children: VarStatementCstChildren;
+}
+
+export type VarStatementCstChildren = {
+  Var: IToken[];
+  name: IToken[];
+  Colon?: IToken[];
+  type?: ArrayTypeCstNode[];
+  Equals: IToken[];
+  value: ExpressionCstNode[];
+};
+
+export interface AssignmentCstNode extends CstNode {
+  name: "assignment";
+  children: AssignmentCstChildren;
+}
+
+export type AssignmentCstChildren = {
+  name: IToken[];
+  LBracket?: IToken[];
+  indices?: (ExpressionCstNode)[];
+  Comma?: IToken[];
+  RBracket?: IToken[];
+  Equals: IToken[];
+  value: ExpressionCstNode[];
+};
+
+export interface ForStatementCstNode extends CstNode {
+  name: "forStatement";
+  children: ForStatementCstChildren;
+}
+
+export type ForStatementCstChildren = {
+  For: IToken[];
+  binder: BinderCstNode[];
+  body: BlockCstNode[];
+};
+
+export interface WhileStatementCstNode extends CstNode {
+  name: "whileStatement";
+  children: WhileStatementCstChildren;
+}
+
+export type WhileStatementCstChildren = {
+  While: IToken[];
+  condition: ExpressionCstNode[];
+  max?: IToken[];
+  limit?: ExpressionCstNode[];
+  body: BlockCstNode[];
+};
+
+export interface IfStatementCstNode extends CstNode {
+  name: "ifStatement";
+  children: IfStatementCstChildren;
+}
+
+export type IfStatementCstChildren = {
+  If: IToken[];
+  condition: ExpressionCstNode[];
+  then: BlockCstNode[];
+  Else?: IToken[];
+  elseIf?: IfStatementCstNode[];
+  else?: BlockCstNode[];
 };
 
 export interface LetStatementCstNode extends CstNode {
@@ -275,6 +347,11 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   binder(children: BinderCstChildren, param?: IN): OUT;
   block(children: BlockCstChildren, param?: IN): OUT;
   statement(children: StatementCstChildren, param?: IN): OUT;
+  varStatement(children: VarStatementCstChildren, param?: IN): OUT;
+  assignment(children: AssignmentCstChildren, param?: IN): OUT;
+  forStatement(children: ForStatementCstChildren, param?: IN): OUT;
+  whileStatement(children: WhileStatementCstChildren, param?: IN): OUT;
+  ifStatement(children: IfStatementCstChildren, param?: IN): OUT;
   letStatement(children: LetStatementCstChildren, param?: IN): OUT;
   returnStatement(children: ReturnStatementCstChildren, param?: IN): OUT;
   expression(children: ExpressionCstChildren, param?: IN): OUT;

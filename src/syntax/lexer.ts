@@ -17,6 +17,9 @@ export const Or = keyword('or');
 export const Not = keyword('not');
 export const Const = keyword('const');
 export const In = keyword('in');
+export const Var = keyword('var');
+export const For = keyword('for');
+export const While = keyword('while');
 
 /**
  * Numbers are matched generously (`1e`, `1e+` included) so that a malformed exponent is reported
@@ -80,6 +83,9 @@ export const allTokens: TokenType[] = [
   Not,
   Const,
   In,
+  Var,
+  For,
+  While,
   Identifier,
   DotDot,
   NumberLiteral,
@@ -112,7 +118,7 @@ export const allTokens: TokenType[] = [
   Caret,
 ];
 
-export const keywords: ReadonlySet<string> = new Set(['fn', 'let', 'return', 'if', 'then', 'else', 'and', 'or', 'not', 'const', 'in']);
+export const keywords: ReadonlySet<string> = new Set(['fn', 'let', 'return', 'if', 'then', 'else', 'and', 'or', 'not', 'const', 'in', 'var', 'for', 'while']);
 
 export const adLexer = new Lexer(allTokens, { positionTracking: 'onlyOffset', ensureOptimizations: false });
 

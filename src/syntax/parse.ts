@@ -3,7 +3,7 @@ import { EOF } from 'chevrotain';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { MessageId } from '../diagnostics/messages.ts';
 import { span, type Span } from '../diagnostics/span.ts';
-import { childrenOf, type Expr, type Program } from './ast.ts';
+import { allStatements, childrenOf, statementExprs, type Expr, type Program } from './ast.ts';
 import { checkDepth } from './check-depth.ts';
 import { characterHabit, habitAt, tokenHabit, type Habit } from './habits.ts';
 import { MAX_EXPRESSION_DEPTH } from './limits.ts';
@@ -78,8 +78,8 @@ function followsReported(tokens: readonly IToken[], offset: number, reported: re
  */
 function checkExpressionDepth(program: Program, diagnostics: DiagnosticBag): void {
   for (const fn of program.functions) {
-    for (const s of fn.body) {
-      const stack: [Expr, number][] = [[s.value, 1]];
+    for (const s of allStatements(fn.body)) {
+      const stack: [Expr, number][] = statementExprs(s).map((e) => [e, 1]);
       while (stack.length > 0) {
         const [e, depth] = stack.pop()!;
         if (depth > MAX_EXPRESSION_DEPTH) {
@@ -142,7 +142,7 @@ function expectedOf(e: IRecognitionException): string {
       return `'=' or '{' to start the function body`;
     case 'statement':
     case 'block':
-      return `'let', 'return' or '}'`;
+      return `'let', 'var', 'for', 'while', 'if', an assignment, 'return' or '}'`;
     default:
       return 'an expression';
   }

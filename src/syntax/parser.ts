@@ -93,7 +93,75 @@ export class AdParser extends CstParser {
     this.OR([
       { ALT: () => this.SUBRULE(this.letStatement, { LABEL: 'let' }) },
       { ALT: () => this.SUBRULE(this.returnStatement, { LABEL: 'return' }) },
+      { ALT: () => this.SUBRULE(this.varStatement, { LABEL: 'var' }) },
+      { ALT: () => this.SUBRULE(this.forStatement, { LABEL: 'for' }) },
+      { ALT: () => this.SUBRULE(this.whileStatement, { LABEL: 'while' }) },
+      { ALT: () => this.SUBRULE(this.ifStatement, { LABEL: 'if' }) },
+      { ALT: () => this.SUBRULE(this.assignment, { LABEL: 'assign' }) },
     ]);
+  });
+
+  /** `var x = e`, or an array variable with its type: `var y: vec[n] = y0`. */
+  varStatement = this.RULE('varStatement', () => {
+    this.CONSUME(t.Var);
+    this.CONSUME(t.Identifier, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.CONSUME(t.Colon);
+      this.SUBRULE(this.arrayType, { LABEL: 'type' });
+    });
+    this.CONSUME(t.Equals);
+    this.SUBRULE(this.expression, { LABEL: 'value' });
+  });
+
+  /** `x = e`, or an update of array elements: `y[i] = e` (every i), `y[j] = e` (one computed j). */
+  assignment = this.RULE('assignment', () => {
+    this.CONSUME(t.Identifier, { LABEL: 'name' });
+    this.OPTION(() => {
+      this.CONSUME(t.LBracket);
+      this.SUBRULE(this.expression, { LABEL: 'indices' });
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.SUBRULE2(this.expression, { LABEL: 'indices' });
+      });
+      this.CONSUME(t.RBracket);
+    });
+    this.CONSUME(t.Equals);
+    this.SUBRULE3(this.expression, { LABEL: 'value' });
+  });
+
+  /** `for i in a..b { ... }`: the range is required (the checker says so when it is missing). */
+  forStatement = this.RULE('forStatement', () => {
+    this.CONSUME(t.For);
+    this.SUBRULE(this.binder, { LABEL: 'binder' });
+    this.SUBRULE(this.block, { LABEL: 'body' });
+  });
+
+  /**
+   * `while cond max N { ... }`. `max` is not a keyword (it is also a function): it is the name
+   * after the condition. Without it the statement still parses, and the checker asks for it.
+   */
+  whileStatement = this.RULE('whileStatement', () => {
+    this.CONSUME(t.While);
+    this.SUBRULE(this.expression, { LABEL: 'condition' });
+    this.OPTION({
+      GATE: () => this.LA(1).tokenType === t.Identifier && this.LA(1).image === 'max',
+      DEF: () => {
+        this.CONSUME(t.Identifier, { LABEL: 'max' });
+        this.SUBRULE2(this.expression, { LABEL: 'limit' });
+      },
+    });
+    this.SUBRULE(this.block, { LABEL: 'body' });
+  });
+
+  /** `if cond { ... } else { ... }`, `else if` chains included; the `else` is optional. */
+  ifStatement = this.RULE('ifStatement', () => {
+    this.CONSUME(t.If);
+    this.SUBRULE(this.expression, { LABEL: 'condition' });
+    this.SUBRULE(this.block, { LABEL: 'then' });
+    this.OPTION(() => {
+      this.CONSUME(t.Else);
+      this.OR([{ ALT: () => this.SUBRULE(this.ifStatement, { LABEL: 'elseIf' }) }, { ALT: () => this.SUBRULE2(this.block, { LABEL: 'else' }) }]);
+    });
   });
 
   /** `let x = e`, or an array defined by index notation: `let z[k, j] = e`. */

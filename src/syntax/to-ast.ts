@@ -33,7 +33,7 @@ function functionDecl(node: cst.FunctionDeclCstNode): FunctionDecl {
     endSpan = span(value.span.end, value.span.end);
   } else {
     const block = c.block![0].children;
-    body = (block.statements ?? []).map((s) => statement(s));
+    body = statements(c.block![0]);
     endSpan = tokenSpan(block.RBrace[0]);
   }
   const start = c.Fn[0].startOffset;
@@ -57,8 +57,58 @@ function binder(node: cst.BinderCstNode): Binder {
   return { name: tok.image, span: tokenSpan(tok), range: { from: expression(c.from[0]), to: expression(c.to![0]) } };
 }
 
+function statements(node: cst.BlockCstNode): Statement[] {
+  return (node.children.statements ?? []).map((s) => statement(s));
+}
+
+function blockSpan(node: cst.BlockCstNode): Span {
+  return span(node.children.LBrace[0].startOffset, node.children.RBrace[0].startOffset + 1);
+}
+
+function ifStatement(node: cst.IfStatementCstNode): Statement {
+  const c = node.children;
+  const condition = expression(c.condition[0]);
+  const then = statements(c.then[0]);
+  let otherwise: Statement[] = [];
+  let end = blockSpan(c.then[0]);
+  if (c.elseIf) {
+    const nested = ifStatement(c.elseIf[0]);
+    otherwise = [nested];
+    end = nested.span;
+  } else if (c.else) {
+    otherwise = statements(c.else[0]);
+    end = blockSpan(c.else[0]);
+  }
+  return { kind: 'if', condition, then, else: otherwise, span: cover(tokenSpan(c.If[0]), end) };
+}
+
 function statement(node: cst.StatementCstNode): Statement {
   const c = node.children;
+  if (c.var) {
+    const v = c.var[0].children;
+    const value = expression(v.value[0]);
+    const type = v.type ? arrayType(v.type[0]) : undefined;
+    return { kind: 'var', name: v.name[0].image, nameSpan: tokenSpan(v.name[0]), ...(type && { type }), value, span: cover(tokenSpan(v.Var[0]), value.span) };
+  }
+  if (c.assign) {
+    const a = c.assign[0].children;
+    const value = expression(a.value[0]);
+    const indices = a.indices?.map((x) => expression(x));
+    const nameSpan = tokenSpan(a.name[0]);
+    return { kind: 'assign', name: a.name[0].image, nameSpan, ...(indices && { indices }), value, span: cover(nameSpan, value.span) };
+  }
+  if (c.for) {
+    const f = c.for[0].children;
+    return { kind: 'for', binder: binder(f.binder[0]), body: statements(f.body[0]), span: cover(tokenSpan(f.For[0]), blockSpan(f.body[0])) };
+  }
+  if (c.while) {
+    const w = c.while[0].children;
+    const keywordSpan = tokenSpan(w.While[0]);
+    const limit = w.limit ? expression(w.limit[0]) : undefined;
+    const condition = expression(w.condition[0]);
+    return { kind: 'while', condition, ...(limit && { limit }), keywordSpan, body: statements(w.body[0]), span: cover(keywordSpan, blockSpan(w.body[0])) };
+  }
+  if (c.if) return ifStatement(c.if[0]);
   if (c.let) {
     const l = c.let[0].children;
     const value = expression(l.value[0]);

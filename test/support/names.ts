@@ -28,7 +28,7 @@ const hostGlobals =
 const refused = (name: string) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || keywords.has(name) || builtinArity.has(name) || constants.has(name);
 
 /** The names the checks below use for everything else: a global under test is never one of them. */
-export const fixedNames: ReadonlySet<string> = new Set('w b m n i j k x y z G1 pm ps pl pa pz pc pt pv'.split(' '));
+export const fixedNames: ReadonlySet<string> = new Set('w b m n i j k x y z G1 pm ps pl pa pz pc pt pv pr pf s'.split(' '));
 
 /** Every global identifier JavaScript defines that the language accepts as a name, sorted. */
 export const globalNames: readonly string[] = [
@@ -88,6 +88,20 @@ fn pa(x) {
   return sum(i: ${name}[i]) + max(i: ${name}[i])
 }
 fn pz(w: vec[${name}], const y: vec[${name}]) = sum(i: (w[i] - y[i]) ^ 2) / ${name}
+fn pr(x) {
+  var ${name} = x
+  for i in 0..3 {
+    ${name} = ${name} * x + i
+  }
+  return ${name}
+}
+fn pf(x) {
+  var s = x
+  for ${name} in 0..3 {
+    s = s * x + ${name}
+  }
+  return s
+}
 `;
 }
 
@@ -189,6 +203,8 @@ export function checkNames(name: string, checkArgs: boolean): CompileResult {
   expect(gz.value, label).toBeCloseTo(v.reduce((s, a) => s + (a - 1) ** 2, 0) / 3, 12);
   expect([...(gz.gradient.w as Float64Array)], label).toEqual(v.map((a) => expect.closeTo((2 * (a - 1)) / 3, 12)));
   expectThrows(() => m.pz(v, [1, 1]), RangeError, new RegExp(`pz: y has 2 elements, but ${name} \\(the length of w\\) is 3`), label);
+  // As a var carried by a loop, and as a loop index: x⁴ + x + 2 at x = 1.5, derivative 4x³ + 1.
+  for (const f of ['pr', 'pf']) expect(m[`${f}Grad`](1.5), `${label} ${f}`).toEqual({ value: 1.5 ** 4 + 1.5 + 2, gradient: { x: 4 * 1.5 ** 3 + 1 } });
   // As a function returning an array, and a parameter in a list.
   const arrays = compileSync(arrayNamesProgram(name), { checkArgs });
   expect(arrays.diagnostics, label).toEqual([]);

@@ -1,0 +1,25 @@
+import fc from 'fast-check';
+import { describe, it } from 'vitest';
+import { checkLoopCase, loopCaseArb, newLoopStats } from '../support/loop-programs.ts';
+
+/**
+ * `npm run fuzz`: the loop property of test/loops-properties.test.ts, for as long as asked.
+ *   ADC_FUZZ_SECONDS  time for the search (default 60)
+ *   ADC_FUZZ_SEED     the seed to start from (default: random, printed so a run can be replayed)
+ */
+const seconds = Number(process.env.ADC_FUZZ_SECONDS ?? 60);
+const seed = Number(process.env.ADC_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+console.log(`adc fuzz (loops): seed ${seed}, ${seconds} s (replay with ADC_FUZZ_SEED=${seed})`);
+
+describe('fuzzing loops with state', () => {
+  it('random loops: values, gradients, finite differences and checkpointing agree', () => {
+    const stats = newLoopStats();
+    fc.assert(fc.property(loopCaseArb(), (c) => checkLoopCase(c, stats)), {
+      seed,
+      numRuns: Number.MAX_SAFE_INTEGER,
+      interruptAfterTimeLimit: seconds * 1000,
+      markInterruptAsFailure: false,
+    });
+    console.log(`loop programs: ${stats.programs} tried, no disagreement; gradient entries: ${stats.compared} compared, ${stats.nonsmooth} skipped where f is not smooth`);
+  }, (seconds + 60) * 1000);
+});

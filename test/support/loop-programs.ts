@@ -1,0 +1,265 @@
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import { compileSync, formatDiagnostics } from '../../src/index.ts';
+import { instantiate } from './instantiate.ts';
+
+/**
+ * Random programs with loops that carry state, for the property test of loops
+ * (test/loops-properties.test.ts, and test/fuzz/loops.fuzz.ts for `npm run fuzz`):
+ *
+ *   fn f(p, q, const n) {
+ *     var s0 = <e>; var s1 = <e>              (1–3 state variables)
+ *     for t in 0..n {   or   while <c> max n {
+ *       let a = <e>                          (reads the state, the parameters, t)
+ *       s0 = <e>                             (updates in order: later ones see earlier ones)
+ *       if <c> { s1 = <e> } else { s1 = <e> }
+ *       for u in 0..2 { s2 = <e> }           (sometimes a nested loop)
+ *     }
+ *     return <e>
+ *   }
+ *
+ * Every update is squashed (tanh, sin, atan) so values stay bounded whatever the trip count, and
+ * finite differences mean something. Each program comes with an independent evaluator of the same
+ * tree (plain JavaScript loops), the value oracle.
+ */
+
+type Expr =
+  | { readonly k: 'num'; readonly v: number }
+  | { readonly k: 'var'; readonly name: string }
+  | { readonly k: 'bin'; readonly op: '+' | '-' | '*'; readonly a: Expr; readonly b: Expr }
+  | { readonly k: 'fn'; readonly f: 'sin' | 'cos' | 'tanh' | 'atan'; readonly a: Expr };
+interface Cond {
+  readonly op: '<' | '>';
+  readonly a: Expr;
+  readonly b: Expr;
+}
+type Stmt =
+  | { readonly k: 'let'; readonly name: string; readonly value: Expr }
+  | { readonly k: 'set'; readonly name: string; readonly value: Expr }
+  | { readonly k: 'if'; readonly c: Cond; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
+  | { readonly k: 'for'; readonly index: string; readonly count: number; readonly body: readonly Stmt[] };
+
+export interface LoopProgram {
+  readonly state: readonly { readonly name: string; readonly init: Expr }[];
+  readonly loop: { readonly kind: 'for' } | { readonly kind: 'while'; readonly c: Cond };
+  readonly body: readonly Stmt[];
+  readonly result: Expr;
+}
+
+export interface LoopCase {
+  readonly program: LoopProgram;
+  readonly p: number;
+  readonly q: number;
+  readonly n: number;
+}
+
+const squash = ['tanh', 'sin', 'atan'] as const;
+
+function exprArb(names: readonly string[], depth: number): fc.Arbitrary<Expr> {
+  const leaf: fc.Arbitrary<Expr> = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...names).map((name): Expr => ({ k: 'var', name })) },
+    { weight: 1, arbitrary: fc.integer({ min: -20, max: 20 }).map((v): Expr => ({ k: 'num', v: v / 10 })) },
+  );
+  if (depth <= 0) return leaf;
+  const sub = exprArb(names, depth - 1);
+  return fc.oneof(
+    { weight: 2, arbitrary: leaf },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('bin' as const), op: fc.constantFrom('+' as const, '-' as const, '*' as const), a: sub, b: sub }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('fn' as const), f: fc.constantFrom('sin' as const, 'cos' as const, 'tanh' as const, 'atan' as const), a: sub }) },
+  );
+}
+
+const squashed = (e: fc.Arbitrary<Expr>) => fc.tuple(fc.constantFrom(...squash), e).map(([f, a]): Expr => ({ k: 'fn', f, a }));
+const condArb = (names: readonly string[]) => fc.record({ op: fc.constantFrom('<' as const, '>' as const), a: exprArb(names, 1), b: exprArb(names, 1) });
+
+export function loopCaseArb(): fc.Arbitrary<LoopCase> {
+  return fc.integer({ min: 1, max: 3 }).chain((count) => {
+    const stateNames = ['s0', 's1', 's2'].slice(0, count);
+    const outer = ['p', 'q'];
+    const inLoop = [...outer, ...stateNames, 't', 'a'];
+    // The new value reads the old one (the state feeds itself), and more.
+    const update = (name: string, names: readonly string[]) =>
+      fc
+        .tuple(fc.constantFrom(...squash), fc.constantFrom('+' as const, '*' as const, '-' as const), exprArb(names, 2))
+        .map(([f, op, b]): Stmt => ({ k: 'set', name, value: { k: 'fn', f, a: { k: 'bin', op, a: { k: 'var', name }, b } } }));
+    const stmtArb = (name: string): fc.Arbitrary<Stmt> =>
+      fc.oneof(
+        { weight: 3, arbitrary: update(name, inLoop) },
+        {
+          weight: 1,
+          arbitrary: fc.record({ c: condArb(inLoop), then: update(name, inLoop).map((s) => [s]), else: update(name, inLoop).map((s) => [s]) }).map((r): Stmt => ({ k: 'if', ...r })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(fc.integer({ min: 0, max: 3 }), update(name, [...inLoop, 'u']))
+            .map(([n, s]): Stmt => ({ k: 'for', index: 'u', count: n, body: [s] })),
+        },
+      );
+    return fc.record({
+      program: fc.record({
+        state: fc.tuple(...stateNames.map((name) => squashed(exprArb(outer, 2)).map((init) => ({ name, init })))),
+        loop: fc.oneof(fc.constant({ kind: 'for' as const }), condArb([...outer, ...stateNames]).map((c) => ({ kind: 'while' as const, c }))),
+        body: fc
+          .tuple(squashed(exprArb([...outer, ...stateNames, 't'], 2)), fc.tuple(...stateNames.map(stmtArb)))
+          .map(([a, updates]): Stmt[] => [{ k: 'let', name: 'a', value: a }, ...updates]),
+        result: exprArb([...outer, ...stateNames], 2),
+      }),
+      p: fc.integer({ min: -15, max: 15 }).map((v) => v / 10 + 0.05),
+      q: fc.integer({ min: -15, max: 15 }).map((v) => v / 10 + 0.03),
+      n: fc.constantFrom(0, 1, 2, 3, 7, 40),
+    });
+  });
+}
+
+// ---- printing and evaluating ----------------------------------------------------------------
+
+function print(e: Expr): string {
+  switch (e.k) {
+    case 'num':
+      return e.v < 0 ? `(${e.v})` : String(e.v);
+    case 'var':
+      return e.name;
+    case 'bin':
+      return `(${print(e.a)} ${e.op} ${print(e.b)})`;
+    case 'fn':
+      return `${e.f}(${print(e.a)})`;
+  }
+}
+
+const printCond = (c: Cond) => `${print(c.a)} ${c.op} ${print(c.b)}`;
+
+function printStmts(body: readonly Stmt[], indent: string): string {
+  return body
+    .map((s) => {
+      switch (s.k) {
+        case 'let':
+          return `${indent}let ${s.name} = ${print(s.value)}\n`;
+        case 'set':
+          return `${indent}${s.name} = ${print(s.value)}\n`;
+        case 'if':
+          return `${indent}if ${printCond(s.c)} {\n${printStmts(s.then, indent + '  ')}${indent}} else {\n${printStmts(s.else, indent + '  ')}${indent}}\n`;
+        case 'for':
+          return `${indent}for ${s.index} in 0..${s.count} {\n${printStmts(s.body, indent + '  ')}${indent}}\n`;
+      }
+    })
+    .join('');
+}
+
+export function printLoopProgram(p: LoopProgram): string {
+  const head = p.loop.kind === 'for' ? 'for t in 0..n {' : `while ${printCond(p.loop.c)} max n {`;
+  const state = p.state.map((s) => `  var ${s.name} = ${print(s.init)}\n`).join('');
+  // A while has no index: t is a var it counts with.
+  const counter = p.loop.kind === 'while' ? '  var t = 0\n' : '';
+  const step = p.loop.kind === 'while' ? '    t = t + 1\n' : '';
+  return `fn f(p, q, const n) {\n${state}${counter}  ${head}\n${printStmts(p.body, '    ')}${step}  }\n  return ${print(p.result)}\n}\n`;
+}
+
+const fns = { sin: Math.sin, cos: Math.cos, tanh: Math.tanh, atan: Math.atan };
+
+function evaluate(e: Expr, env: Map<string, number>): number {
+  switch (e.k) {
+    case 'num':
+      return e.v;
+    case 'var':
+      return env.get(e.name)!;
+    case 'bin': {
+      const a = evaluate(e.a, env);
+      const b = evaluate(e.b, env);
+      return e.op === '+' ? a + b : e.op === '-' ? a - b : a * b;
+    }
+    case 'fn':
+      return fns[e.f](evaluate(e.a, env));
+  }
+}
+
+const holds = (c: Cond, env: Map<string, number>) => (c.op === '<' ? evaluate(c.a, env) < evaluate(c.b, env) : evaluate(c.a, env) > evaluate(c.b, env));
+
+function run(body: readonly Stmt[], env: Map<string, number>): void {
+  for (const s of body) {
+    switch (s.k) {
+      case 'let':
+      case 'set':
+        env.set(s.name, evaluate(s.value, env));
+        break;
+      case 'if':
+        run(holds(s.c, env) ? s.then : s.else, env);
+        break;
+      case 'for':
+        for (let u = 0; u < s.count; u++) {
+          env.set(s.index, u);
+          run(s.body, env);
+        }
+        env.delete(s.index);
+        break;
+    }
+  }
+}
+
+/** The value oracle: the program run as plain JavaScript loops. */
+export function evaluateLoopProgram(p: LoopProgram, args: { p: number; q: number; n: number }): number {
+  const env = new Map<string, number>([
+    ['p', args.p],
+    ['q', args.q],
+  ]);
+  for (const s of p.state) env.set(s.name, evaluate(s.init, env));
+  if (p.loop.kind === 'for') {
+    for (let t = 0; t < args.n; t++) {
+      env.set('t', t);
+      run(p.body, env);
+    }
+  } else {
+    env.set('t', 0);
+    for (let i = 0; i < args.n && holds(p.loop.c, env); i++) {
+      run(p.body, env);
+      env.set('t', env.get('t')! + 1);
+    }
+  }
+  return evaluate(p.result, env);
+}
+
+// ---- the check -----------------------------------------------------------------------------
+
+export interface LoopStats {
+  programs: number;
+  compared: number;
+  nonsmooth: number;
+}
+
+export const newLoopStats = (): LoopStats => ({ programs: 0, compared: 0, nonsmooth: 0 });
+
+type Grad = { value: number; gradient: Record<string, number> };
+
+/**
+ * Compiles a random program and checks: the value against the oracle; fGrad's value against f; the
+ * gradient against central differences (where f is smooth around the point: differences at two
+ * steps agree); and the checkpointed gradient (checkpointMemory 0) against the fully stored one, bit for bit.
+ */
+export function checkLoopCase(c: LoopCase, stats: LoopStats = newLoopStats()): void {
+  const source = printLoopProgram(c.program);
+  const full = compileSync(source);
+  if (full.code === undefined) throw new Error(`did not compile:\n${formatDiagnostics(full.diagnostics, source, 'random.ad')}\n${source}`);
+  const checkpointed = compileSync(source, { checkpointMemory: 0 });
+  const m = instantiate(full.code);
+  const mc = instantiate(checkpointed.code!);
+  stats.programs++;
+  const f = (p: number, q: number) => m.f(p, q, c.n) as number;
+  const expected = evaluateLoopProgram(c.program, c);
+  expect(f(c.p, c.q), source).toBe(expected);
+  const g = m.fGrad(c.p, c.q, c.n) as Grad;
+  expect(g.value, source).toBe(expected);
+  expect(mc.fGrad(c.p, c.q, c.n), source).toEqual(g);
+  const central = (h: number, which: 'p' | 'q') =>
+    which === 'p' ? (f(c.p + h, c.q) - f(c.p - h, c.q)) / (2 * h) : (f(c.p, c.q + h) - f(c.p, c.q - h)) / (2 * h);
+  for (const which of ['p', 'q'] as const) {
+    const d1 = central(1e-6, which);
+    const d2 = central(5e-7, which);
+    const scale = Math.max(1, Math.abs(d1));
+    if (!Number.isFinite(d1) || Math.abs(d1 - d2) > 1e-5 * scale) {
+      stats.nonsmooth++;
+      continue;
+    }
+    stats.compared++;
+    expect(Math.abs(g.gradient[which] - d1) / scale, `${source}\n∂/∂${which}: ${g.gradient[which]} vs ${d1}`).toBeLessThan(1e-5);
+  }
+}
