@@ -54,6 +54,7 @@ interface StartupRow {
   overNodeMs: number;
   target?: number;
   beforeMinMs?: number;
+  beforeCpuMs?: number;
 }
 
 function startup(log: Log, before: string | undefined, rounds: number): StartupRow[] {
@@ -103,6 +104,7 @@ function startup(log: Log, before: string | undefined, rounds: number): StartupR
       overNodeMs: Math.min(...own) - node,
       ...(c.target !== undefined && { target: c.target }),
       ...(old && { beforeMinMs: Math.min(...old) }),
+      ...(old && cpu.has(`${resolve(before!)}\u0000${c.name}`) && { beforeCpuMs: cpu.get(`${resolve(before!)}\u0000${c.name}`)! / rounds }),
     };
   });
   log(`start-up: ${rows.map((r) => `${r.command} ${ms(r.minMs)}`).join(', ')}`);
@@ -279,7 +281,7 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
   const repl = await replLines(log, options.replSizes ?? [10, 10_000]);
   const watch = await watchEdit(log);
 
-  const startHead = ['command', 'fastest', 'median', 'CPU (mean)', 'over node -e 0', 'target (over node -e 0)', ...(options.before ? ['before (fastest)'] : [])];
+  const startHead = ['command', 'fastest', 'median', 'CPU (mean)', 'over node -e 0', 'target (over node -e 0)', ...(options.before ? ['before (fastest)', 'before (CPU)'] : [])];
   const startBody = start.map((r) => [
     r.command,
     ms(r.minMs),
@@ -287,7 +289,7 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
     r.cpuMs === undefined ? '—' : ms(r.cpuMs),
     r.command === 'node -e 0' ? '' : ms(r.overNodeMs),
     r.target === undefined ? '' : `≤ ${r.target} ms${r.overNodeMs <= r.target ? ' (met)' : ' (not met)'}`,
-    ...(options.before ? [r.beforeMinMs === undefined ? '' : ms(r.beforeMinMs)] : []),
+    ...(options.before ? [r.beforeMinMs === undefined ? '' : ms(r.beforeMinMs), r.beforeCpuMs === undefined ? '' : ms(r.beforeCpuMs)] : []),
   ]);
   const compileHead = ['statements', 'source', 'output', 'output / source', 'compileSync (wall)', 'CPU', 'µs per statement (wall)', 'growth (time)'];
   const compileBody = compiles.map((r, i) => [
