@@ -82,6 +82,13 @@ describe('parsing (AD1002 to AD1005)', () => {
       3,
       3,
     ],
+    [
+      'a block ending in an element without `return` (it starts like an assignment)',
+      'fn f(x: vec[n]) {\n  let a = x[0] * 2\n  x[1] * a\n}\n',
+      "a statement is 'let name = …' or 'return …': to return this value, write 'return' before it",
+      3,
+      3,
+    ],
     ['`f(x) = …` without `fn`', 'fn g(x) = x\nf(x) = x^2\n', "a function definition starts with 'fn': write 'fn f(…) = …'", 2, 1],
     ['`def`', 'def f(x) = x^2\n', "'def' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'", 1, 1],
     ['`function`', 'function f(x) { return x }\n', "'function' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'", 1, 1],

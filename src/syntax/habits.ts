@@ -17,6 +17,8 @@ import * as t from './lexer.ts';
 export interface Habit {
   readonly id: MessageId;
   readonly args: string[];
+  /** Where the habit starts, when before the unexpected token (a token index): the message points there. */
+  readonly from?: number;
 }
 
 /** Lexer tokens that stand for a habit, with the message for each. */
@@ -57,6 +59,11 @@ export function habitAt(e: IRecognitionException, tokens: readonly IToken[], ind
   const rule = rules[rules.length - 1];
   const next = tokens[index + 1];
   if (tok.tokenType === t.Equals && rules.includes('conditional')) return { id: 'assignInCondition', args: [] };
+  // `a + 1` as a statement starts like an assignment `a = …`: the parser stops where it wanted `=`.
+  if (rule === 'assignment' && tok.tokenType !== t.Equals) {
+    const from = assignmentStart(tokens, index);
+    if (from !== undefined) return { id: 'expressionStatement', args: [], from };
+  }
   if (rule === 'block' || rule === 'statement') {
     if (tok.tokenType === t.Comma && lastStatementIsLet(tokens, index)) return { id: 'letList', args: [] };
     if (expressionStarts.has(tok.tokenType)) return { id: 'expressionStatement', args: [] };
@@ -68,6 +75,20 @@ export function habitAt(e: IRecognitionException, tokens: readonly IToken[], ind
     if (tok.tokenType === t.Identifier && next?.tokenType === t.LParen) return { id: 'missingFn', args: [word] };
   }
   return undefined;
+}
+
+/** The index of the name an assignment starts with, when `tokens[index]` follows its target (`a`, `y[i, j]`). */
+function assignmentStart(tokens: readonly IToken[], index: number): number | undefined {
+  let k = index - 1;
+  if (tokens[k]?.tokenType === t.RBracket) {
+    for (let depth = 0; k >= 0; k--) {
+      const type = tokens[k].tokenType;
+      if (type === t.RBracket) depth++;
+      else if (type === t.LBracket && --depth === 0) break;
+    }
+    k--;
+  }
+  return tokens[k]?.tokenType === t.Identifier ? k : undefined;
 }
 
 /** Whether the statement that `tokens[index]` ends began with `let` (within the current block). */

@@ -8,6 +8,7 @@ import { checkDepth } from './check-depth.ts';
 import { characterHabit, habitAt, tokenHabit, type Habit } from './habits.ts';
 import { MAX_EXPRESSION_DEPTH } from './limits.ts';
 import type { ProgramCstNode } from './cst.generated.d.ts';
+import * as t from './lexer.ts';
 import { allTokens, NumberLiteral, tokenize } from './lexer.ts';
 import { parseTokens } from './parser.ts';
 import { toAst } from './to-ast.ts';
@@ -44,13 +45,17 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
   const endOfInput = tokens.length > 0 ? tokenEnd(tokens[tokens.length - 1]) : text.length;
   const indexOf = new Map(tokens.map((tok, k) => [tok.startOffset, k]));
   const seen = new Set<number>();
+  let statementHabit: number | undefined;
   for (const e of parseErrors) {
     const at = errorSpan(e.token, endOfInput);
     if (seen.has(at.start) || followsReported(tokens, at.start, reported)) continue;
     seen.add(at.start); // recovery may report the same spot twice
     const index = isEof(e.token) ? undefined : indexOf.get(e.token.startOffset);
+    // Recovery restarts inside a statement already reported as an expression: nothing more to say of it.
+    if (index !== undefined && statementHabit !== undefined && !statementBoundaryBetween(tokens, statementHabit, index)) continue;
     const habit = index === undefined ? undefined : habitAt(e, tokens, index);
-    if (habit) report(habit, at);
+    if (habit?.from !== undefined) statementHabit = index;
+    if (habit) report(habit, habit.from === undefined ? at : span(tokens[habit.from].startOffset, at.end));
     else diagnostics.error('unexpectedToken', at, describeToken(e.token), index === 0 ? `'fn' to start a function` : expectedOf(e));
   }
   if (diagnostics.hasErrors) return undefined;
@@ -59,6 +64,13 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
   else checkExpressionDepth(program, diagnostics);
   return diagnostics.hasErrors ? undefined : program;
 }
+
+/** Whether a token strictly between `from` and `to` starts or ends a statement (a keyword that starts one, a brace). */
+function statementBoundaryBetween(tokens: readonly IToken[], from: number, to: number): boolean {
+  for (let k = from + 1; k < to; k++) if (statementBoundaries.has(tokens[k].tokenType)) return true;
+  return false;
+}
+const statementBoundaries = new Set<TokenType>([t.Fn, t.Let, t.Return, t.Var, t.For, t.While, t.LBrace, t.RBrace]);
 
 /** Whether the token at `offset` comes right after a reported character or number (no token between). */
 function followsReported(tokens: readonly IToken[], offset: number, reported: readonly number[]): boolean {
