@@ -10,7 +10,7 @@ export class AdParser extends CstParser {
   /**
    * `validate` runs Chevrotain's grammar validations (ambiguities, left recursion, …). They cost
    * about half of the parser's construction and depend only on the grammar, so the compiler skips
-   * them and test/parser.test.ts runs them once instead.
+   * them and test/parser-build.test.ts (and `npm run grammar`) run them instead.
    */
   constructor(options: { validate?: boolean } = {}) {
     super(t.allTokens, { recoveryEnabled: true, maxLookahead: 2, skipValidations: options.validate !== true });
