@@ -24,6 +24,7 @@ import type * as TF from '@tensorflow/tfjs';
 import * as math from 'mathjs';
 import { compile, compileSync } from '../src/index.ts';
 import { ARRAYS_MARKER, arraysJson, benchArrays, type ArraysResult } from './arrays.ts';
+import { LOOPS_MARKER, benchLoops, loopsJson, type LoopsResult } from './loops.ts';
 import { loadTfjsCpu } from './arrays-tfjs.ts';
 import { cases, type BenchCase, type GradResult } from './cases.ts';
 import { benchScale, writeScaleResults } from './scale.ts';
@@ -57,7 +58,35 @@ log();
 
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
-if (onlyAt >= 0 && only !== 'arrays' && only !== 'scale') throw new Error(`--only: the parts that run alone are "arrays" and "scale", not ${JSON.stringify(only)}`);
+if (onlyAt >= 0 && only !== 'arrays' && only !== 'loops' && only !== 'scale') throw new Error(`--only: the parts that run alone are "arrays", "loops" and "scale", not ${JSON.stringify(only)}`);
+
+/** Replaces the loops section of bench/results.md (from its marker to the next marker or the end) and the `loops` key of bench/results.json. */
+function writeLoopsOnly(loops: LoopsResult): void {
+  const mdFile = join(benchDir, 'results.md');
+  const jsonFile = join(benchDir, 'results.json');
+  let md = '';
+  let json: Record<string, unknown> = {};
+  try {
+    md = readFileSync(mdFile, 'utf8');
+    json = JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>;
+  } catch {}
+  const at = md.indexOf(LOOPS_MARKER);
+  const before = (at >= 0 ? md.slice(0, at) : md).trimEnd();
+  writeFileSync(mdFile, (before ? before + '\n\n' : '') + loops.markdown);
+  writeFileSync(jsonFile, JSON.stringify({ ...json, loops: loopsJson(loops) }, null, 2) + '\n');
+}
+
+if (only === 'loops') {
+  const loops = await benchLoops(log);
+  if (!Number.isFinite(sink)) throw new Error('the benchmark results are not finite');
+  log();
+  log(loops.text);
+  log();
+  writeLoopsOnly(loops);
+  log(`Wrote the loop sections of bench/results.json and bench/results.md (${((Date.now() - startedAt) / 1000).toFixed(0)} s).`);
+  process.exit(0);
+}
+
 const beforeAt = process.argv.indexOf('--before');
 const scaleOptions = { ...(beforeAt >= 0 && { before: process.argv[beforeAt + 1] }) };
 
@@ -82,7 +111,10 @@ function writeArraysOnly(arrays: ArraysResult): void {
   } catch {}
   const at = md.indexOf(ARRAYS_MARKER);
   const before = (at >= 0 ? md.slice(0, at) : md).trimEnd();
-  writeFileSync(mdFile, (before ? before + '\n\n' : '') + arrays.markdown);
+  // The loop section, after the array one, stays.
+  const loopsAt = md.indexOf(LOOPS_MARKER);
+  const after = loopsAt >= 0 ? '\n' + md.slice(loopsAt) : '';
+  writeFileSync(mdFile, (before ? before + '\n\n' : '') + arrays.markdown + after);
   writeFileSync(jsonFile, JSON.stringify({ ...json, arrays: arraysJson(arrays) }, null, 2) + '\n');
 }
 
@@ -379,6 +411,10 @@ for (const c of cases) {
 const arrays = await benchArrays(tf, log);
 if (!Number.isFinite(sink)) throw new Error('the benchmark results are not finite');
 
+// Loops with state (bench/loops.ts)
+const loops = await benchLoops(log);
+if (!Number.isFinite(sink)) throw new Error('the benchmark results are not finite');
+
 // ---------------------------------------------------------------------------------------------
 // V8: is the big gradient optimised?
 
@@ -506,6 +542,8 @@ const markdown = [
   markdownTable(v8Head, v8Body),
   '',
   arrays.markdown,
+  '',
+  loops.markdown,
 ].join('\n');
 writeFileSync(join(benchDir, 'results.md'), markdown);
 writeFileSync(
@@ -525,6 +563,7 @@ writeFileSync(
       compile: scaling,
       v8: { rows: v8Rows, gradientNsPerStatement: { chain200: small, chain10000: large, handwritten10000: handLarge } },
       arrays: arraysJson(arrays),
+      loops: loopsJson(loops),
       totalSeconds: (Date.now() - startedAt) / 1000,
     },
     null,

@@ -1,5 +1,5 @@
 import { reverseMode } from './ad/reverse.ts';
-import type { CompileCache } from './compile-cache.ts';
+import { CompileCache } from './compile-cache.ts';
 import { checkProgram } from './check/check-program.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { messages } from './diagnostics/messages.ts';
@@ -125,8 +125,19 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
   return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table)) };
 }
 
-/** The type each option must have; an option left out or `undefined` takes its default. */
-const optionTypes: { readonly [K in keyof CompileOptions]?: 'string' | 'boolean' } = { filename: 'string', format: 'boolean', sourceMap: 'boolean', dts: 'boolean' };
+/**
+ * The type each option must have; an option left out or `undefined` takes its default. Every
+ * option is listed (a new one is a type error here until it is).
+ */
+const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean' | 'number' | 'object' } = {
+  filename: 'string',
+  format: 'boolean',
+  sourceMap: 'boolean',
+  dts: 'boolean',
+  checkArgs: 'boolean',
+  checkpointMemory: 'number', // its range is checked where it is used
+  cache: 'object', // a CompileCache: checked below
+};
 
 /** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
 function describe(value: unknown): string {
@@ -148,6 +159,8 @@ function validateArguments(name: string, source: unknown, options: unknown): voi
     const value = (options as Record<string, unknown>)[key];
     if (value !== undefined && typeof value !== type) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
   }
+  const cache = (options as Record<string, unknown>).cache;
+  if (cache !== undefined && !(cache instanceof CompileCache)) throw new TypeError(`adc: ${name}(source, options): options.cache must be a CompileCache (new CompileCache()), not ${describe(cache)}`);
 }
 
 function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: Section[] } {

@@ -78,14 +78,14 @@ describe('parsing (AD1002 to AD1005)', () => {
     [
       'a block ending in an expression without `return`',
       'fn f(x) {\n  let a = x * 2\n  a + 1\n}\n',
-      "a statement is 'let name = …' or 'return …': to return this value, write 'return' before it",
+      "an expression alone is not a statement in .ad: to return its value, write 'return' before it",
       3,
       3,
     ],
     [
       'a block ending in an element without `return` (it starts like an assignment)',
       'fn f(x: vec[n]) {\n  let a = x[0] * 2\n  x[1] * a\n}\n',
-      "a statement is 'let name = …' or 'return …': to return this value, write 'return' before it",
+      "an expression alone is not a statement in .ad: to return its value, write 'return' before it",
       3,
       3,
     ],
@@ -93,6 +93,8 @@ describe('parsing (AD1002 to AD1005)', () => {
     ['`def`', 'def f(x) = x^2\n', "'def' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'", 1, 1],
     ['`function`', 'function f(x) { return x }\n', "'function' does not define functions in .ad: write 'fn f(x) = …' or 'fn f(x) { … return … }'", 1, 1],
     ['`const` at the top level', 'const a = 2\nfn f(x) = a * x\n', "a file holds only functions, so 'const' cannot start one: define values with 'let' inside a function", 1, 1],
+    ['a call ending a block without `return`', 'fn f(x) {\n  let a = x\n  sin(a) * 2\n}\n', "an expression alone is not a statement in .ad: to return its value, write 'return' before it", 3, 3],
+    ['`x += 1`', 'fn f(x) {\n  var a = x\n  a += 1\n  return a\n}\n', "'+=' is not an operator in .ad: write 'a = a + …'", 3, 5],
     ['`let a = 1, b = 2`', 'fn f(x) {\n  let a = 1, b = 2\n  return a + b * x\n}\n', "one 'let' defines one name: give the next its own 'let', on a new line or after ';'", 2, 12],
   ])('says how .ad writes a habit from another language: %s (AD1007, and nothing else)', (_, source, message, line, column) => {
     expect(only(source)).toEqual({ code: 'AD1007', message, line, column });
@@ -348,7 +350,7 @@ describe('syntax errors and the functions that parsed', () => {
       { code: 'AD2001', message: "unknown variable 'yy'", line: 2, column: 15 },
       // f and k could not be read, so calls to them are not reported; q is unknown.
       { code: 'AD2002', message: "unknown function 'q'", line: 3, column: 18 },
-      { code: 'AD1007', message: "a statement is 'let name = …' or 'return …': to return this value, write 'return' before it", line: 6, column: 3 },
+      { code: 'AD1007', message: "an expression alone is not a statement in .ad: to return its value, write 'return' before it", line: 6, column: 3 },
       { code: 'AD2001', message: "unknown variable 'zz'", line: 8, column: 18 },
     ]);
   });

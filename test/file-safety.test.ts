@@ -200,6 +200,7 @@ describe('the API checks its arguments (item 18)', () => {
     await expect(compile(GOOD, null as never)).rejects.toThrow('options must be an object, not null');
     expect(() => compileSync(GOOD, { filename: 3 } as never)).toThrow('options.filename must be a string, not a number');
     expect(() => compileSync(GOOD, { dts: 1 } as never)).toThrow(TypeError);
+    expect(() => compileSync(GOOD, { checkArgs: 'yes' } as never)).toThrow('options.checkArgs must be a boolean, not a string');
   });
 
   it('undefined options and undefined fields take their defaults', async () => {

@@ -46,6 +46,22 @@ describe('the transcript of the issue', () => {
     ]);
   });
 
+  it('prints array gradients as the literals that would be typed for them', async () => {
+    // ∂/∂x of c·Σ x_i² is 2c·x; ∂/∂A of Σ A_ij² is 2A (by hand).
+    const out = await transcript([
+      'fn s(x: vec[n], c) = c * sum(i: x[i]^2)',
+      'grad s([1, 2, 3], 0.5)',
+      'fn t(A: mat[m, n]) = sum(i: sum(j: A[i, j]^2))',
+      'grad t([[1, 2], [3, 4]])',
+    ]);
+    expect(out).toEqual([
+      'defined s(x, c)',
+      ['value  7', '∂s/∂x  [1, 2, 3]', '∂s/∂c  14'].join('\n'),
+      'defined t(A)',
+      ['value  30', '∂t/∂A  [[2, 4], [6, 8]]'].join('\n'),
+    ]);
+  });
+
   it('shows the generated code and a plot', async () => {
     const [, code, plot] = await transcript([fSource, ':code f', ':plot f(x, 2) for x in -2..1']);
     expect(code).toContain('function f(x, y)');

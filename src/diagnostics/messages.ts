@@ -23,7 +23,7 @@ export const messages = {
   assignInCondition: { code: 'AD1007', text: () => `'=' defines a name in .ad: to compare, write '=='` },
   expressionStatement: {
     code: 'AD1007',
-    text: () => `a statement is 'let name = …' or 'return …': to return this value, write 'return' before it`,
+    text: () => `an expression alone is not a statement in .ad: to return its value, write 'return' before it`,
   },
   missingFn: { code: 'AD1007', text: (name: string) => `a function definition starts with 'fn': write 'fn ${name}(…) = …'` },
   foreignFunctionKeyword: {
@@ -33,6 +33,10 @@ export const messages = {
   topLevelValue: {
     code: 'AD1007',
     text: (word: string) => `a file holds only functions, so '${word}' cannot start one: define values with 'let' inside a function`,
+  },
+  compoundAssignment: {
+    code: 'AD1007',
+    text: (operator: string, name: string) => `'${operator}=' is not an operator in .ad: write '${name} = ${name} ${operator} …'`,
   },
   letList: {
     code: 'AD1007',

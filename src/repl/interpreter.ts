@@ -9,7 +9,7 @@ import { fileText, problemAt, slice, typed, type Piece, type Problems } from './
 import { builtinNames, commandNames, commands } from './complete.ts';
 import { highlight } from './highlight.ts';
 import { renderPlot } from './plot.ts';
-import { Session, signature } from './session.ts';
+import { Session, signature, type GradientEntry } from './session.ts';
 
 export interface InterpreterOptions {
   /** ANSI colours in replies. */
@@ -122,7 +122,7 @@ export class Interpreter {
   private async grad(call: Piece): Promise<Reply> {
     const result = await this.session.grad(call);
     if (!result.ok) return failed(this.problems(result.problems));
-    const rows: [string, number][] = [['value', result.value], ...result.gradient.map((g): [string, number] => [`∂${result.name}/∂${g.param}`, g.value])];
+    const rows: [string, GradientEntry['value']][] = [['value', result.value], ...result.gradient.map((g): [string, GradientEntry['value']] => [`∂${result.name}/∂${g.param}`, g.value])];
     const width = Math.max(...rows.map(([label]) => [...label].length));
     return ok(rows.map(([label, v]) => `${label}${' '.repeat(width - [...label].length + 2)}${this.number(show(v))}`).join('\n'));
   }
@@ -232,8 +232,13 @@ export class Interpreter {
   }
 }
 
-/** A value as JavaScript prints it (console.log and node's REPL show -0 as -0; String(-0) is '0'). */
-function show(value: number | boolean): string {
+/**
+ * A value as JavaScript prints it (console.log and node's REPL show -0 as -0; String(-0) is '0');
+ * an array gradient (a Float64Array, or rows of them for a matrix) as the literal that would be
+ * typed for it: [2, 4, 6], [[2, 4], [6, 8]].
+ */
+function show(value: number | boolean | ArrayLike<unknown>): string {
+  if (typeof value === 'object') return `[${Array.from(value, (v) => show(v as number | ArrayLike<unknown>)).join(', ')}]`;
   return Object.is(value, -0) ? '-0' : String(value);
 }
 

@@ -38,7 +38,8 @@ export interface Defined {
 
 export interface GradientEntry {
   readonly param: string;
-  readonly value: number;
+  /** A number, or for an array parameter its gradient: a Float64Array, or rows of them. */
+  readonly value: number | ArrayLike<number> | ArrayLike<ArrayLike<number>>;
 }
 
 /** The most points one :plot samples. */
@@ -183,7 +184,7 @@ export class Session {
     if (!built.ok) return built;
     const module = await importModule(built.code);
     const values = args.map((_, i) => module[`${prefix}arg${i}`]() as number);
-    const result = module[`${expr.callee}Grad`](...values) as { value: number; gradient: Record<string, number> };
+    const result = module[`${expr.callee}Grad`](...values) as { value: number; gradient: Record<string, GradientEntry['value']> };
     const info = this.defs.get(expr.callee)!.info;
     const gradient = info.params.filter((p) => !p.isConst).map((p) => ({ param: p.name, value: result.gradient[p.name] }));
     return { ok: true, name: expr.callee, value: result.value, gradient };

@@ -6,7 +6,7 @@
  *   character it does not know (`?`): `lexicalHabits` reports them all;
  * - places where the parser stopped: `habitAt` looks at the unexpected token and what is around it
  *   (`if x = 0`, an expression as the last statement of a block, `f(x) = …` without `fn`,
- *   `def`/`function`/`const` at the top level, `let a = 1, b = 2`).
+ *   `def`/`function`/`const` at the top level, `let a = 1, b = 2`, `x += 1`).
  *
  * Each entry is one row of a table, so adding a habit means adding a row and a test row.
  */
@@ -45,6 +45,8 @@ export function characterHabit(run: string): Habit | undefined {
 const functionKeywords = new Set(['def', 'function', 'func', 'fun', 'lambda', 'sub', 'proc']);
 /** Words that define a value at the top level elsewhere; an .ad file holds only functions. */
 const valueKeywords = new Set(['const', 'let', 'var', 'val']);
+/** `x += 1` and its kin, which .ad writes `x = x + 1`. */
+const compoundOperators = new Set<TokenType>([t.Plus, t.Minus, t.Star, t.Slash, t.Caret]);
 /** Tokens that can start an expression (a statement that forgot `return`). */
 const expressionStarts = new Set<TokenType>([t.Identifier, t.NumberLiteral, t.LParen, t.Minus, t.Plus, t.If, t.Not, t.Bang]);
 
@@ -59,6 +61,11 @@ export function habitAt(e: IRecognitionException, tokens: readonly IToken[], ind
   const rule = rules[rules.length - 1];
   const next = tokens[index + 1];
   if (tok.tokenType === t.Equals && rules.includes('conditional')) return { id: 'assignInCondition', args: [] };
+  // `x += 1`: the name was read as the start of an assignment, and '+' came where '=' was wanted.
+  const previous = tokens[index - 1];
+  if (rule === 'assignment' && previous?.tokenType === t.Identifier && compoundOperators.has(tok.tokenType) && next?.tokenType === t.Equals) {
+    return { id: 'compoundAssignment', args: [tok.image, previous.image] };
+  }
   // `a + 1` as a statement starts like an assignment `a = …`: the parser stops where it wanted `=`.
   if (rule === 'assignment' && tok.tokenType !== t.Equals) {
     const from = assignmentStart(tokens, index);

@@ -55,8 +55,10 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
     if (index !== undefined && statementHabit !== undefined && !statementBoundaryBetween(tokens, statementHabit, index)) continue;
     const habit = index === undefined ? undefined : habitAt(e, tokens, index);
     if (habit?.from !== undefined) statementHabit = index;
-    if (habit) report(habit, habit.from === undefined ? at : span(tokens[habit.from].startOffset, at.end));
-    else diagnostics.error('unexpectedToken', at, describeToken(e.token), index === 0 ? `'fn' to start a function` : expectedOf(e));
+    if (habit) {
+      report(habit, habit.from === undefined ? at : span(tokens[habit.from].startOffset, at.end));
+      reported.push(at.start); // `x += 1`: the '=' after the '+' is its echo
+    } else diagnostics.error('unexpectedToken', at, describeToken(e.token), index === 0 ? `'fn' to start a function` : expectedOf(e));
   }
   if (diagnostics.hasErrors) return undefined;
   const program = toAst(cst as ProgramCstNode);
