@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { CompileCache } from '../compile-cache.ts';
 import { compile } from '../compile.ts';
+import type { Derivative } from '../derivatives.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { messages } from '../diagnostics/messages.ts';
 import { printable } from '../diagnostics/printable.ts';
@@ -18,6 +19,8 @@ export interface CompileFilesOptions {
   readonly sourceMap?: boolean;
   /** Write TypeScript declarations beside the output: `model.d.ts` for `model.js`. */
   readonly dts?: boolean;
+  /** The derivative exports of each function (`--derivatives grad,jvp`); default as in compile(). */
+  readonly derivatives?: readonly Derivative[];
   /** Generated code checks that number arguments are numbers (`--check-args`). */
   readonly checkArgs?: boolean;
   /** The tape budget of a loop with state, in MB (`--checkpoint-memory`). */
@@ -76,6 +79,7 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
     dts: options.dts,
     checkArgs: options.checkArgs,
     checkpointMemory: options.checkpointMemory,
+    derivatives: options.derivatives,
     cache: options.cacheOf?.(file),
   });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
