@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { compileSync, formatDiagnostics } from '../src/index.ts';
-import { diagnose, only } from './support/diagnostics.ts';
-import { instantiate } from './support/instantiate.ts';
+import { checkProgram } from '../src/check/check-program.ts';
 import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
 import { parse } from '../src/syntax/parse.ts';
-import { checkProgram } from '../src/check/check-program.ts';
+import { diagnose, only } from './support/diagnostics.ts';
+import { instantiate } from './support/instantiate.ts';
 
 /**
  * One test per diagnostic the compiler can produce (src/diagnostics/messages.ts): the exact code,
@@ -537,6 +537,17 @@ describe('limits of inlining calls (AD3005–AD3007)', () => {
     checkProgram(parse(twice, refused)!, refused);
     expect(refused.items.map((d) => d.code)).toEqual(['AD3006']);
     expect(refused.items[0].message).toMatch(/^'f' grows to \d+ operations once calls are inlined, 120004 of them from its calls \(the limit is 100000 from calls\)/);
+  });
+
+  it('does not cap a long function that inlines no call (its code is what was written)', () => {
+    // 20,000 statements of 3 operations and more: past the 100,000 operations AD3006 caps inlining at.
+    const lines = Array.from({ length: 20_000 }, (_, i) => `  let v${i + 1} = v${i} * 1.5 + x`);
+    const source = `fn chain(x) {\n  let v0 = x\n${lines.join('\n')}\n  return v20000\n}\nfn twice(x) = chain(x) + chain(x)\n`;
+    const diagnostics = new DiagnosticBag();
+    const program = parse(source, diagnostics)!;
+    checkProgram(program, diagnostics);
+    // chain itself passes; twice, which inlines it twice, is still refused.
+    expect(diagnostics.items.map((d) => [d.code, source.slice(d.span.start, d.span.end)])).toEqual([['AD3006', 'twice']]);
   });
 
   it('reports a file that inlining grows far beyond what was written', () => {
