@@ -287,7 +287,8 @@ export function checkShapes(
     const returnsArray = resultOf(callee.name) !== undefined;
     if ((loops > 0 || blocks > 0) && !returnsArray && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
     // A loop with state inside a reduction would be run (and taped) once per index: not supported.
-    if (loops > 0 && anyReachable(callee, functions, hasStatefulCode)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
+    // A call returning an array is computed once, before its statement: it may have state.
+    if (loops > 0 && !returnsArray && anyReachable(callee, functions, hasStatefulCode)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
     const bindings: [string, Dim][] = [];
     callee.params.forEach((p, k) => {
       const arg = e.args[k];
@@ -439,10 +440,12 @@ export function checkShapes(
           if (s.type) {
             // Array state carried by a loop is not built yet: an array variable lives outside blocks.
             if (blocks > 0) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
+            // An invalid type is reported once: the variable is then unknown here, not a number.
             const info = varType(s.name, s.type);
-            if (info) assignArray(s.name, info, s.value);
-            else visit(s.value);
-            env.set(s.name, info ?? { kind: 'number' });
+            if (info) {
+              assignArray(s.name, info, s.value);
+              env.set(s.name, info);
+            } else env.delete(s.name);
           } else {
             visit(s.value);
             env.set(s.name, { kind: 'number' });
