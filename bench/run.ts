@@ -24,6 +24,7 @@ import { LOOPS_MARKER, benchLoops, loopsJson, type LoopsResult } from './loops.t
 import { loadTfjsCpu } from './arrays-tfjs.ts';
 import { cases, type BenchCase, type GradResult } from './cases.ts';
 import { chainSource } from './chain.ts';
+import { benchDerivatives } from './derivatives.ts';
 import { fmtNs, fmtRatio, markdownTable, ratio, textTable } from './format.ts';
 import { addToSink, makeBatch, sink, timeBatch, type Timing } from './measure.ts';
 import { describeTier, exposeParts, hasNatives, isOptimized, partsOf } from './v8.ts';
@@ -392,6 +393,9 @@ for (const c of cases) {
 // Arrays (bench/arrays.ts)
 
 const arrays = await benchArrays(tf, log);
+log();
+log('Derivatives: fJvp, fHvp and fHessian against the value function (bench/derivatives.ts)');
+const derivatives = await benchDerivatives(log);
 if (!Number.isFinite(sink)) throw new Error('the benchmark results are not finite');
 
 // Loops with state (bench/loops.ts)
@@ -527,6 +531,8 @@ const markdown = [
   arrays.markdown,
   '',
   loops.markdown,
+  '',
+  derivatives.markdown,
 ].join('\n');
 writeFileSync(join(benchDir, 'results.md'), markdown);
 writeFileSync(

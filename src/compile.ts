@@ -4,7 +4,9 @@ import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { messages } from './diagnostics/messages.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
-import { emitModule, type Section } from './emit/emit-js.ts';
+import { emitModule, type EmitFunction, type Section } from './emit/emit-js.ts';
+import { forwardMode } from './ad/forward.ts';
+import { span } from './diagnostics/span.ts';
 import { buildSourceMap, type SourceMap } from './emit/source-map.ts';
 import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
@@ -31,6 +33,13 @@ export interface CompileOptions {
   /** Also return TypeScript declarations (`model.d.ts`) for the module. */
   readonly dts?: boolean;
   /**
+   * Which derivatives each function exports: `grad` (fGrad, fGradInto), `jvp` (fJvp), `hvp`
+   * (fHvp), `hessian` (fHessian); `vjp` and `jacobian` (for functions returning arrays) are not
+   * built yet and are refused. Default: `grad` for functions returning a number (so the output
+   * is what it always was), nothing more for functions returning arrays.
+   */
+  readonly derivatives?: readonly Derivative[];
+  /**
    * Check at run time that every number argument is a number: otherwise a string is converted
    * and undefined becomes NaN, silently. A bad argument throws a TypeError naming the function,
    * the parameter and what was passed. Array arguments are always checked. Default: false.
@@ -44,12 +53,57 @@ export interface CompileOptions {
   readonly checkpointMemory?: number;
 }
 
+/** The derivative exports `derivatives` may ask for. */
+export const derivativeKinds = ['grad', 'jvp', 'vjp', 'jacobian', 'hessian', 'hvp'] as const;
+export type Derivative = (typeof derivativeKinds)[number];
+/**
+ * `grad,jvp,hessian` (the CLI's `--derivatives`, the loader's ADC_DERIVATIVES) as a list, or the
+ * message for a word that is not a derivative.
+ */
+export function parseDerivatives(text: string): Derivative[] | string {
+  const words = text.split(',').map((w) => w.trim()).filter((w) => w.length > 0);
+  const wrong = words.find((w) => !(derivativeKinds as readonly string[]).includes(w));
+  if (wrong !== undefined) return `unknown derivative '${wrong}' (one of ${derivativeKinds.join(', ')})`;
+  return words as Derivative[];
+}
+
+/** Those this version builds. */
+const built: ReadonlySet<Derivative> = new Set(['grad', 'jvp', 'jacobian', 'hessian', 'hvp']);
+
 export interface FunctionInfo {
   readonly name: string;
   /** Each parameter; `type` for a vector or matrix (`vec[n]`, `mat[m, n]`). */
   readonly params: readonly { readonly name: string; readonly isConst: boolean; readonly type?: 'vec' | 'mat' }[];
   /** A function returning an array: `vec` (a Float64Array) or `mat` (an array of Float64Array rows). */
   readonly result?: 'vec' | 'mat';
+  /** Its derivative exports: fGrad (and fGradInto), fJvp, fHvp, fHessian. */
+  readonly exports: Exports;
+}
+
+/** Which derivative exports a function has. */
+export interface Exports {
+  readonly grad: boolean;
+  readonly jvp: boolean;
+  readonly jacobian: boolean;
+  readonly hvp: boolean;
+  readonly hessian: boolean;
+}
+
+/**
+ * The exports of a function from the derivatives asked for (default: `grad` for one returning a
+ * number). Gradients, Hessian-vector products and Hessians are of functions returning numbers;
+ * a Hessian is not made for differentiated matrix parameters (its blocks would have four dimensions).
+ */
+function exportsFor(returns: 'vec' | 'mat' | undefined, matrixParams: boolean, asked: ReadonlySet<Derivative> | undefined): Exports {
+  const returnsArray = returns !== undefined;
+  const wants = (d: Derivative) => (asked ? asked.has(d) : d === (returnsArray ? 'jacobian' : 'grad'));
+  return {
+    grad: wants('grad') && !returnsArray,
+    jvp: wants('jvp'),
+    jacobian: wants('jacobian') && returns === 'vec' && !matrixParams,
+    hvp: wants('hvp') && !returnsArray,
+    hessian: wants('hessian') && !returnsArray && !matrixParams,
+  };
 }
 
 export interface CompileResult {
@@ -67,7 +121,7 @@ export interface CompileResult {
 
 /** The compiled IR of one file, before it is written as JavaScript. */
 export interface CompiledProgram {
-  readonly functions: readonly { readonly value: IrFunction; readonly gradient?: IrFunction }[];
+  readonly functions: readonly EmitFunction[];
 }
 
 /** Source → checked AST, or undefined with diagnostics. */
@@ -100,35 +154,47 @@ function checkApart(source: string, diagnostics: DiagnosticBag): void {
   }
 }
 
-/** One checked function → its optimised value IR and gradient IR. */
-function compileFunction(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, options: Pick<CompileOptions, 'checkpointMemory'> = {}): { value: IrFunction; gradient?: IrFunction } {
+/**
+ * One checked function → its optimised value IR and the IR of each derivative asked for. Every
+ * derivative is derived from the unoptimised primal, so the code keeps every value in the form
+ * the derivative rules expect; each is then optimised as a whole.
+ */
+function compileFunction(
+  decl: FunctionDecl,
+  table: ReadonlyMap<string, FunctionDecl>,
+  asked: ReadonlySet<Derivative> | undefined,
+  options: Pick<CompileOptions, 'checkpointMemory'> = {},
+): EmitFunction {
   const { ir, names } = lowerFunction(decl, table);
   const value = optimize(ir, names);
-  // A function returning an array exports its value only (its derivatives are Jacobians, not gradients).
-  if (ir.result) return { value };
-  // The gradient is derived from the unoptimised primal, so the forward sweep keeps every value
-  // in the form the derivative rules expect; it is then optimised as a whole.
-  const gradient = optimize(reverseMode(ir, names, options), names);
-  return { value, gradient };
+  const want = exportsFor(ir.result?.kind, ir.params.some((p) => !p.isConst && p.shape?.kind === 'mat'), asked);
+  const reverse = want.grad || want.hvp || want.hessian ? reverseMode(ir, names, options) : undefined;
+  return {
+    value,
+    ...(reverse && want.grad && { gradient: optimize(reverse, names) }),
+    ...((want.jvp || want.jacobian) && { jvp: optimize(forwardMode(ir, names), names), exportJvp: want.jvp, jacobian: want.jacobian }),
+    ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: want.hvp, hessian: want.hessian }),
+  };
 }
 
 /** Source → checked AST → IR (value and gradient) per function. Never throws on bad input. */
 export function compileToIr(source: string, diagnostics: DiagnosticBag): CompiledProgram | undefined {
   const checked = check(source, diagnostics);
-  return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table)) };
+  return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table, undefined)) };
 }
 
 /**
  * The type each option must have; an option left out or `undefined` takes its default. Every
  * option is listed (a new one is a type error here until it is).
  */
-const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean' | 'number' } = {
+const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean' | 'number' | 'list of strings' } = {
   filename: 'string',
   format: 'boolean',
   sourceMap: 'boolean',
   dts: 'boolean',
   checkArgs: 'boolean',
   checkpointMemory: 'number', // its range is checked where it is used
+  derivatives: 'list of strings', // each a derivative: an unknown one is the diagnostic AD5040
 };
 
 /** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
@@ -149,14 +215,19 @@ function validateArguments(name: string, source: unknown, options: unknown): voi
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`adc: ${name}(source, options): options must be an object, not ${describe(options)}`);
   for (const [key, type] of Object.entries(optionTypes)) {
     const value = (options as Record<string, unknown>)[key];
-    if (value !== undefined && typeof value !== type) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
+    const ok = type === 'list of strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === type;
+    if (value !== undefined && !ok) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
   }
 }
 
 function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: Section[] } {
   const filename = options.filename ?? 'input.ad';
   const diagnostics = new DiagnosticBag();
-  const checked = check(source, diagnostics);
+  const asked = options.derivatives && new Set(options.derivatives);
+  for (const d of asked ?? []) {
+    if (!built.has(d)) diagnostics.error('derivativeNotBuilt', span(0, 0), String(d));
+  }
+  const checked = diagnostics.hasErrors ? undefined : check(source, diagnostics);
   const memory = options.checkpointMemory;
   if (memory !== undefined && !(Number.isFinite(memory) && memory >= 0)) throw new RangeError(`checkpointMemory must be a number of MB ≥ 0, not ${memory}`);
   // Passes report in their own order; people read a file top to bottom.
@@ -165,15 +236,17 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const lines = new LineMap(source);
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
-    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table, options);
+    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table, asked, options);
   })();
   const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs });
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);
+    const matrixParams = decl.params.some((p) => !p.isConst && p.type?.kind === 'mat');
     return {
       name: decl.name,
       params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
       ...(result && { result }),
+      exports: exportsFor(result, matrixParams, asked),
     };
   });
   const map = options.sourceMap ? buildSourceMap(sections, source, lines, filename) : undefined;

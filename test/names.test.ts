@@ -27,6 +27,25 @@ describe('names', () => {
     );
   });
 
+  it('every accepted name works for a function returning an array, its array let and a list', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(nameArb, { minLength: 4, maxLength: 4 }), ([fnName, p, local, caller]) => {
+        fc.pre(!fnName.endsWith('Grad') && !caller.endsWith('Grad') && `${fnName}Grad` !== caller);
+        const source =
+          `fn ${fnName}(${p}: vec[n]) {\n  let ${local}[i] = 2 * ${p}[i]\n  return ${local}\n}\n` +
+          `fn ${caller}(${p}: vec[n]) = sum(i: ${fnName}(${p})[i]) + [${p}[0], 3][1]\n`;
+        const result = compileSync(source);
+        expect(result.diagnostics, source).toEqual([]);
+        const m = instantiate(result.code!) as unknown as Record<string, (x: number[]) => unknown>;
+        expect([...(m[fnName]([1, 2]) as Float64Array)]).toEqual([2, 4]);
+        expect(m[`${fnName}Grad`]).toBeUndefined();
+        expect(m[caller]([1, 2])).toBe(9);
+        expect([...((m[`${caller}Grad`]([1, 2]) as { gradient: Record<string, Float64Array> }).gradient[p])]).toEqual([2, 2]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('keywords and constants are refused as names with a diagnostic', () => {
     for (const name of [...keywords, ...constants.keys()]) {
       const result = compileSync(`fn f(${name}) = ${name}\n`);

@@ -14,16 +14,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'adc-repl-tty-'));
-const session = `adc-test-${process.pid}`;
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+// A tmux server of its own (-L), so no other tmux on the machine is touched; each terminal is a new
+// session, so the server never exits between two of them (a new session racing a dying server fails).
+const socket = `adc-test-${process.pid}`;
+let session = '';
+let sessions = 0;
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 afterAll(() => {
-  if (hasTmux) spawnSync('tmux', ['kill-session', '-t', session]);
+  if (hasTmux) spawnSync('tmux', ['-L', socket, 'kill-server']);
   rmSync(dir, { recursive: true, force: true });
 });
 
 /** Starts `adc repl` in a fresh pane; `screen()` is what the pane shows, `type` sends keys. */
 function terminal(historyFile: string) {
-  spawnSync('tmux', ['kill-session', '-t', session]);
+  session = `repl-${++sessions}`;
   const command = `cd ${JSON.stringify(root)} && ADC_HISTORY=${JSON.stringify(historyFile)} NO_COLOR=1 ${JSON.stringify(process.execPath)} bin/adc.js repl; echo "[exit $?]"; sleep 60`;
   tmux('new-session', '-d', '-s', session, '-x', '150', '-y', '50', command);
   const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', session);

@@ -105,3 +105,91 @@ export const rules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', reado
 export function isDifferentiable(op: Expr['op']): op is keyof typeof rules {
   return Object.prototype.hasOwnProperty.call(rules, op);
 }
+
+/**
+ * The forward (JVP) table, beside the reverse one: for each operation, its tangent ẏ from the
+ * tangents of its arguments (`dots[k]`, undefined where an argument is constant: its tangent is 0),
+ * Σ_k ẋ_k·∂y/∂x_k with the same partials and the same conventions at kinks as the reverse entries
+ * above. forward.ts applies it; it knows no particular operation either.
+ */
+export interface TangentContext {
+  readonly b: Builder;
+  readonly args: readonly Operand[];
+  /** The operation's result. */
+  readonly y: Operand;
+  /** The tangent of each argument, undefined for one that does not depend on a seeded input. */
+  readonly dots: readonly (Operand | undefined)[];
+}
+
+export type TangentRule = (c: TangentContext) => Operand;
+
+const zero = constant(0);
+
+/** Σ_k ẋ_k·factor_k over the arguments that have tangents; a factor is built only where needed. */
+const chain =
+  (...factors: (((c: TangentContext) => Operand) | null)[]): TangentRule =>
+  (c) => {
+    let sum: Operand | undefined;
+    factors.forEach((factor, k) => {
+      const dot = c.dots[k];
+      if (!factor || !dot) return;
+      const term = c.b.op('mul', dot, factor(c));
+      sum = sum === undefined ? term : c.b.op('add', sum, term);
+    });
+    return sum ?? zero;
+  };
+const d = (k: number, c: TangentContext) => c.dots[k] ?? zero;
+const unit = () => one;
+
+export const tangentRules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', TangentRule> = {
+  copy: (c) => d(0, c),
+  add: chain(unit, unit),
+  sub: (c) => (c.dots[1] ? c.b.op('sub', d(0, c), d(1, c)) : d(0, c)),
+  mul: chain(
+    (c) => c.args[1],
+    (c) => c.args[0],
+  ),
+  // (ȧ - ḃ·y) / b: reuses the quotient, as the reverse entry does.
+  div: (c) => c.b.op('div', c.dots[1] ? c.b.op('sub', d(0, c), c.b.op('mul', d(1, c), c.y)) : d(0, c), c.args[1]),
+  neg: (c) => (c.dots[0] ? c.b.op('neg', d(0, c)) : zero),
+  pow: chain(
+    ({ b, args: [x, p], y }) => {
+      const slow = () => b.op('mul', p, b.op('pow', x, b.op('sub', p, one)));
+      if (p.kind === 'const') return p.value === 0 ? zero : slow();
+      const atZero = () => b.choose(b.op('eq', p, zero), () => zero, slow);
+      return b.choose(b.op('ne', x, zero), () => b.op('div', b.op('mul', p, y), x), atZero);
+    },
+    ({ b, args: [x], y }) => b.choose(b.op('ne', x, zero), () => b.op('mul', y, b.op('log', x)), () => zero),
+  ),
+  select: ({ b, args: [k], dots }) => (dots[1] || dots[2] ? b.op('select', k, dots[1] ?? zero, dots[2] ?? zero) : zero),
+
+  sin: chain((c) => c.b.op('cos', c.args[0])),
+  cos: (c) => c.b.op('neg', c.b.op('mul', d(0, c), c.b.op('sin', c.args[0]))),
+  tan: chain((c) => c.b.op('add', one, c.b.op('mul', c.y, c.y))),
+  asin: (c) => c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0])))),
+  acos: (c) => c.b.op('neg', c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0]))))),
+  atan: (c) => c.b.op('div', d(0, c), c.b.op('add', one, c.b.op('mul', c.args[0], c.args[0]))),
+  // (ẏ·x - ẋ·y) / (x² + y²) for atan2(y, x).
+  atan2: ({ b, args: [y, x], dots }) =>
+    b.op('div', b.op('sub', b.op('mul', dots[0] ?? zero, x), b.op('mul', dots[1] ?? zero, y)), b.op('add', b.op('mul', x, x), b.op('mul', y, y))),
+  sinh: chain((c) => c.b.op('cosh', c.args[0])),
+  cosh: chain((c) => c.b.op('sinh', c.args[0])),
+  tanh: chain((c) => c.b.op('sub', one, c.b.op('mul', c.y, c.y))),
+  exp: chain((c) => c.y),
+  log: (c) => c.b.op('div', d(0, c), c.args[0]),
+  log1p: (c) => c.b.op('div', d(0, c), c.b.op('add', one, c.args[0])),
+  expm1: chain((c) => c.b.op('add', c.y, one)),
+  log2: (c) => c.b.op('div', d(0, c), c.b.op('mul', c.args[0], constant(Math.LN2))),
+  log10: (c) => c.b.op('div', d(0, c), c.b.op('mul', c.args[0], constant(Math.LN10))),
+  sqrt: (c) => c.b.op('div', c.b.op('mul', constant(0.5), d(0, c)), c.y),
+  cbrt: (c) => c.b.op('div', d(0, c), c.b.op('mul', constant(3), c.b.op('mul', c.y, c.y))),
+  abs: chain((c) => c.b.op('sign', c.args[0])),
+  // (ẋ·x + ż·z) / y for y = hypot(x, z).
+  hypot: (c) => c.b.op('div', chain((x) => x.args[0], (x) => x.args[1])(c), c.y),
+  // The selected argument's tangent; ties to the first, as in reverse mode.
+  min: ({ b, args: [p, q], dots }) => (dots[0] || dots[1] ? b.op('select', b.op('le', p, q), dots[0] ?? zero, dots[1] ?? zero) : zero),
+  max: ({ b, args: [p, q], dots }) => (dots[0] || dots[1] ? b.op('select', b.op('ge', p, q), dots[0] ?? zero, dots[1] ?? zero) : zero),
+  sign: () => zero,
+  floor: () => zero,
+  ceil: () => zero,
+};

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { compile } from '../compile.ts';
+import { compile, type Derivative } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { messages } from '../diagnostics/messages.ts';
 import { printable } from '../diagnostics/printable.ts';
@@ -17,6 +17,8 @@ export interface CompileFilesOptions {
   readonly sourceMap?: boolean;
   /** Write TypeScript declarations beside the output: `model.d.ts` for `model.js`. */
   readonly dts?: boolean;
+  /** The derivative exports of each function (`--derivatives grad,jvp`); default as in compile(). */
+  readonly derivatives?: readonly Derivative[];
   /** Generated code checks that number arguments are numbers (`--check-args`). */
   readonly checkArgs?: boolean;
   /** The tape budget of a loop with state, in MB (`--checkpoint-memory`). */
@@ -66,7 +68,7 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
   const out = outputPath(file, options);
   // The map names the source relative to where the map is written.
   const filename = options.sourceMap ? relative(dirname(resolve(out)), resolve(file)).split(sep).join('/') : basename(file);
-  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, checkArgs: options.checkArgs, checkpointMemory: options.checkpointMemory });
+  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, checkArgs: options.checkArgs, checkpointMemory: options.checkpointMemory, derivatives: options.derivatives });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
   if (result.code === undefined) return false;
   if (options.check) return true;

@@ -211,6 +211,11 @@ export const messages = {
     code: 'AD5006',
     text: (output: string) => `the output ${quotePath(output)} would hold an ES module, which Node reads as CommonJS from a .cjs file; name it .js or .mjs`,
   },
+  derivativeNotBuilt: {
+    code: 'AD5040',
+    text: (kind: string) =>
+      `the derivative '${kind}' is not available in this version (available: grad, jvp, jacobian, hvp, hessian; vjp is planned)`,
+  },
 } as const;
 
 export type MessageId = keyof typeof messages;

@@ -1,6 +1,6 @@
 import { headerComment } from './emit-js.ts';
 import type { FunctionInfo } from '../compile.ts';
-import { declaredOutName, exportSpecifier, gradientIntoName, gradientName, localName } from './names.ts';
+import { declaredOutName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, localName } from './names.ts';
 
 export interface DeclarationOptions {
   /** The `.ad` file named in the header. */
@@ -34,9 +34,34 @@ export function emitDeclarations(functions: readonly FunctionInfo[], options: De
     const declare = local === fn.name ? 'export declare function' : 'declare function';
     if (local !== fn.name) renamed.push(exportSpecifier(local, fn.name));
     lines.push(`/** \`fn ${fn.name}(${signature})\`: the value${fn.result ? `, a new ${fn.result}` : ''}. */`);
-    lines.push(`${declare} ${local}(${params}): ${gradientType[fn.result ?? 'number']};`);
+    const valueType = gradientType[fn.result ?? 'number'];
+    lines.push(`${declare} ${local}(${params}): ${valueType};`);
+    // A direction: the gradient's keys, each optional (a missing key is 0).
+    const direction = differentiated.length === 0 ? '{}' : `{ ${differentiated.map((p) => `${typeKey(p.name)}?: ${argumentType[p.type ?? 'number']}`).join('; ')} }`;
+    if (fn.exports.jvp) {
+      lines.push(`/** \`fn ${fn.name}(${signature})\`: the value and its derivative along \`tangent\` (forward mode). */`);
+      lines.push(`export declare function ${jvpName(fn.name)}(tangent: ${direction}, ${params}): { value: ${valueType}; tangent: ${valueType} };`);
+    }
+    if (fn.exports.jacobian) {
+      const jacobian = differentiated.length === 0 ? '{}' : `{ ${differentiated.map((p) => `${typeKey(p.name)}: ${p.type ? 'Float64Array[]' : 'Float64Array'}`).join('; ')} }`;
+      lines.push(`/** \`fn ${fn.name}(${signature})\`: the value and its Jacobian, jacobian[p] = ∂value/∂p (m outputs × p's shape). */`);
+      lines.push(`export declare function ${jacobianName(fn.name)}(${params}): { value: Float64Array; jacobian: ${jacobian} };`);
+    }
+    if (fn.exports.hvp) {
+      lines.push(`/** \`fn ${fn.name}(${signature})\`: the value, the gradient and the Hessian times \`v\` (forward over reverse). */`);
+      lines.push(`export declare function ${hvpName(fn.name)}(v: ${direction}, ${params}): { value: number; gradient: ${gradient}; hvp: ${gradient} };`);
+    }
+    if (fn.exports.hessian) {
+      const block = (p: { type?: 'vec' | 'mat' }, q: { type?: 'vec' | 'mat' }) => (!p.type && !q.type ? 'number' : p.type && q.type ? 'Float64Array[]' : 'Float64Array');
+      const hessian =
+        differentiated.length === 0
+          ? '{}'
+          : `{ ${differentiated.map((p) => `${typeKey(p.name)}: { ${differentiated.map((q) => `${typeKey(q.name)}: ${block(p, q)}`).join('; ')} }`).join('; ')} }`;
+      lines.push(`/** \`fn ${fn.name}(${signature})\`: the value, the gradient and the Hessian, hessian[p][q] = ∂²/∂p∂q (forward over reverse). */`);
+      lines.push(`export declare function ${hessianName(fn.name)}(${params}): { value: number; gradient: ${gradient}; hessian: ${hessian} };`);
+    }
     // A function returning an array has no gradient (its derivatives are Jacobians).
-    if (fn.result) continue;
+    if (fn.result || !fn.exports.grad) continue;
     lines.push(`/** \`fn ${fn.name}(${signature})\`: the value and its exact gradient (${withRespectTo}). */`);
     lines.push(`export declare function ${gradientName(fn.name)}(${params}): { value: number; gradient: ${gradient} };`);
     if (fn.params.some((p) => p.type)) {

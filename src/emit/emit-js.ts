@@ -5,7 +5,8 @@ import { definesOf, forEachInstr, readsOf, type Expr, type Instr, type IrFunctio
 import { printWidth } from './format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
-import { chunkName, exportSpecifier, gradientIntoName, gradientName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
+import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
+import { chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
 
 export interface EmitInput {
@@ -13,7 +14,7 @@ export interface EmitInput {
   readonly version: string;
   readonly lines: LineMap;
   /** Per source function, its value-only IR and its gradient IR, in source order. */
-  readonly functions: Iterable<{ readonly value: IrFunction; readonly gradient?: IrFunction }>;
+  readonly functions: Iterable<EmitFunction>;
   /** Check that every number argument is a number (a TypeError naming the function and parameter). */
   readonly checkArgs?: boolean;
 }
@@ -37,6 +38,24 @@ export class Section {
   }
 }
 
+/**
+ * One source function's IR: its value, and each derivative asked for: the gradient (fGrad and,
+ * with array parameters, fGradInto), forward mode (fJvp), forward over reverse (fHvp, and
+ * fHessian made of fHvp calls).
+ */
+export interface EmitFunction {
+  readonly value: IrFunction;
+  readonly gradient?: IrFunction;
+  readonly jvp?: IrFunction;
+  /** Export fJvp (else only fJacobian uses it). */
+  readonly exportJvp?: boolean;
+  readonly jacobian?: boolean;
+  readonly hvp?: IrFunction;
+  /** Export fHvp (else only fHessian uses it). */
+  readonly exportHvp?: boolean;
+  readonly hessian?: boolean;
+}
+
 export function emitModule(input: EmitInput): Section[] {
   const sections: Section[] = [];
   const header = new Section();
@@ -49,17 +68,42 @@ export function emitModule(input: EmitInput): Section[] {
   sections.push(helpers);
   const exports: string[] = [];
   const context: FunctionContext = { lines: input.lines, slots: { next: 0 }, checkArgs: input.checkArgs === true };
-  for (const { value, gradient } of input.functions) {
+  for (const { value, gradient, jvp, exportJvp, jacobian, hvp, exportHvp, hessian } of input.functions) {
     const local = localFunctionName(value.name);
     const withArrays = value.params.some((p) => p.shape);
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
     const what = value.result ? `the value, a new ${value.result.kind === 'mat' ? 'array of Float64Array rows' : 'Float64Array'}` : 'the value';
     sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: ${what}.`, 'value', context));
-    if (!gradient) {
-      // A function returning an array: its derivatives are Jacobians, not a gradient.
-      exports.push(exportSpecifier(local, value.name));
-      continue;
+    exports.push(exportSpecifier(local, value.name));
+    if (jvp) {
+      const name = jvpName(value.name);
+      const along = jvp.tangent!.seeds.map((s) => s.param.sourceName);
+      const doc =
+        `${name}(tangent, ${value.params.map((p) => p.sourceName).join(', ')}): { value, tangent }, the derivative of ${value.name} ` +
+        `along the direction tangent gives${along.length > 0 ? ` (keys ${along.join(', ')}; a missing key is 0)` : ''}, by forward mode.`;
+      sections.push(...emitFunction(jvp, localFunctionName(name), name, doc, 'jvp', context));
+      if (exportJvp !== false) exports.push(exportSpecifier(localFunctionName(name), name));
+      if (jacobian) {
+        const jname = jacobianName(value.name);
+        sections.push(jacobianFunction(jvp, localFunctionName(jname), localFunctionName(name), jsString));
+        exports.push(exportSpecifier(localFunctionName(jname), jname));
+      }
     }
+    if (hvp) {
+      const name = hvpName(value.name);
+      const doc =
+        `${name}(v, ${value.params.map((p) => p.sourceName).join(', ')}): { value, gradient, hvp }, hvp being the Hessian of ${value.name} ` +
+        `times v, by forward mode over the gradient's code (forward over reverse).`;
+      sections.push(...emitFunction(hvp, localFunctionName(name), name, doc, 'hvp', context));
+      if (exportHvp) exports.push(exportSpecifier(localFunctionName(name), name));
+      if (hessian) {
+        const hname = hessianName(value.name);
+        sections.push(hessianFunction(hvp, localFunctionName(hname), localFunctionName(name), jsString));
+        exports.push(exportSpecifier(localFunctionName(hname), hname));
+      }
+    }
+    // A function returning an array has no gradient (its derivatives are Jacobians).
+    if (!gradient) continue;
     const wrt = gradient.gradient!.map((g) => g.param.sourceName);
     const consts = gradient.params.filter((p) => p.isConst).map((p) => p.sourceName);
     const of =
@@ -67,7 +111,7 @@ export function emitModule(input: EmitInput): Section[] {
       (consts.length > 0 ? ` Not differentiated (const): ${consts.join(', ')}.` : '');
     const doc = `${gradientName(value.name)}${signature}: the value of ${value.name} and its gradient${of}`;
     sections.push(...emitFunction(gradient, localFunctionName(gradientName(value.name)), gradientName(value.name), doc, 'gradient', context));
-    exports.push(exportSpecifier(local, value.name), exportSpecifier(localFunctionName(gradientName(value.name)), gradientName(value.name)));
+    exports.push(exportSpecifier(localFunctionName(gradientName(value.name)), gradientName(value.name)));
     if (withArrays) {
       const into = gradientIntoName(value.name);
       const intoDoc =
@@ -111,7 +155,7 @@ export function comment(indent: string, text: string): string {
 }
 
 
-type Variant = 'value' | 'gradient' | 'into';
+type Variant = 'value' | 'gradient' | 'into' | DerivativeVariant;
 
 /** What every function of a module shares while it is emitted. */
 interface FunctionContext {
@@ -125,9 +169,10 @@ interface FunctionContext {
 function emitFunction(fn: IrFunction, local: string, exported: string, doc: string, variant: Variant, context: FunctionContext): Section[] {
   const { lines, slots } = context;
   const body = fn.body;
+  const derivative = variant === 'jvp' || variant === 'hvp';
   const reverse = variant === 'value' ? [] : (fn.reverse ?? []);
-  const results = [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
-  const params = [...(variant === 'into' ? [outParameterName] : []), ...fn.params.map((p) => p.name)].join(', ');
+  const results = derivative ? derivativeResults(fn) : [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
+  const params = [...(variant === 'into' ? [outParameterName] : derivative ? [tangentArgument] : []), ...fn.params.map((p) => p.name)].join(', ');
   const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
   if (!hasLoops && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
     return emitSplit(fn, local, doc, results, argumentChecks(fn, exported, context.checkArgs), lines);
@@ -136,7 +181,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
     const param = gradients.get(instr.target);
-    if (instr.returned) return `new Float64Array(${length})`;
+    if (instr.returned) return rows ? `$matrix(${rows}, ${length})` : `new Float64Array(${length})`;
     if (!param) return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
     const what = jsString(`${exported}: out.${param.sourceName}`);
     const into = `${outParameterName}${member(param.sourceName)}`;
@@ -149,6 +194,13 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   out.push(`function ${local}(${params}) {`, fn.span.start);
   const checks = [...argumentChecks(fn, exported, context.checkArgs), ...prologue(fn, exported), ...(variant === 'into' ? aliasChecks(fn, exported) : [])];
   for (const line of checks) out.push(`  ${line}`, fn.span.start);
+  if (derivative) {
+    for (const line of tangentPrologue(fn, exported, jsString)) out.push(`  ${line}`, fn.span.start);
+    printer.statements(body, '  ', false);
+    out.push(`  return ${derivativeReturn(fn, variant, (o) => printer.operand(o).text)};`, fn.span.start);
+    out.push('}');
+    return [out];
+  }
   if (variant !== 'value') {
     if (body.length > 0) out.push('  // Forward sweep: the value, keeping what the reverse sweep reads.');
     printer.statements(body, '  ', false);

@@ -99,6 +99,25 @@ function $rows(a, rows) {
 }`,
   },
   {
+    name: '$tangentVector',
+    text: `/** A tangent argument for a vector (fJvp, fHvp): zeros when absent, else checked. */
+function $tangentVector(t, length, what) {
+  if (t === undefined || t === null) return new Float64Array(length);
+  $expect(t, length, what, "the parameter's length");
+  return t;
+}`,
+  },
+  {
+    name: '$tangentRows',
+    text: `/** A tangent argument for a matrix (fJvp, fHvp): rows of zeros when absent, else checked. */
+function $tangentRows(t, rows, columns, what) {
+  if (t === undefined || t === null) return $matrix(rows, columns);
+  $expect(t, rows, what, "the parameter's row count");
+  $expectRows(t, columns, what, "the parameter's row length");
+  return t;
+}`,
+  },
+  {
     name: '$matrix',
     text: `/** A matrix gradient: \`rows\` Float64Array rows over one buffer. */
 function $matrix(rows, columns) {

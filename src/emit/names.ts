@@ -60,9 +60,28 @@ export function adjointName(variable: string): string {
   return isTemporary(variable) ? `$d${variable.slice(1)}` : `d$${variable}`;
 }
 
+/** A variable's tangent in forward mode (its derivative along the seeded direction): `t$x`, `$tt5`. */
+export function tangentName(variable: string): string {
+  return isTemporary(variable) ? `$t${variable.slice(1)}` : `t$${variable}`;
+}
+
 /** The exported name of a function's gradient. */
 export function gradientName(functionName: string): string {
   return `${functionName}Grad`;
+}
+
+/** The exported names of a function's forward-mode derivative, Hessian-vector product and Hessian. */
+export function jvpName(functionName: string): string {
+  return `${functionName}Jvp`;
+}
+export function hvpName(functionName: string): string {
+  return `${functionName}Hvp`;
+}
+export function jacobianName(functionName: string): string {
+  return `${functionName}Jacobian`;
+}
+export function hessianName(functionName: string): string {
+  return `${functionName}Hessian`;
 }
 
 /** The gradient written into caller-provided arrays, for functions with array parameters. */

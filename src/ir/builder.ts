@@ -1,4 +1,4 @@
-import { adjointName, duplicateName, localName, savedName, temporaryName } from '../emit/names.ts';
+import { adjointName, duplicateName, localName, savedName, tangentName, temporaryName } from '../emit/names.ts';
 import { evaluateOp } from './evaluate.ts';
 import { constant, definesOf, variable, type Expr, type Instr, type Op, type Operand, type Origin } from './ir.ts';
 
@@ -26,6 +26,10 @@ export class NameSupply {
 
   adjoint(name: string): string {
     return adjointName(name);
+  }
+
+  tangent(name: string): string {
+    return tangentName(name);
   }
 }
 

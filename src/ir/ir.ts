@@ -143,6 +143,17 @@ export interface IrFunction {
   readonly reverse?: readonly Instr[];
   /** Present on a gradient function: the adjoint of each differentiated parameter, in order. */
   readonly gradient?: readonly { readonly param: Param; readonly adjoint: Operand }[];
+  /**
+   * Present on a forward-mode (tangent) function: the tangent variable of each seeded parameter
+   * (read from the caller's tangent object), and the tangents of the results: of `value`, and of
+   * each `gradient` adjoint (forward over reverse). Undefined where a result does not depend on
+   * the seeds: its tangent is 0.
+   */
+  readonly tangent?: {
+    readonly seeds: readonly { readonly param: Param; readonly tangent: string }[];
+    readonly value: Operand | undefined;
+    readonly gradient?: readonly (Operand | undefined)[];
+  };
   readonly span: Span;
 }
 

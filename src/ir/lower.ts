@@ -454,24 +454,24 @@ function lowerArray(e: Expr, scope: Map<string, Value>, cx: Context): ArrayValue
  * the statement reads it once per element or per iteration of a reduction.
  */
 function hoistArrays(e: Expr, scope: Map<string, Value>, cx: Context): void {
+  // Every such position, outer ones before the ones nested in them (`[sum(i: r(x)[i])]`)...
+  const found: Expr[] = [];
   const hoist = (x: Expr) => {
-    if (x.kind !== 'name') cx.hoisted.set(x, lowerArray(x, scope, cx));
+    if (x.kind !== 'name') found.push(x);
   };
   for (const stack: Expr[] = [e]; stack.length > 0; ) {
     const x = stack.pop()!;
-    if (x.kind === 'element') {
-      hoist(x.base);
-      stack.push(...x.indices);
-    } else if (x.kind === 'call' && (x.callee === 'dot' || x.callee === 'norm')) {
-      x.args.forEach(hoist);
-    } else if (x.kind === 'call' && cx.functions.has(x.callee)) {
+    if (x.kind === 'element') hoist(x.base);
+    else if (x.kind === 'call' && (x.callee === 'dot' || x.callee === 'norm')) x.args.forEach(hoist);
+    else if (x.kind === 'call' && cx.functions.has(x.callee)) {
       const params = cx.functions.get(x.callee)!.params;
-      x.args.forEach((a, k) => (params[k]?.type ? hoist(a) : stack.push(a)));
-    } else {
-      stack.push(...childrenOf(x));
-      if (x.kind === 'reduce' && x.binder.range) stack.push(x.binder.range.from, x.binder.range.to);
+      x.args.forEach((a, k) => params[k]?.type && hoist(a));
     }
+    stack.push(...childrenOf(x));
+    if (x.kind === 'reduce' && x.binder.range) stack.push(x.binder.range.from, x.binder.range.to);
   }
+  // ...computed innermost first, so that an outer one finds the inner ones computed.
+  for (const x of found.reverse()) if (!cx.hoisted.has(x)) cx.hoisted.set(x, lowerArray(x, scope, cx));
 }
 
 /** `[a, b, c]` (a vec) or `[[a, b], [c, d]]` (a mat, flat by rows): an array filled element by element. */

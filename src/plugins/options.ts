@@ -18,4 +18,6 @@ export interface AdcPluginOptions {
   readonly checkArgs?: boolean;
   /** The tape budget of a loop with state in a gradient, in MB (see `compile()`'s `checkpointMemory`). Default: 64. */
   readonly checkpointMemory?: number;
+  /** The derivative exports of each function (as the CLI's `--derivatives`, see `compile()`'s `derivatives`). Default: `['grad']`. */
+  readonly derivatives?: readonly ('grad' | 'jvp' | 'vjp' | 'jacobian' | 'hessian' | 'hvp')[];
 }

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileSync } from '../compile.ts';
+import { compileSync, parseDerivatives } from '../compile.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { printable } from '../diagnostics/printable.ts';
 
@@ -50,7 +50,17 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   // The loader takes no options: the tape budget of loops with state comes from the environment.
   const memory = process.env.ADC_CHECKPOINT_MEMORY;
   const checkpointMemory = memory === undefined || memory === '' ? undefined : Number(memory);
-  const result = compileSync(source, { filename: basename(path), sourceMap: true, checkArgs: checkArgs(), ...(checkpointMemory !== undefined && { checkpointMemory }) });
+  // The derivative exports: `?derivatives=grad,jvp` on the import, else ADC_DERIVATIVES, else the default.
+  const asked = new URL(url).searchParams.get('derivatives') ?? process.env.ADC_DERIVATIVES;
+  const derivatives = asked === undefined || asked === '' ? undefined : parseDerivatives(asked);
+  if (typeof derivatives === 'string') throw new Error(`adc: ${printable(path)}: ${derivatives}`);
+  const result = compileSync(source, {
+    filename: basename(path),
+    sourceMap: true,
+    checkArgs: checkArgs(),
+    ...(checkpointMemory !== undefined && { checkpointMemory }),
+    ...(derivatives && { derivatives }),
+  });
   if (result.code === undefined) {
     throw new Error(`adc: cannot compile ${printable(path)}:\n${formatDiagnostics(result.diagnostics, source, path)}`);
   }

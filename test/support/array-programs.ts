@@ -69,7 +69,9 @@ type Expr =
   | { readonly k: 'if'; readonly c: Cond; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'dot'; readonly a: string; readonly b: string }
   | { readonly k: 'norm'; readonly a: string }
-  | { readonly k: 'user'; readonly f: string; readonly args: readonly ({ readonly array: string } | { readonly expr: Expr })[] };
+  | { readonly k: 'user'; readonly f: string; readonly args: readonly ({ readonly array: string } | { readonly expr: Expr })[] }
+  /** `[a, b, c][at]`: an element of a list (computed before its statement, so never inside a loop). */
+  | { readonly k: 'lst'; readonly items: readonly Expr[]; readonly at: number };
 type Cond =
   | { readonly k: 'cmp'; readonly op: '<' | '<=' | '>' | '>=' | '==' | '!='; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'and' | 'or'; readonly a: Cond; readonly b: Cond }
@@ -89,6 +91,16 @@ interface Fn {
   readonly stmts: readonly Stmt[];
   readonly ret: Expr;
   readonly block: boolean;
+  /** A function returning an array: the array let it returns (`return w`); `ret` is then unused. */
+  readonly returns?: string;
+  /** Calls of array-returning functions this function indexes like arrays (`r(x)[i]`), by their text. */
+  readonly arrayCalls?: readonly ArrayCall[];
+}
+/** `r(x)`: a call of an array-returning function with an array argument, used where an array name may be. */
+interface ArrayCall {
+  readonly text: string;
+  readonly f: string;
+  readonly arg: string;
 }
 
 // ---- printing --------------------------------------------------------------------------------
@@ -125,6 +137,8 @@ function printExpr(e: Expr): string {
       return `norm(${e.a})`;
     case 'user':
       return `${e.f}(${e.args.map((a) => ('array' in a ? a.array : top(a.expr))).join(', ')})`;
+    case 'lst':
+      return `[${e.items.map(top).join(', ')}][${e.at}]`;
   }
 }
 /** An expression in a position needing no parentheses (an argument, a body, a statement). */
@@ -174,7 +188,7 @@ function printFn(f: Fn): string {
         return `  ${s.name}[${s.binders.join(', ')}] = ${top(s.value)}`;
     }
   });
-  return `${head} {\n${lines.join('\n')}${lines.length ? '\n' : ''}  return ${top(f.ret)}\n}\n`;
+  return `${head} {\n${lines.join('\n')}${lines.length ? '\n' : ''}  return ${f.returns ?? top(f.ret)}\n}\n`;
 }
 
 // ---- the value oracle: a direct interpretation of the tree -----------------------------------
@@ -304,8 +318,11 @@ function evalExpr(e: Expr, env: Env, fns: ReadonlyMap<string, Fn>): number {
     case 'user': {
       const callee = fns.get(e.f)!;
       const args = e.args.map((a) => ('array' in a ? env.get(a.array)! : evalExpr(a.expr, env, fns)));
-      return evalFn(callee, args, fns);
+      return evalFn(callee, args, fns) as number;
     }
+    case 'lst':
+      // Every item is computed (as the compiled code does); the one taken is the value.
+      return e.items.map((x) => evalExpr(x, env, fns))[e.at];
   }
 }
 
@@ -328,7 +345,7 @@ function evalCond(c: Cond, env: Env, fns: ReadonlyMap<string, Fn>): boolean {
   }
 }
 
-function evalFn(f: Fn, args: readonly Value[], fns: ReadonlyMap<string, Fn>): number {
+function evalFn(f: Fn, args: readonly Value[], fns: ReadonlyMap<string, Fn>): Value {
   const env: Env = new Map();
   f.params.forEach((p, k) => {
     const a = args[k];
@@ -340,6 +357,8 @@ function evalFn(f: Fn, args: readonly Value[], fns: ReadonlyMap<string, Fn>): nu
       if (!env.has(p.dims[1]) || rows.length > 0) env.set(p.dims[1], rows.length > 0 ? rows[0].length : 0);
     }
   });
+  // An array call's value, under its text, as if it were an array of the function.
+  for (const a of f.arrayCalls ?? []) env.set(a.text, evalFn(fns.get(a.f)!, [env.get(a.arg)!], fns));
   for (const s of f.stmts) {
     if (s.k === 'let') env.set(s.name, evalExpr(s.value, env, fns));
     else if (s.k === 'clet') env.set(s.name, evalCond(s.cond, env, fns));
@@ -372,7 +391,7 @@ function evalFn(f: Fn, args: readonly Value[], fns: ReadonlyMap<string, Fn>): nu
       env.set(s.name, fill(0));
     }
   }
-  return evalExpr(f.ret, env, fns);
+  return f.returns !== undefined ? env.get(f.returns)! : evalExpr(f.ret, env, fns);
 }
 
 // ---- the generator ---------------------------------------------------------------------------
@@ -427,6 +446,8 @@ interface Ctx {
   /** How many more reductions may nest. */
   readonly reductions: number;
   readonly helper?: Helper;
+  /** Lists (`[a, b][k]`) may be written: in f's statements outside loops (a helper called in a loop may not allocate). */
+  readonly lists?: boolean;
 }
 type Gen = readonly [Expr, number];
 
@@ -657,8 +678,17 @@ function entry(c: Choices, ctx: Ctx, depth: number): Gen {
     () => (ctx.reductions > 0 ? reduction(c, ctx, depth) : undefined),
     () => dotOrNorm(c, ctx),
     () => helperCall(c, ctx, depth),
+    () => list(c, ctx, depth),
   ];
   return c.pick(options)() ?? options[0]() ?? dotOrNorm(c, ctx) ?? leaf(c, ctx);
+}
+
+/** `[a, b, c][k]`, outside loops only: a list is computed once, before its statement. */
+function list(c: Choices, ctx: Ctx, depth: number): Gen | undefined {
+  if (!ctx.lists || ctx.inLoop || ctx.ixs.length > 0) return undefined;
+  const items = Array.from({ length: 1 + c.int(3) }, () => fit(c, expr(c, ctx, depth - 1)));
+  const at = c.int(items.length);
+  return [{ k: 'lst', items: items.map((x) => x[0]), at }, items[at][1]];
 }
 
 function dotOrNorm(c: Choices, ctx: Ctx): Gen | undefined {
@@ -780,7 +810,26 @@ function genHelper(c: Choices): Helper {
   return { fn: { name: 'g', params, stmts, ret, block: stmts.length > 0 }, vecs, scalar, definesArrays, bound };
 }
 
-function genMain(c: Choices, helper: Helper | undefined): [Fn, number] {
+/**
+ * `fn r(v: vec[q]) { let w[i] = …; return w }`: a function returning an array, which f indexes,
+ * reduces over and passes on like an array of its own (`r(x)[i]`, `dot(r(x), y)`, `g(r(x))`).
+ */
+function genArrayHelper(c: Choices): { fn: Fn; bound: number } {
+  const ctx: Ctx = {
+    scalars: [{ name: 'q', bound: 5 }],
+    conds: [],
+    arrays: [{ name: 'v', dims: ['q'], bound: HELPER_INPUT }],
+    sizes: ['q'],
+    ixs: [],
+    inLoop: false,
+    reductions: 2,
+  };
+  const [stmt, w] = arrayLet(c, ctx, 'w', 1, 2);
+  const params: ParamShape[] = [{ name: 'v', kind: 'vec', dims: ['q'], isConst: false }];
+  return { fn: { name: 'r', params, stmts: [stmt], ret: n(0), block: true, returns: 'w' }, bound: w.bound };
+}
+
+function genMain(c: Choices, helper: Helper | undefined, arrayHelper?: { fn: Fn; bound: number }): [Fn, number] {
   const pool: ParamShape[] = [
     { name: 'x', kind: 'vec', dims: ['n'], isConst: false },
     { name: 'A', kind: 'mat', dims: ['n', 'n'], isConst: false },
@@ -806,7 +855,17 @@ function genMain(c: Choices, helper: Helper | undefined): [Fn, number] {
     inLoop: false,
     reductions: 3,
     helper,
+    lists: true,
   };
+  // r(x) for an array parameter x: an array of r's bound and x's length.
+  const arrayCalls: ArrayCall[] = [];
+  const vecParams = chosen.filter((p) => p.kind === 'vec');
+  if (arrayHelper && vecParams.length > 0) {
+    const x = c.pick(vecParams);
+    const call: ArrayCall = { text: `r(${x.name})`, f: 'r', arg: x.name };
+    arrayCalls.push(call);
+    ctx = { ...ctx, arrays: [...ctx.arrays, { name: call.text, dims: x.dims, bound: arrayHelper.bound }] };
+  }
   const stmts: Stmt[] = [];
   const letCount = c.int(5);
   let arrayLets = 0;
@@ -849,7 +908,7 @@ function genMain(c: Choices, helper: Helper | undefined): [Fn, number] {
   let [ret, bound] = objective(c, ctx, 4);
   const extra = helper && c.chance(40) ? helperCall(c, ctx, 2) : undefined;
   if (extra) [ret, bound] = [bin('+', ret, extra[0]), bound + extra[1]];
-  return [{ name: 'f', params: chosen, stmts, ret, block: stmts.length > 0 || c.chance(30) }, bound];
+  return [{ name: 'f', params: chosen, stmts, ret, block: stmts.length > 0 || c.chance(30), arrayCalls }, bound];
 }
 
 // ---- the arbitrary ---------------------------------------------------------------------------
@@ -866,24 +925,29 @@ export interface ArrayProgram {
    * whether the evaluation went through a point where a building block is not differentiable.
    */
   evaluate(args: readonly Value[]): { value: number; singular: boolean };
+  /** With an array-returning helper `fn r(v: vec[q])`: its reference value at a vector. */
+  evaluateR?(v: ArrayLike<number>): readonly number[];
 }
 
 export function decodeArrayProgram(choices: readonly number[]): ArrayProgram {
   const c = new Choices(choices);
   const helper = c.chance(60) ? genHelper(c) : undefined;
-  const [main, bound] = genMain(c, helper);
+  const arrayHelper = c.chance(40) ? genArrayHelper(c) : undefined;
+  const [main, bound] = genMain(c, helper, arrayHelper);
   const fns = new Map<string, Fn>([[main.name, main]]);
   if (helper) fns.set(helper.fn.name, helper.fn);
-  const source = `${helper ? printFn(helper.fn) : ''}${printFn(main)}`;
+  if (arrayHelper) fns.set('r', arrayHelper.fn);
+  const source = `${helper ? printFn(helper.fn) : ''}${arrayHelper ? printFn(arrayHelper.fn) : ''}${printFn(main)}`;
   return {
     source,
     params: main.params,
     bound: Math.max(bound, c.peak),
     evaluate: (args) => {
       singular = false;
-      const value = evalFn(main, args, fns);
+      const value = evalFn(main, args, fns) as number;
       return { value, singular };
     },
+    ...(arrayHelper && { evaluateR: (v: ArrayLike<number>) => evalFn(arrayHelper.fn, [v], fns) as number[] }),
     [fc.toStringMethod]: () => `\n${source}`,
   } as ArrayProgram;
 }
@@ -1002,7 +1066,19 @@ const ROUNDING = 2e-14;
 export function checkArrayCase({ program, configs, data }: ArrayCase, stats: ArrayStats = newStats()): void {
   const mod = compileChecked(program.source, 'generated program has diagnostics (a generator bug if the checker is right)');
   stats.programs++;
-  for (const sizes of configs) checkAt(mod, program, buildArgs(program.params, sizes, data), stats);
+  for (const sizes of configs) {
+    const args = buildArgs(program.params, sizes, data);
+    checkAt(mod, program, args, stats);
+    // The array-returning helper's own export: a new Float64Array equal to the reference.
+    const v = args.find((a, k) => program.params[k].kind === 'vec') as ArrayLike<number> | undefined;
+    if (program.evaluateR && v) {
+      const want = program.evaluateR(v);
+      const got = mod.r(v) as Float64Array;
+      expect(got instanceof Float64Array && got.length === want.length, `r returned ${String(got)}\n${program.source}`).toBe(true);
+      expect(mod.r(v), 'r returns a new array per call').not.toBe(got);
+      got.forEach((x, i) => expect(same(x, want[i]) || Math.abs(x - want[i]) <= 1e-12 * (1 + Math.abs(want[i]) + program.bound), `r(v)[${i}] = ${x}, reference ${want[i]}\n${program.source}`).toBe(true));
+    }
+  }
 }
 
 /**

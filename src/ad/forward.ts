@@ -1,0 +1,275 @@
+import { Builder, type NameSupply } from '../ir/builder.ts';
+import { constant, declaredIn, forEachInstr, isBooleanOp, variable, type Expr, type Instr, type IrFunction, type Operand, type Reduction } from '../ir/ir.ts';
+import { assertNever } from '../syntax/ast.ts';
+import { tangentRules } from './rules.ts';
+
+type Loop = Extract<Instr, { kind: 'loop' }>;
+
+/**
+ * Forward mode by source transformation, IR → IR. Each variable that depends on a seeded
+ * parameter gets a tangent (`t$x`, `$tt5`: its derivative along the direction the caller gives),
+ * computed right after it with the entries of `tangentRules` (rules.ts); this module knows no
+ * particular operation. Every instruction kind is covered, so the transformation applies to any IR
+ * function, its own output and reverse mode's included: applied to a gradient function (forward
+ * sweep, then reverse sweep with its `+=` accumulations, descending loops and accumulating
+ * stores), it gives Hessian-vector products (forward over reverse).
+ *
+ * - An array gets a tangent array of the same shape; a load reads the tangent array at the same
+ *   index, a store writes it (0 where the value does not depend on the seeds).
+ * - An `if` keeps its condition (tangents follow the branch taken); a loop its bounds.
+ * - A sum adds its terms' tangents in the same loop. A product, max, min or logsumexp needs its
+ *   result first: a second loop after it recomputes each term with its tangent and adds
+ *   ṫ·∂R/∂t (the product of the other terms; exp(t - R); for max and min the selected iteration
+ *   only), as reverse mode seeds its terms.
+ * - `set x = e` and `x += e` are split into `const $t = e` and the assignment, so the tangent is
+ *   computed from the values before the assignment.
+ *
+ * `seeds` are the parameters with tangents (default: the differentiated ones).
+ */
+export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly string[] = fn.params.filter((p) => !p.isConst).map((p) => p.name)): IrFunction {
+  const program = [...fn.body, ...(fn.reverse ?? [])];
+  const active = activeAlong(program, seeds);
+  const origin = { span: fn.span, statement: fn.span };
+  const b = new Builder(names, origin);
+  const dotOf = (o: Operand): Operand | undefined => (o.kind === 'var' && active.has(o.name) ? variable(names.tangent(o.name)) : undefined);
+  // Tangents returned to the caller are new arrays, never work arrays.
+  const returned = new Set<string>();
+  for (const g of fn.gradient ?? []) if (g.adjoint.kind === 'var') returned.add(g.adjoint.name);
+  if (fn.result && fn.value.kind === 'var') returned.add(fn.value.name);
+
+  /** The tangent of `op(args)` with result y, emitted before it is used. */
+  const tangentOf = (expr: Expr, y: Operand): Operand | undefined => {
+    const dots = expr.args.map(dotOf);
+    if (dots.every((x) => x === undefined)) return undefined;
+    if (expr.op === 'load' || expr.op === 'row') return b.op(expr.op, dots[0]!, expr.args[1]);
+    if (isBooleanOp(expr.op)) return undefined;
+    const rule = tangentRules[expr.op as keyof typeof tangentRules];
+    if (!rule) throw new Error(`internal error: no tangent rule for '${expr.op}'`);
+    return rule({ b, args: expr.args, y, dots });
+  };
+  /** `e` as a variable of its own (for assignments, whose tangent reads the values before them). */
+  const named = (expr: Expr, at: Instr['origin']): Operand => {
+    if (expr.op === 'copy') return expr.args[0];
+    const target = names.temp();
+    b.emit({ kind: 'const', target, expr, origin: at });
+    return variable(target);
+  };
+
+  const visit = (block: readonly Instr[]): void => {
+    for (const instr of block) {
+      b.origin = instr.origin;
+      switch (instr.kind) {
+        case 'const':
+        case 'let': {
+          b.emit(instr);
+          if (!active.has(instr.target)) break;
+          const t = names.tangent(instr.target);
+          if (!instr.expr) {
+            b.emit({ kind: 'let', target: t, expr: undefined, origin: instr.origin });
+            break;
+          }
+          const dot = tangentOf(instr.expr, variable(instr.target)) ?? constant(0);
+          b.emit({ kind: instr.kind, target: t, expr: { op: 'copy', args: [dot] }, origin: instr.origin });
+          break;
+        }
+        case 'set':
+        case 'add': {
+          if (!active.has(instr.target)) {
+            b.emit(instr);
+            break;
+          }
+          const value = named(instr.expr, instr.origin);
+          const dot = instr.expr.op === 'copy' ? dotOf(value) : tangentOf(instr.expr, value);
+          const t = names.tangent(instr.target);
+          // The tangent first: `x = x * x` must differentiate the old x.
+          if (instr.kind === 'set') b.emit({ kind: 'set', target: t, expr: { op: 'copy', args: [dot ?? constant(0)] }, origin: instr.origin });
+          else if (dot) b.emit({ kind: 'add', target: t, expr: { op: 'copy', args: [dot] }, origin: instr.origin });
+          b.emit({ ...instr, expr: { op: 'copy', args: [value] } });
+          break;
+        }
+        case 'if': {
+          const then = b.block(() => visit(instr.then));
+          const otherwise = b.block(() => visit(instr.else));
+          b.emit({ ...instr, then, else: otherwise });
+          break;
+        }
+        case 'loop':
+          visitLoop(instr);
+          break;
+        case 'store': {
+          if (!active.has(instr.array)) {
+            b.emit(instr);
+            break;
+          }
+          const value = named(instr.expr, instr.origin);
+          const dot = instr.expr.op === 'copy' ? dotOf(value) : tangentOf(instr.expr, value);
+          const t = names.tangent(instr.array);
+          if (dot || !instr.accumulate) b.emit({ ...instr, array: t, expr: { op: 'copy', args: [dot ?? constant(0)] } });
+          b.emit({ ...instr, expr: { op: 'copy', args: [value] } });
+          break;
+        }
+        case 'array':
+          b.emit(instr);
+          if (active.has(instr.target)) {
+            const t = names.tangent(instr.target);
+            b.emit({ ...instr, target: t, note: undefined, ...(returned.has(instr.target) && { returned: true }) });
+          }
+          break;
+        case 'check':
+          b.emit(instr);
+          break;
+        default:
+          assertNever(instr);
+      }
+    }
+  };
+
+  const visitLoop = (loop: Loop) => {
+    const r = loop.reduction;
+    const term = r && dotOf(r.value) ? r.value : undefined;
+    if (!r || !term || !active.has(r.target)) {
+      b.emit({ ...loop, body: b.block(() => visit(loop.body)) });
+      return;
+    }
+    const t = names.tangent(r.target);
+    // Declared before (hoisted out of a branch) like the result itself, or here.
+    const start = (target: string) =>
+      b.emit({ kind: loop.declared ? 'set' : 'let', target, expr: { op: 'copy', args: [constant(0)] }, origin: loop.origin });
+    start(t);
+    if (r.nonzero) start(names.tangent(r.nonzero));
+    if (r.op === 'sum') {
+      const body = b.block(() => {
+        visit(loop.body);
+        b.emit({ kind: 'add', target: t, expr: { op: 'copy', args: [dotOf(r.value)!] }, origin: loop.origin });
+      });
+      b.emit({ ...loop, body });
+      return;
+    }
+    b.emit({ ...loop, body: b.block(() => visit(loop.body)) });
+    // The second pass: each term again, with its tangent times ∂R/∂term.
+    const index = names.user(loop.index.replace(/\$.*$/, ''));
+    const { body: clone, renamed, map } = renameLocals(loop.body, loop.index, index, names);
+    for (const [from, to] of map) if (active.has(from)) active.add(to);
+    const body = b.block(() => {
+      visit(clone);
+      const value = renamed(r.value);
+      const dot = dotOf(value);
+      if (dot) b.emit({ kind: 'add', target: t, expr: { op: 'mul', args: [dot, seedOf(r, value, b)] }, origin: loop.origin });
+      if (dot && r.nonzero) {
+        // The product of the nonzero terms: ṫ·P/t for each nonzero term.
+        const share = b.op('select', b.op('ne', value, constant(0)), b.op('div', b.op('mul', dot, variable(r.nonzero)), value), constant(0));
+        b.emit({ kind: 'add', target: names.tangent(r.nonzero), expr: { op: 'copy', args: [share] }, origin: loop.origin });
+      }
+    });
+    const single = r.op === 'max' || r.op === 'min';
+    const from = single ? variable(r.arg!) : loop.from;
+    const to = single ? b.op('add', from, constant(1)) : loop.to;
+    const note = single ? `the tangent of the ${r.op}: its selected term, recomputed` : `the tangent of the ${r.op}: each term recomputed, times ∂${r.op}/∂term`;
+    const second: Instr = { kind: 'loop', index, from, to, descending: false, body, note, origin: loop.origin };
+    b.emit(single ? { kind: 'if', condition: b.op('ge', from, constant(0)), then: [second], else: [], origin: loop.origin } : second);
+  };
+
+  visit(program);
+  const tangentSeeds = fn.params.filter((p) => seeds.includes(p.name)).map((param) => ({ param, tangent: names.tangent(param.name) }));
+  return {
+    ...fn,
+    body: b.current,
+    reverse: undefined,
+    tangent: { seeds: tangentSeeds, value: dotOf(fn.value), ...(fn.gradient && { gradient: fn.gradient.map((g) => dotOf(g.adjoint)) }) },
+  };
+}
+
+/** ∂R/∂term for one term of a reduction R (its result and state already computed). */
+function seedOf(r: Reduction, value: Operand, b: Builder): Operand {
+  switch (r.op) {
+    case 'sum':
+    case 'max':
+    case 'min':
+      return constant(1);
+    case 'logsumexp':
+      return b.op('exp', b.op('sub', value, variable(r.target)));
+    case 'prod': {
+      // The product of the other terms: P/t without zeros; with one zero, P at it and 0 elsewhere.
+      const nonzero = variable(r.nonzero!);
+      const noZeros = b.op('eq', variable(r.zeros!), constant(0));
+      const atZero = b.op('select', b.op('eq', b.op('sub', variable(r.zeros!), constant(1)), constant(0)), b.op('select', b.op('eq', value, constant(0)), nonzero, constant(0)), constant(0));
+      return b.op('select', noZeros, b.op('div', nonzero, value), atZero);
+    }
+  }
+}
+
+/** A loop body with every name it defines (and its index) renamed, for a second pass over it. */
+function renameLocals(
+  body: readonly Instr[],
+  index: string,
+  newIndex: string,
+  names: NameSupply,
+): { body: Instr[]; renamed: (o: Operand) => Operand; map: ReadonlyMap<string, string> } {
+  const map = new Map<string, string>([[index, newIndex]]);
+  for (const name of declaredIn(body)) map.set(name, name.startsWith('$') ? names.temp() : names.user(name.replace(/\$.*$/, '')));
+  const ren = (o: Operand): Operand => (o.kind === 'var' && map.has(o.name) ? variable(map.get(o.name)!) : o);
+  const n = (name: string) => map.get(name) ?? name;
+  const expr = (e: Expr): Expr => ({ ...e, args: e.args.map(ren) });
+  const copy = (block: readonly Instr[]): Instr[] =>
+    block.map((i): Instr => {
+      switch (i.kind) {
+        case 'const':
+          return { ...i, target: n(i.target), expr: expr(i.expr) };
+        case 'let':
+          return { ...i, target: n(i.target), ...(i.expr && { expr: expr(i.expr) }) };
+        case 'set':
+        case 'add':
+          return { ...i, target: n(i.target), expr: expr(i.expr) };
+        case 'if':
+          return { ...i, condition: ren(i.condition), then: copy(i.then), else: copy(i.else) };
+        case 'loop': {
+          const r = i.reduction;
+          const reduction = r && { ...r, target: n(r.target), value: ren(r.value), ...(r.arg && { arg: n(r.arg) }), ...(r.nonzero && { nonzero: n(r.nonzero) }), ...(r.zeros && { zeros: n(r.zeros) }) };
+          return { ...i, index: n(i.index), from: ren(i.from), to: ren(i.to), body: copy(i.body), ...(reduction && { reduction }) };
+        }
+        case 'store':
+          return { ...i, array: n(i.array), index: ren(i.index), expr: expr(i.expr) };
+        case 'array':
+          return { ...i, target: n(i.target), length: ren(i.length), ...(i.rows && { rows: ren(i.rows) }) };
+        case 'check':
+          return { ...i, index: ren(i.index), length: ren(i.length) };
+        default:
+          return assertNever(i);
+      }
+    });
+  return { body: copy(body), renamed: ren, map };
+}
+
+/**
+ * The variables whose values depend on the seeds, to a fixed point: a loop may carry a dependence
+ * backwards (an accumulation read in a later iteration), and the reverse sweep's `+=` on adjoints
+ * declared before it does.
+ */
+function activeAlong(program: readonly Instr[], seeds: readonly string[]): Set<string> {
+  const active = new Set(seeds);
+  const isActive = (a: Operand) => a.kind === 'var' && active.has(a.name);
+  for (let changed = true; changed; ) {
+    const before = active.size;
+    forEachInstr(program, (i) => {
+      switch (i.kind) {
+        case 'loop':
+          // A product's state (the product of its nonzero terms) is read by its reverse sweep.
+          if (i.reduction && isActive(i.reduction.value)) for (const name of [i.reduction.target, i.reduction.nonzero]) if (name) active.add(name);
+          break;
+        case 'store':
+          if (i.expr.args.some(isActive)) active.add(i.array);
+          break;
+        case 'if':
+        case 'array':
+        case 'check':
+          break;
+        default:
+          if (i.expr && !isBooleanOp(i.expr.op) && i.expr.args.some(isActive)) active.add(i.target);
+          // A row is the matrix's memory: a row written with tangents makes the whole matrix active.
+          if (i.kind === 'const' && i.expr.op === 'row' && active.has(i.target) && i.expr.args[0].kind === 'var') active.add(i.expr.args[0].name);
+      }
+    });
+    changed = active.size !== before;
+  }
+  return active;
+}

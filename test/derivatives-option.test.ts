@@ -1,0 +1,108 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.ts';
+import { compileSync } from '../src/index.ts';
+import { loadAdModule } from '../src/plugins/unplugin.ts';
+import { load } from '../src/register/hooks.ts';
+import { instantiate } from './support/instantiate.ts';
+
+/**
+ * The `derivatives` option, in every entry point: compile()/compileSync(), `adc compile
+ * --derivatives`, the bundler plugins (loadAdModule) and the Node loader (ADC_DERIVATIVES or
+ * `?derivatives=` on the import). The default output is byte-identical to `grad` alone.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'adc-derivatives-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const seed = readFileSync(new URL('../examples/seed.ad', import.meta.url), 'utf8');
+const exportsOf = (code: string) => /export \{([^}]*)\};\s*$/.exec(code)![1].split(',').map((s) => s.trim().split(/\s+as\s+/).pop()!);
+
+describe('the derivatives option', () => {
+  it('defaults to grad, whose output is unchanged', () => {
+    const plain = compileSync(seed).code!;
+    expect(compileSync(seed, { derivatives: ['grad'] }).code).toBe(plain);
+    expect(exportsOf(plain)).toEqual(['f1', 'f1Grad', 'f3', 'f3Grad', 'forward', 'forwardGrad', 'g1', 'g1Grad', 'g2', 'g2Grad', 'graph', 'graphGrad', 'appendix', 'appendixGrad']);
+  });
+
+  it('exports exactly what is asked for', () => {
+    const code = compileSync('fn f(x, y) = x * y^2\nfn g(v: vec[n]) = sum(i: v[i]^3)', { derivatives: ['jvp', 'hessian'] }).code!;
+    expect(exportsOf(code)).toEqual(['f', 'fJvp', 'fHessian', 'g', 'gJvp', 'gHessian']);
+    const m = instantiate(code) as unknown as Record<string, (...a: unknown[]) => { hessian: Record<string, Record<string, unknown>> }>;
+    expect(m.fHessian(2, 3).hessian).toEqual({ x: { x: 0, y: 6 }, y: { x: 6, y: 4 } });
+    const h = m.gHessian([1, 2]).hessian.v.v as Float64Array[];
+    expect(h.map((r) => [...r])).toEqual([
+      [6, 0],
+      [0, 12],
+    ]);
+    expect(exportsOf(compileSync('fn f(x) = x', { derivatives: [] }).code!)).toEqual(['f']);
+  });
+
+  it('refuses what is not built yet, and a function named like a derivative export', () => {
+    const r = compileSync('fn f(x) = x', { derivatives: ['vjp'] });
+    expect(r.code).toBeUndefined();
+    expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([
+      ['AD5040', "the derivative 'vjp' is not available in this version (available: grad, jvp, jacobian, hvp, hessian; vjp is planned)"],
+    ]);
+    expect(compileSync('fn f(x) = x\nfn fJvp(x) = x').diagnostics.map((d) => d.code)).toEqual(['AD2008']);
+  });
+
+  it('is --derivatives in adc compile (and a wrong word is a usage error)', async () => {
+    const file = join(dir, 'model.ad');
+    writeFileSync(file, 'fn rosen(x, y) = (1 - x)^2 + 100 * (y - x^2)^2\n');
+    const out: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s) };
+    expect(await main(['compile', file, '--derivatives', 'grad,hvp', '--dts', '--no-color'], io)).toBe(0);
+    const code = readFileSync(join(dir, 'model.js'), 'utf8');
+    expect(exportsOf(code)).toEqual(['rosen', 'rosenHvp', 'rosenGrad']);
+    expect(readFileSync(join(dir, 'model.d.ts'), 'utf8')).toContain('export declare function rosenHvp(v: { x?: number; y?: number }, x: number, y: number)');
+    const m = await import(pathToFileURL(join(dir, 'model.js')).href);
+    expect(m.rosenHvp({ x: 1 }, -1.2, 1).hvp.x).toBeCloseTo(1330, 9);
+    expect(await main(['compile', file, '--derivatives', 'grad,hess', '--no-color'], io)).toBe(2);
+    expect(out.at(-1)).toBe("adc: error: --derivatives: unknown derivative 'hess' (one of grad, jvp, vjp, jacobian, hessian, hvp)");
+    expect(await main(['compile', file, '--derivatives', 'vjp', '--no-color'], io)).toBe(1);
+  });
+
+  it('reaches the bundler plugins and the Node loader', async () => {
+    const file = join(dir, 'plugin.ad');
+    writeFileSync(file, 'fn f(x) = x^3\n');
+    const { result } = await loadAdModule(file, { derivatives: ['jvp'] });
+    expect(exportsOf(result.code!)).toEqual(['f', 'fJvp']);
+    const next = () => ({ format: 'module' });
+    const url = pathToFileURL(file).href;
+    const viaQuery = await load(`${url}?derivatives=hessian`, {}, next);
+    expect(exportsOf(String(viaQuery.source).replace(/\/\/# sourceMappingURL=.*\n$/, ''))).toEqual(['f', 'fHessian']);
+    process.env.ADC_DERIVATIVES = 'grad,jvp';
+    try {
+      const viaEnv = await load(url, {}, next);
+      expect(exportsOf(String(viaEnv.source).replace(/\/\/# sourceMappingURL=.*\n$/, ''))).toEqual(['f', 'fJvp', 'fGrad']);
+    } finally {
+      delete process.env.ADC_DERIVATIVES;
+    }
+  });
+});
+
+describe('the derivative examples', () => {
+  it('examples/newton.mjs (Newton with fHessian), examples/gauss-newton.mjs (fJacobian) and examples/seed-jvp.mjs (the seed §1 with fJvp) run', async () => {
+    const out = mkdtempSync(join(dir, 'examples-'));
+    const io = { out: () => {}, err: (s: string) => expect.fail(s) };
+    const examples = new URL('../examples/', import.meta.url);
+    expect(await main(['compile', new URL('derivatives.ad', examples).pathname, '--out-dir', out, '--derivatives', 'grad,jvp,jacobian,hvp,hessian', '--no-color'], io)).toBe(0);
+    for (const file of ['newton.mjs', 'seed-jvp.mjs', 'gauss-newton.mjs']) copyFileSync(new URL(file, examples), join(out, file));
+    const gn = spawnSync(process.execPath, [join(out, 'gauss-newton.mjs')], { encoding: 'utf8' });
+    expect(gn.stderr).toBe('');
+    const [, a, b] = /gauss-newton: a = (\S+), b = (\S+) after \d+ steps/.exec(gn.stdout)!;
+    expect(Number(a)).toBeCloseTo(2, 1);
+    expect(Number(b)).toBeCloseTo(-0.7, 1);
+    const newton = spawnSync(process.execPath, [join(out, 'newton.mjs')], { encoding: 'utf8' });
+    expect(newton.stderr).toBe('');
+    const [, steps] = /rosenbrock: Newton reaches \(1\.000000, 1\.000000\) in (\d+) steps/.exec(newton.stdout)!;
+    expect(Number(steps)).toBeLessThan(10);
+    expect(newton.stdout).toMatch(/energy: Newton converges in [1-9] steps/);
+    const seed = spawnSync(process.execPath, [join(out, 'seed-jvp.mjs')], { encoding: 'utf8' });
+    expect(seed.stderr).toBe('');
+    expect(seed.stdout).toMatch(/f'\(1\) = 122\.04515814026\d* \(the seed: 122\.045158140265\)/);
+  });
+});

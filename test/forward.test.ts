@@ -1,0 +1,321 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileSync, formatDiagnostics } from '../src/index.ts';
+import { arrayProgramArb, buildArgs, type Arg } from './support/array-programs.ts';
+import { instantiate } from './support/instantiate.ts';
+
+/**
+ * Forward mode (fJvp), Hessian-vector products (fHvp: forward over reverse) and Hessians
+ * (fHessian), checked against exact numbers from independent sources (the seed document §1, the
+ * Rosenbrock Hessian by hand), against reverse mode (⟨∇f, v⟩ must equal the JVP along v), against
+ * central finite differences of fGrad, and for symmetry, on hand-written and random programs.
+ */
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- generated modules take and return arrays and objects
+type Module = Record<string, (...args: any[]) => any>;
+
+function load(source: string, derivatives = ['grad', 'jvp', 'hvp', 'hessian'], checkpointMemory?: number): Module {
+  const r = compileSync(source, { derivatives: derivatives as never, ...(checkpointMemory !== undefined && { checkpointMemory }) });
+  if (r.code === undefined) throw new Error(`did not compile:\n${formatDiagnostics(r.diagnostics, source, 'input.ad')}\n${source}`);
+  return instantiate(r.code) as unknown as Module;
+}
+
+type Value = number | Float64Array | Float64Array[];
+/** The entries of a gradient-shaped object, flattened in parameter order. */
+const flat = (o: Record<string, Value>, keys: readonly string[]): number[] =>
+  keys.flatMap((k) => {
+    const v = o[k];
+    return typeof v === 'number' ? [v] : v instanceof Float64Array ? [...v] : v.flatMap((r) => [...r]);
+  });
+/** A gradient-shaped object from flat entries, shaped like `like`. */
+function shaped(like: Record<string, Value>, keys: readonly string[], entries: readonly number[]): Record<string, Value> {
+  let at = 0;
+  const out: Record<string, Value> = {};
+  for (const k of keys) {
+    const v = like[k];
+    if (typeof v === 'number') out[k] = entries[at++];
+    else if (v instanceof Float64Array) out[k] = Float64Array.from(v, () => entries[at++]);
+    else out[k] = v.map((r) => Float64Array.from(r, () => entries[at++]));
+  }
+  return out;
+}
+const dot = (a: readonly number[], b: readonly number[]) => a.reduce((s, x, i) => s + x * b[i], 0);
+
+describe('fJvp: forward mode', () => {
+  it("gives the seed document's §1 derivative, f'(1) = 122.045158140265", () => {
+    const m = load(readFileSync(new URL('../examples/seed.ad', import.meta.url), 'utf8'), ['jvp']);
+    const r = m.forwardJvp({ x: 1 }, 1);
+    expect(r.tangent).toBeCloseTo(122.045158140265, 11);
+    expect(r.value).toBe(m.forward(1));
+    // The §2.3 example along each axis: the seed's partial derivatives.
+    expect(m.graphJvp({ x1: 1 }, 2, 3).tangent).toBeCloseTo(18260.7627311899, 7);
+    expect(m.graphJvp({ x2: 1 }, 2, 3).tangent).toBeCloseTo(6689.544469, 5);
+    expect(m.appendixJvp({ x1: 1, x2: 0 }, 2, 3).tangent).toBeCloseTo(0.29958076032382, 13);
+    // A missing key is 0; an empty tangent gives 0.
+    expect(m.graphJvp({}, 2, 3).tangent).toBe(0);
+  });
+
+  it('agrees with reverse mode (⟨∇f, v⟩) and finite differences, through arrays, branches and every reduction', () => {
+    const source = `
+fn lsq(w: vec[n], b, const X: mat[m, n], const y: vec[m]) = sum(k: (b + sum(i: X[k, i] * w[i]) - y[k])^2) / m
+fn red(x: vec[n], s) = prod(i: x[i] + s) + max(i: x[i]^2) - min(i: sin(x[i])) + logsumexp(i: s * x[i]) + norm(x)
+fn branchy(a, b) = if a > b then a^b + atan2(a, b) else hypot(a, b) * exp(-a)
+fn powers(x, y) = x^y + y^3 - cbrt(x) + abs(x - y) + max(x, y) * min(x, 2 * y)
+`;
+    const m = load(source);
+    const cases: [string, string[], Arg[], Record<string, Value>][] = [
+      ['lsq', ['w', 'b'], [[0.3, -0.2, 0.5], 0.1, [[1, 2, 3], [0.5, -1, 2]], [1, 2]], { w: Float64Array.of(0.7, -1, 0.2), b: 0.4 }],
+      ['red', ['x', 's'], [[0.5, -0.3, 1.2], 0.25], { x: Float64Array.of(1, 0.5, -2), s: 0.3 }],
+      ['branchy', ['a', 'b'], [1.5, 0.7], { a: 0.3, b: -1.1 }],
+      ['branchy', ['a', 'b'], [0.5, 0.7], { a: 0.3, b: -1.1 }],
+      ['powers', ['x', 'y'], [1.3, 0.8], { x: -0.4, y: 1.7 }],
+    ];
+    for (const [name, keys, args, v] of cases) {
+      const jvp = m[`${name}Jvp`](v, ...args);
+      const grad = m[`${name}Grad`](...args);
+      expect(jvp.value).toBe(grad.value);
+      expect(jvp.tangent).toBeCloseTo(dot(flat(grad.gradient, keys), flat(v, keys)), 12);
+      // Central differences of f along v.
+      const h = 1e-6;
+      const along = (t: number) =>
+        m[name](
+          ...args.map((a, k) => {
+            const key = keys[k];
+            const d = key === undefined ? undefined : v[key];
+            if (d === undefined) return a;
+            return typeof a === 'number' ? a + t * (d as number) : Array.from(a as number[], (x, i) => x + t * (d as Float64Array)[i]);
+          }),
+        );
+      expect(jvp.tangent).toBeCloseTo((along(h) - along(-h)) / (2 * h), 6);
+    }
+  });
+
+  it('differentiates functions returning arrays: the tangent has the value shape', () => {
+    const m = load(
+      `fn rotate(t, p: vec[n]) = [cos(t) * p[0] - sin(t) * p[1], sin(t) * p[0] + cos(t) * p[1]]
+fn outer(u: vec[n], v: vec[m]) {
+  let M[i, j] = u[i] * v[j]
+  return M
+}`,
+      ['jvp'],
+    );
+    const r = m.rotateJvp({ t: 1 }, 0.3, [1, 2]);
+    expect([...r.tangent]).toEqual([-Math.sin(0.3) * 1 - Math.cos(0.3) * 2, Math.cos(0.3) * 1 - Math.sin(0.3) * 2].map((x) => expect.closeTo(x, 15)));
+    expect([...m.rotateJvp({}, 0.3, [1, 2]).tangent]).toEqual([0, 0]);
+    const o = m.outerJvp({ u: [1, 0], v: [0, 0, 1] }, [2, 3], [4, 5, 6]);
+    // d(u vᵀ) = du vᵀ + u dvᵀ
+    expect(o.tangent.map((row: Float64Array) => [...row])).toEqual([
+      [4, 5, 6 + 2],
+      [0, 0, 3],
+    ]);
+    expect(o.value.map((row: Float64Array) => [...row])).toEqual([
+      [8, 10, 12],
+      [12, 15, 18],
+    ]);
+  });
+
+  it('checks the tangent argument', () => {
+    const m = load('fn f(x: vec[n]) = sum(i: x[i]^2)', ['jvp']);
+    expect(() => m.fJvp({ x: [1] }, [1, 2])).toThrow(RangeError);
+    expect(m.fJvp({ x: [1, 1] }, [1, 2]).tangent).toBe(6);
+  });
+});
+
+describe('fJacobian: forward columns', () => {
+  const m = load(
+    `fn rotate(t, p: vec[n]) = [cos(t) * p[0] - sin(t) * p[1], sin(t) * p[0] + cos(t) * p[1]]
+# A bundle-adjustment reprojection residual: a pinhole camera (focal length f, translation c) sees
+# the point X at pixel (u, v).
+fn reproject(f, c: vec[k], X: vec[k], const u, const v) {
+  let P[i] = X[i] + c[i]
+  return [f * P[0] / P[2] - u, f * P[1] / P[2] - v]
+}
+fn resid(a, b, const x: vec[m], const y: vec[m]) {
+  let r[k] = a * exp(b * x[k]) - y[k]
+  return r
+}`,
+    ['jacobian'],
+  );
+
+  it('is the rotation matrix for a rotation (∂/∂p) and its derivative (∂/∂t)', () => {
+    const t = 0.3;
+    const J = m.rotateJacobian(t, [1, 2]).jacobian;
+    const [c, s] = [Math.cos(t), Math.sin(t)];
+    expect(J.p.map((r: Float64Array) => [...r])).toEqual([
+      [c, -s],
+      [s, c],
+    ]);
+    expect([...J.t]).toEqual([-s * 1 - c * 2, c * 1 - s * 2].map((x) => expect.closeTo(x, 15)));
+  });
+
+  it('matches central differences for a reprojection residual, and hand-derived least-squares residuals', () => {
+    const args = [800, [0.1, -0.2, 4], [0.5, 0.3, 1], 90, 70] as const;
+    const J = m.reprojectJacobian(...args).jacobian;
+    const h = 1e-6;
+    const column = (k: number, i: number) => {
+      const at = (d: number) => {
+        const a = args.map((x) => (Array.isArray(x) ? [...x] : x)) as unknown as [number, number[], number[], number, number];
+        if (k === 0) a[0] += d;
+        else (a[k] as number[])[i] += d;
+        return m.reprojectJacobian(...a).value as Float64Array;
+      };
+      const [p, q] = [at(h), at(-h)];
+      return [0, 1].map((r) => (p[r] - q[r]) / (2 * h));
+    };
+    column(0, 0).forEach((d, r) => expect(J.f[r]).toBeCloseTo(d, 5));
+    for (const key of ['c', 'X'] as const) {
+      for (let i = 0; i < 3; i++) column(key === 'c' ? 1 : 2, i).forEach((d, r) => expect(J[key][r][i], `${key}[${i}] row ${r}`).toBeCloseTo(d, 3));
+    }
+    const x = [0, 0.5, 1, 1.5];
+    const R = m.residJacobian(2, -0.7, x, [1, 1, 1, 1]).jacobian;
+    x.forEach((t, k) => {
+      expect(R.a[k]).toBeCloseTo(Math.exp(-0.7 * t), 15);
+      expect(R.b[k]).toBeCloseTo(2 * t * Math.exp(-0.7 * t), 15);
+    });
+  });
+});
+
+describe('fHessian and fHvp: forward over reverse', () => {
+  it('gives the Rosenbrock Hessian at (−1.2, 1): [[1330, 480], [480, 200]]', () => {
+    const m = load('fn rosen(x, y) = (1 - x)^2 + 100 * (y - x^2)^2');
+    const r = m.rosenHessian(-1.2, 1);
+    expect(r.hessian.x.x).toBeCloseTo(1330, 9);
+    expect(r.hessian.x.y).toBeCloseTo(480, 9);
+    expect(r.hessian.y.x).toBeCloseTo(480, 9);
+    expect(r.hessian.y.y).toBeCloseTo(200, 12);
+    expect(r.value).toBe(m.rosen(-1.2, 1));
+    expect(r.gradient).toEqual(m.rosenGrad(-1.2, 1).gradient);
+    const v = m.rosenHvp({ x: 0.5, y: -2 }, -1.2, 1);
+    expect(v.hvp.x).toBeCloseTo(1330 * 0.5 + 480 * -2, 9);
+    expect(v.hvp.y).toBeCloseTo(480 * 0.5 + 200 * -2, 9);
+  });
+
+  it('matches finite differences of fGrad, is symmetric, and fHvp(v) = fHessian · v', () => {
+    const source = `
+fn red(x: vec[n], s) = prod(i: x[i] + s) + max(i: x[i]^2) - min(i: sin(x[i])) + logsumexp(i: s * x[i]) + norm(x)
+fn lsq(w: vec[n], b, const X: mat[m, n], const y: vec[m]) = sum(k: tanh(b + sum(i: X[k, i] * w[i]) - y[k])^2) / m
+fn mixed(a, v: vec[n]) {
+  let z[i] = exp(a * v[i]) / (1 + v[i]^2)
+  return sum(i: z[i] * v[i]) + a^3 * dot(v, v) + (if a > 0 then log(1 + a) else a)
+}
+`;
+    const m = load(source);
+    const cases: [string, string[], Arg[]][] = [
+      ['red', ['x', 's'], [[0.5, -0.3, 1.2], 0.25]],
+      ['lsq', ['w', 'b'], [[0.3, -0.2, 0.5], 0.1, [[1, 2, 3], [0.5, -1, 2]], [1, 2]]],
+      ['mixed', ['a', 'v'], [0.7, [0.4, -1.1, 0.9, 2]]],
+    ];
+    for (const [name, keys, args] of cases) {
+      const H = m[`${name}Hessian`](...args);
+      const g0 = m[`${name}Grad`](...args).gradient;
+      const n = flat(g0, keys).length;
+      // Rows of the Hessian, flattened: H[p][q] has p's shape then q's.
+      const dense: number[][] = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+      let row = 0;
+      for (const p of keys) {
+        const rowsOfP = typeof g0[p] === 'number' ? 1 : (g0[p] as Float64Array).length;
+        for (let i = 0; i < rowsOfP; i++) {
+          let col = 0;
+          for (const q of keys) {
+            const block = H.hessian[p][q];
+            const colsOfQ = typeof g0[q] === 'number' ? 1 : (g0[q] as Float64Array).length;
+            for (let j = 0; j < colsOfQ; j++) {
+              const value = typeof g0[p] === 'number' ? (typeof g0[q] === 'number' ? block : block[j]) : typeof g0[q] === 'number' ? block[i] : block[i][j];
+              dense[row + i][col + j] = value;
+            }
+            col += colsOfQ;
+          }
+        }
+        row += rowsOfP;
+      }
+      const x0 = flat(Object.fromEntries(keys.map((k, i) => [k, typeof args[i] === 'number' ? (args[i] as number) : Float64Array.from(args[i] as number[])])), keys);
+      const argsAt = (x: readonly number[]) => {
+        const obj = shaped(g0, keys, x);
+        return args.map((a, i) => (i < keys.length ? (typeof obj[keys[i]] === 'number' ? obj[keys[i]] : [...(obj[keys[i]] as Float64Array)]) : a));
+      };
+      const h = 1e-5;
+      for (let j = 0; j < n; j++) {
+        const plus = x0.slice();
+        const minus = x0.slice();
+        plus[j] += h;
+        minus[j] -= h;
+        const gp = flat(m[`${name}Grad`](...argsAt(plus)).gradient, keys);
+        const gm = flat(m[`${name}Grad`](...argsAt(minus)).gradient, keys);
+        for (let i = 0; i < n; i++) {
+          expect(dense[i][j], `${name} H[${i}][${j}] vs finite differences`).toBeCloseTo((gp[i] - gm[i]) / (2 * h), 5);
+          expect(dense[i][j], `${name} symmetry at ${i}, ${j}`).toBeCloseTo(dense[j][i], 10);
+        }
+      }
+      const v = Array.from({ length: n }, (_, i) => Math.sin(i + 1));
+      const hv = m[`${name}Hvp`](shaped(g0, keys, v), ...args);
+      const want = dense.map((r) => dot(r, v));
+      flat(hv.hvp, keys).forEach((x, i) => expect(x).toBeCloseTo(want[i], 10));
+      expect(hv.value).toBe(H.value);
+    }
+  });
+});
+
+describe('loops with state (examples/loops.ad)', () => {
+  const source = readFileSync(new URL('../examples/loops.ad', import.meta.url), 'utf8');
+  const cases: [string, Arg[], string[]][] = [
+    ['oscillate', [1.3, 0.5, -0.2, 0.01, 50], ['k', 'x0', 'v0']],
+    ['predators', [1.1, 0.4, 0.9, 0.3, 2, 1, 0.01, 40], ['a', 'b', 'c', 'd', 'u0', 'w0']],
+    ['newton_sqrt', [2.5], ['a']],
+    ['bounce', [0.3, 1.7, 12], ['x0', 'r']],
+    ['lstm', [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, -0.1, -0.2, -0.3, 0.5, [0.1, 0.5, -0.3, 0.8]], ['wf', 'uf', 'bf', 'wi', 'ui', 'bi', 'wo', 'uo', 'bo', 'wc', 'uc', 'bc', 'v']],
+  ];
+  // Stored states, and checkpointed ones (no tape memory: every loop recomputes from checkpoints).
+  for (const memory of [undefined, 0]) {
+    it(`fJvp equals fGrad's entries and fHvp finite differences of fGrad${memory === 0 ? ', checkpointed' : ''}`, () => {
+      const m = load(source, ['grad', 'jvp', 'hvp'], memory);
+      for (const [name, args, keys] of cases) {
+        const g = m[`${name}Grad`](...args).gradient;
+        keys.forEach((k, i) => {
+          const jvp = m[`${name}Jvp`]({ [k]: 1 }, ...args).tangent;
+          expect(Math.abs(jvp - g[k]), `${name} ∂/∂${k}: ${jvp} vs ${g[k]}`).toBeLessThanOrEqual(1e-13 * (1 + Math.abs(g[k])));
+          const hv = m[`${name}Hvp`]({ [k]: 1 }, ...args).hvp;
+          const h = 1e-5;
+          const at = (d: number) => m[`${name}Grad`](...args.map((a, j) => (j === i ? (a as number) + d : a))).gradient;
+          const [gp, gm] = [at(h), at(-h)];
+          for (const q of keys) {
+            const fd = (gp[q] - gm[q]) / (2 * h);
+            expect(Math.abs(hv[q] - fd), `${name} ∂²/∂${q}∂${k}: ${hv[q]} vs ${fd}`).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(fd)));
+          }
+        });
+      }
+    });
+  }
+});
+
+describe('random array programs', () => {
+  it('fJvp · v equals ⟨fGrad, v⟩, and Hessians are symmetric (⟨u, H v⟩ = ⟨v, H u⟩)', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(arrayProgramArb(), fc.array(fc.integer({ min: -1500, max: 1500 }), { minLength: 40, maxLength: 40 }), (program, ints) => {
+        const data = ints.map((i) => i / 1000);
+        const m = load(program.source, ['grad', 'jvp', 'hvp']);
+        const args = buildArgs(program.params, { n: 3, m: 2, typed: false }, data);
+        const keys = program.params.filter((p) => !p.isConst).map((p) => p.name);
+        const grad = m.fGrad(...args);
+        if (!flat(grad.gradient, keys).every(Number.isFinite) || program.evaluate(args).singular) return;
+        const n = flat(grad.gradient, keys).length;
+        const u = Array.from({ length: n }, (_, i) => Math.cos(3 * i + 1));
+        const v = Array.from({ length: n }, (_, i) => Math.sin(2 * i + 1));
+        const jvp = m.fJvp(shaped(grad.gradient, keys, v), ...args);
+        const scale = 1 + Math.abs(jvp.tangent) + program.bound;
+        expect(Object.is(jvp.value, grad.value), program.source).toBe(true);
+        expect(Math.abs(jvp.tangent - dot(flat(grad.gradient, keys), v)), `JVP vs ⟨∇f, v⟩\n${program.source}`).toBeLessThan(1e-10 * scale);
+        const hv = flat(m.fHvp(shaped(grad.gradient, keys, v), ...args).hvp, keys);
+        const hu = flat(m.fHvp(shaped(grad.gradient, keys, u), ...args).hvp, keys);
+        if (!hv.every(Number.isFinite) || !hu.every(Number.isFinite)) return;
+        const a = dot(u, hv);
+        const b = dot(v, hu);
+        expect(Math.abs(a - b), `⟨u, Hv⟩ = ${a}, ⟨v, Hu⟩ = ${b}\n${program.source}`).toBeLessThan(1e-8 * (1 + Math.abs(a) + Math.abs(b) + program.bound));
+        checked++;
+      }),
+      { numRuns: Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 80) },
+    );
+    expect(checked).toBeGreaterThan(20);
+  });
+});
