@@ -186,6 +186,22 @@ describe('array variables', () => {
   });
 });
 
+describe('array variables in forward mode', async () => {
+  const fm = await compileAndLoad(source, { derivatives: ['grad', 'jvp'] });
+  it('blur: jvp along each input direction is the forward-mode oracle\'s gradient entry', () => {
+    const x = [0.3, -1.2, 0.7, 2.0];
+    const a = 0.9;
+    const oracle = forwardGradient({ x: { kind: 'vec', value: x }, a: { kind: 'scalar', value: a } }, (p) => blurT(duals, p.x as Dual[], p.a as Dual, 2));
+    const jvp = fm.blurJvp as unknown as (t: unknown, ...args: unknown[]) => { value: number; tangent: number };
+    x.forEach((_, k) => {
+      const r = jvp({ x: x.map((_, c) => (c === k ? 1 : 0)), a: 0 }, x, a, 2);
+      close(r.value, oracle.value, 1e-14);
+      close(r.tangent, (oracle.gradient.x as Float64Array)[k], 1e-12);
+    });
+    close(jvp({ x: [0, 0, 0, 0], a: 1 }, x, a, 2).tangent, oracle.gradient.a as number, 1e-12);
+  });
+});
+
 describe('array variables: diagnostics', () => {
   it('a wrong shape, a size that is not a size, a wrong index count, an array assigned to a number', () => {
     const all = diagnose(
