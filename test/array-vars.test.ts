@@ -225,6 +225,11 @@ describe('array variables: diagnostics', () => {
     expect(only('fn f(x: vec[n]) {\n  var y: vec[n] = x\n  y[i] = y[i + 1]\n  return y[0]\n}')).toMatchObject({ code: 'AD6011', line: 3, column: 12 });
   });
 
+  it('a function with an array variable, returning a number, called inside a loop block is refused (AD6016)', () => {
+    const src = 'fn g(x: vec[n], c) {\n  var y: vec[n] = x\n  y[i] = c * y[i]\n  return sum(i: y[i])\n}\nfn f(x: vec[n], c) {\n  var s = c\n  for t in 0..3 {\n    s = s + g(x, s)\n  }\n  return s\n}';
+    expect(only(src)).toMatchObject({ code: 'AD6016', line: 9, column: 13 });
+  });
+
   it('a fixed index that is the fresh one again, or an update of a let, are refused', () => {
     expect(only('fn f(A: mat[n, n]) {\n  var M: mat[n, n] = A\n  M[i, i] = 0\n  return M[0, 0]\n}')).toMatchObject({ code: 'AD2001', line: 3, column: 8 });
     expect(only('fn f(x: vec[n]) {\n  let y[i] = x[i]\n  y[i] = 0\n  return y[0]\n}')).toMatchObject({ code: 'AD7001', line: 3, column: 3 });

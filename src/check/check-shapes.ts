@@ -554,12 +554,12 @@ function namesIn(e: Expr): string[] {
   return names;
 }
 
-/** Whether a function, or one it calls, has an array `let` or a list (each allocates an array). */
+/** Whether a function, or one it calls, has an array `let`, an array `var` or a list (each allocates an array). */
 function definesArrays(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): boolean {
   return anyReachable(
     fn,
     functions,
-    (f) => allStatements(f.body).some((s) => s.kind === 'let' && s.indices !== undefined),
+    (f) => allStatements(f.body).some((s) => (s.kind === 'let' && s.indices !== undefined) || (s.kind === 'var' && s.type !== undefined)),
     (e) => e.kind === 'list',
   );
 }
