@@ -1,6 +1,6 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { allStatements, anyReachable, statementExprs, assertNever, childrenOf, directIndexUses, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
+import { allStatements, anyReachable, statementExprs, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
 import { constants } from '../ir/builtins.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
@@ -321,7 +321,8 @@ export function checkShapes(
     const returnsArray = resultOf(callee.name) !== undefined;
     if ((loops > 0 || blocks > 0) && !returnsArray && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
     // A loop with state inside a reduction would be run (and taped) once per index: not supported.
-    if (loops > 0 && anyReachable(callee, functions, hasStatefulCode)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
+    // A call returning an array is computed once, before its statement: it may have state.
+    if (loops > 0 && !returnsArray && anyReachable(callee, functions, hasStatefulCode)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
     const bindings: [string, Dim][] = [];
     callee.params.forEach((p, k) => {
       const arg = e.args[k];
@@ -378,6 +379,66 @@ export function checkShapes(
     }
   };
 
+  /** The shape `var y: vec[n]` declares: sizes are parameters' sizes or whole numbers. */
+  const varType = (name: string, t: NonNullable<Extract<Statement, { kind: 'var' }>['type']>): ArrayInfo | undefined => {
+    const expected = t.kind === 'vec' ? 1 : t.kind === 'mat' ? 2 : undefined;
+    if (expected === undefined) diagnostics.error('unknownArrayType', t.kindSpan, t.kind);
+    else if (t.sizes.length !== expected) diagnostics.error('wrongSizeCount', t.span, t.kind, expected, t.sizes.length);
+    let valid = expected !== undefined && t.sizes.length === expected;
+    const dims = t.sizes.map((size): Dim => {
+      if (size.kind === 'number') {
+        if (!(Number.isInteger(size.value) && size.value >= 0)) {
+          diagnostics.error('invalidSize', size.span, String(size.value));
+          valid = false;
+        }
+        return { length: affineConstant(size.value), text: String(size.value) };
+      }
+      if (env.get(size.name)?.kind !== 'size') {
+        diagnostics.error('arrayVarSize', size.span, size.name, name);
+        valid = false;
+      }
+      return { length: affineSymbol(sizeSymbol(size.name)), text: size.name };
+    });
+    return valid ? arrayInfo(dims) : undefined;
+  };
+
+  /** `var y: T = e` or `y = e`: e is an array of y's shape (copied), or a number (every element). */
+  const assignArray = (name: string, info: ArrayInfo, value: Expr) => {
+    if (!isArrayValued(value, shapeOf)) {
+      visit(value);
+      return;
+    }
+    const got = visitArray(value);
+    if (!got) return;
+    const same =
+      got.dims.length === info.dims.length &&
+      got.dims.every((d, k) => {
+        const want = info.dims[k];
+        return d.length && want.length ? affineEqual(d.length, want.length) : d.text === want.text;
+      });
+    if (!same) diagnostics.error('arrayVarShape', value.span, name, info.type, value.kind === 'name' ? `'${value.name}'` : `'${show(value)}'`, got.type);
+  };
+
+  /**
+   * `y[i] = e` (i fresh: every element, simultaneously) or `y[j] = e` (j defined or computed: one
+   * element, checked in range when the program runs); `e` reads y from before the statement.
+   */
+  const updateElements = (name: string, at: Span, info: ArrayInfo, indices: readonly Expr[], value: Expr) => {
+    if (indices.length !== info.dims.length) {
+      diagnostics.error('wrongIndexCount', at, name, info.dims.length, indices.length);
+      return;
+    }
+    const fresh = freshIndices(indices, (n) => env.has(n) || constants.has(n));
+    indices.forEach((x, k) => fresh[k] === undefined && visit(x));
+    const enter = (k: number): void => {
+      if (k === indices.length) return inLoop(() => visit(value));
+      const b = fresh[k];
+      if (!b) return enter(k + 1);
+      withIndex(b, { from: affineConstant(0), to: info.dims[k].length }, () => enter(k + 1));
+    };
+    enter(0);
+  };
+
   // Inside a `for`, `while` or `if` block: arrays are not defined there (yet).
   let blocks = 0;
   const block = (body: readonly Statement[]): ArrayInfo | undefined => {
@@ -420,18 +481,35 @@ export function checkShapes(
           declaredHere.push(s.name);
           break;
         case 'var':
-          if (s.type) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
-          else visit(s.value);
-          env.set(s.name, { kind: 'number' });
+          if (s.type) {
+            // Array state carried by a loop is not built yet: an array variable lives outside blocks.
+            if (blocks > 0) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
+            // An invalid type is reported once: the variable is then unknown here, not a number.
+            const info = varType(s.name, s.type);
+            if (info) {
+              assignArray(s.name, info, s.value);
+              env.set(s.name, info);
+            } else env.delete(s.name);
+          } else {
+            visit(s.value);
+            env.set(s.name, { kind: 'number' });
+          }
           declaredHere.push(s.name);
           break;
         case 'assign': {
-          s.indices?.forEach((i) => visit(i));
           const entity = env.get(s.name);
+          if (entity?.kind === 'array') {
+            if (blocks > 0) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
+            if (s.indices) updateElements(s.name, s.nameSpan, entity, s.indices, s.value);
+            else assignArray(s.name, entity, s.value);
+            break;
+          }
+          s.indices?.forEach((i) => visit(i));
           if (s.indices && entity?.kind === 'number') diagnostics.error('notAnArray', s.nameSpan, s.name);
-          else if (s.indices) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
-          if (!s.indices && s.value.kind === 'name' && env.get(s.value.name)?.kind === 'array') diagnostics.error('arrayAssignedToNumber', s.value.span, s.name, `'${s.value.name}'`);
-          else visit(s.value);
+          if (!s.indices && isArrayValued(s.value, shapeOf)) {
+            const what = s.value.kind === 'name' ? `'${s.value.name}'` : `'${show(s.value)}'`;
+            diagnostics.error('arrayAssignedToNumber', s.value.span, s.name, what);
+          } else visit(s.value);
           break;
         }
         case 'for': {
@@ -525,12 +603,12 @@ function namesIn(e: Expr): string[] {
   return names;
 }
 
-/** Whether a function, or one it calls, has an array `let` or a list (each allocates an array). */
+/** Whether a function, or one it calls, has an array `let`, an array `var` or a list (each allocates an array). */
 function definesArrays(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): boolean {
   return anyReachable(
     fn,
     functions,
-    (f) => allStatements(f.body).some((s) => s.kind === 'let' && s.indices !== undefined),
+    (f) => allStatements(f.body).some((s) => (s.kind === 'let' && s.indices !== undefined) || (s.kind === 'var' && s.type !== undefined)),
     (e) => e.kind === 'list',
   );
 }

@@ -205,7 +205,8 @@ export const messages = {
   },
   arrayVarUnsupported: {
     code: 'AD7009',
-    text: (name: string) => `array variables ('var ${name}: vec[n]') and element updates are not supported yet; use number variables, or array 'let's outside loops`,
+    text: (name: string) =>
+      `the array variable '${name}' cannot be declared or updated inside a 'for', 'while' or 'if' block yet (array state in loops); update it before or after the block`,
   },
   statefulCodeInLoop: {
     code: 'AD7010',
@@ -214,6 +215,15 @@ export const messages = {
   arrayInLoopBody: {
     code: 'AD7011',
     text: (what: string) => `${what} makes an array inside a 'for', 'while' or 'if' block (or in its header), which is not supported yet; compute it before the block`,
+  },
+
+  arrayVarShape: {
+    code: 'AD7012',
+    text: (name: string, type: string, what: string, got: string) => `'${name}' is ${type}, but ${what} is ${got}; an array variable keeps its shape`,
+  },
+  arrayVarSize: {
+    code: 'AD7013',
+    text: (size: string, name: string) => `'${size}' in the type of '${name}' must be a size of a parameter (as 'n' in 'x: vec[n]') or a whole number`,
   },
 
   // Files and the command line (AD5xxx)

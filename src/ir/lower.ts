@@ -1,6 +1,6 @@
 import type { Span } from '../diagnostics/span.ts';
 import { affineCombine, affineConstant, affineOf, affineSymbol, extreme, signOf, type Affine, type AffineRange } from '../check/affine.ts';
-import { allStatements, assertNever, childrenOf, directIndexUses, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
+import { allStatements, assertNever, childrenOf, directIndexUses, freshIndices, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
@@ -181,9 +181,16 @@ function lowerBlock(body: readonly Statement[], scope: Map<string, Value>, cx: C
       case 'var':
       case 'assign':
         b.origin = { span: s.value.span, statement: s.span };
-        if (s.kind === 'assign' && s.indices) throw new Error('internal error: element updates reached lowering');
         hoistArrays(s.value, scope, cx);
-        scope.set(s.name, lowerNamed(s.name, s.value, scope, cx));
+        if (s.kind === 'var' && s.type) {
+          scope.set(s.name, lowerArrayAssign(s.name, shapeOfType(s.type, scope, cx), s.value, scope, cx));
+        } else if (s.kind === 'assign' && isArray(scope.get(s.name))) {
+          const current = scope.get(s.name) as ArrayValue;
+          scope.set(s.name, s.indices ? lowerElementUpdate(s.name, current, s.indices, s.value, scope, cx) : lowerArrayAssign(s.name, current, s.value, scope, cx));
+        } else {
+          if (s.kind === 'assign' && s.indices) throw new Error('internal error: an element update of a number reached lowering');
+          scope.set(s.name, lowerNamed(s.name, s.value, scope, cx));
+        }
         break;
       case 'for':
       case 'while':
@@ -197,6 +204,96 @@ function lowerBlock(body: readonly Statement[], scope: Map<string, Value>, cx: C
     }
   }
   return undefined;
+}
+
+/** An array's lengths, as operands and (where they are) forms over sizes. */
+type Shape = Pick<ArrayValue, 'dims' | 'forms'>;
+
+/** The shape `var y: vec[n]` declares, its sizes read in this scope (an inlined callee's are its caller's). */
+function shapeOfType(type: NonNullable<Extract<Statement, { kind: 'var' }>['type']>, scope: ReadonlyMap<string, Value>, cx: Context): Shape {
+  const dims = type.sizes.map((size) => (size.kind === 'number' ? constant(size.value) : (scope.get(size.name) as Operand)));
+  const forms = dims.map((d) => (d.kind === 'const' ? affineConstant(d.value) : cx.sizes.has(d.name) ? affineSymbol(d.name) : undefined));
+  return { dims, forms };
+}
+
+/**
+ * A fresh flat array of a shape, filled element by element by nested loops (the last index
+ * fastest): an array variable's value after a statement. Each statement that changes an array
+ * variable makes a new array (SSA, as for numbers), so the reverse sweep sees array lets only.
+ */
+function fillArray(name: string, shape: Shape, element: (indices: readonly Operand[]) => Operand, cx: Context): ArrayValue {
+  const { b } = cx;
+  let length = shape.dims[0];
+  for (let k = 1; k < shape.dims.length; k++) length = b.op('mul', length, shape.dims[k]);
+  const target = b.names.user(name);
+  b.emit({ kind: 'array', target, length, overwritten: true, origin: b.origin });
+  const indices = shape.dims.map(() => b.names.user('i'));
+  const level = (k: number, offset: Operand | undefined): void => {
+    cx.ranges.set(indices[k], { from: affineConstant(0), to: shape.forms[k] });
+    const body = b.loopBody(indices[k], () => {
+      const here = offset === undefined ? variable(indices[k]) : b.op('add', b.op('mul', offset, shape.dims[k]), variable(indices[k]));
+      if (k + 1 < indices.length) return level(k + 1, here);
+      const value = element(indices.map(variable));
+      b.emit({ kind: 'store', array: target, index: here, expr: { op: 'copy', args: [value] }, accumulate: false, origin: b.origin });
+    });
+    cx.ranges.delete(indices[k]);
+    b.emit({ kind: 'loop', index: indices[k], from: constant(0), to: shape.dims[k], descending: false, body, origin: b.origin });
+  };
+  level(0, undefined);
+  return { kind: 'array', ref: target, layout: 'flat', dims: shape.dims, forms: shape.forms };
+}
+
+/**
+ * `var y: vec[n] = e` or `y = e` for an array variable: a copy of the array e (of y's shape, as
+ * the checker proved), or the number e in every element (computed once, before the loops).
+ */
+function lowerArrayAssign(name: string, shape: Shape, value: Expr, scope: Map<string, Value>, cx: Context): ArrayValue {
+  if (arrayValued(value, scope, cx)) {
+    const source = lowerArray(value, scope, cx);
+    return fillArray(name, shape, (indices) => loadElement(source, indices, cx.b), cx);
+  }
+  const number = lowerExpr(value, scope, cx);
+  return fillArray(name, shape, () => number, cx);
+}
+
+/**
+ * `y[i] = e` with i fresh: every element at once, i running over y's dimension; `y[j] = e` with j
+ * defined or computed: that element (checked in range at run time unless provably in it), the
+ * others copied. Both read y from before the statement: the new value is a new array. A fixed
+ * index costs a copy of y (a `select` per element), which keeps every array a let for reverse mode.
+ */
+function lowerElementUpdate(name: string, old: ArrayValue, indices: readonly Expr[], value: Expr, scope: Map<string, Value>, cx: Context): ArrayValue {
+  const { b } = cx;
+  const fresh = freshIndices(indices, (n) => scope.has(n) || constants.has(n));
+  const fixed = indices.map((x, k) => {
+    if (fresh[k]) return undefined;
+    const at = lowerExpr(x, scope, cx);
+    // An array variable is defined from element 0: its updates check only the length.
+    if (!provablyInRange(formOf(x, scope, cx), affineConstant(0), old.forms[k], cx)) {
+      const text = `${name}[${indices.map(show).join(', ')}]`;
+      b.emit({ kind: 'check', index: at, length: old.dims[k], message: indices.length === 1 ? text : `${text} (index ${k + 1})`, origin: b.origin });
+    }
+    return at;
+  });
+  // One element (no fresh index): its value is computed once, before the copy.
+  const once = fresh.some((binder) => binder !== undefined) ? undefined : lowerExpr(value, scope, cx);
+  return fillArray(
+    name,
+    old,
+    (at) => {
+      const inner = new Map(scope);
+      fresh.forEach((binder, k) => binder && inner.set(binder.name, at[k]));
+      const updated = once ?? lowerExpr(value, inner, cx);
+      let condition: Operand | undefined;
+      fixed.forEach((j, k) => {
+        if (!j) return;
+        const same = b.op('eq', at[k], j);
+        condition = condition ? b.op('and', condition, same) : same;
+      });
+      return condition ? b.op('select', condition, updated, loadElement(old, at, b)) : updated;
+    },
+    cx,
+  );
 }
 
 /** The value of a `let`, `var` or assignment, named after the user's variable. */
