@@ -98,7 +98,7 @@ export function emitModule(input: EmitInput): Section[] {
       if (exportJvp !== false) exports.push(exportSpecifier(localFunctionName(name), name));
       if (jacobian) {
         const jname = jacobianName(value.name);
-        sections.push(jacobianFunction(jvp, vjp, localFunctionName(jname), localFunctionName(name), localFunctionName(vjpName(value.name)), jsString));
+        sections.push(jacobianFunction(jvp, vjp, localFunctionName(jname), local, localFunctionName(name), localFunctionName(vjpName(value.name)), jsString));
         exports.push(exportSpecifier(localFunctionName(jname), jname));
       }
     }

@@ -79,7 +79,7 @@ export function derivativeResults(fn: IrFunction): Operand[] {
  * 'forward' or 'reverse': the tests compare both. Functions returning a matrix, or with differentiated matrix parameters, have
  * no fJacobian.
  */
-export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, local: string, jvpLocal: string, vjpLocal: string, jsString: (text: string) => string): Section {
+export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, local: string, valueLocal: string, jvpLocal: string, vjpLocal: string, jsString: (text: string) => string): Section {
   const out = new Section();
   const params = jvp.params.map((p) => p.name).join(', ');
   const wrt = jvp.tangent!.seeds.map((s) => s.param);
@@ -91,8 +91,9 @@ export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, l
   out.push(`function ${local}(${params}) {`);
   for (const [p, n] of size) out.push(`  const ${n} = $length(${p.name}, ${jsString(`${local}: ${p.sourceName}`)});`);
   out.push(`  const $seed = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${p.shape ? `new Float64Array(${size.get(p)})` : '0'}`))};`);
-  out.push(`  let $r = ${jvpLocal}($seed, ${params});`);
-  out.push('  const $m = $r.value.length;');
+  out.push('  // The value (and m, its length) by one evaluation of the function itself.');
+  out.push(`  const $value = ${valueLocal}(${params});`);
+  out.push('  const $m = $value.length;');
   out.push(`  const $j = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${p.shape ? `$matrix($m, ${size.get(p)})` : 'new Float64Array($m)'}`))};`);
   if (vjp) {
     const scalars = wrt.filter((p) => !p.shape).length;
@@ -112,10 +113,11 @@ export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, l
       out.push(p.shape ? `      ${target}[$i].set(${got});` : `      ${target}[$i] = ${got};`);
     }
     out.push('    }');
-    out.push('    return { value: $r.value, jacobian: $j };');
+    out.push('    return { value: $value, jacobian: $j };');
     out.push('  }');
   }
-  out.push(`  // Forward columns: n forward sweeps for n inputs.`);
+  out.push('  // Forward columns: n forward sweeps for n inputs.');
+  out.push('  let $r;');
   for (const p of wrt) {
     const seed = `$seed${member(p.sourceName)}`;
     const target = `$j${member(p.sourceName)}`;
@@ -133,7 +135,7 @@ export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, l
       out.push('  }');
     }
   }
-  out.push('  return { value: $r.value, jacobian: $j };');
+  out.push('  return { value: $value, jacobian: $j };');
   out.push('}');
   return out;
 }
