@@ -9,6 +9,10 @@
  * `npm run bench -- --only arrays` (or `loops`, `derivatives`) runs only those, and replaces just
  * their section of the results files (from its marker to the next section's), keeping the others.
  *
+ * Last, how adc itself scales (bench/scale.ts: start-up of each command, compile time per
+ * statement, the REPL per line, watch mode after an edit), written to bench/scale-results.md and
+ * .json. `npm run bench -- --only scale [--before DIR]` runs only that part.
+ *
  * Prints the tables, and writes bench/results.json and bench/results.md. The compiled modules are
  * written to bench/.generated/ (a build artefact) so that they can be read.
  */
@@ -24,6 +28,7 @@ import { ARRAYS_MARKER, arraysJson, benchArrays, type ArraysResult } from './arr
 import { LOOPS_MARKER, benchLoops, loopsJson, type LoopsResult } from './loops.ts';
 import { loadTfjsCpu } from './arrays-tfjs.ts';
 import { cases, type BenchCase, type GradResult } from './cases.ts';
+import { benchScale, writeScaleResults } from './scale.ts';
 import { chainSource } from './chain.ts';
 import { DERIVATIVES_MARKER, benchDerivatives } from './derivatives.ts';
 import { fmtNs, fmtRatio, markdownTable, ratio, textTable } from './format.ts';
@@ -55,8 +60,8 @@ log();
 
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
-if (onlyAt >= 0 && only !== 'arrays' && only !== 'loops' && only !== 'derivatives') {
-  throw new Error(`--only: the parts that run alone are "arrays", "loops" and "derivatives", not ${JSON.stringify(only)}`);
+if (onlyAt >= 0 && only !== 'arrays' && only !== 'loops' && only !== 'derivatives' && only !== 'scale') {
+  throw new Error(`--only: the parts that run alone are "arrays", "loops", "derivatives" and "scale", not ${JSON.stringify(only)}`);
 }
 
 /** The sections a part run alone rewrites, each from its marker to the next marker (any order) or the end. */
@@ -98,6 +103,18 @@ if (only === 'loops') {
   log();
   writeSectionOnly(LOOPS_MARKER, loops.markdown, 'loops', loopsJson(loops));
   log(`Wrote the loop sections of bench/results.json and bench/results.md (${((Date.now() - startedAt) / 1000).toFixed(0)} s).`);
+  process.exit(0);
+}
+
+const beforeAt = process.argv.indexOf('--before');
+const scaleOptions = { ...(beforeAt >= 0 && { before: process.argv[beforeAt + 1] }) };
+
+if (only === 'scale') {
+  const scale = await benchScale(log, scaleOptions);
+  log();
+  log(scale.text);
+  writeScaleResults(scale);
+  log(`Wrote bench/scale-results.json and bench/scale-results.md (${((Date.now() - startedAt) / 1000).toFixed(0)} s).`);
   process.exit(0);
 }
 
@@ -569,3 +586,9 @@ writeFileSync(
   ) + '\n',
 );
 log(`Wrote bench/results.json and bench/results.md (${((Date.now() - startedAt) / 1000).toFixed(0)} s).`);
+
+const scale = await benchScale(log, scaleOptions);
+log();
+log(scale.text);
+writeScaleResults(scale);
+log(`Wrote bench/scale-results.json and bench/scale-results.md (${((Date.now() - startedAt) / 1000).toFixed(0)} s).`);

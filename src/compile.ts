@@ -1,13 +1,17 @@
 import { reverseMode } from './ad/reverse.ts';
+import { CompileCache } from './compile-cache.ts';
 import { checkProgram } from './check/check-program.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { messages } from './diagnostics/messages.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
 import { cotangentParameterName } from './emit/names.ts';
-import { emitModule, type EmitFunction, type Section } from './emit/emit-js.ts';
+import { emitModule, type EmitFunction, type EmittedFunction, type Section } from './emit/emit-js.ts';
 import { forwardMode } from './ad/forward.ts';
 import { span } from './diagnostics/span.ts';
+import { derivativeKinds, parseDerivatives, type Derivative } from './derivatives.ts';
+
+export { derivativeKinds, parseDerivatives, type Derivative };
 import { buildSourceMap, type SourceMap } from './emit/source-map.ts';
 import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
@@ -52,20 +56,12 @@ export interface CompileOptions {
    * (two-level checkpointing). Default: 64.
    */
   readonly checkpointMemory?: number;
-}
-
-/** The derivative exports `derivatives` may ask for. */
-export const derivativeKinds = ['grad', 'jvp', 'vjp', 'jacobian', 'hessian', 'hvp'] as const;
-export type Derivative = (typeof derivativeKinds)[number];
-/**
- * `grad,jvp,hessian` (the CLI's `--derivatives`, the loader's ADC_DERIVATIVES) as a list, or the
- * message for a word that is not a derivative.
- */
-export function parseDerivatives(text: string): Derivative[] | string {
-  const words = text.split(',').map((w) => w.trim()).filter((w) => w.length > 0);
-  const wrong = words.find((w) => !(derivativeKinds as readonly string[]).includes(w));
-  if (wrong !== undefined) return `unknown derivative '${wrong}' (one of ${derivativeKinds.join(', ')})`;
-  return words as Derivative[];
+  /**
+   * Reuse what an earlier compile of the same file made (and keep this one's for the next):
+   * functions whose code and callees did not change are not compiled again. For watch mode and
+   * bundler plugins; the output is the same as without it. One cache per file.
+   */
+  readonly cache?: CompileCache;
 }
 
 /** Those this version builds (every one today; a kind left out is refused with AD5040). */
@@ -194,13 +190,14 @@ export function compileToIr(source: string, diagnostics: DiagnosticBag): Compile
  * The type each option must have; an option left out or `undefined` takes its default. Every
  * option is listed (a new one is a type error here until it is).
  */
-const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean' | 'number' | 'list of strings' } = {
+const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean' | 'number' | 'object' | 'list of strings' } = {
   filename: 'string',
   format: 'boolean',
   sourceMap: 'boolean',
   dts: 'boolean',
   checkArgs: 'boolean',
   checkpointMemory: 'number', // its range is checked where it is used
+  cache: 'object', // a CompileCache: checked below
   derivatives: 'list of strings', // each a derivative: an unknown one is the diagnostic AD5040
 };
 
@@ -225,6 +222,8 @@ function validateArguments(name: string, source: unknown, options: unknown): voi
     const ok = type === 'list of strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === type;
     if (value !== undefined && !ok) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
   }
+  const cache = (options as Record<string, unknown>).cache;
+  if (cache !== undefined && !(cache instanceof CompileCache)) throw new TypeError(`adc: ${name}(source, options): options.cache must be a CompileCache (new CompileCache()), not ${describe(cache)}`);
 }
 
 function compileSections(source: string, options: CompileOptions): CompileResult & { sections?: Section[] } {
@@ -241,11 +240,28 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   diagnostics.items.sort((a, b) => a.span.start - b.span.start);
   if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const lines = new LineMap(source);
+  const cache = options.cache;
+  const keys = new Map<string, string>();
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
-    for (const decl of checked.program.functions) yield compileFunction(decl, checked.table, asked, options);
+    for (const decl of checked.program.functions) {
+      // Options that change the code of every function are part of each key.
+      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}/${options.checkpointMemory ?? ''}/${asked ? [...asked].sort().join(',') : 'default'}`);
+      const reused = key === undefined ? undefined : cache!.reuse(key, decl.span.start, lines.position(decl.span.start).line);
+      if (reused) {
+        yield { reuse: reused };
+        continue;
+      }
+      if (key !== undefined) keys.set(decl.name, key);
+      yield compileFunction(decl, checked.table, asked, options);
+    }
   })();
-  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs });
+  const emitted = (made: EmittedFunction, reusable: boolean) => {
+    const decl = checked.table.get(made.name)!;
+    if (reusable && keys.has(made.name)) cache!.keep(keys.get(made.name)!, made, decl.span.start, lines.position(decl.span.start).line);
+  };
+  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted });
+  cache?.finish();
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);
     const matrixParams = decl.params.some((p) => !p.isConst && p.type?.kind === 'mat');

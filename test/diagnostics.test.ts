@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileSync, formatDiagnostics } from '../src/index.ts';
+import { checkProgram } from '../src/check/check-program.ts';
+import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
+import { parse } from '../src/syntax/parse.ts';
 import { diagnose, only } from './support/diagnostics.ts';
 
 /**
@@ -504,6 +507,17 @@ describe('limits of inlining calls (AD3005–AD3007)', () => {
       line: 15,
       column: 4,
     });
+  });
+
+  it('does not cap a long function that inlines no call (its code is what was written)', () => {
+    // 20,000 statements of 3 operations and more: past the 100,000 operations AD3006 caps inlining at.
+    const lines = Array.from({ length: 20_000 }, (_, i) => `  let v${i + 1} = v${i} * 1.5 + x`);
+    const source = `fn chain(x) {\n  let v0 = x\n${lines.join('\n')}\n  return v20000\n}\nfn twice(x) = chain(x) + chain(x)\n`;
+    const diagnostics = new DiagnosticBag();
+    const program = parse(source, diagnostics)!;
+    checkProgram(program, diagnostics);
+    // chain itself passes; twice, which inlines it twice, is still refused.
+    expect(diagnostics.items.map((d) => [d.code, source.slice(d.span.start, d.span.end)])).toEqual([['AD3006', 'twice']]);
   });
 
   it('reports a file that inlining grows far beyond what was written', () => {

@@ -359,3 +359,65 @@ describe('adc repl (the built command)', () => {
     expect(run.status).toBe(1);
   });
 });
+
+describe('incremental steps: a line compiles what it reaches, not the session', () => {
+  /** A session of `n` independent functions h0…h{n-1}, plus f ← g ← k (k calls g, g calls f). */
+  function session(n: number): Session {
+    const s = new Session();
+    const loaded = s.define(Array.from({ length: n }, (_, i) => `fn h${i}(x) = x * ${i + 1}`).join('\n') + '\nfn f(x) = x^2\nfn g(x) = f(x) + 1\nfn k(x) = g(x) * 2');
+    expect(loaded.ok).toBe(true);
+    return s;
+  }
+
+  it('an expression, grad and :code compile only the functions called, directly or not', async () => {
+    const s = session(200);
+    expect(await s.evaluate('g(3)')).toEqual({ ok: true, value: 10 });
+    expect(s.compiledLast).toEqual(['f', 'g']);
+    const grad = await s.grad('k(3)');
+    expect(grad.ok && grad.gradient).toEqual([{ param: 'x', value: 12 }]);
+    expect(s.compiledLast).toEqual(['f', 'g', 'k']);
+    expect(s.code('g').ok).toBe(true);
+    expect(s.compiledLast).toEqual(['f', 'g']);
+    expect(await s.evaluate('h7(2) + 1')).toEqual({ ok: true, value: 17 });
+    expect(s.compiledLast).toEqual(['h7']);
+  });
+
+  it('a new function compiles with its callees; a replaced one with every function that calls it', async () => {
+    const s = session(200);
+    expect(s.define('fn m(x) = h3(x) + 1').ok).toBe(true);
+    expect(s.compiledLast).toEqual(['h3', 'm']);
+    expect(s.define('fn f(x) = x^3').ok).toBe(true);
+    expect(s.compiledLast).toEqual(['f', 'g', 'k']);
+    expect(await s.evaluate('k(2)')).toEqual({ ok: true, value: 18 });
+    // A replacement that breaks a caller is refused, and the old function stays.
+    const broken = s.define('fn f(x, y) = x * y');
+    expect(broken.ok).toBe(false);
+    expect(!broken.ok && broken.problems.messages).toEqual(["'f' takes 2 arguments, but 1 was given"]);
+    expect(await s.evaluate('k(2)')).toEqual({ ok: true, value: 18 });
+  });
+
+  it('reports what compiling the whole session would: generated-name collisions and did-you-mean over every function', async () => {
+    const s = session(50);
+    const collision = s.define('fn h5Grad(x) = x');
+    expect(collision.ok).toBe(false);
+    expect(!collision.ok && collision.problems.items.map((p) => p.diagnostic.code)).toEqual(['AD2008']);
+    const reverse = new Session();
+    expect(reverse.define('fn qGrad(x) = x').ok).toBe(true);
+    const other = reverse.define('fn q(x) = x');
+    expect(!other.ok && other.problems.items.map((p) => p.diagnostic.code)).toEqual(['AD2008']);
+    const typo = s.define('fn m(x) = h4O(x)');
+    expect(!typo.ok && typo.problems.messages).toEqual(["unknown function 'h4O' (did you mean 'h4'?)"]);
+    const typoInExpression = await s.evaluate('h4O(1)');
+    expect(!typoInExpression.ok && typoInExpression.problems.messages).toEqual(["unknown function 'h4O' (did you mean 'h4'?)"]);
+  });
+
+  it('steps cost the same compile in a session of 10 and of 2,000 functions', async () => {
+    for (const n of [10, 2_000]) {
+      const s = session(n);
+      expect(s.define('fn p(x) = f(x) + h1(x)').ok).toBe(true);
+      expect(s.compiledLast).toEqual(['h1', 'f', 'p']);
+      expect(await s.evaluate('p(2)')).toEqual({ ok: true, value: 8 });
+      expect(s.compiledLast).toEqual(['h1', 'f', 'p']);
+    }
+  });
+});

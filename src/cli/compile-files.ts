@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { compile, type Derivative } from '../compile.ts';
+import type { CompileCache } from '../compile-cache.ts';
+import { compile } from '../compile.ts';
+import type { Derivative } from '../derivatives.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { messages } from '../diagnostics/messages.ts';
 import { printable } from '../diagnostics/printable.ts';
@@ -23,6 +25,8 @@ export interface CompileFilesOptions {
   readonly checkArgs?: boolean;
   /** The tape budget of a loop with state, in MB (`--checkpoint-memory`). */
   readonly checkpointMemory?: number;
+  /** The compile cache of a file, for watch mode: functions an edit did not change are reused. */
+  readonly cacheOf?: (file: string) => CompileCache;
 }
 
 export interface Reporter {
@@ -68,7 +72,16 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
   const out = outputPath(file, options);
   // The map names the source relative to where the map is written.
   const filename = options.sourceMap ? relative(dirname(resolve(out)), resolve(file)).split(sep).join('/') : basename(file);
-  const result = await compile(source, { filename, format: options.format, sourceMap: options.sourceMap, dts: options.dts, checkArgs: options.checkArgs, checkpointMemory: options.checkpointMemory, derivatives: options.derivatives });
+  const result = await compile(source, {
+    filename,
+    format: options.format,
+    sourceMap: options.sourceMap,
+    dts: options.dts,
+    checkArgs: options.checkArgs,
+    checkpointMemory: options.checkpointMemory,
+    derivatives: options.derivatives,
+    cache: options.cacheOf?.(file),
+  });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));
   if (result.code === undefined) return false;
   if (options.check) return true;

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../version.ts';
-import { checkOutputs, compileFiles } from './compile-files.ts';
-import { parseDerivatives } from '../compile.ts';
+// Only commander and the version are loaded up front: `adc --version` and `--help` must answer
+// without loading the compiler (test/startup.test.ts checks the module graph). Each command
+// imports what it needs when it runs.
+import { parseDerivatives } from '../derivatives.ts';
 
 /** Colour when printing to a terminal, unless NO_COLOR (no-color.org) says otherwise. */
 export function defaultColor(): boolean {
@@ -94,6 +96,7 @@ Examples:
         exitCode = 2;
         return;
       }
+      const { checkOutputs, compileFiles } = await import('./compile-files.ts');
       const problem = checkOutputs(files, opts);
       if (problem !== undefined) {
         io.err(`adc: error: ${problem}`);

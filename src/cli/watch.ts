@@ -1,5 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { CompileCache } from '../compile-cache.ts';
 import { quotePath, printable } from '../diagnostics/printable.ts';
 import { compileFile, readSource, type CompileFilesOptions, type Reporter } from './compile-files.ts';
 
@@ -26,6 +27,11 @@ export async function watchFiles(files: readonly string[], options: WatchOptions
     folders.get(folder)!.set(basename(file), file);
   }
   const inputs = [...folders.values()].flatMap((names) => [...names.values()]);
+  // The compiler stays warm between changes, and each file keeps its compiled functions: an edit
+  // recompiles only the functions it could change (compile-cache.ts).
+  const caches = new Map<string, CompileCache>();
+  const cacheOf = (file: string) => caches.get(file) ?? caches.set(file, new CompileCache()).get(file)!;
+  options = { ...options, cacheOf };
 
   /** The text last compiled for each file, so a save that changes nothing is not reported again. */
   const lastSource = new Map<string, string | undefined>();

@@ -13,10 +13,23 @@ export interface EmitInput {
   readonly filename: string;
   readonly version: string;
   readonly lines: LineMap;
-  /** Per source function, its value-only IR and its gradient IR, in source order. */
-  readonly functions: Iterable<EmitFunction>;
+  /**
+   * Per source function, in source order: its IR (value, gradient and the other derivatives asked
+   * for), or the sections emitted for it by an earlier compile (`reuse`, from compile-cache.ts;
+   * functions without arrays only).
+   */
+  readonly functions: Iterable<EmitFunction | { readonly reuse: EmittedFunction }>;
   /** Check that every number argument is a number (a TypeError naming the function and parameter). */
   readonly checkArgs?: boolean;
+  /** Told what each function emitted from IR made, and whether it can be reused in another module. */
+  readonly emitted?: (made: EmittedFunction, reusable: boolean) => void;
+}
+
+/** What one source function contributes to a module: its sections and its exports. */
+export interface EmittedFunction {
+  readonly name: string;
+  readonly sections: readonly Section[];
+  readonly exports: readonly string[];
 }
 
 /**
@@ -72,7 +85,21 @@ export function emitModule(input: EmitInput): Section[] {
   sections.push(helpers);
   const exports: string[] = [];
   const context: FunctionContext = { lines: input.lines, slots: { next: 0 }, checkArgs: input.checkArgs === true };
-  for (const { value, gradient, jvp, exportJvp, jacobian, vjp, exportVjp, hvp, exportHvp, hessian } of input.functions) {
+  for (const item of input.functions) {
+    if ('reuse' in item) {
+      sections.push(...item.reuse.sections);
+      exports.push(...item.reuse.exports);
+      continue;
+    }
+    const { value, gradient, jvp, exportJvp, jacobian, vjp, exportVjp, hvp, exportHvp, hessian } = item;
+    const firstSection = sections.length;
+    const firstExport = exports.length;
+    const slotsBefore = context.slots.next;
+    // Work-array slots are numbered across the module: only a function that takes none stands alone.
+    const done = () => {
+      const made = { name: value.name, sections: sections.slice(firstSection), exports: exports.slice(firstExport) };
+      input.emitted?.(made, !value.params.some((p) => p.shape) && context.slots.next === slotsBefore);
+    };
     const local = localFunctionName(value.name);
     const withArrays = value.params.some((p) => p.shape);
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
@@ -116,7 +143,10 @@ export function emitModule(input: EmitInput): Section[] {
       }
     }
     // A function returning an array has no gradient (its derivatives are Jacobians).
-    if (!gradient) continue;
+    if (!gradient) {
+      done();
+      continue;
+    }
     const wrt = gradient.gradient!.map((g) => g.param.sourceName);
     const consts = gradient.params.filter((p) => p.isConst).map((p) => p.sourceName);
     const of =
@@ -133,6 +163,7 @@ export function emitModule(input: EmitInput): Section[] {
       sections.push(...emitFunction(gradient, into, into, intoDoc, 'into', context));
       exports.push(into);
     }
+    done();
   }
   const footer = new Section();
   footer.push(`export { ${exports.join(', ')} };`);

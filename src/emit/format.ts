@@ -1,7 +1,11 @@
-import { format } from 'prettier';
-
 export const printWidth = 100;
 const options = { parser: 'babel', printWidth, singleQuote: true, trailingComma: 'all' } as const;
+
+/** Prettier is loaded on the first format only: importing adc, `--no-format` and most files never need it. */
+async function format(code: string): Promise<string> {
+  const prettier = await import('prettier');
+  return prettier.format(code, options);
+}
 
 /** The module text from its sections, as written by our printer. */
 export function joinSections(sections: readonly { readonly text: string }[]): string {
@@ -19,13 +23,25 @@ export async function formatSections(sections: readonly { readonly lines: readon
   const formatted = await Promise.all(
     sections.map(async (section) => {
       if (!section.lines.some((line) => line.length > printWidth)) return section;
-      return { text: (await format(section.text, options)).trimEnd() };
+      const text = section.text;
+      const known = recentlyFormatted.get(text);
+      if (known !== undefined) return { text: known };
+      const result = (await format(text)).trimEnd();
+      if (recentlyFormatted.size >= 2_000) recentlyFormatted.clear();
+      recentlyFormatted.set(text, result);
+      return { text: result };
     }),
   );
   return joinSections(formatted);
 }
 
+/**
+ * Sections prettier has formatted, by their text: watch mode and the plugins compile the same
+ * file again and again, and prettier costs milliseconds per section (a bounded memo, emptied when full).
+ */
+const recentlyFormatted = new Map<string, string>();
+
 /** Prettier over a whole text, for tests and tools. */
 export async function formatCode(code: string): Promise<string> {
-  return format(code, options);
+  return format(code);
 }

@@ -2,8 +2,10 @@ import { didYouMean } from '../check/suggest.ts';
 import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { compileSync, type Diagnostic, type FunctionInfo } from '../index.ts';
 import { builtinArity } from '../ir/builtins.ts';
-import { assertNever, type FunctionDecl, type Program } from '../syntax/ast.ts';
+import { assertNever, calledNames, type FunctionDecl, type Program } from '../syntax/ast.ts';
+import { gradientIntoName, gradientName } from '../emit/names.ts';
 import { parse } from '../syntax/parse.ts';
+import { messages } from '../diagnostics/messages.ts';
 import { Assembly, problemAt, Problems, slice, typed, type Piece, type Segment } from './assembly.ts';
 import { sampleInWorker } from './sample.ts';
 
@@ -17,6 +19,8 @@ export interface Definition {
   /** A comment after it on its last line, kept by `:save`. */
   readonly trailing: string;
   readonly info: FunctionInfo;
+  /** The names it calls (defined or not), so a step compiles only the functions it reaches. */
+  readonly calls: ReadonlySet<string>;
 }
 
 export interface Failure {
@@ -64,21 +68,34 @@ export function signature(info: FunctionInfo): string {
  * calls the functions, so a value or a gradient here is exactly what the compiled module returns.
  * The synthetic names start with a prefix no defined function starts with, and every position the
  * compiler reports is mapped back to the text as it was typed (see Assembly).
+ *
+ * Each step compiles only what it needs, so a line costs the same with 10 or 10,000 definitions:
+ * an expression, `grad` or `:plot` compiles the functions it calls (and theirs); a definition
+ * compiles the new functions, the functions that call them (directly or not, when one is replaced)
+ * and what those call, plus any function whose generated name could collide with a new one. Calls
+ * are inlined, so nothing else can change the result. The one difference from compiling the whole
+ * session is the whole-file inlining budget (AD3007), which applies to what one step compiles. An
+ * unknown function's did-you-mean is taken from the whole session (that error compiles it all).
  */
 export class Session {
-  private defs: Definition[] = [];
+  /** By name, in the order they were first defined (a replaced function keeps its place). */
+  private defs = new Map<string, Definition>();
+  /** Each function's place in the session (a replaced function keeps its place). */
+  private order = new Map<string, number>();
+  /** For each name, the functions that call it directly. */
+  private callers = new Map<string, Set<string>>();
 
   /** The functions, in the order they were first defined. */
   get definitions(): readonly Definition[] {
-    return this.defs;
+    return [...this.defs.values()];
   }
 
   get names(): string[] {
-    return this.defs.map((d) => d.name);
+    return [...this.defs.keys()];
   }
 
   has(name: string): boolean {
-    return this.defs.some((d) => d.name === name);
+    return this.defs.has(name);
   }
 
   /**
@@ -93,23 +110,35 @@ export class Session {
     if (!program) return fail(new Assembly([[piece]]).problems(bag.items));
     const incoming = declarations(piece, program);
     const names = new Set(incoming.map((d) => d.name));
-    const merged: Omit<Definition, 'info'>[] = [];
-    const placed = new Set<string>();
-    for (const old of this.defs) {
-      if (!names.has(old.name)) merged.push(old);
-      else if (!placed.has(old.name)) {
-        placed.add(old.name);
-        merged.push(...incoming.filter((d) => d.name === old.name));
+    const replaced = new Set([...names].filter((name) => this.defs.has(name)));
+    // What the functions named call, with the incoming ones in place of those they replace.
+    const lookup = (name: string): readonly Pick<Definition, 'calls'>[] => (names.has(name) ? incoming.filter((d) => d.name === name) : this.defs.has(name) ? [this.defs.get(name)!] : []);
+
+    const roots = new Set([...names, ...this.callersOf(replaced)]);
+    for (const name of names) {
+      // Generated names: `fn fGrad` beside `fn f` is an error whichever came first.
+      for (const other of [gradientName(name), gradientIntoName(name)]) if (this.defs.has(other)) roots.add(other);
+      for (const suffix of [gradientName(''), gradientIntoName('')]) {
+        const base = name.slice(0, -suffix.length);
+        if (name.endsWith(suffix) && this.defs.has(base)) roots.add(base);
       }
     }
-    merged.push(...incoming.filter((d) => !placed.has(d.name)));
-
-    const assembly = new Assembly(merged.map((d) => [d.piece]));
-    const result = compileSync(assembly.source, { filename: 'session.ad' });
-    if (result.code === undefined) return fail(assembly.problems(result.diagnostics));
+    const needed = reach(roots, lookup);
+    // In session order: each replaced function at its old place, new ones at the end (two incoming
+    // functions of one name are both kept, for the compiler to report).
+    const place = (name: string) => this.order.get(name) ?? Infinity;
+    const compiled = [...needed]
+      .sort((a, b) => place(a) - place(b))
+      .flatMap((name): Omit<Definition, 'info'>[] => (names.has(name) ? incoming.filter((d) => d.name === name) : [this.defs.get(name)!]));
+    const assembly = new Assembly(compiled.map((d) => [d.piece]));
+    const result = this.compile(assembly);
+    if (result.code === undefined) {
+      const whole = () => [...[...this.defs.values()].flatMap((d) => (names.has(d.name) ? incoming.filter((i) => i.name === d.name) : [d])), ...incoming.filter((d) => !replaced.has(d.name))];
+      return fail(this.problems(assembly, result.diagnostics, () => whole().map((d) => [d.piece])));
+    }
     const infos = new Map(result.functions.map((f) => [f.name, f]));
-    this.defs = merged.map((d) => ({ ...d, info: infos.get(d.name)! }));
-    return { ok: true, defined: incoming.map((d) => ({ info: infos.get(d.name)!, replaced: placed.has(d.name) })) };
+    for (const d of incoming) this.store({ ...d, info: infos.get(d.name)! });
+    return { ok: true, defined: incoming.map((d) => ({ info: infos.get(d.name)!, replaced: replaced.has(d.name) })) };
   }
 
   /** The value of an expression: a number, or true/false for a condition such as `f(1) > 0`. */
@@ -148,12 +177,15 @@ export class Session {
     if (!checked.ok) return checked;
 
     const args = expr.args.map((a) => slice(piece, ...at(a.span)));
-    const built = this.build(args.map((a, i) => [`fn ${prefix}arg${i}() = `, a]));
+    const built = this.build(
+      args.map((a, i) => [`fn ${prefix}arg${i}() = `, a]),
+      [expr.callee],
+    );
     if (!built.ok) return built;
     const module = await importModule(built.code);
     const values = args.map((_, i) => module[`${prefix}arg${i}`]() as number);
     const result = module[`${expr.callee}Grad`](...values) as { value: number; gradient: Record<string, GradientEntry['value']> };
-    const info = this.defs.find((d) => d.name === expr.callee)!.info;
+    const info = this.defs.get(expr.callee)!.info;
     const gradient = info.params.filter((p) => !p.isConst).map((p) => ({ param: p.name, value: result.gradient[p.name] }));
     return { ok: true, name: expr.callee, value: result.value, gradient };
   }
@@ -211,8 +243,10 @@ export class Session {
   code(name?: Piece | string): Outcome<{ code: string }> {
     const target = name === undefined ? undefined : asPiece(name);
     if (target && !this.has(target.text)) return fail(problemAt(target, `no function '${target.text}' is defined${this.hint(target.text)}`));
-    const assembly = new Assembly(this.defs.map((d) => [d.piece]));
-    const result = compileSync(assembly.source, { filename: 'session.ad' });
+    // One function stands alone (calls are inlined): compile it and what it calls, not the session.
+    const wanted = target ? [...reach(new Set([target.text]), (n) => (this.defs.has(n) ? [this.defs.get(n)!] : []))] : this.names;
+    const assembly = new Assembly(this.inOrder(wanted).map((d) => [d.piece]));
+    const result = this.compile(assembly);
     if (result.code === undefined) return fail(assembly.problems(result.diagnostics));
     const code = result.code.replace(/^(\s*\/\/ line )(\d+):/gm, (whole, lead: string, n: string) => {
       const origin = assembly.originalLine(Number(n));
@@ -226,7 +260,7 @@ export class Session {
   source(): string {
     let out = '';
     let previousMultiline = false;
-    this.defs.forEach((d, i) => {
+    this.definitions.forEach((d, i) => {
       const block = [d.leading, d.piece.text + (d.trailing ? ` ${d.trailing}` : '')].filter(Boolean).join('\n');
       const multiline = block.includes('\n');
       if (i > 0) out += multiline || previousMultiline ? '\n\n' : '\n';
@@ -238,16 +272,89 @@ export class Session {
 
   /** Forgets every function; returns how many there were. */
   clear(): number {
-    const n = this.defs.length;
-    this.defs = [];
+    const n = this.defs.size;
+    this.defs.clear();
+    this.order.clear();
+    this.callers.clear();
+    this.replNamed = 0;
     return n;
+  }
+
+  /**
+   * The user functions the last step compiled, in session order (none after an error): what
+   * makes a step cost the same in a large session. For tests.
+   */
+  get compiledLast(): readonly string[] {
+    return this.lastCompiled;
+  }
+
+  private lastCompiled: string[] = [];
+
+  /** Compiles an assembly of whole definitions and REPL chunks, noting which user functions it holds. */
+  private compile(assembly: Assembly): ReturnType<typeof compileSync> {
+    const result = compileSync(assembly.source, { filename: 'session.ad' });
+    const prefix = this.prefix();
+    this.lastCompiled = result.functions.map((f) => f.name).filter((name) => !name.startsWith(prefix));
+    return result;
   }
 
   /** A name for the REPL's own functions that no user function starts with (so none can collide). */
   private prefix(): string {
     let prefix = '__repl_';
-    while (this.defs.some((d) => d.name.startsWith(prefix))) prefix += '_';
+    // Only names that start with '__repl' can be in the way (counted as functions are stored).
+    while (this.replNamed > 0 && this.names.some((name) => name.startsWith(prefix))) prefix += '_';
     return prefix;
+  }
+
+  /** How many functions are named like the REPL's own (`__repl…`): almost always none. */
+  private replNamed = 0;
+
+  /** Adds or replaces a function, keeping the place and the callers index. */
+  private store(def: Definition): void {
+    const old = this.defs.get(def.name);
+    for (const callee of old?.calls ?? []) this.callers.get(callee)?.delete(def.name);
+    for (const callee of def.calls) {
+      if (!this.callers.has(callee)) this.callers.set(callee, new Set());
+      this.callers.get(callee)!.add(def.name);
+    }
+    if (!old) {
+      this.order.set(def.name, this.order.size);
+      if (def.name.startsWith('__repl')) this.replNamed++;
+    }
+    this.defs.set(def.name, def);
+  }
+
+  /** Every function that calls one of `names`, directly or not. */
+  private callersOf(names: ReadonlySet<string>): Set<string> {
+    const found = new Set<string>();
+    const stack = [...names];
+    while (stack.length > 0) {
+      for (const caller of this.callers.get(stack.pop()!) ?? []) {
+        if (found.has(caller)) continue;
+        found.add(caller);
+        stack.push(caller);
+      }
+    }
+    return found;
+  }
+
+  /** The session's functions of these names, in session order. */
+  private inOrder(names: Iterable<string>): Definition[] {
+    return [...names]
+      .filter((name) => this.defs.has(name))
+      .sort((a, b) => this.order.get(a)! - this.order.get(b)!)
+      .map((name) => this.defs.get(name)!);
+  }
+
+  /**
+   * The diagnostics of a step, where the user typed them. An unknown function's did-you-mean is
+   * drawn from the functions compiled; that error is worth compiling the whole session for.
+   */
+  private problems(assembly: Assembly, diagnostics: readonly Diagnostic[], whole: () => Segment[][], rewrite?: (d: Diagnostic) => Diagnostic): Problems {
+    if (!diagnostics.some((d) => d.code === messages.unknownFunction.code)) return assembly.problems(diagnostics, rewrite);
+    const all = new Assembly(whole());
+    const result = this.compile(all);
+    return all.problems(result.diagnostics, rewrite);
   }
 
   private hint(name: string): string {
@@ -270,21 +377,40 @@ export class Session {
     return { ok: true, program, assembly };
   }
 
-  /** Compiles the definitions followed by the REPL's chunks. */
-  private build(chunks: Segment[][]): { ok: true; code: string } | (Failure & { diagnostics: readonly Diagnostic[] }) {
-    const assembly = new Assembly([...this.defs.map((d) => [d.piece]), ...chunks]);
-    const result = compileSync(assembly.source, { filename: 'session.ad' });
+  /** Compiles the REPL's chunks after the definitions they (and `also`) call, directly or not. */
+  private build(chunks: Segment[][], also: readonly string[] = []): { ok: true; code: string } | (Failure & { diagnostics: readonly Diagnostic[] }) {
+    const calls = new Set<string>(also);
+    const shape = new Assembly(chunks);
+    const parsed = parse(shape.source, new DiagnosticBag());
+    for (const fn of parsed?.functions ?? []) for (const name of calledNames(fn)) calls.add(name);
+    const defs = (names: Iterable<string>) => this.inOrder(names).map((d) => [d.piece]);
+    const assembly = new Assembly([...defs(reach(calls, (n) => (this.defs.has(n) ? [this.defs.get(n)!] : []))), ...chunks]);
+    const result = this.compile(assembly);
     if (result.code !== undefined) return { ok: true, code: result.code };
     const prefix = this.prefix();
     // Messages name the REPL's functions rarely (a condition where a number must be); say what the user wrote instead.
     const synthetic = new RegExp(`(?:function )?'${prefix}\\w*'`, 'g');
     const rewrite = (d: Diagnostic): Diagnostic => ({ ...d, message: d.message.replace(synthetic, 'the expression') });
-    return { ok: false, problems: assembly.problems(result.diagnostics, rewrite), diagnostics: result.diagnostics };
+    return { ok: false, problems: this.problems(assembly, result.diagnostics, () => [...defs(this.names), ...chunks], rewrite), diagnostics: result.diagnostics };
   }
 }
 
 function asPiece(input: Piece | string): Piece {
   return typeof input === 'string' ? typed(input) : input;
+}
+
+/** `roots` and every name they call, directly or not, among the functions `lookup` knows. */
+function reach(roots: Iterable<string>, lookup: (name: string) => readonly Pick<Definition, 'calls'>[]): Set<string> {
+  const found = new Set<string>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    const defs = lookup(name);
+    if (found.has(name) || defs.length === 0) continue;
+    found.add(name);
+    for (const d of defs) stack.push(...d.calls);
+  }
+  return found;
 }
 
 function fail(problems: Problems): Failure {
@@ -312,7 +438,7 @@ function declarations(piece: Piece, program: Program): Omit<Definition, 'info'>[
     // A comment on the line where the previous function ends belongs to that function.
     const leading = i === 0 ? gapBefore : gapBefore.replace(/^[^\r\n]*/, '');
     const trailing = /^[^\r\n]*/.exec(gapAfter)![0].trim();
-    return { name: decl.name, piece: slice(piece, decl.span.start, decl.span.end), leading: comments(leading), trailing: trailing.startsWith('#') ? trailing : '' };
+    return { name: decl.name, piece: slice(piece, decl.span.start, decl.span.end), leading: comments(leading), trailing: trailing.startsWith('#') ? trailing : '', calls: calledNames(decl) };
   });
 }
 

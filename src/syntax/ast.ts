@@ -237,6 +237,19 @@ export function anyReachable(
   return false;
 }
 
+/** The names a function calls (user functions or built-ins), from every expression of its body. */
+export function calledNames(fn: FunctionDecl): Set<string> {
+  const names = new Set<string>();
+  for (const s of allStatements(fn.body)) {
+    for (const stack: Expr[] = [...statementExprs(s)]; stack.length > 0; ) {
+      const e = stack.pop()!;
+      if (e.kind === 'call') names.add(e.callee);
+      stack.push(...childrenOf(e));
+    }
+  }
+  return names;
+}
+
 /**
  * Whether a function returns an array: its `return` names an array parameter or array `let`, is a
  * list, or calls a function that returns an array. (Recursion is an error found by the checker;

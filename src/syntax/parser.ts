@@ -7,8 +7,13 @@ import * as t from './lexer.ts';
  * to-ast, so only parentheses, calls and `if` recurse; `check-depth.ts` bounds those first.
  */
 export class AdParser extends CstParser {
-  constructor() {
-    super(t.allTokens, { recoveryEnabled: true, maxLookahead: 2 });
+  /**
+   * `validate` runs Chevrotain's grammar validations (ambiguities, left recursion, …). They cost
+   * about half of the parser's construction and depend only on the grammar, so the compiler skips
+   * them and test/parser-build.test.ts (and `npm run grammar`) run them instead.
+   */
+  constructor(options: { validate?: boolean } = {}) {
+    super(t.allTokens, { recoveryEnabled: true, maxLookahead: 2, skipValidations: options.validate !== true });
     this.performSelfAnalysis();
   }
 
@@ -337,13 +342,17 @@ export class AdParser extends CstParser {
   });
 }
 
-/** One parser instance is reused: Chevrotain parsers are built once and reset per input. */
-export const parser = new AdParser();
+/**
+ * One parser instance is reused: Chevrotain parsers are built once and reset per input. It is built
+ * on the first parse, so importing the compiler (and `adc --version`) does not pay for it.
+ */
+let parser: AdParser | undefined;
 
 export function parseTokens(tokens: IToken[]): {
   cst: CstNode;
   errors: IRecognitionException[];
 } {
+  parser ??= new AdParser();
   parser.input = tokens;
   const cst = parser.program();
   return { cst, errors: parser.errors };

@@ -5,7 +5,7 @@
  * rebuilds it after an edit.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +25,7 @@ function staleFiles(dir: string): string[] {
 }
 
 export default function setup(): void {
-  if (staleFiles('').length === 0) return;
+  if (staleFiles('').length === 0 && !bundleStale()) return;
   try {
     execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
   } catch (error) {
@@ -33,4 +33,13 @@ export default function setup(): void {
     const stale = staleFiles('');
     if (stale.length > 0) throw new Error(`could not build dist/ (stale: ${stale.join(', ')}): ${(error as Error).message}`);
   }
+  // The second half of `npm run build`: the entry points as bundles (scripts/bundle.ts).
+  execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'bundle.ts')], { cwd: root, stdio: 'pipe' });
+}
+
+/** Whether the bundled CLI entry is missing or older than the bundle script or a source file. */
+function bundleStale(): boolean {
+  const entry = join(root, 'dist', 'cli', 'main.js');
+  if (!existsSync(entry) || !readFileSync(entry, 'utf8').includes('../chunks/')) return true;
+  return statSync(join(root, 'scripts', 'bundle.ts')).mtimeMs > statSync(entry).mtimeMs;
 }

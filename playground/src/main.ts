@@ -1,0 +1,372 @@
+/**
+ * The adc playground (issue 18): an editor for `.ad` with live diagnostics, the generated JavaScript
+ * beside it, the value and gradient at a point, a plot along one parameter and `adc explain`'s graph.
+ * The page's state lives in the URL fragment (link.ts), so a copied link opens the same state.
+ */
+import { javascript } from '@codemirror/lang-javascript';
+import { linter, lintGutter, setDiagnostics, type Diagnostic as LintDiagnostic } from '@codemirror/lint';
+import { EditorState, StateEffect, StateField } from '@codemirror/state';
+import { Decoration, EditorView, type DecorationSet } from '@codemirror/view';
+import { basicSetup } from 'codemirror';
+import type { FunctionInfo } from '../../src/compile.ts';
+import { adLanguage } from './ad-language.ts';
+import { CompilerClient } from './client.ts';
+import { examples } from './examples.ts';
+import { formatLink, parseLink } from './link.ts';
+import { plotSvg } from './plot.ts';
+import type { Problem, Reply } from './protocol.ts';
+import './style.css';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const client = new CompilerClient();
+
+// ---- state ------------------------------------------------------------------------------------
+
+interface Compiled {
+  source: string;
+  code?: string;
+  dts?: string;
+  problems: readonly Problem[];
+  functions: readonly FunctionInfo[];
+}
+let compiled: Compiled | undefined;
+/** The text typed for each parameter, by name; kept across recompiles and functions. */
+const fields: Record<string, string> = {};
+let chosenFn: string | undefined;
+let plotParam: string | undefined;
+let graphShown = false;
+
+// ---- editors ----------------------------------------------------------------------------------
+
+/** Highlights one source line (hovering a `// line N:` comment in the generated code). */
+const markLine = StateEffect.define<number | undefined>();
+const markedLine = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update(marks, tr) {
+    for (const e of tr.effects) {
+      if (!e.is(markLine)) continue;
+      if (e.value === undefined || e.value > tr.state.doc.lines) return Decoration.none;
+      return Decoration.set([Decoration.line({ class: 'cm-linked-line' }).range(tr.state.doc.line(e.value).from)]);
+    }
+    return marks.map(tr.changes);
+  },
+  provide: (f) => EditorView.decorations.from(f),
+});
+
+let compileTimer: ReturnType<typeof setTimeout> | undefined;
+const editor = new EditorView({
+  parent: $('editor'),
+  state: EditorState.create({
+    doc: '',
+    extensions: [
+      basicSetup,
+      adLanguage,
+      lintGutter(),
+      // Diagnostics are pushed with setDiagnostics when the worker answers; the linter source is empty.
+      linter(null),
+      markedLine,
+      EditorView.updateListener.of((u) => {
+        if (!u.docChanged) return;
+        clearTimeout(compileTimer);
+        compileTimer = setTimeout(() => void recompile(), 250);
+      }),
+    ],
+  }),
+});
+
+const output = new EditorView({
+  parent: $('output'),
+  state: EditorState.create({ doc: '', extensions: [basicSetup, javascript(), EditorState.readOnly.of(true), EditorView.editable.of(false)] }),
+});
+output.dom.addEventListener('mousemove', (event) => {
+  const pos = output.posAtCoords({ x: event.clientX, y: event.clientY });
+  const match = pos === null ? null : /\/\/ line (\d+):/.exec(output.state.doc.lineAt(pos).text);
+  editor.dispatch({ effects: markLine.of(match ? Number(match[1]) : undefined) });
+});
+output.dom.addEventListener('mouseleave', () => editor.dispatch({ effects: markLine.of(undefined) }));
+
+function setText(view: EditorView, text: string): void {
+  view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+}
+
+// ---- compiling --------------------------------------------------------------------------------
+
+async function recompile(): Promise<void> {
+  const source = editor.state.doc.toString();
+  $('status').textContent = 'compiling…';
+  const reply = await client.request({ kind: 'compile', source }, 10_000);
+  if (editor.state.doc.toString() !== source) return; // a newer edit is on its way
+  if (reply.kind !== 'compiled') {
+    $('status').textContent = reply.kind === 'failed' ? reply.message : '';
+    return;
+  }
+  compiled = { source, code: reply.code, dts: reply.dts, problems: reply.problems, functions: reply.functions };
+  showProblems(reply.problems);
+  const errors = reply.problems.filter((p) => p.severity === 'error').length;
+  $('status').textContent = errors > 0 ? `${errors} error${errors === 1 ? '' : 's'}` : `compiled in ${reply.ms.toFixed(0)} ms`;
+  $('status').dataset.state = errors > 0 ? 'errors' : 'ok';
+  if (reply.code !== undefined) setText(output, reply.code);
+  $('output').classList.toggle('stale', reply.code === undefined);
+  for (const id of ['download-js', 'download-dts']) ($(id) as HTMLButtonElement).disabled = reply.code === undefined;
+  if (reply.code !== undefined) showFunctions(reply.functions);
+  await evaluate();
+}
+
+function showProblems(problems: readonly Problem[]): void {
+  const doc = editor.state.doc;
+  const diagnostics: LintDiagnostic[] = problems.map((p) => {
+    const from = Math.min(p.from, doc.length);
+    return { from, to: Math.min(Math.max(p.to, from), doc.length), severity: p.severity, message: `${p.message} [${p.code}]`, source: p.code };
+  });
+  editor.dispatch(setDiagnostics(editor.state, diagnostics));
+  const list = $('problems');
+  list.replaceChildren(
+    ...problems.map((p) => {
+      const li = document.createElement('li');
+      li.dataset.line = String(p.line);
+      li.dataset.code = p.code;
+      li.className = p.severity;
+      li.textContent = `${p.line}:${p.column} ${p.severity} ${p.code}: ${p.message}`;
+      li.onclick = () => {
+        editor.dispatch({ selection: { anchor: Math.min(p.from, editor.state.doc.length) }, scrollIntoView: true });
+        editor.focus();
+      };
+      return li;
+    }),
+  );
+  $('problems-title').textContent = problems.length === 0 ? 'No problems' : `Problems (${problems.length})`;
+}
+
+// ---- evaluation -------------------------------------------------------------------------------
+
+function currentFunction(): FunctionInfo | undefined {
+  return compiled?.functions.find((f) => f.name === chosenFn);
+}
+
+function showFunctions(functions: readonly FunctionInfo[]): void {
+  const select = $<HTMLSelectElement>('fn');
+  if (!functions.some((f) => f.name === chosenFn)) chosenFn = functions.at(-1)?.name;
+  select.replaceChildren(...functions.map((f) => new Option(`${f.name}(${f.params.map((p) => p.name).join(', ')})`, f.name, false, f.name === chosenFn)));
+  showFields();
+}
+
+function showFields(): void {
+  const fn = currentFunction();
+  const box = $('params');
+  box.replaceChildren();
+  if (!fn) return;
+  for (const p of fn.params) {
+    fields[p.name] ??= p.type === 'vec' ? '[1, 2]' : p.type === 'mat' ? '[[1, 0], [0, 1]]' : '1';
+    const label = document.createElement('label');
+    label.textContent = `${p.isConst ? 'const ' : ''}${p.name}${p.type ? `: ${p.type}` : ''}`;
+    const input = document.createElement('input');
+    input.name = p.name;
+    input.value = fields[p.name];
+    input.spellcheck = false;
+    input.oninput = () => {
+      fields[p.name] = input.value;
+      void evaluate();
+    };
+    label.append(input);
+    box.append(label);
+  }
+  const scalars = fn.params.filter((p) => !p.type && !p.isConst).map((p) => p.name);
+  if (!plotParam || !scalars.includes(plotParam)) plotParam = scalars[0];
+  $<HTMLSelectElement>('plot-param').replaceChildren(...scalars.map((n) => new Option(n, n, false, n === plotParam)));
+}
+
+/** The typed text for a parameter → an argument, or a message saying what is wrong with it. */
+function readArgument(p: FunctionInfo['params'][number], text: string): { value: unknown } | { error: string } {
+  if (!p.type) {
+    const x = text.trim() === '' ? NaN : Number(text);
+    return Number.isNaN(x) && text.trim() !== 'NaN' ? { error: `${p.name}: not a number` } : { value: x };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { error: `${p.name}: not JSON (${p.type === 'vec' ? '[1, 2, 3]' : '[[1, 2], [3, 4]]'})` };
+  }
+  const isVec = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'number');
+  if (p.type === 'vec' ? !isVec(value) : !(Array.isArray(value) && value.every(isVec))) {
+    return { error: `${p.name}: ${p.type === 'vec' ? 'a list of numbers' : 'a list of rows of numbers'}` };
+  }
+  return { value };
+}
+
+function readArguments(fn: FunctionInfo): { args: unknown[] } | { error: string } {
+  const args: unknown[] = [];
+  for (const p of fn.params) {
+    const a = readArgument(p, fields[p.name] ?? '');
+    if ('error' in a) return a;
+    args.push(a.value);
+  }
+  return { args };
+}
+
+const show = (x: unknown): string =>
+  typeof x === 'number' ? String(x) : ArrayBuffer.isView(x) ? `[${Array.from(x as Float64Array).join(', ')}]` : Array.isArray(x) ? `[${x.map(show).join(', ')}]` : String(x);
+
+let evaluation = 0;
+async function evaluate(): Promise<void> {
+  syncLink();
+  const fn = currentFunction();
+  const result = $('result');
+  if (!fn || compiled?.code === undefined) {
+    // The source has errors: what is shown is the last program that compiled, greyed until it does again.
+    result.dataset.state = 'stale';
+    return;
+  }
+  const read = readArguments(fn);
+  if ('error' in read) {
+    result.dataset.state = 'error';
+    $('value').textContent = read.error;
+    $('gradient').replaceChildren();
+    return;
+  }
+  const mine = ++evaluation;
+  const reply = await client.request({ kind: 'evaluate', code: compiled.code, fn: fn.name, args: read.args }, 5_000);
+  if (mine !== evaluation) return;
+  if (reply.kind !== 'evaluated') {
+    result.dataset.state = 'error';
+    $('value').textContent = reply.kind === 'failed' ? reply.message : '';
+    $('gradient').replaceChildren();
+    return;
+  }
+  result.dataset.state = 'ok';
+  const value = $('value');
+  value.textContent = show(reply.value);
+  value.dataset.value = show(reply.value);
+  $('gradient').replaceChildren(
+    ...Object.entries(reply.gradient ?? {}).map(([name, g]) => {
+      const tr = document.createElement('tr');
+      tr.dataset.name = name;
+      tr.dataset.value = show(g);
+      const th = document.createElement('th');
+      th.textContent = `∂/∂${name}`;
+      const td = document.createElement('td');
+      td.textContent = show(g);
+      tr.append(th, td);
+      return tr;
+    }),
+  );
+  void plot(fn, read.args);
+  if (graphShown) void graph(fn, read.args);
+}
+
+async function plot(fn: FunctionInfo, args: unknown[]): Promise<void> {
+  const box = $('plot');
+  if (fn.result) {
+    box.textContent = `'${fn.name}' returns an array: there is no gradient to plot.`;
+    return;
+  }
+  const index = fn.params.findIndex((p) => p.name === plotParam);
+  if (index < 0 || compiled?.code === undefined) {
+    box.textContent = 'No scalar parameter to plot along.';
+    return;
+  }
+  const at = args[index] as number;
+  const half = Number($<HTMLInputElement>('plot-width').value) || 1;
+  const xs = Array.from({ length: 121 }, (_, i) => at - half + (2 * half * i) / 120);
+  const reply = await client.request({ kind: 'plot', code: compiled.code, fn: fn.name, args, param: index, name: plotParam!, xs }, 5_000);
+  if (reply.kind !== 'plotted') {
+    box.textContent = reply.kind === 'failed' ? reply.message : '';
+    return;
+  }
+  box.innerHTML = plotSvg(xs, reply.values, reply.slopes, at, fn.name, plotParam!);
+}
+
+let graphRun = 0;
+async function graph(fn: FunctionInfo, args: unknown[]): Promise<void> {
+  const box = $('graph');
+  if (fn.params.some((p) => p.type)) {
+    box.textContent = `'${fn.name}' uses arrays, which adc explain does not draw yet.`;
+    return;
+  }
+  const mine = ++graphRun;
+  box.dataset.state = 'loading';
+  const reply = await client.request({ kind: 'graph', source: compiled!.source, fn: fn.name, point: args as number[] }, 30_000);
+  if (mine !== graphRun) return;
+  box.dataset.state = reply.kind === 'graphed' ? 'ok' : 'error';
+  const report = $('explain-text');
+  if (reply.kind === 'graphed') {
+    // Graphviz's SVG escapes the labels it draws (they come from the source text).
+    if (reply.svg !== undefined) box.innerHTML = reply.svg;
+    else box.textContent = reply.tooLarge ?? '';
+    report.textContent = reply.text;
+  } else {
+    box.textContent = reply.kind === 'failed' ? reply.message : '';
+    report.textContent = '';
+  }
+}
+
+// ---- links, examples, downloads ---------------------------------------------------------------
+
+function currentLink(): string {
+  const fn = currentFunction();
+  const at = Object.fromEntries((fn?.params ?? []).map((p) => [p.name, fields[p.name] ?? '']));
+  return formatLink({ code: editor.state.doc.toString(), fn: chosenFn, at });
+}
+
+/** Keeps the address bar's fragment equal to the page's state (without adding history entries). */
+function syncLink(): void {
+  const link = currentLink();
+  if (location.hash !== link) history.replaceState(null, '', link);
+  $<HTMLInputElement>('link').value = location.href;
+}
+
+function openState(state: { code: string; fn?: string; at: Readonly<Record<string, string>> }): void {
+  Object.assign(fields, state.at);
+  chosenFn = state.fn;
+  setText(editor, state.code);
+}
+
+$<HTMLSelectElement>('examples').replaceChildren(new Option('Examples…', ''), ...examples.map((e, i) => new Option(e.title, String(i))));
+$<HTMLSelectElement>('examples').onchange = (event) => {
+  const select = event.target as HTMLSelectElement;
+  const example = examples[Number(select.value)];
+  select.value = '';
+  if (example) openState(example);
+};
+$<HTMLSelectElement>('fn').onchange = (event) => {
+  chosenFn = (event.target as HTMLSelectElement).value;
+  showFields();
+  void evaluate();
+};
+$<HTMLSelectElement>('plot-param').onchange = (event) => {
+  plotParam = (event.target as HTMLSelectElement).value;
+  void evaluate();
+};
+$<HTMLDetailsElement>('graph-panel').ontoggle = (event) => {
+  graphShown = (event.target as HTMLDetailsElement).open;
+  if (graphShown) void evaluate();
+};
+$<HTMLInputElement>('plot-width').oninput = () => void evaluate();
+$('copy-link').onclick = async () => {
+  syncLink();
+  const input = $<HTMLInputElement>('link');
+  input.select();
+  try {
+    await navigator.clipboard.writeText(location.href);
+    $('status').textContent = 'link copied';
+  } catch {
+    $('status').textContent = 'link selected: copy it with Ctrl+C';
+  }
+};
+
+function download(name: string, text: string, type: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1_000);
+}
+$('download-js').onclick = () => compiled?.code !== undefined && download('playground.js', compiled.code, 'text/javascript');
+$('download-dts').onclick = () => compiled?.dts !== undefined && download('playground.d.ts', compiled.dts, 'text/plain');
+
+window.addEventListener('hashchange', () => {
+  const state = parseLink(location.hash);
+  if (state && location.hash !== currentLink()) openState(state);
+});
+
+openState(parseLink(location.hash) ?? examples[0]);
