@@ -4,6 +4,7 @@ import { checkProgram } from '../src/check/check-program.ts';
 import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
 import { parse } from '../src/syntax/parse.ts';
 import { diagnose, only } from './support/diagnostics.ts';
+import { instantiate } from './support/instantiate.ts';
 
 /**
  * One test per diagnostic the compiler can produce (src/diagnostics/messages.ts): the exact code,
@@ -503,10 +504,39 @@ describe('limits of inlining calls (AD3005–AD3007)', () => {
     const source = ['fn f0(x) = sin(x)', ...Array.from({ length: 16 }, (_, k) => `fn f${k + 1}(x) = f${k}(x) + f${k}(2 * x)`)].join('\n') + '\n';
     expect(only(source)).toEqual({
       code: 'AD3006',
-      message: "'f14' grows to 147449 operations once calls are inlined (the limit is 100000); call large functions from fewer places",
+      message:
+        "'f14' grows to 147449 operations once calls are inlined, 147442 of them from its calls (the limit is 100000 from calls); call large functions from fewer places",
       line: 15,
       column: 4,
     });
+  });
+
+  it('does not apply the inlining limit to a long function without calls (issue #12 item 16)', () => {
+    // 20,000 lets are 120,000 operations, all written: AD3006 reported them as "grown by
+    // inlining". Only the checks run here; compiling it whole takes seconds per 10,000 lets.
+    const lets = Array.from({ length: 20_000 }, (_, k) => `  let a${k + 1} = sin(a${k}) * 1.0001 + x`).join('\n');
+    const source = `fn f(x) {\n  let a0 = x\n${lets}\n  return a20000\n}\n`;
+    const bag = new DiagnosticBag();
+    const program = parse(source, bag);
+    expect(program && checkProgram(program, bag)).toBeDefined();
+    expect(bag.items).toEqual([]);
+  });
+
+  it('counts only the operations calls add against the inlining limit', () => {
+    // 60,000 written operations and 60,000 from calls: under the limit of 100,000 from calls.
+    const lets = Array.from({ length: 10_000 }, (_, k) => `  let a${k + 1} = sin(a${k}) * 1.0001 + x`).join('\n');
+    const big = `fn g(x) {\n  let a0 = x\n${lets}\n  return a10000\n}\n`;
+    const source = `${big}fn f(x) {\n  let a0 = g(x)\n${lets}\n  return a10000\n}\n`;
+    const bag = new DiagnosticBag();
+    const program = parse(source, bag);
+    expect(program && checkProgram(program, bag)).toBeDefined();
+    expect(bag.items).toEqual([]);
+    // Two calls to g add 2 × 60,002: refused, with the share from calls in the message.
+    const twice = source.replace('let a0 = g(x)', 'let a0 = g(x) + g(2 * x)');
+    const refused = new DiagnosticBag();
+    checkProgram(parse(twice, refused)!, refused);
+    expect(refused.items.map((d) => d.code)).toEqual(['AD3006']);
+    expect(refused.items[0].message).toMatch(/^'f' grows to \d+ operations once calls are inlined, 120004 of them from its calls \(the limit is 100000 from calls\)/);
   });
 
   it('does not cap a long function that inlines no call (its code is what was written)', () => {
@@ -525,5 +555,41 @@ describe('limits of inlining calls (AD3005–AD3007)', () => {
     const seen = only(source);
     expect(seen.code).toBe('AD3007');
     expect(seen.message).toMatch(/^inlining calls grows this file to \d+ operations by 'f\d+' \(the limit here is \d+\); call large functions from fewer places$/);
+  });
+});
+
+describe('numbers a double cannot hold, indices and ranges no array or loop can have (issue #12 items 10, 11)', () => {
+  it('refuses a literal that overflows and warns about one that underflows to 0', () => {
+    expect(only('fn f(x) = x * 1e400\n')).toEqual({ code: 'AD1099', message: "the number '1e400' is too large for a double (the largest is about 1.8e308)", line: 1, column: 15 });
+    const r = compileSync('fn f(x) = x + 1e-400\n');
+    expect(r.diagnostics.map((d) => [d.severity, d.code, d.span.start])).toEqual([['warning', 'AD1098', 14]]);
+    // A warning does not stop the compile; 5e-324 (the least subnormal) and 0e5 are fine.
+    expect(r.code).toBeDefined();
+    expect(compileSync('fn f(x) = x + 5e-324 + 0e5 + 0.000\n').diagnostics).toEqual([]);
+  });
+
+  it('refuses constant indices that are not whole numbers, or past 2^53', () => {
+    expect(only('fn f(x: vec[n]) = x[0.5]\n')).toEqual({ code: 'AD6099', message: 'x[...] is read at index 0.5: an index is a whole number from 0 to 2^53', line: 1, column: 21 });
+    expect(only('fn f(x: vec[n]) = x[1 / 3]\n').message).toBe('x[...] is read at index 1 / 3 (0.3333333333333333): an index is a whole number from 0 to 2^53');
+    expect(only('fn f(x: vec[n]) = x[2 ^ 60]\n').code).toBe('AD6099');
+    expect(only('fn f(x: vec[n]) = x[1e300]\n').code).toBe('AD6099');
+    expect(compileSync('fn f(x: vec[n]) = x[2 * 1] + x[4 / 2]\n').diagnostics).toEqual([]);
+  });
+
+  it('refuses ranges whose constant bound is not finite or past 2^53', () => {
+    expect(only('fn f(x) = sum(i in 0..1e300: x)\n')).toEqual({ code: 'AD6098', message: "the range of 'i' has the bound 1e+300: no loop can count past 2^53", line: 1, column: 23 });
+    expect(only('fn f(x) = sum(i in 0..1 / 0: x)\n').message).toBe("the range of 'i' has the bound 1 / 0 (Infinity): no loop can count past 2^53");
+    expect(only('fn f(x) { let z[i in -1e300..3] = x; return z[2] }\n').code).toBe('AD6098');
+    expect(compileSync('fn f(x) = sum(i in 0..2^53: 0) + sum(i in 0..3: x)\n').diagnostics).toEqual([]);
+  });
+
+  it('checks a bound known only at run time before the loop: NaN, Infinity and 1e300 throw a RangeError', async () => {
+    const m = instantiate(compileSync('fn f(x, t) = sum(i in 0..t: x)\nfn g(x) = x + f(x, 1e300)\n').code!);
+    expect(m.f(2, 3.5)).toBe(8);
+    for (const t of [1e300, Infinity, NaN, -1e300]) expect(() => m.f(2, t)).toThrow(RangeError);
+    expect(() => m.f(2, 1e300)).toThrow("f, line 1: the end of i's range is 1e+300, not a whole number a loop can count to (within 2^53)");
+    // A bound that becomes 1e300 by inlining: the check throws instead of a loop that never ends.
+    expect(() => m.g(2)).toThrow(RangeError);
+    expect(() => m.fGrad(2, Infinity)).toThrow(RangeError);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -347,8 +347,31 @@ describe('drawing the graph', () => {
 
   it('refuses a function with arrays, saying so, instead of drawing a wrong graph', () => {
     expect(() => explain('fn s(x: vec[n]) = sum(i: x[i]^2)\nfn t(a) = a\n', 's', [1])).toThrow(
-      new ExplainError("'s' uses arrays, which adc explain does not show yet (it draws the graph of scalar functions)"),
+      new ExplainError(
+        "'s' uses arrays, which adc explain does not show yet (it draws the graph of scalar functions); " +
+          'for its gradient at a point, load the file in the REPL (adc repl --load FILE.ad), bind the arguments (such as x = [1, 2, 3]) and type grad s(x)',
+      ),
     );
+  });
+
+  it('says array values in --at are not taken yet: the refusal for an array function (exit 1), a usage mistake for a scalar one (exit 2)', async () => {
+    expect(() => parsePoint('x=[1,2],b=3')).toThrow("'[1,2]' is an array value, but adc explain draws the graphs of scalar functions only and takes numbers");
+    expect(() => parsePoint('A=[[1,2],[3,4]]')).toThrow("'[[1,2],[3,4]]' is an array value");
+    const dir = mkdtempSync(join(tmpdir(), 'adc-explain-arrays-'));
+    const file = join(dir, 'arrays.ad');
+    writeFileSync(file, 'fn s(x: vec[n], b) = b * sum(i: x[i]^2)\nfn t(a, b) = a * b\n');
+    const run = async (...args: string[]) => {
+      const err: string[] = [];
+      const code = await main(['explain', file, ...args], { out: () => {}, err: (s) => err.push(s) });
+      return { code, err: err.join('\n') };
+    };
+    const array = await run('s', '--at', 'x=[1,2],b=3');
+    expect(array.code).toBe(1);
+    expect(array.err).toContain("'s' uses arrays");
+    expect(array.err).toContain('type grad s(x, b)');
+    const scalar = await run('t', '--at', 'a=[1,2],b=3');
+    expect(scalar).toEqual({ code: 2, err: "adc: error: --at: '[1,2]' is an array value, but adc explain draws the graphs of scalar functions only and takes numbers" });
+    expect((await run('nope', '--at', 'a=[1]')).err).toContain("there is no function 'nope'");
   });
 
   it('writes DOT with values on nodes and partials on edges', () => {

@@ -294,9 +294,11 @@ describe('diagnostics', () => {
     expect(only('fn f(x) {\n  var s = 0\n  var s = 1\n  return s\n}')).toMatchObject({ code: 'AD2005', line: 3, column: 7 });
   });
 
-  it('an array assigned to a number, array variables and element updates (not supported yet)', () => {
+  it('an array assigned to a number, array variables and element updates inside loops (not supported yet)', () => {
     expect(only('fn f(x: vec[n]) {\n  var s = 0\n  s = x\n  return s\n}')).toMatchObject({ code: 'AD7008', line: 3, column: 7 });
-    expect(only('fn f(x: vec[n]) {\n  var y: vec[n] = x\n  return x[0]\n}')).toMatchObject({ code: 'AD7009', line: 2, column: 7 });
+    expect(only('fn f(x: vec[n]) {\n  for t in 0..2 {\n    var y: vec[n] = x\n  }\n  return x[0]\n}')).toMatchObject({ code: 'AD7009', line: 3, column: 9 });
+    expect(only('fn f(x: vec[n]) {\n  var y: vec[n] = x\n  for t in 0..2 {\n    y[i] = 2 * y[i]\n  }\n  return y[0]\n}')).toMatchObject({ code: 'AD7009', line: 4, column: 5 });
+    expect(only('fn f(x: vec[n], c) {\n  var y: vec[n] = x\n  if c > 0 {\n    y = 0\n  }\n  return y[0]\n}')).toMatchObject({ code: 'AD7009', line: 4, column: 5 });
     expect(only('fn f(x) {\n  var s = 0\n  s[0] = x\n  return s\n}')).toMatchObject({ code: 'AD6006', line: 3, column: 3 });
   });
 

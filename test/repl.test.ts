@@ -360,6 +360,112 @@ describe('adc repl (the built command)', () => {
   });
 });
 
+describe('values bound at the prompt (issue 17, item 11)', () => {
+  it('binds numbers, vectors and matrices, and calls and differentiates array functions with them', async () => {
+    // By hand: n2(v, k) = k·Σv_i², so ∂/∂v = 2k·v and ∂/∂k = Σv_i²; bil(A, u, v) = uᵀAv, so
+    // ∂/∂u = Av and ∂/∂v = Aᵀu. With A = [[1, 2], [3, 4]], u = [1, 1], v = [1, -1]:
+    // uᵀAv = (1 − 2) + (3 − 4) = −2, Av = [−1, −1], Aᵀu = [4, 6].
+    const out = await transcript([
+      'x = [1, 2, 3]',
+      'A = [[1, 2], [3, 4]]',
+      'let c = 2',
+      'fn n2(v: vec[n], k) = k * sum(i: v[i]^2)',
+      'n2(x, c)',
+      'grad n2(x, c)',
+      'fn bil(const A: mat[m, n], u: vec[m], v: vec[n]) = sum(i: sum(j: u[i] * A[i, j] * v[j]))',
+      'u = [1, 1]',
+      'grad bil(A, u, [1, -1])',
+      'fn twice(p: vec[n]) = [2 * p[0], 2 * p[1]]',
+      'w = twice(u)',
+      'grad n2(w, 1)',
+      'x',
+      'c == 2',
+      'c = c + 1',
+      'c',
+    ]);
+    expect(out).toEqual([
+      'x = [1, 2, 3]',
+      'A = [[1, 2], [3, 4]]',
+      'c = 2',
+      'defined n2(v, k)',
+      '28',
+      ['value   28', '∂n2/∂v  [4, 8, 12]', '∂n2/∂k  14'].join('\n'),
+      'defined bil(const A, u, v)',
+      'u = [1, 1]',
+      ['value    -2', '∂bil/∂u  [-1, -1]', '∂bil/∂v  [4, 6]'].join('\n'),
+      'defined twice(p)',
+      'w = [2, 2]',
+      ['value   8', '∂n2/∂v  [4, 4]', '∂n2/∂k  8'].join('\n'),
+      '[1, 2, 3]',
+      'true',
+      'c = 3',
+      '3',
+    ]);
+  });
+
+  it('plots with bound values; the plotted variable hides a value of the same name', async () => {
+    const session = new Session();
+    expect((await session.bind('x', '[1, 2, 3]')).ok).toBe(true);
+    expect((await session.bind('top', '2')).ok).toBe(true);
+    expect(session.define('fn n2(v: vec[n], k) = k * sum(i: v[i]^2)').ok).toBe(true);
+    // n2(x, t) = 14t: slope 14 everywhere, from 0 to top = 2.
+    const line = await session.sample('n2(x, t)', 't', '0', 'top', 5);
+    if (!line.ok) throw new Error(line.problems.messages.join('\n'));
+    expect(line.xs).toEqual([0, 0.5, 1, 1.5, 2]);
+    expect(line.values).toEqual([0, 7, 14, 21, 28]);
+    expect(line.slopes).toEqual([14, 14, 14, 14, 14]);
+    // `top^2 for top in 0..top`: the ends use the bound top (2), the expression the variable.
+    const square = await session.sample('top^2', 'top', '0', 'top', 3);
+    if (!square.ok) throw new Error(square.problems.messages.join('\n'));
+    expect(square.xs).toEqual([0, 1, 2]);
+    expect(square.slopes).toEqual([0, 2, 4]);
+  });
+
+  it('keeps functions and values apart, with a located message', async () => {
+    const interpreter = new Interpreter();
+    const out = await transcript([
+      'fn f(t) = t',
+      'f = 2',
+      'c = 2',
+      'fn c(t) = t',
+      'fn g(t) = t * c',
+      'sin = 1',
+      'pi = 3',
+      'if = 1',
+      'b = 1 > 0',
+      'y = zz + 1',
+      'y =',
+    ], interpreter);
+    expect(out[1]).toContain("'f' is a function defined with fn; a value needs another name");
+    expect(out[1]).toContain('<repl>:1:1');
+    expect(out[3]).toContain("'c' is a value bound at the prompt (c = …); give the function another name");
+    expect(out[3]).toContain('<repl>:1:4');
+    expect(out[4]).toContain("unknown variable 'c': 'c' is a value bound at the prompt, which functions do not see; make it a parameter [AD2001]");
+    expect(out[5]).toContain("'sin' is a built-in function");
+    expect(out[6]).toContain("'pi' is a built-in constant");
+    expect(out[7]).toContain("'if' is a keyword");
+    expect(out[8]).toContain('not a condition');
+    expect(out[8]).toContain('<repl>:1:5');
+    expect(out[9]).toContain("unknown variable 'zz'");
+    expect(out[10]).toContain('usage: NAME = EXPR');
+    // Nothing failed changed the session: f is a function, c is 2, y is unbound.
+    const after = await transcript(['f(5)', 'c', 'y'], interpreter);
+    expect(after.slice(0, 2)).toEqual(['5', '2']);
+    expect(after[2]).toContain("unknown variable 'y'");
+  });
+
+  it(':list shows the values, :clear forgets them, :help and completion know them', async () => {
+    const interpreter = new Interpreter();
+    const out = await transcript(['x = [1, 2]', 'fn f(t) = t', ':list', ':clear', 'x', ':help'], interpreter);
+    expect(out[2]).toBe('fn f(t) = t\nx = [1, 2]');
+    expect(out[3]).toBe('cleared 1 function and 1 value');
+    expect(out[4]).toContain("unknown variable 'x'");
+    expect(out[5]).toContain('x = [1, 2, 3]');
+    expect(completions('1 + xs', ['xf'], root, ['xs1', 'y'])).toEqual([['xs1'], 'xs']);
+    expect(completions(':code x', ['xf'], root, ['xs1'])).toEqual([['xf'], 'x']);
+  });
+});
+
 describe('incremental steps: a line compiles what it reaches, not the session', () => {
   /** A session of `n` independent functions h0…h{n-1}, plus f ← g ← k (k calls g, g calls f). */
   function session(n: number): Session {

@@ -1,4 +1,8 @@
 import { isBooleanOp, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { isDifferentiable, rules } from './rules.ts';
+
+/** sign, floor, ceil: every partial is zero, so their results carry no derivative. */
+const isFlat = (op: string) => isDifferentiable(op as never) && rules[op as keyof typeof rules].every((r) => r === null);
 
 /**
  * Forward activity analysis: the variables whose value depends on a differentiated (non-`const`)
@@ -37,7 +41,7 @@ export function activeVariables(fn: IrFunction): Set<string> {
           break;
         default:
           // `load` and `row` of an active array are active: the index argument is never active.
-          if (instr.expr && !isBooleanOp(instr.expr.op) && instr.expr.args.some(isActive)) active.add(instr.target);
+          if (instr.expr && !isBooleanOp(instr.expr.op) && !isFlat(instr.expr.op) && instr.expr.args.some(isActive)) active.add(instr.target);
       }
     }
   };

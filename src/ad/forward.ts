@@ -232,7 +232,7 @@ function renameLocals(
         case 'array':
           return { ...i, target: n(i.target), length: ren(i.length), ...(i.rows && { rows: ren(i.rows) }) };
         case 'check':
-          return { ...i, index: ren(i.index), length: ren(i.length) };
+          return { ...i, index: ren(i.index), length: ren(i.length), ...(i.from && { from: ren(i.from) }) };
         default:
           return assertNever(i);
       }

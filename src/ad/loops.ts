@@ -151,7 +151,7 @@ export function cloneBody(
         case 'array':
           return { ...i, length: ren(i.length), ...(i.rows && { rows: ren(i.rows) }), target: i.declared ? renName(i.target) : fresh(i.target) };
         case 'check':
-          return { ...i, index: ren(i.index), length: ren(i.length) };
+          return { ...i, index: ren(i.index), length: ren(i.length), ...(i.from && { from: ren(i.from) }) };
       }
     });
   return { instrs: copy(block), renamed: ren };

@@ -8,7 +8,7 @@ import { constant, type ArithmeticOp, type Expr, type Operand } from '../ir/ir.t
  * instructions through the builder and returns the final expression, which the reverse sweep
  * assigns or adds (`+=`) to the argument's adjoint. `null` means the partial is zero everywhere the
  * operation is differentiable, so no code is written at all. Entries reuse the forward value
- * (`y`) where that is cheaper: d exp(x) = ḡ·y, d tanh(x) = ḡ·(1 - y²).
+ * (`y`) where that is cheaper and as exact: d exp(x) = ḡ·y, d sqrt(x) = ḡ·0.5/y.
  *
  * Conventions at kinks (README, "Derivative conventions"): abs'(0) = 0; sign, floor and ceil have
  * derivative 0; min and max send the adjoint to the selected argument, ties to the first; sqrt'(0)
@@ -30,11 +30,32 @@ export type Partial = ((c: RuleContext) => Expr | Operand) | null;
 
 const e = (op: Expr['op'], ...args: Operand[]): Expr => ({ op, args });
 const one = constant(1);
+/** The least positive normal number: below it a double has lost precision (subnormal). */
+const MIN_NORMAL = 2 ** -1022;
 
 /** ḡ · f(x) with f built by the caller. */
 const scale = (c: RuleContext, factor: Operand): Expr => e('mul', c.g, factor);
 /** ḡ / d. */
 const over = (c: RuleContext, denominator: Operand): Expr => e('div', c.g, denominator);
+
+/**
+ * ḡ·x/h for h = hypot(x, z). Where h is subnormal or has overflowed (hypot(5e-324, 5e-324) rounds
+ * to 5e-324, hypot(1e308, 1e308) is Infinity) x/h would be 1 or 0: the pair is scaled by 2^600
+ * or 2^-600 first (exact), and the quotient taken on it.
+ */
+function hypotPartial({ b, args, y, g }: RuleContext, k: 0 | 1): Expr {
+  const normal = b.op('and', b.op('ge', y, constant(MIN_NORMAL)), b.op('lt', y, constant(Infinity)));
+  const quotient = b.choose(
+    normal,
+    () => b.op('div', args[k], y),
+    () => {
+      const s = b.op('select', b.op('lt', y, one), constant(2 ** 600), constant(2 ** -600));
+      const [x, z] = args.map((a) => b.op('mul', a, s));
+      return b.op('div', k === 0 ? x : z, b.op('hypot', x, z));
+    },
+  );
+  return e('mul', g, quotient);
+}
 
 export const rules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', readonly Partial[]> = {
   copy: [(c) => c.g],
@@ -50,9 +71,15 @@ export const rules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', reado
     ({ b, args: [x, p], y, g }) => {
       const slow = () => b.op('mul', p, b.op('pow', x, b.op('sub', p, one)));
       if (p.kind === 'const') return p.value === 0 ? constant(0) : e('mul', g, slow());
-      // At x = 0: p·0^(p-1), except that x^0 is constant (0·∞ would be NaN).
+      // At x = 0: p·0^(p-1), except that x^0 is constant (0·∞ would be NaN). Where y has
+      // overflowed or underflowed (1e200^2, 1e-200^2) p·y/x is not the derivative: power again.
       const atZero = () => b.choose(b.op('eq', p, constant(0)), () => constant(0), slow);
-      return e('mul', g, b.choose(b.op('ne', x, constant(0)), () => b.op('div', b.op('mul', p, y), x), atZero));
+      const reuse = () => {
+        const size = b.op('abs', y);
+        const normal = b.op('and', b.op('ge', size, constant(MIN_NORMAL)), b.op('lt', size, constant(Infinity)));
+        return b.choose(normal, () => b.op('div', b.op('mul', p, y), x), slow);
+      };
+      return e('mul', g, b.choose(b.op('ne', x, constant(0)), reuse, atZero));
     },
     // d(x^p)/dp = x^p·ln(x); at x = 0 it is taken as 0 (0^p does not change with p > 0).
     ({ b, args: [x], y, g }) => e('mul', g, b.choose(b.op('ne', x, constant(0)), () => b.op('mul', y, b.op('log', x)), () => constant(0))),
@@ -66,17 +93,31 @@ export const rules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', reado
   asin: [(c) => over(c, c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0]))))],
   acos: [(c) => e('neg', c.b.op('div', c.g, c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0])))))],
   atan: [(c) => over(c, c.b.op('add', one, c.b.op('mul', c.args[0], c.args[0])))],
+  // x/(x² + y²) as (x/r)/r with r = hypot(y, x): the squares overflow past 1e154 and underflow
+  // below 1e-154 where the partials are ordinary numbers.
   atan2: [
-    ({ b, args: [y, x], g }) => e('div', b.op('mul', g, x), b.op('add', b.op('mul', x, x), b.op('mul', y, y))),
-    ({ b, args: [y, x], g }) => e('neg', b.op('div', b.op('mul', g, y), b.op('add', b.op('mul', x, x), b.op('mul', y, y)))),
+    ({ b, args: [y, x], g }) => {
+      const r = b.op('hypot', y, x);
+      return e('div', b.op('div', b.op('mul', g, x), r), r);
+    },
+    ({ b, args: [y, x], g }) => {
+      const r = b.op('hypot', y, x);
+      return e('neg', b.op('div', b.op('div', b.op('mul', g, y), r), r));
+    },
   ],
   sinh: [(c) => scale(c, c.b.op('cosh', c.args[0]))],
   cosh: [(c) => scale(c, c.b.op('sinh', c.args[0]))],
-  tanh: [(c) => scale(c, c.b.op('sub', one, c.b.op('mul', c.y, c.y)))],
+  // 1/cosh(x)², not 1 - y²: y rounds to ±1 past |x| ≈ 19, where the derivative (down to 1e-308
+  // at |x| ≈ 354) would become 0; 1 - y² also loses relative precision from |x| ≈ 3 on.
+  tanh: [(c) => {
+    const sech = c.b.op('div', one, c.b.op('cosh', c.args[0]));
+    return scale(c, c.b.op('mul', sech, sech));
+  }],
   exp: [(c) => scale(c, c.y)],
   log: [(c) => over(c, c.args[0])],
   log1p: [(c) => over(c, c.b.op('add', one, c.args[0]))],
-  expm1: [(c) => scale(c, c.b.op('add', c.y, one))],
+  // exp(x), not y + 1: y rounds to -1 below x ≈ -37, where the derivative is still e^x.
+  expm1: [(c) => scale(c, c.b.op('exp', c.args[0]))],
   log2: [(c) => over(c, c.b.op('mul', c.args[0], constant(Math.LN2)))],
   log10: [(c) => over(c, c.b.op('mul', c.args[0], constant(Math.LN10)))],
   // d sqrt(x) = 0.5/sqrt(x): +Infinity at 0. sqrt(-0) is -0, and `+ 0` makes it +0, so the
@@ -84,10 +125,7 @@ export const rules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', reado
   sqrt: [(c) => e('div', c.b.op('mul', constant(0.5), c.g), c.b.op('add', c.y, constant(0)))],
   cbrt: [(c) => over(c, c.b.op('mul', constant(3), c.b.op('mul', c.y, c.y)))],
   abs: [(c) => scale(c, c.b.op('sign', c.args[0]))],
-  hypot: [
-    ({ b, args: [x], y, g }) => e('div', b.op('mul', g, x), y),
-    ({ b, args: [, z], y, g }) => e('div', b.op('mul', g, z), y),
-  ],
+  hypot: [(c) => hypotPartial(c, 0), (c) => hypotPartial(c, 1)],
   // Ties go to the first argument.
   min: [
     ({ b, args: [p, q], g }) => e('select', b.op('le', p, q), g, constant(0)),

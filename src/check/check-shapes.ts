@@ -1,12 +1,15 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { allStatements, anyReachable, statementExprs, assertNever, childrenOf, directIndexUses, hasStatefulCode, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
+import { allStatements, anyReachable, statementExprs, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
+import { constants } from '../ir/builtins.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
 /** One dimension of an array: its length as a form over sizes (undefined if not affine), and as written. */
 export interface Dim {
   readonly length: Affine | undefined;
   readonly text: string;
+  /** An array let defined from a later start (`let k[i in 2..n]`): the start, as a form (if one) and as written. */
+  readonly from?: { readonly form: Affine | undefined; readonly text: string };
 }
 
 export interface ArrayInfo {
@@ -21,6 +24,8 @@ const sizeSymbol = (name: string) => `size:${name}`;
 const indexSymbol = (name: string) => `index:${name}`;
 const display = (symbol: string) => symbol.slice(symbol.indexOf(':') + 1);
 const show = (e: Expr) => printExpr(e).replace(/^\((.*)\)$/, '$1');
+/** `0.5`, or `1 / 0 (Infinity)` for a computed constant. */
+const withValue = (e: Expr, value: number) => (e.kind === 'number' ? show(e) : `${show(e)} (${value})`);
 
 /** The array type of a parameter, as dims; undefined for a scalar or an invalid type (reported). */
 export function parameterDims(p: FunctionDecl['params'][number]): ArrayInfo | undefined {
@@ -164,6 +169,13 @@ export function checkShapes(
     const [first, ...rest] = uses;
     for (const use of rest) {
       const same = first.dim.length && use.dim.length ? affineEqual(first.dim.length, use.dim.length) : first.dim.text === use.dim.text;
+      const partly = [first, use].find((u) => u.dim.from);
+      if (same && partly && first.dim.from?.text !== use.dim.from?.text) {
+        // One starts later than the other: which elements the range covers is for the author to say.
+        const other = partly === first ? use : first;
+        diagnostics.error('partlyDefinedRange', use.span, b.name, partly.what, partly.dim.from!.text, other.what, other.dim.from?.text ?? '0', partly.dim.text);
+        return undefined;
+      }
       if (!same) {
         diagnostics.errorWithNote(
           'conflictingRanges',
@@ -178,7 +190,16 @@ export function checkShapes(
         return undefined;
       }
     }
-    return { range: { from: affineConstant(0), to: first.dim.length }, dim: first.dim };
+    // An array let defined from a later start gives its defined range, not 0..length.
+    return { range: { from: first.dim.from ? first.dim.from.form : affineConstant(0), to: first.dim.length }, dim: first.dim };
+  };
+
+  /** A range bound that is a constant must be one a loop can count to: finite, within 2^53. */
+  const checkBounds = (b: Binder) => {
+    for (const bound of b.range ? [b.range.from, b.range.to] : []) {
+      const value = constantValue(bound);
+      if (value !== undefined && !(Math.abs(value) <= 2 ** 53)) diagnostics.error('rangeTooLarge', bound.span, b.name, withValue(bound, value));
+    }
   };
 
   const withIndex = (b: Binder, range: AffineRange, inner: () => void) => {
@@ -189,14 +210,27 @@ export function checkShapes(
     ranges.delete(indexSymbol(b.name));
   };
 
+  /** The value of an expression of numbers and built-in constants (`0.5`, `2 * pi`), else undefined. */
+  const constantValue = (x: Expr): number | undefined => constantOf(x, (name) => (env.has(name) ? undefined : constants.get(name)));
+
   const checkIndex = (e: { readonly indices: readonly Expr[] }, array: string, info: ArrayInfo) => {
     e.indices.forEach((index, k) => {
+      const value = constantValue(index);
+      if (value !== undefined && !(Number.isInteger(value) && Math.abs(value) <= 2 ** 53)) {
+        diagnostics.error('indexNotWhole', index.span, array, withValue(index, value));
+        return;
+      }
       const form = affineOf(index, symbol);
       const length = info.dims[k]?.length;
       if (!form) return;
       const low = extreme(form, ranges, 'min');
       if (low && signOf(low) === 'negative') {
         diagnostics.error('indexOutOfRange', index.span, array, show(index), printAffine(low, display), 'below 0');
+        return;
+      }
+      const from = info.dims[k]?.from?.form;
+      if (low && from && signOf(affineCombine(low, from, -1)) === 'negative') {
+        diagnostics.error('readBeforeDefined', index.span, array, show(index), printAffine(low, display), info.dims[k].from!.text);
         return;
       }
       const high = extreme(form, ranges, 'max');
@@ -244,6 +278,7 @@ export function checkShapes(
         if (e.binder.range) {
           visit(e.binder.range.from);
           visit(e.binder.range.to);
+          checkBounds(e.binder);
         }
         const r = rangeOf(e.binder, e.body);
         withIndex(e.binder, r?.range ?? { from: undefined, to: undefined }, () => inLoop(() => visit(e.body)));
@@ -286,7 +321,8 @@ export function checkShapes(
     const returnsArray = resultOf(callee.name) !== undefined;
     if ((loops > 0 || blocks > 0) && !returnsArray && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
     // A loop with state inside a reduction would be run (and taped) once per index: not supported.
-    if (loops > 0 && anyReachable(callee, functions, hasStatefulCode)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
+    // A call returning an array is computed once, before its statement: it may have state.
+    if (loops > 0 && !returnsArray && anyReachable(callee, functions, hasStatefulCode)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
     const bindings: [string, Dim][] = [];
     callee.params.forEach((p, k) => {
       const arg = e.args[k];
@@ -316,7 +352,14 @@ export function checkShapes(
       diagnostics.error('arrayExpected', arg.span, fnName, param, type);
       return undefined;
     }
+    refusePartlyDefined(arg, info, `'${fnName}'`);
     return info;
+  };
+
+  /** An array let defined from a later start where every element would be read: passed or returned. */
+  const refusePartlyDefined = (e: Expr, info: ArrayInfo, reader: string) => {
+    const dim = info.dims.find((d) => d.from);
+    if (dim) diagnostics.error('partlyDefinedArray', e.span, e.kind === 'name' ? e.name : show(e), dim.from!.text, reader);
   };
 
   /** Each size name of a callee gets one length from the arguments. */
@@ -334,6 +377,66 @@ export function checkShapes(
         return;
       }
     }
+  };
+
+  /** The shape `var y: vec[n]` declares: sizes are parameters' sizes or whole numbers. */
+  const varType = (name: string, t: NonNullable<Extract<Statement, { kind: 'var' }>['type']>): ArrayInfo | undefined => {
+    const expected = t.kind === 'vec' ? 1 : t.kind === 'mat' ? 2 : undefined;
+    if (expected === undefined) diagnostics.error('unknownArrayType', t.kindSpan, t.kind);
+    else if (t.sizes.length !== expected) diagnostics.error('wrongSizeCount', t.span, t.kind, expected, t.sizes.length);
+    let valid = expected !== undefined && t.sizes.length === expected;
+    const dims = t.sizes.map((size): Dim => {
+      if (size.kind === 'number') {
+        if (!(Number.isInteger(size.value) && size.value >= 0)) {
+          diagnostics.error('invalidSize', size.span, String(size.value));
+          valid = false;
+        }
+        return { length: affineConstant(size.value), text: String(size.value) };
+      }
+      if (env.get(size.name)?.kind !== 'size') {
+        diagnostics.error('arrayVarSize', size.span, size.name, name);
+        valid = false;
+      }
+      return { length: affineSymbol(sizeSymbol(size.name)), text: size.name };
+    });
+    return valid ? arrayInfo(dims) : undefined;
+  };
+
+  /** `var y: T = e` or `y = e`: e is an array of y's shape (copied), or a number (every element). */
+  const assignArray = (name: string, info: ArrayInfo, value: Expr) => {
+    if (!isArrayValued(value, shapeOf)) {
+      visit(value);
+      return;
+    }
+    const got = visitArray(value);
+    if (!got) return;
+    const same =
+      got.dims.length === info.dims.length &&
+      got.dims.every((d, k) => {
+        const want = info.dims[k];
+        return d.length && want.length ? affineEqual(d.length, want.length) : d.text === want.text;
+      });
+    if (!same) diagnostics.error('arrayVarShape', value.span, name, info.type, value.kind === 'name' ? `'${value.name}'` : `'${show(value)}'`, got.type);
+  };
+
+  /**
+   * `y[i] = e` (i fresh: every element, simultaneously) or `y[j] = e` (j defined or computed: one
+   * element, checked in range when the program runs); `e` reads y from before the statement.
+   */
+  const updateElements = (name: string, at: Span, info: ArrayInfo, indices: readonly Expr[], value: Expr) => {
+    if (indices.length !== info.dims.length) {
+      diagnostics.error('wrongIndexCount', at, name, info.dims.length, indices.length);
+      return;
+    }
+    const fresh = freshIndices(indices, (n) => env.has(n) || constants.has(n));
+    indices.forEach((x, k) => fresh[k] === undefined && visit(x));
+    const enter = (k: number): void => {
+      if (k === indices.length) return inLoop(() => visit(value));
+      const b = fresh[k];
+      if (!b) return enter(k + 1);
+      withIndex(b, { from: affineConstant(0), to: info.dims[k].length }, () => enter(k + 1));
+    };
+    enter(0);
   };
 
   // Inside a `for`, `while` or `if` block: arrays are not defined there (yet).
@@ -360,10 +463,13 @@ export function checkShapes(
               if (b.range) {
                 visit(b.range.from);
                 visit(b.range.to);
+                checkBounds(b);
               }
               const r = rangeOf(b, s.value);
               bound.push([b, r?.range ?? { from: undefined, to: undefined }]);
-              dims.push(r?.dim ?? { length: r?.range.to, text: b.range ? show(b.range.to) : '?' });
+              const start = b.range && constantValue(b.range.from) !== 0 ? { form: r?.range.from, text: show(b.range.from) } : undefined;
+              const inferred = r?.dim ?? { length: r?.range.to, text: b.range ? show(b.range.to) : '?' };
+              dims.push(start ? { ...inferred, from: start } : inferred);
             }
             const enter = (k: number): void => (k === bound.length ? inLoop(() => visit(s.value)) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
             enter(0);
@@ -375,18 +481,35 @@ export function checkShapes(
           declaredHere.push(s.name);
           break;
         case 'var':
-          if (s.type) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
-          else visit(s.value);
-          env.set(s.name, { kind: 'number' });
+          if (s.type) {
+            // Array state carried by a loop is not built yet: an array variable lives outside blocks.
+            if (blocks > 0) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
+            // An invalid type is reported once: the variable is then unknown here, not a number.
+            const info = varType(s.name, s.type);
+            if (info) {
+              assignArray(s.name, info, s.value);
+              env.set(s.name, info);
+            } else env.delete(s.name);
+          } else {
+            visit(s.value);
+            env.set(s.name, { kind: 'number' });
+          }
           declaredHere.push(s.name);
           break;
         case 'assign': {
-          s.indices?.forEach((i) => visit(i));
           const entity = env.get(s.name);
+          if (entity?.kind === 'array') {
+            if (blocks > 0) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
+            if (s.indices) updateElements(s.name, s.nameSpan, entity, s.indices, s.value);
+            else assignArray(s.name, entity, s.value);
+            break;
+          }
+          s.indices?.forEach((i) => visit(i));
           if (s.indices && entity?.kind === 'number') diagnostics.error('notAnArray', s.nameSpan, s.name);
-          else if (s.indices) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
-          if (!s.indices && s.value.kind === 'name' && env.get(s.value.name)?.kind === 'array') diagnostics.error('arrayAssignedToNumber', s.value.span, s.name, `'${s.value.name}'`);
-          else visit(s.value);
+          if (!s.indices && isArrayValued(s.value, shapeOf)) {
+            const what = s.value.kind === 'name' ? `'${s.value.name}'` : `'${show(s.value)}'`;
+            diagnostics.error('arrayAssignedToNumber', s.value.span, s.name, what);
+          } else visit(s.value);
           break;
         }
         case 'for': {
@@ -394,6 +517,7 @@ export function checkShapes(
           if (b.range) {
             visit(b.range.from);
             visit(b.range.to);
+            checkBounds(b);
           }
           const range = b.range ? { from: affineOf(b.range.from, symbol), to: affineOf(b.range.to, symbol) } : { from: undefined, to: undefined };
           blocks++;
@@ -417,7 +541,11 @@ export function checkShapes(
           break;
         case 'return':
           // The function's result may be this array.
-          if (isArrayValued(s.value, shapeOf)) return visitArray(s.value);
+          if (isArrayValued(s.value, shapeOf)) {
+            const info = visitArray(s.value);
+            if (info) refusePartlyDefined(s.value, info, 'the caller of a function returning it');
+            return info;
+          }
           visit(s.value);
           break;
         default:
@@ -475,12 +603,12 @@ function namesIn(e: Expr): string[] {
   return names;
 }
 
-/** Whether a function, or one it calls, has an array `let` or a list (each allocates an array). */
+/** Whether a function, or one it calls, has an array `let`, an array `var` or a list (each allocates an array). */
 function definesArrays(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): boolean {
   return anyReachable(
     fn,
     functions,
-    (f) => allStatements(f.body).some((s) => s.kind === 'let' && s.indices !== undefined),
+    (f) => allStatements(f.body).some((s) => (s.kind === 'let' && s.indices !== undefined) || (s.kind === 'var' && s.type !== undefined)),
     (e) => e.kind === 'list',
   );
 }
@@ -500,4 +628,38 @@ function directUses(name: string, body: Expr, shapeOf: (e: Expr) => ArrayInfo | 
     const what = entity.dims.length === 1 ? label : `${label}'s dimension ${dimension + 1}`;
     return [{ what, dim: entity.dims[dimension], span: index.span }];
   });
+}
+
+/**
+ * The value of an expression built from numbers, signs, `+ - * / ^` and built-in constants, or
+ * undefined when it involves anything else. `constant` gives a name's value (undefined: not one).
+ */
+function constantOf(e: Expr, constant: (name: string) => number | undefined): number | undefined {
+  switch (e.kind) {
+    case 'number':
+      return e.value;
+    case 'name':
+      return constant(e.name);
+    case 'unary': {
+      const v = e.op === 'not' ? undefined : constantOf(e.operand, constant);
+      return v === undefined ? undefined : e.op === '-' ? -v : v;
+    }
+    case 'binary': {
+      const { base, chain } = leftSpine(e);
+      let acc = constantOf(base, constant);
+      for (const node of chain) {
+        const right = acc === undefined ? undefined : constantOf(node.right, constant);
+        if (acc === undefined || right === undefined) return undefined;
+        if (node.op === '+') acc += right;
+        else if (node.op === '-') acc -= right;
+        else if (node.op === '*') acc *= right;
+        else if (node.op === '/') acc /= right;
+        else if (node.op === '^') acc = Math.pow(acc, right);
+        else return undefined;
+      }
+      return acc;
+    }
+    default:
+      return undefined;
+  }
 }

@@ -2,7 +2,7 @@ import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import type { Binder, Expr, FunctionDecl, Statement } from '../syntax/ast.ts';
-import { allStatements, assertNever, leftSpine, reduceOps } from '../syntax/ast.ts';
+import { allStatements, assertNever, freshIndices, leftSpine, reduceOps } from '../syntax/ast.ts';
 import { Suggester } from './suggest.ts';
 
 export interface CallSite {
@@ -173,14 +173,22 @@ export function resolveNames(
           define(s.name, s.nameSpan, 'let');
           break;
         case 'var':
+          // An array variable's sizes (`var y: vec[n]`) are names in scope.
+          for (const size of s.type?.sizes ?? []) if (size.kind === 'name') visit({ kind: 'name', name: size.name, span: size.span });
           visit(s.value);
           define(s.name, s.nameSpan, 'var');
           break;
-        case 'assign':
-          s.indices?.forEach(visit);
-          visit(s.value);
+        case 'assign': {
+          // `y[i] = e` with `i` not defined: `i` is a fresh index over y's dimension, seen by `e`.
+          const fresh = s.indices ? freshIndices(s.indices, (name) => scope.has(name) || constants.has(name)) : [];
+          s.indices?.forEach((x, k) => fresh[k] === undefined && visit(x));
+          withBinders(
+            fresh.filter((b) => b !== undefined),
+            () => visit(s.value),
+          );
           checkAssignment(s);
           break;
+        }
         case 'for':
           if (s.binder.range) {
             visit(s.binder.range.from);

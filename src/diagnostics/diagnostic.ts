@@ -22,11 +22,20 @@ export class DiagnosticBag {
   readonly items: Diagnostic[] = [];
 
   error<K extends MessageId>(id: K, span: Span, ...args: Args<K>): Diagnostic {
+    return this.report('error', id, span, ...args);
+  }
+
+  /** A diagnostic that does not stop the compile (a literal that rounds to 0). */
+  warning<K extends MessageId>(id: K, span: Span, ...args: Args<K>): Diagnostic {
+    return this.report('warning', id, span, ...args);
+  }
+
+  private report<K extends MessageId>(severity: Diagnostic['severity'], id: K, span: Span, ...args: Args<K>): Diagnostic {
     const entry = messages[id];
     // A name or character run can be megabytes long: messages quote at most 60 characters of it.
     const quoted = args.map((a) => (typeof a === 'string' && a.length > 60 ? `${a.slice(0, 59)}…` : a));
     const text = (entry.text as (...a: unknown[]) => string)(...quoted);
-    const d: Diagnostic = { severity: 'error', code: entry.code, message: text, span, notes: [] };
+    const d: Diagnostic = { severity, code: entry.code, message: text, span, notes: [] };
     this.items.push(d);
     return d;
   }

@@ -11,6 +11,14 @@ export const messages = {
   nestingTooDeep: { code: 'AD1003', text: (limit: number) => `nesting too deep (the limit is ${limit} levels)` },
   invalidNumber: { code: 'AD1004', text: (text: string) => `invalid number '${text}'` },
   emptyFile: { code: 'AD1005', text: () => `no functions in this file (expected 'fn name(params) = expr')` },
+  numberTooLarge: {
+    code: 'AD1099',
+    text: (text: string) => `the number '${text}' is too large for a double (the largest is about 1.8e308)`,
+  },
+  numberUnderflows: {
+    code: 'AD1098',
+    text: (text: string) => `the number '${text}' is too small for a double and becomes 0 (the smallest is about 5e-324)`,
+  },
   expressionTooDeep: {
     code: 'AD1006',
     text: (limit: number) => `expression nested too deeply (the limit is ${limit} levels); split it with 'let'`,
@@ -73,8 +81,8 @@ export const messages = {
   },
   inlinedTooLarge: {
     code: 'AD3006',
-    text: (name: string, size: number, limit: number) =>
-      `'${name}' grows to ${size} operations once calls are inlined (the limit is ${limit}); call large functions from fewer places`,
+    text: (name: string, size: number, inlined: number, limit: number) =>
+      `'${name}' grows to ${size} operations once calls are inlined, ${inlined} of them from its calls (the limit is ${limit} from calls); call large functions from fewer places`,
   },
   inliningGrowsFile: {
     code: 'AD3007',
@@ -138,6 +146,29 @@ export const messages = {
     code: 'AD6017',
     text: (name: string) => `'${name}' takes an index variable and a term, as in ${name}(i: x[i]) or ${name}(i in 0..n: x[i])`,
   },
+  readBeforeDefined: {
+    code: 'AD6097',
+    text: (array: string, index: string, reach: string, from: string) =>
+      `${array}[...] reads an element ${array} does not define: ${index} reaches ${reach}, and ${array} is defined from ${from} on`,
+  },
+  partlyDefinedArray: {
+    code: 'AD6096',
+    text: (array: string, from: string, reader: string) =>
+      `'${array}' is defined from element ${from} on, not 0, but ${reader} reads every element; read the defined ones by index, over their range`,
+  },
+  partlyDefinedRange: {
+    code: 'AD6095',
+    text: (index: string, array: string, from: string, other: string, otherFrom: string, to: string) =>
+      `the range of '${index}' is ambiguous: ${array} is defined from ${from} on, ${other} from ${otherFrom}; give the range, as in '${index} in ${from}..${to}'`,
+  },
+  indexNotWhole: {
+    code: 'AD6099',
+    text: (array: string, index: string) => `${array}[...] is read at index ${index}: an index is a whole number from 0 to 2^53`,
+  },
+  rangeTooLarge: {
+    code: 'AD6098',
+    text: (name: string, bound: string) => `the range of '${name}' has the bound ${bound}: no loop can count past 2^53`,
+  },
   arraysInLoop: {
     code: 'AD6016',
     text: (fn: string) => `'${fn}' defines arrays, so it cannot be called inside a reduction or an array definition; call it from a statement`,
@@ -174,7 +205,8 @@ export const messages = {
   },
   arrayVarUnsupported: {
     code: 'AD7009',
-    text: (name: string) => `array variables ('var ${name}: vec[n]') and element updates are not supported yet; use number variables, or array 'let's outside loops`,
+    text: (name: string) =>
+      `the array variable '${name}' cannot be declared or updated inside a 'for', 'while' or 'if' block yet (array state in loops); update it before or after the block`,
   },
   statefulCodeInLoop: {
     code: 'AD7010',
@@ -183,6 +215,15 @@ export const messages = {
   arrayInLoopBody: {
     code: 'AD7011',
     text: (what: string) => `${what} makes an array inside a 'for', 'while' or 'if' block (or in its header), which is not supported yet; compute it before the block`,
+  },
+
+  arrayVarShape: {
+    code: 'AD7012',
+    text: (name: string, type: string, what: string, got: string) => `'${name}' is ${type}, but ${what} is ${got}; an array variable keeps its shape`,
+  },
+  arrayVarSize: {
+    code: 'AD7013',
+    text: (size: string, name: string) => `'${size}' in the type of '${name}' must be a size of a parameter (as 'n' in 'x: vec[n]') or a whole number`,
   },
 
   // Files and the command line (AD5xxx)

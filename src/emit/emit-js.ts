@@ -520,8 +520,23 @@ class BodyPrinter {
         const n = this.operand(instr.length);
         const line = this.lines.position(instr.origin.statement.start).line;
         const where = jsString(`${this.fnName}, line ${line}: ${instr.message} is `);
-        out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} < ${n.text})) {`, at);
-        out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside 0.." + (${n.prec >= primaryPrecedence ? n.text : `(${n.text})`} - 1));`, at);
+        if (instr.bound) {
+          out.push(`${indent}if (!Number.isSafeInteger(${i.text})) {`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", not a whole number a loop can count to (within 2^53)");`, at);
+          out.push(`${indent}}`, at);
+          return;
+        }
+        const last = `(${n.prec >= primaryPrecedence ? n.text : `(${n.text})`} - 1)`;
+        if (instr.from) {
+          // An array let defines the elements from its range's start (checked not negative) on.
+          const f = this.operand(instr.from);
+          const start = f.prec >= primaryPrecedence ? f.text : `(${f.text})`;
+          out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} >= ${start} && ${i.text} < ${n.text})) {`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside the elements defined, " + ${start} + ".." + ${last});`, at);
+        } else {
+          out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} < ${n.text})) {`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside 0.." + ${last});`, at);
+        }
         out.push(`${indent}}`, at);
         return;
       }
@@ -589,10 +604,12 @@ class BodyPrinter {
               out.push(`${inner}else ${r.nonzero} *= ${v};`, at);
               break;
             case 'logsumexp':
-              // One pass: the sum of exp(term - max so far), rescaled when the maximum grows. A term
-              // of -Infinity adds 0, and one of +Infinity equal to the maximum adds nothing (∞ - ∞).
+              // One pass: the sum of exp(term - max so far) over the terms other than the maximum
+              // (whose own term is 1, added by log1p: log(1 + 2e-8) would keep 8 digits), rescaled
+              // when the maximum grows. A term of -Infinity adds 0, and one of +Infinity equal to
+              // the maximum adds nothing (∞ - ∞).
               out.push(`${inner}if (${v} > ${state('max')}) {`, at);
-              out.push(`${inner}  ${state('sum')} = ${state('sum')} * Math.exp(${state('max')} - ${v}) + 1;`, at);
+              out.push(`${inner}  ${state('sum')} = (${state('sum')} + 1) * Math.exp(${state('max')} - ${v});`, at);
               out.push(`${inner}  ${state('max')} = ${v};`, at);
               out.push(`${inner}} else if (${v} !== -Infinity && ${v} !== Infinity) {`, at);
               out.push(`${inner}  ${state('sum')} += Math.exp(${v} - ${state('max')});`, at);
@@ -602,7 +619,7 @@ class BodyPrinter {
         }
         out.push(`${indent}}`, at);
         if (r?.op === 'prod') out.push(`${indent}${constOf}${r.target} = ${r.zeros} === 0 ? ${r.nonzero} : 0 * ${r.nonzero};`, at);
-        if (r?.op === 'logsumexp') out.push(`${indent}${constOf}${r.target} = ${state('max')} + Math.log(${state('sum')});`, at);
+        if (r?.op === 'logsumexp') out.push(`${indent}${constOf}${r.target} = ${state('max')} + Math.log1p(${state('sum')});`, at);
         return;
       }
     }

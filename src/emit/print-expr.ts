@@ -52,7 +52,8 @@ export function printNumber(v: number): Printed {
   if (named) return { text: named, prec: jsPrecedence.primary };
   if (Number.isNaN(v)) return { text: 'NaN', prec: jsPrecedence.primary };
   if (Object.is(v, -0)) return { text: '-0', prec: jsPrecedence.prefix };
-  const text = v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : String(v);
+  // prettier drops the `+` of an exponent (String(4e180) is "4e+180", prettier prints 4e180).
+  const text = v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : String(v).replace('e+', 'e');
   return { text, prec: text.startsWith('-') ? jsPrecedence.prefix : jsPrecedence.primary };
 }
 

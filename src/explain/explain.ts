@@ -42,7 +42,13 @@ export function explain(source: string, fnName: string, point: Readonly<Record<s
     throw new ExplainError(`there is no function '${fnName}'; the file defines ${names}`, [], true);
   }
   if (usesArrays(fn, table)) {
-    throw new ExplainError(`'${fnName}' uses arrays, which adc explain does not show yet (it draws the graph of scalar functions)`);
+    // Issue 17, item 14 is not done: the graph builders and the interpreter of the gradient are
+    // scalar. The REPL computes an array function's value and gradient with the generated code.
+    const call = `${fnName}(${fn.params.map((p) => p.name).join(', ')})`;
+    throw new ExplainError(
+      `'${fnName}' uses arrays, which adc explain does not show yet (it draws the graph of scalar functions); ` +
+        `for its gradient at a point, load the file in the REPL (adc repl --load FILE.ad), bind the arguments (such as x = [1, 2, 3]) and type grad ${call}`,
+    );
   }
   if (anyReachable(fn, table, hasStatefulCode)) {
     throw new ExplainError(`'${fnName}' uses 'var', loops or 'if' blocks, which adc explain does not show yet (it draws the graph of expressions)`);

@@ -66,7 +66,7 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
           out.push({ ...instr, length: sub(instr.length), ...(instr.rows && { rows: sub(instr.rows) }) });
           continue;
         case 'check':
-          out.push({ ...instr, index: sub(instr.index), length: sub(instr.length) });
+          out.push({ ...instr, index: sub(instr.index), length: sub(instr.length), ...(instr.from && { from: sub(instr.from) }) });
           continue;
       }
       if (!instr.expr) {

@@ -111,8 +111,11 @@ export type Instr =
       readonly note?: string;
       readonly origin: Origin;
     }
-  /** Throws a RangeError with `message` unless `index` is a whole number in [0, length). */
-  | { readonly kind: 'check'; readonly index: Operand; readonly length: Operand; readonly message: string; readonly origin: Origin };
+  /**
+   * Throws a RangeError with `message` unless `index` is a whole number in [0, length); or, for a
+   * `bound` (a loop's range bound), unless it is a safe integer (a loop counting past 2^53 never ends).
+   */
+  | { readonly kind: 'check'; readonly index: Operand; readonly length: Operand; readonly from?: Operand; readonly bound?: boolean; readonly message: string; readonly origin: Origin };
 
 export interface Param {
   /** The variable in the IR (and the generated code). */
@@ -203,7 +206,7 @@ export function readsOf(instr: Instr): readonly Operand[] {
     case 'array':
       return instr.rows ? [instr.length, instr.rows] : [instr.length];
     case 'check':
-      return [instr.index, instr.length];
+      return instr.from ? [instr.index, instr.length, instr.from] : [instr.index, instr.length];
     default:
       return instr.expr ? instr.expr.args : [];
   }

@@ -1,6 +1,6 @@
 import type { Span } from '../diagnostics/span.ts';
 import { affineCombine, affineConstant, affineOf, affineSymbol, extreme, signOf, type Affine, type AffineRange } from '../check/affine.ts';
-import { allStatements, assertNever, childrenOf, directIndexUses, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
+import { allStatements, assertNever, childrenOf, directIndexUses, freshIndices, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
@@ -31,6 +31,12 @@ interface ArrayValue {
   readonly dims: readonly Operand[];
   /** Each dimension's length as a form over sizes, when it is one (to prove reads in range). */
   readonly forms: readonly (Affine | undefined)[];
+  /**
+   * An array let whose range does not start at 0 (`let k[i in 2..n]`): where each dimension's
+   * defined elements start, and as forms. Reads before the start are checked, and an index
+   * variable inferred from it takes its range.
+   */
+  readonly starts?: { readonly from: readonly Operand[]; readonly forms: readonly (Affine | undefined)[] };
 }
 
 type Value = Operand | ArrayValue;
@@ -175,9 +181,16 @@ function lowerBlock(body: readonly Statement[], scope: Map<string, Value>, cx: C
       case 'var':
       case 'assign':
         b.origin = { span: s.value.span, statement: s.span };
-        if (s.kind === 'assign' && s.indices) throw new Error('internal error: element updates reached lowering');
         hoistArrays(s.value, scope, cx);
-        scope.set(s.name, lowerNamed(s.name, s.value, scope, cx));
+        if (s.kind === 'var' && s.type) {
+          scope.set(s.name, lowerArrayAssign(s.name, shapeOfType(s.type, scope, cx), s.value, scope, cx));
+        } else if (s.kind === 'assign' && isArray(scope.get(s.name))) {
+          const current = scope.get(s.name) as ArrayValue;
+          scope.set(s.name, s.indices ? lowerElementUpdate(s.name, current, s.indices, s.value, scope, cx) : lowerArrayAssign(s.name, current, s.value, scope, cx));
+        } else {
+          if (s.kind === 'assign' && s.indices) throw new Error('internal error: an element update of a number reached lowering');
+          scope.set(s.name, lowerNamed(s.name, s.value, scope, cx));
+        }
         break;
       case 'for':
       case 'while':
@@ -191,6 +204,96 @@ function lowerBlock(body: readonly Statement[], scope: Map<string, Value>, cx: C
     }
   }
   return undefined;
+}
+
+/** An array's lengths, as operands and (where they are) forms over sizes. */
+type Shape = Pick<ArrayValue, 'dims' | 'forms'>;
+
+/** The shape `var y: vec[n]` declares, its sizes read in this scope (an inlined callee's are its caller's). */
+function shapeOfType(type: NonNullable<Extract<Statement, { kind: 'var' }>['type']>, scope: ReadonlyMap<string, Value>, cx: Context): Shape {
+  const dims = type.sizes.map((size) => (size.kind === 'number' ? constant(size.value) : (scope.get(size.name) as Operand)));
+  const forms = dims.map((d) => (d.kind === 'const' ? affineConstant(d.value) : cx.sizes.has(d.name) ? affineSymbol(d.name) : undefined));
+  return { dims, forms };
+}
+
+/**
+ * A fresh flat array of a shape, filled element by element by nested loops (the last index
+ * fastest): an array variable's value after a statement. Each statement that changes an array
+ * variable makes a new array (SSA, as for numbers), so the reverse sweep sees array lets only.
+ */
+function fillArray(name: string, shape: Shape, element: (indices: readonly Operand[]) => Operand, cx: Context): ArrayValue {
+  const { b } = cx;
+  let length = shape.dims[0];
+  for (let k = 1; k < shape.dims.length; k++) length = b.op('mul', length, shape.dims[k]);
+  const target = b.names.user(name);
+  b.emit({ kind: 'array', target, length, overwritten: true, origin: b.origin });
+  const indices = shape.dims.map(() => b.names.user('i'));
+  const level = (k: number, offset: Operand | undefined): void => {
+    cx.ranges.set(indices[k], { from: affineConstant(0), to: shape.forms[k] });
+    const body = b.loopBody(indices[k], () => {
+      const here = offset === undefined ? variable(indices[k]) : b.op('add', b.op('mul', offset, shape.dims[k]), variable(indices[k]));
+      if (k + 1 < indices.length) return level(k + 1, here);
+      const value = element(indices.map(variable));
+      b.emit({ kind: 'store', array: target, index: here, expr: { op: 'copy', args: [value] }, accumulate: false, origin: b.origin });
+    });
+    cx.ranges.delete(indices[k]);
+    b.emit({ kind: 'loop', index: indices[k], from: constant(0), to: shape.dims[k], descending: false, body, origin: b.origin });
+  };
+  level(0, undefined);
+  return { kind: 'array', ref: target, layout: 'flat', dims: shape.dims, forms: shape.forms };
+}
+
+/**
+ * `var y: vec[n] = e` or `y = e` for an array variable: a copy of the array e (of y's shape, as
+ * the checker proved), or the number e in every element (computed once, before the loops).
+ */
+function lowerArrayAssign(name: string, shape: Shape, value: Expr, scope: Map<string, Value>, cx: Context): ArrayValue {
+  if (arrayValued(value, scope, cx)) {
+    const source = lowerArray(value, scope, cx);
+    return fillArray(name, shape, (indices) => loadElement(source, indices, cx.b), cx);
+  }
+  const number = lowerExpr(value, scope, cx);
+  return fillArray(name, shape, () => number, cx);
+}
+
+/**
+ * `y[i] = e` with i fresh: every element at once, i running over y's dimension; `y[j] = e` with j
+ * defined or computed: that element (checked in range at run time unless provably in it), the
+ * others copied. Both read y from before the statement: the new value is a new array. A fixed
+ * index costs a copy of y (a `select` per element), which keeps every array a let for reverse mode.
+ */
+function lowerElementUpdate(name: string, old: ArrayValue, indices: readonly Expr[], value: Expr, scope: Map<string, Value>, cx: Context): ArrayValue {
+  const { b } = cx;
+  const fresh = freshIndices(indices, (n) => scope.has(n) || constants.has(n));
+  const fixed = indices.map((x, k) => {
+    if (fresh[k]) return undefined;
+    const at = lowerExpr(x, scope, cx);
+    // An array variable is defined from element 0: its updates check only the length.
+    if (!provablyInRange(formOf(x, scope, cx), affineConstant(0), old.forms[k], cx)) {
+      const text = `${name}[${indices.map(show).join(', ')}]`;
+      b.emit({ kind: 'check', index: at, length: old.dims[k], message: indices.length === 1 ? text : `${text} (index ${k + 1})`, origin: b.origin });
+    }
+    return at;
+  });
+  // One element (no fresh index): its value is computed once, before the copy.
+  const once = fresh.some((binder) => binder !== undefined) ? undefined : lowerExpr(value, scope, cx);
+  return fillArray(
+    name,
+    old,
+    (at) => {
+      const inner = new Map(scope);
+      fresh.forEach((binder, k) => binder && inner.set(binder.name, at[k]));
+      const updated = once ?? lowerExpr(value, inner, cx);
+      let condition: Operand | undefined;
+      fixed.forEach((j, k) => {
+        if (!j) return;
+        const same = b.op('eq', at[k], j);
+        condition = condition ? b.op('and', condition, same) : same;
+      });
+      return condition ? b.op('select', condition, updated, loadElement(old, at, b)) : updated;
+    },
+    cx,
+  );
 }
 
 /** The value of a `let`, `var` or assignment, named after the user's variable. */
@@ -428,12 +531,12 @@ function formOf(e: Expr, scope: ReadonlyMap<string, Value>, cx: Context): Affine
   });
 }
 
-/** Whether an index is provably in [0, length) over the ranges of the index variables in it. */
-function provablyInRange(form: Affine | undefined, length: Affine | undefined, cx: Context): boolean {
-  if (!form || !length) return false;
+/** Whether an index is provably in [start, length) over the ranges of the index variables in it. */
+function provablyInRange(form: Affine | undefined, start: Affine | undefined, length: Affine | undefined, cx: Context): boolean {
+  if (!form || !start || !length) return false;
   const low = extreme(form, cx.ranges, 'min');
   const high = extreme(form, cx.ranges, 'max');
-  if (!low || !high || signOf(low) !== 'nonNegative') return false;
+  if (!low || !high || signOf(affineCombine(low, start, -1)) !== 'nonNegative') return false;
   return signOf(affineCombine(affineCombine(length, high, -1), affineConstant(-1))) === 'nonNegative';
 }
 
@@ -451,13 +554,15 @@ function lowerIndex(e: Extract<Expr, { kind: 'index' | 'element' }>, scope: Map<
   const indices = e.indices.map((x) => lowerExpr(x, scope, cx));
   let floor = 0;
   e.indices.forEach((x, k) => {
-    if (provablyInRange(formOf(x, scope, cx), array.forms[k], cx)) return;
+    const start = array.starts?.forms[k] ?? (array.starts ? undefined : affineConstant(0));
+    if (provablyInRange(formOf(x, scope, cx), start, array.forms[k], cx)) return;
     floor = b.depth;
     const text = `${e.kind === 'index' ? e.array : show(e.base)}[${e.indices.map(show).join(', ')}]`;
     b.emitAt(b.depth, {
       kind: 'check',
       index: indices[k],
       length: array.dims[k],
+      ...(array.starts && { from: array.starts.from[k] }),
       message: e.indices.length === 1 ? text : `${text} (index ${k + 1})`,
       origin: b.origin,
     });
@@ -484,17 +589,28 @@ function rangeOf(binder: Binder, body: Expr, scope: Map<string, Value>, cx: Cont
   if (binder.range) {
     // a..b is the whole numbers i with a ≤ i < b: a bound not known to be whole is rounded up, so
     // loops count in whole steps and run backwards over the same indices.
-    const whole = (e: Expr, form: Affine | undefined): Operand => {
+    const whole = (e: Expr, form: Affine | undefined, end: string): Operand => {
       const v = lowerExpr(e, scope, cx);
-      return form || (v.kind === 'const' && Number.isInteger(v.value)) ? v : cx.b.op('ceil', v);
+      const bound = form || (v.kind === 'const' && Number.isInteger(v.value)) ? v : cx.b.op('ceil', v);
+      // A bound that is not finite or past 2^53 (1e300, NaN, Infinity) would make a loop that
+      // never ends: it is checked before the loop, unless it is a form over sizes (array lengths)
+      // with small coefficients, or a small constant.
+      const small = (f: Affine) => [...f.values()].every((c) => Math.abs(c) <= 2 ** 32);
+      const safe = bound.kind === 'const' ? Number.isSafeInteger(bound.value) : form !== undefined && small(form) && [...form.keys()].every((k) => k === '' || cx.sizes.has(k));
+      if (!safe) {
+        const message = `the ${end} of ${binder.name}'s range`;
+        cx.b.emitAt(cx.b.depthFor([bound]), { kind: 'check', index: bound, length: constant(Infinity), bound: true, message, origin: cx.b.origin });
+      }
+      return bound;
     };
     const forms = { from: formOf(binder.range.from, scope, cx), to: formOf(binder.range.to, scope, cx) };
-    return { from: whole(binder.range.from, forms.from), to: whole(binder.range.to, forms.to), forms };
+    return { from: whole(binder.range.from, forms.from, 'start'), to: whole(binder.range.to, forms.to, 'end'), forms };
   }
   // The checker has found that all direct uses agree: the first will do.
   for (const { array, dimension } of directIndexUses(binder.name, body)) {
     const value = typeof array === 'string' ? scope.get(array) : cx.hoisted.get(array);
-    if (isArray(value)) return { from: constant(0), to: value.dims[dimension], forms: { from: affineConstant(0), to: value.forms[dimension] } };
+    // An array let defined from a later start (`let k[i in 2..n]`) gives its own range.
+    if (isArray(value)) return { from: value.starts?.from[dimension] ?? constant(0), to: value.dims[dimension], forms: { from: value.starts ? value.starts.forms[dimension] : affineConstant(0), to: value.forms[dimension] } };
   }
   throw new Error(`internal error: no range for '${binder.name}'`);
 }
@@ -542,18 +658,33 @@ function outerReads(loop: Extract<Instr, { kind: 'loop' }>): Operand[] {
   return reads;
 }
 
-/** `dot(a, b)` is `sum(i: a[i] * b[i])`, `norm(a)` is `sqrt(sum(i: a[i] * a[i]))`. */
+/**
+ * `dot(a, b)` is `sum(i: a[i] * b[i])`. `norm(a)` is `s * sqrt(sum(i: (a[i] / s)^2))`, scaled as
+ * `hypot` is: s is the power of two at or below max|a[i]| (kept within 2^-1022..2^1023, so an
+ * empty or zero vector gives 0), so the squares neither overflow at 1e200 nor underflow at
+ * 1e-200, and dividing by s is exact. s comes from `floor`, so no derivative flows through it:
+ * the norm does not change with s, and its gradient is (a[i] / s) / sqrt(sum).
+ */
 function lowerVectorBuiltin(e: Extract<Expr, { kind: 'call' }>, scope: Map<string, Value>, cx: Context): Operand {
   const { b } = cx;
   const [x, y] = e.args.map((a) => lowerArray(a, scope, cx));
-  const index = b.names.user('i');
-  let value: Operand = constant(0);
-  const body = b.loopBody(index, () => {
-    const xi = b.op('load', variable(x.ref), variable(index));
-    value = e.callee === 'dot' ? b.op('mul', xi, b.op('load', variable(y.ref), variable(index))) : b.op('mul', xi, xi);
+  const reduce = (op: ReduceOp, term: (xi: Operand, index: string) => Operand): Operand => {
+    const index = b.names.user('i');
+    let value: Operand = constant(0);
+    const body = b.loopBody(index, () => {
+      value = term(b.op('load', variable(x.ref), variable(index)), index);
+    });
+    return emitReduction(b, op, index, constant(0), x.dims[0], body, value);
+  };
+  if (e.callee === 'dot') return reduce('sum', (xi, index) => b.op('mul', xi, b.op('load', variable(y.ref), variable(index))));
+  const largest = b.op('abs', reduce('max', (xi) => b.op('abs', xi)));
+  const exponent = b.op('min', b.op('max', b.op('floor', b.op('log2', largest)), constant(-1022)), constant(1023));
+  const s = b.op('pow', constant(2), exponent);
+  const sum = reduce('sum', (xi) => {
+    const t = b.op('div', xi, s);
+    return b.op('mul', t, t);
   });
-  const sum = emitReduction(b, 'sum', index, constant(0), x.dims[0], body, value);
-  return e.callee === 'norm' ? b.op('sqrt', sum) : sum;
+  return b.op('mul', s, b.op('sqrt', sum));
 }
 
 /**
@@ -593,7 +724,8 @@ function lowerArrayLet(s: ArrayLet, scope: Map<string, Value>, cx: Context): Arr
     b.emit({ kind: 'loop', index, from: ranges[k].from, to: ranges[k].to, descending: false, body, origin: b.origin });
   };
   level(0, undefined);
-  return { kind: 'array', ref: target, layout: 'flat', dims, forms: ranges.map((r) => r.forms.to) };
+  const starts = overwritten ? undefined : { from: ranges.map((r) => r.from), forms: ranges.map((r) => r.forms.from) };
+  return { kind: 'array', ref: target, layout: 'flat', dims, forms: ranges.map((r) => r.forms.to), ...(starts && { starts }) };
 }
 
 /**

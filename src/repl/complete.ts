@@ -6,11 +6,11 @@ import { keywords } from '../syntax/lexer.ts';
 /** The REPL's commands, each with its argument and what it does (for :help and completion). */
 export const commands = [
   [':help', '', 'this help'],
-  [':list', '', 'the functions defined so far, as written'],
+  [':list', '', 'the functions defined so far, as written, and the values bound'],
   [':code', 'NAME', 'the JavaScript adc generates for NAME and NAMEGrad (no NAME: the whole module)'],
   [':load', 'FILE.ad', 'define (or redefine) the functions of a file'],
   [':save', 'FILE.ad', 'write the functions to a file'],
-  [':clear', '', 'forget every function'],
+  [':clear', '', 'forget every function and every value bound with NAME = EXPR'],
   [':plot', 'EXPR for X in A..B', 'plot EXPR and its derivative ∂/∂X for X from A to B'],
   [':quit', '', 'leave (or Ctrl+D)'],
 ] as const;
@@ -23,9 +23,9 @@ export const builtinNames: readonly string[] = [...builtinArity.keys(), ...const
 /**
  * Tab completion, in node:repl's form: the candidates and the part of the line they complete.
  * Commands after `:`, function names after `:code`, .ad files after `:load`/`:save`, and otherwise
- * built-ins, constants, keywords, `grad` and the session's functions.
+ * built-ins, constants, keywords, `grad`, the session's functions and its bound values (`valueNames`).
  */
-export function completions(line: string, functionNames: readonly string[], cwd = process.cwd()): [string[], string] {
+export function completions(line: string, functionNames: readonly string[], cwd = process.cwd(), valueNames: readonly string[] = []): [string[], string] {
   const command = /^\s*(:[A-Za-z]*)$/.exec(line);
   if (command) return [commandNames.filter((c) => c.startsWith(command[1])).sort(), command[1]];
   const code = /^\s*:code\s+([A-Za-z_0-9]*)$/.exec(line);
@@ -35,7 +35,7 @@ export function completions(line: string, functionNames: readonly string[], cwd 
   if (/^\s*:/.test(line) && !/^\s*:plot\s/.test(line)) return [[], ''];
   const word = /(?:^|[^A-Za-z0-9_.])([A-Za-z_][A-Za-z0-9_]*)$/.exec(line)?.[1];
   if (word === undefined) return [[], ''];
-  const words = new Set([...functionNames, ...builtinNames, ...keywords, 'grad']);
+  const words = new Set([...functionNames, ...valueNames, ...builtinNames, ...keywords, 'grad']);
   return [[...words].filter((w) => w.startsWith(word)).sort(), word];
 }
 

@@ -8,6 +8,7 @@ import { didYouMean } from '../check/suggest.ts';
 import { fileText, problemAt, slice, typed, type Piece, type Problems } from './assembly.ts';
 import { builtinNames, commandNames, commands } from './complete.ts';
 import { highlight } from './highlight.ts';
+import { keywords } from '../syntax/lexer.ts';
 import { renderPlot } from './plot.ts';
 import { Session, signature, type GradientEntry } from './session.ts';
 
@@ -82,6 +83,9 @@ export class Interpreter {
     if (body.text.startsWith(':')) return this.command(body);
     // A definition keeps the comments before it (`:save` writes them).
     if (/^fn(?![A-Za-z0-9_])/.test(body.text)) return this.define(slice(piece, 0, body.where.offset - piece.where.offset + body.text.length));
+    // `x = [1, 2, 3]` (or `let x = …`) binds a value; `x == 1` is a comparison.
+    const binding = /^(?:let\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*/d.exec(body.text);
+    if (binding?.indices) return this.bind(body, slice(body, ...binding.indices[1]!), slice(body, binding[0].length));
     // `grad f(1, 2)`; `grad (2)` still calls a function the user named grad.
     const grad = /^grad(?:\s+|$)/.exec(body.text);
     if (grad && !(this.session.has('grad') && body.text.slice(grad[0].length).startsWith('('))) {
@@ -111,6 +115,14 @@ export class Interpreter {
       return failed(this.problems(result.problems) + why);
     }
     return ok(result.defined.map((d) => `${d.replaced ? 'redefined' : 'defined'} ${signature(d.info)}`).join('\n'));
+  }
+
+  private async bind(body: Piece, name: Piece, value: Piece): Promise<Reply> {
+    if (keywords.has(name.text)) return failed(this.problems(problemAt(name, `'${name.text}' is a keyword of the language; a value needs another name`)));
+    if (value.text === '') return failed(this.problems(problemAt(body, `usage: NAME = EXPR, e.g. x = [1, 2, 3]`)));
+    const result = await this.session.bind(name, value);
+    if (!result.ok) return failed(this.problems(result.problems));
+    return ok(`${result.name} = ${this.number(show(result.value))}`);
   }
 
   private async evaluate(body: Piece): Promise<Reply> {
@@ -152,7 +164,7 @@ export class Interpreter {
         const bad = noArgument(':clear');
         if (bad) return bad;
         const n = this.session.clear();
-        return ok(`cleared ${n} function${n === 1 ? '' : 's'}`);
+        return ok(`cleared ${n.functions} function${n.functions === 1 ? '' : 's'}${n.values > 0 ? ` and ${n.values} value${n.values === 1 ? '' : 's'}` : ''}`);
       }
       case 'plot':
         return this.plot(body, arg);
@@ -200,8 +212,9 @@ export class Interpreter {
 
   private list(): string {
     const defs = this.session.definitions;
-    if (defs.length === 0) return 'no functions yet: define one with fn, e.g. fn f(x) = x^2';
-    return defs.map((d) => d.piece.text).join('\n');
+    const values = this.session.bindings.map((b) => `${b.name} = ${show(b.value)}`);
+    if (defs.length === 0) return ['no functions yet: define one with fn, e.g. fn f(x) = x^2', ...values].join('\n');
+    return [...defs.map((d) => d.piece.text), ...values].join('\n');
   }
 
   private help(): string {
@@ -216,6 +229,8 @@ export class Interpreter {
       `  }`,
       `  f(1, 2)                              the value`,
       `  grad f(1, 2)                         the value and each partial derivative (fGrad)`,
+      `  x = [1, 2, 3]                        bind a value (a number, a vector, or a matrix [[1, 2], [3, 4]])`,
+      `  grad norm2(x)                        expressions, grad and :plot may use it; fn bodies may not`,
       `Commands:`,
       ...commands.map(([c, a, what]) => `  ${b(`${c} ${a}`.padEnd(width))}  ${what}`),
       `Built-ins: ${builtinNames.join(' ')}`,
@@ -237,7 +252,7 @@ export class Interpreter {
  * an array gradient (a Float64Array, or rows of them for a matrix) as the literal that would be
  * typed for it: [2, 4, 6], [[2, 4], [6, 8]].
  */
-function show(value: number | boolean | ArrayLike<unknown>): string {
+export function show(value: number | boolean | ArrayLike<unknown>): string {
   if (typeof value === 'object') return `[${Array.from(value, (v) => show(v as number | ArrayLike<unknown>)).join(', ')}]`;
   return Object.is(value, -0) ? '-0' : String(value);
 }

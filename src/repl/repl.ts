@@ -113,7 +113,7 @@ async function interactive(options: ReplOptions, interpreter: Interpreter, load:
     ignoreUndefined: true,
     preview: false,
     writer: (value: unknown) => String(value),
-    completer: (line: string) => completions(line, interpreter.session.names, options.cwd),
+    completer: (line: string) => completions(line, interpreter.session.names, options.cwd, interpreter.session.bindings.map((b) => b.name)),
     eval: (cmd: string, _context: unknown, _file: string, callback: (error: Error | null, result?: unknown) => void) => {
       const entry = cmd.replace(/\r?\n$/, '');
       // node:repl keeps the lines of a block and shows `...` until the braces balance.

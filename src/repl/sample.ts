@@ -16,6 +16,9 @@ export interface SampleJob {
   readonly grad: string;
   readonly variable: string;
   readonly count: number;
+  /** The values bound at the prompt, passed to the range's ends, and to the plotted function after x. */
+  readonly ends: readonly unknown[];
+  readonly others: readonly unknown[];
 }
 
 /**
@@ -62,7 +65,7 @@ function sample(module, from, to) {
   const xs = [], values = [], slopes = [];
   for (let i = 0; i < n; i++) {
     const x = i === n - 1 ? to : at(i / (n - 1));
-    const r = module[job.grad](x);
+    const r = module[job.grad](x, ...job.others);
     xs.push(x);
     values.push(r.value);
     slopes.push(r.gradient[job.variable]);
@@ -72,8 +75,8 @@ function sample(module, from, to) {
 
 try {
   const module = await import('data:text/javascript;base64,' + Buffer.from(job.code, 'utf8').toString('base64'));
-  const from = module[job.lo]();
-  const to = module[job.hi]();
+  const from = module[job.lo](...job.ends);
+  const to = module[job.hi](...job.ends);
   const valid = Number.isFinite(from) && Number.isFinite(to) && from < to;
   parentPort.postMessage(valid ? sample(module, from, to) : { kind: 'range', from, to });
 } catch (e) {

@@ -1,7 +1,7 @@
 import { didYouMean } from '../check/suggest.ts';
 import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { compileSync, type Diagnostic, type FunctionInfo } from '../index.ts';
-import { builtinArity } from '../ir/builtins.ts';
+import { builtinArity, constants } from '../ir/builtins.ts';
 import { assertNever, calledNames, type FunctionDecl, type Program } from '../syntax/ast.ts';
 import { gradientIntoName, gradientName } from '../emit/names.ts';
 import { parse } from '../syntax/parse.ts';
@@ -52,7 +52,16 @@ export interface Samples {
   readonly slopes: readonly number[];
 }
 
-type Module = Record<string, (...args: number[]) => unknown>;
+/** What a name bound at the prompt holds: a number, a vector, or a matrix (its rows). */
+export type Value = number | Float64Array | readonly Float64Array[];
+
+/** `x = [1, 2, 3]` at the prompt. */
+export interface Binding {
+  readonly name: string;
+  readonly value: Value;
+}
+
+type Module = Record<string, (...args: unknown[]) => unknown>;
 
 /** `f(x, const c)`. */
 export function signature(info: FunctionInfo): string {
@@ -84,6 +93,12 @@ export class Session {
   private order = new Map<string, number>();
   /** For each name, the functions that call it directly. */
   private callers = new Map<string, Set<string>>();
+  private binds: Binding[] = [];
+
+  /** The values bound at the prompt (`x = [1, 2, 3]`), in the order they were first bound. */
+  get bindings(): readonly Binding[] {
+    return this.binds;
+  }
 
   /** The functions, in the order they were first defined. */
   get definitions(): readonly Definition[] {
@@ -109,6 +124,12 @@ export class Session {
     const program = parse(piece.text, bag);
     if (!program) return fail(new Assembly([[piece]]).problems(bag.items));
     const incoming = declarations(piece, program);
+    // One namespace at the prompt: `f(x)` must not leave the reader guessing which x or f is meant.
+    const taken = program.functions.find((f) => this.binds.some((b) => b.name === f.name));
+    if (taken) {
+      const message = `'${taken.name}' is a value bound at the prompt (${taken.name} = …); give the function another name`;
+      return fail(problemAt(piece, message, taken.nameSpan.start, taken.nameSpan.end));
+    }
     const names = new Set(incoming.map((d) => d.name));
     const replaced = new Set([...names].filter((name) => this.defs.has(name)));
     // What the functions named call, with the incoming ones in place of those they replace.
@@ -134,25 +155,57 @@ export class Session {
     const result = this.compile(assembly);
     if (result.code === undefined) {
       const whole = () => [...[...this.defs.values()].flatMap((d) => (names.has(d.name) ? incoming.filter((i) => i.name === d.name) : [d])), ...incoming.filter((d) => !replaced.has(d.name))];
-      return fail(this.problems(assembly, result.diagnostics, () => whole().map((d) => [d.piece])));
+      // `fn g(t) = t * c` after `c = 2`: say why c is unknown there.
+      const bound = (d: Diagnostic): Diagnostic => {
+        const m = d.code === 'AD2001' ? /'([A-Za-z_][A-Za-z0-9_]*)'/.exec(d.message) : null;
+        return m && this.binds.some((b) => b.name === m[1]) ? { ...d, message: `${d.message}: '${m[1]}' is a value bound at the prompt, which functions do not see; make it a parameter` } : d;
+      };
+      return fail(this.problems(assembly, result.diagnostics, () => whole().map((d) => [d.piece]), bound));
     }
     const infos = new Map(result.functions.map((f) => [f.name, f]));
     for (const d of incoming) this.store({ ...d, info: infos.get(d.name)! });
     return { ok: true, defined: incoming.map((d) => ({ info: infos.get(d.name)!, replaced: replaced.has(d.name) })) };
   }
 
-  /** The value of an expression: a number, or true/false for a condition such as `f(1) > 0`. */
-  async evaluate(input: Piece | string): Promise<Outcome<{ value: number | boolean }>> {
+  /**
+   * `x = e`: evaluates `e` once and binds its value (a number or an array) to `x`, replacing an
+   * earlier `x`. Expressions typed later (values, `grad` arguments, `:plot`) may use `x`; functions
+   * defined with `fn` may not (they take what they need as parameters). `nameAt` is the name as typed.
+   */
+  async bind(nameAt: Piece | string, input: Piece | string): Promise<Outcome<{ name: string; value: Value; replaced: boolean }>> {
+    const target = asPiece(nameAt);
+    const name = target.text;
+    const taken = this.has(name)
+      ? `'${name}' is a function defined with fn; a value needs another name (or redefine the function under another name)`
+      : builtinArity.has(name) || constants.has(name)
+        ? `'${name}' is a built-in ${constants.has(name) ? 'constant' : 'function'}; a value needs another name`
+        : undefined;
+    if (taken) return fail(problemAt(target, taken));
+    const result = await this.evaluate(input);
+    if (!result.ok) return result;
+    if (typeof result.value === 'boolean') {
+      const piece = asPiece(input);
+      return fail(problemAt(piece, `a value bound to a name is a number or an array, not a condition; use if … then … else to make a number`, 0, piece.text.length));
+    }
+    const value = result.value;
+    const replaced = this.binds.some((b) => b.name === name);
+    this.binds = replaced ? this.binds.map((b) => (b.name === name ? { name, value } : b)) : [...this.binds, { name, value }];
+    return { ok: true, name, value, replaced };
+  }
+
+  /** The value of an expression: a number, an array, or true/false for a condition such as `f(1) > 0`. */
+  async evaluate(input: Piece | string): Promise<Outcome<{ value: Value | boolean }>> {
     const piece = asPiece(input);
     const name = `${this.prefix()}value`;
-    const shape = this.parseShape([[`fn ${name}() = `, piece]]);
+    const header = `fn ${name}(${this.parameters()}) = `;
+    const shape = this.parseShape([[header, piece]]);
     if (!shape.ok) return shape;
-    let built = this.build([[`fn ${name}() = `, piece]]);
+    let built = this.build([[header, piece]]);
     // A condition cannot be a function's result; ask the compiler for `if (e) then 1 else 0` instead.
     const isCondition = !built.ok && built.diagnostics.some((d) => d.code === 'AD4003');
-    if (isCondition) built = this.build([[`fn ${name}() = if (`, piece, `) then 1 else 0`]]);
+    if (isCondition) built = this.build([[`${header}if (`, piece, `) then 1 else 0`]]);
     if (!built.ok) return built;
-    const value = (await importModule(built.code))[name]() as number;
+    const value = (await importModule(built.code))[name](...this.values()) as Value;
     return { ok: true, value: isCondition ? value === 1 : value };
   }
 
@@ -160,7 +213,7 @@ export class Session {
   async grad(input: Piece | string): Promise<Outcome<{ name: string; value: number; gradient: readonly GradientEntry[] }>> {
     const piece = asPiece(input);
     const prefix = this.prefix();
-    const header = `fn ${prefix}call() = `;
+    const header = `fn ${prefix}call(${this.parameters()}) = `;
     const shape = this.parseShape([[header, piece]]);
     if (!shape.ok) return shape;
     const expr = returned(shape.program.functions[0]);
@@ -178,12 +231,12 @@ export class Session {
 
     const args = expr.args.map((a) => slice(piece, ...at(a.span)));
     const built = this.build(
-      args.map((a, i) => [`fn ${prefix}arg${i}() = `, a]),
+      args.map((a, i) => [`fn ${prefix}arg${i}(${this.parameters()}) = `, a]),
       [expr.callee],
     );
     if (!built.ok) return built;
     const module = await importModule(built.code);
-    const values = args.map((_, i) => module[`${prefix}arg${i}`]() as number);
+    const values = args.map((_, i) => module[`${prefix}arg${i}`](...this.values()));
     const result = module[`${expr.callee}Grad`](...values) as { value: number; gradient: Record<string, GradientEntry['value']> };
     const info = this.defs.get(expr.callee)!.info;
     const gradient = info.params.filter((p) => !p.isConst).map((p) => ({ param: p.name, value: result.gradient[p.name] }));
@@ -205,10 +258,12 @@ export class Session {
   ): Promise<Outcome<Samples>> {
     const [e, v, a, b] = [expr, variable, lo, hi].map(asPiece);
     const prefix = this.prefix();
+    // The plotted variable hides a value bound under its name; the range's ends may use every value.
+    const others = this.binds.filter((d) => d.name !== v.text);
     const chunks: Segment[][] = [
-      [`fn ${prefix}plot(`, v, `) = `, e],
-      [`fn ${prefix}lo() = `, a],
-      [`fn ${prefix}hi() = `, b],
+      [`fn ${prefix}plot(`, v, `${others.length > 0 ? ', ' : ''}${this.parameters(others)}) = `, e],
+      [`fn ${prefix}lo(${this.parameters()}) = `, a],
+      [`fn ${prefix}hi(${this.parameters()}) = `, b],
     ];
     const shape = this.parseShape(chunks);
     if (!shape.ok) return shape;
@@ -216,7 +271,7 @@ export class Session {
     if (!built.ok) return built;
     // At most 1,000 points (a chart is one column per point), so a plot is bounded work.
     const n = Math.min(maxPlotPoints, Math.max(2, Math.floor(Number.isFinite(count) ? count : 60)));
-    const job = { code: built.code, lo: `${prefix}lo`, hi: `${prefix}hi`, grad: `${prefix}plotGrad`, variable: v.text, count: n };
+    const job = { code: built.code, lo: `${prefix}lo`, hi: `${prefix}hi`, grad: `${prefix}plotGrad`, variable: v.text, count: n, ends: this.values(), others: this.values(others) };
     const sampled = await sampleInWorker(job, options);
     const whole = (message: string) => fail(problemAt(e, message, 0, e.text.length));
     switch (sampled.kind) {
@@ -270,14 +325,28 @@ export class Session {
     return out.length > 0 ? out + '\n' : '';
   }
 
-  /** Forgets every function; returns how many there were. */
-  clear(): number {
-    const n = this.defs.size;
+  /** Forgets every function and every bound value; returns how many of each there were. */
+  clear(): { functions: number; values: number } {
+    const counts = { functions: this.defs.size, values: this.binds.length };
     this.defs.clear();
     this.order.clear();
     this.callers.clear();
     this.replNamed = 0;
-    return n;
+    this.binds = [];
+    return counts;
+  }
+
+  /**
+   * The bound values as parameters of a function the REPL writes: `const x: vec[3], const A: mat[2, 2], const c`.
+   * `const`, so a gradient is never taken with respect to them; the sizes are the values' own, so
+   * the compiler checks every use of them as it checks any array parameter.
+   */
+  private parameters(binds: readonly Binding[] = this.binds): string {
+    return binds.map((b) => `const ${b.name}${typeof b.value === 'number' ? '' : isMatrix(b.value) ? `: mat[${b.value.length}, ${b.value[0]?.length ?? 0}]` : `: vec[${b.value.length}]`}`).join(', ');
+  }
+
+  private values(binds: readonly Binding[] = this.binds): Value[] {
+    return binds.map((b) => b.value);
   }
 
   /**
@@ -393,6 +462,10 @@ export class Session {
     const rewrite = (d: Diagnostic): Diagnostic => ({ ...d, message: d.message.replace(synthetic, 'the expression') });
     return { ok: false, problems: this.problems(assembly, result.diagnostics, () => [...defs(this.names), ...chunks], rewrite), diagnostics: result.diagnostics };
   }
+}
+
+function isMatrix(value: Float64Array | readonly Float64Array[]): value is readonly Float64Array[] {
+  return !(value instanceof Float64Array);
 }
 
 function asPiece(input: Piece | string): Piece {

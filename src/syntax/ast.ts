@@ -55,6 +55,20 @@ export type Statement =
   /** `if cond { then } else { else }` as a statement (an `else if` is an `if` alone in `else`). */
   | { readonly kind: 'if'; readonly condition: Expr; readonly then: readonly Statement[]; readonly else: readonly Statement[]; readonly span: Span };
 
+/**
+ * The indices of an element update `y[i, j] = e` that bind a fresh index variable: a plain name
+ * not yet defined (`isDefined` is the caller's scope, constants included), at its first
+ * occurrence. The update runs over all values of those; the other indices are fixed positions.
+ */
+export function freshIndices(indices: readonly Expr[], isDefined: (name: string) => boolean): (Binder | undefined)[] {
+  const seen = new Set<string>();
+  return indices.map((x) => {
+    if (x.kind !== 'name' || isDefined(x.name) || seen.has(x.name)) return undefined;
+    seen.add(x.name);
+    return { name: x.name, span: x.span };
+  });
+}
+
 /** The expressions a statement evaluates itself (not those of the statements nested in it). */
 export function statementExprs(s: Statement): readonly Expr[] {
   switch (s.kind) {

@@ -32,9 +32,16 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
   // `// …`: the span is the `//` alone (the rest of the line is the comment's text).
   for (const tok of foreign) report(tokenHabit(tok)!, span(tok.startOffset, tok.startOffset + 2));
   for (const tok of tokens) {
-    if (tok.tokenType === NumberLiteral && /[eE][+-]?$/.test(tok.image)) {
+    if (tok.tokenType !== NumberLiteral) {
+      // Not a number.
+    } else if (/[eE][+-]?$/.test(tok.image)) {
       diagnostics.error('invalidNumber', span(tok.startOffset, tokenEnd(tok)), tok.image);
       reported.push(tok.startOffset);
+    } else if (Number(tok.image) === Infinity) {
+      // 1e400 would silently become Infinity; 1e-400 becomes 0, which is a value, so it is a warning.
+      diagnostics.error('numberTooLarge', span(tok.startOffset, tokenEnd(tok)), tok.image);
+    } else if (Number(tok.image) === 0 && /[1-9]/.test(tok.image.replace(/[eE].*$/, ''))) {
+      diagnostics.warning('numberUnderflows', span(tok.startOffset, tokenEnd(tok)), tok.image);
     }
     // `**`, `&&`, `||`, `!`: parsed as `^`, `and`, `or`, `not`, so this is their only report.
     const habit = tokenHabit(tok);

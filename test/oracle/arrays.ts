@@ -52,7 +52,8 @@ export const duals: Arith<Dual> = {
   add: (a, b) => new Dual(a.v + b.v, a.d + b.d),
   sub: (a, b) => new Dual(a.v - b.v, a.d - b.d),
   mul: (a, b) => new Dual(a.v * b.v, a.d * b.v + a.v * b.d),
-  div: (a, b) => new Dual(a.v / b.v, (a.d * b.v - a.v * b.d) / (b.v * b.v)),
+  // (a'b - ab')/b² as (a' - (a/b)·b')/b: b·b overflows for |b| past about 1e154.
+  div: (a, b) => new Dual(a.v / b.v, (a.d - (a.v / b.v) * b.d) / b.v),
   exp: (a) => {
     const e = Math.exp(a.v);
     return new Dual(e, e * a.d);

@@ -65,8 +65,10 @@ function chain2(a: Dual, b: Dual, v: number, ka: () => number, kb: () => number)
 export const add = (a: Dual, b: Dual): Dual => chain2(a, b, a.v + b.v, () => 1, () => 1);
 export const sub = (a: Dual, b: Dual): Dual => chain2(a, b, a.v - b.v, () => 1, () => -1);
 export const mul = (a: Dual, b: Dual): Dual => chain2(a, b, a.v * b.v, () => b.v, () => a.v);
+// d(a/b)/db = -a/b², computed as -(a/b)/b: b·b overflows for |b| past about 1e154 where the
+// partial itself is an ordinary number.
 export const div = (a: Dual, b: Dual): Dual =>
-  chain2(a, b, a.v / b.v, () => 1 / b.v, () => -a.v / (b.v * b.v));
+  chain2(a, b, a.v / b.v, () => 1 / b.v, () => -(a.v / b.v) / b.v);
 export const neg = (a: Dual): Dual => chain1(a, -a.v, () => -1);
 export const pos = (a: Dual): Dual => a;
 
@@ -111,9 +113,11 @@ export const builtins: Record<string, (...args: Dual[]) => Dual> = {
   sign: flat(Math.sign),
   floor: flat(Math.floor),
   ceil: flat(Math.ceil),
+  // x/(x² + y²) as (x/r)/r with r = hypot(x, y): the squares overflow (or underflow) where the
+  // partials do not.
   atan2: (y: Dual, x: Dual): Dual => {
-    const r2 = () => x.v * x.v + y.v * y.v;
-    return chain2(y, x, Math.atan2(y.v, x.v), () => x.v / r2(), () => -y.v / r2());
+    const r = () => Math.hypot(x.v, y.v);
+    return chain2(y, x, Math.atan2(y.v, x.v), () => x.v / r() / r(), () => -y.v / r() / r());
   },
   pow,
   hypot: (x: Dual, y: Dual): Dual => {

@@ -4,6 +4,7 @@ import { Dual, add, approxEqual, builtinArity, builtins, constant, div, mul, neg
 import type { Cond, Expr, Program } from './program.ts';
 import { evaluate, gradient, printCond, printExpr, printProgram, validateProgram } from './program.ts';
 import { caseArb, pointArb, programArb } from './arbitrary.ts';
+import { Dual as ArrayDual, duals } from './arrays.ts';
 
 // ---- helpers ---------------------------------------------------------------------------------
 
@@ -141,6 +142,16 @@ describe('derivative conventions', () => {
   it('atan2 and hypot partials', () => {
     expect(d2('atan2', 3, 4)).toEqual([4 / 25, -3 / 25]);
     expect(d2('hypot', 3, 4)).toEqual([3 / 5, 4 / 5]);
+  });
+
+  it('division and atan2 partials do not overflow where the partials are ordinary numbers (fuzz seed 1327329621)', () => {
+    // -a/b² at a = b = 1e155 is -1e-155; b·b would overflow to Infinity and give -0.
+    expect(dualGrad(div, [1e155, 1e155]).gradient).toEqual([1e-155, -1e-155]);
+    expect(duals.div(new ArrayDual(1e155, 0), new ArrayDual(1e155, 1)).d).toBe(-1e-155);
+    // atan2 at (1e200, 1e200): x/(x² + y²) = 5e-201, not 1e200/Infinity = 0.
+    const [dy, dx] = d2('atan2', 1e200, 1e200);
+    expect(dy).toBeCloseTo(5e-201, 215);
+    expect(dx).toBeCloseTo(-5e-201, 215);
   });
 
   it('pow with a constant exponent has no ln term, so negative bases work', () => {

@@ -10,7 +10,8 @@ import { instantiate } from './instantiate.ts';
  * A program is `fn f(...)` over 1–3 parameters among `x: vec[n]`, `y: vec[n]`, `A: mat[n, n]`,
  * `B: mat[m, n]` and a scalar `s` (at least one an array, maybe one `const`), sometimes with a
  * helper `fn g(v: vec[q], ...)` that takes an array (and may define one), and a body of array lets
- * (`let z[i] = …`, `let Z[i, j] = …`, ranges inferred or given), scalar and condition lets and a
+ * (`let z[i] = …`, `let Z[i, j] = …`, ranges inferred or given), sometimes an array variable (a copy
+ * `var V: vec[n] = x` updated element-wise, `V[i] = …` reading the V before), scalar and condition lets and a
  * return built from reductions (sum, prod, max, min, logsumexp, nested up to three deep, over full,
  * offset `1..n` / `0..n-1`, triangular `0..i` / `0..i+1` and tail `i..n` / `i+1..n` ranges, with
  * `x[i-1]` / `x[i+1]` reads where they are in range), dot, norm, arithmetic, smooth built-ins,
@@ -79,7 +80,11 @@ type Cond =
 type Stmt =
   | { readonly k: 'let'; readonly name: string; readonly value: Expr }
   | { readonly k: 'clet'; readonly name: string; readonly cond: Cond }
-  | { readonly k: 'alet'; readonly name: string; readonly binders: readonly Binder[]; readonly value: Expr };
+  | { readonly k: 'alet'; readonly name: string; readonly binders: readonly Binder[]; readonly value: Expr }
+  /** `var V: vec[n] = a`: an array variable, a copy of the array a. */
+  | { readonly k: 'avar'; readonly name: string; readonly dims: readonly string[]; readonly from: string }
+  /** `V[i] = value` / `V[i, j] = value`: every element at once (fresh binders), reading V from before. */
+  | { readonly k: 'aupd'; readonly name: string; readonly binders: readonly string[]; readonly dims: readonly string[]; readonly value: Expr };
 interface Fn {
   readonly name: string;
   readonly params: readonly ParamShape[];
@@ -177,6 +182,10 @@ function printFn(f: Fn): string {
         return `  let ${s.name} = ${printCond(s.cond)}`;
       case 'alet':
         return `  let ${s.name}[${s.binders.map(printBinder).join(', ')}] = ${top(s.value)}`;
+      case 'avar':
+        return `  var ${s.name}: ${s.dims.length === 1 ? 'vec' : 'mat'}[${s.dims.join(', ')}] = ${s.from}`;
+      case 'aupd':
+        return `  ${s.name}[${s.binders.join(', ')}] = ${top(s.value)}`;
     }
   });
   return `${head} {\n${lines.join('\n')}${lines.length ? '\n' : ''}  return ${f.returns ?? top(f.ret)}\n}\n`;
@@ -353,7 +362,20 @@ function evalFn(f: Fn, args: readonly Value[], fns: ReadonlyMap<string, Fn>): Va
   for (const s of f.stmts) {
     if (s.k === 'let') env.set(s.name, evalExpr(s.value, env, fns));
     else if (s.k === 'clet') env.set(s.name, evalCond(s.cond, env, fns));
-    else {
+    else if (s.k === 'avar') env.set(s.name, env.get(s.from)!);
+    else if (s.k === 'aupd') {
+      // Every right-hand side reads the variable from before the statement: fill a new array.
+      const fill = (k: number): Value => {
+        const out: Value[] = [];
+        for (let i = 0; i < (env.get(s.dims[k]) as number); i++) {
+          env.set(s.binders[k], i);
+          out.push(k + 1 === s.binders.length ? evalExpr(s.value, env, fns) : fill(k + 1));
+        }
+        env.delete(s.binders[k]);
+        return out as Value;
+      };
+      env.set(s.name, fill(0));
+    } else {
       const fill = (k: number): Value => {
         const b = s.binders[k];
         const from = linValue(env, b.from);
@@ -865,6 +887,23 @@ function genMain(c: Choices, helper: Helper | undefined, arrayHelper?: { fn: Fn;
       stmts.push({ k: 'let', name, value });
       ctx = { ...ctx, scalars: [...ctx.scalars, { name, bound }] };
     }
+  }
+  // Sometimes an array variable: a copy of an array in scope, updated element-wise (issue 13).
+  if (c.chance(25)) {
+    const source = c.pick(ctx.arrays);
+    const name = source.dims.length === 1 ? 'V' : 'M';
+    stmts.push({ k: 'avar', name, dims: source.dims, from: source.name });
+    const old: ArrayVar = { name, dims: source.dims, bound: source.bound };
+    const taken: string[] = [];
+    const ivs = source.dims.map((size): IndexVar => {
+      const iv = { name: freshBinder(ctx, taken), size, lo: 0, slack: 0 };
+      taken.push(iv.name);
+      return iv;
+    });
+    const inner: Ctx = { ...ctx, arrays: [...ctx.arrays, old], ixs: ivs, inLoop: true, reductions: 2 };
+    const body = fit(c, loopBody(c, inner, c.pick(ivs), 3), 50);
+    stmts.push({ k: 'aupd', name, binders: ivs.map((iv) => iv.name), dims: source.dims, value: body[0] });
+    ctx = { ...ctx, arrays: [...ctx.arrays, { name, dims: source.dims, bound: body[1] }] };
   }
   let [ret, bound] = objective(c, ctx, 4);
   const extra = helper && c.chance(40) ? helperCall(c, ctx, 2) : undefined;

@@ -28,7 +28,7 @@ const hostGlobals =
 const refused = (name: string) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || keywords.has(name) || builtinArity.has(name) || constants.has(name);
 
 /** The names the checks below use for everything else: a global under test is never one of them. */
-export const fixedNames: ReadonlySet<string> = new Set('w b m n i j k x y z G1 pm ps pl pa pz pc pt pv pr pf s'.split(' '));
+export const fixedNames: ReadonlySet<string> = new Set('w b m n i j k x y z G1 pm ps pl pa pz pc pt pv pr pf py pe s'.split(' '));
 
 /** Every global identifier JavaScript defines that the language accepts as a name, sorted. */
 export const globalNames: readonly string[] = [
@@ -101,6 +101,18 @@ fn pf(x) {
     s = s * x + ${name}
   }
   return s
+}
+fn py(w: vec[n], b) {
+  var ${name}: vec[n] = w
+  ${name}[i] = b * ${name}[i] * ${name}[i]
+  ${name}[0] = ${name}[0] + b
+  return sum(i: ${name}[i])
+}
+fn pe(w: vec[n], const j) {
+  var y: vec[n] = 0
+  y[${name}] = w[${name}] * w[${name}]
+  y[j] = y[j] * 3
+  return sum(i: y[i])
 }
 `;
 }
@@ -205,6 +217,15 @@ export function checkNames(name: string, checkArgs: boolean): CompileResult {
   expectThrows(() => m.pz(v, [1, 1]), RangeError, new RegExp(`pz: y has 2 elements, but ${name} \\(the length of w\\) is 3`), label);
   // As a var carried by a loop, and as a loop index: x⁴ + x + 2 at x = 1.5, derivative 4x³ + 1.
   for (const f of ['pr', 'pf']) expect(m[`${f}Grad`](1.5), `${label} ${f}`).toEqual({ value: 1.5 ** 4 + 1.5 + 2, gradient: { x: 4 * 1.5 ** 3 + 1 } });
+  // As an array variable (updated element-wise and at one element), and as the fresh index of an update.
+  const sq = v.reduce((s, a) => s + a * a, 0);
+  const gy = m.pyGrad(v, b) as Grad;
+  expect(gy.value, label).toBeCloseTo(b * sq + b, 12);
+  expect([...(gy.gradient.w as Float64Array)], label).toEqual(v.map((a) => expect.closeTo(2 * b * a, 12)));
+  expect(gy.gradient.b, label).toBeCloseTo(sq + 1, 12);
+  const ge = m.peGrad(v, 1) as Grad;
+  expect(ge.value, label).toBeCloseTo(sq + 2 * v[1] * v[1], 12);
+  expect([...(ge.gradient.w as Float64Array)], label).toEqual(v.map((a, k) => expect.closeTo((k === 1 ? 6 : 2) * a, 12)));
   // As a function returning an array, and a parameter in a list.
   const arrays = compileSync(arrayNamesProgram(name), { checkArgs });
   expect(arrays.diagnostics, label).toEqual([]);
