@@ -5,8 +5,9 @@
  * optimises big generated gradients (bench/v8-opt.ts, in a child process).
  *
  * Then the array benchmarks (bench/arrays.ts: the GMM of examples/gmm.ad and an MLP, against
- * hand-written gradients and tfjs). `npm run bench -- --only arrays` runs only those, and replaces
- * just their section of the results files.
+ * hand-written gradients and tfjs), the loop benchmarks and the derivative exports.
+ * `npm run bench -- --only arrays` (or `loops`, `derivatives`) runs only those, and replaces just
+ * their section of the results files (from its marker to the next section's), keeping the others.
  *
  * Last, how adc itself scales (bench/scale.ts: start-up of each command, compile time per
  * statement, the REPL per line, watch mode after an edit), written to bench/scale-results.md and
@@ -29,7 +30,7 @@ import { loadTfjsCpu } from './arrays-tfjs.ts';
 import { cases, type BenchCase, type GradResult } from './cases.ts';
 import { benchScale, writeScaleResults } from './scale.ts';
 import { chainSource } from './chain.ts';
-import { benchDerivatives } from './derivatives.ts';
+import { DERIVATIVES_MARKER, benchDerivatives } from './derivatives.ts';
 import { fmtNs, fmtRatio, markdownTable, ratio, textTable } from './format.ts';
 import { addToSink, makeBatch, sink, timeBatch, type Timing } from './measure.ts';
 import { describeTier, exposeParts, hasNatives, isOptimized, partsOf } from './v8.ts';
@@ -59,10 +60,29 @@ log();
 
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
-if (onlyAt >= 0 && only !== 'arrays' && only !== 'loops' && only !== 'scale') throw new Error(`--only: the parts that run alone are "arrays", "loops" and "scale", not ${JSON.stringify(only)}`);
+if (onlyAt >= 0 && only !== 'arrays' && only !== 'loops' && only !== 'derivatives' && only !== 'scale') {
+  throw new Error(`--only: the parts that run alone are "arrays", "loops", "derivatives" and "scale", not ${JSON.stringify(only)}`);
+}
 
-/** Replaces the loops section of bench/results.md (from its marker to the next marker or the end) and the `loops` key of bench/results.json. */
-function writeLoopsOnly(loops: LoopsResult): void {
+/** The sections a part run alone rewrites, each from its marker to the next marker (any order) or the end. */
+const SECTION_MARKERS = [ARRAYS_MARKER, LOOPS_MARKER, DERIVATIVES_MARKER];
+
+/**
+ * `md` with the section that starts at `marker` replaced by `markdown` (appended if absent): it ends
+ * at the next section's marker, so the sections after it stay.
+ */
+function replaceSection(md: string, marker: string, markdown: string): string {
+  const at = md.indexOf(marker);
+  if (at < 0) return (md.trimEnd() ? md.trimEnd() + '\n\n' : '') + markdown + '\n';
+  const ends = SECTION_MARKERS.map((m) => md.indexOf(m, at + marker.length)).filter((e) => e >= 0);
+  const end = ends.length > 0 ? Math.min(...ends) : md.length;
+  const before = md.slice(0, at).trimEnd();
+  const after = md.slice(end).trim();
+  return (before ? before + '\n\n' : '') + markdown.trimEnd() + (after ? '\n\n' + after : '') + '\n';
+}
+
+/** Rewrites one section of bench/results.md and one key of bench/results.json, leaving the rest. */
+function writeSectionOnly(marker: string, markdown: string, key: string, value: unknown): void {
   const mdFile = join(benchDir, 'results.md');
   const jsonFile = join(benchDir, 'results.json');
   let md = '';
@@ -71,10 +91,8 @@ function writeLoopsOnly(loops: LoopsResult): void {
     md = readFileSync(mdFile, 'utf8');
     json = JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>;
   } catch {}
-  const at = md.indexOf(LOOPS_MARKER);
-  const before = (at >= 0 ? md.slice(0, at) : md).trimEnd();
-  writeFileSync(mdFile, (before ? before + '\n\n' : '') + loops.markdown);
-  writeFileSync(jsonFile, JSON.stringify({ ...json, loops: loopsJson(loops) }, null, 2) + '\n');
+  writeFileSync(mdFile, replaceSection(md, marker, markdown));
+  writeFileSync(jsonFile, JSON.stringify({ ...json, [key]: value }, null, 2) + '\n');
 }
 
 if (only === 'loops') {
@@ -83,7 +101,7 @@ if (only === 'loops') {
   log();
   log(loops.text);
   log();
-  writeLoopsOnly(loops);
+  writeSectionOnly(LOOPS_MARKER, loops.markdown, 'loops', loopsJson(loops));
   log(`Wrote the loop sections of bench/results.json and bench/results.md (${((Date.now() - startedAt) / 1000).toFixed(0)} s).`);
   process.exit(0);
 }
@@ -100,33 +118,23 @@ if (only === 'scale') {
   process.exit(0);
 }
 
-/** Replaces the array section of bench/results.md (from its marker to the end) and the `arrays` key of bench/results.json. */
-function writeArraysOnly(arrays: ArraysResult): void {
-  const mdFile = join(benchDir, 'results.md');
-  const jsonFile = join(benchDir, 'results.json');
-  let md = '';
-  let json: Record<string, unknown> = {};
-  try {
-    md = readFileSync(mdFile, 'utf8');
-    json = JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>;
-  } catch {}
-  const at = md.indexOf(ARRAYS_MARKER);
-  const before = (at >= 0 ? md.slice(0, at) : md).trimEnd();
-  // The loop section, after the array one, stays.
-  const loopsAt = md.indexOf(LOOPS_MARKER);
-  const after = loopsAt >= 0 ? '\n' + md.slice(loopsAt) : '';
-  writeFileSync(mdFile, (before ? before + '\n\n' : '') + arrays.markdown + after);
-  writeFileSync(jsonFile, JSON.stringify({ ...json, arrays: arraysJson(arrays) }, null, 2) + '\n');
-}
-
 if (only === 'arrays') {
   const arrays = await benchArrays(await loadTfjsCpu(), log);
   if (!Number.isFinite(sink)) throw new Error('the benchmark results are not finite');
   log();
   log(arrays.text);
   log();
-  writeArraysOnly(arrays);
+  writeSectionOnly(ARRAYS_MARKER, arrays.markdown, 'arrays', arraysJson(arrays));
   log(`Wrote the array sections of bench/results.json and bench/results.md (${((Date.now() - startedAt) / 1000).toFixed(0)} s).`);
+  process.exit(0);
+}
+
+if (only === 'derivatives') {
+  const derivatives = await benchDerivatives(log);
+  if (!Number.isFinite(sink)) throw new Error('the benchmark results are not finite');
+  log();
+  writeSectionOnly(DERIVATIVES_MARKER, derivatives.markdown, 'derivatives', derivatives.rows);
+  log(`Wrote the derivative sections of bench/results.json and bench/results.md (${((Date.now() - startedAt) / 1000).toFixed(0)} s).`);
   process.exit(0);
 }
 
@@ -570,6 +578,7 @@ writeFileSync(
       v8: { rows: v8Rows, gradientNsPerStatement: { chain200: small, chain10000: large, handwritten10000: handLarge } },
       arrays: arraysJson(arrays),
       loops: loopsJson(loops),
+      derivatives: derivatives.rows,
       totalSeconds: (Date.now() - startedAt) / 1000,
     },
     null,

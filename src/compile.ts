@@ -5,6 +5,7 @@ import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { messages } from './diagnostics/messages.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
+import { cotangentParameterName } from './emit/names.ts';
 import { emitModule, type EmitFunction, type EmittedFunction, type Section } from './emit/emit-js.ts';
 import { forwardMode } from './ad/forward.ts';
 import { span } from './diagnostics/span.ts';
@@ -37,9 +38,9 @@ export interface CompileOptions {
   /** Also return TypeScript declarations (`model.d.ts`) for the module. */
   readonly dts?: boolean;
   /**
-   * Which derivatives each function exports: `grad` (fGrad, fGradInto), `jvp` (fJvp), `hvp`
-   * (fHvp), `hessian` (fHessian); `vjp` and `jacobian` (for functions returning arrays) are not
-   * built yet and are refused. Default: `grad` for functions returning a number (so the output
+   * Which derivatives each function exports: `grad` (fGrad, fGradInto), `jvp` (fJvp), `vjp`
+   * (fVjp; not for functions returning a matrix), `jacobian` (fJacobian, for functions returning a
+   * vector), `hvp` (fHvp), `hessian` (fHessian). Default: `grad` for functions returning a number (so the output
    * is what it always was), nothing more for functions returning arrays.
    */
   readonly derivatives?: readonly Derivative[];
@@ -63,8 +64,8 @@ export interface CompileOptions {
   readonly cache?: CompileCache;
 }
 
-/** Those this version builds. */
-const built: ReadonlySet<Derivative> = new Set(['grad', 'jvp', 'jacobian', 'hessian', 'hvp']);
+/** Those this version builds (every one today; a kind left out is refused with AD5040). */
+const built: ReadonlySet<Derivative> = new Set(['grad', 'jvp', 'vjp', 'jacobian', 'hessian', 'hvp']);
 
 export interface FunctionInfo {
   readonly name: string;
@@ -72,7 +73,7 @@ export interface FunctionInfo {
   readonly params: readonly { readonly name: string; readonly isConst: boolean; readonly type?: 'vec' | 'mat' }[];
   /** A function returning an array: `vec` (a Float64Array) or `mat` (an array of Float64Array rows). */
   readonly result?: 'vec' | 'mat';
-  /** Its derivative exports: fGrad (and fGradInto), fJvp, fHvp, fHessian. */
+  /** Its derivative exports: fGrad (and fGradInto), fJvp, fVjp, fJacobian, fHvp, fHessian. */
   readonly exports: Exports;
 }
 
@@ -80,6 +81,7 @@ export interface FunctionInfo {
 export interface Exports {
   readonly grad: boolean;
   readonly jvp: boolean;
+  readonly vjp: boolean;
   readonly jacobian: boolean;
   readonly hvp: boolean;
   readonly hessian: boolean;
@@ -96,6 +98,8 @@ function exportsFor(returns: 'vec' | 'mat' | undefined, matrixParams: boolean, a
   return {
     grad: wants('grad') && !returnsArray,
     jvp: wants('jvp'),
+    // A matrix result's cotangent would be rows: not built (fJvp gives its derivatives).
+    vjp: wants('vjp') && returns !== 'mat',
     jacobian: wants('jacobian') && returns === 'vec' && !matrixParams,
     hvp: wants('hvp') && !returnsArray,
     hessian: wants('hessian') && !returnsArray && !matrixParams,
@@ -165,9 +169,12 @@ function compileFunction(
   const value = optimize(ir, names);
   const want = exportsFor(ir.result?.kind, ir.params.some((p) => !p.isConst && p.shape?.kind === 'mat'), asked);
   const reverse = want.grad || want.hvp || want.hessian ? reverseMode(ir, names, options) : undefined;
+  // fJacobian takes reverse rows (one fVjp per output) when there are fewer outputs than inputs.
+  const vjp = want.vjp || want.jacobian ? optimize(reverseMode(ir, names, { ...options, cotangent: cotangentParameterName }), names) : undefined;
   return {
     value,
     ...(reverse && want.grad && { gradient: optimize(reverse, names) }),
+    ...(vjp && { vjp, exportVjp: want.vjp }),
     ...((want.jvp || want.jacobian) && { jvp: optimize(forwardMode(ir, names), names), exportJvp: want.jvp, jacobian: want.jacobian }),
     ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: want.hvp, hessian: want.hessian }),
   };

@@ -178,7 +178,7 @@ describe('examples/arrays.ad and examples/gmm.ad against the forward-mode oracle
         { name: 'X', isConst: true, type: 'mat' },
         { name: 'y', isConst: true, type: 'vec' },
       ],
-      exports: { grad: true, jvp: false, jacobian: false, hvp: false, hessian: false },
+      exports: { grad: true, jvp: false, vjp: false, jacobian: false, hvp: false, hessian: false },
     });
     expect(g.functions.map((f) => f.name)).toEqual(['tri', 'gmm']);
     expect(g.functions[1].params.map((p) => `${p.isConst ? 'const ' : ''}${p.name}${p.type ? `: ${p.type}` : ''}`)).toEqual([

@@ -40,13 +40,18 @@ describe('the derivatives option', () => {
     expect(exportsOf(compileSync('fn f(x) = x', { derivatives: [] }).code!)).toEqual(['f']);
   });
 
-  it('refuses what is not built yet, and a function named like a derivative export', () => {
-    const r = compileSync('fn f(x) = x', { derivatives: ['vjp'] });
-    expect(r.code).toBeUndefined();
-    expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([
-      ['AD5040', "the derivative 'vjp' is not available in this version (available: grad, jvp, jacobian, hvp, hessian; vjp is planned)"],
-    ]);
+  it('builds vjp (AD5040 no longer refuses it), and refuses a function named like a derivative export', () => {
+    const r = compileSync('fn f(x) = x * x\nfn g(v: vec[n]) = [v[0] * v[1], 3 * v[1]]\nfn h(v: vec[n]) = [[v[0], v[1]]]', { derivatives: ['vjp'] });
+    expect(r.diagnostics).toEqual([]);
+    // A function returning a matrix has no fVjp (its cotangent would be rows).
+    expect(exportsOf(r.code!)).toEqual(['f', 'fVjp', 'g', 'gVjp', 'h']);
+    const m = instantiate(r.code!) as unknown as Record<string, (...a: unknown[]) => { value: unknown; gradient: Record<string, unknown> }>;
+    expect(m.fVjp(2, 3).gradient).toEqual({ x: 12 }); // 2 · d(x²)/dx at 3
+    // ∂g/∂v = [[v1, v0], [0, 3]] at v = (2, 5); uᵀJ with u = (1, 10) = (5, 2 + 30)
+    expect([...(m.gVjp([1, 10], [2, 5]).gradient.v as Float64Array)]).toEqual([5, 32]);
+    expect(() => m.gVjp([1], [2, 5])).toThrow(new RangeError("gVjp: cotangent has 1 elements, but the value's length is 2"));
     expect(compileSync('fn f(x) = x\nfn fJvp(x) = x').diagnostics.map((d) => d.code)).toEqual(['AD2008']);
+    expect(compileSync('fn f(x) = x\nfn fVjp(x) = x').diagnostics.map((d) => d.code)).toEqual(['AD2008']);
   });
 
   it('is --derivatives in adc compile (and a wrong word is a usage error)', async () => {
@@ -62,7 +67,10 @@ describe('the derivatives option', () => {
     expect(m.rosenHvp({ x: 1 }, -1.2, 1).hvp.x).toBeCloseTo(1330, 9);
     expect(await main(['compile', file, '--derivatives', 'grad,hess', '--no-color'], io)).toBe(2);
     expect(out.at(-1)).toBe("adc: error: --derivatives: unknown derivative 'hess' (one of grad, jvp, vjp, jacobian, hessian, hvp)");
-    expect(await main(['compile', file, '--derivatives', 'vjp', '--no-color'], io)).toBe(1);
+    expect(await main(['compile', file, '--derivatives', 'vjp', '--dts', '--no-color'], io)).toBe(0);
+    expect(readFileSync(join(dir, 'model.d.ts'), 'utf8')).toContain(
+      'export declare function rosenVjp(cotangent: number, x: number, y: number): { value: number; gradient: { x: number; y: number } };',
+    );
   });
 
   it('reaches the bundler plugins and the Node loader', async () => {

@@ -113,6 +113,16 @@ describe('the declarations', () => {
     }
   });
 
+  it('type fVjp exactly: a number cotangent for a scalar function, an array-like for a vector one', () => {
+    const text = compileSync('fn f(x, y) = x * y\nfn r(t, p: vec[n]) = [t * p[0], p[1]]\n', { filename: 'model.ad', dts: true, derivatives: ['vjp'] }).dts!;
+    expect(declarations(text)).toEqual([
+      'export declare function f(x: number, y: number): number;',
+      'export declare function fVjp(cotangent: number, x: number, y: number): { value: number; gradient: { x: number; y: number } };',
+      'export declare function r(t: number, p: ArrayLike<number>): Float64Array;',
+      'export declare function rVjp(cotangent: ArrayLike<number>, t: number, p: ArrayLike<number>): { value: Float64Array; gradient: { t: number; p: Float64Array } };',
+    ]);
+  });
+
   it('are not produced unless asked for', () => {
     expect(compileSync('fn f(x) = x\n').dts).toBeUndefined();
   });

@@ -122,6 +122,105 @@ fn outer(u: vec[n], v: vec[m]) {
   });
 });
 
+/**
+ * A module whose fJacobian always takes one path: the generated `$jacobianMode` constant, 'auto'
+ * (reverse rows when m < n, else forward columns), replaced by 'forward' or 'reverse'.
+ */
+function loadForced(source: string, mode: 'auto' | 'forward' | 'reverse'): Module {
+  const r = compileSync(source, { derivatives: ['jvp', 'vjp', 'jacobian'] });
+  if (r.code === undefined) throw new Error(`did not compile:\n${formatDiagnostics(r.diagnostics, source, 'input.ad')}\n${source}`);
+  const marker = "const $jacobianMode = 'auto';";
+  expect(r.code).toContain(marker);
+  return instantiate(r.code.replace(marker, `const $jacobianMode = '${mode}';`)) as unknown as Module;
+}
+
+const jacobianSource = `fn rotate(t, p: vec[n]) = [cos(t) * p[0] - sin(t) * p[1], sin(t) * p[0] + cos(t) * p[1]]
+# A bundle-adjustment reprojection residual: a pinhole camera (focal length f, translation c) sees
+# the point X at pixel (u, v).
+fn reproject(f, c: vec[k], X: vec[k], const u, const v) {
+  let P[i] = X[i] + c[i]
+  return [f * P[0] / P[2] - u, f * P[1] / P[2] - v]
+}
+fn resid(a, b, const x: vec[m], const y: vec[m]) {
+  let r[k] = a * exp(b * x[k]) - y[k]
+  return r
+}`;
+
+describe('fVjp and the Jacobian by reverse rows', () => {
+  const byMode = { forward: loadForced(jacobianSource, 'forward'), reverse: loadForced(jacobianSource, 'reverse'), auto: loadForced(jacobianSource, 'auto') };
+  const rows = (J: Record<string, Value>) => Object.fromEntries(Object.entries(J).map(([k, v]) => [k, v instanceof Float64Array ? [...v] : (v as Float64Array[]).map((r) => [...r])]));
+  const cases: [string, unknown[]][] = [
+    ['rotate', [0.3, [1, 2]]],
+    ['reproject', [800, [0.1, -0.2, 4], [0.5, 0.3, 1], 90, 70]],
+    ['resid', [2, -0.7, [0, 0.5, 1, 1.5], [1, 1, 1, 1]]],
+    ['resid', [2, -0.7, [0, 0.5], [1, 1]]],
+  ];
+
+  it('gives the same Jacobian both ways (forced), equal to central differences of the value', () => {
+    for (const [name, args] of cases) {
+      const fwd = byMode.forward[`${name}Jacobian`](...args);
+      const rev = byMode.reverse[`${name}Jacobian`](...args);
+      expect([...rev.value]).toEqual([...fwd.value]);
+      const [a, b] = [rows(fwd.jacobian), rows(rev.jacobian)];
+      expect(Object.keys(b)).toEqual(Object.keys(a));
+      for (const k of Object.keys(a)) {
+        const [x, y] = [a[k].flat(), b[k].flat()];
+        x.forEach((e, i) => expect(y[i], `${name} ∂/∂${k} entry ${i}`).toBeCloseTo(e, 12));
+      }
+      // Central differences, each differentiated input in turn.
+      const h = 1e-6;
+      const value = (xs: unknown[]) => [...(byMode.auto[name](...xs) as Float64Array)];
+      const keys = Object.keys(a);
+      keys.forEach((k, p) => {
+        const at = (j: number, d: number) => args.map((x, q) => (q !== p ? x : Array.isArray(x) ? x.map((e, i) => (i === j ? e + d : e)) : (x as number) + d));
+        const n = Array.isArray(args[p]) ? (args[p] as number[]).length : 1;
+        for (let j = 0; j < n; j++) {
+          const [up, down] = [value(at(j, h)), value(at(j, -h))];
+          up.forEach((u, r) => {
+            const exact = Array.isArray(args[p]) ? (b[k] as number[][])[r][j] : (b[k] as number[])[r];
+            expect(exact, `${name} ∂row ${r}/∂${k}[${j}]`).toBeCloseTo((u - down[r]) / (2 * h), 3);
+          });
+        }
+      });
+    }
+  });
+
+  it('chooses reverse rows when m < n and forward columns otherwise, and says so in the code', () => {
+    const code = compileSync(jacobianSource, { derivatives: ['jacobian'] }).code!;
+    expect(code).toContain('reverse rows (m sweeps) when there are fewer outputs than inputs (m < n)');
+    // Count the sweeps: reproject has m = 2 outputs < n = 7 inputs (2 fVjp); resid at 4 points has
+    // m = 4 > n = 2 (2 fJvp columns). The value (and m) come from one call of the function itself.
+    const calls: string[] = [];
+    (globalThis as { __adcCalls?: string[] }).__adcCalls = calls;
+    const counting = code.replaceAll('Jvp($seed,', "Jvp($count('jvp', $seed),").replaceAll('Vjp($u,', "Vjp($count('vjp', $u),");
+    const m = instantiate(`const $count = (k, x) => (globalThis.__adcCalls.push(k), x);\n${counting}`) as unknown as Module;
+    m.reprojectJacobian(800, [0.1, -0.2, 4], [0.5, 0.3, 1], 90, 70);
+    expect(calls.splice(0)).toEqual(['vjp', 'vjp']);
+    m.residJacobian(2, -0.7, [0, 0.5, 1, 1.5], [1, 1, 1, 1]);
+    expect(calls.splice(0)).toEqual(['jvp', 'jvp']);
+    m.rotateJacobian(0.3, [1, 2]); // m = 2 < n = 3
+    expect(calls.splice(0)).toEqual(['vjp', 'vjp']);
+    m.residJacobian(2, -0.7, [0], [1]); // m = 1 < n = 2
+    expect(calls.splice(0)).toEqual(['vjp']);
+  });
+
+  it('fVjp is uᵀJ for a unit and a general cotangent, and checks the cotangent', () => {
+    const m = byMode.auto;
+    const t = 0.3;
+    const [c, s] = [Math.cos(t), Math.sin(t)];
+    const r = m.rotateVjp([1, 10], t, [1, 2]);
+    expect([...r.value]).toEqual([...(m.rotate(t, [1, 2]) as Float64Array)]);
+    // J_p = [[c, -s], [s, c]], so (1, 10)·J_p = (c + 10 s, -s + 10 c); J_t = (-s - 2c, c - 2s).
+    expect([...r.gradient.p]).toEqual([c + 10 * s, -s + 10 * c].map((x) => expect.closeTo(x, 14)));
+    expect(r.gradient.t).toBeCloseTo(-s - 2 * c + 10 * (c - 2 * s), 14);
+    expect(() => m.rotateVjp([1, 2, 3], t, [1, 2])).toThrow(new RangeError("rotateVjp: cotangent has 3 elements, but the value's length is 2"));
+    expect(() => m.rotateVjp(undefined, t, [1, 2])).toThrow(new TypeError('rotateVjp: cotangent must be an array of numbers'));
+    const cot = [1, 10];
+    m.rotateVjp(cot, t, [1, 2]);
+    expect(cot).toEqual([1, 10]); // the caller's cotangent is never written
+  });
+});
+
 describe('fJacobian: forward columns', () => {
   const m = load(
     `fn rotate(t, p: vec[n]) = [cos(t) * p[0] - sin(t) * p[1], sin(t) * p[0] + cos(t) * p[1]]
@@ -317,5 +416,37 @@ describe('random array programs', () => {
       { numRuns: Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 80) },
     );
     expect(checked).toBeGreaterThan(20);
+  });
+
+  it('⟨u, J v⟩ = ⟨Jᵀu, v⟩ by fJvp and fVjp for array-returning functions, and both Jacobian paths agree', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(arrayProgramArb(), fc.array(fc.integer({ min: -1500, max: 1500 }), { minLength: 8, maxLength: 8 }), (program, ints) => {
+        if (!program.evaluateR) return;
+        const forced = { forward: loadForced(program.source, 'forward'), reverse: loadForced(program.source, 'reverse') };
+        const m = forced.forward;
+        const x = ints.slice(0, 3).map((i) => i / 1000);
+        const value = m.r(x);
+        if (!(value instanceof Float64Array)) return expect(m.rVjp, 'a matrix result has no fVjp').toBeUndefined();
+        if (![...value].every(Number.isFinite)) return;
+        // The value against the generator's reference interpreter.
+        program.evaluateR(x).forEach((e, i) => expect(value[i]).toBeCloseTo(e, 9));
+        const v = Array.from({ length: x.length }, (_, i) => Math.sin(2 * i + 1));
+        const u = Array.from({ length: value.length }, (_, i) => Math.cos(3 * i + 1) + ints[3 + (i % 5)] / 1000);
+        const jv = m.rJvp({ v }, x);
+        const uj = m.rVjp(u, x);
+        expect([...uj.value]).toEqual([...value]);
+        const jtu = [...(uj.gradient.v as Float64Array)];
+        if (![...jv.tangent, ...jtu].every(Number.isFinite)) return;
+        const a = dot(u, [...jv.tangent]);
+        const b = dot(jtu, v);
+        expect(Math.abs(a - b), `⟨u, Jv⟩ = ${a}, ⟨Jᵀu, v⟩ = ${b}\n${program.source}`).toBeLessThan(1e-9 * (1 + Math.abs(a) + Math.abs(b) + program.bound));
+        const [jf, jr] = [forced.forward.rJacobian(x).jacobian.v, forced.reverse.rJacobian(x).jacobian.v] as Float64Array[][];
+        jf.forEach((row, i) => row.forEach((e, j) => expect(Math.abs(jr[i][j] - e), `J[${i}][${j}]\n${program.source}`).toBeLessThan(1e-9 * (1 + Math.abs(e) + program.bound))));
+        checked++;
+      }),
+      { numRuns: Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 80) },
+    );
+    expect(checked).toBeGreaterThan(10);
   });
 });

@@ -46,6 +46,29 @@ describe('names', () => {
     );
   });
 
+  it('every accepted name works for fVjp and fJacobian: function, parameter and local names', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(nameArb, { minLength: 4, maxLength: 4 }), ([fnName, p, q, local]) => {
+        fc.pre(!fnName.endsWith('Grad'));
+        const source = `fn ${fnName}(${p}: vec[n], ${q}) {\n  let ${local}[i] = ${q} * ${p}[i] * ${p}[i]\n  return ${local}\n}\n`;
+        const result = compileSync(source, { derivatives: ['vjp', 'jacobian'], dts: true });
+        expect(result.diagnostics, source).toEqual([]);
+        const m = instantiate(result.code!) as unknown as Record<string, (...a: unknown[]) => { value: Float64Array; gradient?: Record<string, unknown>; jacobian?: Record<string, unknown> }>;
+        // ∂(q·p_i²)/∂p_i = 2 q p_i, ∂/∂q = p_i²; with u = (1, 10): uᵀJ_p = (2·3·1, 10·2·3·2), uᵀJ_q = 1 + 40.
+        const r = m[`${fnName}Vjp`]([1, 10], [1, 2], 3);
+        expect([...r.value]).toEqual([3, 12]);
+        expect(Object.keys(r.gradient!)).toEqual([p, q]);
+        expect([...(r.gradient![p] as Float64Array)]).toEqual([6, 120]);
+        expect(r.gradient![q]).toBe(41);
+        const J = m[`${fnName}Jacobian`]([1, 2], 3).jacobian!;
+        expect((J[p] as Float64Array[]).map((row) => [...row])).toEqual([[6, 0], [0, 12]]);
+        expect([...(J[q] as Float64Array)]).toEqual([1, 4]);
+        expect(result.dts).toContain(`Vjp(cotangent: ArrayLike<number>`);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('keywords and constants are refused as names with a diagnostic', () => {
     for (const name of [...keywords, ...constants.keys()]) {
       const result = compileSync(`fn f(${name}) = ${name}\n`);

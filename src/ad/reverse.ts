@@ -1,5 +1,5 @@
 import { Builder, simplify } from '../ir/builder.ts';
-import { constant, declaredIn, definesOf, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { constant, declaredIn, resultLength, definesOf, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { NameSupply } from '../ir/builder.ts';
 import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
@@ -13,6 +13,16 @@ interface Adjoint {
   readonly value: Operand;
   /** False when `value` is borrowed (another variable's adjoint, or a constant): it must not be added to in place. */
   readonly owned: boolean;
+}
+
+export interface ReverseOptions {
+  readonly checkpointMemory?: number;
+  /**
+   * The variable holding the result's cotangent ū (vector-Jacobian products, fVjp): a number for
+   * a function returning a number, else a flat array of the result's length. The sweep then
+   * computes ūᵀ·∂result/∂params. Without it, a number result is seeded with 1 (the gradient).
+   */
+  readonly cotangent?: string;
 }
 
 /**
@@ -32,7 +42,7 @@ interface Adjoint {
  * read `x[i]` adds to `d$x[i]`, and each element stored into an array `let` starts its value's
  * adjoint from the element of the adjoint array.
  */
-export function reverseMode(fn: IrFunction, names: NameSupply, options: { readonly checkpointMemory?: number } = {}): IrFunction {
+export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseOptions = {}): IrFunction {
   // The tape budget of a loop with state, in numbers (checkpoint.ts).
   const budget = Math.floor(((options.checkpointMemory ?? defaultCheckpointMemoryMB) * 2 ** 20) / 8);
   const active = activeVariables(fn);
@@ -545,7 +555,21 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: { readon
   });
   for (const instr of forward) if (instr.kind === 'const' && instr.expr.op === 'row') adjointRow(instr);
 
-  if (fn.value.kind === 'var' && active.has(fn.value.name)) setAdjoint(fn.value.name, { value: constant(1), owned: false });
+  // The seed: the result's adjoint is 1 (a gradient) or the caller's cotangent (a vector-Jacobian
+  // product). An array result's adjoint array starts as a copy of the cotangent, so the stores
+  // that made the result read their values' adjoints from it (the caller's array is never written).
+  if (fn.value.kind === 'var' && active.has(fn.value.name)) {
+    const cotangent = options.cotangent;
+    const adjointArray = fn.result ? arrayAdjoints.get(fn.value.name) : undefined;
+    if (!fn.result) setAdjoint(fn.value.name, { value: cotangent ? variable(cotangent) : constant(1), owned: false });
+    else if (cotangent && adjointArray) {
+      const length = resultLength(forward, fn.value.name);
+      const index = names.user('i');
+      const store: Instr = { kind: 'store', array: adjointArray, index: variable(index), expr: { op: 'load', args: [variable(cotangent), variable(index)] }, accumulate: false, origin: fnOrigin };
+      b.emit({ kind: 'loop', index, from: constant(0), to: length, descending: false, body: [store], note: 'the seed: the adjoint of the result is the cotangent', origin: fnOrigin });
+      addedTo.add(adjointArray);
+    }
+  }
   reverseBlock(forward);
 
   const gradient = fn.params

@@ -1,6 +1,6 @@
 import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
-import { gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName } from '../emit/names.ts';
+import { gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName } from '../emit/names.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import type { FunctionDecl, Program } from '../syntax/ast.ts';
 
@@ -22,8 +22,8 @@ export function checkFunctions(program: Program, diagnostics: DiagnosticBag): Ma
   }
   for (const fn of table.values()) {
     // fGradInto is generated only for functions with array parameters.
-    // fJvp, fHvp and fHessian are generated when asked for (the derivatives option): refused always, so a file means one thing.
-    const derivatives = [jvpName(fn.name), jacobianName(fn.name), hvpName(fn.name), hessianName(fn.name)];
+    // fJvp, fVjp, fHvp and fHessian are generated when asked for (the derivatives option): refused always, so a file means one thing.
+    const derivatives = [jvpName(fn.name), vjpName(fn.name), jacobianName(fn.name), hvpName(fn.name), hessianName(fn.name)];
     const generated = [...(fn.params.some((p) => p.type) ? [gradientName(fn.name), gradientIntoName(fn.name)] : [gradientName(fn.name)]), ...derivatives];
     for (const name of generated) {
       const owner = table.get(name);

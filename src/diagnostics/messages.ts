@@ -245,7 +245,7 @@ export const messages = {
   derivativeNotBuilt: {
     code: 'AD5040',
     text: (kind: string) =>
-      `the derivative '${kind}' is not available in this version (available: grad, jvp, jacobian, hvp, hessian; vjp is planned)`,
+      `the derivative '${kind}' is not available in this version (available: grad, jvp, vjp, jacobian, hvp, hessian)`,
   },
 } as const;
 

@@ -1,6 +1,6 @@
 import { headerComment } from './emit-js.ts';
 import type { FunctionInfo } from '../compile.ts';
-import { declaredOutName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, localName } from './names.ts';
+import { declaredOutName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, localName, vjpName } from './names.ts';
 
 export interface DeclarationOptions {
   /** The `.ad` file named in the header. */
@@ -41,6 +41,10 @@ export function emitDeclarations(functions: readonly FunctionInfo[], options: De
     if (fn.exports.jvp) {
       lines.push(`/** \`fn ${fn.name}(${signature})\`: the value and its derivative along \`tangent\` (forward mode). */`);
       lines.push(`export declare function ${jvpName(fn.name)}(tangent: ${direction}, ${params}): { value: ${valueType}; tangent: ${valueType} };`);
+    }
+    if (fn.exports.vjp) {
+      lines.push(`/** \`fn ${fn.name}(${signature})\`: the value and the gradient of ⟨cotangent, value⟩ (reverse mode; cotangent has the value's shape). */`);
+      lines.push(`export declare function ${vjpName(fn.name)}(cotangent: ${fn.result ? argumentType[fn.result] : 'number'}, ${params}): { value: ${valueType}; gradient: ${gradient} };`);
     }
     if (fn.exports.jacobian) {
       const jacobian = differentiated.length === 0 ? '{}' : `{ ${differentiated.map((p) => `${typeKey(p.name)}: ${p.type ? 'Float64Array[]' : 'Float64Array'}`).join('; ')} }`;

@@ -1,12 +1,12 @@
 import type { LineMap } from '../diagnostics/span.ts';
 import { headerName, printable } from '../diagnostics/printable.ts';
 import { assertNever } from '../syntax/ast.ts';
-import { definesOf, forEachInstr, readsOf, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
+import { definesOf, forEachInstr, readsOf, resultLength, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
 import { printWidth } from './format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
 import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
-import { chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
+import { chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
 
 export interface EmitInput {
@@ -63,6 +63,10 @@ export interface EmitFunction {
   /** Export fJvp (else only fJacobian uses it). */
   readonly exportJvp?: boolean;
   readonly jacobian?: boolean;
+  /** Reverse mode seeded with the caller's cotangent (fVjp; fJacobian's reverse rows). */
+  readonly vjp?: IrFunction;
+  /** Export fVjp (else only fJacobian uses it). */
+  readonly exportVjp?: boolean;
   readonly hvp?: IrFunction;
   /** Export fHvp (else only fHessian uses it). */
   readonly exportHvp?: boolean;
@@ -87,7 +91,7 @@ export function emitModule(input: EmitInput): Section[] {
       exports.push(...item.reuse.exports);
       continue;
     }
-    const { value, gradient, jvp, exportJvp, jacobian, hvp, exportHvp, hessian } = item;
+    const { value, gradient, jvp, exportJvp, jacobian, vjp, exportVjp, hvp, exportHvp, hessian } = item;
     const firstSection = sections.length;
     const firstExport = exports.length;
     const slotsBefore = context.slots.next;
@@ -102,6 +106,15 @@ export function emitModule(input: EmitInput): Section[] {
     const what = value.result ? `the value, a new ${value.result.kind === 'mat' ? 'array of Float64Array rows' : 'Float64Array'}` : 'the value';
     sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: ${what}.`, 'value', context));
     exports.push(exportSpecifier(local, value.name));
+    if (vjp) {
+      const name = vjpName(value.name);
+      const wrt = vjp.gradient!.map((g) => g.param.sourceName);
+      const doc =
+        `${name}(cotangent, ${value.params.map((p) => p.sourceName).join(', ')}): { value, gradient }, the gradient of ⟨cotangent, ${value.name}⟩ ` +
+        `(cotangent has the value's shape)${wrt.length > 0 ? ` with respect to ${wrt.join(', ')}` : ''}, by reverse mode.`;
+      sections.push(...emitFunction(vjp, localFunctionName(name), name, doc, 'vjp', context));
+      if (exportVjp !== false) exports.push(exportSpecifier(localFunctionName(name), name));
+    }
     if (jvp) {
       const name = jvpName(value.name);
       const along = jvp.tangent!.seeds.map((s) => s.param.sourceName);
@@ -112,7 +125,7 @@ export function emitModule(input: EmitInput): Section[] {
       if (exportJvp !== false) exports.push(exportSpecifier(localFunctionName(name), name));
       if (jacobian) {
         const jname = jacobianName(value.name);
-        sections.push(jacobianFunction(jvp, localFunctionName(jname), localFunctionName(name), jsString));
+        sections.push(jacobianFunction(jvp, vjp, localFunctionName(jname), local, localFunctionName(name), localFunctionName(vjpName(value.name)), jsString));
         exports.push(exportSpecifier(localFunctionName(jname), jname));
       }
     }
@@ -186,7 +199,7 @@ export function comment(indent: string, text: string): string {
 }
 
 
-type Variant = 'value' | 'gradient' | 'into' | DerivativeVariant;
+type Variant = 'value' | 'gradient' | 'into' | 'vjp' | DerivativeVariant;
 
 /** What every function of a module shares while it is emitted. */
 interface FunctionContext {
@@ -203,9 +216,11 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const derivative = variant === 'jvp' || variant === 'hvp';
   const reverse = variant === 'value' ? [] : (fn.reverse ?? []);
   const results = derivative ? derivativeResults(fn) : [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
-  const params = [...(variant === 'into' ? [outParameterName] : derivative ? [tangentArgument] : []), ...fn.params.map((p) => p.name)].join(', ');
+  const first = variant === 'into' ? [outParameterName] : variant === 'vjp' ? [cotangentParameterName] : derivative ? [tangentArgument] : [];
+  const params = [...first, ...fn.params.map((p) => p.name)].join(', ');
   const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
-  if (!hasLoops && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
+  // (fVjp is not split: its chunks would not see the cotangent; a vector result's seed is a loop anyway.)
+  if (!hasLoops && variant !== 'vjp' && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
     return emitSplit(fn, local, doc, results, argumentChecks(fn, exported, context.checkArgs), lines);
   }
   // How each array is allocated: a returned gradient, the caller's (fGradInto), or a work array.
@@ -235,6 +250,11 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   if (variant !== 'value') {
     if (body.length > 0) out.push('  // Forward sweep: the value, keeping what the reverse sweep reads.');
     printer.statements(body, '  ', false);
+    if (variant === 'vjp' && fn.result) {
+      // The cotangent has the value's shape: its length is checked once the value's is known.
+      const length = printer.operand(resultLength(body, (fn.value as { name: string }).name)).text;
+      out.push(`  $expect(${cotangentParameterName}, ${length}, ${jsString(`${exported}: cotangent`)}, "the value's length");`, fn.span.start);
+    }
     if (reverse.length > 0) out.push('  // Reverse sweep: each adjoint is ∂(result)/∂(variable), from the result back to the parameters.');
     printer.statements(reverse, '  ', true);
   } else {

@@ -72,27 +72,52 @@ export function derivativeResults(fn: IrFunction): Operand[] {
 /**
  * fJacobian(...args) → { value, jacobian: { [param]: J } } for a function returning a vector of m
  * numbers: J is ∂value/∂param shaped (m) × (param): a Float64Array of m for a scalar parameter,
- * m rows of n for a vec[n]. Built by forward columns: one fJvp per input (n in all), seeded with a
- * unit tangent. (Reverse rows, one fVjp per output, would be cheaper when m < n; fVjp is not built
- * yet.) Functions returning a matrix, or with differentiated matrix parameters, have no fJacobian.
+ * m rows of n for a vec[n]. Chosen at run time from the sizes, n being the total input size: when
+ * m < n, reverse rows (one fVjp per output, seeded with a unit cotangent: m sweeps); else forward
+ * columns (one fJvp per input, seeded with a unit tangent: n sweeps). So a dense Jacobian costs
+ * min(m, n) sweeps. `$jacobianMode` (a module constant, 'auto') forces one path when it is
+ * 'forward' or 'reverse': the tests compare both. Functions returning a matrix, or with differentiated matrix parameters, have
+ * no fJacobian.
  */
-export function jacobianFunction(jvp: IrFunction, local: string, jvpLocal: string, jsString: (text: string) => string): Section {
+export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, local: string, valueLocal: string, jvpLocal: string, vjpLocal: string, jsString: (text: string) => string): Section {
   const out = new Section();
   const params = jvp.params.map((p) => p.name).join(', ');
   const wrt = jvp.tangent!.seeds.map((s) => s.param);
   const size = new Map<Param, string>();
   wrt.forEach((p, k) => p.shape && size.set(p, `$n${k + 1}`));
   const object = (entries: string[]) => (entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}');
-  out.push(
-    `/** ${local}(${jvp.params.map((p) => p.sourceName).join(', ')}): { value, jacobian }, jacobian[p] = ∂${jvp.name}/∂p (m outputs × p), by forward mode: one ${jvpLocal} per input. */`,
-  );
+  const how = vjp ? `one ${jvpLocal} per input (forward columns) or one ${vjpLocal} per output (reverse rows), whichever is fewer` : `by forward mode: one ${jvpLocal} per input`;
+  out.push(`/** ${local}(${jvp.params.map((p) => p.sourceName).join(', ')}): { value, jacobian }, jacobian[p] = ∂${jvp.name}/∂p (m outputs × p), ${how}. */`);
   out.push(`function ${local}(${params}) {`);
   for (const [p, n] of size) out.push(`  const ${n} = $length(${p.name}, ${jsString(`${local}: ${p.sourceName}`)});`);
   out.push(`  const $seed = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${p.shape ? `new Float64Array(${size.get(p)})` : '0'}`))};`);
-  out.push('  // Forward columns: n forward sweeps for n inputs (reverse rows are not built yet).');
-  out.push(`  let $r = ${jvpLocal}($seed, ${params});`);
-  out.push('  const $m = $r.value.length;');
+  out.push('  // The value (and m, its length) by one evaluation of the function itself.');
+  out.push(`  const $value = ${valueLocal}(${params});`);
+  out.push('  const $m = $value.length;');
   out.push(`  const $j = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${p.shape ? `$matrix($m, ${size.get(p)})` : 'new Float64Array($m)'}`))};`);
+  if (vjp) {
+    const scalars = wrt.filter((p) => !p.shape).length;
+    const total = [...size.values(), ...(scalars > 0 || size.size === 0 ? [String(scalars)] : [])];
+    out.push(`  const $n = ${total.join(' + ')}; // the total input size`);
+    out.push('  // The rule: reverse rows (m sweeps) when there are fewer outputs than inputs (m < n), else');
+    out.push('  // forward columns (n sweeps); $jacobianMode forces one of them.');
+    out.push(`  if ($jacobianMode === 'reverse' || ($jacobianMode !== 'forward' && $m < $n)) {`);
+    out.push('    const $u = new Float64Array($m);');
+    out.push('    for (let $i = 0; $i < $m; $i++) {');
+    out.push('      $u[$i] = 1;');
+    out.push(`      const $g = ${vjpLocal}($u, ${params}).gradient;`);
+    out.push('      $u[$i] = 0;');
+    for (const p of wrt) {
+      const target = `$j${member(p.sourceName)}`;
+      const got = `$g${member(p.sourceName)}`;
+      out.push(p.shape ? `      ${target}[$i].set(${got});` : `      ${target}[$i] = ${got};`);
+    }
+    out.push('    }');
+    out.push('    return { value: $value, jacobian: $j };');
+    out.push('  }');
+  }
+  out.push('  // Forward columns: n forward sweeps for n inputs.');
+  out.push('  let $r;');
   for (const p of wrt) {
     const seed = `$seed${member(p.sourceName)}`;
     const target = `$j${member(p.sourceName)}`;
@@ -110,7 +135,7 @@ export function jacobianFunction(jvp: IrFunction, local: string, jvpLocal: strin
       out.push('  }');
     }
   }
-  out.push('  return { value: $r.value, jacobian: $j };');
+  out.push('  return { value: $value, jacobian: $j };');
   out.push('}');
   return out;
 }

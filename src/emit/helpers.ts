@@ -99,6 +99,11 @@ function $rows(a, rows) {
 }`,
   },
   {
+    name: '$jacobianMode',
+    text: `/** How fJacobian sweeps: 'auto' chooses from the sizes (reverse rows when m < n); 'forward' or 'reverse' forces one. */
+const $jacobianMode = 'auto';`,
+  },
+  {
     name: '$tangentVector',
     text: `/** A tangent argument for a vector (fJvp, fHvp): zeros when absent, else checked. */
 function $tangentVector(t, length, what) {

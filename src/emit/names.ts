@@ -74,6 +74,9 @@ export function gradientName(functionName: string): string {
 export function jvpName(functionName: string): string {
   return `${functionName}Jvp`;
 }
+export function vjpName(functionName: string): string {
+  return `${functionName}Vjp`;
+}
 export function hvpName(functionName: string): string {
   return `${functionName}Hvp`;
 }
@@ -109,6 +112,9 @@ export function exportSpecifier(local: string, exported: string): string {
 export function localFunctionName(name: string): string {
   return name.endsWith('Grad') || name.endsWith('GradInto') ? name : localName(name);
 }
+
+/** fVjp's first parameter in JavaScript (and the IR variable the reverse sweep is seeded from): the cotangent. */
+export const cotangentParameterName = '$cotangent';
 
 /** fGradInto's first parameter in JavaScript: the object receiving the gradient. */
 export const outParameterName = '$out';

@@ -244,3 +244,13 @@ export function mapNested(instr: Instr, rewrite: (block: readonly Instr[]) => In
   if (instr.kind === 'loop') return { ...instr, ...(instr.exit && { exit: { ...instr.exit, body: rewrite(instr.exit.body) } }), body: rewrite(instr.body) };
   return instr;
 }
+
+/** The length of the (flat) array a function returns, from its allocation. */
+export function resultLength(body: readonly Instr[], name: string): Operand {
+  let length: Operand | undefined;
+  forEachInstr(body, (i) => {
+    if (i.kind === 'array' && i.target === name && !i.rows) length = i.length;
+  });
+  if (!length) throw new Error(`internal error: no flat allocation of the result '${name}'`);
+  return length;
+}
