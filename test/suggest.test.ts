@@ -7,18 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Suggester, SUGGESTION_BUDGET, didYouMean, distanceWithin } from '../src/check/suggest.ts';
 import { compileSync } from '../src/index.ts';
-
-/** The textbook optimal-string-alignment distance, a full (|a|+1) × (|b|+1) table: the reference. */
-function referenceDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
-}
+import { referenceDistance } from './support/blowups.ts';
 
 describe('the banded distance', () => {
   it('agrees with the full table up to the limit (random strings over a small alphabet)', () => {
