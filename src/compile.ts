@@ -260,7 +260,7 @@ function compileSections(source: string, options: CompileOptions): CompileResult
     const decl = checked.table.get(made.name)!;
     if (reusable && keys.has(made.name)) cache!.keep(keys.get(made.name)!, made, decl.span.start, lines.position(decl.span.start).line);
   };
-  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted });
+  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted, ...(asked && !(asked.size === 1 && asked.has('grad')) && { derivatives: [...asked] }) });
   cache?.finish();
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);

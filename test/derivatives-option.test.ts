@@ -114,3 +114,17 @@ describe('the derivative examples', () => {
     expect(seed.stdout).toMatch(/f'\(1\) = 122\.04515814026\d* \(the seed: 122\.045158140265\)/);
   });
 });
+
+describe('the module header names the derivatives asked for', () => {
+  it('lists each asked export and its result, and keeps the default header otherwise', () => {
+    const asked = compileSync('fn f(x) = x^2\n', { derivatives: ['jvp', 'hessian'] }).code!.split('\n');
+    expect(asked.slice(1, 5)).toEqual([
+      '// For each function f(...) the module exports f, which returns the value, and of the derivatives',
+      '// asked for (jvp, hessian) those that apply to f:',
+      '//   fJvp → { value, tangent }',
+      '//   fHessian → { value, gradient, hessian }',
+    ]);
+    const plain = compileSync('fn f(x) = x^2\n').code!.split('\n');
+    expect(plain[1]).toBe('// For each function f(...) the module exports f, which returns the value, and fGrad, which');
+  });
+});

@@ -21,6 +21,8 @@ export interface EmitInput {
   readonly functions: Iterable<EmitFunction | { readonly reuse: EmittedFunction }>;
   /** Check that every number argument is a number (a TypeError naming the function and parameter). */
   readonly checkArgs?: boolean;
+  /** The derivatives the compile was asked for (`--derivatives`), named in the header; absent: the default (grad). */
+  readonly derivatives?: readonly string[];
   /** Told what each function emitted from IR made, and whether it can be reused in another module. */
   readonly emitted?: (made: EmittedFunction, reusable: boolean) => void;
 }
@@ -77,8 +79,23 @@ export function emitModule(input: EmitInput): Section[] {
   const sections: Section[] = [];
   const header = new Section();
   header.push(headerComment(input.version, input.filename));
-  header.push(`// For each function f(...) the module exports f, which returns the value, and fGrad, which`);
-  header.push(`// returns { value, gradient }: the gradient by reverse-mode automatic differentiation.`);
+  if (input.derivatives === undefined) {
+    header.push(`// For each function f(...) the module exports f, which returns the value, and fGrad, which`);
+    header.push(`// returns { value, gradient }: the gradient by reverse-mode automatic differentiation.`);
+  } else {
+    // Asked for with --derivatives: say which exports those are (each function's comment says more).
+    const results: Record<string, string> = {
+      grad: 'fGrad → { value, gradient }',
+      jvp: 'fJvp → { value, tangent }',
+      vjp: 'fVjp → { value, gradient }',
+      jacobian: 'fJacobian → { value, jacobian }',
+      hessian: 'fHessian → { value, gradient, hessian }',
+      hvp: 'fHvp → { value, gradient, hvp }',
+    };
+    header.push(`// For each function f(...) the module exports f, which returns the value, and of the derivatives`);
+    header.push(`// asked for (${input.derivatives.join(', ')}) those that apply to f:`);
+    for (const d of input.derivatives) if (results[d]) header.push(`//   ${results[d]}`);
+  }
   sections.push(header);
   // The helpers the functions below call, decided once they are written.
   const helpers = new Section();
