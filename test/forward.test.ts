@@ -222,20 +222,7 @@ describe('fVjp and the Jacobian by reverse rows', () => {
 });
 
 describe('fJacobian: forward columns', () => {
-  const m = load(
-    `fn rotate(t, p: vec[n]) = [cos(t) * p[0] - sin(t) * p[1], sin(t) * p[0] + cos(t) * p[1]]
-# A bundle-adjustment reprojection residual: a pinhole camera (focal length f, translation c) sees
-# the point X at pixel (u, v).
-fn reproject(f, c: vec[k], X: vec[k], const u, const v) {
-  let P[i] = X[i] + c[i]
-  return [f * P[0] / P[2] - u, f * P[1] / P[2] - v]
-}
-fn resid(a, b, const x: vec[m], const y: vec[m]) {
-  let r[k] = a * exp(b * x[k]) - y[k]
-  return r
-}`,
-    ['jacobian'],
-  );
+  const m = load(jacobianSource, ['jacobian']);
 
   it('is the rotation matrix for a rotation (∂/∂p) and its derivative (∂/∂t)', () => {
     const t = 0.3;
