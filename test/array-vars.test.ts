@@ -85,6 +85,16 @@ function close(actual: number, expected: number, relative: number): void {
   expect(Math.abs(actual - expected) / Math.max(1, Math.abs(expected)), `${actual} vs ${expected}`).toBeLessThanOrEqual(relative);
 }
 
+/** ∂f/∂x_k for each k by central differences with step h. */
+const centralDifferences = (f: (x: number[]) => number, x: readonly number[], h: number): number[] =>
+  x.map((_, k) => {
+    const up = [...x];
+    const dn = [...x];
+    up[k] += h;
+    dn[k] -= h;
+    return (f(up) - f(dn)) / (2 * h);
+  });
+
 const closeAll = (actual: ArrayLike<number>, expected: ArrayLike<number>, relative: number) => {
   expect(actual.length).toBe(expected.length);
   for (let k = 0; k < expected.length; k++) close(actual[k], expected[k], relative);
@@ -103,13 +113,7 @@ describe('array variables', () => {
       closeAll(g.gradient.x as Float64Array, oracle.gradient.x as Float64Array, 1e-12);
       close(g.gradient.a as number, oracle.gradient.a as number, 1e-12);
       const h = 1e-6;
-      const fd = x.map((_, k) => {
-        const up = [...x];
-        const dn = [...x];
-        up[k] += h;
-        dn[k] -= h;
-        return (blurT(numbers, up, a, j) - blurT(numbers, dn, a, j)) / (2 * h);
-      });
+      const fd = centralDifferences((v) => blurT(numbers, v, a, j), x, h);
       closeAll(g.gradient.x as Float64Array, fd, 1e-6);
     });
   }
@@ -155,13 +159,7 @@ describe('array variables', () => {
     close(fn('use')(x, c) as number, ref(x, c), 1e-14);
     const g = fn('useGrad')(x, c) as Grad;
     const h = 1e-6;
-    const fd = x.map((_, k) => {
-      const up = [...x];
-      const dn = [...x];
-      up[k] += h;
-      dn[k] -= h;
-      return (ref(up, c) - ref(dn, c)) / (2 * h);
-    });
+    const fd = centralDifferences((v) => ref(v, c), x, h);
     closeAll(g.gradient.x as Float64Array, fd, 1e-6);
     close(g.gradient.c as number, (ref(x, c + h) - ref(x, c - h)) / (2 * h), 1e-6);
     // Exact: use = Σ c x_i² for i ≥ 1, plus (c² (x0 + x1 + x2)) x0.
