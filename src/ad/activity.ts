@@ -1,4 +1,4 @@
-import { isBooleanOp, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { forEachInstr, isBooleanOp, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import { isDifferentiable, rules } from './rules.ts';
 
 /** sign, floor, ceil: every partial is zero, so their results carry no derivative. */
@@ -11,6 +11,11 @@ const isFlat = (op: string) => isDifferentiable(op as never) && rules[op as keyo
 export function activeVariables(fn: IrFunction): Set<string> {
   const active = new Set(fn.params.filter((p) => !p.isConst).map((p) => p.name));
   const isActive = (a: Operand) => a.kind === 'var' && active.has(a.name);
+  // The matrix each row variable was read from.
+  const rowsOf = new Map<string, string>();
+  forEachInstr(fn.body, (i) => {
+    if ((i.kind === 'const' || i.kind === 'set') && i.expr.op === 'row' && i.expr.args[0].kind === 'var') rowsOf.set(i.target, i.expr.args[0].name);
+  });
   const visit = (body: readonly Instr[]) => {
     for (const instr of body) {
       switch (instr.kind) {
@@ -33,8 +38,13 @@ export function activeVariables(fn: IrFunction): Set<string> {
           }
           break;
         case 'store':
-          // An array holding an active value is active as a whole.
-          if (instr.expr.args.some(isActive)) active.add(instr.array);
+          // An array holding an active value is active as a whole; so is the matrix of a row
+          // (a nested gradient accumulates into the rows of a matrix's adjoint).
+          if (instr.expr.args.some(isActive)) {
+            active.add(instr.array);
+            const matrix = rowsOf.get(instr.array);
+            if (matrix) active.add(matrix);
+          }
           break;
         case 'array':
         case 'check':

@@ -83,6 +83,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     b.emit({ kind: 'const', target, expr: { op: 'row', args: [variable(matrix), row[1]] }, origin: b.origin });
     return target;
   };
+  /** The adjoint array a row's matrix has, without making the row's (for tests of what was added to). */
+  const adjointOfRow = (name: string): string | undefined => {
+    const row = rows.get(name);
+    return row && row[0].kind === 'var' ? arrayAdjoints.get(row[0].name) : undefined;
+  };
   // The name each clone of a loop index or reduction result was made from (clones of clones included).
   const original = new Map<string, string>();
   const originalOf = (name: string) => original.get(name) ?? name;
@@ -189,10 +194,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           reverseLoop(instr);
           break;
         case 'store': {
-          // An element of an array `let`: its value's adjoint starts from the adjoint array's element.
+          // An element of an array `let`: its value's adjoint starts from the adjoint array's
+          // element. An accumulation (`d$x[i] += v`, a nested gradient's) passes it on the same way.
           const value = instr.expr.args[0];
-          const adjointArray = arrayAdjoints.get(instr.array);
-          if (instr.accumulate || instr.expr.op !== 'copy' || value.kind !== 'var' || !active.has(value.name) || !adjointArray) break;
+          const adjointArray = adjointArrayOf(instr.array);
+          if (instr.expr.op !== 'copy' || value.kind !== 'var' || !active.has(value.name) || !adjointArray) break;
           const seed = b.op('load', variable(adjointArray), instr.index);
           if (seed.kind === 'var') mayBeZero.add(seed.name);
           accumulate(value.name, seed);
@@ -214,6 +220,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             if (!adjointArray) throw new Error(`internal error: no adjoint array for '${JSON.stringify(args[0])}'`);
             b.emit({ kind: 'store', array: adjointArray, index: args[1], expr: { op: 'copy', args: [g.value] }, accumulate: true, origin: b.origin });
             addedTo.add(adjointArray);
+            // Added into a row of a matrix's adjoint: into the matrix's (a nested gradient's rows).
+            const matrix = args[0].kind === 'var' ? adjointOfRow(args[0].name) : undefined;
+            if (matrix) addedTo.add(matrix);
             break;
           }
           if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
@@ -246,8 +255,14 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           }
           break;
         }
-        case 'add':
-          throw new Error('internal error: reverse mode over accumulations is not supported');
+        case 'add': {
+          // `t += e` (an accumulation, as in a nested gradient's reverse sweep): t's adjoint passes
+          // through unchanged to the value before, and reaches e's operands as for `t = e`.
+          const g = adjoints.get(instr.target);
+          if (!g || !active.has(instr.target)) break;
+          reverseBlock([{ kind: 'const', target: instr.target, expr: instr.expr, origin: instr.origin }]);
+          break;
+        }
         default:
           assertNever(instr);
       }
@@ -282,6 +297,12 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       switch (instr.kind) {
         case 'store':
         case 'check':
+          continue;
+        case 'add':
+          // An accumulation into a variable of the enclosing code (a nested gradient's adjoint)
+          // is not a value of this iteration: running it again would add twice.
+          if (!declaredIn(body).has(instr.target)) continue;
+          b.emit(instr);
           continue;
         case 'loop': {
           if (instr.carried) {
@@ -476,7 +497,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     let storesBack = false;
     forEachInstr(loop.body, (i) => {
       // An array let's loop is reversed once something has been added into its adjoint array.
-      if (i.kind === 'store' && !i.accumulate && addedTo.has(arrayAdjoints.get(i.array) ?? '')) storesBack = true;
+      if (i.kind === 'store' && (addedTo.has(arrayAdjoints.get(i.array) ?? '') || addedTo.has(adjointOfRow(i.array) ?? ''))) storesBack = true;
     });
     if (!g && !storesBack) return;
     const index = names.user(originalOf(loop.index).replace(/\$.*$/, ''));
@@ -551,7 +572,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   }
   // (An array let in a branch has its length hoisted with it: its adjoint array is made here too.)
   forEachInstr(forward, (instr) => {
-    if (instr.kind === 'array' && active.has(instr.target)) allocate(instr.target, instr.length);
+    if (instr.kind === 'array' && active.has(instr.target)) allocate(instr.target, instr.length, instr.rows);
   });
   for (const instr of forward) if (instr.kind === 'const' && instr.expr.op === 'row') adjointRow(instr);
 

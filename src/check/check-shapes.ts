@@ -1,6 +1,6 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { allStatements, anyReachable, statementExprs, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
+import { allStatements, anyReachable, derivativeTarget, statementExprs, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
 import { constants } from '../ir/builtins.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
@@ -105,6 +105,12 @@ export function checkShapes(
         });
         return arrayInfo(result.dims.map((d) => substitute(d, bound)));
       }
+      case 'derivative': {
+        // The gradient for an array parameter has the argument's shape.
+        const target = derivativeTarget(e, functions);
+        const arg = target && target.fn.params[target.param].type ? e.args[target.param] : undefined;
+        return arg ? shapeOf(arg) : undefined;
+      }
       default:
         return undefined;
     }
@@ -118,16 +124,18 @@ export function checkShapes(
    */
   const visitArray = (e: Expr): ArrayInfo | undefined => {
     if (e.kind === 'name') return shapeOf(e);
-    if (e.kind !== 'list' && e.kind !== 'call') {
+    if (e.kind !== 'list' && e.kind !== 'call' && e.kind !== 'derivative') {
       visit(e);
       return undefined;
     }
     if (e.kind === 'list') visitList(e);
+    else if (e.kind === 'derivative') visitDerivative(e);
     else visitCall(e);
     const info = shapeOf(e);
     if (info && loops > 0) {
       const index = namesIn(e).find((n) => env.get(n)?.kind === 'index');
-      if (index !== undefined) diagnostics.error('arrayPerIndex', e.span, e.kind === 'call' ? `'${e.callee}(...)'` : 'a list', index);
+      const what = e.kind === 'call' ? `'${e.callee}(...)'` : e.kind === 'derivative' ? `'${show(e)}'` : 'a list';
+      if (index !== undefined) diagnostics.error('arrayPerIndex', e.span, what, index);
     }
     return info;
   };
@@ -290,6 +298,12 @@ export function checkShapes(
         if (result) diagnostics.error('arrayValueAsNumber', e.span, `'${e.callee}(...)'`, result.type);
         return;
       }
+      case 'derivative': {
+        visitDerivative(e);
+        const result = position === 'value' ? shapeOf(e) : undefined;
+        if (result) diagnostics.error('arrayValueAsNumber', e.span, `'${show(e)}'`, result.type);
+        return;
+      }
       case 'unary':
       case 'binary':
       case 'if':
@@ -343,6 +357,31 @@ export function checkShapes(
       });
     });
     unify(e.callee, e.span, bindings);
+  };
+
+  /**
+   * `grad(f, x)(args)`: the arguments as for a call of f; f returns a number and has no
+   * statements (not yet), and a gradient that works on arrays is computed before its statement,
+   * never per index or inside a block. (Names and arity are resolve-names.ts's business.)
+   */
+  const visitDerivative = (e: Extract<Expr, { kind: 'derivative' }>) => {
+    const target = derivativeTarget(e, functions);
+    if (!target || e.args.length !== target.fn.params.length) {
+      e.args.forEach((a) => visit(a, 'argument'));
+      return;
+    }
+    const { fn: f } = target;
+    const result = resultOf(f.name);
+    if (result) diagnostics.error('derivativeOfArrayFunction', e.of[0].span, f.name, result.type);
+    else if (anyReachable(f, functions, hasStatefulCode)) diagnostics.error('derivativeOfStatefulCode', e.of[0].span, f.name);
+    const usesArrays = definesArrays(f, functions) || anyReachable(f, functions, (g) => g.params.some((p) => p.type));
+    if ((loops > 0 || blocks > 0) && usesArrays && !f.params[target.param].type) diagnostics.error('derivativeInLoop', e.span, f.name);
+    if (blocks > 0 && f.params[target.param].type) diagnostics.error('arrayInLoopBody', e.span, `'${show(e)}'`);
+    // The arguments, as a call's (shapes, sizes; a call of f inside a loop is checked there too).
+    const saved = loops;
+    loops = 0;
+    visitCall({ kind: 'call', callee: f.name, calleeSpan: e.of[0].span, args: e.args, span: e.span });
+    loops = saved;
   };
 
   /** An argument that must be an array of the given rank: a name, a list, or a call returning one. */

@@ -44,6 +44,7 @@ export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
         expect(e.body, 'number');
         return 'number';
       case 'call':
+      case 'derivative':
         e.args.forEach((a) => expect(a, 'number'));
         return 'number';
       case 'unary':
@@ -142,6 +143,8 @@ function describe(e: Expr): string {
       return `this '${e.op}'`;
     case 'call':
       return `'${e.callee}(...)'`;
+    case 'derivative':
+      return `'${e.transform}(...)(...)'`;
     case 'index':
       return `'${e.array}[...]'`;
     case 'element':

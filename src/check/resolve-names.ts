@@ -60,6 +60,9 @@ export function resolveNames(
         if (user) calls.push({ callee: e.callee, span: e.calleeSpan });
         return;
       }
+      case 'derivative':
+        e.args.forEach(visit);
+        return visitDerivative(e);
       case 'index':
         visit({ kind: 'name', name: e.array, span: e.arraySpan });
         e.indices.forEach(visit);
@@ -92,6 +95,37 @@ export function resolveNames(
       default:
         return assertNever(e);
     }
+  };
+
+  /**
+   * `grad(f, x)(args)`: f is a function of the file, x one of its parameters (or left out when f
+   * has one differentiated parameter), and args are f's arguments. It counts as a call of f (so
+   * `fn f(x) = grad(f)(x)` is recursion).
+   */
+  const visitDerivative = (e: Extract<Expr, { kind: 'derivative' }>) => {
+    if (e.transform !== 'grad') {
+      diagnostics.error('notADerivative', e.transformSpan, e.transform);
+      return;
+    }
+    const [f, x] = e.of;
+    if (f?.kind !== 'name' || e.of.length > 2 || (x !== undefined && x.kind !== 'name')) {
+      diagnostics.error('derivativeOfWhat', e.ofSpan);
+      return;
+    }
+    const fn = functions.get(f.name);
+    if (!fn) {
+      if (builtinArity.has(f.name)) diagnostics.error('derivativeOfWhat', f.span);
+      else diagnostics.error('unknownFunction', f.span, f.name, suggest.didYouMean(f.name, functions.keys()));
+      return;
+    }
+    calls.push({ callee: fn.name, span: f.span });
+    if (x?.kind === 'name' && !fn.params.some((p) => p.name === x.name)) {
+      diagnostics.error('derivativeUnknownParameter', x.span, fn.name, x.name, fn.params.map((p) => p.name).join(', ') || 'none');
+    } else if (x === undefined) {
+      const differentiated = fn.params.filter((p) => !p.isConst);
+      if (differentiated.length !== 1) diagnostics.error('derivativeWhichParameter', e.ofSpan, fn.name, differentiated.length, (differentiated[0] ?? fn.params[0])?.name ?? 'x');
+    }
+    if (e.args.length !== fn.params.length) diagnostics.error('wrongArgumentCount', e.span, fn.name, fn.params.length, e.args.length);
   };
 
   /** Index variables are in scope in their body only. */

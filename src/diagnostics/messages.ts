@@ -226,6 +226,40 @@ export const messages = {
     text: (size: string, name: string) => `'${size}' in the type of '${name}' must be a size of a parameter (as 'n' in 'x: vec[n]') or a whole number`,
   },
 
+  // Derivatives inside the language: grad(f, x)(args) (AD8xxx)
+  notADerivative: {
+    code: 'AD8001',
+    text: (name: string) => `'${name}(…)(…)' calls the result of a call, which only a derivative has: write grad(f, x)(args), or call '${name}' once`,
+  },
+  derivativeOfWhat: {
+    code: 'AD8002',
+    text: () => `grad takes a function of this file and, optionally, one of its parameters: grad(f)(args) or grad(f, x)(args)`,
+  },
+  derivativeUnknownParameter: {
+    code: 'AD8003',
+    text: (fn: string, param: string, params: string) => `'${fn}' has no parameter '${param}' (its parameters: ${params})`,
+  },
+  derivativeWhichParameter: {
+    code: 'AD8004',
+    text: (fn: string, count: number, first: string) =>
+      count === 0
+        ? `every parameter of '${fn}' is const: name the one to differentiate, as in grad(${fn}, ${first})`
+        : `'${fn}' has ${count} differentiated parameters: name the one to differentiate, as in grad(${fn}, ${first})`,
+  },
+  derivativeOfArrayFunction: {
+    code: 'AD8005',
+    text: (fn: string, type: string) => `'${fn}' returns an array (${type}), so it has no gradient; grad needs a function returning a number (its Jacobian is the export ${fn}Jacobian)`,
+  },
+  derivativeOfStatefulCode: {
+    code: 'AD8006',
+    text: (fn: string) => `grad of '${fn}' is not supported yet: '${fn}' (or a function it calls) uses 'var', loops or 'if' blocks`,
+  },
+  derivativeInLoop: {
+    code: 'AD8007',
+    text: (fn: string) =>
+      `the gradient of '${fn}' works on arrays, so grad(${fn}, …)(…) cannot stand inside a reduction, an array definition or a 'for', 'while' or 'if' block yet; compute it in a 'let' before`,
+  },
+
   // Files and the command line (AD5xxx)
   cannotRead: { code: 'AD5001', text: (path: string, why: string) => `cannot read ${quotePath(path)}: ${why}` },
   cannotWrite: { code: 'AD5002', text: (path: string, why: string) => `cannot write ${quotePath(path)}: ${why}` },

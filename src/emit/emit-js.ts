@@ -245,6 +245,9 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
     const param = gradients.get(instr.target);
     if (instr.returned) return rows ? `$matrix(${rows}, ${length})` : `new Float64Array(${length})`;
+    // A matrix of rows that is no gradient (one computed by grad(f, W)(…) inside the language) is
+    // made per call: the work-array pool keeps flat arrays only.
+    if (!param && rows) return `$matrix(${rows}, ${length})`;
     if (!param) return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
     const what = jsString(`${exported}: out.${param.sourceName}`);
     const into = `${outParameterName}${member(param.sourceName)}`;

@@ -7,6 +7,10 @@
  *   $t4              a temporary
  *   $saved5          an array of values stored for the reverse sweep
  *   d$x, $dt4        the adjoint (∂f/∂·) of a user variable, of a temporary
+ *   dx, dW$2         an adjoint of `grad(f, x)(…)` inside the language (nestedAdjointBase): renamed
+ *                    from d$x through the NameSupply like a user name, so it is unique in its
+ *                    function (a user's `dx` then becomes `dx$2`) and the caller's own adjoint of
+ *                    the same variable (d$x) is another name
  * A user name never starts with `$`, and the part of a generated name before its first `$` is a
  * user name (or `d`, followed by `$` and a user name), so no two rules can produce the same name.
  * Exported names are the user's function names exactly (`export { class$ as class }`), and
@@ -54,6 +58,19 @@ export function savedName(n: number): string {
 
 export function isTemporary(name: string): boolean {
   return name.startsWith('$t');
+}
+
+/**
+ * The user-like base name of an adjoint of a nested gradient (`d$x$2` → `dx`), given to the
+ * NameSupply, which makes it unique. Temporaries' adjoints become temporaries.
+ */
+export function nestedAdjointBase(adjoint: string): string {
+  return `d${adjoint.replace(/^d\$/, '').replace(/\$.*$/, '')}`;
+}
+
+/** Whether a name is an adjoint's (adjointName's): `d$x`, `$dt4`. */
+export function isAdjointName(name: string): boolean {
+  return name.startsWith('d$') || name.startsWith('$d');
 }
 
 export function adjointName(variable: string): string {

@@ -265,6 +265,8 @@ export function buildCollapsed(
       case 'list':
       case 'reduce':
         throw new Error('internal error: explain reached an array expression');
+      case 'derivative':
+        throw new Error('internal error: explain reached a derivative');
       default:
         return assertNever(e);
     }
@@ -394,6 +396,8 @@ function namesAdded(
       case 'list':
       case 'reduce':
         throw new Error('internal error: explain reached an array expression');
+      case 'derivative':
+        throw new Error('internal error: explain reached a derivative');
       default:
         return assertNever(x);
     }

@@ -53,6 +53,9 @@ export function explain(source: string, fnName: string, point: Readonly<Record<s
   if (anyReachable(fn, table, hasStatefulCode)) {
     throw new ExplainError(`'${fnName}' uses 'var', loops or 'if' blocks, which adc explain does not show yet (it draws the graph of expressions)`);
   }
+  if (anyReachable(fn, table, () => false, (e) => e.kind === 'derivative')) {
+    throw new ExplainError(`'${fnName}' takes a derivative inside the language (grad(f, x)(…)), which adc explain does not show yet`);
+  }
   const values = pointValues(fn.params, point, fnName);
   const maxPaths = options.maxPaths ?? defaultMaxPaths;
   if (!Number.isInteger(maxPaths) || maxPaths < 0) throw new ExplainError(`the number of paths to list must be a whole number ≥ 0, not ${maxPaths}`, [], true);

@@ -1,9 +1,10 @@
 import type { Span } from '../diagnostics/span.ts';
 import { affineCombine, affineConstant, affineOf, affineSymbol, extreme, signOf, type Affine, type AffineRange } from '../check/affine.ts';
-import { allStatements, assertNever, childrenOf, directIndexUses, freshIndices, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
+import { allStatements, assertNever, childrenOf, derivativeTarget, directIndexUses, freshIndices, isArrayGradient, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
+import { nestedGradient } from '../ad/nested.ts';
 import { constant, declaredIn, forEachInstr, readsOf, variable, type Instr, type IrFunction, type Op, type Operand, type Param, type Reduction, type SizeBinding } from './ir.ts';
 
 /** The IR operation of each binary operator of the language. */
@@ -442,6 +443,7 @@ function arrayValued(e: Expr, scope: ReadonlyMap<string, Value>, cx: Context): b
   if (e.kind === 'name') return isArray(scope.get(e.name));
   if (e.kind === 'list') return true;
   const callee = e.kind === 'call' ? cx.functions.get(e.callee) : undefined;
+  if (e.kind === 'derivative') return isArrayGradient(e, cx.functions);
   return callee !== undefined && returnsArray(callee, cx.functions);
 }
 
@@ -450,6 +452,11 @@ function lowerArray(e: Expr, scope: Map<string, Value>, cx: Context): ArrayValue
   const hoisted = cx.hoisted.get(e);
   if (hoisted) return hoisted;
   if (e.kind === 'list') return lowerList(e, scope, cx);
+  if (e.kind === 'derivative') {
+    const gradient = lowerDerivative(e, scope, cx);
+    if (!isArray(gradient)) throw new Error(`internal error: ${printExpr(e)} is not an array`);
+    return gradient;
+  }
   const value = e.kind === 'name' ? scope.get(e.name) : e.kind === 'call' && cx.functions.has(e.callee) ? inlineCall(cx.functions.get(e.callee)!, e.args, scope, cx) : undefined;
   if (!isArray(value)) throw new Error(`internal error: ${printExpr(e)} is not an array`);
   return value;
@@ -473,6 +480,10 @@ function hoistArrays(e: Expr, scope: Map<string, Value>, cx: Context): void {
     else if (x.kind === 'call' && cx.functions.has(x.callee)) {
       const params = cx.functions.get(x.callee)!.params;
       x.args.forEach((a, k) => params[k]?.type && hoist(a));
+    } else if (x.kind === 'derivative') {
+      const params = derivativeTarget(x, cx.functions)!.fn.params;
+      x.args.forEach((a, k) => params[k]?.type && hoist(a));
+      if (isArrayGradient(x, cx.functions)) hoist(x);
     }
     stack.push(...childrenOf(x));
     if (x.kind === 'reduce' && x.binder.range) stack.push(x.binder.range.from, x.binder.range.to);
@@ -517,6 +528,63 @@ function inlineCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<stri
   } finally {
     cx.b.origin = saved;
   }
+}
+
+/**
+ * `grad(f, x)(args)`: f's body built here, as a call's is, in a block of its own, as an IR function
+ * of x alone (the other arguments are constants to it), whose reverse-mode gradient
+ * (src/ad/nested.ts) is spliced in: the value is ∂f/∂x, a number or an array of x's shape. A
+ * scalar x is copied into a variable of its own, the parameter the gradient is taken for.
+ */
+function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<string, Value>, cx: Context): Value {
+  const { b } = cx;
+  const { fn: callee, param } = derivativeTarget(e, cx.functions)!;
+  const calleeScope = new Map<string, Value>();
+  let wrt: Param | undefined;
+  let wrtArray: ArrayValue | undefined;
+  callee.params.forEach((p, i) => {
+    const arg = e.args[i];
+    if (!p.type) {
+      let value = lowerExpr(arg, scope, cx);
+      if (i === param) {
+        const name = b.names.user(p.name);
+        b.emit({ kind: 'const', target: name, expr: { op: 'copy', args: [value] }, origin: b.origin });
+        value = variable(name);
+        wrt = { name, sourceName: p.name, isConst: false };
+      }
+      calleeScope.set(p.name, value);
+      return;
+    }
+    const array = lowerArray(arg, scope, cx);
+    calleeScope.set(p.name, array);
+    p.type.sizes.forEach((s, d) => {
+      if (s.kind === 'name' && !calleeScope.has(s.name)) calleeScope.set(s.name, array.dims[d]);
+    });
+    if (i !== param) return;
+    wrtArray = array;
+    // A matrix of rows keeps its rows (its gradient is rows too); a flat array, whatever its
+    // dimensions, is differentiated as one vector of all its elements.
+    const size = (o: Operand) => (o.kind === 'const' ? o.value : { name: o.name, sourceName: o.name });
+    let length = array.dims[0];
+    for (let k = 1; k < array.dims.length; k++) length = b.op('mul', length, array.dims[k]);
+    const shape = array.layout === 'rows' ? { kind: 'mat' as const, sizes: array.dims.map(size) } : { kind: 'vec' as const, sizes: [size(length)] };
+    wrt = { name: array.ref, sourceName: p.name, isConst: false, shape };
+  });
+  let value: Value = constant(0);
+  const saved = b.origin;
+  // The callee's lists and array calls are its own, not those of another inlining of it.
+  const inner: Context = { ...cx, hoisted: new Map() };
+  const body = b.block(() => {
+    value = lowerBody(callee, calleeScope, inner);
+  });
+  b.origin = saved;
+  if (isArray(value)) throw new Error(`internal error: grad of '${callee.name}', which returns an array`);
+  const { instrs, gradient } = nestedGradient({ name: callee.name, params: [wrt!], body, value, span: e.span }, b.names);
+  for (const instr of instrs) b.emit(instr);
+  if (!wrtArray) return gradient;
+  if (gradient.kind !== 'var') throw new Error('internal error: no gradient array');
+  const { layout, dims, forms } = wrtArray as ArrayValue;
+  return { kind: 'array', ref: gradient.name, layout, dims, forms };
 }
 
 type ArrayLet = Extract<Statement, { kind: 'let' }> & { readonly indices: readonly Binder[] };
@@ -800,6 +868,11 @@ function lowerExpr(e: Expr, scope: Map<string, Value>, cx: Context): Operand {
       }
       case 'if':
         return lowerIf(e, sub, b, b.names.temp());
+      case 'derivative': {
+        const value = lowerDerivative(e, scope, cx);
+        if (isArray(value)) throw new Error('internal error: a gradient array used as a number');
+        return value;
+      }
       default:
         return assertNever(e);
     }

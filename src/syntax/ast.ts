@@ -38,7 +38,37 @@ export type Expr =
   | { readonly kind: 'call'; readonly callee: string; readonly calleeSpan: Span; readonly args: readonly Expr[]; readonly span: Span }
   | { readonly kind: 'unary'; readonly op: UnaryOp; readonly operand: Expr; readonly span: Span; readonly opSpan: Span }
   | { readonly kind: 'binary'; readonly op: BinaryOp; readonly left: Expr; readonly right: Expr; readonly span: Span; readonly opSpan: Span }
-  | { readonly kind: 'if'; readonly condition: Expr; readonly then: Expr; readonly else: Expr; readonly span: Span };
+  | { readonly kind: 'if'; readonly condition: Expr; readonly then: Expr; readonly else: Expr; readonly span: Span }
+  /**
+   * `grad(f, x)(a, b)`: a derivative of the user function `f` (with respect to its parameter `x`;
+   * `grad(f)` for f's only differentiated parameter) applied to arguments. `transform` and `of`
+   * are as written (`grad`; `f, x`): the checker says what they may be. Only `args` are evaluated.
+   */
+  | { readonly kind: 'derivative'; readonly transform: string; readonly transformSpan: Span; readonly of: readonly Expr[]; readonly ofSpan: Span; readonly args: readonly Expr[]; readonly span: Span };
+
+/** Whether `grad(f, x)(…)` is an array: the gradient for an array parameter x. */
+export function isArrayGradient(e: Extract<Expr, { kind: 'derivative' }>, functions: ReadonlyMap<string, FunctionDecl>): boolean {
+  const target = derivativeTarget(e, functions);
+  return target !== undefined && target.fn.params[target.param].type !== undefined;
+}
+
+/** The function a derivative differentiates, as written (`f` in `grad(f, x)`), if it is a name. */
+export function differentiatedName(e: Extract<Expr, { kind: 'derivative' }>): string | undefined {
+  return e.of[0]?.kind === 'name' ? e.of[0].name : undefined;
+}
+
+/** What `grad(f, x)` names once checked: the function and the parameter differentiated. */
+export function derivativeTarget(e: Extract<Expr, { kind: 'derivative' }>, functions: ReadonlyMap<string, FunctionDecl>): { readonly fn: FunctionDecl; readonly param: number } | undefined {
+  const [f, x] = e.of;
+  const fn = f?.kind === 'name' ? functions.get(f.name) : undefined;
+  if (!fn || e.transform !== 'grad' || e.of.length > 2) return undefined;
+  if (x === undefined) {
+    const differentiated = fn.params.flatMap((p, k) => (p.isConst ? [] : [k]));
+    return differentiated.length === 1 ? { fn, param: differentiated[0] } : undefined;
+  }
+  const param = x.kind === 'name' ? fn.params.findIndex((p) => p.name === x.name) : -1;
+  return param >= 0 ? { fn, param } : undefined;
+}
 
 export type Statement =
   /** `let x = e`; with `indices`, an array defined by index notation: `let z[k, j] = e`. */
@@ -185,6 +215,8 @@ export function childrenOf(e: Expr): readonly Expr[] {
       return [e.left, e.right];
     case 'if':
       return [e.condition, e.then, e.else];
+    case 'derivative':
+      return e.args;
     default:
       return assertNever(e);
   }
@@ -215,6 +247,8 @@ export function printExpr(e: Expr): string {
       return `(${printExpr(e.left)} ${e.op} ${printExpr(e.right)})`;
     case 'if':
       return `(if ${printExpr(e.condition)} then ${printExpr(e.then)} else ${printExpr(e.else)})`;
+    case 'derivative':
+      return `${e.transform}(${e.of.map(printExpr).join(', ')})(${e.args.map(printExpr).join(', ')})`;
     default:
       return assertNever(e);
   }
@@ -243,7 +277,8 @@ export function anyReachable(
     for (const stack: Expr[] = s.kind === 'let' ? [s.value] : [...statementExprs(s)]; stack.length > 0; ) {
       const e = stack.pop()!;
       if (testExpr(e)) return true;
-      const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
+      const name = e.kind === 'call' ? e.callee : e.kind === 'derivative' ? differentiatedName(e) : undefined;
+      const callee = name === undefined ? undefined : functions.get(name);
       if (callee && anyReachable(callee, functions, test, testExpr, seen)) return true;
       stack.push(...childrenOf(e));
     }
@@ -258,6 +293,8 @@ export function calledNames(fn: FunctionDecl): Set<string> {
     for (const stack: Expr[] = [...statementExprs(s)]; stack.length > 0; ) {
       const e = stack.pop()!;
       if (e.kind === 'call') names.add(e.callee);
+      const differentiated = e.kind === 'derivative' ? differentiatedName(e) : undefined;
+      if (differentiated !== undefined) names.add(differentiated);
       stack.push(...childrenOf(e));
     }
   }
@@ -276,6 +313,7 @@ export function returnsArray(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
   const e = last.value;
   if (e.kind === 'list') return true;
   if (e.kind === 'name') return fn.params.some((p) => p.name === e.name && p.type) || fn.body.some((s) => s.kind === 'let' && s.name === e.name && s.indices);
+  if (e.kind === 'derivative') return isArrayGradient(e, functions);
   const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
   return callee !== undefined && returnsArray(callee, functions, seen);
 }

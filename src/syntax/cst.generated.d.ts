@@ -307,6 +307,9 @@ export type ReferenceCstChildren = {
   args?: (ExpressionCstNode)[];
   Comma?: (IToken)[];
   close?: IToken[];
+  applyOpen?: IToken[];
+  applyArgs?: (ExpressionCstNode)[];
+  applyClose?: IToken[];
   subscript?: SubscriptCstNode[];
   openIndex?: IToken[];
   indices?: (ExpressionCstNode)[];

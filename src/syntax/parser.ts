@@ -307,6 +307,18 @@ export class AdParser extends CstParser {
               ]);
             });
             this.CONSUME(t.RParen, { LABEL: 'close' });
+            // A second argument list applies a derivative of a function: `grad(f, x)(a, b)`.
+            this.OPTION4(() => {
+              this.CONSUME2(t.LParen, { LABEL: 'applyOpen' });
+              this.OPTION5(() => {
+                this.SUBRULE6(this.expression, { LABEL: 'applyArgs' });
+                this.MANY3(() => {
+                  this.CONSUME3(t.Comma);
+                  this.SUBRULE7(this.expression, { LABEL: 'applyArgs' });
+                });
+              });
+              this.CONSUME2(t.RParen, { LABEL: 'applyClose' });
+            });
             // An element of the call's result, when it returns an array: `g(x)[i]`.
             this.OPTION3(() => this.SUBRULE(this.subscript, { LABEL: 'subscript' }));
           },

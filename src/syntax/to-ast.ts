@@ -235,7 +235,18 @@ function reference(node: cst.ReferenceCstNode): Expr {
     };
   }
   const args = (c.args ?? []).map((a) => expression(a));
-  const call: Expr = { kind: 'call', callee: nameTok.image, calleeSpan: nameSpan, args, span: span(nameSpan.start, c.close![0].startOffset + 1) };
+  const callSpan = span(nameSpan.start, c.close![0].startOffset + 1);
+  const call: Expr = c.applyOpen
+    ? {
+        kind: 'derivative',
+        transform: nameTok.image,
+        transformSpan: nameSpan,
+        of: args,
+        ofSpan: span(c.open[0].startOffset, callSpan.end),
+        args: (c.applyArgs ?? []).map((a) => expression(a)),
+        span: span(nameSpan.start, c.applyClose![0].startOffset + 1),
+      }
+    : { kind: 'call', callee: nameTok.image, calleeSpan: nameSpan, args, span: callSpan };
   return c.subscript ? element(call, c.subscript[0]) : call;
 }
 
