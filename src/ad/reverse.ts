@@ -499,7 +499,13 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       // An array let's loop is reversed once something has been added into its adjoint array.
       if (i.kind === 'store' && (addedTo.has(arrayAdjoints.get(i.array) ?? '') || addedTo.has(adjointOfRow(i.array) ?? ''))) storesBack = true;
     });
-    if (!g && !storesBack) return;
+    // A loop accumulating into an outer variable that has an adjoint (a nested gradient's `d$b += …`).
+    const local = declaredIn(loop.body);
+    let accumulates = false;
+    forEachInstr(loop.body, (i) => {
+      if (i.kind === 'add' && !local.has(i.target) && active.has(i.target) && adjoints.has(i.target)) accumulates = true;
+    });
+    if (!g && !storesBack && !accumulates) return;
     const index = names.user(originalOf(loop.index).replace(/\$.*$/, ''));
     original.set(index, originalOf(loop.index));
     const single = r !== undefined && (r.op === 'max' || r.op === 'min');
@@ -516,7 +522,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       reverseBlock(body.instrs);
       indexNow.delete(originalOf(loop.index));
     };
-    const guardAdjoint = g !== undefined && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack;
+    const guardAdjoint = g !== undefined && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack && !accumulates;
     const built = () => conditionally(outerActiveReads([loop]), [build]);
     const [block] = guardAdjoint && g.value.kind === 'var' ? knownNonzero(g.value.name, built) : built();
     if (block.length === 0) return;

@@ -268,11 +268,12 @@ export function checkShapes(
       }
       case 'element': {
         e.indices.forEach((i) => visit(i));
-        const what = e.base.kind === 'call' ? `${e.base.callee}(...)` : 'the list';
+        const what = e.base.kind === 'call' ? `${e.base.callee}(...)` : e.base.kind === 'derivative' ? show(e.base) : 'the list';
         const before = diagnostics.items.length;
         const info = visitArray(e.base);
         if (!info) {
           if (diagnostics.items.length === before && e.base.kind === 'call') diagnostics.error('notAnArrayResult', e.base.calleeSpan, e.base.callee);
+          if (diagnostics.items.length === before && e.base.kind === 'derivative') diagnostics.error('notAnArrayResult', e.base.span, show(e.base));
         } else if (info.dims.length !== e.indices.length) diagnostics.error('wrongIndexCount', e.span, what, info.dims.length, e.indices.length);
         else checkIndex(e, what, info);
         return;
@@ -386,7 +387,7 @@ export function checkShapes(
 
   /** An argument that must be an array of the given rank: a name, a list, or a call returning one. */
   const arrayArgument = (arg: Expr, fnName: string, param: string, type: string, rank: number): ArrayInfo | undefined => {
-    const info = arg.kind === 'name' || arg.kind === 'list' || arg.kind === 'call' ? visitArray(arg) : (visit(arg, 'argument'), undefined);
+    const info = arg.kind === 'name' || arg.kind === 'list' || arg.kind === 'call' || arg.kind === 'derivative' ? visitArray(arg) : (visit(arg, 'argument'), undefined);
     if (info?.dims.length !== rank) {
       diagnostics.error('arrayExpected', arg.span, fnName, param, type);
       return undefined;
@@ -663,7 +664,7 @@ function directUses(name: string, body: Expr, shapeOf: (e: Expr) => ArrayInfo | 
   return directIndexUses(name, body).flatMap(({ array, dimension, index }) => {
     const entity = typeof array === 'string' ? shapeOf({ kind: 'name', name: array, span: index.span }) : shapeOf(array);
     if (!entity?.dims[dimension]) return [];
-    const label = typeof array === 'string' ? array : array.kind === 'call' ? `${array.callee}(...)` : 'the list';
+    const label = typeof array === 'string' ? array : array.kind === 'call' ? `${array.callee}(...)` : array.kind === 'derivative' ? show(array) : 'the list';
     const what = entity.dims.length === 1 ? label : `${label}'s dimension ${dimension + 1}`;
     return [{ what, dim: entity.dims[dimension], span: index.span }];
   });

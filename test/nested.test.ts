@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import { compileSync, formatDiagnostics, type CompileOptions } from '../src/index.ts';
+import { instantiate } from './support/instantiate.ts';
+import { diagnose } from './support/diagnostics.ts';
+
+/** grad(f, x)(args) inside the language (issue #14): values, nested derivatives, refusals. */
+
+type Fn = (...args: unknown[]) => any;
+function load(source: string, options: CompileOptions = {}): Record<string, Fn> {
+  const r = compileSync(source, options);
+  if (r.code === undefined) throw new Error(`did not compile:\n${formatDiagnostics(r.diagnostics, source, 'input.ad')}`);
+  return instantiate(r.code) as unknown as Record<string, Fn>;
+}
+
+type Arg = number | number[] | number[][];
+/** Central differences of f with respect to every number of its arguments, shaped like them. */
+function centralDifferences(f: (...args: Arg[]) => number, args: Arg[], h = 1e-5): Arg[] {
+  const at = (k: number, path: number[], delta: number) => {
+    const copy = structuredClone(args);
+    if (path.length === 0) (copy[k] as number) += delta;
+    else if (path.length === 1) (copy[k] as number[])[path[0]] += delta;
+    else (copy[k] as number[][])[path[0]][path[1]] += delta;
+    return f(...copy);
+  };
+  const d = (k: number, path: number[]) => (at(k, path, h) - at(k, path, -h)) / (2 * h);
+  return args.map((a, k) => (typeof a === 'number' ? d(k, []) : (a as Arg[]).map((r, i) => (typeof r === 'number' ? d(k, [i]) : (r as number[]).map((_, j) => d(k, [i, j]))))));
+}
+
+const plain = (x: unknown): unknown => (x instanceof Float64Array ? [...x] : Array.isArray(x) ? x.map(plain) : x);
+function expectClose(actual: unknown, expected: unknown, tol: number, what = ''): void {
+  const a = plain(actual);
+  const e = plain(expected);
+  if (typeof e === 'number') {
+    expect(Math.abs((a as number) - e), `${what}: ${a} vs ${e}`).toBeLessThanOrEqual(tol * (1 + Math.abs(e)));
+    return;
+  }
+  expect(Array.isArray(a) && (a as unknown[]).length === (e as unknown[]).length, `${what}: ${JSON.stringify(a)} vs ${JSON.stringify(e)}`).toBe(true);
+  (e as unknown[]).forEach((x, i) => expectClose((a as unknown[])[i], x, tol, `${what}[${i}]`));
+}
+
+describe('grad(f)(x) of a scalar function', () => {
+  const source = `
+fn f(x) = x^3 * sin(x)
+fn df(x) = grad(f)(x)
+fn outer(x, y) = grad(f, x)(x * y) * y + x`;
+  const m = load(source, { derivatives: ['grad', 'jvp', 'hvp', 'hessian'] });
+  // f' = 3x² sin x + x³ cos x; f'' = 6x sin x + 6x² cos x − x³ sin x (by hand).
+  const f1 = (x: number) => 3 * x * x * Math.sin(x) + x ** 3 * Math.cos(x);
+  const f2 = (x: number) => 6 * x * Math.sin(x) + 6 * x * x * Math.cos(x) - x ** 3 * Math.sin(x);
+
+  it('is the first derivative, and its gradient the hand-derived second derivative', () => {
+    for (const x of [-2.1, -0.3, 0, 0.7, 1.3, 4]) {
+      expect(m.df(x)).toBeCloseTo(f1(x), 12);
+      expect(m.df(x)).toBe(m.fGrad(x).gradient.x);
+      const g = m.dfGrad(x);
+      expect(Math.abs(g.gradient.x - f2(x))).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(f2(x))));
+      // Central differences of the outer gradient's own input: f' differenced gives f''.
+      expectClose(g.gradient.x, centralDifferences((t) => m.df(t as number), [x])[0], 1e-8, 'fd');
+      // Forward over the nested reverse, and forward over reverse over reverse (f''').
+      expect(m.dfJvp({ x: 1 }, x).tangent).toBeCloseTo(f2(x), 10);
+      expect(m.dfHessian(x).hessian.x.x).toBeCloseTo(centralDifferences((t) => m.dfGrad(t as number).gradient.x, [x])[0] as number, 6);
+    }
+  });
+
+  it('composes with the chain rule: ∂/∂x [f′(xy)·y + x] = f″(xy)·y² + 1, ∂/∂y = f″(xy)·xy + f′(xy)', () => {
+    const [x, y] = [0.8, 1.7];
+    const g = m.outerGrad(x, y);
+    expect(g.value).toBeCloseTo(f1(x * y) * y + x, 12);
+    expect(g.gradient.x).toBeCloseTo(f2(x * y) * y * y + 1, 11);
+    expect(g.gradient.y).toBeCloseTo(f2(x * y) * x * y + f1(x * y), 11);
+  });
+
+  it('is exact to any order: grad of grad of grad', () => {
+    const m3 = load(`fn f(x) = exp(2 * x) * x
+fn d1(x) = grad(f)(x)
+fn d2(x) = grad(d1)(x)
+fn d3(x) = grad(d2)(x)`);
+    // dⁿ/dxⁿ x·e^{2x} = 2ⁿ⁻¹ e^{2x} (2x + n)
+    for (const x of [-1, 0, 0.5]) {
+      expect(m3.d2(x)).toBeCloseTo(2 * Math.exp(2 * x) * (2 * x + 2), 12);
+      expect(m3.d3(x)).toBeCloseTo(4 * Math.exp(2 * x) * (2 * x + 3), 11);
+      expect(m3.d3Grad(x).gradient.x).toBeCloseTo(8 * Math.exp(2 * x) * (2 * x + 4), 10);
+    }
+  });
+});
+
+describe('a gradient step inside an objective (meta-learning), differentiated again', () => {
+  // loss(w) = Σ (w_i − d_i)⁴ / 4, so ∇loss = (w − d)³; one step x1 = x − lr·(x − d)³;
+  // meta = loss(x1): ∂meta/∂x_i = (x1_i − d_i)³·(1 − 3·lr·(x_i − d_i)²), ∂meta/∂lr = −Σ (x1_i − d_i)³ (x_i − d_i)³.
+  const source = `
+fn loss(w: vec[n], const d: vec[n]) = sum(i: (w[i] - d[i])^4) / 4
+fn meta(x: vec[n], const d: vec[n], lr) {
+  let x1[i] = x[i] - lr * grad(loss, w)(x, d)[i]
+  return loss(x1, d)
+}`;
+  const m = load(source, { derivatives: ['grad', 'jvp', 'hvp'] });
+  const x = [1, 2, 0.5, -1];
+  const d = [0.3, 1, 2, -0.5];
+  const lr = 0.1;
+  const r = x.map((xi, i) => xi - d[i]);
+  const r1 = r.map((ri) => ri - lr * ri ** 3);
+
+  it('matches the hand-derived gradient', () => {
+    const g = m.metaGrad(x, d, lr);
+    expect(g.value).toBeCloseTo(r1.reduce((s, t) => s + t ** 4, 0) / 4, 13);
+    expectClose(g.gradient.x, r1.map((t, i) => t ** 3 * (1 - 3 * lr * r[i] ** 2)), 1e-13, '∂/∂x');
+    expectClose(g.gradient.lr, -r1.reduce((s, t, i) => s + t ** 3 * r[i] ** 3, 0), 1e-13, '∂/∂lr');
+  });
+
+  it('matches central differences, and forward mode along each direction', () => {
+    const g = m.metaGrad(x, d, lr);
+    const fd = centralDifferences((a, b, c) => m.meta(a, b, c), [x, d, lr]);
+    expectClose(g.gradient.x, fd[0], 1e-7, 'x');
+    expectClose(g.gradient.lr, fd[2], 1e-7, 'lr');
+    const v = [0.3, -1, 0.25, 2];
+    const jvp = m.metaJvp({ x: v, lr: 0.5 }, x, d, lr).tangent;
+    expect(jvp).toBeCloseTo(g.gradient.x.reduce((s: number, gi: number, i: number) => s + gi * v[i], 0) + 0.5 * g.gradient.lr, 12);
+  });
+
+  it('gives an exact Hessian-vector product (forward over reverse over reverse) against differences of the gradient', () => {
+    const v = [0.3, -1, 0.25, 2];
+    const hvp = m.metaHvp({ x: v }, x, d, lr).hvp;
+    const h = 1e-5;
+    const at = (s: number) => m.metaGrad(x.map((xi, i) => xi + s * v[i]), d, lr).gradient;
+    const fdx = [...at(h).x].map((gp: number, i: number) => (gp - at(-h).x[i]) / (2 * h));
+    expectClose(hvp.x, fdx, 1e-7, 'hvp.x');
+  });
+});
+
+describe('grad where an expression or array may stand', () => {
+  const source = `
+fn f(x) = x^3 * sin(x)
+fn q(w: vec[n], b) = sum(i: (w[i] * b - 1)^2) + w[0] * w[1]
+fn inLet(x, y) {
+  let a = grad(f)(x)
+  let b = grad(q, b)([x, y], a)
+  return a * b
+}
+fn inReduction(x: vec[n]) = sum(i: grad(f)(x[i]) * x[i])
+fn inArrayLet(x: vec[n], s) {
+  let g[i] = grad(q, w)(x, s)[i] * x[i]
+  return sum(i: g[i]^2)
+}
+fn inLoop(x0, lr, const steps) {
+  var x = x0
+  for t in 0..steps {
+    x = x - lr * grad(f)(x)
+  }
+  return x
+}
+fn inBranch(x, y) = if x > 0 then grad(f)(x * y) else grad(q, b)([x, y], y)
+fn asArgument(x: vec[n], s) = q(grad(q, w)(x, s), s) + norm(grad(q, w)(x, s))
+fn returned(x: vec[n], s) = grad(q, w)(x, s)
+fn rows(A: mat[m, n], s) {
+  let G[i, j] = grad(r, M)(A, s)[i, j] + A[i, j]
+  return sum(i: sum(j: G[i, j] * G[i, j] * A[i, j]))
+}
+fn flat(A: mat[m, n], s) {
+  let B[i, j] = A[i, j] * s
+  return sum(i: sum(j: grad(r, M)(B, s)[i, j] * A[i, j]))
+}
+fn r(M: mat[m, n], s) = sum(i: sum(j: M[i, j]^2) ^ 2) * s + sum(i: M[i, 0]^3)`;
+  const m = load(source, { derivatives: ['grad', 'jacobian'] });
+  const cases: [string, Arg[]][] = [
+    ['inLet', [0.7, -1.2]],
+    ['inReduction', [[1, 0.4, -2]]],
+    ['inArrayLet', [[1, 0.4, -2], 0.6]],
+    ['inLoop', [1.1, 0.05, 5]],
+    ['inBranch', [0.7, 1.4]],
+    ['inBranch', [-0.7, 1.4]],
+    ['asArgument', [[1, 0.4, -2], 0.6]],
+    ['rows', [[[1, 2], [0.5, -1], [0.2, 0.3]], 0.4]],
+    ['flat', [[[1, 2], [0.5, -1], [0.2, 0.3]], 0.4]],
+  ];
+  for (const [name, args] of cases) {
+    it(`${name}${JSON.stringify(args)}: the gradient matches central differences`, () => {
+      const g = m[`${name}Grad`](...args);
+      expect(g.value).toBe(m[name](...args));
+      const fd = centralDifferences((...a) => m[name](...a), args);
+      const keys = Object.keys(g.gradient);
+      keys.forEach((key) => expectClose(g.gradient[key], fd[['x', 'x0', 'A'].includes(key) ? 0 : key === 'y' || key === 's' || key === 'lr' ? 1 : 0], 1e-6, key));
+    });
+  }
+
+  it('has the value of the exported gradient, and a returned gradient has the Hessian as its Jacobian', () => {
+    const x = [1, 0.4, -2];
+    expectClose(m.returned(x, 0.6), m.qGrad(x, 0.6).gradient.w, 0);
+    expect(m.inLet(0.7, -1.2)).toBe(m.fGrad(0.7).gradient.x * m.qGrad([0.7, -1.2], m.fGrad(0.7).gradient.x).gradient.b);
+    const jacobian = m.returnedJacobian(x, 0.6).jacobian.x;
+    const hessian = x.map((_, k) => centralDifferences((a) => m.qGrad(a, 0.6).gradient.w[k], [x])[0]);
+    expectClose(jacobian, hessian, 1e-7, 'Hessian');
+  });
+});
+
+describe('grad refused with located diagnostics', () => {
+  const cases: [string, string, number, number][] = [
+    ['fn f(x, y) = x * y\nfn g(x) = grad(f)(x, 1)', 'AD8004', 2, 15],
+    ['fn f(x, y) = x * y\nfn g(x) = grad(f, z)(x, 1)', 'AD8003', 2, 19],
+    ['fn f(x, y) = x * y\nfn g(x) = grad(f, x)(x)', 'AD3001', 2, 11],
+    ['fn f(x, y) = x * y\nfn g(x) = grad(fo, x)(x, 1)', 'AD2002', 2, 16],
+    ['fn f(x, y) = x * y\nfn g(x) = f(x, 2)(x)', 'AD8001', 2, 11],
+    ['fn f(x) = x^2\nfn g(x) = jvp(f)(x)', 'AD8001', 2, 11],
+    ['fn f(x) = x^2\nfn g(x) = grad(sin)(x)', 'AD8002', 2, 16],
+    ['fn f(x) = x^2\nfn g(x) = grad(f, x, x)(x)', 'AD8002', 2, 15],
+    ['fn f(x) = x^2\nfn g(x) = grad(2 * x)(x)', 'AD8002', 2, 15],
+    ['fn f(x) = [x, x]\nfn g(x) = grad(f)(x)', 'AD8005', 2, 16],
+    ['fn f(x) {\n  var y = x\n  y = y * 2\n  return y\n}\nfn g(x) = grad(f)(x)', 'AD8006', 6, 16],
+    ['fn f(x: vec[n], b) = sum(i: x[i]^2) * b\nfn g(x: vec[n]) = sum(i: grad(f, b)(x, x[i]))', 'AD8007', 2, 26],
+    ['fn f(x: vec[n]) = sum(i: x[i]^2)\nfn g(x: vec[n]) = sum(i: grad(f)([x[i], 1])[0])', 'AD6044', 2, 26],
+    ['fn f(x: vec[n]) = sum(i: x[i]^2)\nfn g(x: vec[n]) = grad(f)(x) + 1', 'AD6040', 2, 19],
+    ['fn q(x) = x^2\nfn g(x) = grad(q)(x)[0]', 'AD6041', 2, 11],
+    ['fn f(x) = grad(f)(x)', 'AD3002', 1, 16],
+    ['fn f(x: vec[n]) = sum(i: x[i]^2)\nfn g(x: vec[n], t) {\n  var s = 0\n  if t > 0 {\n    s = grad(f)(x)[0]\n  }\n  return s\n}', 'AD7011', 5, 9],
+  ];
+  for (const [source, code, line, column] of cases) {
+    it(`${code}: ${source.split('\n').pop()}`, () => {
+      const seen = diagnose(source);
+      expect(seen.map((d) => `${d.code} ${d.line}:${d.column}`)).toContain(`${code} ${line}:${column}`);
+    });
+  }
+});
