@@ -69,6 +69,37 @@ describe('names', () => {
     );
   });
 
+  it('every accepted name works in grad(f, p)(…) inside the language, beside a parameter named d<p> (the nested adjoint dp)', () => {
+    // f = p³·Σq², caller = ∂f/∂p (p·dp, q) + Σ_i ∂f/∂q_i (p, q) · dp = 3p²dp²S + 2p³(Σq)dp, S = Σq².
+    // At p = 2, dp = 0.5, q = (1, 2): 39; ∂/∂p = 6p·dp²S + 6p²(Σq)dp = 51, ∂/∂dp = 6p²dp·S + 2p³Σq = 108,
+    // ∂/∂q_i = 6p²dp²q_i + 2p³dp = (14, 20).
+    const check = (fnName: string, p: string, q: string, caller: string) => {
+      const dp = `d${p}`;
+      const source =
+        `fn ${fnName}(${p}, ${q}: vec[n]) = ${p}^3 * sum(i: ${q}[i]^2)\n` +
+        `fn ${caller}(${p}, ${q}: vec[n], ${dp}) = grad(${fnName}, ${p})(${p} * ${dp}, ${q}) + sum(i: grad(${fnName}, ${q})(${p}, ${q})[i]) * ${dp}\n`;
+      const result = compileSync(source);
+      expect(result.diagnostics, source).toEqual([]);
+      const m = instantiate(result.code!) as unknown as Record<string, (...a: unknown[]) => { value: number; gradient: Record<string, number | Float64Array> }>;
+      const g = m[`${caller}Grad`](2, [1, 2], 0.5);
+      expect(g.value, source).toBeCloseTo(39, 12);
+      expect(Object.keys(g.gradient)).toEqual([p, q, dp]);
+      expect(g.gradient[p], source).toBeCloseTo(51, 12);
+      expect(g.gradient[dp], source).toBeCloseTo(108, 12);
+      expect([...(g.gradient[q] as Float64Array)].map((v) => Math.round(v * 1e9) / 1e9), source).toEqual([14, 20]);
+    };
+    check('f', 'x', 'w', 'g');
+    check('d', 'x', 'dxdx', 'dd');
+    fc.assert(
+      fc.property(fc.uniqueArray(nameArb, { minLength: 4, maxLength: 4 }), ([fnName, p, q, caller]) => {
+        const taken = [fnName, q, caller].flatMap((n) => [n, `${n}Grad`, `${n}GradInto`]);
+        fc.pre(!fnName.endsWith('Grad') && !caller.endsWith('Grad') && !taken.includes(`d${p}`) && `${fnName}Grad` !== caller && `${fnName}GradInto` !== caller);
+        check(fnName, p, q, caller);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('keywords and constants are refused as names with a diagnostic', () => {
     for (const name of [...keywords, ...constants.keys()]) {
       const result = compileSync(`fn f(${name}) = ${name}\n`);
