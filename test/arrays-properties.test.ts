@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { arrayCaseArb, checkArrayCase, checkArraySource, newStats, type Arg } from './support/array-programs.ts';
+import { arrayCaseArb, checkArrayCase, checkArraySource, checkNestedCase, newStats, type Arg } from './support/array-programs.ts';
 
 /**
  * Property test of the array compiler: random well-typed array programs (test/support/array-programs.ts:
@@ -27,6 +27,21 @@ describe('compiled array programs agree with a reference evaluator and finite di
       `array programs: ${stats.programs} compiled; gradient entries: ${stats.compared} compared with finite differences, ` +
         `${stats.nonsmooth} skipped where f is not smooth, ${stats.nonfinite} where it is not finite`,
     );
+  });
+});
+
+const nestedRuns = Number(process.env.ADC_NESTED_PROPERTY_RUNS ?? 100);
+
+describe('grad(f, p)(…) of random array programs, differentiated again, agrees with the exported gradient and finite differences', () => {
+  it(`on ${nestedRuns} random programs`, () => {
+    const stats = newStats();
+    fc.assert(
+      fc.property(arrayCaseArb(), (c) => {
+        checkNestedCase(c, stats);
+      }),
+      { numRuns: nestedRuns },
+    );
+    console.log(`nested gradients: ${stats.programs} programs compiled; gradient entries: ${stats.compared} compared with finite differences, ${stats.nonsmooth} skipped where f is not smooth, ${stats.nonfinite} where it is not finite`);
   });
 });
 

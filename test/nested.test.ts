@@ -23,7 +23,7 @@ function centralDifferences(f: (...args: Arg[]) => number, args: Arg[], h = 1e-5
     return f(...copy);
   };
   const d = (k: number, path: number[]) => (at(k, path, h) - at(k, path, -h)) / (2 * h);
-  return args.map((a, k) => (typeof a === 'number' ? d(k, []) : (a as Arg[]).map((r, i) => (typeof r === 'number' ? d(k, [i]) : (r as number[]).map((_, j) => d(k, [i, j]))))));
+  return args.map((a, k) => (typeof a === 'number' ? d(k, []) : (a as Arg[]).map((r, i) => (typeof r === 'number' ? d(k, [i]) : (r as number[]).map((_, j) => d(k, [i, j]))))) as Arg);
 }
 
 const plain = (x: unknown): unknown => (x instanceof Float64Array ? [...x] : Array.isArray(x) ? x.map(plain) : x);
@@ -190,6 +190,31 @@ fn r(M: mat[m, n], s) = sum(i: sum(j: M[i, j]^2) ^ 2) * s + sum(i: M[i, 0]^3)`;
     const hessian = x.map((_, k) => centralDifferences((a) => m.qGrad(a, 0.6).gradient.w[k], [x])[0]);
     expectClose(jacobian, hessian, 1e-7, 'Hessian');
   });
+});
+
+describe('counter-examples the nested property test found (test/arrays-properties.test.ts), now fixed', () => {
+  const cases: [string, string, Arg[]][] = [
+    // ∂/∂x was 0: reverse mode dropped the adjoint of a product's state `nonzero`, which only a
+    // nested gradient's reverse sweep reads.
+    ['a product', 'fn inner(x: vec[n]) = prod(i: x[i])', [[1.5, 2, -0.5]]],
+    ['a product with a zero factor', 'fn inner(x: vec[n]) = prod(i: x[i])', [[1.5, 0, -0.5]]],
+    // Declared twice (a SyntaxError): the outer sweep hoisted a reduction the nested one had hoisted.
+    ['a max in a branch', 'fn inner(x: vec[n]) = if n > 0 then max(i: x[i]) else 1', [[0.3, -0.2]]],
+    // Wrong: recomputing a loop body read `dx[i] += v`'s value back from dx[i].
+    ['a logsumexp in a branch in a sum', 'fn inner(x: vec[n]) = sum(i: (x[i] - (if n > 0 then logsumexp(j: x[j]) else 1))^2)', [[0.3, -0.2]]],
+    // fGrad's value was 0: dead-code elimination dropped stores into a row read in a branch.
+    ['rows read in a branch', 'fn inner(A: mat[n, n]) = sum(i: if i == i then A[i, i] * A[i, 0] else A[i, i])', [[[0.5, 2], [1, 3]]]],
+  ];
+  for (const [name, inner, args] of cases) {
+    it(name, () => {
+      const x = inner.includes('mat') ? 'A: mat[n, n]' : 'x: vec[n]';
+      const body = inner.includes('mat') ? 'sum(i: sum(j: grad(inner, A)(A)[i, j]^2))' : 'sum(i: grad(inner, x)(x)[i]^2)';
+      const m = load(`${inner}\nfn f(${x}) = ${body}`);
+      const g = m.fGrad(...args);
+      expect(g.value).toBe(m.f(...args));
+      expectClose(g.gradient[x[0]], centralDifferences((...a) => m.f(...a), args)[0], 1e-7, name);
+    });
+  }
 });
 
 describe('grad refused with located diagnostics', () => {

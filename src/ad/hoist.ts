@@ -18,13 +18,14 @@ export function hoistBranchLocals(body: readonly Instr[], origin: Origin): Instr
         case 'loop': {
           const body = hoistBranchLocals(instr.body, instr.origin);
           const exit = instr.exit && { ...instr.exit, body: hoistBranchLocals(instr.exit.body, instr.origin) };
-          if (!nested || !instr.reduction) return [{ ...instr, body, ...(exit && { exit }) }];
+          // (Declared before already: hoisted by an earlier pass, such as a nested gradient's.)
+          if (!nested || !instr.reduction || instr.declared) return [{ ...instr, body, ...(exit && { exit }) }];
           // A reduction in a branch: its result and state outlive the branch, like its values.
           hoisted.push(...definesOf(instr));
           return [{ ...instr, body, declared: true }];
         }
         case 'array':
-          if (!nested) return [instr];
+          if (!nested || instr.declared) return [instr];
           hoisted.push(instr.target);
           return [{ ...instr, declared: true }];
         case 'const':

@@ -1,6 +1,6 @@
 import type { NameSupply } from '../ir/builder.ts';
 import { declaredIn, variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
-import { isAdjointName, isTemporary, nestedAdjointBase } from '../emit/names.ts';
+import { isAdjointName, nestedAdjointBase } from '../emit/names.ts';
 import { reverseMode } from './reverse.ts';
 
 /**
@@ -28,7 +28,7 @@ export function nestedGradient(fn: IrFunction, names: NameSupply): { readonly in
   const renames = new Map<string, string>();
   for (const name of declaredIn(reversed.reverse!)) {
     if (renames.has(name) || !isAdjointName(name)) continue;
-    renames.set(name, isTemporary(name) ? names.temp() : names.user(nestedAdjointBase(name)));
+    renames.set(name, name.startsWith('$') ? names.temp() : names.user(nestedAdjointBase(name)));
   }
   const instrs = [...reversed.body, ...renameVariables(reversed.reverse!, renames)];
   const gradient = adjoint.kind === 'var' && renames.has(adjoint.name) ? variable(renames.get(adjoint.name)!) : adjoint;

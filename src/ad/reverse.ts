@@ -291,7 +291,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
     const definedBefore = new Set<string>();
     for (const instr of body) {
-      if (instr.kind === 'store' && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
+      // (Not an accumulation `a[i] += v`: a[i] then holds more than v.)
+      if (instr.kind === 'store' && !instr.accumulate && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
     }
     for (const instr of body) {
       switch (instr.kind) {
@@ -494,6 +495,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     if (loop.carried) return reverseCarried(loop);
     const r = loop.reduction;
     const g = r && active.has(r.target) ? adjoints.get(r.target) : undefined;
+    // A product's state `nonzero` (the product of its nonzero terms) has an adjoint when code
+    // after the loop reads it: a nested gradient's reverse sweep does.
+    const gNonzero = r?.op === 'prod' && active.has(r.nonzero!) ? adjoints.get(r.nonzero!) : undefined;
     let storesBack = false;
     forEachInstr(loop.body, (i) => {
       // An array let's loop is reversed once something has been added into its adjoint array.
@@ -505,7 +509,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     forEachInstr(loop.body, (i) => {
       if (i.kind === 'add' && !local.has(i.target) && active.has(i.target) && adjoints.has(i.target)) accumulates = true;
     });
-    if (!g && !storesBack && !accumulates) return;
+    if (!g && !gNonzero && !storesBack && !accumulates) return;
     const index = names.user(originalOf(loop.index).replace(/\$.*$/, ''));
     original.set(index, originalOf(loop.index));
     const single = r !== undefined && (r.op === 'max' || r.op === 'min');
@@ -519,10 +523,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         const value = body.renamed(r.value);
         if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, seedOf(r, value, g.value));
       }
+      if (r && gNonzero) {
+        // ∂nonzero/∂b_i = nonzero / b_i for a nonzero term, 0 for a zero one (which it leaves out).
+        const value = body.renamed(r.value);
+        const partial = b.op('select', b.op('eq', value, constant(0)), constant(0), b.op('div', variable(r.nonzero!), value));
+        if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, b.op('mul', gNonzero.value, partial));
+      }
       reverseBlock(body.instrs);
       indexNow.delete(originalOf(loop.index));
     };
-    const guardAdjoint = g !== undefined && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack && !accumulates;
+    const guardAdjoint = g !== undefined && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack && !accumulates && !gNonzero;
     const built = () => conditionally(outerActiveReads([loop]), [build]);
     const [block] = guardAdjoint && g.value.kind === 'var' ? knownNonzero(g.value.name, built) : built();
     if (block.length === 0) return;
@@ -538,7 +548,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     // factors in a product, an adjoint that is exactly 0.
     const guards: Operand[] = [];
     if (single) guards.push(b.op('ge', from, constant(0)));
-    if (r?.op === 'prod') guards.push(b.op('lt', variable(r.zeros!), constant(2)));
+    if (r?.op === 'prod' && !gNonzero) guards.push(b.op('lt', variable(r.zeros!), constant(2)));
     if (guardAdjoint) guards.push(b.op('ne', g.value, constant(0)));
     for (const condition of guards.reverse()) reversed = { kind: 'if', condition, then: [reversed], else: [], origin: loop.origin };
     b.emit(reversed);

@@ -15,7 +15,8 @@ export function eliminateDead(fn: IrFunction): IrFunction {
   // A row of a matrix is the matrix's memory: a store into it is live when the matrix is.
   const matrixOf = new Map<string, string>();
   forEachInstr([...fn.body, ...(fn.reverse ?? [])], (i) => {
-    if (i.kind === 'const' && i.expr.op === 'row' && i.expr.args[0].kind === 'var') matrixOf.set(i.target, i.expr.args[0].name);
+    // (`set`: a row read in a branch, its declaration hoisted; a nested gradient stores into one.)
+    if ((i.kind === 'const' || i.kind === 'set') && i.expr.op === 'row' && i.expr.args[0].kind === 'var') matrixOf.set(i.target, i.expr.args[0].name);
   });
   const isLive = (array: string): boolean => live.has(array) || (matrixOf.has(array) && isLive(matrixOf.get(array)!));
   // The reverse sweep runs after the body, so it is swept first.

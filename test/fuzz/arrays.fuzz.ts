@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { arrayCaseArb, checkArrayCase, newStats } from '../support/array-programs.ts';
+import { arrayCaseArb, checkArrayCase, checkNestedCase, newStats } from '../support/array-programs.ts';
 
 /**
- * `npm run fuzz`: the array property of test/arrays-properties.test.ts, for as long as asked.
+ * `npm run fuzz`: the array properties of test/arrays-properties.test.ts (plain, and under a nested
+ * grad), for as long as asked each.
  *   ADC_FUZZ_SECONDS  time for the search (default 60)
  *   ADC_FUZZ_SEED     the seed to start from (default: random, printed so a run can be replayed)
  */
@@ -22,5 +23,16 @@ describe('fuzzing arrays', () => {
       `array programs: ${stats.programs} tried, no disagreement; gradient entries: ${stats.compared} compared, ` +
         `${stats.nonsmooth} skipped where f is not smooth, ${stats.nonfinite} where it is not finite`,
     );
+  }, (seconds + 60) * 1000);
+
+  it('grad(f, p)(…) of random array programs, differentiated again: the exported gradient and finite differences agree', () => {
+    const stats = newStats();
+    fc.assert(
+      fc.property(arrayCaseArb(), (c) => {
+        checkNestedCase(c, stats);
+      }),
+      { seed: seed + 1, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+    );
+    console.log(`nested gradients: ${stats.programs} programs tried, no disagreement; gradient entries: ${stats.compared} compared, ${stats.nonsmooth} skipped where f is not smooth`);
   }, (seconds + 60) * 1000);
 });

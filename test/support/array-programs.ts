@@ -1082,6 +1082,38 @@ export function checkArrayCase({ program, configs, data }: ArrayCase, stats: Arr
 }
 
 /**
+ * The property for grad inside the language (issue #14): the random program's `f` becomes
+ * `inner`, and a new `f` with the same parameters returns the squared norm of `grad(inner, p)(…)`
+ * for its first differentiated parameter p, so that `fGrad` differentiates through the nested
+ * gradient (second derivatives of inner). Then the same checks as checkArrayCase: the value
+ * against `innerGrad` (the exported gradient, computed apart from the nested one), and `fGrad`
+ * against finite differences of `f` wherever f is smooth. Programs with array variables (`var`)
+ * are skipped: grad of stateful code is refused (AD8006); so are programs with prod (below).
+ * Returns whether the program was checked.
+ */
+export function checkNestedCase({ program, configs, data }: ArrayCase, stats: ArrayStats = newStats()): boolean {
+  const p = program.params.find((q) => !q.isConst);
+  // prod is left out: its reverse sweep counts zero factors (exact first derivatives), which is
+  // not differentiable again where a factor is exactly 0 (README, "Derivatives inside the language").
+  if (!p || /\bvar\b/.test(program.source) || program.source.includes('prod(')) return false;
+  const header = /fn f\(([^)]*)\)/.exec(program.source)![1];
+  const args = program.params.map((q) => q.name).join(', ');
+  const g = `grad(inner, ${p.name})(${args})`;
+  const body = p.kind === 'scalar' ? `${g}^2` : p.kind === 'vec' ? `sum(i: ${g}[i]^2)` : `sum(i: sum(j: ${g}[i, j]^2))`;
+  const source = `${program.source.replace('fn f(', 'fn inner(')}\nfn f(${header}) = ${body}\n`;
+  const mod = compileChecked(source, 'a nested gradient of a generated program has diagnostics');
+  stats.programs++;
+  const squares = (v: unknown): number =>
+    typeof v === 'number' ? v * v : v instanceof Float64Array ? v.reduce((t, x) => t + x * x, 0) : (v as Float64Array[]).reduce((t, r) => t + squares(r), 0);
+  const evaluate = (a: readonly Value[]) => {
+    const gradient = (mod.innerGrad(...a) as { gradient: Record<string, unknown> }).gradient[p.name];
+    return { value: squares(gradient), singular: program.evaluate(a).singular };
+  };
+  for (const sizes of configs) checkAt(mod, { source, params: program.params, bound: (1 + program.bound) ** 2, evaluate }, buildArgs(program.params, sizes, data), stats);
+  return true;
+}
+
+/**
  * The same checks for a program written by hand (a reduced counter-example), calling `f` with each
  * argument list in turn: everything but the reference value (no evaluator for hand-written text).
  * The parameters are read from `fn f(...)`.
