@@ -202,6 +202,12 @@ describe('counter-examples the nested property test found (test/arrays-propertie
     ['a max in a branch', 'fn inner(x: vec[n]) = if n > 0 then max(i: x[i]) else 1', [[0.3, -0.2]]],
     // Wrong: recomputing a loop body read `dx[i] += v`'s value back from dx[i].
     ['a logsumexp in a branch in a sum', 'fn inner(x: vec[n]) = sum(i: (x[i] - (if n > 0 then logsumexp(j: x[j]) else 1))^2)', [[0.3, -0.2]]],
+    // Half the derivative: recomputing a loop body skipped a loop accumulating into a value of it
+    // (the sum over j of d$Z that a zero guard reads), so the guard read 0.
+    ['an array let read once', 'fn inner(x: vec[n]) {\n  let Z[i in 0..n, j in 0..n] = x[i] * sqrt(n)\n  return x[1] * Z[1, 0]\n}', [[1.5, -0.7596]]],
+    // ∂/∂y[1] wrong where y[1] = 0: the nested sweep guarded `if (d$w[1] !== 0)`, a constant 0
+    // to the outer sweep, whose derivative d(d$w·p)/d(d$w) = p is not (nested sweeps have no guards).
+    ['an adjoint exactly 0', 'fn r(v: vec[q]) {\n  let w[i] = min(v[i], q)\n  return w\n}\nfn inner(x: vec[n]) = dot(r(x), x) + sum(i in 0..n: sum(j in 0..n: x[j])^2)', [[-0.0005, 0, 0.6708, 1.2596]]],
     // fGrad's value was 0: dead-code elimination dropped stores into a row read in a branch.
     ['rows read in a branch', 'fn inner(A: mat[n, n]) = sum(i: if i == i then A[i, i] * A[i, 0] else A[i, i])', [[[0.5, 2], [1, 3]]]],
   ];

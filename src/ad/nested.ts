@@ -20,7 +20,9 @@ import { reverseMode } from './reverse.ts';
 export function nestedGradient(fn: IrFunction, names: NameSupply): { readonly instrs: Instr[]; readonly gradient: Operand } {
   const differentiated = fn.params.filter((p) => !p.isConst);
   if (differentiated.length !== 1) throw new Error(`internal error: a nested gradient of '${fn.name}' with ${differentiated.length} differentiated parameters`);
-  const reversed = reverseMode(fn, names);
+  // No zero guards: `if (d$v !== 0)` would make the gradient's derivative miss d(d$v·p)/d(d$v) = p
+  // where d$v is exactly 0 (a weight at 0). The price: 0·∞ = NaN where a partial is infinite there.
+  const reversed = reverseMode(fn, names, { guardZeros: false });
   const [{ adjoint }] = reversed.gradient!;
   // Every variable the reverse sweep defines is renamed: the caller's own derivatives take
   // adjoints of the same primal variables, under the same names (d$x, $dt4).

@@ -23,6 +23,8 @@ export interface ReverseOptions {
    * computes ūᵀ·∂result/∂params. Without it, a number result is seeded with 1 (the gradient).
    */
   readonly cotangent?: string;
+  /** Guard contributions of adjoints that may be exactly 0 (default true); off for nested gradients. */
+  readonly guardZeros?: boolean;
 }
 
 /**
@@ -94,7 +96,13 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   // The current name of each enclosing loop's index (by original name), while its reverse is built.
   const indexNow = new Map<string, string>();
   const adjoints = new Map<string, Adjoint>();
+  // Adjoints that may be exactly 0, whose contributions are guarded against 0·∞ (see Decisions in
+  // ARCHITECTURE.md). A nested gradient is differentiated again, and a guard would make it a
+  // constant 0 where an adjoint is 0 whose derivative is not: it has none (`guardZeros: false`).
   const mayBeZero = new Set<string>();
+  const markMayBeZero = (name: string) => {
+    if (options.guardZeros !== false) mayBeZero.add(name);
+  };
   // Changes to `adjoints` inside a block being built, to undo when the block ends (its adjoints
   // go out of scope with it). A journal, not a copy of the map: nested ifs stay linear.
   const journals: Map<string, Adjoint | undefined>[] = [];
@@ -125,7 +133,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       b.emit({ kind: 'let', target, expr: c, origin: b.origin });
       setAdjoint(name, { value: variable(target), owned: true });
       // min and max give the argument they did not select an adjoint of exactly 0.
-      if (c.op === 'select') mayBeZero.add(target);
+      if (c.op === 'select') markMayBeZero(target);
     } else if (existing.owned && existing.value.kind === 'var') {
       b.emit({ kind: 'add', target: existing.value.name, expr: 'op' in c ? c : { op: 'copy', args: [c] }, origin: b.origin });
     } else {
@@ -162,7 +170,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         continue;
       }
       b.emit({ kind: 'let', target, expr: { op: 'copy', args: [previous?.value ?? constant(0)] }, origin: b.origin });
-      if (!previous) mayBeZero.add(target);
+      if (!previous) markMayBeZero(target);
     }
     return blocks;
   };
@@ -200,7 +208,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           const adjointArray = adjointArrayOf(instr.array);
           if (instr.expr.op !== 'copy' || value.kind !== 'var' || !active.has(value.name) || !adjointArray) break;
           const seed = b.op('load', variable(adjointArray), instr.index);
-          if (seed.kind === 'var') mayBeZero.add(seed.name);
+          if (seed.kind === 'var') markMayBeZero(seed.name);
           accumulate(value.name, seed);
           break;
         }
@@ -239,7 +247,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             contribute();
             for (const a of args) {
               const adjoint = a.kind === 'var' ? adjoints.get(a.name)?.value : undefined;
-              if (adjoint?.kind === 'var') mayBeZero.add(adjoint.name);
+              if (adjoint?.kind === 'var') markMayBeZero(adjoint.name);
             }
           } else if (g.value.kind === 'var' && mayBeZero.has(g.value.name)) {
             // An adjoint that may be exactly 0 (its uses were in branches not taken) contributes
@@ -311,7 +319,14 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             for (const i of tapeLoop(instr, names, tapes, budget)) b.emit(i.kind === 'loop' ? { ...i, note: 'recomputed for the reverse sweep' } : i);
             continue;
           }
-          if (!instr.reduction) continue;
+          if (!instr.reduction) {
+            // A loop that only stores is not run again (its arrays are complete), unless it also
+            // accumulates into a value of this body (a nested gradient's `let s = 0; for … s += …`):
+            // then it runs again for that, without its stores and outer accumulations.
+            const kept = valuesOnly([instr], declaredIn(body));
+            if (kept.length > 0) b.emit({ ...(kept[0] as Loop), note: 'recomputed for the reverse sweep' });
+            continue;
+          }
           const s = saved.get(originalOf(instr.reduction.target));
           if (!s) {
             b.emit({ ...instr, note: 'recomputed for the reverse sweep' });
@@ -613,6 +628,34 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     .filter((p) => !p.isConst)
     .map((param) => ({ param, adjoint: param.shape ? variable(arrayAdjoints.get(param.name)!) : (adjoints.get(param.name)?.value ?? constant(0)) }));
   return { ...fn, body: forward, reverse: b.current, gradient };
+}
+
+/**
+ * A block without the effects the reverse sweep must not repeat when it recomputes values: stores,
+ * and accumulations (`+=`, `=`) into variables not in `local`. What is left computes values only;
+ * a loop or branch left with no accumulation into `local` is dropped whole.
+ */
+function valuesOnly(block: readonly Instr[], local: ReadonlySet<string>): Instr[] {
+  const assignsLocal = (b: readonly Instr[]) => {
+    let found = false;
+    forEachInstr(b, (i) => (found ||= (i.kind === 'add' || i.kind === 'set') && local.has(i.target)));
+    return found;
+  };
+  return block.flatMap((i): Instr[] => {
+    switch (i.kind) {
+      case 'store':
+        return [];
+      case 'add':
+      case 'set':
+        return local.has(i.target) ? [i] : [];
+      case 'loop':
+        return !i.reduction && !assignsLocal([i]) ? [] : [{ ...i, body: valuesOnly(i.body, local) }];
+      case 'if':
+        return assignsLocal([i]) ? [{ ...i, then: valuesOnly(i.then, local), else: valuesOnly(i.else, local) }] : [];
+      default:
+        return [i];
+    }
+  });
 }
 
 /** Operations whose partials are finite constants (±1, c·x, x/c): an adjoint of 0 contributes 0 through them, never NaN. */
