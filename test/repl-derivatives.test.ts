@@ -6,6 +6,7 @@
  * hand, and central finite differences of hand-written functions and of the REPL's own gradients.
  */
 import { PassThrough } from 'node:stream';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { completions, Interpreter, Session, startRepl } from '../src/repl/index.ts';
 
@@ -89,6 +90,15 @@ describe('jvp f(…) along (…)', () => {
     // A function with one vector parameter: its direction is one array.
     const [, vec] = await transcript(['fn n2(w: vec[n]) = sum(i: w[i]^2)', 'jvp n2([1, 2]) along (1, 0)']);
     expect(vec).toContain("a vec parameter's direction is one array, e.g. along [1, 0]");
+  });
+});
+
+describe('a direction or a cotangent given to another command', () => {
+  it('is refused at the word, naming the command it belongs to', async () => {
+    const out = await transcript([rosen, 'grad rosen(1, 2) along (1, 0)', 'hessian rosen(1, 2) with 1', 'jvp rosen(1, 2) with 1']);
+    expect(out[1]).toBe(["<repl>:1:18: error: 'along' gives jvp its direction (jvp f(1, 2) along (1, 0)); grad is typed as 'grad f(1, 2)'", '  grad rosen(1, 2) along (1, 0)', '                   ^~~~~'].join('\n'));
+    expect(out[2]).toContain("<repl>:1:21: error: 'with' gives vjp its cotangent");
+    expect(out[3]).toContain("'with' gives vjp its cotangent (vjp r(1, 2) with [1, 0]); jvp is typed as 'jvp f(1, 2) along (1, 0)'");
   });
 });
 
@@ -265,4 +275,101 @@ describe('the commands in the REPL', () => {
     expect(out).toBe('defined r(t)\n6\n');
     expect(code).toBe(1);
   });
+});
+
+describe('any derivative entry', () => {
+  // A session with a function of each kind: numbers in and out, a vector out, a matrix out, a
+  // matrix parameter; and values bound at the prompt.
+  const setup = [
+    'fn s(x, y) = x^2 * sin(y) + exp(x * y)',
+    'fn v(a, w: vec[n]) = [a * w[0], w[1]^2, a^3]',
+    'fn m(u: vec[n]) {\n  let M[i, j] = u[i] * u[j]\n  return M\n}',
+    'fn q(A: mat[r, c], const k) = k * sum(i: sum(j: A[i, j]^2))',
+    'bv = [1, 2, 3]',
+    'bn = 0.5',
+  ];
+  const number = fc.constantFrom('0', '1', '-2.5', '1e308', '0/0', '1/0', 'bn', '0.3', '-0.7');
+  const vector = fc.array(fc.constantFrom('1', '-2', '0.5', '0/0'), { minLength: 1, maxLength: 4 }).map((xs) => `[${xs.join(', ')}]`);
+  const matrix = fc.array(fc.array(fc.constantFrom('1', '2', '-1'), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 2 }).map((rows) => `[${rows.map((r) => `[${r.join(', ')}]`).join(', ')}]`);
+  const anything = fc.oneof(number, vector, matrix, fc.constant('bv'), fc.constant('[]'), fc.constant('nope'));
+  /** Each function's parameters as arbitraries of the right shape (the sizes may still disagree). */
+  const shapes: Record<string, fc.Arbitrary<string>[]> = { s: [number, number], v: [number, vector], m: [vector], q: [matrix, number], sin: [number], nope: [number] };
+  /** Mostly the right number and shapes of arguments; sometimes anything. */
+  const list = (of: fc.Arbitrary<string>[]) => fc.oneof({ arbitrary: fc.tuple(...of), weight: 4 }, { arbitrary: fc.array(anything, { maxLength: 3 }), weight: 1 });
+  const entry = fc
+    .record({ word: fc.constantFrom('grad', 'jvp', 'vjp', 'jacobian', 'hessian'), callee: fc.constantFrom('s', 'v', 'm', 'q', 'sin', 'nope') })
+    .chain(({ word, callee }) => {
+      const own = word === 'jvp' ? list(shapes[callee].filter((_, i) => !(callee === 'q' && i === 1))).map((xs) => ` along (${xs.join(', ')})`) : word === 'vjp' ? anything.map((x) => ` with ${x}`) : fc.constant('');
+      const tail = fc.oneof({ arbitrary: own, weight: 6 }, { arbitrary: fc.constantFrom('', ' along', ' with', ' along 1', ' with [1, 0]'), weight: 1 });
+      return fc.record({ args: list(shapes[callee]), tail }).map(({ args, tail }) => ({ word, callee, args, text: `${word} ${callee}(${args.join(', ')})${tail}` }));
+    });
+
+  it('is answered, or refused with an error located in the entry, never a crash; a jvp of s agrees with its gradient', async () => {
+    const interpreter = new Interpreter();
+    for (const e of setup) expect((await interpreter.run(e)).error).toBe(false);
+    await fc.assert(
+      fc.asyncProperty(entry, async (e) => {
+        const reply = await interpreter.run(e.text);
+        expect(reply.text).not.toMatch(/internal error/);
+        if (reply.error) {
+          // Every message points into the entry: `<repl>:1:N: error: …`, the line, a caret.
+          const lines = reply.text.split('\n');
+          expect(lines[0], e.text).toMatch(/^<repl>:1:\d+: error: /);
+          expect(lines[1]).toBe(`  ${e.text}`);
+          expect(lines[2]).toMatch(/^ *\^~*$/);
+          return;
+        }
+        // A jvp of s along (dx, dy) is ∂s/∂x·dx + ∂s/∂y·dy, by another sweep (reverse mode).
+        if (e.word !== 'jvp' || e.callee !== 's') return;
+        const call = `s(${e.args.join(', ')})`;
+        const direction = /along (.*)$/.exec(e.text)![1];
+        const [jvp, grad, dir] = [await interpreter.session.jvp(call, direction), await interpreter.session.grad(call), await interpreter.session.evaluate(`[${direction.replace(/^\(|\)$/g, '')}]`)];
+        if (!jvp.ok || !grad.ok || !dir.ok) throw new Error(`${e.text}: answered, but not again`);
+        const d = Array.from(dir.value as Float64Array);
+        const dot = (grad.gradient[0].value as number) * d[0] + (grad.gradient[1].value as number) * d[1];
+        if (Number.isFinite(dot)) expect(Math.abs((jvp.tangent as number) - dot), e.text).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(dot)));
+      }),
+      { numRuns: Number(process.env.REPL_DERIVATIVE_RUNS ?? 60), seed: Number(process.env.REPL_DERIVATIVE_SEED ?? 20261207) },
+    );
+  }, 120_000);
+});
+
+describe('jvp, vjp and grad agree at random points', () => {
+  const finite = fc.double({ min: -2, max: 2, noNaN: true });
+  const interpreter = new Interpreter();
+  const ready = transcript(['fn s(x, y) = x^2 * sin(y) + exp(x * y)', 'fn v(a, w: vec[n]) = [a * w[0], w[1]^2 * a, exp(a) * w[2]]'], interpreter);
+  const lit = (x: number) => (Object.is(x, -0) ? '0' : String(x));
+
+  it('jvp along d is ∇f·d (forward and reverse mode, each a different sweep)', async () => {
+    await ready;
+    await fc.assert(
+      fc.asyncProperty(fc.tuple(finite, finite, finite, finite), async ([x, y, dx, dy]) => {
+        const call = `s(${lit(x)}, ${lit(y)})`;
+        const [jvp, grad] = [unwrap(await interpreter.session.jvp(call, `(${lit(dx)}, ${lit(dy)})`)), unwrap(await interpreter.session.grad(call))];
+        const dot = (grad.gradient[0].value as number) * dx + (grad.gradient[1].value as number) * dy;
+        expect(Math.abs((jvp.tangent as number) - dot)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(dot)));
+      }),
+      { numRuns: 25, seed: 20261207 },
+    );
+  }, 120_000);
+
+  it('⟨u, J·d⟩ from jvp equals ⟨uᵀJ, d⟩ from vjp, and the Jacobian is the jvp along each unit direction', async () => {
+    await ready;
+    await fc.assert(
+      fc.asyncProperty(fc.tuple(finite, fc.tuple(finite, finite, finite), fc.tuple(finite, finite, finite), finite, fc.tuple(finite, finite, finite)), async ([a, w, u, da, dw]) => {
+        const call = `v(${lit(a)}, [${w.map(lit)}])`;
+        const jvp = unwrap(await interpreter.session.jvp(call, `(${lit(da)}, [${dw.map(lit)}])`));
+        const vjp = unwrap(await interpreter.session.vjp(call, `[${u.map(lit)}]`));
+        const uJd = Array.from(jvp.tangent as Float64Array).reduce((sum, t, i) => sum + u[i] * t, 0);
+        const [ga, gw] = vjp.gradient.map((g) => g.value);
+        const uJd2 = (ga as number) * da + Array.from(gw as Float64Array).reduce((sum, g, i) => sum + g * dw[i], 0);
+        expect(Math.abs(uJd - uJd2)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(uJd)));
+        const jac = unwrap(await interpreter.session.jacobian(call));
+        const along = unwrap(await interpreter.session.jvp(call, '(0, [0, 1, 0])'));
+        // Column w[1] of the Jacobian is the tangent along the unit direction of w[1].
+        expect((jac.jacobian[1].value as Float64Array[]).map((row) => row[1])).toEqual(Array.from(along.tangent as Float64Array).map((t) => expect.closeTo(t, 14)));
+      }),
+      { numRuns: 15, seed: 20261207 },
+    );
+  }, 120_000);
 });

@@ -134,6 +134,13 @@ export class Interpreter {
   }
 
   private async derivative(word: DerivativeCommand, body: Piece, rest: Piece): Promise<Reply> {
+    // `grad f(1) along (1)`: a direction or a cotangent belongs to jvp or vjp.
+    for (const [other, separator] of [['jvp', 'along'], ['vjp', 'with']] as const) {
+      const at = word === other ? undefined : lastWord(rest.text, separator);
+      if (at === undefined) continue;
+      const message = `'${separator}' gives ${other} its ${other === 'jvp' ? 'direction' : 'cotangent'} (${derivativeUsage[other]}); ${word} is typed as '${derivativeUsage[word]}'`;
+      return failed(this.problems(problemAt(rest, message, at, at + separator.length)));
+    }
     switch (word) {
       case 'grad':
         return this.grad(rest);

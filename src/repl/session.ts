@@ -101,7 +101,8 @@ export function signature(info: FunctionInfo): string {
  * compiler reports is mapped back to the text as it was typed (see Assembly).
  *
  * Each step compiles only what it needs, so a line costs the same with 10 or 10,000 definitions:
- * an expression, `grad` or `:plot` compiles the functions it calls (and theirs); a definition
+ * an expression, a derivative command (`grad`, `jvp`, `vjp`, `jacobian`, `hessian`, compiled with
+ * only the derivative exports it calls) or `:plot` compiles the functions it calls (and theirs); a definition
  * compiles the new functions, the functions that call them (directly or not, when one is replaced)
  * and what those call, plus any function whose generated name could collide with a new one. Calls
  * are inlined, so nothing else can change the result. The one difference from compiling the whole
@@ -228,7 +229,7 @@ export class Session {
     if (isCondition) built = this.build([[`${header}if (`, piece, `) then 1 else 0`]]);
     if (!built.ok) return built;
     const module = await importModule(built.code);
-    const ran = thrown(piece, this.prefix(), () => module[name](...this.values()) as Value);
+    const ran = thrown(piece, this.prefix(), built.assembly, () => module[name](...this.values()) as Value);
     if (!ran.ok) return ran;
     return { ok: true, value: isCondition ? ran.result === 1 : ran.result };
   }
@@ -376,7 +377,7 @@ export class Session {
     const built = this.build([...call.args.map((a, i) => chunk(`arg${i}`, a)), ...extras.map((e, i) => chunk(`extra${i}`, e))], [call.name], derivatives);
     if (!built.ok) return built;
     const module = await importModule(built.code);
-    const ran = thrown(call.piece, prefix, () => {
+    const ran = thrown(call.piece, prefix, built.assembly, () => {
       const args = call.args.map((_, i) => module[`${prefix}arg${i}`](...this.values()));
       const values = extras.map((_, i) => module[`${prefix}extra${i}`](...this.values()));
       return { args, values, value: check ? module[call.name](...args) : undefined };
@@ -384,7 +385,7 @@ export class Session {
     if (!ran.ok) return ran;
     const refused = check?.(ran.result.args, ran.result.values, ran.result.value);
     if (refused) return fail(refused);
-    const result = thrown(call.piece, prefix, () => invoke(module, ran.result.args, ran.result.values));
+    const result = thrown(call.piece, prefix, built.assembly, () => invoke(module, ran.result.args, ran.result.values));
     return result.ok ? { ok: true, result: result.result, extras: ran.result.values } : result;
   }
 
@@ -606,7 +607,7 @@ export class Session {
   }
 
   /** Compiles the REPL's chunks after the definitions they (and `also`) call, directly or not. */
-  private build(chunks: Segment[][], also: readonly string[] = [], derivatives?: readonly Derivative[]): { ok: true; code: string } | (Failure & { diagnostics: readonly Diagnostic[] }) {
+  private build(chunks: Segment[][], also: readonly string[] = [], derivatives?: readonly Derivative[]): { ok: true; code: string; assembly: Assembly } | (Failure & { diagnostics: readonly Diagnostic[] }) {
     const calls = new Set<string>(also);
     const shape = new Assembly(chunks);
     const parsed = parse(shape.source, new DiagnosticBag());
@@ -614,7 +615,7 @@ export class Session {
     const defs = (names: Iterable<string>) => this.inOrder(names).map((d) => [d.piece]);
     const assembly = new Assembly([...defs(reach(calls, (n) => (this.defs.has(n) ? [this.defs.get(n)!] : []))), ...chunks]);
     const result = this.compile(assembly, derivatives);
-    if (result.code !== undefined) return { ok: true, code: result.code };
+    if (result.code !== undefined) return { ok: true, code: result.code, assembly };
     const prefix = this.prefix();
     // Messages name the REPL's functions rarely (a condition where a number must be); say what the user wrote instead.
     const synthetic = new RegExp(`(?:function )?'${prefix}\\w*'`, 'g');
@@ -693,14 +694,23 @@ function wrapped(text: string): boolean {
   return false;
 }
 
-/** Runs generated code; what it throws (a RangeError naming an index out of range) is an error at `piece`. */
-function thrown<T>(piece: Piece, prefix: string, run: () => T): Outcome<{ result: T }> {
+/**
+ * Runs generated code; what it throws (a RangeError naming an index out of range) is an error at
+ * `piece`. Its message names a function and a line of the assembled source: the REPL's own
+ * functions are what was typed, and the line is the one the user wrote.
+ */
+function thrown<T>(piece: Piece, prefix: string, assembly: Assembly, run: () => T): Outcome<{ result: T }> {
   try {
     return { ok: true, result: run() };
   } catch (error) {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    // A RangeError names the function it is in: the REPL's own are what was typed.
-    return fail(problemAt(piece, `the generated code threw ${message.replaceAll(new RegExp(`${prefix}\\w*`, 'g'), 'the expression')}`));
+    const raw = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const message = raw
+      .replace(/\bline (\d+)\b/g, (whole, n: string) => {
+        const origin = assembly.originalLine(Number(n));
+        return origin ? `line ${origin.line}` : whole;
+      })
+      .replaceAll(new RegExp(`${prefix}\\w*`, 'g'), 'the expression');
+    return fail(problemAt(piece, `the generated code threw ${message}`));
   }
 }
 
