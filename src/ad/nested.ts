@@ -1,5 +1,5 @@
 import type { NameSupply } from '../ir/builder.ts';
-import { declaredIn, variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { declaredIn, forEachInstr, variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import { isAdjointName, nestedAdjointBase } from '../emit/names.ts';
 import { reverseMode } from './reverse.ts';
 
@@ -32,9 +32,32 @@ export function nestedGradient(fn: IrFunction, names: NameSupply): { readonly in
     if (renames.has(name) || !isAdjointName(name)) continue;
     renames.set(name, name.startsWith('$') ? names.temp() : names.user(nestedAdjointBase(name)));
   }
-  const instrs = [...reversed.body, ...renameVariables(reversed.reverse!, renames)];
+  const instrs = [...reversed.body, ...renameVariables(valuesApart(reversed.reverse!, names), renames)];
   const gradient = adjoint.kind === 'var' && renames.has(adjoint.name) ? variable(renames.get(adjoint.name)!) : adjoint;
   return { instrs, gradient };
+}
+
+/**
+ * An accumulator's terms as values of their own: `let d = a / b; d += e * f` becomes
+ * `const $t1 = a / b; let d = $t1; const $t2 = e * f; d += $t2`. Reverse mode's rules may reuse an
+ * instruction's result (∂(a/b)/∂b = −y/b, ∂exp(x) = y); the result of `let d = a / b` is not what d
+ * holds once terms are added, so the caller's sweep must see a / b under a name of its own.
+ */
+function valuesApart(block: readonly Instr[], names: NameSupply): Instr[] {
+  const accumulated = new Set<string>();
+  forEachInstr(block, (i) => i.kind === 'add' && accumulated.add(i.target));
+  const split = (b: readonly Instr[]): Instr[] =>
+    b.flatMap((i): Instr[] => {
+      if (i.kind === 'if') return [{ ...i, then: split(i.then), else: split(i.else) }];
+      if (i.kind === 'loop') return [{ ...i, body: split(i.body) }];
+      if ((i.kind !== 'let' && i.kind !== 'set' && i.kind !== 'add') || !i.expr || i.expr.op === 'copy' || !accumulated.has(i.target)) return [i];
+      const value = names.temp();
+      return [
+        { kind: 'const', target: value, expr: i.expr, origin: i.origin },
+        { ...i, expr: { op: 'copy', args: [variable(value)] } },
+      ];
+    });
+  return split(block);
 }
 
 /** The instructions with every definition and use of some variables renamed. */
