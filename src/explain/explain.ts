@@ -190,7 +190,7 @@ function pointValues(params: readonly Param[], point: Point, fnName: string): Po
     const v = values[k];
     const isNumber = (x: unknown) => typeof x === 'number';
     const isVector = (x: unknown): x is readonly number[] => Array.isArray(x) && x.every(isNumber);
-    const ok = !p.type ? isNumber(v) : p.type.kind === 'vec' ? isVector(v) : Array.isArray(v) && v.length > 0 && v.every(isVector);
+    const ok = !p.type ? isNumber(v) : p.type.kind === 'vec' ? isVector(v) : Array.isArray(v) && v.every(isVector);
     if (ok) return;
     const wanted = !p.type ? 'a number' : p.type.kind === 'vec' ? 'a vector ([1, 2, 3])' : 'a matrix, as rows ([[1, 2], [3, 4]])';
     throw mistake(`'${p.name}' of ${signature} takes ${wanted}: ${how}`);

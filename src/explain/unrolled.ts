@@ -138,6 +138,12 @@ export function buildUnrolled(
     }
   });
 
+  // A matrix without rows says nothing about its columns: with no other array giving that size, it is 0.
+  ir.params.forEach((p) => {
+    const columns = p.shape?.kind === 'mat' ? p.shape.sizes[1] : undefined;
+    if (columns !== undefined && typeof columns !== 'number' && !env.has(columns.name)) env.set(columns.name, 0);
+  });
+
   const scalar = (o: Operand): Scalar => {
     if (o.kind === 'const') return o.value;
     const v = env.get(o.name);
