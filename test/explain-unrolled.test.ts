@@ -409,3 +409,14 @@ describe('property: the unrolled graph’s sweeps agree with the generated code'
     );
   });
 });
+
+describe('what the unrolled view does not reproduce', () => {
+  it('says so where the generated code skips an adjoint of exactly 0 after an if (0 × ∞), as the README documents', () => {
+    const source = 'fn g(x, c) {\n  var z = sqrt(x)\n  var w = c\n  if c > 1 { w = z * c } else { w = z * (c - c) }\n  return w\n}\n';
+    const r = explain(source, 'g', { x: 0, c: 0 });
+    const x = r.inputs.find((p) => p.input === 'x')!;
+    // The path multiplies the adjoint 0 by sqrt's partial at 0, ∞; the generated code guards it.
+    expect([x.adjoint, x.compiled]).toEqual([NaN, 0]);
+    expect(formatExplain(r)).toContain('NaN (adjoint of x: NaN; generated code: 0)  ≠ generated code, which skips an adjoint of exactly 0 (0 × ∞) that this unrolled graph multiplies');
+  });
+});
