@@ -1,10 +1,12 @@
-import type { LineMap } from '../diagnostics/span.ts';
+import { reverseMode } from '../ad/reverse.ts';
+import type { LineMap, Span } from '../diagnostics/span.ts';
+import { adjointName } from '../emit/names.ts';
 import { isBuiltin } from '../ir/builtins.ts';
-import { isBooleanOp, type Expr, type Instr, type Operand, type Origin, type Reduction } from '../ir/ir.ts';
+import { definesOf, forEachInstr, isBooleanOp, type Expr, type Instr, type Operand, type Origin, type Reduction } from '../ir/ir.ts';
 import { lowerFunction } from '../ir/lower.ts';
 import { assertNever, type FunctionDecl } from '../syntax/ast.ts';
 import type { EdgeCode, Graph } from './graph.ts';
-import { generatedForm, type Scalar } from './interpret.ts';
+import { generatedForm, zeroStartedAdjoints, type Scalar } from './interpret.ts';
 import { shorten } from './labels.ts';
 import { ruleDerivative } from './partials.ts';
 import type { ControlStep, PointValue } from './types.ts';
@@ -167,7 +169,7 @@ export function buildUnrolled(
   };
 
   /** An operation's value, and its node when an argument has one. */
-  const compute = (expr: Expr, origin: Origin): Computed => {
+  const compute = (expr: Expr, origin: Origin, target?: string): Computed => {
     if (expr.op === 'copy') return operand(expr.args[0]);
     if (expr.op === 'load') {
       const cells = env.get((expr.args[0] as Extract<Operand, { kind: 'var' }>).name) as Cells;
@@ -182,7 +184,7 @@ export function buildUnrolled(
     // inputs is a number here, as a constant is (unrolled, they would crowd the graph).
     const active = args.some((a) => a.node !== undefined && g.node(a.node).active);
     if (typeof value === 'boolean' || isBooleanOp(expr.op) || !active) return { value };
-    const id = addNode({ id: g.nextId(), kind: isBuiltin(expr.op) ? 'builtin' : 'operator', label: label(origin.span), span: origin.span, op: expr.op, value, active });
+    const id = addNode({ id: g.nextId(), kind: isBuiltin(expr.op) ? 'builtin' : 'operator', label: label(origin.span), span: origin.span, op: expr.op, ...(target ? { variable: target } : {}), value, active });
     const values = expr.args.map((a, k) => ({ value: Number(args[k].value), isConstant: a.kind === 'const' }));
     args.forEach((a, k) => {
       if (a.node === undefined) return;
@@ -233,7 +235,7 @@ export function buildUnrolled(
             env.set(instr.target, env.get(instr.expr.args[0].name)!); // an array handed on
             break;
           }
-          setScalar(instr.target, compute(instr.expr, instr.origin));
+          setScalar(instr.target, compute(instr.expr, instr.origin, instr.target));
           break;
         case 'add':
           throw new Error("internal error: '+=' in a primal function");
@@ -384,7 +386,7 @@ export function buildUnrolled(
       setScalar(r.target, { value: result });
       return;
     }
-    const id = addNode({ id: g.nextId(), kind: 'reduction', label: label(origin.span), span: origin.span, op: r.op, value: result, active });
+    const id = addNode({ id: g.nextId(), kind: 'reduction', label: label(origin.span), span: origin.span, op: r.op, variable: r.target, value: result, active });
     terms.forEach((c, k) => {
       if (c.node === undefined) return;
       if (!active || !g.node(c.node).active) {
@@ -413,9 +415,22 @@ export function buildUnrolled(
     const span = last.kind === 'return' ? last.value.span : fn.span;
     output = addNode({ id: g.nextId(), kind: 'constant', label: g.label(span), span, op: 'const', value: result.value as number, active: false });
   }
-  // Unrolled, one variable of the IR is many nodes: the reverse sweep guards of src/ad/reverse.ts
-  // (adjoints started at 0 before an `if`) are not reproduced here; see the README.
-  g.zeroStarted = new Map();
+  // The adjoints the compiled reverse sweep starts at 0 (before an `if`, or from a min/max's
+  // select) and guards, read off the compiler's own reverse sweep of this IR, as in the expanded
+  // view. Inside loops the reverse sweep recomputes each iteration under new names, which do not
+  // lead back to nodes: those guards are not reproduced (see the README).
+  const byAdjoint = new Map<string, string>();
+  forEachInstr(ir.body, (i) => {
+    for (const target of definesOf(i)) byAdjoint.set(adjointName(target), target);
+  });
+  const guarded = new Map<string, Span>();
+  for (const [name, at] of zeroStartedAdjoints(reverseMode(ir, names).reverse!)) {
+    const v = byAdjoint.get(name);
+    if (v !== undefined) guarded.set(v, at);
+  }
+  const zeroStarted = new Map<string, Span>();
+  for (const n of g.nodes) if (n.variable !== undefined && guarded.has(n.variable)) zeroStarted.set(n.id, guarded.get(n.variable)!);
+  g.zeroStarted = zeroStarted;
   return { output, inputs, control: [...control.values()] };
 }
 
