@@ -87,6 +87,16 @@ describe('--forward: tangents along the graph (the seed’s §1 picture)', () =>
     expect(formatExplain(explain(seed, 'forward', { x: 1 }))).not.toContain('tangent');
   });
 
+  it('prints what the README shows for it', () => {
+    const readme = read('../README.md');
+    const start = readme.indexOf('$ adc explain examples/seed.ad forward --at x=1 --forward x\n');
+    expect(start).toBeGreaterThan(0);
+    const block = readme.slice(start, readme.indexOf('```', start)).split('\n').slice(1, -1);
+    const text = formatExplain(explain(seed, 'forward', { x: 1 }, { forward: 'x' }), 'examples/seed.ad').split('\n');
+    expect(block.filter((l) => l !== '…')).toHaveLength(6);
+    for (const line of block) if (line !== '…') expect(text).toContain(line);
+  });
+
   it('refuses an input that is not a differentiated one, naming those there are (exit 2)', async () => {
     const source = 'fn f(x, const c, v: vec[n]) = x * c + sum(i: v[i])\n';
     const at = { x: 1, c: 2, v: [1, 2] };

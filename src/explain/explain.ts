@@ -51,7 +51,7 @@ export function explain(source: string, fnName: string, point: Point, options: E
   if (ir.value.result) {
     throw new ExplainError(
       `'${fnName}' returns ${ir.value.result.kind === 'vec' ? 'a vector' : 'a matrix'}, and adc explain shows the graph of one number; ` +
-        `explain a function returning one of its elements or a sum of them (fn g(…) = ${fnName}(…)[0])`,
+        `explain a function returning one of its elements or a sum of them (fn g(…) = ${fnName}(…)[${ir.value.result.kind === 'vec' ? '0' : '0, 0'}])`,
     );
   }
   const unrolled = usesArrays(fn, table) || anyReachable(fn, table, hasStatefulCode);
