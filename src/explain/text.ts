@@ -49,7 +49,9 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
       ? 'Graph: one node per user-function call, built-in, operator and `if` of the body (--expand: one node per operation).'
       : r.view === 'expanded'
         ? 'Graph: one node per operation, calls inlined (as the compiler differentiates it).'
-        : 'Graph: the computation run at this point: one node per operation run and per array element, loops unrolled (t=2: in iteration t = 2), the branches taken, calls inlined.',
+        : `Graph: the computation run at this point: one node per operation run and per array element${
+            r.control?.some((c) => c.kind !== 'if') ? ', loops unrolled (t=2: in iteration t = 2)' : ''
+          }${r.control?.some((c) => c.kind === 'if') ? ', only the branches taken' : ''}, calls inlined.`,
   );
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   out.push(`${plural(r.nodes.length, 'node')}, ${plural(r.edges.length, 'edge')}; output ${r.output}.`);
