@@ -31,6 +31,9 @@ export class TooLarge extends Error {}
 /** The function's code throws at the point (a range check), as the generated code would. */
 export class Stopped extends Error {}
 
+/** Two array arguments disagree about a size (`n`), as the generated code's prologue would say: a usage mistake. */
+export class SizeMismatch extends Error {}
+
 /** The array elements of a vector (or of one row of a matrix): their values, and the node holding each (none for a constant). */
 interface Cells {
   readonly values: number[];
@@ -434,5 +437,3 @@ export function buildUnrolled(
   return { output, inputs, control: [...control.values()] };
 }
 
-/** Two array arguments disagree about a size (`n`), as the generated code's prologue would say: a usage mistake. */
-export class SizeMismatch extends Error {}
