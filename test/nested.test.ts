@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileSync, formatDiagnostics, type CompileOptions } from '../src/index.ts';
 import { instantiate } from './support/instantiate.ts';
 import { diagnose } from './support/diagnostics.ts';
+import { explain } from '../src/explain/index.ts';
 import fc from 'fast-check';
 import { caseArb } from './oracle/arbitrary.ts';
 import { gradient, printProgram } from './oracle/program.ts';
@@ -231,6 +232,12 @@ describe('counter-examples the nested property test found (test/arrays-propertie
       expectClose(g.gradient[x[0]], centralDifferences((...a) => m.f(...a), args)[0], 1e-7, name);
     });
   }
+});
+
+describe('adc explain', () => {
+  it('refuses a function that takes a derivative, saying so', () => {
+    expect(() => explain('fn f(x) = x^2\nfn g(x) = grad(f)(x) * x', 'g', { x: 1 })).toThrow(/takes a derivative inside the language/);
+  });
 });
 
 describe('grad refused with located diagnostics', () => {
