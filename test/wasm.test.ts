@@ -1,0 +1,271 @@
+import { readFileSync } from 'node:fs';
+import { createContext, runInContext } from 'node:vm';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileSync } from '../src/index.ts';
+import { arrayCaseArb, buildArgs, checkArrayCase, checkArraySource, newStats, type Arg } from './support/array-programs.ts';
+import { instantiate } from './support/instantiate.ts';
+
+/**
+ * The WebAssembly target (`target: 'wasm'`, src/emit/wasm/). test/arrays-wasm.test.ts runs every
+ * array test on it; here: the array property test on it, the two targets compared on random
+ * programs and on the examples (values and gradients within 1e-14, errors word for word), memory
+ * growth and reuse, determinism, the fallback without WebAssembly, and the option's checking.
+ */
+
+type Module = Record<string, (...args: unknown[]) => unknown>;
+
+function both(source: string): { js: Module; wasm: Module; code: string } {
+  const js = compileSync(source);
+  const wasm = compileSync(source, { target: 'wasm' });
+  expect(js.diagnostics, source).toEqual([]);
+  expect(wasm.diagnostics, source).toEqual([]);
+  return { js: instantiate(js.code!) as unknown as Module, wasm: instantiate(wasm.code!) as unknown as Module, code: wasm.code! };
+}
+
+/**
+ * Within 1e-14 relative, against `scale` (the size of the terms a result is summed from: SIMD sums
+ * add their terms in another order, so a sum that cancels can differ by rounding relative to its
+ * terms, not to itself). Non-finite values must be identical.
+ */
+function agree(a: number, b: number, scale: number, where: string): void {
+  if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) return;
+  if (!Number.isFinite(a) || !Number.isFinite(b)) expect.fail(`${where}: wasm ${a}, js ${b}`);
+  const tol = 1e-14 * Math.max(Math.abs(a), Math.abs(b), scale);
+  if (!(Math.abs(a - b) <= tol)) expect.fail(`${where}: wasm ${a}, js ${b} (differ by ${Math.abs(a - b)}, tolerance ${tol})`);
+}
+
+/** Compares two results (numbers, arrays, rows, { value, gradient }) entry by entry. */
+function compare(a: unknown, b: unknown, scale: number, where: string): void {
+  if (typeof b === 'number') {
+    expect(typeof a, where).toBe('number');
+    return agree(a as number, b, scale, where);
+  }
+  if (b instanceof Float64Array) {
+    expect(a, where).toBeInstanceOf(Float64Array);
+    expect((a as Float64Array).length, where).toBe(b.length);
+    return b.forEach((x, i) => agree((a as Float64Array)[i], x, scale, `${where}[${i}]`));
+  }
+  if (Array.isArray(b)) {
+    expect(Array.isArray(a), where).toBe(true);
+    expect((a as unknown[]).length, where).toBe(b.length);
+    return b.forEach((x, i) => compare((a as unknown[])[i], x, scale, `${where}[${i}]`));
+  }
+  const keys = Object.keys(b as object);
+  expect(Object.keys(a as object), where).toEqual(keys);
+  for (const k of keys) compare((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], scale, `${where}.${k}`);
+}
+
+/** Calls f on both modules: the same result (within rounding) or the same error, message included. */
+function callBoth(js: Module, wasm: Module, name: string, args: readonly unknown[], scale: number, where: string): void {
+  let expected: unknown;
+  let error: unknown;
+  try {
+    expected = js[name](...args);
+  } catch (e) {
+    error = e;
+  }
+  if (error !== undefined) {
+    expect(() => wasm[name](...args), `${where}: ${name} throws on both targets`).toThrow(error as Error);
+    expect(() => wasm[name](...args)).toThrow((error as Error).constructor as ErrorConstructor);
+    return;
+  }
+  compare(wasm[name](...args), expected, scale, `${where}: ${name}`);
+}
+
+/** fGradInto on both, into fresh out objects shaped as the gradient. */
+function intoBoth(js: Module, wasm: Module, name: string, args: readonly unknown[], scale: number, where: string): void {
+  let gradient: Record<string, unknown>;
+  try {
+    gradient = (js[`${name}Grad`](...args) as { gradient: Record<string, unknown> }).gradient;
+  } catch {
+    return;
+  }
+  const shaped = () => Object.fromEntries(Object.entries(gradient).map(([k, g]) => [k, typeof g === 'number' ? 777 : g instanceof Float64Array ? new Float64Array(g.length).fill(777) : (g as Float64Array[]).map((r) => new Float64Array(r.length).fill(777))]));
+  const [outJs, outWasm] = [shaped(), shaped()];
+  const value = js[`${name}GradInto`](outJs, ...args) as number;
+  agree(wasm[`${name}GradInto`](outWasm, ...args) as number, value, scale, `${where}: ${name}GradInto value`);
+  compare(outWasm, outJs, scale, `${where}: ${name}GradInto out`);
+}
+
+describe('the wasm target on the array property test (a reference evaluator and finite differences)', () => {
+  const runs = Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 150);
+  it(`on ${runs} random programs`, () => {
+    const stats = newStats();
+    fc.assert(
+      fc.property(arrayCaseArb(), (c) => checkArrayCase(c, stats, { target: 'wasm' })),
+      { numRuns: runs },
+    );
+    expect(stats.compared).toBeGreaterThan(0);
+  });
+
+  it('the counter-examples the property test found', () => {
+    const x = [0.5, 0.2, 0.9];
+    checkArraySource('fn f(x: vec[n], s) = if s > 0 then max(i: x[i]) else 0', [[x, 1]], newStats(), { target: 'wasm' });
+    checkArraySource('fn f(x: vec[n], s) = if s > 0 then prod(i: x[i]) else 0', [[x, 1], [[0, 2, 0], 1]], newStats(), { target: 'wasm' });
+    checkArraySource('fn f(x: vec[n], y: vec[m], c) = sum(i: x[i] * max(j in 0..2: y[c + j]))', [[[], [1], 5]], newStats(), { target: 'wasm' });
+    checkArraySource('fn f(x: vec[n]) = sum(i in 0..n/2: x[i]^2)', [[[1, 2, 3]], [[1, 2]]], newStats(), { target: 'wasm' });
+  });
+});
+
+describe('the two targets agree', () => {
+  it('on random programs: f, fGrad, fGradInto and every error', () => {
+    fc.assert(
+      fc.property(arrayCaseArb(), ({ program, configs, data }) => {
+        const { js, wasm } = both(program.source);
+        for (const sizes of configs) {
+          const args = buildArgs(program.params, sizes, data);
+          const where = `${program.source}\nat ${JSON.stringify(args, (_, v) => (v instanceof Float64Array ? [...v] : v))}`;
+          const scale = program.bound;
+          callBoth(js, wasm, 'f', args, scale, where);
+          callBoth(js, wasm, 'fGrad', args, scale, where);
+          intoBoth(js, wasm, 'f', args, scale, where);
+        }
+      }),
+      { numRuns: Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 150) },
+    );
+  });
+
+  /** Deterministic data in [-1, 1]. */
+  const data = (seed: number) => {
+    let s = seed;
+    return () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  };
+  const vec = (n: number, next: () => number) => Array.from({ length: n }, next);
+  const mat = (m: number, n: number, next: () => number) => Array.from({ length: m }, () => Float64Array.from(vec(n, next)));
+
+  it('on examples/arrays.ad, gmm.ad and loops.ad (lstm) at several sizes', () => {
+    const next = data(7);
+    const arrays = both(readFileSync(new URL('../examples/arrays.ad', import.meta.url), 'utf8'));
+    for (const [m, n, h] of [[0, 0, 0], [1, 1, 1], [7, 5, 3], [50, 32, 16], [200, 9, 33]]) {
+      const X = mat(m, n, next);
+      const y = vec(m, next);
+      const calls: [string, unknown[]][] = [
+        ['lsq', [vec(n, next), 0.3, X, y]],
+        ['mlp', [mat(h, n, next), vec(h, next), vec(h, next), 0.1, X, y]],
+        ['smooth', [vec(n + 1, next)]],
+      ];
+      for (const [name, args] of calls) {
+        for (const f of [name, `${name}Grad`]) callBoth(arrays.js, arrays.wasm, f, args, 10, `arrays.ad ${m}×${n}`);
+        intoBoth(arrays.js, arrays.wasm, name, args, 10, `arrays.ad ${m}×${n}`);
+      }
+    }
+    const gmm = both(readFileSync(new URL('../examples/gmm.ad', import.meta.url), 'utf8'));
+    for (const [N, D, K] of [[1, 1, 1], [10, 2, 3], [40, 5, 4], [100, 10, 5]]) {
+      const args = [vec(K, next), mat(K, D, next), mat(K, D, next), mat(K, (D * (D - 1)) / 2, next), mat(N, D, next), 1.5, 3];
+      // The objective is a sum of N·K terms of size up to ~D: rounding is relative to that.
+      for (const f of ['gmm', 'gmmGrad']) callBoth(gmm.js, gmm.wasm, f, args, N * D * K, `gmm N=${N} D=${D} K=${K}`);
+      intoBoth(gmm.js, gmm.wasm, 'gmm', args, N * D * K, `gmm N=${N} D=${D} K=${K}`);
+    }
+    const loops = both(readFileSync(new URL('../examples/loops.ad', import.meta.url), 'utf8'));
+    const lstmArgs = [0.5, 0.4, 0.1, 0.3, 0.6, -0.2, 0.7, 0.2, 0.1, 0.9, 0.5, 0.3, 1.2, vec(20, next)];
+    expect(loops.wasm.lstm.name).toBe('lstm$wasm');
+    for (const f of ['lstm', 'lstmGrad']) callBoth(loops.js, loops.wasm, f, lstmArgs, 1, 'lstm');
+  });
+
+  it('on functions returning arrays, and their Jacobians (computed by the JS functions)', () => {
+    const { js, wasm } = both('fn r(x: vec[n], s) {\n  let y[i] = s * exp(x[i])\n  return y\n}\nfn m(x: vec[n]) {\n  let Y[i, j] = x[i] * x[j]\n  return Y\n}\n');
+    expect(wasm.r.name).toBe('r$wasm');
+    for (const x of [[], [0.5], [0.1, -2, 3]]) {
+      callBoth(js, wasm, 'r', [x, 2], 1, 'r');
+      callBoth(js, wasm, 'rJacobian', [x, 2], 1, 'rJacobian');
+      callBoth(js, wasm, 'm', [x], 1, 'm');
+    }
+  });
+
+  it('on errors: lengths, indices, loop bounds, argument types', () => {
+    const { js, wasm } = both(
+      'fn f(x: vec[n], const A: mat[m, n], c) = sum(i: x[i] * A[0, i]) + x[c]\n' + 'fn g(x: vec[n], b) = sum(i in 0..b: x[0] * i)\n' + 'fn h(x: vec[n], c) {\n  let y[i in 2..n] = x[i] ^ 2\n  return y[c] + x[0]\n}\n',
+    );
+    const calls: [string, unknown[]][] = [
+      ['f', [[1, 2], [[1, 2, 3]], 0]],
+      ['f', [[1, 2], [[1, 2], [3]], 0]],
+      ['f', [[1, 2], [[1, 2]], 2]],
+      ['f', [[1, 2], [[1, 2]], 0.5]],
+      ['f', [[1, 2], [[1, 2]], -1]],
+      ['f', ['ab', [[1, 2]], 0]],
+      ['f', [undefined, [[1, 2]], 0]],
+      ['g', [[1], 1e300]],
+      ['g', [[1], NaN]],
+      ['h', [[1, 2, 3], 2]],
+      ['h', [[1, 2, 3], 1]],
+      ['h', [[1, 2, 3], 3]],
+    ];
+    for (const [name, args] of calls) {
+      callBoth(js, wasm, name, args, 1, JSON.stringify(args));
+      callBoth(js, wasm, `${name}Grad`, args, 1, JSON.stringify(args));
+    }
+    // fGradInto's out arrays: checked with the JS function's messages.
+    expect(() => wasm.fGradInto({ x: new Float64Array(3) }, [1, 2], [[1, 2]], 0)).toThrow(/fGradInto: out\.x has 3 elements, but the parameter's length is 2/);
+    const x = [1, 2];
+    expect(() => wasm.fGradInto({ x }, x, [[1, 2]], 0)).toThrow(/same array as the argument x/);
+  });
+});
+
+describe('memory', () => {
+  it('grows for large arguments and work arrays, and is reused by smaller calls after', () => {
+    const { js, wasm } = both('fn f(x: vec[n], const y: vec[n]) {\n  let z[i] = x[i] * y[i]\n  let w[i] = exp(z[i] / n)\n  return sum(i: w[i] + z[i])\n}\n');
+    for (const n of [3, 1_000_000, 10, 300_000]) {
+      const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i));
+      const y = Float64Array.from({ length: n }, (_, i) => Math.cos(i));
+      callBoth(js, wasm, 'f', [x, y], n, `n = ${n}`);
+      callBoth(js, wasm, 'fGrad', [x, y], n, `n = ${n}`);
+    }
+  });
+
+  it('returns fresh arrays: a later call does not change an earlier result', () => {
+    const { wasm } = both('fn f(x: vec[n]) = sum(i: x[i]^2)\n');
+    const first = (wasm.fGrad([1, 2]) as { gradient: { x: Float64Array } }).gradient.x;
+    wasm.fGrad([5, 6]);
+    expect([...first]).toEqual([2, 4]);
+    expect(first.buffer.byteLength).toBe(16);
+  });
+});
+
+describe('the module', () => {
+  const source = readFileSync(new URL('../examples/gmm.ad', import.meta.url), 'utf8');
+
+  it('is deterministic: the same bytes twice', () => {
+    expect(compileSync(source, { target: 'wasm' }).code).toBe(compileSync(source, { target: 'wasm' }).code);
+  });
+
+  it('uses f64x2 SIMD and imports only Math functions and its glue', () => {
+    const code = compileSync(source, { target: 'wasm' }).code!;
+    const base64 = /\$base64\('([A-Za-z0-9+/]*)'\)/.exec(code)![1];
+    const module = new WebAssembly.Module(Buffer.from(base64, 'base64'));
+    const imports = WebAssembly.Module.imports(module);
+    for (const i of imports) expect(i.module === 'Math' ? typeof Math[i.name as 'exp'] : i.module === 'adc' ? i.name : '', `${i.module}.${i.name}`).toMatch(/^(function|fail|outOfMemory)$/);
+    expect(WebAssembly.Module.exports(module).map((e) => e.name)).toContain('memory');
+  });
+
+  it('falls back to the JS functions where WebAssembly is missing, with the same results', () => {
+    const code = compileSync(source, { target: 'wasm' }).code!;
+    const match = /export \{([^}]*)\};\s*$/.exec(code)!;
+    const entries = match[1].split(',').map((spec) => spec.trim().split(/\s+as\s+/));
+    const body = `${code.slice(0, match.index)}\n({ ${entries.map(([local, exported = local]) => `${JSON.stringify(exported)}: ${local}`).join(', ')} })`;
+    const context = createContext({});
+    runInContext('delete globalThis.WebAssembly', context);
+    const m = runInContext(`'use strict';\n${body}`, context) as Module;
+    expect(m.gmm.name).toBe('gmm');
+    const withWasm = instantiate(code) as unknown as Module;
+    expect(withWasm.gmm.name).toBe('gmm$wasm');
+    const args = [[0.1, 0.2], [[0, 1], [1, 0]], [[0.1, 0.2], [0.3, 0.1]], [[0.5], [0.2]], [[1, 2], [0.5, 0.5], [2, 1]], 1, 2];
+    agree(withWasm.gmm(...args) as number, m.gmm(...args) as number, 10, 'gmm');
+  });
+
+  it('refuses an unknown target with a diagnostic, and a non-string target with a TypeError', () => {
+    const r = compileSync('fn f(x: vec[n]) = x[0]\n', { target: 'wasm64' as 'wasm' });
+    expect(r.code).toBeUndefined();
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['AD5041']);
+    expect(() => compileSync('fn f(x) = x\n', { target: 1 as unknown as 'js' })).toThrow(TypeError);
+  });
+
+  it('leaves scalar functions JavaScript', () => {
+    const code = compileSync('fn f(x, y) = x * y\n', { target: 'wasm' }).code!;
+    expect(code).not.toContain('WebAssembly');
+    const m = instantiate(code) as unknown as Module;
+    expect(m.f(2, 3)).toBe(6);
+  });
+});
+
+export type { Arg };
