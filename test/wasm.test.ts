@@ -1,8 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createContext, runInContext } from 'node:vm';
+import { rollup } from 'rollup';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileSync } from '../src/index.ts';
+import { main } from '../src/cli/main.ts';
+import adcRollup from '../src/plugins/rollup.ts';
+import { importCode } from './support/load.ts';
 import { arrayCaseArb, buildArgs, checkArrayCase, checkArraySource, newStats, type Arg } from './support/array-programs.ts';
 import { instantiate } from './support/instantiate.ts';
 
@@ -265,6 +273,46 @@ describe('the module', () => {
     expect(code).not.toContain('WebAssembly');
     const m = instantiate(code) as unknown as Module;
     expect(m.f(2, 3)).toBe(6);
+  });
+});
+
+describe('--target wasm in the CLI, the bundler plugins and the Node loader', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'adc-wasm-'));
+  const model = join(dir, 'model.ad');
+  writeFileSync(model, 'fn f(x: vec[n]) = sum(i: x[i]^2)\n');
+  const app = join(dir, 'app.mjs');
+  writeFileSync(app, "import { f, fGrad } from './model.ad';\nconsole.log(f.name, f([1, 2]), [...fGrad([1, 2]).gradient.x].join(','));\n");
+
+  it('adc compile --target wasm writes the wasm module; an unknown target is refused', async () => {
+    const err: string[] = [];
+    expect(await main(['compile', model, '-o', join(dir, 'cli.mjs'), '--target', 'wasm'], { out: () => {}, err: (s) => err.push(s) })).toBe(0);
+    const m = await import(/* @vite-ignore */ pathToFileURL(join(dir, 'cli.mjs')).href);
+    expect([m.f.name, m.f([1, 2])]).toEqual(['f$wasm', 5]);
+    expect(await main(['compile', model, '-o', join(dir, 'bad.mjs'), '--target', 'asm'], { out: () => {}, err: (s) => err.push(s) })).toBe(2);
+    expect(err.join('\n')).toContain("--target takes js or wasm, not 'asm'");
+  });
+
+  it('the plugins take { target: "wasm" } (Rollup shown; every adapter shares unplugin.ts)', async () => {
+    const rolled = await rollup({ input: app, plugins: [adcRollup({ target: 'wasm' })], onwarn: () => {} });
+    const code = (await rolled.generate({ format: 'es' })).output[0].code;
+    await rolled.close();
+    expect(code).toContain('new WebAssembly.Module');
+    const m = await importCode(code.replace(/^import .*$/gm, '').replace(/^console\.log.*$/gm, '') + '\nexport { f };\n');
+    expect((m.f as unknown as (x: number[]) => number)([1, 2])).toBe(5);
+  });
+
+  it('the loader takes ADC_TARGET=wasm', () => {
+    const run = (target: string | undefined) => {
+      const env = { ...process.env };
+      if (target === undefined) delete env.ADC_TARGET;
+      else env.ADC_TARGET = target;
+      return spawnSync(process.execPath, ['--import', 'adc-compiler/register', app], { cwd: root, encoding: 'utf8', timeout: 30_000, env });
+    };
+    expect(run('wasm')).toMatchObject({ status: 0, stdout: 'f$wasm 5 2,4\n' });
+    expect(run(undefined)).toMatchObject({ status: 0, stdout: 'f 5 2,4\n' });
+    expect(run('llvm').stderr).toContain("ADC_TARGET must be js or wasm, not 'llvm'");
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
