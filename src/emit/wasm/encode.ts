@@ -74,12 +74,13 @@ export const op = {
   f64_div: 0xa3,
   f64_min: 0xa4,
   f64_max: 0xa5,
+  i32_wrap_i64: 0xa7,
   f64_convert_i32_s: 0xb7,
   f64_convert_i32_u: 0xb8,
 } as const;
 
 /** Opcodes behind the 0xfc prefix (saturating truncation, bulk memory). */
-export const miscOp = { i32_trunc_sat_f64_s: 2, i32_trunc_sat_f64_u: 3, memory_fill: 11 } as const;
+export const miscOp = { i32_trunc_sat_f64_s: 2, i32_trunc_sat_f64_u: 3, i64_trunc_sat_f64_s: 6, memory_fill: 11 } as const;
 
 /** Opcodes behind the 0xfd prefix (fixed-width SIMD, f64x2 only). */
 export const simdOp = {

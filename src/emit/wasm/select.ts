@@ -81,6 +81,57 @@ function inferKinds(fn: IrFunction, all: readonly Instr[]): Map<string, Kind> {
   return kinds;
 }
 
+/**
+ * Integer-valued variables: sizes, loop indices, and consts computed from them by + - * (and min,
+ * max of small ones), each with a bound on its magnitude (Infinity: unknown). Such a variable gets
+ * an i32 twin computed beside its f64 value, which addresses use instead of converting the f64
+ * per access. The twin is exact modulo 2^32 (+ - * wrap as a ring), and an address is only formed
+ * from an index the IR proved or checked in range (below 2^29 elements in a 4 GB memory), so the
+ * twin equals it there. A loop whose bounds are small (below 2^31) counts with its i32 twin.
+ */
+export function integerBounds(fn: IrFunction, all: readonly Instr[]): Map<string, number> {
+  const ints = new Map<string, number>();
+  // An array length in a 4 GB memory.
+  const sizeBound = 2 ** 29;
+  for (const p of fn.params) for (const x of p.shape?.sizes ?? []) if (typeof x !== 'number') ints.set(x.name, sizeBound);
+  const bound = (o: Operand): number | undefined => (o.kind === 'const' ? (Number.isSafeInteger(o.value) ? Math.abs(o.value) : undefined) : ints.get(o.name));
+  forEachInstr(all, (i) => {
+    if (i.kind === 'loop') {
+      const b = Math.max(bound(i.from) ?? Infinity, bound(i.to) ?? Infinity);
+      ints.set(i.index, b);
+      return;
+    }
+    if (i.kind !== 'const') return;
+    const bs = i.expr.args.map(bound);
+    if (bs.some((b) => b === undefined)) return;
+    const [a, b] = bs as number[];
+    switch (i.expr.op) {
+      case 'add':
+      case 'sub':
+        ints.set(i.target, a + b);
+        break;
+      case 'mul':
+        ints.set(i.target, a * b);
+        break;
+      case 'neg':
+      case 'copy':
+        ints.set(i.target, a);
+        break;
+      case 'min':
+      case 'max':
+        // Not a ring operation: only where both twins are exact.
+        if (Math.max(a, b) < 2 ** 31) ints.set(i.target, Math.max(a, b));
+        break;
+      default:
+        break;
+    }
+  });
+  return ints;
+}
+
+/** Below this, an integer and its i32 twin are equal (with room for a loop counter's last step). */
+export const smallBound = 2 ** 31 - 2;
+
 /** A construct the target does not compile: compile-wasm.ts turns it into a located diagnostic. */
 export class Unsupported extends Error {
   constructor(
@@ -169,8 +220,9 @@ export class Selector {
   readonly kinds: Map<string, Kind>;
   private readonly index = new Map<string, number>();
   private readonly paramCount: number;
-  /** Each loop index's i32 twin, counting with it: used for addresses, where it is exact. */
+  /** The i32 twin of each integer-valued variable (integerBounds): loop indices' counters, sizes, offsets. */
   readonly shadows = new Map<string, number>();
+  readonly ints: Map<string, number>;
   /** The row length (in elements) of each matrix: a parameter's second size, or a gradient matrix's length. */
   private readonly rowLength = new Map<string, Operand>();
   /** Scratch locals, reused: one f64 for the allocator. */
@@ -182,6 +234,7 @@ export class Selector {
     readonly module: ModuleBuilder,
   ) {
     this.kinds = inferKinds(fn, all);
+    this.ints = integerBounds(fn, all);
     const sig = signatureOf(fn);
     sig.params.forEach((p, n) => this.index.set(p.name, n));
     this.paramCount = sig.params.length;
@@ -199,6 +252,13 @@ export class Selector {
     });
     // The heap starts where the glue says (after the arguments it copied in).
     this.code.byte(op.local_get).u32(this.index.get('$heap')!).byte(op.global_set).u32(heapGlobal);
+    // The sizes' i32 twins (array lengths: exact).
+    for (const p of sig.params) {
+      if (!this.ints.has(p.name)) continue;
+      this.get(this.index.get(p.name)!);
+      this.code.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_u);
+      this.set(this.shadowOf(p.name));
+    }
   }
 
   /** A new local of the given type. */
@@ -267,6 +327,22 @@ export class Selector {
     if (shadow !== undefined) return this.get(shadow);
     this.number(o);
     this.code.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_u);
+  }
+
+  /** Pushes a small integer operand (isSmall) as an i32, exactly. */
+  smallI32(o: Operand): void {
+    if (o.kind === 'const') {
+      this.code.byte(op.i32_const).s32(o.value);
+      return;
+    }
+    const shadow = this.shadows.get(o.name);
+    if (shadow !== undefined) return this.get(shadow);
+    this.number(o);
+    this.code.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_s);
+  }
+
+  isSmall(o: Operand): boolean {
+    return (o.kind === 'const' ? (Number.isSafeInteger(o.value) ? Math.abs(o.value) : Infinity) : (this.ints.get(o.name) ?? Infinity)) < smallBound;
   }
 
   /** Pushes the byte address of element `index` of array `array`. */
@@ -403,6 +479,7 @@ export class Selector {
       case 'set':
         if (!i.expr) return;
         this.assign(i.target, this.expr(i.expr));
+        if (i.kind === 'const' && this.ints.has(i.target)) this.twin(i.target, i.expr);
         return;
       case 'add':
         this.number({ kind: 'var', name: i.target });
@@ -448,6 +525,42 @@ export class Selector {
       default:
         assertNever(i);
     }
+  }
+
+  /** The i32 twin of an integer-valued const (integerBounds), computed from its operands' twins. */
+  private twin(target: string, e: Expr): void {
+    const c = this.code;
+    const [a, b] = e.args;
+    const i32 = (o: Operand) => (o.kind === 'const' ? c.byte(op.i32_const).s32(o.value | 0) : this.indexI32(o));
+    switch (e.op) {
+      case 'add':
+      case 'sub':
+      case 'mul':
+        i32(a);
+        i32(b);
+        c.byte(e.op === 'add' ? op.i32_add : e.op === 'sub' ? op.i32_sub : op.i32_mul);
+        break;
+      case 'neg':
+        c.byte(op.i32_const).s32(0);
+        i32(a);
+        c.byte(op.i32_sub);
+        break;
+      case 'copy':
+        i32(a);
+        break;
+      case 'min':
+      case 'max': {
+        i32(a);
+        i32(b);
+        i32(a);
+        i32(b);
+        c.byte(e.op === 'min' ? op.i32_lt_s : op.i32_gt_s).byte(op.select);
+        break;
+      }
+      default:
+        throw new Error(`internal error: no twin for ${e.op}`);
+    }
+    this.set(this.shadowOf(target));
   }
 
   /**
@@ -551,36 +664,63 @@ export class Selector {
     c.byte(op.unreachable).byte(op.end);
   }
 
-  /** A loop run one iteration at a time, as the JS target runs it (the index an f64, with an i32 twin for addresses). */
-  scalarLoop(i: Extract<Instr, { kind: 'loop' }>, startFromCurrent = false): void {
+  /**
+   * A loop run one iteration at a time, as the JS target runs it. With small bounds its i32 twin
+   * counts (the f64 index is converted from it where the body reads it as a number); otherwise the
+   * f64 index counts, and the twin beside it is only used for addresses. `resume`: the index and
+   * its twin are already set (the iterations a vectorised loop left).
+   */
+  scalarLoop(i: Extract<Instr, { kind: 'loop' }>, resume = false): void {
     const c = this.code;
     const r = i.reduction;
     const index = this.local(i.index);
     const shadow = this.shadowOf(i.index);
-    if (!startFromCurrent) {
+    const small = this.isSmall(i.from) && this.isSmall(i.to);
+    if (!resume) {
       this.initReduction(i);
-      if (i.descending) {
-        this.number(i.to);
-        this.f64const(1);
-        c.byte(op.f64_sub);
+      if (small) {
+        if (i.descending) {
+          this.smallI32(i.to);
+          c.byte(op.i32_const).s32(1).byte(op.i32_sub);
+        } else {
+          this.smallI32(i.from);
+        }
+        this.set(shadow);
       } else {
-        this.number(i.from);
+        if (i.descending) {
+          this.number(i.to);
+          this.f64const(1);
+          c.byte(op.f64_sub);
+        } else {
+          this.number(i.from);
+        }
+        // The twin is congruent modulo 2^32 at any size (through i64), as the twins of offsets need.
+        c.byte(op.local_tee).u32(index);
+        c.byte(0xfc).u32(miscOp.i64_trunc_sat_f64_s).byte(op.i32_wrap_i64);
+        this.set(shadow);
       }
-      c.byte(op.local_tee).u32(index);
-      c.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_s);
-      this.set(shadow);
     }
     c.byte(op.block).byte(0x40).byte(op.loop).byte(0x40);
     // Stop when the index leaves the range.
-    this.get(index);
-    if (i.descending) {
-      this.number(i.from);
-      c.byte(op.f64_ge);
+    if (small) {
+      this.get(shadow);
+      this.smallI32(i.descending ? i.from : i.to);
+      c.byte(i.descending ? op.i32_ge_s : op.i32_lt_s);
+      c.byte(op.i32_eqz).byte(op.br_if).u32(1);
+      this.get(shadow);
+      c.byte(op.f64_convert_i32_s);
+      this.set(index);
     } else {
-      this.number(i.to);
-      c.byte(op.f64_lt);
+      this.get(index);
+      if (i.descending) {
+        this.number(i.from);
+        c.byte(op.f64_ge);
+      } else {
+        this.number(i.to);
+        c.byte(op.f64_lt);
+      }
+      c.byte(op.i32_eqz).byte(op.br_if).u32(1);
     }
-    c.byte(op.i32_eqz).byte(op.br_if).u32(1);
     if (i.exit) {
       // A while: its condition, from the state at the start of the iteration.
       this.block(i.exit.body);
@@ -589,10 +729,12 @@ export class Selector {
     }
     this.block(i.body);
     if (r) this.updateReduction(i);
-    this.get(index);
-    this.f64const(1);
-    c.byte(i.descending ? op.f64_sub : op.f64_add);
-    this.set(index);
+    if (!small) {
+      this.get(index);
+      this.f64const(1);
+      c.byte(i.descending ? op.f64_sub : op.f64_add);
+      this.set(index);
+    }
     this.get(shadow);
     c.byte(op.i32_const).s32(1).byte(i.descending ? op.i32_sub : op.i32_add);
     this.set(shadow);
