@@ -225,6 +225,8 @@ export class Selector {
   readonly ints: Map<string, number>;
   /** The row length (in elements) of each matrix: a parameter's second size, or a gradient matrix's length. */
   private readonly rowLength = new Map<string, Operand>();
+  /** Arrays defined as a row or a copy of another: for the memory each one lies in (arrayRoot). */
+  private readonly arrayOf = new Map<string, string>();
   /** Scratch locals, reused: one f64 for the allocator. */
   private scratchF64: number | undefined;
 
@@ -244,6 +246,7 @@ export class Selector {
       this.rowLength.set(p.name, typeof columns === 'number' ? { kind: 'const', value: columns } : { kind: 'var', name: columns.name });
     }
     forEachInstr(all, (i) => {
+      if (i.kind === 'const' && (i.expr.op === 'row' || i.expr.op === 'copy') && i.expr.args[0].kind === 'var') this.arrayOf.set(i.target, i.expr.args[0].name);
       if (i.kind === 'array' && i.rows) this.rowLength.set(i.target, i.length);
       if ((i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'copy' && i.expr.args[0].kind === 'var') {
         const from = this.rowLength.get(i.expr.args[0].name);
@@ -259,6 +262,13 @@ export class Selector {
       this.code.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_u);
       this.set(this.shadowOf(p.name));
     }
+  }
+
+  /** The array parameter or allocation whose memory an array variable (a row, a copy) lies in. */
+  arrayRoot(name: string): string {
+    let n = name;
+    for (let k = 0; k < 1000 && this.arrayOf.has(n); k++) n = this.arrayOf.get(n)!;
+    return n;
   }
 
   /** A new local of the given type. */
