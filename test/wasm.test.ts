@@ -11,8 +11,13 @@ import { compileSync } from '../src/index.ts';
 import { main } from '../src/cli/main.ts';
 import adcRollup from '../src/plugins/rollup.ts';
 import { importCode } from './support/load.ts';
-import { arrayCaseArb, buildArgs, checkArrayCase, checkArraySource, newStats, type Arg } from './support/array-programs.ts';
+import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
+import { LineMap } from '../src/diagnostics/span.ts';
+import { emitWasmModule } from '../src/emit/wasm/emit-wasm.ts';
+import type { IrFunction } from '../src/ir/ir.ts';
+import { arrayCaseArb, checkArrayCase, checkArraySource, newStats, type Arg } from './support/array-programs.ts';
 import { instantiate } from './support/instantiate.ts';
+import { agree, both, callBoth, checkTargetsAgree, intoBoth, type Module } from './support/targets.ts';
 
 /**
  * The WebAssembly target (`target: 'wasm'`, src/emit/wasm/). test/arrays-wasm.test.ts runs every
@@ -20,81 +25,6 @@ import { instantiate } from './support/instantiate.ts';
  * programs and on the examples (values and gradients within 1e-14, errors word for word), memory
  * growth and reuse, determinism, the fallback without WebAssembly, and the option's checking.
  */
-
-type Module = Record<string, (...args: unknown[]) => unknown>;
-
-function both(source: string): { js: Module; wasm: Module; code: string } {
-  const js = compileSync(source);
-  const wasm = compileSync(source, { target: 'wasm' });
-  expect(js.diagnostics, source).toEqual([]);
-  expect(wasm.diagnostics, source).toEqual([]);
-  return { js: instantiate(js.code!) as unknown as Module, wasm: instantiate(wasm.code!) as unknown as Module, code: wasm.code! };
-}
-
-/**
- * Within 1e-14 relative, against `scale` (the size of the terms a result is summed from: SIMD sums
- * add their terms in another order, so a sum that cancels can differ by rounding relative to its
- * terms, not to itself). Non-finite values must be identical.
- */
-function agree(a: number, b: number, scale: number, where: string): void {
-  if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) return;
-  if (!Number.isFinite(a) || !Number.isFinite(b)) expect.fail(`${where}: wasm ${a}, js ${b}`);
-  const tol = 1e-14 * Math.max(Math.abs(a), Math.abs(b), scale);
-  if (!(Math.abs(a - b) <= tol)) expect.fail(`${where}: wasm ${a}, js ${b} (differ by ${Math.abs(a - b)}, tolerance ${tol})`);
-}
-
-/** Compares two results (numbers, arrays, rows, { value, gradient }) entry by entry. */
-function compare(a: unknown, b: unknown, scale: number, where: string): void {
-  if (typeof b === 'number') {
-    expect(typeof a, where).toBe('number');
-    return agree(a as number, b, scale, where);
-  }
-  if (b instanceof Float64Array) {
-    expect(a, where).toBeInstanceOf(Float64Array);
-    expect((a as Float64Array).length, where).toBe(b.length);
-    return b.forEach((x, i) => agree((a as Float64Array)[i], x, scale, `${where}[${i}]`));
-  }
-  if (Array.isArray(b)) {
-    expect(Array.isArray(a), where).toBe(true);
-    expect((a as unknown[]).length, where).toBe(b.length);
-    return b.forEach((x, i) => compare((a as unknown[])[i], x, scale, `${where}[${i}]`));
-  }
-  const keys = Object.keys(b as object);
-  expect(Object.keys(a as object), where).toEqual(keys);
-  for (const k of keys) compare((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], scale, `${where}.${k}`);
-}
-
-/** Calls f on both modules: the same result (within rounding) or the same error, message included. */
-function callBoth(js: Module, wasm: Module, name: string, args: readonly unknown[], scale: number, where: string): void {
-  let expected: unknown;
-  let error: unknown;
-  try {
-    expected = js[name](...args);
-  } catch (e) {
-    error = e;
-  }
-  if (error !== undefined) {
-    expect(() => wasm[name](...args), `${where}: ${name} throws on both targets`).toThrow(error as Error);
-    expect(() => wasm[name](...args)).toThrow((error as Error).constructor as ErrorConstructor);
-    return;
-  }
-  compare(wasm[name](...args), expected, scale, `${where}: ${name}`);
-}
-
-/** fGradInto on both, into fresh out objects shaped as the gradient. */
-function intoBoth(js: Module, wasm: Module, name: string, args: readonly unknown[], scale: number, where: string): void {
-  let gradient: Record<string, unknown>;
-  try {
-    gradient = (js[`${name}Grad`](...args) as { gradient: Record<string, unknown> }).gradient;
-  } catch {
-    return;
-  }
-  const shaped = () => Object.fromEntries(Object.entries(gradient).map(([k, g]) => [k, typeof g === 'number' ? 777 : g instanceof Float64Array ? new Float64Array(g.length).fill(777) : (g as Float64Array[]).map((r) => new Float64Array(r.length).fill(777))]));
-  const [outJs, outWasm] = [shaped(), shaped()];
-  const value = js[`${name}GradInto`](outJs, ...args) as number;
-  agree(wasm[`${name}GradInto`](outWasm, ...args) as number, value, scale, `${where}: ${name}GradInto value`);
-  compare(outWasm, outJs, scale, `${where}: ${name}GradInto out`);
-}
 
 describe('the wasm target on the array property test (a reference evaluator and finite differences)', () => {
   const runs = Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 150);
@@ -119,17 +49,7 @@ describe('the wasm target on the array property test (a reference evaluator and 
 describe('the two targets agree', () => {
   it('on random programs: f, fGrad, fGradInto and every error', () => {
     fc.assert(
-      fc.property(arrayCaseArb(), ({ program, configs, data }) => {
-        const { js, wasm } = both(program.source);
-        for (const sizes of configs) {
-          const args = buildArgs(program.params, sizes, data);
-          const where = `${program.source}\nat ${JSON.stringify(args, (_, v) => (v instanceof Float64Array ? [...v] : v))}`;
-          const scale = program.bound;
-          callBoth(js, wasm, 'f', args, scale, where);
-          callBoth(js, wasm, 'fGrad', args, scale, where);
-          intoBoth(js, wasm, 'f', args, scale, where);
-        }
-      }),
+      fc.property(arrayCaseArb(), (c) => checkTargetsAgree(c)),
       { numRuns: Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 150) },
     );
   });
@@ -179,6 +99,23 @@ describe('the two targets agree', () => {
       callBoth(js, wasm, 'rJacobian', [x, 2], 1, 'rJacobian');
       callBoth(js, wasm, 'm', [x], 1, 'm');
     }
+  });
+
+  it('with every derivative asked for: fJvp, fVjp, fHvp, fHessian, fJacobian are the JS functions, beside wasm f and fGrad', () => {
+    const source = readFileSync(new URL('../examples/arrays.ad', import.meta.url), 'utf8') + 'fn r(x: vec[n], s) {\n  let y[i] = s * exp(x[i])\n  return y\n}\n';
+    const derivatives = ['grad', 'jvp', 'vjp', 'jacobian', 'hvp', 'hessian'] as const;
+    const js = instantiate(compileSync(source, { derivatives: [...derivatives] }).code!) as unknown as Module;
+    const wasm = instantiate(compileSync(source, { derivatives: [...derivatives], target: 'wasm' }).code!) as unknown as Module;
+    expect(Object.keys(wasm)).toEqual(Object.keys(js));
+    expect([wasm.lsq.name, wasm.lsqGrad.name, wasm.lsqGradInto.name, wasm.lsqHvp.name]).toEqual(['lsq$wasm', 'lsqGrad$wasm', 'lsqGradInto$wasm', 'lsqHvp']);
+    const w = [0.5, -0.25];
+    const X = [[1, 2], [3, 4], [5, 7]];
+    const y = [1, 2, 3];
+    callBoth(js, wasm, 'lsqHessian', [w, 0.1, X, y], 10, 'lsqHessian');
+    callBoth(js, wasm, 'lsqJvp', [{ w: [1, 0], b: 1 }, w, 0.1, X, y], 10, 'lsqJvp');
+    callBoth(js, wasm, 'lsqGrad', [w, 0.1, X, y], 10, 'lsqGrad');
+    callBoth(js, wasm, 'rVjp', [[1, 2], [0.5, 1], 2], 10, 'rVjp');
+    callBoth(js, wasm, 'rJacobian', [[0.5, 1], 2], 10, 'rJacobian');
   });
 
   it('on errors: lengths, indices, loop bounds, argument types', () => {
@@ -266,6 +203,26 @@ describe('the module', () => {
     expect(r.code).toBeUndefined();
     expect(r.diagnostics.map((d) => d.code)).toEqual(['AD5041']);
     expect(() => compileSync('fn f(x) = x\n', { target: 1 as unknown as 'js' })).toThrow(TypeError);
+  });
+
+  it('refuses what it cannot compile with a located diagnostic (AD8001), never miscompiling', () => {
+    // IR no .ad program makes today (a row of a vector), built by hand: the selector refuses it.
+    const span = { start: 3, end: 9 };
+    const origin = { span, statement: span };
+    const x = { name: 'x', sourceName: 'x', isConst: false, shape: { kind: 'vec' as const, sizes: [{ name: 'n', sourceName: 'n' }] } };
+    const value: IrFunction = {
+      name: 'f',
+      params: [x],
+      body: [
+        { kind: 'const', target: '$t1', expr: { op: 'row', args: [{ kind: 'var', name: 'x' }, { kind: 'const', value: 0 }] }, origin },
+        { kind: 'const', target: '$t2', expr: { op: 'load', args: [{ kind: 'var', name: '$t1' }, { kind: 'const', value: 0 }] }, origin },
+      ],
+      value: { kind: 'var', name: '$t2' },
+      span: { start: 0, end: 20 },
+    };
+    const diagnostics = new DiagnosticBag();
+    emitWasmModule({ filename: 'f.ad', version: '0', lines: new LineMap('fn f(x: vec[n]) = 1\n'), functions: [{ value }] }, diagnostics);
+    expect(diagnostics.items.map((d) => [d.code, d.span, d.message])).toEqual([['AD8001', span, "the wasm target cannot compile a row of an array that is not a matrix in 'f' yet; compile this file with the JS target (--target js)"]]);
   });
 
   it('leaves scalar functions JavaScript', () => {
