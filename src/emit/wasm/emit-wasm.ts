@@ -56,6 +56,9 @@ export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Se
         results.push({ operand: g.adjoint, array: { length: sizes, ...(g.param.shape.kind === 'mat' && { rows: sizes[0] }) } });
       }
       const selected = selectFunction(fn, instrs, results, builder);
+      // V8 refuses a function past 50,000 locals or 7,654,321 bytes of code (the JS API's limits).
+      if (selected.locals.length + signatureOf(fn).params.length > 50_000) throw new Unsupported('a function with more than 50,000 variables', undefined);
+      if (selected.code.length > 7_000_000) throw new Unsupported('a function this large (over 7 MB of WebAssembly)', undefined);
       const sig = signatureOf(fn);
       const type = builder.type(sig.params.map((p) => p.type), []);
       bodies.push({ type, locals: selected.locals, code: selected.code });

@@ -1,11 +1,11 @@
 /**
  * adc's WebAssembly binary encoder: bytes only, no knowledge of the IR (select.ts decides which
  * instructions the IR becomes). The format is small (a magic number, a version, then numbered
- * sections of LEB128-prefixed vectors), so writing it costs ~200 lines and no dependency; binaryen
- * (≈ 12 MB of JavaScript compiled from C++, slow to load) and wabt (≈ 3 MB, a text-format
- * assembler) would each be far larger than the whole compiler and add start-up time to every
- * compile, for features (optimisation passes, the text format) the target does not use: V8's
- * own compiler optimises the bytes we give it.
+ * sections of LEB128-prefixed vectors), so writing it costs ~250 lines and no dependency. binaryen
+ * 132 (a 23 MB package, 15 MB of JavaScript compiled from C++) and wabt 1.0.39 (1.7 MB; its JS API
+ * assembles the text format, which adc would print only to parse back) would each be far larger
+ * than the whole compiler and add their loading to every compile, for features (optimisation
+ * passes, the text format) the target does not use: V8's own compiler optimises the bytes it gets.
  *
  * Reference: https://webassembly.github.io/spec/core/binary/ and the SIMD proposal's opcode table.
  */

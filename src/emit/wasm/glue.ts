@@ -20,8 +20,8 @@ export function runtimeSection(bytes: Uint8Array, failures: readonly CheckFailur
 // own Math functions, imported, so values agree with the JS functions to rounding (sums over SIMD
 // lanes add in another order). The module is compiled synchronously as this module loads; where
 // that is refused (no WebAssembly or no SIMD, a Content-Security-Policy without 'wasm-unsafe-eval',
-// or a browser's main thread refusing to compile more than a few KB synchronously: Chrome's limit)
-// every export is the JS function, which computes the same.
+// a browser's main thread refusing a synchronous compile over 4 KB, as Chrome's long did) every
+// export is the JS function, which computes the same.
 const $wasmChecks = ${JSON.stringify(failures.map((f) => [f.where, f.kind]))};
 const $wasm = (() => {
   const fail = (check, index, length, from) => {
