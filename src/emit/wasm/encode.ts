@@ -47,6 +47,7 @@ export const op = {
   i32_lt_u: 0x49,
   i32_gt_s: 0x4a,
   i32_gt_u: 0x4b,
+  i32_le_s: 0x4c,
   i32_le_u: 0x4d,
   i32_ge_s: 0x4e,
   f64_eq: 0x61,

@@ -4,7 +4,8 @@
  * when its body is straight-line arithmetic on elements at the loop's index (plus an invariant
  * offset: `X[k, i]`, a flat `z[k·h + i]`) and on values computed before the loop; it then runs
  * four iterations per step (two vectors of two lanes, with two accumulators per sum so the adds
- * do not wait on each other), and the scalar loop (select.ts) runs the one to three left.
+ * do not wait on each other), then one vector of two if two or three are left, and the scalar
+ * loop (select.ts) runs the last one, if any.
  *
  * Exactness: each lane computes what the scalar iteration computes, with the same IEEE operations
  * (SIMD add, mul, div, sqrt, min, max, floor, ceil are the scalar ones lane by lane; exp, tanh, …
@@ -280,6 +281,25 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
   body(2, 1);
   c.byte(op.local_get).u32(j).byte(op.i32_const).s32(4).byte(loop.descending ? op.i32_sub : op.i32_add).byte(op.local_set).u32(j);
   c.byte(op.br).u32(0).byte(op.end).byte(op.end);
+  // One more vector of two when at least two iterations are left (short loops, such as GMM's
+  // triangular ones, would otherwise run mostly one at a time).
+  if (loop.descending) {
+    // Left: from .. j + 3; the top two are j + 2, j + 3 (the lanes at offset 2).
+    c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_add);
+    s.smallI32(loop.from);
+    c.byte(op.i32_ge_s).byte(op.if).byte(0x40);
+    body(2, 0);
+    c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_sub).byte(op.local_set).u32(j);
+    c.byte(op.end);
+  } else {
+    // Left: j .. to − 1.
+    c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_add);
+    s.smallI32(loop.to);
+    c.byte(op.i32_le_s).byte(op.if).byte(0x40);
+    body(0, 0);
+    c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_add).byte(op.local_set).u32(j);
+    c.byte(op.end);
+  }
   // The sums: both accumulators' lanes, added into the variable.
   sumTargets.forEach((target, k) => {
     const [a0, a1] = accumulators[k];
@@ -295,7 +315,7 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
     const t = s.local(target);
     c.byte(op.local_get).u32(t).byte(op.f64_add).byte(op.local_set).u32(t);
   });
-  // The iterations left (0 to 3), one at a time.
+  // The iteration left, if any, as a scalar one.
   c.byte(op.local_get).u32(j);
   if (loop.descending) c.byte(op.i32_const).s32(3).byte(op.i32_add);
   c.byte(op.local_set).u32(s.shadowOf(loop.index));
