@@ -34,13 +34,17 @@ describe('names', () => {
         const source =
           `fn ${fnName}(${p}: vec[n]) {\n  let ${local}[i] = 2 * ${p}[i]\n  return ${local}\n}\n` +
           `fn ${caller}(${p}: vec[n]) = sum(i: ${fnName}(${p})[i]) + [${p}[0], 3][1]\n`;
-        const result = compileSync(source);
-        expect(result.diagnostics, source).toEqual([]);
-        const m = instantiate(result.code!) as unknown as Record<string, (x: number[]) => unknown>;
-        expect([...(m[fnName]([1, 2]) as Float64Array)]).toEqual([2, 4]);
-        expect(m[`${fnName}Grad`]).toBeUndefined();
-        expect(m[caller]([1, 2])).toBe(9);
-        expect([...((m[`${caller}Grad`]([1, 2]) as { gradient: Record<string, Float64Array> }).gradient[p])]).toEqual([2, 2]);
+        // Both targets: the wasm target's glue names its own variables ($heap, p$at) beside the user's.
+        for (const target of ['js', 'wasm'] as const) {
+          const result = compileSync(source, { target });
+          expect(result.diagnostics, source).toEqual([]);
+          const m = instantiate(result.code!) as unknown as Record<string, (x: number[]) => unknown>;
+          if (target === 'wasm') expect(m[caller].name).toMatch(/\$wasm$/);
+          expect([...(m[fnName]([1, 2]) as Float64Array)]).toEqual([2, 4]);
+          expect(m[`${fnName}Grad`]).toBeUndefined();
+          expect(m[caller]([1, 2])).toBe(9);
+          expect([...((m[`${caller}Grad`]([1, 2]) as { gradient: Record<string, Float64Array> }).gradient[p])]).toEqual([2, 2]);
+        }
       }),
       { numRuns: 150 },
     );
