@@ -17,6 +17,7 @@ import { emitWasmModule } from '../src/emit/wasm/emit-wasm.ts';
 import type { IrFunction } from '../src/ir/ir.ts';
 import { arrayCaseArb, checkArrayCase, checkArraySource, newStats, type Arg } from './support/array-programs.ts';
 import { instantiate } from './support/instantiate.ts';
+import { loopCaseArb, printLoopProgram } from './support/loop-programs.ts';
 import { agree, both, callBoth, checkTargetsAgree, intoBoth, type Module } from './support/targets.ts';
 
 /**
@@ -51,6 +52,22 @@ describe('the two targets agree', () => {
     fc.assert(
       fc.property(arrayCaseArb(), (c) => checkTargetsAgree(c)),
       { numRuns: Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 150) },
+    );
+  });
+
+  it('on random loops with state (test/support/loop-programs.ts), called from a function with an array', () => {
+    fc.assert(
+      fc.property(loopCaseArb(), ({ program, p, q, n }) => {
+        // The loop function is inlined into w, whose array parameter puts it on the wasm target.
+        const source = `${printLoopProgram(program)}fn w(v: vec[k], p, q, const n) = f(p, q, n) * v[0] + v[1]\n`;
+        const { js, wasm } = both(source);
+        expect(wasm.w.name).toBe('w$wasm');
+        for (const args of [[[1.5, 0.5], p, q, n], [[-1, 2, 3], q, p, n]]) {
+          callBoth(js, wasm, 'w', args, 1, source);
+          callBoth(js, wasm, 'wGrad', args, 1, source);
+        }
+      }),
+      { numRuns: 60 },
     );
   });
 
