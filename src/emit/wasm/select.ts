@@ -227,8 +227,10 @@ export class Selector {
   private readonly rowLength = new Map<string, Operand>();
   /** Arrays defined as a row or a copy of another: for the memory each one lies in (arrayRoot). */
   private readonly arrayOf = new Map<string, string>();
-  /** Scratch locals, reused: one f64 for the allocator. */
+  /** Scratch locals, each used only within one instruction's code: the allocator's end and size, an accumulating store's address. */
   private scratchF64: number | undefined;
+  private scratchBytes: number | undefined;
+  private scratchI32: number | undefined;
 
   constructor(
     readonly fn: IrFunction,
@@ -510,8 +512,8 @@ export class Selector {
       case 'store':
         this.address({ kind: 'var', name: i.array }, i.index);
         if (i.accumulate) {
-          // a[i] += v: the address is computed once, read and written.
-          const at = this.newLocal(valueType.i32);
+          // a[i] += v: the address is computed once, read and written (one scratch local serves all).
+          const at = (this.scratchI32 ??= this.newLocal(valueType.i32));
           c.byte(op.local_tee).u32(at);
           this.get(at);
           c.byte(op.f64_load).u32(3).u32(0);
@@ -581,7 +583,7 @@ export class Selector {
   private allocate(i: Extract<Instr, { kind: 'array' }>): void {
     const c = this.code;
     const end = (this.scratchF64 ??= this.newLocal(valueType.f64));
-    const bytes = this.newLocal(valueType.f64);
+    const bytes = (this.scratchBytes ??= this.newLocal(valueType.f64));
     // The size in bytes, computed in f64 so no length can overflow.
     this.number(i.length);
     if (i.rows) {
