@@ -182,6 +182,15 @@ describe('memory', () => {
     expect([...first]).toEqual([2, 4]);
     expect(first.buffer.byteLength).toBe(16);
   });
+
+  it('fGradInto writes into plain arrays as into Float64Arrays, rows included', () => {
+    const { js, wasm } = both('fn f(x: vec[n], A: mat[m, n]) = sum(i: x[i] * A[0, i]^2)\n');
+    const args = [[1, 2], [[3, 4], [5, 6]]];
+    const outs = [{ x: [9, 9], A: [[9, 9], [9, 9]] }, { x: [9, 9], A: [[9, 9], [9, 9]] }];
+    expect(wasm.fGradInto(outs[0], ...args)).toBe(js.fGradInto(outs[1], ...args));
+    expect(outs[0]).toEqual(outs[1]);
+    expect(outs[0]).toEqual({ x: [9, 16], A: [[6, 16], [0, 0]] });
+  });
 });
 
 describe('the module', () => {

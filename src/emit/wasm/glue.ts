@@ -90,7 +90,8 @@ function $wasmArray(r, k) {
 /** Copies the array result at r[k] into the caller's array a (fGradInto). */
 function $wasmInto(a, r, k) {
   const at = r[k] / 8;
-  for (let i = 0; i < a.length; i++) a[i] = r[at + i];
+  if (a instanceof Float64Array) a.set(r.subarray(at, at + a.length));
+  else for (let i = 0; i < a.length; i++) a[i] = r[at + i];
 }
 
 /** Copies the matrix result at r[k] into the caller's rows (fGradInto). */
@@ -98,7 +99,9 @@ function $wasmIntoRows(m, r, k, columns) {
   const at = r[k] / 8;
   for (let row = 0; row < m.length; row++) {
     const a = m[row];
-    for (let i = 0; i < columns; i++) a[i] = r[at + row * columns + i];
+    const from = at + row * columns;
+    if (a instanceof Float64Array) a.set(r.subarray(from, from + columns));
+    else for (let i = 0; i < columns; i++) a[i] = r[from + i];
   }
 }`;
   for (const line of text.split('\n')) s.push(line);
