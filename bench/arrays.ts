@@ -45,14 +45,16 @@ const TFJS_PREDICTED_LIMIT_MS = 10_000;
 
 /** Tolerances, relative to the largest gradient entry (and to the value for the value). */
 const HAND_TOLERANCE = 1e-9;
+/** adc's wasm target against its JS target: the same float64 operations, sums in another order. */
+const WASM_TOLERANCE = 1e-12;
 const TFJS_TOLERANCE = 1e-4;
 
 // ---------------------------------------------------------------------------------------------
 // Loading the compiled modules
 
-/** Compiles an .ad file with compileSync, writes the module to bench/.generated/<id>.js and imports it. */
-async function load(id: string, file: string): Promise<Record<string, Function>> {
-  const result = compileSync(readFileSync(file, 'utf8'), { filename: file.split('/').pop() });
+/** Compiles an .ad file with compileSync (for the JS or the wasm target), writes the module to bench/.generated/<id>.js and imports it. */
+async function load(id: string, file: string, target: 'js' | 'wasm' = 'js'): Promise<Record<string, Function>> {
+  const result = compileSync(readFileSync(file, 'utf8'), { filename: file.split('/').pop(), target });
   if (result.code === undefined) throw new Error(`${file} does not compile:\n${result.diagnostics.map((d) => d.message).join('\n')}`);
   mkdirSync(generatedDir, { recursive: true });
   const out = join(generatedDir, `${id}.js`);
@@ -151,6 +153,10 @@ export interface ArrayRow {
   gradientInto?: Timing;
   handwritten?: Timing;
   tfjs?: Timing;
+  /** adc's WebAssembly target (`--target wasm`): the objective and the allocating gradient. */
+  wasmObjective?: Timing;
+  wasmGradient?: Timing;
+  wasmMaxRelError?: number;
   handMaxRelError?: number;
   tfjsMaxRelError?: number;
   /** One tfjs call (the agreement check's), ms, or the prediction that made it be skipped. */
@@ -173,6 +179,9 @@ interface Competitors {
   handwritten: () => GradResult;
   /** Undefined when tfjs is left out (see the row's notes). */
   tfjs?: (() => GradResult) & { dispose(): void };
+  /** The same objective and gradient compiled with `target: 'wasm'`. */
+  wasmObjective: () => number;
+  wasmGradient: () => GradResult;
 }
 
 /** Checks and times one row; tfjs is disposed of at the end. */
@@ -191,6 +200,12 @@ async function benchRow(row: ArrayRow, c: Competitors, log: Log): Promise<ArrayR
     if (!row.aborted && !(row.handMaxRelError <= HAND_TOLERANCE)) {
       row.aborted = `adc and hand-written gradients disagree: ${row.handMaxRelError.toExponential(2)} > ${HAND_TOLERANCE} of the largest entry`;
     }
+    const wasmValue = timed(c.wasmObjective);
+    const wasmGrad = timed(c.wasmGradient);
+    row.wasmMaxRelError = Math.max(disagreement(wasmGrad.result, grad.result, c.keys), Math.abs(wasmValue.result - value.result) / Math.max(1, Math.abs(value.result)));
+    if (!row.aborted && !(row.wasmMaxRelError <= WASM_TOLERANCE)) {
+      row.aborted = `adc's wasm and JS targets disagree: ${row.wasmMaxRelError.toExponential(2)} > ${WASM_TOLERANCE} of the largest entry`;
+    }
     let tfjsMs = 0;
     if (c.tfjs && !row.aborted) {
       const t = timed(c.tfjs);
@@ -208,6 +223,8 @@ async function benchRow(row: ArrayRow, c: Competitors, log: Log): Promise<ArrayR
     row.gradient = await timeCall(`${row.id} gradient`, () => c.gradient().value, grad.ms);
     row.gradientInto = await timeCall(`${row.id} gradInto`, c.gradientInto, into.ms);
     row.handwritten = await timeCall(`${row.id} hand-written`, () => c.handwritten().value, hand.ms);
+    row.wasmObjective = await timeCall(`${row.id} wasm objective`, c.wasmObjective, wasmValue.ms);
+    row.wasmGradient = await timeCall(`${row.id} wasm gradient`, () => c.wasmGradient().value, wasmGrad.ms);
     if (c.tfjs) {
       const run = c.tfjs;
       row.tfjs = await timeCall(`${row.id} tfjs`, () => run().value, tfjsMs);
@@ -223,6 +240,7 @@ const rowsOf = (rows: number, cols: number) => Array.from({ length: rows }, () =
 async function benchGmm(tf: typeof TF, log: Log): Promise<ArrayRow[]> {
   const mod = await load('gmm', join(benchDir, '..', 'examples', 'gmm.ad'));
   const { gmm, gmmGrad, gmmGradInto } = mod as Record<string, (...args: unknown[]) => never>;
+  const wasm = (await load('gmm-wasm', join(benchDir, '..', 'examples', 'gmm.ad'), 'wasm')) as Record<string, (...args: unknown[]) => never>;
   const keys = ['alpha', 'mu', 'q', 'l'];
   const rows: ArrayRow[] = [];
   /** The last tfjs call and its size's K·D², to predict the next. */
@@ -257,6 +275,8 @@ async function benchGmm(tf: typeof TF, log: Log): Promise<ArrayRow[]> {
         intoResult: (value) => ({ value, gradient: out }),
         handwritten: () => handGmmGrad(alpha, mu, q, l, x, gamma, m),
         tfjs,
+        wasmObjective: () => wasm.gmm(alpha, mu, q, l, x, gamma, m),
+        wasmGradient: () => wasm.gmmGrad(alpha, mu, q, l, x, gamma, m),
       },
       (line) => process.stdout.write(line ?? ''),
     );
@@ -271,6 +291,7 @@ async function benchGmm(tf: typeof TF, log: Log): Promise<ArrayRow[]> {
 async function benchMlp(tf: typeof TF, log: Log): Promise<ArrayRow[]> {
   const mod = await load('mlp', join(benchDir, 'cases', 'mlp.ad'));
   const { mlp, mlpGrad, mlpGradInto } = mod as Record<string, (...args: unknown[]) => never>;
+  const wasm = (await load('mlp-wasm', join(benchDir, 'cases', 'mlp.ad'), 'wasm')) as Record<string, (...args: unknown[]) => never>;
   const keys = ['W1', 'b1', 'w2', 'b2'];
   const rows: ArrayRow[] = [];
   for (const h of MLP_HIDDEN) {
@@ -292,6 +313,8 @@ async function benchMlp(tf: typeof TF, log: Log): Promise<ArrayRow[]> {
         intoResult: (value) => ({ value, gradient: out }),
         handwritten: () => handMlpGrad(W1, b1, w2, b2, X, y),
         tfjs: tfjsMlp(tf, data),
+        wasmObjective: () => wasm.mlp(W1, b1, w2, b2, X, y),
+        wasmGradient: () => wasm.mlpGrad(W1, b1, w2, b2, X, y),
       },
       (line) => process.stdout.write(line ?? ''),
     );
@@ -331,14 +354,17 @@ export async function benchArrays(tf: typeof TF, log: Log = console.log): Promis
     gradientOverHandwritten: ratio(r.gradient, r.handwritten),
     gradientIntoOverHandwritten: ratio(r.gradientInto, r.handwritten),
     tfjsOverGradient: ratio(r.tfjs, r.gradient),
+    wasmGradientOverGradient: ratio(r.wasmGradient, r.gradient),
+    wasmGradientOverObjective: ratio(r.wasmGradient, r.wasmObjective),
+    tfjsOverWasmGradient: ratio(r.tfjs, r.wasmGradient),
   });
   const gmm = gmmRows.map((r) => ({ ...r, ratios: ratiosOf(r) }));
   const mlp = mlpRows.map((r) => ({ ...r, ratios: ratiosOf(r) }));
 
-  const head = (what: string) => [what, 'objective', 'gradient', 'gradInto', 'hand-written', 'tfjs', 'grad / obj', 'gradInto / obj', 'grad / hand', 'gradInto / hand', 'tfjs / grad'];
+  const head = (what: string) => [what, 'objective', 'gradient', 'gradInto', 'hand-written', 'tfjs', 'grad / obj', 'gradInto / obj', 'grad / hand', 'gradInto / hand', 'tfjs / grad', 'wasm objective', 'wasm gradient', 'wasm grad / grad', 'wasm grad / wasm obj', 'tfjs / wasm grad'];
   const body = (rows: typeof gmm, label: (r: ArrayRow) => string) =>
     rows.map((r) => {
-      if (r.aborted) return [label(r), 'aborted (see below)', '—', '—', '—', '—', '—', '—', '—', '—', '—'];
+      if (r.aborted) return [label(r), 'aborted (see below)', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—'];
       const rt = r.ratios;
       const tfjsCell = r.tfjs ? fmtNs(r.tfjs) : r.tfjsPredictedMs !== undefined ? `not run (≈${(r.tfjsPredictedMs / 1000).toFixed(0)} s predicted)` : '—';
       return [
@@ -353,6 +379,11 @@ export async function benchArrays(tf: typeof TF, log: Log = console.log): Promis
         fmtRatio(rt.gradientOverHandwritten),
         fmtRatio(rt.gradientIntoOverHandwritten),
         fmtRatio(rt.tfjsOverGradient),
+        fmtNs(r.wasmObjective),
+        fmtNs(r.wasmGradient),
+        fmtRatio(rt.wasmGradientOverGradient),
+        fmtRatio(rt.wasmGradientOverObjective),
+        fmtRatio(rt.tfjsOverWasmGradient),
       ];
     });
   const gmmHead = head(`gmm (N = ${GMM_N})`);
@@ -392,7 +423,8 @@ export async function benchArrays(tf: typeof TF, log: Log = console.log): Promis
   };
   const notes = [
     `Each time is the fastest sample of one whole evaluation over the data (${GMM_N} GMM data points from \`gmmData(D, K, ${GMM_N}, ${SEED})\`; ${MLP_M} MLP rows of ${MLP_D} features from \`mlpData(${MLP_D}, h, ${MLP_M}, ${SEED})\`, test/oracle/arrays.ts): calls under 50 ms in batches of at least 5 ms over ≈0.3 s, longer ones as 3–8 single calls. "gradient" is \`gmmGrad\` / \`mlpGrad\` (allocates the returned arrays), "gradInto" is \`gmmGradInto\` / \`mlpGradInto\` (writes into arrays allocated once); the hand-written gradients are bench/handwritten/gmm.js and mlp.js; tfjs is one \`tf.valueAndGrads\` call on the CPU backend (bench/arrays-tfjs.ts: the data tensors are created once, outside the timed call; the gradient is read back with \`dataSync\` into Float64Arrays).`,
-    `Before timing, each row checks that the objective, the gradient and gradInto agree (1e-12), that adc's gradient agrees with the hand-written one (${HAND_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.handMaxRelError)}) and with tfjs (float32: ${TFJS_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.tfjsMaxRelError)}); a row that fails is not timed.`,
+    `Before timing, each row checks that the objective, the gradient and gradInto agree (1e-12), that adc's gradient agrees with the hand-written one (${HAND_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.handMaxRelError)}) and with tfjs (float32: ${TFJS_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.tfjsMaxRelError)}), and that the wasm target's value and gradient agree with the JS target's (${WASM_TOLERANCE.toExponential(0)}; ${worst((r) => r.wasmMaxRelError)}); a row that fails is not timed.`,
+    `"wasm" is the same .ad file compiled with \`--target wasm\` (README, "WebAssembly target": f64x2 SIMD, exp/log/tanh through JavaScript's Math), timed as the JS target's \`gmm\` / \`gmmGrad\` (arguments copied into linear memory per call, the gradient returned as new Float64Arrays).`,
     ...allRows.flatMap((r) => [...(r.aborted ? [`aborted, not timed: ${r.aborted}`] : []), ...r.notes].map((n) => `${r.id}: ${n}.`)),
   ];
 
