@@ -1140,7 +1140,7 @@ export function checkArraySource(source: string, calls: readonly (readonly Arg[]
   for (const args of calls) checkAt(mod, { source, params, bound: 10 }, args, stats);
 }
 
-function compileChecked(source: string, problem: string, options: CompileOptions): Record<string, Fn_> {
+function compileChecked(source: string, problem: string, options: CompileOptions = {}): Record<string, Fn_> {
   let result: ReturnType<typeof compileSync>;
   try {
     result = compileSync(source, options);
