@@ -18,7 +18,9 @@ export function eliminateDead(fn: IrFunction): IrFunction {
     if (i.kind === 'const' && i.expr.op === 'row' && i.expr.args[0].kind === 'var') matrixOf.set(i.target, i.expr.args[0].name);
   });
   const isLive = (array: string): boolean => live.has(array) || (matrixOf.has(array) && isLive(matrixOf.get(array)!));
-  const context: Context = { isLive, live, use, settled: new Map(), effects: new WeakMap(), ...scopesOf([...fn.body, ...(fn.reverse ?? [])]) };
+  // Where names are declared matters only to loops: numbered on the first loop swept.
+  let scopes: Scopes | undefined;
+  const context: Context = { isLive, live, use, settled: new Map(), effects: new WeakMap(), scopes: () => (scopes ??= scopesOf([...fn.body, ...(fn.reverse ?? [])])) };
   // The reverse sweep runs after the body, so it is swept first.
   const reverse = fn.reverse && sweep(fn.reverse, context);
   const body = sweep(fn.body, context);
@@ -37,8 +39,12 @@ interface Context {
   readonly settled: Map<Instr, { readonly size: number; readonly kept: Instr | undefined }>;
   /** What each kept `if` and loop does outside itself, so a loop around it need not walk it again. */
   readonly effects: WeakMap<Instr, Effects>;
+  readonly scopes: () => Scopes;
+}
+
+interface Scopes {
   /** Where each variable is declared: positions in a pre-order numbering of the instructions. */
-  readonly declaredAt: ReadonlyMap<string, readonly number[]>;
+  readonly declaredAt: ReadonlyMap<string, number | readonly number[]>;
   /** Each loop's body (its exit condition's block too): the positions it spans. */
   readonly spans: ReadonlyMap<Instr, { readonly body: readonly [number, number]; readonly all: readonly [number, number] }>;
 }
@@ -55,14 +61,15 @@ interface Effects {
  * numbered inside the body's span. Names are unique per function (a few are declared twice:
  * before a branch and in it).
  */
-function scopesOf(body: readonly Instr[]): Pick<Context, 'declaredAt' | 'spans'> {
-  const declaredAt = new Map<string, number[]>();
+function scopesOf(body: readonly Instr[]): Scopes {
+  const declaredAt = new Map<string, number | number[]>();
   const spans = new Map<Instr, { body: [number, number]; all: [number, number] }>();
   let next = 0;
   const declare = (name: string, at: number) => {
     const known = declaredAt.get(name);
-    if (known) known.push(at);
-    else declaredAt.set(name, [at]);
+    if (known === undefined) declaredAt.set(name, at);
+    else if (typeof known === 'number') declaredAt.set(name, [known, at]);
+    else known.push(at);
   };
   const walk = (block: readonly Instr[]) => {
     for (const instr of block) {
@@ -101,9 +108,13 @@ function effectsOf(block: readonly Instr[], context: Context): Effects {
 }
 
 /** The names not declared within a span of positions. */
-function declaredOutside(names: ReadonlySet<string>, [from, to]: readonly [number, number], context: Context): Set<string> {
+function declaredOutside(names: ReadonlySet<string>, [from, to]: readonly [number, number], scopes: Scopes): Set<string> {
   const outside = new Set<string>();
-  for (const name of names) if (!(context.declaredAt.get(name) ?? []).some((at) => at >= from && at <= to)) outside.add(name);
+  const within = (at: number) => at >= from && at <= to;
+  for (const name of names) {
+    const at = scopes.declaredAt.get(name);
+    if (at === undefined || (typeof at === 'number' ? !within(at) : !at.some(within))) outside.add(name);
+  }
   return outside;
 }
 
@@ -187,9 +198,10 @@ function sweepLoop(instr: Extract<Instr, { kind: 'loop' }>, context: Context): I
   const body = sweep(instr.body, context);
   const exit = exitSweep();
   // The reverse sweep's loops add into adjoints declared outside them.
-  const spans = context.spans.get(instr)!;
+  const scopes = context.scopes();
+  const spans = scopes.spans.get(instr)!;
   const inBody = effectsOf(body, context);
-  if (!needed && !inBody.stores && declaredOutside(inBody.assigns, spans.body, context).size === 0) return undefined;
+  if (!needed && !inBody.stores && declaredOutside(inBody.assigns, spans.body, scopes).size === 0) return undefined;
   // A kept reduction assigns all its state, which may be declared before it (hoisted out of a branch).
   if (needed) use(definesOf(instr).map((name) => ({ kind: 'var' as const, name })));
   use([instr.from, instr.to]);
@@ -197,6 +209,6 @@ function sweepLoop(instr: Extract<Instr, { kind: 'loop' }>, context: Context): I
   const kept = needed ? swept : { ...swept, reduction: undefined };
   // Seen from outside: the stores of its body (a while's condition block stores nothing), and what it and its condition block assign.
   const assigns = exit ? new Set([...inBody.assigns, ...effectsOf(exit.body, context).assigns]) : inBody.assigns;
-  context.effects.set(kept, { stores: inBody.stores, assigns: declaredOutside(assigns, spans.all, context) });
+  context.effects.set(kept, { stores: inBody.stores, assigns: declaredOutside(assigns, spans.all, scopes) });
   return kept;
 }
