@@ -715,7 +715,8 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
     if (i.kind !== 'const' || !isTemporary(i.target) || uses.get(i.target) !== 1 || kept.has(i.target)) return;
     if (used.get(i.target) !== defined.get(i.target)) return;
     if (i.expr.args.some((a) => a.kind === 'var' && mutable.has(a.name))) return;
-    const d = 1 + Math.max(0, ...i.expr.args.map((a) => (a.kind === 'var' ? (depth.get(a.name) ?? 0) : 0)));
+    let d = 1;
+    for (const a of i.expr.args) if (a.kind === 'var') d = Math.max(d, 1 + (depth.get(a.name) ?? 0));
     if (d > maxInlineDepth) return;
     depth.set(i.target, d);
     inlined.set(i.target, i.expr);
