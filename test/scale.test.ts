@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chainSource } from '../bench/chain.ts';
+import { branchesInARow, loopsInARow, nestedLoops } from '../bench/shapes.ts';
 import { compileSync } from '../src/index.ts';
 
 describe('output size is linear in the input', () => {
@@ -27,22 +28,6 @@ describe('output size is linear in the input', () => {
 });
 
 describe('shapes that once made compile time grow faster than the input', () => {
-  /** `n` loops in a row, each updating one state variable (reverse mode tapes each loop). */
-  const loopsInARow = (n: number) =>
-    ['fn f(x, y) {', '  var s = x', ...Array.from({ length: n }, (_, i) => `  for i in 0..3 { s = s * y + sin(s) * ${i + 1} }`), '  return s', '}', ''].join('\n');
-  /** Loops nested `depth` deep around one update of a state variable. */
-  const nestedLoops = (depth: number) => {
-    const lines = ['fn f(x, y) {', '  var s = x'];
-    for (let i = 0; i < depth; i++) lines.push(`${'  '.repeat(i + 1)}for i${i} in 0..2 {`);
-    lines.push(`${'  '.repeat(depth + 1)}s = s * y + sin(s)`);
-    for (let i = depth - 1; i >= 0; i--) lines.push(`${'  '.repeat(i + 1)}}`);
-    lines.push('  return s', '}', '');
-    return lines.join('\n');
-  };
-  /** `n` branches in a row, each updating one state variable. */
-  const branchesInARow = (n: number) =>
-    ['fn f(x, y) {', '  var s = x', ...Array.from({ length: n }, (_, i) => `  if s > ${i} { s = s * y + sin(s) } else { s = s - y }`), '  return s', '}', ''].join('\n');
-
   // Both sizes of a family unsplit (split-function.ts adds loads and stores per chunk).
   it('4 times as many loops in a row, or branches in a row, give 4 times the output (±10%)', () => {
     for (const [family, n] of [[loopsInARow, 100], [branchesInARow, 25]] as const) {
