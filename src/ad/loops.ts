@@ -82,6 +82,21 @@ export function saveNestedReductions(body: readonly Instr[], names: NameSupply, 
   return top;
 }
 
+/** What cloneBody needs of a set of names: a Set, or a layer over one (`layered`). */
+export interface NameSet {
+  has(name: string): boolean;
+  add(name: string): unknown;
+}
+
+/**
+ * Names added here stay here; `has` also sees `under`. For a copy whose new names must not reach
+ * `under`, without copying it (a copy per loop made compile time quadratic in the number of loops).
+ */
+export function layered(under: ReadonlySet<string>): NameSet {
+  const added = new Set<string>();
+  return { has: (name) => added.has(name) || under.has(name), add: (name) => added.add(name) };
+}
+
 /** A loop body copied under fresh names, for the reverse sweep's recomputation. */
 export interface Clone {
   readonly instrs: Instr[];
@@ -98,7 +113,7 @@ export function cloneBody(
   renames: Map<string, string>,
   names: NameSupply,
   active: Set<string>,
-  arrays: Set<string>,
+  arrays: NameSet,
   original: Map<string, string>,
 ): Clone {
   const fresh = (name: string): string => {

@@ -4,7 +4,7 @@ import type { NameSupply } from '../ir/builder.ts';
 import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
-import { cloneBody, saveNestedReductions, type Loop, type Saved } from './loops.ts';
+import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from './loops.ts';
 import { defaultCheckpointMemoryMB, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { isDifferentiable, rules } from './rules.ts';
 
@@ -440,7 +440,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       const stepBody = b.block(() => {
         const offset = scaled(b.op('sub', variable(forwardIndex), start));
         state.forEach((name, k) => b.emit({ kind: 'store', array: tape.segment, index: k === 0 ? offset : b.op('add', offset, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
-        const clone = cloneBody(core, renames, names, new Set(), new Set(arrays), new Map());
+        const clone = cloneBody(core, renames, names, new Set(), layered(arrays), new Map());
         for (const i of clone.instrs) b.emit(i);
         const values = next.map((o) => clone.renamed(o));
         const copies = values.map((v) => {

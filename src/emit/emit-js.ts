@@ -411,7 +411,6 @@ function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
  */
 function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly Operand[], checks: readonly string[], lines: LineMap): Section[] {
   const top = [...fn.body, ...(fn.reverse ?? [])];
-  const reverseSet = new Set(fn.reverse ?? []);
   const paramNames = fn.params.map((p) => p.name);
   const split = splitFunction(top, new Set(paramNames), results);
   const scratch = scratchName(local);
@@ -423,13 +422,16 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
   header.push(`// ${local} is split into ${split.chunks.length} functions so that V8 optimises each of them.`);
   header.push(`const ${scratch} = new Float64Array(${Math.max(1, split.slots.size)});`);
   sections.push(header);
+  // Where each chunk starts in `top`: the reverse sweep starts at fn.body.length.
+  let start = 0;
   split.chunks.forEach((chunk, c) => {
     const printer = new BodyPrinter(lines, inlinableTemporaries(chunk.instrs, [], new Set(chunk.liveOut)));
     const out = printer.out;
     out.push(`function ${chunkName(local, c + 1)}(${paramNames.join(', ')}) {`, fn.span.start);
     for (const v of chunk.liveIn) out.push(`  ${chunk.updated.has(v) ? 'let' : 'const'} ${v} = ${load(v)};`);
     // Source-line comments for the reverse sweep only, as in an unsplit gradient.
-    const firstReverse = chunk.instrs.findIndex((i) => reverseSet.has(i));
+    const firstReverse = fn.reverse && fn.body.length < start + chunk.instrs.length ? Math.max(0, fn.body.length - start) : -1;
+    start += chunk.instrs.length;
     const forwardPart = firstReverse < 0 ? chunk.instrs : chunk.instrs.slice(0, firstReverse);
     printer.statements(forwardPart, '  ', false);
     if (firstReverse >= 0) printer.statements(chunk.instrs.slice(firstReverse), '  ', true);
@@ -725,7 +727,8 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
     if (i.kind !== 'const' || !isTemporary(i.target) || uses.get(i.target) !== 1 || kept.has(i.target)) return;
     if (used.get(i.target) !== defined.get(i.target)) return;
     if (i.expr.args.some((a) => a.kind === 'var' && mutable.has(a.name))) return;
-    const d = 1 + Math.max(0, ...i.expr.args.map((a) => (a.kind === 'var' ? (depth.get(a.name) ?? 0) : 0)));
+    let d = 1;
+    for (const a of i.expr.args) if (a.kind === 'var') d = Math.max(d, 1 + (depth.get(a.name) ?? 0));
     if (d > maxInlineDepth) return;
     depth.set(i.target, d);
     inlined.set(i.target, i.expr);

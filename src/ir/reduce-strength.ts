@@ -15,18 +15,27 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
   // Definitions of `neg` results and of constant products, to see through them one step.
   const negated = new Map<string, Operand>();
   const definitions = new Map<string, Expr>();
-  const rewrite = (block: readonly Instr[]): Instr[] =>
-    block.flatMap((instr): Instr[] => {
-      if (instr.kind === 'if' || instr.kind === 'loop') return [mapNested(instr, rewrite)];
+  // An instruction nothing applies to is kept as it is (most are: a new object for each would
+  // only feed the garbage collector).
+  const rewrite = (block: readonly Instr[]): Instr[] => {
+    const out: Instr[] = [];
+    for (const instr of block) {
+      if (instr.kind === 'if' || instr.kind === 'loop') {
+        out.push(mapNested(instr, rewrite));
+        continue;
+      }
       if (instr.kind === 'store') {
         const s = simplify(instr.expr);
-        return [{ ...instr, expr: 'op' in s ? s : { op: 'copy', args: [s] } }];
+        out.push(s === instr.expr ? instr : { ...instr, expr: 'op' in s ? s : { op: 'copy', args: [s] } });
+        continue;
       }
-      if (instr.kind === 'array' || instr.kind === 'check' || !instr.expr) return [instr];
-      const extra: Instr[] = [];
+      if (instr.kind === 'array' || instr.kind === 'check' || !instr.expr) {
+        out.push(instr);
+        continue;
+      }
       const temp = (e: Expr): Operand => {
         const target = names.temp();
-        extra.push({ kind: 'const', target, expr: e, origin: instr.origin });
+        out.push({ kind: 'const', target, expr: e, origin: instr.origin });
         return variable(target);
       };
       const reduced = reduce(instr.expr, negated, temp, definitions);
@@ -34,8 +43,10 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
       const expr: Expr = 'op' in s ? s : { op: 'copy', args: [s] };
       if (instr.kind === 'const' && expr.op === 'neg') negated.set(instr.target, expr.args[0]);
       if (instr.kind === 'const') definitions.set(instr.target, expr);
-      return [...extra, { ...instr, expr }];
-    });
+      out.push(expr === instr.expr ? instr : { ...instr, expr });
+    }
+    return out;
+  };
   return mapBodies(fn, rewrite);
 }
 
