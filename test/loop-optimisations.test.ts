@@ -130,3 +130,61 @@ describe('running powers: t^j with j a loop index', () => {
     });
   });
 });
+
+// ---- stored costly values --------------------------------------------------------------------
+
+const storedSource = `
+fn softmax_loss(x: vec[n], w: vec[n]) = log(sum(i: exp(w[i] * x[i])))
+fn waves(A: mat[m, n], const s) = sum(k: sum(j: tanh(s * A[k, j]) * A[k, j] + sqrt(1 + A[k, j]^2)))
+fn tri(x: vec[n]) = sum(i: sum(j in 0..i: exp(x[i] - x[j])))
+`;
+
+describe('stored costly values: the reverse sweep reads exp, tanh… back instead of computing them again', () => {
+  it('stores an exp or a tanh computed in a loop body, reads it back, and recomputes cheap values', async () => {
+    const { code } = await load(storedSource);
+    const grad = functionText(code, 'softmax_lossGrad');
+    expect(grad).toContain('// Exp values for the reverse sweep (a store and a load cost less than an exp).');
+    // One exp per element, in the forward sweep; the reverse sweep loads it.
+    expect(grad.match(/Math\.exp\(/g)).toHaveLength(1);
+    expect(grad).toMatch(/(\$saved\d+)\[i\] = \$t\d+;[\s\S]*= \1\[i\$\d+\];/);
+    const waves = functionText(code, 'wavesGrad');
+    expect(waves).toContain('// Tanh values for the reverse sweep');
+    expect(waves.match(/Math\.tanh\(/g)).toHaveLength(1);
+    // sqrt costs less than a store and a load: recomputed.
+    expect(waves.match(/Math\.sqrt\(/g)).toHaveLength(2);
+    // A triangular loop's bounds are not known before the outer loop starts: recomputed there.
+    const tri = functionText(code, 'triGrad');
+    expect(tri).not.toContain('values for the reverse sweep');
+    // The value functions store nothing.
+    expect(functionText(code, 'softmax_loss')).not.toContain('$saved');
+  });
+
+  it('give the same gradients as central differences', async () => {
+    const { m } = await load(storedSource);
+    const h = 1e-6;
+    const check = (fn: string, args: unknown[], which: number) => {
+      const r = m[`${fn}Grad`]!(...args) as GradResult;
+      expect(r.value).toBe(m[fn]!(...args));
+      const x = args[which] as Float64Array | Float64Array[];
+      const rows = Array.isArray(x) ? x : [x];
+      const g = Object.values(r.gradient)[which] as Float64Array | Float64Array[];
+      const gRows = Array.isArray(g) ? g : [g];
+      rows.forEach((row, a) =>
+        row.forEach((v, b) => {
+          row[b] = v + h;
+          const up = m[fn]!(...args) as number;
+          row[b] = v - h;
+          const down = m[fn]!(...args) as number;
+          row[b] = v;
+          expect(Math.abs(gRows[a]![b]! - (up - down) / (2 * h)), `${fn} [${a}, ${b}]`).toBeLessThan(1e-7 * (1 + Math.abs(gRows[a]![b]!)));
+        }),
+      );
+    };
+    const x = Float64Array.from([0.3, -1.2, 0.8, 2.1, -0.4]);
+    const w = Float64Array.from([1.1, 0.2, -0.9, 0.5, 1.7]);
+    check('softmax_loss', [x, w], 0);
+    check('softmax_loss', [x, w], 1);
+    check('waves', [[Float64Array.from([0.2, -0.5, 1.3]), Float64Array.from([0.7, 0.1, -2])], 0.8], 0);
+    check('tri', [x], 0);
+  });
+});
