@@ -256,6 +256,8 @@ interface PeerLibraries {
 }
 
 async function loadPeers(): Promise<PeerLibraries> {
+  // The CPU backend first: its greeting on first use is silenced there.
+  await loadTfjs('cpu');
   const tf = await loadTfjs('wasm');
   const wasmSimd = await tfjsWasmSimd(tf);
   await tf.setBackend('cpu');
