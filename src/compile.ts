@@ -6,6 +6,7 @@ import { messages } from './diagnostics/messages.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
 import { cotangentParameterName } from './emit/names.ts';
+import { emitWasmModule } from './emit/wasm/emit-wasm.ts';
 import { emitModule, type EmitFunction, type EmittedFunction, type Section } from './emit/emit-js.ts';
 import { forwardMode } from './ad/forward.ts';
 import { span } from './diagnostics/span.ts';
@@ -62,6 +63,13 @@ export interface CompileOptions {
    * bundler plugins; the output is the same as without it. One cache per file.
    */
   readonly cache?: CompileCache;
+  /**
+   * `js` (the default): JavaScript only. `wasm`: the value, fGrad and fGradInto of each function
+   * with array parameters also run as WebAssembly (f64x2 SIMD) embedded in the same module, with
+   * the same signatures and results; the module falls back to its JavaScript where WebAssembly
+   * cannot run. See README, "WebAssembly target".
+   */
+  readonly target?: 'js' | 'wasm';
 }
 
 /** Those this version builds (every one today; a kind left out is refused with AD5040). */
@@ -199,6 +207,7 @@ const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean
   checkpointMemory: 'number', // its range is checked where it is used
   cache: 'object', // a CompileCache: checked below
   derivatives: 'list of strings', // each a derivative: an unknown one is the diagnostic AD5040
+  target: 'string', // 'js' or 'wasm': another is the diagnostic AD5041
 };
 
 /** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
@@ -233,6 +242,8 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   for (const d of asked ?? []) {
     if (!built.has(d)) diagnostics.error('derivativeNotBuilt', span(0, 0), String(d));
   }
+  const target = options.target ?? 'js';
+  if (target !== 'js' && target !== 'wasm') diagnostics.error('unknownTarget', span(0, 0), String(target));
   const checked = diagnostics.hasErrors ? undefined : check(source, diagnostics);
   const memory = options.checkpointMemory;
   if (memory !== undefined && !(Number.isFinite(memory) && memory >= 0)) throw new RangeError(`checkpointMemory must be a number of MB ≥ 0, not ${memory}`);
@@ -246,7 +257,7 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const compiled = (function* () {
     for (const decl of checked.program.functions) {
       // Options that change the code of every function are part of each key.
-      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}/${options.checkpointMemory ?? ''}/${asked ? [...asked].sort().join(',') : 'default'}`);
+      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}/${options.checkpointMemory ?? ''}/${target}/${asked ? [...asked].sort().join(',') : 'default'}`);
       const reused = key === undefined ? undefined : cache!.reuse(key, decl.span.start, lines.position(decl.span.start).line);
       if (reused) {
         yield { reuse: reused };
@@ -260,8 +271,11 @@ function compileSections(source: string, options: CompileOptions): CompileResult
     const decl = checked.table.get(made.name)!;
     if (reusable && keys.has(made.name)) cache!.keep(keys.get(made.name)!, made, decl.span.start, lines.position(decl.span.start).line);
   };
-  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted, ...(asked && !(asked.size === 1 && asked.has('grad')) && { derivatives: [...asked] }) });
+  const emitInput = { filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted, ...(asked && !(asked.size === 1 && asked.has('grad')) && { derivatives: [...asked] }) };
+  const sections = target === 'wasm' ? emitWasmModule(emitInput, diagnostics) : emitModule(emitInput);
   cache?.finish();
+  // The wasm target refuses what it cannot compile (AD8001).
+  if (diagnostics.hasErrors) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);
     const matrixParams = decl.params.some((p) => !p.isConst && p.type?.kind === 'mat');

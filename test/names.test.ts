@@ -34,13 +34,17 @@ describe('names', () => {
         const source =
           `fn ${fnName}(${p}: vec[n]) {\n  let ${local}[i] = 2 * ${p}[i]\n  return ${local}\n}\n` +
           `fn ${caller}(${p}: vec[n]) = sum(i: ${fnName}(${p})[i]) + [${p}[0], 3][1]\n`;
-        const result = compileSync(source);
-        expect(result.diagnostics, source).toEqual([]);
-        const m = instantiate(result.code!) as unknown as Record<string, (x: number[]) => unknown>;
-        expect([...(m[fnName]([1, 2]) as Float64Array)]).toEqual([2, 4]);
-        expect(m[`${fnName}Grad`]).toBeUndefined();
-        expect(m[caller]([1, 2])).toBe(9);
-        expect([...((m[`${caller}Grad`]([1, 2]) as { gradient: Record<string, Float64Array> }).gradient[p])]).toEqual([2, 2]);
+        // Both targets: the wasm target's glue names its own variables ($heap, p$at) beside the user's.
+        for (const target of ['js', 'wasm'] as const) {
+          const result = compileSync(source, { target });
+          expect(result.diagnostics, source).toEqual([]);
+          const m = instantiate(result.code!) as unknown as Record<string, (x: number[]) => unknown>;
+          if (target === 'wasm') expect(m[caller].name).toMatch(/\$wasm$/);
+          expect([...(m[fnName]([1, 2]) as Float64Array)]).toEqual([2, 4]);
+          expect(m[`${fnName}Grad`]).toBeUndefined();
+          expect(m[caller]([1, 2])).toBe(9);
+          expect([...((m[`${caller}Grad`]([1, 2]) as { gradient: Record<string, Float64Array> }).gradient[p])]).toEqual([2, 2]);
+        }
       }),
       { numRuns: 150 },
     );
@@ -153,9 +157,10 @@ describe('global names', () => {
       'fn s(x, y) = if x > y then sqrt(x) ^ y else atan2(x, y) + hypot(x, y) + max(x, y) + abs(x) + floor(x) + sign(y)\n',
       big.join('\n'),
     ];
-    for (const checkArgs of [false, true]) {
+    // Both targets: the wasm target's glue (instantiation, memory, errors) reads the same globals.
+    for (const [checkArgs, target] of [[false, 'js'], [true, 'js'], [false, 'wasm'], [true, 'wasm']] as const) {
       for (const source of programs) {
-        const result = compileSync(source, { checkArgs });
+        const result = compileSync(source, { checkArgs, target });
         expect(result.diagnostics, source).toEqual([]);
         const context = createContext({});
         runInContext(`const g = globalThis; for (const name of Object.getOwnPropertyNames(g)) if (!${JSON.stringify(globalsUsed)}.includes(name)) delete g[name];`, context);
@@ -164,6 +169,8 @@ describe('global names', () => {
         const entries = match[1].split(',').map((spec) => spec.trim().split(/\s+as\s+/));
         const body = `${result.code!.slice(0, match.index)}\n({ ${entries.map(([local, exported = local]) => `${JSON.stringify(exported)}: ${local}`).join(', ')} })`;
         const m = runInContext(`'use strict';\n${body}`, context) as Record<string, (...args: unknown[]) => unknown>;
+        // In that realm the WebAssembly module instantiates: functions with arrays do not fall back to JavaScript.
+        if (target === 'wasm') for (const f of result.functions) if (f.params.some((p) => p.type)) expect(m[f.name].name).toBe(`${f.name}$wasm`);
         const calls: unknown[][] = [
           [[1, 2], [0.5, 2, 3]],
           [0.5, 2],

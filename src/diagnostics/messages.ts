@@ -247,6 +247,13 @@ export const messages = {
     text: (kind: string) =>
       `the derivative '${kind}' is not available in this version (available: grad, jvp, vjp, jacobian, hvp, hessian)`,
   },
+  unknownTarget: { code: 'AD5041', text: (target: string) => `unknown target '${target}' (available: js, wasm)` },
+
+  // The WebAssembly target (AD8xxx)
+  wasmUnsupported: {
+    code: 'AD8001',
+    text: (fn: string, what: string) => `the wasm target cannot compile ${what} in '${fn}' yet; compile this file with the JS target (--target js)`,
+  },
 } as const;
 
 export type MessageId = keyof typeof messages;

@@ -25,6 +25,13 @@ export interface EmitInput {
   readonly derivatives?: readonly string[];
   /** Told what each function emitted from IR made, and whether it can be reused in another module. */
   readonly emitted?: (made: EmittedFunction, reusable: boolean) => void;
+  /**
+   * Another target's code (src/emit/wasm/): sections placed before the export list once every
+   * function is emitted, and the local each export takes instead of the JS function's (its
+   * WebAssembly twin), if any.
+   */
+  readonly appendix?: () => readonly Section[];
+  readonly exportAs?: (local: string) => string | undefined;
 }
 
 /** What one source function contributes to a module: its sections and its exports. */
@@ -101,6 +108,7 @@ export function emitModule(input: EmitInput): Section[] {
   const helpers = new Section();
   sections.push(helpers);
   const exports: string[] = [];
+  const exportOf = (local: string, exported: string) => exportSpecifier(input.exportAs?.(local) ?? local, exported);
   const context: FunctionContext = { lines: input.lines, slots: { next: 0 }, checkArgs: input.checkArgs === true };
   for (const item of input.functions) {
     if ('reuse' in item) {
@@ -122,7 +130,7 @@ export function emitModule(input: EmitInput): Section[] {
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
     const what = value.result ? `the value, a new ${value.result.kind === 'mat' ? 'array of Float64Array rows' : 'Float64Array'}` : 'the value';
     sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: ${what}.`, 'value', context));
-    exports.push(exportSpecifier(local, value.name));
+    exports.push(exportOf(local, value.name));
     if (vjp) {
       const name = vjpName(value.name);
       const wrt = vjp.gradient!.map((g) => g.param.sourceName);
@@ -130,7 +138,7 @@ export function emitModule(input: EmitInput): Section[] {
         `${name}(cotangent, ${value.params.map((p) => p.sourceName).join(', ')}): { value, gradient }, the gradient of ⟨cotangent, ${value.name}⟩ ` +
         `(cotangent has the value's shape)${wrt.length > 0 ? ` with respect to ${wrt.join(', ')}` : ''}, by reverse mode.`;
       sections.push(...emitFunction(vjp, localFunctionName(name), name, doc, 'vjp', context));
-      if (exportVjp !== false) exports.push(exportSpecifier(localFunctionName(name), name));
+      if (exportVjp !== false) exports.push(exportOf(localFunctionName(name), name));
     }
     if (jvp) {
       const name = jvpName(value.name);
@@ -139,11 +147,11 @@ export function emitModule(input: EmitInput): Section[] {
         `${name}(tangent, ${value.params.map((p) => p.sourceName).join(', ')}): { value, tangent }, the derivative of ${value.name} ` +
         `along the direction tangent gives${along.length > 0 ? ` (keys ${along.join(', ')}; a missing key is 0)` : ''}, by forward mode.`;
       sections.push(...emitFunction(jvp, localFunctionName(name), name, doc, 'jvp', context));
-      if (exportJvp !== false) exports.push(exportSpecifier(localFunctionName(name), name));
+      if (exportJvp !== false) exports.push(exportOf(localFunctionName(name), name));
       if (jacobian) {
         const jname = jacobianName(value.name);
         sections.push(jacobianFunction(jvp, vjp, localFunctionName(jname), local, localFunctionName(name), localFunctionName(vjpName(value.name)), jsString));
-        exports.push(exportSpecifier(localFunctionName(jname), jname));
+        exports.push(exportOf(localFunctionName(jname), jname));
       }
     }
     if (hvp) {
@@ -152,11 +160,11 @@ export function emitModule(input: EmitInput): Section[] {
         `${name}(v, ${value.params.map((p) => p.sourceName).join(', ')}): { value, gradient, hvp }, hvp being the Hessian of ${value.name} ` +
         `times v, by forward mode over the gradient's code (forward over reverse).`;
       sections.push(...emitFunction(hvp, localFunctionName(name), name, doc, 'hvp', context));
-      if (exportHvp) exports.push(exportSpecifier(localFunctionName(name), name));
+      if (exportHvp) exports.push(exportOf(localFunctionName(name), name));
       if (hessian) {
         const hname = hessianName(value.name);
         sections.push(hessianFunction(hvp, localFunctionName(hname), localFunctionName(name), jsString));
-        exports.push(exportSpecifier(localFunctionName(hname), hname));
+        exports.push(exportOf(localFunctionName(hname), hname));
       }
     }
     // A function returning an array has no gradient (its derivatives are Jacobians).
@@ -171,17 +179,18 @@ export function emitModule(input: EmitInput): Section[] {
       (consts.length > 0 ? ` Not differentiated (const): ${consts.join(', ')}.` : '');
     const doc = `${gradientName(value.name)}${signature}: the value of ${value.name} and its gradient${of}`;
     sections.push(...emitFunction(gradient, localFunctionName(gradientName(value.name)), gradientName(value.name), doc, 'gradient', context));
-    exports.push(exportSpecifier(localFunctionName(gradientName(value.name)), gradientName(value.name)));
+    exports.push(exportOf(localFunctionName(gradientName(value.name)), gradientName(value.name)));
     if (withArrays) {
       const into = gradientIntoName(value.name);
       const intoDoc =
         `${into}(out, ${value.params.map((p) => p.sourceName).join(', ')}): the value of ${value.name}; writes its gradient into ` +
         `out's arrays (zeroed first, allocating nothing) and out's numbers${of}`;
       sections.push(...emitFunction(gradient, into, into, intoDoc, 'into', context));
-      exports.push(into);
+      exports.push(exportOf(into, into));
     }
     done();
   }
+  if (input.appendix) sections.push(...input.appendix());
   const footer = new Section();
   footer.push(`export { ${exports.join(', ')} };`);
   sections.push(footer);
@@ -314,7 +323,7 @@ export function jsString(text: string): string {
 }
 
 /** `.name`, or `["name"]` where a property access would not do. */
-function member(name: string): string {
+export function member(name: string): string {
   return name === '__proto__' ? `["__proto__"]` : `.${name}`;
 }
 
@@ -323,7 +332,7 @@ function member(name: string): string {
  * them: a size comes from the first vector or row count that has it; a size that is only a row
  * length comes from the first of those matrices that has a row (0 if none has).
  */
-function prologue(fn: IrFunction, exported: string): string[] {
+export function prologue(fn: IrFunction, exported: string): string[] {
   const lines: string[] = [];
   const bound = new Map<string, string>();
   const shaped = fn.params.filter((p) => p.shape);
@@ -362,7 +371,7 @@ function prologue(fn: IrFunction, exported: string): string[] {
  * otherwise turn a string into a number or undefined into NaN, silently. (Array parameters are
  * always checked, by the prologue.)
  */
-function argumentChecks(fn: IrFunction, exported: string, checkArgs: boolean): string[] {
+export function argumentChecks(fn: IrFunction, exported: string, checkArgs: boolean): string[] {
   if (!checkArgs) return [];
   return fn.params.filter((p) => !p.shape).map((p) => `$number(${p.name}, ${jsString(`${exported}: ${p.sourceName}`)});`);
 }
@@ -373,7 +382,7 @@ function argumentChecks(fn: IrFunction, exported: string, checkArgs: boolean): s
  * destroyed, and two out arrays that are one would mix two gradients. Checked first, before
  * anything is written; matrices row by row, since a shallow copy shares the rows.
  */
-function aliasChecks(fn: IrFunction, exported: string): string[] {
+export function aliasChecks(fn: IrFunction, exported: string): string[] {
   const lines: string[] = [];
   const outputs = (fn.gradient ?? []).filter((g) => g.param.shape).map((g) => g.param);
   const into = (p: Param) => `${outParameterName}${member(p.sourceName)}`;

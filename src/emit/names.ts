@@ -28,7 +28,7 @@ const reservedWords = new Set(
 );
 
 /** The globals generated code reads (values, helpers, argument checks, error messages). */
-export const globalsUsed: readonly string[] = ['Math', 'Infinity', 'NaN', 'undefined', 'Float64Array', 'Array', 'Object', 'RangeError', 'TypeError'];
+export const globalsUsed: readonly string[] = ['Math', 'Infinity', 'NaN', 'undefined', 'Float64Array', 'Array', 'Object', 'RangeError', 'TypeError', 'WebAssembly', 'Uint8Array'];
 
 /** Names that are legal but would change meaning or shadow what generated code uses. */
 const sensitiveNames = new Set(['arguments', 'eval', 'globalThis', 'Symbol', ...globalsUsed]);
@@ -139,4 +139,19 @@ export function chunkName(local: string, n: number): string {
 
 export function scratchName(local: string): string {
   return `${local}$scratch`;
+}
+
+/**
+ * The WebAssembly target (src/emit/wasm/): a function's glue calling its wasm twin, the export
+ * choosing between it and the JS function (`f$export`), and where an array argument is copied
+ * into linear memory (`w$at`, a byte address).
+ */
+export function wasmGlueName(local: string): string {
+  return `${local}$wasm`;
+}
+export function wasmExportName(local: string): string {
+  return `${local}$export`;
+}
+export function wasmAddressName(param: string): string {
+  return `${param}$at`;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { compileSync, formatDiagnostics } from '../../src/index.ts';
+import { compileSync, formatDiagnostics, type CompileOptions } from '../../src/index.ts';
 import { instantiate } from './instantiate.ts';
 
 /**
@@ -1066,8 +1066,8 @@ const ROUNDING = 2e-14;
  * differences disagree. What finite differences cannot see, an exact tie at the point itself or the
  * norm of a zero vector, the reference evaluator reports (`singular`), and the point is skipped.
  */
-export function checkArrayCase({ program, configs, data }: ArrayCase, stats: ArrayStats = newStats()): void {
-  const mod = compileChecked(program.source, 'generated program has diagnostics (a generator bug if the checker is right)');
+export function checkArrayCase({ program, configs, data }: ArrayCase, stats: ArrayStats = newStats(), options: CompileOptions = {}): void {
+  const mod = compileChecked(program.source, 'generated program has diagnostics (a generator bug if the checker is right)', options);
   stats.programs++;
   for (const sizes of configs) {
     const args = buildArgs(program.params, sizes, data);
@@ -1089,7 +1089,7 @@ export function checkArrayCase({ program, configs, data }: ArrayCase, stats: Arr
  * argument list in turn: everything but the reference value (no evaluator for hand-written text).
  * The parameters are read from `fn f(...)`.
  */
-export function checkArraySource(source: string, calls: readonly (readonly Arg[])[], stats: ArrayStats = newStats()): void {
+export function checkArraySource(source: string, calls: readonly (readonly Arg[])[], stats: ArrayStats = newStats(), options: CompileOptions = {}): void {
   const header = /fn f\(([^)]*)\)/.exec(source);
   if (!header) throw new Error(`no 'fn f(...)' in:\n${source}`);
   const params = header[1].split(/,(?![^[]*\])/).map((text): ParamShape => {
@@ -1101,22 +1101,26 @@ export function checkArraySource(source: string, calls: readonly (readonly Arg[]
     if (m[3] === 'mat') return { name: m[2], kind: 'mat', dims: [dims![0], dims![1]], isConst };
     return { name: m[2], kind: 'scalar', isConst };
   });
-  const mod = compileChecked(source, 'does not compile');
+  const mod = compileChecked(source, 'does not compile', options);
   stats.programs++;
   for (const args of calls) checkAt(mod, { source, params, bound: 10 }, args, stats);
 }
 
-function compileChecked(source: string, problem: string): Record<string, Fn_> {
+function compileChecked(source: string, problem: string, options: CompileOptions): Record<string, Fn_> {
   let result: ReturnType<typeof compileSync>;
   try {
-    result = compileSync(source);
+    result = compileSync(source, options);
   } catch (error) {
     throw new Error(`compiler crash: compileSync threw ${(error as Error)?.stack ?? String(error)}\non:\n${source}`);
   }
   if (result.code === undefined || result.diagnostics.length > 0) {
     throw new Error(`${problem}:\n${formatDiagnostics(result.diagnostics, source, 'f.ad')}\n${source}`);
   }
-  return instantiate(result.code) as unknown as Record<string, Fn_>;
+  const mod = instantiate(result.code) as unknown as Record<string, Fn_>;
+  // The wasm target: f must be the WebAssembly glue, not the JS fallback.
+  const arrays = result.functions.find((f) => f.name === 'f')?.params.some((p) => p.type);
+  if (options.target === 'wasm' && arrays) expect(mod.f.name, `f is not WebAssembly:\n${source}`).toBe('f$wasm');
+  return mod;
 }
 
 type Fn_ = (...args: unknown[]) => unknown;
