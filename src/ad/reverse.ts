@@ -340,6 +340,13 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           continue;
         }
         case 'const': {
+          // A costly value the forward sweep stored (loops.ts): read back.
+          const kept = saved.get(originalOf(instr.target));
+          if (kept) {
+            b.emit({ kind: 'const', target: instr.target, expr: { op: 'load', args: [variable(kept.values[0].array), positionOf(kept)] }, origin: instr.origin });
+            definedBefore.add(instr.target);
+            continue;
+          }
           const store = storedAt.get(instr.target);
           if (store && (store.index.kind === 'const' || !isDefinedIn(store.index.name, body) || definedBefore.has(store.index.name))) {
             b.emit({ kind: 'const', target: instr.target, expr: { op: 'load', args: [variable(store.array), store.index] }, origin: instr.origin });

@@ -245,10 +245,6 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const first = variant === 'into' ? [outParameterName] : variant === 'vjp' ? [cotangentParameterName] : derivative ? [tangentArgument] : [];
   const params = [...first, ...fn.params.map((p) => p.name)].join(', ');
   const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
-  // (fVjp is not split: its chunks would not see the cotangent; a vector result's seed is a loop anyway.)
-  if (!hasLoops && variant !== 'vjp' && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
-    return emitSplit(fn, local, doc, results, argumentChecks(fn, exported, context.checkArgs), lines);
-  }
   // How each array is allocated: a returned gradient, the caller's (fGradInto), or a work array.
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
@@ -263,6 +259,15 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
     if (variant === 'into') return rows ? `$intoRows(${into}, ${rows}, ${length}, ${what})` : `$into(${into}, ${length}, ${what})`;
     return rows ? `$matrix(${rows}, ${length})` : `new Float64Array(${length})`;
   };
+  // (fVjp is not split: its chunks would not see the cotangent; a vector result's seed is a loop
+  // anyway. Nor are functions returning arrays, nor forward-mode ones.) A body with loops splits
+  // only between its top-level statements, so it needs at least two of them past the chunk size.
+  const splittable = variant === 'value' || variant === 'gradient' || (variant === 'into' && hasLoops);
+  if (splittable && !fn.result && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
+    const checks = [...argumentChecks(fn, exported, context.checkArgs), ...(hasLoops ? [...prologue(fn, exported), ...(variant === 'into' ? aliasChecks(fn, exported) : [])] : [])];
+    const split = emitSplit(fn, local, doc, results, checks, lines, { reverse, first, sizes: hasLoops ? sizeNames(fn) : [], allocate, exported, variant });
+    if (split) return split;
+  }
   const printer = new BodyPrinter(lines, inlinableTemporaries([...body, ...reverse], results), fn.name, allocate);
   const out = printer.out;
   out.push(`/** ${doc} */`, fn.span.start);
@@ -405,14 +410,40 @@ function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
   return `{ value: ${operand(fn.value)}, gradient: ${entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}'} }`;
 }
 
+/** The size names a function's array parameters bind (declared by its prologue). */
+function sizeNames(fn: IrFunction): string[] {
+  const names = new Set<string>();
+  for (const p of fn.params) for (const size of p.shape?.sizes ?? []) if (typeof size !== 'number') names.add(size.name);
+  return [...names];
+}
+
+interface SplitOptions {
+  readonly reverse: readonly Instr[];
+  /** Parameters before the function's own (`$out` for fGradInto). */
+  readonly first: readonly string[];
+  /** Size names the main function binds (in `checks`), passed on to each chunk. */
+  readonly sizes: readonly string[];
+  readonly allocate: ConstructorParameters<typeof BodyPrinter>[3];
+  readonly exported: string;
+  readonly variant: Variant;
+}
+
 /**
  * A function too big for V8 to optimise, as chunk functions and a main function that calls them
- * in order (split-function.ts). Crossing values live in one Float64Array per function.
+ * in order (split-function.ts). Crossing values live in one scratch array per function: a
+ * Float64Array, or (when arrays cross, in a function with loops) a plain array. Undefined when
+ * the body does not split (one top-level statement holds it all, a loop).
  */
-function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly Operand[], checks: readonly string[], lines: LineMap): Section[] {
-  const top = [...fn.body, ...(fn.reverse ?? [])];
-  const paramNames = fn.params.map((p) => p.name);
+function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly Operand[], checks: readonly string[], lines: LineMap, options: SplitOptions): Section[] | undefined {
+  const top = [...fn.body, ...options.reverse];
+  const paramNames = [...options.first, ...fn.params.map((p) => p.name), ...options.sizes];
   const split = splitFunction(top, new Set(paramNames), results);
+  if (split.chunks.length < 2) return undefined;
+  const arrays = new Set<string>();
+  forEachInstr(top, (i) => {
+    if (i.kind === 'array' || (i.kind === 'const' && i.expr.op === 'row')) arrays.add(i.target);
+  });
+  const holdsArrays = [...split.slots.keys()].some((v) => arrays.has(v));
   const scratch = scratchName(local);
   const slot = (v: string) => `${scratch}[${split.slots.get(v)}]`;
   const load = (v: string) => (split.booleans.has(v) ? `${slot(v)} !== 0` : slot(v));
@@ -420,17 +451,18 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
   const sections: Section[] = [];
   const header = new Section();
   header.push(`// ${local} is split into ${split.chunks.length} functions so that V8 optimises each of them.`);
-  header.push(`const ${scratch} = new Float64Array(${Math.max(1, split.slots.size)});`);
+  // (Arrays cross chunks too: a plain array holds them and the numbers, a few per call.)
+  header.push(`const ${scratch} = ${holdsArrays ? `new Array(${Math.max(1, split.slots.size)}).fill(0)` : `new Float64Array(${Math.max(1, split.slots.size)})`};`);
   sections.push(header);
   // Where each chunk starts in `top`: the reverse sweep starts at fn.body.length.
   let start = 0;
   split.chunks.forEach((chunk, c) => {
-    const printer = new BodyPrinter(lines, inlinableTemporaries(chunk.instrs, [], new Set(chunk.liveOut)));
+    const printer = new BodyPrinter(lines, inlinableTemporaries(chunk.instrs, [], new Set(chunk.liveOut)), fn.name, options.allocate);
     const out = printer.out;
     out.push(`function ${chunkName(local, c + 1)}(${paramNames.join(', ')}) {`, fn.span.start);
     for (const v of chunk.liveIn) out.push(`  ${chunk.updated.has(v) ? 'let' : 'const'} ${v} = ${load(v)};`);
     // Source-line comments for the reverse sweep only, as in an unsplit gradient.
-    const firstReverse = fn.reverse && fn.body.length < start + chunk.instrs.length ? Math.max(0, fn.body.length - start) : -1;
+    const firstReverse = options.reverse.length > 0 && fn.body.length < start + chunk.instrs.length ? Math.max(0, fn.body.length - start) : -1;
     start += chunk.instrs.length;
     const forwardPart = firstReverse < 0 ? chunk.instrs : chunk.instrs.slice(0, firstReverse);
     printer.statements(forwardPart, '  ', false);
@@ -441,11 +473,24 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
   });
   const main = new Section();
   main.push(`/** ${doc} */`, fn.span.start);
-  main.push(`function ${local}(${paramNames.join(', ')}) {`, fn.span.start);
+  main.push(`function ${local}(${[...options.first, ...fn.params.map((p) => p.name)].join(', ')}) {`, fn.span.start);
   for (const line of checks) main.push(`  ${line}`, fn.span.start);
   split.chunks.forEach((_, c) => main.push(`  ${chunkName(local, c + 1)}(${paramNames.join(', ')});`));
   const operand = (o: Operand) => (o.kind === 'const' ? printNumber(o.value).text : paramNames.includes(o.name) ? o.name : load(o.name));
-  main.push(`  return ${returnValue(fn, operand)};`, fn.span.start);
+  if (options.variant === 'into') {
+    for (const g of fn.gradient ?? []) {
+      if (g.param.shape) continue;
+      const value = operand(g.adjoint);
+      if (g.param.sourceName === '__proto__') {
+        main.push(`  Object.defineProperty(${outParameterName}, '__proto__', { value: ${value}, writable: true, enumerable: true, configurable: true });`, fn.span.start);
+      } else {
+        main.push(`  ${outParameterName}${member(g.param.sourceName)} = ${value};`, fn.span.start);
+      }
+    }
+    main.push(`  return ${operand(fn.value)};`, fn.span.start);
+  } else {
+    main.push(`  return ${returnValue(fn, operand)};`, fn.span.start);
+  }
   main.push('}');
   sections.push(main);
   return sections;

@@ -56,6 +56,11 @@ export function savedName(n: number): string {
   return `$saved${n}`;
 }
 
+/** The running power `base^index` a loop keeps in place of computing the power per iteration (reduce-strength.ts). */
+export function runningPowerName(n: number): string {
+  return `$power${n}`;
+}
+
 export function isTemporary(name: string): boolean {
   return name.startsWith('$t');
 }

@@ -1,4 +1,4 @@
-import { adjointName, duplicateName, localName, savedName, tangentName, temporaryName } from '../emit/names.ts';
+import { adjointName, duplicateName, localName, runningPowerName, savedName, tangentName, temporaryName } from '../emit/names.ts';
 import { evaluateOp } from './evaluate.ts';
 import { constant, definesOf, variable, type Expr, type Instr, type Op, type Operand, type Origin } from './ir.ts';
 
@@ -22,6 +22,11 @@ export class NameSupply {
   /** An array the reverse sweep reads: a reduction's results stored per iteration. */
   saved(): string {
     return savedName(++this.temps);
+  }
+
+  /** A loop's running power of a value (base^index), updated once per iteration. */
+  power(): string {
+    return runningPowerName(++this.temps);
   }
 
   adjoint(name: string): string {

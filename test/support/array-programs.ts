@@ -63,7 +63,8 @@ type Expr =
   | { readonly k: 'idx'; readonly array: string; readonly ix: readonly Ix[] }
   | { readonly k: 'neg'; readonly a: Expr }
   | { readonly k: 'bin'; readonly op: '+' | '-' | '*' | '/'; readonly a: Expr; readonly b: Expr }
-  | { readonly k: 'pow'; readonly a: Expr; readonly p: number }
+  /** `a^p`: p a whole number, or the name of an index variable (`t^j`, a running power in a loop over j). */
+  | { readonly k: 'pow'; readonly a: Expr; readonly p: number | string }
   | { readonly k: 'call'; readonly f: string; readonly args: readonly Expr[] }
   | { readonly k: 'red'; readonly op: RedOp; readonly binder: Binder; readonly body: Expr }
   | { readonly k: 'if'; readonly c: Cond; readonly a: Expr; readonly b: Expr }
@@ -261,7 +262,7 @@ function evalExpr(e: Expr, env: Env, fns: ReadonlyMap<string, Fn>): number {
       return e.op === '+' ? a + b : e.op === '-' ? a - b : e.op === '*' ? a * b : a / b;
     }
     case 'pow':
-      return evalExpr(e.a, env, fns) ** e.p;
+      return evalExpr(e.a, env, fns) ** (typeof e.p === 'string' ? num(env, e.p) : e.p);
     case 'call': {
       const args = e.args.map((a) => evalExpr(a, env, fns));
       if ((e.f === 'max' || e.f === 'min') && tie(args[0], args[1]) && !e.args.every(dataFree)) singular = true;
@@ -603,6 +604,8 @@ function loopBody(c: Choices, ctx: Ctx, iv: IndexVar, depth: number): Gen {
     case 2:
       return mul(c, anchor, rest);
     case 3:
+      // A power of the loop's index, |base| ≤ 1 (reduce-strength.ts makes it a running product when the base does not change in the loop).
+      if (c.chance(30)) return [bin('+', anchor[0], { k: 'pow', a: call('tanh', rest[0]), p: iv.name }), anchor[1] + 1];
       return fit(c, [{ k: 'pow', a: bin('-', anchor[0], rest[0]), p: 2 }, (anchor[1] + rest[1]) ** 2]);
     case 4:
       return [{ k: 'if', c: cond(c, ctx, depth - 1), a: anchor[0], b: rest[0] }, Math.max(anchor[1], rest[1])];
