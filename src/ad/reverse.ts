@@ -5,7 +5,7 @@ import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
 import { cloneBody, saveNestedReductions, type Loop, type Saved } from './loops.ts';
-import { defaultCheckpointMemoryMB, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
+import { copyElements, defaultCheckpointMemoryMB, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { isDifferentiable, rules } from './rules.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
@@ -66,6 +66,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     if (i.kind === 'array') arrays.add(i.target);
   });
   noteRows(forward);
+  // Arrays written again by each iteration of a loop with state (work arrays made in its body,
+  // array variables' buffers): the reverse of a store into one takes its adjoint and sets it to 0,
+  // so that the iteration reversed next starts from 0 (or from the element's earlier value).
+  const rewritten = new Set<string>();
+  // Arrays the forward sweep stores for the reverse sweep only (nested reductions' results).
+  const tapeArrays = new Set<string>();
+  for (const s of saved.values()) for (const v of s.values) tapeArrays.add(v.array);
+  forEachInstr(forward, (i) => {
+    if (i.kind === 'loop' && i.carried) forEachInstr(i.body, (s) => s.kind === 'store' && !s.accumulate && rewritten.add(s.array));
+  });
   const arrayAdjoints = new Map<string, string>();
   // Adjoint arrays that some read has added into so far (in the reverse sweep's order).
   const addedTo = new Set<string>();
@@ -192,10 +202,19 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           // An element of an array `let`: its value's adjoint starts from the adjoint array's element.
           const value = instr.expr.args[0];
           const adjointArray = arrayAdjoints.get(instr.array);
-          if (instr.accumulate || instr.expr.op !== 'copy' || value.kind !== 'var' || !active.has(value.name) || !adjointArray) break;
-          const seed = b.op('load', variable(adjointArray), instr.index);
-          if (seed.kind === 'var') mayBeZero.add(seed.name);
-          accumulate(value.name, seed);
+          if (instr.accumulate) break;
+          if (adjointArray && instr.expr.op === 'copy' && value.kind === 'var' && active.has(value.name)) {
+            const seed = b.op('load', variable(adjointArray), instr.index);
+            if (seed.kind === 'var') mayBeZero.add(seed.name);
+            accumulate(value.name, seed);
+          }
+          // An element written again (in place, or by each iteration): its adjoint before the store is 0.
+          // (Whether or not something has added to it yet: in a loop, a later iteration's reverse may have.)
+          if (adjointArray && (instr.old || rewritten.has(originalOf(instr.array)))) {
+            b.emit({ kind: 'store', array: adjointArray, index: instr.index, expr: { op: 'copy', args: [constant(0)] }, accumulate: false, origin: b.origin });
+          }
+          // An update in place: the element gets its old value back, for what the reverse sweep recomputes before it.
+          if (instr.old) b.emit({ kind: 'store', array: instr.array, index: instr.index, expr: { op: 'copy', args: [instr.old] }, accumulate: false, origin: b.origin });
           break;
         }
         case 'array':
@@ -271,16 +290,21 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
    * stored into an array `let` is read back from it. Rows of arrays with adjoints get their
    * adjoint rows beside them.
    */
-  const recompute = (body: readonly Instr[]): number => {
+  const recompute = (body: readonly Instr[], whole = false): number => {
     const before = b.current.length;
     const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
     const definedBefore = new Set<string>();
     for (const instr of body) {
+      if (whole || (instr.kind === 'store' && instr.old)) continue;
       if (instr.kind === 'store' && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
     }
     for (const instr of body) {
       switch (instr.kind) {
         case 'store':
+          // A whole iteration (of a loop with state) writes its arrays again, in order; the results
+          // the forward sweep stored for the reverse sweep are there already.
+          if (whole && !tapeArrays.has(instr.array)) b.emit(instr);
+          continue;
         case 'check':
           continue;
         case 'loop': {
@@ -289,7 +313,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             for (const i of tapeLoop(instr, names, tapes, budget)) b.emit(i.kind === 'loop' ? { ...i, note: 'recomputed for the reverse sweep' } : i);
             continue;
           }
-          if (!instr.reduction) continue;
+          if (!instr.reduction) {
+            if (whole) b.emit({ ...instr, note: 'recomputed for the reverse sweep' });
+            continue;
+          }
           const s = saved.get(originalOf(instr.reduction.target));
           if (!s) {
             b.emit({ ...instr, note: 'recomputed for the reverse sweep' });
@@ -354,13 +381,19 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
    * rules, and set d$X_k to the adjoints of the starting state. After the loop, d$X_k is the
    * adjoint of the state before it (the `let X_k = init` passes it on). A `while` reverses the
    * number of iterations it ran.
+   *
+   * Array state Y (a buffer the body updates in place) is read into a work array W, which stands
+   * for Y in the recomputed iterations and shares Y's adjoint array d$Y: reversing an iteration's
+   * stores (each takes its element's adjoint, sets it to 0 and restores the old value) leaves in
+   * d$Y the adjoint of the iteration's starting state, with no copy.
    */
   const reverseCarried = (loop: Loop) => {
     const carried = loop.carried ?? [];
     const tape = tapes.get(loop.index);
     if (!tape) throw new Error(`internal error: no tape for the loop over '${loop.index}'`);
+    const stateArrays = tape.arrays.map((a) => ({ ...a, adjoint: active.has(a.name) ? arrayAdjoints.get(a.name) : undefined }));
     // Nothing after the loop depends on its active state: it adds no adjoints.
-    if (!carried.some((name) => active.has(name) && adjoints.has(name))) return;
+    if (!carried.some((name) => active.has(name) && adjoints.has(name)) && !stateArrays.some((a) => a.adjoint && addedTo.has(a.adjoint))) return;
     const stateAdjoints = new Map<string, string>();
     for (const name of carried) {
       if (!active.has(name)) continue;
@@ -377,6 +410,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     }
     const carriedAdjoints = [...stateAdjoints.values()];
     const { core, next } = splitIteration(loop, tape);
+    // An iteration that writes arrays (its state, arrays it makes) is recomputed whole, stores
+    // included, in order: its reverse then reads them as they were.
+    let wholeIteration = false;
+    forEachInstr(core, (i) => (wholeIteration ||= i.kind === 'store' && !i.accumulate && !tapeArrays.has(i.array)));
     const S = tape.stride;
     const origin = loop.origin;
     const base = (name: string) => name.replace(/\$.*$/, '');
@@ -384,25 +421,47 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       op: 'load',
       args: [variable(array), k === 0 ? position : b.op('add', position, constant(k))],
     });
-    const scaled = (o: Operand) => (S === 1 ? o : b.op('mul', o, constant(S)));
+    const scaled = (o: Operand) => (S.kind === 'const' && S.value === 1 ? o : b.op('mul', o, S));
     const last = loop.exit ? variable(loop.exit.trips) : loop.to;
     const segmentIndex = names.user('segment');
+    // The work arrays holding the array state of the iteration being recomputed.
+    const work = stateArrays.map((a) => {
+      const target = names.user(base(a.name));
+      b.emit({ kind: 'array', target, length: a.length, overwritten: true, note: `the state ${base(a.name)} of the iteration being reversed`, origin });
+      arrays.add(target);
+      if (a.adjoint) {
+        active.add(target);
+        arrayAdjoints.set(target, a.adjoint);
+      }
+      original.set(target, originalOf(a.name));
+      return target;
+    });
+    /** Copies the array state between a work array and a tape at `position` (a state's start). */
+    const copyState = (position: Operand, toTape: string | undefined, fromTape: string | undefined) =>
+      stateArrays.forEach((a, k) => {
+        const offset = b.op('add', position, a.offset);
+        b.emit(toTape ? copyElements(work[k], constant(0), toTape, offset, a.length, names, origin) : copyElements(fromTape!, offset, work[k], constant(0), a.length, names, origin));
+      });
     const build = () => {
       // Segment q: iterations start..end-1, start = from + q·C.
       const start = b.op('add', loop.from, b.op('mul', variable(segmentIndex), tape.every));
       const end = b.op('min', b.op('add', start, tape.every), last);
       // Its states, recomputed from the snapshot into the segment tape (no iteration when C = 1).
+      const snapshot = scaled(variable(segmentIndex));
       const state = carried.map((name) => {
         const target = names.user(base(name));
-        b.emit({ kind: 'let', target, expr: at(tape.snapshots, scaled(variable(segmentIndex)), carried.indexOf(name)), origin });
+        b.emit({ kind: 'let', target, expr: at(tape.snapshots, snapshot, carried.indexOf(name)), origin });
         return target;
       });
+      copyState(snapshot, undefined, tape.snapshots);
       const forwardIndex = names.user(base(originalOf(loop.index)));
       const renames = new Map<string, string>([[loop.index, forwardIndex]]);
       carried.forEach((name, k) => renames.set(name, state[k]));
+      stateArrays.forEach((a, k) => renames.set(a.name, work[k]));
       const stepBody = b.block(() => {
         const offset = scaled(b.op('sub', variable(forwardIndex), start));
         state.forEach((name, k) => b.emit({ kind: 'store', array: tape.segment, index: k === 0 ? offset : b.op('add', offset, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
+        copyState(offset, tape.segment, undefined);
         const clone = cloneBody(core, renames, names, new Set(), new Set(arrays), new Map());
         for (const i of clone.instrs) b.emit(i);
         const values = next.map((o) => clone.renamed(o));
@@ -421,6 +480,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       b.emit({ kind: 'loop', index: forwardIndex, from: start, to: lastStart, descending: false, body: stepBody, carried: state, note, origin });
       const lastOffset = scaled(b.op('sub', lastStart, start));
       state.forEach((name, k) => b.emit({ kind: 'store', array: tape.segment, index: k === 0 ? lastOffset : b.op('add', lastOffset, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
+      copyState(lastOffset, tape.segment, undefined);
       // The segment's iterations, backwards.
       const index = names.user(base(originalOf(loop.index)));
       original.set(index, originalOf(loop.index));
@@ -435,9 +495,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           b.emit({ kind: 'const', target: begin, expr: at(tape.segment, position, k), origin });
           renames.set(name, begin);
         });
+        copyState(position, undefined, tape.segment);
+        stateArrays.forEach((a, k) => renames.set(a.name, work[k]));
         const body = cloneBody(core, renames, names, active, arrays, original);
         noteRows(body.instrs);
-        recompute(body.instrs);
+        recompute(body.instrs, wholeIteration);
         carried.forEach((name, k) => {
           const d = stateAdjoints.get(name);
           const value = body.renamed(next[k]);
@@ -477,6 +539,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     forEachInstr(loop.body, (i) => {
       // An array let's loop is reversed once something has been added into its adjoint array.
       if (i.kind === 'store' && !i.accumulate && addedTo.has(arrayAdjoints.get(i.array) ?? '')) storesBack = true;
+      // An update in place is reversed in any case: the old values come back.
+      if (i.kind === 'store' && i.old) storesBack = true;
     });
     if (!g && !storesBack) return;
     const index = names.user(originalOf(loop.index).replace(/\$.*$/, ''));
