@@ -409,6 +409,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       stateAdjoints.set(name, target);
     }
     const carriedAdjoints = [...stateAdjoints.values()];
+    // A state adjoint may be exactly 0 (a variable unused after the loop, or used only in branches
+    // not taken): as in straight-line code, it then contributes nothing, even through an infinite
+    // partial (an unrolled loop would have no adjoint there at all).
+    for (const d of carriedAdjoints) mayBeZero.add(d);
     const { core, next } = splitIteration(loop, tape);
     // An iteration that writes arrays (its state, arrays it makes) is recomputed whole, stores
     // included, in order: its reverse then reads them as they were.
