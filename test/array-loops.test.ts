@@ -218,6 +218,26 @@ fn calls(x: vec[n], a, const steps) {
   return y[0] + [y[n - 1], a][1]
 }
 
+fn twice(y: vec[n]) {
+  let d[i] = 2 * y[i]
+  return d
+}
+fn shifted(y: vec[n]) {
+  let z[i] = twice(y)[i] + 1
+  return z
+}
+fn reuse(x: vec[n], const steps) {
+  let a[i] = shifted(x)[i]
+  let b[i] = 3 * x[i]
+  let c[i] = shifted(b)[i]
+  var s = a[0] + c[0]
+  for t in 0..steps {
+    let w[i] = shifted([s, x[1]])[i]
+    s = w[0] * 0.5
+  }
+  return s
+}
+
 fn at(x: vec[n], const j) {
   var y: vec[n] = x
   for t in 0..2 {
@@ -378,6 +398,16 @@ describe('array variables in loop and if blocks', () => {
     // 0.999^30 · |x| stays above 0.1: the loop stops at its max, 30 iterations (∂/∂x_i = a^30).
     check(shrinkCase([3, 6, -2], 0.999));
     close(flat((call(mod, 'shrinkGrad', [3, 6, -2], 0.999) as Grad).gradient.x)[0], 0.999 ** 30, 1e-14);
+  });
+
+  it('a callee whose own statements call a function returning an array, called several times (each call computes it again)', () => {
+    // s = (2x0 + 1) + (6x0 + 1), then s ← (2s + 1)/2 per step.
+    for (const steps of [0, 1, 3]) {
+      let s = 8 * 2 + 2;
+      for (let t = 0; t < steps; t++) s = (2 * s + 1) * 0.5;
+      expect(call(mod, 'reuse', [2, 5], steps)).toBe(s);
+      expect([...(call(mod, 'reuseGrad', [2, 5], steps) as Grad).gradient.x as Float64Array]).toEqual([8, 0]);
+    }
   });
 
   it('a single-element update out of range is a RangeError naming the variable, when the program runs', () => {

@@ -678,8 +678,11 @@ function inlineCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<stri
     });
   });
   const saved = cx.b.origin;
+  // The callee's own hoisted arrays are its arguments' (a second call of it computes them again):
+  // a map of its own, keyed by the callee's expressions.
+  const inner: Context = { ...cx, hoisted: new Map() };
   try {
-    return lowerBody(callee, calleeScope, cx);
+    return lowerBody(callee, calleeScope, inner);
   } finally {
     cx.b.origin = saved;
   }
