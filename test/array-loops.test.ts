@@ -429,6 +429,43 @@ describe('array variables in loop and if blocks', () => {
   });
 });
 
+describe('returning array state', () => {
+  it('return y after a loop and an if: a new array per call, and fVjp returns the value, not the buffer the reverse sweep restores', async () => {
+    const m = await compileAndLoad(
+      `
+fn traj(x: vec[n], a, const steps) {
+  var y: vec[n] = x
+  for t in 0..steps {
+    y[i] = a * y[i] + y[n - 1 - i] * 0.1
+  }
+  if a > 1 {
+    y[0] = 7
+  }
+  return y
+}
+`,
+      { derivatives: ['grad', 'vjp'] },
+    );
+    const reference = (x: readonly number[], a: number, steps: number) => {
+      let y = [...x];
+      for (let t = 0; t < steps; t++) y = y.map((v, i) => a * v + y[2 - i] * 0.1);
+      if (a > 1) y[0] = 7;
+      return y;
+    };
+    const x = [0.3, 0.6, -0.2];
+    const first = call(m, 'traj', x, 1.5, 2) as Float64Array;
+    expect(first).not.toBe(call(m, 'traj', x, 1.5, 2));
+    expect([...first]).toEqual(reference(x, 1.5, 2));
+    const u = [1, 0, 2];
+    const vjp = call(m, 'trajVjp', u, x, 1.5, 2) as { value: Float64Array; gradient: { x: Float64Array; a: number } };
+    expect([...vjp.value]).toEqual(reference(x, 1.5, 2));
+    const f = (xs: number[], a: number) => reference(xs, a, 2).reduce((s, v, i) => s + v * u[i], 0);
+    const h = 1e-6;
+    close(vjp.gradient.a, (f(x, 1.5 + h) - f(x, 1.5 - h)) / (2 * h), 1e-7);
+    [...vjp.gradient.x].forEach((g, k) => close(g, (f(x.map((v, i) => (i === k ? v + h : v)), 1.5) - f(x.map((v, i) => (i === k ? v - h : v)), 1.5)) / (2 * h), 1e-7));
+  });
+});
+
 describe('the 0·∞ convention in loops', () => {
   it('a state adjoint of exactly 0 contributes nothing through an infinite partial, as in straight-line code', async () => {
     const m = await compileAndLoad(`

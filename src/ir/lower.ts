@@ -103,13 +103,15 @@ export function lowerFunction(fn: FunctionDecl, functions: ReadonlyMap<string, F
 /**
  * The array a function returns, allocated for the caller: an array the function defines itself
  * (an array let, a list, a callee's) is marked `returned` (a new array, never a work array);
- * another (a parameter) is copied into one.
+ * another (a parameter, a buffer updated in place) is copied into one.
  */
 function returnedArray(value: ArrayValue, cx: Context): string {
   const { b } = cx;
   const block = b.current;
   const at = block.findIndex((i) => i.kind === 'array' && i.target === value.ref && !i.rows);
-  if (at >= 0 && value.layout === 'flat') {
+  // (An array variable's buffer updated in place is copied: the reverse sweep of fVjp puts old
+  // values back into it.)
+  if (at >= 0 && value.layout === 'flat' && !value.owned) {
     block[at] = { ...(block[at] as Extract<Instr, { kind: 'array' }>), returned: true };
     return value.ref;
   }
