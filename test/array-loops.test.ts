@@ -238,6 +238,21 @@ fn reuse(x: vec[n], const steps) {
   return s
 }
 
+fn decided(x: vec[n]) {
+  var y: vec[n] = x
+  if 1 > 0 {
+    y[0] = 5 * x[1]
+  }
+  for t in 0..2 {
+    if 2 > 3 {
+      y[1] = 9
+    } else {
+      y[i] = y[i] + 1
+    }
+  }
+  return y[0] + y[1]
+}
+
 fn at(x: vec[n], const j) {
   var y: vec[n] = x
   for t in 0..2 {
@@ -408,6 +423,11 @@ describe('array variables in loop and if blocks', () => {
       expect(call(mod, 'reuse', [2, 5], steps)).toBe(s);
       expect([...(call(mod, 'reuseGrad', [2, 5], steps) as Grad).gradient.x as Float64Array]).toEqual([8, 0]);
     }
+  });
+
+  it('if blocks decided when compiling (a constant condition) keep their array updates', () => {
+    expect(call(mod, 'decided', [1, 2])).toBe(10 + 2 + 2 + 2);
+    expect(call(mod, 'decidedGrad', [1, 2])).toEqual({ value: 16, gradient: { x: new Float64Array([0, 6]) } });
   });
 
   it('a single-element update out of range is a RangeError naming the variable, when the program runs', () => {

@@ -578,7 +578,7 @@ function lowerIfStatement(s: Extract<Statement, { kind: 'if' }>, scope: Map<stri
   if (condition.kind === 'const') {
     const inner = new Map(scope);
     lowerBlock(condition.value !== 0 ? s.then : s.else, inner, cx);
-    for (const name of assigned) scope.set(name, inner.get(name)!);
+    for (const name of [...assigned, ...assignedIn([...s.then, ...s.else], scope, true)]) scope.set(name, inner.get(name)!);
     return;
   }
   const merged = assigned.map((name) => ({ name, target: b.names.user(name) }));
