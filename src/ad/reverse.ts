@@ -1,5 +1,5 @@
 import { Builder, simplify } from '../ir/builder.ts';
-import { constant, declaredIn, resultLength, definesOf, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { constant, declaredIn, resultLength, definesOf, mapNested, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { NameSupply } from '../ir/builder.ts';
 import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
@@ -295,7 +295,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
     const definedBefore = new Set<string>();
     for (const instr of body) {
-      if (whole || (instr.kind === 'store' && instr.old)) continue;
+      // (A whole iteration runs its stores in order: nothing is stored yet when a value is computed.
+      // An element updated in place still holds the value stored when its store is reversed: the
+      // updates after it have been reversed, and their old values put back, by then.)
+      if (whole) continue;
       if (instr.kind === 'store' && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
     }
     for (const instr of body) {
@@ -314,7 +317,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             continue;
           }
           if (!instr.reduction) {
-            if (whole) b.emit({ ...instr, note: 'recomputed for the reverse sweep' });
+            // (Its reads were checked in range by the forward sweep.)
+            if (whole) b.emit({ ...(withoutChecks(instr) as Loop), note: 'recomputed for the reverse sweep' });
             continue;
           }
           const s = saved.get(originalOf(instr.reduction.target));
@@ -665,4 +669,10 @@ function definedIn(body: readonly Instr[]): Set<string> {
 
 function isDefinedIn(name: string, body: readonly Instr[]): boolean {
   return body.some((i) => definesOf(i).includes(name));
+}
+
+/** An instruction without the range checks in it, at any depth (code that ran checked before). */
+function withoutChecks(instr: Instr): Instr {
+  const strip = (block: readonly Instr[]): Instr[] => block.filter((i) => i.kind !== 'check').map(withoutChecks);
+  return mapNested(instr, strip);
 }
