@@ -129,7 +129,8 @@ describe('names', () => {
 
 /**
  * Every global identifier JavaScript defines, as a function, a matrix and a scalar parameter, a
- * let, an array let, a var, a loop index and a size (test/support/names.ts). The globals generated code reads are
+ * let, an array let, a var, a loop index, a size, an array variable (also as loop state) and an array made
+ * in a loop (test/support/names.ts). The globals generated code reads are
  * checked every run; a sample of the others per run (all of them in `npm run fuzz`).
  */
 describe('global names', () => {

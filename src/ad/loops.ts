@@ -238,10 +238,11 @@ export function cloneBody(
           // are declared before the loop (renamed with it when the loop is in the block copied).
           const exit = i.exit && { body: copy(i.exit.body), condition: ren(i.exit.condition), trips: renName(i.exit.trips) };
           const carried = i.carried?.map(renName);
-          return { ...i, index, from, to, body, ...(reduction && { reduction }), ...(exit && { exit }), ...(carried && { carried }) };
+          const carriedArrays = i.carriedArrays?.map((a) => ({ name: renName(a.name), length: ren(a.length) }));
+          return { ...i, index, from, to, body, ...(reduction && { reduction }), ...(exit && { exit }), ...(carried && { carried }), ...(carriedArrays && { carriedArrays }) };
         }
         case 'store':
-          return { ...i, array: renName(i.array), index: ren(i.index), expr: expr(i.expr) };
+          return { ...i, array: renName(i.array), index: ren(i.index), expr: expr(i.expr), ...(i.old && { old: ren(i.old) }) };
         case 'array':
           return { ...i, length: ren(i.length), ...(i.rows && { rows: ren(i.rows) }), target: i.declared ? renName(i.target) : fresh(i.target) };
         case 'check':

@@ -203,18 +203,18 @@ export const messages = {
     code: 'AD7008',
     text: (name: string, what: string) => `'${name}' is a number, but ${what} is an array; declare an array variable with its type, as in 'var ${name}: vec[n] = ...'`,
   },
-  arrayVarUnsupported: {
-    code: 'AD7009',
-    text: (name: string) =>
-      `the array variable '${name}' cannot be declared or updated inside a 'for', 'while' or 'if' block yet (array state in loops); update it before or after the block`,
-  },
   statefulCodeInLoop: {
     code: 'AD7010',
     text: (fn: string) => `'${fn}' uses 'var', loops or 'if' blocks, so it cannot be called inside a reduction or an array definition; call it from a statement`,
   },
   arrayInLoopBody: {
     code: 'AD7011',
-    text: (what: string) => `${what} makes an array inside a 'for', 'while' or 'if' block (or in its header), which is not supported yet; compute it before the block`,
+    text: (what: string) => `${what} makes an array in the header of a 'for', 'while' or 'if' statement, which would make it once per test; compute it in a 'let' before the statement`,
+  },
+  arrayLengthInBlock: {
+    code: 'AD7014',
+    text: (name: string, used: string) =>
+      `the range of '${name}' uses '${used}', which can change inside this block; an array made in a 'for', 'while' or 'if' block keeps one length (over sizes, numbers and parameters), as it is allocated once before the block`,
   },
 
   arrayVarShape: {

@@ -598,7 +598,7 @@ class BodyPrinter {
         const where = jsString(`${this.fnName}, line ${line}: ${instr.message} is `);
         if (instr.bound) {
           out.push(`${indent}if (!Number.isSafeInteger(${i.text})) {`, at);
-          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", not a whole number a loop can count to (within 2^53)");`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ', not a whole number a loop can count to (within 2^53)');`, at);
           out.push(`${indent}}`, at);
           return;
         }
@@ -608,10 +608,10 @@ class BodyPrinter {
           const f = this.operand(instr.from);
           const start = f.prec >= primaryPrecedence ? f.text : `(${f.text})`;
           out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} >= ${start} && ${i.text} < ${n.text})) {`, at);
-          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside the elements defined, " + ${start} + ".." + ${last});`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ', outside the elements defined, ' + ${start} + '..' + ${last});`, at);
         } else {
           out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} < ${n.text})) {`, at);
-          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside 0.." + ${last});`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ', outside 0..' + ${last});`, at);
         }
         out.push(`${indent}}`, at);
         return;

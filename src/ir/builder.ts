@@ -91,14 +91,38 @@ export class Builder {
     const current = this.blocks.length - 1;
     if (!this.hoist) return current;
     let depth = 0;
-    for (let d = current; d > 0; d--) {
+    for (let d = current; d > 0 && !this.anywhere; d--) {
       if (!this.loops[d]) {
         depth = d;
         break;
       }
     }
+    return Math.max(depth, this.homeOf(reads));
+  }
+
+  /** The deepest block where one of these operands is defined (0: outside every block). */
+  homeOf(reads: readonly Operand[]): number {
+    let depth = 0;
     for (const r of reads) if (r.kind === 'var') depth = Math.max(depth, this.homes.get(r.name) ?? 0);
     return depth;
+  }
+
+  /** While set, operations may also leave `if` branches (see `outside`). */
+  private anywhere = false;
+
+  /**
+   * Builds with operations free to leave `if` branches as well as loops: for arithmetic on sizes
+   * (an array's length), which is safe to compute anywhere, so that an array made in a block can
+   * be allocated once, before every block around it.
+   */
+  outside<T>(build: () => T): T {
+    const was = this.anywhere;
+    this.anywhere = true;
+    try {
+      return build();
+    } finally {
+      this.anywhere = was;
+    }
   }
 
   /**

@@ -84,6 +84,12 @@ export type Instr =
        */
       readonly carried?: readonly string[];
       /**
+       * Array state: each array variable the loop updates has a buffer of its own (`name`, of
+       * `length` numbers, flat), filled before the loop and updated in place by the body's stores.
+       * It holds the state at the start of each iteration and the final state after the loop.
+       */
+      readonly carriedArrays?: readonly { readonly name: string; readonly length: Operand }[];
+      /**
        * A `while`: `body` computes `condition` at the start of each iteration, from the state; the
        * loop stops when it is false (or at `to`, the `max`). The body's first instruction then sets
        * `trips` (declared before, 0) to the number of iterations run so far.
@@ -91,8 +97,21 @@ export type Instr =
       readonly exit?: { readonly body: readonly Instr[]; readonly condition: Operand; readonly trips: string };
       readonly origin: Origin;
     }
-  /** `array[index] = expr`, or `+=` when accumulating (an adjoint array). */
-  | { readonly kind: 'store'; readonly array: string; readonly index: Operand; readonly expr: Expr; readonly accumulate: boolean; readonly note?: string; readonly origin: Origin }
+  /**
+   * `array[index] = expr`, or `+=` when accumulating (an adjoint array). With `old`, an update in
+   * place of an element already written (an array variable's buffer, in a block): `old` is its
+   * value before, which the reverse sweep restores after taking the element's adjoint.
+   */
+  | {
+      readonly kind: 'store';
+      readonly array: string;
+      readonly index: Operand;
+      readonly expr: Expr;
+      readonly accumulate: boolean;
+      readonly old?: Operand;
+      readonly note?: string;
+      readonly origin: Origin;
+    }
   /**
    * A zero-filled Float64Array of `length` elements (unless `overwritten`). With `rows`, an array of that many rows of
    * `length` elements each: the gradient of a matrix parameter.
