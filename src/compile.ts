@@ -23,6 +23,10 @@ import { lowerFunction } from './ir/lower.ts';
 import { parse } from './syntax/parse.ts';
 import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
+import { buildCallGraph, type CallPolicy } from './ir/call-graph.ts';
+import { CallForms } from './ad/calls.ts';
+
+const callPolicies: readonly CallPolicy[] = ['auto', 'inline', 'keep'];
 
 export interface CompileOptions {
   /** The name used in messages and in the generated header. Default: `input.ad`. */
@@ -62,6 +66,13 @@ export interface CompileOptions {
    * bundler plugins; the output is the same as without it. One cache per file.
    */
   readonly cache?: CompileCache;
+  /**
+   * How calls of user functions are compiled: `auto` (the default) lets the compiler choose, by
+   * size × call sites, which functions are compiled once and called (src/ir/call-graph.ts);
+   * `inline` inlines every call; `keep` keeps every call of a function of numbers. For tests and
+   * measurements: both forced ways compute the same derivatives.
+   */
+  readonly calls?: CallPolicy;
 }
 
 /** Those this version builds (every one today; a kind left out is refused with AD5040). */
@@ -125,13 +136,13 @@ export interface CompiledProgram {
 }
 
 /** Source → checked AST, or undefined with diagnostics. */
-function check(source: string, diagnostics: DiagnosticBag): { program: Program; table: Map<string, FunctionDecl> } | undefined {
+function check(source: string, diagnostics: DiagnosticBag, policy: CallPolicy = 'auto'): { program: Program; table: Map<string, FunctionDecl> } | undefined {
   const program = parse(source, diagnostics);
   if (!program) {
     checkApart(source, diagnostics);
     return undefined;
   }
-  const table = checkProgram(program, diagnostics);
+  const table = checkProgram(program, diagnostics, policy);
   return table && { program, table };
 }
 
@@ -164,8 +175,9 @@ function compileFunction(
   table: ReadonlyMap<string, FunctionDecl>,
   asked: ReadonlySet<Derivative> | undefined,
   options: Pick<CompileOptions, 'checkpointMemory'> = {},
+  kept: ReadonlySet<string> = new Set(),
 ): EmitFunction {
-  const { ir, names } = lowerFunction(decl, table);
+  const { ir, names } = lowerFunction(decl, table, kept);
   const value = optimize(ir, names);
   const want = exportsFor(ir.result?.kind, ir.params.some((p) => !p.isConst && p.shape?.kind === 'mat'), asked);
   const reverse = want.grad || want.hvp || want.hessian ? reverseMode(ir, names, options) : undefined;
@@ -182,7 +194,8 @@ function compileFunction(
 
 /** Source → checked AST → IR (value and gradient) per function. Never throws on bad input. */
 export function compileToIr(source: string, diagnostics: DiagnosticBag): CompiledProgram | undefined {
-  const checked = check(source, diagnostics);
+  // Every call inlined: adc explain draws one function's whole graph.
+  const checked = check(source, diagnostics, 'inline');
   return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table, undefined)) };
 }
 
@@ -198,6 +211,7 @@ const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean
   checkArgs: 'boolean',
   checkpointMemory: 'number', // its range is checked where it is used
   cache: 'object', // a CompileCache: checked below
+  calls: 'string', // one of callPolicies: checked below
   derivatives: 'list of strings', // each a derivative: an unknown one is the diagnostic AD5040
 };
 
@@ -222,6 +236,8 @@ function validateArguments(name: string, source: unknown, options: unknown): voi
     const ok = type === 'list of strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === type;
     if (value !== undefined && !ok) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
   }
+  const calls = (options as Record<string, unknown>).calls;
+  if (calls !== undefined && !callPolicies.includes(calls as CallPolicy)) throw new TypeError(`adc: ${name}(source, options): options.calls must be one of ${callPolicies.map((p) => `'${p}'`).join(', ')}, not ${JSON.stringify(calls)}`);
   const cache = (options as Record<string, unknown>).cache;
   if (cache !== undefined && !(cache instanceof CompileCache)) throw new TypeError(`adc: ${name}(source, options): options.cache must be a CompileCache (new CompileCache()), not ${describe(cache)}`);
 }
@@ -233,14 +249,20 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   for (const d of asked ?? []) {
     if (!built.has(d)) diagnostics.error('derivativeNotBuilt', span(0, 0), String(d));
   }
-  const checked = diagnostics.hasErrors ? undefined : check(source, diagnostics);
+  const policy = options.calls ?? 'auto';
+  const checked = diagnostics.hasErrors ? undefined : check(source, diagnostics, policy);
   const memory = options.checkpointMemory;
   if (memory !== undefined && !(Number.isFinite(memory) && memory >= 0)) throw new RangeError(`checkpointMemory must be a number of MB ≥ 0, not ${memory}`);
   // Passes report in their own order; people read a file top to bottom.
   diagnostics.items.sort((a, b) => a.span.start - b.span.start);
   if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const lines = new LineMap(source);
-  const cache = options.cache;
+  const graph = buildCallGraph(checked.table, policy);
+  const kept = new Set(graph.kept.keys());
+  const calls = new CallForms(checked.table, graph, policy, options);
+  // A function's code depends on which of its callees are kept, decided over the whole file: the
+  // cache (keyed by a function's text and its callees') is used only when no call stays a call.
+  const cache = kept.size === 0 ? options.cache : undefined;
   const keys = new Map<string, string>();
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
@@ -253,14 +275,16 @@ function compileSections(source: string, options: CompileOptions): CompileResult
         continue;
       }
       if (key !== undefined) keys.set(decl.name, key);
-      yield compileFunction(decl, checked.table, asked, options);
+      const made = compileFunction(decl, checked.table, asked, options, kept);
+      calls.note([made.value, made.gradient, made.vjp, made.jvp, made.hvp]);
+      yield made;
     }
   })();
   const emitted = (made: EmittedFunction, reusable: boolean) => {
     const decl = checked.table.get(made.name)!;
     if (reusable && keys.has(made.name)) cache!.keep(keys.get(made.name)!, made, decl.span.start, lines.position(decl.span.start).line);
   };
-  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted, ...(asked && !(asked.size === 1 && asked.has('grad')) && { derivatives: [...asked] }) });
+  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted, calls: () => calls.forms(), ...(asked && !(asked.size === 1 && asked.has('grad')) && { derivatives: [...asked] }) });
   cache?.finish();
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);

@@ -6,8 +6,9 @@ import { printWidth } from './format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
 import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
-import { chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
+import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
+import type { CalledForm } from '../ad/calls.ts';
 
 export interface EmitInput {
   readonly filename: string;
@@ -25,6 +26,21 @@ export interface EmitInput {
   readonly derivatives?: readonly string[];
   /** Told what each function emitted from IR made, and whether it can be reused in another module. */
   readonly emitted?: (made: EmittedFunction, reusable: boolean) => void;
+  /**
+   * The functions whose calls stay calls and the forms of them the module calls (src/ad/calls.ts),
+   * asked for once every function above is emitted (their code says which forms they call).
+   */
+  readonly calls?: () => readonly KeptFunction[];
+}
+
+/** A function compiled once and called (src/ir/call-graph.ts), with the forms of it the module calls. */
+export interface KeptFunction {
+  readonly name: string;
+  /** Why it is kept, said in a comment above its forms. */
+  readonly why: string;
+  /** Whether something calls its value (`f$primal`, an alias of the value function). */
+  readonly primal: boolean;
+  readonly forms: readonly CalledForm[];
 }
 
 /** What one source function contributes to a module: its sections and its exports. */
@@ -182,6 +198,7 @@ export function emitModule(input: EmitInput): Section[] {
     }
     done();
   }
+  for (const kept of input.calls?.() ?? []) sections.push(keptFunctionSection(kept, context));
   const footer = new Section();
   footer.push(`export { ${exports.join(', ')} };`);
   sections.push(footer);
@@ -235,7 +252,8 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const results = derivative ? derivativeResults(fn) : [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
   const first = variant === 'into' ? [outParameterName] : variant === 'vjp' ? [cotangentParameterName] : derivative ? [tangentArgument] : [];
   const params = [...first, ...fn.params.map((p) => p.name)].join(', ');
-  const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
+  // (A call returning an array, an adjoint function's, cannot cross chunks in a Float64Array: not split either.)
+  const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array' || ((i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'call'));
   // (fVjp is not split: its chunks would not see the cotangent; a vector result's seed is a loop anyway.)
   if (!hasLoops && variant !== 'vjp' && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
     return emitSplit(fn, local, doc, results, argumentChecks(fn, exported, context.checkArgs), lines);
@@ -294,6 +312,44 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   }
   out.push('}');
   return [out];
+}
+
+/**
+ * The forms of a function whose calls stay calls, internal to the module (never exported): each a
+ * function of numbers returning a number, or an array of numbers for several results.
+ */
+function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Section {
+  const out = new Section();
+  for (const line of kept.why.split('\n')) out.push(comment('', line));
+  if (kept.primal) out.push(`const ${calledFunctionName(kept.name, 'primal')} = ${localFunctionName(kept.name)};`);
+  for (const form of kept.forms) {
+    const { ir } = form;
+    const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
+      if (instr.returned || rows) throw new Error(`internal error: a called form allocates a result array`);
+      return instr.overwritten ? `$work(${context.slots.next++}, ${length}, false)` : `$work(${context.slots.next++}, ${length})`;
+    };
+    const reverse = ir.reverse ?? [];
+    const printer = new BodyPrinter(context.lines, inlinableTemporaries([...ir.body, ...reverse], form.results), kept.name, allocate);
+    const name = calledFunctionName(kept.name, form.callee.kind);
+    const args = ir.params.map((p) => p.sourceName).join(', ');
+    const docs: Record<typeof form.callee.kind, string> = {
+      primal: '',
+      adjoint: `${name}(${args}): the adjoint of each argument of ${kept.name}, given the adjoint (cotangent) of its value: ${kept.name}'s values recomputed, then its reverse sweep.`,
+      tangent: `${name}(${args}, their tangents): the tangent of ${kept.name}'s value, by forward mode.`,
+      adjointTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'adjoint')}'s results, by forward mode over it.`,
+    };
+    const p = printer.out;
+    p.push(`/** ${docs[form.callee.kind]} */`, ir.span.start);
+    p.push(`function ${name}(${form.params.join(', ')}) {`, ir.span.start);
+    printer.statements(ir.body, '  ', false);
+    printer.statements(reverse, '  ', true);
+    const results = form.results.map((o) => printer.operand(o).text);
+    p.push(`  return ${results.length === 1 ? results[0] : `[${results.join(', ')}]`};`, ir.span.start);
+    p.push('}');
+    out.lines.push('', ...p.lines);
+    out.origins.push(undefined, ...p.origins);
+  }
+  return out;
 }
 
 /**

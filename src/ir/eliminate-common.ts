@@ -19,7 +19,7 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
   const replaced = new Map<string, Operand>();
   const scopes: Map<string, Operand>[] = [new Map()];
   const sub = (o: Operand): Operand => (o.kind === 'var' ? (replaced.get(o.name) ?? o) : o);
-  const subExpr = (e: Expr): Expr => ({ op: e.op, args: e.args.map(sub) });
+  const subExpr = (e: Expr): Expr => ({ ...e, args: e.args.map(sub) });
   const stable = (o: Operand) => o.kind === 'const' || !mutable.has(o.name);
   const lookup = (key: string) => {
     for (let i = scopes.length - 1; i >= 0; i--) {
@@ -101,5 +101,7 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
 function keyOf(e: Expr): string {
   const args = e.args.map((a) => (a.kind === 'const' ? `#${Object.is(a.value, -0) ? '-0' : a.value}` : a.name));
   if (e.op === 'add' || e.op === 'mul') args.sort();
-  return `${e.op}(${args.join(',')})`;
+  // Calls are pure: two calls of one function's form with the same arguments are one.
+  const op = e.callee ? `call ${e.callee.kind} ${e.callee.fn}` : e.op;
+  return `${op}(${args.join(',')})`;
 }
