@@ -33,7 +33,7 @@ export const defaultMaxPaths = 20;
 export function explain(source: string, fnName: string, point: Readonly<Record<string, number>> | readonly number[], options: ExplainOptions = {}): ExplainResult {
   const diagnostics = new DiagnosticBag();
   const program = parse(source, diagnostics);
-  const table = program && checkProgram(program, diagnostics);
+  const table = program && checkProgram(program, diagnostics, 'inline');
   const compiled = table && compileToIr(source, new DiagnosticBag());
   if (!program || !table || !compiled) throw new ExplainError('the source has errors', diagnostics.items);
   const fn = table.get(fnName);

@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import { compileSync, type CompileOptions } from '../src/index.ts';
+import { KEEP_WORK } from '../src/ir/call-graph.ts';
+import { approxEqual } from './oracle/dual.ts';
+import { gradient } from './oracle/program.ts';
+import type { Program } from './oracle/program.ts';
+import { instantiate } from './support/instantiate.ts';
+
+/**
+ * Calls that stay calls (issue #15): a function compiled once, called, with adjoint, tangent and
+ * adjoint-tangent forms its callers' derivatives call. Each program is compiled three ways (the
+ * compiler's choice, every call kept, every call inlined), and the derivatives are checked against
+ * each other, central differences and the forward-mode oracle.
+ */
+type Module = Record<string, (...args: unknown[]) => unknown>;
+const all = ['grad', 'jvp', 'vjp', 'jacobian', 'hvp', 'hessian'] as const;
+
+function build(source: string, options: CompileOptions = {}): { code: string; m: Module } {
+  const r = compileSync(source, { derivatives: [...all], ...options });
+  expect(r.diagnostics, source).toEqual([]);
+  return { code: r.code!, m: instantiate(r.code!) as unknown as Module };
+}
+
+const close = (a: number, b: number, rtol = 1e-10) => approxEqual(a, b, rtol, 1e-12);
+
+/** Central differences of a function of numbers. */
+function centralDifferences(f: (...x: number[]) => number, x: number[], h = 1e-6): number[] {
+  return x.map((_, i) => {
+    const up = [...x];
+    const down = [...x];
+    up[i] += h;
+    down[i] -= h;
+    return (f(...up) - f(...down)) / (2 * h);
+  });
+}
+
+// Calls in a loop with state, in reductions, in branches, with const parameters, repeated calls
+// and calls of calls; the caller takes a vector, the callees numbers.
+const program = `
+fn bump(x, const c) = c * sin(x) + x * x / (1 + c * c)
+fn pair(x, y) = bump(x * y, 2) + bump(y - x, 0.5) * exp(-x * x)
+fn pick(x, y) = if x > y then pair(x, y) else pair(y, 1) * x
+fn scalar(a, b) {
+  var s = a
+  for t in 0..4 {
+    s = s + 0.1 * pick(s, b) + bump(s, t)
+  }
+  return s * pair(a, b) + pick(b, a)
+}
+fn vector(a, w: vec[n]) = sum(i: pair(w[i], a)) + max(i: bump(w[i] * a, 1)) + logsumexp(i: pick(w[i], a))
+`;
+
+describe('kept calls compute the derivatives inlined code computes', () => {
+  const kept = build(program, { calls: 'keep' });
+  const inlined = build(program, { calls: 'inline' });
+  const auto = build(program);
+
+  it('the choice is written in the output, and each way is what was asked for', () => {
+    for (const name of ['bump', 'pair', 'pick']) {
+      expect(kept.code).toContain(`// ${name} is compiled once and called, not inlined (the option calls: 'keep').`);
+      expect(inlined.code).not.toContain(`${name}$adjoint`);
+    }
+    expect(kept.code).toMatch(/function pair\$adjoint\(x, y, \$cotangent\)/);
+    expect(kept.code).toMatch(/function bump\$adjointTangent\(/);
+    // Internal forms are never exported.
+    const exported = kept.code.slice(kept.code.lastIndexOf('export {'));
+    expect(exported).not.toContain('$');
+  });
+
+  it('fGrad: against inlined code and central differences, at several points', () => {
+    for (const [a, b] of [
+      [0.3, 0.7],
+      [1.2, -0.4],
+      [-0.8, 0.25],
+    ]) {
+      const want = inlined.m.scalarGrad(a, b) as { value: number; gradient: Record<string, number> };
+      for (const { m } of [kept, auto]) {
+        const got = m.scalarGrad(a, b) as typeof want;
+        expect(close(got.value, want.value, 1e-14)).toBe(true);
+        for (const p of ['a', 'b']) expect(close(got.gradient[p], want.gradient[p]), `${p}: ${got.gradient[p]} vs ${want.gradient[p]}`).toBe(true);
+        const fd = centralDifferences((x, y) => m.scalar(x, y) as number, [a, b]);
+        expect(close(got.gradient.a, fd[0], 1e-6) && close(got.gradient.b, fd[1], 1e-6), `${got.gradient.a}, ${got.gradient.b} vs ${fd}`).toBe(true);
+      }
+    }
+  });
+
+  it('every derivative export through kept calls: grad, jvp, vjp, jacobian, hvp, hessian (arrays too)', () => {
+    const w = [0.4, -1.1, 0.9];
+    const v = { a: 0.3, w: [1, -0.5, 0.25] };
+    type R = { value: number; gradient: Record<string, number | Float64Array>; tangent: number; hvp: Record<string, number | Float64Array>; hessian: Record<string, Record<string, number | Float64Array | Float64Array[]>>; jacobian: Record<string, unknown> };
+    const flat = (x: unknown): number[] =>
+      typeof x === 'number' ? [x] : Array.isArray(x) ? x.flatMap(flat) : x instanceof Float64Array ? [...x] : Object.keys(x as object).sort().flatMap((k) => flat((x as Record<string, unknown>)[k]));
+    const same = (got: unknown, want: unknown, what: string) => {
+      const [g, e] = [flat(got), flat(want)];
+      expect(g.length, what).toBe(e.length);
+      g.forEach((x, i) => expect(close(x, e[i], 1e-9), `${what}[${i}]: ${x} vs ${e[i]}`).toBe(true));
+    };
+    const calls: [string, unknown[]][] = [
+      ['vectorGrad', [0.7, w]],
+      ['vectorJvp', [v, 0.7, w]],
+      ['vectorVjp', [2, 0.7, w]],
+      ['vectorHvp', [v, 0.7, w]],
+      ['vectorHessian', [0.7, w]],
+      ['scalarJvp', [{ a: 1, b: -2 }, 0.3, 0.7]],
+      ['scalarVjp', [-1.5, 0.3, 0.7]],
+      ['scalarHvp', [{ a: 1, b: -2 }, 0.3, 0.7]],
+      ['scalarHessian', [0.3, 0.7]],
+    ];
+    for (const [name, args] of calls) {
+      const want = inlined.m[name](...args) as R;
+      const got = kept.m[name](...args) as R;
+      for (const key of ['value', 'gradient', 'tangent', 'hvp', 'hessian'] as const) if (key in want) same(got[key], want[key], `${name}.${key}`);
+    }
+    // A function returning a vector: fJacobian (and fVjp, fJvp) through kept calls.
+    const jac = `fn sq(x) = x * x * sin(x) + cos(x * x)\nfn r(a, b) = [sq(a) * b, sq(b) - sq(a * b), sq(a + b)]\n`;
+    const jk = build(jac, { calls: 'keep' });
+    const ji = build(jac, { calls: 'inline' });
+    expect(jk.code).toContain('sq$adjoint(');
+    same((jk.m.rJacobian(0.4, 1.3) as R).jacobian, (ji.m.rJacobian(0.4, 1.3) as R).jacobian, 'rJacobian');
+    same((jk.m.rVjp([1, 2, 3], 0.4, 1.3) as R).gradient, (ji.m.rVjp([1, 2, 3], 0.4, 1.3) as R).gradient, 'rVjp');
+    same((jk.m.rJvp({ a: 1, b: 2 }, 0.4, 1.3) as R).tangent, (ji.m.rJvp({ a: 1, b: 2 }, 0.4, 1.3) as R).tangent, 'rJvp');
+  });
+
+  it('agrees with the forward-mode oracle on a call graph with repeated calls', () => {
+    const p: Program = {
+      functions: [
+        { name: 'g', params: [{ name: 'x', isConst: false }, { name: 'y', isConst: true }], lets: [], body: { kind: 'binary', op: '*', left: { kind: 'call', name: 'sin', args: [{ kind: 'var', name: 'x' }] }, right: { kind: 'var', name: 'y' } } },
+        {
+          name: 'f',
+          params: [{ name: 'x', isConst: false }, { name: 'y', isConst: false }],
+          lets: [],
+          body: {
+            kind: 'binary',
+            op: '+',
+            left: { kind: 'call', name: 'g', args: [{ kind: 'var', name: 'x' }, { kind: 'var', name: 'y' }] },
+            right: { kind: 'call', name: 'g', args: [{ kind: 'call', name: 'g', args: [{ kind: 'var', name: 'y' }, { kind: 'var', name: 'x' }] }, { kind: 'var', name: 'x' }] },
+          },
+        },
+      ],
+    };
+    const source = 'fn g(x, const y) = sin(x) * y\nfn f(x, y) = g(x, y) + g(g(y, x), x)\n';
+    const { m, code } = build(source, { calls: 'keep' });
+    expect(code).toContain('g$adjoint(');
+    const oracle = gradient(p, 'f', [0.9, -0.3]);
+    const got = m.fGrad(0.9, -0.3) as { value: number; gradient: { x: number; y: number } };
+    // The const y of g is not differentiated in g's own gradient, but f's flows through it.
+    expect(close(got.gradient.x, oracle.gradient[0], 1e-13) && close(got.gradient.y, oracle.gradient[1], 1e-13)).toBe(true);
+  });
+});
+
+describe('the compiler chooses: small functions inlined, copies that add up kept', () => {
+  it('the seed examples stay inlined (as fast as hand-written code)', () => {
+    const seed = compileSync('fn g1(x, y) = sin(pi * x) + cos(pi * y)\nfn g2(x, y) = x ^ y\nfn graph(x1, x2) = g1(g2(x1, g2(x2, x1)), log(x1))\n');
+    expect(seed.code).not.toContain('compiled once');
+  });
+
+  it('a function whose copies would exceed the rule is kept, and says why', () => {
+    const big = Array.from({ length: 40 }, (_, k) => `sin(x * ${k + 1})`).join(' + ');
+    const r = compileSync(`fn big(x) = ${big}\nfn f(x) = big(x) + big(2 * x) + big(x * x)\n`);
+    expect(r.code).toMatch(new RegExp(`// big is compiled once and called, not inlined: \\d+ operations × 3 call sites\\n// \\(inlined, that would copy more than ${KEEP_WORK} operations\\)\\.`));
+    expect(r.code).toContain('const big$primal = big;');
+  });
+});
+
+describe('output size is linear in the source', () => {
+  const doubling = (depth: number) => ['fn f0(x) = sin(x) * 1.5 + x', ...Array.from({ length: depth }, (_, k) => `fn f${k + 1}(x) = 0.5 * f${k}(x) + sin(f${k}(0.5 * x + 1))`)].join('\n') + '\n';
+  const linear = (n: number) => ['fn f0(x) = sin(x)', ...Array.from({ length: n }, (_, k) => `fn f${k + 1}(x) = f${k}(x) * 1.01 + cos(x)`)].join('\n') + '\n';
+  const size = (source: string) => {
+    const r = compileSync(source);
+    expect(r.diagnostics).toEqual([]);
+    return r.code!.length;
+  };
+
+  it('the doubling chain (each function calls the previous twice): depth 10, 20, 40', () => {
+    const [s10, s20, s40] = [10, 20, 40].map((d) => size(doubling(d)));
+    // Linear: twice the depth, about twice the output (exponential would be 1024× and more).
+    expect(s20 / s10).toBeGreaterThan(1.6);
+    expect(s20 / s10).toBeLessThan(2.4);
+    expect(s40 / s20).toBeGreaterThan(1.6);
+    expect(s40 / s20).toBeLessThan(2.4);
+  });
+
+  it('the linear chain (each function calls the previous once): 100, 200, 400 functions', () => {
+    const [s1, s2, s4] = [100, 200, 400].map((n) => size(linear(n)));
+    expect(s2 / s1).toBeGreaterThan(1.6);
+    expect(s2 / s1).toBeLessThan(2.4);
+    expect(s4 / s2).toBeGreaterThan(1.6);
+    expect(s4 / s2).toBeLessThan(2.4);
+  });
+
+  it('the doubling chain at depth 16 computes the derivative inlining could not', () => {
+    const { m } = build(doubling(10), { derivatives: ['grad'] });
+    const { m: inl } = build(doubling(10), { calls: 'inline', derivatives: ['grad'] });
+    const got = m.f10Grad(0.3) as { gradient: { x: number } };
+    const want = inl.f10Grad(0.3) as { gradient: { x: number } };
+    expect(close(got.gradient.x, want.gradient.x, 1e-12)).toBe(true);
+    // (Running it costs 2^depth calls, as the program says: the output is what is linear.)
+    const deep = build(doubling(16), { derivatives: ['grad'] }).m;
+    const r = deep.f16Grad(0.3) as { value: number; gradient: { x: number } };
+    const fd = centralDifferences((x) => deep.f16(x) as number, [0.3], 1e-7)[0];
+    expect(Number.isFinite(r.value)).toBe(true);
+    // The derivative is small (about 2e-6): central differences agree to their own error, absolutely.
+    expect(Math.abs(r.gradient.x - fd), `${r.gradient.x} vs ${fd}`).toBeLessThan(1e-8);
+  });
+});
