@@ -21,6 +21,7 @@ import { compileFile } from '../src/cli/compile-files.ts';
 import { compileSync } from '../src/index.ts';
 import { Session } from '../src/repl/session.ts';
 import { chainSource } from './chain.ts';
+import { callChains, chainBody, chainHead } from './call-chains.ts';
 import { markdownTable, textTable } from './format.ts';
 
 type Log = (line?: string) => void;
@@ -280,6 +281,7 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
   const compiles = compileTimes(log, options.compileSizes ?? [1_000, 10_000, 100_000]);
   const repl = await replLines(log, options.replSizes ?? [10, 10_000]);
   const watch = await watchEdit(log);
+  const chains = callChains(log);
 
   const startHead = ['command', 'fastest', 'median', 'CPU (mean)', 'over node -e 0', 'target (over node -e 0)', ...(options.before ? ['before (fastest)', 'before (CPU)'] : [])];
   const startBody = start.map((r) => [
@@ -319,6 +321,7 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
     ['Compile time per statement (generated let chains)', compileHead, compileBody],
     ['REPL: time per line', replHead, replBody],
     ['Watch: a one-line edit', watchHead, watchBody],
+    ['Call chains: output size and compile time (bench/call-chains.ts)', chainHead, chainBody(chains)],
   ] as const;
   const text = [`Scaling, measured on ${machine}:`, ...tables.flatMap(([title, h, b]) => ['', `${title}:`, textTable([...h], b.map((r) => [...r]))]), '', ...notes.map((n) => `- ${n}`)].join('\n');
   const markdown = [
@@ -329,7 +332,7 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
-  return { text, markdown, json: { machine, startup: start, compile: compiles, repl, watch } };
+  return { text, markdown, json: { machine, startup: start, compile: compiles, repl, watch, chains } };
 }
 
 /** `≤ 50 ms: met (wall), met (CPU)`: the target against the wall time and against the CPU time, each over node -e 0's. */

@@ -8,14 +8,14 @@ import { allStatements, childrenOf, returnsArray, statementExprs, type Expr, typ
  * costs a copy of the callee per call site, which doubles at every level of a chain of functions
  * calling the previous one twice. The rule, by size × call sites:
  *
- *   keep f  ⇔  f takes and returns numbers only, and size(f) × sites(f) > KEEP_WORK
+ *   keep f  ⇔  f takes and returns numbers only, and size(f) × sites(f) > KEEP_WORK (64)
  *
  * where size(f) is f's operations once its inlined callees are counted in (a kept callee counts
  * as one call) and sites(f) the calls of f written in the file. Every function is also exported
  * on its own, so one call site already means two copies: size × sites is what inlining adds.
  * Functions taking or returning arrays are always inlined (their calling convention is not built).
  */
-export const KEEP_WORK = 400;
+export const KEEP_WORK = 64;
 
 /** How the compiler chooses, for tests and measurements: by the rule (`auto`), or forced. */
 export type CallPolicy = 'auto' | 'inline' | 'keep';
