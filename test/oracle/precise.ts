@@ -71,6 +71,12 @@ export function reference(op: string, args: readonly P[]): Reference | undefined
     case 'pow': {
       // A negative base has a real power only for whole exponents (y - 1 may round to one).
       if (x.lt(0) && !y.isInteger()) return { value: new P(NaN), partials: [new P(NaN), new P(NaN)] };
+      // Every double of magnitude 2^53 or more is an even integer, but 60 digits cannot hold the
+      // parity of one past 10^59 (y - 1 rounds back to y): take it from the double, not the decimal.
+      if (x.lt(0) && y.abs().gte(2 ** 53)) {
+        const v = power(x.neg(), y);
+        return { value: v, partials: [y.times(v).div(x), new P(NaN)] };
+      }
       const v = power(x, y);
       return { value: v, partials: [y.isZero() ? zero : y.times(power(x, y.minus(1))), x.isZero() ? zero : v.times(P.ln(x))] };
     }
