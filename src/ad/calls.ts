@@ -166,8 +166,9 @@ export class CallForms {
     for (const [fn, why] of this.graph.kept) {
       const kinds = this.wanted.get(fn);
       if (!kinds) continue;
-      const reason =
-        this.policy === 'keep'
+      const reason = why.perIndex
+        ? `${fn} is compiled once and called, not inlined: it has state (a loop, a var or an if block)\nand is called once per index of a reduction or an array.`
+        : this.policy === 'keep'
           ? `${fn} is compiled once and called, not inlined (the option calls: 'keep').`
           : `${fn} is compiled once and called, not inlined: ${why.size} operations × ${why.sites} call site${why.sites === 1 ? '' : 's'}\n(inlined, that would copy more than ${KEEP_WORK} operations).`;
       result.push({

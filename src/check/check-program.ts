@@ -20,7 +20,7 @@ export function checkProgram(program: Program, diagnostics: DiagnosticBag, polic
     calls.set(fn.name, resolveNames(fn, functions, diagnostics, suggest));
     // Types are only checked where every name resolved, so one mistake is reported once.
     if (diagnostics.items.length === before) {
-      checkShapes(fn, functions, diagnostics, results);
+      checkShapes(fn, functions, diagnostics, results, policy);
       checkTypes(fn, diagnostics);
     }
   }

@@ -1,4 +1,4 @@
-import { allStatements, childrenOf, returnsArray, statementExprs, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import { allStatements, anyReachable, childrenOf, hasStatefulCode, returnsArray, statementExprs, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 
 /**
  * Which calls stay calls. A user function is either inlined at each call site (its body lowered
@@ -14,6 +14,11 @@ import { allStatements, childrenOf, returnsArray, statementExprs, type Expr, typ
  * as one call) and sites(f) the calls of f written in the file. Every function is also exported
  * on its own, so one call site already means two copies: size × sites is what inlining adds.
  * Functions taking or returning arrays are always inlined (their calling convention is not built).
+ *
+ * A function of numbers with state (`var`, loops, `if` blocks, in it or in what it calls) that is
+ * called once per index (in a reduction, an array let, an element update) is kept whatever its
+ * size unless every call is inlined: inlined there, its loop would be taped once per index, which
+ * is not supported (AD7010, check-shapes.ts); called, it is a function like any other.
  */
 export const KEEP_WORK = 64;
 
@@ -35,7 +40,7 @@ export interface FunctionMeasure {
 
 export interface CallGraph {
   /** The functions compiled once and called, with why (their size and call sites). */
-  readonly kept: ReadonlyMap<string, { readonly size: number; readonly sites: number }>;
+  readonly kept: ReadonlyMap<string, { readonly size: number; readonly sites: number; readonly perIndex?: boolean }>;
   /** Every function's measure, callees first (in the order they were measured). */
   readonly measures: ReadonlyMap<string, FunctionMeasure>;
 }
@@ -45,6 +50,31 @@ export function canStayCall(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
   return fn.params.every((p) => !p.type) && !returnsArray(fn, functions);
 }
 
+/** Whether a call of `fn` once per index must stay a call (see above), unless every call is inlined. */
+export function staysCallPerIndex(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, policy: CallPolicy): boolean {
+  return policy !== 'inline' && canStayCall(fn, functions) && anyReachable(fn, functions, hasStatefulCode);
+}
+
+/**
+ * The user functions called where code runs once per index: in a reduction's body, an array
+ * let's value or an element update's value (a superset of where check-shapes.ts counts a loop).
+ */
+function calledPerIndex(functions: ReadonlyMap<string, FunctionDecl>): Set<string> {
+  const found = new Set<string>();
+  for (const fn of functions.values()) {
+    for (const s of allStatements(fn.body)) {
+      const perIndex = (s.kind === 'let' || s.kind === 'assign') && s.indices !== undefined;
+      const stack: [Expr, boolean][] = statementExprs(s).map((e) => [e, perIndex && e === s.value]);
+      while (stack.length > 0) {
+        const [e, inside] = stack.pop()!;
+        if (inside && e.kind === 'call' && functions.has(e.callee)) found.add(e.callee);
+        for (const child of childrenOf(e)) stack.push([child, inside || (e.kind === 'reduce' && child === e.body)]);
+      }
+    }
+  }
+  return found;
+}
+
 /**
  * Decides, callees first, which functions are kept as calls, measuring each with its inlined
  * callees. Runs only on a program without recursion; iterative, so long chains cost no stack.
@@ -52,8 +82,9 @@ export function canStayCall(fn: FunctionDecl, functions: ReadonlyMap<string, Fun
 export function buildCallGraph(functions: ReadonlyMap<string, FunctionDecl>, policy: CallPolicy = 'auto'): CallGraph {
   const sites = new Map<string, number>();
   for (const fn of functions.values()) for (const callee of calls(fn, functions)) sites.set(callee, (sites.get(callee) ?? 0) + 1);
-  const kept = new Map<string, { size: number; sites: number }>();
+  const kept = new Map<string, { size: number; sites: number; perIndex?: boolean }>();
   const measures = new Map<string, FunctionMeasure>();
+  const perIndex = calledPerIndex(functions);
   for (const fn of calleesFirst(functions)) {
     let size = 0;
     let inlined = 0;
@@ -83,7 +114,8 @@ export function buildCallGraph(functions: ReadonlyMap<string, FunctionDecl>, pol
     measures.set(fn.name, { size, depth, deepest, inlined, written });
     const n = sites.get(fn.name) ?? 0;
     const keep = policy === 'keep' ? n > 0 : policy === 'auto' && size * n > KEEP_WORK;
-    if (keep && canStayCall(fn, functions)) kept.set(fn.name, { size, sites: n });
+    if (perIndex.has(fn.name) && staysCallPerIndex(fn, functions, policy)) kept.set(fn.name, { size, sites: n, perIndex: true });
+    else if (keep && canStayCall(fn, functions)) kept.set(fn.name, { size, sites: n });
   }
   return { kept, measures };
 }
