@@ -15,7 +15,7 @@ export { derivativeKinds, parseDerivatives, type Derivative };
 import { buildSourceMap, type SourceMap } from './emit/source-map.ts';
 import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
-import type { IrFunction } from './ir/ir.ts';
+import type { Callee, IrFunction } from './ir/ir.ts';
 import { returnsArray, type FunctionDecl, type Program } from './syntax/ast.ts';
 import { checkShapes } from './check/check-shapes.ts';
 import { resultShapes } from './check/check-program.ts';
@@ -260,29 +260,32 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const graph = buildCallGraph(checked.table, policy);
   const kept = new Set(graph.kept.keys());
   const calls = new CallForms(checked.table, graph, policy, options);
-  // A function's code depends on which of its callees are kept, decided over the whole file: the
-  // cache (keyed by a function's text and its callees') is used only when no call stays a call.
-  const cache = kept.size === 0 ? options.cache : undefined;
+  const cache = options.cache;
+  // A function's code also depends on which of its callees are kept, decided over the whole file:
+  // the kept set is part of every key, and each entry remembers the kept forms its code calls.
+  const keptKey = [...kept].sort().join(',');
+  const callsOf = new Map<string, readonly Callee[]>();
   const keys = new Map<string, string>();
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
     for (const decl of checked.program.functions) {
       // Options that change the code of every function are part of each key.
-      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}/${options.checkpointMemory ?? ''}/${asked ? [...asked].sort().join(',') : 'default'}`);
+      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}/${options.checkpointMemory ?? ''}/${asked ? [...asked].sort().join(',') : 'default'}/${policy}/${keptKey}`);
       const reused = key === undefined ? undefined : cache!.reuse(key, decl.span.start, lines.position(decl.span.start).line);
       if (reused) {
+        calls.noteCalls(reused.calls ?? []);
         yield { reuse: reused };
         continue;
       }
       if (key !== undefined) keys.set(decl.name, key);
       const made = compileFunction(decl, checked.table, asked, options, kept);
-      calls.note([made.value, made.gradient, made.vjp, made.jvp, made.hvp]);
+      callsOf.set(decl.name, calls.note([made.value, made.gradient, made.vjp, made.jvp, made.hvp]));
       yield made;
     }
   })();
   const emitted = (made: EmittedFunction, reusable: boolean) => {
     const decl = checked.table.get(made.name)!;
-    if (reusable && keys.has(made.name)) cache!.keep(keys.get(made.name)!, made, decl.span.start, lines.position(decl.span.start).line);
+    if (reusable && keys.has(made.name)) cache!.keep(keys.get(made.name)!, { ...made, calls: callsOf.get(made.name) }, decl.span.start, lines.position(decl.span.start).line);
   };
   const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted, calls: () => calls.forms(), ...(asked && !(asked.size === 1 && asked.has('grad')) && { derivatives: [...asked] }) });
   cache?.finish();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileSync, type CompileOptions } from '../src/index.ts';
+import { compileSync, CompileCache, type CompileOptions } from '../src/index.ts';
 import { KEEP_WORK } from '../src/ir/call-graph.ts';
 import { approxEqual } from './oracle/dual.ts';
 import { gradient } from './oracle/program.ts';
@@ -183,6 +183,38 @@ fn h(x: vec[n]) {
     const gradAt = (y: number[]) => (m.hGrad(y) as { gradient: { x: Float64Array } }).gradient.x;
     const [up, down] = [gradAt([x[0] + h, x[1], x[2]]), gradAt([x[0] - h, x[1], x[2]])];
     hv.forEach((v, k) => expect(Math.abs(v - (up[k] - down[k]) / (2 * h)), `(H e0)[${k}]`).toBeLessThan(1e-5 * (1 + Math.abs(v))));
+  });
+});
+
+describe('the compile cache (watch mode, plugins) with kept calls', () => {
+  it('after edits, the output equals a fresh compile, and unchanged functions are reused', () => {
+    const big = Array.from({ length: 30 }, (_, k) => `sin(x * ${k + 1}) * y`).join(' + ');
+    const versions = [
+      `fn big(x, y) = ${big}\nfn a(x) = big(x, 1) + big(2, x)\nfn b(x) = big(x, x) * 3\nfn c(x) = x * 2\n`,
+      // An edit of b only: a and big are reused, b calls the same forms.
+      `fn big(x, y) = ${big}\nfn a(x) = big(x, 1) + big(2, x)\nfn b(x) = big(x, x) * 4\nfn c(x) = x * 2\n`,
+      // A new caller of c makes nothing else change; an edit of big changes every caller.
+      `fn big(x, y) = ${big.replace('* 1)', '* 1.5)')}\nfn a(x) = big(x, 1) + big(2, x)\nfn b(x) = big(x, x) * 4\nfn c(x) = x * 2\nfn d(x) = c(x) + 1\n`,
+      // b no longer calls big: big is still kept (three call sites), only b is compiled again.
+      `fn big(x, y) = ${big.replace('* 1)', '* 1.5)')}\nfn a(x) = big(x, 1) + big(2, x) + big(x, 2)\nfn b(x) = x * 4\nfn c(x) = x * 2\nfn d(x) = c(x) + 1\n`,
+      // An edit of c alone: every caller of big is reused, and big's forms are still emitted.
+      `fn big(x, y) = ${big.replace('* 1)', '* 1.5)')}\nfn a(x) = big(x, 1) + big(2, x) + big(x, 2)\nfn b(x) = x * 4\nfn c(x) = x * 3\nfn d(x) = c(x) + 1\n`,
+    ];
+    for (const derivatives of [undefined, [...all]]) {
+      const cache = new CompileCache();
+      const reused: number[] = [];
+      for (const source of versions) {
+        const options = { ...(derivatives && { derivatives }) };
+        const cached = compileSync(source, { ...options, cache });
+        reused.push(cache.reusedLast);
+        expect(cached.code).toBe(compileSync(source, options).code);
+        expect(cached.code).toContain('big$adjoint(');
+      }
+      expect(reused[0]).toBe(0);
+      expect(reused[1]).toBeGreaterThanOrEqual(3);
+      expect(reused[4]).toBe(3); // big, a, b
+
+    }
   });
 });
 

@@ -133,8 +133,16 @@ export class CallForms {
   ) {}
 
   /** Notes the calls of the IR functions one source function compiled to. */
-  note(made: Iterable<IrFunction | undefined>): void {
-    for (const fn of made) if (fn) for (const c of callsIn(fn)) this.want(c);
+  note(made: Iterable<IrFunction | undefined>): Callee[] {
+    const found: Callee[] = [];
+    for (const fn of made) if (fn) found.push(...callsIn(fn));
+    this.noteCalls(found);
+    return found;
+  }
+
+  /** Notes calls made by code compiled earlier (a function reused from the compile cache). */
+  noteCalls(found: readonly Callee[]): void {
+    for (const c of found) this.want(c);
   }
 
   private want(c: Callee): boolean {

@@ -1,7 +1,7 @@
 import type { LineMap } from '../diagnostics/span.ts';
 import { headerName, printable } from '../diagnostics/printable.ts';
 import { assertNever } from '../syntax/ast.ts';
-import { definesOf, forEachInstr, readsOf, resultLength, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
+import { definesOf, forEachInstr, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
 import { printWidth } from './format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
@@ -48,6 +48,8 @@ export interface EmittedFunction {
   readonly name: string;
   readonly sections: readonly Section[];
   readonly exports: readonly string[];
+  /** The forms of kept functions its code calls (src/ad/calls.ts), for a compile that reuses it. */
+  readonly calls?: readonly Callee[];
 }
 
 /**
