@@ -2,7 +2,9 @@
  * The playground (issue 18, playground/): built with its own vite.config.ts, the bundle must hold no
  * Node built-in and use relative asset paths; then, in Debian's headless Chromium (as
  * test/browser.test.ts), a `#code=…` link of the seed example must show the seed's value and
- * gradient, a typo its diagnostic at its line, the graph its SVG, and a copied link the same state.
+ * gradient, a typo its diagnostic at its line, the graph its SVG, and a copied link the same state;
+ * a function returning a vector its Jacobian, the Hessian toggle the Hessian, and a chosen input
+ * its paths in the graph, each against numbers worked out by hand or by finite differences.
  * Without /usr/bin/chromium the browser tests are skipped with a printed reason (not in CI).
  * ADC_PLAYGROUND_SCREENSHOT=path.png saves the screenshot the test takes (the README's).
  */
@@ -112,6 +114,14 @@ describe('the link format', () => {
     expect(parseLink(`#code=${code}&fn=graph&at=x1=2,x2=3`)).toEqual({ code: seed, fn: 'graph', at: { x1: '2', x2: '3' } });
   });
 
+  it('keeps the Hessian toggle as d=hessian, and leaves it out when off', () => {
+    const state = { code: 'fn f(x) = x^3\n', fn: 'f', at: { x: '2' }, hessian: true };
+    expect(formatLink(state)).toMatch(/&at=x=2&d=hessian$/);
+    expect(parseLink(formatLink(state))).toEqual(state);
+    expect(formatLink({ ...state, hessian: false })).not.toContain('d=');
+    expect(parseLink(formatLink({ ...state, hessian: false }))).toEqual({ code: state.code, fn: 'f', at: { x: '2' } });
+  });
+
   it('gives no state for a fragment without readable code', () => {
     expect(parseLink('')).toBeUndefined();
     expect(parseLink('#fn=graph')).toBeUndefined();
@@ -134,6 +144,9 @@ async function openPage(hash: string): Promise<{ page: Page; errors: string[] }>
 }
 
 const readValue = (page: Page) => page.getAttribute('#value', 'data-value');
+/** A matrix table's cells as numbers (each keeps the exact number in data-value), row by row. */
+const readMatrix = (page: Page, table: string): Promise<number[][]> =>
+  page.$$eval(`${table} tr`, (rows) => rows.slice(1).map((r) => Array.from(r.querySelectorAll('td'), (td) => Number((td as HTMLElement).dataset.value))));
 const readGradient = (page: Page): Promise<Record<string, string>> =>
   page.$$eval('#gradient tr', (rows) => Object.fromEntries(rows.map((r) => [(r as HTMLElement).dataset.name, (r as HTMLElement).dataset.value])));
 
@@ -176,8 +189,6 @@ describe('the playground in headless Chromium', () => {
     expect(report).toContain('∂graph/∂x1: 3 paths');
     expect(report).toContain('3.14159265358979 × 2304 = 7238.22947387088');
 
-    if (process.env.ADC_PLAYGROUND_SCREENSHOT) await page.screenshot({ path: process.env.ADC_PLAYGROUND_SCREENSHOT });
-
     // A typo typed at the end, on line 4: 'x' for 'y' in a new function.
     await page.click('.cm-content >> nth=0');
     await page.keyboard.press('Control+End');
@@ -199,6 +210,135 @@ describe('the playground in headless Chromium', () => {
     await page.keyboard.type('x');
     await page.waitForSelector('#problems li', { state: 'detached', timeout: 20_000 });
     expect(await readValue(page)).toBe('-0.5702332487689403');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the Jacobian of a function returning a vector: a 2-D rotation, as written out by hand', async () => {
+    const rotate = 'fn rotate(t, p: vec[n]) = [cos(t) * p[0] - sin(t) * p[1], sin(t) * p[0] + cos(t) * p[1]]\n';
+    const { page, errors } = await openPage(formatLink({ code: rotate, fn: 'rotate', at: { t: '0.5', p: '[1, 2]' } }));
+    await page.waitForSelector('#jacobian td', { timeout: 30_000 });
+    const [t, p0, p1] = [0.5, 1, 2];
+    const [c, sn] = [Math.cos(t), Math.sin(t)];
+    expect(JSON.parse((await readValue(page))!)).toEqual([c * p0 - sn * p1, sn * p0 + c * p1]);
+    expect(await page.$$eval('#jacobian tr:first-child th', (ths) => ths.map((th) => th.textContent))).toEqual(['∂rotate/∂', 't', 'p[0]', 'p[1]']);
+    expect(await page.$$eval('#jacobian tr th:first-child', (ths) => ths.slice(1).map((th) => th.textContent))).toEqual(['rotate[0]', 'rotate[1]']);
+    // ∂r/∂t = (−sin t·p0 − cos t·p1, cos t·p0 − sin t·p1); ∂r/∂p = the rotation matrix itself.
+    const expected = [
+      [-sn * p0 - c * p1, c, -sn],
+      [c * p0 - sn * p1, sn, c],
+    ];
+    expect(await readMatrix(page, '#jacobian')).toEqual(expected.map((row) => row.map((x) => expect.closeTo(x, 15))));
+    // No gradient for a vector; no Hessian either, and the toggle says why.
+    expect(await page.locator('#gradient tr').count()).toBe(0);
+    expect(await page.isHidden('#hessian-box')).toBe(true);
+    await page.check('#want-hessian');
+    await page.waitForFunction(() => document.querySelector('#derivative-note')?.textContent?.includes('A Hessian is of a function returning a number'), undefined, { timeout: 20_000 });
+    expect(await page.isVisible('#jacobian-box')).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("shows the Hessian when asked: Rosenbrock's at (−1.2, 1), and a vector parameter's blocks as one matrix", async () => {
+    const rosen = 'fn rosen(x, y) = (1 - x)^2 + 100 * (y - x^2)^2\nfn mix(a, w: vec[n]) = a^2 * sum(i: w[i]^2) + a\n';
+    const { page, errors } = await openPage(formatLink({ code: rosen, fn: 'rosen', at: { x: '-1.2', y: '1' } }));
+    await page.waitForSelector('#gradient tr[data-name="y"]', { timeout: 30_000 });
+    expect(await page.isHidden('#hessian-box')).toBe(true);
+    // The generated module's header lists its exports (CodeMirror renders only the lines in view).
+    expect(await page.textContent('#output')).not.toContain('fHessian');
+    await page.check('#want-hessian');
+    await page.waitForSelector('#hessian td', { timeout: 20_000 });
+    // The known Hessian of Rosenbrock's function at (−1.2, 1).
+    expect(await readMatrix(page, '#hessian')).toEqual([
+      [1330, 480],
+      [480, 200],
+    ]);
+    expect(await page.textContent('#output')).toContain('fHessian → { value, gradient, hessian }');
+    // The toggle is part of the link: opened elsewhere, the Hessian is there.
+    const link = await page.$eval('#link', (i) => (i as HTMLInputElement).value);
+    expect(link).toContain('&d=hessian');
+    const other = await openPage(new URL(link).hash);
+    await other.page.waitForSelector('#hessian td', { timeout: 30_000 });
+    expect(await readMatrix(other.page, '#hessian')).toEqual([
+      [1330, 480],
+      [480, 200],
+    ]);
+    expect(await other.page.isChecked('#want-hessian')).toBe(true);
+
+    // mix = a²·Σw² + a, by hand: ∂²/∂a² = 2Σw², ∂²/∂a∂w_i = 4a·w_i, ∂²/∂w_i∂w_j = 2a²·δ_ij.
+    await page.selectOption('#fn', 'mix');
+    await page.fill('#params input[name="a"]', '1.5');
+    await page.fill('#params input[name="w"]', '[2, -1]');
+    await page.waitForFunction(() => document.querySelectorAll('#hessian tr').length === 4, undefined, { timeout: 20_000 });
+    expect(await page.$$eval('#hessian tr:first-child th', (ths) => ths.map((th) => th.textContent))).toEqual(['∂²mix', 'a', 'w[0]', 'w[1]']);
+    expect(await readMatrix(page, '#hessian')).toEqual([
+      [10, 12, -6],
+      [12, 4.5, 0],
+      [-6, 0, 4.5],
+    ]);
+    // Unticked: compiled without it again.
+    await page.uncheck('#want-hessian');
+    await page.waitForFunction(() => (document.querySelector('#hessian-box') as HTMLElement).hidden, undefined, { timeout: 20_000 });
+    expect(await page.textContent('#output')).not.toContain('fHessian');
+    expect([...errors, ...other.errors]).toEqual([]);
+    for (const p of [page, other.page]) await p.close();
+  });
+
+  it("highlights the paths to a chosen input in the graph, with their products summing to the gradient", async () => {
+    const hash = `${formatLink({ code: seed, fn: 'graph', at: { x1: '2', x2: '3' } })}&d=hessian`;
+    const { page, errors } = await openPage(hash);
+    await page.waitForSelector('#hessian td', { timeout: 30_000 });
+    await page.click('#graph-panel summary');
+    await page.waitForSelector('#graph svg', { timeout: 60_000 });
+    expect(await page.$$eval('#path-input option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['', 'x1', 'x2']);
+    expect(await page.locator('#graph g.on-path').count()).toBe(0);
+
+    await page.selectOption('#path-input', 'x1');
+    await page.waitForSelector('#paths tr.path');
+    // Three paths to x1 (g1 → g2 → x1, g1 → g2 → g2 → x1, g1 → log(x1) → x1): 6 distinct edges, 5 nodes.
+    const products = (await page.$$eval('#paths tr.path', (rows) => rows.map((r) => Number((r as HTMLElement).dataset.product))));
+    expect(products).toHaveLength(3);
+    expect(await page.locator('#graph g.edge.on-path').count()).toBe(6);
+    expect(await page.locator('#graph g.node.on-path').count()).toBe(5);
+    // The path through log(x1), by hand: ∂g1/∂b = −π·sin(π·ln 2), times ∂ln(x1)/∂x1 = 1/2.
+    expect(products).toContainEqual(expect.closeTo((-Math.PI * Math.sin(Math.PI * Math.log(2))) / 2, 12));
+    // The products sum to ∂f/∂x1, which central differences of the function written by hand confirm.
+    const h = 1e-7;
+    const fd = (graphByHand(2 + h, 3) - graphByHand(2 - h, 3)) / (2 * h);
+    const sum = products.reduce((a, b) => a + b, 0);
+    expect(Math.abs(sum - fd) / Math.abs(fd)).toBeLessThan(1e-6);
+    expect(Number(await page.getAttribute('#paths tr.sum', 'data-compiled'))).toBeCloseTo(sum, 8);
+    // Hovering one path shows it alone: the log path has 2 edges.
+    const logPath = page.locator('#paths tr.path', { hasText: 'log(x1)' });
+    await logPath.hover();
+    expect(await page.locator('#graph g.edge.on-path').count()).toBe(2);
+    expect(await page.$$eval('#graph g.edge.on-path title', (ts) => ts.map((t) => t.textContent).sort())).toEqual((await logPath.getAttribute('data-edges'))!.split(' ').sort());
+
+    // Off the row: every path to x1 again.
+    await page.mouse.move(0, 0);
+    expect(await page.locator('#graph g.edge.on-path').count()).toBe(6);
+    if (process.env.ADC_PLAYGROUND_SCREENSHOT) {
+      // Tall enough for the Hessian and the graph beside the code.
+      await page.setViewportSize({ width: 1500, height: 1300 });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: process.env.ADC_PLAYGROUND_SCREENSHOT });
+    }
+
+    // x2: one path (g1 → g2 → g2 → x2), its product the gradient entry 6689.544469412665.
+    await page.selectOption('#path-input', 'x2');
+    await page.waitForFunction(() => document.querySelectorAll('#paths tr.path').length === 1);
+    expect(Number(await page.getAttribute('#paths tr.path', 'data-product'))).toBeCloseTo(6689.544469412665, 9);
+    expect(await page.locator('#graph g.edge.on-path').count()).toBe(3);
+    // The Hessian beside it is symmetric, and ∂²f/∂x2² is as worked out by hand: at x1 = 2, f = sin(π·v) + c
+    // with v = 2^(x2²), so f″ = −sin(πv)·(πv·ln2·2x2)² + cos(πv)·πv·(ln2²·(2x2)² + 2·ln2); at x2 = 3, v = 512.
+    const H = await readMatrix(page, '#hessian');
+    expect(H[0][1]).toBeCloseTo(H[1][0], 6);
+    const [v, ln2] = [512, Math.LN2];
+    const byHand = -Math.sin(Math.PI * v) * (Math.PI * v * ln2 * 6) ** 2 + Math.cos(Math.PI * v) * Math.PI * v * (ln2 ** 2 * 36 + 2 * ln2);
+    expect(Math.abs(H[1][1] - byHand) / byHand).toBeLessThan(1e-9);
+    // "none" takes the colours away.
+    await page.selectOption('#path-input', '');
+    expect(await page.locator('#graph g.on-path').count()).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -7,6 +7,8 @@ export interface LinkState {
   readonly fn?: string;
   /** Parameter name → the text typed for it (a number, or JSON for an array). */
   readonly at: Readonly<Record<string, string>>;
+  /** The Hessian is shown (`&d=hessian`; absent: not). */
+  readonly hessian?: boolean;
 }
 
 /** UTF-8 bytes → base64url without padding (RFC 4648 §5). */
@@ -58,6 +60,7 @@ export function formatLink(state: LinkState): string {
   const parts = [`code=${toBase64Url(state.code)}`];
   if (state.fn) parts.push(`fn=${encodeURIComponent(state.fn)}`);
   if (Object.keys(state.at).length > 0) parts.push(`at=${formatPoint(state.at)}`);
+  if (state.hessian) parts.push('d=hessian');
   return '#' + parts.join('&');
 }
 
@@ -77,5 +80,6 @@ export function parseLink(fragment: string): LinkState | undefined {
   } catch {
     fn = undefined;
   }
-  return { code, fn, at: parsePoint(fields.get('at') ?? '') };
+  const at = parsePoint(fields.get('at') ?? '');
+  return fields.get('d') === 'hessian' ? { code, fn, at, hessian: true } : { code, fn, at };
 }

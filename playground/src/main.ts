@@ -1,6 +1,8 @@
 /**
  * The adc playground (issue 18): an editor for `.ad` with live diagnostics, the generated JavaScript
- * beside it, the value and gradient at a point, a plot along one parameter and `adc explain`'s graph.
+ * beside it, the value and gradient at a point (the Jacobian of a function returning a vector, the
+ * Hessian on request), a plot along one parameter and `adc explain`'s graph with the paths to a
+ * chosen input highlighted.
  * The page's state lives in the URL fragment (link.ts), so a copied link opens the same state.
  */
 import { javascript } from '@codemirror/lang-javascript';
@@ -14,7 +16,7 @@ import { CompilerClient } from './client.ts';
 import { examples } from './examples.ts';
 import { formatLink, parseLink } from './link.ts';
 import { plotSvg } from './plot.ts';
-import type { Problem, Reply } from './protocol.ts';
+import type { InputPaths, Problem, Reply } from './protocol.ts';
 import './style.css';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -35,6 +37,12 @@ const fields: Record<string, string> = {};
 let chosenFn: string | undefined;
 let plotParam: string | undefined;
 let graphShown = false;
+/** Compile with fHessian too (the Hessian toggle), and show it for functions returning a number. */
+let wantHessian = false;
+/** The input whose paths are highlighted in the graph, if one is chosen. */
+let pathInput: string | undefined;
+/** The paths of the graph last drawn. */
+let lastPaths: readonly InputPaths[] = [];
 
 // ---- editors ----------------------------------------------------------------------------------
 
@@ -91,11 +99,15 @@ function setText(view: EditorView, text: string): void {
 
 // ---- compiling --------------------------------------------------------------------------------
 
+let compileRun = 0;
 async function recompile(): Promise<void> {
   const source = editor.state.doc.toString();
+  const mine = ++compileRun;
   $('status').textContent = 'compiling…';
-  const reply = await client.request({ kind: 'compile', source }, 10_000);
-  if (editor.state.doc.toString() !== source) return; // a newer edit is on its way
+  // The default exports (fGrad; fJacobian for a function returning a vector), and fHessian when it is shown.
+  const derivatives = wantHessian ? (['grad', 'jacobian', 'hessian'] as const) : undefined;
+  const reply = await client.request({ kind: 'compile', source, derivatives }, 10_000);
+  if (mine !== compileRun) return; // a newer edit (or toggle) is on its way
   if (reply.kind !== 'compiled') {
     $('status').textContent = reply.kind === 'failed' ? reply.message : '';
     return;
@@ -221,7 +233,7 @@ async function evaluate(): Promise<void> {
   if ('error' in read) {
     result.dataset.state = 'error';
     $('value').textContent = read.error;
-    $('gradient').replaceChildren();
+    clearDerivatives();
     return;
   }
   const mine = ++evaluation;
@@ -230,7 +242,7 @@ async function evaluate(): Promise<void> {
   if (reply.kind !== 'evaluated') {
     result.dataset.state = 'error';
     $('value').textContent = reply.kind === 'failed' ? reply.message : '';
-    $('gradient').replaceChildren();
+    clearDerivatives();
     return;
   }
   result.dataset.state = 'ok';
@@ -250,8 +262,103 @@ async function evaluate(): Promise<void> {
       return tr;
     }),
   );
+  showJacobian(fn, reply.value, reply.jacobian);
+  showHessian(fn, reply.gradient, reply.hessian);
   void plot(fn, read.args);
   if (graphShown) void graph(fn, read.args);
+}
+
+function clearDerivatives(): void {
+  $('gradient').replaceChildren();
+  for (const id of ['jacobian', 'hessian']) $(id).replaceChildren();
+  for (const id of ['jacobian-box', 'hessian-box']) $(id).hidden = true;
+  $('derivative-note').textContent = '';
+}
+
+/** One scalar entry of a parameter: `x`, or `w[2]` (index `i`) for an element of a vector. */
+interface Entry {
+  readonly param: string;
+  readonly index?: number;
+  readonly label: string;
+}
+
+/** The scalar entries of each parameter, from a value of its shape (a number or a vector). */
+function entriesOf(byParam: Record<string, unknown>): Entry[] {
+  return Object.entries(byParam).flatMap(([param, v]) =>
+    typeof v === 'number' ? [{ param, label: param }] : Array.from({ length: (v as ArrayLike<number>).length }, (_, index) => ({ param, index, label: `${param}[${index}]` })),
+  );
+}
+
+/** A matrix as a table with its rows' and columns' names; each cell keeps the exact number in data-value. */
+function matrixTable(table: HTMLElement, corner: string, rows: readonly string[], columns: readonly string[], cell: (r: number, c: number) => number): void {
+  const head = document.createElement('tr');
+  for (const text of [corner, ...columns]) {
+    const th = document.createElement('th');
+    th.textContent = text;
+    head.append(th);
+  }
+  const body = rows.map((label, r) => {
+    const tr = document.createElement('tr');
+    const th = document.createElement('th');
+    th.textContent = label;
+    tr.append(th);
+    columns.forEach((_, c) => {
+      const td = document.createElement('td');
+      const x = cell(r, c);
+      td.dataset.value = String(x);
+      td.textContent = Number.isFinite(x) ? String(Number(x.toPrecision(8))) : String(x);
+      td.title = String(x);
+      tr.append(td);
+    });
+    return tr;
+  });
+  table.replaceChildren(head, ...body);
+}
+
+/**
+ * A function returning a vector of m numbers: its Jacobian (fJacobian) as one m-row table, a column
+ * per scalar input (`t`, `p[0]`, `p[1]`): the blocks jacobian[p] side by side.
+ */
+function showJacobian(fn: FunctionInfo, value: unknown, jacobian: Record<string, unknown> | undefined): void {
+  const box = $('jacobian-box');
+  box.hidden = jacobian === undefined;
+  const note = $('derivative-note');
+  note.textContent = '';
+  if (fn.result && jacobian === undefined) {
+    const matrix = fn.params.find((p) => p.type === 'mat' && !p.isConst);
+    note.textContent = fn.result === 'mat' ? `'${fn.name}' returns a matrix: adc builds no Jacobian for it (fJvp gives its derivatives).` : `'${fn.name}' has a differentiated matrix parameter '${matrix?.name}': adc builds no Jacobian for it.`;
+  }
+  if (jacobian === undefined) return;
+  const m = (value as ArrayLike<number>).length;
+  const columns = Object.entries(jacobian).flatMap(([param, block]) => {
+    const first = (block as ArrayLike<unknown>)[0];
+    // A scalar parameter's block is m numbers; a vec[n] parameter's, m rows of n.
+    if (typeof first !== 'object') return [{ label: param, at: (k: number) => (block as ArrayLike<number>)[k] }];
+    return Array.from({ length: (first as ArrayLike<number>).length }, (_, j) => ({ label: `${param}[${j}]`, at: (k: number) => (block as ArrayLike<ArrayLike<number>>)[k][j] }));
+  });
+  const rows = Array.from({ length: m }, (_, k) => `${fn.name}[${k}]`);
+  matrixTable($('jacobian'), `∂${fn.name}/∂`, rows, columns.map((c) => c.label), (r, c) => columns[c].at(r));
+}
+
+/** fHessian's blocks hessian[p][q] as one symmetric table over every scalar input (`x`, `w[0]`, `w[1]`). */
+function showHessian(fn: FunctionInfo, gradient: Record<string, unknown> | undefined, hessian: Record<string, Record<string, unknown>> | undefined): void {
+  $('hessian-box').hidden = hessian === undefined;
+  if (wantHessian && !fn.result && hessian === undefined) {
+    const matrix = fn.params.find((p) => p.type === 'mat' && !p.isConst);
+    if (matrix) $('derivative-note').textContent = `'${fn.name}' has a differentiated matrix parameter '${matrix.name}': adc builds no Hessian for it (its blocks would have four dimensions).`;
+  }
+  if (wantHessian && fn.result) $('derivative-note').textContent += ` A Hessian is of a function returning a number; '${fn.name}' returns ${fn.result === 'vec' ? 'a vector' : 'a matrix'}.`;
+  if (hessian === undefined || gradient === undefined) return;
+  const entries = entriesOf(gradient);
+  const at = (a: Entry, b: Entry): number => {
+    const block = hessian[a.param][b.param];
+    if (a.index === undefined && b.index === undefined) return block as number;
+    if (a.index === undefined) return (block as ArrayLike<number>)[b.index!];
+    if (b.index === undefined) return (block as ArrayLike<number>)[a.index];
+    return (block as ArrayLike<ArrayLike<number>>)[a.index][b.index!];
+  };
+  const labels = entries.map((e) => e.label);
+  matrixTable($('hessian'), `∂²${fn.name}`, labels, labels, (r, c) => at(entries[r], entries[c]));
 }
 
 async function plot(fn: FunctionInfo, args: unknown[]): Promise<void> {
@@ -294,9 +401,68 @@ async function graph(fn: FunctionInfo, args: unknown[]): Promise<void> {
     if (reply.svg !== undefined) box.innerHTML = reply.svg;
     else box.textContent = reply.tooLarge ?? '';
     report.textContent = reply.text;
+    lastPaths = reply.inputs;
   } else {
     box.textContent = reply.kind === 'failed' ? reply.message : '';
     report.textContent = '';
+    lastPaths = [];
+  }
+  showPaths();
+}
+
+/**
+ * The paths from the output to the chosen input: listed with the partials along each and their
+ * product (summing to the gradient entry), and drawn in colour in the graph; hovering a path's row
+ * shows that path alone.
+ */
+function showPaths(): void {
+  const select = $<HTMLSelectElement>('path-input');
+  if (!lastPaths.some((p) => p.input === pathInput)) pathInput = undefined;
+  select.replaceChildren(new Option('none', '', false, pathInput === undefined), ...lastPaths.map((p) => new Option(p.input, p.input, false, p.input === pathInput)));
+  const chosen = lastPaths.find((p) => p.input === pathInput);
+  const table = $('paths');
+  const short = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(6))) : String(x));
+  if (!chosen) {
+    table.replaceChildren();
+    highlight(undefined);
+    return;
+  }
+  const all = { nodes: new Set(chosen.paths.flatMap((p) => p.nodes)), edges: new Set(chosen.paths.flatMap((p) => p.edges)) };
+  const rows = chosen.paths.map((path) => {
+    const tr = document.createElement('tr');
+    tr.className = 'path';
+    tr.dataset.product = String(path.product);
+    tr.dataset.edges = path.edges.join(' ');
+    const cells = [path.labels.join(' → '), path.partials.length > 0 ? `${path.partials.map(short).join(' × ')} =` : '', short(path.product)];
+    for (const text of cells) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.append(td);
+    }
+    tr.onmouseenter = () => highlight({ nodes: new Set(path.nodes), edges: new Set(path.edges) });
+    tr.onmouseleave = () => highlight(all);
+    return tr;
+  });
+  const sum = document.createElement('tr');
+  sum.className = 'sum';
+  sum.dataset.adjoint = String(chosen.adjoint);
+  sum.dataset.compiled = String(chosen.compiled);
+  const listed = chosen.truncated ? `the first ${chosen.paths.length} of ${chosen.count} paths; ` : '';
+  const td = document.createElement('td');
+  td.colSpan = 3;
+  td.textContent = `${listed}sum over all paths: ${short(chosen.adjoint)} = ∂/∂${chosen.input} (generated code: ${short(chosen.compiled)})`;
+  sum.append(td);
+  table.replaceChildren(...rows, sum);
+  highlight(all);
+}
+
+/** Colours the nodes and edges of the graph's SVG named in `on` (Graphviz titles them `n2` and `n2->x1`); undefined: none. */
+function highlight(on: { nodes: ReadonlySet<string>; edges: ReadonlySet<string> } | undefined): void {
+  const box = $('graph');
+  box.classList.toggle('highlighting', on !== undefined);
+  for (const g of box.querySelectorAll('svg g.node, svg g.edge')) {
+    const title = g.querySelector('title')?.textContent ?? '';
+    g.classList.toggle('on-path', on !== undefined && (g.classList.contains('node') ? on.nodes.has(title) : on.edges.has(title)));
   }
 }
 
@@ -305,7 +471,7 @@ async function graph(fn: FunctionInfo, args: unknown[]): Promise<void> {
 function currentLink(): string {
   const fn = currentFunction();
   const at = Object.fromEntries((fn?.params ?? []).map((p) => [p.name, fields[p.name] ?? '']));
-  return formatLink({ code: editor.state.doc.toString(), fn: chosenFn, at });
+  return formatLink({ code: editor.state.doc.toString(), fn: chosenFn, at, hessian: wantHessian });
 }
 
 /** Keeps the address bar's fragment equal to the page's state (without adding history entries). */
@@ -315,10 +481,18 @@ function syncLink(): void {
   $<HTMLInputElement>('link').value = location.href;
 }
 
-function openState(state: { code: string; fn?: string; at: Readonly<Record<string, string>> }): void {
+function openState(state: { code: string; fn?: string; at: Readonly<Record<string, string>>; hessian?: boolean }): void {
   Object.assign(fields, state.at);
   chosenFn = state.fn;
-  setText(editor, state.code);
+  setHessian(state.hessian === true);
+  // The same text (a link to the same program, the Hessian toggled): no edit, so compile here.
+  if (editor.state.doc.toString() === state.code) void recompile();
+  else setText(editor, state.code);
+}
+
+function setHessian(on: boolean): void {
+  wantHessian = on;
+  $<HTMLInputElement>('want-hessian').checked = on;
 }
 
 $<HTMLSelectElement>('examples').replaceChildren(new Option('Examples…', ''), ...examples.map((e, i) => new Option(e.title, String(i))));
@@ -342,6 +516,14 @@ $<HTMLDetailsElement>('graph-panel').ontoggle = (event) => {
   if (graphShown) void evaluate();
 };
 $<HTMLInputElement>('plot-width').oninput = () => void evaluate();
+$<HTMLInputElement>('want-hessian').onchange = (event) => {
+  setHessian((event.target as HTMLInputElement).checked);
+  void recompile();
+};
+$<HTMLSelectElement>('path-input').onchange = (event) => {
+  pathInput = (event.target as HTMLSelectElement).value || undefined;
+  showPaths();
+};
 $('copy-link').onclick = async () => {
   syncLink();
   const input = $<HTMLInputElement>('link');

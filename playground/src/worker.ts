@@ -7,8 +7,11 @@ import { compileSync } from '../../src/compile.ts';
 import { LineMap } from '../../src/diagnostics/span.ts';
 import { svgTooLarge, toSvg } from '../../src/explain/dot.ts';
 import { explain, ExplainError } from '../../src/explain/explain.ts';
+import { labeller } from '../../src/explain/labels.ts';
 import { formatExplain } from '../../src/explain/text.ts';
-import type { Reply, Request } from './protocol.ts';
+import type { ExplainResult } from '../../src/explain/types.ts';
+import type { Derivative } from '../../src/compile.ts';
+import type { InputPaths, Reply, Request } from './protocol.ts';
 
 type Module = Record<string, (...args: unknown[]) => unknown>;
 
@@ -25,9 +28,9 @@ function load(code: string): Promise<Module> {
   return loaded.module;
 }
 
-function compile(source: string): Reply {
+function compile(source: string, derivatives?: readonly Derivative[]): Reply {
   const started = performance.now();
-  const result = compileSync(source, { filename: 'playground.ad', dts: true });
+  const result = compileSync(source, { filename: 'playground.ad', dts: true, ...(derivatives && { derivatives }) });
   const lines = new LineMap(source);
   const problems = result.diagnostics.map((d) => {
     const at = lines.position(d.span.start);
@@ -39,13 +42,17 @@ function compile(source: string): Reply {
 async function handle(request: Request): Promise<Reply> {
   switch (request.kind) {
     case 'compile':
-      return compile(request.source);
+      return compile(request.source, request.derivatives);
     case 'evaluate': {
       const module = await load(request.code);
+      // The most the module has: fHessian (value, gradient, Hessian), fGrad, or fJacobian for a vector.
+      const hessian = module[`${request.fn}Hessian`];
+      if (hessian) return { kind: 'evaluated', ...(hessian(...request.args) as { value: unknown; gradient: Record<string, unknown>; hessian: Record<string, Record<string, unknown>> }) };
       const grad = module[`${request.fn}Grad`];
-      if (!grad) return { kind: 'evaluated', value: module[request.fn](...request.args) };
-      const { value, gradient } = grad(...request.args) as { value: unknown; gradient: Record<string, unknown> };
-      return { kind: 'evaluated', value, gradient };
+      if (grad) return { kind: 'evaluated', ...(grad(...request.args) as { value: unknown; gradient: Record<string, unknown> }) };
+      const jacobian = module[`${request.fn}Jacobian`];
+      if (jacobian) return { kind: 'evaluated', ...(jacobian(...request.args) as { value: unknown; jacobian: Record<string, unknown> }) };
+      return { kind: 'evaluated', value: module[request.fn](...request.args) };
     }
     case 'plot': {
       const module = await load(request.code);
@@ -67,12 +74,33 @@ async function handle(request: Request): Promise<Reply> {
       // shown below the drawing; a graph too large for Graphviz in reasonable time gets the report only.
       const text = formatExplain(result);
       const tooLarge = svgTooLarge(result);
-      if (tooLarge) return { kind: 'graphed', text, tooLarge };
-      return { kind: 'graphed', svg: await toSvg(result), text };
+      if (tooLarge) return { kind: 'graphed', text, tooLarge, inputs: paths(result) };
+      return { kind: 'graphed', svg: await toSvg(result), text, inputs: paths(result) };
     }
     default:
       return request satisfies never;
   }
+}
+
+/** Each input's paths, with the node labels of the report and the edges as the SVG names them. */
+function paths(result: ExplainResult): InputPaths[] {
+  const label = labeller(result.nodes, 24);
+  const node = new Map(result.nodes.map((n) => [n.id, n]));
+  const edge = new Map(result.edges.map((e) => [e.id, e]));
+  return result.inputs.map((p) => ({
+    input: p.input,
+    count: p.count,
+    truncated: p.truncated,
+    adjoint: p.adjoint,
+    compiled: p.compiled,
+    paths: p.paths.map((path) => ({
+      nodes: path.nodes,
+      labels: path.nodes.map((id) => label(node.get(id)!)),
+      edges: path.edges.map((id) => `${edge.get(id)!.from}->${edge.get(id)!.to}`),
+      partials: path.partials,
+      product: path.product,
+    })),
+  }));
 }
 
 self.onmessage = async (event: MessageEvent<{ id: number; request: Request }>) => {

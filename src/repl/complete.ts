@@ -20,10 +20,14 @@ export const commandNames: readonly string[] = commands.map(([name]) => name);
 /** Every name an expression can use besides the session's functions. */
 export const builtinNames: readonly string[] = [...builtinArity.keys(), ...constants.keys()].sort();
 
+/** The words that start a derivative command (`grad f(1, 2)`, `jvp f(1, 2) along (1, 0)`, …). */
+export const derivativeWords: readonly string[] = ['grad', 'jvp', 'vjp', 'jacobian', 'hessian'];
+
 /**
  * Tab completion, in node:repl's form: the candidates and the part of the line they complete.
  * Commands after `:`, function names after `:code`, .ad files after `:load`/`:save`, and otherwise
- * built-ins, constants, keywords, `grad`, the session's functions and its bound values (`valueNames`).
+ * built-ins, constants, keywords, the derivative commands (`grad`, `jvp`, …; `along` after `jvp`,
+ * `with` after `vjp`), the session's functions and its bound values (`valueNames`).
  */
 export function completions(line: string, functionNames: readonly string[], cwd = process.cwd(), valueNames: readonly string[] = []): [string[], string] {
   const command = /^\s*(:[A-Za-z]*)$/.exec(line);
@@ -35,7 +39,9 @@ export function completions(line: string, functionNames: readonly string[], cwd 
   if (/^\s*:/.test(line) && !/^\s*:plot\s/.test(line)) return [[], ''];
   const word = /(?:^|[^A-Za-z0-9_.])([A-Za-z_][A-Za-z0-9_]*)$/.exec(line)?.[1];
   if (word === undefined) return [[], ''];
-  const words = new Set([...functionNames, ...valueNames, ...builtinNames, ...keywords, 'grad']);
+  // After `jvp f(1, 2) ` comes `along`, after `vjp r(1) ` comes `with`.
+  const joiner = /^\s*jvp\s/.test(line) ? ['along'] : /^\s*vjp\s/.test(line) ? ['with'] : [];
+  const words = new Set([...functionNames, ...valueNames, ...builtinNames, ...keywords, ...derivativeWords, ...joiner]);
   return [[...words].filter((w) => w.startsWith(word)).sort(), word];
 }
 

@@ -10,7 +10,8 @@ import { builtinNames, commandNames, commands } from './complete.ts';
 import { highlight } from './highlight.ts';
 import { keywords } from '../syntax/lexer.ts';
 import { renderPlot } from './plot.ts';
-import { Session, signature, type GradientEntry } from './session.ts';
+import { Session, signature, type DerivativeCommand, type GradientEntry } from './session.ts';
+import { assertNever } from '../syntax/ast.ts';
 
 export interface InterpreterOptions {
   /** ANSI colours in replies. */
@@ -86,11 +87,12 @@ export class Interpreter {
     // `x = [1, 2, 3]` (or `let x = …`) binds a value; `x == 1` is a comparison.
     const binding = /^(?:let\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*/d.exec(body.text);
     if (binding?.indices) return this.bind(body, slice(body, ...binding.indices[1]!), slice(body, binding[0].length));
-    // `grad f(1, 2)`; `grad (2)` still calls a function the user named grad.
-    const grad = /^grad(?:\s+|$)/.exec(body.text);
-    if (grad && !(this.session.has('grad') && body.text.slice(grad[0].length).startsWith('('))) {
-      if (grad[0].length === body.text.length) return failed(this.problems(problemAt(body, `grad takes a call of a function defined with fn, such as 'grad f(1, 2)'`)));
-      return this.grad(slice(body, grad[0].length));
+    // `grad f(1, 2)`, `jvp f(1, 2) along (1, 0)`, …; `grad (2)` still calls a function the user named grad.
+    const command = /^(grad|jvp|vjp|jacobian|hessian)(?:\s+|$)/.exec(body.text);
+    if (command && !(this.session.has(command[1]) && body.text.slice(command[0].length).startsWith('('))) {
+      const word = command[1] as DerivativeCommand;
+      if (command[0].length === body.text.length) return failed(this.problems(problemAt(body, `${word} takes a call of a function defined with fn, such as '${derivativeUsage[word]}'`)));
+      return this.derivative(word, body, slice(body, command[0].length));
     }
     return this.evaluate(body);
   }
@@ -131,12 +133,107 @@ export class Interpreter {
     return ok(this.number(show(result.value)));
   }
 
+  private async derivative(word: DerivativeCommand, body: Piece, rest: Piece): Promise<Reply> {
+    // `grad f(1) along (1)`: a direction or a cotangent belongs to jvp or vjp.
+    for (const [other, separator] of [['jvp', 'along'], ['vjp', 'with']] as const) {
+      const at = word === other ? undefined : lastWord(rest.text, separator);
+      if (at === undefined) continue;
+      const message = `'${separator}' gives ${other} its ${other === 'jvp' ? 'direction' : 'cotangent'} (${derivativeUsage[other]}); ${word} is typed as '${derivativeUsage[word]}'`;
+      return failed(this.problems(problemAt(rest, message, at, at + separator.length)));
+    }
+    switch (word) {
+      case 'grad':
+        return this.grad(rest);
+      case 'jvp':
+      case 'vjp': {
+        // `jvp f(1, 2) along (1, 0)`, `vjp r(1) with [1, 0]`: the last `along`/`with` outside brackets.
+        const separator = word === 'jvp' ? 'along' : 'with';
+        const at = lastWord(rest.text, separator);
+        if (at === undefined) return failed(this.problems(problemAt(body, `usage: ${derivativeUsage[word]}`)));
+        const call = trimmed(slice(rest, 0, at));
+        const after = trimmed(slice(rest, at + separator.length));
+        if (after.text === '') {
+          const what = word === 'jvp' ? 'the direction is missing: one entry per differentiated parameter' : 'the cotangent is missing: a number or a vector, the shape of the value';
+          return failed(this.problems(problemAt(rest, `${what} (${derivativeUsage[word]})`, at, at + separator.length)));
+        }
+        return word === 'jvp' ? this.jvp(call, after) : this.vjp(call, after);
+      }
+      case 'jacobian':
+        return this.jacobian(rest);
+      case 'hessian':
+        return this.hessian(rest);
+      default:
+        return assertNever(word);
+    }
+  }
+
   private async grad(call: Piece): Promise<Reply> {
     const result = await this.session.grad(call);
     if (!result.ok) return failed(this.problems(result.problems));
     const rows: [string, GradientEntry['value']][] = [['value', result.value], ...result.gradient.map((g): [string, GradientEntry['value']] => [`∂${result.name}/∂${g.param}`, g.value])];
     const width = Math.max(...rows.map(([label]) => [...label].length));
     return ok(rows.map(([label, v]) => `${label}${' '.repeat(width - [...label].length + 2)}${this.number(show(v))}`).join('\n'));
+  }
+
+  /** The value and the tangent, each in its shape (a matrix as aligned rows). */
+  private async jvp(call: Piece, direction: Piece): Promise<Reply> {
+    const result = await this.session.jvp(call, direction);
+    if (!result.ok) return failed(this.problems(result.problems));
+    return ok(this.blocks([['value', grid(result.value)], ['tangent', grid(result.tangent)]]));
+  }
+
+  /** The value and uᵀ·∂f/∂p for each parameter p. */
+  private async vjp(call: Piece, cotangent: Piece): Promise<Reply> {
+    const result = await this.session.vjp(call, cotangent);
+    if (!result.ok) return failed(this.problems(result.problems));
+    return ok(this.blocks([['value', grid(result.value)], ...result.gradient.map((g): Block => [`uᵀ∂${result.name}/∂${g.param}`, grid(g.value)])]));
+  }
+
+  /** The value, then ∂f/∂p for each parameter p: m rows (one per output) of the parameter's size. */
+  private async jacobian(call: Piece): Promise<Reply> {
+    const result = await this.session.jacobian(call);
+    if (!result.ok) return failed(this.problems(result.problems));
+    return ok(this.blocks([['value', grid(result.value)], ...result.jacobian.map((j): Block => [`∂${result.name}/∂${j.param}`, grid(j.value, 'column')])]));
+  }
+
+  /**
+   * The value, the gradient, and the Hessian: one matrix with its parameters' names along both
+   * sides when every differentiated parameter is a number, else one block ∂²f/∂p∂q per pair
+   * (a vector parameter's rows down, the other's columns across).
+   */
+  private async hessian(call: Piece): Promise<Reply> {
+    const result = await this.session.hessian(call);
+    if (!result.ok) return failed(this.problems(result.problems));
+    const f = result.name;
+    const head: Block[] = [['value', grid(result.value)], ...result.gradient.map((g): Block => [`∂${f}/∂${g.param}`, grid(g.value)])];
+    const names = result.gradient.map((g) => g.param);
+    if (result.gradient.every((g) => typeof g.value === 'number')) {
+      const cells = (row: string) => result.hessian.filter((b) => b.row === row).map((b) => show(b.value));
+      return ok(`${this.blocks(head)}\n${this.table(`∂²${f}`, names, names, names.map(cells))}`);
+    }
+    const scalar = new Set(result.gradient.filter((g) => typeof g.value === 'number').map((g) => g.param));
+    // ∂²f/∂x∂w for a number x and a vector w is a row; ∂²f/∂w∂x a column.
+    const blocks = result.hessian.map((b): Block => [`∂²${f}/∂${b.row}∂${b.column}`, grid(b.value, scalar.has(b.column) ? 'column' : 'row')]);
+    return ok(this.blocks([...head, ...blocks]));
+  }
+
+  /** Labelled values, the labels in one column; a block of several rows continues under its first. */
+  private blocks(items: readonly Block[]): string {
+    const width = Math.max(...items.map(([label]) => [...label].length)) + 2;
+    return items
+      .flatMap(([label, rows]) => {
+        const lines = alignColumns(rows).map((line) => this.number(line));
+        return lines.map((line, i) => (i === 0 ? label.padEnd(width + label.length - [...label].length) : ' '.repeat(width)) + line);
+      })
+      .join('\n');
+  }
+
+  /** A matrix with names along the top and down the side, as a Hessian of scalar parameters. */
+  private table(corner: string, columns: readonly string[], rows: readonly string[], cells: readonly (readonly string[])[]): string {
+    const aligned = alignColumns([columns, ...cells]);
+    const side = Math.max([...corner].length, ...rows.map((r) => [...r].length + 2));
+    const pad = (s: string) => s + ' '.repeat(side - [...s].length + 2);
+    return [pad(corner) + aligned[0], ...rows.map((r, i) => pad(`  ${r}`) + this.number(aligned[i + 1]))].join('\n');
   }
 
   private async command(body: Piece): Promise<Reply> {
@@ -229,6 +326,10 @@ export class Interpreter {
       `  }`,
       `  f(1, 2)                              the value`,
       `  grad f(1, 2)                         the value and each partial derivative (fGrad)`,
+      `  jvp f(1, 2) along (1, 0)             the derivative along a direction, one entry per parameter (fJvp)`,
+      `  hessian f(1, 2)                      the value, the gradient and every second derivative (fHessian)`,
+      `  jacobian r(1, 2)                     for r returning a vector: ∂r/∂p, one row per element of r (fJacobian)`,
+      `  vjp r(1, 2) with [1, 0]              uᵀ·∂r/∂p for a u shaped like r's value (fVjp)`,
       `  x = [1, 2, 3]                        bind a value (a number, a vector, or a matrix [[1, 2], [3, 4]])`,
       `  grad norm2(x)                        expressions, grad and :plot may use it; fn bodies may not`,
       `Commands:`,
@@ -255,6 +356,52 @@ export class Interpreter {
 export function show(value: number | boolean | ArrayLike<unknown>): string {
   if (typeof value === 'object') return `[${Array.from(value, (v) => show(v as number | ArrayLike<unknown>)).join(', ')}]`;
   return Object.is(value, -0) ? '-0' : String(value);
+}
+
+/** How each derivative command is typed, for usage messages and :help. */
+export const derivativeUsage: Readonly<Record<DerivativeCommand, string>> = {
+  grad: 'grad f(1, 2)',
+  jvp: 'jvp f(1, 2) along (1, 0)',
+  vjp: 'vjp r(1, 2) with [1, 0]',
+  jacobian: 'jacobian r(1, 2)',
+  hessian: 'hessian f(1, 2)',
+};
+
+/** A label and its value as rows of cells. */
+type Block = readonly [string, readonly (readonly string[])[]];
+
+/**
+ * A value as rows of printed numbers: a number is one cell; a vector one cell as its literal
+ * (`[1, 2]`), or as one row or one column of cells; a matrix one row of cells per row.
+ */
+function grid(value: GradientEntry['value'] | number, vector: 'list' | 'row' | 'column' = 'list'): string[][] {
+  if (typeof value === 'number') return [[show(value)]];
+  const items = Array.from(value as ArrayLike<number | ArrayLike<number>>);
+  if (items.some((v) => typeof v !== 'number')) return items.map((row) => Array.from(row as ArrayLike<number>, show));
+  const cells = items.map((v) => show(v as number));
+  return vector === 'list' ? [[`[${cells.join(', ')}]`]] : vector === 'row' ? [cells] : cells.map((c) => [c]);
+}
+
+/** Rows of cells as lines, each column right-aligned to its widest cell, two spaces apart. */
+function alignColumns(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, j) => (widths[j] = Math.max(widths[j] ?? 0, [...cell].length)));
+  // A single column is not padded (a list or a number stays as JavaScript prints it).
+  if (widths.length <= 1 && rows.length <= 1) return rows.map((row) => row.join(''));
+  return rows.map((row) => row.map((cell, j) => ' '.repeat(widths[j] - [...cell].length) + cell).join('  '));
+}
+
+/** Where the word `word` last stands outside brackets in `text`, if it does. */
+function lastWord(text: string, word: string): number | undefined {
+  let depth = 0;
+  let found: number | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(' || c === '[') depth++;
+    else if (c === ')' || c === ']') depth--;
+    else if (depth === 0 && text.startsWith(word, i) && !/[A-Za-z0-9_]/.test(text[i - 1] ?? ' ') && !/[A-Za-z0-9_]/.test(text[i + word.length] ?? ' ')) found = i;
+  }
+  return found;
 }
 
 function trimmed(piece: Piece): Piece {

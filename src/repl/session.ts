@@ -3,7 +3,8 @@ import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { compileSync, type Diagnostic, type FunctionInfo } from '../index.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import { assertNever, calledNames, type FunctionDecl, type Program } from '../syntax/ast.ts';
-import { gradientIntoName, gradientName } from '../emit/names.ts';
+import { gradientIntoName, gradientName, hessianName, jacobianName, jvpName, vjpName } from '../emit/names.ts';
+import type { Derivative } from '../derivatives.ts';
 import { parse } from '../syntax/parse.ts';
 import { messages } from '../diagnostics/messages.ts';
 import { Assembly, problemAt, Problems, slice, typed, type Piece, type Segment } from './assembly.ts';
@@ -40,6 +41,27 @@ export interface GradientEntry {
   readonly param: string;
   /** A number, or for an array parameter its gradient: a Float64Array, or rows of them. */
   readonly value: number | ArrayLike<number> | ArrayLike<ArrayLike<number>>;
+}
+
+/** One block ∂²f/∂row∂column of a Hessian: a number, an array for a scalar and a vector, or rows for two vectors. */
+export interface HessianBlock {
+  readonly row: string;
+  readonly column: string;
+  readonly value: GradientEntry['value'];
+}
+
+/** The commands that differentiate a call: `grad f(1, 2)`, `jvp f(1, 2) along (1, 0)`, … */
+export type DerivativeCommand = 'grad' | 'jvp' | 'vjp' | 'jacobian' | 'hessian';
+
+/** A call checked by the compiler, with its argument texts. */
+interface CheckedCall {
+  readonly name: string;
+  readonly info: FunctionInfo;
+  /** The call as typed. */
+  readonly piece: Piece;
+  /** Where the callee's name is in the call. */
+  readonly calleeAt: readonly [number, number];
+  readonly args: readonly Piece[];
 }
 
 /** The most points one :plot samples. */
@@ -79,7 +101,8 @@ export function signature(info: FunctionInfo): string {
  * compiler reports is mapped back to the text as it was typed (see Assembly).
  *
  * Each step compiles only what it needs, so a line costs the same with 10 or 10,000 definitions:
- * an expression, `grad` or `:plot` compiles the functions it calls (and theirs); a definition
+ * an expression, a derivative command (`grad`, `jvp`, `vjp`, `jacobian`, `hessian`, compiled with
+ * only the derivative exports it calls) or `:plot` compiles the functions it calls (and theirs); a definition
  * compiles the new functions, the functions that call them (directly or not, when one is replaced)
  * and what those call, plus any function whose generated name could collide with a new one. Calls
  * are inlined, so nothing else can change the result. The one difference from compiling the whole
@@ -205,13 +228,116 @@ export class Session {
     const isCondition = !built.ok && built.diagnostics.some((d) => d.code === 'AD4003');
     if (isCondition) built = this.build([[`${header}if (`, piece, `) then 1 else 0`]]);
     if (!built.ok) return built;
-    const value = (await importModule(built.code))[name](...this.values()) as Value;
-    return { ok: true, value: isCondition ? value === 1 : value };
+    const module = await importModule(built.code);
+    const ran = thrown(piece, this.prefix(), built.assembly, () => module[name](...this.values()) as Value);
+    if (!ran.ok) return ran;
+    return { ok: true, value: isCondition ? ran.result === 1 : ran.result };
   }
 
   /** `grad f(a, b)`: calls fGrad with the arguments' values; `input` is the call. */
   async grad(input: Piece | string): Promise<Outcome<{ name: string; value: number; gradient: readonly GradientEntry[] }>> {
-    const piece = asPiece(input);
+    const call = this.checkCall(asPiece(input), 'grad');
+    if (!call.ok) return call;
+    if (call.info.result !== undefined) {
+      const use = call.info.result === 'vec' ? `jacobian ${call.piece.text}` : `jvp ${call.piece.text} along (…)`;
+      return fail(problemAt(call.piece, `'${call.name}' returns ${call.info.result === 'vec' ? 'a vector' : 'a matrix'}, which has no gradient; use ${use}`, ...call.calleeAt));
+    }
+    const run = await this.runCall(call, [], ['grad'], (m, args) => m[gradientName(call.name)](...args));
+    if (!run.ok) return run;
+    const result = run.result as { value: number; gradient: Record<string, GradientEntry['value']> };
+    return { ok: true, name: call.name, value: result.value, gradient: entries(call.info, result.gradient) };
+  }
+
+  /**
+   * `jvp f(a, b) along (u, v)`: calls fJvp with one direction entry per differentiated parameter,
+   * in order (a number, or an array of the parameter's shape); `direction` is `(u, v)`, or one
+   * entry without parentheses (`along [1, 0]`). The tangent has the value's shape.
+   */
+  async jvp(input: Piece | string, direction: Piece | string): Promise<Outcome<{ name: string; value: Value; tangent: Value; direction: readonly GradientEntry[] }>> {
+    const call = this.checkCall(asPiece(input), 'jvp');
+    if (!call.ok) return call;
+    const along = asPiece(direction);
+    const split = this.tupleEntries(along);
+    if (!split.ok) return split;
+    const seeded = call.info.params.filter((p) => !p.isConst);
+    if (split.entries.length !== seeded.length) {
+      const wanted = seeded.length === 0 ? `no differentiated parameter, so the direction is ()` : `${count(seeded.length, 'differentiated parameter')} (${seeded.map((p) => p.name).join(', ')}), so the direction has ${count(seeded.length, 'entry', 'entries')}`;
+      const hint = seeded.length === 1 && seeded[0].type ? `; a ${seeded[0].type} parameter's direction is one array, e.g. along ${seeded[0].type === 'vec' ? '[1, 0]' : '[[1, 0], [0, 1]]'}` : '';
+      return fail(problemAt(along, `'${call.name}' has ${wanted}, but ${split.entries.length} ${split.entries.length === 1 ? 'is' : 'are'} given${hint}`));
+    }
+    const run = await this.runCall(call, split.entries, ['jvp'], (m, args, extras) => {
+      const tangent = Object.fromEntries(seeded.map((p, i) => [p.name, extras[i]]));
+      return m[jvpName(call.name)](tangent, ...args);
+    }, (args, extras) => shapeMismatch(call.info, seeded, args, extras, split.entries, 'direction'));
+    if (!run.ok) return run;
+    const result = run.result as { value: Value; tangent: Value };
+    return { ok: true, name: call.name, value: result.value, tangent: result.tangent, direction: seeded.map((p, i) => ({ param: p.name, value: run.extras[i] as GradientEntry['value'] })) };
+  }
+
+  /**
+   * `vjp f(a, b) with u`: calls fVjp with the cotangent u, which has the value's shape (a number,
+   * or a vector as long as the value); the gradient is uᵀ·∂f/∂p for each differentiated parameter.
+   */
+  async vjp(input: Piece | string, cotangent: Piece | string): Promise<Outcome<{ name: string; value: Value; gradient: readonly GradientEntry[] }>> {
+    const call = this.checkCall(asPiece(input), 'vjp');
+    if (!call.ok) return call;
+    if (call.info.result === 'mat') return fail(problemAt(call.piece, `'${call.name}' returns a matrix, whose vector-Jacobian product adc does not build; use jvp ${call.name}(…) along (…)`, ...call.calleeAt));
+    const u = asPiece(cotangent);
+    const run = await this.runCall(call, [u], ['vjp'], (m, args, extras) => m[vjpName(call.name)](extras[0], ...args), (_args, extras, value) => {
+      const c = extras[0] as Value;
+      const expected = call.info.result === 'vec' ? `a vector as long as the value (${(value as Float64Array).length})` : 'a number, as the value is';
+      const fits = call.info.result === 'vec' ? c instanceof Float64Array && c.length === (value as Float64Array).length : typeof c === 'number';
+      return fits ? undefined : problemAt(u, `the cotangent has the value's shape: ${expected}, not ${describe(c)}`);
+    });
+    if (!run.ok) return run;
+    const result = run.result as { value: Value; gradient: Record<string, GradientEntry['value']> };
+    return { ok: true, name: call.name, value: result.value, gradient: entries(call.info, result.gradient) };
+  }
+
+  /** `jacobian f(a, b)` of a function returning a vector: calls fJacobian; one block ∂f/∂p per differentiated parameter. */
+  async jacobian(input: Piece | string): Promise<Outcome<{ name: string; value: Float64Array; jacobian: readonly GradientEntry[] }>> {
+    const call = this.checkCall(asPiece(input), 'jacobian');
+    if (!call.ok) return call;
+    const { info } = call;
+    const refuse = (message: string) => fail(problemAt(call.piece, message, ...call.calleeAt));
+    if (info.result === undefined) return refuse(`'${call.name}' returns a number, so its Jacobian is its gradient: use grad ${call.piece.text}`);
+    if (info.result === 'mat') return refuse(`'${call.name}' returns a matrix, whose Jacobian adc does not build (it would have three or four dimensions); use jvp ${call.piece.text} along (…)`);
+    const matrix = info.params.find((p) => !p.isConst && p.type === 'mat');
+    if (matrix) return refuse(`'${call.name}' has a differentiated matrix parameter '${matrix.name}', for which adc builds no Jacobian; use jvp ${call.piece.text} along (…), or vjp`);
+    const run = await this.runCall(call, [], ['jacobian'], (m, args) => m[jacobianName(call.name)](...args));
+    if (!run.ok) return run;
+    const result = run.result as { value: Float64Array; jacobian: Record<string, GradientEntry['value']> };
+    return { ok: true, name: call.name, value: result.value, jacobian: entries(info, result.jacobian) };
+  }
+
+  /**
+   * `hessian f(a, b)` of a function returning a number: calls fHessian; the value, the gradient,
+   * and one block ∂²f/∂p∂q per pair of differentiated parameters, in parameter order.
+   */
+  async hessian(input: Piece | string): Promise<Outcome<{ name: string; value: number; gradient: readonly GradientEntry[]; hessian: readonly HessianBlock[] }>> {
+    const call = this.checkCall(asPiece(input), 'hessian');
+    if (!call.ok) return call;
+    const { info } = call;
+    const refuse = (message: string) => fail(problemAt(call.piece, message, ...call.calleeAt));
+    if (info.result !== undefined) {
+      const use = info.result === 'vec' ? `use jacobian ${call.piece.text}` : `use jvp ${call.piece.text} along (…)`;
+      return refuse(`'${call.name}' returns ${info.result === 'vec' ? 'a vector' : 'a matrix'}, and a Hessian is of a function returning a number; ${use}`);
+    }
+    const matrix = info.params.find((p) => !p.isConst && p.type === 'mat');
+    if (matrix) return refuse(`'${call.name}' has a differentiated matrix parameter '${matrix.name}', for which adc builds no Hessian (its blocks would have four dimensions)`);
+    const run = await this.runCall(call, [], ['hessian'], (m, args) => m[hessianName(call.name)](...args));
+    if (!run.ok) return run;
+    const result = run.result as { value: number; gradient: Record<string, GradientEntry['value']>; hessian: Record<string, Record<string, HessianBlock['value']>> };
+    const seeded = info.params.filter((p) => !p.isConst).map((p) => p.name);
+    const hessian = seeded.flatMap((p) => seeded.map((q) => ({ row: p, column: q, value: result.hessian[p][q] })));
+    return { ok: true, name: call.name, value: result.value, gradient: entries(info, result.gradient), hessian };
+  }
+
+  /**
+   * The call a derivative command is about (`f(1, x)` in `grad f(1, x)`): a call of a function
+   * defined with fn, with the right arguments (the compiler checks them).
+   */
+  private checkCall(piece: Piece, command: DerivativeCommand): Outcome<CheckedCall> {
     const prefix = this.prefix();
     const header = `fn ${prefix}call(${this.parameters()}) = `;
     const shape = this.parseShape([[header, piece]]);
@@ -220,27 +346,61 @@ export class Session {
     const base = shape.assembly.offsetOf(piece)!;
     const at = (s: { start: number; end: number }) => [s.start - base, s.end - base] as const;
     if (expr.kind !== 'call') {
-      return fail(problemAt(piece, `grad takes a call of a function defined with fn, such as 'grad f(1, 2)'`, ...at(expr.span)));
+      return fail(problemAt(piece, `${command} takes a call of a function defined with fn, such as '${command} f(1, 2)'`, ...at(expr.span)));
     }
     if (!this.has(expr.callee) && builtinArity.has(expr.callee)) {
-      const message = `'${expr.callee}' is a built-in function; grad works on functions defined with fn (e.g. fn h(x) = ${expr.callee}(x), then grad h(...))`;
+      const message = `'${expr.callee}' is a built-in function; ${command} works on functions defined with fn (e.g. fn h(x) = ${expr.callee}(x), then ${command} h(...))`;
       return fail(problemAt(piece, message, ...at(expr.calleeSpan)));
     }
     const checked = this.build([[header, piece]]);
     if (!checked.ok) return checked;
-
     const args = expr.args.map((a) => slice(piece, ...at(a.span)));
-    const built = this.build(
-      args.map((a, i) => [`fn ${prefix}arg${i}(${this.parameters()}) = `, a]),
-      [expr.callee],
-    );
+    return { ok: true, name: expr.callee, info: this.defs.get(expr.callee)!.info, piece, calleeAt: at(expr.calleeSpan), args };
+  }
+
+  /**
+   * Compiles the call's arguments and `extras` (a direction, a cotangent) as functions of the
+   * values bound at the prompt, with the callee's `derivatives` exports, and calls `invoke` with
+   * their values. `check` may refuse the extras' values (a direction of the wrong shape) before
+   * anything runs. What the generated code throws (a RangeError of an index out of range) is an
+   * error at the call.
+   */
+  private async runCall(
+    call: CheckedCall,
+    extras: readonly Piece[],
+    derivatives: readonly Derivative[],
+    invoke: (module: Module, args: unknown[], extras: unknown[]) => unknown,
+    check?: (args: unknown[], extras: unknown[], value: unknown) => Problems | undefined,
+  ): Promise<Outcome<{ result: unknown; extras: unknown[] }>> {
+    const prefix = this.prefix();
+    const chunk = (name: string, p: Piece): Segment[] => [`fn ${prefix}${name}(${this.parameters()}) = `, p];
+    const built = this.build([...call.args.map((a, i) => chunk(`arg${i}`, a)), ...extras.map((e, i) => chunk(`extra${i}`, e))], [call.name], derivatives);
     if (!built.ok) return built;
     const module = await importModule(built.code);
-    const values = args.map((_, i) => module[`${prefix}arg${i}`](...this.values()));
-    const result = module[`${expr.callee}Grad`](...values) as { value: number; gradient: Record<string, GradientEntry['value']> };
-    const info = this.defs.get(expr.callee)!.info;
-    const gradient = info.params.filter((p) => !p.isConst).map((p) => ({ param: p.name, value: result.gradient[p.name] }));
-    return { ok: true, name: expr.callee, value: result.value, gradient };
+    const ran = thrown(call.piece, prefix, built.assembly, () => {
+      const args = call.args.map((_, i) => module[`${prefix}arg${i}`](...this.values()));
+      const values = extras.map((_, i) => module[`${prefix}extra${i}`](...this.values()));
+      return { args, values, value: check ? module[call.name](...args) : undefined };
+    });
+    if (!ran.ok) return ran;
+    const refused = check?.(ran.result.args, ran.result.values, ran.result.value);
+    if (refused) return fail(refused);
+    const result = thrown(call.piece, prefix, built.assembly, () => invoke(module, ran.result.args, ran.result.values));
+    return result.ok ? { ok: true, result: result.result, extras: ran.result.values } : result;
+  }
+
+  /** `(u, v)` as its entries, each where it was typed; text not wrapped in one pair of parentheses is one entry. */
+  private tupleEntries(piece: Piece): Outcome<{ entries: Piece[] }> {
+    if (piece.text === '') return fail(problemAt(piece, `the direction is missing: one entry per differentiated parameter, e.g. along (1, 0)`));
+    if (!wrapped(piece.text)) return { ok: true, entries: [piece] };
+    // Parsed as the arguments of a call, so commas inside lists and calls are not split on.
+    const prefix = this.prefix();
+    const shape = this.parseShape([[`fn ${prefix}tuple(${this.parameters()}) = ${prefix}tuple`, piece]]);
+    if (!shape.ok) return shape;
+    const expr = returned(shape.program.functions[0]);
+    if (expr.kind !== 'call') return { ok: true, entries: [piece] };
+    const base = shape.assembly.offsetOf(piece)!;
+    return { ok: true, entries: expr.args.map((a) => slice(piece, a.span.start - base, a.span.end - base)) };
   }
 
   /**
@@ -360,8 +520,8 @@ export class Session {
   private lastCompiled: string[] = [];
 
   /** Compiles an assembly of whole definitions and REPL chunks, noting which user functions it holds. */
-  private compile(assembly: Assembly): ReturnType<typeof compileSync> {
-    const result = compileSync(assembly.source, { filename: 'session.ad' });
+  private compile(assembly: Assembly, derivatives?: readonly Derivative[]): ReturnType<typeof compileSync> {
+    const result = compileSync(assembly.source, { filename: 'session.ad', ...(derivatives && { derivatives }) });
     const prefix = this.prefix();
     this.lastCompiled = result.functions.map((f) => f.name).filter((name) => !name.startsWith(prefix));
     return result;
@@ -447,15 +607,15 @@ export class Session {
   }
 
   /** Compiles the REPL's chunks after the definitions they (and `also`) call, directly or not. */
-  private build(chunks: Segment[][], also: readonly string[] = []): { ok: true; code: string } | (Failure & { diagnostics: readonly Diagnostic[] }) {
+  private build(chunks: Segment[][], also: readonly string[] = [], derivatives?: readonly Derivative[]): { ok: true; code: string; assembly: Assembly } | (Failure & { diagnostics: readonly Diagnostic[] }) {
     const calls = new Set<string>(also);
     const shape = new Assembly(chunks);
     const parsed = parse(shape.source, new DiagnosticBag());
     for (const fn of parsed?.functions ?? []) for (const name of calledNames(fn)) calls.add(name);
     const defs = (names: Iterable<string>) => this.inOrder(names).map((d) => [d.piece]);
     const assembly = new Assembly([...defs(reach(calls, (n) => (this.defs.has(n) ? [this.defs.get(n)!] : []))), ...chunks]);
-    const result = this.compile(assembly);
-    if (result.code !== undefined) return { ok: true, code: result.code };
+    const result = this.compile(assembly, derivatives);
+    if (result.code !== undefined) return { ok: true, code: result.code, assembly };
     const prefix = this.prefix();
     // Messages name the REPL's functions rarely (a condition where a number must be); say what the user wrote instead.
     const synthetic = new RegExp(`(?:function )?'${prefix}\\w*'`, 'g');
@@ -484,6 +644,74 @@ function reach(roots: Iterable<string>, lookup: (name: string) => readonly Pick<
     for (const d of defs) stack.push(...d.calls);
   }
   return found;
+}
+
+/** Each differentiated parameter's entry of a result keyed by parameter (a gradient, a Jacobian). */
+function entries(info: FunctionInfo, byParam: Record<string, GradientEntry['value']>): GradientEntry[] {
+  return info.params.filter((p) => !p.isConst).map((p) => ({ param: p.name, value: byParam[p.name] }));
+}
+
+/** `2 entries`, `1 entry`. */
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** What a value is, for a message: `a number`, `a vector of 3`, `a 2×2 matrix`. */
+function describe(value: unknown): string {
+  if (typeof value === 'number') return 'a number';
+  if (value instanceof Float64Array) return `a vector of ${value.length}`;
+  if (Array.isArray(value)) return `a ${value.length}×${(value[0] as Float64Array | undefined)?.length ?? 0} matrix`;
+  return String(value);
+}
+
+/**
+ * A direction entry whose shape is not its parameter's (a vector for a number, a vector of another
+ * length than the argument), at the entry: fJvp would read it as NaN or throw.
+ */
+function shapeMismatch(info: FunctionInfo, seeded: FunctionInfo['params'], args: unknown[], values: unknown[], pieces: readonly Piece[], what: string): Problems | undefined {
+  for (const [i, p] of seeded.entries()) {
+    const arg = args[info.params.indexOf(p)];
+    const v = values[i];
+    const same =
+      p.type === undefined
+        ? typeof v === 'number'
+        : p.type === 'vec'
+          ? v instanceof Float64Array && v.length === (arg as Float64Array).length
+          : Array.isArray(v) && v.length === (arg as Float64Array[]).length && v.every((row: Float64Array, r) => row.length === (arg as Float64Array[])[r].length);
+    if (!same) return problemAt(pieces[i], `the ${what} for '${p.name}' has the shape of ${p.name} (${describe(arg)}), but it is ${describe(v)}`);
+  }
+  return undefined;
+}
+
+/** `(1, 0)`: the text is one pair of parentheses around everything. */
+function wrapped(text: string): boolean {
+  if (!text.startsWith('(')) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')' && --depth === 0) return i === text.length - 1;
+  }
+  return false;
+}
+
+/**
+ * Runs generated code; what it throws (a RangeError naming an index out of range) is an error at
+ * `piece`. Its message names a function and a line of the assembled source: the REPL's own
+ * functions are what was typed, and the line is the one the user wrote.
+ */
+function thrown<T>(piece: Piece, prefix: string, assembly: Assembly, run: () => T): Outcome<{ result: T }> {
+  try {
+    return { ok: true, result: run() };
+  } catch (error) {
+    const raw = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const message = raw
+      .replace(/\bline (\d+)\b/g, (whole, n: string) => {
+        const origin = assembly.originalLine(Number(n));
+        return origin ? `line ${origin.line}` : whole;
+      })
+      .replaceAll(new RegExp(`${prefix}\\w*`, 'g'), 'the expression');
+    return fail(problemAt(piece, `the generated code threw ${message}`));
+  }
 }
 
 function fail(problems: Problems): Failure {
