@@ -186,6 +186,64 @@ fn h(x: vec[n]) {
   });
 });
 
+describe('structurally bounded recursion', () => {
+  const source = `fn pw(x, const n) = if n > 0 then x * pw(x, n - 1) else 1
+fn fact(n) = if n > 1 then n * fact(n - 1) else 1
+fn taylor(x, n) = if n >= 1 then taylor(x, n - 1) + x ^ n / fact(n) else 1
+fn steps(x, n) {
+  var s = x
+  if n >= 0.5 and x > -10 {
+    s = sin(steps(s, n - 0.5)) + x
+  }
+  return s
+}
+`;
+  it('compiles, says why, and its derivatives are exact', () => {
+    const { m, code } = build(source);
+    expect(code).toContain('// pw is compiled once and called, not inlined: it calls itself');
+    // x^10 at 2: 1024, 10·2^9, 90·2^8; a non-integer n runs ⌈n⌉ levels.
+    expect(m.pw(2, 10)).toBe(1024);
+    expect((m.pwGrad(2, 10) as { gradient: { x: number } }).gradient.x).toBe(5120);
+    expect((m.pwHvp({ x: 1 }, 2, 10) as { hvp: { x: number } }).hvp.x).toBe(23040);
+    expect(m.pw(2, 2.5)).toBe(8);
+    expect(m.fact(6)).toBe(720);
+    // Σ x^k/k!, k ≤ 14: e^x and its derivative (e^x less the last term) to rounding.
+    const t = m.taylorGrad(0.5, 14) as { value: number; gradient: { x: number } };
+    expect(close(t.value, Math.exp(0.5), 1e-14)).toBe(true);
+    expect(close(t.gradient.x, Math.exp(0.5) - 0.5 ** 14 / 87178291200, 1e-13)).toBe(true);
+    // A recursion with state, through an if statement: against inlined code is impossible, so
+    // against central differences and the jvp.
+    const g = m.stepsGrad(0.3, 3) as { gradient: { x: number; n: number } };
+    const fd = centralDifferences((x) => m.steps(x, 3) as number, [0.3])[0];
+    expect(close(g.gradient.x, fd, 1e-7), `${g.gradient.x} vs ${fd}`).toBe(true);
+    expect(close((m.stepsJvp({ x: 1 }, 0.3, 3) as { tangent: number }).tangent, g.gradient.x, 1e-12)).toBe(true);
+  });
+
+  it('stops where the rule says: NaN makes no recursion, ∞ exhausts the stack with a RangeError', () => {
+    const { m } = build(source);
+    expect(m.pw(2, Number.NaN)).toBe(1);
+    expect(() => m.pw(2, Infinity)).toThrow(RangeError);
+  });
+
+  it('refuses, at the call, a recursion whose bound the compiler cannot check', () => {
+    const refused = [
+      'fn f(x, n) = if n > 0 then f(x, n + 1) else x', // grows
+      'fn f(x, n) = if n > 0 then f(x, n - 0) else x', // does not decrease
+      'fn f(x, n) = f(x, n - 1) + x', // no bound
+      'fn f(x, n) = if n < 5 then x else f(x, n - 1)', // NaN would recurse forever
+      'fn f(x, n) = if x > 0 then f(x, n - 1) else x', // the bound is on another parameter
+      'fn f(x, n) = if n > 0 or x > 0 then f(x, n - 1) else x', // or: not bounded
+    ];
+    for (const text of refused) {
+      const r = compileSync(`${text}\n`);
+      expect(r.diagnostics.map((d) => [d.code, text.slice(d.span.start, d.span.end)]), text).toEqual([['AD3008', 'f']]);
+    }
+    // Mutual recursion stays refused (AD3002), and with every call inlined any recursion is.
+    expect(compileSync('fn f(x, n) = if n > 0 then g(x, n - 1) else x\nfn g(x, n) = f(x, n)\n').diagnostics.map((d) => d.code)).toEqual(['AD3002']);
+    expect(compileSync(source, { calls: 'inline' }).diagnostics.map((d) => d.code)).toEqual(['AD3002', 'AD3002', 'AD3002', 'AD3002']);
+  });
+});
+
 describe('the compile cache (watch mode, plugins) with kept calls', () => {
   it('after edits, the output equals a fresh compile, and unchanged functions are reused', () => {
     const big = Array.from({ length: 30 }, (_, k) => `sin(x * ${k + 1}) * y`).join(' + ');

@@ -174,7 +174,9 @@ export class CallForms {
     for (const [fn, why] of this.graph.kept) {
       const kinds = this.wanted.get(fn);
       if (!kinds) continue;
-      const reason = why.perIndex
+      const reason = why.recursive
+        ? `${fn} is compiled once and called, not inlined: it calls itself (bounded: each call passes a\nsmaller number for a parameter, inside 'if' that parameter is above a bound).`
+        : why.perIndex
         ? `${fn} is compiled once and called, not inlined: it has state (a loop, a var or an if block)\nand is called once per index of a reduction or an array.`
         : this.policy === 'keep'
           ? `${fn} is compiled once and called, not inlined (the option calls: 'keep').`

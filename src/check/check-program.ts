@@ -24,7 +24,7 @@ export function checkProgram(program: Program, diagnostics: DiagnosticBag, polic
       checkTypes(fn, diagnostics);
     }
   }
-  checkRecursion(calls, diagnostics);
+  checkRecursion(calls, diagnostics, functions, policy);
   if (!diagnostics.hasErrors) checkInlining(functions, diagnostics, policy);
   return diagnostics.hasErrors ? undefined : functions;
 }

@@ -74,6 +74,11 @@ export const messages = {
       `'${name}' takes ${expected} argument${expected === 1 ? '' : 's'}, but ${found} ${found === 1 ? 'was' : 'were'} given`,
   },
   recursion: { code: 'AD3002', text: (cycle: string) => `recursion is not supported: ${cycle}` },
+  unboundedRecursion: {
+    code: 'AD3008',
+    text: (name: string) =>
+      `'${name}' calls itself here without a bound adc can check: pass 'p - c' for a number parameter p (c a positive number) and call it only inside 'if p > k then …' (or >=)`,
+  },
   inlinedTooDeep: {
     code: 'AD3005',
     text: (name: string, limit: number) =>

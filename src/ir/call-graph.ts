@@ -1,3 +1,4 @@
+import { callsItself } from '../check/check-termination.ts';
 import { allStatements, anyReachable, childrenOf, hasStatefulCode, returnsArray, statementExprs, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 
 /**
@@ -40,7 +41,7 @@ export interface FunctionMeasure {
 
 export interface CallGraph {
   /** The functions compiled once and called, with why (their size and call sites). */
-  readonly kept: ReadonlyMap<string, { readonly size: number; readonly sites: number; readonly perIndex?: boolean }>;
+  readonly kept: ReadonlyMap<string, { readonly size: number; readonly sites: number; readonly perIndex?: boolean; readonly recursive?: boolean }>;
   /** Every function's measure, callees first (in the order they were measured). */
   readonly measures: ReadonlyMap<string, FunctionMeasure>;
 }
@@ -82,9 +83,12 @@ function calledPerIndex(functions: ReadonlyMap<string, FunctionDecl>): Set<strin
 export function buildCallGraph(functions: ReadonlyMap<string, FunctionDecl>, policy: CallPolicy = 'auto'): CallGraph {
   const sites = new Map<string, number>();
   for (const fn of functions.values()) for (const callee of calls(fn, functions)) sites.set(callee, (sites.get(callee) ?? 0) + 1);
-  const kept = new Map<string, { size: number; sites: number; perIndex?: boolean }>();
+  const kept = new Map<string, { size: number; sites: number; perIndex?: boolean; recursive?: boolean }>();
   const measures = new Map<string, FunctionMeasure>();
   const perIndex = calledPerIndex(functions);
+  // A function calling itself (bounded: check-termination.ts) is kept, so a call of itself counts one.
+  const recursive = new Set([...functions.values()].filter((fn) => policy !== 'inline' && canStayCall(fn, functions) && callsItself(fn)).map((fn) => fn.name));
+  for (const name of recursive) kept.set(name, { size: 0, sites: 0, recursive: true });
   for (const fn of calleesFirst(functions)) {
     let size = 0;
     let inlined = 0;
@@ -114,7 +118,8 @@ export function buildCallGraph(functions: ReadonlyMap<string, FunctionDecl>, pol
     measures.set(fn.name, { size, depth, deepest, inlined, written });
     const n = sites.get(fn.name) ?? 0;
     const keep = policy === 'keep' ? n > 0 : policy === 'auto' && size * n > KEEP_WORK;
-    if (perIndex.has(fn.name) && staysCallPerIndex(fn, functions, policy)) kept.set(fn.name, { size, sites: n, perIndex: true });
+    if (recursive.has(fn.name)) kept.set(fn.name, { size, sites: n, recursive: true });
+    else if (perIndex.has(fn.name) && staysCallPerIndex(fn, functions, policy)) kept.set(fn.name, { size, sites: n, perIndex: true });
     else if (keep && canStayCall(fn, functions)) kept.set(fn.name, { size, sites: n });
   }
   return { kept, measures };
