@@ -79,3 +79,28 @@ describe('explain --graph on large functions finishes in seconds', () => {
     expect(svg).toContain('<svg');
   }, 60_000);
 });
+
+describe('explain of loops and arrays keeps the same limits', () => {
+  const loops = readFileSync(new URL('../examples/loops.ad', import.meta.url), 'utf8');
+
+  it('an unrolled loop past the SVG limit is refused as SVG and written as DOT; a small one is drawn', async () => {
+    const run = async (steps: number, graph: string) => {
+      const file = join(dir, 'loops.ad');
+      writeFileSync(file, loops);
+      const err: string[] = [];
+      const code = await explainCommand(file, 'oscillate', { at: `k=2,x0=1,v0=0.5,dt=0.1,steps=${steps}`, graph: join(dir, graph), forward: 'k' }, { out: () => {}, err: (l) => err.push(l) });
+      return { code, err: err.join('\n'), path: join(dir, graph) };
+    };
+    // 5 nodes and 10 edges an iteration; the 5 inputs and -k besides.
+    const svg = await run(30, 'oscillate30.svg');
+    expect(svg.code).toBe(1);
+    expect(svg.err).toContain("the graph of 'oscillate' has 156 nodes and 301 edges, too many to lay out as SVG");
+    expect(existsSync(svg.path)).toBe(false);
+    const dot = await run(30, 'oscillate30.dot');
+    expect(dot.code).toBe(0);
+    expect(readFileSync(dot.path, 'utf8')).toContain('label="t=29: x + dt * v\\n= ');
+    const small = await run(2, 'oscillate2.svg');
+    expect(small.code).toBe(0);
+    expect(readFileSync(small.path, 'utf8')).toContain('t=1: x + dt * v');
+  }, 60_000);
+});

@@ -347,32 +347,38 @@ describe('following the generated code where 0 meets ∞', () => {
 describe('drawing the graph', () => {
   const r = explain(seedExample, 'f', { x1: 2, x2: 3 });
 
-  it('refuses a function with arrays, saying so, instead of drawing a wrong graph', () => {
-    expect(() => explain('fn s(x: vec[n]) = sum(i: x[i]^2)\nfn t(a) = a\n', 's', [1])).toThrow(
-      new ExplainError(
-        "'s' uses arrays, which adc explain does not show yet (it draws the graph of scalar functions); " +
-          'for its gradient at a point, load the file in the REPL (adc repl --load FILE.ad), bind the arguments (such as x = [1, 2, 3]) and type grad s(x)',
-      ),
-    );
+  it('explains a function with arrays at a point whose values are arrays (issue 17, item 14; more in explain-unrolled.test.ts)', () => {
+    const s = explain('fn s(x: vec[n]) = sum(i: x[i]^2)\nfn t(a) = a\n', 's', [[1, 2, 3]]);
+    expect(s.view).toBe('unrolled');
+    expect(s.value).toBe(14);
+    // One input node per element, ∂s/∂x[i] = 2·x[i].
+    expect(s.inputs.map((p) => [p.input, p.adjoint, p.compiled])).toEqual([
+      ['x[0]', 2, 2],
+      ['x[1]', 4, 4],
+      ['x[2]', 6, 6],
+    ]);
+    // A number where the parameter is a vector is a usage mistake, said with the form to use.
+    expect(() => explain('fn s(x: vec[n]) = sum(i: x[i]^2)\n', 's', [1])).toThrow(new ExplainError("'x' of s(x) takes a vector ([1, 2, 3]): pass --at x=[…]", [], true));
   });
 
-  it('says array values in --at are not taken yet: the refusal for an array function (exit 1), a usage mistake for a scalar one (exit 2)', async () => {
-    expect(() => parsePoint('x=[1,2],b=3')).toThrow("'[1,2]' is an array value, but adc explain draws the graphs of scalar functions only and takes numbers");
-    expect(() => parsePoint('A=[[1,2],[3,4]]')).toThrow("'[[1,2],[3,4]]' is an array value");
+  it('takes array values in --at as in the REPL; an array for a number parameter is a usage mistake (exit 2)', async () => {
+    expect(parsePoint('x=[1,2],b=3')).toEqual({ x: [1, 2], b: 3 });
+    expect(parsePoint('A=[[1,2],[3,4]]')).toEqual({ A: [[1, 2], [3, 4]] });
     const dir = mkdtempSync(join(tmpdir(), 'adc-explain-arrays-'));
     const file = join(dir, 'arrays.ad');
     writeFileSync(file, 'fn s(x: vec[n], b) = b * sum(i: x[i]^2)\nfn t(a, b) = a * b\n');
     const run = async (...args: string[]) => {
+      const out: string[] = [];
       const err: string[] = [];
-      const code = await main(['explain', file, ...args], { out: () => {}, err: (s) => err.push(s) });
-      return { code, err: err.join('\n') };
+      const code = await main(['explain', file, ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
+      return { code, out: out.join('\n'), err: err.join('\n') };
     };
     const array = await run('s', '--at', 'x=[1,2],b=3');
-    expect(array.code).toBe(1);
-    expect(array.err).toContain("'s' uses arrays");
-    expect(array.err).toContain('type grad s(x, b)');
+    expect(array.code).toBe(0);
+    expect(array.out).toContain('s(x = [1, 2], b = 3) = 15');
+    expect(array.out).toMatch(/sum +6 \(adjoint of x\[0\]: 6; generated code: 6\)/);
     const scalar = await run('t', '--at', 'a=[1,2],b=3');
-    expect(scalar).toEqual({ code: 2, err: "adc: error: --at: '[1,2]' is an array value, but adc explain draws the graphs of scalar functions only and takes numbers" });
+    expect(scalar).toEqual({ code: 2, out: '', err: "adc: error: 'a' of t(a, b) takes a number: pass --at a=…,b=…" });
     expect((await run('nope', '--at', 'a=[1]')).err).toContain("there is no function 'nope'");
   });
 

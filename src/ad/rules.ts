@@ -177,6 +177,26 @@ const chain =
     return sum ?? zero;
   };
 const d = (k: number, c: TangentContext) => c.dots[k] ?? zero;
+const isExpr = (x: Expr | Operand): x is Expr => 'op' in x && !('kind' in x);
+/**
+ * Σ_k reverse entry k with ḡ = ẋ_k: the tangent from the reverse table itself, for the operations
+ * whose textbook partial goes wrong where the reverse entry is careful (1 − tanh² rounds to 0 past
+ * |x| ≈ 19, x² + y² overflows past 1e154, sqrt'(−0), p·y/x where y overflowed, hypot of subnormals),
+ * so fJvp and fGrad agree there bit for bit (test/forward-extremes.test.ts).
+ */
+const fromReverse =
+  (op: keyof typeof rules): TangentRule =>
+  (c) => {
+    let sum: Operand | undefined;
+    rules[op].forEach((entry, k) => {
+      const dot = c.dots[k];
+      if (!entry || !dot) return;
+      const r = entry({ b: c.b, args: c.args, y: c.y, g: dot });
+      const term = isExpr(r) ? c.b.op(r.op, ...r.args) : r;
+      sum = sum === undefined ? term : c.b.op('add', sum, term);
+    });
+    return sum ?? zero;
+  };
 const unit = () => one;
 
 export const tangentRules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', TangentRule> = {
@@ -190,15 +210,7 @@ export const tangentRules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select'
   // (ȧ - ḃ·y) / b: reuses the quotient, as the reverse entry does.
   div: (c) => c.b.op('div', c.dots[1] ? c.b.op('sub', d(0, c), c.b.op('mul', d(1, c), c.y)) : d(0, c), c.args[1]),
   neg: (c) => (c.dots[0] ? c.b.op('neg', d(0, c)) : zero),
-  pow: chain(
-    ({ b, args: [x, p], y }) => {
-      const slow = () => b.op('mul', p, b.op('pow', x, b.op('sub', p, one)));
-      if (p.kind === 'const') return p.value === 0 ? zero : slow();
-      const atZero = () => b.choose(b.op('eq', p, zero), () => zero, slow);
-      return b.choose(b.op('ne', x, zero), () => b.op('div', b.op('mul', p, y), x), atZero);
-    },
-    ({ b, args: [x], y }) => b.choose(b.op('ne', x, zero), () => b.op('mul', y, b.op('log', x)), () => zero),
-  ),
+  pow: fromReverse('pow'),
   select: ({ b, args: [k], dots }) => (dots[1] || dots[2] ? b.op('select', k, dots[1] ?? zero, dots[2] ?? zero) : zero),
 
   sin: chain((c) => c.b.op('cos', c.args[0])),
@@ -208,22 +220,20 @@ export const tangentRules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select'
   acos: (c) => c.b.op('neg', c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0]))))),
   atan: (c) => c.b.op('div', d(0, c), c.b.op('add', one, c.b.op('mul', c.args[0], c.args[0]))),
   // (ẏ·x - ẋ·y) / (x² + y²) for atan2(y, x).
-  atan2: ({ b, args: [y, x], dots }) =>
-    b.op('div', b.op('sub', b.op('mul', dots[0] ?? zero, x), b.op('mul', dots[1] ?? zero, y)), b.op('add', b.op('mul', x, x), b.op('mul', y, y))),
+  atan2: fromReverse('atan2'),
   sinh: chain((c) => c.b.op('cosh', c.args[0])),
   cosh: chain((c) => c.b.op('sinh', c.args[0])),
-  tanh: chain((c) => c.b.op('sub', one, c.b.op('mul', c.y, c.y))),
+  tanh: fromReverse('tanh'),
   exp: chain((c) => c.y),
   log: (c) => c.b.op('div', d(0, c), c.args[0]),
   log1p: (c) => c.b.op('div', d(0, c), c.b.op('add', one, c.args[0])),
-  expm1: chain((c) => c.b.op('add', c.y, one)),
+  expm1: fromReverse('expm1'),
   log2: (c) => c.b.op('div', d(0, c), c.b.op('mul', c.args[0], constant(Math.LN2))),
   log10: (c) => c.b.op('div', d(0, c), c.b.op('mul', c.args[0], constant(Math.LN10))),
-  sqrt: (c) => c.b.op('div', c.b.op('mul', constant(0.5), d(0, c)), c.y),
+  sqrt: fromReverse('sqrt'),
   cbrt: (c) => c.b.op('div', d(0, c), c.b.op('mul', constant(3), c.b.op('mul', c.y, c.y))),
   abs: chain((c) => c.b.op('sign', c.args[0])),
-  // (ẋ·x + ż·z) / y for y = hypot(x, z).
-  hypot: (c) => c.b.op('div', chain((x) => x.args[0], (x) => x.args[1])(c), c.y),
+  hypot: fromReverse('hypot'),
   // The selected argument's tangent; ties to the first, as in reverse mode.
   min: ({ b, args: [p, q], dots }) => (dots[0] || dots[1] ? b.op('select', b.op('le', p, q), dots[0] ?? zero, dots[1] ?? zero) : zero),
   max: ({ b, args: [p, q], dots }) => (dots[0] || dots[1] ? b.op('select', b.op('ge', p, q), dots[0] ?? zero, dots[1] ?? zero) : zero),

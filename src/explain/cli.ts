@@ -8,6 +8,7 @@ import { printable } from '../diagnostics/printable.ts';
 import { svgTooLarge, toDot, toSvg } from './dot.ts';
 import { explain, ExplainError, explainToJson } from './explain.ts';
 import { formatExplain } from './text.ts';
+import type { PointValue } from './types.ts';
 
 export interface ExplainCommandOptions {
   readonly at?: string;
@@ -16,6 +17,8 @@ export interface ExplainCommandOptions {
   readonly graph?: string;
   readonly json?: boolean;
   readonly color?: boolean;
+  /** `--forward x1`: forward-mode tangents along the graph with respect to this input. */
+  readonly forward?: string;
 }
 
 export interface Reporter {
@@ -30,19 +33,12 @@ export interface Reporter {
  * function the file does not define, a point that does not fit the parameters).
  */
 export async function explainCommand(file: string, fnName: string, opts: ExplainCommandOptions, report: Reporter): Promise<number> {
-  let point: Record<string, number> | number[];
-  // `--at x=[1,2]`: array values, which explain does not take yet. Said after reading the file: an
-  // array function gets explain's refusal (exit 1, as without --at), a scalar one this usage mistake.
-  let arrayValues: string | undefined;
+  let point: Record<string, PointValue> | PointValue[];
   try {
     point = parsePoint(opts.at ?? '');
   } catch (error) {
-    if (!(error instanceof ArrayValuesError)) {
-      report.err(`adc: error: --at: ${(error as Error).message}`);
-      return 2;
-    }
-    arrayValues = error.message;
-    point = [];
+    report.err(`adc: error: --at: ${(error as Error).message}`);
+    return 2;
   }
   const maxPaths = opts.maxPaths === undefined ? undefined : Number(opts.maxPaths);
   if (maxPaths !== undefined && (!Number.isInteger(maxPaths) || maxPaths < 0 || opts.maxPaths!.trim() === '')) {
@@ -65,18 +61,9 @@ export async function explainCommand(file: string, fnName: string, opts: Explain
 
   let result;
   try {
-    result = explain(source, fnName, point, { expand: opts.expand, maxPaths });
-    if (arrayValues !== undefined) {
-      report.err(`adc: error: --at: ${arrayValues}`);
-      return 2;
-    }
+    result = explain(source, fnName, point, { expand: opts.expand, maxPaths, forward: opts.forward });
   } catch (error) {
     if (!(error instanceof ExplainError)) throw error;
-    // A scalar function given an array value: its count of values is beside the point.
-    if (arrayValues !== undefined && error.usage && error.diagnostics.length === 0 && !error.message.startsWith('there is no function')) {
-      report.err(`adc: error: --at: ${arrayValues}`);
-      return 2;
-    }
     if (error.diagnostics.length > 0) report.err(formatDiagnostics(error.diagnostics, source, file, { color: opts.color }));
     else report.err(`adc: error: ${error.message}`);
     // One rule for the whole CLI: a usage mistake (the function's name, the point) exits 2.
@@ -109,38 +96,65 @@ export async function explainCommand(file: string, fnName: string, opts: Explain
   return 0;
 }
 
-/** `--at` gave an array value (`x=[1,2]`), which explain does not take yet (issue 17, item 14). */
-export class ArrayValuesError extends Error {}
-
-/** `x1=2,x2=3` (by name) or `2,3` (in parameter order); empty for a function without parameters. */
-export function parsePoint(text: string): Record<string, number> | number[] {
-  const open = text.indexOf('[');
-  if (open >= 0) {
-    // The array as written, to its matching bracket (or the end).
-    let end = open;
-    for (let depth = 0; end < text.length; end++) {
-      depth += text[end] === '[' ? 1 : text[end] === ']' ? -1 : 0;
-      if (depth === 0) break;
-    }
-    throw new ArrayValuesError(`'${text.slice(open, end + 1)}' is an array value, but adc explain draws the graphs of scalar functions only and takes numbers`);
-  }
-  const parts = text.split(',').map((s) => s.trim());
+/**
+ * `x1=2,x2=3` (by name) or `2,3` (in parameter order); empty for a function without parameters.
+ * Arrays are written as in the REPL: `x=[1,2],b=3`, a matrix as rows `A=[[1,2],[3,4]]`.
+ */
+export function parsePoint(text: string): Record<string, PointValue> | PointValue[] {
+  const parts = splitTopLevel(text).map((s) => s.trim());
   if (parts.length === 1 && parts[0] === '') return [];
-  const named = parts.map((p) => p.includes('='));
+  const named = parts.map((p) => /^[^[]*=/.test(p));
   if (named.some((n) => n !== named[0])) throw new Error(`give every value by name (x1=2,x2=3) or none (2,3), not a mix: '${text}'`);
-  const number = (s: string, what: string) => {
-    const v = Number(s);
-    if (s === '' || Number.isNaN(v) !== (s === 'NaN')) throw new Error(`'${s}' is not a number (${what})`);
-    return v;
-  };
-  if (!named[0]) return parts.map((p, i) => number(p, `value ${i + 1}`));
-  const point: Record<string, number> = Object.create(null) as Record<string, number>;
+  if (!named[0]) return parts.map((p, i) => value(p, `value ${i + 1}`));
+  const point: Record<string, PointValue> = Object.create(null) as Record<string, PointValue>;
   for (const p of parts) {
     const eq = p.indexOf('=');
     const name = p.slice(0, eq).trim();
     if (name === '') throw new Error(`a name is missing before '=' in '${p}'`);
     if (Object.prototype.hasOwnProperty.call(point, name)) throw new Error(`'${name}' is given twice`);
-    point[name] = number(p.slice(eq + 1).trim(), name);
+    point[name] = value(p.slice(eq + 1).trim(), name);
   }
   return point;
+}
+
+/** Splits at the commas outside brackets; a bracket left open or closed twice is a mistake. */
+function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '[') depth++;
+    else if (c === ']' && --depth < 0) throw new Error(`a ']' without its '[' in '${text}'`);
+    else if (c === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (depth > 0) throw new Error(`a '[' without its ']' in '${text}'`);
+  parts.push(text.slice(start));
+  return parts;
+}
+
+/** A number, a vector `[1, 2]` or a matrix `[[1, 2], [3, 4]]` (what: the name, for messages). */
+function value(s: string, what: string): PointValue {
+  const number = (t: string) => {
+    const v = Number(t);
+    if (t === '' || Number.isNaN(v) !== (t === 'NaN')) throw new Error(`'${t}' is not a number (${what})`);
+    return v;
+  };
+  if (!s.startsWith('[')) return number(s);
+  const items = (t: string) => {
+    if (!t.endsWith(']')) throw new Error(`'${t}' is not an array (${what}): write it as [1, 2, 3]`);
+    const inner = t.slice(1, -1).trim();
+    return inner === '' ? [] : splitTopLevel(inner).map((x) => x.trim());
+  };
+  const top = items(s);
+  if (!top.some((x) => x.startsWith('['))) return top.map(number);
+  if (!top.every((x) => x.startsWith('['))) throw new Error(`'${s}' mixes numbers and rows (${what}): a matrix is rows, [[1, 2], [3, 4]]`);
+  return top.map((row) => {
+    const cells = items(row);
+    if (cells.some((x) => x.startsWith('['))) throw new Error(`'${s}' nests arrays deeper than a matrix (${what})`);
+    return cells.map(number);
+  });
 }

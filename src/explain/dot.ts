@@ -1,4 +1,5 @@
 import { argumentName, labeller } from './labels.ts';
+import { formatValue } from './text.ts';
 import type { ExplainResult } from './types.ts';
 
 /** 6 significant digits: enough to read a drawing. */
@@ -15,7 +16,9 @@ const quote = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').r
 export function toDot(r: ExplainResult): string {
   const bad = r.nonFinite?.node;
   const lines: string[] = [];
-  const title = `${r.function}(${r.point.map((p) => `${p.name} = ${short(p.value)}`).join(', ')}) = ${short(r.value)}`;
+  const title =
+    `${r.function}(${r.point.map((p) => `${p.name} = ${formatValue(p.value, short, 4)}`).join(', ')}) = ${short(r.value)}` +
+    (r.forward ? `\ntangents with respect to ${r.forward.input}: ∂${r.function}/∂${r.forward.input} = ${short(r.forward.tangent)}` : '');
   lines.push(`digraph ${quote(r.function)} {`);
   lines.push(`  graph [rankdir=TB, label=${quote(title)}, labelloc=t, fontname="Helvetica", nodesep=0.5, ranksep=0.6];`);
   lines.push('  node [fontname="Helvetica", fontsize=11, shape=ellipse];');
@@ -24,6 +27,7 @@ export function toDot(r: ExplainResult): string {
   const byId = new Map(r.nodes.map((n) => [n.id, n] as const));
   for (const n of r.nodes) {
     const text = [clip(n), `= ${short(n.value)}`];
+    if (n.tangent !== undefined) text.push(`tangent ${short(n.tangent)}`);
     if (n.adjoint !== undefined) text.push(`adjoint ${short(n.adjoint)}`);
     const attrs = [`label=${quote(text.join('\n'))}`, `tooltip=${quote(`${n.source} (${n.location.line}:${n.location.column})`)}`];
     if (n.kind === 'input') attrs.push('shape=box');

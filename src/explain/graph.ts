@@ -109,8 +109,11 @@ export class Graph {
     return this.functions.find((f) => f.span.start <= span.start && span.start < f.span.end)?.name ?? '';
   }
 
-  /** Fills in adjoints, paths and the non-finite finder. `inputs` are the differentiated parameters' nodes. */
-  finish(output: string, inputs: readonly string[], maxPaths: number) {
+  /**
+   * Fills in adjoints, paths and the non-finite finder. `inputs` are the differentiated parameters'
+   * nodes; `forward`, one of them, is seeded with tangent 1 for a forward sweep along the edges.
+   */
+  finish(output: string, inputs: readonly string[], maxPaths: number, forward?: string) {
     const index = new Map(this.nodes.map((n, i) => [n.id, i] as const));
     const edges: ExplainEdge[] = this.edges.map((e, id) => ({ id, ...e }));
     const argEdges = new Map<string, ExplainEdge[]>(this.nodes.map((n) => [n.id, []]));
@@ -197,6 +200,24 @@ export class Graph {
       steps.push({ node: n.id, adjoint: sum, terms, ...(startedAt ? { startedAtZeroBy: this.lines.position(startedAt.start) } : {}) });
     }
 
+    // The forward sweep (the seed's §1): in evaluation order, each node's tangent is the sum over its
+    // arguments of the edge's partial times the argument's tangent. Only what depends on the seeded
+    // input gets one (forward mode writes no code for the rest); a blocked edge sends exactly 0.
+    const tangent = new Map<string, number>();
+    if (forward !== undefined) {
+      tangent.set(forward, 1);
+      for (const n of this.nodes) {
+        if (n.kind === 'input') continue;
+        let sum: number | undefined;
+        for (const e of argEdges.get(n.id)!) {
+          const t = tangent.get(e.to);
+          if (t === undefined || e.partial === undefined) continue;
+          sum = (sum ?? 0) + (e.blocked ? 0 : e.partial * t);
+        }
+        if (sum !== undefined) tangent.set(n.id, sum);
+      }
+    }
+
     const nodes: ExplainNode[] = this.nodes.map((n) => ({
       id: n.id,
       kind: n.kind,
@@ -211,13 +232,14 @@ export class Graph {
       active: n.active,
       reachesOutput: reaches.has(n.id),
       adjoint: adjoint.get(n.id),
+      ...(forward !== undefined && tangent.has(n.id) ? { tangent: tangent.get(n.id) } : {}),
     }));
 
     // Paths follow the edges that carry a derivative, from the output down.
     const flows = (e: ExplainEdge) => e.partial !== undefined && !e.blocked && reaches.has(e.from);
     const paths = inputs.map((input) => this.paths(output, input, argEdges, flows, maxPaths, adjoint.get(input) ?? 0));
     const nonFinite = findNonFinite(nodes, steps);
-    return { nodes, edges, adjoints: steps, paths, nonFinite: nonFinite.first, nonFiniteAdjoint: nonFinite.adjoint, value: outputNode.value };
+    return { nodes, edges, adjoints: steps, paths, nonFinite: nonFinite.first, nonFiniteAdjoint: nonFinite.adjoint, value: outputNode.value, tangent: tangent.get(output) ?? 0 };
   }
 
   /** The paths from the output to one input along edges that carry a derivative, depth first in argument order. */

@@ -1,11 +1,22 @@
 import { builtins, isBuiltin } from '../ir/builtins.ts';
 import { argumentName, labeller, shorten } from './labels.ts';
-import type { ExplainEdge, ExplainNode, ExplainResult, NonFinite } from './types.ts';
+import type { ExplainEdge, ExplainNode, ExplainResult, NonFinite, PointValue } from './types.ts';
 
 /** 15 significant digits, as the seed prints them: 7238.22947387088. */
 export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   return String(Number(x.toPrecision(15)));
+}
+
+/**
+ * A parameter's value in the report's first line: a number, or a vector or matrix written as in
+ * the REPL (`[1, 2]`, `[[1, 2], [3, 4]]`), its middle left out past `max` elements a row (and rows).
+ */
+export function formatValue(v: PointValue, format: (x: number) => string = formatNumber, max = 8): string {
+  const list = <T>(items: readonly T[], show: (x: T) => string) =>
+    `[${(items.length <= max ? items.map(show) : [...items.slice(0, max / 2).map(show), `… ${items.length - max} more …`, ...items.slice(-max / 2).map(show)]).join(', ')}]`;
+  if (typeof v === 'number') return format(v);
+  return v.length > 0 && typeof v[0] !== 'number' ? list(v as readonly (readonly number[])[], (row) => list(row, format)) : list(v as readonly number[], format);
 }
 
 /** Columns padded to their widest cell, up to 60 characters (a longer cell just pushes its row on). */
@@ -31,15 +42,36 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
   const named = (n: ExplainNode) => (n.kind === 'input' ? n.id : `${n.id} ${short(n)}`);
   const out: string[] = [];
 
-  const args = r.point.map((p) => `${p.name} = ${formatNumber(p.value)}`).join(', ');
+  const args = r.point.map((p) => `${p.name} = ${formatValue(p.value)}`).join(', ');
   out.push(`${r.function}(${args}) = ${formatNumber(r.value)}${filename ? `    (${filename})` : ''}`);
   out.push(
     r.view === 'collapsed'
       ? 'Graph: one node per user-function call, built-in, operator and `if` of the body (--expand: one node per operation).'
-      : 'Graph: one node per operation, calls inlined (as the compiler differentiates it).',
+      : r.view === 'expanded'
+        ? 'Graph: one node per operation, calls inlined (as the compiler differentiates it).'
+        : `Graph: the computation run at this point: one node per operation run and per array element${
+            r.control?.some((c) => c.kind !== 'if') ? ', loops unrolled (t=2: in iteration t = 2)' : ''
+          }${r.control?.some((c) => c.kind === 'if') ? ', only the branches taken' : ''}, calls inlined.`,
   );
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   out.push(`${plural(r.nodes.length, 'node')}, ${plural(r.edges.length, 'edge')}; output ${r.output}.`);
+  if (r.control && r.control.length > 0) {
+    out.push('', 'Control flow at this point: what each `if` and loop did');
+    out.push(
+      ...table(
+        r.control.map((c) => {
+          const times = c.reached === 1 ? '' : ` (reached ${c.reached} times)`;
+          let what: string;
+          if (c.kind === 'if') what = c.reached === 1 ? `took the ${c.then ? 'then' : 'else'} branch` : `then ${c.then ?? 0} times, else ${c.else ?? 0} times`;
+          else {
+            what = `${plural(c.iterations ?? 0, 'iteration')}${times}`;
+            if (c.kind === 'while') what += c.reachedMax ? `; reached its max${c.reached === 1 ? '' : ` ${c.reachedMax} times`}` : '; stopped by its condition';
+          }
+          return [`${c.location.line}:${c.location.column}`, c.text, what];
+        }),
+      ),
+    );
+  }
 
   out.push('', 'Forward sweep: each node’s value, in evaluation order');
   out.push(
@@ -52,7 +84,8 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
           n.kind !== 'input' && !n.active ? 'constant' : '',
           n.kind !== 'input' && !n.reachesOutput ? 'no path to the output' : '',
         ].filter(Boolean);
-        const text = n.kind === 'call' || n.kind === 'input' ? shorten(n.source.replace(/\s+/g, ' '), 50) : short(n);
+        // An array element's input shows its id (`x[1]`), a parameter its declaration.
+        const text = n.kind === 'input' && n.label !== n.id ? n.id : n.kind === 'call' || (n.kind === 'input' && n.label === n.id && !n.id.includes('[')) ? shorten(n.source.replace(/\s+/g, ' '), 50) : n.kind === 'input' ? n.id : short(n);
         return [n.id, text, formatNumber(n.value), where(n), notes.join(', ')];
       }),
     ),
@@ -62,6 +95,7 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
   const partialName = (e: ExplainEdge) => {
     const from = node(e.from);
     if (e.parameter !== undefined) return `∂${from.label}/∂${argumentName(e, r.edges, (id) => pathLabel(node(id)))}`;
+    if (from.kind === 'reduction') return `∂/∂term${e.argIndex + 1}`;
     const unary = from.op === 'neg' || from.op === 'copy' || (isBuiltin(from.op) && builtins[from.op].arity === 1);
     return unary ? '∂/∂arg' : `∂/∂arg${e.argIndex + 1}`;
   };
@@ -81,6 +115,26 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
       }),
     ),
   );
+
+  if (r.forward) {
+    const f = r.forward;
+    out.push('', `Forward mode: tangent = Σ partial × tangent(argument), with respect to ${f.input} (its tangent 1, the other inputs' 0)`);
+    const edgesFrom = new Map<string, ExplainEdge[]>();
+    for (const e of r.edges) edgesFrom.set(e.from, [...(edgesFrom.get(e.from) ?? []), e]);
+    const rows = r.nodes
+      .filter((n) => n.tangent !== undefined)
+      .map((n) => {
+        if (n.kind === 'input') return [n.id, '', formatNumber(n.tangent!), '(seed)'];
+        const terms = (edgesFrom.get(n.id) ?? [])
+          .filter((e) => e.partial !== undefined && node(e.to).tangent !== undefined)
+          .map((e) => (e.blocked ? `0 [${e.to}, blocked]` : `${formatNumber(e.partial!)} × ${formatNumber(node(e.to).tangent!)} [${e.to}]`));
+        const shown = terms.length > maxTerms ? [...terms.slice(0, maxTerms), `… (${terms.length - maxTerms} more)`] : terms;
+        return [n.id, short(n), formatNumber(n.tangent!), `= ${shown.join(' + ')}`];
+      });
+    out.push(...table(rows));
+    const check = close(f.tangent, f.compiled, Math.abs(f.tangent)) ? '' : '  ≠ generated code: please report this';
+    out.push(`  ∂${r.function}/∂${f.input} = ${formatNumber(f.tangent)} (the output's tangent); generated ${r.function}Jvp: ${formatNumber(f.compiled)}${check}`);
+  }
 
   out.push('', 'Reverse sweep: adjoint = Σ adjoint(user) × partial, in the order the generated code computes them');
   if (r.adjoints.some((s) => s.startedAtZeroBy)) {
@@ -131,7 +185,13 @@ export function formatExplain(r: ExplainResult, filename?: string): string {
     // Sums in another order differ by rounding, which cancellation makes as large as the terms.
     const magnitude = r.adjoints.find((a) => a.node === p.input)?.terms.reduce((m, t) => m + Math.abs(t.contribution), 0) ?? 0;
     const pathMagnitude = p.paths.reduce((m, q) => m + Math.abs(q.product), 0);
-    let check = close(p.adjoint, p.compiled, Math.max(magnitude, pathMagnitude)) ? '' : '  ≠ generated code: please report this';
+    // Unrolled, the generated code's guard on an adjoint of exactly 0 (0 × ∞ sends nothing) is not reproduced.
+    const unguarded = r.view === 'unrolled' && !Number.isFinite(p.adjoint) && Number.isFinite(p.compiled);
+    let check = close(p.adjoint, p.compiled, Math.max(magnitude, pathMagnitude))
+      ? ''
+      : unguarded
+        ? '  ≠ generated code, which skips an adjoint of exactly 0 (0 × ∞) that this unrolled graph multiplies'
+        : '  ≠ generated code: please report this';
     if (!p.truncated && !close(p.sum, p.adjoint, pathMagnitude) && !check) check = '  ≠ sum: see the reverse sweep and the non-finite numbers below';
     if (p.truncated) {
       if (p.paths.length > 0) rows.push(['sum of these', formatNumber(p.sum)]);

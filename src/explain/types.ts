@@ -9,9 +9,13 @@ export interface ExplainResult {
   /** The function explained. */
   readonly function: string;
   /** The point, by parameter name, in parameter order. */
-  readonly point: readonly { readonly name: string; readonly value: number; readonly isConst: boolean }[];
-  /** `collapsed`: one node per user-function call (the seed's view); `expanded`: one per IR operation. */
-  readonly view: 'collapsed' | 'expanded';
+  readonly point: readonly { readonly name: string; readonly value: PointValue; readonly isConst: boolean }[];
+  /**
+   * `collapsed`: one node per user-function call (the seed's view); `expanded`: one per IR
+   * operation; `unrolled` (functions with arrays or statements): one per operation actually run
+   * at the point and per array element, loops unrolled, the branches taken.
+   */
+  readonly view: 'collapsed' | 'expanded' | 'unrolled';
   /** Every node, in the order the forward sweep computes them (inputs first). */
   readonly nodes: readonly ExplainNode[];
   /** Every edge, from a node to one of its arguments. */
@@ -30,10 +34,46 @@ export interface ExplainResult {
   readonly nonFinite: NonFinite | undefined;
   /** The first node whose adjoint is NaN or infinite, in reverse order (the same object as `nonFinite` when that is an adjoint). */
   readonly nonFiniteAdjoint: NonFinite | undefined;
+  /** With `forward`: the forward-mode sweep along the same graph (each node's `tangent`). */
+  readonly forward?: ForwardSweep;
+  /** The unrolled view: each `if`, loop and `while` the computation ran, with what it did at this point. */
+  readonly control?: readonly ControlStep[];
 }
 
-/** `if`: the result of a conditional (collapsed view), with an edge to the branch taken; `copy`: an IR copy (expanded view). */
-export type NodeKind = 'input' | 'call' | 'builtin' | 'operator' | 'if' | 'copy' | 'constant';
+/** A parameter's value: a number, a vector, or a matrix as rows. */
+export type PointValue = number | readonly number[] | readonly (readonly number[])[];
+
+export interface ForwardSweep {
+  /** The input seeded with tangent 1 (a parameter, or an array element such as `x[1]`); every other input has tangent 0. */
+  readonly input: string;
+  /** The output's tangent: ∂f/∂input, by forward mode along the graph's edges. */
+  readonly tangent: number;
+  /** The same derivative from the generated `fJvp`. */
+  readonly compiled: number;
+}
+
+export interface ControlStep {
+  /** `loop`: a `for`, a reduction (`sum(i: …)`) or an array let's loop over its elements. */
+  readonly kind: 'if' | 'loop' | 'while';
+  /** The source text of the statement's head (`if x > 0`, `for t in 0..steps`), or of the reduction. */
+  readonly text: string;
+  readonly location: Position;
+  /** if: times each branch ran; loops: iterations run (summed over every time the loop was reached). */
+  readonly then?: number;
+  readonly else?: number;
+  readonly iterations?: number;
+  /** How many times the statement was reached (a loop inside a loop is reached once per outer iteration). */
+  readonly reached: number;
+  /** while: times it stopped because it reached its `max`. */
+  readonly reachedMax?: number;
+}
+
+/**
+ * `if`: the result of a conditional (collapsed view), with an edge to the branch taken; `copy`: an
+ * IR copy (expanded view); `reduction`: a sum, prod, max, min or logsumexp (unrolled view), with
+ * an edge to each term.
+ */
+export type NodeKind = 'input' | 'call' | 'builtin' | 'operator' | 'if' | 'copy' | 'constant' | 'reduction';
 
 export interface ExplainNode {
   /** `n1`, `n2`, … in forward order; an input's id is its parameter name. */
@@ -58,6 +98,8 @@ export interface ExplainNode {
   readonly reachesOutput: boolean;
   /** The node's adjoint ∂f/∂node; undefined when the generated code computes none (inactive, or not reaching the output). */
   readonly adjoint: number | undefined;
+  /** With `forward`: the node's tangent ∂node/∂input; undefined when the node does not depend on that input. */
+  readonly tangent?: number;
 }
 
 export interface ExplainEdge {
@@ -154,4 +196,6 @@ export interface ExplainOptions {
   readonly expand?: boolean;
   /** The most paths listed per input (default 20). The adjoint view is always complete. */
   readonly maxPaths?: number;
+  /** Forward mode along the graph with respect to this input (a parameter, or an element: `x[1]`, `A[0,1]`). */
+  readonly forward?: string;
 }
