@@ -104,6 +104,27 @@ describe('names', () => {
     );
   });
 
+  it('every accepted name works for a function kept as a call, its parameter, and a caller parameter of its name', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(nameArb, { minLength: 3, maxLength: 3 }), ([fnName, p, caller]) => {
+        fc.pre(![fnName, caller].some((n) => n.endsWith('Grad') || n.endsWith('Hvp') || n.endsWith('Jvp')) && `${fnName}Grad` !== caller);
+        // The caller's parameter named like the function: the calls must still reach the function.
+        const source = `fn ${fnName}(${p}) = ${p} * ${p} + 1\nfn ${caller}(${fnName}, ${p}) = ${fnName} * ${fnName}(${p}) + ${fnName}(${fnName})\n`;
+        const result = compileSync(source, { calls: 'keep', derivatives: ['grad', 'hvp'] });
+        expect(result.diagnostics, source).toEqual([]);
+        expect(result.code).toContain('$adjoint(');
+        const m = instantiate(result.code!) as unknown as Record<string, (...a: unknown[]) => { value: number; gradient: Record<string, number>; hvp: Record<string, number> } | number>;
+        // c(a, q) = a (q² + 1) + a² + 1: at (2, 3), 25; ∂/∂a = q² + 1 + 2a = 14, ∂/∂q = 2aq = 12.
+        expect(m[caller](2, 3)).toBe(25);
+        const r = m[`${caller}Hvp`]({ [fnName]: 1, [p]: 0 }, 2, 3) as { value: number; gradient: Record<string, number>; hvp: Record<string, number> };
+        expect(r.gradient).toEqual({ [fnName]: 14, [p]: 12 });
+        // H·(1, 0) = (∂²/∂a², ∂²/∂q∂a) = (2, 2q).
+        expect(r.hvp).toEqual({ [fnName]: 2, [p]: 6 });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('keywords and constants are refused as names with a diagnostic', () => {
     for (const name of [...keywords, ...constants.keys()]) {
       const result = compileSync(`fn f(${name}) = ${name}\n`);
@@ -188,6 +209,8 @@ describe('global names', () => {
       'fn lsq(w: vec[n], b, const X: mat[m, n], const y: vec[m]) = sum(k: (b + sum(i: X[k, i] * w[i]) - y[k])^2) / m + norm(w) + dot(w, w)\n',
       'fn s(x, y) = if x > y then sqrt(x) ^ y else atan2(x, y) + hypot(x, y) + max(x, y) + abs(x) + floor(x) + sign(y)\n',
       big.join('\n'),
+      // Calls that stay calls (the rule keeps kb: large, called three times): its internal forms.
+      `fn kb(x, y) = ${Array.from({ length: 40 }, (_, k) => `sin(x * ${k + 1}) * y`).join(' + ')}\nfn kc(x) = kb(x, 1) + kb(2, x) + kb(x, x)\n`,
     ];
     // Both targets: the wasm target's glue (instantiation, memory, errors) reads the same globals.
     for (const [checkArgs, target] of [[false, 'js'], [true, 'js'], [false, 'wasm'], [true, 'wasm']] as const) {

@@ -7,6 +7,7 @@ import { hoistBranchLocals } from './hoist.ts';
 import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from './loops.ts';
 import { copyElements, defaultCheckpointMemoryMB, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { isDifferentiable, rules } from './rules.ts';
+import { reverseCall } from './calls.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
 interface Adjoint {
@@ -253,15 +254,21 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             if (matrix) addedTo.add(matrix);
             break;
           }
-          if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
-          const partials = rules[op];
+          const isActive = (a: Operand) => a.kind === 'var' && active.has(a.name);
           const y = variable(instr.target);
-          const contribute = () =>
-            args.forEach((arg, k) => {
-              const partial = partials[k];
-              if (!partial || arg.kind !== 'var' || !active.has(arg.name)) return;
-              accumulate(arg.name, partial({ b, args, y, g: g.value }));
-            });
+          const contribute =
+            op === 'call'
+              ? // A call that stays a call: the callee's adjoint function gives each argument's (calls.ts).
+                () => reverseCall(b, instr.expr!, g.value, isActive, accumulate)
+              : () => {
+                  if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
+                  const partials = rules[op];
+                  args.forEach((arg, k) => {
+                    const partial = partials[k];
+                    if (!partial || !isActive(arg) || arg.kind !== 'var') return;
+                    accumulate(arg.name, partial({ b, args, y, g: g.value }));
+                  });
+                };
           if (g.value.kind === 'var' && mayBeZero.has(g.value.name) && isLinear(op, args)) {
             // ±ḡ needs no guard (no partial to be infinite); the adjoints it reaches may be 0 in turn.
             contribute();

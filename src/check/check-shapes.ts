@@ -2,6 +2,7 @@ import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
 import { allStatements, anyReachable, derivativeTarget, statementExprs, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
 import { constants } from '../ir/builtins.ts';
+import { staysCallPerIndex, type CallPolicy } from '../ir/call-graph.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
 /** One dimension of an array: its length as a form over sizes (undefined if not affine), and as written. */
@@ -45,6 +46,7 @@ export function checkShapes(
   functions: ReadonlyMap<string, FunctionDecl>,
   diagnostics: DiagnosticBag,
   resultOf: (name: string) => ArrayInfo | undefined = () => undefined,
+  policy: CallPolicy = 'auto',
 ): ArrayInfo | undefined {
   const env = new Map<string, Entity>();
   const ranges = new Map<string, AffineRange>();
@@ -337,7 +339,8 @@ export function checkShapes(
     if ((loops > 0 || blocks > 0) && !returnsArray && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
     // A loop with state inside a reduction would be run (and taped) once per index: not supported.
     // A call returning an array is computed once, before its statement: it may have state.
-    if (loops > 0 && !returnsArray && anyReachable(callee, functions, hasStatefulCode)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
+    // A function of numbers stays a call there instead (src/ir/call-graph.ts), unless every call is inlined.
+    if (loops > 0 && !returnsArray && anyReachable(callee, functions, hasStatefulCode) && !staysCallPerIndex(callee, functions, policy)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
     // In a block, the arrays the callee makes are allocated once, before the block: their lengths
     // must be sizes (a range over a number parameter could change from one call to the next).
     if (blocks > 0) {

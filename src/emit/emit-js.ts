@@ -1,13 +1,14 @@
 import type { LineMap } from '../diagnostics/span.ts';
 import { headerName, printable } from '../diagnostics/printable.ts';
 import { assertNever } from '../syntax/ast.ts';
-import { definesOf, forEachInstr, readsOf, resultLength, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
+import { definesOf, forEachInstr, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
 import { printWidth } from './format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
 import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
-import { chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
+import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
+import type { CalledForm } from '../ad/calls.ts';
 
 export interface EmitInput {
   readonly filename: string;
@@ -32,6 +33,21 @@ export interface EmitInput {
    */
   readonly appendix?: () => readonly Section[];
   readonly exportAs?: (local: string) => string | undefined;
+  /**
+   * The functions whose calls stay calls and the forms of them the module calls (src/ad/calls.ts),
+   * asked for once every function above is emitted (their code says which forms they call).
+   */
+  readonly calls?: () => readonly KeptFunction[];
+}
+
+/** A function compiled once and called (src/ir/call-graph.ts), with the forms of it the module calls. */
+export interface KeptFunction {
+  readonly name: string;
+  /** Why it is kept, said in a comment above its forms. */
+  readonly why: string;
+  /** Whether something calls its value (`f$primal`, an alias of the value function). */
+  readonly primal: boolean;
+  readonly forms: readonly CalledForm[];
 }
 
 /** What one source function contributes to a module: its sections and its exports. */
@@ -39,6 +55,8 @@ export interface EmittedFunction {
   readonly name: string;
   readonly sections: readonly Section[];
   readonly exports: readonly string[];
+  /** The forms of kept functions its code calls (src/ad/calls.ts), for a compile that reuses it. */
+  readonly calls?: readonly Callee[];
 }
 
 /**
@@ -190,6 +208,7 @@ export function emitModule(input: EmitInput): Section[] {
     }
     done();
   }
+  for (const kept of input.calls?.() ?? []) sections.push(keptFunctionSection(kept, context));
   if (input.appendix) sections.push(...input.appendix());
   const footer = new Section();
   footer.push(`export { ${exports.join(', ')} };`);
@@ -245,6 +264,8 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const first = variant === 'into' ? [outParameterName] : variant === 'vjp' ? [cotangentParameterName] : derivative ? [tangentArgument] : [];
   const params = [...first, ...fn.params.map((p) => p.name)].join(', ');
   const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
+  // (A call returning an array, an adjoint function's, would cross chunks as a number: not split.)
+  const hasCalls = [...body, ...reverse].some((i) => (i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'call');
   // How each array is allocated: a returned gradient, the caller's (fGradInto), or a work array.
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
@@ -263,7 +284,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   // anyway. Nor are functions returning arrays, nor forward-mode ones.) A body with loops splits
   // only between its top-level statements, so it needs at least two of them past the chunk size.
   const splittable = variant === 'value' || variant === 'gradient' || (variant === 'into' && hasLoops);
-  if (splittable && !fn.result && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
+  if (splittable && !hasCalls && !fn.result && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
     const checks = [...argumentChecks(fn, exported, context.checkArgs), ...(hasLoops ? [...prologue(fn, exported), ...(variant === 'into' ? aliasChecks(fn, exported) : [])] : [])];
     const split = emitSplit(fn, local, doc, results, checks, lines, { reverse, first, sizes: hasLoops ? sizeNames(fn) : [], allocate, exported, variant });
     if (split) return split;
@@ -311,6 +332,44 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   }
   out.push('}');
   return [out];
+}
+
+/**
+ * The forms of a function whose calls stay calls, internal to the module (never exported): each a
+ * function of numbers returning a number, or an array of numbers for several results.
+ */
+function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Section {
+  const out = new Section();
+  for (const line of kept.why.split('\n')) out.push(comment('', line));
+  if (kept.primal) out.push(`const ${calledFunctionName(kept.name, 'primal')} = ${localFunctionName(kept.name)};`);
+  for (const form of kept.forms) {
+    const { ir } = form;
+    const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
+      if (instr.returned || rows) throw new Error(`internal error: a called form allocates a result array`);
+      return instr.overwritten ? `$work(${context.slots.next++}, ${length}, false)` : `$work(${context.slots.next++}, ${length})`;
+    };
+    const reverse = ir.reverse ?? [];
+    const printer = new BodyPrinter(context.lines, inlinableTemporaries([...ir.body, ...reverse], form.results), kept.name, allocate);
+    const name = calledFunctionName(kept.name, form.callee.kind);
+    const args = ir.params.map((p) => p.sourceName).join(', ');
+    const docs: Record<typeof form.callee.kind, string> = {
+      primal: '',
+      adjoint: `${name}(${args}): the adjoint of each argument of ${kept.name}, given the adjoint (cotangent) of its value: ${kept.name}'s values recomputed, then its reverse sweep.`,
+      tangent: `${name}(${args}, their tangents): the tangent of ${kept.name}'s value, by forward mode.`,
+      adjointTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'adjoint')}'s results, by forward mode over it.`,
+    };
+    const p = printer.out;
+    p.push(`/** ${docs[form.callee.kind]} */`, ir.span.start);
+    p.push(`function ${name}(${form.params.join(', ')}) {`, ir.span.start);
+    printer.statements(ir.body, '  ', false);
+    printer.statements(reverse, '  ', true);
+    const results = form.results.map((o) => printer.operand(o).text);
+    p.push(`  return ${results.length === 1 ? results[0] : `[${results.join(', ')}]`};`, ir.span.start);
+    p.push('}');
+    out.lines.push('', ...p.lines);
+    out.origins.push(undefined, ...p.origins);
+  }
+  return out;
 }
 
 /**

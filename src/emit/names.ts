@@ -149,6 +149,17 @@ export function declaredOutName(parameters: readonly string[]): string {
   return parameters.includes('out') ? 'out$' : 'out';
 }
 
+/**
+ * The compiled forms of a function whose calls stay calls (src/ad/calls.ts), internal to the
+ * module: `f$primal` (the value; an alias of f, so a local named f cannot shadow it), `f$adjoint`,
+ * `f$tangent`, `f$adjointTangent`. A word after the `$` is never a duplicate (`f$2`), chunk
+ * (`f$1`) or scratch (`f$scratch`) name, and user names cannot contain `$`.
+ */
+export function calledFunctionName(functionName: string, kind: 'primal' | 'adjoint' | 'tangent' | 'adjointTangent'): string {
+  const local = localFunctionName(functionName);
+  return `${local.endsWith('$') ? local : `${local}$`}${kind}`;
+}
+
 /** The n-th chunk of a function split for V8 (split-function.ts), and their shared scratch array. */
 export function chunkName(local: string, n: number): string {
   return `${local}$${n}`;

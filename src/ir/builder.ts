@@ -1,6 +1,6 @@
 import { adjointName, duplicateName, localName, runningPowerName, savedName, tangentName, temporaryName } from '../emit/names.ts';
 import { evaluateOp } from './evaluate.ts';
-import { constant, definesOf, variable, type Expr, type Instr, type Op, type Operand, type Origin } from './ir.ts';
+import { constant, definesOf, variable, type Expr, type Callee, type Instr, type Op, type Operand, type Origin } from './ir.ts';
 
 /** Hands out the variable names of one generated function, through src/emit/names.ts. */
 export class NameSupply {
@@ -160,6 +160,13 @@ export class Builder {
     return variable(target);
   }
 
+  /** `const $tN = callee(args)`: a call that stays a call (pure, so it may leave a loop it does not depend on). */
+  call(callee: Callee, args: readonly Operand[]): Operand {
+    const target = this.names.temp();
+    this.emitAt(this.depthFor(args), { kind: 'const', target, expr: { op: 'call', args, callee }, origin: this.origin });
+    return variable(target);
+  }
+
   /** `const $tN = op(args)`, or the operand it simplifies to. */
   op(op: Op, ...args: Operand[]): Operand {
     const s = simplify({ op, args });
@@ -204,6 +211,8 @@ export function simplify(e: Expr | Operand): Expr | Operand {
 
 /** The value of an expression whose operands are all constants, else undefined. */
 export function fold(expr: Expr): number | undefined {
+  // A call is not folded (its value is the callee's code, run when the program runs).
+  if (expr.op === 'call') return undefined;
   if (!expr.args.every((a) => a.kind === 'const')) return undefined;
   return evaluateOp(expr.op, expr.args.map((a) => (a as { value: number }).value));
 }

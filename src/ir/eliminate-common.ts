@@ -27,7 +27,7 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
       const r = o.kind === 'var' ? replaced.get(o.name) : undefined;
       if (r) (args ??= [...e.args])[k] = r;
     }
-    return args ? { op: e.op, args } : e;
+    return args ? { ...e, args } : e;
   };
   const stable = (o: Operand) => o.kind === 'const' || !mutable.has(o.name);
   const lookup = (key: string) => {
@@ -110,16 +110,18 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
 /** The key of an operation: `add(a,x)`; operands in order, sorted for the commutative add and mul. */
 function keyOf(e: Expr): string {
   const args = e.args;
+  // Calls are pure: two calls of one function's form with the same arguments are one.
+  const op = e.callee ? `call ${e.callee.kind} ${e.callee.fn}` : e.op;
   // One or two operands (nearly all): no array to sort.
-  if (args.length === 1) return `${e.op}(${operandKey(args[0])})`;
+  if (args.length === 1) return `${op}(${operandKey(args[0])})`;
   if (args.length === 2) {
     const a = operandKey(args[0]);
     const b = operandKey(args[1]);
-    return (e.op === 'add' || e.op === 'mul') && b < a ? `${e.op}(${b},${a})` : `${e.op}(${a},${b})`;
+    return (e.op === 'add' || e.op === 'mul') && b < a ? `${op}(${b},${a})` : `${op}(${a},${b})`;
   }
   const keys = args.map(operandKey);
   if (e.op === 'add' || e.op === 'mul') keys.sort();
-  return `${e.op}(${keys.join(',')})`;
+  return `${op}(${keys.join(',')})`;
 }
 
 function operandKey(a: Operand): string {

@@ -17,7 +17,7 @@ export type LogicOp = 'and' | 'or' | 'not';
  * `load(a, i)` reads element i of a flat array (or of a row); `row(m, r)` is row r of a matrix
  * parameter (an array of rows): array-valued operands appear only as their first argument.
  */
-export type Op = ArithmeticOp | CompareOp | LogicOp | BuiltinName | 'copy' | 'select' | 'load' | 'row';
+export type Op = ArithmeticOp | CompareOp | LogicOp | BuiltinName | 'copy' | 'select' | 'load' | 'row' | 'call';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'logsumexp';
 
@@ -38,7 +38,24 @@ export interface Reduction {
 export interface Expr {
   readonly op: Op;
   readonly args: readonly Operand[];
+  /** `call` only: which compiled function it calls (a user function kept as a call, src/ad/calls.ts). */
+  readonly callee?: Callee;
 }
+
+/**
+ * A call that stays a call: a user function compiled once and called, instead of inlined
+ * (src/ir/call-graph.ts decides which). `kind` is which of its compiled forms is called, each a
+ * function of numbers, pure (no state between calls):
+ *   primal          f(args) → the value
+ *   adjoint         (args, ḡ) → the adjoint of each argument (a number for one argument, else an array)
+ *   tangent         (args, ȧrgs) → the tangent of the value
+ *   adjointTangent  (args, ḡ, ȧrgs, ġ) → the tangents of the adjoints (forward over reverse)
+ */
+export interface Callee {
+  readonly fn: string;
+  readonly kind: CallKind;
+}
+export type CallKind = 'primal' | 'adjoint' | 'tangent' | 'adjointTangent';
 
 /** Where an instruction comes from: the source expression, and the statement that contains it. */
 export interface Origin {

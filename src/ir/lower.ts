@@ -64,6 +64,8 @@ interface Context {
   readonly hoisted: Map<Expr, ArrayValue>;
   /** How many `for`, `while` and `if` statement blocks are around the code being lowered. */
   blocks: number;
+  /** The functions whose calls stay calls (src/ir/call-graph.ts); the others are inlined. */
+  readonly kept: ReadonlySet<string>;
 }
 
 /**
@@ -72,10 +74,10 @@ interface Context {
  * Reductions and array `let`s become loops; the builder computes an operation that does not
  * depend on a loop's index before that loop.
  */
-export function lowerFunction(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): { ir: IrFunction; names: NameSupply } {
+export function lowerFunction(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, kept: ReadonlySet<string> = new Set()): { ir: IrFunction; names: NameSupply } {
   const names = new NameSupply();
   const b = new Builder(names, { span: fn.span, statement: fn.span }, true);
-  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map(), blocks: 0 };
+  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map(), blocks: 0, kept };
   const params: Param[] = fn.params.map((p) => ({ name: names.user(p.name), sourceName: p.name, isConst: p.isConst }));
   const sizeVars = new Map<string, SizeBinding>();
   fn.params.forEach((p, i) => {
@@ -1027,6 +1029,8 @@ function lowerExpr(e: Expr, scope: Map<string, Value>, cx: Context): Operand {
       case 'call': {
         if (e.callee === 'dot' || e.callee === 'norm') return lowerVectorBuiltin(e, scope, cx);
         const callee = cx.functions.get(e.callee);
+        // A call that stays a call: numbers in, a number out (src/ad/calls.ts differentiates it).
+        if (callee && cx.kept.has(e.callee)) return b.call({ fn: e.callee, kind: 'primal' }, e.args.map(sub));
         if (callee) {
           const value = inlineCall(callee, e.args, scope, cx);
           if (isArray(value)) throw new Error(`internal error: '${e.callee}' returns an array, used as a number`);

@@ -348,3 +348,29 @@ export function checkLoopCase(c: LoopCase, stats: LoopStats = newLoopStats()): v
     expect(Math.abs(g.gradient[which] - reference) / scale, `${source}\n∂/∂${which}: ${g.gradient[which]} vs ${reference}`).toBeLessThan(1e-5);
   }
 }
+
+/**
+ * The same random loop program called from another function (three calls, so f stays a call with
+ * `calls: 'keep'`): w's gradient through f's adjoint against w compiled with every call inlined,
+ * and its checkpointed form against the stored one, bit for bit.
+ */
+export function checkLoopCaseThroughCalls(c: LoopCase): void {
+  const source = `${printLoopProgram(c.program)}fn w(p, q, const n) = f(p, q, n) * f(q, p, n) + f(0.5 * p, q, n)\n`;
+  const load = (options: Parameters<typeof compileSync>[1]) => {
+    const r = compileSync(source, options);
+    if (r.code === undefined) throw new Error(`did not compile:\n${formatDiagnostics(r.diagnostics, source, 'random.ad')}\n${source}`);
+    return { code: r.code, m: instantiate(r.code) };
+  };
+  const kept = load({ calls: 'keep' });
+  expect(kept.code, source).toContain('f$adjoint(');
+  const inlined = load({ calls: 'inline' });
+  const g = kept.m.wGrad(c.p, c.q, c.n) as Grad;
+  const want = inlined.m.wGrad(c.p, c.q, c.n) as Grad;
+  expect(Object.is(g.value, kept.m.w(c.p, c.q, c.n)), source).toBe(true);
+  expect(load({ calls: 'keep', checkpointMemory: 0 }).m.wGrad(c.p, c.q, c.n), source).toEqual(g);
+  for (const which of ['p', 'q'] as const) {
+    const [a, b] = [g.gradient[which], want.gradient[which]];
+    if (!Number.isFinite(b)) continue;
+    expect(Math.abs(a - b), `${source}\n∂w/∂${which}: kept ${a}, inlined ${b}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
+  }
+}
