@@ -301,7 +301,7 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const emitInput = { filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted, calls: () => calls.forms(), ...(asked && !(asked.size === 1 && asked.has('grad')) && { derivatives: [...asked] }) };
   const sections = target === 'wasm' ? emitWasmModule(emitInput, diagnostics) : emitModule(emitInput);
   cache?.finish();
-  // The wasm target refuses what it cannot compile (AD8001).
+  // The wasm target refuses what it cannot compile (AD5042).
   if (diagnostics.hasErrors) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);

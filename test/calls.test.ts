@@ -148,6 +148,22 @@ describe('kept calls compute the derivatives inlined code computes', () => {
   });
 });
 
+describe('an argument the kept callee does not use', () => {
+  it('gets an adjoint of exactly 0 that contributes nothing through an infinite partial, as inlined', () => {
+    // ∂h/∂x at 0 = g_a·sqrt'(0) + g_b·1 = 0·∞ + 2·0 = 0 (README "Derivative conventions"); before,
+    // a kept g gave NaN (found by the nested-gradient property: hGrad NaN where inlined code gave 0).
+    const source = 'fn g(a, b) = b * b + 1\nfn h(x) = g(sqrt(x), x) * 3\n';
+    for (const calls of ['keep', 'inline'] as const) {
+      const r = compileSync(source, { calls });
+      expect(r.diagnostics).toEqual([]);
+      expect(r.code!.includes('g$adjoint')).toBe(calls === 'keep');
+      const m = instantiate(r.code!) as unknown as Record<string, (x: number) => { value: number; gradient: { x: number } }>;
+      expect(m.hGrad(0)).toEqual({ value: 3, gradient: { x: 0 } });
+      expect(m.hGrad(4).gradient.x).toBe(24);
+    }
+  });
+});
+
 describe('a function with state called once per index stays a call (AD7010 lifted)', () => {
   const source = `fn g(a) {
   var s = a

@@ -3,6 +3,7 @@ import { compileSync, formatDiagnostics } from '../src/index.ts';
 import { checkProgram } from '../src/check/check-program.ts';
 import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
 import { parse } from '../src/syntax/parse.ts';
+import * as catalogue from '../src/diagnostics/messages.ts';
 import { diagnose, only } from './support/diagnostics.ts';
 import { instantiate } from './support/instantiate.ts';
 
@@ -627,5 +628,21 @@ describe('numbers a double cannot hold, indices and ranges no array or loop can 
     // A bound that becomes 1e300 by inlining: the check throws instead of a loop that never ends.
     expect(() => m.g(2)).toThrow(RangeError);
     expect(() => m.fGrad(2, Infinity)).toThrow(RangeError);
+  });
+});
+
+describe('the catalogue of messages', () => {
+  it('gives each code to one message (two branches once both took AD8001)', () => {
+    const byCode = new Map<string, string[]>();
+    for (const [table, entries] of Object.entries(catalogue)) {
+      if (typeof entries !== 'object' || entries === null) continue;
+      for (const [name, entry] of Object.entries(entries as Record<string, unknown>)) {
+        const code = (entry as { code?: unknown })?.code;
+        if (typeof code === 'string') byCode.set(code, [...(byCode.get(code) ?? []), `${table}.${name}`]);
+      }
+    }
+    expect(byCode.size).toBeGreaterThan(80);
+    // AD1007 is one code on purpose: a habit from another language (README "Diagnostics").
+    expect([...byCode].filter(([code, names]) => names.length > 1 && code !== 'AD1007')).toEqual([]);
   });
 });

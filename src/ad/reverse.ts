@@ -259,7 +259,14 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           const contribute =
             op === 'call'
               ? // A call that stays a call: the callee's adjoint function gives each argument's (calls.ts).
-                () => reverseCall(b, instr.expr!, g.value, isActive, accumulate)
+                // Each argument's adjoint may be exactly 0 (the callee may not use it): guarded as
+                // an adjoint loaded from an array is, so 0 times an infinite partial stays 0.
+                () =>
+                  reverseCall(b, instr.expr!, g.value, isActive, (name, c) => {
+                    const o = 'kind' in c ? c : b.op(c.op, ...c.args);
+                    if (o.kind === 'var') markMayBeZero(o.name);
+                    accumulate(name, o);
+                  })
               : () => {
                   if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
                   const partials = rules[op];

@@ -19,7 +19,7 @@ export function checkRecursion(
   const bounded = new Map<string, Set<number> | undefined>();
   const selfCall = (name: string, site: CallSite): 'bounded' | 'unbounded' | 'refused' => {
     const fn = functions.get(name);
-    if (!fn || policy === 'inline' || !canStayCall(fn, functions)) return 'refused';
+    if (!fn || site.derivative || policy === 'inline' || !canStayCall(fn, functions)) return 'refused';
     if (!bounded.has(name)) bounded.set(name, boundedSelfCalls(fn));
     return bounded.get(name)!.has(site.span.start) ? 'bounded' : 'unbounded';
   };

@@ -384,6 +384,11 @@ export function checkShapes(
     const result = resultOf(f.name);
     if (result) diagnostics.error('derivativeOfArrayFunction', e.of[0].span, f.name, result.type);
     else if (anyReachable(f, functions, hasStatefulCode)) diagnostics.error('derivativeOfStatefulCode', e.of[0].span, f.name);
+    // Its body is inlined into the nested sweep with every call (a kept call's adjoint cannot be
+    // reversed again), so a function reaching a recursive one would never end.
+    else if (anyReachable(f, functions, (g) => anyReachable(g, new Map(), () => false, (x) => x.kind === 'call' && x.callee === g.name))) {
+      diagnostics.error('derivativeOfRecursion', e.of[0].span, f.name);
+    }
     const usesArrays = definesArrays(f, functions) || anyReachable(f, functions, (g) => g.params.some((p) => p.type));
     if ((loops > 0 || blocks > 0) && usesArrays && !f.params[target.param].type) diagnostics.error('derivativeInLoop', e.span, f.name);
     if (blocks > 0 && f.params[target.param].type) diagnostics.error('arrayInLoopBody', e.span, `'${show(e)}'`);

@@ -8,6 +8,8 @@ import { Suggester } from './suggest.ts';
 export interface CallSite {
   readonly callee: string;
   readonly span: FunctionDecl['nameSpan'];
+  /** A `grad(f, …)` naming f, not a call: never a bounded self-call (AD3002 when it recurses). */
+  readonly derivative?: boolean;
 }
 
 /**
@@ -118,7 +120,7 @@ export function resolveNames(
       else diagnostics.error('unknownFunction', f.span, f.name, suggest.didYouMean(f.name, functions.keys()));
       return;
     }
-    calls.push({ callee: fn.name, span: f.span });
+    calls.push({ callee: fn.name, span: f.span, derivative: true });
     if (x?.kind === 'name' && !fn.params.some((p) => p.name === x.name)) {
       diagnostics.error('derivativeUnknownParameter', x.span, fn.name, x.name, fn.params.map((p) => p.name).join(', ') || 'none');
     } else if (x === undefined) {

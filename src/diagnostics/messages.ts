@@ -259,6 +259,10 @@ export const messages = {
     code: 'AD8006',
     text: (fn: string) => `grad of '${fn}' is not supported yet: '${fn}' (or a function it calls) uses 'var', loops or 'if' blocks`,
   },
+  derivativeOfRecursion: {
+    code: 'AD8008',
+    text: (fn: string) => `grad of '${fn}' is not supported yet: '${fn}' (or a function it calls) calls itself (recursion)`,
+  },
   derivativeInLoop: {
     code: 'AD8007',
     text: (fn: string) =>
@@ -290,7 +294,7 @@ export const messages = {
 
   // The WebAssembly target (AD8xxx)
   wasmUnsupported: {
-    code: 'AD8001',
+    code: 'AD5042',
     text: (fn: string, what: string) => `the wasm target cannot compile ${what} in '${fn}' yet; compile this file with the JS target (--target js)`,
   },
 } as const;

@@ -746,7 +746,9 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
   let value: Value = constant(0);
   const saved = b.origin;
   // The callee's lists and array calls are its own, not those of another inlining of it.
-  const inner: Context = { ...cx, hoisted: new Map() };
+  // Every call inlined in the nested sweep: the outer sweep reverses it again, and a kept call's
+  // adjoint (a JavaScript array of adjoints) has no reverse of its own.
+  const inner: Context = { ...cx, hoisted: new Map(), kept: new Set() };
   const body = b.block(() => {
     value = lowerBody(callee, calleeScope, inner);
   });

@@ -3,15 +3,15 @@
  * results within 1e-14 relative, or the same error, message included.
  */
 import { expect } from 'vitest';
-import { compileSync } from '../../src/index.ts';
+import { compileSync, type CompileOptions } from '../../src/index.ts';
 import { buildArgs, type ArrayCase } from './array-programs.ts';
 import { instantiate } from './instantiate.ts';
 
 export type Module = Record<string, (...args: unknown[]) => unknown>;
 
-export function both(source: string): { js: Module; wasm: Module; code: string } {
-  const js = compileSync(source);
-  const wasm = compileSync(source, { target: 'wasm' });
+export function both(source: string, options: CompileOptions = {}): { js: Module; wasm: Module; code: string } {
+  const js = compileSync(source, options);
+  const wasm = compileSync(source, { ...options, target: 'wasm' });
   expect(js.diagnostics, source).toEqual([]);
   expect(wasm.diagnostics, source).toEqual([]);
   return { js: instantiate(js.code!) as unknown as Module, wasm: instantiate(wasm.code!) as unknown as Module, code: wasm.code! };

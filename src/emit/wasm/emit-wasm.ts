@@ -10,8 +10,8 @@
  * bytes, layout.ts decides the memory, glue.ts writes the JavaScript around it.
  */
 import type { DiagnosticBag } from '../../diagnostics/diagnostic.ts';
-import { resultLength, type IrFunction, type Operand } from '../../ir/ir.ts';
-import { emitModule, type EmitFunction, type EmitInput, type Section } from '../emit-js.ts';
+import { forEachInstr, resultLength, type IrFunction, type Operand } from '../../ir/ir.ts';
+import { emitModule, Section, type EmitFunction, type EmitInput } from '../emit-js.ts';
 import { gradientIntoName, gradientName, localFunctionName, wasmExportName } from '../names.ts';
 import { encodeModule, valueType, type FunctionBody } from './encode.ts';
 import { glueFunction, runtimeSection } from './glue.ts';
@@ -28,7 +28,7 @@ interface Compiled {
 }
 
 
-/** The sections of a module for the wasm target; a construct it cannot compile is a diagnostic (AD8001). */
+/** The sections of a module for the wasm target; a construct it cannot compile is a diagnostic (AD5042). */
 export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Section[] {
   const builder = new ModuleBuilder(input.lines);
   const bodies: FunctionBody[] = [];
@@ -36,8 +36,20 @@ export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Se
   const replaced = new Set<string>();
   let resultSlots = 1;
 
+  /** Functions left in JavaScript because they call a function kept as a call (src/ir/call-graph.ts). */
+  const callers = new Set<string>();
   const select = (fn: IrFunction, gradient: boolean): { wasmName: string; slots: readonly ResultSlot[] } | undefined => {
     const instrs = [...fn.body, ...(gradient ? (fn.reverse ?? []) : [])];
+    // A kept call's forms are JavaScript functions, and its adjoint returns a JavaScript array: a
+    // function calling one stays JavaScript (said in a comment), rather than being refused.
+    let calls = false;
+    forEachInstr(instrs, (i) => {
+      if ('expr' in i && i.expr?.op === 'call') calls = true;
+    });
+    if (calls) {
+      callers.add(fn.name);
+      return undefined;
+    }
     try {
       const results: ResultOperand[] = [];
       if (fn.result) {
@@ -98,7 +110,9 @@ export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Se
   })();
 
   const appendix = (): Section[] => {
-    if (compiled.length === 0) return [];
+    const note = new Section();
+    for (const name of callers) note.push(`// (--target wasm: ${name} stays JavaScript: it calls a function compiled once and called, whose forms are JavaScript.)`);
+    if (compiled.length === 0) return callers.size > 0 ? [note] : [];
     const exports = bodies.map((_, n) => ({ name: `f${n}`, kind: 'function' as const, index: builder.imports.length + n }));
     const bytes = encodeModule({
       types: builder.types,
@@ -108,7 +122,7 @@ export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Se
       memoryPages: 1,
       exports: [...exports, { name: 'memory', kind: 'memory', index: 0 }],
     });
-    return [runtimeSection(bytes, builder.failures, resultSlots), ...compiled.map((c) => glueFunction(c.fn, c.local, c.exported, c.variant, c.wasmName, c.slots, resultSlots, input.checkArgs === true))];
+    return [...(callers.size > 0 ? [note] : []), runtimeSection(bytes, builder.failures, resultSlots), ...compiled.map((c) => glueFunction(c.fn, c.local, c.exported, c.variant, c.wasmName, c.slots, resultSlots, input.checkArgs === true))];
   };
 
   return emitModule({ ...input, functions, appendix, exportAs: (local) => (replaced.has(local) ? wasmExportName(local) : undefined) });
