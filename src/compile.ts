@@ -95,7 +95,9 @@ export interface Exports {
  */
 function exportsFor(returns: 'vec' | 'mat' | undefined, asked: ReadonlySet<Derivative> | undefined): Exports {
   const returnsArray = returns !== undefined;
-  const wants = (d: Derivative) => (asked ? asked.has(d) : d === (returnsArray ? 'jacobian' : 'grad'));
+  // Without a list: fGrad for a number, fJacobian for a vec; a mat's Jacobian (three or four
+  // dimensions) only when asked for, so the default output stays what it was.
+  const wants = (d: Derivative) => (asked ? asked.has(d) : returns === 'mat' ? false : d === (returnsArray ? 'jacobian' : 'grad'));
   return {
     grad: wants('grad') && !returnsArray,
     jvp: wants('jvp'),
