@@ -20,20 +20,37 @@ export interface TfjsGradResult<G> {
 /** A value-and-gradient closure; `dispose()` frees the tensors it holds (call it once, when done). */
 export type TfjsRunner<G> = (() => TfjsGradResult<G>) & { dispose(): void };
 
-/** Imports @tensorflow/tfjs and selects the CPU backend (as bench/run.ts does), silencing its console greeting. */
-export async function loadTfjsCpu(): Promise<typeof TF> {
+/** The tfjs backends the array benchmarks run: the plain-JavaScript CPU one and the WebAssembly one (SIMD when the engine has it). */
+export type TfjsBackend = 'cpu' | 'wasm';
+
+/**
+ * Imports @tensorflow/tfjs (with @tensorflow/tfjs-backend-wasm for 'wasm', which registers the
+ * backend and finds its .wasm files beside itself in Node) and selects `backend`, silencing tfjs's
+ * console greeting. tfjs is one module: the backend selected last is the one every later op runs on,
+ * so callers select it before creating their tensors.
+ */
+export async function loadTfjs(backend: TfjsBackend): Promise<typeof TF> {
   const warn = console.warn;
   console.warn = () => {};
   try {
     const tf = await import('@tensorflow/tfjs');
-    await tf.setBackend('cpu');
+    if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+    await tf.setBackend(backend);
     await tf.ready();
     tf.tidy(() => tf.scalar(1).add(1).dataSync());
-    if (tf.getBackend() !== 'cpu') throw new Error(`tfjs backend is ${tf.getBackend()}, not cpu`);
+    if (tf.getBackend() !== backend) throw new Error(`tfjs backend is ${tf.getBackend()}, not ${backend}`);
     return tf;
   } finally {
     console.warn = warn;
   }
+}
+
+/** Imports @tensorflow/tfjs and selects the CPU backend (as bench/run.ts does). */
+export const loadTfjsCpu = (): Promise<typeof TF> => loadTfjs('cpu');
+
+/** Whether the WebAssembly backend runs with SIMD here (read after selecting it). */
+export async function tfjsWasmSimd(tf: typeof TF): Promise<boolean> {
+  return (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
 }
 
 function matrix(tf: typeof TF, rows: Mat, cols: number): TF.Tensor2D {
@@ -73,18 +90,17 @@ export function tfjsGmm(
   const q = matrix(tf, data.q, D);
   const l = matrix(tf, data.l, T);
   const x = matrix(tf, data.x, D);
-  // Q_k's strict lower part as a gather from [0, l[k, 0..T)]: entry (r, c), c < r, is l[k, t] (1 + t
-  // in the padded row), filled column by column; every other entry takes the padding 0.
-  const index = new Int32Array(D * D);
-  let next = 0;
-  for (let c = 0; c < D; c++) for (let r = c + 1; r < D; r++) index[r * D + c] = 1 + next++;
-  const lowerIndex = tf.tensor1d(index, 'int32');
-  const pad = tf.zeros([K, 1]);
+  // Q_k's strict lower part, column by column: l[k, ·] holds column c's entries (rows c+1..D-1) in
+  // one run starting at t = c·(D-1) - c·(c-1)/2, so each column is a slice of l padded with c+1
+  // zeros above. (Slices, pads and a stack: ops with gradients on every backend; a gather's
+  // gradient needs UnsortedSegmentSum, which the wasm backend lacks.)
+  const columnStart = Array.from({ length: D }, (_, c) => c * (D - 1) - (c * (c - 1)) / 2);
   const eye = tf.eye(D);
   const constant = -((N * D) / 2) * Math.log(2 * Math.PI);
 
   const objective = (alpha: TF.Tensor, mu: TF.Tensor, q: TF.Tensor, l: TF.Tensor): TF.Scalar => {
-    const lower = tf.reshape(tf.gather(tf.concat([pad, l], 1), lowerIndex, 1), [K, D, D]);
+    const columns = columnStart.map((start, c) => tf.pad(tf.slice(l, [0, start], [K, D - 1 - c]), [[0, 0], [c + 1, 0]]));
+    const lower = tf.stack(columns, 2); // [K, D, D]: lower[k, r, c]
     const Q = tf.add(lower, tf.mul(tf.expandDims(tf.exp(q), 2), eye)); // [K, D, D]
     const xc = tf.sub(tf.expandDims(x, 0), tf.expandDims(mu, 1)); // [K, N, D]
     const Qxc = tf.matMul(xc, Q, false, true); // [K, N, D]: Σ_c Q[k, r, c] xc[k, n, c]
@@ -114,7 +130,7 @@ export function tfjsGmm(
     });
     return result;
   };
-  const dispose = () => tf.dispose([alpha, mu, q, l, x, lowerIndex, pad, eye]);
+  const dispose = () => tf.dispose([alpha, mu, q, l, x, eye]);
   return Object.assign(run, { dispose });
 }
 

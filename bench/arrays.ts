@@ -1,14 +1,18 @@
 /**
  * The array benchmarks of `npm run bench` (alone: `npm run bench -- --only arrays`): the
  * Gaussian-mixture objective of examples/gmm.ad and the one-hidden-layer perceptron loss of
- * bench/cases/mlp.ad, compiled with compileSync, against the hand-written gradients of
- * bench/handwritten/ (gmm.js, mlp.js) and TensorFlow.js (bench/arrays-tfjs.ts, CPU backend).
+ * bench/cases/mlp.ad, compiled with compileSync for the JS and the wasm target, against the hand-written gradients of
+ * bench/handwritten/ (gmm.js, mlp.js), TensorFlow.js on its CPU and WebAssembly (SIMD) backends
+ * (bench/arrays-tfjs.ts) and jax-js `jit(valueAndGrad)` in float64 and float32 (bench/arrays-jax.ts);
+ * then a polynomial least-squares fit (`t^j` terms) and logsumexp against compiled C
+ * (bench/arrays-c.ts).
  *
  * Each call is a whole evaluation over the data (N = 1000 points, m = 1000 rows), from
  * microseconds to seconds: fast calls are timed in batches of at least 5 ms over ≈0.3 s, slow ones
- * (over 50 ms) as a few single calls. Before timing, each row checks that adc's gradient agrees
- * with the hand-written one (1e-9 of the largest entry) and with tfjs (float32: 1e-4 of the
- * largest entry), and is left out, with the reason printed, when it does not.
+ * (over 50 ms) as a few single calls. adc's wasm target (`--target wasm`) is timed beside its JS
+ * target. Before timing, each row checks that adc's gradient agrees with the hand-written one
+ * (1e-9 of the largest entry), the wasm target with the JS target (1e-12) and each peer with adc
+ * (float32: 1e-4 of the largest entry), and is left out, with the reason printed, when it does not.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +21,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as TF from '@tensorflow/tfjs';
 import { compileSync } from '../src/index.ts';
 import { gmmData, mlpData } from '../test/oracle/arrays.ts';
-import { tfjsGmm, tfjsMlp } from './arrays-tfjs.ts';
+import { benchKernels, type KernelRow } from './arrays-c.ts';
+import { jaxGmm, jaxMlp, loadJax } from './arrays-jax.ts';
+import { loadTfjs, tfjsGmm, tfjsMlp, tfjsWasmSimd } from './arrays-tfjs.ts';
 import { fmtNs, fmtRatio, markdownTable, ratio, textTable } from './format.ts';
 import { gmmGrad as handGmmGrad } from './handwritten/gmm.js';
 import { mlpGrad as handMlpGrad } from './handwritten/mlp.js';
@@ -40,19 +46,29 @@ const MLP_D = 32;
 const MLP_HIDDEN = [16, 64, 128, 256];
 const SEED = 1;
 
-/** tfjs is not run at a size where one call is predicted (from the previous size, scaled by K·D²) to take longer than this. */
-const TFJS_PREDICTED_LIMIT_MS = 10_000;
+/** A peer is not run at a size where one call is predicted (from the previous size, scaled by K·D²) to take longer than this. */
+const PEER_PREDICTED_LIMIT_MS = 10_000;
 
 /** Tolerances, relative to the largest gradient entry (and to the value for the value). */
 const HAND_TOLERANCE = 1e-9;
-const TFJS_TOLERANCE = 1e-4;
+/** adc's wasm target against its JS target: the same float64 operations, sums in another order. */
+const WASM_TOLERANCE = 1e-12;
+
+/** The peers, in table order: each computes the value and gradient in one call from data it holds. */
+export const PEERS = [
+  { id: 'tfjsCpu', label: 'tfjs cpu', what: 'TensorFlow.js `tf.valueAndGrads` on the CPU backend (float32)', tolerance: 1e-4 },
+  { id: 'tfjsWasm', label: 'tfjs wasm', what: 'TensorFlow.js `tf.valueAndGrads` on the WebAssembly backend (float32, SIMD)', tolerance: 1e-4 },
+  { id: 'jax64', label: 'jax-js f64', what: 'jax-js `jit(valueAndGrad)` in float64 (its exp, log and tanh in float32)', tolerance: 1e-5 },
+  { id: 'jax32', label: 'jax-js f32', what: 'jax-js `jit(valueAndGrad)` in float32', tolerance: 1e-4 },
+] as const;
+export type PeerId = (typeof PEERS)[number]['id'];
 
 // ---------------------------------------------------------------------------------------------
 // Loading the compiled modules
 
-/** Compiles an .ad file with compileSync, writes the module to bench/.generated/<id>.js and imports it. */
-async function load(id: string, file: string): Promise<Record<string, Function>> {
-  const result = compileSync(readFileSync(file, 'utf8'), { filename: file.split('/').pop() });
+/** Compiles an .ad file with compileSync (for the JS or the wasm target), writes the module to bench/.generated/<id>.js and imports it. */
+async function load(id: string, file: string, target: 'js' | 'wasm' = 'js'): Promise<Record<string, Function>> {
+  const result = compileSync(readFileSync(file, 'utf8'), { filename: file.split('/').pop(), target });
   if (result.code === undefined) throw new Error(`${file} does not compile:\n${result.diagnostics.map((d) => d.message).join('\n')}`);
   mkdirSync(generatedDir, { recursive: true });
   const out = join(generatedDir, `${id}.js`);
@@ -150,18 +166,24 @@ export interface ArrayRow {
   /** The `…GradInto` twin, writing into preallocated arrays. */
   gradientInto?: Timing;
   handwritten?: Timing;
-  tfjs?: Timing;
   handMaxRelError?: number;
-  tfjsMaxRelError?: number;
-  /** One tfjs call (the agreement check's), ms, or the prediction that made it be skipped. */
-  tfjsFirstCallMs?: number;
-  tfjsPredictedMs?: number;
+  /** adc's WebAssembly target (`--target wasm`): the objective, the allocating gradient, and its agreement with the JS target. */
+  wasmObjective?: Timing;
+  wasmGradient?: Timing;
+  wasmMaxRelError?: number;
+  /** Each peer's time, its agreement with adc, its first call (ms), or the prediction that made it be skipped. */
+  peers: Partial<Record<PeerId, Timing>>;
+  peerMaxRelError: Partial<Record<PeerId, number>>;
+  peerFirstCallMs: Partial<Record<PeerId, number>>;
+  peerPredictedMs: Partial<Record<PeerId, number>>;
   /** Why the row is not timed (a failed agreement check). */
   aborted?: string;
   notes: string[];
 }
 
 type Log = (line?: string) => void;
+
+type Runner = (() => GradResult) & { dispose(): void };
 
 interface Competitors {
   keys: readonly string[];
@@ -171,81 +193,142 @@ interface Competitors {
   /** The gradient gradientInto wrote (read after calling it). */
   intoResult: (value: number) => GradResult;
   handwritten: () => GradResult;
-  /** Undefined when tfjs is left out (see the row's notes). */
-  tfjs?: (() => GradResult) & { dispose(): void };
+  /** The same objective and gradient compiled with `target: 'wasm'`. */
+  wasmObjective: () => number;
+  wasmGradient: () => GradResult;
+  /** Each peer's runner, made when its turn comes (tfjs's backend is selected first); undefined when left out (see the row's notes). */
+  peers: Partial<Record<PeerId, () => Promise<Runner>>>;
 }
 
-/** Checks and times one row; tfjs is disposed of at the end. */
+const newRow = (id: string, sizes: Record<string, number>, parameters: number): ArrayRow => ({
+  id,
+  sizes,
+  parameters,
+  peers: {},
+  peerMaxRelError: {},
+  peerFirstCallMs: {},
+  peerPredictedMs: {},
+  notes: [],
+});
+
+/** Checks and times one row: adc's functions (JS and wasm targets) and the hand-written gradient, then each peer in turn (disposed of after). */
 async function benchRow(row: ArrayRow, c: Competitors, log: Log): Promise<ArrayRow> {
-  try {
-    const value = timed(c.objective);
-    const grad = timed(c.gradient);
-    const into = timed(c.gradientInto);
-    const hand = timed(c.handwritten);
-    const selfErr = Math.max(
-      Math.abs(value.result - grad.result.value) / Math.max(1, Math.abs(grad.result.value)),
-      disagreement(c.intoResult(into.result), grad.result, c.keys),
-    );
-    if (!(selfErr <= 1e-12)) row.aborted = `the objective, the gradient and GradInto disagree (${selfErr.toExponential(2)})`;
-    row.handMaxRelError = disagreement(grad.result, hand.result, c.keys);
-    if (!row.aborted && !(row.handMaxRelError <= HAND_TOLERANCE)) {
-      row.aborted = `adc and hand-written gradients disagree: ${row.handMaxRelError.toExponential(2)} > ${HAND_TOLERANCE} of the largest entry`;
-    }
-    let tfjsMs = 0;
-    if (c.tfjs && !row.aborted) {
-      const t = timed(c.tfjs);
-      tfjsMs = row.tfjsFirstCallMs = t.ms;
-      row.tfjsMaxRelError = disagreement(t.result, grad.result, c.keys);
-      if (!(row.tfjsMaxRelError <= TFJS_TOLERANCE)) {
-        row.aborted = `adc and tfjs gradients disagree: ${row.tfjsMaxRelError.toExponential(2)} > ${TFJS_TOLERANCE} of the largest entry`;
-      }
-    }
-    if (row.aborted) {
-      log(` ABORTED: ${row.aborted}`);
-      return row;
-    }
-    row.objective = await timeCall(`${row.id} objective`, c.objective, value.ms);
-    row.gradient = await timeCall(`${row.id} gradient`, () => c.gradient().value, grad.ms);
-    row.gradientInto = await timeCall(`${row.id} gradInto`, c.gradientInto, into.ms);
-    row.handwritten = await timeCall(`${row.id} hand-written`, () => c.handwritten().value, hand.ms);
-    if (c.tfjs) {
-      const run = c.tfjs;
-      row.tfjs = await timeCall(`${row.id} tfjs`, () => run().value, tfjsMs);
-    }
-    return row;
-  } finally {
-    c.tfjs?.dispose();
+  const value = timed(c.objective);
+  const grad = timed(c.gradient);
+  const into = timed(c.gradientInto);
+  const hand = timed(c.handwritten);
+  const selfErr = Math.max(
+    Math.abs(value.result - grad.result.value) / Math.max(1, Math.abs(grad.result.value)),
+    disagreement(c.intoResult(into.result), grad.result, c.keys),
+  );
+  if (!(selfErr <= 1e-12)) row.aborted = `the objective, the gradient and GradInto disagree (${selfErr.toExponential(2)})`;
+  row.handMaxRelError = disagreement(grad.result, hand.result, c.keys);
+  if (!row.aborted && !(row.handMaxRelError <= HAND_TOLERANCE)) {
+    row.aborted = `adc and hand-written gradients disagree: ${row.handMaxRelError.toExponential(2)} > ${HAND_TOLERANCE} of the largest entry`;
   }
+  const wasmValue = timed(c.wasmObjective);
+  const wasmGrad = timed(c.wasmGradient);
+  row.wasmMaxRelError = Math.max(disagreement(wasmGrad.result, grad.result, c.keys), Math.abs(wasmValue.result - value.result) / Math.max(1, Math.abs(value.result)));
+  if (!row.aborted && !(row.wasmMaxRelError <= WASM_TOLERANCE)) {
+    row.aborted = `adc's wasm and JS targets disagree: ${row.wasmMaxRelError.toExponential(2)} > ${WASM_TOLERANCE} of the largest entry`;
+  }
+  if (row.aborted) {
+    log(` ABORTED: ${row.aborted}`);
+    return row;
+  }
+  row.objective = await timeCall(`${row.id} objective`, c.objective, value.ms);
+  row.gradient = await timeCall(`${row.id} gradient`, () => c.gradient().value, grad.ms);
+  row.gradientInto = await timeCall(`${row.id} gradInto`, c.gradientInto, into.ms);
+  row.handwritten = await timeCall(`${row.id} hand-written`, () => c.handwritten().value, hand.ms);
+  row.wasmObjective = await timeCall(`${row.id} wasm objective`, c.wasmObjective, wasmValue.ms);
+  row.wasmGradient = await timeCall(`${row.id} wasm gradient`, () => c.wasmGradient().value, wasmGrad.ms);
+  for (const peer of PEERS) {
+    const make = c.peers[peer.id];
+    if (!make) continue;
+    const run = await make();
+    try {
+      const t = timed(run);
+      row.peerFirstCallMs[peer.id] = t.ms;
+      const err = (row.peerMaxRelError[peer.id] = disagreement(t.result, grad.result, c.keys));
+      if (!(err <= peer.tolerance)) {
+        row.notes.push(`${peer.label} not timed: its gradient disagrees with adc's by ${err.toExponential(2)} of the largest entry (> ${peer.tolerance})`);
+        continue;
+      }
+      log(` ${peer.label}…`);
+      row.peers[peer.id] = await timeCall(`${row.id} ${peer.label}`, () => run().value, t.ms);
+    } finally {
+      run.dispose();
+    }
+  }
+  return row;
 }
 
 const rowsOf = (rows: number, cols: number) => Array.from({ length: rows }, () => new Float64Array(cols));
 
-async function benchGmm(tf: typeof TF, log: Log): Promise<ArrayRow[]> {
+/** The peers' libraries, loaded once: tfjs (one module, whose backend each runner selects first) and jax-js. */
+interface PeerLibraries {
+  tf: typeof TF;
+  jax: Awaited<ReturnType<typeof loadJax>>;
+  /** Whether tfjs's wasm backend runs with SIMD here. */
+  wasmSimd: boolean;
+}
+
+async function loadPeers(): Promise<PeerLibraries> {
+  // The CPU backend first: its greeting on first use is silenced there.
+  await loadTfjs('cpu');
+  const tf = await loadTfjs('wasm');
+  const wasmSimd = await tfjsWasmSimd(tf);
+  await tf.setBackend('cpu');
+  return { tf, jax: await loadJax(), wasmSimd };
+}
+
+/** Runners for every peer on one problem, each selecting its tfjs backend before creating its tensors. */
+function peerRunners<D>(
+  libs: PeerLibraries,
+  data: D,
+  tfjs: (tf: typeof TF, data: D) => Runner,
+  jax: (j: PeerLibraries['jax'], data: D, dtype: 'float32' | 'float64') => Runner,
+): Record<PeerId, () => Promise<Runner>> {
+  const onBackend = (backend: 'cpu' | 'wasm') => async () => {
+    await libs.tf.setBackend(backend);
+    return tfjs(libs.tf, data);
+  };
+  return {
+    tfjsCpu: onBackend('cpu'),
+    tfjsWasm: onBackend('wasm'),
+    jax64: async () => jax(libs.jax, data, 'float64'),
+    jax32: async () => jax(libs.jax, data, 'float32'),
+  };
+}
+
+async function benchGmm(libs: PeerLibraries, log: Log): Promise<ArrayRow[]> {
   const mod = await load('gmm', join(benchDir, '..', 'examples', 'gmm.ad'));
   const { gmm, gmmGrad, gmmGradInto } = mod as Record<string, (...args: unknown[]) => never>;
+  const wasm = (await load('gmm-wasm', join(benchDir, '..', 'examples', 'gmm.ad'), 'wasm')) as Record<string, (...args: unknown[]) => never>;
   const keys = ['alpha', 'mu', 'q', 'l'];
   const rows: ArrayRow[] = [];
-  /** The last tfjs call and its size's K·D², to predict the next. */
-  let lastTfjs: { ms: number; work: number } | undefined;
+  /** Each peer's last call and its size's K·D², to predict the next. */
+  const last: Partial<Record<PeerId, { ms: number; work: number }>> = {};
   for (const [D, K] of GMM_SIZES) {
     const N = GMM_N;
     const T = (D * (D - 1)) / 2;
     const id = `gmm D=${D} K=${K}`;
-    const row: ArrayRow = { id, sizes: { D, K, N }, parameters: K * (1 + 2 * D + T), notes: [] };
+    const row = newRow(id, { D, K, N }, K * (1 + 2 * D + T));
     process.stdout.write(`Benchmarking ${id} N=${N}…`);
     const data = gmmData(D, K, N, SEED);
     const { alpha, mu, q, l, x, gamma, m } = data;
     const out = { alpha: new Float64Array(K), mu: rowsOf(K, D), q: rowsOf(K, D), l: rowsOf(K, T) };
     const work = K * D * D;
-    const predicted = lastTfjs && (lastTfjs.ms * work) / lastTfjs.work;
-    let tfjs: Competitors['tfjs'];
-    if (predicted !== undefined && predicted > TFJS_PREDICTED_LIMIT_MS) {
-      row.tfjsPredictedMs = predicted;
+    const peers: Competitors['peers'] = peerRunners(libs, data, tfjsGmm, jaxGmm);
+    for (const peer of PEERS) {
+      const before = last[peer.id];
+      const predicted = before && (before.ms * work) / before.work;
+      if (predicted === undefined || predicted <= PEER_PREDICTED_LIMIT_MS) continue;
+      delete peers[peer.id];
+      row.peerPredictedMs[peer.id] = predicted;
       row.notes.push(
-        `tfjs not run: one call is predicted to take ≈${(predicted / 1000).toFixed(0)} s (the previous size's ${(lastTfjs!.ms / 1000).toFixed(1)} s, scaled by K·D²), over the ${TFJS_PREDICTED_LIMIT_MS / 1000} s limit`,
+        `${peer.label} not run: one call is predicted to take ≈${(predicted / 1000).toFixed(0)} s (the previous size's ${(before!.ms / 1000).toFixed(1)} s, scaled by K·D²), over the ${PEER_PREDICTED_LIMIT_MS / 1000} s limit`,
       );
-    } else {
-      tfjs = tfjsGmm(tf, data);
     }
     await benchRow(
       row,
@@ -256,28 +339,35 @@ async function benchGmm(tf: typeof TF, log: Log): Promise<ArrayRow[]> {
         gradientInto: () => gmmGradInto(out, alpha, mu, q, l, x, gamma, m),
         intoResult: (value) => ({ value, gradient: out }),
         handwritten: () => handGmmGrad(alpha, mu, q, l, x, gamma, m),
-        tfjs,
+        wasmObjective: () => wasm.gmm(alpha, mu, q, l, x, gamma, m),
+        wasmGradient: () => wasm.gmmGrad(alpha, mu, q, l, x, gamma, m),
+        peers,
       },
       (line) => process.stdout.write(line ?? ''),
     );
-    if (row.tfjsFirstCallMs !== undefined) lastTfjs = { ms: row.tfjs ? row.tfjs.ns / 1e6 : row.tfjsFirstCallMs, work };
-    if (tf.memory().numTensors > 64) throw new Error(`tfjs leaks tensors: ${tf.memory().numTensors}`);
+    for (const peer of PEERS) {
+      const first = row.peerFirstCallMs[peer.id];
+      const t = row.peers[peer.id];
+      if (first !== undefined) last[peer.id] = { ms: t ? t.ns / 1e6 : first, work };
+    }
+    if (libs.tf.memory().numTensors > 64) throw new Error(`tfjs leaks tensors: ${libs.tf.memory().numTensors}`);
     rows.push(row);
     log(` done`);
   }
   return rows;
 }
 
-async function benchMlp(tf: typeof TF, log: Log): Promise<ArrayRow[]> {
+async function benchMlp(libs: PeerLibraries, log: Log): Promise<ArrayRow[]> {
   const mod = await load('mlp', join(benchDir, 'cases', 'mlp.ad'));
   const { mlp, mlpGrad, mlpGradInto } = mod as Record<string, (...args: unknown[]) => never>;
+  const wasm = (await load('mlp-wasm', join(benchDir, 'cases', 'mlp.ad'), 'wasm')) as Record<string, (...args: unknown[]) => never>;
   const keys = ['W1', 'b1', 'w2', 'b2'];
   const rows: ArrayRow[] = [];
   for (const h of MLP_HIDDEN) {
     const d = MLP_D;
     const m = MLP_M;
     const id = `mlp h=${h}`;
-    const row: ArrayRow = { id, sizes: { h, d, m }, parameters: h * d + 2 * h + 1, notes: [] };
+    const row = newRow(id, { h, d, m }, h * d + 2 * h + 1);
     process.stdout.write(`Benchmarking ${id} d=${d} m=${m}…`);
     const data = mlpData(d, h, m, SEED);
     const { W1, b1, w2, b2, X, y } = data;
@@ -291,11 +381,13 @@ async function benchMlp(tf: typeof TF, log: Log): Promise<ArrayRow[]> {
         gradientInto: () => mlpGradInto(out, W1, b1, w2, b2, X, y),
         intoResult: (value) => ({ value, gradient: out }),
         handwritten: () => handMlpGrad(W1, b1, w2, b2, X, y),
-        tfjs: tfjsMlp(tf, data),
+        wasmObjective: () => wasm.mlp(W1, b1, w2, b2, X, y),
+        wasmGradient: () => wasm.mlpGrad(W1, b1, w2, b2, X, y),
+        peers: peerRunners(libs, data, tfjsMlp, jaxMlp),
       },
       (line) => process.stdout.write(line ?? ''),
     );
-    if (tf.memory().numTensors > 64) throw new Error(`tfjs leaks tensors: ${tf.memory().numTensors}`);
+    if (libs.tf.memory().numTensors > 64) throw new Error(`tfjs leaks tensors: ${libs.tf.memory().numTensors}`);
     rows.push(row);
     log(` done`);
   }
@@ -307,9 +399,10 @@ async function benchMlp(tf: typeof TF, log: Log): Promise<ArrayRow[]> {
 
 export interface ArraysResult {
   machine: { cpu: string; cores: number; node: string; date: string };
-  targets: { text: string; met: Record<string, boolean> };
+  targets: { text: string[]; met: Record<string, boolean> };
   gmm: (ArrayRow & { ratios: Record<string, number | undefined> })[];
   mlp: (ArrayRow & { ratios: Record<string, number | undefined> })[];
+  kernels: KernelRow[];
   notes: string[];
   totalSeconds: number;
   /** The report: plain-text tables for the console, and the Markdown section of results.md. */
@@ -320,39 +413,70 @@ export interface ArraysResult {
 /** The marker that starts the array section of bench/results.md (it runs to the end of the file). */
 export const ARRAYS_MARKER = '<!-- Array benchmarks: generated by `npm run bench` (bench/arrays.ts; alone with `--only arrays`). -->';
 
-export async function benchArrays(tf: typeof TF, log: Log = console.log): Promise<ArraysResult> {
-  const startedAt = Date.now();
-  const gmmRows = await benchGmm(tf, log);
-  const mlpRows = await benchMlp(tf, log);
+const nsRatio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a / b : undefined);
+const fmtPlainNs = (ns: number | undefined) => (ns === undefined ? '—' : fmtNs({ ns, medianNs: ns, rme: 0, samples: 0, callsPerSample: 0 }));
 
-  const ratiosOf = (r: ArrayRow) => ({
+export async function benchArrays(log: Log = console.log): Promise<ArraysResult> {
+  const startedAt = Date.now();
+  const libs = await loadPeers();
+  const gmmRows = await benchGmm(libs, log);
+  const mlpRows = await benchMlp(libs, log);
+  // The scalar benchmarks of bench/run.ts use tfjs on the CPU backend.
+  await libs.tf.setBackend('cpu');
+  const kernels = await benchKernels(log);
+
+  const ratiosOf = (r: ArrayRow): Record<string, number | undefined> => ({
     gradientOverObjective: ratio(r.gradient, r.objective),
     gradientIntoOverObjective: ratio(r.gradientInto, r.objective),
     gradientOverHandwritten: ratio(r.gradient, r.handwritten),
     gradientIntoOverHandwritten: ratio(r.gradientInto, r.handwritten),
-    tfjsOverGradient: ratio(r.tfjs, r.gradient),
+    wasmGradientOverObjective: ratio(r.wasmGradient, r.wasmObjective),
+    wasmGradientOverGradient: ratio(r.wasmGradient, r.gradient),
+    ...Object.fromEntries(PEERS.map((p) => [`${p.id}OverGradient`, ratio(r.peers[p.id], r.gradient)])),
+    ...Object.fromEntries(PEERS.map((p) => [`${p.id}OverWasmGradient`, ratio(r.peers[p.id], r.wasmGradient)])),
   });
   const gmm = gmmRows.map((r) => ({ ...r, ratios: ratiosOf(r) }));
   const mlp = mlpRows.map((r) => ({ ...r, ratios: ratiosOf(r) }));
 
-  const head = (what: string) => [what, 'objective', 'gradient', 'gradInto', 'hand-written', 'tfjs', 'grad / obj', 'gradInto / obj', 'grad / hand', 'gradInto / hand', 'tfjs / grad'];
+  const head = (what: string) => [
+    what,
+    'objective',
+    'gradient',
+    'gradInto',
+    'hand-written',
+    'wasm objective',
+    'wasm gradient',
+    ...PEERS.map((p) => p.label),
+    'grad / obj',
+    'grad / hand',
+    'wasm grad / wasm obj',
+    'wasm grad / grad',
+    ...PEERS.map((p) => `${p.label} / grad`),
+  ];
   const body = (rows: typeof gmm, label: (r: ArrayRow) => string) =>
     rows.map((r) => {
-      if (r.aborted) return [label(r), 'aborted (see below)', '—', '—', '—', '—', '—', '—', '—', '—', '—'];
+      if (r.aborted) return [label(r), 'aborted (see below)', ...Array(head('').length - 2).fill('—')];
       const rt = r.ratios;
-      const tfjsCell = r.tfjs ? fmtNs(r.tfjs) : r.tfjsPredictedMs !== undefined ? `not run (≈${(r.tfjsPredictedMs / 1000).toFixed(0)} s predicted)` : '—';
+      const peerCell = (id: PeerId) => {
+        const t = r.peers[id];
+        if (t) return fmtNs(t);
+        const predicted = r.peerPredictedMs[id];
+        return predicted !== undefined ? `not run (≈${(predicted / 1000).toFixed(0)} s predicted)` : '—';
+      };
       return [
         label(r),
         fmtNs(r.objective),
         fmtNs(r.gradient),
         fmtNs(r.gradientInto),
         fmtNs(r.handwritten),
-        tfjsCell,
+        fmtNs(r.wasmObjective),
+        fmtNs(r.wasmGradient),
+        ...PEERS.map((p) => peerCell(p.id)),
         fmtRatio(rt.gradientOverObjective),
-        fmtRatio(rt.gradientIntoOverObjective),
         fmtRatio(rt.gradientOverHandwritten),
-        fmtRatio(rt.gradientIntoOverHandwritten),
-        fmtRatio(rt.tfjsOverGradient),
+        fmtRatio(rt.wasmGradientOverObjective),
+        fmtRatio(rt.wasmGradientOverGradient),
+        ...PEERS.map((p) => fmtRatio(rt[`${p.id}OverGradient`])),
       ];
     });
   const gmmHead = head(`gmm (N = ${GMM_N})`);
@@ -360,10 +484,32 @@ export async function benchArrays(tf: typeof TF, log: Log = console.log): Promis
   const mlpHead = head(`mlp (m = ${MLP_M}, d = ${MLP_D})`);
   const mlpBody = body(mlp, (r) => `h = ${r.sizes.h}`);
 
+  const kernelHead = ['kernel', 'objective', 'gradient', 'gradInto', 'C objective', 'C gradient', 'grad / obj', 'gradInto / C gradient', 'objective / C objective'];
+  const kernelLabel = (r: KernelRow) => (r.id === 'polyfit' ? `polyfit (t^j terms; n = ${r.sizes.n}, m = ${r.sizes.m})` : `logsumexp (n = ${r.sizes.n})`);
+  const kernelRatios = (r: KernelRow) => ({
+    gradientOverObjective: ratio(r.gradient, r.objective),
+    gradientIntoOverC: nsRatio(r.gradientInto?.ns, r.cGradientNs),
+    objectiveOverC: nsRatio(r.objective?.ns, r.cObjectiveNs),
+  });
+  const kernelBody = kernels.rows.map((r) => {
+    const k = kernelRatios(r);
+    return [
+      kernelLabel(r),
+      fmtNs(r.objective),
+      fmtNs(r.gradient),
+      fmtNs(r.gradientInto),
+      fmtPlainNs(r.cObjectiveNs),
+      fmtPlainNs(r.cGradientNs),
+      fmtRatio(k.gradientOverObjective),
+      fmtRatio(k.gradientIntoOverC),
+      fmtRatio(k.objectiveOverC),
+    ];
+  });
+
   // Targets: on every timed row.
-  const timed = (rows: typeof gmm) => rows.filter((r) => !r.aborted);
+  const timedRows = (rows: typeof gmm) => rows.filter((r) => !r.aborted);
   const verdict = (rows: typeof gmm, ok: (r: (typeof gmm)[number]) => boolean | undefined, label: (r: ArrayRow) => string, value: (r: (typeof gmm)[number]) => string) => {
-    const considered = timed(rows).filter((r) => ok(r) !== undefined);
+    const considered = timedRows(rows).filter((r) => ok(r) !== undefined);
     const failed = considered.filter((r) => !ok(r));
     return {
       met: considered.length > 0 && failed.length === 0,
@@ -377,13 +523,44 @@ export async function benchArrays(tf: typeof TF, log: Log = console.log): Promis
   };
   const gmmLabel = (r: ArrayRow) => `D=${r.sizes.D}, K=${r.sizes.K}`;
   const mlpLabel = (r: ArrayRow) => `h=${r.sizes.h}`;
+  const at = (rt: Record<string, number | undefined>, key: string) => rt[key];
   const gradObj = verdict(gmm, (r) => (r.ratios.gradientOverObjective === undefined ? undefined : r.ratios.gradientOverObjective <= 3), gmmLabel, (r) => fmtRatio(r.ratios.gradientOverObjective));
-  const gradHand = verdict(gmm, (r) => (r.ratios.gradientOverHandwritten === undefined ? undefined : r.ratios.gradientOverHandwritten <= 1.5), gmmLabel, (r) => fmtRatio(r.ratios.gradientOverHandwritten));
-  const mlpTfjs = verdict(mlp, (r) => (r.ratios.tfjsOverGradient === undefined ? undefined : r.ratios.tfjsOverGradient > 1), mlpLabel, (r) => `tfjs / grad ${fmtRatio(r.ratios.tfjsOverGradient)}`);
-  const targetText =
-    `Targets (on adc's allocating gradient, \`gmmGrad\` / \`mlpGrad\`): GMM gradient / objective ≤ 3× — ${gradObj.text}; ` +
-    `GMM adc gradient / hand-written ≤ 1.5× — ${gradHand.text}; ` +
-    `MLP adc gradient faster than tfjs at every hidden size up to 256 — ${mlpTfjs.text}.`;
+  const gradHand = verdict(gmm, (r) => (r.ratios.gradientOverHandwritten === undefined ? undefined : r.ratios.gradientOverHandwritten <= 1), gmmLabel, (r) => fmtRatio(r.ratios.gradientOverHandwritten));
+  /** The peer targets, for adc's JS target (`Gradient`: the ratio to `gmmGrad` / `mlpGrad`) or its wasm target (`WasmGradient`). */
+  type Of = 'Gradient' | 'WasmGradient';
+  const grad = (of: Of) => (of === 'Gradient' ? 'grad' : 'wasm grad');
+  const faster = (rows: typeof gmm, label: (r: ArrayRow) => string, id: PeerId, peer: string, of: Of) =>
+    verdict(rows, (r) => (at(r.ratios, `${id}Over${of}`) === undefined ? undefined : at(r.ratios, `${id}Over${of}`)! > 1), label, (r) => `${peer} / ${grad(of)} ${fmtRatio(at(r.ratios, `${id}Over${of}`))}`);
+  const within2 = (rows: typeof gmm, label: (r: ArrayRow) => string, of: Of) =>
+    verdict(rows, (r) => (at(r.ratios, `jax32Over${of}`) === undefined ? undefined : at(r.ratios, `jax32Over${of}`)! >= 0.5), label, (r) => `${grad(of)} / jax-js f32 ${fmtRatio(1 / at(r.ratios, `jax32Over${of}`)!)}`);
+  const both = (a: ReturnType<typeof verdict>, b: ReturnType<typeof verdict>) => ({ met: a.met && b.met, text: `GMM ${a.text}; MLP ${b.text}` });
+  const targets = (of: Of) => ({
+    overWasm: both(faster(gmm, gmmLabel, 'tfjsWasm', 'tfjs wasm', of), faster(mlp, mlpLabel, 'tfjsWasm', 'tfjs wasm', of)),
+    overJax64: both(faster(gmm, gmmLabel, 'jax64', 'jax-js f64', of), faster(mlp, mlpLabel, 'jax64', 'jax-js f64', of)),
+    nearJax32: both(within2(gmm, gmmLabel, of), within2(mlp, mlpLabel, of)),
+  });
+  const js = targets('Gradient');
+  const wasm = targets('WasmGradient');
+  const wasmGradObj = verdict(gmm, (r) => (r.ratios.wasmGradientOverObjective === undefined ? undefined : r.ratios.wasmGradientOverObjective <= 3), gmmLabel, (r) => fmtRatio(r.ratios.wasmGradientOverObjective));
+  const kernelVerdict = (ok: (k: ReturnType<typeof kernelRatios>) => boolean | undefined, value: (k: ReturnType<typeof kernelRatios>) => string) => {
+    const considered = kernels.rows.filter((r) => ok(kernelRatios(r)) !== undefined);
+    const failed = considered.filter((r) => !ok(kernelRatios(r)));
+    return {
+      met: considered.length > 0 && failed.length === 0,
+      text: considered.length === 0 ? 'not measured' : failed.length === 0 ? `met on both` : `not at ${failed.map((r) => `${r.id} (${value(kernelRatios(r))})`).join(', ')}`,
+    };
+  };
+  const kernelGradObj = kernelVerdict((k) => (k.gradientOverObjective === undefined ? undefined : k.gradientOverObjective <= 2), (k) => fmtRatio(k.gradientOverObjective));
+  const kernelC = kernelVerdict((k) => (k.gradientIntoOverC === undefined ? undefined : k.gradientIntoOverC <= 3), (k) => fmtRatio(k.gradientIntoOverC));
+  const targetText = [
+    `adc's gradient (\`gmmGrad\` / \`mlpGrad\`) faster than tfjs wasm at every size — JS target: ${js.overWasm.text}. Wasm target: ${wasm.overWasm.text}.`,
+    `Faster than jax-js float64 — JS target: ${js.overJax64.text}. Wasm target: ${wasm.overJax64.text}.`,
+    `Within 2× of jax-js float32 — JS target: ${js.nearJax32.text}. Wasm target: ${wasm.nearJax32.text}.`,
+    `GMM gradient / objective ≤ 3 — JS target: ${gradObj.text}. Wasm target (its own objective): ${wasmGradObj.text}.`,
+    `GMM gradient ≤ 1.0× the hand-written JavaScript — ${gradHand.text}.`,
+    `polyfit and logsumexp gradient / objective ≤ 2 — ${kernelGradObj.text}.`,
+    `polyfit and logsumexp gradInto within 3× of the C gradient — ${kernelC.text}.`,
+  ];
 
   const allRows = [...gmm, ...mlp];
   const worst = (pick: (r: ArrayRow) => number | undefined) => {
@@ -391,8 +568,10 @@ export async function benchArrays(tf: typeof TF, log: Log = console.log): Promis
     return errors.length === 0 ? 'none checked' : `worst seen ${Math.max(...errors).toExponential(1)}`;
   };
   const notes = [
-    `Each time is the fastest sample of one whole evaluation over the data (${GMM_N} GMM data points from \`gmmData(D, K, ${GMM_N}, ${SEED})\`; ${MLP_M} MLP rows of ${MLP_D} features from \`mlpData(${MLP_D}, h, ${MLP_M}, ${SEED})\`, test/oracle/arrays.ts): calls under 50 ms in batches of at least 5 ms over ≈0.3 s, longer ones as 3–8 single calls. "gradient" is \`gmmGrad\` / \`mlpGrad\` (allocates the returned arrays), "gradInto" is \`gmmGradInto\` / \`mlpGradInto\` (writes into arrays allocated once); the hand-written gradients are bench/handwritten/gmm.js and mlp.js; tfjs is one \`tf.valueAndGrads\` call on the CPU backend (bench/arrays-tfjs.ts: the data tensors are created once, outside the timed call; the gradient is read back with \`dataSync\` into Float64Arrays).`,
-    `Before timing, each row checks that the objective, the gradient and gradInto agree (1e-12), that adc's gradient agrees with the hand-written one (${HAND_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.handMaxRelError)}) and with tfjs (float32: ${TFJS_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.tfjsMaxRelError)}); a row that fails is not timed.`,
+    `Each time is the fastest sample of one whole evaluation over the data (${GMM_N} GMM data points from \`gmmData(D, K, ${GMM_N}, ${SEED})\`; ${MLP_M} MLP rows of ${MLP_D} features from \`mlpData(${MLP_D}, h, ${MLP_M}, ${SEED})\`, test/oracle/arrays.ts): calls under 50 ms in batches of at least 5 ms over ≈0.3 s, longer ones as 3–8 single calls. "gradient" is \`gmmGrad\` / \`mlpGrad\` (allocates the returned arrays), "gradInto" is \`gmmGradInto\` / \`mlpGradInto\` (writes into arrays allocated once); the hand-written gradients are bench/handwritten/gmm.js and mlp.js. "wasm objective" and "wasm gradient" are the same .ad file compiled with \`--target wasm\` (README, "WebAssembly target": f64x2 SIMD, exp/log/tanh through JavaScript's Math), called as the JS target's \`gmm\` / \`gmmGrad\` are (the arguments copied into linear memory per call, the gradient returned as new Float64Arrays).`,
+    `Peers (bench/package.json, installed on demand): ${PEERS.map((p) => `${p.label} is ${p.what}`).join('; ')}. tfjs's wasm backend ${libs.wasmSimd ? 'runs with SIMD here' : 'runs without SIMD here (the engine has none)'}; each peer's data arrays are created once, outside the timed call, and each call reads the value and gradient back into JavaScript (\`dataSync\`). Only adc computes everything in float64.`,
+    `Before timing, each row checks that the objective, the gradient and gradInto agree (1e-12), that adc's gradient agrees with the hand-written one (${HAND_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.handMaxRelError)}), that the wasm target's value and gradient agree with the JS target's (${WASM_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.wasmMaxRelError)}), and that adc's gradient agrees with each peer's (${PEERS.map((p) => `${p.label} ${p.tolerance.toExponential(0)}; ${worst((r) => r.peerMaxRelError[p.id])}`).join(', ')}); a row that fails is not timed (a peer that disagrees is left out of its row).`,
+    `The kernels (bench/arrays-c.ts): polyfit is \`sum(k: (sum(j: c[j] * t[k]^j) - y[k])^2) / m\`, logsumexp the built-in \`logsumexp(i: x[i])\`; "gradInto / C gradient" compares adc's GradInto with a hand-written C gradient writing into a preallocated array. ${kernels.cNote}.`,
     ...allRows.flatMap((r) => [...(r.aborted ? [`aborted, not timed: ${r.aborted}`] : []), ...r.notes].map((n) => `${r.id}: ${n}.`)),
   ];
 
@@ -404,27 +583,47 @@ export async function benchArrays(tf: typeof TF, log: Log = console.log): Promis
     '',
     textTable(mlpHead, mlpBody),
     '',
-    `- ${targetText}`,
+    textTable(kernelHead, kernelBody),
+    '',
+    ...targetText.map((t) => `- Target: ${t}`),
     ...notes.map((n) => `- ${n}`),
   ].join('\n');
   const markdown = [
     ARRAYS_MARKER,
     '',
-    `Array benchmarks, measured on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ${machine.date.slice(0, 10)}: the Gaussian-mixture objective of examples/gmm.ad, then the one-hidden-layer perceptron of bench/cases/mlp.ad.`,
+    `Array benchmarks, measured on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ${machine.date.slice(0, 10)}: the Gaussian-mixture objective of examples/gmm.ad, the one-hidden-layer perceptron of bench/cases/mlp.ad, then two kernels against C.`,
     '',
     markdownTable(gmmHead, gmmBody),
     '',
     markdownTable(mlpHead, mlpBody),
     '',
-    `- ${targetText}`,
+    markdownTable(kernelHead, kernelBody),
+    '',
+    ...targetText.map((t) => `- Target: ${t}`),
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
   return {
     machine,
-    targets: { text: targetText, met: { gmmGradientOverObjective: gradObj.met, gmmGradientOverHandwritten: gradHand.met, mlpFasterThanTfjs: mlpTfjs.met } },
+    targets: {
+      text: targetText,
+      met: {
+        fasterThanTfjsWasm: js.overWasm.met,
+        fasterThanJaxFloat64: js.overJax64.met,
+        within2OfJaxFloat32: js.nearJax32.met,
+        wasmFasterThanTfjsWasm: wasm.overWasm.met,
+        wasmFasterThanJaxFloat64: wasm.overJax64.met,
+        wasmWithin2OfJaxFloat32: wasm.nearJax32.met,
+        gmmGradientOverObjective: gradObj.met,
+        gmmWasmGradientOverObjective: wasmGradObj.met,
+        gmmGradientOverHandwritten: gradHand.met,
+        kernelsGradientOverObjective: kernelGradObj.met,
+        kernelsWithin3OfC: kernelC.met,
+      },
+    },
     gmm,
     mlp,
+    kernels: kernels.rows,
     notes,
     totalSeconds,
     text,

@@ -4,8 +4,9 @@
  * symbolically by math.derivative) and a TensorFlow.js model (differentiated by tf.valueAndGrads).
  */
 import type * as TF from '@tensorflow/tfjs';
+import * as math from 'mathjs';
 import type { MathNode } from 'mathjs';
-import { chainMathjs, chainSource } from './chain.ts';
+import { CHAIN_STEPS, chainSource } from './chain.ts';
 import { fGrad as seedForwardGrad } from './handwritten/seed-forward.js';
 import { fGrad as seedGraphGrad } from './handwritten/seed-graph.js';
 import { rosenbrockGrad } from './handwritten/rosenbrock.js';
@@ -158,3 +159,18 @@ export const cases: readonly BenchCase[] = [
     },
   },
 ];
+
+/**
+ * The same function as one math.js expression tree, the lets substituted (each step reads the
+ * previous value once, so the tree stays linear in n). Built node by node: math.js's parser
+ * overflows the stack on a 200-deep expression string.
+ */
+export function chainMathjs(n: number): math.MathNode {
+  const steps = CHAIN_STEPS.map((s) => math.parse(s));
+  let node: math.MathNode = math.parse('x * y');
+  for (let i = 1; i < n; i++) {
+    const prev = node;
+    node = steps[i % 4]!.transform((nd) => ((nd as math.SymbolNode).isSymbolNode && (nd as math.SymbolNode).name === 'p' ? prev : nd));
+  }
+  return node;
+}

@@ -3,10 +3,9 @@
  * check: over the parameters x, y, z, `let v0 = x * y`, then statement i applies step i % 4 of
  * four cheap, bounded operations (+, -, *, sin, cos; no exp, so every value stays finite) to the
  * previous value. bench/handwritten/chain.js implements the same recurrence by hand: keep the two
- * in step.
+ * in step. (Tests import it: it needs none of the benchmark's peers; the math.js form is in
+ * bench/cases.ts.)
  */
-import * as math from 'mathjs';
-
 export const CHAIN_STEPS = [
   'sin(p) * x + z',
   'p * y + x * 0.25',
@@ -26,19 +25,4 @@ export function chainSource(n: number, name = 'chain'): string {
   for (let i = 1; i < n; i++) lines.push(`  let v${i} = ${step(i, `v${i - 1}`)}`);
   lines.push(`  return v${n - 1}`, '}', '');
   return lines.join('\n');
-}
-
-/**
- * The same function as one math.js expression tree, the lets substituted (each step reads the
- * previous value once, so the tree stays linear in n). Built node by node: math.js's parser
- * overflows the stack on a 200-deep expression string.
- */
-export function chainMathjs(n: number): math.MathNode {
-  const steps = CHAIN_STEPS.map((s) => math.parse(s));
-  let node: math.MathNode = math.parse('x * y');
-  for (let i = 1; i < n; i++) {
-    const prev = node;
-    node = steps[i % 4]!.transform((nd) => ((nd as math.SymbolNode).isSymbolNode && (nd as math.SymbolNode).name === 'p' ? prev : nd));
-  }
-  return node;
 }

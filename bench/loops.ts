@@ -1,7 +1,9 @@
 /**
- * Loops with state (examples/loops.ad): gradient over value for the RK4 integration and the LSTM,
- * checkpointed against fully stored reverse sweeps on a long loop, and compile time against the
- * step count. Run by `npm run bench`, or alone with `npm run bench -- --only loops`.
+ * Loops with state (examples/loops.ad): gradient over value for the RK4 integrations and the
+ * LSTMs (scalar and vector state), checkpointed against fully stored reverse sweeps on long loops
+ * (a 2-number state, and a 1,000-number array state over 10⁵ steps, with the memory each
+ * allocates), and compile time against the step count. Run by `npm run bench`, or alone with
+ * `npm run bench -- --only loops`.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -41,9 +43,37 @@ function time(f: () => unknown, reps: number, samples = 7): number {
   return best;
 }
 
+/**
+ * A long loop with a 1,000-number array state: each step mixes every element with its mirror
+ * image (element-wise, in place).
+ */
+const arrayStateSource = `
+fn relax(x: vec[n], a, const steps) {
+  var y: vec[n] = x
+  for t in 0..steps {
+    y[i] = a * y[i] + 0.01 * tanh(y[n - 1 - i])
+  }
+  return sum(i: y[i] * y[i])
+}
+`;
+
+/**
+ * The typed-array memory one call allocates: \`process.memoryUsage().arrayBuffers\` before and
+ * after the first call of a freshly imported module. Generated code keeps its work arrays (tapes
+ * included) in a pool for later calls, so nothing the call allocated is freed by then: this is the
+ * call's peak, tapes, work arrays and returned arrays together (less what the collector freed of
+ * the small returned arrays).
+ */
+function allocatedBytes(f: () => unknown): number {
+  const before = process.memoryUsage().arrayBuffers;
+  addToSink((f() as { value: number }).value);
+  return process.memoryUsage().arrayBuffers - before;
+}
+
 export interface LoopsResult {
   readonly rows: { readonly name: string; readonly valueMs: number; readonly gradientMs: number; readonly ratio: number }[];
   readonly checkpoint: { readonly steps: number; readonly state: number; readonly storedMs: number; readonly checkpointedMs: number; readonly storedBytes: number; readonly checkpointedBytes: number };
+  readonly arrayCheckpoint: { readonly steps: number; readonly state: number; readonly valueMs: number; readonly storedMs: number; readonly checkpointedMs: number; readonly storedBytes: number; readonly checkpointedBytes: number };
   readonly compile: { readonly oneStepMs: number; readonly hundredStepsMs: number };
   readonly text: string;
   readonly markdown: string;
@@ -67,6 +97,15 @@ export async function benchLoops(log: Log = console.log): Promise<LoopsResult> {
   const w = Array.from({ length: 13 }, (_, i) => 0.3 * Math.cos(1.3 * i + 0.2));
   pair('LSTM cell, 1,000 steps', () => m.lstm(...w, xs), () => m.lstmGrad(...w, xs), 100);
   pair('Oscillator, 1,000 steps', () => m.oscillate(2.5, 0.3, -0.7, 0.01, 1000), () => m.oscillateGrad(2.5, 0.3, -0.7, 0.01, 1000), 300);
+  const p = [1.3, 0.7];
+  const y0 = Float64Array.from({ length: 10 }, (_, i) => 0.05 + 0.04 * i);
+  pair('RK4, vector state (n = 10), 1,000 steps', () => m.rk4(0.01, p, y0, 1000), () => m.rk4Grad(0.01, p, y0, 1000), 30);
+  const alphabet = 16;
+  const characters = 1000;
+  const seq = Array.from({ length: characters }, (_, t) => Float64Array.from({ length: alphabet }, (_, k) => (k === (t * 7 + (t >> 3)) % alphabet ? 1 : 0)));
+  const weights = (rows: number, phase: number) => Array.from({ length: rows }, (_, r) => Float64Array.from({ length: alphabet }, (_, k) => 0.5 * Math.sin(1.7 * r + 0.9 * k + phase)));
+  const lstmArgs = [weights(4, 0.1), weights(4, 1.2), weights(3, 2.3), new Float64Array(alphabet), new Float64Array(alphabet), seq];
+  pair(`LSTM, vector state (ADBench, b = ${alphabet}), ${characters.toLocaleString('en-US')} characters`, () => m.lstm_vec(...lstmArgs), () => m.lstm_vecGrad(...lstmArgs), 20);
 
   // A long loop: stored every state, or forced to checkpoint. The state is the 2 numbers of predators.
   const steps = 100_000;
@@ -76,6 +115,21 @@ export async function benchLoops(log: Log = console.log): Promise<LoopsResult> {
   const every = Math.ceil(Math.sqrt(steps));
   const storedBytes = 8 * state * (steps + 1);
   const checkpointedBytes = 8 * state * (Math.ceil(steps / every) + every);
+
+  // A 1,000-number array state over 10⁵ steps: every state stored (a budget above the 800 MB
+  // that takes) against the default 64 MB budget, which checkpoints. Each measured on its own
+  // freshly imported module (its first call allocates its work arrays), then timed.
+  const arraySteps = 100_000;
+  const arrayState = 1000;
+  const x = Float64Array.from({ length: arrayState }, (_, i) => Math.sin(0.37 * i));
+  const relaxStored = await load(compileSync(arrayStateSource, { checkpointMemory: 2048 }).code!, 'relax-stored.mjs');
+  const relaxCheckpointed = await load(compileSync(arrayStateSource).code!, 'relax-checkpointed.mjs');
+  const arrayCheckpointedBytes = allocatedBytes(() => relaxCheckpointed.relaxGrad(x, 0.99, arraySteps));
+  const arrayStoredBytes = allocatedBytes(() => relaxStored.relaxGrad(x, 0.99, arraySteps));
+  const arrayValueMs = time(() => relaxStored.relax(x, 0.99, arraySteps), 1, 3);
+  const arrayStoredMs = time(() => relaxStored.relaxGrad(x, 0.99, arraySteps), 1, 3);
+  const arrayCheckpointedMs = time(() => relaxCheckpointed.relaxGrad(x, 0.99, arraySteps), 1, 3);
+  const arrayCheckpoint = { steps: arraySteps, state: arrayState, valueMs: arrayValueMs, storedMs: arrayStoredMs, checkpointedMs: arrayCheckpointedMs, storedBytes: arrayStoredBytes, checkpointedBytes: arrayCheckpointedBytes };
 
   // Compile time: the step count is a number in the program, not a length of code.
   const withSteps = (n: number) => source.replace('fn predators(a, b, c, d, u0, w0, const h, const steps) {', `fn predators(a, b, c, d, u0, w0, const h) {\n  let steps = ${n}`);
@@ -99,8 +153,15 @@ export async function benchLoops(log: Log = console.log): Promise<LoopsResult> {
     ['every state stored', `${storedMs.toFixed(1)} ms`, `${(storedBytes / 1024).toFixed(0)} KB`],
     [`checkpointed (every ${every}th)`, `${checkpointedMs.toFixed(1)} ms (${fmtRatio(checkpointedMs / storedMs)})`, `${(checkpointedBytes / 1024).toFixed(1)} KB (${((100 * checkpointedBytes) / storedBytes).toFixed(1)}%)`],
   ];
+  const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+  const arrayHead = ['100,000 steps of a 1,000-number array state', 'gradient time', 'memory allocated (typed arrays)'];
+  const arrayBody = [
+    ['value alone', `${arrayValueMs.toFixed(0)} ms`, ''],
+    ['every state stored', `${arrayStoredMs.toFixed(0)} ms (${fmtRatio(arrayStoredMs / arrayValueMs)} the value)`, mb(arrayStoredBytes)],
+    [`checkpointed (every ${every}th, the default 64 MB budget)`, `${arrayCheckpointedMs.toFixed(0)} ms (${fmtRatio(arrayCheckpointedMs / arrayStoredMs)} stored)`, `${mb(arrayCheckpointedBytes)} (${((100 * arrayCheckpointedBytes) / arrayStoredBytes).toFixed(1)}%)`],
+  ];
   const compileLine = `Compile time of examples/loops.ad with predators' step count 1: ${compile.oneStepMs.toFixed(1)} ms; 100: ${compile.hundredStepsMs.toFixed(1)} ms (the loop is not unrolled).`;
-  const text = [textTable(head, body), '', textTable(cpHead, cpBody), '', compileLine].join('\n');
+  const text = [textTable(head, body), '', textTable(cpHead, cpBody), '', textTable(arrayHead, arrayBody), '', compileLine].join('\n');
   const markdown = [
     LOOPS_MARKER,
     '',
@@ -110,12 +171,14 @@ export async function benchLoops(log: Log = console.log): Promise<LoopsResult> {
     '',
     markdownTable(cpHead, cpBody),
     '',
+    markdownTable(arrayHead, arrayBody),
+    '',
     compileLine,
     '',
   ].join('\n');
-  return { rows, checkpoint: { steps, state, storedMs, checkpointedMs, storedBytes, checkpointedBytes }, compile, text, markdown };
+  return { rows, checkpoint: { steps, state, storedMs, checkpointedMs, storedBytes, checkpointedBytes }, arrayCheckpoint, compile, text, markdown };
 }
 
 export function loopsJson(r: LoopsResult) {
-  return { rows: r.rows, checkpoint: r.checkpoint, compile: r.compile };
+  return { rows: r.rows, checkpoint: r.checkpoint, arrayCheckpoint: r.arrayCheckpoint, compile: r.compile };
 }

@@ -26,7 +26,6 @@ import * as math from 'mathjs';
 import { compile, compileSync } from '../src/index.ts';
 import { ARRAYS_MARKER, arraysJson, benchArrays, type ArraysResult } from './arrays.ts';
 import { LOOPS_MARKER, benchLoops, loopsJson, type LoopsResult } from './loops.ts';
-import { loadTfjsCpu } from './arrays-tfjs.ts';
 import { cases, type BenchCase, type GradResult } from './cases.ts';
 import { benchScale, writeScaleResults } from './scale.ts';
 import { chainSource } from './chain.ts';
@@ -119,7 +118,7 @@ if (only === 'scale') {
 }
 
 if (only === 'arrays') {
-  const arrays = await benchArrays(await loadTfjsCpu(), log);
+  const arrays = await benchArrays(log);
   if (!Number.isFinite(sink)) throw new Error('the benchmark results are not finite');
   log();
   log(arrays.text);
@@ -417,7 +416,7 @@ for (const c of cases) {
 // ---------------------------------------------------------------------------------------------
 // Arrays (bench/arrays.ts)
 
-const arrays = await benchArrays(tf, log);
+const arrays = await benchArrays(log);
 log();
 log('Derivatives: fJvp, fHvp and fHessian against the value function (bench/derivatives.ts)');
 const derivatives = await benchDerivatives(log);

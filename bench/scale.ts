@@ -15,12 +15,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { watchFiles } from '../src/cli/watch.ts';
 import { compileFile } from '../src/cli/compile-files.ts';
-import { compileSync } from '../src/index.ts';
 import { Session } from '../src/repl/session.ts';
 import { chainSource } from './chain.ts';
+import { loopsInARow, nestedLoops } from './shapes.ts';
+import { callChains, chainBody, chainHead } from './call-chains.ts';
 import { markdownTable, textTable } from './format.ts';
 
 type Log = (line?: string) => void;
@@ -120,26 +121,96 @@ interface CompileRow {
   outputBytes: number;
   wallMs: number;
   cpuMs: number;
+  /** The same compile by the `--before` checkout. */
+  before?: { wallMs: number; cpuMs: number };
 }
 
-function compileTimes(log: Log, sizes: readonly number[]): CompileRow[] {
-  compileSync(chainSource(1_000)); // warm the compiler once
-  return sizes.map((n) => {
-    const source = chainSource(n);
-    let best: CompileRow | undefined;
-    for (let run = 0; run < (n >= 100_000 ? 1 : n >= 10_000 ? 2 : 3); run++) {
-      const cpu = process.cpuUsage();
-      const t = performance.now();
-      const result = compileSync(source);
-      const wallMs = performance.now() - t;
-      const used = process.cpuUsage(cpu);
-      if (result.code === undefined) throw new Error(`the ${n}-statement chain does not compile: ${result.diagnostics.map((d) => d.message).join('; ')}`);
-      const row = { statements: n, sourceBytes: source.length, outputBytes: result.code.length, wallMs, cpuMs: (used.user + used.system) / 1000 };
-      if (!best || row.wallMs < best.wallMs) best = row;
-    }
-    log(`compile: ${n} statements in ${ms(best!.wallMs)} (${((best!.wallMs * 1000) / n).toFixed(0)} µs per statement)`);
-    return best!;
-  });
+/**
+ * One compile of the chain in `file` by a checkout's built package (dist/index.js), in a child
+ * process of its own so that neither checkout's garbage weighs on the other's: the child warms the
+ * compiler on a 1,000-statement chain first, then times one compileSync (wall and its own CPU).
+ */
+function compileInChild(checkout: string, file: string, warmFile = file + '.warm'): { wallMs: number; cpuMs: number; outputBytes: number } {
+  const api = JSON.stringify(pathToFileURL(join(checkout, 'dist/index.js')).href);
+  const script = `
+    import { readFileSync } from 'node:fs';
+    const { compileSync } = await import(${api});
+    const source = readFileSync(${JSON.stringify(file)}, 'utf8');
+    const warm = readFileSync(${JSON.stringify(warmFile)}, 'utf8');
+    compileSync(warm);
+    const cpu = process.cpuUsage();
+    const t = performance.now();
+    const result = compileSync(source);
+    const wallMs = performance.now() - t;
+    const used = process.cpuUsage(cpu);
+    if (result.code === undefined) throw new Error(result.diagnostics.map((d) => d.message).join('; '));
+    process.stdout.write(JSON.stringify({ wallMs, cpuMs: (used.user + used.system) / 1000, outputBytes: result.code.length }));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`compiling ${file} with ${checkout} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { wallMs: number; cpuMs: number; outputBytes: number };
+}
+
+export function compileTimes(log: Log, sizes: readonly number[], before: string | undefined): CompileRow[] {
+  const dir = mkdtempSync(join(os.tmpdir(), 'adc-bench-compile-'));
+  try {
+    return sizes.map((n) => {
+      const source = chainSource(n);
+      const file = join(dir, `chain-${n}.ad`);
+      writeFileSync(file, source);
+      writeFileSync(file + '.warm', chainSource(1_000));
+      let best: CompileRow | undefined;
+      for (let run = 0; run < (n >= 100_000 ? 1 : n >= 10_000 ? 2 : 3); run++) {
+        // Interleaved, so load on the machine weighs on both checkouts alike.
+        const own = compileInChild(root, file);
+        const old = before ? compileInChild(resolve(before), file) : undefined;
+        const row: CompileRow = { statements: n, sourceBytes: source.length, outputBytes: own.outputBytes, wallMs: own.wallMs, cpuMs: own.cpuMs };
+        if (!best || row.cpuMs < best.cpuMs) best = { ...row, ...(best?.before && { before: best.before }) };
+        if (old && (!best.before || old.cpuMs < best.before.cpuMs)) best = { ...best, before: { wallMs: old.wallMs, cpuMs: old.cpuMs } };
+      }
+      log(`compile: ${n} statements in ${ms(best!.wallMs)}, CPU ${ms(best!.cpuMs)} (${((best!.cpuMs * 1000) / n).toFixed(0)} µs per statement)${best!.before ? `; before: CPU ${ms(best!.before.cpuMs)}` : ''}`);
+      return best!;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface ShapeRow {
+  shape: string;
+  outputBytes: number;
+  wallMs: number;
+  cpuMs: number;
+  /** The same compile by the `--before` checkout; undefined when not run (it would take hours). */
+  before?: { wallMs: number; cpuMs: number };
+}
+
+/** The shapes of bench/shapes.ts, each compiled once by this checkout and the one before (when it finishes in reasonable time). */
+export function shapeTimes(log: Log, before: string | undefined): ShapeRow[] {
+  const shapes = [
+    { shape: '1,000 loops in a row', source: loopsInARow(1_000) },
+    { shape: '4,000 loops in a row', source: loopsInARow(4_000) },
+    { shape: 'loops nested 8 deep', source: nestedLoops(8) },
+    { shape: 'loops nested 10 deep', source: nestedLoops(10) },
+    // Before: 3^depth sweeps of dead-code elimination, hours.
+    { shape: 'loops nested 16 deep', source: nestedLoops(16), beforeRuns: false },
+    { shape: 'loops nested 32 deep', source: nestedLoops(32), beforeRuns: false },
+  ];
+  const dir = mkdtempSync(join(os.tmpdir(), 'adc-bench-shapes-'));
+  try {
+    const warm = join(dir, 'warm.ad');
+    writeFileSync(warm, chainSource(1_000));
+    return shapes.map(({ shape, source, beforeRuns }) => {
+      const file = join(dir, 'shape.ad');
+      writeFileSync(file, source);
+      const own = compileInChild(root, file, warm);
+      const old = before && beforeRuns !== false ? compileInChild(resolve(before), file, warm) : undefined;
+      log(`compile: ${shape}, CPU ${ms(own.cpuMs)}${old ? `; before: CPU ${ms(old.cpuMs)}` : ''}`);
+      return { shape, outputBytes: own.outputBytes, wallMs: own.wallMs, cpuMs: own.cpuMs, ...(old && { before: { wallMs: old.wallMs, cpuMs: old.cpuMs } }) };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,9 +348,11 @@ export interface ScaleResult {
 export async function benchScale(log: Log, options: { before?: string; compileSizes?: readonly number[]; replSizes?: readonly number[]; rounds?: number } = {}): Promise<ScaleResult> {
   const machine = `${os.cpus()[0]?.model ?? 'unknown'} (${os.cpus().length} cores), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load average ${os.loadavg()[0]!.toFixed(1)} at the start`;
   const start = startup(log, options.before, options.rounds ?? 10);
-  const compiles = compileTimes(log, options.compileSizes ?? [1_000, 10_000, 100_000]);
+  const compiles = compileTimes(log, options.compileSizes ?? [1_000, 10_000, 100_000], options.before);
+  const shapes = shapeTimes(log, options.before);
   const repl = await replLines(log, options.replSizes ?? [10, 10_000]);
   const watch = await watchEdit(log);
+  const chains = callChains(log);
 
   const startHead = ['command', 'fastest', 'median', 'CPU (mean)', 'over node -e 0', 'target (over node -e 0)', ...(options.before ? ['before (fastest)', 'before (CPU)'] : [])];
   const startBody = start.map((r) => [
@@ -291,7 +364,7 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
     r.target === undefined ? '' : targetCell(r, start[0]!),
     ...(options.before ? [r.beforeMinMs === undefined ? '' : ms(r.beforeMinMs), r.beforeCpuMs === undefined ? '' : ms(r.beforeCpuMs)] : []),
   ]);
-  const compileHead = ['statements', 'source', 'output', 'output / source', 'compileSync (wall)', 'CPU', 'µs per statement (wall)', 'growth (time)'];
+  const compileHead = ['statements', 'source', 'output', 'output / source', 'compileSync (wall)', 'CPU', 'µs per statement (wall)', 'µs per statement (CPU)', 'growth (CPU)', ...(options.before ? ['before: CPU', 'before: µs per statement (CPU)'] : [])];
   const compileBody = compiles.map((r, i) => [
     r.statements.toLocaleString('en-US'),
     `${(r.sourceBytes / 1e3).toFixed(0)} kB`,
@@ -300,8 +373,12 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
     ms(r.wallMs),
     ms(r.cpuMs),
     ((r.wallMs * 1000) / r.statements).toFixed(0),
-    i === 0 ? '' : `${(r.wallMs / compiles[i - 1]!.wallMs).toFixed(1)}× for ${(r.statements / compiles[i - 1]!.statements).toFixed(0)}×`,
+    ((r.cpuMs * 1000) / r.statements).toFixed(0),
+    i === 0 ? '' : `${(r.cpuMs / compiles[i - 1]!.cpuMs).toFixed(1)}× for ${(r.statements / compiles[i - 1]!.statements).toFixed(0)}×`,
+    ...(options.before ? [r.before ? ms(r.before.cpuMs) : '', r.before ? ((r.before.cpuMs * 1000) / r.statements).toFixed(0) : ''] : []),
   ]);
+  const shapeHead = ['shape', 'output', 'compileSync (wall)', 'CPU', ...(options.before ? ['before: CPU'] : [])];
+  const shapeBody = shapes.map((r) => [r.shape, `${(r.outputBytes / 1e6).toFixed(2)} MB`, ms(r.wallMs), ms(r.cpuMs), ...(options.before ? [r.before ? ms(r.before.cpuMs) : 'not run (hours)'] : [])]);
   const replHead = ['definitions', 'loading them (one :load)', 'per line (median)', 'CPU per line (mean)', 'lines timed'];
   const replBody = repl.map((r) => [r.definitions.toLocaleString('en-US'), ms(r.loadMs), ms(r.perLineMs), ms(r.perLineCpuMs), String(r.lines)]);
   const watchHead = ['file', 'first compile', 'one-line edit (median)', 'CPU per edit (mean)', 'the same compile without the cache', 'edits timed'];
@@ -310,15 +387,17 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
   ];
   const notes = [
     `Start-up: the fastest of ${options.rounds ?? 10} interleaved rounds (CPU: the mean user + system time of the child, from /proc/self/stat), each command spawned as \`node bin/adc.js …\` (the bundled dist/); "over node -e 0" subtracts the fastest \`node -e 0\` of the same rounds. The repl row pipes \`:quit\` (it loads the REPL and the compiler, then exits).`,
-    'Compile: `compileSync` of the generated let chain (bench/chain.ts), warm, the fastest of 3 runs (2 at 10,000, 1 at 100,000); CPU is user + system time of the process, which includes the garbage collector\'s threads.',
+    `Compile: \`compileSync\` of the generated let chain (bench/chain.ts) by the built package (dist/index.js, what users run), each compile in a child process after a warm-up compile, the run with the least CPU of 3 (2 at 10,000, 1 at 100,000)${options.before ? ', the checkout before interleaved with this one' : ''}; CPU is user + system time of the process, which includes the garbage collector\'s threads. Other shapes: one compile each, the same way.`,
     'REPL: a Session holding that many definitions (`fn hK(x, y) = …`); each timed line is a definition calling one of them, an expression calling it, or a `grad`.',
     'Watch: `adc compile --watch` (debounce 0) on 100 ten-line functions; each edit changes a number in one line of f50; the time runs from the write to the output reported, fs.watch latency and prettier included.',
   ];
   const tables = [
     ['Start-up', startHead, startBody],
     ['Compile time per statement (generated let chains)', compileHead, compileBody],
+    ['Compile time of other shapes (bench/shapes.ts)', shapeHead, shapeBody],
     ['REPL: time per line', replHead, replBody],
     ['Watch: a one-line edit', watchHead, watchBody],
+    ['Call chains: output size and compile time (bench/call-chains.ts)', chainHead, chainBody(chains)],
   ] as const;
   const text = [`Scaling, measured on ${machine}:`, ...tables.flatMap(([title, h, b]) => ['', `${title}:`, textTable([...h], b.map((r) => [...r]))]), '', ...notes.map((n) => `- ${n}`)].join('\n');
   const markdown = [
@@ -329,7 +408,7 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
-  return { text, markdown, json: { machine, startup: start, compile: compiles, repl, watch } };
+  return { text, markdown, json: { machine, startup: start, compile: compiles, shapes, repl, watch, chains } };
 }
 
 /** `≤ 50 ms: met (wall), met (CPU)`: the target against the wall time and against the CPU time, each over node -e 0's. */

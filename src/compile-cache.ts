@@ -7,8 +7,10 @@ import { calledNames, type FunctionDecl } from './syntax/ast.ts';
  * plugins: after a one-line edit, only the functions whose code could have changed are lowered,
  * differentiated and emitted again; the others' sections are reused.
  *
- * Calls are inlined, so a function's output depends on its own text and its callees' (directly or
- * not), and on nothing else but where they are: the `// line N:` comments and the source-map
+ * Calls are inlined or kept as calls (the kept set, decided over the file, is part of every key,
+ * and an entry remembers the kept forms its code calls, which are emitted for each compile), so a
+ * function's output depends on its own text and its callees' (directly or not), and on nothing
+ * else but where they are: the `// line N:` comments and the source-map
  * origins. The key is therefore each of those functions' text (whole lines, since a comment
  * quotes the line) with its offset and line relative to the function; a hit is moved to where the
  * function now is. An edit elsewhere in the file, even one that adds lines above, leaves it valid.

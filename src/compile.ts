@@ -6,6 +6,7 @@ import { messages } from './diagnostics/messages.ts';
 import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
 import { cotangentParameterName } from './emit/names.ts';
+import { emitWasmModule } from './emit/wasm/emit-wasm.ts';
 import { emitModule, type EmitFunction, type EmittedFunction, type Section } from './emit/emit-js.ts';
 import { forwardMode } from './ad/forward.ts';
 import { span } from './diagnostics/span.ts';
@@ -15,7 +16,7 @@ export { derivativeKinds, parseDerivatives, type Derivative };
 import { buildSourceMap, type SourceMap } from './emit/source-map.ts';
 import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
-import type { IrFunction } from './ir/ir.ts';
+import type { Callee, IrFunction } from './ir/ir.ts';
 import { returnsArray, type FunctionDecl, type Program } from './syntax/ast.ts';
 import { checkShapes } from './check/check-shapes.ts';
 import { resultShapes } from './check/check-program.ts';
@@ -23,6 +24,10 @@ import { lowerFunction } from './ir/lower.ts';
 import { parse } from './syntax/parse.ts';
 import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
+import { buildCallGraph, type CallPolicy } from './ir/call-graph.ts';
+import { CallForms } from './ad/calls.ts';
+
+const callPolicies: readonly CallPolicy[] = ['auto', 'inline', 'keep'];
 
 export interface CompileOptions {
   /** The name used in messages and in the generated header. Default: `input.ad`. */
@@ -62,6 +67,20 @@ export interface CompileOptions {
    * bundler plugins; the output is the same as without it. One cache per file.
    */
   readonly cache?: CompileCache;
+  /**
+   * `js` (the default): JavaScript only. `wasm`: the value, fGrad and fGradInto of each function
+   * with array parameters also run as WebAssembly (f64x2 SIMD) embedded in the same module, with
+   * the same signatures and results; the module falls back to its JavaScript where WebAssembly
+   * cannot run. See README, "WebAssembly target".
+   */
+  readonly target?: 'js' | 'wasm';
+  /**
+   * How calls of user functions are compiled: `auto` (the default) lets the compiler choose, by
+   * size × call sites, which functions are compiled once and called (src/ir/call-graph.ts);
+   * `inline` inlines every call; `keep` keeps every call of a function of numbers. For tests and
+   * measurements: both forced ways compute the same derivatives.
+   */
+  readonly calls?: CallPolicy;
 }
 
 /** Those this version builds (every one today; a kind left out is refused with AD5040). */
@@ -127,13 +146,13 @@ export interface CompiledProgram {
 }
 
 /** Source → checked AST, or undefined with diagnostics. */
-function check(source: string, diagnostics: DiagnosticBag): { program: Program; table: Map<string, FunctionDecl> } | undefined {
+function check(source: string, diagnostics: DiagnosticBag, policy: CallPolicy = 'auto'): { program: Program; table: Map<string, FunctionDecl> } | undefined {
   const program = parse(source, diagnostics);
   if (!program) {
     checkApart(source, diagnostics);
     return undefined;
   }
-  const table = checkProgram(program, diagnostics);
+  const table = checkProgram(program, diagnostics, policy);
   return table && { program, table };
 }
 
@@ -166,8 +185,9 @@ function compileFunction(
   table: ReadonlyMap<string, FunctionDecl>,
   asked: ReadonlySet<Derivative> | undefined,
   options: Pick<CompileOptions, 'checkpointMemory'> = {},
+  kept: ReadonlySet<string> = new Set(),
 ): EmitFunction {
-  const { ir, names } = lowerFunction(decl, table);
+  const { ir, names } = lowerFunction(decl, table, kept);
   const value = optimize(ir, names);
   const want = exportsFor(ir.result?.kind, asked);
   const reverse = want.grad || want.hvp || want.hessian ? reverseMode(ir, names, options) : undefined;
@@ -184,7 +204,8 @@ function compileFunction(
 
 /** Source → checked AST → IR (value and gradient) per function. Never throws on bad input. */
 export function compileToIr(source: string, diagnostics: DiagnosticBag): CompiledProgram | undefined {
-  const checked = check(source, diagnostics);
+  // Every call inlined: adc explain draws one function's whole graph.
+  const checked = check(source, diagnostics, 'inline');
   return checked && { functions: checked.program.functions.map((decl) => compileFunction(decl, checked.table, undefined)) };
 }
 
@@ -200,7 +221,9 @@ const optionTypes: { readonly [K in keyof CompileOptions]-?: 'string' | 'boolean
   checkArgs: 'boolean',
   checkpointMemory: 'number', // its range is checked where it is used
   cache: 'object', // a CompileCache: checked below
+  calls: 'string', // one of callPolicies: checked below
   derivatives: 'list of strings', // each a derivative: an unknown one is the diagnostic AD5040
+  target: 'string', // 'js' or 'wasm': another is the diagnostic AD5041
 };
 
 /** What a value is, in a message: `a Buffer`, `undefined`, `a number (42)`. */
@@ -224,6 +247,8 @@ function validateArguments(name: string, source: unknown, options: unknown): voi
     const ok = type === 'list of strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === type;
     if (value !== undefined && !ok) throw new TypeError(`adc: ${name}(source, options): options.${key} must be a ${type}, not ${describe(value)}`);
   }
+  const calls = (options as Record<string, unknown>).calls;
+  if (calls !== undefined && !callPolicies.includes(calls as CallPolicy)) throw new TypeError(`adc: ${name}(source, options): options.calls must be one of ${callPolicies.map((p) => `'${p}'`).join(', ')}, not ${JSON.stringify(calls)}`);
   const cache = (options as Record<string, unknown>).cache;
   if (cache !== undefined && !(cache instanceof CompileCache)) throw new TypeError(`adc: ${name}(source, options): options.cache must be a CompileCache (new CompileCache()), not ${describe(cache)}`);
 }
@@ -235,35 +260,51 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   for (const d of asked ?? []) {
     if (!built.has(d)) diagnostics.error('derivativeNotBuilt', span(0, 0), String(d));
   }
-  const checked = diagnostics.hasErrors ? undefined : check(source, diagnostics);
+  const target = options.target ?? 'js';
+  if (target !== 'js' && target !== 'wasm') diagnostics.error('unknownTarget', span(0, 0), String(target));
+  const policy = options.calls ?? 'auto';
+  const checked = diagnostics.hasErrors ? undefined : check(source, diagnostics, policy);
   const memory = options.checkpointMemory;
   if (memory !== undefined && !(Number.isFinite(memory) && memory >= 0)) throw new RangeError(`checkpointMemory must be a number of MB ≥ 0, not ${memory}`);
   // Passes report in their own order; people read a file top to bottom.
   diagnostics.items.sort((a, b) => a.span.start - b.span.start);
   if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const lines = new LineMap(source);
+  const graph = buildCallGraph(checked.table, policy);
+  const kept = new Set(graph.kept.keys());
+  const calls = new CallForms(checked.table, graph, policy, options);
   const cache = options.cache;
+  // A function's code also depends on which of its callees are kept, decided over the whole file:
+  // the kept set is part of every key, and each entry remembers the kept forms its code calls.
+  const keptKey = [...kept].sort().join(',');
+  const callsOf = new Map<string, readonly Callee[]>();
   const keys = new Map<string, string>();
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
     for (const decl of checked.program.functions) {
       // Options that change the code of every function are part of each key.
-      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}/${options.checkpointMemory ?? ''}/${asked ? [...asked].sort().join(',') : 'default'}`);
+      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}/${options.checkpointMemory ?? ''}/${target}/${asked ? [...asked].sort().join(',') : 'default'}/${policy}/${keptKey}`);
       const reused = key === undefined ? undefined : cache!.reuse(key, decl.span.start, lines.position(decl.span.start).line);
       if (reused) {
+        calls.noteCalls(reused.calls ?? []);
         yield { reuse: reused };
         continue;
       }
       if (key !== undefined) keys.set(decl.name, key);
-      yield compileFunction(decl, checked.table, asked, options);
+      const made = compileFunction(decl, checked.table, asked, options, kept);
+      callsOf.set(decl.name, calls.note([made.value, made.gradient, made.vjp, made.jvp, made.hvp]));
+      yield made;
     }
   })();
   const emitted = (made: EmittedFunction, reusable: boolean) => {
     const decl = checked.table.get(made.name)!;
-    if (reusable && keys.has(made.name)) cache!.keep(keys.get(made.name)!, made, decl.span.start, lines.position(decl.span.start).line);
+    if (reusable && keys.has(made.name)) cache!.keep(keys.get(made.name)!, { ...made, calls: callsOf.get(made.name) }, decl.span.start, lines.position(decl.span.start).line);
   };
-  const sections = emitModule({ filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted, ...(asked && !(asked.size === 1 && asked.has('grad')) && { derivatives: [...asked] }) });
+  const emitInput = { filename, version, lines, functions: compiled, checkArgs: options.checkArgs, emitted, calls: () => calls.forms(), ...(asked && !(asked.size === 1 && asked.has('grad')) && { derivatives: [...asked] }) };
+  const sections = target === 'wasm' ? emitWasmModule(emitInput, diagnostics) : emitModule(emitInput);
   cache?.finish();
+  // The wasm target refuses what it cannot compile (AD8001).
+  if (diagnostics.hasErrors) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);
     return {

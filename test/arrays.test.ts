@@ -27,6 +27,7 @@ import {
 } from './oracle/arrays.ts';
 import { only } from './support/diagnostics.ts';
 import { importCode } from './support/load.ts';
+import { testTarget } from './support/target.ts';
 
 // ---- helpers ---------------------------------------------------------------------------------
 
@@ -47,9 +48,14 @@ const gmmSource = readFileSync(new URL('../examples/gmm.ad', import.meta.url), '
 
 /** Compiles (failing with the diagnostics if it does not) and imports the module. */
 async function load(source: string, filename = 'arrays-test.ad'): Promise<Loaded> {
-  const r = compileSync(source, { filename });
+  const r = compileSync(source, { filename, target: testTarget.current });
   if (r.code === undefined) throw new Error(`did not compile: ${r.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
-  return { m: (await importCode(r.code)) as unknown as ArrayModule, code: r.code, functions: r.functions };
+  const m = (await importCode(r.code)) as unknown as ArrayModule;
+  // On the wasm target (test/arrays-wasm.test.ts), functions with arrays must run as WebAssembly, not fall back.
+  if (testTarget.current === 'wasm') {
+    for (const f of r.functions) if (f.params.some((p) => p.type)) expect(m[f.name].name, f.name).toBe(`${f.name}$wasm`);
+  }
+  return { m, code: r.code, functions: r.functions };
 }
 
 const grad = (m: ArrayModule, fn: string, ...args: unknown[]) => m[`${fn}Grad`](...args) as GradResult;

@@ -316,7 +316,15 @@ describe('functions and calls (AD3xxx)', () => {
   });
 
   it('reports direct recursion at the call', () => {
-    expect(only('fn f(x) =\n  f(x) + 1\n')).toEqual({ code: 'AD3002', message: 'recursion is not supported: f → f', line: 2, column: 3 });
+    // A function of numbers may call itself only with a bound the compiler checks (test/calls.test.ts).
+    expect(only('fn f(x) =\n  f(x) + 1\n')).toEqual({
+      code: 'AD3008',
+      message: "'f' calls itself here without a bound adc can check: pass 'p - c' for a number parameter p (c a positive number) and call it only inside 'if p > k then …' (or >=)",
+      line: 2,
+      column: 3,
+    });
+    expect(only('fn f(x) =\n  f(x) + 1\n', { calls: 'inline' })).toEqual({ code: 'AD3002', message: 'recursion is not supported: f → f', line: 2, column: 3 });
+    expect(only('fn f(x: vec[n]) =\n  f(x) + 1\n')).toEqual({ code: 'AD3002', message: 'recursion is not supported: f → f', line: 2, column: 3 });
   });
 
   it('reports mutual recursion once, naming the whole cycle, at the call that closes it', () => {
@@ -491,21 +499,24 @@ describe('suggestions and use before definition', () => {
   });
 });
 
-describe('limits of inlining calls (AD3005–AD3007)', () => {
+// With every call inlined (the option calls: 'inline'), the limits of inlining apply to every
+// function; by default they remain only for functions taking or returning arrays (always inlined).
+describe('limits of inlining calls (AD3005–AD3007), every call inlined', () => {
+  const inline = { calls: 'inline' } as const;
   it('reports a function whose inlined calls nest too deeply, at the deepest call', () => {
     const source = ['fn f0(x) = x', ...[1, 2, 3].map((i) => `fn f${i}(x) = ${'-'.repeat(900)}f${i - 1}(x)`)].join('\n') + '\n';
-    const seen = only(source);
+    const seen = only(source, inline);
     expect(seen.code).toBe('AD3005');
-    expect(seen.message).toBe("'f2' nests too deeply once its calls are inlined (the limit is 1000 levels); split expressions with 'let'");
+    expect(seen.message).toBe("'f2' nests too deeply once its calls are inlined (the limit is 1000 levels; calls of functions that take or return arrays are always inlined); split expressions with 'let'");
     expect(seen.line).toBe(3);
   });
 
   it('reports a function that doubles its callee at every level', () => {
     const source = ['fn f0(x) = sin(x)', ...Array.from({ length: 16 }, (_, k) => `fn f${k + 1}(x) = f${k}(x) + f${k}(2 * x)`)].join('\n') + '\n';
-    expect(only(source)).toEqual({
+    expect(only(source, inline)).toEqual({
       code: 'AD3006',
       message:
-        "'f14' grows to 147449 operations once calls are inlined, 147442 of them from its calls (the limit is 100000 from calls); call large functions from fewer places",
+        "'f14' grows to 147449 operations once calls are inlined, 147442 of them from its calls (the limit is 100000 from calls; calls of functions that take or return arrays are always inlined); call large array functions from fewer places",
       line: 15,
       column: 4,
     });
@@ -534,9 +545,9 @@ describe('limits of inlining calls (AD3005–AD3007)', () => {
     // Two calls to g add 2 × 60,002: refused, with the share from calls in the message.
     const twice = source.replace('let a0 = g(x)', 'let a0 = g(x) + g(2 * x)');
     const refused = new DiagnosticBag();
-    checkProgram(parse(twice, refused)!, refused);
+    checkProgram(parse(twice, refused)!, refused, 'inline');
     expect(refused.items.map((d) => d.code)).toEqual(['AD3006']);
-    expect(refused.items[0].message).toMatch(/^'f' grows to \d+ operations once calls are inlined, 120004 of them from its calls \(the limit is 100000 from calls\)/);
+    expect(refused.items[0].message).toMatch(/^'f' grows to \d+ operations once calls are inlined, 120004 of them from its calls \(the limit is 100000 from calls; /);
   });
 
   it('does not cap a long function that inlines no call (its code is what was written)', () => {
@@ -545,16 +556,41 @@ describe('limits of inlining calls (AD3005–AD3007)', () => {
     const source = `fn chain(x) {\n  let v0 = x\n${lines.join('\n')}\n  return v20000\n}\nfn twice(x) = chain(x) + chain(x)\n`;
     const diagnostics = new DiagnosticBag();
     const program = parse(source, diagnostics)!;
-    checkProgram(program, diagnostics);
+    checkProgram(program, diagnostics, 'inline');
     // chain itself passes; twice, which inlines it twice, is still refused.
     expect(diagnostics.items.map((d) => [d.code, source.slice(d.span.start, d.span.end)])).toEqual([['AD3006', 'twice']]);
   });
 
   it('reports a file that inlining grows far beyond what was written', () => {
     const source = ['fn f0(x) = x', ...Array.from({ length: 2000 }, (_, k) => `fn f${k + 1}(x) = f${k}(x) * 1.01`)].join('\n') + '\n';
-    const seen = only(source);
+    const seen = only(source, inline);
     expect(seen.code).toBe('AD3007');
-    expect(seen.message).toMatch(/^inlining calls grows this file to \d+ operations by 'f\d+' \(the limit here is \d+\); call large functions from fewer places$/);
+    expect(seen.message).toMatch(/^inlining calls grows this file to \d+ operations by 'f\d+' \(the limit here is \d+; calls of functions that take or return arrays are always inlined\); call large array functions from fewer places$/);
+  });
+});
+
+describe('limits of inlining calls (AD3005–AD3007) by default: only where calls of array functions are inlined', () => {
+  const doubling = (n: number) => ['fn f0(x) = sin(x)', ...Array.from({ length: n }, (_, k) => `fn f${k + 1}(x) = f${k}(x) + f${k}(2 * x)`)].join('\n') + '\n';
+
+  it('compiles what inlining could not: calls of functions of numbers stay calls', () => {
+    // The four programs the limits refuse above when every call is inlined.
+    const deep = ['fn f0(x) = x', ...[1, 2, 3].map((i) => `fn f${i}(x) = ${'-'.repeat(900)}f${i - 1}(x)`)].join('\n') + '\n';
+    const chain = ['fn f0(x) = x', ...Array.from({ length: 2000 }, (_, k) => `fn f${k + 1}(x) = f${k}(x) * 1.01`)].join('\n') + '\n';
+    for (const source of [deep, doubling(16), chain]) {
+      const bag = new DiagnosticBag();
+      expect(checkProgram(parse(source, bag)!, bag)).toBeDefined();
+      expect(bag.items).toEqual([]);
+    }
+    const result = compileSync(doubling(16));
+    expect(result.diagnostics).toEqual([]);
+    expect(result.code).toMatch(/^\/\/ f\d+ is compiled once and called, not inlined: \d+ operations × 2 call sites$/m);
+  });
+
+  it('still reports a function that doubles a callee taking an array, naming that limit', () => {
+    const source = ['fn f0(v: vec[n]) = sum(i: sin(v[i]))', ...Array.from({ length: 16 }, (_, k) => `fn f${k + 1}(v: vec[n]) = f${k}(v) + f${k}(v) * 2`)].join('\n') + '\n';
+    const seen = only(source);
+    expect(seen.code).toBe('AD3006');
+    expect(seen.message).toMatch(/^'f\d+' grows to \d+ operations once calls are inlined, \d+ of them from its calls \(the limit is 100000 from calls; calls of functions that take or return arrays are always inlined\); call large array functions from fewer places$/);
   });
 });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { checkLoopCase, loopCaseArb, newLoopStats } from './support/loop-programs.ts';
+import { checkLoopCase, checkLoopCaseThroughCalls, loopCaseArb, newLoopStats } from './support/loop-programs.ts';
 
 /**
  * Random programs with loops that carry state (test/support/loop-programs.ts): values against a
@@ -13,6 +13,13 @@ describe('random loops with state', () => {
     fc.assert(
       fc.property(loopCaseArb(), (c) => checkLoopCase(c, stats)),
       { numRuns: 150 },
+    );
+  }, 120_000);
+
+  it('called from another function as a kept call: the same gradient as inlined, checkpointed or not', () => {
+    fc.assert(
+      fc.property(loopCaseArb(), (c) => checkLoopCaseThroughCalls(c)),
+      { numRuns: 40 },
     );
   }, 120_000);
 

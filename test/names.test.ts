@@ -34,13 +34,17 @@ describe('names', () => {
         const source =
           `fn ${fnName}(${p}: vec[n]) {\n  let ${local}[i] = 2 * ${p}[i]\n  return ${local}\n}\n` +
           `fn ${caller}(${p}: vec[n]) = sum(i: ${fnName}(${p})[i]) + [${p}[0], 3][1]\n`;
-        const result = compileSync(source);
-        expect(result.diagnostics, source).toEqual([]);
-        const m = instantiate(result.code!) as unknown as Record<string, (x: number[]) => unknown>;
-        expect([...(m[fnName]([1, 2]) as Float64Array)]).toEqual([2, 4]);
-        expect(m[`${fnName}Grad`]).toBeUndefined();
-        expect(m[caller]([1, 2])).toBe(9);
-        expect([...((m[`${caller}Grad`]([1, 2]) as { gradient: Record<string, Float64Array> }).gradient[p])]).toEqual([2, 2]);
+        // Both targets: the wasm target's glue names its own variables ($heap, p$at) beside the user's.
+        for (const target of ['js', 'wasm'] as const) {
+          const result = compileSync(source, { target });
+          expect(result.diagnostics, source).toEqual([]);
+          const m = instantiate(result.code!) as unknown as Record<string, (x: number[]) => unknown>;
+          if (target === 'wasm') expect(m[caller].name).toMatch(/\$wasm$/);
+          expect([...(m[fnName]([1, 2]) as Float64Array)]).toEqual([2, 4]);
+          expect(m[`${fnName}Grad`]).toBeUndefined();
+          expect(m[caller]([1, 2])).toBe(9);
+          expect([...((m[`${caller}Grad`]([1, 2]) as { gradient: Record<string, Float64Array> }).gradient[p])]).toEqual([2, 2]);
+        }
       }),
       { numRuns: 150 },
     );
@@ -100,6 +104,27 @@ describe('names', () => {
     );
   });
 
+  it('every accepted name works for a function kept as a call, its parameter, and a caller parameter of its name', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(nameArb, { minLength: 3, maxLength: 3 }), ([fnName, p, caller]) => {
+        fc.pre(![fnName, caller].some((n) => n.endsWith('Grad') || n.endsWith('Hvp') || n.endsWith('Jvp')) && `${fnName}Grad` !== caller);
+        // The caller's parameter named like the function: the calls must still reach the function.
+        const source = `fn ${fnName}(${p}) = ${p} * ${p} + 1\nfn ${caller}(${fnName}, ${p}) = ${fnName} * ${fnName}(${p}) + ${fnName}(${fnName})\n`;
+        const result = compileSync(source, { calls: 'keep', derivatives: ['grad', 'hvp'] });
+        expect(result.diagnostics, source).toEqual([]);
+        expect(result.code).toContain('$adjoint(');
+        const m = instantiate(result.code!) as unknown as Record<string, (...a: unknown[]) => { value: number; gradient: Record<string, number>; hvp: Record<string, number> } | number>;
+        // c(a, q) = a (q² + 1) + a² + 1: at (2, 3), 25; ∂/∂a = q² + 1 + 2a = 14, ∂/∂q = 2aq = 12.
+        expect(m[caller](2, 3)).toBe(25);
+        const r = m[`${caller}Hvp`]({ [fnName]: 1, [p]: 0 }, 2, 3) as { value: number; gradient: Record<string, number>; hvp: Record<string, number> };
+        expect(r.gradient).toEqual({ [fnName]: 14, [p]: 12 });
+        // H·(1, 0) = (∂²/∂a², ∂²/∂q∂a) = (2, 2q).
+        expect(r.hvp).toEqual({ [fnName]: 2, [p]: 6 });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('keywords and constants are refused as names with a diagnostic', () => {
     for (const name of [...keywords, ...constants.keys()]) {
       const result = compileSync(`fn f(${name}) = ${name}\n`);
@@ -125,7 +150,8 @@ describe('names', () => {
 
 /**
  * Every global identifier JavaScript defines, as a function, a matrix and a scalar parameter, a
- * let, an array let, a var, a loop index and a size (test/support/names.ts). The globals generated code reads are
+ * let, an array let, a var, a loop index, a size, an array variable (also as loop state) and an array made
+ * in a loop (test/support/names.ts). The globals generated code reads are
  * checked every run; a sample of the others per run (all of them in `npm run fuzz`).
  */
 describe('global names', () => {
@@ -183,10 +209,13 @@ describe('global names', () => {
       'fn lsq(w: vec[n], b, const X: mat[m, n], const y: vec[m]) = sum(k: (b + sum(i: X[k, i] * w[i]) - y[k])^2) / m + norm(w) + dot(w, w)\n',
       'fn s(x, y) = if x > y then sqrt(x) ^ y else atan2(x, y) + hypot(x, y) + max(x, y) + abs(x) + floor(x) + sign(y)\n',
       big.join('\n'),
+      // Calls that stay calls (the rule keeps kb: large, called three times): its internal forms.
+      `fn kb(x, y) = ${Array.from({ length: 40 }, (_, k) => `sin(x * ${k + 1}) * y`).join(' + ')}\nfn kc(x) = kb(x, 1) + kb(2, x) + kb(x, x)\n`,
     ];
-    for (const checkArgs of [false, true]) {
+    // Both targets: the wasm target's glue (instantiation, memory, errors) reads the same globals.
+    for (const [checkArgs, target] of [[false, 'js'], [true, 'js'], [false, 'wasm'], [true, 'wasm']] as const) {
       for (const source of programs) {
-        const result = compileSync(source, { checkArgs });
+        const result = compileSync(source, { checkArgs, target });
         expect(result.diagnostics, source).toEqual([]);
         const context = createContext({});
         runInContext(`const g = globalThis; for (const name of Object.getOwnPropertyNames(g)) if (!${JSON.stringify(globalsUsed)}.includes(name)) delete g[name];`, context);
@@ -195,6 +224,8 @@ describe('global names', () => {
         const entries = match[1].split(',').map((spec) => spec.trim().split(/\s+as\s+/));
         const body = `${result.code!.slice(0, match.index)}\n({ ${entries.map(([local, exported = local]) => `${JSON.stringify(exported)}: ${local}`).join(', ')} })`;
         const m = runInContext(`'use strict';\n${body}`, context) as Record<string, (...args: unknown[]) => unknown>;
+        // In that realm the WebAssembly module instantiates: functions with arrays do not fall back to JavaScript.
+        if (target === 'wasm') for (const f of result.functions) if (f.params.some((p) => p.type)) expect(m[f.name].name).toBe(`${f.name}$wasm`);
         const calls: unknown[][] = [
           [[1, 2], [0.5, 2, 3]],
           [0.5, 2],

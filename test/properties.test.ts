@@ -19,4 +19,13 @@ describe('compiled programs agree with the reference evaluator and forward mode'
       { numRuns: runs },
     );
   });
+
+  // Random call graphs (up to five functions, each calling the earlier ones, often more than once)
+  // with every call of a function kept as a call: its adjoint, not its inlined body.
+  it(`on ${Math.ceil(runs / 3)} random call graphs, every call kept as a call`, () => {
+    fc.assert(
+      fc.property(caseArb({ maxFunctions: 5 }), (c) => checkCase(c, { calls: 'keep' })),
+      { numRuns: Math.ceil(runs / 3) },
+    );
+  });
 });

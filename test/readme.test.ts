@@ -40,13 +40,17 @@ describe('README.md', () => {
     expect(readme).not.toMatch(/shared\/seed|the seed document|the seed's/);
   });
 
-  it('lists every dependency of the published package, and every development one, under Dependencies', () => {
+  it('lists every dependency of the published package, every development one and every benchmark peer, under Dependencies', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
     const section = readme.slice(readme.indexOf('### Dependencies'));
-    const [published, development] = section.split('| package (dev) |');
+    const [published, rest] = section.split('| package (dev) |');
+    // The benchmark's peers are a package of their own (bench/package.json), in a third table.
+    const [development, bench] = rest!.split('| package (bench/, on demand) |');
+    const benchPkg = JSON.parse(readFileSync(join(root, 'bench', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     const names = (text: string) => new Set([...text.matchAll(/^\| (.*?) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([^`]+)`/g)].map((n) => n[1]!)));
     expect(names(published!)).toEqual(new Set(Object.keys(pkg.dependencies)));
     expect(names(development!)).toEqual(new Set(Object.keys(pkg.devDependencies)));
+    expect(names(bench!)).toEqual(new Set(Object.keys(benchPkg.dependencies)));
   });
 
   it('says what it does of unchecked number arguments: NaN by default, a TypeError with checkArgs', async () => {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chainSource } from '../bench/chain.ts';
+import { branchesInARow, loopsInARow, nestedLoops } from '../bench/shapes.ts';
 import { compileSync } from '../src/index.ts';
 
 describe('output size is linear in the input', () => {
@@ -23,5 +24,34 @@ describe('output size is linear in the input', () => {
     const ratio = compileSync(file(800)).code!.length / compileSync(file(200)).code!.length;
     expect(ratio).toBeGreaterThan(3.6);
     expect(ratio).toBeLessThan(4.4);
+  });
+});
+
+describe('shapes that once made compile time grow faster than the input', () => {
+  // Both sizes of a family unsplit (split-function.ts adds loads and stores per chunk).
+  it('4 times as many loops in a row, or branches in a row, give 4 times the output (±10%)', () => {
+    for (const [family, n] of [[loopsInARow, 100], [branchesInARow, 25]] as const) {
+      const small = compileSync(family(n));
+      const large = compileSync(family(4 * n));
+      expect(small.diagnostics).toEqual([]);
+      const ratio = large.code!.length / small.code!.length;
+      expect(ratio).toBeGreaterThan(3.6);
+      expect(ratio).toBeLessThan(4.4);
+    }
+  });
+
+  // Dead-code elimination swept a carried loop's body until its live set settled, and each loop
+  // nested in it once per round: 3^depth sweeps (10 deep took 41 s; 16 deep, hours). Now a loop
+  // swept without a change is not swept again. The timeout only catches a return to that.
+  it('loops nested 16 deep compile, to code whose gradient agrees with a central difference', { timeout: 120_000 }, async () => {
+    const result = compileSync(nestedLoops(16));
+    expect(result.diagnostics).toEqual([]);
+    const mod = (await import(`data:text/javascript,${encodeURIComponent(result.code!)}`)) as Record<string, (...a: number[]) => any>;
+    const [x, y] = [0.3, 0.9];
+    const { value, gradient } = mod.fGrad!(x, y);
+    expect(value).toBeCloseTo(mod.f!(x, y), 12);
+    const h = 1e-6;
+    expect(gradient.x).toBeCloseTo((mod.f!(x + h, y) - mod.f!(x - h, y)) / (2 * h), 4);
+    expect(gradient.y).toBeCloseTo((mod.f!(x, y + h) - mod.f!(x, y - h)) / (2 * h), 4);
   });
 });

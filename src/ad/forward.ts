@@ -2,6 +2,7 @@ import { Builder, type NameSupply } from '../ir/builder.ts';
 import { constant, declaredIn, forEachInstr, isBooleanOp, variable, type Expr, type Instr, type IrFunction, type Operand, type Reduction } from '../ir/ir.ts';
 import { assertNever } from '../syntax/ast.ts';
 import { tangentRules } from './rules.ts';
+import { tangentOfCall } from './calls.ts';
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
 
@@ -43,6 +44,8 @@ export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly s
     if (dots.every((x) => x === undefined)) return undefined;
     if (expr.op === 'load' || expr.op === 'row') return b.op(expr.op, dots[0]!, expr.args[1]);
     if (isBooleanOp(expr.op)) return undefined;
+    // A call that stays a call: the callee's tangent function (calls.ts).
+    if (expr.op === 'call') return tangentOfCall(b, expr, dots);
     const rule = tangentRules[expr.op as keyof typeof tangentRules];
     if (!rule) throw new Error(`internal error: no tangent rule for '${expr.op}'`);
     return rule({ b, args: expr.args, y, dots });

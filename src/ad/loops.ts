@@ -1,9 +1,12 @@
 import type { NameSupply } from '../ir/builder.ts';
-import { constant, declaredIn, definesOf, forEachInstr, variable, type Instr, type Operand } from '../ir/ir.ts';
+import { constant, declaredIn, definesOf, forEachInstr, variable, type Expr, type Instr, type Op, type Operand } from '../ir/ir.ts';
 
 export type Loop = Extract<Instr, { kind: 'loop' }>;
 
-/** A nested reduction whose results the forward sweep stores, one per iteration of the loops around it. */
+/**
+ * A value the forward sweep stores, one per iteration of the loops around it: a nested reduction's
+ * results, or a costly value (an exp, a tanh) computed in a loop's body.
+ */
 export interface Saved {
   /** The loops around it, outermost first: index (as in the forward sweep), start, and iteration count. */
   readonly enclosing: readonly { readonly index: string; readonly from: Operand; readonly extent: Operand }[];
@@ -19,6 +22,11 @@ export interface Saved {
  * This needs the loops around to have bounds known before the outermost one starts (rectangular
  * loops); a reduction inside a triangular loop (`j in 0..i`) is recomputed instead. Results the
  * reverse sweep turns out not to read are removed again by dead-code elimination.
+ *
+ * The same holds, less sharply, for one costly operation in a loop's body (exp, log, tanh, a power
+ * with a variable exponent…): `worthStoring` weighs recomputing it against a store and a load.
+ * Those values are stored the same way, in loops without state (a loop with state stores its
+ * states instead, checkpoint.ts), when they are computed in the body itself, not in a branch.
  */
 export function saveNestedReductions(body: readonly Instr[], names: NameSupply, saved: Map<string, Saved>): Instr[] {
   // Names defined inside some loop body (branch locals there are declared in the body too).
@@ -56,7 +64,8 @@ export function saveNestedReductions(body: readonly Instr[], names: NameSupply, 
       block.flatMap((i): Instr[] => {
         if (i.kind === 'if') return [{ ...i, then: rewrite(i.then, around), else: rewrite(i.else, around) }];
         if (i.kind !== 'loop') return [i];
-        const loop: Loop = { ...i, body: rewrite(i.body, [...around, i]) };
+        const rewritten: Loop = { ...i, body: rewrite(i.body, [...around, i]) };
+        const loop = saveCostlyValues(rewritten, around);
         if (!loop.reduction || around.length === 0 || !around.every((l) => known(l.from) && known(l.to))) return [loop];
         const enclosing = around.map((l) => ({ index: l.index, from: l.from, extent: extentOf(l) }));
         let length: Operand = enclosing[0].extent;
@@ -76,10 +85,95 @@ export function saveNestedReductions(body: readonly Instr[], names: NameSupply, 
         }
         return [loop, ...after];
       });
+    /** The loop with each costly value of its body stored after it is computed (see worthStoring). */
+    const saveCostlyValues = (loop: Loop, around: readonly Loop[]): Loop => {
+      const nest = [...around, loop];
+      if (!nest.every((l) => known(l.from) && known(l.to) && !l.carried && !l.exit)) return loop;
+      // (A value stored into an array let is read back from it already.)
+      const inArrays = new Set(loop.body.flatMap((i) => (i.kind === 'store' && i.expr.op === 'copy' && i.expr.args[0].kind === 'var' ? [i.expr.args[0].name] : [])));
+      // (A power of the loop's own index, t^j or t^(j + c), is a running product after optimisation:
+      // one multiplication, see reduce-strength.ts.)
+      const fromIndex = new Set([loop.index]);
+      for (const i of loop.body) if (i.kind === 'const' && (i.expr.op === 'add' || i.expr.op === 'sub') && i.expr.args.some((a) => a.kind === 'var' && a.name === loop.index)) fromIndex.add(i.target);
+      const runningPower = (e: Expr) => e.op === 'pow' && e.args[1].kind === 'var' && fromIndex.has(e.args[1].name);
+      const costly = new Set(loop.body.filter((i) => i.kind === 'const' && !inArrays.has(i.target) && !runningPower(i.expr) && worthStoring(i.expr.op, i.expr.args)));
+      if (costly.size === 0) return loop;
+      const enclosing = nest.map((l) => ({ index: l.index, from: l.from, extent: extentOf(l) }));
+      let length: Operand = enclosing[0].extent;
+      for (const e of enclosing.slice(1)) length = temp(prelude, loop.origin, 'mul', length, e.extent);
+      // The position of the iteration: computed once, at the top of the body.
+      const position: Instr[] = [];
+      let at: Operand | undefined;
+      for (const e of enclosing) {
+        const offset = temp(position, loop.origin, 'sub', variable(e.index), e.from);
+        at = at === undefined ? offset : temp(position, loop.origin, 'add', temp(position, loop.origin, 'mul', at, e.extent), offset);
+      }
+      const body: Instr[] = [...position];
+      for (const i of loop.body) {
+        body.push(i);
+        if (!costly.has(i) || i.kind !== 'const') continue;
+        const array = names.saved();
+        const note = `${i.expr.op} values for the reverse sweep (a store and a load cost less than an ${i.expr.op})`;
+        prelude.push({ kind: 'array', target: array, length, overwritten: true, note, origin: i.origin });
+        saved.set(i.target, { enclosing, values: [{ name: i.target, array }] });
+        body.push({ kind: 'store', array, index: at!, expr: { op: 'copy', args: [variable(i.target)] }, accumulate: false, origin: i.origin });
+      }
+      return { ...loop, body };
+    };
     const rewritten = rewrite([instr], []);
     top.push(...prelude, ...rewritten);
   }
   return top;
+}
+
+/** What cloneBody needs of a set of names: a Set, or a layer over one (`layered`). */
+export interface NameSet {
+  has(name: string): boolean;
+  add(name: string): unknown;
+}
+
+/**
+ * Names added here stay here; `has` also sees `under`. For a copy whose new names must not reach
+ * `under`, without copying it (a copy per loop made compile time quadratic in the number of loops).
+ */
+export function layered(under: ReadonlySet<string>): NameSet {
+  const added = new Set<string>();
+  return { has: (name) => added.has(name) || under.has(name), add: (name) => added.add(name) };
+}
+
+/**
+ * The cost model of store-or-recompute for one value, in multiplications: the reverse sweep
+ * either computes it again or reads it back from an array the forward sweep wrote (a store, a
+ * load and the memory they move: about STORE_COST). Measured on V8 (Node 20): Math.exp, log, sin,
+ * tanh and a power with a variable exponent cost 10–40 multiplications; sqrt, abs, floor and the
+ * arithmetic are cheaper than a store and a load, so they are recomputed.
+ */
+const RECOMPUTE_COST: Partial<Record<Op, number>> = {
+  exp: 20,
+  expm1: 20,
+  log: 20,
+  log1p: 20,
+  log2: 20,
+  log10: 20,
+  sin: 20,
+  cos: 20,
+  tan: 25,
+  asin: 25,
+  acos: 25,
+  atan: 20,
+  atan2: 30,
+  sinh: 25,
+  cosh: 25,
+  tanh: 25,
+  cbrt: 15,
+  hypot: 15,
+};
+const STORE_COST = 4;
+
+/** Whether storing a value for the reverse sweep is cheaper than recomputing it (a power: with a variable exponent). */
+export function worthStoring(op: Op, args: readonly Operand[]): boolean {
+  const cost = op === 'pow' ? (args[1]?.kind === 'const' ? 0 : 30) : (RECOMPUTE_COST[op] ?? 0);
+  return cost > STORE_COST;
 }
 
 /** A loop body copied under fresh names, for the reverse sweep's recomputation. */
@@ -98,7 +192,7 @@ export function cloneBody(
   renames: Map<string, string>,
   names: NameSupply,
   active: Set<string>,
-  arrays: Set<string>,
+  arrays: NameSet,
   original: Map<string, string>,
 ): Clone {
   const fresh = (name: string): string => {
@@ -144,10 +238,11 @@ export function cloneBody(
           // are declared before the loop (renamed with it when the loop is in the block copied).
           const exit = i.exit && { body: copy(i.exit.body), condition: ren(i.exit.condition), trips: renName(i.exit.trips) };
           const carried = i.carried?.map(renName);
-          return { ...i, index, from, to, body, ...(reduction && { reduction }), ...(exit && { exit }), ...(carried && { carried }) };
+          const carriedArrays = i.carriedArrays?.map((a) => ({ name: renName(a.name), length: ren(a.length) }));
+          return { ...i, index, from, to, body, ...(reduction && { reduction }), ...(exit && { exit }), ...(carried && { carried }), ...(carriedArrays && { carriedArrays }) };
         }
         case 'store':
-          return { ...i, array: renName(i.array), index: ren(i.index), expr: expr(i.expr) };
+          return { ...i, array: renName(i.array), index: ren(i.index), expr: expr(i.expr), ...(i.old && { old: ren(i.old) }) };
         case 'array':
           return { ...i, length: ren(i.length), ...(i.rows && { rows: ren(i.rows) }), target: i.declared ? renName(i.target) : fresh(i.target) };
         case 'check':

@@ -1,12 +1,13 @@
 import { Builder, simplify } from '../ir/builder.ts';
-import { constant, declaredIn, resultLength, definesOf, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { constant, declaredIn, resultLength, definesOf, mapNested, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { NameSupply } from '../ir/builder.ts';
 import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
-import { cloneBody, saveNestedReductions, type Loop, type Saved } from './loops.ts';
-import { defaultCheckpointMemoryMB, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
+import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from './loops.ts';
+import { copyElements, defaultCheckpointMemoryMB, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { isDifferentiable, rules } from './rules.ts';
+import { reverseCall } from './calls.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
 interface Adjoint {
@@ -68,6 +69,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     if (i.kind === 'array') arrays.add(i.target);
   });
   noteRows(forward);
+  // Arrays written again by each iteration of a loop with state (work arrays made in its body,
+  // array variables' buffers): the reverse of a store into one takes its adjoint and sets it to 0,
+  // so that the iteration reversed next starts from 0 (or from the element's earlier value).
+  const rewritten = new Set<string>();
+  // Arrays the forward sweep stores for the reverse sweep only (nested reductions' results).
+  const tapeArrays = new Set<string>();
+  for (const s of saved.values()) for (const v of s.values) tapeArrays.add(v.array);
+  forEachInstr(forward, (i) => {
+    if (i.kind === 'loop' && i.carried) forEachInstr(i.body, (s) => s.kind === 'store' && !s.accumulate && rewritten.add(s.array));
+  });
   const arrayAdjoints = new Map<string, string>();
   // Adjoint arrays that some read has added into so far (in the reverse sweep's order).
   const addedTo = new Set<string>();
@@ -206,10 +217,20 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           // element. An accumulation (`d$x[i] += v`, a nested gradient's) passes it on the same way.
           const value = instr.expr.args[0];
           const adjointArray = adjointArrayOf(instr.array);
-          if (instr.expr.op !== 'copy' || value.kind !== 'var' || !active.has(value.name) || !adjointArray) break;
-          const seed = b.op('load', variable(adjointArray), instr.index);
-          if (seed.kind === 'var') markMayBeZero(seed.name);
-          accumulate(value.name, seed);
+          if (adjointArray && instr.expr.op === 'copy' && value.kind === 'var' && active.has(value.name)) {
+            const seed = b.op('load', variable(adjointArray), instr.index);
+            if (seed.kind === 'var') markMayBeZero(seed.name);
+            accumulate(value.name, seed);
+          }
+          if (instr.accumulate) break;
+          const ownAdjoint = arrayAdjoints.get(instr.array);
+          // An element written again (in place, or by each iteration): its adjoint before the store is 0.
+          // (Whether or not something has added to it yet: in a loop, a later iteration's reverse may have.)
+          if (ownAdjoint && (instr.old || rewritten.has(originalOf(instr.array)))) {
+            b.emit({ kind: 'store', array: ownAdjoint, index: instr.index, expr: { op: 'copy', args: [constant(0)] }, accumulate: false, origin: b.origin });
+          }
+          // An update in place: the element gets its old value back, for what the reverse sweep recomputes before it.
+          if (instr.old) b.emit({ kind: 'store', array: instr.array, index: instr.index, expr: { op: 'copy', args: [instr.old] }, accumulate: false, origin: b.origin });
           break;
         }
         case 'array':
@@ -233,15 +254,21 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             if (matrix) addedTo.add(matrix);
             break;
           }
-          if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
-          const partials = rules[op];
+          const isActive = (a: Operand) => a.kind === 'var' && active.has(a.name);
           const y = variable(instr.target);
-          const contribute = () =>
-            args.forEach((arg, k) => {
-              const partial = partials[k];
-              if (!partial || arg.kind !== 'var' || !active.has(arg.name)) return;
-              accumulate(arg.name, partial({ b, args, y, g: g.value }));
-            });
+          const contribute =
+            op === 'call'
+              ? // A call that stays a call: the callee's adjoint function gives each argument's (calls.ts).
+                () => reverseCall(b, instr.expr!, g.value, isActive, accumulate)
+              : () => {
+                  if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
+                  const partials = rules[op];
+                  args.forEach((arg, k) => {
+                    const partial = partials[k];
+                    if (!partial || !isActive(arg) || arg.kind !== 'var') return;
+                    accumulate(arg.name, partial({ b, args, y, g: g.value }));
+                  });
+                };
           if (g.value.kind === 'var' && mayBeZero.has(g.value.name) && isLinear(op, args)) {
             // ±ḡ needs no guard (no partial to be infinite); the adjoints it reaches may be 0 in turn.
             contribute();
@@ -294,17 +321,25 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
    * stored into an array `let` is read back from it. Rows of arrays with adjoints get their
    * adjoint rows beside them.
    */
-  const recompute = (body: readonly Instr[]): number => {
+  const recompute = (body: readonly Instr[], whole = false): number => {
     const before = b.current.length;
     const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
     const definedBefore = new Set<string>();
     for (const instr of body) {
+      // (A whole iteration runs its stores in order: nothing is stored yet when a value is computed.
+      // An element updated in place still holds the value stored when its store is reversed: the
+      // updates after it have been reversed, and their old values put back, by then.)
+      if (whole) continue;
       // (Not an accumulation `a[i] += v`: a[i] then holds more than v.)
       if (instr.kind === 'store' && !instr.accumulate && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
     }
     for (const instr of body) {
       switch (instr.kind) {
         case 'store':
+          // A whole iteration (of a loop with state) writes its arrays again, in order; the results
+          // the forward sweep stored for the reverse sweep are there already.
+          if (whole && !tapeArrays.has(instr.array)) b.emit(instr);
+          continue;
         case 'check':
           continue;
         case 'add':
@@ -322,9 +357,14 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           if (!instr.reduction) {
             // A loop that only stores is not run again (its arrays are complete), unless it also
             // accumulates into a value of this body (a nested gradient's `let s = 0; for … s += …`):
-            // then it runs again for that, without its stores and outer accumulations.
-            const kept = valuesOnly([instr], declaredIn(body));
-            if (kept.length > 0) b.emit({ ...(kept[0] as Loop), note: 'recomputed for the reverse sweep' });
+            // then it runs again for that, without its stores and outer accumulations. In a whole
+            // iteration it runs again in full (its reads were checked in range by the forward sweep).
+            if (whole) {
+              b.emit({ ...(withoutChecks(instr) as Loop), note: 'recomputed for the reverse sweep' });
+            } else {
+              const kept = valuesOnly([instr], declaredIn(body));
+              if (kept.length > 0) b.emit({ ...(kept[0] as Loop), note: 'recomputed for the reverse sweep' });
+            }
             continue;
           }
           const s = saved.get(originalOf(instr.reduction.target));
@@ -340,6 +380,13 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           continue;
         }
         case 'const': {
+          // A costly value the forward sweep stored (loops.ts): read back.
+          const kept = saved.get(originalOf(instr.target));
+          if (kept) {
+            b.emit({ kind: 'const', target: instr.target, expr: { op: 'load', args: [variable(kept.values[0].array), positionOf(kept)] }, origin: instr.origin });
+            definedBefore.add(instr.target);
+            continue;
+          }
           const store = storedAt.get(instr.target);
           if (store && (store.index.kind === 'const' || !isDefinedIn(store.index.name, body) || definedBefore.has(store.index.name))) {
             b.emit({ kind: 'const', target: instr.target, expr: { op: 'load', args: [variable(store.array), store.index] }, origin: instr.origin });
@@ -391,13 +438,19 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
    * rules, and set d$X_k to the adjoints of the starting state. After the loop, d$X_k is the
    * adjoint of the state before it (the `let X_k = init` passes it on). A `while` reverses the
    * number of iterations it ran.
+   *
+   * Array state Y (a buffer the body updates in place) is read into a work array W, which stands
+   * for Y in the recomputed iterations and shares Y's adjoint array d$Y: reversing an iteration's
+   * stores (each takes its element's adjoint, sets it to 0 and restores the old value) leaves in
+   * d$Y the adjoint of the iteration's starting state, with no copy.
    */
   const reverseCarried = (loop: Loop) => {
     const carried = loop.carried ?? [];
     const tape = tapes.get(loop.index);
     if (!tape) throw new Error(`internal error: no tape for the loop over '${loop.index}'`);
+    const stateArrays = tape.arrays.map((a) => ({ ...a, adjoint: active.has(a.name) ? arrayAdjoints.get(a.name) : undefined }));
     // Nothing after the loop depends on its active state: it adds no adjoints.
-    if (!carried.some((name) => active.has(name) && adjoints.has(name))) return;
+    if (!carried.some((name) => active.has(name) && adjoints.has(name)) && !stateArrays.some((a) => a.adjoint && addedTo.has(a.adjoint))) return;
     const stateAdjoints = new Map<string, string>();
     for (const name of carried) {
       if (!active.has(name)) continue;
@@ -413,7 +466,15 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       stateAdjoints.set(name, target);
     }
     const carriedAdjoints = [...stateAdjoints.values()];
+    // A state adjoint may be exactly 0 (a variable unused after the loop, or used only in branches
+    // not taken): as in straight-line code, it then contributes nothing, even through an infinite
+    // partial (an unrolled loop would have no adjoint there at all).
+    for (const d of carriedAdjoints) mayBeZero.add(d);
     const { core, next } = splitIteration(loop, tape);
+    // An iteration that writes arrays (its state, arrays it makes) is recomputed whole, stores
+    // included, in order: its reverse then reads them as they were.
+    let wholeIteration = false;
+    forEachInstr(core, (i) => (wholeIteration ||= i.kind === 'store' && !i.accumulate && !tapeArrays.has(i.array)));
     const S = tape.stride;
     const origin = loop.origin;
     const base = (name: string) => name.replace(/\$.*$/, '');
@@ -421,26 +482,48 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       op: 'load',
       args: [variable(array), k === 0 ? position : b.op('add', position, constant(k))],
     });
-    const scaled = (o: Operand) => (S === 1 ? o : b.op('mul', o, constant(S)));
+    const scaled = (o: Operand) => (S.kind === 'const' && S.value === 1 ? o : b.op('mul', o, S));
     const last = loop.exit ? variable(loop.exit.trips) : loop.to;
     const segmentIndex = names.user('segment');
+    // The work arrays holding the array state of the iteration being recomputed.
+    const work = stateArrays.map((a) => {
+      const target = names.user(base(a.name));
+      b.emit({ kind: 'array', target, length: a.length, overwritten: true, note: `the state ${base(a.name)} of the iteration being reversed`, origin });
+      arrays.add(target);
+      if (a.adjoint) {
+        active.add(target);
+        arrayAdjoints.set(target, a.adjoint);
+      }
+      original.set(target, originalOf(a.name));
+      return target;
+    });
+    /** Copies the array state between a work array and a tape at `position` (a state's start). */
+    const copyState = (position: Operand, toTape: string | undefined, fromTape: string | undefined) =>
+      stateArrays.forEach((a, k) => {
+        const offset = b.op('add', position, a.offset);
+        b.emit(toTape ? copyElements(work[k], constant(0), toTape, offset, a.length, names, origin) : copyElements(fromTape!, offset, work[k], constant(0), a.length, names, origin));
+      });
     const build = () => {
       // Segment q: iterations start..end-1, start = from + q·C.
       const start = b.op('add', loop.from, b.op('mul', variable(segmentIndex), tape.every));
       const end = b.op('min', b.op('add', start, tape.every), last);
       // Its states, recomputed from the snapshot into the segment tape (no iteration when C = 1).
+      const snapshot = scaled(variable(segmentIndex));
       const state = carried.map((name) => {
         const target = names.user(base(name));
-        b.emit({ kind: 'let', target, expr: at(tape.snapshots, scaled(variable(segmentIndex)), carried.indexOf(name)), origin });
+        b.emit({ kind: 'let', target, expr: at(tape.snapshots, snapshot, carried.indexOf(name)), origin });
         return target;
       });
+      copyState(snapshot, undefined, tape.snapshots);
       const forwardIndex = names.user(base(originalOf(loop.index)));
       const renames = new Map<string, string>([[loop.index, forwardIndex]]);
       carried.forEach((name, k) => renames.set(name, state[k]));
+      stateArrays.forEach((a, k) => renames.set(a.name, work[k]));
       const stepBody = b.block(() => {
         const offset = scaled(b.op('sub', variable(forwardIndex), start));
         state.forEach((name, k) => b.emit({ kind: 'store', array: tape.segment, index: k === 0 ? offset : b.op('add', offset, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
-        const clone = cloneBody(core, renames, names, new Set(), new Set(arrays), new Map());
+        copyState(offset, tape.segment, undefined);
+        const clone = cloneBody(core, renames, names, new Set(), layered(arrays), new Map());
         for (const i of clone.instrs) b.emit(i);
         const values = next.map((o) => clone.renamed(o));
         const copies = values.map((v) => {
@@ -458,6 +541,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       b.emit({ kind: 'loop', index: forwardIndex, from: start, to: lastStart, descending: false, body: stepBody, carried: state, note, origin });
       const lastOffset = scaled(b.op('sub', lastStart, start));
       state.forEach((name, k) => b.emit({ kind: 'store', array: tape.segment, index: k === 0 ? lastOffset : b.op('add', lastOffset, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
+      copyState(lastOffset, tape.segment, undefined);
       // The segment's iterations, backwards.
       const index = names.user(base(originalOf(loop.index)));
       original.set(index, originalOf(loop.index));
@@ -472,9 +556,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           b.emit({ kind: 'const', target: begin, expr: at(tape.segment, position, k), origin });
           renames.set(name, begin);
         });
+        copyState(position, undefined, tape.segment);
+        stateArrays.forEach((a, k) => renames.set(a.name, work[k]));
         const body = cloneBody(core, renames, names, active, arrays, original);
         noteRows(body.instrs);
-        recompute(body.instrs);
+        recompute(body.instrs, wholeIteration);
         carried.forEach((name, k) => {
           const d = stateAdjoints.get(name);
           const value = body.renamed(next[k]);
@@ -517,6 +603,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     forEachInstr(loop.body, (i) => {
       // An array let's loop is reversed once something has been added into its adjoint array.
       if (i.kind === 'store' && (addedTo.has(arrayAdjoints.get(i.array) ?? '') || addedTo.has(adjointOfRow(i.array) ?? ''))) storesBack = true;
+      // An update in place is reversed in any case: the old values come back.
+      if (i.kind === 'store' && i.old) storesBack = true;
     });
     // A loop accumulating into an outer variable that has an adjoint (a nested gradient's `d$b += …`).
     const local = declaredIn(loop.body);
@@ -677,4 +765,10 @@ function definedIn(body: readonly Instr[]): Set<string> {
 
 function isDefinedIn(name: string, body: readonly Instr[]): boolean {
   return body.some((i) => definesOf(i).includes(name));
+}
+
+/** An instruction without the range checks in it, at any depth (code that ran checked before). */
+function withoutChecks(instr: Instr): Instr {
+  const strip = (block: readonly Instr[]): Instr[] => block.filter((i) => i.kind !== 'check').map(withoutChecks);
+  return mapNested(instr, strip);
 }

@@ -2,6 +2,7 @@ import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { FunctionDecl, Program } from '../syntax/ast.ts';
 import { checkFunctions } from './check-functions.ts';
 import { checkInlining } from './check-inlining.ts';
+import type { CallPolicy } from '../ir/call-graph.ts';
 import { checkRecursion } from './check-recursion.ts';
 import { checkShapes, type ArrayInfo } from './check-shapes.ts';
 import { checkTypes } from './check-types.ts';
@@ -9,7 +10,7 @@ import { resolveNames, type CallSite } from './resolve-names.ts';
 import { Suggester } from './suggest.ts';
 
 /** Runs every check and reports every independent error. Returns the function table when all pass. */
-export function checkProgram(program: Program, diagnostics: DiagnosticBag): Map<string, FunctionDecl> | undefined {
+export function checkProgram(program: Program, diagnostics: DiagnosticBag, policy: CallPolicy = 'auto'): Map<string, FunctionDecl> | undefined {
   const functions = checkFunctions(program, diagnostics);
   const calls = new Map<string, readonly CallSite[]>();
   const suggest = new Suggester(); // one budget for the whole file's "did you mean"s
@@ -19,12 +20,12 @@ export function checkProgram(program: Program, diagnostics: DiagnosticBag): Map<
     calls.set(fn.name, resolveNames(fn, functions, diagnostics, suggest));
     // Types are only checked where every name resolved, so one mistake is reported once.
     if (diagnostics.items.length === before) {
-      checkShapes(fn, functions, diagnostics, results);
+      checkShapes(fn, functions, diagnostics, results, policy);
       checkTypes(fn, diagnostics);
     }
   }
-  checkRecursion(calls, diagnostics);
-  if (!diagnostics.hasErrors) checkInlining(functions, diagnostics);
+  checkRecursion(calls, diagnostics, functions, policy);
+  if (!diagnostics.hasErrors) checkInlining(functions, diagnostics, policy);
   return diagnostics.hasErrors ? undefined : functions;
 }
 

@@ -2,6 +2,7 @@ import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
 import { allStatements, anyReachable, derivativeTarget, statementExprs, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
 import { constants } from '../ir/builtins.ts';
+import { staysCallPerIndex, type CallPolicy } from '../ir/call-graph.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
 /** One dimension of an array: its length as a form over sizes (undefined if not affine), and as written. */
@@ -45,6 +46,7 @@ export function checkShapes(
   functions: ReadonlyMap<string, FunctionDecl>,
   diagnostics: DiagnosticBag,
   resultOf: (name: string) => ArrayInfo | undefined = () => undefined,
+  policy: CallPolicy = 'auto',
 ): ArrayInfo | undefined {
   const env = new Map<string, Entity>();
   const ranges = new Map<string, AffineRange>();
@@ -337,7 +339,14 @@ export function checkShapes(
     if ((loops > 0 || blocks > 0) && !returnsArray && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
     // A loop with state inside a reduction would be run (and taped) once per index: not supported.
     // A call returning an array is computed once, before its statement: it may have state.
-    if (loops > 0 && !returnsArray && anyReachable(callee, functions, hasStatefulCode)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
+    // A function of numbers stays a call there instead (src/ir/call-graph.ts), unless every call is inlined.
+    if (loops > 0 && !returnsArray && anyReachable(callee, functions, hasStatefulCode) && !staysCallPerIndex(callee, functions, policy)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
+    // In a block, the arrays the callee makes are allocated once, before the block: their lengths
+    // must be sizes (a range over a number parameter could change from one call to the next).
+    if (blocks > 0) {
+      const ranged = firstNumberRangedArray(callee, functions);
+      if (ranged) diagnostics.error('arrayLengthInBlock', e.calleeSpan, `${ranged.fn}'s array '${ranged.array}`, ranged.name);
+    }
     const bindings: [string, Dim][] = [];
     callee.params.forEach((p, k) => {
       const arg = e.args[k];
@@ -479,13 +488,30 @@ export function checkShapes(
     enter(0);
   };
 
-  // Inside a `for`, `while` or `if` block: arrays are not defined there (yet).
+  // Inside a `for`, `while` or `if` block, an array made there is allocated once, before the
+  // blocks, and filled again by each iteration: its length may not change from one to the next.
   let blocks = 0;
+  // Names whose value may change between iterations: variables, and names declared in blocks.
+  const changing = new Set<string>();
+  const refuseChangingRange = (s: Extract<Statement, { kind: 'let' }>, b: Binder) => {
+    for (const bound of b.range ? [b.range.from, b.range.to] : []) {
+      for (const stack: Expr[] = [bound]; stack.length > 0; ) {
+        const e = stack.pop()!;
+        if (e.kind === 'name' && (changing.has(e.name) || env.get(e.name)?.kind === 'index')) {
+          diagnostics.error('arrayLengthInBlock', e.span, s.name, e.name);
+          return;
+        }
+        stack.push(...childrenOf(e));
+      }
+    }
+  };
   const block = (body: readonly Statement[]): ArrayInfo | undefined => {
     const declaredHere: string[] = [];
     for (const s of body) {
-      if (blocks > 0 || s.kind === 'for' || s.kind === 'while' || s.kind === 'if') {
-        // Arrays are made once per statement before it runs: not (yet) once per iteration or branch.
+      if (blocks > 0 && (s.kind === 'let' || s.kind === 'var')) changing.add(s.name);
+      if (s.kind === 'var') changing.add(s.name);
+      if (s.kind === 'for' || s.kind === 'while' || s.kind === 'if') {
+        // A header's arrays would be made once per iteration or test: compute them before.
         for (const stack: Expr[] = [...statementExprs(s)]; stack.length > 0; ) {
           const e = stack.pop()!;
           if (e.kind === 'list') diagnostics.error('arrayInLoopBody', e.span, 'this list');
@@ -496,7 +522,7 @@ export function checkShapes(
       switch (s.kind) {
         case 'let':
           if (s.indices) {
-            if (blocks > 0) diagnostics.error('arrayInLoopBody', s.nameSpan, `'let ${s.name}[...]'`);
+            if (blocks > 0) for (const b of s.indices) refuseChangingRange(s, b);
             const dims: Dim[] = [];
             const bound: [Binder, AffineRange][] = [];
             for (const b of s.indices) {
@@ -522,8 +548,6 @@ export function checkShapes(
           break;
         case 'var':
           if (s.type) {
-            // Array state carried by a loop is not built yet: an array variable lives outside blocks.
-            if (blocks > 0) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
             // An invalid type is reported once: the variable is then unknown here, not a number.
             const info = varType(s.name, s.type);
             if (info) {
@@ -539,7 +563,6 @@ export function checkShapes(
         case 'assign': {
           const entity = env.get(s.name);
           if (entity?.kind === 'array') {
-            if (blocks > 0) diagnostics.error('arrayVarUnsupported', s.nameSpan, s.name);
             if (s.indices) updateElements(s.name, s.nameSpan, entity, s.indices, s.value);
             else assignArray(s.name, entity, s.value);
             break;
@@ -702,4 +725,30 @@ function constantOf(e: Expr, constant: (name: string) => number | undefined): nu
     default:
       return undefined;
   }
+}
+
+/**
+ * An array let, in a function or one it calls, whose range uses a name that is not a size of an
+ * array parameter (a number parameter, a variable): its length may differ between two calls.
+ */
+function firstNumberRangedArray(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): { fn: string; array: string; name: string } | undefined {
+  let found: { fn: string; array: string; name: string } | undefined;
+  anyReachable(fn, functions, (f) => {
+    const sizes = new Set(f.params.flatMap((p) => p.type?.sizes.flatMap((s) => (s.kind === 'name' ? [s.name] : [])) ?? []));
+    for (const s of allStatements(f.body)) {
+      if (s.kind !== 'let' || !s.indices) continue;
+      for (const b of s.indices) {
+        for (const stack: Expr[] = b.range ? [b.range.from, b.range.to] : []; stack.length > 0; ) {
+          const e = stack.pop()!;
+          if (e.kind === 'name' && !sizes.has(e.name) && !constants.has(e.name)) {
+            found = { fn: f.name, array: s.name, name: e.name };
+            return true;
+          }
+          stack.push(...childrenOf(e));
+        }
+      }
+    }
+    return false;
+  });
+  return found;
 }

@@ -25,6 +25,8 @@ export interface CompileFilesOptions {
   readonly checkArgs?: boolean;
   /** The tape budget of a loop with state, in MB (`--checkpoint-memory`). */
   readonly checkpointMemory?: number;
+  /** `js` or `wasm` (`--target`); default as in compile(). */
+  readonly target?: 'js' | 'wasm';
   /** The compile cache of a file, for watch mode: functions an edit did not change are reused. */
   readonly cacheOf?: (file: string) => CompileCache;
 }
@@ -80,6 +82,7 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
     checkArgs: options.checkArgs,
     checkpointMemory: options.checkpointMemory,
     derivatives: options.derivatives,
+    target: options.target,
     cache: options.cacheOf?.(file),
   });
   if (result.diagnostics.length > 0) report.err(formatDiagnostics(result.diagnostics, source, file, { color: options.color }));

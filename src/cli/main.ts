@@ -66,16 +66,22 @@ Examples:
     .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
     .option('--dts', 'also write TypeScript declarations beside the output (model.d.ts)')
     .option('--derivatives <list>', 'derivatives to export per function: grad,jvp,hvp,hessian (default: grad; vjp, jacobian planned)')
+    .option('--target <target>', 'js (default), or wasm: functions with array parameters also run as WebAssembly (SIMD) in the same module')
     .option('--check-args', 'generated functions throw a TypeError when a number argument is not a number')
     .option('--checkpoint-memory <MB>', 'the most memory a gradient stores per loop with state before it checkpoints (default 64)')
     .option('-w, --watch', 'compile, then recompile each file when it changes, until Ctrl-C')
     .option('--color', 'colour diagnostics (default: when stderr is a terminal and NO_COLOR is not set)')
     .option('--no-color', 'plain diagnostics')
-    .action(async (files: string[], given: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; checkArgs?: boolean; watch?: boolean; checkpointMemory?: string; derivatives?: string }) => {
+    .action(async (files: string[], given: { output?: string; outDir?: string; check?: boolean; format: boolean; color?: boolean; sourceMap?: boolean; dts?: boolean; checkArgs?: boolean; watch?: boolean; checkpointMemory?: string; derivatives?: string; target?: string }) => {
       const { checkpointMemory: memoryText, derivatives: derivativesText, ...rest } = given;
       const derivatives = derivativesText === undefined ? undefined : parseDerivatives(derivativesText);
       if (typeof derivatives === 'string') {
         io.err(`adc: error: --derivatives: ${derivatives}`);
+        exitCode = 2;
+        return;
+      }
+      if (rest.target !== undefined && rest.target !== 'js' && rest.target !== 'wasm') {
+        io.err(`adc: error: --target takes js or wasm, not '${rest.target}'`);
         exitCode = 2;
         return;
       }
@@ -85,7 +91,7 @@ Examples:
         exitCode = 2;
         return;
       }
-      const opts = { ...rest, ...(checkpointMemory !== undefined && { checkpointMemory }), ...(derivatives && { derivatives }) };
+      const opts = { ...rest, target: rest.target as 'js' | 'wasm' | undefined, ...(checkpointMemory !== undefined && { checkpointMemory }), ...(derivatives && { derivatives }) };
       if (opts.output && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
         exitCode = 2;

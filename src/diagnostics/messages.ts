@@ -74,20 +74,25 @@ export const messages = {
       `'${name}' takes ${expected} argument${expected === 1 ? '' : 's'}, but ${found} ${found === 1 ? 'was' : 'were'} given`,
   },
   recursion: { code: 'AD3002', text: (cycle: string) => `recursion is not supported: ${cycle}` },
+  unboundedRecursion: {
+    code: 'AD3008',
+    text: (name: string) =>
+      `'${name}' calls itself here without a bound adc can check: pass 'p - c' for a number parameter p (c a positive number) and call it only inside 'if p > k then …' (or >=)`,
+  },
   inlinedTooDeep: {
     code: 'AD3005',
     text: (name: string, limit: number) =>
-      `'${name}' nests too deeply once its calls are inlined (the limit is ${limit} levels); split expressions with 'let'`,
+      `'${name}' nests too deeply once its calls are inlined (the limit is ${limit} levels; calls of functions that take or return arrays are always inlined); split expressions with 'let'`,
   },
   inlinedTooLarge: {
     code: 'AD3006',
     text: (name: string, size: number, inlined: number, limit: number) =>
-      `'${name}' grows to ${size} operations once calls are inlined, ${inlined} of them from its calls (the limit is ${limit} from calls); call large functions from fewer places`,
+      `'${name}' grows to ${size} operations once calls are inlined, ${inlined} of them from its calls (the limit is ${limit} from calls; calls of functions that take or return arrays are always inlined); call large array functions from fewer places`,
   },
   inliningGrowsFile: {
     code: 'AD3007',
     text: (name: string, size: number, limit: number) =>
-      `inlining calls grows this file to ${size} operations by '${name}' (the limit here is ${limit}); call large functions from fewer places`,
+      `inlining calls grows this file to ${size} operations by '${name}' (the limit here is ${limit}; calls of functions that take or return arrays are always inlined); call large array functions from fewer places`,
   },
   missingReturn: { code: 'AD3003', text: (name: string) => `function '${name}' has no 'return' at the end of its block` },
   statementAfterReturn: { code: 'AD3004', text: () => `'return' must be the last statement of a block` },
@@ -203,18 +208,18 @@ export const messages = {
     code: 'AD7008',
     text: (name: string, what: string) => `'${name}' is a number, but ${what} is an array; declare an array variable with its type, as in 'var ${name}: vec[n] = ...'`,
   },
-  arrayVarUnsupported: {
-    code: 'AD7009',
-    text: (name: string) =>
-      `the array variable '${name}' cannot be declared or updated inside a 'for', 'while' or 'if' block yet (array state in loops); update it before or after the block`,
-  },
   statefulCodeInLoop: {
     code: 'AD7010',
     text: (fn: string) => `'${fn}' uses 'var', loops or 'if' blocks, so it cannot be called inside a reduction or an array definition; call it from a statement`,
   },
   arrayInLoopBody: {
     code: 'AD7011',
-    text: (what: string) => `${what} makes an array inside a 'for', 'while' or 'if' block (or in its header), which is not supported yet; compute it before the block`,
+    text: (what: string) => `${what} makes an array in the header of a 'for', 'while' or 'if' statement, which would make it once per test; compute it in a 'let' before the statement`,
+  },
+  arrayLengthInBlock: {
+    code: 'AD7014',
+    text: (name: string, used: string) =>
+      `the range of '${name}' uses '${used}', which can change inside this block; an array made in a 'for', 'while' or 'if' block keeps one length (over sizes, numbers and parameters), as it is allocated once before the block`,
   },
 
   arrayVarShape: {
@@ -280,6 +285,13 @@ export const messages = {
     code: 'AD5040',
     text: (kind: string) =>
       `the derivative '${kind}' is not available in this version (available: grad, jvp, vjp, jacobian, hvp, hessian)`,
+  },
+  unknownTarget: { code: 'AD5041', text: (target: string) => `unknown target '${target}' (available: js, wasm)` },
+
+  // The WebAssembly target (AD8xxx)
+  wasmUnsupported: {
+    code: 'AD8001',
+    text: (fn: string, what: string) => `the wasm target cannot compile ${what} in '${fn}' yet; compile this file with the JS target (--target js)`,
   },
 } as const;
 

@@ -1,13 +1,14 @@
 import type { LineMap } from '../diagnostics/span.ts';
 import { headerName, printable } from '../diagnostics/printable.ts';
 import { assertNever } from '../syntax/ast.ts';
-import { definesOf, forEachInstr, readsOf, resultLength, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
+import { definesOf, forEachInstr, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
 import { printWidth } from './format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
 import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
-import { chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
+import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
+import type { CalledForm } from '../ad/calls.ts';
 
 export interface EmitInput {
   readonly filename: string;
@@ -25,6 +26,28 @@ export interface EmitInput {
   readonly derivatives?: readonly string[];
   /** Told what each function emitted from IR made, and whether it can be reused in another module. */
   readonly emitted?: (made: EmittedFunction, reusable: boolean) => void;
+  /**
+   * Another target's code (src/emit/wasm/): sections placed before the export list once every
+   * function is emitted, and the local each export takes instead of the JS function's (its
+   * WebAssembly twin), if any.
+   */
+  readonly appendix?: () => readonly Section[];
+  readonly exportAs?: (local: string) => string | undefined;
+  /**
+   * The functions whose calls stay calls and the forms of them the module calls (src/ad/calls.ts),
+   * asked for once every function above is emitted (their code says which forms they call).
+   */
+  readonly calls?: () => readonly KeptFunction[];
+}
+
+/** A function compiled once and called (src/ir/call-graph.ts), with the forms of it the module calls. */
+export interface KeptFunction {
+  readonly name: string;
+  /** Why it is kept, said in a comment above its forms. */
+  readonly why: string;
+  /** Whether something calls its value (`f$primal`, an alias of the value function). */
+  readonly primal: boolean;
+  readonly forms: readonly CalledForm[];
 }
 
 /** What one source function contributes to a module: its sections and its exports. */
@@ -32,6 +55,8 @@ export interface EmittedFunction {
   readonly name: string;
   readonly sections: readonly Section[];
   readonly exports: readonly string[];
+  /** The forms of kept functions its code calls (src/ad/calls.ts), for a compile that reuses it. */
+  readonly calls?: readonly Callee[];
 }
 
 /**
@@ -101,6 +126,7 @@ export function emitModule(input: EmitInput): Section[] {
   const helpers = new Section();
   sections.push(helpers);
   const exports: string[] = [];
+  const exportOf = (local: string, exported: string) => exportSpecifier(input.exportAs?.(local) ?? local, exported);
   const context: FunctionContext = { lines: input.lines, slots: { next: 0 }, checkArgs: input.checkArgs === true };
   for (const item of input.functions) {
     if ('reuse' in item) {
@@ -122,7 +148,7 @@ export function emitModule(input: EmitInput): Section[] {
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
     const what = value.result ? `the value, a new ${value.result.kind === 'mat' ? 'array of Float64Array rows' : 'Float64Array'}` : 'the value';
     sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: ${what}.`, 'value', context));
-    exports.push(exportSpecifier(local, value.name));
+    exports.push(exportOf(local, value.name));
     if (vjp) {
       const name = vjpName(value.name);
       const wrt = vjp.gradient!.map((g) => g.param.sourceName);
@@ -130,7 +156,7 @@ export function emitModule(input: EmitInput): Section[] {
         `${name}(cotangent, ${value.params.map((p) => p.sourceName).join(', ')}): { value, gradient }, the gradient of ⟨cotangent, ${value.name}⟩ ` +
         `(cotangent has the value's shape)${wrt.length > 0 ? ` with respect to ${wrt.join(', ')}` : ''}, by reverse mode.`;
       sections.push(...emitFunction(vjp, localFunctionName(name), name, doc, 'vjp', context));
-      if (exportVjp !== false) exports.push(exportSpecifier(localFunctionName(name), name));
+      if (exportVjp !== false) exports.push(exportOf(localFunctionName(name), name));
     }
     if (jvp) {
       const name = jvpName(value.name);
@@ -139,11 +165,11 @@ export function emitModule(input: EmitInput): Section[] {
         `${name}(tangent, ${value.params.map((p) => p.sourceName).join(', ')}): { value, tangent }, the derivative of ${value.name} ` +
         `along the direction tangent gives${along.length > 0 ? ` (keys ${along.join(', ')}; a missing key is 0)` : ''}, by forward mode.`;
       sections.push(...emitFunction(jvp, localFunctionName(name), name, doc, 'jvp', context));
-      if (exportJvp !== false) exports.push(exportSpecifier(localFunctionName(name), name));
+      if (exportJvp !== false) exports.push(exportOf(localFunctionName(name), name));
       if (jacobian) {
         const jname = jacobianName(value.name);
         sections.push(jacobianFunction(jvp, vjp, localFunctionName(jname), local, localFunctionName(name), localFunctionName(vjpName(value.name)), jsString));
-        exports.push(exportSpecifier(localFunctionName(jname), jname));
+        exports.push(exportOf(localFunctionName(jname), jname));
       }
     }
     if (hvp) {
@@ -152,11 +178,11 @@ export function emitModule(input: EmitInput): Section[] {
         `${name}(v, ${value.params.map((p) => p.sourceName).join(', ')}): { value, gradient, hvp }, hvp being the Hessian of ${value.name} ` +
         `times v, by forward mode over the gradient's code (forward over reverse).`;
       sections.push(...emitFunction(hvp, localFunctionName(name), name, doc, 'hvp', context));
-      if (exportHvp) exports.push(exportSpecifier(localFunctionName(name), name));
+      if (exportHvp) exports.push(exportOf(localFunctionName(name), name));
       if (hessian) {
         const hname = hessianName(value.name);
         sections.push(hessianFunction(hvp, localFunctionName(hname), localFunctionName(name), jsString));
-        exports.push(exportSpecifier(localFunctionName(hname), hname));
+        exports.push(exportOf(localFunctionName(hname), hname));
       }
     }
     // A function returning an array has no gradient (its derivatives are Jacobians).
@@ -171,17 +197,19 @@ export function emitModule(input: EmitInput): Section[] {
       (consts.length > 0 ? ` Not differentiated (const): ${consts.join(', ')}.` : '');
     const doc = `${gradientName(value.name)}${signature}: the value of ${value.name} and its gradient${of}`;
     sections.push(...emitFunction(gradient, localFunctionName(gradientName(value.name)), gradientName(value.name), doc, 'gradient', context));
-    exports.push(exportSpecifier(localFunctionName(gradientName(value.name)), gradientName(value.name)));
+    exports.push(exportOf(localFunctionName(gradientName(value.name)), gradientName(value.name)));
     if (withArrays) {
       const into = gradientIntoName(value.name);
       const intoDoc =
         `${into}(out, ${value.params.map((p) => p.sourceName).join(', ')}): the value of ${value.name}; writes its gradient into ` +
         `out's arrays (zeroed first, allocating nothing) and out's numbers${of}`;
       sections.push(...emitFunction(gradient, into, into, intoDoc, 'into', context));
-      exports.push(into);
+      exports.push(exportOf(into, into));
     }
     done();
   }
+  for (const kept of input.calls?.() ?? []) sections.push(keptFunctionSection(kept, context));
+  if (input.appendix) sections.push(...input.appendix());
   const footer = new Section();
   footer.push(`export { ${exports.join(', ')} };`);
   sections.push(footer);
@@ -236,10 +264,8 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const first = variant === 'into' ? [outParameterName] : variant === 'vjp' ? [cotangentParameterName] : derivative ? [tangentArgument] : [];
   const params = [...first, ...fn.params.map((p) => p.name)].join(', ');
   const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
-  // (fVjp is not split: its chunks would not see the cotangent; a vector result's seed is a loop anyway.)
-  if (!hasLoops && variant !== 'vjp' && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
-    return emitSplit(fn, local, doc, results, argumentChecks(fn, exported, context.checkArgs), lines);
-  }
+  // (A call returning an array, an adjoint function's, would cross chunks as a number: not split.)
+  const hasCalls = [...body, ...reverse].some((i) => (i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'call');
   // How each array is allocated: a returned gradient, the caller's (fGradInto), or a work array.
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
@@ -254,6 +280,15 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
     if (variant === 'into') return rows ? `$intoRows(${into}, ${rows}, ${length}, ${what})` : `$into(${into}, ${length}, ${what})`;
     return rows ? `$matrix(${rows}, ${length})` : `new Float64Array(${length})`;
   };
+  // (fVjp is not split: its chunks would not see the cotangent; a vector result's seed is a loop
+  // anyway. Nor are functions returning arrays, nor forward-mode ones.) A body with loops splits
+  // only between its top-level statements, so it needs at least two of them past the chunk size.
+  const splittable = variant === 'value' || variant === 'gradient' || (variant === 'into' && hasLoops);
+  if (splittable && !hasCalls && !fn.result && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
+    const checks = [...argumentChecks(fn, exported, context.checkArgs), ...(hasLoops ? [...prologue(fn, exported), ...(variant === 'into' ? aliasChecks(fn, exported) : [])] : [])];
+    const split = emitSplit(fn, local, doc, results, checks, lines, { reverse, first, sizes: hasLoops ? sizeNames(fn) : [], allocate, exported, variant });
+    if (split) return split;
+  }
   const printer = new BodyPrinter(lines, inlinableTemporaries([...body, ...reverse], results), fn.name, allocate);
   const out = printer.out;
   out.push(`/** ${doc} */`, fn.span.start);
@@ -306,6 +341,44 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
 }
 
 /**
+ * The forms of a function whose calls stay calls, internal to the module (never exported): each a
+ * function of numbers returning a number, or an array of numbers for several results.
+ */
+function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Section {
+  const out = new Section();
+  for (const line of kept.why.split('\n')) out.push(comment('', line));
+  if (kept.primal) out.push(`const ${calledFunctionName(kept.name, 'primal')} = ${localFunctionName(kept.name)};`);
+  for (const form of kept.forms) {
+    const { ir } = form;
+    const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
+      if (instr.returned || rows) throw new Error(`internal error: a called form allocates a result array`);
+      return instr.overwritten ? `$work(${context.slots.next++}, ${length}, false)` : `$work(${context.slots.next++}, ${length})`;
+    };
+    const reverse = ir.reverse ?? [];
+    const printer = new BodyPrinter(context.lines, inlinableTemporaries([...ir.body, ...reverse], form.results), kept.name, allocate);
+    const name = calledFunctionName(kept.name, form.callee.kind);
+    const args = ir.params.map((p) => p.sourceName).join(', ');
+    const docs: Record<typeof form.callee.kind, string> = {
+      primal: '',
+      adjoint: `${name}(${args}): the adjoint of each argument of ${kept.name}, given the adjoint (cotangent) of its value: ${kept.name}'s values recomputed, then its reverse sweep.`,
+      tangent: `${name}(${args}, their tangents): the tangent of ${kept.name}'s value, by forward mode.`,
+      adjointTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'adjoint')}'s results, by forward mode over it.`,
+    };
+    const p = printer.out;
+    p.push(`/** ${docs[form.callee.kind]} */`, ir.span.start);
+    p.push(`function ${name}(${form.params.join(', ')}) {`, ir.span.start);
+    printer.statements(ir.body, '  ', false);
+    printer.statements(reverse, '  ', true);
+    const results = form.results.map((o) => printer.operand(o).text);
+    p.push(`  return ${results.length === 1 ? results[0] : `[${results.join(', ')}]`};`, ir.span.start);
+    p.push('}');
+    out.lines.push('', ...p.lines);
+    out.origins.push(undefined, ...p.origins);
+  }
+  return out;
+}
+
+/**
  * A JavaScript string literal, quoted as prettier quotes it (single quotes unless the text has
  * more of them than double quotes), so formatted and unformatted output agree.
  */
@@ -318,7 +391,7 @@ export function jsString(text: string): string {
 }
 
 /** `.name`, or `["name"]` where a property access would not do. */
-function member(name: string): string {
+export function member(name: string): string {
   return name === '__proto__' ? `["__proto__"]` : `.${name}`;
 }
 
@@ -327,7 +400,7 @@ function member(name: string): string {
  * them: a size comes from the first vector or row count that has it; a size that is only a row
  * length comes from the first of those matrices that has a row (0 if none has).
  */
-function prologue(fn: IrFunction, exported: string): string[] {
+export function prologue(fn: IrFunction, exported: string): string[] {
   const lines: string[] = [];
   const bound = new Map<string, string>();
   const shaped = fn.params.filter((p) => p.shape);
@@ -366,7 +439,7 @@ function prologue(fn: IrFunction, exported: string): string[] {
  * otherwise turn a string into a number or undefined into NaN, silently. (Array parameters are
  * always checked, by the prologue.)
  */
-function argumentChecks(fn: IrFunction, exported: string, checkArgs: boolean): string[] {
+export function argumentChecks(fn: IrFunction, exported: string, checkArgs: boolean): string[] {
   if (!checkArgs) return [];
   return fn.params.filter((p) => !p.shape).map((p) => `$number(${p.name}, ${jsString(`${exported}: ${p.sourceName}`)});`);
 }
@@ -377,7 +450,7 @@ function argumentChecks(fn: IrFunction, exported: string, checkArgs: boolean): s
  * destroyed, and two out arrays that are one would mix two gradients. Checked first, before
  * anything is written; matrices row by row, since a shallow copy shares the rows.
  */
-function aliasChecks(fn: IrFunction, exported: string): string[] {
+export function aliasChecks(fn: IrFunction, exported: string): string[] {
   const lines: string[] = [];
   const outputs = (fn.gradient ?? []).filter((g) => g.param.shape).map((g) => g.param);
   const into = (p: Param) => `${outParameterName}${member(p.sourceName)}`;
@@ -402,15 +475,40 @@ function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
   return `{ value: ${value}, gradient: ${entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}'} }`;
 }
 
+/** The size names a function's array parameters bind (declared by its prologue). */
+function sizeNames(fn: IrFunction): string[] {
+  const names = new Set<string>();
+  for (const p of fn.params) for (const size of p.shape?.sizes ?? []) if (typeof size !== 'number') names.add(size.name);
+  return [...names];
+}
+
+interface SplitOptions {
+  readonly reverse: readonly Instr[];
+  /** Parameters before the function's own (`$out` for fGradInto). */
+  readonly first: readonly string[];
+  /** Size names the main function binds (in `checks`), passed on to each chunk. */
+  readonly sizes: readonly string[];
+  readonly allocate: ConstructorParameters<typeof BodyPrinter>[3];
+  readonly exported: string;
+  readonly variant: Variant;
+}
+
 /**
  * A function too big for V8 to optimise, as chunk functions and a main function that calls them
- * in order (split-function.ts). Crossing values live in one Float64Array per function.
+ * in order (split-function.ts). Crossing values live in one scratch array per function: a
+ * Float64Array, or (when arrays cross, in a function with loops) a plain array. Undefined when
+ * the body does not split (one top-level statement holds it all, a loop).
  */
-function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly Operand[], checks: readonly string[], lines: LineMap): Section[] {
-  const top = [...fn.body, ...(fn.reverse ?? [])];
-  const reverseSet = new Set(fn.reverse ?? []);
-  const paramNames = fn.params.map((p) => p.name);
+function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly Operand[], checks: readonly string[], lines: LineMap, options: SplitOptions): Section[] | undefined {
+  const top = [...fn.body, ...options.reverse];
+  const paramNames = [...options.first, ...fn.params.map((p) => p.name), ...options.sizes];
   const split = splitFunction(top, new Set(paramNames), results);
+  if (split.chunks.length < 2) return undefined;
+  const arrays = new Set<string>();
+  forEachInstr(top, (i) => {
+    if (i.kind === 'array' || (i.kind === 'const' && i.expr.op === 'row')) arrays.add(i.target);
+  });
+  const holdsArrays = [...split.slots.keys()].some((v) => arrays.has(v));
   const scratch = scratchName(local);
   const slot = (v: string) => `${scratch}[${split.slots.get(v)}]`;
   const load = (v: string) => (split.booleans.has(v) ? `${slot(v)} !== 0` : slot(v));
@@ -418,15 +516,19 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
   const sections: Section[] = [];
   const header = new Section();
   header.push(`// ${local} is split into ${split.chunks.length} functions so that V8 optimises each of them.`);
-  header.push(`const ${scratch} = new Float64Array(${Math.max(1, split.slots.size)});`);
+  // (Arrays cross chunks too: a plain array holds them and the numbers, a few per call.)
+  header.push(`const ${scratch} = ${holdsArrays ? `new Array(${Math.max(1, split.slots.size)}).fill(0)` : `new Float64Array(${Math.max(1, split.slots.size)})`};`);
   sections.push(header);
+  // Where each chunk starts in `top`: the reverse sweep starts at fn.body.length.
+  let start = 0;
   split.chunks.forEach((chunk, c) => {
-    const printer = new BodyPrinter(lines, inlinableTemporaries(chunk.instrs, [], new Set(chunk.liveOut)));
+    const printer = new BodyPrinter(lines, inlinableTemporaries(chunk.instrs, [], new Set(chunk.liveOut)), fn.name, options.allocate);
     const out = printer.out;
     out.push(`function ${chunkName(local, c + 1)}(${paramNames.join(', ')}) {`, fn.span.start);
     for (const v of chunk.liveIn) out.push(`  ${chunk.updated.has(v) ? 'let' : 'const'} ${v} = ${load(v)};`);
     // Source-line comments for the reverse sweep only, as in an unsplit gradient.
-    const firstReverse = chunk.instrs.findIndex((i) => reverseSet.has(i));
+    const firstReverse = options.reverse.length > 0 && fn.body.length < start + chunk.instrs.length ? Math.max(0, fn.body.length - start) : -1;
+    start += chunk.instrs.length;
     const forwardPart = firstReverse < 0 ? chunk.instrs : chunk.instrs.slice(0, firstReverse);
     printer.statements(forwardPart, '  ', false);
     if (firstReverse >= 0) printer.statements(chunk.instrs.slice(firstReverse), '  ', true);
@@ -436,11 +538,24 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
   });
   const main = new Section();
   main.push(`/** ${doc} */`, fn.span.start);
-  main.push(`function ${local}(${paramNames.join(', ')}) {`, fn.span.start);
+  main.push(`function ${local}(${[...options.first, ...fn.params.map((p) => p.name)].join(', ')}) {`, fn.span.start);
   for (const line of checks) main.push(`  ${line}`, fn.span.start);
   split.chunks.forEach((_, c) => main.push(`  ${chunkName(local, c + 1)}(${paramNames.join(', ')});`));
   const operand = (o: Operand) => (o.kind === 'const' ? printNumber(o.value).text : paramNames.includes(o.name) ? o.name : load(o.name));
-  main.push(`  return ${returnValue(fn, operand)};`, fn.span.start);
+  if (options.variant === 'into') {
+    for (const g of fn.gradient ?? []) {
+      if (g.param.shape) continue;
+      const value = operand(g.adjoint);
+      if (g.param.sourceName === '__proto__') {
+        main.push(`  Object.defineProperty(${outParameterName}, '__proto__', { value: ${value}, writable: true, enumerable: true, configurable: true });`, fn.span.start);
+      } else {
+        main.push(`  ${outParameterName}${member(g.param.sourceName)} = ${value};`, fn.span.start);
+      }
+    }
+    main.push(`  return ${operand(fn.value)};`, fn.span.start);
+  } else {
+    main.push(`  return ${returnValue(fn, operand)};`, fn.span.start);
+  }
   main.push('}');
   sections.push(main);
   return sections;
@@ -548,7 +663,7 @@ class BodyPrinter {
         const where = jsString(`${this.fnName}, line ${line}: ${instr.message} is `);
         if (instr.bound) {
           out.push(`${indent}if (!Number.isSafeInteger(${i.text})) {`, at);
-          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", not a whole number a loop can count to (within 2^53)");`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ', not a whole number a loop can count to (within 2^53)');`, at);
           out.push(`${indent}}`, at);
           return;
         }
@@ -558,10 +673,10 @@ class BodyPrinter {
           const f = this.operand(instr.from);
           const start = f.prec >= primaryPrecedence ? f.text : `(${f.text})`;
           out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} >= ${start} && ${i.text} < ${n.text})) {`, at);
-          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside the elements defined, " + ${start} + ".." + ${last});`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ', outside the elements defined, ' + ${start} + '..' + ${last});`, at);
         } else {
           out.push(`${indent}if (!(${i.text} >>> 0 === ${i.text} && ${i.text} < ${n.text})) {`, at);
-          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ", outside 0.." + ${last});`, at);
+          out.push(`${indent}  throw new RangeError(${where} + ${i.text} + ', outside 0..' + ${last});`, at);
         }
         out.push(`${indent}}`, at);
         return;
@@ -722,7 +837,8 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
     if (i.kind !== 'const' || !isTemporary(i.target) || uses.get(i.target) !== 1 || kept.has(i.target)) return;
     if (used.get(i.target) !== defined.get(i.target)) return;
     if (i.expr.args.some((a) => a.kind === 'var' && mutable.has(a.name))) return;
-    const d = 1 + Math.max(0, ...i.expr.args.map((a) => (a.kind === 'var' ? (depth.get(a.name) ?? 0) : 0)));
+    let d = 1;
+    for (const a of i.expr.args) if (a.kind === 'var') d = Math.max(d, 1 + (depth.get(a.name) ?? 0));
     if (d > maxInlineDepth) return;
     depth.set(i.target, d);
     inlined.set(i.target, i.expr);

@@ -32,7 +32,7 @@ const reservedWords = new Set(
 );
 
 /** The globals generated code reads (values, helpers, argument checks, error messages). */
-export const globalsUsed: readonly string[] = ['Math', 'Infinity', 'NaN', 'undefined', 'Float64Array', 'Array', 'Object', 'RangeError', 'TypeError'];
+export const globalsUsed: readonly string[] = ['Math', 'Infinity', 'NaN', 'undefined', 'Float64Array', 'Array', 'Object', 'RangeError', 'TypeError', 'WebAssembly', 'Uint8Array'];
 
 /** Names that are legal but would change meaning or shadow what generated code uses. */
 const sensitiveNames = new Set(['arguments', 'eval', 'globalThis', 'Symbol', ...globalsUsed]);
@@ -54,6 +54,11 @@ export function temporaryName(n: number): string {
 /** An array of values the forward sweep stores for the reverse sweep. */
 export function savedName(n: number): string {
   return `$saved${n}`;
+}
+
+/** The running power `base^index` a loop keeps in place of computing the power per iteration (reduce-strength.ts). */
+export function runningPowerName(n: number): string {
+  return `$power${n}`;
 }
 
 export function isTemporary(name: string): boolean {
@@ -144,6 +149,17 @@ export function declaredOutName(parameters: readonly string[]): string {
   return parameters.includes('out') ? 'out$' : 'out';
 }
 
+/**
+ * The compiled forms of a function whose calls stay calls (src/ad/calls.ts), internal to the
+ * module: `f$primal` (the value; an alias of f, so a local named f cannot shadow it), `f$adjoint`,
+ * `f$tangent`, `f$adjointTangent`. A word after the `$` is never a duplicate (`f$2`), chunk
+ * (`f$1`) or scratch (`f$scratch`) name, and user names cannot contain `$`.
+ */
+export function calledFunctionName(functionName: string, kind: 'primal' | 'adjoint' | 'tangent' | 'adjointTangent'): string {
+  const local = localFunctionName(functionName);
+  return `${local.endsWith('$') ? local : `${local}$`}${kind}`;
+}
+
 /** The n-th chunk of a function split for V8 (split-function.ts), and their shared scratch array. */
 export function chunkName(local: string, n: number): string {
   return `${local}$${n}`;
@@ -151,4 +167,19 @@ export function chunkName(local: string, n: number): string {
 
 export function scratchName(local: string): string {
   return `${local}$scratch`;
+}
+
+/**
+ * The WebAssembly target (src/emit/wasm/): a function's glue calling its wasm twin, the export
+ * choosing between it and the JS function (`f$export`), and where an array argument is copied
+ * into linear memory (`w$at`, a byte address).
+ */
+export function wasmGlueName(local: string): string {
+  return `${local}$wasm`;
+}
+export function wasmExportName(local: string): string {
+  return `${local}$export`;
+}
+export function wasmAddressName(param: string): string {
+  return `${param}$at`;
 }

@@ -1,5 +1,6 @@
 import { builtins, isBuiltin } from '../ir/builtins.ts';
 import type { Expr, Op, Operand } from '../ir/ir.ts';
+import { calledFunctionName } from './names.ts';
 
 /**
  * JavaScript precedence of each IR operation, so the printer writes the fewest parentheses that
@@ -87,6 +88,8 @@ export function printOp(e: Expr, operand: (o: Operand) => Printed): Printed {
     case 'load':
     case 'row':
       return { text: `${wrap(args[0], jsPrecedence.primary)}[${args[1].text}]`, prec: jsPrecedence.primary };
+    case 'call':
+      return { text: `${calledFunctionName(e.callee!.fn, e.callee!.kind)}(${args.map((a) => a.text).join(', ')})`, prec: jsPrecedence.primary };
     case 'select':
       return {
         text: `${wrap(args[0], jsPrecedence.select + 1)} ? ${wrap(args[1], jsPrecedence.select)} : ${wrap(args[2], jsPrecedence.select)}`,

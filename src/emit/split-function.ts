@@ -1,4 +1,4 @@
-import { forEachInstr, isBooleanOp, readsOf, type Instr, type Operand } from '../ir/ir.ts';
+import { definesOf, forEachInstr, isBooleanOp, readsOf, type Instr, type Operand } from '../ir/ir.ts';
 
 /**
  * V8 stops optimising a function whose bytecode passes a size limit (about 60 KB): a gradient of
@@ -54,9 +54,16 @@ export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>
     const declared = new Set<string>();
     forEachInstr(g, (i) => {
       for (const r of readsOf(i)) if (r.kind === 'var' && !params.has(r.name)) reads.add(r.name);
-      if (i.kind !== 'const' && i.kind !== 'let' && i.kind !== 'set' && i.kind !== 'add') return;
+      // Arrays and reductions' results are declared where they stand (a loop's index is its own).
+      // (One hoisted out of a branch is declared before it, and only assigned here.)
+      const hoisted = (i.kind === 'loop' || i.kind === 'array') && i.declared === true;
+      for (const d of definesOf(i)) {
+        writes.add(d);
+        if (!hoisted) declared.add(d);
+      }
+      if (i.kind === 'loop') declared.add(i.index);
+      if (i.kind !== 'set' && i.kind !== 'add') return;
       writes.add(i.target);
-      if (i.kind === 'const' || i.kind === 'let') declared.add(i.target);
       if (i.kind === 'add') reads.add(i.target);
     });
     return { reads, writes, declared };

@@ -39,7 +39,7 @@ export type Point = Readonly<Record<string, PointValue>> | readonly PointValue[]
 export function explain(source: string, fnName: string, point: Point, options: ExplainOptions = {}): ExplainResult {
   const diagnostics = new DiagnosticBag();
   const program = parse(source, diagnostics);
-  const table = program && checkProgram(program, diagnostics);
+  const table = program && checkProgram(program, diagnostics, 'inline');
   const compiled = table && compileToIr(source, new DiagnosticBag());
   if (!program || !table || !compiled) throw new ExplainError('the source has errors', diagnostics.items);
   const fn = table.get(fnName);

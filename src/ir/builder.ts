@@ -1,6 +1,6 @@
-import { adjointName, duplicateName, localName, savedName, tangentName, temporaryName } from '../emit/names.ts';
+import { adjointName, duplicateName, localName, runningPowerName, savedName, tangentName, temporaryName } from '../emit/names.ts';
 import { evaluateOp } from './evaluate.ts';
-import { constant, definesOf, variable, type Expr, type Instr, type Op, type Operand, type Origin } from './ir.ts';
+import { constant, definesOf, variable, type Expr, type Callee, type Instr, type Op, type Operand, type Origin } from './ir.ts';
 
 /** Hands out the variable names of one generated function, through src/emit/names.ts. */
 export class NameSupply {
@@ -22,6 +22,11 @@ export class NameSupply {
   /** An array the reverse sweep reads: a reduction's results stored per iteration. */
   saved(): string {
     return savedName(++this.temps);
+  }
+
+  /** A loop's running power of a value (base^index), updated once per iteration. */
+  power(): string {
+    return runningPowerName(++this.temps);
   }
 
   adjoint(name: string): string {
@@ -86,14 +91,38 @@ export class Builder {
     const current = this.blocks.length - 1;
     if (!this.hoist) return current;
     let depth = 0;
-    for (let d = current; d > 0; d--) {
+    for (let d = current; d > 0 && !this.anywhere; d--) {
       if (!this.loops[d]) {
         depth = d;
         break;
       }
     }
+    return Math.max(depth, this.homeOf(reads));
+  }
+
+  /** The deepest block where one of these operands is defined (0: outside every block). */
+  homeOf(reads: readonly Operand[]): number {
+    let depth = 0;
     for (const r of reads) if (r.kind === 'var') depth = Math.max(depth, this.homes.get(r.name) ?? 0);
     return depth;
+  }
+
+  /** While set, operations may also leave `if` branches (see `outside`). */
+  private anywhere = false;
+
+  /**
+   * Builds with operations free to leave `if` branches as well as loops: for arithmetic on sizes
+   * (an array's length), which is safe to compute anywhere, so that an array made in a block can
+   * be allocated once, before every block around it.
+   */
+  outside<T>(build: () => T): T {
+    const was = this.anywhere;
+    this.anywhere = true;
+    try {
+      return build();
+    } finally {
+      this.anywhere = was;
+    }
   }
 
   /**
@@ -128,6 +157,13 @@ export class Builder {
     const thenBlock = branch(then);
     const elseBlock = branch(otherwise);
     this.emit({ kind: 'if', condition, then: thenBlock, else: elseBlock, origin: this.origin });
+    return variable(target);
+  }
+
+  /** `const $tN = callee(args)`: a call that stays a call (pure, so it may leave a loop it does not depend on). */
+  call(callee: Callee, args: readonly Operand[]): Operand {
+    const target = this.names.temp();
+    this.emitAt(this.depthFor(args), { kind: 'const', target, expr: { op: 'call', args, callee }, origin: this.origin });
     return variable(target);
   }
 
@@ -175,6 +211,8 @@ export function simplify(e: Expr | Operand): Expr | Operand {
 
 /** The value of an expression whose operands are all constants, else undefined. */
 export function fold(expr: Expr): number | undefined {
+  // A call is not folded (its value is the callee's code, run when the program runs).
+  if (expr.op === 'call') return undefined;
   if (!expr.args.every((a) => a.kind === 'const')) return undefined;
   return evaluateOp(expr.op, expr.args.map((a) => (a as { value: number }).value));
 }

@@ -19,7 +19,16 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
   const replaced = new Map<string, Operand>();
   const scopes: Map<string, Operand>[] = [new Map()];
   const sub = (o: Operand): Operand => (o.kind === 'var' ? (replaced.get(o.name) ?? o) : o);
-  const subExpr = (e: Expr): Expr => ({ op: e.op, args: e.args.map(sub) });
+  // The same expression when no operand is replaced (most are not), so unchanged instructions are kept as they are.
+  const subExpr = (e: Expr): Expr => {
+    let args: Operand[] | undefined;
+    for (let k = 0; k < e.args.length; k++) {
+      const o = e.args[k];
+      const r = o.kind === 'var' ? replaced.get(o.name) : undefined;
+      if (r) (args ??= [...e.args])[k] = r;
+    }
+    return args ? { ...e, args } : e;
+  };
   const stable = (o: Operand) => o.kind === 'const' || !mutable.has(o.name);
   const lookup = (key: string) => {
     for (let i = scopes.length - 1; i >= 0; i--) {
@@ -87,7 +96,7 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
         }
         scopes[scopes.length - 1].set(key, { kind: 'var', name: instr.target });
       }
-      out.push({ ...instr, expr });
+      out.push(expr === instr.expr ? instr : { ...instr, expr });
     }
     return out;
   };
@@ -98,8 +107,23 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
   return { ...fn, body, ...(reverse && { reverse }), ...(gradient && { gradient }), value: sub(fn.value), ...(fn.result?.rows && { result: { ...fn.result, rows: sub(fn.result.rows) } }), ...(fn.tangent && { tangent: { ...fn.tangent, value: fn.tangent.value && sub(fn.tangent.value), ...(fn.tangent.gradient && { gradient: fn.tangent.gradient.map((o) => o && sub(o)) }) } }) };
 }
 
+/** The key of an operation: `add(a,x)`; operands in order, sorted for the commutative add and mul. */
 function keyOf(e: Expr): string {
-  const args = e.args.map((a) => (a.kind === 'const' ? `#${Object.is(a.value, -0) ? '-0' : a.value}` : a.name));
-  if (e.op === 'add' || e.op === 'mul') args.sort();
-  return `${e.op}(${args.join(',')})`;
+  const args = e.args;
+  // Calls are pure: two calls of one function's form with the same arguments are one.
+  const op = e.callee ? `call ${e.callee.kind} ${e.callee.fn}` : e.op;
+  // One or two operands (nearly all): no array to sort.
+  if (args.length === 1) return `${op}(${operandKey(args[0])})`;
+  if (args.length === 2) {
+    const a = operandKey(args[0]);
+    const b = operandKey(args[1]);
+    return (e.op === 'add' || e.op === 'mul') && b < a ? `${op}(${b},${a})` : `${op}(${a},${b})`;
+  }
+  const keys = args.map(operandKey);
+  if (e.op === 'add' || e.op === 'mul') keys.sort();
+  return `${op}(${keys.join(',')})`;
+}
+
+function operandKey(a: Operand): string {
+  return a.kind === 'const' ? `#${Object.is(a.value, -0) ? '-0' : a.value}` : a.name;
 }

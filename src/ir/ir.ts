@@ -17,7 +17,7 @@ export type LogicOp = 'and' | 'or' | 'not';
  * `load(a, i)` reads element i of a flat array (or of a row); `row(m, r)` is row r of a matrix
  * parameter (an array of rows): array-valued operands appear only as their first argument.
  */
-export type Op = ArithmeticOp | CompareOp | LogicOp | BuiltinName | 'copy' | 'select' | 'load' | 'row';
+export type Op = ArithmeticOp | CompareOp | LogicOp | BuiltinName | 'copy' | 'select' | 'load' | 'row' | 'call';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'logsumexp';
 
@@ -38,7 +38,24 @@ export interface Reduction {
 export interface Expr {
   readonly op: Op;
   readonly args: readonly Operand[];
+  /** `call` only: which compiled function it calls (a user function kept as a call, src/ad/calls.ts). */
+  readonly callee?: Callee;
 }
+
+/**
+ * A call that stays a call: a user function compiled once and called, instead of inlined
+ * (src/ir/call-graph.ts decides which). `kind` is which of its compiled forms is called, each a
+ * function of numbers, pure (no state between calls):
+ *   primal          f(args) → the value
+ *   adjoint         (args, ḡ) → the adjoint of each argument (a number for one argument, else an array)
+ *   tangent         (args, ȧrgs) → the tangent of the value
+ *   adjointTangent  (args, ḡ, ȧrgs, ġ) → the tangents of the adjoints (forward over reverse)
+ */
+export interface Callee {
+  readonly fn: string;
+  readonly kind: CallKind;
+}
+export type CallKind = 'primal' | 'adjoint' | 'tangent' | 'adjointTangent';
 
 /** Where an instruction comes from: the source expression, and the statement that contains it. */
 export interface Origin {
@@ -84,6 +101,12 @@ export type Instr =
        */
       readonly carried?: readonly string[];
       /**
+       * Array state: each array variable the loop updates has a buffer of its own (`name`, of
+       * `length` numbers, flat), filled before the loop and updated in place by the body's stores.
+       * It holds the state at the start of each iteration and the final state after the loop.
+       */
+      readonly carriedArrays?: readonly { readonly name: string; readonly length: Operand }[];
+      /**
        * A `while`: `body` computes `condition` at the start of each iteration, from the state; the
        * loop stops when it is false (or at `to`, the `max`). The body's first instruction then sets
        * `trips` (declared before, 0) to the number of iterations run so far.
@@ -91,8 +114,21 @@ export type Instr =
       readonly exit?: { readonly body: readonly Instr[]; readonly condition: Operand; readonly trips: string };
       readonly origin: Origin;
     }
-  /** `array[index] = expr`, or `+=` when accumulating (an adjoint array). */
-  | { readonly kind: 'store'; readonly array: string; readonly index: Operand; readonly expr: Expr; readonly accumulate: boolean; readonly note?: string; readonly origin: Origin }
+  /**
+   * `array[index] = expr`, or `+=` when accumulating (an adjoint array). With `old`, an update in
+   * place of an element already written (an array variable's buffer, in a block): `old` is its
+   * value before, which the reverse sweep restores after taking the element's adjoint.
+   */
+  | {
+      readonly kind: 'store';
+      readonly array: string;
+      readonly index: Operand;
+      readonly expr: Expr;
+      readonly accumulate: boolean;
+      readonly old?: Operand;
+      readonly note?: string;
+      readonly origin: Origin;
+    }
   /**
    * A zero-filled Float64Array of `length` elements (unless `overwritten`). With `rows`, an array of that many rows of
    * `length` elements each: the gradient of a matrix parameter.

@@ -38,6 +38,11 @@ interface ArrayValue {
    * variable inferred from it takes its range.
    */
   readonly starts?: { readonly from: readonly Operand[]; readonly forms: readonly (Affine | undefined)[] };
+  /**
+   * The buffer of an array variable inside a `for`, `while` or `if` block (a loop's state, or
+   * a variable declared in the block): statements there update it in place.
+   */
+  readonly owned?: boolean;
 }
 
 type Value = Operand | ArrayValue;
@@ -57,6 +62,10 @@ interface Context {
    * sure they do not read the statement's index variables.
    */
   readonly hoisted: Map<Expr, ArrayValue>;
+  /** How many `for`, `while` and `if` statement blocks are around the code being lowered. */
+  blocks: number;
+  /** The functions whose calls stay calls (src/ir/call-graph.ts); the others are inlined. */
+  readonly kept: ReadonlySet<string>;
 }
 
 /**
@@ -65,10 +74,10 @@ interface Context {
  * Reductions and array `let`s become loops; the builder computes an operation that does not
  * depend on a loop's index before that loop.
  */
-export function lowerFunction(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): { ir: IrFunction; names: NameSupply } {
+export function lowerFunction(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, kept: ReadonlySet<string> = new Set()): { ir: IrFunction; names: NameSupply } {
   const names = new NameSupply();
   const b = new Builder(names, { span: fn.span, statement: fn.span }, true);
-  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map() };
+  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map(), blocks: 0, kept };
   const params: Param[] = fn.params.map((p) => ({ name: names.user(p.name), sourceName: p.name, isConst: p.isConst }));
   const sizeVars = new Map<string, SizeBinding>();
   fn.params.forEach((p, i) => {
@@ -97,13 +106,15 @@ export function lowerFunction(fn: FunctionDecl, functions: ReadonlyMap<string, F
 /**
  * The array a function returns, allocated for the caller: an array the function defines itself
  * (an array let, a list, a callee's) is marked `returned` (a new array, never a work array);
- * another (a parameter) is copied into one.
+ * another (a parameter, a buffer updated in place) is copied into one.
  */
 function returnedArray(value: ArrayValue, cx: Context): string {
   const { b } = cx;
   const block = b.current;
   const at = block.findIndex((i) => i.kind === 'array' && i.target === value.ref && !i.rows);
-  if (at >= 0 && value.layout === 'flat') {
+  // (An array variable's buffer updated in place is copied: the reverse sweep of fVjp puts old
+  // values back into it.)
+  if (at >= 0 && value.layout === 'flat' && !value.owned) {
     block[at] = { ...(block[at] as Extract<Instr, { kind: 'array' }>), returned: true };
     return value.ref;
   }
@@ -187,7 +198,8 @@ function lowerBlock(body: readonly Statement[], scope: Map<string, Value>, cx: C
           scope.set(s.name, lowerArrayAssign(s.name, shapeOfType(s.type, scope, cx), s.value, scope, cx));
         } else if (s.kind === 'assign' && isArray(scope.get(s.name))) {
           const current = scope.get(s.name) as ArrayValue;
-          scope.set(s.name, s.indices ? lowerElementUpdate(s.name, current, s.indices, s.value, scope, cx) : lowerArrayAssign(s.name, current, s.value, scope, cx));
+          if (cx.blocks > 0 && current.owned) updateInPlace(s.name, current, s.indices, s.value, scope, cx);
+          else scope.set(s.name, s.indices ? lowerElementUpdate(s.name, current, s.indices, s.value, scope, cx) : lowerArrayAssign(s.name, current, s.value, scope, cx));
         } else {
           if (s.kind === 'assign' && s.indices) throw new Error('internal error: an element update of a number reached lowering');
           scope.set(s.name, lowerNamed(s.name, s.value, scope, cx));
@@ -224,10 +236,8 @@ function shapeOfType(type: NonNullable<Extract<Statement, { kind: 'var' }>['type
  */
 function fillArray(name: string, shape: Shape, element: (indices: readonly Operand[]) => Operand, cx: Context): ArrayValue {
   const { b } = cx;
-  let length = shape.dims[0];
-  for (let k = 1; k < shape.dims.length; k++) length = b.op('mul', length, shape.dims[k]);
   const target = b.names.user(name);
-  b.emit({ kind: 'array', target, length, overwritten: true, origin: b.origin });
+  allocate(target, lengthOf(shape.dims, cx), true, cx);
   const indices = shape.dims.map(() => b.names.user('i'));
   const level = (k: number, offset: Operand | undefined): void => {
     cx.ranges.set(indices[k], { from: affineConstant(0), to: shape.forms[k] });
@@ -241,7 +251,110 @@ function fillArray(name: string, shape: Shape, element: (indices: readonly Opera
     b.emit({ kind: 'loop', index: indices[k], from: constant(0), to: shape.dims[k], descending: false, body, origin: b.origin });
   };
   level(0, undefined);
-  return { kind: 'array', ref: target, layout: 'flat', dims: shape.dims, forms: shape.forms };
+  return { kind: 'array', ref: target, layout: 'flat', dims: shape.dims, forms: shape.forms, ...(cx.blocks > 0 && { owned: true }) };
+}
+
+/** The number of elements of a flat array of these dimensions (computed where the sizes are). */
+function lengthOf(dims: readonly Operand[], cx: Context): Operand {
+  return cx.b.outside(() => {
+    let length = dims[0];
+    for (let k = 1; k < dims.length; k++) length = cx.b.op('mul', length, dims[k]);
+    return length;
+  });
+}
+
+/**
+ * Emits an array's allocation. Inside a `for`, `while` or `if` block it goes before every block
+ * around (where its length is known): one work array, which each iteration fills again, rather
+ * than one per iteration; reads of it stay in the block being built, after it is filled.
+ */
+function allocate(target: string, length: Operand, overwritten: boolean, cx: Context): void {
+  const { b } = cx;
+  const instr: Instr = { kind: 'array', target, length, ...(overwritten && { overwritten }), origin: b.origin };
+  if (cx.blocks === 0) {
+    b.emit(instr);
+    return;
+  }
+  b.emitAt(b.homeOf([length]), instr);
+  b.pin(target);
+}
+
+/**
+ * An update of an array variable's buffer in place, in a block (where a copy per statement would
+ * make a loop's every single-element update cost the whole array). `y[j] = e` stores one element
+ * (after its value, which reads y from before, and a range check); `y[i] = e`, `M[r, k] = e` and
+ * `y = e` first copy y (the statement reads y from before it, for every element) and then write
+ * the elements in place. Each store keeps the element's old value for the reverse sweep.
+ */
+function updateInPlace(name: string, buffer: ArrayValue, indices: readonly Expr[] | undefined, value: Expr, scope: Map<string, Value>, cx: Context): void {
+  const { b } = cx;
+  if (!indices) {
+    if (arrayValued(value, scope, cx)) {
+      const source = lowerArray(value, scope, cx);
+      overwrite(name, buffer, [], (at, before) => loadElement(source.ref === buffer.ref ? before : source, at, b), cx);
+    } else {
+      const number = lowerExpr(value, scope, cx);
+      overwrite(name, buffer, [], () => number, cx);
+    }
+    return;
+  }
+  const fresh = freshIndices(indices, (n) => scope.has(n) || constants.has(n));
+  const fixed = fixedIndices(name, buffer, indices, fresh, scope, cx);
+  if (fresh.every((binder) => binder === undefined)) {
+    // One element: its value first (reading y from before), then the store in place.
+    const updated = lowerExpr(value, scope, cx);
+    const offset = offsetOf(buffer, fixed as Operand[], b);
+    const old = b.op('load', variable(buffer.ref), offset);
+    b.emit({ kind: 'store', array: buffer.ref, index: offset, expr: { op: 'copy', args: [updated] }, accumulate: false, old, origin: b.origin });
+    return;
+  }
+  overwrite(name, buffer, fixed, (at, before) => {
+    const inner = new Map(scope);
+    inner.set(name, before);
+    fresh.forEach((binder, k) => binder && inner.set(binder.name, at[k]));
+    return lowerExpr(value, inner, cx);
+  }, cx);
+}
+
+/** The flat offset of an element of a flat array. */
+function offsetOf(array: ArrayValue, indices: readonly Operand[], b: Builder): Operand {
+  let offset = indices[0];
+  for (let k = 1; k < indices.length; k++) offset = b.op('add', b.op('mul', offset, array.dims[k]), indices[k]);
+  return offset;
+}
+
+/**
+ * Writes elements of a buffer in place: those at the `fixed` indices (undefined or missing: every
+ * index of that dimension) become element(indices, before), where `before` is a copy of the buffer
+ * made first (the old values, which the right-hand side reads and the reverse sweep restores).
+ */
+function overwrite(
+  name: string,
+  buffer: ArrayValue,
+  fixed: readonly (Operand | undefined)[],
+  element: (indices: readonly Operand[], before: ArrayValue) => Operand,
+  cx: Context,
+): void {
+  const { b } = cx;
+  const before = fillArray(name, buffer, (at) => loadElement(buffer, at, b), cx);
+  const indices = buffer.dims.map((_, k) => (fixed[k] ? undefined : b.names.user('i')));
+  const level = (k: number, offset: Operand | undefined): void => {
+    if (k === buffer.dims.length) {
+      const at = indices.map((i, d) => (i ? variable(i) : fixed[d]!));
+      const value = element(at, before);
+      const old = b.op('load', variable(before.ref), offset!);
+      b.emit({ kind: 'store', array: buffer.ref, index: offset!, expr: { op: 'copy', args: [value] }, accumulate: false, old, origin: b.origin });
+      return;
+    }
+    const here = (i: Operand) => (offset === undefined ? i : b.op('add', b.op('mul', offset, buffer.dims[k]), i));
+    const index = indices[k];
+    if (!index) return level(k + 1, here(fixed[k]!));
+    cx.ranges.set(index, { from: affineConstant(0), to: buffer.forms[k] });
+    const body = b.loopBody(index, () => level(k + 1, here(variable(index))));
+    cx.ranges.delete(index);
+    b.emit({ kind: 'loop', index, from: constant(0), to: buffer.dims[k], descending: false, body, origin: b.origin });
+  };
+  level(0, undefined);
 }
 
 /**
@@ -266,16 +379,7 @@ function lowerArrayAssign(name: string, shape: Shape, value: Expr, scope: Map<st
 function lowerElementUpdate(name: string, old: ArrayValue, indices: readonly Expr[], value: Expr, scope: Map<string, Value>, cx: Context): ArrayValue {
   const { b } = cx;
   const fresh = freshIndices(indices, (n) => scope.has(n) || constants.has(n));
-  const fixed = indices.map((x, k) => {
-    if (fresh[k]) return undefined;
-    const at = lowerExpr(x, scope, cx);
-    // An array variable is defined from element 0: its updates check only the length.
-    if (!provablyInRange(formOf(x, scope, cx), affineConstant(0), old.forms[k], cx)) {
-      const text = `${name}[${indices.map(show).join(', ')}]`;
-      b.emit({ kind: 'check', index: at, length: old.dims[k], message: indices.length === 1 ? text : `${text} (index ${k + 1})`, origin: b.origin });
-    }
-    return at;
-  });
+  const fixed = fixedIndices(name, old, indices, fresh, scope, cx);
   // One element (no fresh index): its value is computed once, before the copy.
   const once = fresh.some((binder) => binder !== undefined) ? undefined : lowerExpr(value, scope, cx);
   return fillArray(
@@ -297,6 +401,21 @@ function lowerElementUpdate(name: string, old: ArrayValue, indices: readonly Exp
   );
 }
 
+/** The indices of an update that are not fresh, computed and checked in range (unless provably in it). */
+function fixedIndices(name: string, array: ArrayValue, indices: readonly Expr[], fresh: readonly (Binder | undefined)[], scope: Map<string, Value>, cx: Context): (Operand | undefined)[] {
+  const { b } = cx;
+  return indices.map((x, k) => {
+    if (fresh[k]) return undefined;
+    const at = lowerExpr(x, scope, cx);
+    // An array variable is defined from element 0: its updates check only the length.
+    if (!provablyInRange(formOf(x, scope, cx), affineConstant(0), array.forms[k], cx)) {
+      const text = `${name}[${indices.map(show).join(', ')}]`;
+      b.emit({ kind: 'check', index: at, length: array.dims[k], message: indices.length === 1 ? text : `${text} (index ${k + 1})`, origin: b.origin });
+    }
+    return at;
+  });
+}
+
 /** The value of a `let`, `var` or assignment, named after the user's variable. */
 function lowerNamed(name: string, value: Expr, scope: Map<string, Value>, cx: Context): Operand {
   const { b } = cx;
@@ -306,11 +425,43 @@ function lowerNamed(name: string, value: Expr, scope: Map<string, Value>, cx: Co
   return lowered.kind === 'const' ? lowered : bindLet(name, lowered, b.current.length > before, b, value.span);
 }
 
-/** The variables of `scope` that statements assign, at any depth (their own `var`s excluded). */
-function assignedIn(body: readonly Statement[], scope: ReadonlyMap<string, Value>): string[] {
+/** The number (or, with `arrays`, array) variables of `scope` that statements assign, at any depth (their own `var`s excluded). */
+function assignedIn(body: readonly Statement[], scope: ReadonlyMap<string, Value>, arrays = false): string[] {
   const names = new Set<string>();
-  for (const s of allStatements(body)) if (s.kind === 'assign' && scope.has(s.name) && !isArray(scope.get(s.name))) names.add(s.name);
+  for (const s of allStatements(body)) if (s.kind === 'assign' && scope.has(s.name) && isArray(scope.get(s.name)) === arrays) names.add(s.name);
   return [...names];
+}
+
+/**
+ * The buffers of the array variables a block assigns: each a copy of the variable's array made
+ * before the block (a loop's state has a buffer of its own; an `if` inside a block reuses the
+ * buffer it already has).
+ */
+function buffersFor(names: readonly string[], scope: ReadonlyMap<string, Value>, cx: Context, reuse: boolean): { name: string; buffer: ArrayValue }[] {
+  return names.map((name) => {
+    const current = scope.get(name) as ArrayValue;
+    if (reuse && cx.blocks > 0 && current.owned) return { name, buffer: current };
+    const copy = fillArray(name, current, (at) => loadElement(current, at, cx.b), cx);
+    return { name, buffer: { ...copy, owned: true } };
+  });
+}
+
+/** At the end of a block: each buffer gets the variable's array, unless it is that buffer already. */
+function storeBack(buffers: readonly { name: string; buffer: ArrayValue }[], scope: ReadonlyMap<string, Value>, cx: Context): void {
+  for (const { name, buffer } of buffers) {
+    const now = scope.get(name) as ArrayValue;
+    if (now.ref !== buffer.ref) overwrite(name, buffer, [], (at) => loadElement(now, at, cx.b), cx);
+  }
+}
+
+/** Lowers a block's statements one block deeper. */
+function lowerNested(body: readonly Statement[], scope: Map<string, Value>, cx: Context): void {
+  cx.blocks++;
+  try {
+    lowerBlock(body, scope, cx);
+  } finally {
+    cx.blocks--;
+  }
 }
 
 /**
@@ -345,14 +496,21 @@ function lowerLoop(s: Extract<Statement, { kind: 'for' | 'while' }>, scope: Map<
     b.emit({ kind: 'let', target, expr: { op: 'copy', args: [scope.get(name) as Operand] }, origin });
     return { name, target };
   });
+  // Array state: a buffer of the loop's own, updated in place by the body.
+  const buffers = buffersFor(assignedIn(s.body, scope, true), scope, cx, false);
+  b.origin = origin;
   const trips = s.kind === 'while' ? b.names.user('trips') : undefined;
   if (trips) b.emit({ kind: 'let', target: trips, expr: { op: 'copy', args: [constant(0)] }, origin });
   const index = b.names.user(indexName);
   const inner = new Map(scope);
   for (const c of carried) inner.set(c.name, variable(c.target));
+  for (const { name, buffer } of buffers) inner.set(name, buffer);
   if (s.kind === 'for') inner.set(s.binder.name, variable(index));
   if (forms) cx.ranges.set(index, forms);
-  const pinCarried = () => carried.forEach((c) => b.pin(c.target));
+  const pinCarried = () => {
+    carried.forEach((c) => b.pin(c.target));
+    buffers.forEach((c) => b.pin(c.buffer.ref));
+  };
   let exit: { body: Instr[]; condition: Operand; trips: string } | undefined;
   if (s.kind === 'while') {
     let condition: Operand = constant(1);
@@ -366,8 +524,9 @@ function lowerLoop(s: Extract<Statement, { kind: 'for' | 'while' }>, scope: Map<
   const body = b.loopBody(index, () => {
     pinCarried();
     if (trips) b.emit({ kind: 'set', target: trips, expr: { op: 'add', args: [variable(index), constant(1)] }, origin });
-    lowerBlock(s.body, inner, cx);
+    lowerNested(s.body, inner, cx);
     b.origin = { span: s.span, statement: s.span };
+    storeBack(buffers, inner, cx);
     // The new state: read every value first, then assign.
     const next = carried.map((c) => {
       const value = inner.get(c.name) as Operand;
@@ -393,12 +552,17 @@ function lowerLoop(s: Extract<Statement, { kind: 'for' | 'while' }>, scope: Map<
     descending: false,
     body,
     carried: carried.map((c) => c.target),
+    ...(buffers.length > 0 && { carriedArrays: buffers.map(({ buffer }) => ({ name: buffer.ref, length: lengthOf(buffer.dims, cx) })) }),
     ...(exit && { exit }),
     origin,
   });
   for (const c of carried) {
     b.pin(c.target);
     scope.set(c.name, variable(c.target));
+  }
+  for (const { name, buffer } of buffers) {
+    b.pin(buffer.ref);
+    scope.set(name, buffer);
   }
 }
 
@@ -417,22 +581,28 @@ function lowerIfStatement(s: Extract<Statement, { kind: 'if' }>, scope: Map<stri
   if (condition.kind === 'const') {
     const inner = new Map(scope);
     lowerBlock(condition.value !== 0 ? s.then : s.else, inner, cx);
-    for (const name of assigned) scope.set(name, inner.get(name)!);
+    for (const name of [...assigned, ...assignedIn([...s.then, ...s.else], scope, true)]) scope.set(name, inner.get(name)!);
     return;
   }
   const merged = assigned.map((name) => ({ name, target: b.names.user(name) }));
   for (const m of merged) b.emit({ kind: 'let', target: m.target, expr: undefined, origin });
+  // The array variables either branch assigns: one buffer each, updated in place by the branch taken.
+  const buffers = buffersFor(assignedIn([...s.then, ...s.else], scope, true), scope, cx, true);
+  b.origin = origin;
   const branch = (statements: readonly Statement[]) =>
     b.block(() => {
       const inner = new Map(scope);
-      lowerBlock(statements, inner, cx);
+      for (const { name, buffer } of buffers) inner.set(name, buffer);
+      lowerNested(statements, inner, cx);
       b.origin = origin;
+      storeBack(buffers, inner, cx);
       for (const m of merged) b.emit({ kind: 'set', target: m.target, expr: { op: 'copy', args: [inner.get(m.name) as Operand] }, origin });
     });
   const thenBlock = branch(s.then);
   const elseBlock = branch(s.else);
   b.emit({ kind: 'if', condition, then: thenBlock, else: elseBlock, origin });
   for (const m of merged) scope.set(m.name, variable(m.target));
+  for (const { name, buffer } of buffers) scope.set(name, buffer);
 }
 
 /**
@@ -499,7 +669,7 @@ function lowerList(e: Extract<Expr, { kind: 'list' }>, scope: Map<string, Value>
   const elements = rows ? rows.flatMap((r) => r.items) : e.items;
   const dims = rows ? [rows.length, rows[0].items.length] : [e.items.length];
   const target = b.names.temp();
-  b.emit({ kind: 'array', target, length: constant(elements.length), overwritten: true, origin: b.origin });
+  allocate(target, constant(elements.length), true, cx);
   elements.forEach((x, k) => {
     const value = lowerExpr(x, scope, cx);
     b.emit({ kind: 'store', array: target, index: constant(k), expr: { op: 'copy', args: [value] }, accumulate: false, origin: b.origin });
@@ -523,8 +693,11 @@ function inlineCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<stri
     });
   });
   const saved = cx.b.origin;
+  // The callee's own hoisted arrays are its arguments' (a second call of it computes them again):
+  // a map of its own, keyed by the callee's expressions.
+  const inner: Context = { ...cx, hoisted: new Map() };
   try {
-    return lowerBody(callee, calleeScope, cx);
+    return lowerBody(callee, calleeScope, inner);
   } finally {
     cx.b.origin = saved;
   }
@@ -762,11 +935,12 @@ function lowerVectorBuiltin(e: Extract<Expr, { kind: 'call' }>, scope: Map<strin
  */
 function lowerArrayLet(s: ArrayLet, scope: Map<string, Value>, cx: Context): ArrayValue {
   const { b } = cx;
-  const ranges = s.indices.map((binder) => rangeOf(binder, s.value, scope, cx));
+  // Inside a block, the ranges are over sizes (the checker made sure): computed before the blocks around.
+  const sized = <T>(build: () => T): T => (cx.blocks > 0 ? b.outside(build) : build());
+  const ranges = sized(() => s.indices.map((binder) => rangeOf(binder, s.value, scope, cx)));
   // An end below the start leaves the dimension empty (not negative).
-  const dims = ranges.map((r) => (r.forms.to && signOf(r.forms.to) === 'nonNegative' ? r.to : b.op('max', r.to, constant(0))));
-  let length = dims[0];
-  for (let k = 1; k < dims.length; k++) length = b.op('mul', length, dims[k]);
+  const dims = sized(() => ranges.map((r) => (r.forms.to && signOf(r.forms.to) === 'nonNegative' ? r.to : b.op('max', r.to, constant(0)))));
+  const length = lengthOf(dims, cx);
   ranges.forEach((r, k) => {
     if (r.forms.from && signOf(r.forms.from) === 'nonNegative') return;
     // Elements before the start stay 0; a negative start would write outside the array.
@@ -776,7 +950,7 @@ function lowerArrayLet(s: ArrayLet, scope: Map<string, Value>, cx: Context): Arr
   const target = b.names.user(s.name);
   // Ranges from 0 write every element; a later start leaves the first ones 0.
   const overwritten = ranges.every((r) => r.from.kind === 'const' && r.from.value === 0);
-  b.emit({ kind: 'array', target, length, ...(overwritten && { overwritten }), origin: b.origin });
+  allocate(target, length, overwritten, cx);
   const inner = new Map(scope);
   const level = (k: number, offset: Operand | undefined): void => {
     const index = b.names.user(s.indices[k].name);
@@ -855,6 +1029,8 @@ function lowerExpr(e: Expr, scope: Map<string, Value>, cx: Context): Operand {
       case 'call': {
         if (e.callee === 'dot' || e.callee === 'norm') return lowerVectorBuiltin(e, scope, cx);
         const callee = cx.functions.get(e.callee);
+        // A call that stays a call: numbers in, a number out (src/ad/calls.ts differentiates it).
+        if (callee && cx.kept.has(e.callee)) return b.call({ fn: e.callee, kind: 'primal' }, e.args.map(sub));
         if (callee) {
           const value = inlineCall(callee, e.args, scope, cx);
           if (isArray(value)) throw new Error(`internal error: '${e.callee}' returns an array, used as a number`);

@@ -20,4 +20,6 @@ export interface AdcPluginOptions {
   readonly checkpointMemory?: number;
   /** The derivative exports of each function (as the CLI's `--derivatives`, see `compile()`'s `derivatives`). Default: `['grad']`. */
   readonly derivatives?: readonly ('grad' | 'jvp' | 'vjp' | 'jacobian' | 'hessian' | 'hvp')[];
+  /** `wasm`: functions with array parameters also run as WebAssembly (SIMD) in each module (see `compile()`'s `target`). Default: `js`. */
+  readonly target?: 'js' | 'wasm';
 }

@@ -31,7 +31,7 @@ export function declarationFileFor(file: string): string {
 export async function loadAdModule(file: string, options: AdcPluginOptions = {}, cache?: CompileCache) {
   // Invalid UTF-8 becomes U+FFFD, which the lexer reports with its location (as in the CLI).
   const source = new TextDecoder('utf-8').decode(await readFile(file));
-  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts, checkArgs: options.checkArgs, checkpointMemory: options.checkpointMemory, derivatives: options.derivatives, cache });
+  const result = compileSync(source, { filename: basename(file), sourceMap: true, dts: options.dts, checkArgs: options.checkArgs, checkpointMemory: options.checkpointMemory, derivatives: options.derivatives, target: options.target, cache });
   if (result.dts !== undefined) writeIfChanged(declarationFileFor(file), result.dts);
   return { source, result };
 }

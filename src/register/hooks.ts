@@ -54,8 +54,12 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   const asked = new URL(url).searchParams.get('derivatives') ?? process.env.ADC_DERIVATIVES;
   const derivatives = asked === undefined || asked === '' ? undefined : parseDerivatives(asked);
   if (typeof derivatives === 'string') throw new Error(`adc: ${printable(path)}: ${derivatives}`);
+  // The target: ADC_TARGET=wasm (functions with arrays also run as WebAssembly), else js.
+  const target = process.env.ADC_TARGET;
+  if (target !== undefined && target !== '' && target !== 'js' && target !== 'wasm') throw new Error(`adc: ${printable(path)}: ADC_TARGET must be js or wasm, not '${printable(target)}'`);
   const result = compileSync(source, {
     filename: basename(path),
+    ...(target === 'wasm' && { target }),
     sourceMap: true,
     checkArgs: checkArgs(),
     ...(checkpointMemory !== undefined && { checkpointMemory }),

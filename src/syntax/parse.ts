@@ -50,7 +50,8 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
   if (!checkDepth(tokens, diagnostics)) return undefined;
   const { cst, errors: parseErrors } = parseTokens(tokens);
   const endOfInput = tokens.length > 0 ? tokenEnd(tokens[tokens.length - 1]) : text.length;
-  const indexOf = new Map(tokens.map((tok, k) => [tok.startOffset, k]));
+  // Each token's index by offset, made only when there are errors to place.
+  const indexOf = parseErrors.length === 0 ? new Map<number, number>() : new Map(tokens.map((tok, k) => [tok.startOffset, k]));
   const seen = new Set<number>();
   let statementHabit: number | undefined;
   for (const e of parseErrors) {

@@ -28,6 +28,18 @@ describe('fuzzing', () => {
     console.log(`valid programs: ${tried} tried, no disagreement`);
   }, (seconds + 60) * 1000);
 
+  it('random call graphs with every call kept as a call: values and gradients agree with the oracles', () => {
+    let tried = 0;
+    fc.assert(
+      fc.property(caseArb({ maxFunctions: 5, maxDepth: 4, maxLets: 5 }), (c) => {
+        tried++;
+        checkCase(c, { calls: 'keep' });
+      }),
+      { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+    );
+    console.log(`kept calls: ${tried} tried, no disagreement`);
+  }, (seconds + 60) * 1000);
+
   it('hostile input: never a throw, always a located diagnostic', () => {
     const source = readFileSync(new URL('../../examples/seed.ad', import.meta.url), 'utf8');
     const deadline = Date.now() + seconds * 1000;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { checkLoopCase, loopCaseArb, newLoopStats } from '../support/loop-programs.ts';
+import { checkLoopCase, checkLoopCaseThroughCalls, loopCaseArb, newLoopStats } from '../support/loop-programs.ts';
 
 /**
  * `npm run fuzz`: the loop property of test/loops-properties.test.ts, for as long as asked.
@@ -21,5 +21,17 @@ describe('fuzzing loops with state', () => {
       markInterruptAsFailure: false,
     });
     console.log(`loop programs: ${stats.programs} tried, no disagreement; gradient entries: ${stats.compared} compared, ${stats.nonsmooth} skipped where f is not smooth`);
+  }, (seconds + 60) * 1000);
+
+  it('random loops called as kept calls: the same gradient as inlined, checkpointed or not', () => {
+    let tried = 0;
+    fc.assert(
+      fc.property(loopCaseArb(), (c) => {
+        tried++;
+        checkLoopCaseThroughCalls(c);
+      }),
+      { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+    );
+    console.log(`loop programs through kept calls: ${tried} tried, no disagreement`);
   }, (seconds + 60) * 1000);
 });

@@ -102,6 +102,24 @@ export function lsqT<T>(A: Arith<T>, w: Vec<T>, b: T, X: Mat<number>, y: Vec<num
   return A.div(total, A.lift(m));
 }
 
+/**
+ * poly(c, t, y) = Σ_k (Σ_j c[j]·t[k]^j - y[k])² / m: a least-squares polynomial fit, its powers
+ * by repeated multiplication (t^0 = 1), one rounding each.
+ */
+export function polyT<T>(A: Arith<T>, c: Vec<T>, t: Vec<T>, y: Vec<number>): T {
+  const m = t.length;
+  const total = sumOf(A, m, (k) => {
+    let power = A.lift(1);
+    const fit = sumOf(A, c.length, (j) => {
+      const term = A.mul(c[j]!, power);
+      power = A.mul(power, t[k]!);
+      return term;
+    });
+    return square(A, A.sub(fit, A.lift(y[k]!)));
+  });
+  return A.div(total, A.lift(m));
+}
+
 /** mlp: one tanh hidden layer of width h, mean squared error over the m rows of X. */
 export function mlpT<T>(A: Arith<T>, W1: Mat<T>, b1: Vec<T>, w2: Vec<T>, b2: T, X: Mat<number>, y: Vec<number>): T {
   const m = X.length;
@@ -268,6 +286,11 @@ export function lsqForward(w: Vec<number>, b: number, X: Mat<number>, y: Vec<num
   return forwardGradient({ w: vec(w), b: scalar(b) }, (p) => lsqT(duals, p.w, p.b, X, y));
 }
 
+/** Gradient keys c, t. */
+export function polyForward(c: Vec<number>, t: Vec<number>, y: Vec<number>): ArrayGradResult {
+  return forwardGradient({ c: vec(c), t: vec(t) }, (p) => polyT(duals, p.c, p.t, y));
+}
+
 /** Gradient keys W1, b1, w2, b2. */
 export function mlpForward(W1: Mat<number>, b1: Vec<number>, w2: Vec<number>, b2: number, X: Mat<number>, y: Vec<number>): ArrayGradResult {
   return forwardGradient({ W1: mat(W1), b1: vec(b1), w2: vec(w2), b2: scalar(b2) }, (p) =>
@@ -369,6 +392,12 @@ export interface LsqData {
 export function lsqData(n: number, m: number, seed: number): LsqData {
   const next = rng(seed);
   return { w: uniformVec(next, n), b: 2 * next() - 1, X: uniformMat(next, m, n), y: uniformVec(next, m) };
+}
+
+/** Polynomial-fit inputs: n coefficients, m points t in [-1, 1] (powers stay bounded), y in [-1, 1]. */
+export function polyData(n: number, m: number, seed: number): { c: Float64Array; t: Float64Array; y: Float64Array } {
+  const next = rng(seed);
+  return { c: uniformVec(next, n), t: uniformVec(next, m), y: uniformVec(next, m) };
 }
 
 /** smooth's input, uniform in [-1, 1]. */

@@ -83,3 +83,54 @@ export function bounceT<T>(A: Arith<T>, x0: T, r: T, steps: number): T {
   }
   return A.add(x, A.lift(flips));
 }
+
+/** examples/loops.ad's rhs: logistic growth of n species competing for one resource. */
+function rhsT<T>(A: Arith<T>, p: readonly T[], y: readonly T[]): T[] {
+  const n = y.length;
+  const total = y.reduce((s, v) => A.add(s, v), A.lift(0));
+  return y.map((v) => A.sub(A.mul(A.mul(p[0], v), A.sub(A.lift(1), v)), A.div(A.mul(A.mul(p[1], v), total), A.lift(n))));
+}
+
+/** Runge–Kutta 4 over a vector state with rhsT; returns the last element, as rk4 does. */
+export function rk4VecT<T>(A: Arith<T>, h: number, p: readonly T[], y0: readonly T[], steps: number): T {
+  const axpy = (y: readonly T[], s: number, k: readonly T[]) => y.map((v, i) => A.add(v, A.mul(A.lift(s), k[i])));
+  let y = [...y0];
+  for (let s = 0; s < steps; s++) {
+    const k1 = rhsT(A, p, y);
+    const k2 = rhsT(A, p, axpy(y, h / 2, k1));
+    const k3 = rhsT(A, p, axpy(y, h / 2, k2));
+    const k4 = rhsT(A, p, axpy(y, h, k3));
+    const two = A.lift(2);
+    y = y.map((v, i) => A.add(v, A.mul(A.lift(h / 6), A.add(A.add(A.add(k1[i], A.mul(two, k2[i])), A.mul(two, k3[i])), k4[i]))));
+  }
+  return y[y.length - 1];
+}
+
+/**
+ * The ADBench LSTM objective with one layer (its C++ reference, lstm.h, transcribed): element-wise
+ * weights W (4 gates), biases B, extra X (input scale, output scale, output bias), a sequence of
+ * rows; the negative mean log-likelihood of each next row under a softmax of the prediction.
+ */
+export function lstmVecT<T>(A: Arith<T>, W: readonly (readonly T[])[], B: readonly (readonly T[])[], X: readonly (readonly T[])[], h0: readonly T[], c0: readonly T[], seq: readonly (readonly number[])[]): T {
+  const one = A.lift(1);
+  const sigmoid = (z: T) => A.div(one, A.add(one, A.exp(A.sub(A.lift(0), z))));
+  const b = h0.length;
+  let hidden = [...h0];
+  let cell = [...c0];
+  let total = A.lift(0);
+  for (let t = 0; t < seq.length - 1; t++) {
+    const input = seq[t].map((v, k) => A.mul(A.lift(v), X[0][k]));
+    const forget = input.map((x, k) => sigmoid(A.add(A.mul(x, W[0][k]), B[0][k])));
+    const ingate = hidden.map((h, k) => sigmoid(A.add(A.mul(h, W[1][k]), B[1][k])));
+    const outgate = input.map((x, k) => sigmoid(A.add(A.mul(x, W[2][k]), B[2][k])));
+    const change = hidden.map((h, k) => A.tanh(A.add(A.mul(h, W[3][k]), B[3][k])));
+    cell = cell.map((c, k) => A.add(A.mul(c, forget[k]), A.mul(ingate[k], change[k])));
+    hidden = cell.map((c, k) => A.mul(outgate[k], A.tanh(c)));
+    const ypred = hidden.map((h, k) => A.add(A.mul(h, X[1][k]), X[2][k]));
+    // log Σ exp, shifted by the largest value.
+    const top = ypred.reduce((m, v) => Math.max(m, A.value(v)), -Infinity);
+    const lse = A.add(A.lift(top), A.log(ypred.reduce((s, v) => A.add(s, A.exp(A.sub(v, A.lift(top)))), A.lift(0))));
+    ypred.forEach((v, k) => (total = A.add(total, A.mul(A.lift(seq[t + 1][k]), A.sub(v, lse)))));
+  }
+  return A.div(A.sub(A.lift(0), total), A.lift(Math.max(seq.length - 1, 1) * b));
+}

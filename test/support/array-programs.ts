@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { compileSync, formatDiagnostics } from '../../src/index.ts';
+import { compileSync, formatDiagnostics, type CompileOptions } from '../../src/index.ts';
 import { instantiate } from './instantiate.ts';
 
 /**
@@ -63,7 +63,8 @@ type Expr =
   | { readonly k: 'idx'; readonly array: string; readonly ix: readonly Ix[] }
   | { readonly k: 'neg'; readonly a: Expr }
   | { readonly k: 'bin'; readonly op: '+' | '-' | '*' | '/'; readonly a: Expr; readonly b: Expr }
-  | { readonly k: 'pow'; readonly a: Expr; readonly p: number }
+  /** `a^p`: p a whole number, or the name of an index variable (`t^j`, a running power in a loop over j). */
+  | { readonly k: 'pow'; readonly a: Expr; readonly p: number | string }
   | { readonly k: 'call'; readonly f: string; readonly args: readonly Expr[] }
   | { readonly k: 'red'; readonly op: RedOp; readonly binder: Binder; readonly body: Expr }
   | { readonly k: 'if'; readonly c: Cond; readonly a: Expr; readonly b: Expr }
@@ -261,7 +262,7 @@ function evalExpr(e: Expr, env: Env, fns: ReadonlyMap<string, Fn>): number {
       return e.op === '+' ? a + b : e.op === '-' ? a - b : e.op === '*' ? a * b : a / b;
     }
     case 'pow':
-      return evalExpr(e.a, env, fns) ** e.p;
+      return evalExpr(e.a, env, fns) ** (typeof e.p === 'string' ? num(env, e.p) : e.p);
     case 'call': {
       const args = e.args.map((a) => evalExpr(a, env, fns));
       if ((e.f === 'max' || e.f === 'min') && tie(args[0], args[1]) && !e.args.every(dataFree)) singular = true;
@@ -603,6 +604,8 @@ function loopBody(c: Choices, ctx: Ctx, iv: IndexVar, depth: number): Gen {
     case 2:
       return mul(c, anchor, rest);
     case 3:
+      // A power of the loop's index, |base| ≤ 1 (reduce-strength.ts makes it a running product when the base does not change in the loop).
+      if (c.chance(30)) return [bin('+', anchor[0], { k: 'pow', a: call('tanh', rest[0]), p: iv.name }), anchor[1] + 1];
       return fit(c, [{ k: 'pow', a: bin('-', anchor[0], rest[0]), p: 2 }, (anchor[1] + rest[1]) ** 2]);
     case 4:
       return [{ k: 'if', c: cond(c, ctx, depth - 1), a: anchor[0], b: rest[0] }, Math.max(anchor[1], rest[1])];
@@ -1063,8 +1066,8 @@ const ROUNDING = 2e-14;
  * differences disagree. What finite differences cannot see, an exact tie at the point itself or the
  * norm of a zero vector, the reference evaluator reports (`singular`), and the point is skipped.
  */
-export function checkArrayCase({ program, configs, data }: ArrayCase, stats: ArrayStats = newStats()): void {
-  const mod = compileChecked(program.source, 'generated program has diagnostics (a generator bug if the checker is right)');
+export function checkArrayCase({ program, configs, data }: ArrayCase, stats: ArrayStats = newStats(), options: CompileOptions = {}): void {
+  const mod = compileChecked(program.source, 'generated program has diagnostics (a generator bug if the checker is right)', options);
   stats.programs++;
   for (const sizes of configs) {
     const args = buildArgs(program.params, sizes, data);
@@ -1123,7 +1126,7 @@ export function checkNestedCase({ program, configs, data }: ArrayCase, stats: Ar
  * argument list in turn: everything but the reference value (no evaluator for hand-written text).
  * The parameters are read from `fn f(...)`.
  */
-export function checkArraySource(source: string, calls: readonly (readonly Arg[])[], stats: ArrayStats = newStats()): void {
+export function checkArraySource(source: string, calls: readonly (readonly Arg[])[], stats: ArrayStats = newStats(), options: CompileOptions = {}): void {
   const header = /fn f\(([^)]*)\)/.exec(source);
   if (!header) throw new Error(`no 'fn f(...)' in:\n${source}`);
   const params = header[1].split(/,(?![^[]*\])/).map((text): ParamShape => {
@@ -1135,22 +1138,26 @@ export function checkArraySource(source: string, calls: readonly (readonly Arg[]
     if (m[3] === 'mat') return { name: m[2], kind: 'mat', dims: [dims![0], dims![1]], isConst };
     return { name: m[2], kind: 'scalar', isConst };
   });
-  const mod = compileChecked(source, 'does not compile');
+  const mod = compileChecked(source, 'does not compile', options);
   stats.programs++;
   for (const args of calls) checkAt(mod, { source, params, bound: 10 }, args, stats);
 }
 
-function compileChecked(source: string, problem: string): Record<string, Fn_> {
+function compileChecked(source: string, problem: string, options: CompileOptions = {}): Record<string, Fn_> {
   let result: ReturnType<typeof compileSync>;
   try {
-    result = compileSync(source);
+    result = compileSync(source, options);
   } catch (error) {
     throw new Error(`compiler crash: compileSync threw ${(error as Error)?.stack ?? String(error)}\non:\n${source}`);
   }
   if (result.code === undefined || result.diagnostics.length > 0) {
     throw new Error(`${problem}:\n${formatDiagnostics(result.diagnostics, source, 'f.ad')}\n${source}`);
   }
-  return instantiate(result.code) as unknown as Record<string, Fn_>;
+  const mod = instantiate(result.code) as unknown as Record<string, Fn_>;
+  // The wasm target: f must be the WebAssembly glue, not the JS fallback.
+  const arrays = result.functions.find((f) => f.name === 'f')?.params.some((p) => p.type);
+  if (options.target === 'wasm' && arrays) expect(mod.f.name, `f is not WebAssembly:\n${source}`).toBe('f$wasm');
+  return mod;
 }
 
 type Fn_ = (...args: unknown[]) => unknown;

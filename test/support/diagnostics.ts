@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { compileSync, LineMap, type Diagnostic } from '../../src/index.ts';
+import { compileSync, LineMap, type CompileOptions, type Diagnostic } from '../../src/index.ts';
 
 /** A diagnostic as tests compare it: code, message, 1-based line:column, and its notes. */
 export interface Seen {
@@ -18,8 +18,8 @@ export function view(d: Diagnostic, lines: LineMap): Seen {
 }
 
 /** Every diagnostic of a source that must not compile (all errors), as code, message, line, column (and notes). */
-export function diagnose(source: string): Seen[] {
-  const result = compileSync(source, { filename: 'test.ad' });
+export function diagnose(source: string, options: Pick<CompileOptions, 'calls'> = {}): Seen[] {
+  const result = compileSync(source, { filename: 'test.ad', ...options });
   expect(result.code).toBeUndefined();
   expect(result.functions).toEqual([]);
   expect(result.diagnostics.every((d) => d.severity === 'error')).toBe(true);
@@ -28,8 +28,8 @@ export function diagnose(source: string): Seen[] {
 }
 
 /** The one diagnostic of a source (fails when there are none or several). */
-export function only(source: string): Seen {
-  const all = diagnose(source);
+export function only(source: string, options: Pick<CompileOptions, 'calls'> = {}): Seen {
+  const all = diagnose(source, options);
   expect(all).toHaveLength(1);
   return all[0];
 }

@@ -5,6 +5,7 @@ import { approxEqual } from '../oracle/dual.ts';
 import { differentiatedParams, evaluate, findFunction, gradient, printProgram } from '../oracle/program.ts';
 import { compileAndInstantiate } from './instantiate.ts';
 import type { Gradient } from './load.ts';
+import type { CompileOptions } from '../../src/index.ts';
 
 /**
  * The differential check of one random program, shared by test/properties.test.ts and `npm run
@@ -21,9 +22,9 @@ export type Case = ReturnType<typeof caseArb> extends fc.Arbitrary<infer C> ? C 
  */
 const ordinary = (args: number[]) => args.every((a) => a === 0 || (Math.abs(a) >= 1e-6 && Math.abs(a) <= 1e6));
 
-export function checkCase({ program, fn, args }: Case) {
+export function checkCase({ program, fn, args }: Case, options: Pick<CompileOptions, 'calls'> = {}) {
   const source = printProgram(program);
-  const m = compileAndInstantiate(source);
+  const m = compileAndInstantiate(source, options);
   const value = m[fn](...args) as number;
   const want = evaluate(program, fn, args);
   expect(approxEqual(value, want, 1e-12, 1e-300), `value of ${fn}(${args}) = ${value}, reference ${want}\n${source}`).toBe(true);

@@ -1,4 +1,4 @@
-import { compileSync, formatDiagnostics } from '../../src/index.ts';
+import { compileSync, formatDiagnostics, type CompileOptions } from '../../src/index.ts';
 import type { CompiledModule } from './load.ts';
 
 /**
@@ -20,8 +20,8 @@ export function instantiate(code: string): CompiledModule {
   return new Function(`"use strict";\n${body}`)() as CompiledModule;
 }
 
-export function compileAndInstantiate(source: string): CompiledModule {
-  const r = compileSync(source);
+export function compileAndInstantiate(source: string, options: CompileOptions = {}): CompiledModule {
+  const r = compileSync(source, options);
   if (r.code === undefined) throw new Error(`did not compile:\n${formatDiagnostics(r.diagnostics, source, 'input.ad')}\n${source}`);
   return instantiate(r.code);
 }

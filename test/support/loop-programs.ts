@@ -14,6 +14,9 @@ import { instantiate } from './instantiate.ts';
  *       s0 = <e>                             (updates in order: later ones see earlier ones)
  *       if <c> { s1 = <e> } else { s1 = <e> }
  *       for u in 0..2 { s2 = <e> }           (sometimes a nested loop)
+ *       y[i] = <e>   y[t - 3 * floor(t / 3)] = <e>   let z[i] = <e>   (array state, sometimes:
+ *                                            element-wise, one element, an array made in the body;
+ *                                            in an if, in a nested loop)
  *     }
  *     return <e>
  *   }
@@ -27,7 +30,9 @@ type Expr =
   | { readonly k: 'num'; readonly v: number }
   | { readonly k: 'var'; readonly name: string }
   | { readonly k: 'bin'; readonly op: '+' | '-' | '*'; readonly a: Expr; readonly b: Expr }
-  | { readonly k: 'fn'; readonly f: 'sin' | 'cos' | 'tanh' | 'atan'; readonly a: Expr };
+  | { readonly k: 'fn'; readonly f: 'sin' | 'cos' | 'tanh' | 'atan'; readonly a: Expr }
+  /** An element of the array state y: y[0..2], y[i] and y[2 - i] (element-wise), or the index i itself. */
+  | { readonly k: 'elem'; readonly at: 0 | 1 | 2 | 'i' | 'rev' | 'index' };
 interface Cond {
   readonly op: '<' | '>';
   readonly a: Expr;
@@ -37,10 +42,18 @@ type Stmt =
   | { readonly k: 'let'; readonly name: string; readonly value: Expr }
   | { readonly k: 'set'; readonly name: string; readonly value: Expr }
   | { readonly k: 'if'; readonly c: Cond; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
-  | { readonly k: 'for'; readonly index: string; readonly count: number; readonly body: readonly Stmt[] };
+  | { readonly k: 'for'; readonly index: string; readonly count: number; readonly body: readonly Stmt[] }
+  /** `y[i] = value`: every element at once. */
+  | { readonly k: 'all'; readonly value: Expr }
+  /** `y[j] = value`, j = index mod 3 (an index variable or t): one element, in place. */
+  | { readonly k: 'one'; readonly index: string; readonly value: Expr }
+  /** `let z[i] = value` then `y[i] = tanh(y[i] + z[2 - i])`: an array made in the loop body. */
+  | { readonly k: 'made'; readonly value: Expr };
 
 export interface LoopProgram {
   readonly state: readonly { readonly name: string; readonly init: Expr }[];
+  /** Array state `var y: vec[3] = init` (every element), if the program has one. */
+  readonly array?: Expr;
   readonly loop: { readonly kind: 'for' } | { readonly kind: 'while'; readonly c: Cond };
   readonly body: readonly Stmt[];
   readonly result: Expr;
@@ -55,13 +68,16 @@ export interface LoopCase {
 
 const squash = ['tanh', 'sin', 'atan'] as const;
 
-function exprArb(names: readonly string[], depth: number): fc.Arbitrary<Expr> {
+type At = Extract<Expr, { k: 'elem' }>['at'];
+
+function exprArb(names: readonly string[], depth: number, elems: readonly At[] = []): fc.Arbitrary<Expr> {
   const leaf: fc.Arbitrary<Expr> = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(...names).map((name): Expr => ({ k: 'var', name })) },
     { weight: 1, arbitrary: fc.integer({ min: -20, max: 20 }).map((v): Expr => ({ k: 'num', v: v / 10 })) },
+    ...(elems.length > 0 ? [{ weight: 2, arbitrary: fc.constantFrom(...elems).map((at): Expr => ({ k: 'elem', at })) }] : []),
   );
   if (depth <= 0) return leaf;
-  const sub = exprArb(names, depth - 1);
+  const sub = exprArb(names, depth - 1, elems);
   return fc.oneof(
     { weight: 2, arbitrary: leaf },
     { weight: 2, arbitrary: fc.record({ k: fc.constant('bin' as const), op: fc.constantFrom('+' as const, '-' as const, '*' as const), a: sub, b: sub }) },
@@ -70,17 +86,40 @@ function exprArb(names: readonly string[], depth: number): fc.Arbitrary<Expr> {
 }
 
 const squashed = (e: fc.Arbitrary<Expr>) => fc.tuple(fc.constantFrom(...squash), e).map(([f, a]): Expr => ({ k: 'fn', f, a }));
-const condArb = (names: readonly string[]) => fc.record({ op: fc.constantFrom('<' as const, '>' as const), a: exprArb(names, 1), b: exprArb(names, 1) });
+const condArb = (names: readonly string[], elems: readonly At[] = []) =>
+  fc.record({ op: fc.constantFrom('<' as const, '>' as const), a: exprArb(names, 1, elems), b: exprArb(names, 1, elems) });
 
 export function loopCaseArb(): fc.Arbitrary<LoopCase> {
-  return fc.integer({ min: 1, max: 3 }).chain((count) => {
+  return fc.tuple(fc.integer({ min: 1, max: 3 }), fc.boolean()).chain(([count, hasArray]) => {
     const stateNames = ['s0', 's1', 's2'].slice(0, count);
     const outer = ['p', 'q'];
     const inLoop = [...outer, ...stateNames, 't', 'a'];
+    const fixedElems: At[] = hasArray ? [0, 1, 2] : [];
+    // The array state's updates: squashed, each reading the old element and more.
+    const elementValue = (names: readonly string[], elems: readonly At[], old: Expr) =>
+      fc
+        .tuple(fc.constantFrom(...squash), fc.constantFrom('+' as const, '*' as const, '-' as const), exprArb(names, 2, elems))
+        .map(([f, op, b]): Expr => ({ k: 'fn', f, a: { k: 'bin', op, a: old, b } }));
+    const arrayStmt = (names: readonly string[], index: string): fc.Arbitrary<Stmt> =>
+      fc.oneof(
+        { weight: 2, arbitrary: elementValue(names, [0, 1, 2, 'i', 'rev', 'index'], { k: 'elem', at: 'i' }).map((value): Stmt => ({ k: 'all', value })) },
+        { weight: 2, arbitrary: elementValue(names, [0, 1, 2], { k: 'elem', at: 0 }).map((value): Stmt => ({ k: 'one', index, value })) },
+        { weight: 1, arbitrary: squashed(exprArb(names, 2, [0, 1, 2, 'i', 'rev', 'index'])).map((value): Stmt => ({ k: 'made', value })) },
+      );
+    const arrayStmts: fc.Arbitrary<Stmt[]> = !hasArray
+      ? fc.constant([])
+      : fc.array(
+          fc.oneof(
+            { weight: 3, arbitrary: arrayStmt(inLoop, 't') },
+            { weight: 1, arbitrary: fc.record({ c: condArb(inLoop, fixedElems), then: arrayStmt(inLoop, 't').map((x) => [x]), else: fc.array(arrayStmt(inLoop, 't'), { maxLength: 1 }) }).map((r): Stmt => ({ k: 'if', ...r })) },
+            { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 3 }), arrayStmt([...inLoop, 'u'], 'u')).map(([n, x]): Stmt => ({ k: 'for', index: 'u', count: n, body: [x] })) },
+          ),
+          { minLength: 1, maxLength: 2 },
+        );
     // The new value reads the old one (the state feeds itself), and more.
     const update = (name: string, names: readonly string[]) =>
       fc
-        .tuple(fc.constantFrom(...squash), fc.constantFrom('+' as const, '*' as const, '-' as const), exprArb(names, 2))
+        .tuple(fc.constantFrom(...squash), fc.constantFrom('+' as const, '*' as const, '-' as const), exprArb(names, 2, fixedElems))
         .map(([f, op, b]): Stmt => ({ k: 'set', name, value: { k: 'fn', f, a: { k: 'bin', op, a: { k: 'var', name }, b } } }));
     const stmtArb = (name: string): fc.Arbitrary<Stmt> =>
       fc.oneof(
@@ -99,11 +138,12 @@ export function loopCaseArb(): fc.Arbitrary<LoopCase> {
     return fc.record({
       program: fc.record({
         state: fc.tuple(...stateNames.map((name) => squashed(exprArb(outer, 2)).map((init) => ({ name, init })))),
-        loop: fc.oneof(fc.constant({ kind: 'for' as const }), condArb([...outer, ...stateNames]).map((c) => ({ kind: 'while' as const, c }))),
+        ...(hasArray && { array: squashed(exprArb(outer, 2)) }),
+        loop: fc.oneof(fc.constant({ kind: 'for' as const }), condArb([...outer, ...stateNames], fixedElems).map((c) => ({ kind: 'while' as const, c }))),
         body: fc
-          .tuple(squashed(exprArb([...outer, ...stateNames, 't'], 2)), fc.tuple(...stateNames.map(stmtArb)))
-          .map(([a, updates]): Stmt[] => [{ k: 'let', name: 'a', value: a }, ...updates]),
-        result: exprArb([...outer, ...stateNames], 2),
+          .tuple(squashed(exprArb([...outer, ...stateNames, 't'], 2, fixedElems)), fc.tuple(...stateNames.map(stmtArb)), arrayStmts)
+          .map(([a, updates, arrayUpdates]): Stmt[] => [{ k: 'let', name: 'a', value: a }, ...updates, ...arrayUpdates]),
+        result: exprArb([...outer, ...stateNames], 2, fixedElems),
       }),
       p: fc.integer({ min: -15, max: 15 }).map((v) => v / 10 + 0.05),
       q: fc.integer({ min: -15, max: 15 }).map((v) => v / 10 + 0.03),
@@ -124,6 +164,8 @@ function print(e: Expr): string {
       return `(${print(e.a)} ${e.op} ${print(e.b)})`;
     case 'fn':
       return `${e.f}(${print(e.a)})`;
+    case 'elem':
+      return e.at === 'index' ? 'i' : `y[${e.at === 'i' ? 'i' : e.at === 'rev' ? '2 - i' : e.at}]`;
   }
 }
 
@@ -141,14 +183,26 @@ function printStmts(body: readonly Stmt[], indent: string): string {
           return `${indent}if ${printCond(s.c)} {\n${printStmts(s.then, indent + '  ')}${indent}} else {\n${printStmts(s.else, indent + '  ')}${indent}}\n`;
         case 'for':
           return `${indent}for ${s.index} in 0..${s.count} {\n${printStmts(s.body, indent + '  ')}${indent}}\n`;
+        case 'all':
+          return `${indent}y[i] = ${print(s.value)}\n`;
+        case 'one':
+          return `${indent}y[${s.index} - 3 * floor(${s.index} / 3)] = ${print(s.value)}\n`;
+        case 'made': {
+          // Each array made gets a name of its own (a let's name is not reused in the function).
+          const z = `z${made++}`;
+          return `${indent}let ${z}[i in 0..3] = ${print(s.value)}\n${indent}y[i] = tanh(y[i] + ${z}[2 - i])\n`;
+        }
       }
     })
     .join('');
 }
 
+let made = 0;
+
 export function printLoopProgram(p: LoopProgram): string {
+  made = 0;
   const head = p.loop.kind === 'for' ? 'for t in 0..n {' : `while ${printCond(p.loop.c)} max n {`;
-  const state = p.state.map((s) => `  var ${s.name} = ${print(s.init)}\n`).join('');
+  const state = p.state.map((s) => `  var ${s.name} = ${print(s.init)}\n`).join('') + (p.array ? `  var y: vec[3] = ${print(p.array)}\n` : '');
   // A while has no index: t is a var it counts with.
   const counter = p.loop.kind === 'while' ? '  var t = 0\n' : '';
   const step = p.loop.kind === 'while' ? '    t = t + 1\n' : '';
@@ -157,62 +211,89 @@ export function printLoopProgram(p: LoopProgram): string {
 
 const fns = { sin: Math.sin, cos: Math.cos, tanh: Math.tanh, atan: Math.atan };
 
-function evaluate(e: Expr, env: Map<string, number>): number {
+/** The numbers in scope, and the array state y (with the element `i` of an element-wise statement). */
+interface Env {
+  readonly numbers: Map<string, number>;
+  y: number[];
+}
+
+function evaluate(e: Expr, env: Env, i = -1): number {
   switch (e.k) {
     case 'num':
       return e.v;
     case 'var':
-      return env.get(e.name)!;
+      return env.numbers.get(e.name)!;
     case 'bin': {
-      const a = evaluate(e.a, env);
-      const b = evaluate(e.b, env);
+      const a = evaluate(e.a, env, i);
+      const b = evaluate(e.b, env, i);
       return e.op === '+' ? a + b : e.op === '-' ? a - b : a * b;
     }
     case 'fn':
-      return fns[e.f](evaluate(e.a, env));
+      return fns[e.f](evaluate(e.a, env, i));
+    case 'elem':
+      return e.at === 'index' ? i : env.y[e.at === 'i' ? i : e.at === 'rev' ? 2 - i : e.at];
   }
 }
 
-const holds = (c: Cond, env: Map<string, number>) => (c.op === '<' ? evaluate(c.a, env) < evaluate(c.b, env) : evaluate(c.a, env) > evaluate(c.b, env));
+const holds = (c: Cond, env: Env) => (c.op === '<' ? evaluate(c.a, env) < evaluate(c.b, env) : evaluate(c.a, env) > evaluate(c.b, env));
 
-function run(body: readonly Stmt[], env: Map<string, number>): void {
+function run(body: readonly Stmt[], env: Env): void {
   for (const s of body) {
     switch (s.k) {
       case 'let':
       case 'set':
-        env.set(s.name, evaluate(s.value, env));
+        env.numbers.set(s.name, evaluate(s.value, env));
         break;
       case 'if':
         run(holds(s.c, env) ? s.then : s.else, env);
         break;
       case 'for':
         for (let u = 0; u < s.count; u++) {
-          env.set(s.index, u);
+          env.numbers.set(s.index, u);
           run(s.body, env);
         }
-        env.delete(s.index);
+        env.numbers.delete(s.index);
         break;
+      case 'all':
+        // Every element from the array before the statement.
+        env.y = env.y.map((_, i) => evaluate(s.value, env, i));
+        break;
+      case 'one': {
+        const value = evaluate(s.value, env);
+        env.y[env.numbers.get(s.index)! % 3] = value;
+        break;
+      }
+      case 'made': {
+        const z = env.y.map((_, i) => evaluate(s.value, env, i));
+        env.y = env.y.map((v, i) => Math.tanh(v + z[2 - i]));
+        break;
+      }
     }
   }
 }
 
 /** The value oracle: the program run as plain JavaScript loops. */
 export function evaluateLoopProgram(p: LoopProgram, args: { p: number; q: number; n: number }): number {
-  const env = new Map<string, number>([
-    ['p', args.p],
-    ['q', args.q],
-  ]);
-  for (const s of p.state) env.set(s.name, evaluate(s.init, env));
+  const env: Env = {
+    numbers: new Map<string, number>([
+      ['p', args.p],
+      ['q', args.q],
+    ]),
+    y: [],
+  };
+  for (const s of p.state) env.numbers.set(s.name, evaluate(s.init, env));
+  if (p.array) env.y = [0, 1, 2].map(() => evaluate(p.array!, env));
+  const numbers = env.numbers;
   if (p.loop.kind === 'for') {
     for (let t = 0; t < args.n; t++) {
-      env.set('t', t);
+      numbers.set('t', t);
       run(p.body, env);
     }
   } else {
-    env.set('t', 0);
+    numbers.set('t', 0);
     for (let i = 0; i < args.n && holds(p.loop.c, env); i++) {
       run(p.body, env);
-      env.set('t', env.get('t')! + 1);
+      numbers.set('t', numbers.get('t')! + 1);
     }
   }
   return evaluate(p.result, env);
@@ -265,5 +346,31 @@ export function checkLoopCase(c: LoopCase, stats: LoopStats = newLoopStats()): v
     // 672563226: ∂/∂q = −7.1077994, d1 = −7.1077067, extrapolated −7.1077993).
     const reference = (4 * d2 - d1) / 3;
     expect(Math.abs(g.gradient[which] - reference) / scale, `${source}\n∂/∂${which}: ${g.gradient[which]} vs ${reference}`).toBeLessThan(1e-5);
+  }
+}
+
+/**
+ * The same random loop program called from another function (three calls, so f stays a call with
+ * `calls: 'keep'`): w's gradient through f's adjoint against w compiled with every call inlined,
+ * and its checkpointed form against the stored one, bit for bit.
+ */
+export function checkLoopCaseThroughCalls(c: LoopCase): void {
+  const source = `${printLoopProgram(c.program)}fn w(p, q, const n) = f(p, q, n) * f(q, p, n) + f(0.5 * p, q, n)\n`;
+  const load = (options: Parameters<typeof compileSync>[1]) => {
+    const r = compileSync(source, options);
+    if (r.code === undefined) throw new Error(`did not compile:\n${formatDiagnostics(r.diagnostics, source, 'random.ad')}\n${source}`);
+    return { code: r.code, m: instantiate(r.code) };
+  };
+  const kept = load({ calls: 'keep' });
+  expect(kept.code, source).toContain('f$adjoint(');
+  const inlined = load({ calls: 'inline' });
+  const g = kept.m.wGrad(c.p, c.q, c.n) as Grad;
+  const want = inlined.m.wGrad(c.p, c.q, c.n) as Grad;
+  expect(Object.is(g.value, kept.m.w(c.p, c.q, c.n)), source).toBe(true);
+  expect(load({ calls: 'keep', checkpointMemory: 0 }).m.wGrad(c.p, c.q, c.n), source).toEqual(g);
+  for (const which of ['p', 'q'] as const) {
+    const [a, b] = [g.gradient[which], want.gradient[which]];
+    if (!Number.isFinite(b)) continue;
+    expect(Math.abs(a - b), `${source}\n∂w/∂${which}: kept ${a}, inlined ${b}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
   }
 }

@@ -73,7 +73,9 @@ export function checkNameTuple(fnName: string, p: string, q: string, local: stri
 
 /** A module with `name` in each role, one function per role (so each is checked on its own). */
 export function namesProgram(name: string): string {
-  return `# ${name} as a function name, calling it, a matrix and a scalar parameter, a let, an array let and a size
+  return `# ${name} as a function name, calling it, a matrix and a scalar parameter, a let, an array let and a size,
+# a var and a loop index, an array variable (also as loop state), an array made in a loop
+
 fn ${name}(w: mat[m, n], b) = b * sum(k: sum(j: w[k, j] * w[k, j]))
 fn pc(w: mat[m, n], b) = ${name}(w, b) * 2
 fn pm(${name}: mat[m, n], b) = b * sum(k: sum(j: ${name}[k, j] * ${name}[k, j]))
@@ -113,6 +115,23 @@ fn pe(w: vec[n], const j) {
   y[${name}] = w[${name}] * w[${name}]
   y[j] = y[j] * 3
   return sum(i: y[i])
+}
+fn pq(w: vec[n], b) {
+  var ${name}: vec[n] = w
+  for t in 0..2 {
+    let z[i] = ${name}[i] * b
+    ${name}[i] = z[i] + ${name}[i]
+    ${name}[0] = ${name}[0] * b
+  }
+  return sum(i: ${name}[i])
+}
+fn pk(w: vec[n], b) {
+  var s = 0
+  for t in 0..2 {
+    let ${name}[i] = w[i] * b
+    s = s + sum(i: ${name}[i]) * b
+  }
+  return s
 }
 `;
 }
@@ -226,6 +245,17 @@ export function checkNames(name: string, checkArgs: boolean): CompileResult {
   const ge = m.peGrad(v, 1) as Grad;
   expect(ge.value, label).toBeCloseTo(sq + 2 * v[1] * v[1], 12);
   expect([...(ge.gradient.w as Float64Array)], label).toEqual(v.map((a, k) => expect.closeTo((k === 1 ? 6 : 2) * a, 12)));
+  // As array state carried by a loop (updated element-wise and at one element in place), and as an
+  // array made in a loop's body: (1+b)²·(w1 + w2 + w0·b²) and 2b²·Σw.
+  const rest = v[1] + v[2];
+  const gq = m.pqGrad(v, b) as Grad;
+  expect(gq.value, label).toBeCloseTo((1 + b) ** 2 * (rest + v[0] * b * b), 12);
+  expect([...(gq.gradient.w as Float64Array)], label).toEqual([(1 + b) ** 2 * b * b, (1 + b) ** 2, (1 + b) ** 2].map((a) => expect.closeTo(a, 12)));
+  expect(gq.gradient.b, label).toBeCloseTo(2 * (1 + b) * (rest + v[0] * b * b) + (1 + b) ** 2 * 2 * v[0] * b, 12);
+  const gk = m.pkGrad(v, b) as Grad;
+  expect(gk.value, label).toBeCloseTo(2 * b * b * sv, 12);
+  expect([...(gk.gradient.w as Float64Array)], label).toEqual(v.map(() => expect.closeTo(2 * b * b, 12)));
+  expect(gk.gradient.b, label).toBeCloseTo(4 * b * sv, 12);
   // As a function returning an array, and a parameter in a list.
   const arrays = compileSync(arrayNamesProgram(name), { checkArgs });
   expect(arrays.diagnostics, label).toEqual([]);

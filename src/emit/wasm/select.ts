@@ -1,0 +1,913 @@
+/**
+ * Instruction selection: one IR function (the value or the gradient of a function with array
+ * parameters) → one WebAssembly function body. encode.ts writes the bytes; layout.ts says where
+ * things live in linear memory; vectorize.ts rewrites the loops that f64x2 SIMD can run.
+ *
+ * Values keep the JS target's float64 semantics exactly: + - * / neg sqrt abs floor ceil min max
+ * are the IEEE operations both targets share (wasm's f64.min/max treat NaN and -0 as Math.min/max
+ * do); every other built-in (exp, log, sin, pow, …) is a call to the very same `Math` function the
+ * JS target calls, imported. Numbers are f64 locals, conditions i32, arrays i32 byte addresses.
+ */
+import { isBooleanOp, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../../ir/ir.ts';
+import { assertNever } from '../../syntax/ast.ts';
+import { Bytes, miscOp, op, simdOp, valueType, type ValueType } from './encode.ts';
+import { alignment, heapGlobal, outOfMemoryImport, resultAddress } from './layout.ts';
+import type { ModuleBuilder } from './module.ts';
+import { vectorizeLoop } from './vectorize.ts';
+
+/** What a variable holds in the wasm function. */
+export type Kind = 'f64' | 'bool' | 'ptr';
+
+/** What one result slot of the result area holds (layout.ts): a number, or an array's address, length and rows. */
+export type ResultSlot = { readonly kind: 'number' } | { readonly kind: 'array'; readonly rows: boolean };
+
+/** The failures an index or bound check reports, numbered across the module (the glue's messages). */
+export interface CheckFailure {
+  readonly where: string;
+  readonly kind: 'index' | 'defined' | 'bound';
+}
+
+/** Built-ins computed by a wasm instruction with exactly Math's result. */
+const nativeUnary: Partial<Record<string, number>> = { sqrt: op.f64_sqrt, abs: op.f64_abs, floor: op.f64_floor, ceil: op.f64_ceil };
+const nativeBinary: Partial<Record<string, number>> = { add: op.f64_add, sub: op.f64_sub, mul: op.f64_mul, div: op.f64_div, min: op.f64_min, max: op.f64_max };
+const compare: Partial<Record<string, number>> = { lt: op.f64_lt, le: op.f64_le, gt: op.f64_gt, ge: op.f64_ge, eq: op.f64_eq, ne: op.f64_ne };
+
+/** The kind of every variable of a function: conditions and arrays are found by a fixed point over definitions. */
+function inferKinds(fn: IrFunction, all: readonly Instr[]): Map<string, Kind> {
+  const kinds = new Map<string, Kind>();
+  for (const p of fn.params) {
+    kinds.set(p.name, p.shape ? 'ptr' : 'f64');
+    for (const s of p.shape?.sizes ?? []) if (typeof s !== 'number') kinds.set(s.name, 'f64');
+  }
+  const ofExpr = (e: Expr): Kind => {
+    if (isBooleanOp(e.op)) return 'bool';
+    if (e.op === 'row') return 'ptr';
+    const from = e.op === 'copy' ? e.args[0] : e.op === 'select' ? e.args[1] : undefined;
+    return from?.kind === 'var' ? (kinds.get(from.name) ?? 'f64') : 'f64';
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    const set = (name: string, kind: Kind) => {
+      if (kinds.get(name) !== kind) {
+        // A variable once known to be a condition or an array stays one (an uninitialised `let` is f64 until set).
+        if (kinds.has(name) && kind === 'f64') return;
+        kinds.set(name, kind);
+        changed = true;
+      }
+    };
+    forEachInstr(all, (i) => {
+      switch (i.kind) {
+        case 'array':
+          set(i.target, 'ptr');
+          break;
+        case 'const':
+        case 'let':
+        case 'set':
+        case 'add':
+          set(i.target, i.expr ? ofExpr(i.expr) : 'f64');
+          break;
+        case 'loop': {
+          set(i.index, 'f64');
+          const r = i.reduction;
+          if (r) for (const n of [r.target, r.arg, r.nonzero, r.zeros]) if (n !== undefined) set(n, 'f64');
+          if (i.exit) set(i.exit.trips, 'f64');
+          break;
+        }
+        default:
+          break;
+      }
+    });
+  }
+  return kinds;
+}
+
+/**
+ * Integer-valued variables: sizes, loop indices, and consts computed from them by + - * (and min,
+ * max of small ones), each with a bound on its magnitude (Infinity: unknown). Such a variable gets
+ * an i32 twin computed beside its f64 value, which addresses use instead of converting the f64
+ * per access. The twin is exact modulo 2^32 (+ - * wrap as a ring), and an address is only formed
+ * from an index the IR proved or checked in range (below 2^29 elements in a 4 GB memory), so the
+ * twin equals it there. A loop whose bounds are small (below 2^31) counts with its i32 twin.
+ */
+export function integerBounds(fn: IrFunction, all: readonly Instr[]): Map<string, number> {
+  const ints = new Map<string, number>();
+  // An array length in a 4 GB memory.
+  const sizeBound = 2 ** 29;
+  for (const p of fn.params) for (const x of p.shape?.sizes ?? []) if (typeof x !== 'number') ints.set(x.name, sizeBound);
+  const bound = (o: Operand): number | undefined => (o.kind === 'const' ? (Number.isSafeInteger(o.value) ? Math.abs(o.value) : undefined) : ints.get(o.name));
+  forEachInstr(all, (i) => {
+    if (i.kind === 'loop') {
+      const b = Math.max(bound(i.from) ?? Infinity, bound(i.to) ?? Infinity);
+      ints.set(i.index, b);
+      return;
+    }
+    if (i.kind !== 'const') return;
+    const bs = i.expr.args.map(bound);
+    if (bs.some((b) => b === undefined)) return;
+    const [a, b] = bs as number[];
+    switch (i.expr.op) {
+      case 'add':
+      case 'sub':
+        ints.set(i.target, a + b);
+        break;
+      case 'mul':
+        ints.set(i.target, a * b);
+        break;
+      case 'neg':
+      case 'copy':
+        ints.set(i.target, a);
+        break;
+      case 'min':
+      case 'max':
+        // Not a ring operation: only where both twins are exact.
+        if (Math.max(a, b) < 2 ** 31) ints.set(i.target, Math.max(a, b));
+        break;
+      default:
+        break;
+    }
+  });
+  return ints;
+}
+
+/** Below this, an integer and its i32 twin are equal (with room for a loop counter's last step). */
+export const smallBound = 2 ** 31 - 2;
+
+/** A construct the target does not compile: compile-wasm.ts turns it into a located diagnostic. */
+export class Unsupported extends Error {
+  constructor(
+    readonly what: string,
+    readonly instr: Instr | undefined,
+  ) {
+    super(what);
+  }
+}
+
+/** The wasm signature of a function compiled from IR: its array params, number params and sizes, then the heap start. */
+export interface Signature {
+  /** In order: each IR parameter (an array's address or a number), each size variable, the heap's start. */
+  readonly params: readonly { readonly name: string; readonly type: ValueType }[];
+}
+
+export function signatureOf(fn: IrFunction): Signature {
+  const params: { name: string; type: ValueType }[] = fn.params.map((p) => ({ name: p.name, type: p.shape ? valueType.i32 : valueType.f64 }));
+  const seen = new Set<string>();
+  for (const p of fn.params) {
+    for (const s of p.shape?.sizes ?? []) {
+      if (typeof s === 'number' || seen.has(s.name)) continue;
+      seen.add(s.name);
+      params.push({ name: s.name, type: valueType.f64 });
+    }
+  }
+  params.push({ name: '$heap', type: valueType.i32 });
+  return { params };
+}
+
+/** The body of one function, and the results it writes into the result area. */
+export interface SelectedFunction {
+  readonly locals: readonly ValueType[];
+  readonly code: Bytes;
+  readonly results: readonly ResultSlot[];
+}
+
+/**
+ * Compiles one IR function. `results` are the operands written into the result area at the end,
+ * each a number or an array (written as its address, its length and its row count).
+ */
+export interface ResultOperand {
+  readonly operand: Operand;
+  /** An array: its length (the product of these) and, for a matrix, its row count. */
+  readonly array?: { readonly length: readonly Operand[]; readonly rows?: Operand };
+}
+
+export function selectFunction(fn: IrFunction, instrs: readonly Instr[], results: readonly ResultOperand[], module: ModuleBuilder): SelectedFunction {
+  const s = new Selector(fn, instrs, module);
+  s.block(instrs);
+  const slots: ResultSlot[] = [];
+  let address = resultAddress;
+  const put = (emit: () => void) => {
+    s.code.byte(op.i32_const).s32(address);
+    emit();
+    s.code.byte(op.f64_store).u32(3).u32(0);
+    address += 8;
+  };
+  for (const r of results) {
+    if (!r.array) {
+      put(() => s.number(r.operand));
+      slots.push({ kind: 'number' });
+      continue;
+    }
+    const { length, rows } = r.array;
+    put(() => {
+      s.pointer(r.operand);
+      s.code.byte(op.f64_convert_i32_u);
+    });
+    put(() => length.forEach((l, n) => {
+      s.number(l);
+      if (n > 0) s.code.byte(op.f64_mul);
+    }));
+    put(() => (rows ? s.number(rows) : s.code.byte(op.f64_const).f64(0)));
+    slots.push({ kind: 'array', rows: rows !== undefined });
+  }
+  s.code.byte(op.end);
+  return { locals: s.locals, code: s.code, results: slots };
+}
+
+/** The running state of one function's selection. */
+export class Selector {
+  readonly code = new Bytes();
+  /** The locals declared after the parameters. */
+  readonly locals: ValueType[] = [];
+  readonly kinds: Map<string, Kind>;
+  private readonly index = new Map<string, number>();
+  private readonly paramCount: number;
+  /** The i32 twin of each integer-valued variable (integerBounds): loop indices' counters, sizes, offsets. */
+  readonly shadows = new Map<string, number>();
+  readonly ints: Map<string, number>;
+  /** The row length (in elements) of each matrix: a parameter's second size, or a gradient matrix's length. */
+  private readonly rowLength = new Map<string, Operand>();
+  /** Arrays defined as a row or a copy of another: for the memory each one lies in (arrayRoot). */
+  private readonly arrayOf = new Map<string, string>();
+  /** Scratch locals, each used only within one instruction's code: the allocator's end and size, an accumulating store's address. */
+  private scratchF64: number | undefined;
+  private scratchBytes: number | undefined;
+  private scratchI32: number | undefined;
+
+  constructor(
+    readonly fn: IrFunction,
+    all: readonly Instr[],
+    readonly module: ModuleBuilder,
+  ) {
+    this.kinds = inferKinds(fn, all);
+    this.ints = integerBounds(fn, all);
+    const sig = signatureOf(fn);
+    sig.params.forEach((p, n) => this.index.set(p.name, n));
+    this.paramCount = sig.params.length;
+    for (const p of fn.params) {
+      if (p.shape?.kind !== 'mat') continue;
+      const columns = p.shape.sizes[1];
+      this.rowLength.set(p.name, typeof columns === 'number' ? { kind: 'const', value: columns } : { kind: 'var', name: columns.name });
+    }
+    forEachInstr(all, (i) => {
+      if (i.kind === 'const' && (i.expr.op === 'row' || i.expr.op === 'copy') && i.expr.args[0].kind === 'var') this.arrayOf.set(i.target, i.expr.args[0].name);
+      if (i.kind === 'array' && i.rows) this.rowLength.set(i.target, i.length);
+      if ((i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'copy' && i.expr.args[0].kind === 'var') {
+        const from = this.rowLength.get(i.expr.args[0].name);
+        if (from) this.rowLength.set(i.target, from);
+      }
+    });
+    // The heap starts where the glue says (after the arguments it copied in).
+    this.code.byte(op.local_get).u32(this.index.get('$heap')!).byte(op.global_set).u32(heapGlobal);
+    // The sizes' i32 twins (array lengths: exact).
+    for (const p of sig.params) {
+      if (!this.ints.has(p.name)) continue;
+      this.get(this.index.get(p.name)!);
+      this.code.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_u);
+      this.set(this.shadowOf(p.name));
+    }
+  }
+
+  /** The array parameter or allocation whose memory an array variable (a row, a copy) lies in. */
+  arrayRoot(name: string): string {
+    let n = name;
+    for (let k = 0; k < 1000 && this.arrayOf.has(n); k++) n = this.arrayOf.get(n)!;
+    return n;
+  }
+
+  /** A new local of the given type. */
+  newLocal(type: ValueType): number {
+    this.locals.push(type);
+    return this.paramCount + this.locals.length - 1;
+  }
+
+  /** The local of a variable, declared on first use. */
+  local(name: string): number {
+    let n = this.index.get(name);
+    if (n === undefined) {
+      const kind = this.kinds.get(name) ?? 'f64';
+      n = this.newLocal(kind === 'f64' ? valueType.f64 : valueType.i32);
+      this.index.set(name, n);
+    }
+    return n;
+  }
+
+  get(n: number): void {
+    this.code.byte(op.local_get).u32(n);
+  }
+
+  set(n: number): void {
+    this.code.byte(op.local_set).u32(n);
+  }
+
+  f64const(x: number): void {
+    this.code.byte(op.f64_const).f64(x);
+  }
+
+  /** Pushes an operand as an f64. */
+  number(o: Operand): void {
+    if (o.kind === 'const') return this.f64const(o.value);
+    const kind = this.kinds.get(o.name) ?? 'f64';
+    if (kind === 'ptr') throw new Unsupported(`an array used as a number ('${o.name}')`, undefined);
+    this.get(this.local(o.name));
+    if (kind === 'bool') this.code.byte(op.f64_convert_i32_u);
+  }
+
+  /** Pushes an operand as a condition (i32 0 or 1). */
+  condition(o: Operand): void {
+    if (o.kind === 'const') {
+      this.code.byte(op.i32_const).s32(o.value !== 0 && !Number.isNaN(o.value) ? 1 : 0);
+      return;
+    }
+    const kind = this.kinds.get(o.name) ?? 'f64';
+    this.get(this.local(o.name));
+    if (kind === 'f64') this.code.byte(op.f64_const).f64(0).byte(op.f64_ne);
+  }
+
+  /** Pushes an array operand's address. */
+  pointer(o: Operand): void {
+    if (o.kind !== 'var' || this.kinds.get(o.name) !== 'ptr') throw new Unsupported('a number used as an array', undefined);
+    this.get(this.local(o.name));
+  }
+
+  /** Pushes an index operand as an i32 (a loop index through its twin). */
+  indexI32(o: Operand): void {
+    if (o.kind === 'const') {
+      // Proven or checked in range by the IR: a whole number.
+      this.code.byte(op.i32_const).s32(o.value | 0);
+      return;
+    }
+    const shadow = this.shadows.get(o.name);
+    if (shadow !== undefined) return this.get(shadow);
+    this.number(o);
+    this.code.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_u);
+  }
+
+  /** Pushes a small integer operand (isSmall) as an i32, exactly. */
+  smallI32(o: Operand): void {
+    if (o.kind === 'const') {
+      this.code.byte(op.i32_const).s32(o.value);
+      return;
+    }
+    const shadow = this.shadows.get(o.name);
+    if (shadow !== undefined) return this.get(shadow);
+    this.number(o);
+    this.code.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_s);
+  }
+
+  isSmall(o: Operand): boolean {
+    return (o.kind === 'const' ? (Number.isSafeInteger(o.value) ? Math.abs(o.value) : Infinity) : (this.ints.get(o.name) ?? Infinity)) < smallBound;
+  }
+
+  /** Pushes the byte address of element `index` of array `array`. */
+  address(array: Operand, index: Operand): void {
+    this.pointer(array);
+    if (index.kind === 'const') {
+      if (index.value !== 0) this.code.byte(op.i32_const).s32((index.value * 8) | 0).byte(op.i32_add);
+      return;
+    }
+    this.indexI32(index);
+    this.code.byte(op.i32_const).s32(3).byte(op.i32_shl).byte(op.i32_add);
+  }
+
+  /** Pushes an expression's value; returns its kind. */
+  expr(e: Expr): Kind {
+    const c = this.code;
+    const a = e.args;
+    const native1 = nativeUnary[e.op];
+    const native2 = nativeBinary[e.op];
+    if (native2 !== undefined) {
+      this.number(a[0]);
+      this.number(a[1]);
+      c.byte(native2);
+      return 'f64';
+    }
+    if (native1 !== undefined) {
+      this.number(a[0]);
+      c.byte(native1);
+      return 'f64';
+    }
+    const cmp = compare[e.op];
+    if (cmp !== undefined) {
+      const booleans = a.every((o) => o.kind === 'var' && this.kinds.get(o.name) === 'bool');
+      if (booleans && (e.op === 'eq' || e.op === 'ne')) {
+        this.condition(a[0]);
+        this.condition(a[1]);
+        c.byte(e.op === 'eq' ? op.i32_eq : op.i32_ne);
+      } else {
+        this.number(a[0]);
+        this.number(a[1]);
+        c.byte(cmp);
+      }
+      return 'bool';
+    }
+    switch (e.op) {
+      case 'neg':
+        this.number(a[0]);
+        c.byte(op.f64_neg);
+        return 'f64';
+      case 'and':
+      case 'or':
+        this.condition(a[0]);
+        this.condition(a[1]);
+        c.byte(e.op === 'and' ? op.i32_and : op.i32_or);
+        return 'bool';
+      case 'not':
+        this.condition(a[0]);
+        c.byte(op.i32_eqz);
+        return 'bool';
+      case 'copy':
+        return this.operand(a[0]);
+      case 'select': {
+        const kind = this.operandKind(a[1]);
+        this.as(a[1], kind);
+        this.as(a[2], kind);
+        this.condition(a[0]);
+        c.byte(op.select);
+        return kind;
+      }
+      case 'load':
+        this.address(a[0], a[1]);
+        c.byte(op.f64_load).u32(3).u32(0);
+        return 'f64';
+      case 'row': {
+        const columns = a[0].kind === 'var' ? this.rowLength.get(a[0].name) : undefined;
+        if (!columns) throw new Unsupported('a row of an array that is not a matrix', undefined);
+        this.pointer(a[0]);
+        this.indexI32(a[1]);
+        this.indexI32(columns);
+        c.byte(op.i32_mul).byte(op.i32_const).s32(3).byte(op.i32_shl).byte(op.i32_add);
+        return 'ptr';
+      }
+      case 'pow':
+      default: {
+        // Every other built-in: JavaScript's own Math function, imported (exact agreement with the JS target).
+        const name = e.op === 'pow' ? 'pow' : e.op;
+        for (const o of a) this.number(o);
+        c.byte(op.call).u32(this.module.mathImport(name, a.length));
+        return 'f64';
+      }
+    }
+  }
+
+  private operandKind(o: Operand): Kind {
+    return o.kind === 'var' ? (this.kinds.get(o.name) ?? 'f64') : 'f64';
+  }
+
+  private as(o: Operand, kind: Kind): void {
+    if (kind === 'bool') this.condition(o);
+    else if (kind === 'ptr') this.pointer(o);
+    else this.number(o);
+  }
+
+  private operand(o: Operand): Kind {
+    const kind = this.operandKind(o);
+    this.as(o, kind);
+    return kind;
+  }
+
+  /** Stores the value on the stack (of kind `from`) into a variable. */
+  private assign(target: string, from: Kind): void {
+    const to = this.kinds.get(target) ?? 'f64';
+    if (from === 'bool' && to === 'f64') this.code.byte(op.f64_convert_i32_u);
+    else if (from !== to && !(from === 'bool' && to === 'bool')) throw new Unsupported(`a variable holding both a ${from} and a ${to} ('${target}')`, undefined);
+    this.set(this.local(target));
+  }
+
+  block(instrs: readonly Instr[]): void {
+    for (const i of instrs) {
+      try {
+        this.instr(i);
+      } catch (e) {
+        if (e instanceof Unsupported && e.instr === undefined) throw new Unsupported(e.what, i);
+        throw e;
+      }
+    }
+  }
+
+  private instr(i: Instr): void {
+    const c = this.code;
+    switch (i.kind) {
+      case 'const':
+      case 'let':
+      case 'set':
+        if (!i.expr) return;
+        this.assign(i.target, this.expr(i.expr));
+        if (i.kind === 'const' && this.ints.has(i.target)) this.twin(i.target, i.expr);
+        return;
+      case 'add':
+        this.number({ kind: 'var', name: i.target });
+        this.expr(i.expr);
+        c.byte(op.f64_add);
+        this.set(this.local(i.target));
+        return;
+      case 'if':
+        this.condition(i.condition);
+        c.byte(op.if).byte(0x40);
+        this.block(i.then);
+        if (i.else.length > 0) {
+          c.byte(op.else);
+          this.block(i.else);
+        }
+        c.byte(op.end);
+        return;
+      case 'store':
+        this.address({ kind: 'var', name: i.array }, i.index);
+        if (i.accumulate) {
+          // a[i] += v: the address is computed once, read and written (one scratch local serves all).
+          const at = (this.scratchI32 ??= this.newLocal(valueType.i32));
+          c.byte(op.local_tee).u32(at);
+          this.get(at);
+          c.byte(op.f64_load).u32(3).u32(0);
+          this.expr(i.expr);
+          c.byte(op.f64_add);
+        } else {
+          this.expr(i.expr);
+        }
+        c.byte(op.f64_store).u32(3).u32(0);
+        return;
+      case 'array':
+        this.allocate(i);
+        return;
+      case 'check':
+        this.check(i);
+        return;
+      case 'loop':
+        if (vectorizeLoop(this, i)) return;
+        this.scalarLoop(i);
+        return;
+      default:
+        assertNever(i);
+    }
+  }
+
+  /** The i32 twin of an integer-valued const (integerBounds), computed from its operands' twins. */
+  private twin(target: string, e: Expr): void {
+    const c = this.code;
+    const [a, b] = e.args;
+    const i32 = (o: Operand) => (o.kind === 'const' ? c.byte(op.i32_const).s32(o.value | 0) : this.indexI32(o));
+    switch (e.op) {
+      case 'add':
+      case 'sub':
+      case 'mul':
+        i32(a);
+        i32(b);
+        c.byte(e.op === 'add' ? op.i32_add : e.op === 'sub' ? op.i32_sub : op.i32_mul);
+        break;
+      case 'neg':
+        c.byte(op.i32_const).s32(0);
+        i32(a);
+        c.byte(op.i32_sub);
+        break;
+      case 'copy':
+        i32(a);
+        break;
+      case 'min':
+      case 'max': {
+        i32(a);
+        i32(b);
+        i32(a);
+        i32(b);
+        c.byte(e.op === 'min' ? op.i32_lt_s : op.i32_gt_s).byte(op.select);
+        break;
+      }
+      default:
+        throw new Error(`internal error: no twin for ${e.op}`);
+    }
+    this.set(this.shadowOf(target));
+  }
+
+  /**
+   * A work array from the heap (layout.ts): the heap pointer moves past it (16-byte aligned), the
+   * memory grows when it must (an import throws a RangeError when it cannot), and the array is
+   * zeroed unless every element is written before it is read.
+   */
+  private allocate(i: Extract<Instr, { kind: 'array' }>): void {
+    const c = this.code;
+    const end = (this.scratchF64 ??= this.newLocal(valueType.f64));
+    const bytes = (this.scratchBytes ??= this.newLocal(valueType.f64));
+    // The size in bytes, computed in f64 so no length can overflow.
+    this.number(i.length);
+    if (i.rows) {
+      this.number(i.rows);
+      c.byte(op.f64_mul);
+    }
+    this.f64const(8);
+    c.byte(op.f64_mul);
+    c.byte(op.local_tee).u32(bytes);
+    // end = heap + ⌈bytes / 16⌉ · 16
+    this.f64const(alignment);
+    c.byte(op.f64_div).byte(op.f64_ceil);
+    this.f64const(alignment);
+    c.byte(op.f64_mul);
+    c.byte(op.global_get).u32(heapGlobal).byte(op.f64_convert_i32_u).byte(op.f64_add);
+    this.set(end);
+    // Past the memory's end: grow by the pages missing, or fail.
+    this.get(end);
+    c.byte(op.memory_size).byte(0).byte(op.f64_convert_i32_u);
+    this.f64const(65536);
+    c.byte(op.f64_mul).byte(op.f64_gt);
+    c.byte(op.if).byte(0x40);
+    {
+      this.get(end);
+      c.byte(op.memory_size).byte(0).byte(op.f64_convert_i32_u);
+      this.f64const(65536);
+      c.byte(op.f64_mul).byte(op.f64_sub);
+      this.f64const(65536);
+      c.byte(op.f64_div).byte(op.f64_ceil);
+      c.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_u);
+      c.byte(op.memory_grow).byte(0);
+      c.byte(op.i32_const).s32(-1).byte(op.i32_eq);
+      c.byte(op.if).byte(0x40);
+      c.byte(op.call).u32(this.module.adcImport(outOfMemoryImport));
+      c.byte(op.end);
+    }
+    c.byte(op.end);
+    c.byte(op.global_get).u32(heapGlobal);
+    this.set(this.local(i.target));
+    this.get(end);
+    c.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_u).byte(op.global_set).u32(heapGlobal);
+    if (!i.overwritten) {
+      this.get(this.local(i.target));
+      c.byte(op.i32_const).s32(0);
+      this.get(bytes);
+      c.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_u);
+      c.byte(0xfc).u32(miscOp.memory_fill).byte(0);
+    }
+  }
+
+  /** An index or bound check: the glue's `$fail` throws the JS target's RangeError, word for word. */
+  private check(i: Extract<Instr, { kind: 'check' }>): void {
+    const c = this.code;
+    const line = this.module.lines.position(i.origin.statement.start).line;
+    const where = `${this.fn.name}, line ${line}: ${i.message} is `;
+    const id = this.module.checkFailure({ where, kind: i.bound ? 'bound' : i.from ? 'defined' : 'index' });
+    // ok = floor(x) == x, and the range: |x| ≤ 2^53 - 1 for a bound, else 0 ≤ x < 2^32 (x >>> 0 === x), x < length (and x ≥ from).
+    this.number(i.index);
+    c.byte(op.f64_floor);
+    this.number(i.index);
+    c.byte(op.f64_eq);
+    if (i.bound) {
+      this.number(i.index);
+      c.byte(op.f64_abs);
+      this.f64const(Number.MAX_SAFE_INTEGER);
+      c.byte(op.f64_le).byte(op.i32_and);
+    } else {
+      this.number(i.index);
+      this.f64const(0);
+      c.byte(op.f64_ge).byte(op.i32_and);
+      this.number(i.index);
+      this.f64const(4294967296);
+      c.byte(op.f64_lt).byte(op.i32_and);
+      this.number(i.index);
+      this.number(i.length);
+      c.byte(op.f64_lt).byte(op.i32_and);
+      if (i.from) {
+        this.number(i.index);
+        this.number(i.from);
+        c.byte(op.f64_ge).byte(op.i32_and);
+      }
+    }
+    c.byte(op.i32_eqz).byte(op.if).byte(0x40);
+    this.f64const(id);
+    this.number(i.index);
+    this.number(i.length);
+    if (i.from) this.number(i.from);
+    else this.f64const(0);
+    c.byte(op.call).u32(this.module.adcImport('fail'));
+    c.byte(op.unreachable).byte(op.end);
+  }
+
+  /**
+   * A loop run one iteration at a time, as the JS target runs it. With small bounds its i32 twin
+   * counts (the f64 index is converted from it where the body reads it as a number); otherwise the
+   * f64 index counts, and the twin beside it is only used for addresses. `resume`: the index and
+   * its twin are already set (the iterations a vectorised loop left).
+   */
+  scalarLoop(i: Extract<Instr, { kind: 'loop' }>, resume = false): void {
+    const c = this.code;
+    const r = i.reduction;
+    const index = this.local(i.index);
+    const shadow = this.shadowOf(i.index);
+    const small = this.isSmall(i.from) && this.isSmall(i.to);
+    if (!resume) {
+      this.initReduction(i);
+      if (small) {
+        if (i.descending) {
+          this.smallI32(i.to);
+          c.byte(op.i32_const).s32(1).byte(op.i32_sub);
+        } else {
+          this.smallI32(i.from);
+        }
+        this.set(shadow);
+      } else {
+        if (i.descending) {
+          this.number(i.to);
+          this.f64const(1);
+          c.byte(op.f64_sub);
+        } else {
+          this.number(i.from);
+        }
+        // The twin is congruent modulo 2^32 at any size (through i64), as the twins of offsets need.
+        c.byte(op.local_tee).u32(index);
+        c.byte(0xfc).u32(miscOp.i64_trunc_sat_f64_s).byte(op.i32_wrap_i64);
+        this.set(shadow);
+      }
+    }
+    c.byte(op.block).byte(0x40).byte(op.loop).byte(0x40);
+    // Stop when the index leaves the range.
+    if (small) {
+      this.get(shadow);
+      this.smallI32(i.descending ? i.from : i.to);
+      c.byte(i.descending ? op.i32_ge_s : op.i32_lt_s);
+      c.byte(op.i32_eqz).byte(op.br_if).u32(1);
+      this.get(shadow);
+      c.byte(op.f64_convert_i32_s);
+      this.set(index);
+    } else {
+      this.get(index);
+      if (i.descending) {
+        this.number(i.from);
+        c.byte(op.f64_ge);
+      } else {
+        this.number(i.to);
+        c.byte(op.f64_lt);
+      }
+      c.byte(op.i32_eqz).byte(op.br_if).u32(1);
+    }
+    if (i.exit) {
+      // A while: its condition, from the state at the start of the iteration.
+      this.block(i.exit.body);
+      this.condition(i.exit.condition);
+      c.byte(op.i32_eqz).byte(op.br_if).u32(1);
+    }
+    this.block(i.body);
+    if (r) this.updateReduction(i);
+    if (!small) {
+      this.get(index);
+      this.f64const(1);
+      c.byte(i.descending ? op.f64_sub : op.f64_add);
+      this.set(index);
+    }
+    this.get(shadow);
+    c.byte(op.i32_const).s32(1).byte(i.descending ? op.i32_sub : op.i32_add);
+    this.set(shadow);
+    c.byte(op.br).u32(0).byte(op.end).byte(op.end);
+    this.finishReduction(i);
+  }
+
+  shadowOf(index: string): number {
+    let n = this.shadows.get(index);
+    if (n === undefined) {
+      n = this.newLocal(valueType.i32);
+      this.shadows.set(index, n);
+    }
+    return n;
+  }
+
+  private state(target: string, what: string): number {
+    const name = `${target}$${what}`;
+    this.kinds.set(name, 'f64');
+    return this.local(name);
+  }
+
+  initReduction(i: Extract<Instr, { kind: 'loop' }>): void {
+    const r = i.reduction;
+    if (!r) return;
+    const put = (name: string | number, value: number) => {
+      this.f64const(value);
+      this.set(typeof name === 'number' ? name : this.local(name));
+    };
+    switch (r.op) {
+      case 'sum':
+        put(r.target, 0);
+        break;
+      case 'max':
+      case 'min':
+        put(r.target, r.op === 'max' ? -Infinity : Infinity);
+        put(r.arg!, -1);
+        break;
+      case 'prod':
+        put(r.nonzero!, 1);
+        put(r.zeros!, 0);
+        break;
+      case 'logsumexp':
+        put(this.state(r.target, 'max'), -Infinity);
+        put(this.state(r.target, 'sum'), 0);
+        break;
+    }
+  }
+
+  private updateReduction(i: Extract<Instr, { kind: 'loop' }>): void {
+    const c = this.code;
+    const r = i.reduction!;
+    const v = () => this.number(r.value);
+    switch (r.op) {
+      case 'sum': {
+        const t = this.local(r.target);
+        this.get(t);
+        v();
+        c.byte(op.f64_add);
+        this.set(t);
+        return;
+      }
+      case 'max':
+      case 'min': {
+        // The first index reaching the extreme; a NaN term makes the result NaN (as the JS target).
+        const t = this.local(r.target);
+        const arg = this.local(r.arg!);
+        v();
+        this.get(t);
+        c.byte(r.op === 'max' ? op.f64_gt : op.f64_lt);
+        this.get(arg);
+        this.f64const(0);
+        c.byte(op.f64_lt).byte(op.i32_or);
+        v();
+        v();
+        c.byte(op.f64_ne).byte(op.i32_or);
+        c.byte(op.if).byte(0x40);
+        v();
+        this.set(t);
+        this.get(this.local(i.index));
+        this.set(arg);
+        c.byte(op.end);
+        return;
+      }
+      case 'prod': {
+        // Zeros are counted, not multiplied in, so the derivative at a zero is exact.
+        const zeros = this.local(r.zeros!);
+        const nonzero = this.local(r.nonzero!);
+        v();
+        this.f64const(0);
+        c.byte(op.f64_eq).byte(op.if).byte(0x40);
+        this.get(zeros);
+        this.f64const(1);
+        c.byte(op.f64_add);
+        this.set(zeros);
+        c.byte(op.else);
+        this.get(nonzero);
+        v();
+        c.byte(op.f64_mul);
+        this.set(nonzero);
+        c.byte(op.end);
+        return;
+      }
+      case 'logsumexp': {
+        // As the JS target: the sum of exp(term - max so far), rescaled when the maximum grows.
+        const max = this.state(r.target, 'max');
+        const sum = this.state(r.target, 'sum');
+        const exp = this.module.mathImport('exp', 1);
+        v();
+        this.get(max);
+        c.byte(op.f64_gt).byte(op.if).byte(0x40);
+        this.get(sum);
+        this.f64const(1);
+        c.byte(op.f64_add);
+        this.get(max);
+        v();
+        c.byte(op.f64_sub).byte(op.call).u32(exp).byte(op.f64_mul);
+        this.set(sum);
+        v();
+        this.set(max);
+        c.byte(op.else);
+        v();
+        this.f64const(-Infinity);
+        c.byte(op.f64_ne);
+        v();
+        this.f64const(Infinity);
+        c.byte(op.f64_ne).byte(op.i32_and);
+        c.byte(op.if).byte(0x40);
+        this.get(sum);
+        v();
+        this.get(max);
+        c.byte(op.f64_sub).byte(op.call).u32(exp).byte(op.f64_add);
+        this.set(sum);
+        c.byte(op.end);
+        c.byte(op.end);
+        return;
+      }
+    }
+  }
+
+  finishReduction(i: Extract<Instr, { kind: 'loop' }>): void {
+    const c = this.code;
+    const r = i.reduction;
+    if (r?.op === 'prod') {
+      // zeros === 0 ? nonzero : 0 * nonzero
+      this.get(this.local(r.nonzero!));
+      this.f64const(0);
+      this.get(this.local(r.nonzero!));
+      c.byte(op.f64_mul);
+      this.get(this.local(r.zeros!));
+      this.f64const(0);
+      c.byte(op.f64_eq).byte(op.select);
+      this.set(this.local(r.target));
+    }
+    if (r?.op === 'logsumexp') {
+      this.get(this.state(r.target, 'max'));
+      this.get(this.state(r.target, 'sum'));
+      c.byte(op.call).u32(this.module.mathImport('log1p', 1)).byte(op.f64_add);
+      this.set(this.local(r.target));
+    }
+  }
+}
+
+export { simdOp };

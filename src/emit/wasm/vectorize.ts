@@ -1,0 +1,324 @@
+/**
+ * f64x2 SIMD for innermost loops: element-wise work (array lets, the reverse sweep's
+ * `d$w[i] += …`), sums and the reverse sweep's accumulation into outer adjoints. A loop qualifies
+ * when its body is straight-line arithmetic on elements at the loop's index (plus an invariant
+ * offset: `X[k, i]`, a flat `z[k·h + i]`) and on values computed before the loop; it then runs
+ * four iterations per step (two vectors of two lanes, with two accumulators per sum so the adds
+ * do not wait on each other), then one vector of two if two or three are left, and the scalar
+ * loop (select.ts) runs the last one, if any.
+ *
+ * Exactness: each lane computes what the scalar iteration computes, with the same IEEE operations
+ * (SIMD add, mul, div, sqrt, min, max, floor, ceil are the scalar ones lane by lane; exp, tanh, …
+ * are the imported Math functions, called per lane). Only sums change: four partial sums are added
+ * at the end, not one running sum, so a sum's rounding differs from the JS target's (by a few
+ * ulps of the sum of its terms' magnitudes). Nothing else is reassociated.
+ *
+ * Loops it does not take run as scalar loops: ones with branches, checks, nested loops, state,
+ * comparisons, other reductions, an index used as a number, reads at another index of an array
+ * the loop writes (an iteration would read what another wrote).
+ */
+import type { Expr, Instr, Operand } from '../../ir/ir.ts';
+import { op, simdOp, valueType } from './encode.ts';
+import type { Selector } from './select.ts';
+
+type Loop = Extract<Instr, { kind: 'loop' }>;
+
+const binary: Partial<Record<string, number>> = { add: simdOp.f64x2_add, sub: simdOp.f64x2_sub, mul: simdOp.f64x2_mul, div: simdOp.f64x2_div, min: simdOp.f64x2_min, max: simdOp.f64x2_max };
+const unary: Partial<Record<string, number>> = { neg: simdOp.f64x2_neg, sqrt: simdOp.f64x2_sqrt, abs: simdOp.f64x2_abs, floor: simdOp.f64x2_floor, ceil: simdOp.f64x2_ceil };
+/** Imported Math functions, called lane by lane. */
+const imported = new Set(['sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'tanh', 'exp', 'log', 'log1p', 'expm1', 'log2', 'log10', 'cbrt', 'hypot', 'sign', 'pow']);
+
+/** Vectorised loops keep their bounds below this, so the index's steps of 4 never overflow. */
+const vectorBound = 2 ** 30;
+
+interface Plan {
+  /** Index forms: variables equal to the loop index plus these invariant operands. */
+  readonly offsets: Map<string, readonly Operand[]>;
+  /** Values computed per lane (consts of the body that are not index forms). */
+  readonly vectors: Set<string>;
+  /** Outer variables the body adds into (`d$b += …`), accumulated in vectors. */
+  readonly sums: string[];
+}
+
+/** Whether the loop can run vectorised, and how: undefined when it cannot. */
+function plan(s: Selector, loop: Loop): Plan | undefined {
+  if (loop.exit || (loop.carried && loop.carried.length > 0)) return undefined;
+  if (loop.reduction && loop.reduction.op !== 'sum') return undefined;
+  const bound = (o: Operand) => (o.kind === 'const' ? (Number.isSafeInteger(o.value) ? Math.abs(o.value) : Infinity) : (s.ints.get(o.name) ?? Infinity));
+  if (!(bound(loop.from) < vectorBound && bound(loop.to) < vectorBound)) return undefined;
+  const defined = new Set<string>();
+  for (const i of loop.body) {
+    if (i.kind === 'const') defined.add(i.target);
+    else if (i.kind !== 'store' && i.kind !== 'add') return undefined;
+  }
+  const invariant = (o: Operand) => o.kind === 'const' || (!defined.has(o.name) && o.name !== loop.index);
+  const offsets = new Map<string, readonly Operand[]>([[loop.index, []]]);
+  const vectors = new Set<string>();
+  const sums: string[] = [];
+  // An index form's invariant part must have an exact i32 (a twin, or a small constant).
+  const integer = (o: Operand) => (o.kind === 'const' ? Number.isSafeInteger(o.value) : s.ints.has(o.name) && s.shadows.has(o.name));
+  const number = (o: Operand) => (o.kind === 'const' ? true : vectors.has(o.name) || (invariant(o) && s.kinds.get(o.name) !== 'bool' && s.kinds.get(o.name) !== 'ptr'));
+  const arrayOperand = (o: Operand) => o.kind === 'var' && invariant(o) && s.kinds.get(o.name) === 'ptr';
+  // Reads and writes of arrays, to check no iteration reads what another writes.
+  const loads: { array: string; index: Operand }[] = [];
+  const stores: { array: string; index: Operand }[] = [];
+  const exprOk = (e: Expr): boolean => {
+    if (e.op === 'load') {
+      if (!arrayOperand(e.args[0])) return false;
+      const index = e.args[1];
+      if (!(index.kind === 'var' && offsets.has(index.name)) && !(invariant(index) && s.kinds.get(index.kind === 'var' ? index.name : '') !== 'bool')) return false;
+      loads.push({ array: (e.args[0] as { name: string }).name, index });
+      return true;
+    }
+    if (binary[e.op] !== undefined || unary[e.op] !== undefined || e.op === 'copy' || imported.has(e.op)) return e.args.every(number);
+    return false;
+  };
+  for (const i of loop.body) {
+    if (i.kind === 'const') {
+      const [a, b] = i.expr.args;
+      const offsetOf = (o: Operand) => (o.kind === 'var' ? offsets.get(o.name) : undefined);
+      if (i.expr.op === 'copy' && offsetOf(a)) {
+        offsets.set(i.target, offsetOf(a)!);
+        continue;
+      }
+      if (i.expr.op === 'add' && offsetOf(a) && invariant(b) && integer(b)) {
+        offsets.set(i.target, [...offsetOf(a)!, b]);
+        continue;
+      }
+      if (i.expr.op === 'add' && offsetOf(b) && invariant(a) && integer(a)) {
+        offsets.set(i.target, [...offsetOf(b)!, a]);
+        continue;
+      }
+      if (!exprOk(i.expr)) return undefined;
+      vectors.add(i.target);
+    } else if (i.kind === 'store') {
+      if (!(i.index.kind === 'var' && offsets.has(i.index.name)) || !(s.kinds.get(i.array) === 'ptr' && !defined.has(i.array))) return undefined;
+      if (!exprOk(i.expr)) return undefined;
+      stores.push({ array: i.array, index: i.index });
+    } else if (i.kind === 'add') {
+      if (defined.has(i.target) || s.kinds.get(i.target) !== 'f64' || sums.includes(i.target)) return undefined;
+      if (!exprOk(i.expr)) return undefined;
+      sums.push(i.target);
+    }
+  }
+  const r = loop.reduction;
+  if (r && !number(r.value)) return undefined;
+  // Index forms are addresses only (the index, or an offset, read as a number would need a vector
+  // of indices), and an outer variable added into is not read in the loop (its value is only
+  // known at the end).
+  const values = (e: Expr) => (e.op === 'load' ? [] : e.args);
+  for (const i of loop.body) {
+    const reads = i.kind === 'const' ? (offsets.has(i.target) ? [] : values(i.expr)) : i.kind === 'store' || i.kind === 'add' ? values(i.expr) : [];
+    for (const o of reads) if (o.kind === 'var' && (offsets.has(o.name) || sums.includes(o.name))) return undefined;
+  }
+  if (r && r.value.kind === 'var' && (offsets.has(r.value.name) || sums.includes(r.value.name))) return undefined;
+  // Arrays written: every access to the same memory (rows of one matrix included) is the same element as the write's.
+  const root = (name: string) => s.arrayRoot(name);
+  const key = (a: { array: string; index: Operand }) => `${a.array}|${a.index.kind === 'var' ? (offsets.get(a.index.name) ?? []).map((o) => (o.kind === 'var' ? o.name : o.value)).join('+') : '?'}`;
+  for (const w of stores) {
+    for (const other of [...loads, ...stores]) {
+      if (root(other.array) !== root(w.array)) continue;
+      if (!(other.index.kind === 'var' && offsets.has(other.index.name)) || key(other) !== key(w)) return undefined;
+    }
+  }
+  return { offsets, vectors, sums };
+}
+
+/** Emits the loop vectorised, if it can be; false leaves it to the scalar loop. */
+export function vectorizeLoop(s: Selector, loop: Loop): boolean {
+  const p = plan(s, loop);
+  if (!p) return false;
+  const c = s.code;
+  const simd = (code: number) => c.byte(0xfd).u32(code);
+  const v128 = new Map<string, number>();
+  const vlocal = (name: string) => {
+    let n = v128.get(name);
+    if (n === undefined) v128.set(name, (n = s.newLocal(valueType.v128)));
+    return n;
+  };
+  const scratch = s.newLocal(valueType.v128);
+  const scratch2 = s.newLocal(valueType.v128);
+  const address = s.newLocal(valueType.i32);
+  const j = s.newLocal(valueType.i32);
+  const splatZero = () => {
+    s.f64const(0);
+    simd(simdOp.f64x2_splat);
+  };
+
+  /** Pushes the byte address of the lane-0 element at an index form (the memarg adds the lane offset). */
+  const elementAddress = (array: string, index: Operand) => {
+    s.pointer({ kind: 'var', name: array });
+    c.byte(op.local_get).u32(j);
+    for (const o of p.offsets.get((index as { name: string }).name)!) {
+      if (o.kind === 'const') c.byte(op.i32_const).s32(o.value | 0);
+      else s.indexI32(o);
+      c.byte(op.i32_add);
+    }
+    c.byte(op.i32_const).s32(3).byte(op.i32_shl).byte(op.i32_add);
+  };
+  const operand = (o: Operand) => {
+    if (o.kind === 'var' && p.vectors.has(o.name)) {
+      c.byte(op.local_get).u32(vlocal(o.name));
+      return;
+    }
+    s.number(o);
+    simd(simdOp.f64x2_splat);
+  };
+  const vexpr = (e: Expr, lane: number) => {
+    if (e.op === 'load') {
+      const [array, index] = e.args as [{ name: string }, Operand];
+      if (index.kind === 'var' && p.offsets.has(index.name)) {
+        elementAddress(array.name, index);
+        simd(simdOp.v128_load);
+        c.u32(3).u32(lane * 8);
+      } else {
+        s.expr(e);
+        simd(simdOp.f64x2_splat);
+      }
+      return;
+    }
+    if (e.op === 'copy') return operand(e.args[0]);
+    const b = binary[e.op];
+    const u = unary[e.op];
+    if (b !== undefined) {
+      operand(e.args[0]);
+      operand(e.args[1]);
+      simd(b);
+      return;
+    }
+    if (u !== undefined) {
+      operand(e.args[0]);
+      simd(u);
+      return;
+    }
+    // An imported Math function, lane by lane.
+    const f = s.module.mathImport(e.op, e.args.length);
+    const temps = [scratch, scratch2];
+    e.args.forEach((a, k) => {
+      operand(a);
+      c.byte(op.local_set).u32(temps[k]);
+    });
+    for (const laneIndex of [0, 1]) {
+      e.args.forEach((_, k) => {
+        c.byte(op.local_get).u32(temps[k]);
+        simd(simdOp.f64x2_extract_lane);
+        c.byte(laneIndex);
+      });
+      c.byte(op.call).u32(f);
+      if (laneIndex === 0) simd(simdOp.f64x2_splat);
+      else {
+        simd(simdOp.f64x2_replace_lane);
+        c.byte(1);
+      }
+    }
+  };
+  // Two accumulators per sum (the reduction's, then each outer variable added into).
+  const r = loop.reduction;
+  const sumTargets = [...(r ? [r.target] : []), ...p.sums];
+  const accumulators = sumTargets.map(() => [s.newLocal(valueType.v128), s.newLocal(valueType.v128)] as const);
+  s.initReduction(loop);
+  for (const [a0, a1] of accumulators) {
+    splatZero();
+    c.byte(op.local_set).u32(a0);
+    splatZero();
+    c.byte(op.local_set).u32(a1);
+  }
+  const body = (lane: number, copy: number) => {
+    for (const i of loop.body) {
+      if (i.kind === 'const') {
+        if (p.offsets.has(i.target)) continue;
+        vexpr(i.expr, lane);
+        c.byte(op.local_set).u32(vlocal(i.target));
+      } else if (i.kind === 'store') {
+        elementAddress(i.array, i.index);
+        if (i.accumulate) {
+          c.byte(op.local_tee).u32(address).byte(op.local_get).u32(address);
+          simd(simdOp.v128_load);
+          c.u32(3).u32(lane * 8);
+          vexpr(i.expr, lane);
+          simd(simdOp.f64x2_add);
+        } else {
+          vexpr(i.expr, lane);
+        }
+        simd(simdOp.v128_store);
+        c.u32(3).u32(lane * 8);
+      } else if (i.kind === 'add') {
+        const acc = accumulators[sumTargets.indexOf(i.target)][copy];
+        c.byte(op.local_get).u32(acc);
+        vexpr(i.expr, lane);
+        simd(simdOp.f64x2_add);
+        c.byte(op.local_set).u32(acc);
+      }
+    }
+    if (r) {
+      const acc = accumulators[0][copy];
+      c.byte(op.local_get).u32(acc);
+      operand(r.value);
+      simd(simdOp.f64x2_add);
+      c.byte(op.local_set).u32(acc);
+    }
+  };
+  // j: the first of the four indices of a step (from up, or to − 4 down).
+  if (loop.descending) {
+    s.smallI32(loop.to);
+    c.byte(op.i32_const).s32(4).byte(op.i32_sub);
+  } else {
+    s.smallI32(loop.from);
+  }
+  c.byte(op.local_set).u32(j);
+  c.byte(op.block).byte(0x40).byte(op.loop).byte(0x40);
+  if (loop.descending) {
+    c.byte(op.local_get).u32(j);
+    s.smallI32(loop.from);
+    c.byte(op.i32_lt_s).byte(op.br_if).u32(1);
+  } else {
+    c.byte(op.local_get).u32(j);
+    c.byte(op.i32_const).s32(4).byte(op.i32_add);
+    s.smallI32(loop.to);
+    c.byte(op.i32_gt_s).byte(op.br_if).u32(1);
+  }
+  body(0, 0);
+  body(2, 1);
+  c.byte(op.local_get).u32(j).byte(op.i32_const).s32(4).byte(loop.descending ? op.i32_sub : op.i32_add).byte(op.local_set).u32(j);
+  c.byte(op.br).u32(0).byte(op.end).byte(op.end);
+  // One more vector of two when at least two iterations are left (short loops, such as GMM's
+  // triangular ones, would otherwise run mostly one at a time).
+  if (loop.descending) {
+    // Left: from .. j + 3; the top two are j + 2, j + 3 (the lanes at offset 2).
+    c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_add);
+    s.smallI32(loop.from);
+    c.byte(op.i32_ge_s).byte(op.if).byte(0x40);
+    body(2, 0);
+    c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_sub).byte(op.local_set).u32(j);
+    c.byte(op.end);
+  } else {
+    // Left: j .. to − 1.
+    c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_add);
+    s.smallI32(loop.to);
+    c.byte(op.i32_le_s).byte(op.if).byte(0x40);
+    body(0, 0);
+    c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_add).byte(op.local_set).u32(j);
+    c.byte(op.end);
+  }
+  // The sums: both accumulators' lanes, added into the variable.
+  sumTargets.forEach((target, k) => {
+    const [a0, a1] = accumulators[k];
+    c.byte(op.local_get).u32(a0).byte(op.local_get).u32(a1);
+    simd(simdOp.f64x2_add);
+    c.byte(op.local_tee).u32(scratch);
+    simd(simdOp.f64x2_extract_lane);
+    c.byte(0);
+    c.byte(op.local_get).u32(scratch);
+    simd(simdOp.f64x2_extract_lane);
+    c.byte(1);
+    c.byte(op.f64_add);
+    const t = s.local(target);
+    c.byte(op.local_get).u32(t).byte(op.f64_add).byte(op.local_set).u32(t);
+  });
+  // The iteration left, if any, as a scalar one.
+  c.byte(op.local_get).u32(j);
+  if (loop.descending) c.byte(op.i32_const).s32(3).byte(op.i32_add);
+  c.byte(op.local_set).u32(s.shadowOf(loop.index));
+  s.scalarLoop(loop, true);
+  return true;
+}
