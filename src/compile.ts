@@ -109,19 +109,21 @@ export interface Exports {
 /**
  * The exports of a function from the derivatives asked for (default: `grad` for one returning a
  * number). Gradients, Hessian-vector products and Hessians are of functions returning numbers;
- * a Hessian is not made for differentiated matrix parameters (its blocks would have four dimensions).
+ * Jacobians of functions returning arrays. Every parameter type and result type has them: a
+ * block's dimensions are the output's then the parameter's (up to four, for a mat of a mat).
  */
-function exportsFor(returns: 'vec' | 'mat' | undefined, matrixParams: boolean, asked: ReadonlySet<Derivative> | undefined): Exports {
+function exportsFor(returns: 'vec' | 'mat' | undefined, asked: ReadonlySet<Derivative> | undefined): Exports {
   const returnsArray = returns !== undefined;
-  const wants = (d: Derivative) => (asked ? asked.has(d) : d === (returnsArray ? 'jacobian' : 'grad'));
+  // Without a list: fGrad for a number, fJacobian for a vec; a mat's Jacobian (three or four
+  // dimensions) only when asked for, so the default output stays what it was.
+  const wants = (d: Derivative) => (asked ? asked.has(d) : returns === 'mat' ? false : d === (returnsArray ? 'jacobian' : 'grad'));
   return {
     grad: wants('grad') && !returnsArray,
     jvp: wants('jvp'),
-    // A matrix result's cotangent would be rows: not built (fJvp gives its derivatives).
-    vjp: wants('vjp') && returns !== 'mat',
-    jacobian: wants('jacobian') && returns === 'vec' && !matrixParams,
+    vjp: wants('vjp'),
+    jacobian: wants('jacobian') && returnsArray,
     hvp: wants('hvp') && !returnsArray,
-    hessian: wants('hessian') && !returnsArray && !matrixParams,
+    hessian: wants('hessian') && !returnsArray,
   };
 }
 
@@ -187,7 +189,7 @@ function compileFunction(
 ): EmitFunction {
   const { ir, names } = lowerFunction(decl, table, kept);
   const value = optimize(ir, names);
-  const want = exportsFor(ir.result?.kind, ir.params.some((p) => !p.isConst && p.shape?.kind === 'mat'), asked);
+  const want = exportsFor(ir.result?.kind, asked);
   const reverse = want.grad || want.hvp || want.hessian ? reverseMode(ir, names, options) : undefined;
   // fJacobian takes reverse rows (one fVjp per output) when there are fewer outputs than inputs.
   const vjp = want.vjp || want.jacobian ? optimize(reverseMode(ir, names, { ...options, cotangent: cotangentParameterName }), names) : undefined;
@@ -305,12 +307,11 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   if (diagnostics.hasErrors) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const functions = checked.program.functions.map((decl): FunctionInfo => {
     const result = resultKind(decl, checked.table);
-    const matrixParams = decl.params.some((p) => !p.isConst && p.type?.kind === 'mat');
     return {
       name: decl.name,
       params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
       ...(result && { result }),
-      exports: exportsFor(result, matrixParams, asked),
+      exports: exportsFor(result, asked),
     };
   });
   const map = options.sourceMap ? buildSourceMap(sections, source, lines, filename) : undefined;

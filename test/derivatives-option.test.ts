@@ -43,13 +43,17 @@ describe('the derivatives option', () => {
   it('builds vjp (AD5040 no longer refuses it), and refuses a function named like a derivative export', () => {
     const r = compileSync('fn f(x) = x * x\nfn g(v: vec[n]) = [v[0] * v[1], 3 * v[1]]\nfn h(v: vec[n]) = [[v[0], v[1]]]', { derivatives: ['vjp'] });
     expect(r.diagnostics).toEqual([]);
-    // A function returning a matrix has no fVjp (its cotangent would be rows).
-    expect(exportsOf(r.code!)).toEqual(['f', 'fVjp', 'g', 'gVjp', 'h']);
+    // A function returning a matrix has an fVjp too, its cotangent rows like the value.
+    expect(exportsOf(r.code!)).toEqual(['f', 'fVjp', 'g', 'gVjp', 'h', 'hVjp']);
     const m = instantiate(r.code!) as unknown as Record<string, (...a: unknown[]) => { value: unknown; gradient: Record<string, unknown> }>;
     expect(m.fVjp(2, 3).gradient).toEqual({ x: 12 }); // 2 · d(x²)/dx at 3
     // ∂g/∂v = [[v1, v0], [0, 3]] at v = (2, 5); uᵀJ with u = (1, 10) = (5, 2 + 30)
     expect([...(m.gVjp([1, 10], [2, 5]).gradient.v as Float64Array)]).toEqual([5, 32]);
     expect(() => m.gVjp([1], [2, 5])).toThrow(new RangeError("gVjp: cotangent has 1 elements, but the value's length is 2"));
+    // h(v) = [[v0, v1]]: ∂h/∂v is the identity, so uᵀJ = u read row by row.
+    expect([...(m.hVjp([[7, 10]], [2, 5]).gradient.v as Float64Array)]).toEqual([7, 10]);
+    expect(() => m.hVjp([7, 10], [2, 5])).toThrow(new RangeError("hVjp: cotangent has 2 elements, but the value's row count is 1"));
+    expect(() => m.hVjp([[7]], [2, 5])).toThrow(new RangeError("hVjp: cotangent[0] has 1 elements, but the value's row length is 2"));
     expect(compileSync('fn f(x) = x\nfn fJvp(x) = x').diagnostics.map((d) => d.code)).toEqual(['AD2008']);
     expect(compileSync('fn f(x) = x\nfn fVjp(x) = x').diagnostics.map((d) => d.code)).toEqual(['AD2008']);
   });

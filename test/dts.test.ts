@@ -123,6 +123,21 @@ describe('the declarations', () => {
     ]);
   });
 
+  it('type the matrix cases: fVjp of a mat (rows cotangent), fJacobian and fHessian blocks up to four dimensions', () => {
+    const source = 'fn g(x: vec[n], A: mat[m, n]) = [[x[0] * A[0, 0]]]\nfn q(s, A: mat[n, n]) = s * A[0, 0] * A[0, 0]\n';
+    const text = compileSync(source, { filename: 'model.ad', dts: true, derivatives: ['vjp', 'jacobian', 'hessian'] }).dts!;
+    const lines = declarations(text);
+    expect(lines).toContain(
+      'export declare function gVjp(cotangent: ArrayLike<ArrayLike<number>>, x: ArrayLike<number>, A: ArrayLike<ArrayLike<number>>): { value: Float64Array[]; gradient: { x: Float64Array; A: Float64Array[] } };',
+    );
+    expect(lines).toContain(
+      'export declare function gJacobian(x: ArrayLike<number>, A: ArrayLike<ArrayLike<number>>): { value: Float64Array[]; jacobian: { x: Float64Array[][]; A: Float64Array[][][] } };',
+    );
+    expect(lines).toContain(
+      'export declare function qHessian(s: number, A: ArrayLike<ArrayLike<number>>): { value: number; gradient: { s: number; A: Float64Array[] }; hessian: { s: { s: number; A: Float64Array[] }; A: { s: Float64Array[]; A: Float64Array[][][] } } };',
+    );
+  });
+
   it('are not produced unless asked for', () => {
     expect(compileSync('fn f(x) = x\n').dts).toBeUndefined();
   });

@@ -47,16 +47,16 @@ export function emitDeclarations(functions: readonly FunctionInfo[], options: De
       lines.push(`export declare function ${vjpName(fn.name)}(cotangent: ${fn.result ? argumentType[fn.result] : 'number'}, ${params}): { value: ${valueType}; gradient: ${gradient} };`);
     }
     if (fn.exports.jacobian) {
-      const jacobian = differentiated.length === 0 ? '{}' : `{ ${differentiated.map((p) => `${typeKey(p.name)}: ${p.type ? 'Float64Array[]' : 'Float64Array'}`).join('; ')} }`;
-      lines.push(`/** \`fn ${fn.name}(${signature})\`: the value and its Jacobian, jacobian[p] = ∂value/∂p (m outputs × p's shape). */`);
-      lines.push(`export declare function ${jacobianName(fn.name)}(${params}): { value: Float64Array; jacobian: ${jacobian} };`);
+      const jacobian = differentiated.length === 0 ? '{}' : `{ ${differentiated.map((p) => `${typeKey(p.name)}: ${blockType(dimensions(fn.result) + dimensions(p.type))}`).join('; ')} }`;
+      lines.push(`/** \`fn ${fn.name}(${signature})\`: the value and its Jacobian, jacobian[p] = ∂value/∂p (the value's shape × p's shape). */`);
+      lines.push(`export declare function ${jacobianName(fn.name)}(${params}): { value: ${valueType}; jacobian: ${jacobian} };`);
     }
     if (fn.exports.hvp) {
       lines.push(`/** \`fn ${fn.name}(${signature})\`: the value, the gradient and the Hessian times \`v\` (forward over reverse). */`);
       lines.push(`export declare function ${hvpName(fn.name)}(v: ${direction}, ${params}): { value: number; gradient: ${gradient}; hvp: ${gradient} };`);
     }
     if (fn.exports.hessian) {
-      const block = (p: { type?: 'vec' | 'mat' }, q: { type?: 'vec' | 'mat' }) => (!p.type && !q.type ? 'number' : p.type && q.type ? 'Float64Array[]' : 'Float64Array');
+      const block = (p: { type?: 'vec' | 'mat' }, q: { type?: 'vec' | 'mat' }) => blockType(dimensions(p.type) + dimensions(q.type));
       const hessian =
         differentiated.length === 0
           ? '{}'
@@ -84,6 +84,17 @@ export function emitDeclarations(functions: readonly FunctionInfo[], options: De
 const argumentType = { number: 'number', vec: 'ArrayLike<number>', mat: 'ArrayLike<ArrayLike<number>>' } as const;
 const gradientType = { number: 'number', vec: 'Float64Array', mat: 'Float64Array[]' } as const;
 const intoType = { vec: 'Float64Array | number[]', mat: 'ArrayLike<Float64Array | number[]>' } as const;
+
+/** The number of dimensions of a number, a vec or a mat. */
+const dimensions = (type: 'vec' | 'mat' | undefined) => (type === 'mat' ? 2 : type === 'vec' ? 1 : 0);
+
+/**
+ * A Jacobian or Hessian block of this many dimensions: a number, a Float64Array, rows of them, and
+ * (three or four dimensions, a matrix with a vector or a matrix) arrays of rows.
+ */
+function blockType(dims: number): string {
+  return dims === 0 ? 'number' : `Float64Array${'[]'.repeat(dims - 1)}`;
+}
 
 /** A property name in an object type; `__proto__` is quoted so no reader takes it for the prototype. */
 function typeKey(name: string): string {

@@ -308,7 +308,13 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
     if (variant === 'vjp' && fn.result) {
       // The cotangent has the value's shape: its length is checked once the value's is known.
       const length = printer.operand(resultLength(body, (fn.value as { name: string }).name)).text;
-      out.push(`  $expect(${cotangentParameterName}, ${length}, ${jsString(`${exported}: cotangent`)}, "the value's length");`, fn.span.start);
+      if (fn.result.rows) {
+        // A matrix's cotangent is rows like the value: checked, then read as one flat array.
+        const rows = printer.operand(fn.result.rows).text;
+        out.push(`  ${cotangentParameterName} = $cotangentRows(${cotangentParameterName}, ${rows}, ${length}, ${jsString(`${exported}: cotangent`)});`, fn.span.start);
+      } else {
+        out.push(`  $expect(${cotangentParameterName}, ${length}, ${jsString(`${exported}: cotangent`)}, "the value's length");`, fn.span.start);
+      }
     }
     if (reverse.length > 0) out.push('  // Reverse sweep: each adjoint is ∂(result)/∂(variable), from the result back to the parameters.');
     printer.statements(reverse, '  ', true);
@@ -463,10 +469,10 @@ export function aliasChecks(fn: IrFunction, exported: string): string[] {
 }
 
 function returnValue(fn: IrFunction, operand: (o: Operand) => string): string {
-  if (fn.result?.rows) return `$rows(${operand(fn.value)}, ${operand(fn.result.rows)})`;
-  if (!fn.gradient) return operand(fn.value);
+  const value = fn.result?.rows ? `$rows(${operand(fn.value)}, ${operand(fn.result.rows)})` : operand(fn.value);
+  if (!fn.gradient) return value;
   const entries = fn.gradient.map((g) => `${propertyKey(g.param.sourceName)}: ${operand(g.adjoint)}`);
-  return `{ value: ${operand(fn.value)}, gradient: ${entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}'} }`;
+  return `{ value: ${value}, gradient: ${entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}'} }`;
 }
 
 /** The size names a function's array parameters bind (declared by its prologue). */

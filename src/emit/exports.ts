@@ -69,50 +69,107 @@ export function derivativeResults(fn: IrFunction): Operand[] {
   return [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(t.value ? [t.value] : []), ...(fn.gradient ?? []).map((g) => g.adjoint), ...(t.gradient ?? []).flatMap((o) => (o ? [o] : []))];
 }
 
+/** `[i][k]`: the index expressions of a block element. */
+const at = (indices: readonly string[]) => indices.map((i) => `[${i}]`).join('');
+
 /**
- * fJacobian(...args) → { value, jacobian: { [param]: J } } for a function returning a vector of m
- * numbers: J is ∂value/∂param shaped (m) × (param): a Float64Array of m for a scalar parameter,
- * m rows of n for a vec[n]. Chosen at run time from the sizes, n being the total input size: when
- * m < n, reverse rows (one fVjp per output, seeded with a unit cotangent: m sweeps); else forward
- * columns (one fJvp per input, seeded with a unit tangent: n sweeps). So a dense Jacobian costs
- * min(m, n) sweeps. `$jacobianMode` (a module constant, 'auto') forces one path when it is
- * 'forward' or 'reverse': the tests compare both. Functions returning a matrix, or with differentiated matrix parameters, have
- * no fJacobian.
+ * Zeros of these dimensions: 0, a Float64Array, Float64Array rows over one buffer ($matrix), or
+ * (three or four dimensions) arrays of those ($block).
+ */
+function zeros(dims: readonly string[]): string {
+  if (dims.length === 0) return '0';
+  if (dims.length === 1) return `new Float64Array(${dims[0]})`;
+  if (dims.length === 2) return `$matrix(${dims[0]}, ${dims[1]})`;
+  return `$block([${dims.join(', ')}])`;
+}
+
+/** `for` loops over each index below its dimension, around `body`, at `indent`. */
+function nested(out: Section, indices: readonly string[], dims: readonly string[], indent: string, body: (indent: string) => void): void {
+  if (indices.length === 0) return body(indent);
+  out.push(`${indent}for (let ${indices[0]} = 0; ${indices[0]} < ${dims[0]}; ${indices[0]}++) {`);
+  nested(out, indices.slice(1), dims.slice(1), `${indent}  `, body);
+  out.push(`${indent}}`);
+}
+
+/**
+ * The sizes of the differentiated parameters, read from the arguments: `$nK` (a vector's length,
+ * a matrix's row count) and `$cK` (a matrix's row length, 0 without rows).
+ */
+function parameterDims(wrt: readonly Param[], out: Section, local: string, jsString: (text: string) => string): Map<Param, string[]> {
+  const dims = new Map<Param, string[]>();
+  wrt.forEach((p, k) => {
+    if (!p.shape) return dims.set(p, []);
+    const what = jsString(`${local}: ${p.sourceName}`);
+    out.push(`  const $n${k + 1} = $length(${p.name}, ${what});`);
+    if (p.shape.kind === 'vec') return dims.set(p, [`$n${k + 1}`]);
+    out.push(`  const $c${k + 1} = $columns(${p.name}, ${what}, 0);`);
+    return dims.set(p, [`$n${k + 1}`, `$c${k + 1}`]);
+  });
+  return dims;
+}
+
+/**
+ * fJacobian(...args) → { value, jacobian: { [param]: J } } for a function returning an array: J is
+ * ∂value/∂param shaped (value's shape) × (param's shape), nested in that order, as JAX's
+ * `jacobian` returns: J[i] (J[i][c] for a matrix value) has the parameter's shape. So a vector of
+ * m gives a Float64Array of m for a scalar parameter, m rows of n for a vec[n], m arrays of rows
+ * for a mat; a matrix of m rows of c gives m × c rows for a scalar parameter, m × c × n for a
+ * vec[n], and so on (up to four dimensions, arrays of arrays of Float64Array rows).
+ * Chosen at run time from the sizes, m being the value's size and n the total input size: when
+ * m < n, reverse rows (one fVjp per output element, seeded with a unit cotangent: m sweeps); else
+ * forward columns (one fJvp per input element, seeded with a unit tangent: n sweeps). So a dense
+ * Jacobian costs min(m, n) sweeps. `$jacobianMode` (a module constant, 'auto') forces one path
+ * when it is 'forward' or 'reverse': the tests compare both.
  */
 export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, local: string, valueLocal: string, jvpLocal: string, vjpLocal: string, jsString: (text: string) => string): Section {
   const out = new Section();
   const params = jvp.params.map((p) => p.name).join(', ');
   const wrt = jvp.tangent!.seeds.map((s) => s.param);
-  const size = new Map<Param, string>();
-  wrt.forEach((p, k) => p.shape && size.set(p, `$n${k + 1}`));
+  const matrixValue = jvp.result?.rows !== undefined;
   const object = (entries: string[]) => (entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}');
   const how = vjp ? `one ${jvpLocal} per input (forward columns) or one ${vjpLocal} per output (reverse rows), whichever is fewer` : `by forward mode: one ${jvpLocal} per input`;
-  out.push(`/** ${local}(${jvp.params.map((p) => p.sourceName).join(', ')}): { value, jacobian }, jacobian[p] = ∂${jvp.name}/∂p (m outputs × p), ${how}. */`);
+  const shape = matrixValue ? 'm × c outputs' : 'm outputs';
+  out.push(`/** ${local}(${jvp.params.map((p) => p.sourceName).join(', ')}): { value, jacobian }, jacobian[p] = ∂${jvp.name}/∂p (${shape} × p), ${how}. */`);
   out.push(`function ${local}(${params}) {`);
-  for (const [p, n] of size) out.push(`  const ${n} = $length(${p.name}, ${jsString(`${local}: ${p.sourceName}`)});`);
-  out.push(`  const $seed = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${p.shape ? `new Float64Array(${size.get(p)})` : '0'}`))};`);
-  out.push('  // The value (and m, its length) by one evaluation of the function itself.');
-  out.push(`  const $value = ${valueLocal}(${params});`);
-  out.push('  const $m = $value.length;');
-  out.push(`  const $j = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${p.shape ? `$matrix($m, ${size.get(p)})` : 'new Float64Array($m)'}`))};`);
+  const dims = parameterDims(wrt, out, local, jsString);
+  out.push(`  const $seed = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros(dims.get(p)!)}`))};`);
+  // The value's dimensions and indices: m (and c, a matrix value's row length).
+  const valueDims = matrixValue ? ['$m', '$mc'] : ['$m'];
+  const valueAt = matrixValue ? ['$i', '$ic'] : ['$i'];
+  if (matrixValue) {
+    out.push('  // The value (m rows of c) by one evaluation of the function itself.');
+    out.push(`  const $value = ${valueLocal}(${params});`);
+    out.push('  const $m = $value.length;');
+    out.push('  const $mc = $m > 0 ? $value[0].length : 0;');
+  } else {
+    out.push('  // The value (and m, its length) by one evaluation of the function itself.');
+    out.push(`  const $value = ${valueLocal}(${params});`);
+    out.push('  const $m = $value.length;');
+  }
+  out.push(`  const $j = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros([...valueDims, ...dims.get(p)!])}`))};`);
+  const paramAt = (p: Param, prefix: string) => dims.get(p)!.map((_, d) => (d === 0 ? prefix : `${prefix}2`));
   if (vjp) {
     const scalars = wrt.filter((p) => !p.shape).length;
-    const total = [...size.values(), ...(scalars > 0 || size.size === 0 ? [String(scalars)] : [])];
+    const arrays = wrt.filter((p) => p.shape).map((p) => dims.get(p)!.join(' * '));
+    const total = [...arrays, ...(scalars > 0 || arrays.length === 0 ? [String(scalars)] : [])];
     out.push(`  const $n = ${total.join(' + ')}; // the total input size`);
-    out.push('  // The rule: reverse rows (m sweeps) when there are fewer outputs than inputs (m < n), else');
+    const outputs = matrixValue ? '$m * $mc' : '$m';
+    out.push(`  // The rule: reverse rows (${matrixValue ? 'm·c' : 'm'} sweeps) when there are fewer outputs than inputs (${matrixValue ? 'm·c < n' : 'm < n'}), else`);
     out.push('  // forward columns (n sweeps); $jacobianMode forces one of them.');
-    out.push(`  if ($jacobianMode === 'reverse' || ($jacobianMode !== 'forward' && $m < $n)) {`);
-    out.push('    const $u = new Float64Array($m);');
-    out.push('    for (let $i = 0; $i < $m; $i++) {');
-    out.push('      $u[$i] = 1;');
-    out.push(`      const $g = ${vjpLocal}($u, ${params}).gradient;`);
-    out.push('      $u[$i] = 0;');
-    for (const p of wrt) {
-      const target = `$j${member(p.sourceName)}`;
-      const got = `$g${member(p.sourceName)}`;
-      out.push(p.shape ? `      ${target}[$i].set(${got});` : `      ${target}[$i] = ${got};`);
-    }
-    out.push('    }');
+    out.push(`  if ($jacobianMode === 'reverse' || ($jacobianMode !== 'forward' && ${outputs} < $n)) {`);
+    out.push(`    const $u = ${zeros(valueDims)};`);
+    nested(out, valueAt, valueDims, '    ', (indent) => {
+      out.push(`${indent}$u${at(valueAt)} = 1;`);
+      out.push(`${indent}const $g = ${vjpLocal}($u, ${params}).gradient;`);
+      out.push(`${indent}$u${at(valueAt)} = 0;`);
+      for (const p of wrt) {
+        const target = `$j${member(p.sourceName)}${at(valueAt)}`;
+        const got = `$g${member(p.sourceName)}`;
+        if (!p.shape) out.push(`${indent}${target} = ${got};`);
+        else if (p.shape.kind === 'vec') out.push(`${indent}${target}.set(${got});`);
+        else out.push(`${indent}for (let $row = 0; $row < ${dims.get(p)![0]}; $row++) ${target}[$row].set(${got}[$row]);`);
+      }
+    });
     out.push('    return { value: $value, jacobian: $j };');
     out.push('  }');
   }
@@ -121,18 +178,27 @@ export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, l
   for (const p of wrt) {
     const seed = `$seed${member(p.sourceName)}`;
     const target = `$j${member(p.sourceName)}`;
-    if (!p.shape) {
+    if (!p.shape && !matrixValue) {
       out.push(`  ${seed} = 1;`);
       out.push(`  $r = ${jvpLocal}($seed, ${params});`);
       out.push(`  ${seed} = 0;`);
       out.push(`  ${target}.set($r.tangent);`);
-    } else {
-      out.push(`  for (let $k = 0; $k < ${size.get(p)}; $k++) {`);
+    } else if (p.shape?.kind === 'vec' && !matrixValue) {
+      out.push(`  for (let $k = 0; $k < ${dims.get(p)![0]}; $k++) {`);
       out.push(`    ${seed}[$k] = 1;`);
       out.push(`    $r = ${jvpLocal}($seed, ${params});`);
       out.push(`    ${seed}[$k] = 0;`);
       out.push(`    for (let $i = 0; $i < $m; $i++) ${target}[$i][$k] = $r.tangent[$i];`);
       out.push('  }');
+    } else {
+      // One column per element of the parameter, scattered over the value's elements.
+      const inAt = paramAt(p, '$k');
+      nested(out, inAt, dims.get(p)!, '  ', (indent) => {
+        out.push(`${indent}${seed}${at(inAt)} = 1;`);
+        out.push(`${indent}$r = ${jvpLocal}($seed, ${params});`);
+        out.push(`${indent}${seed}${at(inAt)} = 0;`);
+        nested(out, valueAt, valueDims, indent, (inner) => out.push(`${inner}${target}${at(valueAt)}${at(inAt)} = $r.tangent${at(valueAt)};`));
+      });
     }
   }
   out.push('  return { value: $value, jacobian: $j };');
@@ -141,52 +207,53 @@ export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, l
 }
 
 /**
- * fHessian(...args) → { value, gradient, hessian }, hessian[p][q] = ∂²f/∂p∂q shaped p × q (a
- * number, a Float64Array, or rows), built from one fHvp per input direction: column by column,
- * with a unit tangent seeded in each scalar and each element of each vector parameter. A
- * Hessian of n inputs costs n Hessian-vector products (each a small constant times the gradient).
- * Functions with differentiated matrix parameters have no fHessian (its blocks would have four
- * dimensions).
+ * fHessian(...args) → { value, gradient, hessian }, hessian[p][q] = ∂²f/∂p∂q shaped (p's shape) ×
+ * (q's shape), nested in that order: a number, a Float64Array, rows, or (a matrix with a vector
+ * or a matrix) arrays of rows, hessian[p][q][i] (or [i][k]) having q's shape. Built from one fHvp
+ * per input direction: column by column, with a unit tangent seeded in each scalar and each
+ * element of each array parameter. A Hessian of n inputs costs n Hessian-vector products (each a
+ * small constant times the gradient).
  */
 export function hessianFunction(hvp: IrFunction, local: string, hvpLocal: string, jsString: (text: string) => string): Section {
   const out = new Section();
   const params = hvp.params.map((p) => p.name).join(', ');
   const wrt = hvp.gradient!.map((g) => g.param);
-  const size = new Map<Param, string>();
-  wrt.forEach((p, k) => p.shape && size.set(p, `$n${k + 1}`));
-  const zeros = (p: Param) => (p.shape ? `new Float64Array(${size.get(p)})` : '0');
-  const block = (p: Param, q: Param) => (!p.shape && !q.shape ? '0' : !p.shape ? zeros(q) : !q.shape ? zeros(p) : `$matrix(${size.get(p)}, ${size.get(q)})`);
   const object = (entries: string[]) => (entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}');
   out.push(`/** ${local}(${hvp.params.map((p) => p.sourceName).join(', ')}): { value, gradient, hessian }, hessian[p][q] = ∂²${hvp.name}/∂p∂q, one ${hvpLocal} per input direction (forward over reverse). */`);
   out.push(`function ${local}(${params}) {`);
-  for (const [p, n] of size) out.push(`  const ${n} = $length(${p.name}, ${jsString(`${local}: ${p.sourceName}`)});`);
-  out.push(`  const $seed = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros(p)}`))};`);
-  out.push(`  const $h = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${object(wrt.map((q) => `${propertyKey(q.sourceName)}: ${block(p, q)}`))}`))};`);
+  const dims = parameterDims(wrt, out, local, jsString);
+  const indices = (p: Param, prefix: string) => dims.get(p)!.map((_, d) => (d === 0 ? prefix : `${prefix}2`));
+  out.push(`  const $seed = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros(dims.get(p)!)}`))};`);
+  out.push(`  const $h = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${object(wrt.map((q) => `${propertyKey(q.sourceName)}: ${zeros([...dims.get(p)!, ...dims.get(q)!])}`))}`))};`);
   out.push('  let $r;');
   for (const q of wrt) {
     const seed = `$seed${member(q.sourceName)}`;
-    const column = (at: string, indent: string) => {
+    const qAt = indices(q, '$j');
+    const column = (indent: string) => {
       out.push(`${indent}$r = ${hvpLocal}($seed, ${params});`);
       for (const p of wrt) {
         const h = `$h${member(p.sourceName)}${member(q.sourceName)}`;
         const got = `$r.hvp${member(p.sourceName)}`;
+        const pAt = indices(p, '$i');
+        // A scalar direction's column has p's shape: the product itself is the block.
         if (!q.shape) out.push(`${indent}${h} = ${got};`);
-        else if (!p.shape) out.push(`${indent}${h}[${at}] = ${got};`);
-        else out.push(`${indent}for (let $i = 0; $i < ${size.get(p)}; $i++) ${h}[$i][${at}] = ${got}[$i];`);
+        else if (!p.shape) out.push(`${indent}${h}${at(qAt)} = ${got};`);
+        else if (p.shape.kind === 'vec') out.push(`${indent}for (let $i = 0; $i < ${dims.get(p)![0]}; $i++) ${h}[$i]${at(qAt)} = ${got}[$i];`);
+        else nested(out, pAt, dims.get(p)!, indent, (inner) => out.push(`${inner}${h}${at(pAt)}${at(qAt)} = ${got}${at(pAt)};`));
       }
     };
     if (!q.shape) {
       out.push(`  // ∂/∂${q.sourceName}: one Hessian-vector product along it.`);
       out.push(`  ${seed} = 1;`);
-      column('', '  ');
+      column('  ');
       out.push(`  ${seed} = 0;`);
     } else {
-      out.push(`  // ∂/∂${q.sourceName}[j]: one Hessian-vector product along each element.`);
-      out.push(`  for (let $j = 0; $j < ${size.get(q)}; $j++) {`);
-      out.push(`    ${seed}[$j] = 1;`);
-      column('$j', '    ');
-      out.push(`    ${seed}[$j] = 0;`);
-      out.push('  }');
+      out.push(`  // ∂/∂${q.sourceName}${q.shape.kind === 'vec' ? '[j]' : '[j][k]'}: one Hessian-vector product along each element.`);
+      nested(out, qAt, dims.get(q)!, '  ', (indent) => {
+        out.push(`${indent}${seed}${at(qAt)} = 1;`);
+        column(indent);
+        out.push(`${indent}${seed}${at(qAt)} = 0;`);
+      });
     }
   }
   out.push(`  if ($r === undefined) $r = ${hvpLocal}($seed, ${params});`);

@@ -123,6 +123,28 @@ function $tangentRows(t, rows, columns, what) {
 }`,
   },
   {
+    name: '$cotangentRows',
+    text: `/** fVjp's cotangent for a matrix value: \`rows\` rows (\`length\` numbers in all), checked, copied into one flat array. */
+function $cotangentRows(c, rows, length, what) {
+  $expect(c, rows, what, "the value's row count");
+  const columns = rows > 0 ? length / rows : 0;
+  $expectRows(c, columns, what, "the value's row length");
+  const flat = new Float64Array(length);
+  for (let r = 0; r < rows; r++) for (let k = 0; k < columns; k++) flat[r * columns + k] = c[r][k];
+  return flat;
+}`,
+  },
+  {
+    name: '$block',
+    text: `/** A Jacobian or Hessian block of three or four dimensions: arrays of arrays of Float64Array rows. */
+function $block(dims) {
+  if (dims.length === 1) return new Float64Array(dims[0]);
+  const a = new Array(dims[0]);
+  for (let i = 0; i < dims[0]; i++) a[i] = $block(dims.slice(1));
+  return a;
+}`,
+  },
+  {
     name: '$matrix',
     text: `/** A matrix gradient: \`rows\` Float64Array rows over one buffer. */
 function $matrix(rows, columns) {
