@@ -284,6 +284,23 @@ describe('the playground in headless Chromium', () => {
     for (const p of [page, other.page]) await p.close();
   });
 
+  it('draws the graph of a function with arrays, one node per element, with the paths to one element', async () => {
+    // f(w, b) = (w0² + w1²)·b at w = (1, 2), b = 3: ∂f/∂w0 = 2·w0·b = 6 (two paths: the two factors w0·w0).
+    const code = 'fn f(w: vec[n], b) = sum(i: w[i] * w[i]) * b\n';
+    const { page, errors } = await openPage(formatLink({ code, fn: 'f', at: { w: '[1, 2]', b: '3' } }));
+    await page.waitForSelector('#gradient tr', { timeout: 30_000 });
+    await page.click('#graph-panel summary');
+    await page.waitForSelector('#graph svg', { timeout: 60_000 });
+    expect(await page.textContent('#graph svg')).toContain('w[0]');
+    expect(await page.$$eval('#path-input option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['', 'w[0]', 'w[1]', 'b']);
+    await page.selectOption('#path-input', 'w[0]');
+    await page.waitForSelector('#paths tr.path');
+    const products = await page.$$eval('#paths tr.path', (rows) => rows.map((r) => Number((r as HTMLElement).dataset.product)));
+    expect(products.reduce((a, b) => a + b, 0)).toBe(6);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("highlights the paths to a chosen input in the graph, with their products summing to the gradient", async () => {
     const hash = `${formatLink({ code: seed, fn: 'graph', at: { x1: '2', x2: '3' } })}&d=hessian`;
     const { page, errors } = await openPage(hash);

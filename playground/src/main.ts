@@ -11,6 +11,7 @@ import { EditorState, StateEffect, StateField } from '@codemirror/state';
 import { Decoration, EditorView, type DecorationSet } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import type { FunctionInfo } from '../../src/compile.ts';
+import type { PointValue } from '../../src/explain/types.ts';
 import { adLanguage } from './ad-language.ts';
 import { CompilerClient } from './client.ts';
 import { examples } from './examples.ts';
@@ -386,13 +387,11 @@ async function plot(fn: FunctionInfo, args: unknown[]): Promise<void> {
 let graphRun = 0;
 async function graph(fn: FunctionInfo, args: unknown[]): Promise<void> {
   const box = $('graph');
-  if (fn.params.some((p) => p.type)) {
-    box.textContent = `'${fn.name}' uses arrays, which adc explain does not draw yet.`;
-    return;
-  }
   const mine = ++graphRun;
   box.dataset.state = 'loading';
-  const reply = await client.request({ kind: 'graph', source: compiled!.source, fn: fn.name, point: args as number[] }, 30_000);
+  // Arrays go as plain nested arrays, as `adc explain --at x=[1,2]` reads them (one node per element).
+  const plain = (a: unknown): PointValue => (typeof a === 'number' ? a : Array.isArray(a) ? a.map((r) => (r instanceof Float64Array ? [...r] : r)) : [...(a as Float64Array)]);
+  const reply = await client.request({ kind: 'graph', source: compiled!.source, fn: fn.name, point: args.map(plain) }, 30_000);
   if (mine !== graphRun) return;
   box.dataset.state = reply.kind === 'graphed' ? 'ok' : 'error';
   const report = $('explain-text');

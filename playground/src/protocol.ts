@@ -1,5 +1,6 @@
 /** The messages between the page (main.ts) and the compiler's worker (worker.ts). */
 import type { Derivative, FunctionInfo } from '../../src/compile.ts';
+import type { PointValue } from '../../src/explain/types.ts';
 
 export interface Problem {
   readonly from: number;
@@ -16,7 +17,7 @@ export type Request =
   | { readonly kind: 'compile'; readonly source: string; readonly derivatives?: readonly Derivative[] }
   | { readonly kind: 'evaluate'; readonly code: string; readonly fn: string; readonly args: readonly unknown[] }
   | { readonly kind: 'plot'; readonly code: string; readonly fn: string; readonly args: readonly unknown[]; readonly param: number; readonly name: string; readonly xs: readonly number[] }
-  | { readonly kind: 'graph'; readonly source: string; readonly fn: string; readonly point: readonly number[] };
+  | { readonly kind: 'graph'; readonly source: string; readonly fn: string; readonly point: readonly PointValue[] };
 
 export type Reply =
   | { readonly kind: 'compiled'; readonly code?: string; readonly dts?: string; readonly problems: readonly Problem[]; readonly functions: readonly FunctionInfo[]; readonly ms: number }

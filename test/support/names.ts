@@ -28,7 +28,7 @@ const hostGlobals =
 const refused = (name: string) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || keywords.has(name) || builtinArity.has(name) || constants.has(name);
 
 /** The names the checks below use for everything else: a global under test is never one of them. */
-export const fixedNames: ReadonlySet<string> = new Set('w b m n i j k x y z G1 pm ps pl pa pz pc pt pv pr pf py pe s'.split(' '));
+export const fixedNames: ReadonlySet<string> = new Set('w b m n i j k x y z G1 pm ps pl pa pz pc pt pv pr pf py pe pq pk s t'.split(' '));
 
 /** Every global identifier JavaScript defines that the language accepts as a name, sorted. */
 export const globalNames: readonly string[] = [
