@@ -395,6 +395,9 @@ describe('random array programs', () => {
         const hv = flat(m.fHvp(shaped(grad.gradient, keys, v), ...args).hvp, keys);
         const hu = flat(m.fHvp(shaped(grad.gradient, keys, u), ...args).hvp, keys);
         if (!hv.every(Number.isFinite) || !hu.every(Number.isFinite)) return;
+        // The known defect of README "Derivatives inside the language" (second derivatives of prod
+        // at an exactly zero factor miss terms), pinned by the it.fails test below: not compared here.
+        if (program.source.includes('prod(') && data.includes(0)) return;
         const a = dot(u, hv);
         const b = dot(v, hu);
         expect(Math.abs(a - b), `⟨u, Hv⟩ = ${a}, ⟨v, Hu⟩ = ${b}\n${program.source}`).toBeLessThan(1e-8 * (1 + Math.abs(a) + Math.abs(b) + program.bound));
@@ -403,6 +406,15 @@ describe('random array programs', () => {
       { numRuns: Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 80) },
     );
     expect(checked).toBeGreaterThan(20);
+  });
+
+  // A known defect, kept visible: this fails today and will pass (and must then become an ordinary
+  // test) once prod's reverse sweep is differentiable at zeros (prefix and suffix products instead
+  // of a count of zero factors). H[0][1] should be x2 = -0.001; fHessian gives 0 there.
+  it.fails('the Hessian of prod at an exactly zero factor is symmetric (known defect)', () => {
+    const m = load('fn f(x: vec[n]) = prod(i: x[i])\n', ['grad', 'hessian']);
+    const h = m.fHessian([0, -0.001, -0.001]).hessian.x.x as Float64Array[];
+    expect(h[0][1]).toBe(h[1][0]);
   });
 
   it('fHessian, matrix parameters included, is symmetric and fHessian · v equals fHvp(v)', () => {
