@@ -15,17 +15,7 @@ type Exported = (...args: unknown[]) => { value: number; gradient?: Record<strin
 export function generatedModule(source: string): { grad(fn: string, args: readonly Argument[]): { value: number; gradient: Record<string, Argument> }; jvp(fn: string, tangent: Record<string, Argument>, args: readonly Argument[]): { value: number; tangent: number } } {
   const { code } = compileSync(source, { derivatives: ['grad', 'jvp'] });
   if (code === undefined) throw new Error('internal error: a file explain could check does not compile');
-  const list = /export \{([^}]*)\};\s*$/.exec(code);
-  if (!list) throw new Error('internal error: generated code without an export list');
-  const entries = list[1]
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((spec) => {
-      const [local, exported = local] = spec.split(/\s+as\s+/);
-      return `${JSON.stringify(exported)}: ${local}`;
-    });
-  const exports = new Function(`"use strict";\n${code.slice(0, list.index)}\nreturn { ${entries.join(', ')} };`)() as Record<string, Exported>;
+  const exports = loadSync(code) as Record<string, Exported>;
   const get = (name: string) => {
     const f = exports[name];
     if (typeof f !== 'function') throw new Error(`internal error: the generated code has no '${name}'`);
@@ -41,4 +31,22 @@ export function generatedModule(source: string): { grad(fn: string, args: readon
       return { value: r.value, tangent: r.tangent as number };
     },
   };
+}
+
+/**
+ * Generated module code run without a module loader: its closing `export { a, b as c };` list
+ * becomes `return { a, c: b };` around the same code. (The tests load modules the same way.)
+ */
+export function loadSync(code: string): Record<string, unknown> {
+  const list = /export \{([^}]*)\};\s*$/.exec(code);
+  if (!list) throw new Error('internal error: generated code without an export list');
+  const entries = list[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((spec) => {
+      const [local, exported = local] = spec.split(/\s+as\s+/);
+      return `${JSON.stringify(exported)}: ${local}`;
+    });
+  return new Function(`"use strict";\n${code.slice(0, list.index)}\nreturn { ${entries.join(', ')} };`)() as Record<string, unknown>;
 }

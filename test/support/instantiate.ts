@@ -1,4 +1,5 @@
 import { compileSync, formatDiagnostics, type CompileOptions } from '../../src/index.ts';
+import { loadSync } from '../../src/explain/generated.ts';
 import type { CompiledModule } from './load.ts';
 
 /**
@@ -6,18 +7,7 @@ import type { CompiledModule } from './load.ts';
  * final `export { a, b as c };` becomes `return { a, c: b };` around the same code.
  */
 export function instantiate(code: string): CompiledModule {
-  const match = /export \{([^}]*)\};\s*$/.exec(code);
-  if (!match) throw new Error('generated code has no export list');
-  const entries = match[1]
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((spec) => {
-      const [local, exported = local] = spec.split(/\s+as\s+/);
-      return `${JSON.stringify(exported)}: ${local}`;
-    });
-  const body = `${code.slice(0, match.index)}\nreturn { ${entries.join(', ')} };`;
-  return new Function(`"use strict";\n${body}`)() as CompiledModule;
+  return loadSync(code) as CompiledModule;
 }
 
 export function compileAndInstantiate(source: string, options: CompileOptions = {}): CompiledModule {
