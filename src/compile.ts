@@ -7,7 +7,7 @@ import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
 import { cotangentParameterName } from './emit/names.ts';
 import { emitWasmModule } from './emit/wasm/emit-wasm.ts';
-import { emitModule, type EmitFunction, type EmittedFunction, type Section } from './emit/emit-js.ts';
+import { emitModule, type EmitFunction, type EmittedFunction, type Section } from './emit/js/emit-js.ts';
 import { forwardMode } from './ad/forward.ts';
 import { span } from './diagnostics/span.ts';
 import { derivativeKinds, parseDerivatives, type Derivative } from './derivatives.ts';

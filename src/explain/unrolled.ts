@@ -278,7 +278,7 @@ export function buildUnrolled(
     }
   };
 
-  /** A range check, as the generated code makes it (src/emit/emit-js.ts): where it would throw a RangeError, explain stops. */
+  /** A range check, as the generated code makes it (src/emit/js/emit-js.ts): where it would throw a RangeError, explain stops. */
   const check = (instr: Extract<Instr, { kind: 'check' }>) => {
     const i = scalar(instr.index) as number;
     const where = `${fn.name}, line ${lines.position(instr.origin.statement.start).line}: ${instr.message} is ${i}`;
