@@ -26,7 +26,10 @@ async function watchUntilInterrupted(files: string[], options: import('./watch.t
 }
 
 /** The `adc` command. Returns the exit code instead of exiting, so tests can call it. */
-export async function main(argv: readonly string[], io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: { out(s: string): void; err(s: string): void; readStdin?(): Promise<string> } = { out: (s) => console.log(s), err: (s) => console.error(s) },
+): Promise<number> {
   let exitCode = 0;
   const program = new Command()
     .name('adc')
@@ -48,6 +51,7 @@ Examples:
   adc compile model.ad                     write model.js: f and fGrad for each fn f
   adc compile model.ad --dts --source-map  also model.d.ts and model.js.map
   adc compile src/*.ad --out-dir build     several files into one folder
+  adc compile model.ad -o -                print the module on standard output instead
   adc compile model.ad --check             report problems only, write nothing
   adc compile model.ad --watch             recompile on every change
   adc explain model.ad f --at x=1,y=2      f's graph at a point: partials, adjoints, paths
@@ -58,8 +62,8 @@ Examples:
   program
     .command('compile')
     .description('compile .ad files to ES modules (f and fGrad for each fn f)')
-    .argument('<files...>', '.ad files to compile')
-    .option('-o, --output <file>', 'the output file (one input only); default: next to the input, with .js')
+    .argument('<files...>', '.ad files to compile; - reads standard input (its module goes to standard output unless -o names a file)')
+    .option('-o, --output <file>', 'the output file (one input only), - for standard output; default: next to the input, with .js')
     .option('--out-dir <dir>', 'write every output into this folder')
     .option('--check', 'report problems only; write nothing')
     .option('--no-format', 'skip prettier (the output is already indented)')
@@ -92,7 +96,7 @@ Examples:
         return;
       }
       const opts = { ...rest, target: rest.target as 'js' | 'wasm' | undefined, ...(checkpointMemory !== undefined && { checkpointMemory }), ...(derivatives && { derivatives }) };
-      if (opts.output && files.length > 1) {
+      if (opts.output && opts.output !== '-' && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
         exitCode = 2;
         return;
@@ -119,7 +123,7 @@ Examples:
   program
     .command('explain')
     .description("show a function's expression graph at a point: values, partials, adjoints, and the paths that sum to each gradient entry")
-    .argument('<file>', 'the .ad file')
+    .argument('<file>', 'the .ad file (- reads standard input)')
     .argument('<function>', 'the function to explain')
     .option('--at <point>', 'the point: x1=2,x2=3 (or 2,3 in parameter order); arrays as x=[1,2], A=[[1,2],[3,4]]')
     .option('--forward <input>', 'also the forward sweep: each node\'s tangent with respect to one input (x1, or an element x[0])')
@@ -142,6 +146,12 @@ Examples:
     .option('--color', 'colour results and errors (default: at a terminal, unless NO_COLOR is set)')
     .option('--no-color', 'plain output')
     .action(async (opts: { load: string[]; color?: boolean }) => {
+      if (opts.load.includes('-')) {
+        // Standard input is the session's own input: a loaded file must be a file.
+        io.err("adc: error: --load takes a file; the REPL reads its lines from standard input, so pipe the file in instead (adc repl < model.ad)");
+        exitCode = 2;
+        return;
+      }
       exitCode = await repl(opts);
     });
 
