@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
+import { derivativeKinds } from '../src/derivatives.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const packageVersion = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -295,6 +296,31 @@ describe('adc --help', () => {
       expect(ran.errLines, line).toEqual([]);
       expect(ran.code, line).toBe(0);
     }
+  });
+});
+
+describe('adc <command> --help, read as a newcomer', () => {
+  it('--derivatives lists every derivative the compiler builds, and each one it lists is accepted', async () => {
+    const help = (await run('compile', '--help')).out.join('\n').replace(/\s+/g, ' ');
+    const listed = /--derivatives <list> derivatives to export per function, comma-separated: (\S+) \(default: grad\)/.exec(help)?.[1]?.split(',');
+    expect(listed?.slice().sort()).toEqual([...derivativeKinds].sort());
+    const dir = tempDir();
+    const input = write(dir, 'model.ad', 'fn f(x, y) = x^2 * y\n');
+    for (const kind of listed!) {
+      const r = await run('compile', input, '--derivatives', kind, '-o', '-');
+      expect([r.code, r.err], kind).toEqual([0, []]);
+    }
+  });
+
+  it('shows no default that says nothing (repl --load: "(default: [])")', async () => {
+    for (const command of ['compile', 'explain', 'repl']) expect((await run(command, '--help')).out.join('\n'), command).not.toContain('(default: [])');
+  });
+
+  it("a usage mistake says where the command's options are listed", async () => {
+    expect((await run('compile')).errLines).toEqual(["adc: error: missing required argument 'files'", '(adc compile --help lists its options)']);
+    expect((await run('explain', 'model.ad')).errLines).toEqual(["adc: error: missing required argument 'function'", '(adc explain --help lists its options)']);
+    expect((await run('repl', '--bogus')).errLines).toEqual(["adc: error: unknown option '--bogus'", '(adc repl --help lists its options)']);
+    expect((await run('frobnicate')).errLines).toEqual(["adc: error: unknown command 'frobnicate'", '(adc --help lists the commands)']);
   });
 });
 

@@ -3,7 +3,7 @@ import { version } from '../version.ts';
 // Only commander and the version are loaded up front: `adc --version` and `--help` must answer
 // without loading the compiler (test/startup.test.ts checks the module graph). Each command
 // imports what it needs when it runs.
-import { parseDerivatives } from '../derivatives.ts';
+import { derivativeKinds, parseDerivatives } from '../derivatives.ts';
 
 /** Colour when printing to a terminal, unless NO_COLOR (no-color.org) says otherwise. */
 export function defaultColor(): boolean {
@@ -40,7 +40,8 @@ export async function main(
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
       outputError: (s, write) => write(`adc: ${s}`),
-    });
+    })
+    .showHelpAfterError('(adc --help lists the commands)');
 
   program.addHelpText(
     'after',
@@ -62,6 +63,7 @@ Examples:
   program
     .command('compile')
     .description('compile .ad files to ES modules (f and fGrad for each fn f)')
+    .showHelpAfterError('(adc compile --help lists its options)')
     .argument('<files...>', '.ad files to compile; - reads standard input (its module goes to standard output unless -o names a file)')
     .option('-o, --output <file>', 'the output file (one input only), - for standard output; default: next to the input, with .js')
     .option('--out-dir <dir>', 'write every output into this folder')
@@ -69,7 +71,7 @@ Examples:
     .option('--no-format', 'skip prettier (the output is already indented)')
     .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
     .option('--dts', 'also write TypeScript declarations beside the output (model.d.ts)')
-    .option('--derivatives <list>', 'derivatives to export per function: grad,jvp,hvp,hessian (default: grad; vjp, jacobian planned)')
+    .option('--derivatives <list>', `derivatives to export per function, comma-separated: ${derivativeKinds.join(',')} (default: grad)`)
     .option('--target <target>', 'js (default), or wasm: functions with array parameters also run as WebAssembly (SIMD) in the same module')
     .option('--check-args', 'generated functions throw a TypeError when a number argument is not a number')
     .option('--checkpoint-memory <MB>', 'the most memory a gradient stores per loop with state before it checkpoints (default 64)')
@@ -123,6 +125,7 @@ Examples:
   program
     .command('explain')
     .description("show a function's expression graph at a point: values, partials, adjoints, and the paths that sum to each gradient entry")
+    .showHelpAfterError('(adc explain --help lists its options)')
     .argument('<file>', 'the .ad file (- reads standard input)')
     .argument('<function>', 'the function to explain')
     .option('--at <point>', 'the point: x1=2,x2=3 (or 2,3 in parameter order); arrays as x=[1,2], A=[[1,2],[3,4]]')
@@ -142,11 +145,12 @@ Examples:
   program
     .command('repl')
     .description('an interactive session: define functions, see values, gradients, generated code and plots (piped: one result per line)')
-    .option('-l, --load <file>', 'load a .ad file first (repeatable)', (file: string, files: string[]) => [...files, file], [] as string[])
+    .showHelpAfterError('(adc repl --help lists its options)')
+    .option('-l, --load <file>', 'load a .ad file first (repeatable)', (file: string, files: string[] = []) => [...files, file])
     .option('--color', 'colour results and errors (default: at a terminal, unless NO_COLOR is set)')
     .option('--no-color', 'plain output')
-    .action(async (opts: { load: string[]; color?: boolean }) => {
-      if (opts.load.includes('-')) {
+    .action(async (opts: { load?: string[]; color?: boolean }) => {
+      if (opts.load?.includes('-')) {
         // Standard input is the session's own input: a loaded file must be a file.
         io.err("adc: error: --load takes a file; the REPL reads its lines from standard input, so pipe the file in instead (adc repl < model.ad)");
         exitCode = 2;
