@@ -441,6 +441,39 @@ describe("'-': standard input and output, as in Unix tools", () => {
   });
 });
 
+describe('adc compile in a CommonJS package (npm init -y writes "type": "commonjs" since npm 11)', () => {
+  const importIn = (dir: string, file: string) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(join(dir, file)).href)}); console.log(m.squareGrad(3).gradient.x)`], { encoding: 'utf8' });
+
+  it('warns that Node will not import a .js output there, writes it all the same, and is right', async () => {
+    const dir = tempDir();
+    write(dir, 'package.json', '{ "name": "p", "type": "commonjs" }\n');
+    const input = write(dir, 'square.ad', GOOD);
+    const r = await run('compile', input);
+    expect(r.code).toBe(0);
+    expect(r.out).toEqual([`${input} → ${join(dir, 'square.js')}`]);
+    expect(r.errLines).toEqual([
+      `adc: warning: '${join(dir, 'square.js')}' holds an ES module, but '${join(dir, 'package.json')}' says "type": "commonjs", so Node will not import it; name it .mjs (-o), or make the package "type": "module" (a bundler reads it either way)`,
+    ]);
+    // What the warning says, as Node does it: the .js fails, the .mjs it suggests loads.
+    expect(importIn(dir, 'square.js').stderr).toContain("SyntaxError: Unexpected token 'export'");
+    const mjs = await run('compile', input, '-o', join(dir, 'square.mjs'));
+    expect([mjs.code, mjs.err]).toEqual([0, []]);
+    expect(importIn(dir, 'square.mjs').stdout).toBe('6\n');
+  });
+
+  it('says nothing where Node imports the .js: "type": "module", no "type", or no package.json', async () => {
+    for (const pkg of ['{ "type": "module" }', '{ "name": "p" }', undefined]) {
+      const dir = tempDir();
+      if (pkg !== undefined) write(dir, 'package.json', pkg);
+      const input = write(dir, 'square.ad', GOOD);
+      const r = await run('compile', input);
+      expect([r.code, r.err], pkg).toEqual([0, []]);
+      if (pkg !== undefined) expect(importIn(dir, 'square.js').stdout, pkg).toBe('6\n');
+    }
+  });
+});
+
 describe('adc compile: output', () => {
   it('is byte-identical across two compiles', async () => {
     const dir = tempDir();

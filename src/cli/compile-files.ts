@@ -129,7 +129,34 @@ export async function compileFile(file: string, options: CompileFilesOptions, re
   // Every file written is named: the module, then its map and declarations.
   const alongside = [...(result.map ? [`${basename(out)}.map`] : []), ...(result.dts !== undefined ? [basename(declarationPath(out))] : [])];
   report.out(printable(`${shown} → ${out}${alongside.length > 0 ? ` (+ ${alongside.join(', ')})` : ''}`));
+  const commonJs = extname(out) === '.js' ? commonJsPackageOf(out) : undefined;
+  if (commonJs !== undefined) report.err(`adc: warning: ${messages.commonJsPackage.text(out, commonJs)}`);
   return true;
+}
+
+/**
+ * The package.json that makes Node read `file` (a .js file) as CommonJS, if one does: the nearest
+ * package.json above it, when it says `"type": "commonjs"` (as `npm init -y` writes since npm 11).
+ * Without a "type", Node 20.19 and later see the module's `export` and load it as one.
+ */
+export function commonJsPackageOf(file: string): string | undefined {
+  for (let dir = dirname(resolve(file)); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'package.json');
+    let text: string | undefined;
+    try {
+      text = readFileSync(candidate, 'utf8');
+    } catch {
+      text = undefined; // none here (or unreadable, which Node would skip too): look further up
+    }
+    if (text !== undefined) {
+      try {
+        return (JSON.parse(text) as { type?: unknown }).type === 'commonjs' ? candidate : undefined;
+      } catch {
+        return undefined; // not ours to judge: Node reports a broken package.json itself
+      }
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /** Whether `path` names a folder: an existing one, or a path ending with a separator. */

@@ -293,6 +293,11 @@ export const messages = {
     text: (option: string) => `${option} writes a file beside the output, and standard output has no such place; name the output with -o model.js`,
   },
   stdioWatch: { code: 'AD5011', text: () => `--watch recompiles files when they change; '-' (standard input or output) is not a file it can watch or rewrite` },
+  commonJsPackage: {
+    code: 'AD5012',
+    text: (output: string, packageJson: string) =>
+      `${quotePath(output)} holds an ES module, but ${quotePath(packageJson)} says "type": "commonjs", so Node will not import it; name it .mjs (-o), or make the package "type": "module" (a bundler reads it either way)`,
+  },
   derivativeNotBuilt: {
     code: 'AD5040',
     text: (kind: string) =>
