@@ -418,6 +418,7 @@ describe("'-': standard input and output, as in Unix tools", () => {
       [['compile', '-', '--dts'], '--dts writes a file beside the output, and standard output has no such place; name the output with -o model.js'],
       [['compile', '-', a], "'-' (standard input) is read once: give it as the only input file"],
       [['compile', '-', '-'], "'-' (standard input) is read once: give it as the only input file"],
+      [['compile', a, '--out-dir', '-'], '--out-dir takes a folder; for the module on standard output use -o - (one input)'],
       [['compile', '-', '--out-dir', dir], 'standard input has no file name to write into --out-dir; name the output with -o model.js, or leave it on standard output'],
       [['compile', '-', '--watch'], "--watch recompiles files when they change; '-' (standard input or output) is not a file it can watch or rewrite"],
       [['compile', a, '-o', '-', '--watch'], "--watch recompiles files when they change; '-' (standard input or output) is not a file it can watch or rewrite"],

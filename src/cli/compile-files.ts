@@ -178,6 +178,7 @@ export function isFolder(path: string): boolean {
  */
 export function checkOutputs(files: readonly string[], options: CompileFilesOptions & { readonly watch?: boolean }): string | undefined {
   if (options.watch && (files.includes(stdio) || options.output === stdio)) return messages.stdioWatch.text();
+  if (options.outDir === stdio) return messages.stdoutOutDir.text();
   if (files.includes(stdio) && files.length > 1) return messages.stdinNotAlone.text();
   if (files.includes(stdio) && options.outDir !== undefined && !options.check) return messages.stdinOutDir.text();
   if (options.output === stdio || (files.includes(stdio) && options.output === undefined && options.outDir === undefined)) {

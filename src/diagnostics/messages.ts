@@ -292,6 +292,7 @@ export const messages = {
     code: 'AD5010',
     text: (option: string) => `${option} writes a file beside the output, and standard output has no such place; name the output with -o model.js`,
   },
+  stdoutOutDir: { code: 'AD5013', text: () => `--out-dir takes a folder; for the module on standard output use -o - (one input)` },
   stdioWatch: { code: 'AD5011', text: () => `--watch recompiles files when they change; '-' (standard input or output) is not a file it can watch or rewrite` },
   commonJsPackage: {
     code: 'AD5012',
