@@ -128,7 +128,7 @@ Examples:
     .showHelpAfterError('(adc explain --help lists its options)')
     .argument('<file>', 'the .ad file (- reads standard input)')
     .argument('<function>', 'the function to explain')
-    .option('--at <point>', 'the point: x1=2,x2=3 (or 2,3 in parameter order); arrays as x=[1,2], A=[[1,2],[3,4]]')
+    .option('--at <point>', 'the point, one value per parameter: x1=2,x2=3 (or 2,3 in parameter order); arrays as x=[1,2], A=[[1,2],[3,4]]')
     .option('--forward <input>', 'also the forward sweep: each node\'s tangent with respect to one input (x1, or an element x[0])')
     .option('--max-paths <n>', 'list at most n paths per input (default 20); the adjoint view is always complete')
     .option('--expand', 'one node per operation, calls inlined (default: one node per user-function call)')
