@@ -114,10 +114,12 @@ export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Se
     for (const name of callers) note.push(`// (--target wasm: ${name} stays JavaScript: it calls a function compiled once and called, whose forms are JavaScript.)`);
     if (compiled.length === 0) return callers.size > 0 ? [note] : [];
     const exports = bodies.map((_, n) => ({ name: `f${n}`, kind: 'function' as const, index: builder.imports.length + n }));
+    // exp, log, tanh, … (math.ts) follow the compiled functions.
+    const routines = builder.routineBodies(builder.imports.length + bodies.length);
     const bytes = encodeModule({
       types: builder.types,
       imports: builder.imports,
-      functions: bodies,
+      functions: [...bodies, ...routines],
       globals: [0],
       memoryPages: 1,
       exports: [...exports, { name: 'memory', kind: 'memory', index: 0 }],
