@@ -640,6 +640,10 @@ export class Selector {
   /** An index or bound check: the glue's `$fail` throws the JS target's RangeError, word for word. */
   private check(i: Extract<Instr, { kind: 'check' }>): void {
     const c = this.code;
+    // A loop bound that is a whole number by construction (a size, a loop index, or sums and
+    // products of them: integerBounds) and within 2^53 cannot fail its check: none is made (GMM's
+    // triangular `c in 0..j` checked j once per j before).
+    if (i.bound && (i.index.kind === 'const' ? Number.isSafeInteger(i.index.value) : (this.ints.get(i.index.name) ?? Infinity) <= Number.MAX_SAFE_INTEGER)) return;
     const line = this.module.lines.position(i.origin.statement.start).line;
     const where = `${this.fn.name}, line ${line}: ${i.message} is `;
     const id = this.module.checkFailure({ where, kind: i.bound ? 'bound' : i.from ? 'defined' : 'index' });
