@@ -45,6 +45,8 @@ export interface Tape {
   readonly top: string;
   /** n, the slots. */
   readonly slots: Operand;
+  /** Whether every state is stored (T·S within the budget): nothing is planned or recomputed. */
+  readonly fits: Operand;
   /** s, the slots the binomial rule uses (n − 1). */
   readonly chain: Operand;
   /** S, the numbers of one state: the carried numbers first, then each array's elements. */
@@ -169,6 +171,9 @@ export function planSnapshots(b: Builder, tape: Pick<Tape, 'positions' | 'chain'
   b.emit({ kind: 'store', array: tape.positions, index: b.op('add', first, variable(planned)), expr: { op: 'copy', args: [constant(-1)] }, accumulate: false, origin });
 }
 
+/** Whether an operand is known, when compiling, to be true (a trip count and state size that fit). */
+export const isTrue = (o: Operand) => o.kind === 'const' && o.value !== 0;
+
 /** The schedule for a trip count and state size known when compiling, said in the comment. */
 function decided(T: number, S: number, budget: number): string {
   if (T * S <= budget) return `(here T = ${T}, S = ${S}: all stored)`;
@@ -225,21 +230,23 @@ export function tapeLoop(loop: Loop, names: NameSupply, tapes: Tapes, budget: nu
   const S = stride.kind === 'const' ? String(stride.value) : 'S';
   const T = loop.exit ? 'T the max' : 'T the trip count';
   const budgetText = `${budget.toLocaleString('en-US')} (${mb} MB)`;
-  const note = [
-    `snapshots of the state (${what}${stride.kind === 'const' ? '' : ': S in all'}) at the start of iterations, for the reverse sweep.`,
-    `With ${T}: all T of them if T × ${S} ≤ ${budgetText}, with nothing recomputed;`,
-    `else n = ⌊${budget.toLocaleString('en-US')} / ${S}⌋ (at least ⌈log₂ T⌉ + 1), placed by binomial checkpointing`,
-    `(Revolve): with s = n − 1 and r the least with C(s + r, s) ≥ T, the reverse sweep`,
-    `recomputes r·T − C(s + r, s + 1) − T + 1 iterations, the fewest any schedule with s`,
-    `snapshots can (r = 2: fewer than T, once C(s + 2, 2) ≥ T)`,
-    ...(!loop.exit && iterations.kind === 'const' && stride.kind === 'const' ? [decided(iterations.value, stride.value, budget)] : []),
-  ].join('\n');
+  const note = isTrue(fits)
+    ? `the state (${what}) at the start of every iteration, for the reverse sweep:\nT × S = ${(iterations as { value: number }).value * (stride as { value: number }).value} fits in ${budgetText}, nothing is recomputed`
+    : [
+        `snapshots of the state (${what}${stride.kind === 'const' ? '' : ': S in all'}) at the start of iterations, for the reverse sweep.`,
+        `With ${T}: all T of them if T × ${S} ≤ ${budgetText}, with nothing recomputed;`,
+        `else n = ⌊${budget.toLocaleString('en-US')} / ${S}⌋ (at least ⌈log₂ T⌉ + 1), placed by binomial checkpointing`,
+        `(Revolve): with s = n − 1 and r the least with C(s + r, s) ≥ T, the reverse sweep`,
+        `recomputes r·T − C(s + r, s + 1) − T + 1 iterations, the fewest any schedule with s`,
+        `snapshots can (r = 2: fewer than T, once C(s + 2, 2) ≥ T)`,
+        ...(!loop.exit && iterations.kind === 'const' && stride.kind === 'const' ? [decided(iterations.value, stride.value, budget)] : []),
+      ].join('\n');
   b.emit({ kind: 'array', target: snapshots, length: b.op('mul', slots, stride), overwritten: true, note, origin });
   b.emit({ kind: 'array', target: positions, length: b.op('add', slots, constant(2)), overwritten: true, note: 'the iteration each snapshot holds', origin });
-  const tape = { snapshots, positions, top, slots, chain, stride, arrays };
+  const tape = { snapshots, positions, top, slots, fits, chain, stride, arrays };
   // The first snapshot is the state before the loop; the others, planned now (every iteration when all fit).
   b.emit({ kind: 'store', array: positions, index: constant(0), expr: { op: 'copy', args: [constant(0)] }, accumulate: false, origin });
-  planSnapshots(b, tape, constant(1), constant(0), iterations, iterations, b.op('select', fits, constant(0), slots));
+  if (!isTrue(fits)) planSnapshots(b, tape, constant(1), constant(0), iterations, iterations, b.op('select', fits, constant(0), slots));
   b.emit({ kind: 'let', target: top, expr: { op: 'copy', args: [constant(-1)] }, origin });
   const prelude = [...b.current];
   // In the loop: at the next planned iteration (at every one when all fit), a snapshot in the next slot.
@@ -247,7 +254,7 @@ export function tapeLoop(loop: Loop, names: NameSupply, tapes: Tapes, budget: nu
   let isSnapshot: Operand = constant(0);
   const check = b.block(() => {
     position = b.op('sub', variable(loop.index), loop.from);
-    isSnapshot = b.op('or', fits, b.op('eq', position, b.op('load', variable(positions), b.op('add', variable(top), constant(1)))));
+    isSnapshot = isTrue(fits) ? constant(1) : b.op('or', fits, b.op('eq', position, b.op('load', variable(positions), b.op('add', variable(top), constant(1)))));
   });
   const take = b.block(() => {
     const slot = b.op('add', variable(top), constant(1));

@@ -5,7 +5,7 @@ import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
 import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from './loops.ts';
-import { copyElements, defaultCheckpointMemoryMB, planSnapshots, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
+import { copyElements, defaultCheckpointMemoryMB, isTrue, planSnapshots, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { isDifferentiable, rules } from './rules.ts';
 import { reverseCall } from './calls.ts';
 
@@ -524,8 +524,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       });
       copyState(slot, false);
       // The snapshots between it and t, planned (none when every state was stored: it is t's own).
-      const planned = b.block(() => planSnapshots(b, tape, b.op('add', top, constant(1)), capo, b.op('add', t, constant(1)), t, tape.slots));
-      b.emit({ kind: 'if', condition: b.op('lt', capo, t), then: planned, else: [], origin });
+      if (!isTrue(tape.fits)) {
+        const planned = b.block(() => planSnapshots(b, tape, b.op('add', top, constant(1)), capo, b.op('add', t, constant(1)), t, tape.slots));
+        b.emit({ kind: 'if', condition: b.op('lt', capo, t), then: planned, else: [], origin });
+      }
       const forwardIndex = names.user(base(originalOf(loop.index)));
       const renames = new Map<string, string>([[loop.index, forwardIndex]]);
       carried.forEach((name, k) => renames.set(name, state[k]));
@@ -556,7 +558,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         b.emit({ kind: 'if', condition: take, then: taken, else: [], origin });
       }, true);
       const note = 'the states from the top snapshot to t’s, recomputed, with snapshots where the schedule says (none when every state was stored)';
-      b.emit({ kind: 'loop', index: forwardIndex, from: b.op('add', loop.from, capo), to: variable(index), descending: false, body: stepBody, carried: [...state, tape.top], note, origin });
+      if (!isTrue(tape.fits)) b.emit({ kind: 'loop', index: forwardIndex, from: b.op('add', loop.from, capo), to: variable(index), descending: false, body: stepBody, carried: [...state, tape.top], note, origin });
       // Iteration t, reversed: recompute its values from its starting state, then add its adjoints.
       indexNow.set(originalOf(loop.index), index);
       const reverseRenames = new Map([[loop.index, index]]);
