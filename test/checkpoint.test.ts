@@ -7,9 +7,9 @@
  * formula r·T − C(s + r, s + 1) − (T − 1), itself checked against a dynamic program over every
  * schedule; the snapshot array's length against the budget.
  */
-import { describe, expect, it } from "vitest";
-import { compileSync } from "../src/index.ts";
-import { importCode, type CompiledModule } from "./support/load.ts";
+import { describe, expect, it } from 'vitest';
+import { compileSync } from '../src/index.ts';
+import { importCode, type CompiledModule } from './support/load.ts';
 
 const source = `
 fn numbers(k, x0, v0, const dt, const steps) {
@@ -75,25 +75,21 @@ async function instrumented(budget: number): Promise<CompiledModule> {
   const code = compileSync(source, {
     checkpointMemory: megabytes(budget),
   }).code!;
-  const lines = code.split("\n");
+  const lines = code.split('\n');
   const out: string[] = [];
   let recomputations = 0;
   let snapshots = 0;
   for (let k = 0; k < lines.length; k++) {
     out.push(lines[k]);
     if (/^\s*\/\/ The states from the top snapshot/.test(lines[k])) {
-      out.push(lines[++k], "globalThis.__recomputed++;");
+      out.push(lines[++k], 'globalThis.__recomputed++;');
       recomputations++;
     }
-    if (
-      /^\s*\/\/ (Snapshots of the state|The state \(.*\) at the start of every iteration)/.test(
-        lines[k],
-      )
-    ) {
+    if (/^\s*\/\/ (Snapshots of the state|The state \(.*\) at the start of every iteration)/.test(lines[k])) {
       while (/^\s*\/\//.test(lines[k + 1])) out.push(lines[++k]);
       const allocation = lines[++k];
       expect(allocation).toMatch(/= \$work\(/);
-      out.push(allocation.replace("$work(", "globalThis.__snapshot("));
+      out.push(allocation.replace('$work(', 'globalThis.__snapshot('));
       snapshots++;
     }
   }
@@ -101,7 +97,7 @@ async function instrumented(budget: number): Promise<CompiledModule> {
   // with a budget its 3 states fit in, it has no recomputation loop.)
   expect(recomputations).toBeGreaterThanOrEqual(5);
   expect(snapshots).toBe(6);
-  return importCode(out.join("\n"));
+  return importCode(out.join('\n'));
 }
 
 interface Globals {
@@ -116,11 +112,7 @@ globals.__snapshot = (_slot, length) => {
 };
 
 /** Runs a function, returning what it returned, the iterations recomputed and the snapshot arrays' lengths. */
-function run(
-  module: CompiledModule,
-  name: string,
-  ...args: unknown[]
-): { result: unknown; recomputed: number; lengths: number[] } {
+function run(module: CompiledModule, name: string, ...args: unknown[]): { result: unknown; recomputed: number; lengths: number[] } {
   globals.__recomputed = 0;
   globals.__lengths = [];
   const result = (module[name] as (...a: unknown[]) => unknown)(...args);
@@ -161,8 +153,7 @@ function dynamic(T: number, s: number): number {
       else if (k === 0) t[l].push(Infinity);
       else {
         let best = Infinity;
-        for (let m = 1; m < l; m++)
-          best = Math.min(best, m + t[l - m][k - 1] + t[m][k]);
+        for (let m = 1; m < l; m++) best = Math.min(best, m + t[l - m][k - 1] + t[m][k]);
         t[l].push(best);
       }
     }
@@ -170,97 +161,83 @@ function dynamic(T: number, s: number): number {
   return T <= 1 ? 0 : t[T][s] - (T - 1);
 }
 
-/** The slots the generated code takes for T iterations of S numbers within `budget` numbers (checkpoint.ts). */
-const slotsFor = (T: number, S: number, budget: number) =>
-  T * S <= budget
-    ? T
-    : Math.min(
-        T,
-        Math.max(Math.floor(budget / S), Math.ceil(Math.log2(T + 1)) + 1),
-      );
+/** The slots the generated code takes for T iterations of S numbers within `budget` numbers (checkpoint.ts): a slot is S numbers and its iteration. */
+const slotsFor = (T: number, S: number, budget: number) => (T * (S + 1) <= budget ? T : Math.min(T, Math.max(Math.floor(budget / (S + 1)), Math.ceil(Math.log2(T + 1)) + 1)));
 
 const stored = await instrumented(2 ** 24);
 
-describe("the count of recomputed iterations", () => {
-  it("Griewank’s formula is the dynamic program’s minimum", () => {
-    for (let T = 0; T <= 40; T++)
-      for (let s = 1; s <= 6; s++)
-        expect(formula(T, s), `T = ${T}, s = ${s}`).toBe(dynamic(T, s));
+describe('the count of recomputed iterations', () => {
+  it('Griewank’s formula is the dynamic program’s minimum', () => {
+    for (let T = 0; T <= 40; T++) for (let s = 1; s <= 6; s++) expect(formula(T, s), `T = ${T}, s = ${s}`).toBe(dynamic(T, s));
   });
 
   // n slots of the 2-number state: s = n − 1 for Revolve's rule (one keeps the last iteration's state).
   for (const n of [4, 5, 8, 21]) {
     const s = n - 1;
     it(`with ${n} slots, the reverse sweep recomputes the formula's count and the gradient is stored's to the last bit`, async () => {
-      const m = await instrumented(2 * n);
+      const m = await instrumented(3 * n);
       for (const T of [0, 1, 2, s - 1, s, s + 1, n, n + 1, 3 * n, 200, 1000]) {
         const args = [2.5, 0.3, -0.7, 0.01, T];
-        const full = run(stored, "numbersGrad", ...args);
-        const checkpointed = run(m, "numbersGrad", ...args);
+        const full = run(stored, 'numbersGrad', ...args);
+        const checkpointed = run(m, 'numbersGrad', ...args);
         expect(checkpointed.result).toEqual(full.result);
         expect(full.recomputed).toBe(0);
-        const slots = slotsFor(T, 2, 2 * n);
+        const slots = slotsFor(T, 2, 3 * n);
         expect(checkpointed.recomputed, `T = ${T}`).toBe(formula(T, slots - 1));
-        // The snapshots: n·S numbers (T·S when they all fit), never more than the budget, unless
-        // that holds fewer than ⌈log₂ T⌉ + 1 states.
+        // The snapshots: n·S numbers (T·S when they all fit); with their n positions, never more
+        // than the budget, unless that holds fewer than ⌈log₂ T⌉ + 1 states.
         expect(checkpointed.lengths).toEqual([2 * slots]);
-        expect(2 * slots).toBeLessThanOrEqual(2 * Math.max(n, Math.ceil(Math.log2(T + 1)) + 1));
-        if (n >= Math.ceil(Math.log2(T + 1)) + 1) expect(2 * slots).toBeLessThanOrEqual(2 * n);
+        expect(slots).toBeLessThanOrEqual(Math.max(n, Math.ceil(Math.log2(T + 1)) + 1));
+        if (n >= Math.ceil(Math.log2(T + 1)) + 1) expect(3 * slots).toBeLessThanOrEqual(3 * n);
       }
     });
   }
 
-  it("a long loop with few snapshots: 10⁵ iterations in 20 slots", async () => {
-    const m = await instrumented(2 * 20);
+  it('a long loop with few snapshots: 10⁵ iterations in 20 slots', async () => {
+    const m = await instrumented(3 * 20);
     const T = 100_000;
     const args = [2.5, 0.3, -0.7, 1e-4, T];
-    const checkpointed = run(m, "numbersGrad", ...args);
-    expect(checkpointed.result).toEqual(
-      run(stored, "numbersGrad", ...args).result,
-    );
+    const checkpointed = run(m, 'numbersGrad', ...args);
+    expect(checkpointed.result).toEqual(run(stored, 'numbersGrad', ...args).result);
     // r = 6 (C(25, 6) = 177,100 ≥ 10⁵): each iteration is computed at most 6 times.
     expect(checkpointed.recomputed).toBe(formula(T, 19));
     expect(checkpointed.recomputed).toBeLessThan(5 * T);
     expect(checkpointed.lengths).toEqual([40]);
   });
 
-  it("a budget below ⌈log₂ T⌉ + 1 states still takes that many (the recomputation stays within log₂ T passes)", async () => {
+  it('a budget below ⌈log₂ T⌉ + 1 states still takes that many (the recomputation stays within log₂ T passes)', async () => {
     const m = await instrumented(0);
     const T = 1000;
-    const checkpointed = run(m, "numbersGrad", 2.5, 0.3, -0.7, 0.01, T);
+    const checkpointed = run(m, 'numbersGrad', 2.5, 0.3, -0.7, 0.01, T);
     expect(checkpointed.lengths).toEqual([2 * 11]);
     expect(checkpointed.recomputed).toBe(formula(T, 10));
     expect(checkpointed.recomputed).toBeLessThan(Math.log2(T) * T);
   });
 
-  it("array state: S counts every element, and the count is the formula’s", async () => {
+  it('array state: S counts every element, and the count is the formula’s', async () => {
     const n = 6;
     const p = Array.from({ length: n }, (_, i) => 0.3 + 0.1 * i);
     const y0 = Array.from({ length: n }, (_, i) => Math.cos(i));
     const S = 1 + n;
     for (const slots of [3, 7, 12]) {
-      const m = await instrumented(S * slots);
+      const m = await instrumented((S + 1) * slots);
       for (const T of [0, 1, 2, slots - 2, slots - 1, slots, slots + 1, 150]) {
-        const full = run(stored, "arraysGrad", p, y0, T);
-        const checkpointed = run(m, "arraysGrad", p, y0, T);
-        expect(checkpointed.result, `slots ${slots}, T = ${T}`).toEqual(
-          full.result,
-        );
-        const taken = slotsFor(T, S, S * slots);
+        const full = run(stored, 'arraysGrad', p, y0, T);
+        const checkpointed = run(m, 'arraysGrad', p, y0, T);
+        expect(checkpointed.result, `slots ${slots}, T = ${T}`).toEqual(full.result);
+        const taken = slotsFor(T, S, (S + 1) * slots);
         expect(checkpointed.lengths).toEqual([S * taken]);
-        expect(checkpointed.recomputed, `slots ${slots}, T = ${T}`).toBe(
-          formula(T, taken - 1),
-        );
+        expect(checkpointed.recomputed, `slots ${slots}, T = ${T}`).toBe(formula(T, taken - 1));
       }
     }
   });
 });
 
-describe("checkpointed and stored sweeps agree to the last bit", () => {
+describe('checkpointed and stored sweeps agree to the last bit', () => {
   const budgets = [0, 2, 3, 5, 9, 40];
   const modules = Promise.all(budgets.map((b) => instrumented(b)));
 
-  it("a while loop, whose snapshots are planned for its max and reversed over the trips it made", async () => {
+  it('a while loop, whose snapshots are planned for its max and reversed over the trips it made', async () => {
     for (const m of await modules) {
       // 0 trips (a ≤ tol), 1, 2, a few, many, and the max (1,000).
       for (const [a, tol] of [
@@ -271,34 +248,28 @@ describe("checkpointed and stored sweeps agree to the last bit", () => {
         [50, 1e-3],
         [5, -1],
       ]) {
-        expect(run(m, "halvingGrad", a, tol).result).toEqual(
-          run(stored, "halvingGrad", a, tol).result,
-        );
+        expect(run(m, 'halvingGrad', a, tol).result).toEqual(run(stored, 'halvingGrad', a, tol).result);
       }
     }
   });
 
-  it("an if in the body: each iteration differentiates the branch it took", async () => {
+  it('an if in the body: each iteration differentiates the branch it took', async () => {
     for (const m of await modules) {
       for (const T of [0, 1, 2, 3, 4, 5, 8, 9, 10, 41, 500]) {
-        expect(run(m, "branchyGrad", 0.7, 0.05, T).result).toEqual(
-          run(stored, "branchyGrad", 0.7, 0.05, T).result,
-        );
+        expect(run(m, 'branchyGrad', 0.7, 0.05, T).result).toEqual(run(stored, 'branchyGrad', 0.7, 0.05, T).result);
       }
     }
   });
 
-  it("nested loops with state: the inner loop is checkpointed within each recomputed outer iteration", async () => {
+  it('nested loops with state: the inner loop is checkpointed within each recomputed outer iteration', async () => {
     for (const m of await modules) {
       for (const T of [0, 1, 2, 3, 4, 5, 8, 9, 10, 41, 300]) {
-        expect(run(m, "nestedGrad", 0.3, -0.4, 0.02, T).result).toEqual(
-          run(stored, "nestedGrad", 0.3, -0.4, 0.02, T).result,
-        );
+        expect(run(m, 'nestedGrad', 0.3, -0.4, 0.02, T).result).toEqual(run(stored, 'nestedGrad', 0.3, -0.4, 0.02, T).result);
       }
     }
   });
 
-  it("the gradient is right, not only the same: central differences on every function, checkpointed", async () => {
+  it('the gradient is right, not only the same: central differences on every function, checkpointed', async () => {
     const [m] = await modules;
     const h = 1e-6;
     const check = (name: string, args: number[], k: number, key: string) => {
@@ -313,33 +284,22 @@ describe("checkpointed and stored sweeps agree to the last bit", () => {
         }
       ).gradient[key];
       const fd = (f(...up) - f(...down)) / (2 * h);
-      expect(Math.abs(g - fd), `${name} ∂/∂${key}: ${g} vs ${fd}`).toBeLessThan(
-        1e-6 * Math.max(1, Math.abs(fd)),
-      );
+      expect(Math.abs(g - fd), `${name} ∂/∂${key}: ${g} vs ${fd}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
     };
-    check("numbers", [2.5, 0.3, -0.7, 0.01, 300], 0, "k");
-    check("halving", [50, 1e-3], 0, "a");
-    check("branchy", [0.7, 0.05, 200], 0, "a");
-    check("nested", [0.3, -0.4, 0.02, 100], 1, "b");
+    check('numbers', [2.5, 0.3, -0.7, 0.01, 300], 0, 'k');
+    check('halving', [50, 1e-3], 0, 'a');
+    check('branchy', [0.7, 0.05, 200], 0, 'a');
+    check('nested', [0.3, -0.4, 0.02, 100], 1, 'b');
   });
 });
 
-describe("the generated comment", () => {
-  it("says the rule, and what it gives when the trip count and state size are known when compiling", () => {
-    const code = compileSync(
-      "fn f(a) {\n  var x = a\n  for t in 0..1000 {\n    x = x * 0.5 + sin(x)\n  }\n  return x\n}",
-      { checkpointMemory: megabytes(131) },
-    ).code!;
-    expect(code).toContain(
-      "// With T the trip count: all T of them if T × 1 ≤ 131 (0.001 MB), with nothing recomputed;",
-    );
-    expect(code).toContain(
-      "// (Revolve): with s = n − 1 and r the least with C(s + r, s) ≥ T, the reverse sweep",
-    );
-    // n = 131, r = 2: 2·1000 − C(132, 131) − 999 = 869.
+describe('the generated comment', () => {
+  it('says the rule, and what it gives when the trip count and state size are known when compiling', () => {
+    const code = compileSync('fn f(a) {\n  var x = a\n  for t in 0..1000 {\n    x = x * 0.5 + sin(x)\n  }\n  return x\n}', { checkpointMemory: megabytes(262) }).code!;
+    expect(code).toContain('// With T the trip count: all T of them if T × 2 ≤ 262 (0.002 MB) (a state and its');
+    expect(code).toContain('// C(s + r, s) ≥ T, the reverse sweep recomputes r·T − C(s + r, s + 1) − T + 1 iterations,');
+    // n = ⌊262 / 2⌋ = 131, r = 2: 2·1000 − C(132, 131) − 999 = 869.
     expect(formula(1000, 130)).toBe(869);
-    expect(code).toContain(
-      "// (here T = 1000, S = 1: n = 131, r = 2, 869 iterations recomputed).",
-    );
+    expect(code).toContain('// (here T = 1000, S = 1: n = 131, r = 2, 869 iterations recomputed).');
   });
 });

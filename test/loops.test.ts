@@ -259,8 +259,8 @@ describe('generated code', () => {
 
   it('stores each iteration’s state on a tape and says so', () => {
     expect(code).toContain('// Snapshots of the state (2 numbers) at the start of iterations, for the reverse sweep.');
-    expect(code).toContain('// With T the trip count: all T of them if T × 2 ≤ 8,388,608 (64 MB), with nothing recomputed;');
-    expect(code).toContain('// else n = ⌊8,388,608 / 2⌋ (at least ⌈log₂ T⌉ + 1), placed by binomial checkpointing');
+    expect(code).toContain('// With T the trip count: all T of them if T × 3 ≤ 8,388,608 (64 MB) (a state and its');
+    expect(code).toContain('// iteration each), with nothing recomputed; else n = ⌊8,388,608 / 3⌋ (at least ⌈log₂ T⌉ + 1),');
     expect(code).toContain('// Each iteration, from the last: its state from the snapshots (recomputing from the nearest)');
   });
 
@@ -342,8 +342,8 @@ describe('checkpointing', async () => {
 
   it('says in the code what it chooses and why', () => {
     const code = compileSync(source, { checkpointMemory: 1 }).code!;
-    expect(code).toContain('// With T the trip count: all T of them if T × 2 ≤ 131,072 (1 MB), with nothing recomputed;');
-    expect(code).toContain('// else n = ⌊131,072 / 2⌋ (at least ⌈log₂ T⌉ + 1), placed by binomial checkpointing');
+    expect(code).toContain('// With T the trip count: all T of them if T × 3 ≤ 131,072 (1 MB) (a state and its');
+    expect(code).toContain('// iteration each), with nothing recomputed; else n = ⌊131,072 / 3⌋ (at least ⌈log₂ T⌉ + 1),');
     expect(code).toMatch(/Math\.ceil\(Math\.log2\(/);
   });
 

@@ -15,7 +15,7 @@ export const defaultCheckpointMemoryMB = 64;
  *
  * - T·S numbers fit in the budget: n = T, every state is stored, nothing is recomputed.
  * - Otherwise, binomial checkpointing (Revolve: Griewank & Walther, "Algorithm 799: Revolve", ACM
- *   TOMS 26(1), 2000): n = ⌊budget / S⌋ slots (at least ⌈log₂ T⌉ + 1, so that a tiny budget cannot
+ *   TOMS 26(1), 2000): n = ⌊budget / (S + 1)⌋ slots (at least ⌈log₂ T⌉ + 1, so that a tiny budget cannot
  *   make the reverse sweep quadratic in T; at most T). The schedule uses s = n − 1 of them
  *   (slot n − 1 keeps the state of the last iteration, which the forward sweep computes and Revolve
  *   reverses first, "firsturn"); with r the smallest number with C(s + r, s) ≥ T, the reverse
@@ -176,8 +176,8 @@ export const isTrue = (o: Operand) => o.kind === 'const' && o.value !== 0;
 
 /** The schedule for a trip count and state size known when compiling, said in the comment. */
 function decided(T: number, S: number, budget: number): string {
-  if (T * S <= budget) return `(here T = ${T}, S = ${S}: all stored)`;
-  const n = Math.min(T, Math.max(Math.floor(budget / S), Math.ceil(Math.log2(T + 1)) + 1));
+  if (T * (S + 1) <= budget) return `(here T = ${T}, S = ${S}: all stored)`;
+  const n = Math.min(T, Math.max(Math.floor(budget / (S + 1)), Math.ceil(Math.log2(T + 1)) + 1));
   const choose = (a: number, k: number) => {
     let c = 1;
     for (let i = 1; i <= k; i++) c = (c * (a - k + i)) / i;
@@ -191,11 +191,13 @@ function decided(T: number, S: number, budget: number): string {
 
 /**
  * The number of snapshot slots n, computed before the loop (see `Tape`): T if T·S numbers fit in
- * the budget, else ⌊budget / S⌋, at least ⌈log₂ T⌉ + 1 and at most T.
+ * the budget, else ⌊budget / (S + 1)⌋, at least ⌈log₂ T⌉ + 1 and at most T. (A slot is S numbers and
+ * its iteration: the snapshots and their positions together stay within the budget.)
  */
 function slotCount(b: Builder, iterations: Operand, stride: Operand, budget: number): { slots: Operand; fits: Operand } {
-  const fits = b.op('le', b.op('mul', iterations, stride), constant(budget));
-  const byBudget = b.op('floor', b.op('div', constant(budget), stride));
+  const slot = b.op('add', stride, constant(1));
+  const fits = b.op('le', b.op('mul', iterations, slot), constant(budget));
+  const byBudget = b.op('floor', b.op('div', constant(budget), slot));
   const least = b.op('add', b.op('ceil', b.op('log2', b.op('add', iterations, constant(1)))), constant(1));
   return { slots: b.op('select', fits, iterations, b.op('min', iterations, b.op('max', byBudget, least))), fits };
 }
@@ -227,18 +229,18 @@ export function tapeLoop(loop: Loop, names: NameSupply, tapes: Tapes, budget: nu
     arrays.length === 0
       ? `${n} number${n === 1 ? '' : 's'}`
       : `${n > 0 ? `${n} number${n === 1 ? '' : 's'} and ` : ''}the elements of ${arrays.map((a) => a.name).join(', ')}`;
-  const S = stride.kind === 'const' ? String(stride.value) : 'S';
+  const S1 = stride.kind === 'const' ? String(stride.value + 1) : '(S + 1)';
   const T = loop.exit ? 'T the max' : 'T the trip count';
   const budgetText = `${budget.toLocaleString('en-US')} (${mb} MB)`;
   const note = isTrue(fits)
-    ? `the state (${what}) at the start of every iteration, for the reverse sweep:\nT × S = ${(iterations as { value: number }).value * (stride as { value: number }).value} fits in ${budgetText}, nothing is recomputed`
+    ? `the state (${what}) at the start of every iteration, for the reverse sweep:\nT × (S + 1) = ${(iterations as { value: number }).value * ((stride as { value: number }).value + 1)} fits in ${budgetText}, nothing is recomputed`
     : [
         `snapshots of the state (${what}${stride.kind === 'const' ? '' : ': S in all'}) at the start of iterations, for the reverse sweep.`,
-        `With ${T}: all T of them if T × ${S} ≤ ${budgetText}, with nothing recomputed;`,
-        `else n = ⌊${budget.toLocaleString('en-US')} / ${S}⌋ (at least ⌈log₂ T⌉ + 1), placed by binomial checkpointing`,
-        `(Revolve): with s = n − 1 and r the least with C(s + r, s) ≥ T, the reverse sweep`,
-        `recomputes r·T − C(s + r, s + 1) − T + 1 iterations, the fewest any schedule with s`,
-        `snapshots can (r = 2: fewer than T, once C(s + 2, 2) ≥ T)`,
+        `With ${T}: all T of them if T × ${S1} ≤ ${budgetText} (a state and its`,
+        `iteration each), with nothing recomputed; else n = ⌊${budget.toLocaleString('en-US')} / ${S1}⌋ (at least ⌈log₂ T⌉ + 1),`,
+        `placed by binomial checkpointing (Revolve): with s = n − 1 and r the least with`,
+        `C(s + r, s) ≥ T, the reverse sweep recomputes r·T − C(s + r, s + 1) − T + 1 iterations,`,
+        `the fewest any schedule with s snapshots can (r = 2: fewer than T, once C(s + 2, 2) ≥ T)`,
         ...(!loop.exit && iterations.kind === 'const' && stride.kind === 'const' ? [decided(iterations.value, stride.value, budget)] : []),
       ].join('\n');
   b.emit({ kind: 'array', target: snapshots, length: b.op('mul', slots, stride), overwritten: true, note, origin });
