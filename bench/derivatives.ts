@@ -194,6 +194,10 @@ fn res(w: vec[n], b, const X: mat[m, n], const y: vec[m]) {
   });
   const rosenValue = await timeBatch('rosen', many(() => m.rosen(pick(), pick())), fast);
   result.push({ name: 'Rosenbrock: fJvp', value: rosenValue, derivative: await timeBatch('rosenJvp', many(() => m.rosenJvp({ x: 1, y: 0.5 }, pick(), pick()).tangent), fast), target: 2 });
+  // The same with one tangent object made once: what a new `{ x, y }` per call costs the caller
+  // (the generated function's arithmetic is the value's, plus the tangent's).
+  const direction = { x: 1, y: 0.5 };
+  result.push({ name: 'Rosenbrock: fJvp, one tangent object reused', value: rosenValue, derivative: await timeBatch('rosenJvp (reused tangent)', many(() => m.rosenJvp(direction, pick(), pick()).tangent), fast), target: 2 });
   result.push({ name: 'Rosenbrock: fHvp', value: rosenValue, derivative: await timeBatch('rosenHvp', many(() => m.rosenHvp({ x: 1, y: 0.5 }, pick(), pick()).hvp.x), fast), target: 5 });
   result.push({ name: 'Rosenbrock: fHessian (2 fHvp)', value: rosenValue, derivative: await timeBatch('rosenHessian', many(() => m.rosenHessian(pick(), pick()).hessian.x.y), fast), target: 10 });
   addToSink(0);

@@ -18,7 +18,7 @@ const load = (source: string) => compileAndInstantiate(source) as unknown as Rec
 /** The helpers a module declares and the ones its code calls (`$name(`), outside their declarations. */
 function helperUse(code: string): { declared: string[]; called: string[] } {
   const declared = [...code.matchAll(/^(?:function|const) (\$\w+)/gm)].map((m) => m[1]).sort();
-  const called = [...new Set([...code.matchAll(/(?<![\w$])(\$[a-z]\w*)(?=\(|\[)/gi)].map((m) => m[1]))].filter((n) => !/^\$(t|dt|saved|out|cotangent|u)\d*$/.test(n)) // locals and parameters (fVjp's $cotangent, fJacobian's unit cotangent $u), not helpers.sort();
+  const called = [...new Set([...code.matchAll(/(?<![\w$])(\$[a-z]\w*)(?=\(|\[)/gi)].map((m) => m[1]))].filter((n) => !/^\$(t|dt|saved|prefix|suffix|out|cotangent|u)\d*$/.test(n)) // locals and parameters (fVjp's $cotangent, fJacobian's unit cotangent $u; a product's $prefix and $suffix arrays), not helpers.sort();
   return { declared, called };
 }
 

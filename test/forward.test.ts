@@ -395,9 +395,6 @@ describe('random array programs', () => {
         const hv = flat(m.fHvp(shaped(grad.gradient, keys, v), ...args).hvp, keys);
         const hu = flat(m.fHvp(shaped(grad.gradient, keys, u), ...args).hvp, keys);
         if (!hv.every(Number.isFinite) || !hu.every(Number.isFinite)) return;
-        // The known defect of README "Derivatives inside the language" (second derivatives of prod
-        // at an exactly zero factor miss terms), pinned by the it.fails test below: not compared here.
-        if (program.source.includes('prod(') && data.includes(0)) return;
         const a = dot(u, hv);
         const b = dot(v, hu);
         expect(Math.abs(a - b), `⟨u, Hv⟩ = ${a}, ⟨v, Hu⟩ = ${b}\n${program.source}`).toBeLessThan(1e-8 * (1 + Math.abs(a) + Math.abs(b) + program.bound));
@@ -408,13 +405,44 @@ describe('random array programs', () => {
     expect(checked).toBeGreaterThan(20);
   });
 
-  // A known defect, kept visible: this fails today and will pass (and must then become an ordinary
-  // test) once prod's reverse sweep is differentiable at zeros (prefix and suffix products instead
-  // of a count of zero factors). H[0][1] should be x2 = -0.001; fHessian gives 0 there.
-  it.fails('the Hessian of prod at an exactly zero factor is symmetric (known defect)', () => {
-    const m = load('fn f(x: vec[n]) = prod(i: x[i])\n', ['grad', 'hessian']);
-    const h = m.fHessian([0, -0.001, -0.001]).hessian.x.x as Float64Array[];
-    expect(h[0][1]).toBe(h[1][0]);
+  // prod's reverse sweep takes the product of the other terms from prefix and suffix products
+  // (no count of zero factors), so its second derivatives are exact where factors are exactly 0:
+  // ∂²/∂x_i∂x_j prod(x) = the product of the terms other than i and j, 0 on the diagonal.
+  it('the Hessian of prod at one and at two exactly zero factors, by hand and by differences of gradients', () => {
+    const m = load('fn f(x: vec[n]) = prod(i: x[i])\n', ['grad', 'hvp', 'hessian']);
+    const byHand = (x: number[]) => x.map((_, i) => x.map((_, j) => (i === j ? 0 : x.reduce((p, t, k) => (k === i || k === j ? p : p * t), 1) + 0)));
+    for (const x of [
+      [0, -0.001, -0.001],
+      [1.5, 0, -2, 0.25],
+      [0, 2, 0, 3],
+      [3, 0, 0],
+      [0, 0, 0, 1.5],
+    ]) {
+      const h = (m.fHessian(x).hessian.x.x as Float64Array[]).map((r) => [...r].map((e) => e + 0));
+      expect(h, `at ${x}`).toEqual(byHand(x));
+      // Against central differences of the gradient (exact for a product, up to rounding).
+      x.forEach((_, j) => {
+        const step = 1e-4;
+        const at = (d: number) => [...(m.fGrad(x.map((t, k) => (k === j ? t + d : t))).gradient.x as Float64Array)];
+        const column = at(step).map((g, i) => (g - at(-step)[i]) / (2 * step));
+        column.forEach((c, i) => expect(Math.abs(c - h[i][j]), `∂²/∂x${i}∂x${j} at ${x}`).toBeLessThan(1e-9));
+      });
+      // fHvp along a direction equals the Hessian times it.
+      const v = x.map((_, i) => Math.sin(i + 1));
+      const hv = [...(m.fHvp({ x: v }, x).hvp.x as Float64Array)];
+      hv.forEach((e, i) => expect(e).toBeCloseTo(h[i].reduce((s, hij, j) => s + hij * v[j], 0), 14));
+    }
+  });
+
+  it('forward mode through a product is exact at zero factors and differentiable again (a nested gradient of a JVP-like sum)', () => {
+    // d/dx_i (∂prod/∂x · v) is the Hessian times v: reverse over the product's gradient, with zeros.
+    const m = load('fn p(x: vec[n]) = prod(i: x[i])\nfn f(x: vec[n], const v: vec[n]) = sum(i: grad(p)(x)[i] * v[i])\n', ['grad', 'jvp']);
+    const x = [1.5, 0, -2, 0];
+    const v = [0.5, -1, 2, 3];
+    const byHand = x.map((_, i) => x.reduce((s, _t, j) => (i === j ? s : s + v[j] * x.reduce((p, t, k) => (k === i || k === j ? p : p * t), 1)), 0));
+    expect([...(m.fGrad(x, v).gradient.x as Float64Array)]).toEqual(byHand);
+    const jvp = m.pJvp({ x: v }, x);
+    expect(jvp.tangent).toBe(m.f(x, v));
   });
 
   it('fHessian, matrix parameters included, is symmetric and fHessian · v equals fHvp(v)', () => {
@@ -428,10 +456,6 @@ describe('random array programs', () => {
         const keys = program.params.filter((p) => !p.isConst).map((p) => p.name);
         const grad = m.fGrad(...args);
         if (!flat(grad.gradient, keys).every(Number.isFinite) || program.evaluate(args).singular) return;
-        // Known, not this test's subject: forward over reverse of prod with exactly one zero term
-        // gives a wrong Hessian column (prod(i: x[i]) at (0, -0.001, -0.001): H[0][1] = 0, H[1][0] = -0.001;
-        // the fHvp symmetry property above meets it too). Such points are left out here.
-        if (program.source.includes('prod(') && data.includes(0)) return;
         const { value, gradient, hessian } = m.fHessian(...args);
         expect(Object.is(value, grad.value), program.source).toBe(true);
         expect(flat(gradient, keys)).toEqual(flat(grad.gradient, keys));

@@ -234,6 +234,39 @@ describe('counter-examples the nested property test found (test/arrays-propertie
   }
 });
 
+describe('a product differentiated again where factors are exactly 0 (prefix and suffix products)', () => {
+  // ∂²/∂x_i∂x_j prod(x) is the product of the terms other than i and j: by hand below.
+  const others = (x: number[], ...skip: number[]) => x.reduce((p, t, k) => (skip.includes(k) ? p : p * t), 1);
+  it('grad of grad of prod at one and two zero factors is the Hessian times the weights, by hand', () => {
+    const m = load('fn p(x: vec[n]) = prod(i: x[i])\nfn f(x: vec[n], const v: vec[n]) = sum(i: grad(p)(x)[i] * v[i])\n');
+    const v = [0.5, -1, 2, 3];
+    for (const x of [
+      [1.5, 0, -2, 0.25],
+      [1.5, 0, -2, 0],
+      [0, 0, 0, 2],
+    ]) {
+      const byHand = x.map((_, i) => v.reduce((s, vj, j) => (i === j ? s : s + vj * others(x, i, j)), 0) + 0);
+      expect([...(m.fGrad(x, v).gradient.x as Float64Array)].map((e) => e + 0), `at ${x}`).toEqual(byHand);
+    }
+  });
+  it('a nested gradient of a product inside a loop, by hand', () => {
+    // p(x) = x(x + 1)(x + 2): g(y) = Σ_k p′(y·k), g′(y) = Σ_k k·p″(y·k) = Σ_k k·(6yk + 6); at y = 0 the factor x is 0.
+    const m = load('fn p(x) = prod(i in 0..3: x + i)\nfn g(y) = sum(k in 0..3: grad(p)(y * k))\n');
+    for (const y of [0.7, 0, -1]) expect(m.gGrad(y).gradient.y).toBeCloseTo([1, 2].reduce((s, k) => s + k * (6 * y * k + 6), 0), 12);
+  });
+  it('products in a reduction, with a range fixed or depending on the outer index, against central differences', () => {
+    const rows = load('fn h(A: mat[m, n]) = sum(i: prod(j: A[i, j]))\nfn f(A: mat[m, n]) = sum(i: sum(j: grad(h)(A)[i, j]^2))\n');
+    const A = [[0.5, 0, -1.5], [2, 0, 0], [1, 2, 3]];
+    expectClose(rows.fGrad(A).gradient.A, centralDifferences((a) => rows.f(a), [A])[0], 1e-7, 'rows');
+    const triangle = load('fn h(x: vec[n]) = sum(i in 0..n: prod(j in 0..i + 1: x[j]))\nfn f(x: vec[n]) = sum(i: grad(h)(x)[i]^2)\n', { derivatives: ['grad', 'hessian'] });
+    const x = [0.5, 0, -1.5, 2];
+    expectClose(triangle.fGrad(x).gradient.x, centralDifferences((a) => triangle.f(a), [x])[0], 1e-7, 'triangle');
+    // hHessian: ∂²/∂x_a∂x_b of Σ_i Π_{j≤i} x_j, by hand: Σ over i ≥ max(a, b) of the product of the others.
+    const hessian = x.map((_, a) => x.map((_, b) => (a === b ? 0 : x.reduce((s, _t, i) => (i >= Math.max(a, b) ? s + others(x.slice(0, i + 1), a, b) : s), 0)) + 0));
+    expect((triangle.hHessian(x).hessian.x.x as Float64Array[]).map((r) => [...r].map((e) => e + 0))).toEqual(hessian);
+  });
+});
+
 describe('adc explain', () => {
   it('refuses a function that takes a derivative, saying so', () => {
     expect(() => explain('fn f(x) = x^2\nfn g(x) = grad(f)(x) * x', 'g', { x: 1 })).toThrow(/takes a derivative inside the language/);

@@ -170,10 +170,34 @@ describe('hessian f(…)', () => {
     );
   });
 
-  it('refuses a function returning a vector (use jacobian), a matrix parameter, a built-in, and a wrong arity', async () => {
+  it("gives the Hessian of a function of a matrix: a block per pair, a matrix's elements row by row", async () => {
+    // f(A, x) = Σ A_ij² · x: ∂²f/∂A_ij∂A_kl = 2x·δ, ∂²f/∂A_ij∂x = 2A_ij, ∂²f/∂x² = 0, by hand.
+    const out = await transcript(['fn t(A: mat[m, n], x) = x * sum(i: sum(j: A[i, j]^2))', 'hessian t([[1, 2], [3, 4]], 0.5)']);
+    expect(out[1]).toBe(
+      [
+        'value     15',
+        '∂t/∂A     1  2',
+        '          3  4',
+        '∂t/∂x     30',
+        '∂²t/∂A∂A  1  0  0  0',
+        '          0  1  0  0',
+        '          0  0  1  0',
+        '          0  0  0  1',
+        '∂²t/∂A∂x  2',
+        '          4',
+        '          6',
+        '          8',
+        '∂²t/∂x∂A  2  4  6  8',
+        '∂²t/∂x∂x  0',
+        '(A: a matrix, its elements row by row)',
+      ].join('\n'),
+    );
+  });
+
+  it('refuses a function returning a vector (use jacobian), a built-in, and a wrong arity', async () => {
     const out = await transcript([rosen, rotate, 'fn t(A: mat[m, n]) = sum(i: sum(j: A[i, j]^2))', 'hessian rotate(1, [1, 2])', 'hessian t([[1, 2]])', 'hessian sin(1)', 'hessian rosen(1)', 'hessian', 'hessian rosn(1, 2)']);
     expect(out[3]).toBe(["<repl>:1:9: error: 'rotate' returns a vector, and a Hessian is of a function returning a number; use jacobian rotate(1, [1, 2])", '  hessian rotate(1, [1, 2])', '          ^~~~~~'].join('\n'));
-    expect(out[4]).toContain("'t' has a differentiated matrix parameter 'A', for which adc builds no Hessian");
+    expect(out[4]).toBe(['value     5', '∂t/∂A     2  4', '∂²t/∂A∂A  2  0', '          0  2', '(A: a matrix, its elements row by row)'].join('\n'));
     expect(out[5]).toContain("'sin' is a built-in function; hessian works on functions defined with fn");
     expect(out[6]).toBe(["<repl>:1:9: error: 'rosen' takes 2 arguments, but 1 was given [AD3001]", '  hessian rosen(1)', '          ^~~~~~~~'].join('\n'));
     expect(out[7]).toContain("hessian takes a call of a function defined with fn, such as 'hessian f(1, 2)'");
@@ -187,7 +211,7 @@ describe('jacobian f(…)', () => {
     const [t, p] = [0.5, [1, 2]];
     const r = unwrap(await s.jacobian(`rotate(${t}, [${p}])`));
     const [c, sn] = [Math.cos(t), Math.sin(t)];
-    expect(Array.from(r.value)).toEqual([c * p[0] - sn * p[1], sn * p[0] + c * p[1]]);
+    expect(Array.from(r.value as Float64Array)).toEqual([c * p[0] - sn * p[1], sn * p[0] + c * p[1]]);
     const [jt, jp] = r.jacobian;
     expect(jt.param).toBe('t');
     Array.from(jt.value as Float64Array).forEach((v, i) => expect(v).toBeCloseTo([-sn * p[0] - c * p[1], c * p[0] - sn * p[1]][i], 15));
@@ -216,12 +240,19 @@ describe('jacobian f(…)', () => {
     Array.from(r.jacobian[1].value as Float64Array).forEach((v, k) => expect(v).toBeCloseTo(fdB[k], 8));
   });
 
-  it('refuses a function returning a number (use grad) or a matrix (use jvp), and grad refuses a vector (use jacobian)', async () => {
-    const out = await transcript([rosen, rotate, 'fn outer(u: vec[n]) {\n  let M[i, j] = u[i] * u[j]\n  return M\n}', 'jacobian rosen(1, 2)', 'jacobian outer([1, 2])', 'grad rotate(1, [1, 2])']);
-    expect(out[3]).toBe(["<repl>:1:10: error: 'rosen' returns a number, so its Jacobian is its gradient: use grad rosen(1, 2)", '  jacobian rosen(1, 2)', '           ^~~~~'].join('\n'));
-    expect(out[4]).toContain("'outer' returns a matrix, whose Jacobian adc does not build");
-    expect(out[4]).toContain('use jvp outer([1, 2]) along (…)');
-    expect(out[5]).toContain("'rotate' returns a vector, which has no gradient; use jacobian rotate(1, [1, 2])");
+  it('gives the Jacobian of a function returning a matrix, and of one of a matrix, one row per element of the value', async () => {
+    // M = u·uᵀ: ∂M_ij/∂u_k = δ_ik·u_j + u_i·δ_jk; y = A·x: ∂y_i/∂A_kl = δ_ik·x_l (by hand, u = (1, 2), x = (3, 4)).
+    const outer = 'fn outer(u: vec[n]) {\n  let M[i, j] = u[i] * u[j]\n  return M\n}';
+    const times = 'fn times(A: mat[m, n], const x: vec[n]) {\n  let y[i] = sum(j: A[i, j] * x[j])\n  return y\n}';
+    const out = await transcript([outer, times, 'jacobian outer([1, 2])', 'jacobian times([[1, 2], [5, 6]], [3, 4])']);
+    expect(out[2]).toBe(['value      1  2', '           2  4', '∂outer/∂u  2  0', '           2  1', '           2  1', '           0  4', "(outer's value: a matrix, its elements row by row)"].join('\n'));
+    expect(out[3]).toBe(['value      [11, 39]', '∂times/∂A  3  4  0  0', '           0  0  3  4', '(A: a matrix, its elements row by row)'].join('\n'));
+  });
+
+  it('refuses a function returning a number (use grad), and grad refuses a vector (use jacobian)', async () => {
+    const out = await transcript([rosen, rotate, 'jacobian rosen(1, 2)', 'grad rotate(1, [1, 2])']);
+    expect(out[2]).toBe(["<repl>:1:10: error: 'rosen' returns a number, so its Jacobian is its gradient: use grad rosen(1, 2)", '  jacobian rosen(1, 2)', '           ^~~~~'].join('\n'));
+    expect(out[3]).toContain("'rotate' returns a vector, which has no gradient; use jacobian rotate(1, [1, 2])");
   });
 });
 

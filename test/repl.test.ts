@@ -73,6 +73,12 @@ describe('the transcript of the issue', () => {
     expect(plot).toMatch(/[╭╮╯╰─]/);
   });
 
+  it(':code NAME shows every function compiled for NAME: for a vector function its Jacobian and the sweeps it calls', async () => {
+    const [, code, other] = await transcript(['fn r(t, p: vec[n]) = [cos(t) * p[0], sin(t) * p[1]]', ':code r', 'fn s(x) = x^2']);
+    for (const f of ['function r(t, p)', 'function rVjp($cotangent, t, p)', 'function rJvp($tangent, t, p)', 'function rJacobian(t, p)']) expect(code).toContain(f);
+    expect(other).toBe('defined s(x)');
+  });
+
   it('is the same piped, with no prompt', async () => {
     const { out, err, code } = await piped(['sin(pi/4)^2', fSource, 'f(1, 2)', 'grad f(1, 2)', ''].join('\n'));
     expect(out).toBe(`${sinSquared}\ndefined f(x, y)\n9.38905609893065\nvalue  9.38905609893065\n∂f/∂x  18.7781121978613\n∂f/∂y  8.38905609893065\n`);

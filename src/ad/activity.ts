@@ -1,4 +1,4 @@
-import { forEachInstr, isBooleanOp, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { forEachInstr, isBooleanOp, readsWhatItStores, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import { isDifferentiable, rules } from './rules.ts';
 
 /** sign, floor, ceil: every partial is zero, so their results carry no derivative. */
@@ -24,18 +24,17 @@ export function activeVariables(fn: IrFunction): Set<string> {
           visit(instr.else);
           break;
         case 'loop':
-          if (instr.carried) {
-            // State carried from one iteration to the next: visit until nothing more becomes active.
+          if (instr.carried || readsWhatItStores(instr.body)) {
+            // State carried from one iteration to the next (in variables, or in an array an
+            // iteration reads after an earlier one stored it, as a product's partial products):
+            // visit until nothing more becomes active.
             for (let size = -1; size !== active.size; ) {
               size = active.size;
               visit(instr.body);
             }
           } else visit(instr.body);
           // The result depends on the terms (a max's index does not: it is a position).
-          if (instr.reduction && isActive(instr.reduction.value)) {
-            const r = instr.reduction;
-            for (const name of [r.target, r.nonzero]) if (name) active.add(name);
-          }
+          if (instr.reduction && isActive(instr.reduction.value)) active.add(instr.reduction.target);
           break;
         case 'store':
           // An array holding an active value is active as a whole; so is the matrix of a row

@@ -20,8 +20,8 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  * - An `if` keeps its condition (tangents follow the branch taken); a loop its bounds.
  * - A sum adds its terms' tangents in the same loop. A product, max, min or logsumexp needs its
  *   result first: a second loop after it recomputes each term with its tangent and adds
- *   ṫ·∂R/∂t (the product of the other terms; exp(t - R); for max and min the selected iteration
- *   only), as reverse mode seeds its terms.
+ *   ṫ·∂R/∂t (exp(t - R); for max and min the selected iteration only), as reverse mode seeds its
+ *   terms; a product's runs the product rule along the running product of the terms.
  * - `set x = e` and `x += e` are split into `const $t = e` and the assignment, so the tangent is
  *   computed from the values before the assignment.
  *
@@ -139,7 +139,6 @@ export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly s
     const start = (target: string) =>
       b.emit({ kind: loop.declared ? 'set' : 'let', target, expr: { op: 'copy', args: [constant(0)] }, origin: loop.origin });
     start(t);
-    if (r.nonzero) start(names.tangent(r.nonzero));
     if (r.op === 'sum') {
       const body = b.block(() => {
         visit(loop.body);
@@ -153,16 +152,28 @@ export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly s
     const index = names.user(loop.index.replace(/\$.*$/, ''));
     const { body: clone, renamed, map } = renameLocals(loop.body, loop.index, index, names);
     for (const [from, to] of map) if (active.has(from)) active.add(to);
+    if (r.op === 'prod') {
+      // The product rule along a running product q of the terms so far: ṫ_R ← ṫ_R·b + q·ḃ, then
+      // q ← q·b. No division and no count of zero factors: exact at zeros, and differentiable again.
+      const running = names.temp();
+      b.emit({ kind: 'let', target: running, expr: { op: 'copy', args: [constant(1)] }, origin: loop.origin });
+      const body = b.block(() => {
+        visit(clone);
+        const value = renamed(r.value);
+        const tangent = b.op('add', b.op('mul', variable(t), value), b.op('mul', variable(running), dotOf(value) ?? constant(0)));
+        const next = b.op('mul', variable(running), value);
+        b.emit({ kind: 'set', target: t, expr: { op: 'copy', args: [tangent] }, origin: loop.origin });
+        b.emit({ kind: 'set', target: running, expr: { op: 'copy', args: [next] }, origin: loop.origin });
+      });
+      const note = 'the tangent of the prod: the product rule along the terms, recomputed';
+      b.emit({ kind: 'loop', index, from: loop.from, to: loop.to, descending: false, body, carried: [t, running], note, origin: loop.origin });
+      return;
+    }
     const body = b.block(() => {
       visit(clone);
       const value = renamed(r.value);
       const dot = dotOf(value);
       if (dot) b.emit({ kind: 'add', target: t, expr: { op: 'mul', args: [dot, seedOf(r, value, b)] }, origin: loop.origin });
-      if (dot && r.nonzero) {
-        // The product of the nonzero terms: ṫ·P/t for each nonzero term.
-        const share = b.op('select', b.op('ne', value, constant(0)), b.op('div', b.op('mul', dot, variable(r.nonzero)), value), constant(0));
-        b.emit({ kind: 'add', target: names.tangent(r.nonzero), expr: { op: 'copy', args: [share] }, origin: loop.origin });
-      }
     });
     const single = r.op === 'max' || r.op === 'min';
     const from = single ? variable(r.arg!) : loop.from;
@@ -191,13 +202,8 @@ function seedOf(r: Reduction, value: Operand, b: Builder): Operand {
       return constant(1);
     case 'logsumexp':
       return b.op('exp', b.op('sub', value, variable(r.target)));
-    case 'prod': {
-      // The product of the other terms: P/t without zeros; with one zero, P at it and 0 elsewhere.
-      const nonzero = variable(r.nonzero!);
-      const noZeros = b.op('eq', variable(r.zeros!), constant(0));
-      const atZero = b.op('select', b.op('eq', b.op('sub', variable(r.zeros!), constant(1)), constant(0)), b.op('select', b.op('eq', value, constant(0)), nonzero, constant(0)), constant(0));
-      return b.op('select', noZeros, b.op('div', nonzero, value), atZero);
-    }
+    case 'prod':
+      throw new Error('internal error: a product\'s tangent is its running product rule');
   }
 }
 
@@ -256,8 +262,7 @@ function activeAlong(program: readonly Instr[], seeds: readonly string[]): Set<s
     forEachInstr(program, (i) => {
       switch (i.kind) {
         case 'loop':
-          // A product's state (the product of its nonzero terms) is read by its reverse sweep.
-          if (i.reduction && isActive(i.reduction.value)) for (const name of [i.reduction.target, i.reduction.nonzero]) if (name) active.add(name);
+          if (i.reduction && isActive(i.reduction.value)) active.add(i.reduction.target);
           break;
         case 'store':
           if (i.expr.args.some(isActive)) active.add(i.array);

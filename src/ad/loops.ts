@@ -196,7 +196,9 @@ export function cloneBody(
   original: Map<string, string>,
 ): Clone {
   const fresh = (name: string): string => {
-    const made = name.startsWith('$') ? names.temp() : names.user(name.replace(/\$.*$/, ''));
+    // (A product's partial products keep their kind of name: recomputing fills them again.)
+    const partial = /^\$(prefix|suffix)\d+$/.exec(name);
+    const made = partial ? names.partialProducts(partial[1] as 'prefix' | 'suffix') : name.startsWith('$') ? names.temp() : names.user(name.replace(/\$.*$/, ''));
     renames.set(name, made);
     if (active.has(name)) active.add(made);
     if (arrays.has(name)) arrays.add(made);

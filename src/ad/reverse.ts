@@ -8,6 +8,7 @@ import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from 
 import { copyElements, defaultCheckpointMemoryMB, isTrue, planSnapshots, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { isDifferentiable, rules } from './rules.ts';
 import { reverseCall } from './calls.ts';
+import { isPartialProductName } from '../emit/names.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
 interface Adjoint {
@@ -78,6 +79,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   for (const s of saved.values()) for (const v of s.values) tapeArrays.add(v.array);
   forEachInstr(forward, (i) => {
     if (i.kind === 'loop' && i.carried) forEachInstr(i.body, (s) => s.kind === 'store' && !s.accumulate && rewritten.add(s.array));
+    // A product's partial products (a nested gradient's) are written again each time its sweep runs, in a loop too.
+    if (i.kind === 'array' && isPartialProductName(i.target)) rewritten.add(i.target);
   });
   const arrayAdjoints = new Map<string, string>();
   // Adjoint arrays that some read has added into so far (in the reverse sweep's order).
@@ -344,8 +347,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       switch (instr.kind) {
         case 'store':
           // A whole iteration (of a loop with state) writes its arrays again, in order; the results
-          // the forward sweep stored for the reverse sweep are there already.
-          if (whole && !tapeArrays.has(instr.array)) b.emit(instr);
+          // the forward sweep stored for the reverse sweep are there already. A product's partial
+          // products (a nested gradient's) are written again by each iteration: again here too.
+          if ((whole && !tapeArrays.has(instr.array)) || isPartialProductName(instr.array)) b.emit(instr);
           continue;
         case 'check':
           continue;
@@ -363,6 +367,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           if (instr.carried) {
             // A loop with state inside the iteration: run again, storing its states for its own reverse.
             for (const i of tapeLoop(instr, names, tapes, budget)) b.emit(i.kind === 'loop' ? { ...i, note: 'recomputed for the reverse sweep' } : i);
+            continue;
+          }
+          if (!instr.reduction && writesPartialProducts(instr)) {
+            b.emit({ ...(withoutChecks(instr) as Loop), note: 'recomputed for the reverse sweep' });
             continue;
           }
           if (!instr.reduction) {
@@ -603,6 +611,67 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     b.emit({ kind: 'loop', index, from: loop.from, to: last, descending: true, body: block, carried: [...carriedAdjoints, tape.top], note, origin });
   };
 
+  // Variables defined before the reverse sweep at its top level (sizes, parameters, the forward
+  // sweep's own): an array whose length reads only these is allocated once, before every loop.
+  const topLevel = new Set<string>([...fn.params.map((p) => p.name), ...forward.flatMap(definesOf)]);
+  for (const p of fn.params) for (const s of p.shape?.sizes ?? []) if (typeof s !== 'number') topLevel.add(s.name);
+
+  /**
+   * A product's partial products, for its reverse sweep: over the terms b_k, k = from..to-1
+   * (recomputed), `$prefix[j + 1] = $prefix[j]·b_k` ascending and `$suffix[j] = $suffix[j + 1]·b_k`
+   * descending (j = k - from), so that the product of the other terms is `$prefix[j]·$suffix[j + 1]`:
+   * no division and no count of zero factors, so it is exact at zeros and its code differentiates
+   * again exactly (forward over reverse for Hessians; a nested gradient reversed again, where each
+   * element is an array let's). It costs two more passes over the terms and 2(n + 1) numbers.
+   * Returns, for the reversed loop's index, the product of the other terms.
+   */
+  const otherTerms = (loop: Loop): ((index: string) => Operand) => {
+    const r = loop.reduction!;
+    const origin = loop.origin;
+    // Allocated before every loop when the range is known there (a product in a loop whose range
+    // does not depend on the loop's index), else here.
+    const outermost = [loop.from, loop.to].every((o) => o.kind === 'const' || topLevel.has(o.name));
+    const depth = outermost ? 0 : b.depth;
+    const at = (instr: Instr) => b.emitAt(depth, instr);
+    const step = (op: 'sub' | 'max' | 'add', x: Operand, y: Operand): Operand => {
+      const target = names.temp();
+      at({ kind: 'const', target, expr: { op, args: [x, y] }, origin });
+      return variable(target);
+    };
+    const count = step('max', step('sub', loop.to, loop.from), constant(0));
+    const length = step('add', count, constant(1));
+    const partials = (which: 'prefix' | 'suffix'): string => {
+      const array = names.partialProducts(which);
+      arrays.add(array);
+      const note = which === 'prefix' ? "a product's partial products, before and after each term (no division, so exact at zeros)" : undefined;
+      at({ kind: 'array', target: array, length, overwritten: true, ...(note && { note }), origin });
+      return array;
+    };
+    const prefix = partials('prefix');
+    const suffix = partials('suffix');
+    const position = (index: string, plus: number) => {
+      const j = b.op('sub', variable(index), loop.from);
+      return plus === 0 ? j : b.op('add', j, constant(plus));
+    };
+    for (const [array, descending] of [[prefix, false], [suffix, true]] as const) {
+      const first = descending ? count : constant(0);
+      b.emit({ kind: 'store', array, index: first, expr: { op: 'copy', args: [constant(1)] }, accumulate: false, origin });
+      const index = names.user(originalOf(loop.index).replace(/\$.*$/, ''));
+      original.set(index, originalOf(loop.index));
+      const body = b.block(() => {
+        indexNow.set(originalOf(loop.index), index);
+        const clone = cloneBody(loop.body, new Map([[loop.index, index]]), names, active, arrays, original);
+        recompute(clone.instrs);
+        const [from, to] = descending ? [1, 0] : [0, 1];
+        const next = b.op('mul', b.op('load', variable(array), position(index, from)), clone.renamed(r.value));
+        b.emit({ kind: 'store', array, index: position(index, to), expr: { op: 'copy', args: [next] }, accumulate: false, origin });
+        indexNow.delete(originalOf(loop.index));
+      }, true);
+      b.emit({ kind: 'loop', index, from: loop.from, to: loop.to, descending, body, origin });
+    }
+    return (index) => b.op('mul', b.op('load', variable(prefix), position(index, 0)), b.op('load', variable(suffix), position(index, 1)));
+  };
+
   /** The reverse of a loop: a loop running backwards (for max and min, the one iteration selected). */
   const reverseLoop = (loop: Loop) => {
     // (The checkpoint schedule's own loops compute positions, not values: nothing to reverse.)
@@ -610,9 +679,6 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     if (loop.carried) return reverseCarried(loop);
     const r = loop.reduction;
     const g = r && active.has(r.target) ? adjoints.get(r.target) : undefined;
-    // A product's state `nonzero` (the product of its nonzero terms) has an adjoint when code
-    // after the loop reads it: a nested gradient's reverse sweep does.
-    const gNonzero = r?.op === 'prod' && active.has(r.nonzero!) ? adjoints.get(r.nonzero!) : undefined;
     let storesBack = false;
     forEachInstr(loop.body, (i) => {
       // An array let's loop is reversed once something has been added into its adjoint array.
@@ -626,30 +692,31 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     forEachInstr(loop.body, (i) => {
       if (i.kind === 'add' && !local.has(i.target) && active.has(i.target) && adjoints.has(i.target)) accumulates = true;
     });
-    if (!g && !gNonzero && !storesBack && !accumulates) return;
+    if (!g && !storesBack && !accumulates) return;
     const index = names.user(originalOf(loop.index).replace(/\$.*$/, ''));
     original.set(index, originalOf(loop.index));
     const single = r !== undefined && (r.op === 'max' || r.op === 'min');
     let recomputed = 0;
+    let before: Instr[] = [];
     const build = () => {
+      // A product's seeds read its partial products, computed before the reversed loop.
+      let others: ((index: string) => Operand) | undefined;
+      if (r?.op === 'prod' && g) before = b.block(() => (others = otherTerms(loop)));
       indexNow.set(originalOf(loop.index), index);
       const body = cloneBody(loop.body, new Map([[loop.index, index]]), names, active, arrays, original);
       noteRows(body.instrs);
       recomputed = recompute(body.instrs);
+      // A product's partial products made in this iteration (a nested gradient's): their adjoints too, from 0.
+      for (const i of body.instrs) if (i.kind === 'array' && active.has(i.target) && isPartialProductName(i.target)) allocate(i.target, i.length);
       if (r && g) {
         const value = body.renamed(r.value);
-        if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, seedOf(r, value, g.value));
-      }
-      if (r && gNonzero) {
-        // ∂nonzero/∂b_i = nonzero / b_i for a nonzero term, 0 for a zero one (which it leaves out).
-        const value = body.renamed(r.value);
-        const partial = b.op('select', b.op('eq', value, constant(0)), constant(0), b.op('div', variable(r.nonzero!), value));
-        if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, b.op('mul', gNonzero.value, partial));
+        const seed = others ? b.op('mul', g.value, others(index)) : seedOf(r, value, g.value);
+        if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, seed);
       }
       reverseBlock(body.instrs);
       indexNow.delete(originalOf(loop.index));
     };
-    const guardAdjoint = g !== undefined && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack && !accumulates && !gNonzero;
+    const guardAdjoint = g !== undefined && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack && !accumulates;
     const built = () => conditionally(outerActiveReads([loop]), [build]);
     const [block] = guardAdjoint && g.value.kind === 'var' ? knownNonzero(g.value.name, built) : built();
     if (block.length === 0) return;
@@ -660,18 +727,18 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       to = b.op('add', from, constant(1));
     }
     const note = recomputed > 0 ? 'each iteration recomputes its values (cheaper than storing them), then adds its adjoints' : undefined;
-    let reversed: Instr = { kind: 'loop', index, from, to, descending: !single, body: block, ...(note && { note }), origin: loop.origin };
-    // Skip the loop where it would add nothing: a selected index of -1 (an empty max), two zero
-    // factors in a product, an adjoint that is exactly 0.
+    const reversed: Instr = { kind: 'loop', index, from, to, descending: !single && !loop.descending, body: block, ...(note && { note }), origin: loop.origin };
+    let code: Instr[] = [...before, reversed];
+    // Skip the loop where it would add nothing: a selected index of -1 (an empty max), an adjoint
+    // that is exactly 0.
     const guards: Operand[] = [];
     if (single) guards.push(b.op('ge', from, constant(0)));
-    if (r?.op === 'prod' && !gNonzero) guards.push(b.op('lt', variable(r.zeros!), constant(2)));
     if (guardAdjoint) guards.push(b.op('ne', g.value, constant(0)));
-    for (const condition of guards.reverse()) reversed = { kind: 'if', condition, then: [reversed], else: [], origin: loop.origin };
-    b.emit(reversed);
+    for (const condition of guards.reverse()) code = [{ kind: 'if', condition, then: code, else: [], origin: loop.origin }];
+    for (const instr of code) b.emit(instr);
   };
 
-  /** ḡ·∂R/∂term for one term of a reduction R. */
+  /** ḡ·∂R/∂term for one term of a sum, max, min or logsumexp R (a product's is `otherTerms`). */
   const seedOf = (r: NonNullable<Loop['reduction']>, value: Operand, g: Operand): Operand => {
     switch (r.op) {
       case 'sum':
@@ -681,13 +748,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       case 'logsumexp':
         // ∂/∂b_i log Σ exp(b_j) = exp(b_i - R)
         return b.op('mul', g, b.op('exp', b.op('sub', value, variable(r.target))));
-      case 'prod': {
-        // The product of the other terms: P/b_i without zeros; with one zero, P at it and 0 elsewhere.
-        const nonzero = variable(r.nonzero!);
-        const noZeros = b.op('eq', variable(r.zeros!), constant(0));
-        const atZero = b.op('select', b.op('eq', value, constant(0)), nonzero, constant(0));
-        return b.op('mul', g, b.op('select', noZeros, b.op('div', nonzero, value), atZero));
-      }
+      case 'prod':
+        throw new Error('internal error: a product is seeded from its partial products');
     }
   };
 
@@ -704,9 +766,15 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     else allocate(p.name, dims[0]);
   }
   // (An array let in a branch has its length hoisted with it: its adjoint array is made here too.)
-  forEachInstr(forward, (instr) => {
-    if (instr.kind === 'array' && active.has(instr.target)) allocate(instr.target, instr.length, instr.rows);
-  });
+  // (A product's partial products made inside a loop, by a nested gradient's sweep there, get
+  // theirs in each reversed iteration instead: see reverseLoop.)
+  const allocateAll = (block: readonly Instr[], inLoop: boolean) =>
+    block.forEach((instr) => {
+      if (instr.kind === 'array' && active.has(instr.target) && !(inLoop && isPartialProductName(instr.target))) allocate(instr.target, instr.length, instr.rows);
+      else if (instr.kind === 'if') [instr.then, instr.else].forEach((b) => allocateAll(b, inLoop));
+      else if (instr.kind === 'loop') allocateAll(instr.body, true);
+    });
+  allocateAll(forward, false);
   for (const instr of forward) if (instr.kind === 'const' && instr.expr.op === 'row') adjointRow(instr);
 
   // The seed: the result's adjoint is 1 (a gradient) or the caller's cotangent (a vector-Jacobian
@@ -785,4 +853,11 @@ function isDefinedIn(name: string, body: readonly Instr[]): boolean {
 function withoutChecks(instr: Instr): Instr {
   const strip = (block: readonly Instr[]): Instr[] => block.filter((i) => i.kind !== 'check').map(withoutChecks);
   return mapNested(instr, strip);
+}
+
+/** Whether a loop fills a product's partial products (written again by each run of its sweep). */
+function writesPartialProducts(loop: Instr): boolean {
+  let found = false;
+  forEachInstr([loop], (i) => (found ||= i.kind === 'store' && isPartialProductName(i.array)));
+  return found;
 }

@@ -6,6 +6,7 @@
  *   a$2              a second variable from the same user name (after inlining a call)
  *   $t4              a temporary
  *   $saved5          an array of values stored for the reverse sweep
+ *   $prefix5, $suffix6  a product's partial products before and after each term (its reverse sweep)
  *   d$x, $dt4        the adjoint (∂f/∂·) of a user variable, of a temporary
  *   dx, dW$2         an adjoint of `grad(f, x)(…)` inside the language (nestedAdjointBase): renamed
  *                    from d$x through the NameSupply like a user name, so it is unique in its
@@ -54,6 +55,19 @@ export function temporaryName(n: number): string {
 /** An array of values the forward sweep stores for the reverse sweep. */
 export function savedName(n: number): string {
   return `$saved${n}`;
+}
+
+/**
+ * A product's partial products, made by its reverse sweep: `$prefix5[k]` is the product of the terms
+ * before term k, `$suffix6[k]` of those after it.
+ */
+export function partialProductName(which: 'prefix' | 'suffix', n: number): string {
+  return `$${which}${n}`;
+}
+
+/** Whether a name is a product's partial products (partialProductName's). */
+export function isPartialProductName(name: string): boolean {
+  return /^\$(prefix|suffix)\d+$/.test(name);
 }
 
 /** The running power `base^index` a loop keeps in place of computing the power per iteration (reduce-strength.ts). */

@@ -1,4 +1,4 @@
-import { adjointName, duplicateName, localName, runningPowerName, savedName, tangentName, temporaryName } from '../emit/names.ts';
+import { adjointName, duplicateName, localName, partialProductName, runningPowerName, savedName, tangentName, temporaryName } from '../emit/names.ts';
 import { evaluateOp } from './evaluate.ts';
 import { constant, definesOf, variable, type Expr, type Callee, type Instr, type Op, type Operand, type Origin } from './ir.ts';
 
@@ -22,6 +22,11 @@ export class NameSupply {
   /** An array the reverse sweep reads: a reduction's results stored per iteration. */
   saved(): string {
     return savedName(++this.temps);
+  }
+
+  /** A product's partial products before (`prefix`) or after (`suffix`) each term, for its reverse sweep. */
+  partialProducts(which: 'prefix' | 'suffix'): string {
+    return partialProductName(which, ++this.temps);
   }
 
   /** A loop's running power of a value (base^index), updated once per iteration. */

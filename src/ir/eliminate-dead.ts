@@ -1,4 +1,4 @@
-import { definesOf, forEachInstr, readsOf, type Instr, type IrFunction, type Operand } from './ir.ts';
+import { definesOf, forEachInstr, readsOf, readsWhatItStores, type Instr, type IrFunction, type Operand } from './ir.ts';
 
 /**
  * Removes instructions whose results nobody reads: unused `let`s, and the branches of an `if`
@@ -189,7 +189,8 @@ function sweepLoop(instr: Extract<Instr, { kind: 'loop' }>, context: Context): I
     use([instr.exit.condition]);
     return { ...instr.exit, body: sweep(instr.exit.body, context) };
   };
-  if (instr.carried) {
+  // (So is a body reading an array it stores into: a store is live for a later iteration's load.)
+  if (instr.carried || readsWhatItStores(instr.body)) {
     for (let size = -1; size !== live.size; ) {
       size = live.size;
       sweep(instr.body, context);

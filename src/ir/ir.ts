@@ -295,3 +295,18 @@ export function resultLength(body: readonly Instr[], name: string): Operand {
   if (!length) throw new Error(`internal error: no flat allocation of the result '${name}'`);
   return length;
 }
+
+/**
+ * Whether a loop body loads from an array it also stores into: an iteration may then read what an
+ * earlier one stored (a product's partial products, and their adjoints), so analyses that follow
+ * values through the body go round it until nothing changes, as for carried state.
+ */
+export function readsWhatItStores(body: readonly Instr[]): boolean {
+  const stored = new Set<string>();
+  const loaded = new Set<string>();
+  forEachInstr(body, (i) => {
+    if (i.kind === 'store') stored.add(i.array);
+    else if ((i.kind === 'const' || i.kind === 'let' || i.kind === 'set') && i.expr?.op === 'load' && i.expr.args[0].kind === 'var') loaded.add(i.expr.args[0].name);
+  });
+  return [...stored].some((a) => loaded.has(a));
+}

@@ -768,7 +768,21 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
   b.origin = saved;
   if (isArray(value)) throw new Error(`internal error: grad of '${callee.name}', which returns an array`);
   const { instrs, gradient } = cx.nestedGradient({ name: callee.name, params: [wrt!], body, value, span: e.span }, b.names);
-  for (const instr of instrs) b.emit(instr);
+  // Work arrays the sweep fills before it reads them (a product's partial products) are made once,
+  // before the loops and branches around the gradient, with the arithmetic on sizes their lengths
+  // need: the caller's reverse sweep gives each an adjoint array there (an array made inside a
+  // loop would have none).
+  const lengths = new Set<string>();
+  for (const instr of instrs) if (instr.kind === 'array' && instr.overwritten && instr.length.kind === 'var') lengths.add(instr.length.name);
+  for (let k = instrs.length - 1; k >= 0; k--) {
+    const instr = instrs[k];
+    if (instr.kind === 'const' && lengths.has(instr.target)) for (const a of instr.expr.args) if (a.kind === 'var') lengths.add(a.name);
+  }
+  for (const instr of instrs) {
+    const movable = (instr.kind === 'array' && instr.overwritten) || (instr.kind === 'const' && lengths.has(instr.target));
+    if (movable) b.emitAt(b.outside(() => b.depthFor(readsOf(instr))), instr);
+    else b.emit(instr);
+  }
   if (!wrtArray) return gradient;
   if (gradient.kind !== 'var') throw new Error('internal error: no gradient array');
   const { layout, dims, forms } = wrtArray as ArrayValue;

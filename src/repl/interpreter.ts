@@ -204,11 +204,21 @@ export class Interpreter {
     return ok(this.blocks([['value', grid(result.value)], ...result.gradient.map((g): Block => [`uᵀ∂${result.name}/∂${g.param}`, grid(g.value)])]));
   }
 
-  /** The value, then ∂f/∂p for each parameter p: m rows (one per output) of the parameter's size. */
+  /**
+   * The value, then ∂f/∂p for each parameter p: one row per element of the value, one column per
+   * element of p (a matrix's elements row by row, on either side, as a line under the blocks says).
+   */
   private async jacobian(call: Piece): Promise<Reply> {
     const result = await this.session.jacobian(call);
     if (!result.ok) return failed(this.problems(result.problems));
-    return ok(this.blocks([['value', grid(result.value)], ...result.jacobian.map((j): Block => [`∂${result.name}/∂${j.param}`, grid(j.value, 'column')])]));
+    const outputs = leaves(result.value).length;
+    const blocks = result.jacobian.map((j): Block => [`∂${result.name}/∂${j.param}`, reshaped(j.value, outputs)]);
+    // A block nests (value's shape) × (p's shape): p is a matrix when it adds two levels.
+    const matrices = [
+      ...(depth(result.value) === 2 ? [`${result.name}'s value`] : []),
+      ...result.jacobian.filter((j) => depth(j.value) - depth(result.value) === 2).map((j) => j.param),
+    ];
+    return ok(this.blocks([['value', grid(result.value)], ...blocks]) + matrixNote(matrices));
   }
 
   /**
@@ -226,10 +236,11 @@ export class Interpreter {
       const cells = (row: string) => result.hessian.filter((b) => b.row === row).map((b) => show(b.value));
       return ok(`${this.blocks(head)}\n${this.table(`∂²${f}`, names, names, names.map(cells))}`);
     }
-    const scalar = new Set(result.gradient.filter((g) => typeof g.value === 'number').map((g) => g.param));
-    // ∂²f/∂x∂w for a number x and a vector w is a row; ∂²f/∂w∂x a column.
-    const blocks = result.hessian.map((b): Block => [`∂²${f}/∂${b.row}∂${b.column}`, grid(b.value, scalar.has(b.column) ? 'column' : 'row')]);
-    return ok(this.blocks([...head, ...blocks]));
+    // One row per element of the first parameter, one column per element of the second: ∂²f/∂x∂w
+    // for a number x and a vector w is a row, ∂²f/∂w∂x a column, a matrix's elements row by row.
+    const sizes = new Map(result.gradient.map((g) => [g.param, leaves(g.value).length]));
+    const blocks = result.hessian.map((b): Block => [`∂²${f}/∂${b.row}∂${b.column}`, reshaped(b.value, sizes.get(b.row)!)]);
+    return ok(this.blocks([...head, ...blocks]) + matrixNote(result.gradient.filter((g) => depth(g.value) === 2).map((g) => g.param)));
   }
 
   /** Labelled values, the labels in one column; a block of several rows continues under its first. */
@@ -397,6 +408,31 @@ function grid(value: GradientEntry['value'] | number, vector: 'list' | 'row' | '
   if (items.some((v) => typeof v !== 'number')) return items.map((row) => Array.from(row as ArrayLike<number>, show));
   const cells = items.map((v) => show(v as number));
   return vector === 'list' ? [[`[${cells.join(', ')}]`]] : vector === 'row' ? [cells] : cells.map((c) => [c]);
+}
+
+/** The numbers of a value, nested arrays read in order (a matrix row by row). */
+function leaves(value: GradientEntry['value'] | number): number[] {
+  if (typeof value === 'number') return [value];
+  return Array.from(value as ArrayLike<number | ArrayLike<number>>).flatMap((v) => leaves(v as GradientEntry['value']));
+}
+
+/** How many levels of arrays a value nests: 0 for a number, 1 for a vector, 2 for rows. */
+function depth(value: GradientEntry['value'] | number): number {
+  if (typeof value === 'number') return 0;
+  const first = (value as ArrayLike<unknown>)[0];
+  return 1 + (first === undefined ? 0 : depth(first as GradientEntry['value']));
+}
+
+/** A block's numbers as `rows` rows of cells (a derivative block of any nesting, flattened on each side). */
+function reshaped(value: GradientEntry['value'] | number, rows: number): string[][] {
+  const cells = leaves(value).map(show);
+  const columns = rows === 0 ? 0 : cells.length / rows;
+  return Array.from({ length: rows }, (_, i) => cells.slice(i * columns, (i + 1) * columns));
+}
+
+/** The line under blocks that flatten matrices, naming them. */
+function matrixNote(names: readonly string[]): string {
+  return names.length === 0 ? '' : `\n(${names.join(', ')}: a matrix, its elements row by row)`;
 }
 
 /** Rows of cells as lines, each column right-aligned to its widest cell, two spaces apart. */

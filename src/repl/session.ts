@@ -3,7 +3,7 @@ import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { compileSync, type Diagnostic, type FunctionInfo } from '../index.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import { assertNever, calledNames, type FunctionDecl, type Program } from '../syntax/ast.ts';
-import { gradientIntoName, gradientName, hessianName, jacobianName, jvpName, vjpName } from '../emit/names.ts';
+import { gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName } from '../emit/names.ts';
 import type { Derivative } from '../derivatives.ts';
 import { parse } from '../syntax/parse.ts';
 import { messages } from '../diagnostics/messages.ts';
@@ -294,19 +294,19 @@ export class Session {
     return { ok: true, name: call.name, value: result.value, gradient: entries(call.info, result.gradient) };
   }
 
-  /** `jacobian f(a, b)` of a function returning a vector: calls fJacobian; one block ∂f/∂p per differentiated parameter. */
-  async jacobian(input: Piece | string): Promise<Outcome<{ name: string; value: Float64Array; jacobian: readonly GradientEntry[] }>> {
+  /**
+   * `jacobian f(a, b)` of a function returning a vector or a matrix: calls fJacobian; one block
+   * ∂f/∂p per differentiated parameter, shaped (value's shape) × (p's shape) as the API returns it.
+   */
+  async jacobian(input: Piece | string): Promise<Outcome<{ name: string; value: Float64Array | Float64Array[]; jacobian: readonly GradientEntry[] }>> {
     const call = this.checkCall(asPiece(input), 'jacobian');
     if (!call.ok) return call;
     const { info } = call;
     const refuse = (message: string) => fail(problemAt(call.piece, message, ...call.calleeAt));
     if (info.result === undefined) return refuse(`'${call.name}' returns a number, so its Jacobian is its gradient: use grad ${call.piece.text}`);
-    if (info.result === 'mat') return refuse(`'${call.name}' returns a matrix, whose Jacobian adc does not build (it would have three or four dimensions); use jvp ${call.piece.text} along (…)`);
-    const matrix = info.params.find((p) => !p.isConst && p.type === 'mat');
-    if (matrix) return refuse(`'${call.name}' has a differentiated matrix parameter '${matrix.name}', for which adc builds no Jacobian; use jvp ${call.piece.text} along (…), or vjp`);
     const run = await this.runCall(call, [], ['jacobian'], (m, args) => m[jacobianName(call.name)](...args));
     if (!run.ok) return run;
-    const result = run.result as { value: Float64Array; jacobian: Record<string, GradientEntry['value']> };
+    const result = run.result as { value: Float64Array | Float64Array[]; jacobian: Record<string, GradientEntry['value']> };
     return { ok: true, name: call.name, value: result.value, jacobian: entries(info, result.jacobian) };
   }
 
@@ -323,8 +323,6 @@ export class Session {
       const use = info.result === 'vec' ? `use jacobian ${call.piece.text}` : `use jvp ${call.piece.text} along (…)`;
       return refuse(`'${call.name}' returns ${info.result === 'vec' ? 'a vector' : 'a matrix'}, and a Hessian is of a function returning a number; ${use}`);
     }
-    const matrix = info.params.find((p) => !p.isConst && p.type === 'mat');
-    if (matrix) return refuse(`'${call.name}' has a differentiated matrix parameter '${matrix.name}', for which adc builds no Hessian (its blocks would have four dimensions)`);
     const run = await this.runCall(call, [], ['hessian'], (m, args) => m[hessianName(call.name)](...args));
     if (!run.ok) return run;
     const result = run.result as { value: number; gradient: Record<string, GradientEntry['value']>; hessian: Record<string, Record<string, HessianBlock['value']>> };
@@ -451,8 +449,9 @@ export class Session {
   }
 
   /**
-   * The JavaScript the compiler generates for the session: for one function, `name` and
-   * `nameGrad` (calls are inlined, so they stand alone); without a name, the whole module. The
+   * The JavaScript the compiler generates for the session: for one function, every function the
+   * compile makes for it (`name`, `nameGrad` or `nameJacobian` and the forms it calls, with the
+   * default derivatives; calls are inlined, so they stand alone); without a name, the whole module. The
    * `// line N:` comments give the line where each statement was written.
    */
   code(name?: Piece | string): Outcome<{ code: string }> {
@@ -468,7 +467,11 @@ export class Session {
       return origin ? `${lead}${origin.line}:` : whole;
     });
     if (!target) return { ok: true, code };
-    return { ok: true, code: extractFunctions(code, [target.text, `${target.text}Grad`]) ?? code };
+    // Every function the compile made for it (its exports, and the forms fJacobian calls), in the module's order.
+    const f = target.text;
+    const forms = [f, gradientName(f), gradientIntoName(f), vjpName(f), jvpName(f), jacobianName(f), hvpName(f), hessianName(f)];
+    const present = forms.filter((n) => extractFunctions(code, [n]) !== undefined);
+    return { ok: true, code: extractFunctions(code, present) ?? code };
   }
 
   /** The session as an .ad file: every definition as written, with its comments. */

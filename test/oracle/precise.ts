@@ -156,15 +156,26 @@ export function vectorReference(op: 'norm' | 'logsumexp' | 'sum' | 'dot' | 'prod
     }
     case 'prod': {
       // The running product of the nonzero terms is a double in the compiled loop: past the
-      // largest double or below the least normal one on the way, its value and derivative are
-      // the loop's (README, "Derivative conventions"), and no claim is made.
+      // largest double or below the least normal one on the way, its value is the loop's (README,
+      // "Derivative conventions"), and no claim is made.
       let nonzero = one;
       for (const x of a) {
         if (x.isZero()) continue; // zeros are counted, not multiplied in
         nonzero = nonzero.times(x);
         if (nonzero.abs().gt(max) || nonzero.abs().lt(2 ** -1022)) return undefined;
       }
-      return { value: a.reduce((t, x) => t.times(x), one), partials: a.map((_, i) => a.reduce((t, x, j) => (i === j ? t : t.times(x)), one)) };
+      // Each partial is the product of the terms before it (a running product, ascending) times
+      // the product of those after it (descending): where either leaves the doubles' normal range
+      // on the way (an exact 0 stays 0), that partial is the loops', and no claim is made (NaN).
+      const inRange = (t: P) => t.isZero() || (t.abs().lte(max) && t.abs().gte(2 ** -1022));
+      const partials = a.map((_, i) => {
+        let before = one;
+        for (const x of a.slice(0, i)) if (!inRange((before = before.times(x)))) return new P(NaN);
+        let after = one;
+        for (const x of a.slice(i + 1).reverse()) if (!inRange((after = after.times(x)))) return new P(NaN);
+        return inRange(before.times(after)) ? before.times(after) : new P(NaN);
+      });
+      return { value: a.reduce((t, x) => t.times(x), one), partials };
     }
   }
 }

@@ -1091,14 +1091,12 @@ export function checkArrayCase({ program, configs, data }: ArrayCase, stats: Arr
  * gradient (second derivatives of inner). Then the same checks as checkArrayCase: the value
  * against `innerGrad` (the exported gradient, computed apart from the nested one), and `fGrad`
  * against finite differences of `f` wherever f is smooth. Programs with array variables (`var`)
- * are skipped: grad of stateful code is refused (AD8006); so are programs with prod (below).
+ * are skipped: grad of stateful code is refused (AD8006).
  * Returns whether the program was checked.
  */
 export function checkNestedCase({ program, configs, data }: ArrayCase, stats: ArrayStats = newStats()): boolean {
   const p = program.params.find((q) => !q.isConst);
-  // prod is left out: its reverse sweep counts zero factors (exact first derivatives), which is
-  // not differentiable again where a factor is exactly 0 (README, "Derivatives inside the language").
-  if (!p || /\bvar\b/.test(program.source) || program.source.includes('prod(')) return false;
+  if (!p || /\bvar\b/.test(program.source)) return false;
   const header = /fn f\(([^)]*)\)/.exec(program.source)![1];
   const args = program.params.map((q) => q.name).join(', ');
   const g = `grad(inner, ${p.name})(${args})`;
