@@ -1,7 +1,7 @@
 import type { NameSupply } from '../ir/builder.ts';
 import { constant, forEachInstr, variable, type Expr, type Instr, type Operand } from '../ir/ir.ts';
 import { emitOp } from './checkpoint.ts';
-import type { Loop } from './loops.ts';
+import { worthStoring, type Loop } from './loops.ts';
 
 /**
  * Store-or-recompute for the values of a loop with state (its states: checkpoint.ts). The reverse
@@ -140,12 +140,45 @@ function tapeLoop(loop: Loop, arrays: readonly Extract<Instr, { kind: 'array' }>
   const out: Instr[] = [];
   const op = (o: Parameters<typeof emitOp>[3], ...args: Operand[]) => emitOp(out, names, origin, o, ...args);
   const sum = (terms: readonly Operand[]): Operand => terms.reduce((a, t) => (a.kind === 'const' && a.value === 0 ? t : op('add', a, t)), constant(0));
-  // T, the state S (as checkpoint.ts counts it) and the arrays' numbers per iteration V.
   const iterations = op('max', op('sub', loop.to, loop.from), constant(0));
+  // Costly values (exp, tanh…, worthStoring in loops.ts) computed element by element in a loop of
+  // the body that fills arrays: kept too, one array of the loop's length per value, so that the
+  // reverse of that loop reads them back (as it reads back a value stored into an array let).
+  const local = new Set<string>([loop.index]);
+  forEachInstr(loop.body, (i) => {
+    if (i.kind === 'loop') local.add(i.index);
+    for (const d of i.kind === 'const' || i.kind === 'let' || i.kind === 'set' ? [i.target] : []) local.add(d);
+  });
+  const known = (o: Operand) => o.kind === 'const' || !local.has(o.name);
+  const costly = new Map<Loop, { values: Set<string>; extent: Operand; saved: Map<string, string>; ops: Map<string, string> }>();
+  const findCostly = (block: readonly Instr[]) => {
+    for (const i of block) {
+      if (i.kind === 'if') {
+        findCostly(i.then);
+        findCostly(i.else);
+      }
+      if (i.kind !== 'loop' || i.reduction || i.carried || i.exit || !known(i.from) || !known(i.to)) continue;
+      // (Only in a loop that fills an array: the recomputation of a whole iteration runs it again.)
+      if (!i.body.some((s) => s.kind === 'store' && !s.accumulate)) continue;
+      // (A value stored into an array is read back from it already.)
+      const inArrays = new Set(i.body.flatMap((s) => (s.kind === 'store' && s.expr.op === 'copy' && s.expr.args[0].kind === 'var' ? [s.expr.args[0].name] : [])));
+      const values = new Set(i.body.flatMap((s) => (s.kind === 'const' && !inArrays.has(s.target) && worthStoring(s.expr.op, s.expr.args) ? [s.target] : [])));
+      if (values.size === 0) continue;
+      const extent = op('max', op('sub', i.to, i.from), constant(0));
+      const ops = new Map(i.body.flatMap((s) => (s.kind === 'const' && values.has(s.target) ? [[s.target, s.expr.op] as const] : [])));
+      costly.set(i, { values, extent, saved: new Map([...values].map((v) => [v, names.saved()])), ops });
+    }
+  };
+  findCostly(loop.body);
+  const parts: { name: string; length: Operand; op?: string }[] = [
+    ...arrays.map((a) => ({ name: a.target, length: a.length })),
+    ...[...costly.values()].flatMap((c) => [...c.saved].map(([value, name]) => ({ name, length: c.extent, op: c.ops.get(value) }))),
+  ];
+  // T, the state S (as checkpoint.ts counts it) and the numbers kept per iteration V.
   const state = sum([constant((loop.carried ?? []).length), ...(loop.carriedArrays ?? []).map((a) => a.length)]);
-  // (Arrays of one length counted together: V = 12·n, not n + n + … + n.)
+  // (Parts of one length counted together: V = 12·n, not n + n + … + n.)
   const byLength = new Map<string, { length: Operand; count: number }>();
-  for (const a of arrays) {
+  for (const a of parts) {
     const key = JSON.stringify(a.length);
     byLength.set(key, { length: a.length, count: (byLength.get(key)?.count ?? 0) + 1 });
   }
@@ -163,28 +196,33 @@ function tapeLoop(loop: Loop, arrays: readonly Extract<Instr, { kind: 'array' }>
   };
   const mb = ((budget * 8) / 2 ** 20).toLocaleString('en-US');
   const list = arrays.map((a) => a.target).join(', ');
-  arrays.forEach((a, k) => {
-    unitOf(a.length);
-    tapes.lengths.set(a.target, a.length);
-    const length = op('select', stored, op('mul', iterations, a.length), a.length);
-    const choice =
-      `the arrays each iteration makes (${list}):\n` +
-      `kept for every iteration if trip count × (state + these arrays) ≤ ${budget.toLocaleString('en-US')} numbers (${mb} MB),\n` +
-      `and the reverse sweep reads them back instead of running their statements again; else one\n` +
-      `iteration's, which each iteration reuses and the reverse sweep recomputes`;
-    out.push({ ...a, length, ...(k === 0 ? { note: choice } : { note: undefined }) });
+  const values = [...costly.values()].flatMap((c) => [...c.ops.values()]).join(', ');
+  const what = [list && `the arrays each iteration makes (${list})`, values && `the costly values its loops compute (${values})`].filter(Boolean).join(' and ');
+  const choice =
+    `${what}:\n` +
+    `kept for every iteration if trip count × (state + these) ≤ ${budget.toLocaleString('en-US')} numbers (${mb} MB),\n` +
+    `and the reverse sweep reads them back instead of running their statements again; else one\n` +
+    `iteration's, which each iteration reuses and the reverse sweep recomputes`;
+  parts.forEach((part, k) => {
+    unitOf(part.length);
+    tapes.lengths.set(part.name, part.length);
+    const length = op('select', stored, op('mul', iterations, part.length), part.length);
+    const allocation = arrays.find((a) => a.target === part.name);
+    const costlyOp = part.op;
+    const note = k === 0 ? choice : costlyOp && `${costlyOp} values for the reverse sweep (a store and a load cost less than an ${costlyOp})`;
+    out.push(allocation ? { ...allocation, length, note } : { kind: 'array', target: part.name, length, overwritten: true, note, origin });
   });
-  tapes.loops.set(loop.index, { stored, arrays: new Set(arrays.map((a) => a.target)) });
+  tapes.loops.set(loop.index, { stored, arrays: new Set(parts.map((a) => a.name)) });
   // In the body: o = (t - from)·u for each length, then every access to a kept array at o + i.
   const top: Instr[] = [];
   const slot = loop.from.kind === 'const' && loop.from.value === 0 ? variable(loop.index) : emitOp(top, names, origin, 'sub', variable(loop.index), loop.from);
   const offsets = new Map<string, Operand>();
   const lengthOf = new Map(arrays.map((a) => [a.target, a.length]));
-  const offsetOf = (array: string) => {
-    const key = JSON.stringify(lengthOf.get(array));
+  const offsetOf = (length: Operand) => {
+    const key = JSON.stringify(length);
     let offset = offsets.get(key);
     if (!offset) {
-      offset = emitOp(top, names, origin, 'mul', slot, unitOf(lengthOf.get(array)!));
+      offset = emitOp(top, names, origin, 'mul', slot, unitOf(length));
       offsets.set(key, offset);
     }
     return offset;
@@ -192,10 +230,26 @@ function tapeLoop(loop: Loop, arrays: readonly Extract<Instr, { kind: 'array' }>
   const at = (before: Instr[], array: string, index: Operand): Operand => {
     const target = names.temp();
     tapes.indices.add(target);
-    before.push({ kind: 'const', target, expr: { op: 'add', args: [offsetOf(array), index] }, origin });
+    before.push({ kind: 'const', target, expr: { op: 'add', args: [offsetOf(lengthOf.get(array)!), index] }, origin });
     return variable(target);
   };
   const redirect = (e: Expr, before: Instr[]): Expr => (e.op === 'load' && e.args[0].kind === 'var' && lengthOf.has(e.args[0].name) ? { ...e, args: [e.args[0], at(before, e.args[0].name, e.args[1])] } : e);
+  /** An inner loop's body with its costly values stored after they are computed, at o + (i - from). */
+  const keepCostly = (inner: Loop): Instr[] => {
+    const c = costly.get(inner);
+    if (!c) return [...inner.body];
+    const head: Instr[] = [];
+    const element = inner.from.kind === 'const' && inner.from.value === 0 ? variable(inner.index) : emitOp(head, names, origin, 'sub', variable(inner.index), inner.from);
+    const position = emitOp(head, names, origin, 'add', offsetOf(c.extent), element);
+    return [
+      ...head,
+      ...inner.body.flatMap((i): Instr[] => {
+        const array = i.kind === 'const' ? c.saved.get(i.target) : undefined;
+        if (!array || i.kind !== 'const') return [i];
+        return [i, { kind: 'store', array, index: position, expr: { op: 'copy', args: [variable(i.target)] }, accumulate: false, origin: i.origin }];
+      }),
+    ];
+  };
   const rewrite = (block: readonly Instr[]): Instr[] =>
     block.flatMap((i): Instr[] => {
       const before: Instr[] = [];
@@ -218,7 +272,7 @@ function tapeLoop(loop: Loop, arrays: readonly Extract<Instr, { kind: 'array' }>
           instr = { ...i, then: rewrite(i.then), else: rewrite(i.else) };
           break;
         case 'loop':
-          instr = i.carried ? i : { ...i, body: rewrite(i.body) };
+          instr = i.carried ? i : { ...i, body: rewrite(keepCostly(i)) };
           break;
         default:
           instr = i;
