@@ -227,13 +227,14 @@ function tapeLoop(loop: Loop, arrays: readonly Extract<Instr, { kind: 'array' }>
     }
     return offset;
   };
-  const at = (before: Instr[], array: string, index: Operand): Operand => {
+  const at = (before: Instr[], array: string, index: Operand, where: Instr['origin']): Operand => {
     const target = names.temp();
     tapes.indices.add(target);
-    before.push({ kind: 'const', target, expr: { op: 'add', args: [offsetOf(lengthOf.get(array)!), index] }, origin });
+    before.push({ kind: 'const', target, expr: { op: 'add', args: [offsetOf(lengthOf.get(array)!), index] }, origin: where });
     return variable(target);
   };
-  const redirect = (e: Expr, before: Instr[]): Expr => (e.op === 'load' && e.args[0].kind === 'var' && lengthOf.has(e.args[0].name) ? { ...e, args: [e.args[0], at(before, e.args[0].name, e.args[1])] } : e);
+  const redirect = (e: Expr, before: Instr[], where: Instr['origin']): Expr =>
+    e.op === 'load' && e.args[0].kind === 'var' && lengthOf.has(e.args[0].name) ? { ...e, args: [e.args[0], at(before, e.args[0].name, e.args[1], where)] } : e;
   /** An inner loop's body with its costly values stored after they are computed, at o + (i - from). */
   const keepCostly = (inner: Loop): Instr[] => {
     const c = costly.get(inner);
@@ -258,14 +259,14 @@ function tapeLoop(loop: Loop, arrays: readonly Extract<Instr, { kind: 'array' }>
         case 'const':
         case 'set':
         case 'add':
-          instr = { ...i, expr: redirect(i.expr, before) };
+          instr = { ...i, expr: redirect(i.expr, before, i.origin) };
           break;
         case 'let':
-          instr = i.expr ? { ...i, expr: redirect(i.expr, before) } : i;
+          instr = i.expr ? { ...i, expr: redirect(i.expr, before, i.origin) } : i;
           break;
         case 'store': {
-          const expr = redirect(i.expr, before);
-          instr = { ...i, expr, ...(lengthOf.has(i.array) && { index: at(before, i.array, i.index) }) };
+          const expr = redirect(i.expr, before, i.origin);
+          instr = { ...i, expr, ...(lengthOf.has(i.array) && { index: at(before, i.array, i.index, i.origin) }) };
           break;
         }
         case 'if':
