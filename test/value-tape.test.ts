@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileSync } from '../src/index.ts';
 import { duals, forwardGradient, numbers, type Arith, type Dual, type GradValue, type Param } from './oracle/arrays.ts';
-import { lstmVecT, rk4VecT } from './oracle/loops.ts';
+import { lstmT, lstmVecT, rk4VecT, type LstmWeights } from './oracle/loops.ts';
 import { compileAndLoad, type CompiledModule } from './support/load.ts';
 
 const source = `
@@ -141,18 +141,18 @@ type Grad = { value: number; gradient: Record<string, GradValue> };
 const flat = (g: GradValue): number[] => (typeof g === 'number' ? [g] : Array.isArray(g) ? g.flatMap((row) => [...row]) : [...g]);
 const bits = (g: Grad) => [g.value, ...Object.values(g.gradient).flatMap(flat)];
 
-/** Calls `f` counting the calls of Math.tanh it makes. */
-function countingTanh<R>(f: () => R): { result: R; calls: number } {
-  const tanh = Math.tanh;
+/** Calls `f` counting the calls of Math[fn] it makes. */
+function counting<R>(f: () => R, fn: 'tanh' | 'exp' = 'tanh'): { result: R; calls: number } {
+  const original = Math[fn];
   let calls = 0;
-  Math.tanh = (x: number) => {
+  Math[fn] = (x: number) => {
     calls++;
-    return tanh(x);
+    return original(x);
   };
   try {
     return { result: f(), calls };
   } finally {
-    Math.tanh = tanh;
+    Math[fn] = original;
   }
 }
 
@@ -278,10 +278,10 @@ describe('value tape: which path runs', () => {
     const n = x.length;
     const w = [0.8, -0.2, 1.1];
     const statesOnly = await compileAndLoad(source, { checkpointMemory: fitting(steps * (n + 1)) });
-    const value = countingTanh(() => stored.gates(w as never, x as never, steps));
+    const value = counting(() => stored.gates(w as never, x as never, steps));
     expect(value.calls).toBe(steps * n);
-    const kept = countingTanh(() => stored.gatesGrad(w as never, x as never, steps));
-    const recomputed = countingTanh(() => statesOnly.gatesGrad(w as never, x as never, steps));
+    const kept = counting(() => stored.gatesGrad(w as never, x as never, steps));
+    const recomputed = counting(() => statesOnly.gatesGrad(w as never, x as never, steps));
     expect(bits(recomputed.result as Grad)).toEqual(bits(kept.result as Grad));
     // The forward loop's tanh per element; the recomputed iterations' once more (the rule of tanh uses cosh).
     expect(kept.calls).toBe(steps * n);
@@ -293,13 +293,37 @@ describe('value tape: which path runs', () => {
     expect(code).toContain('The arrays each iteration makes (');
     expect(code).toContain('kept for every iteration if trip count × (state + these) ≤ 8,388,608 numbers (64 MB)');
     expect(code).toContain('Recomputed for the reverse sweep when the arrays were not kept.');
-    expect(code).toContain('the costly values its loops compute (exp)');
+    expect(code).toContain('the costly values it computes (exp)');
     expect(code).toContain('Exp values for the reverse sweep');
   });
 });
 
 describe('value tape: examples/loops.ad', () => {
   const examples = readFileSync(new URL('../examples/loops.ad', import.meta.url), 'utf8');
+  it('the LSTM cell with number state keeps its exps and tanhs: read back, not called again, and the same bits', async () => {
+    const ex = await compileAndLoad(examples);
+    const names = ['wf', 'uf', 'bf', 'wi', 'ui', 'bi', 'wo', 'uo', 'bo', 'wc', 'uc', 'bc', 'v'] as const;
+    const w = names.map((_, i) => 0.3 * Math.cos(1.3 * i + 0.2));
+    for (const length of [1, 2, 3, 80]) {
+      const xs = Array.from({ length }, (_, t) => Math.sin(0.7 * t) * 0.8);
+      const steps = Math.max(length - 1, 0);
+      // The state: h, c and the loss (3 numbers per iteration).
+      const statesOnly = await compileAndLoad(examples, { checkpointMemory: fitting(steps * 3) });
+      const cp = await compileAndLoad(examples, { checkpointMemory: 0 });
+      const kept = counting(() => ex.lstmGrad(...(w as never[]), xs as never), 'exp');
+      const recomputed = counting(() => statesOnly.lstmGrad(...(w as never[]), xs as never), 'exp');
+      const g = kept.result as Grad;
+      expect(bits(recomputed.result as Grad)).toEqual(bits(g));
+      expect(bits(cp.lstmGrad(...(w as never[]), xs as never) as Grad)).toEqual(bits(g));
+      // Three sigmoids per step: their exps in the forward loop only, or once more when recomputed.
+      expect(kept.calls).toBe(3 * steps);
+      expect(recomputed.calls).toBe(6 * steps);
+      const params = Object.fromEntries(names.map((name, i) => [name, scalar(w[i])]));
+      const oracle = forwardGradient(params, (q) => lstmT(duals, q as unknown as LstmWeights<Dual>, xs));
+      for (const name of names) expect(Math.abs((g.gradient[name] as number) - (oracle.gradient[name] as number))).toBeLessThanOrEqual(1e-12);
+    }
+  });
+
   it('the vector RK4 and the vector LSTM: kept, recomputed and checkpointed agree bit for bit, and with the oracles', async () => {
     const ex = await compileAndLoad(examples);
     const h = 0.05;

@@ -416,7 +416,15 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             continue;
           }
           const store = storedAt.get(instr.target);
-          if (store && (store.index.kind === 'const' || !isDefinedIn(store.index.name, body) || definedBefore.has(store.index.name))) {
+          if (store && values && valueTapes.scalars.has(store.array) && store.index.kind === 'var' && definedBefore.has(store.index.name)) {
+            // A costly number the value tape keeps when values fit (value-tape.ts): read back then, else recomputed.
+            const load: Instr = { kind: 'set', target: instr.target, expr: { op: 'load', args: [variable(store.array), store.index] }, origin: instr.origin };
+            const again: Instr = { kind: 'set', target: instr.target, expr: instr.expr, origin: instr.origin };
+            b.emit({ kind: 'let', target: instr.target, expr: undefined, origin: instr.origin });
+            b.emit({ kind: 'if', condition: values.stored, then: [load], else: [again], origin: instr.origin });
+          } else if (store && valueTapes.scalars.has(store.array)) {
+            b.emit(instr);
+          } else if (store && (store.index.kind === 'const' || !isDefinedIn(store.index.name, body) || definedBefore.has(store.index.name))) {
             b.emit({ kind: 'const', target: instr.target, expr: { op: 'load', args: [variable(store.array), store.index] }, origin: instr.origin });
           } else {
             b.emit(instr);
@@ -502,7 +510,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     // An iteration that writes arrays (its state, arrays it makes) is recomputed whole, stores
     // included, in order: its reverse then reads them as they were.
     let wholeIteration = false;
-    forEachInstr(core, (i) => (wholeIteration ||= i.kind === 'store' && !i.accumulate && !tapeArrays.has(i.array)));
+    // (Not for the costly numbers the value tape keeps: they are read back or recomputed, value-tape.ts.)
+    forEachInstr(core, (i) => (wholeIteration ||= i.kind === 'store' && !i.accumulate && !tapeArrays.has(i.array) && !valueTapes.scalars.has(i.array)));
     const S = tape.stride;
     const origin = loop.origin;
     const base = (name: string) => name.replace(/\$.*$/, '');

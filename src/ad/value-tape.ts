@@ -36,10 +36,16 @@ export interface ValueTapes {
   readonly lengths: Map<string, Operand>;
   /** The variables `k = add(o, i)` indexing a kept array (by their forward names): i is the element in the iteration's part. */
   readonly indices: Set<string>;
+  /**
+   * The arrays keeping costly numbers computed once per iteration (not element by element): the
+   * reverse sweep reads one back only when values were kept (`if (kept) c = C[o + j] else c = exp(…)`),
+   * and their stores alone do not make it recompute the iteration whole.
+   */
+  readonly scalars: Set<string>;
 }
 
 export function newValueTapes(): ValueTapes {
-  return { loops: new Map(), lengths: new Map(), indices: new Set() };
+  return { loops: new Map(), lengths: new Map(), indices: new Set(), scalars: new Set() };
 }
 
 /** Rewrites each loop with state at the top level of a function body to keep its iterations' arrays (see ValueTape). */
@@ -50,7 +56,6 @@ export function tapeIterationValues(body: readonly Instr[], names: NameSupply, t
     if (i.kind === 'array') counts.set(i.target, (counts.get(i.target) ?? 0) + 1);
   });
   for (const i of body) if (i.kind === 'array' && !i.rows && i.overwritten && !i.returned && !i.declared && counts.get(i.target) === 1) allocations.set(i.target, i);
-  if (allocations.size === 0) return [...body];
   // Uses of each candidate array: inside which loop with state (top level), and whether each is a plain load or store.
   const disqualified = new Set<string>();
   const usedIn = new Map<string, Loop>();
@@ -120,17 +125,15 @@ export function tapeIterationValues(body: readonly Instr[], names: NameSupply, t
     if (disqualified.has(name) || !written.has(name)) continue;
     kept.set(loop, [...(kept.get(loop) ?? []), name]);
   }
-  if (kept.size === 0) return [...body];
   const moved = new Set([...kept.values()].flat());
   const out: Instr[] = [];
   for (const instr of body) {
     if (instr.kind === 'array' && moved.has(instr.target)) continue;
-    const arrays = instr.kind === 'loop' ? kept.get(instr) : undefined;
-    if (instr.kind !== 'loop' || !arrays) {
+    if (instr.kind !== 'loop' || !instr.carried) {
       out.push(instr);
       continue;
     }
-    out.push(...tapeLoop(instr, arrays.map((a) => allocations.get(a)!), names, tapes, budget));
+    out.push(...tapeLoop(instr, (kept.get(instr) ?? []).map((a) => allocations.get(a)!), names, tapes, budget));
   }
   return out;
 }
@@ -170,10 +173,18 @@ function tapeLoop(loop: Loop, arrays: readonly Extract<Instr, { kind: 'array' }>
     }
   };
   findCostly(loop.body);
+  // Costly numbers computed once per iteration, in the body itself (not in a branch): one array of
+  // them, m per iteration, read back by the reverse sweep when values are kept.
+  const stored0 = new Set(loop.body.flatMap((i) => (i.kind === 'store' && i.expr.op === 'copy' && i.expr.args[0].kind === 'var' ? [i.expr.args[0].name] : [])));
+  const scalars = loop.body.flatMap((i) => (i.kind === 'const' && !stored0.has(i.target) && worthStoring(i.expr.op, i.expr.args) ? [i] : []));
+  const scalarArray = scalars.length > 0 ? names.saved() : undefined;
   const parts: { name: string; length: Operand; op?: string }[] = [
     ...arrays.map((a) => ({ name: a.target, length: a.length })),
     ...[...costly.values()].flatMap((c) => [...c.saved].map(([value, name]) => ({ name, length: c.extent, op: c.ops.get(value) }))),
+    ...(scalarArray ? [{ name: scalarArray, length: constant(scalars.length), op: [...new Set(scalars.map((i) => i.expr.op))].join(', ') }] : []),
   ];
+  if (parts.length === 0) return [loop];
+  if (scalarArray) tapes.scalars.add(scalarArray);
   // T, the state S (as checkpoint.ts counts it) and the numbers kept per iteration V.
   const state = sum([constant((loop.carried ?? []).length), ...(loop.carriedArrays ?? []).map((a) => a.length)]);
   // (Parts of one length counted together: V = 12·n, not n + n + … + n.)
@@ -196,8 +207,8 @@ function tapeLoop(loop: Loop, arrays: readonly Extract<Instr, { kind: 'array' }>
   };
   const mb = ((budget * 8) / 2 ** 20).toLocaleString('en-US');
   const list = arrays.map((a) => a.target).join(', ');
-  const values = [...costly.values()].flatMap((c) => [...c.ops.values()]).join(', ');
-  const what = [list && `the arrays each iteration makes (${list})`, values && `the costly values its loops compute (${values})`].filter(Boolean).join(' and ');
+  const values = [...new Set([...[...costly.values()].flatMap((c) => [...c.ops.values()]), ...scalars.map((i) => i.expr.op)])].join(', ');
+  const what = [list && `the arrays each iteration makes (${list})`, values && `the costly values it computes (${values})`].filter(Boolean).join(' and ');
   const choice =
     `${what}:\n` +
     `kept for every iteration if trip count × (state + these) ≤ ${budget.toLocaleString('en-US')} numbers (${mb} MB),\n` +
@@ -209,7 +220,12 @@ function tapeLoop(loop: Loop, arrays: readonly Extract<Instr, { kind: 'array' }>
     const length = op('select', stored, op('mul', iterations, part.length), part.length);
     const allocation = arrays.find((a) => a.target === part.name);
     const costlyOp = part.op;
-    const note = k === 0 ? choice : costlyOp && `${costlyOp} values for the reverse sweep (a store and a load cost less than an ${costlyOp})`;
+    const note =
+      k === 0
+        ? choice
+        : part.name === scalarArray
+          ? `the ${scalars.length} costly number${scalars.length === 1 ? '' : 's'} (${costlyOp}) of each iteration, for the reverse sweep`
+          : costlyOp && `${costlyOp} values for the reverse sweep (a store and a load cost less than an ${costlyOp})`;
     out.push(allocation ? { ...allocation, length, note } : { kind: 'array', target: part.name, length, overwritten: true, note, origin });
   });
   tapes.loops.set(loop.index, { stored, arrays: new Set(parts.map((a) => a.name)) });
@@ -280,7 +296,15 @@ function tapeLoop(loop: Loop, arrays: readonly Extract<Instr, { kind: 'array' }>
       }
       return [...before, instr];
     });
-  const body = rewrite(loop.body);
+  // Each costly number of the body stored after it is computed, at o + j (its position computed before it).
+  const withScalars = loop.body.flatMap((i): Instr[] => {
+    const j = scalars.indexOf(i as (typeof scalars)[number]);
+    if (j < 0 || !scalarArray || i.kind !== 'const') return [i];
+    const position = names.temp();
+    const index: Instr = { kind: 'const', target: position, expr: { op: 'add', args: [offsetOf(constant(scalars.length)), constant(j)] }, origin: i.origin };
+    return [index, i, { kind: 'store', array: scalarArray, index: variable(position), expr: { op: 'copy', args: [variable(i.target)] }, accumulate: false, origin: i.origin }];
+  });
+  const body = rewrite(withScalars);
   out.push({ ...loop, body: [...top, ...body] });
   return out;
 }
