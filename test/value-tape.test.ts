@@ -300,6 +300,13 @@ describe('value tape: which path runs', () => {
 
 describe('value tape: examples/loops.ad', () => {
   const examples = readFileSync(new URL('../examples/loops.ad', import.meta.url), 'utf8');
+  it("a let copying a callee's array (k1[i] = rhs(p, y)[i]) shares its adjoint array: no d$k1, no loop moving it", () => {
+    const code = compileSync(examples).code!;
+    const rk4 = code.slice(code.indexOf('function rk4Grad('), code.indexOf('function rk4GradInto('));
+    expect(rk4).toContain('d$f[');
+    for (const k of ['k1', 'k2', 'k3', 'k4']) expect(rk4).not.toContain(`d$${k}`);
+  });
+
   it('the LSTM cell with number state keeps its exps and tanhs: read back, not called again, and the same bits', async () => {
     const ex = await compileAndLoad(examples);
     const names = ['wf', 'uf', 'bf', 'wi', 'ui', 'bi', 'wo', 'uo', 'bo', 'wc', 'uc', 'bc', 'v'] as const;

@@ -7,6 +7,7 @@ import { hoistBranchLocals } from './hoist.ts';
 import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from './loops.ts';
 import { copyElements, defaultCheckpointMemoryMB, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { newValueTapes, skippable, tapeIterationValues, type ValueTape } from './value-tape.ts';
+import { copyAliases } from './copies.ts';
 import { isDifferentiable, rules } from './rules.ts';
 import { reverseCall } from './calls.ts';
 
@@ -54,6 +55,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   const saved = new Map<string, Saved>();
   const tapes: Tapes = new Map();
   const valueTapes = newValueTapes();
+  // Array lets that copy another: they share its adjoint array, and their copy loops have no reverse (copies.ts).
+  const aliases = copyAliases(fn.body);
+  const aliasLoops = new Set([...aliases.values()].map((a) => a.loop));
   const forward = saveNestedReductions(hoistBranchLocals(tapeCarriedLoops(tapeIterationValues(fn.body, names, valueTapes, budget), names, tapes, budget), fnOrigin), names, saved);
   const b = new Builder(names, fnOrigin);
   // Array-valued variables (parameters, array lets, rows, stored values) and their adjoint arrays.
@@ -632,6 +636,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   /** The reverse of a loop: a loop running backwards (for max and min, the one iteration selected). */
   const reverseLoop = (loop: Loop) => {
     if (loop.carried) return reverseCarried(loop);
+    // A copy into an array let sharing its source's adjoint array: nothing to move.
+    if (aliasLoops.has(originalOf(loop.index))) return;
     const r = loop.reduction;
     const g = r && active.has(r.target) ? adjoints.get(r.target) : undefined;
     // A product's state `nonzero` (the product of its nonzero terms) has an adjoint when code
@@ -731,8 +737,13 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   // (An array let in a branch has its length hoisted with it: its adjoint array is made here too.)
   forEachInstr(forward, (instr) => {
     // (An array kept per iteration, value-tape.ts: its adjoint is one iteration's.)
-    if (instr.kind === 'array' && active.has(instr.target)) allocate(instr.target, valueTapes.lengths.get(instr.target) ?? instr.length, instr.rows);
+    if (instr.kind === 'array' && active.has(instr.target) && !aliases.has(instr.target)) allocate(instr.target, valueTapes.lengths.get(instr.target) ?? instr.length, instr.rows);
   });
+  for (const [name, { source }] of aliases) {
+    const adjoint = arrayAdjoints.get(source);
+    if (active.has(name) && adjoint) arrayAdjoints.set(name, adjoint);
+    else if (active.has(name)) throw new Error(`internal error: the copy '${name}' of '${source}' is active, its source has no adjoint`);
+  }
   for (const instr of forward) if (instr.kind === 'const' && instr.expr.op === 'row') adjointRow(instr);
 
   // The seed: the result's adjoint is 1 (a gradient) or the caller's cotangent (a vector-Jacobian
