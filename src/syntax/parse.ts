@@ -10,6 +10,7 @@ import { MAX_EXPRESSION_DEPTH } from './limits.ts';
 import type { ProgramCstNode } from './cst.generated.d.ts';
 import * as t from './lexer.ts';
 import { allTokens, NumberLiteral, tokenize } from './lexer.ts';
+import { parseDirect } from './parse-direct.ts';
 import { parseTokens } from './parser.ts';
 import { toAst } from './to-ast.ts';
 
@@ -48,8 +49,21 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
     if (habit) report(habit, span(tok.startOffset, tokenEnd(tok)));
   }
   if (!checkDepth(tokens, diagnostics)) return undefined;
-  const { cst, errors: parseErrors } = parseTokens(tokens);
   const endOfInput = tokens.length > 0 ? tokenEnd(tokens[tokens.length - 1]) : text.length;
+  // A file without a syntax error is read straight into the AST (parse-direct.ts); the Chevrotain
+  // parser, with its error recovery and messages, runs when that gives up.
+  const direct = diagnostics.hasErrors ? undefined : parseDirect(tokens);
+  const program = direct ?? parseChevrotain(tokens, endOfInput, reported, diagnostics);
+  if (!program) return undefined;
+  if (program.functions.length === 0) diagnostics.error('emptyFile', span(endOfInput, endOfInput));
+  else checkExpressionDepth(program, diagnostics);
+  return diagnostics.hasErrors ? undefined : program;
+}
+
+/** The tokens → the AST through Chevrotain's CST, reporting each syntax error it recovers from. */
+function parseChevrotain(tokens: IToken[], endOfInput: number, reported: number[], diagnostics: DiagnosticBag): Program | undefined {
+  const report = (habit: Habit, at: Span) => (diagnostics.error as (id: MessageId, at: Span, ...args: string[]) => void)(habit.id, at, ...habit.args);
+  const { cst, errors: parseErrors } = parseTokens(tokens);
   // Each token's index by offset, made only when there are errors to place.
   const indexOf = parseErrors.length === 0 ? new Map<number, number>() : new Map(tokens.map((tok, k) => [tok.startOffset, k]));
   const seen = new Set<number>();
@@ -69,10 +83,7 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
     } else diagnostics.error('unexpectedToken', at, describeToken(e.token), index === 0 ? `'fn' to start a function` : expectedOf(e));
   }
   if (diagnostics.hasErrors) return undefined;
-  const program = toAst(cst as ProgramCstNode);
-  if (program.functions.length === 0) diagnostics.error('emptyFile', span(endOfInput, endOfInput));
-  else checkExpressionDepth(program, diagnostics);
-  return diagnostics.hasErrors ? undefined : program;
+  return toAst(cst as ProgramCstNode);
 }
 
 /** Whether a token strictly between `from` and `to` starts or ends a statement (a keyword that starts one, a brace). */
@@ -99,16 +110,26 @@ function followsReported(tokens: readonly IToken[], offset: number, reported: re
  * length) in a loop (`leftSpine` in ast.ts), so only the other children cost stack.
  */
 function checkExpressionDepth(program: Program, diagnostics: DiagnosticBag): void {
+  // Two parallel stacks rather than a stack of pairs: this walks every expression of the file.
+  const exprs: Expr[] = [];
+  const depths: number[] = [];
   for (const fn of program.functions) {
     for (const s of allStatements(fn.body)) {
-      const stack: [Expr, number][] = statementExprs(s).map((e) => [e, 1]);
-      while (stack.length > 0) {
-        const [e, depth] = stack.pop()!;
+      for (const e of statementExprs(s)) {
+        exprs.push(e);
+        depths.push(1);
+      }
+      while (exprs.length > 0) {
+        const e = exprs.pop()!;
+        const depth = depths.pop()!;
         if (depth > MAX_EXPRESSION_DEPTH) {
           diagnostics.error('expressionTooDeep', e.span, MAX_EXPRESSION_DEPTH);
           return;
         }
-        for (const child of childrenOf(e)) stack.push([child, e.kind === 'binary' && child === e.left ? depth : depth + 1]);
+        for (const child of childrenOf(e)) {
+          exprs.push(child);
+          depths.push(e.kind === 'binary' && child === e.left ? depth : depth + 1);
+        }
       }
     }
   }
