@@ -10,7 +10,6 @@ import { MAX_EXPRESSION_DEPTH } from './limits.ts';
 import type { ProgramCstNode } from './cst.generated.d.ts';
 import * as t from './lexer.ts';
 import { allTokens, NumberLiteral, tokenize } from './lexer.ts';
-import { parseDirect } from './parse-direct.ts';
 import { parseTokens } from './parser.ts';
 import { toAst } from './to-ast.ts';
 
@@ -49,21 +48,8 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
     if (habit) report(habit, span(tok.startOffset, tokenEnd(tok)));
   }
   if (!checkDepth(tokens, diagnostics)) return undefined;
-  const endOfInput = tokens.length > 0 ? tokenEnd(tokens[tokens.length - 1]) : text.length;
-  // A file without a syntax error is read straight into the AST (parse-direct.ts); the Chevrotain
-  // parser, with its error recovery and messages, runs when that gives up.
-  const direct = diagnostics.hasErrors ? undefined : parseDirect(tokens);
-  const program = direct ?? parseChevrotain(tokens, endOfInput, reported, diagnostics);
-  if (!program) return undefined;
-  if (program.functions.length === 0) diagnostics.error('emptyFile', span(endOfInput, endOfInput));
-  else checkExpressionDepth(program, diagnostics);
-  return diagnostics.hasErrors ? undefined : program;
-}
-
-/** The tokens → the AST through Chevrotain's CST, reporting each syntax error it recovers from. */
-function parseChevrotain(tokens: IToken[], endOfInput: number, reported: number[], diagnostics: DiagnosticBag): Program | undefined {
-  const report = (habit: Habit, at: Span) => (diagnostics.error as (id: MessageId, at: Span, ...args: string[]) => void)(habit.id, at, ...habit.args);
   const { cst, errors: parseErrors } = parseTokens(tokens);
+  const endOfInput = tokens.length > 0 ? tokenEnd(tokens[tokens.length - 1]) : text.length;
   // Each token's index by offset, made only when there are errors to place.
   const indexOf = parseErrors.length === 0 ? new Map<number, number>() : new Map(tokens.map((tok, k) => [tok.startOffset, k]));
   const seen = new Set<number>();
@@ -83,7 +69,10 @@ function parseChevrotain(tokens: IToken[], endOfInput: number, reported: number[
     } else diagnostics.error('unexpectedToken', at, describeToken(e.token), index === 0 ? `'fn' to start a function` : expectedOf(e));
   }
   if (diagnostics.hasErrors) return undefined;
-  return toAst(cst as ProgramCstNode);
+  const program = toAst(cst as ProgramCstNode);
+  if (program.functions.length === 0) diagnostics.error('emptyFile', span(endOfInput, endOfInput));
+  else checkExpressionDepth(program, diagnostics);
+  return diagnostics.hasErrors ? undefined : program;
 }
 
 /** Whether a token strictly between `from` and `to` starts or ends a statement (a keyword that starts one, a brace). */
