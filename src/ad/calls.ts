@@ -1,5 +1,5 @@
-import { KEEP_WORK, type CallGraph, type CallPolicy } from '../ir/call-graph.ts';
-import { constant, forEachInstr, type CallKind, type Callee, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { KEEP_WORK, callLayout, sizeNamesOf, type CallGraph, type CallPolicy } from '../ir/call-graph.ts';
+import { constant, forEachInstr, variable, type CallKind, type CallLayout, type Callee, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { Builder } from '../ir/builder.ts';
 import { lowerFunction } from '../ir/lower.ts';
 import { optimize } from '../ir/optimize.ts';
@@ -26,28 +26,81 @@ import { reverseMode, type ReverseOptions } from './reverse.ts';
  * README ("Calls") says what was measured.
  */
 
-/** The reverse of `y = call(args)` with ḡ the adjoint of y: each active argument's contribution. */
-export function reverseCall(b: Builder, expr: Expr, g: Operand, isActive: (o: Operand) => boolean, accumulate: (name: string, c: Expr | Operand) => void): void {
+/**
+ * The reverse of `y = call(args)` with ḡ the adjoint of y: each active argument's contribution.
+ * An array argument's adjoint is a new array from the adjoint form, added element by element into
+ * the caller's adjoint array of that argument (`adjointArray`, undefined if it has none).
+ */
+export function reverseCall(
+  b: Builder,
+  expr: Expr,
+  g: Operand,
+  isActive: (o: Operand) => boolean,
+  accumulate: (name: string, c: Expr | Operand) => void,
+  adjointArray: (name: string) => string | undefined = () => undefined,
+): void {
   const callee = expr.callee!;
   if (callee.kind !== 'primal') throw new Error(`internal error: reverse mode over a call of ${callee.kind} '${callee.fn}'`);
-  const adjoints = b.call({ fn: callee.fn, kind: 'adjoint' }, [...expr.args, g]);
-  expr.args.forEach((arg, k) => {
+  const layout = callee.layout;
+  const adjoints = b.call({ fn: callee.fn, kind: 'adjoint', ...(layout && { layout }) }, [...expr.args, g]);
+  // The parameters' arguments (the sizes after them have no adjoints).
+  const count = layout ? layout.params.length : expr.args.length;
+  expr.args.slice(0, count).forEach((arg, k) => {
     if (arg.kind !== 'var' || !isActive(arg)) return;
-    // One argument: the adjoint is a number; more: an array of them, one per argument.
-    accumulate(arg.name, expr.args.length === 1 ? adjoints : { op: 'load', args: [adjoints, constant(k)] });
+    // One parameter: the adjoint is a number or an array; more: an array of them, one per parameter.
+    const adjoint = (): Expr | Operand => (count === 1 ? adjoints : { op: 'load', args: [adjoints, constant(k)] });
+    const dims = layout?.params[k];
+    if (!dims) return accumulate(arg.name, adjoint());
+    const target = adjointArray(arg.name);
+    if (!target) throw new Error(`internal error: no adjoint array for '${arg.name}'`);
+    const a = adjoint();
+    const source = 'kind' in a ? a : b.op(a.op, ...a.args);
+    const length = flatLength(b, dims, expr.args.slice(count));
+    const index = b.names.user('i');
+    const body = b.loopBody(index, () => {
+      const element = b.op('load', source, variable(index));
+      b.emit({ kind: 'store', array: target, index: variable(index), expr: { op: 'copy', args: [element] }, accumulate: true, origin: b.origin });
+    });
+    b.emit({ kind: 'loop', index, from: constant(0), to: length, descending: false, body, origin: b.origin });
   });
 }
 
-/** The tangent of `y = call(args)`, given the arguments' tangents (undefined: 0). */
+/** The flat length of an array parameter, from its dimensions and the call's size arguments. */
+function flatLength(b: Builder, dims: NonNullable<CallLayout['params'][number]>, sizes: readonly Operand[]): Operand {
+  let length: Operand = constant(1);
+  for (const d of dims) length = b.op('mul', length, typeof d === 'number' ? constant(d) : sizes[d.size]);
+  return length;
+}
+
+/**
+ * The tangent of `y = call(args)`, given the arguments' tangents (undefined: 0). The tangent
+ * forms take a tangent per parameter (and per ḡ), none per size; an array argument without one
+ * gets a zero-filled array of its length.
+ */
 export function tangentOfCall(b: Builder, expr: Expr, dots: readonly (Operand | undefined)[]): Operand {
   const callee = expr.callee!;
-  const tangents = dots.map((d) => d ?? constant(0));
+  const layout = callee.layout;
+  // The parameters' arguments: before the sizes, and before ḡ in an adjoint call.
+  const count = layout ? layout.params.length : expr.args.length - (callee.kind === 'adjoint' ? 1 : 0);
+  const sizes = layout ? expr.args.slice(count, count + layout.sizes) : [];
+  const tangentOf = (k: number): Operand => {
+    const dims = layout?.params[k];
+    if (dots[k]) return dots[k]!;
+    if (!dims) return constant(0);
+    const target = b.names.temp();
+    b.emit({ kind: 'array', target, length: flatLength(b, dims, sizes), origin: b.origin });
+    return variable(target);
+  };
+  const params = expr.args.slice(0, count).map((_, k) => tangentOf(k));
+  const with_ = (kind: CallKind): Callee => ({ fn: callee.fn, kind, ...(layout && { layout }) });
   switch (callee.kind) {
     case 'primal':
-      return b.call({ fn: callee.fn, kind: 'tangent' }, [...expr.args, ...tangents]);
-    case 'adjoint':
-      // The arguments, then ḡ: their tangents in the same order.
-      return b.call({ fn: callee.fn, kind: 'adjointTangent' }, [...expr.args, ...tangents]);
+      return b.call(with_('tangent'), [...expr.args, ...params]);
+    case 'adjoint': {
+      // The arguments, then ḡ: their tangents in the same order (none for the sizes).
+      const g = expr.args.length - 1;
+      return b.call(with_('adjointTangent'), [...expr.args, ...params, dots[g] ?? constant(0)]);
+    }
     default:
       throw new Error(`internal error: forward mode over a call of ${callee.kind} '${callee.fn}'`);
   }
@@ -75,16 +128,23 @@ export function buildCalledForm(
   kept: ReadonlySet<string>,
   options: Pick<ReverseOptions, 'checkpointMemory'>,
 ): CalledForm {
-  const { ir, names } = lowerFunction(decl, table, kept);
-  const primal: IrFunction = { ...ir, params: ir.params.map((p) => ({ ...p, isConst: false })) };
+  // Arrays flat, then the sizes (CallLayout), which stay const: they have no derivative.
+  const layout = callLayout(decl);
+  const { ir, names } = lowerFunction(decl, table, kept, { flatArrays: layout !== undefined });
+  const sizes = new Set(layout ? ir.params.slice(decl.params.length).map((p) => p.name) : []);
+  const primal: IrFunction = { ...ir, params: ir.params.map((p) => ({ ...p, isConst: sizes.has(p.name) })) };
   const adjoint = (): IrFunction => {
     const reversed = reverseMode(primal, names, { ...options, cotangent: cotangentParameterName });
     return { ...reversed, params: [...primal.params, { name: cotangentParameterName, sourceName: 'cotangent', isConst: true }] };
   };
   const paramNames = (fn: IrFunction) => fn.params.map((p) => p.name);
   switch (callee.kind) {
-    case 'primal':
-      throw new Error('internal error: the primal form is the value function');
+    case 'primal': {
+      // Only a function with array parameters has one of its own (else it is the value function).
+      if (!layout) throw new Error('internal error: the primal form is the value function');
+      const fn = optimize(primal, names);
+      return { callee, ir: fn, params: paramNames(fn), results: [fn.value] };
+    }
     case 'adjoint': {
       // The value itself is not returned (the caller has it): nothing keeps it alive.
       const fn = optimize({ ...adjoint(), value: constant(0) }, names);
@@ -97,7 +157,7 @@ export function buildCalledForm(
     }
     case 'adjointTangent': {
       const a = adjoint();
-      const fn = optimize({ ...forwardMode(a, names, paramNames(a)), value: constant(0), gradient: [] }, names);
+      const fn = optimize({ ...forwardMode(a, names, paramNames(a).filter((p) => !sizes.has(p))), value: constant(0), gradient: [] }, names);
       const seeds = fn.tangent!.seeds.map((s) => s.tangent);
       return { callee, ir: fn, params: [...paramNames(fn), ...seeds], results: fn.tangent!.gradient!.map((t) => t ?? constant(0)) };
     }
@@ -162,8 +222,11 @@ export class CallForms {
       pending = false;
       for (const [fn, kinds] of [...this.wanted]) {
         for (const kind of [...kinds]) {
-          if (kind === 'primal' || built.has(key({ fn, kind }))) continue;
-          const form = buildCalledForm({ fn, kind }, this.table.get(fn)!, this.table, kept, this.options);
+          const decl = this.table.get(fn)!;
+          const layout = callLayout(decl);
+          // A function of numbers is its own primal form (the value function).
+          if ((kind === 'primal' && !layout) || built.has(key({ fn, kind }))) continue;
+          const form = buildCalledForm({ fn, kind, ...(layout && { layout }) }, decl, this.table, kept, this.options);
           built.set(key({ fn, kind }), form);
           for (const c of callsIn(form.ir)) if (this.want(c)) pending = true;
           pending = true;
@@ -181,11 +244,17 @@ export class CallForms {
         : this.policy === 'keep'
           ? `${fn} is compiled once and called, not inlined (the option calls: 'keep').`
           : `${fn} is compiled once and called, not inlined: ${why.size} operations × ${why.sites} call site${why.sites === 1 ? '' : 's'}\n(inlined, that would copy more than ${KEEP_WORK} operations).`;
+      const layout = callLayout(this.table.get(fn)!);
+      const arrays = layout
+        ? `\nIts forms take each array flat (a matrix's rows one after the other), then its sizes\n(${sizeNamesOf(this.table.get(fn)!).join(', ')}) from the caller's arrays; an array's adjoint is returned as a new array.` +
+          (why.recursive ? `\nA call may be running when the same form is called again (recursion): its\nwork arrays are new arrays, not the module's reused ones.` : '')
+        : '';
       result.push({
         name: fn,
-        why: `${reason}\nIts adjoint recomputes ${fn}'s values from the arguments: nothing is stored\nbetween a call and its reverse.`,
+        why: `${reason}\nIts adjoint recomputes ${fn}'s values from the arguments: nothing is stored\nbetween a call and its reverse.${arrays}`,
         primal: kinds.has('primal'),
-        forms: formOrder.filter((k) => kinds.has(k)).map((k) => built.get(key({ fn, kind: k }))!),
+        reentrant: why.recursive === true,
+        forms: (layout ? (['primal', ...formOrder] as const) : formOrder).filter((k) => kinds.has(k)).map((k) => built.get(key({ fn, kind: k }))!),
       });
     }
     // Source order, whatever order the graph decided them in.
@@ -198,6 +267,9 @@ export class CallForms {
 export interface KeptFunctionForms {
   readonly name: string;
   readonly why: string;
+  /** Whether something calls its value: an alias of the value function, or (arrays) a form of its own in `forms`. */
   readonly primal: boolean;
+  /** Its forms may be running when called again (recursion): no work array is shared between calls. */
+  readonly reentrant: boolean;
   readonly forms: readonly CalledForm[];
 }

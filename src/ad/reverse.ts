@@ -262,11 +262,23 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
                 // Each argument's adjoint may be exactly 0 (the callee may not use it): guarded as
                 // an adjoint loaded from an array is, so 0 times an infinite partial stays 0.
                 () =>
-                  reverseCall(b, instr.expr!, g.value, isActive, (name, c) => {
-                    const o = 'kind' in c ? c : b.op(c.op, ...c.args);
-                    if (o.kind === 'var') markMayBeZero(o.name);
-                    accumulate(name, o);
-                  })
+                  reverseCall(
+                    b,
+                    instr.expr!,
+                    g.value,
+                    isActive,
+                    (name, c) => {
+                      const o = 'kind' in c ? c : b.op(c.op, ...c.args);
+                      if (o.kind === 'var') markMayBeZero(o.name);
+                      accumulate(name, o);
+                    },
+                    (name) => {
+                      // An array argument's adjoint is added into its adjoint array.
+                      const target = adjointArrayOf(name);
+                      if (target) addedTo.add(target);
+                      return target;
+                    },
+                  )
               : () => {
                   if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
                   const partials = rules[op];

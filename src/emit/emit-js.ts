@@ -45,8 +45,10 @@ export interface KeptFunction {
   readonly name: string;
   /** Why it is kept, said in a comment above its forms. */
   readonly why: string;
-  /** Whether something calls its value (`f$primal`, an alias of the value function). */
+  /** Whether something calls its value (`f$primal`: an alias of the value function, or a form in `forms`). */
   readonly primal: boolean;
+  /** Its forms may run while they are running (recursion): each call allocates its own arrays. */
+  readonly reentrant?: boolean;
   readonly forms: readonly CalledForm[];
 }
 
@@ -347,11 +349,15 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
 function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Section {
   const out = new Section();
   for (const line of kept.why.split('\n')) out.push(comment('', line));
-  if (kept.primal) out.push(`const ${calledFunctionName(kept.name, 'primal')} = ${localFunctionName(kept.name)};`);
+  if (kept.primal && !kept.forms.some((f) => f.callee.kind === 'primal')) out.push(`const ${calledFunctionName(kept.name, 'primal')} = ${localFunctionName(kept.name)};`);
   for (const form of kept.forms) {
     const { ir } = form;
+    // An array returned to the caller (an array parameter's adjoint, or its tangent) is new per
+    // call; so is every array of a form that may run inside itself. Others are work arrays.
+    const returned = new Set(form.results.flatMap((o) => (o.kind === 'var' ? [o.name] : [])));
     const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
-      if (instr.returned || rows) throw new Error(`internal error: a called form allocates a result array`);
+      if (rows) throw new Error(`internal error: a called form allocates a matrix of rows`);
+      if (instr.returned || returned.has(instr.target) || kept.reentrant) return `new Float64Array(${length})`;
       return instr.overwritten ? `$work(${context.slots.next++}, ${length}, false)` : `$work(${context.slots.next++}, ${length})`;
     };
     const reverse = ir.reverse ?? [];
@@ -359,7 +365,7 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
     const name = calledFunctionName(kept.name, form.callee.kind);
     const args = ir.params.map((p) => p.sourceName).join(', ');
     const docs: Record<typeof form.callee.kind, string> = {
-      primal: '',
+      primal: `${name}(${args}): the value of ${kept.name}, its arrays flat.`,
       adjoint: `${name}(${args}): the adjoint of each argument of ${kept.name}, given the adjoint (cotangent) of its value: ${kept.name}'s values recomputed, then its reverse sweep.`,
       tangent: `${name}(${args}, their tangents): the tangent of ${kept.name}'s value, by forward mode.`,
       adjointTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'adjoint')}'s results, by forward mode over it.`,

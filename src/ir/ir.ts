@@ -54,6 +54,22 @@ export interface Expr {
 export interface Callee {
   readonly fn: string;
   readonly kind: CallKind;
+  /**
+   * A function with array parameters: its forms take each array flat (a matrix's rows one after
+   * the other) and, after the parameters, the value of each of its sizes (see `CallLayout`).
+   */
+  readonly layout?: CallLayout;
+}
+
+/**
+ * How a call of a function with array parameters passes them: the arguments are the parameters
+ * (numbers, and arrays as flat arrays), then one argument per size name of the callee, in order of
+ * first appearance in its parameter types. `params[k]` is parameter k's dimensions (each a fixed
+ * length, or the position of its size among the size arguments), undefined for a number.
+ */
+export interface CallLayout {
+  readonly params: readonly (readonly (number | { readonly size: number })[] | undefined)[];
+  readonly sizes: number;
 }
 export type CallKind = 'primal' | 'adjoint' | 'tangent' | 'adjointTangent';
 
