@@ -72,7 +72,7 @@ describe('the determinant by expansion in minors (examples/recursion.ad)', () =>
   it('compiles det once, as forms that call themselves, and says why in the output', () => {
     expect(code).toContain('// det is compiled once and called, not inlined: it calls itself');
     expect(code).toMatch(/function det\$primal\(A, n\)/);
-    expect(code).toMatch(/function det\$adjoint\(A, n, \$cotangent\)/);
+    expect(code).toMatch(/function det\$gradient\(A, n\)/);
     expect(code).toContain("Its forms take each array flat (a matrix's rows one after the other), then its sizes");
     // Recursive forms never share a work array between a call and the calls it makes.
     const forms = code.slice(code.indexOf('function det$primal'), code.indexOf('export {'));
@@ -188,8 +188,8 @@ describe('calls of functions with array parameters compute what inlined code com
 
   it('the calls stay calls, each form taking the arrays flat and then the sizes', () => {
     expect(kept.code).toMatch(/function quad\$primal\(A, v, m, n\)/);
-    expect(kept.code).toMatch(/function quad\$adjoint\(A, v, m, n, \$cotangent\)/);
-    expect(kept.code).toMatch(/function wsum\$adjointTangent\(/);
+    expect(kept.code).toMatch(/function quad\$gradient\(A, v, m, n\)/);
+    expect(kept.code).toMatch(/function wsum\$gradientTangent\(/);
     expect(inlined.code).not.toContain('quad$');
     const exported = kept.code.slice(kept.code.lastIndexOf('export {'));
     expect(exported).not.toContain('$');

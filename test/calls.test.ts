@@ -58,10 +58,10 @@ describe('kept calls compute the derivatives inlined code computes', () => {
   it('the choice is written in the output, and each way is what was asked for', () => {
     for (const name of ['bump', 'pair', 'pick']) {
       expect(kept.code).toContain(`// ${name} is compiled once and called, not inlined (the option calls: 'keep').`);
-      expect(inlined.code).not.toContain(`${name}$adjoint`);
+      expect(inlined.code).not.toContain(`${name}$gradient`);
     }
-    expect(kept.code).toMatch(/function pair\$adjoint\(x, y, \$cotangent\)/);
-    expect(kept.code).toMatch(/function bump\$adjointTangent\(/);
+    expect(kept.code).toMatch(/function pair\$gradient\(x, y\)/);
+    expect(kept.code).toMatch(/function bump\$gradientTangent\(/);
     // Internal forms are never exported.
     const exported = kept.code.slice(kept.code.lastIndexOf('export {'));
     expect(exported).not.toContain('$');
@@ -115,7 +115,7 @@ describe('kept calls compute the derivatives inlined code computes', () => {
     const jac = `fn sq(x) = x * x * sin(x) + cos(x * x)\nfn r(a, b) = [sq(a) * b, sq(b) - sq(a * b), sq(a + b)]\n`;
     const jk = build(jac, { calls: 'keep' });
     const ji = build(jac, { calls: 'inline' });
-    expect(jk.code).toContain('sq$adjoint(');
+    expect(jk.code).toContain('sq$gradient(');
     same((jk.m.rJacobian(0.4, 1.3) as R).jacobian, (ji.m.rJacobian(0.4, 1.3) as R).jacobian, 'rJacobian');
     same((jk.m.rVjp([1, 2, 3], 0.4, 1.3) as R).gradient, (ji.m.rVjp([1, 2, 3], 0.4, 1.3) as R).gradient, 'rVjp');
     same((jk.m.rJvp({ a: 1, b: 2 }, 0.4, 1.3) as R).tangent, (ji.m.rJvp({ a: 1, b: 2 }, 0.4, 1.3) as R).tangent, 'rJvp');
@@ -140,7 +140,7 @@ describe('kept calls compute the derivatives inlined code computes', () => {
     };
     const source = 'fn g(x, const y) = sin(x) * y\nfn f(x, y) = g(x, y) + g(g(y, x), x)\n';
     const { m, code } = build(source, { calls: 'keep' });
-    expect(code).toContain('g$adjoint(');
+    expect(code).toContain('g$gradient(');
     const oracle = gradient(p, 'f', [0.9, -0.3]);
     const got = m.fGrad(0.9, -0.3) as { value: number; gradient: { x: number; y: number } };
     // The const y of g is not differentiated in g's own gradient, but f's flows through it.
@@ -156,7 +156,7 @@ describe('an argument the kept callee does not use', () => {
     for (const calls of ['keep', 'inline'] as const) {
       const r = compileSync(source, { calls });
       expect(r.diagnostics).toEqual([]);
-      expect(r.code!.includes('g$adjoint')).toBe(calls === 'keep');
+      expect(r.code!.includes('g$gradient')).toBe(calls === 'keep');
       const m = instantiate(r.code!) as unknown as Record<string, (x: number) => { value: number; gradient: { x: number } }>;
       expect(m.hGrad(0)).toEqual({ value: 3, gradient: { x: 0 } });
       expect(m.hGrad(4).gradient.x).toBe(24);
@@ -282,7 +282,7 @@ describe('the compile cache (watch mode, plugins) with kept calls', () => {
         const cached = compileSync(source, { ...options, cache });
         reused.push(cache.reusedLast);
         expect(cached.code).toBe(compileSync(source, options).code);
-        expect(cached.code).toContain('big$adjoint(');
+        expect(cached.code).toContain('big$gradient(');
       }
       expect(reused[0]).toBe(0);
       expect(reused[1]).toBeGreaterThanOrEqual(3);

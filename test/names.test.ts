@@ -112,7 +112,7 @@ describe('names', () => {
         const source = `fn ${fnName}(${p}) = ${p} * ${p} + 1\nfn ${caller}(${fnName}, ${p}) = ${fnName} * ${fnName}(${p}) + ${fnName}(${fnName})\n`;
         const result = compileSync(source, { calls: 'keep', derivatives: ['grad', 'hvp'] });
         expect(result.diagnostics, source).toEqual([]);
-        expect(result.code).toContain('$adjoint(');
+        expect(result.code).toContain('$gradient(');
         const m = instantiate(result.code!) as unknown as Record<string, (...a: unknown[]) => { value: number; gradient: Record<string, number>; hvp: Record<string, number> } | number>;
         // c(a, q) = a (q² + 1) + a² + 1: at (2, 3), 25; ∂/∂a = q² + 1 + 2a = 14, ∂/∂q = 2aq = 12.
         expect(m[caller](2, 3)).toBe(25);
@@ -133,7 +133,7 @@ describe('names', () => {
         const source = `fn ${fnName}(${p}: vec[${size}], ${q}) = sum(${index}: ${p}[${index}] * ${q}) + ${size}\nfn ${caller}(${fnName}: vec[${p}], ${q}) = ${fnName}(${fnName}, ${q}) * 2\n`;
         const result = compileSync(source, { calls: 'keep', derivatives: ['grad', 'hvp'] });
         expect(result.diagnostics, source).toEqual([]);
-        expect(result.code).toContain('$adjoint(');
+        expect(result.code).toContain('$gradient(');
         const m = instantiate(result.code!) as unknown as Record<string, (...a: unknown[]) => any>;
         // c(a, q) = 2 (q Σa + len): at ([1, 2, 3], 0.5), 2 (3 + 3) = 12; ∂/∂a = 2q = 1 each, ∂/∂q = 2 Σa = 12.
         expect(m[caller]([1, 2, 3], 0.5)).toBe(12);

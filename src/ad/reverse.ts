@@ -7,7 +7,7 @@ import { hoistBranchLocals } from './hoist.ts';
 import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from './loops.ts';
 import { copyElements, defaultCheckpointMemoryMB, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { isDifferentiable, rules } from './rules.ts';
-import { reverseCall } from './calls.ts';
+import { recordCalls, reverseCall, type RecordedCalls } from './calls.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
 interface Adjoint {
@@ -80,6 +80,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     if (i.kind === 'loop' && i.carried) forEachInstr(i.body, (s) => s.kind === 'store' && !s.accumulate && rewritten.add(s.array));
   });
   const arrayAdjoints = new Map<string, string>();
+  // Kept calls whose forward sweep calls their gradient form instead (calls.ts).
+  const recorded: RecordedCalls = new Map();
   // Adjoint arrays that some read has added into so far (in the reverse sweep's order).
   const addedTo = new Set<string>();
   /**
@@ -258,14 +260,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           const y = variable(instr.target);
           const contribute =
             op === 'call'
-              ? // A call that stays a call: the callee's adjoint function gives each argument's (calls.ts).
+              ? // A call that stays a call: ḡ times the gradient its forward sweep's call returned (calls.ts).
                 // Each argument's adjoint may be exactly 0 (the callee may not use it): guarded as
                 // an adjoint loaded from an array is, so 0 times an infinite partial stays 0.
                 () =>
                   reverseCall(
                     b,
+                    instr.target,
                     instr.expr!,
                     g.value,
+                    recorded,
                     isActive,
                     (name, c) => {
                       const o = 'kind' in c ? c : b.op(c.op, ...c.args);
@@ -734,7 +738,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   const gradient = fn.params
     .filter((p) => !p.isConst)
     .map((param) => ({ param, adjoint: param.shape ? variable(arrayAdjoints.get(param.name)!) : (adjoints.get(param.name)?.value ?? constant(0)) }));
-  return { ...fn, body: forward, reverse: b.current, gradient };
+  // The calls whose gradient the reverse sweep reads call the gradient form (calls.ts).
+  return { ...fn, body: recordCalls(forward, recorded), reverse: recordCalls(b.current, recorded), gradient };
 }
 
 /**

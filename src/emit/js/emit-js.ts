@@ -366,9 +366,9 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
     const args = ir.params.map((p) => p.sourceName).join(', ');
     const docs: Record<typeof form.callee.kind, string> = {
       primal: `${name}(${args}): the value of ${kept.name}, its arrays flat.`,
-      adjoint: `${name}(${args}): the adjoint of each argument of ${kept.name}, given the adjoint (cotangent) of its value: ${kept.name}'s values recomputed, then its reverse sweep.`,
+      gradient: `${name}(${args}): [the value of ${kept.name}, its derivative with respect to each parameter], by its forward sweep and then its reverse sweep.`,
       tangent: `${name}(${args}, their tangents): the tangent of ${kept.name}'s value, by forward mode.`,
-      adjointTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'adjoint')}'s results, by forward mode over it.`,
+      gradientTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'gradient')}'s results, by forward mode over it.`,
     };
     const p = printer.out;
     p.push(`/** ${docs[form.callee.kind]} */`, ir.span.start);
