@@ -245,3 +245,31 @@ describe('the termination rule over sizes', () => {
     expect(Array.from(m.fGrad(x).gradient.x)).toEqual([15, 0, 0, 0]);
   });
 });
+
+describe('a kept call costs one evaluation of its gradient form, nothing recomputed', () => {
+  it("the doubling chain's gradient forms call the previous level's gradient form twice and its value never", () => {
+    const depth = 6;
+    const source = ['fn f0(x) = sin(x) * 1.5 + x', ...Array.from({ length: depth }, (_, k) => `fn f${k + 1}(x) = 0.5 * f${k}(x) + sin(f${k}(0.5 * x + 1))`)].join('\n') + '\n';
+    const { code, m } = build(source, { calls: 'keep', derivatives: ['grad', 'hvp'] });
+    for (let k = 2; k < depth; k++) {
+      const body = code.slice(code.indexOf(`function f${k}$gradient(`), code.indexOf('\n}\n', code.indexOf(`function f${k}$gradient(`)));
+      expect(body.match(new RegExp(`f${k - 1}\\$gradient\\(`, 'g'))?.length, body).toBe(2);
+      expect(body).not.toContain(`f${k - 1}$primal(`);
+    }
+    const inlined = build(source, { calls: 'inline', derivatives: ['grad', 'hvp'] }).m;
+    for (const x of [0.3, -1.1]) {
+      expectClose(m[`f${depth}Grad`](x), inlined[`f${depth}Grad`](x), 'grad', 1e-12);
+      expectClose(m[`f${depth}Hvp`]({ x: 1 }, x), inlined[`f${depth}Hvp`]({ x: 1 }, x), 'hvp', 1e-10);
+    }
+  });
+
+  it('an array argument whose derivative does not change (a linear callee) has a zero tangent array in fHvp', () => {
+    const source = 'fn lin(v: vec[n], const s) = sum(i: v[i]) * 2 + s\nfn c(v: vec[n]) = lin(v, 1)^2 + lin(v, v[0])\n';
+    const kept = build(source, { calls: 'keep' }).m;
+    const inlined = build(source, { calls: 'inline' }).m;
+    const v = [0.5, -1, 2];
+    expectClose(kept.cHessian(v), inlined.cHessian(v), 'cHessian');
+    expectClose(kept.cHvp({ v: [1, 2, 3] }, v), inlined.cHvp({ v: [1, 2, 3] }, v), 'cHvp');
+  });
+});
+
