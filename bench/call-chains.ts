@@ -87,9 +87,10 @@ export function chainSpeed(log: (line?: string) => void, depth = 10, rounds = 15
     };
     const v = (x: number) => value(x);
     const g = (x: number) => grad(x).gradient.x;
-    // Calibrate to about 20 ms a batch.
+    // Calibrate to about 20 ms a batch, then warm both up (V8 optimises the large inlined ones late).
     let reps = 1;
     while (time(g, reps) * reps * xs.length < 20e6) reps *= 2;
+    for (let r = 0; r < 5; r++) time(v, reps * 4), time(g, reps);
     const vs: number[] = [];
     const gs: number[] = [];
     for (let r = 0; r < rounds; r++) {
