@@ -273,3 +273,18 @@ describe('a kept call costs one evaluation of its gradient form, nothing recompu
   });
 });
 
+describe('a recursive function that makes arrays', () => {
+  it("allocates them per call in its value function too: the inner call does not overwrite the caller's", () => {
+    // z is read after the call of f by itself; sharing a work array, it held the inner call's values.
+    const source = 'fn f(x, const n) {\n  let z[i in 0..3] = x * i + n\n  var s = z[2]\n  if n > 0 {\n    let a = f(x, n - 1)\n    s = a * 0.5 + z[2]\n  }\n  return s\n}\n';
+    const { code, m } = build(source, { derivatives: ['grad'] });
+    const reference = (x: number, n: number): number => (n > 0 ? reference(x, n - 1) * 0.5 : 0) + 2 * x + n;
+    const slope = (n: number): number => (n > 0 ? slope(n - 1) * 0.5 : 0) + 2;
+    expect(code.slice(code.indexOf('\nfunction f('), code.indexOf('\nfunction fGrad('))).not.toContain('$work(');
+    for (const n of [0, 1, 3, 6]) {
+      expect(m.f(0.5, n)).toBe(reference(0.5, n));
+      expect(m.fGrad(0.5, n).gradient.x).toBe(slope(n));
+    }
+  });
+});
+

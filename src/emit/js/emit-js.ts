@@ -100,6 +100,8 @@ export interface EmitFunction {
   /** Export fHvp (else only fHessian uses it). */
   readonly exportHvp?: boolean;
   readonly hessian?: boolean;
+  /** The value function calls itself (recursion): its arrays are new per call, never work arrays another call of it would overwrite. */
+  readonly reentrant?: boolean;
 }
 
 export function emitModule(input: EmitInput): Section[] {
@@ -149,7 +151,7 @@ export function emitModule(input: EmitInput): Section[] {
     const withArrays = value.params.some((p) => p.shape);
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
     const what = value.result ? `the value, a new ${value.result.kind === 'mat' ? 'array of Float64Array rows' : 'Float64Array'}` : 'the value';
-    sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: ${what}.`, 'value', context));
+    sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: ${what}.`, 'value', item.reentrant ? { ...context, reentrant: true } : context));
     exports.push(exportOf(local, value.name));
     if (vjp) {
       const name = vjpName(value.name);
@@ -254,6 +256,8 @@ interface FunctionContext {
   /** The next work-array slot (`$work(slot, …)`), one per array of each generated function. */
   readonly slots: { next: number };
   readonly checkArgs: boolean;
+  /** Arrays are allocated per call, not from the work-array pool (a function that calls itself). */
+  readonly reentrant?: boolean;
 }
 
 /** One generated function (`local` in the module, exported as `exported`), as one or more sections. */
@@ -276,6 +280,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
     // A matrix of rows that is no gradient (one computed by grad(f, W)(…) inside the language) is
     // made per call: the work-array pool keeps flat arrays only.
     if (!param && rows) return `$matrix(${rows}, ${length})`;
+    if (!param && context.reentrant) return `new Float64Array(${length})`;
     if (!param) return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
     const what = jsString(`${exported}: out.${param.sourceName}`);
     const into = `${outParameterName}${member(param.sourceName)}`;
