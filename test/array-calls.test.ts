@@ -288,3 +288,19 @@ describe('a recursive function that makes arrays', () => {
   });
 });
 
+describe('a function with an array parameter and state, called once per index', () => {
+  it('stays a call (AD7010 lifted, as for functions of numbers), with the exact gradient', () => {
+    const source = 'fn g(a: vec[m]) {\n  var s = 0\n  for t in 0..3 {\n    s = s + a[t] * a[t]\n  }\n  return s\n}\nfn f(x: vec[n]) = sum(i: g(x) * x[i])\n';
+    const { code, m } = build(source, { derivatives: ['grad', 'hvp'] });
+    expect(code).toContain('// g is compiled once and called, not inlined: it has state');
+    const x = [0.5, -1, 2, 0.25];
+    const sum = x.reduce((a, b) => a + b, 0);
+    const g = x[0] ** 2 + x[1] ** 2 + x[2] ** 2;
+    expect(close(m.f(x), g * sum, 1e-14)).toBe(true);
+    // ∂f/∂x[j] = 2·x[j]·Σx (j < 3) + g
+    const { gradient } = m.fGrad(x);
+    x.forEach((xj, j) => expect(close(gradient.x[j], (j < 3 ? 2 * xj * sum : 0) + g, 1e-13)).toBe(true));
+    expect(() => m.f([1, 2])).toThrow(RangeError);
+  });
+});
+

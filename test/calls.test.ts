@@ -149,6 +149,17 @@ describe('kept calls compute the derivatives inlined code computes', () => {
 });
 
 describe('an argument the kept callee does not use', () => {
+  it('passed twice, its two adjoints of exactly 0 still contribute nothing through an infinite partial', () => {
+    // d$t = 0 + 0 (y and z unused), then times sqrt'(0) = ∞: 0 as inlined, not NaN (found by the
+    // nested-gradient property with the compiler's choice of kept calls; main gave NaN too).
+    const source = 'fn g(x, y, z) = x * x * 3\nfn h(x) {\n  let t = sqrt(x)\n  return g(x, t, t)\n}\n';
+    for (const calls of ['keep', 'inline'] as const) {
+      const m = instantiate(compileSync(source, { calls }).code!) as unknown as Record<string, (x: number) => { value: number; gradient: { x: number } }>;
+      expect(m.hGrad(0)).toEqual({ value: 0, gradient: { x: 0 } });
+      expect(m.hGrad(2).gradient.x).toBe(12);
+    }
+  });
+
   it('gets an adjoint of exactly 0 that contributes nothing through an infinite partial, as inlined', () => {
     // ∂h/∂x at 0 = g_a·sqrt'(0) + g_b·1 = 0·∞ + 2·0 = 0 (README "Derivative conventions"); before,
     // a kept g gave NaN (found by the nested-gradient property: hGrad NaN where inlined code gave 0).

@@ -154,6 +154,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       const addend = 'op' in c ? b.op(c.op, ...c.args) : c;
       b.emit({ kind: 'let', target, expr: { op: 'add', args: [existing.value, addend] }, origin: b.origin });
       setAdjoint(name, { value: variable(target), owned: true });
+      // The sum of two adjoints that may be exactly 0 (two arguments a kept call does not use) may be too.
+      const zero = (o: Operand) => o.kind === 'var' && mayBeZero.has(o.name);
+      if (zero(existing.value) && zero(addend)) markMayBeZero(target);
     }
   };
 
