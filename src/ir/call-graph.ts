@@ -1,3 +1,4 @@
+import { callsItself } from '../check/check-termination.ts';
 import { allStatements, anyReachable, childrenOf, hasStatefulCode, returnsArray, statementExprs, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 import type { CallLayout } from './ir.ts';
 
