@@ -77,7 +77,15 @@ export function callLayout(fn: FunctionDecl): CallLayout | undefined {
  * reduction or a block, for a function that makes arrays: the callee allocates its own per call).
  */
 export function alwaysStaysCall(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, policy: CallPolicy): boolean {
-  return policy !== 'inline' && canStayCall(fn, functions) && (policy === 'keep' || callsItself(fn));
+  return policy !== 'inline' && canStayCall(fn, functions) && (policy === 'keep' || recursive(fn));
+}
+
+/** Whether a function calls itself, walked once per declaration (asked at each call of it). */
+const recursiveFunctions = new WeakMap<FunctionDecl, boolean>();
+function recursive(fn: FunctionDecl): boolean {
+  let known = recursiveFunctions.get(fn);
+  if (known === undefined) recursiveFunctions.set(fn, (known = callsItself(fn)));
+  return known;
 }
 
 /** Whether a call of `fn` once per index must stay a call (see above), unless every call is inlined. */
