@@ -6,6 +6,8 @@
  * its length; with calls that stay calls both are linear in the source.
  */
 import { compileSync } from '../src/index.ts';
+import { loadSync } from '../src/explain/generated.ts';
+import type { CallPolicy } from '../src/ir/call-graph.ts';
 
 export const doublingChain = (depth: number): string =>
   ['fn f0(x) = sin(x) * 1.5 + x', ...Array.from({ length: depth }, (_, k) => `fn f${k + 1}(x) = 0.5 * f${k}(x) + sin(f${k}(0.5 * x + 1))`)].join('\n') + '\n';
@@ -51,3 +53,58 @@ export const chainBody = (rows: readonly ChainRow[]): string[][] =>
     `${r.wallMs.toFixed(0)} ms`,
     (r.wallMs / r.functions).toFixed(2),
   ]);
+
+export interface ChainSpeedRow {
+  readonly depth: number;
+  readonly calls: CallPolicy;
+  /** Median ns per call of the value and of fGrad, measured interleaved in one process. */
+  readonly valueNs: number;
+  readonly gradNs: number;
+}
+
+/**
+ * The run time of the doubling chain's value and gradient (fGrad), with every call kept, with the
+ * compiler's choice and with every call inlined: the gradient's cost relative to the value's is
+ * what a kept call's adjoint adds. Value and gradient batches alternate (medians of `rounds`), so
+ * the machine's load affects both alike.
+ */
+export function chainSpeed(log: (line?: string) => void, depth = 10, rounds = 15): ChainSpeedRow[] {
+  const rows: ChainSpeedRow[] = [];
+  const source = doublingChain(depth);
+  const top = `f${depth}`;
+  for (const calls of ['keep', 'auto', 'inline'] as const) {
+    const m = loadSync(compileSync(source, { calls }).code!) as Record<string, (x: number) => number & { value: number; gradient: { x: number } }>;
+    const value = m[top]!;
+    const grad = m[`${top}Grad`]!;
+    const xs = Array.from({ length: 16 }, (_, i) => 0.1 + i / 16);
+    const time = (f: (x: number) => number, reps: number) => {
+      const t = performance.now();
+      let s = 0;
+      for (let r = 0; r < reps; r++) for (const x of xs) s += f(x);
+      const ns = ((performance.now() - t) * 1e6) / (reps * xs.length);
+      if (!Number.isFinite(s)) throw new Error('not finite');
+      return ns;
+    };
+    const v = (x: number) => value(x);
+    const g = (x: number) => grad(x).gradient.x;
+    // Calibrate to about 20 ms a batch, then warm both up (V8 optimises the large inlined ones late).
+    let reps = 1;
+    while (time(g, reps) * reps * xs.length < 20e6) reps *= 2;
+    for (let r = 0; r < 5; r++) time(v, reps * 4), time(g, reps);
+    const vs: number[] = [];
+    const gs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      vs.push(time(v, reps));
+      gs.push(time(g, reps));
+    }
+    const median = (a: number[]) => a.sort((p, q) => p - q)[a.length >> 1]!;
+    const row = { depth, calls, valueNs: median(vs), gradNs: median(gs) };
+    rows.push(row);
+    log(`call chains: doubling depth ${depth}, calls ${calls}: value ${(row.valueNs / 1e3).toFixed(2)} µs, gradient ${(row.gradNs / 1e3).toFixed(2)} µs (${(row.gradNs / row.valueNs).toFixed(2)}×)`);
+  }
+  return rows;
+}
+
+export const chainSpeedHead = ['doubling chain', 'calls', 'value', 'fGrad', 'fGrad / value'];
+export const chainSpeedBody = (rows: readonly ChainSpeedRow[]): string[][] =>
+  rows.map((r) => [`depth ${r.depth}`, r.calls, `${(r.valueNs / 1e3).toFixed(2)} µs`, `${(r.gradNs / 1e3).toFixed(2)} µs`, `${(r.gradNs / r.valueNs).toFixed(2)}×`]);

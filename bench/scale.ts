@@ -21,7 +21,7 @@ import { compileFile } from '../src/cli/compile-files.ts';
 import { Session } from '../src/repl/session.ts';
 import { chainSource } from './chain.ts';
 import { loopsInARow, nestedLoops } from './shapes.ts';
-import { callChains, chainBody, chainHead } from './call-chains.ts';
+import { callChains, chainBody, chainHead, chainSpeed, chainSpeedBody, chainSpeedHead } from './call-chains.ts';
 import { markdownTable, textTable } from './format.ts';
 
 type Log = (line?: string) => void;
@@ -353,6 +353,7 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
   const repl = await replLines(log, options.replSizes ?? [10, 10_000]);
   const watch = await watchEdit(log);
   const chains = callChains(log);
+  const speeds = chainSpeed(log);
 
   const startHead = ['command', 'fastest', 'median', 'CPU (mean)', 'over node -e 0', 'target (over node -e 0)', ...(options.before ? ['before (fastest)', 'before (CPU)'] : [])];
   const startBody = start.map((r) => [
@@ -398,6 +399,7 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
     ['REPL: time per line', replHead, replBody],
     ['Watch: a one-line edit', watchHead, watchBody],
     ['Call chains: output size and compile time (bench/call-chains.ts)', chainHead, chainBody(chains)],
+    ['Call chains: run time of the value and fGrad (bench/call-chains.ts, interleaved medians)', chainSpeedHead, chainSpeedBody(speeds)],
   ] as const;
   const text = [`Scaling, measured on ${machine}:`, ...tables.flatMap(([title, h, b]) => ['', `${title}:`, textTable([...h], b.map((r) => [...r]))]), '', ...notes.map((n) => `- ${n}`)].join('\n');
   const markdown = [
@@ -408,7 +410,7 @@ export async function benchScale(log: Log, options: { before?: string; compileSi
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
-  return { text, markdown, json: { machine, startup: start, compile: compiles, shapes, repl, watch, chains } };
+  return { text, markdown, json: { machine, startup: start, compile: compiles, shapes, repl, watch, chains, chainSpeeds: speeds } };
 }
 
 /** `≤ 50 ms: met (wall), met (CPU)`: the target against the wall time and against the CPU time, each over node -e 0's. */

@@ -292,7 +292,9 @@ function compileSections(source: string, options: CompileOptions): CompileResult
         continue;
       }
       if (key !== undefined) keys.set(decl.name, key);
-      const made = compileFunction(decl, checked.table, asked, options, kept);
+      const compiled = compileFunction(decl, checked.table, asked, options, kept);
+      // A function calling itself (its value function is its primal form) may be running when called again.
+      const made = graph.kept.get(decl.name)?.recursive ? { ...compiled, reentrant: true } : compiled;
       callsOf.set(decl.name, calls.note([made.value, made.gradient, made.vjp, made.jvp, made.hvp]));
       yield made;
     }

@@ -30,6 +30,19 @@ describe('compiled array programs agree with a reference evaluator and finite di
   });
 });
 
+const keptRuns = Number(process.env.ADC_KEPT_PROPERTY_RUNS ?? 150);
+
+describe('with every call kept (issue #15: the helper g, taking vectors or matrices, compiled once and called), the same checks', () => {
+  it(`on ${keptRuns} random programs`, () => {
+    const stats = newStats();
+    fc.assert(
+      fc.property(arrayCaseArb(), (c) => checkArrayCase(c, stats, { calls: 'keep' })),
+      { numRuns: keptRuns },
+    );
+    console.log(`array programs, calls kept: ${stats.programs} compiled; gradient entries: ${stats.compared} compared with finite differences`);
+  });
+});
+
 const nestedRuns = Number(process.env.ADC_NESTED_PROPERTY_RUNS ?? 100);
 
 describe('grad(f, p)(…) of random array programs, differentiated again, agrees with the exported gradient and finite differences', () => {

@@ -283,7 +283,7 @@ describe('the module', () => {
     ].join('\n');
     const wasm = compileSync(source, { target: 'wasm' });
     expect(wasm.diagnostics).toEqual([]);
-    expect(wasm.code).toContain('g$adjoint');
+    expect(wasm.code).toContain('g$gradient');
     expect(wasm.code).toContain('// (--target wasm: f stays JavaScript: it calls a function compiled once and called');
     const js = instantiate(compileSync(source).code!) as unknown as Record<string, (x: Float64Array) => { value: number; gradient: { x: Float64Array } }>;
     const w = instantiate(wasm.code!) as unknown as typeof js;

@@ -1,10 +1,10 @@
-import { KEEP_WORK, type CallGraph, type CallPolicy } from '../ir/call-graph.ts';
-import { constant, forEachInstr, type CallKind, type Callee, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { KEEP_WORK, callLayout, sizeNamesOf, type CallGraph, type CallPolicy } from '../ir/call-graph.ts';
+import { constant, forEachInstr, mapNested, variable, type CallKind, type CallLayout, type Callee, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { Builder } from '../ir/builder.ts';
 import { lowerFunction } from '../ir/lower.ts';
 import { nestedGradient } from './nested.ts';
 import { optimize } from '../ir/optimize.ts';
-import { cotangentParameterName } from '../emit/names.ts';
+import { calledFunctionName } from '../emit/names.ts';
 import type { FunctionDecl } from '../syntax/ast.ts';
 import { forwardMode } from './forward.ts';
 import { reverseMode, type ReverseOptions } from './reverse.ts';
@@ -12,46 +12,137 @@ import { reverseMode, type ReverseOptions } from './reverse.ts';
 /**
  * Calls that stay calls (src/ir/call-graph.ts decides which): the derivative of `r = f(args)`
  * without f's body. Each kept function f is compiled once in each form the module needs, as an
- * IR function of numbers (the forms are named in ir.ts, `Callee`):
+ * IR function (the forms are named in ir.ts, `Callee`):
  *
- *   reverse:  r = f(a, b)       ḡ = adjoint of r        →  c = f$adjoint(a, b, ḡ);  ā += c[0];  b̄ += c[1]
- *   forward:  r = f(a, b)                               →  ṙ = f$tangent(a, b, ȧ, ḃ)
- *   forward over reverse:  c = f$adjoint(a, b, ḡ)        →  ċ = f$adjointTangent(a, b, ḡ, ȧ, ḃ, ġ)
+ *   reverse:  r = f(a, b)   →  forward sweep:  v = f$gradient(a, b);  r = v[0]
+ *                               reverse sweep: ā += ḡ·v[1];  b̄ += ḡ·v[2]      (ḡ the adjoint of r)
+ *   forward:  r = f(a, b)                     →  ṙ = f$tangent(a, b, ȧ, ḃ)
+ *   forward over reverse:  v = f$gradient(a, b)  →  v̇ = f$gradientTangent(a, b, ȧ, ḃ)
  *
- * The adjoint recomputes f's values from its arguments (f's forward sweep, then its reverse
- * sweep seeded with ḡ) rather than receiving them from the primal call: the caller's forward
- * sweep calls the plain value function, nothing is stored between a call and its reverse, and
- * the adjoint is the same code whether the call is in a loop, a branch or a reduction (whose
- * reverse recomputes each iteration anyway). The price is one more evaluation of f per adjoint
- * call (for a chain of kept calls k deep, the innermost value is computed k + 1 times); the
- * README ("Calls") says what was measured.
+ * The rule (said in the generated comment above the forms): f returns a number, so the adjoints
+ * of its arguments are ḡ times its gradient, which does not depend on ḡ. The caller's forward
+ * sweep calls f$gradient (f's forward sweep, then its reverse sweep seeded with 1) instead of f,
+ * keeps the gradient, and its reverse sweep multiplies: nothing of f is computed again. Nested
+ * kept calls then cost a constant factor per level (f$gradient calls its callees' gradient forms
+ * once each), where an adjoint form recomputing f's values from the arguments compounded: for a
+ * chain k deep the innermost value was computed k + 1 times (the README's "Calls" has the
+ * figures). Inside a loop, whose reverse recomputes each iteration, the forward sweep calls f
+ * (values only) and the recomputed iteration calls f$gradient. A call whose value does not
+ * depend on the differentiated parameters stays a call of f.
  */
 
-/** The reverse of `y = call(args)` with ḡ the adjoint of y: each active argument's contribution. */
-export function reverseCall(b: Builder, expr: Expr, g: Operand, isActive: (o: Operand) => boolean, accumulate: (name: string, c: Expr | Operand) => void): void {
+/** The calls a reverse sweep turns into calls of the gradient form, by result: the gradient's variable, and the call. */
+export type RecordedCalls = Map<string, { readonly gradient: string; readonly call: Expr }>;
+
+/**
+ * ḡ times a gradient entry, 0 where the entry is exactly 0 (the callee does not use the argument,
+ * or its derivative is 0 there) even if ḡ is infinite (no test when ḡ is a finite constant): what the inlined body gives, where no
+ * path from the result reaches the argument (the 0·∞ convention of Decisions in ARCHITECTURE.md).
+ */
+function times(b: Builder, g: Operand, entry: Operand): Operand {
+  if (g.kind === 'const' && Number.isFinite(g.value)) return b.op('mul', g, entry);
+  return b.op('select', b.op('eq', entry, constant(0)), constant(0), b.op('mul', g, entry));
+}
+
+/**
+ * The reverse of `y = call(args)` with ḡ the adjoint of y: each active argument's contribution,
+ * ḡ times the argument's entry of the gradient the forward sweep's call of f$gradient returned
+ * (`recorded` notes which call becomes one, `recordCalls` rewrites it). An array argument's
+ * gradient is a new array, added element by element (times ḡ) into the caller's adjoint array
+ * of that argument (`adjointArray`).
+ */
+export function reverseCall(
+  b: Builder,
+  target: string,
+  expr: Expr,
+  g: Operand,
+  recorded: RecordedCalls,
+  isActive: (o: Operand) => boolean,
+  accumulate: (name: string, c: Expr | Operand) => void,
+  adjointArray: (name: string) => string | undefined,
+): void {
   const callee = expr.callee!;
   if (callee.kind !== 'primal') throw new Error(`internal error: reverse mode over a call of ${callee.kind} '${callee.fn}'`);
-  const adjoints = b.call({ fn: callee.fn, kind: 'adjoint' }, [...expr.args, g]);
-  expr.args.forEach((arg, k) => {
+  const layout = callee.layout;
+  if (!recorded.has(target)) recorded.set(target, { gradient: b.names.temp(), call: expr });
+  const { gradient } = recorded.get(target)!;
+  // The parameters' arguments (the sizes after them have no adjoints).
+  const count = layout ? layout.params.length : expr.args.length;
+  expr.args.slice(0, count).forEach((arg, k) => {
     if (arg.kind !== 'var' || !isActive(arg)) return;
-    // One argument: the adjoint is a number; more: an array of them, one per argument.
-    accumulate(arg.name, expr.args.length === 1 ? adjoints : { op: 'load', args: [adjoints, constant(k)] });
+    const entry = b.op('load', variable(gradient), constant(k + 1));
+    const dims = layout?.params[k];
+    if (!dims) return accumulate(arg.name, times(b, g, entry));
+    const into = adjointArray(arg.name);
+    if (!into) throw new Error(`internal error: no adjoint array for '${arg.name}'`);
+    const length = flatLength(b, dims, expr.args.slice(count));
+    const index = b.names.user('i');
+    const body = b.loopBody(index, () => {
+      const element = times(b, g, b.op('load', entry, variable(index)));
+      b.emit({ kind: 'store', array: into, index: variable(index), expr: { op: 'copy', args: [element] }, accumulate: true, origin: b.origin });
+    });
+    b.emit({ kind: 'loop', index, from: constant(0), to: length, descending: false, body, origin: b.origin });
   });
 }
 
-/** The tangent of `y = call(args)`, given the arguments' tangents (undefined: 0). */
+/**
+ * After a reverse sweep is built: each call `recorded` names (in the forward sweep, or in an
+ * iteration the reverse sweep recomputes) calls the gradient form instead, `v = f$gradient(args)`,
+ * its value being `v[0]`. Where the recomputation reads the value back from an array it was
+ * stored in rather than calling f again, the gradient form is called beside that read. A call
+ * inside a branch is a variable declared before it (so the reverse sweep, outside the branch,
+ * reads it): the gradient is declared beside it.
+ */
+export function recordCalls(block: readonly Instr[], recorded: RecordedCalls): Instr[] {
+  if (recorded.size === 0) return [...block];
+  const declared = new Set<string>();
+  forEachInstr(block, (i) => {
+    if (i.kind === 'set' && recorded.has(i.target)) declared.add(i.target);
+  });
+  const rewrite = (instrs: readonly Instr[]): Instr[] =>
+    instrs.flatMap((i): Instr[] => {
+      if (i.kind === 'if' || i.kind === 'loop') return [mapNested(i, rewrite)];
+      if (i.kind === 'let' && !i.expr && declared.has(i.target)) return [i, { ...i, target: recorded.get(i.target)!.gradient }];
+      if ((i.kind !== 'const' && i.kind !== 'set' && i.kind !== 'let') || !i.expr || !recorded.has(i.target)) return [i];
+      const { gradient, call } = recorded.get(i.target)!;
+      const form: Expr = { ...call, callee: { ...call.callee!, kind: 'gradient' } };
+      const define = (expr: Expr): Instr => (i.kind === 'set' ? { ...i, target: gradient, expr } : { kind: 'const', target: gradient, expr, origin: i.origin });
+      if (i.expr.op !== 'call') return [i, define(form)];
+      return [define(form), { ...i, expr: { op: 'load', args: [variable(gradient), constant(0)] } }];
+    });
+  return rewrite(block);
+}
+
+/** The flat length of an array parameter, from its dimensions and the call's size arguments. */
+function flatLength(b: Builder, dims: NonNullable<CallLayout['params'][number]>, sizes: readonly Operand[]): Operand {
+  let length: Operand = constant(1);
+  for (const d of dims) length = b.op('mul', length, typeof d === 'number' ? constant(d) : sizes[d.size]);
+  return length;
+}
+
+/**
+ * The tangent of `y = call(args)`, given the arguments' tangents (undefined: 0). The tangent
+ * forms take a tangent per parameter, none per size; an array argument without one gets a
+ * zero-filled array of its length.
+ */
 export function tangentOfCall(b: Builder, expr: Expr, dots: readonly (Operand | undefined)[]): Operand {
   const callee = expr.callee!;
-  const tangents = dots.map((d) => d ?? constant(0));
-  switch (callee.kind) {
-    case 'primal':
-      return b.call({ fn: callee.fn, kind: 'tangent' }, [...expr.args, ...tangents]);
-    case 'adjoint':
-      // The arguments, then ḡ: their tangents in the same order.
-      return b.call({ fn: callee.fn, kind: 'adjointTangent' }, [...expr.args, ...tangents]);
-    default:
-      throw new Error(`internal error: forward mode over a call of ${callee.kind} '${callee.fn}'`);
-  }
+  const layout = callee.layout;
+  const count = layout ? layout.params.length : expr.args.length;
+  const sizes = layout ? expr.args.slice(count, count + layout.sizes) : [];
+  const tangentOf = (k: number): Operand => {
+    const dims = layout?.params[k];
+    if (dots[k]) return dots[k]!;
+    if (!dims) return constant(0);
+    const target = b.names.temp();
+    b.emit({ kind: 'array', target, length: flatLength(b, dims, sizes), origin: b.origin });
+    return variable(target);
+  };
+  const tangents = expr.args.slice(0, count).map((_, k) => tangentOf(k));
+  const kind: Record<CallKind, CallKind | undefined> = { primal: 'tangent', gradient: 'gradientTangent', tangent: undefined, gradientTangent: undefined };
+  const form = kind[callee.kind];
+  if (!form) throw new Error(`internal error: forward mode over a call of ${callee.kind} '${callee.fn}'`);
+  return b.call({ fn: callee.fn, kind: form, ...(layout && { layout }) }, [...expr.args, ...tangents]);
 }
 
 /** A compiled form of a kept function, ready to print: its IR, its parameters and its results. */
@@ -76,31 +167,48 @@ export function buildCalledForm(
   kept: ReadonlySet<string>,
   options: Pick<ReverseOptions, 'checkpointMemory'>,
 ): CalledForm {
-  const { ir, names } = lowerFunction(decl, table, nestedGradient, kept);
-  const primal: IrFunction = { ...ir, params: ir.params.map((p) => ({ ...p, isConst: false })) };
-  const adjoint = (): IrFunction => {
-    const reversed = reverseMode(primal, names, { ...options, cotangent: cotangentParameterName });
-    return { ...reversed, params: [...primal.params, { name: cotangentParameterName, sourceName: 'cotangent', isConst: true }] };
-  };
+  // Arrays flat, then the sizes (CallLayout), which stay const: they have no derivative.
+  const layout = callLayout(decl);
+  const { ir, names } = lowerFunction(decl, table, nestedGradient, kept, { flatArrays: layout !== undefined });
+  const sizes = new Set(layout ? ir.params.slice(decl.params.length).map((p) => p.name) : []);
+  const primal: IrFunction = { ...ir, params: ir.params.map((p) => ({ ...p, isConst: sizes.has(p.name) })) };
+  // f's forward sweep, then its reverse sweep seeded with 1: the value and the gradient.
+  const gradient = (): IrFunction => reverseMode(primal, names, options);
   const paramNames = (fn: IrFunction) => fn.params.map((p) => p.name);
   switch (callee.kind) {
-    case 'primal':
-      throw new Error('internal error: the primal form is the value function');
-    case 'adjoint': {
-      // The value itself is not returned (the caller has it): nothing keeps it alive.
-      const fn = optimize({ ...adjoint(), value: constant(0) }, names);
-      return { callee, ir: fn, params: paramNames(fn), results: fn.gradient!.map((g) => g.adjoint) };
+    case 'primal': {
+      // Only a function with array parameters has one of its own (else it is the value function).
+      if (!layout) throw new Error('internal error: the primal form is the value function');
+      const fn = optimize(primal, names);
+      return { callee, ir: fn, params: paramNames(fn), results: [fn.value] };
+    }
+    case 'gradient': {
+      const fn = optimize(gradient(), names);
+      return { callee, ir: fn, params: paramNames(fn), results: [fn.value, ...fn.gradient!.map((g) => g.adjoint)] };
     }
     case 'tangent': {
       const fn = optimize({ ...forwardMode(primal, names), value: constant(0) }, names);
       const seeds = fn.tangent!.seeds.map((s) => s.tangent);
       return { callee, ir: fn, params: [...paramNames(fn), ...seeds], results: [fn.tangent!.value ?? constant(0)] };
     }
-    case 'adjointTangent': {
-      const a = adjoint();
-      const fn = optimize({ ...forwardMode(a, names, paramNames(a)), value: constant(0), gradient: [] }, names);
+    case 'gradientTangent': {
+      const g = gradient();
+      const forward = forwardMode(g, names, paramNames(g).filter((p) => !sizes.has(p)));
+      // An array parameter's gradient whose tangent is 0 (f linear in it) is a zero-filled array.
+      const zeros: Instr[] = [];
+      const tangents = forward.tangent!.gradient!.map((t, k): Operand => {
+        if (t) return t;
+        const shape = g.gradient![k].param.shape;
+        if (!shape) return constant(0);
+        const target = names.temp();
+        const size = shape.sizes[0];
+        zeros.push({ kind: 'array', target, length: typeof size === 'number' ? constant(size) : variable(size.name), origin: { span: decl.span, statement: decl.span } });
+        return variable(target);
+      });
+      const withZeros = { ...forward, reverse: [...(forward.reverse ?? []), ...zeros] };
+      const fn = optimize({ ...withZeros, tangent: { ...forward.tangent!, gradient: tangents } }, names);
       const seeds = fn.tangent!.seeds.map((s) => s.tangent);
-      return { callee, ir: fn, params: [...paramNames(fn), ...seeds], results: fn.tangent!.gradient!.map((t) => t ?? constant(0)) };
+      return { callee, ir: fn, params: [...paramNames(fn), ...seeds], results: [fn.tangent!.value ?? constant(0), ...fn.tangent!.gradient!.map((t) => t ?? constant(0))] };
     }
   }
 }
@@ -116,7 +224,7 @@ export function callsIn(fn: IrFunction): Callee[] {
   return found;
 }
 
-const formOrder: readonly CallKind[] = ['adjoint', 'tangent', 'adjointTangent'];
+const formOrder: readonly CallKind[] = ['gradient', 'tangent', 'gradientTangent'];
 
 /**
  * The forms of kept functions a module calls: noted from each function's IR as it is compiled,
@@ -163,8 +271,11 @@ export class CallForms {
       pending = false;
       for (const [fn, kinds] of [...this.wanted]) {
         for (const kind of [...kinds]) {
-          if (kind === 'primal' || built.has(key({ fn, kind }))) continue;
-          const form = buildCalledForm({ fn, kind }, this.table.get(fn)!, this.table, kept, this.options);
+          const decl = this.table.get(fn)!;
+          const layout = callLayout(decl);
+          // A function of numbers is its own primal form (the value function).
+          if ((kind === 'primal' && !layout) || built.has(key({ fn, kind }))) continue;
+          const form = buildCalledForm({ fn, kind, ...(layout && { layout }) }, decl, this.table, kept, this.options);
           built.set(key({ fn, kind }), form);
           for (const c of callsIn(form.ir)) if (this.want(c)) pending = true;
           pending = true;
@@ -182,11 +293,17 @@ export class CallForms {
         : this.policy === 'keep'
           ? `${fn} is compiled once and called, not inlined (the option calls: 'keep').`
           : `${fn} is compiled once and called, not inlined: ${why.size} operations × ${why.sites} call site${why.sites === 1 ? '' : 's'}\n(inlined, that would copy more than ${KEEP_WORK} operations).`;
+      const layout = callLayout(this.table.get(fn)!);
+      const arrays = layout
+        ? `\nIts forms take each array flat (a matrix's rows one after the other), then its sizes\n(${sizeNamesOf(this.table.get(fn)!).join(', ')}) from the caller's arrays; an array's derivative is returned as a new array.` +
+          (why.recursive ? `\nA call may be running when the same form is called again (recursion): its\nwork arrays are new arrays, not the module's reused ones.` : '')
+        : '';
       result.push({
         name: fn,
-        why: `${reason}\nIts adjoint recomputes ${fn}'s values from the arguments: nothing is stored\nbetween a call and its reverse.`,
+        why: `${reason}\nA gradient's forward sweep calls ${calledFunctionName(fn, 'gradient')} (its value and its derivatives at the\narguments) and its reverse sweep multiplies those by the call's adjoint: nothing of\n${fn} is computed again (in a loop, the iteration the reverse sweep recomputes calls it).${arrays}`,
         primal: kinds.has('primal'),
-        forms: formOrder.filter((k) => kinds.has(k)).map((k) => built.get(key({ fn, kind: k }))!),
+        reentrant: why.recursive === true,
+        forms: (layout ? (['primal', ...formOrder] as const) : formOrder).filter((k) => kinds.has(k)).map((k) => built.get(key({ fn, kind: k }))!),
       });
     }
     // Source order, whatever order the graph decided them in.
@@ -199,6 +316,9 @@ export class CallForms {
 export interface KeptFunctionForms {
   readonly name: string;
   readonly why: string;
+  /** Whether something calls its value: an alias of the value function, or (arrays) a form of its own in `forms`. */
   readonly primal: boolean;
+  /** Its forms may be running when called again (recursion): no work array is shared between calls. */
+  readonly reentrant: boolean;
   readonly forms: readonly CalledForm[];
 }

@@ -9,7 +9,7 @@ import { copyElements, defaultCheckpointMemoryMB, isTrue, planSnapshots, splitIt
 import { newValueTapes, skippable, tapeIterationValues, type ValueTape } from './value-tape.ts';
 import { copyAliases } from './copies.ts';
 import { isDifferentiable, rules } from './rules.ts';
-import { reverseCall } from './calls.ts';
+import { recordCalls, reverseCall, type RecordedCalls } from './calls.ts';
 import { isPartialProductName } from '../emit/names.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
@@ -89,6 +89,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     if (i.kind === 'array' && isPartialProductName(i.target)) rewritten.add(i.target);
   });
   const arrayAdjoints = new Map<string, string>();
+  // Kept calls whose forward sweep calls their gradient form instead (calls.ts).
+  const recorded: RecordedCalls = new Map();
   // Adjoint arrays that some read has added into so far (in the reverse sweep's order).
   const addedTo = new Set<string>();
   /**
@@ -176,6 +178,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       const addend = 'op' in c ? b.op(c.op, ...c.args) : c;
       b.emit({ kind: 'let', target, expr: { op: 'add', args: [existing.value, addend] }, origin: b.origin });
       setAdjoint(name, { value: variable(target), owned: true });
+      // The sum of two adjoints that may be exactly 0 (two arguments a kept call does not use) may be too.
+      const zero = (o: Operand) => o.kind === 'var' && mayBeZero.has(o.name);
+      if (zero(existing.value) && zero(addend)) markMayBeZero(target);
     }
   };
 
@@ -282,15 +287,29 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           const y = variable(instr.target);
           const contribute =
             op === 'call'
-              ? // A call that stays a call: the callee's adjoint function gives each argument's (calls.ts).
+              ? // A call that stays a call: ḡ times the gradient its forward sweep's call returned (calls.ts).
                 // Each argument's adjoint may be exactly 0 (the callee may not use it): guarded as
                 // an adjoint loaded from an array is, so 0 times an infinite partial stays 0.
                 () =>
-                  reverseCall(b, instr.expr!, g.value, isActive, (name, c) => {
-                    const o = 'kind' in c ? c : b.op(c.op, ...c.args);
-                    if (o.kind === 'var') markMayBeZero(o.name);
-                    accumulate(name, o);
-                  })
+                  reverseCall(
+                    b,
+                    instr.target,
+                    instr.expr!,
+                    g.value,
+                    recorded,
+                    isActive,
+                    (name, c) => {
+                      const o = 'kind' in c ? c : b.op(c.op, ...c.args);
+                      if (o.kind === 'var') markMayBeZero(o.name);
+                      accumulate(name, o);
+                    },
+                    (name) => {
+                      // An array argument's adjoint is added into its adjoint array.
+                      const target = adjointArrayOf(name);
+                      if (target) addedTo.add(target);
+                      return target;
+                    },
+                  )
               : () => {
                   if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
                   const partials = rules[op];
@@ -842,7 +861,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   const gradient = fn.params
     .filter((p) => !p.isConst)
     .map((param) => ({ param, adjoint: param.shape ? variable(arrayAdjoints.get(param.name)!) : (adjoints.get(param.name)?.value ?? constant(0)) }));
-  return { ...fn, body: forward, reverse: b.current, gradient };
+  // The calls whose gradient the reverse sweep reads call the gradient form (calls.ts).
+  return { ...fn, body: recordCalls(forward, recorded), reverse: recordCalls(b.current, recorded), gradient };
 }
 
 /**

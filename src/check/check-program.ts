@@ -5,6 +5,7 @@ import { checkInlining } from './check-inlining.ts';
 import type { CallPolicy } from '../ir/call-graph.ts';
 import { checkRecursion } from './check-recursion.ts';
 import { checkShapes, type ArrayInfo } from './check-shapes.ts';
+import type { Affine } from './affine.ts';
 import { checkTypes } from './check-types.ts';
 import { resolveNames, type CallSite } from './resolve-names.ts';
 import { Suggester } from './suggest.ts';
@@ -15,16 +16,18 @@ export function checkProgram(program: Program, diagnostics: DiagnosticBag, polic
   const calls = new Map<string, readonly CallSite[]>();
   const suggest = new Suggester(); // one budget for the whole file's "did you mean"s
   const results = resultShapes(functions);
+  // The sizes each call of a function by itself passes (for the termination rule over sizes).
+  const selfCalls = new Map<number, ReadonlyMap<string, Affine | undefined>>();
   for (const fn of functions.values()) {
     const before = diagnostics.items.length;
     calls.set(fn.name, resolveNames(fn, functions, diagnostics, suggest));
     // Types are only checked where every name resolved, so one mistake is reported once.
     if (diagnostics.items.length === before) {
-      checkShapes(fn, functions, diagnostics, results, policy);
+      checkShapes(fn, functions, diagnostics, results, policy, selfCalls);
       checkTypes(fn, diagnostics);
     }
   }
-  checkRecursion(calls, diagnostics, functions, policy);
+  checkRecursion(calls, diagnostics, functions, policy, selfCalls);
   if (!diagnostics.hasErrors) checkInlining(functions, diagnostics, policy);
   return diagnostics.hasErrors ? undefined : functions;
 }

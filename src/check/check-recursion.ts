@@ -3,6 +3,7 @@ import type { FunctionDecl } from '../syntax/ast.ts';
 import { canStayCall, type CallPolicy } from '../ir/call-graph.ts';
 import { boundedSelfCalls } from './check-termination.ts';
 import type { CallSite } from './resolve-names.ts';
+import type { Affine } from './affine.ts';
 
 /**
  * Reports each cycle in the call graph once, at the call that closes it. The search is iterative,
@@ -15,12 +16,13 @@ export function checkRecursion(
   diagnostics: DiagnosticBag,
   functions: ReadonlyMap<string, FunctionDecl> = new Map(),
   policy: CallPolicy = 'auto',
+  selfCalls: ReadonlyMap<number, ReadonlyMap<string, Affine | undefined>> = new Map(),
 ): void {
   const bounded = new Map<string, Set<number> | undefined>();
   const selfCall = (name: string, site: CallSite): 'bounded' | 'unbounded' | 'refused' => {
     const fn = functions.get(name);
     if (!fn || site.derivative || policy === 'inline' || !canStayCall(fn, functions)) return 'refused';
-    if (!bounded.has(name)) bounded.set(name, boundedSelfCalls(fn));
+    if (!bounded.has(name)) bounded.set(name, boundedSelfCalls(fn, selfCalls));
     return bounded.get(name)!.has(site.span.start) ? 'bounded' : 'unbounded';
   };
   const state = new Map<string, 'active' | 'done'>();

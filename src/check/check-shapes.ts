@@ -2,7 +2,7 @@ import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
 import { allStatements, anyReachable, derivativeTarget, statementExprs, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
 import { constants } from '../ir/builtins.ts';
-import { staysCallPerIndex, type CallPolicy } from '../ir/call-graph.ts';
+import { alwaysStaysCall, staysCallPerIndex, type CallPolicy } from '../ir/call-graph.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
 
 /** One dimension of an array: its length as a form over sizes (undefined if not affine), and as written. */
@@ -47,6 +47,8 @@ export function checkShapes(
   diagnostics: DiagnosticBag,
   resultOf: (name: string) => ArrayInfo | undefined = () => undefined,
   policy: CallPolicy = 'auto',
+  /** Filled with each call of fn by itself (by its name's start): the length each size of fn gets there. */
+  selfCalls?: Map<number, ReadonlyMap<string, Affine | undefined>>,
 ): ArrayInfo | undefined {
   const env = new Map<string, Entity>();
   const ranges = new Map<string, AffineRange>();
@@ -338,14 +340,16 @@ export function checkShapes(
     // An array `let` allocates its array: once per call, never once per iteration. A call that
     // returns an array is computed before its statement (visitArray checks that it can be).
     const returnsArray = resultOf(callee.name) !== undefined;
-    if ((loops > 0 || blocks > 0) && !returnsArray && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
+    // (A call that stays a call allocates the callee's arrays in the callee, per call.)
+    const staysCall = alwaysStaysCall(callee, functions, policy);
+    if ((loops > 0 || blocks > 0) && !returnsArray && !staysCall && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
     // A loop with state inside a reduction would be run (and taped) once per index: not supported.
     // A call returning an array is computed once, before its statement: it may have state.
     // A function of numbers stays a call there instead (src/ir/call-graph.ts), unless every call is inlined.
     if (loops > 0 && !returnsArray && anyReachable(callee, functions, hasStatefulCode) && !staysCallPerIndex(callee, functions, policy)) diagnostics.error('statefulCodeInLoop', e.calleeSpan, e.callee);
     // In a block, the arrays the callee makes are allocated once, before the block: their lengths
     // must be sizes (a range over a number parameter could change from one call to the next).
-    if (blocks > 0) {
+    if (blocks > 0 && !staysCall) {
       const ranged = firstNumberRangedArray(callee, functions);
       if (ranged) diagnostics.error('arrayLengthInBlock', e.calleeSpan, `${ranged.fn}'s array '${ranged.array}`, ranged.name);
     }
@@ -369,6 +373,11 @@ export function checkShapes(
       });
     });
     unify(e.callee, e.span, bindings);
+    if (selfCalls && callee === fn) {
+      const lengths = new Map<string, Affine | undefined>();
+      for (const [size, dim] of bindings) if (!lengths.has(size)) lengths.set(size, dim.length);
+      selfCalls.set(e.calleeSpan.start, lengths);
+    }
   };
 
   /**

@@ -1,3 +1,4 @@
+import type { Affine } from './affine.ts';
 import { allStatements, childrenOf, statementExprs, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
 
 /**
@@ -12,11 +13,21 @@ import { allStatements, childrenOf, statementExprs, type Expr, type FunctionDecl
  * So p decreases by at least c at each level, and the recursion stops once p ≤ k: at most
  * (p − k)/c + 1 levels. A NaN p makes the condition false (no recursion at all); an infinite p
  * (∞ − c is ∞) recurses until JavaScript's stack is exhausted, which throws a RangeError.
+ *
+ * Or over a size: for one size name n of fn's array parameters,
+ *
+ *   - the call passes arrays whose lengths give n the value n − c (c a positive number: an array
+ *     let over `0..n-1`, say, as check-shapes.ts computes it, `sizeArguments`), and
+ *   - the call is inside the `then` of `if n > k` or `if n >= k`, as above.
+ *
+ * A size is an array's length, a whole number ≥ 0 (never NaN or infinite): at most n − k + 1
+ * levels, always. (The determinant by expansion in minors: `det(M)` with M of n − 1 rows.)
  * Returns the spans (callee name starts) of the self-calls that satisfy the rule.
  */
-export function boundedSelfCalls(fn: FunctionDecl): Set<number> {
+export function boundedSelfCalls(fn: FunctionDecl, sizeArguments: ReadonlyMap<number, ReadonlyMap<string, Affine | undefined>> = new Map()): Set<number> {
   const accepted = new Set<number>();
-  const params = fn.params.filter((p) => !p.type).map((p) => p.name);
+  const sizes = new Set(fn.params.flatMap((p) => (p.type?.sizes ?? []).flatMap((s) => (s.kind === 'name' ? [s.name] : []))));
+  const params = [...fn.params.filter((p) => !p.type).map((p) => p.name), ...sizes];
   // Guards in force: the parameters known to be above a bound where code runs.
   // Iterative: a left-leaning chain of 30,000 terms must not overflow the stack.
   const walk = (root: Expr, outer: ReadonlySet<string>): void => {
@@ -30,9 +41,13 @@ export function boundedSelfCalls(fn: FunctionDecl): Set<number> {
       for (const child of childrenOf(e)) stack.push([child, guarded]);
     }
   };
+  // The length a size gets at a call is n − c: n's symbol once, and a negative constant.
+  const decreases = (n: string, form: Affine | undefined) =>
+    form !== undefined && form.size === 2 && form.get(`size:${n}`) === 1 && (form.get('') ?? 0) < 0;
   const isBounded = (call: Extract<Expr, { kind: 'call' }>, guarded: ReadonlySet<string>) =>
     params.some((p) => {
       if (!guarded.has(p)) return false;
+      if (sizes.has(p)) return decreases(p, sizeArguments.get(call.calleeSpan.start)?.get(p));
       const arg = call.args[fn.params.findIndex((q) => q.name === p)];
       return arg?.kind === 'binary' && arg.op === '-' && arg.left.kind === 'name' && arg.left.name === p && arg.right.kind === 'number' && arg.right.value > 0;
     });

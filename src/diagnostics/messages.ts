@@ -77,7 +77,7 @@ export const messages = {
   unboundedRecursion: {
     code: 'AD3008',
     text: (name: string) =>
-      `'${name}' calls itself here without a bound adc can check: pass 'p - c' for a number parameter p (c a positive number) and call it only inside 'if p > k then …' (or >=)`,
+      `'${name}' calls itself here without a bound adc can check: pass 'p - c' for a number parameter p (c a positive number), or arrays whose lengths make a size p that much smaller, and call it only inside 'if p > k then …' (or >=)`,
   },
   inlinedTooDeep: {
     code: 'AD3005',

@@ -1,4 +1,6 @@
+import { callsItself } from '../check/check-termination.ts';
 import { allStatements, anyReachable, childrenOf, hasStatefulCode, returnsArray, statementExprs, type Expr, type FunctionDecl } from '../syntax/ast.ts';
+import type { CallLayout } from './ir.ts';
 
 /**
  * Which calls stay calls. A user function is either inlined at each call site (its body lowered
@@ -13,7 +15,12 @@ import { allStatements, anyReachable, childrenOf, hasStatefulCode, returnsArray,
  * where size(f) is f's operations once its inlined callees are counted in (a kept callee counts
  * as one call) and sites(f) the calls of f written in the file. Every function is also exported
  * on its own, so one call site already means two copies: size × sites is what inlining adds.
- * Functions taking or returning arrays are always inlined (their calling convention is not built).
+ * A function returning an array is always inlined (its result's calling convention is not built).
+ * A function taking arrays and returning a number can stay a call (its forms take the arrays flat,
+ * then the sizes: `CallLayout`); the compiler keeps it when it calls itself (recursion over a size
+ * that decreases, check-termination.ts), when it has state and is called once per index, or with
+ * `calls: 'keep'`. By size × call sites it stays inlined: inlined, the optimiser hoists and shares
+ * its loops with the caller's, which pays more than the copy costs (the README's array benchmarks).
  *
  * A function of numbers with state (`var`, loops, `if` blocks, in it or in what it calls) that is
  * called once per index (in a reduction, an array let, an element update) is kept whatever its
@@ -45,9 +52,40 @@ export interface CallGraph {
   readonly measures: ReadonlyMap<string, FunctionMeasure>;
 }
 
-/** Whether calls of a function can stay calls: numbers in, a number out. */
+/** Whether calls of a function can stay calls: numbers and arrays in, a number out. */
 export function canStayCall(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): boolean {
-  return fn.params.every((p) => !p.type) && !returnsArray(fn, functions);
+  return !returnsArray(fn, functions);
+}
+
+/** The size names of a function's array parameters, in order of first appearance. */
+export function sizeNamesOf(fn: FunctionDecl): string[] {
+  const names: string[] = [];
+  for (const p of fn.params) for (const s of p.type?.sizes ?? []) if (s.kind === 'name' && !names.includes(s.name)) names.push(s.name);
+  return names;
+}
+
+/** How a kept function's forms take their arguments (ir.ts `CallLayout`); undefined for a function of numbers. */
+export function callLayout(fn: FunctionDecl): CallLayout | undefined {
+  if (fn.params.every((p) => !p.type)) return undefined;
+  const sizes = sizeNamesOf(fn);
+  return { params: fn.params.map((p) => p.type?.sizes.map((s) => (s.kind === 'number' ? s.value : { size: sizes.indexOf(s.name) }))), sizes: sizes.length };
+}
+
+/**
+ * Whether every call of `fn` stays a call whatever its size: it calls itself, or every call is
+ * kept (`calls: 'keep'`). Such a call may stand where an inlined one could not (inside a
+ * reduction or a block, for a function that makes arrays: the callee allocates its own per call).
+ */
+export function alwaysStaysCall(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, policy: CallPolicy): boolean {
+  return policy !== 'inline' && canStayCall(fn, functions) && (policy === 'keep' || recursive(fn));
+}
+
+/** Whether a function calls itself, walked once per declaration (asked at each call of it). */
+const recursiveFunctions = new WeakMap<FunctionDecl, boolean>();
+function recursive(fn: FunctionDecl): boolean {
+  let known = recursiveFunctions.get(fn);
+  if (known === undefined) recursiveFunctions.set(fn, (known = callsItself(fn)));
+  return known;
 }
 
 /** Whether a call of `fn` once per index must stay a call (see above), unless every call is inlined. */
@@ -153,7 +191,7 @@ function measureCallGraph(functions: ReadonlyMap<string, FunctionDecl>, policy: 
     const keep = policy === 'keep' ? n > 0 : policy === 'auto' && size * n > KEEP_WORK;
     if (recursive.has(fn.name)) kept.set(fn.name, { size, sites: n, recursive: true });
     else if (perIndex.has(fn.name) && staysCallPerIndex(fn, functions, policy)) kept.set(fn.name, { size, sites: n, perIndex: true });
-    else if (keep && canStayCall(fn, functions)) kept.set(fn.name, { size, sites: n });
+    else if (keep && canStayCall(fn, functions) && (policy === 'keep' || fn.params.every((p) => !p.type))) kept.set(fn.name, { size, sites: n });
   }
   return { kept, measures };
 }

@@ -46,16 +46,34 @@ export interface Expr {
  * A call that stays a call: a user function compiled once and called, instead of inlined
  * (src/ir/call-graph.ts decides which). `kind` is which of its compiled forms is called, each a
  * function of numbers, pure (no state between calls):
- *   primal          f(args) → the value
- *   adjoint         (args, ḡ) → the adjoint of each argument (a number for one argument, else an array)
- *   tangent         (args, ȧrgs) → the tangent of the value
- *   adjointTangent  (args, ḡ, ȧrgs, ġ) → the tangents of the adjoints (forward over reverse)
+ *   primal           f(args) → the value
+ *   gradient         (args) → [the value, ∂f/∂ each argument (a number, or an array for an array)]
+ *   tangent          (args, ȧrgs) → the tangent of the value
+ *   gradientTangent  (args, ȧrgs) → the tangents of gradient's results (forward over reverse)
+ * A reverse sweep calls `gradient` where its forward sweep would call `primal`, and multiplies
+ * the gradient by the call's adjoint ḡ (src/ad/calls.ts says why).
  */
 export interface Callee {
   readonly fn: string;
   readonly kind: CallKind;
+  /**
+   * A function with array parameters: its forms take each array flat (a matrix's rows one after
+   * the other) and, after the parameters, the value of each of its sizes (see `CallLayout`).
+   */
+  readonly layout?: CallLayout;
 }
-export type CallKind = 'primal' | 'adjoint' | 'tangent' | 'adjointTangent';
+
+/**
+ * How a call of a function with array parameters passes them: the arguments are the parameters
+ * (numbers, and arrays as flat arrays), then one argument per size name of the callee, in order of
+ * first appearance in its parameter types. `params[k]` is parameter k's dimensions (each a fixed
+ * length, or the position of its size among the size arguments), undefined for a number.
+ */
+export interface CallLayout {
+  readonly params: readonly (readonly (number | { readonly size: number })[] | undefined)[];
+  readonly sizes: number;
+}
+export type CallKind = 'primal' | 'gradient' | 'tangent' | 'gradientTangent';
 
 /** Where an instruction comes from: the source expression, and the statement that contains it. */
 export interface Origin {

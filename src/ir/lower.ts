@@ -4,6 +4,7 @@ import { allStatements, assertNever, childrenOf, derivativeTarget, directIndexUs
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
+import { callLayout, sizeNamesOf } from './call-graph.ts';
 import { constant, declaredIn, forEachInstr, readsOf, variable, type Instr, type IrFunction, type Op, type Operand, type Param, type Reduction, type SizeBinding } from './ir.ts';
 
 /** The IR operation of each binary operator of the language. */
@@ -87,6 +88,7 @@ export function lowerFunction(
   functions: ReadonlyMap<string, FunctionDecl>,
   nestedGradient: NestedGradient,
   kept: ReadonlySet<string> = new Set(),
+  options: { readonly flatArrays?: boolean } = {},
 ): { ir: IrFunction; names: NameSupply } {
   const names = new NameSupply();
   const b = new Builder(names, { span: fn.span, statement: fn.span }, true);
@@ -109,6 +111,21 @@ export function lowerFunction(
   });
   const scope = new Map<string, Value>(fn.params.map((p, i) => [p.name, paramValue(params[i])] as const));
   for (const [sourceName, binding] of sizeVars) scope.set(sourceName, variable(binding.name));
+  if (options.flatArrays) {
+    // A kept function's form (src/ad/calls.ts): every array parameter is one flat array (a
+    // matrix's rows one after the other), its sizes are parameters after the others (passed by
+    // the caller, never differentiated), and its shape is its flat length.
+    params.forEach((p, i) => {
+      if (!p.shape) return;
+      const value = scope.get(fn.params[i].name) as ArrayValue;
+      const flat: ArrayValue = { ...value, layout: 'flat' };
+      scope.set(fn.params[i].name, flat);
+      const length = lengthOf(flat.dims, cx);
+      const size = length.kind === 'const' ? length.value : { name: length.name, sourceName: `the length of ${p.sourceName}` };
+      params[i] = { ...p, shape: { kind: 'vec', sizes: [size] } };
+    });
+    for (const name of sizeNamesOf(fn)) params.push({ name: sizeVars.get(name)!.name, sourceName: name, isConst: true });
+  }
   const value = lowerBody(fn, scope, cx);
   if (!isArray(value)) return { ir: { name: fn.name, params, body: b.current, value, span: fn.span }, names };
   const returned = returnedArray(value, cx);
@@ -690,6 +707,31 @@ function lowerList(e: Extract<Expr, { kind: 'list' }>, scope: Map<string, Value>
   return { kind: 'array', ref: target, layout: 'flat', dims: dims.map(constant), forms: dims.map(affineConstant) };
 }
 
+/**
+ * A call that stays a call. A callee with array parameters takes each array flat (a matrix of rows
+ * is first copied into one flat array) and then the value of each of its sizes, bound from the
+ * arguments' lengths as when inlined (the checker has proved the other uses agree): `CallLayout`.
+ */
+function lowerKeptCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<string, Value>, cx: Context): Operand {
+  const { b } = cx;
+  const layout = callLayout(callee);
+  if (!layout) return b.call({ fn: callee.name, kind: 'primal' }, args.map((a) => lowerExpr(a, scope, cx)));
+  const sizes: Operand[] = [];
+  const operands = callee.params.map((p, k): Operand => {
+    if (!p.type) return lowerExpr(args[k], scope, cx);
+    let array = lowerArray(args[k], scope, cx);
+    layout.params[k]!.forEach((d, i) => {
+      if (typeof d !== 'number') sizes[d.size] ??= array.dims[i];
+    });
+    if (array.layout === 'rows') {
+      const rows = array;
+      array = fillArray(p.name, rows, (at) => loadElement(rows, at, b), cx);
+    }
+    return variable(array.ref);
+  });
+  return b.call({ fn: callee.name, kind: 'primal', layout }, [...operands, ...sizes]);
+}
+
 /** A call: the callee's body with its parameters bound to the arguments (arrays by value), and its sizes to theirs. */
 function inlineCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<string, Value>, cx: Context): Value {
   const calleeScope = new Map<string, Value>();
@@ -1058,8 +1100,8 @@ function lowerExpr(e: Expr, scope: Map<string, Value>, cx: Context): Operand {
       case 'call': {
         if (e.callee === 'dot' || e.callee === 'norm') return lowerVectorBuiltin(e, scope, cx);
         const callee = cx.functions.get(e.callee);
-        // A call that stays a call: numbers in, a number out (src/ad/calls.ts differentiates it).
-        if (callee && cx.kept.has(e.callee)) return b.call({ fn: e.callee, kind: 'primal' }, e.args.map(sub));
+        // A call that stays a call: a number out (src/ad/calls.ts differentiates it).
+        if (callee && cx.kept.has(e.callee)) return lowerKeptCall(callee, e.args, scope, cx);
         if (callee) {
           const value = inlineCall(callee, e.args, scope, cx);
           if (isArray(value)) throw new Error(`internal error: '${e.callee}' returns an array, used as a number`);

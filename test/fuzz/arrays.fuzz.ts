@@ -25,6 +25,15 @@ describe('fuzzing arrays', () => {
     );
   }, (seconds + 60) * 1000);
 
+  it('random array programs with every call kept (arrays passed flat to the forms): the same checks', () => {
+    const stats = newStats();
+    fc.assert(
+      fc.property(arrayCaseArb(), (c) => checkArrayCase(c, stats, { calls: 'keep' })),
+      { seed: seed + 2, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+    );
+    console.log(`array programs, calls kept: ${stats.programs} tried, no disagreement; gradient entries: ${stats.compared} compared`);
+  }, (seconds + 60) * 1000);
+
   it('grad(f, p)(…) of random array programs, differentiated again: the exported gradient and finite differences agree', () => {
     const stats = newStats();
     fc.assert(

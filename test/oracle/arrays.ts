@@ -198,6 +198,32 @@ export function gmmT<T>(
   return total;
 }
 
+/**
+ * The determinant by LU factorisation with partial pivoting (the pivot chosen by value, so duals
+ * follow the same row swaps): the product of the pivots, negated per swap. Independent of the
+ * expansion in minors that examples/recursion.ad computes.
+ */
+export function luDetT<T>(A: Arith<T>, M: Mat<T>): T {
+  const n = M.length;
+  const a = M.map((row) => Array.from(row));
+  let det = A.lift(1);
+  for (let k = 0; k < n; k++) {
+    let p = k;
+    for (let i = k + 1; i < n; i++) if (Math.abs(A.value(a[i]![k]!)) > Math.abs(A.value(a[p]![k]!))) p = i;
+    if (A.value(a[p]![k]!) === 0) return A.lift(0);
+    if (p !== k) {
+      [a[p], a[k]] = [a[k]!, a[p]!];
+      det = A.sub(A.lift(0), det);
+    }
+    det = A.mul(det, a[k]![k]!);
+    for (let i = k + 1; i < n; i++) {
+      const f = A.div(a[i]![k]!, a[k]![k]!);
+      for (let j = k; j < n; j++) a[i]![j] = A.sub(a[i]![j]!, A.mul(f, a[k]![j]!));
+    }
+  }
+  return det;
+}
+
 // ---- plain values ----------------------------------------------------------------------------
 
 export const lsq = (w: Vec<number>, b: number, X: Mat<number>, y: Vec<number>): number => lsqT(numbers, w, b, X, y);
@@ -280,6 +306,11 @@ export function forwardGradient<P extends Record<string, Param>>(
 const vec = (value: Vec<number>) => ({ kind: 'vec' as const, value });
 const mat = (value: Mat<number>) => ({ kind: 'mat' as const, value });
 const scalar = (value: number) => ({ kind: 'scalar' as const, value });
+
+/** Gradient key A: the determinant's, by forward mode over the LU factorisation. */
+export function luDetForward(M: Mat<number>): ArrayGradResult {
+  return forwardGradient({ A: mat(M) }, (p) => luDetT(duals, p.A));
+}
 
 /** Gradient keys w, b. */
 export function lsqForward(w: Vec<number>, b: number, X: Mat<number>, y: Vec<number>): ArrayGradResult {

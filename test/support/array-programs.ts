@@ -432,6 +432,8 @@ interface IndexVar {
 interface Helper {
   readonly fn: Fn;
   readonly vecs: number;
+  /** Its array parameters are vectors `vec[q]` (1) or square matrices `mat[q, q]` (2). */
+  readonly rank: 1 | 2;
   readonly scalar: boolean;
   readonly definesArrays: boolean;
   readonly bound: number;
@@ -706,7 +708,8 @@ function dotOrNorm(c: Choices, ctx: Ctx): Gen | undefined {
 function helperCall(c: Choices, ctx: Ctx, depth: number): Gen | undefined {
   const h = ctx.helper;
   if (!h || (ctx.inLoop && h.definesArrays)) return undefined;
-  const vecs = ctx.arrays.filter((a) => a.dims.length === 1 && a.bound <= HELPER_INPUT);
+  // (A square matrix for a helper taking matrices: a parameter, rows, or an array let, flat.)
+  const vecs = ctx.arrays.filter((a) => a.dims.length === h.rank && a.dims.every((d) => d === a.dims[0]) && a.bound <= HELPER_INPUT);
   if (vecs.length === 0) return undefined;
   const first = c.pick(vecs);
   const args: ({ array: string } | { expr: Expr })[] = [{ array: first.name }];
@@ -790,13 +793,16 @@ function arrayLet(c: Choices, ctx: Ctx, name: string, rank: 1 | 2, depth: number
 function genHelper(c: Choices): Helper {
   const vecs = c.chance(30) ? 2 : 1;
   const scalar = c.chance(50);
-  const params: ParamShape[] = [{ name: 'v', kind: 'vec', dims: ['q'], isConst: false }];
-  if (vecs === 2) params.push({ name: 'u', kind: 'vec', dims: ['q'], isConst: false });
+  // Matrices (issue #15): a kept call passes them flat, the caller's rows copied first.
+  const rank = c.chance(25) ? 2 : 1;
+  const array = (name: string): ParamShape => (rank === 1 ? { name, kind: 'vec', dims: ['q'], isConst: false } : { name, kind: 'mat', dims: ['q', 'q'], isConst: false });
+  const params: ParamShape[] = [array('v')];
+  if (vecs === 2) params.push(array('u'));
   if (scalar) params.push({ name: 't', kind: 'scalar', isConst: c.chance(30) });
   let ctx: Ctx = {
     scalars: scalar ? [{ name: 't', bound: HELPER_INPUT }, { name: 'q', bound: 5 }] : [{ name: 'q', bound: 5 }],
     conds: [],
-    arrays: params.filter((p) => p.kind === 'vec').map((p) => ({ name: p.name, dims: ['q'], bound: HELPER_INPUT })),
+    arrays: params.filter((p) => p.kind !== 'scalar').map((p) => ({ name: p.name, dims: rank === 1 ? ['q'] : ['q', 'q'], bound: HELPER_INPUT })),
     sizes: ['q'],
     ixs: [],
     inLoop: false,
@@ -810,7 +816,7 @@ function genHelper(c: Choices): Helper {
     ctx = { ...ctx, arrays: [...ctx.arrays, a] };
   }
   const [ret, bound] = fit(c, objective(c, ctx, 3), 50);
-  return { fn: { name: 'g', params, stmts, ret, block: stmts.length > 0 }, vecs, scalar, definesArrays, bound };
+  return { fn: { name: 'g', params, stmts, ret, block: stmts.length > 0 }, vecs, rank, scalar, definesArrays, bound };
 }
 
 /**

@@ -370,7 +370,7 @@ export function checkLoopCaseThroughCalls(c: LoopCase): void {
     return { code: r.code, m: instantiate(r.code) };
   };
   const kept = load({ calls: 'keep' });
-  expect(kept.code, source).toContain('f$adjoint(');
+  expect(kept.code, source).toContain('f$gradient(');
   const inlined = load({ calls: 'inline' });
   const g = kept.m.wGrad(c.p, c.q, c.n) as Grad;
   const want = inlined.m.wGrad(c.p, c.q, c.n) as Grad;

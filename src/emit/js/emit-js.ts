@@ -45,8 +45,10 @@ export interface KeptFunction {
   readonly name: string;
   /** Why it is kept, said in a comment above its forms. */
   readonly why: string;
-  /** Whether something calls its value (`f$primal`, an alias of the value function). */
+  /** Whether something calls its value (`f$primal`: an alias of the value function, or a form in `forms`). */
   readonly primal: boolean;
+  /** Its forms may run while they are running (recursion): each call allocates its own arrays. */
+  readonly reentrant?: boolean;
   readonly forms: readonly CalledForm[];
 }
 
@@ -98,6 +100,8 @@ export interface EmitFunction {
   /** Export fHvp (else only fHessian uses it). */
   readonly exportHvp?: boolean;
   readonly hessian?: boolean;
+  /** The value function calls itself (recursion): its arrays are new per call, never work arrays another call of it would overwrite. */
+  readonly reentrant?: boolean;
 }
 
 export function emitModule(input: EmitInput): Section[] {
@@ -147,7 +151,7 @@ export function emitModule(input: EmitInput): Section[] {
     const withArrays = value.params.some((p) => p.shape);
     const signature = `(${value.params.map((p) => p.sourceName).join(', ')})`;
     const what = value.result ? `the value, a new ${value.result.kind === 'mat' ? 'array of Float64Array rows' : 'Float64Array'}` : 'the value';
-    sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: ${what}.`, 'value', context));
+    sections.push(...emitFunction(value, local, value.name, `${value.name}${signature}: ${what}.`, 'value', item.reentrant ? { ...context, reentrant: true } : context));
     exports.push(exportOf(local, value.name));
     if (vjp) {
       const name = vjpName(value.name);
@@ -252,6 +256,8 @@ interface FunctionContext {
   /** The next work-array slot (`$work(slot, …)`), one per array of each generated function. */
   readonly slots: { next: number };
   readonly checkArgs: boolean;
+  /** Arrays are allocated per call, not from the work-array pool (a function that calls itself). */
+  readonly reentrant?: boolean;
 }
 
 /** One generated function (`local` in the module, exported as `exported`), as one or more sections. */
@@ -274,6 +280,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
     // A matrix of rows that is no gradient (one computed by grad(f, W)(…) inside the language) is
     // made per call: the work-array pool keeps flat arrays only.
     if (!param && rows) return `$matrix(${rows}, ${length})`;
+    if (!param && context.reentrant) return `new Float64Array(${length})`;
     if (!param) return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
     const what = jsString(`${exported}: out.${param.sourceName}`);
     const into = `${outParameterName}${member(param.sourceName)}`;
@@ -347,11 +354,15 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
 function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Section {
   const out = new Section();
   for (const line of kept.why.split('\n')) out.push(comment('', line));
-  if (kept.primal) out.push(`const ${calledFunctionName(kept.name, 'primal')} = ${localFunctionName(kept.name)};`);
+  if (kept.primal && !kept.forms.some((f) => f.callee.kind === 'primal')) out.push(`const ${calledFunctionName(kept.name, 'primal')} = ${localFunctionName(kept.name)};`);
   for (const form of kept.forms) {
     const { ir } = form;
+    // An array returned to the caller (an array parameter's adjoint, or its tangent) is new per
+    // call; so is every array of a form that may run inside itself. Others are work arrays.
+    const returned = new Set(form.results.flatMap((o) => (o.kind === 'var' ? [o.name] : [])));
     const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
-      if (instr.returned || rows) throw new Error(`internal error: a called form allocates a result array`);
+      if (rows) throw new Error(`internal error: a called form allocates a matrix of rows`);
+      if (instr.returned || returned.has(instr.target) || kept.reentrant) return `new Float64Array(${length})`;
       return instr.overwritten ? `$work(${context.slots.next++}, ${length}, false)` : `$work(${context.slots.next++}, ${length})`;
     };
     const reverse = ir.reverse ?? [];
@@ -359,10 +370,10 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
     const name = calledFunctionName(kept.name, form.callee.kind);
     const args = ir.params.map((p) => p.sourceName).join(', ');
     const docs: Record<typeof form.callee.kind, string> = {
-      primal: '',
-      adjoint: `${name}(${args}): the adjoint of each argument of ${kept.name}, given the adjoint (cotangent) of its value: ${kept.name}'s values recomputed, then its reverse sweep.`,
+      primal: `${name}(${args}): the value of ${kept.name}, its arrays flat.`,
+      gradient: `${name}(${args}): [the value of ${kept.name}, its derivative with respect to each parameter], by its forward sweep and then its reverse sweep.`,
       tangent: `${name}(${args}, their tangents): the tangent of ${kept.name}'s value, by forward mode.`,
-      adjointTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'adjoint')}'s results, by forward mode over it.`,
+      gradientTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'gradient')}'s results, by forward mode over it.`,
     };
     const p = printer.out;
     p.push(`/** ${docs[form.callee.kind]} */`, ir.span.start);

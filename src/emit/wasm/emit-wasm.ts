@@ -40,7 +40,7 @@ export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Se
   const callers = new Set<string>();
   const select = (fn: IrFunction, gradient: boolean): { wasmName: string; slots: readonly ResultSlot[] } | undefined => {
     const instrs = [...fn.body, ...(gradient ? (fn.reverse ?? []) : [])];
-    // A kept call's forms are JavaScript functions, and its adjoint returns a JavaScript array: a
+    // A kept call's forms are JavaScript functions, and its gradient returns a JavaScript array: a
     // function calling one stays JavaScript (said in a comment), rather than being refused.
     let calls = false;
     forEachInstr(instrs, (i) => {
