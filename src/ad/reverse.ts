@@ -6,6 +6,8 @@ import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
 import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from './loops.ts';
 import { copyElements, defaultCheckpointMemoryMB, isTrue, planSnapshots, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
+import { newValueTapes, skippable, tapeIterationValues, type ValueTape } from './value-tape.ts';
+import { copyAliases } from './copies.ts';
 import { isDifferentiable, rules } from './rules.ts';
 import { reverseCall } from './calls.ts';
 import { isPartialProductName } from '../emit/names.ts';
@@ -53,7 +55,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   const fnOrigin = { span: fn.span, statement: fn.span };
   const saved = new Map<string, Saved>();
   const tapes: Tapes = new Map();
-  const forward = saveNestedReductions(hoistBranchLocals(tapeCarriedLoops(fn.body, names, tapes, budget), fnOrigin), names, saved);
+  const valueTapes = newValueTapes();
+  // Array lets that copy another: they share its adjoint array, and their copy loops have no reverse (copies.ts).
+  const aliases = copyAliases(fn.body);
+  const aliasLoops = new Set([...aliases.values()].map((a) => a.loop));
+  const forward = saveNestedReductions(hoistBranchLocals(tapeCarriedLoops(tapeIterationValues(fn.body, names, valueTapes, budget), names, tapes, budget), fnOrigin), names, saved);
   const b = new Builder(names, fnOrigin);
   // Array-valued variables (parameters, array lets, rows, stored values) and their adjoint arrays.
   const arrays = new Set(fn.params.filter((p) => p.shape).map((p) => p.name));
@@ -107,6 +113,21 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   // The name each clone of a loop index or reduction result was made from (clones of clones included).
   const original = new Map<string, string>();
   const originalOf = (name: string) => original.get(name) ?? name;
+  // An element of an array kept per iteration (value-tape.ts) is read and written at o + i, its
+  // adjoint (one iteration's) at i: the i of each index variable in the recomputed code.
+  const tapeElement = new Map<string, Operand>();
+  const noteTapeIndices = (block: readonly Instr[]) =>
+    forEachInstr(block, (i) => {
+      // (`set` where a branch's value was hoisted out of it, hoist.ts.)
+      if ((i.kind === 'const' || i.kind === 'set') && valueTapes.indices.has(originalOf(i.target))) tapeElement.set(i.target, i.expr.args[1]);
+    });
+  /** The index of an element of `array`'s adjoint array, from the index of the element. */
+  const adjointIndex = (array: string, index: Operand): Operand => {
+    if (!valueTapes.lengths.has(array)) return index;
+    const element = index.kind === 'var' ? tapeElement.get(index.name) : undefined;
+    if (!element) throw new Error(`internal error: no element index for '${array}' at ${JSON.stringify(index)}`);
+    return element;
+  };
   // The current name of each enclosing loop's index (by original name), while its reverse is built.
   const indexNow = new Map<string, string>();
   const adjoints = new Map<string, Adjoint>();
@@ -221,7 +242,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           const value = instr.expr.args[0];
           const adjointArray = adjointArrayOf(instr.array);
           if (adjointArray && instr.expr.op === 'copy' && value.kind === 'var' && active.has(value.name)) {
-            const seed = b.op('load', variable(adjointArray), instr.index);
+            const seed = b.op('load', variable(adjointArray), adjointIndex(instr.array, instr.index));
             if (seed.kind === 'var') markMayBeZero(seed.name);
             accumulate(value.name, seed);
           }
@@ -230,7 +251,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           // An element written again (in place, or by each iteration): its adjoint before the store is 0.
           // (Whether or not something has added to it yet: in a loop, a later iteration's reverse may have.)
           if (ownAdjoint && (instr.old || rewritten.has(originalOf(instr.array)))) {
-            b.emit({ kind: 'store', array: ownAdjoint, index: instr.index, expr: { op: 'copy', args: [constant(0)] }, accumulate: false, origin: b.origin });
+            b.emit({ kind: 'store', array: ownAdjoint, index: adjointIndex(instr.array, instr.index), expr: { op: 'copy', args: [constant(0)] }, accumulate: false, origin: b.origin });
           }
           // An update in place: the element gets its old value back, for what the reverse sweep recomputes before it.
           if (instr.old) b.emit({ kind: 'store', array: instr.array, index: instr.index, expr: { op: 'copy', args: [instr.old] }, accumulate: false, origin: b.origin });
@@ -250,7 +271,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             // d$x[i] += ḡ
             const adjointArray = args[0].kind === 'var' ? adjointArrayOf(args[0].name) : undefined;
             if (!adjointArray) throw new Error(`internal error: no adjoint array for '${JSON.stringify(args[0])}'`);
-            b.emit({ kind: 'store', array: adjointArray, index: args[1], expr: { op: 'copy', args: [g.value] }, accumulate: true, origin: b.origin });
+            b.emit({ kind: 'store', array: adjointArray, index: args[0].kind === 'var' ? adjointIndex(args[0].name, args[1]) : args[1], expr: { op: 'copy', args: [g.value] }, accumulate: true, origin: b.origin });
             addedTo.add(adjointArray);
             // Added into a row of a matrix's adjoint: into the matrix's (a nested gradient's rows).
             const matrix = args[0].kind === 'var' ? adjointOfRow(args[0].name) : undefined;
@@ -331,7 +352,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
    * stored into an array `let` is read back from it. Rows of arrays with adjoints get their
    * adjoint rows beside them.
    */
-  const recompute = (body: readonly Instr[], whole = false): number => {
+  const recompute = (body: readonly Instr[], whole = false, values?: ValueTape): number => {
     const before = b.current.length;
     const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
     const definedBefore = new Set<string>();
@@ -378,7 +399,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             // accumulates into a value of this body (a nested gradient's `let s = 0; for … s += …`):
             // then it runs again for that, without its stores and outer accumulations. In a whole
             // iteration it runs again in full (its reads were checked in range by the forward sweep).
-            if (whole) {
+            if (whole && values && skippable(instr, values.arrays)) {
+              // Its arrays were kept for every iteration (value-tape.ts) when they fitted: run only when not.
+              const loop: Loop = { ...(withoutStoresInto(withoutChecks(instr), tapeArrays) as Loop), note: 'recomputed for the reverse sweep when the arrays were not kept' };
+              b.emit({ kind: 'if', condition: values.stored, then: [], else: [loop], origin: instr.origin });
+            } else if (whole) {
               b.emit({ ...(withoutStoresInto(withoutChecks(instr), tapeArrays) as Loop), note: 'recomputed for the reverse sweep' });
             } else {
               const kept = valuesOnly([instr], declaredIn(body));
@@ -407,7 +432,15 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             continue;
           }
           const store = storedAt.get(instr.target);
-          if (store && (store.index.kind === 'const' || !isDefinedIn(store.index.name, body) || definedBefore.has(store.index.name))) {
+          if (store && values && valueTapes.scalars.has(store.array) && store.index.kind === 'var' && definedBefore.has(store.index.name)) {
+            // A costly number the value tape keeps when values fit (value-tape.ts): read back then, else recomputed.
+            const load: Instr = { kind: 'set', target: instr.target, expr: { op: 'load', args: [variable(store.array), store.index] }, origin: instr.origin };
+            const again: Instr = { kind: 'set', target: instr.target, expr: instr.expr, origin: instr.origin };
+            b.emit({ kind: 'let', target: instr.target, expr: undefined, origin: instr.origin });
+            b.emit({ kind: 'if', condition: values.stored, then: [load], else: [again], origin: instr.origin });
+          } else if (store && valueTapes.scalars.has(store.array)) {
+            b.emit(instr);
+          } else if (store && (store.index.kind === 'const' || !isDefinedIn(store.index.name, body) || definedBefore.has(store.index.name))) {
             b.emit({ kind: 'const', target: instr.target, expr: { op: 'load', args: [variable(store.array), store.index] }, origin: instr.origin });
           } else {
             b.emit(instr);
@@ -496,7 +529,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     // An iteration that writes arrays (its state, arrays it makes) is recomputed whole, stores
     // included, in order: its reverse then reads them as they were.
     let wholeIteration = false;
-    forEachInstr(core, (i) => (wholeIteration ||= i.kind === 'store' && !i.accumulate && !tapeArrays.has(i.array)));
+    // (Not for the costly numbers the value tape keeps: they are read back or recomputed, value-tape.ts.)
+    forEachInstr(core, (i) => (wholeIteration ||= i.kind === 'store' && !i.accumulate && !tapeArrays.has(i.array) && !valueTapes.scalars.has(i.array)));
     const S = tape.stride;
     const origin = loop.origin;
     const base = (name: string) => name.replace(/\$.*$/, '');
@@ -583,7 +617,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       stateArrays.forEach((a, k) => reverseRenames.set(a.name, work[k]));
       const body = cloneBody(core, reverseRenames, names, active, arrays, original);
       noteRows(body.instrs);
-      recompute(body.instrs, wholeIteration);
+      noteTapeIndices(body.instrs);
+      recompute(body.instrs, wholeIteration, valueTapes.loops.get(loop.index));
       carried.forEach((name, k) => {
         const d = stateAdjoints.get(name);
         const value = body.renamed(newState[k]);
@@ -680,6 +715,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     // (The checkpoint schedule's own loops compute positions, not values: nothing to reverse.)
     if (loop.schedule) return;
     if (loop.carried) return reverseCarried(loop);
+    // A copy into an array let sharing its source's adjoint array: nothing to move.
+    if (aliasLoops.has(originalOf(loop.index))) return;
     const r = loop.reduction;
     const g = r && active.has(r.target) ? adjoints.get(r.target) : undefined;
     let storesBack = false;
@@ -708,6 +745,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       indexNow.set(originalOf(loop.index), index);
       const body = cloneBody(loop.body, new Map([[loop.index, index]]), names, active, arrays, original);
       noteRows(body.instrs);
+      noteTapeIndices(body.instrs);
       recomputed = recompute(body.instrs);
       // A product's partial products made in this iteration (a nested gradient's): their adjoints too, from 0.
       for (const i of body.instrs) if (i.kind === 'array' && active.has(i.target) && isPartialProductName(i.target)) allocate(i.target, i.length);
@@ -770,14 +808,21 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   }
   // (An array let in a branch has its length hoisted with it: its adjoint array is made here too.)
   // (A product's partial products made inside a loop, by a nested gradient's sweep there, get
-  // theirs in each reversed iteration instead: see reverseLoop.)
+  // theirs in each reversed iteration instead: see reverseLoop. An array kept per iteration,
+  // value-tape.ts, has an adjoint of one iteration's length; a copy shares its source's.)
   const allocateAll = (block: readonly Instr[], inLoop: boolean) =>
     block.forEach((instr) => {
-      if (instr.kind === 'array' && active.has(instr.target) && !(inLoop && isPartialProductName(instr.target))) allocate(instr.target, instr.length, instr.rows);
+      if (instr.kind === 'array' && active.has(instr.target) && !aliases.has(instr.target) && !(inLoop && isPartialProductName(instr.target)))
+        allocate(instr.target, valueTapes.lengths.get(instr.target) ?? instr.length, instr.rows);
       else if (instr.kind === 'if') [instr.then, instr.else].forEach((b) => allocateAll(b, inLoop));
       else if (instr.kind === 'loop') allocateAll(instr.body, true);
     });
   allocateAll(forward, false);
+  for (const [name, { source }] of aliases) {
+    const adjoint = arrayAdjoints.get(source);
+    if (active.has(name) && adjoint) arrayAdjoints.set(name, adjoint);
+    else if (active.has(name)) throw new Error(`internal error: the copy '${name}' of '${source}' is active, its source has no adjoint`);
+  }
   for (const instr of forward) if (instr.kind === 'const' && instr.expr.op === 'row') adjointRow(instr);
 
   // The seed: the result's adjoint is 1 (a gradient) or the caller's cotangent (a vector-Jacobian

@@ -314,15 +314,22 @@ type Grad = { value: number; gradient: Record<string, number> };
 /**
  * Compiles a random program and checks: the value against the oracle; fGrad's value against f; the
  * gradient against central differences (where f is smooth around the point: differences at two
- * steps agree); and the checkpointed gradient (checkpointMemory 0) against the fully stored one, bit for bit.
+ * steps agree); and the checkpointed gradient (checkpointMemory 0), and the one with the states
+ * stored but not the iteration's arrays, against the fully stored one, bit for bit.
  */
 export function checkLoopCase(c: LoopCase, stats: LoopStats = newLoopStats()): void {
   const source = printLoopProgram(c.program);
   const full = compileSync(source);
   if (full.code === undefined) throw new Error(`did not compile:\n${formatDiagnostics(full.diagnostics, source, 'random.ad')}\n${source}`);
   const checkpointed = compileSync(source, { checkpointMemory: 0 });
+  // A budget of exactly n·(S + 1) numbers (a snapshot slot holds a state and its iteration
+  // number): every state stored, the arrays each iteration makes not kept (src/ad/value-tape.ts),
+  // so the reverse sweep recomputes them: the third way, bit for bit too.
+  const stateSize = c.program.state.length + (c.program.array ? 3 : 0);
+  const statesOnly = compileSync(source, { checkpointMemory: (c.n * (stateSize + 1) * 8) / 2 ** 20 });
   const m = instantiate(full.code);
   const mc = instantiate(checkpointed.code!);
+  const ms = instantiate(statesOnly.code!);
   stats.programs++;
   const f = (p: number, q: number) => m.f(p, q, c.n) as number;
   const expected = evaluateLoopProgram(c.program, c);
@@ -330,6 +337,7 @@ export function checkLoopCase(c: LoopCase, stats: LoopStats = newLoopStats()): v
   const g = m.fGrad(c.p, c.q, c.n) as Grad;
   expect(g.value, source).toBe(expected);
   expect(mc.fGrad(c.p, c.q, c.n), source).toEqual(g);
+  expect(ms.fGrad(c.p, c.q, c.n), source).toEqual(g);
   const central = (h: number, which: 'p' | 'q') =>
     which === 'p' ? (f(c.p + h, c.q) - f(c.p - h, c.q)) / (2 * h) : (f(c.p, c.q + h) - f(c.p, c.q - h)) / (2 * h);
   for (const which of ['p', 'q'] as const) {
