@@ -234,6 +234,48 @@ describe('counter-examples the nested property test found (test/arrays-propertie
   }
 });
 
+describe('values the forward sweep stored, in a branch recomputed by the nested reverse sweep (seed −1804869203)', () => {
+  // The nested sweep recomputed a branch in a loop whole, stores included: it wrote the forward
+  // sweep's stored tanh values (a store and a load cost less than a tanh, loops.ts) a second time.
+  // The outer sweep took each stored value's adjoint at both stores, so it counted it twice.
+  const f = (inner: string) => load(`${inner}\nfn f(x: vec[n]) = sum(i: grad(inner, x)(x)[i]^2)`);
+  const stored = 'fn inner(x: vec[n]) = sum(i: x[i] + (if n > 0 then logsumexp(j: tanh((x[j] - 1)^2)) else 1))';
+  it('the property test\'s program at n = 1, x = [0], by hand (it gave −0.324)', () => {
+    // n = 1: inner = x + tanh(u), u = (x − 1)²; g = inner′ = 1 + t′ with t′ = 2(x − 1)·sech²u,
+    // t″ = 2·sech²u − 8(x − 1)²·sech²u·tanh u; f = g², f′ = 2g·t″.
+    const s = 1 / Math.cosh(1) ** 2;
+    const g = 1 - 2 * s;
+    const byHand = 2 * g * (2 * s - 8 * s * Math.tanh(1));
+    const m = f(stored);
+    expect(m.fGrad([0]).gradient.x[0]).toBeCloseTo(byHand, 12);
+    expect(byHand).toBeCloseTo(-0.5502088, 6);
+  });
+  it('an exp stored in a branch, by hand at n = 1', () => {
+    // inner = x·exp(x²): g = exp(x²)(1 + 2x²), g′ = exp(x²)(6x + 4x³), f′ = 2g·g′.
+    const m = f('fn inner(x: vec[n]) = sum(i: x[i] * (if n > 0 then sum(j: exp(x[j] * x[i])) else 1))');
+    const x = 0.3;
+    const e = Math.exp(x * x);
+    expect(m.fGrad([x]).gradient.x[0]).toBeCloseTo(2 * e * (1 + 2 * x * x) * e * (6 * x + 4 * x ** 3), 12);
+  });
+  const cases: [string, string][] = [
+    ['a logsumexp of tanh in a branch', stored],
+    ['an exp in a branch', 'fn inner(x: vec[n]) = sum(i: x[i] * (if n > 0 then sum(j: exp(x[j] * x[i])) else 1))'],
+    ['a log of a sum of exps inside an if on the data', 'fn inner(x: vec[n]) = sum(i: if x[i] > 0 then log(1 + sum(j: exp(x[j]) * x[i])) else x[i]^2)'],
+    ['a logsumexp of exp in a branch in a double loop', 'fn inner(x: vec[n]) = sum(i: sum(k: if n > 1 then logsumexp(j: exp(x[j] - x[k])) * x[i] else 0))'],
+  ];
+  for (const [name, inner] of cases) {
+    it(`${name}: the gradient against central differences, and the inner gradient too`, () => {
+      const m = f(inner);
+      for (const x of [[0.3, -0.7], [0.5, 1.2, -0.4]]) {
+        expectClose(m.innerGrad(x).gradient.x, centralDifferences((a) => m.inner(a), [x])[0], 1e-7, `${name}: innerGrad at ${x}`);
+        const g = m.fGrad(x);
+        expect(g.value).toBe(m.f(x));
+        expectClose(g.gradient.x, centralDifferences((a) => m.f(a), [x])[0], 1e-7, `${name} at ${x}`);
+      }
+    });
+  }
+});
+
 describe('a product differentiated again where factors are exactly 0 (prefix and suffix products)', () => {
   // ∂²/∂x_i∂x_j prod(x) is the product of the terms other than i and j: by hand below.
   const others = (x: number[], ...skip: number[]) => x.reduce((p, t, k) => (skip.includes(k) ? p : p * t), 1);

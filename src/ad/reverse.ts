@@ -420,10 +420,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             // iteration it runs again in full (its reads were checked in range by the forward sweep).
             if (whole && values && skippable(instr, values.arrays)) {
               // Its arrays were kept for every iteration (value-tape.ts) when they fitted: run only when not.
-              const loop: Loop = { ...(withoutChecks(instr) as Loop), note: 'recomputed for the reverse sweep when the arrays were not kept' };
+              const loop: Loop = { ...(withoutStoresInto(withoutChecks(instr), tapeArrays) as Loop), note: 'recomputed for the reverse sweep when the arrays were not kept' };
               b.emit({ kind: 'if', condition: values.stored, then: [], else: [loop], origin: instr.origin });
             } else if (whole) {
-              b.emit({ ...(withoutChecks(instr) as Loop), note: 'recomputed for the reverse sweep' });
+              b.emit({ ...(withoutStoresInto(withoutChecks(instr), tapeArrays) as Loop), note: 'recomputed for the reverse sweep' });
             } else {
               const kept = valuesOnly([instr], declaredIn(body));
               if (kept.length > 0) b.emit({ ...(kept[0] as Loop), note: 'recomputed for the reverse sweep' });
@@ -432,7 +432,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           }
           const s = saved.get(originalOf(instr.reduction.target));
           if (!s) {
-            b.emit({ ...instr, note: 'recomputed for the reverse sweep' });
+            b.emit({ ...(withoutStoresInto(instr, tapeArrays) as Loop), note: 'recomputed for the reverse sweep' });
             continue;
           }
           const position = positionOf(s);
@@ -469,7 +469,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           continue;
         }
         default:
-          b.emit(instr);
+          // (A branch: run again whole, except its stores into the forward sweep's stored values,
+          // which hold those values already. Written again, their adjoints would be taken twice by
+          // a sweep differentiating this one again: a nested gradient's.)
+          b.emit(withoutStoresInto(instr, tapeArrays));
           for (const d of definesOf(instr)) definedBefore.add(d);
       }
     }
@@ -917,6 +920,16 @@ function isDefinedIn(name: string, body: readonly Instr[]): boolean {
 /** An instruction without the range checks in it, at any depth (code that ran checked before). */
 function withoutChecks(instr: Instr): Instr {
   const strip = (block: readonly Instr[]): Instr[] => block.filter((i) => i.kind !== 'check').map(withoutChecks);
+  return mapNested(instr, strip);
+}
+
+/**
+ * The instruction without its stores (at any depth) into some arrays: the values the forward sweep
+ * stored for the reverse sweep (loops.ts), which a recomputation finds there already. Each is
+ * written once: a nested gradient's sweep differentiated again takes each one's adjoint once.
+ */
+function withoutStoresInto(instr: Instr, arrays: ReadonlySet<string>): Instr {
+  const strip = (block: readonly Instr[]): Instr[] => block.filter((i) => i.kind !== 'store' || !arrays.has(i.array)).map((i) => withoutStoresInto(i, arrays));
   return mapNested(instr, strip);
 }
 
