@@ -26,6 +26,12 @@ export interface ReverseOptions {
   readonly cotangent?: string;
   /** Guard contributions of adjoints that may be exactly 0 (default true); off for nested gradients. */
   readonly guardZeros?: boolean;
+  /**
+   * Let the forward sweep store a logsumexp's exp(term - maximum) for the reverse sweep (loops.ts;
+   * default false). Only for code nothing differentiates again, emitted by the JS target: the tape
+   * is written by the emitted loop, not by IR stores that forward mode could follow.
+   */
+  readonly logsumexpTapes?: boolean;
 }
 
 /**
@@ -52,7 +58,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   const fnOrigin = { span: fn.span, statement: fn.span };
   const saved = new Map<string, Saved>();
   const tapes: Tapes = new Map();
-  const forward = saveNestedReductions(hoistBranchLocals(tapeCarriedLoops(fn.body, names, tapes, budget), fnOrigin), names, saved);
+  const forward = saveNestedReductions(hoistBranchLocals(tapeCarriedLoops(fn.body, names, tapes, budget), fnOrigin), names, saved, options.logsumexpTapes === true);
   const b = new Builder(names, fnOrigin);
   // Array-valued variables (parameters, array lets, rows, stored values) and their adjoint arrays.
   const arrays = new Set(fn.params.filter((p) => p.shape).map((p) => p.name));
@@ -631,7 +637,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       recomputed = recompute(body.instrs);
       if (r && g) {
         const value = body.renamed(r.value);
-        if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, seedOf(r, value, g.value));
+        if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, seedOf(r, value, g.value, variable(index)));
       }
       if (r && gNonzero) {
         // ∂nonzero/∂b_i = nonzero / b_i for a nonzero term, 0 for a zero one (which it leaves out).
@@ -665,14 +671,19 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   };
 
   /** ḡ·∂R/∂term for one term of a reduction R. */
-  const seedOf = (r: NonNullable<Loop['reduction']>, value: Operand, g: Operand): Operand => {
+  const seedOf = (r: NonNullable<Loop['reduction']>, value: Operand, g: Operand, index: Operand): Operand => {
     switch (r.op) {
       case 'sum':
       case 'max':
       case 'min':
         return g;
       case 'logsumexp':
-        // ∂/∂b_i log Σ exp(b_j) = exp(b_i - R)
+        // ∂/∂b_i log Σ exp(b_j) = exp(b_i - R): with a tape, exp(b_i - M) (stored) · 1/Σ exp(b_j - M).
+        if (r.tape) {
+          const { array, offset, scale } = r.tape;
+          const at = offset.kind === 'const' && offset.value === 0 ? index : b.op('add', offset, index);
+          return b.op('mul', g, b.op('mul', b.op('load', variable(array), at), variable(scale)));
+        }
         return b.op('mul', g, b.op('exp', b.op('sub', value, variable(r.target))));
       case 'prod': {
         // The product of the other terms: P/b_i without zeros; with one zero, P at it and 0 elsewhere.

@@ -33,6 +33,28 @@ export interface Reduction {
   /** prod: the product of the nonzero terms and how many terms are zero (for exact derivatives at zeros). */
   readonly nonzero?: string;
   readonly zeros?: string;
+  /**
+   * logsumexp in a gradient's forward sweep (src/ad/loops.ts): the loop also stores each term's
+   * exp(term - maximum) into `array` at `offset + index`, and defines `scale` = 1 / Σ exp(term -
+   * maximum), so the reverse sweep's ∂R/∂term = exp(term - R) is a load and a multiplication
+   * instead of an exp. Only on a loop `isTwoPassLogsumexp` accepts (the maximum is then known
+   * before the terms' exps are taken).
+   */
+  readonly tape?: { readonly array: string; readonly offset: Operand; readonly scale: string };
+}
+
+/**
+ * Operations cheap enough to compute twice: a logsumexp whose body uses only these (at most
+ * TWO_PASS_BODY of them) runs in two passes, the maximum first (no exp), then exp(term - maximum)
+ * per term, instead of the one pass that rescales its sum whenever the maximum grows.
+ */
+const CHEAP_OPS: ReadonlySet<Op> = new Set<Op>(['add', 'sub', 'mul', 'neg', 'copy', 'load', 'row', 'abs', 'min', 'max']);
+const TWO_PASS_BODY = 8;
+
+/** Whether a logsumexp loop is emitted in two passes (src/emit/emit-js.ts; the same test for a value and its gradient, so both give the same bits). */
+export function isTwoPassLogsumexp(loop: Extract<Instr, { kind: 'loop' }>): boolean {
+  if (loop.reduction?.op !== 'logsumexp' || loop.descending || loop.exit || loop.carried) return false;
+  return loop.body.length <= TWO_PASS_BODY && loop.body.every((i) => (i.kind === 'const' && CHEAP_OPS.has(i.expr.op)) || i.kind === 'check');
 }
 
 export interface Expr {
@@ -236,7 +258,13 @@ export function readsOf(instr: Instr): readonly Operand[] {
     case 'if':
       return [instr.condition];
     case 'loop':
-      return [instr.from, instr.to, ...(instr.reduction ? [instr.reduction.value] : []), ...(instr.exit ? [instr.exit.condition] : [])];
+      return [
+        instr.from,
+        instr.to,
+        ...(instr.reduction ? [instr.reduction.value] : []),
+        ...(instr.reduction?.tape ? [variable(instr.reduction.tape.array), instr.reduction.tape.offset] : []),
+        ...(instr.exit ? [instr.exit.condition] : []),
+      ];
     case 'store':
       return [variable(instr.array), instr.index, ...instr.expr.args];
     case 'array':
@@ -257,7 +285,7 @@ export function definesOf(instr: Instr): readonly string[] {
       return [instr.target];
     case 'loop': {
       const r = instr.reduction;
-      return r ? [r.target, ...[r.arg, r.nonzero, r.zeros].filter((n): n is string => n !== undefined)] : [];
+      return r ? [r.target, ...[r.arg, r.nonzero, r.zeros, r.tape?.scale].filter((n): n is string => n !== undefined)] : [];
     }
     default:
       return [];
