@@ -232,7 +232,7 @@ describe('logsumexp: the maximum first, then exp(term - maximum), kept for the r
     const mix = functionText(code, 'mixGrad');
     expect(mix.match(/Math\.exp\(/g)).toHaveLength(1);
     expect(mix).toMatch(/\$saved\d+\[\$t\d+ \+ i\] = \$t\d+\$exp;/);
-    // A costly term (an exp in the body) is not computed twice: one pass, exp(term - result) in the reverse sweep.
+    // A costly term (an exp in the body) is not computed twice: one pass (its exp stored as a costly value).
     const wide = functionText(code, 'wideGrad');
     expect(wide).not.toContain('two passes');
     expect(wide).toMatch(/\$sum \+ 1\) \* Math\.exp/);
@@ -255,6 +255,22 @@ describe('logsumexp: the maximum first, then exp(term - maximum), kept for the r
     const up = at(h);
     const down = at(-h);
     hvp.forEach((e, i) => expect(Math.abs(e - (up[i]! - down[i]!) / (2 * h)), `hvp[${i}]`).toBeLessThan(1e-8));
+  });
+
+  it('gives every derivative export the value’s bits, however long the body (its copies take the same form)', () => {
+    const source = 'fn long(x: vec[n], w: vec[n]) = logsumexp(i: (x[i] * w[i] + x[i] - w[i]) * (x[i] + 2 * w[i]) - abs(x[i] - 0.5) / (1 + w[i] * w[i]) + max(x[i], w[i]))\n';
+    const r = compileSync(source, { filename: 'long.ad', derivatives: ['grad', 'jvp', 'vjp', 'hvp'] });
+    for (const name of ['long', 'longGrad', 'longJvp', 'longVjp', 'longHvp']) expect(functionText(r.code!, name), name).toContain('logsumexp in two passes');
+    return importCode(r.code!).then((loaded) => {
+      const m = loaded as unknown as Module;
+      const x = Float64Array.from([0.3, -1.2, 0.8, 2.1, -0.4, 0.05]);
+      const w = Float64Array.from([1.1, 0.2, -0.9, 0.5, 1.7, -0.3]);
+      const value = m.long!(x, w) as number;
+      expect((m.longGrad!(x, w) as GradResult).value).toBe(value);
+      expect((m.longJvp!({ x, w }, x, w) as { value: number }).value).toBe(value);
+      expect((m.longVjp!(1, x, w) as { value: number }).value).toBe(value);
+      expect((m.longHvp!({ x, w }, x, w) as { value: number }).value).toBe(value);
+    });
   });
 
   it('gives the value and softmax gradient of plain JavaScript, and fGrad’s value is f’s to the bit', async () => {

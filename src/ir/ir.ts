@@ -44,17 +44,19 @@ export interface Reduction {
 }
 
 /**
- * Operations cheap enough to compute twice: a logsumexp whose body uses only these (at most
- * TWO_PASS_BODY of them) runs in two passes, the maximum first (no exp), then exp(term - maximum)
- * per term, instead of the one pass that rescales its sum whenever the maximum grows.
+ * Operations too costly to compute twice (exp, log, trigonometry, powers, calls). A logsumexp whose
+ * innermost body uses none of them runs in two passes, the maximum first (no exp), then
+ * exp(term - maximum) per term, instead of the one pass that rescales its sum whenever the
+ * maximum grows. The test must give the same answer for a loop in a value function and for its
+ * copies in every derivative (fGrad's forward sweep adds stores, fJvp's loop adds the tangents'
+ * arithmetic, never one of these unless the value's body has it), so their values agree to the bit.
  */
-const CHEAP_OPS: ReadonlySet<Op> = new Set<Op>(['add', 'sub', 'mul', 'neg', 'copy', 'load', 'row', 'abs', 'min', 'max']);
-const TWO_PASS_BODY = 8;
+const COSTLY_OPS: ReadonlySet<Op> = new Set<Op>(['exp', 'expm1', 'log', 'log1p', 'log2', 'log10', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'tanh', 'cbrt', 'hypot', 'pow', 'call']);
 
-/** Whether a logsumexp loop is emitted in two passes (src/emit/emit-js.ts; the same test for a value and its gradient, so both give the same bits). */
+/** Whether a logsumexp loop is emitted in two passes (src/emit/emit-js.ts). Its body runs twice: it may store (the same value twice), not accumulate. */
 export function isTwoPassLogsumexp(loop: Extract<Instr, { kind: 'loop' }>): boolean {
   if (loop.reduction?.op !== 'logsumexp' || loop.descending || loop.exit || loop.carried) return false;
-  return loop.body.length <= TWO_PASS_BODY && loop.body.every((i) => (i.kind === 'const' && CHEAP_OPS.has(i.expr.op)) || i.kind === 'check');
+  return loop.body.every((i) => (i.kind === 'const' && !COSTLY_OPS.has(i.expr.op)) || i.kind === 'check' || (i.kind === 'store' && !i.accumulate && !i.old));
 }
 
 export interface Expr {
