@@ -1,5 +1,5 @@
 import type { LineMap } from './diagnostics/span.ts';
-import { Section, type EmittedFunction } from './emit/emit-js.ts';
+import { Section, type EmittedFunction } from './emit/js/emit-js.ts';
 import { calledNames, type FunctionDecl } from './syntax/ast.ts';
 
 /**

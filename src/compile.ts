@@ -7,7 +7,7 @@ import { LineMap } from './diagnostics/span.ts';
 import { emitDeclarations } from './emit/emit-dts.ts';
 import { cotangentParameterName } from './emit/names.ts';
 import { emitWasmModule } from './emit/wasm/emit-wasm.ts';
-import { emitModule, type EmitFunction, type EmittedFunction, type Section } from './emit/emit-js.ts';
+import { emitModule, type EmitFunction, type EmittedFunction, type Section } from './emit/js/emit-js.ts';
 import { forwardMode } from './ad/forward.ts';
 import { span } from './diagnostics/span.ts';
 import { derivativeKinds, parseDerivatives, type Derivative } from './derivatives.ts';
@@ -21,6 +21,7 @@ import { returnsArray, type FunctionDecl, type Program } from './syntax/ast.ts';
 import { checkShapes } from './check/check-shapes.ts';
 import { resultShapes } from './check/check-program.ts';
 import { lowerFunction } from './ir/lower.ts';
+import { nestedGradient } from './ad/nested.ts';
 import { parse } from './syntax/parse.ts';
 import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
@@ -187,7 +188,7 @@ function compileFunction(
   options: Pick<CompileOptions, 'checkpointMemory' | 'target'> = {},
   kept: ReadonlySet<string> = new Set(),
 ): EmitFunction {
-  const { ir, names } = lowerFunction(decl, table, kept);
+  const { ir, names } = lowerFunction(decl, table, nestedGradient, kept);
   const value = optimize(ir, names);
   const want = exportsFor(ir.result?.kind, asked);
   const reverseOptions = { checkpointMemory: options.checkpointMemory };

@@ -2,6 +2,7 @@ import { KEEP_WORK, type CallGraph, type CallPolicy } from '../ir/call-graph.ts'
 import { constant, forEachInstr, type CallKind, type Callee, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { Builder } from '../ir/builder.ts';
 import { lowerFunction } from '../ir/lower.ts';
+import { nestedGradient } from './nested.ts';
 import { optimize } from '../ir/optimize.ts';
 import { cotangentParameterName } from '../emit/names.ts';
 import type { FunctionDecl } from '../syntax/ast.ts';
@@ -75,7 +76,7 @@ export function buildCalledForm(
   kept: ReadonlySet<string>,
   options: Pick<ReverseOptions, 'checkpointMemory'>,
 ): CalledForm {
-  const { ir, names } = lowerFunction(decl, table, kept);
+  const { ir, names } = lowerFunction(decl, table, nestedGradient, kept);
   const primal: IrFunction = { ...ir, params: ir.params.map((p) => ({ ...p, isConst: false })) };
   const adjoint = (): IrFunction => {
     const reversed = reverseMode(primal, names, { ...options, cotangent: cotangentParameterName });

@@ -1,4 +1,4 @@
-import { headerComment } from './emit-js.ts';
+import { headerComment } from './js/emit-js.ts';
 import type { FunctionInfo } from '../compile.ts';
 import { declaredOutName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, localName, vjpName } from './names.ts';
 

@@ -1,6 +1,6 @@
 import { addMapping, GenMapping, setSourceContent, toEncodedMap, type EncodedSourceMap } from '@jridgewell/gen-mapping';
 import type { LineMap } from '../diagnostics/span.ts';
-import type { Section } from './emit-js.ts';
+import type { Section } from './js/emit-js.ts';
 
 export type SourceMap = EncodedSourceMap;
 

@@ -4,6 +4,7 @@ import { adjointName } from '../emit/names.ts';
 import { isBuiltin } from '../ir/builtins.ts';
 import { definesOf, forEachInstr, isBooleanOp, type Expr, type Instr, type Operand, type Origin, type Reduction } from '../ir/ir.ts';
 import { lowerFunction } from '../ir/lower.ts';
+import { nestedGradient } from '../ad/nested.ts';
 import { assertNever, type FunctionDecl } from '../syntax/ast.ts';
 import type { EdgeCode, Graph } from './graph.ts';
 import { generatedForm, zeroStartedAdjoints, type Scalar } from './interpret.ts';
@@ -72,7 +73,7 @@ export function buildUnrolled(
   point: readonly PointValue[],
   lines: LineMap,
 ): { output: string; inputs: string[]; control: ControlStep[] } {
-  const { ir, names } = lowerFunction(fn, table);
+  const { ir, names } = lowerFunction(fn, table, nestedGradient);
   const env = new Map<string, Value>();
   /** The node a scalar variable holds, when its value depends on an input. */
   const nodeOf = new Map<string, string>();
@@ -278,7 +279,7 @@ export function buildUnrolled(
     }
   };
 
-  /** A range check, as the generated code makes it (src/emit/emit-js.ts): where it would throw a RangeError, explain stops. */
+  /** A range check, as the generated code makes it (src/emit/js/emit-js.ts): where it would throw a RangeError, explain stops. */
   const check = (instr: Extract<Instr, { kind: 'check' }>) => {
     const i = scalar(instr.index) as number;
     const where = `${fn.name}, line ${lines.position(instr.origin.statement.start).line}: ${instr.message} is ${i}`;

@@ -4,7 +4,6 @@ import { allStatements, assertNever, childrenOf, derivativeTarget, directIndexUs
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
-import { nestedGradient } from '../ad/nested.ts';
 import { constant, declaredIn, forEachInstr, readsOf, variable, type Instr, type IrFunction, type Op, type Operand, type Param, type Reduction, type SizeBinding } from './ir.ts';
 
 /** The IR operation of each binary operator of the language. */
@@ -66,7 +65,16 @@ interface Context {
   blocks: number;
   /** The functions whose calls stay calls (src/ir/call-graph.ts); the others are inlined. */
   readonly kept: ReadonlySet<string>;
+  readonly nestedGradient: NestedGradient;
 }
+
+/**
+ * How `grad(f, x)(args)` in the language becomes code: given the IR function of f's body built at
+ * the call site (x its one differentiated parameter), the instructions computing ∂f/∂x and the
+ * operand holding it. That is AD's work (src/ad/nested.ts, `nestedGradient`); the pipeline runs
+ * syntax → check → ir → ad → emit, so lowering does not import it: whoever lowers passes it in.
+ */
+export type NestedGradient = (fn: IrFunction, names: NameSupply) => { readonly instrs: readonly Instr[]; readonly gradient: Operand };
 
 /**
  * Lowers a checked function to IR. Calls to other user functions are inlined: their bodies are
@@ -74,10 +82,15 @@ interface Context {
  * Reductions and array `let`s become loops; the builder computes an operation that does not
  * depend on a loop's index before that loop.
  */
-export function lowerFunction(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, kept: ReadonlySet<string> = new Set()): { ir: IrFunction; names: NameSupply } {
+export function lowerFunction(
+  fn: FunctionDecl,
+  functions: ReadonlyMap<string, FunctionDecl>,
+  nestedGradient: NestedGradient,
+  kept: ReadonlySet<string> = new Set(),
+): { ir: IrFunction; names: NameSupply } {
   const names = new NameSupply();
   const b = new Builder(names, { span: fn.span, statement: fn.span }, true);
-  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map(), blocks: 0, kept };
+  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map(), blocks: 0, kept, nestedGradient };
   const params: Param[] = fn.params.map((p) => ({ name: names.user(p.name), sourceName: p.name, isConst: p.isConst }));
   const sizeVars = new Map<string, SizeBinding>();
   fn.params.forEach((p, i) => {
@@ -754,7 +767,7 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
   });
   b.origin = saved;
   if (isArray(value)) throw new Error(`internal error: grad of '${callee.name}', which returns an array`);
-  const { instrs, gradient } = nestedGradient({ name: callee.name, params: [wrt!], body, value, span: e.span }, b.names);
+  const { instrs, gradient } = cx.nestedGradient({ name: callee.name, params: [wrt!], body, value, span: e.span }, b.names);
   for (const instr of instrs) b.emit(instr);
   if (!wrtArray) return gradient;
   if (gradient.kind !== 'var') throw new Error('internal error: no gradient array');

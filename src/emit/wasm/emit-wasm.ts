@@ -11,7 +11,7 @@
  */
 import type { DiagnosticBag } from '../../diagnostics/diagnostic.ts';
 import { forEachInstr, resultLength, type IrFunction, type Operand } from '../../ir/ir.ts';
-import { emitModule, Section, type EmitFunction, type EmitInput } from '../emit-js.ts';
+import { emitModule, Section, type EmitFunction, type EmitInput } from '../js/emit-js.ts';
 import { gradientIntoName, gradientName, localFunctionName, wasmExportName } from '../names.ts';
 import { encodeModule, valueType, type FunctionBody } from './encode.ts';
 import { glueFunction, runtimeSection } from './glue.ts';

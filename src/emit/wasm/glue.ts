@@ -5,7 +5,7 @@
  * arguments into linear memory once, calls the wasm function and returns fresh arrays.
  */
 import type { IrFunction, Param } from '../../ir/ir.ts';
-import { Section, aliasChecks, argumentChecks, jsString, member, prologue } from '../emit-js.ts';
+import { Section, aliasChecks, argumentChecks, jsString, member, prologue } from '../js/emit-js.ts';
 import { outParameterName, propertyKey, wasmAddressName, wasmExportName, wasmGlueName } from '../names.ts';
 import type { CheckFailure, ResultSlot } from './select.ts';
 import { argumentBase } from './layout.ts';

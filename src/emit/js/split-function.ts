@@ -1,4 +1,4 @@
-import { definesOf, forEachInstr, isBooleanOp, readsOf, type Instr, type Operand } from '../ir/ir.ts';
+import { definesOf, forEachInstr, isBooleanOp, readsOf, type Instr, type Operand } from '../../ir/ir.ts';
 
 /**
  * V8 stops optimising a function whose bytecode passes a size limit (about 60 KB): a gradient of

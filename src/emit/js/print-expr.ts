@@ -1,6 +1,6 @@
-import { builtins, isBuiltin } from '../ir/builtins.ts';
-import type { Expr, Op, Operand } from '../ir/ir.ts';
-import { calledFunctionName } from './names.ts';
+import { builtins, isBuiltin } from '../../ir/builtins.ts';
+import type { Expr, Op, Operand } from '../../ir/ir.ts';
+import { calledFunctionName } from '../names.ts';
 
 /**
  * JavaScript precedence of each IR operation, so the printer writes the fewest parentheses that

@@ -1,14 +1,14 @@
-import type { LineMap } from '../diagnostics/span.ts';
-import { headerName, printable } from '../diagnostics/printable.ts';
-import { assertNever } from '../syntax/ast.ts';
-import { definesOf, forEachInstr, isTwoPassLogsumexp, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../ir/ir.ts';
-import { printWidth } from './format.ts';
+import type { LineMap } from '../../diagnostics/span.ts';
+import { headerName, printable } from '../../diagnostics/printable.ts';
+import { assertNever } from '../../syntax/ast.ts';
+import { definesOf, forEachInstr, isTwoPassLogsumexp, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../../ir/ir.ts';
+import { printWidth } from '../format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
 import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
-import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from './names.ts';
+import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from '../names.ts';
 import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
-import type { CalledForm } from '../ad/calls.ts';
+import type { CalledForm } from '../../ad/calls.ts';
 
 export interface EmitInput {
   readonly filename: string;

@@ -1,5 +1,5 @@
-import type { IrFunction, Operand, Param } from '../ir/ir.ts';
-import { propertyKey } from './names.ts';
+import type { IrFunction, Operand, Param } from '../../ir/ir.ts';
+import { propertyKey } from '../names.ts';
 import { Section } from './emit-js.ts';
 
 /**
