@@ -141,6 +141,8 @@ describe('misuse of array results is a located diagnostic', () => {
     ['a number for an array parameter', 'fn h(v: vec[n]) = sum(i: v[i])\nfn f(x) = h(x)', 'AD6012', 2, 13],
     ['an array result for a number parameter', 'fn g(a) = [a]\nfn h(t) = t\nfn f(x) = h(g(x))', 'AD6013', 3, 13],
     ['a list in a branch', 'fn f(x) = if x > 0 then [x] else 1', 'AD6040', 1, 25],
+    ['indexing a reduction (it used to be dropped)', 'fn f(x: vec[n]) = sum(i: x[i])[0]', 'AD6041', 1, 19],
+    ['calling a reduction (it used to be dropped)', 'fn f(x: vec[n]) = sum(i: x[i])(1)', 'AD8001', 1, 19],
   ])('%s', (_what, text, code, line, column) => {
     expect(only(text)).toMatchObject({ code, line, column });
   });

@@ -6,6 +6,19 @@ import { describe, expect, it } from 'vitest';
 import { chainSource } from '../bench/chain.ts';
 import { branchesInARow, loopsInARow, nestedLoops } from '../bench/shapes.ts';
 import { compileSync } from '../src/index.ts';
+import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
+import { parse } from '../src/syntax/parse.ts';
+
+/** The CPU time of f, in ms (user + system, so a loaded machine's waiting does not count). */
+function cpuMs(f: () => unknown): number {
+  const start = process.cpuUsage();
+  f();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
+/** The least CPU time of `runs` calls: the noise of a shared machine only ever adds. */
+const leastCpuMs = (f: () => unknown, runs: number) => Math.min(...Array.from({ length: runs }, () => cpuMs(f)));
 
 describe('output size is linear in the input', () => {
   it('a let chain 4 times as long gives 4 times the output (±10%; both long enough to be split), and the same for its source map', () => {
@@ -53,5 +66,27 @@ describe('shapes that once made compile time grow faster than the input', () => 
     const h = 1e-6;
     expect(gradient.x).toBeCloseTo((mod.f!(x + h, y) - mod.f!(x - h, y)) / (2 * h), 4);
     expect(gradient.y).toBeCloseTo((mod.f!(x, y + h) - mod.f!(x, y - h)) / (2 * h), 4);
+  });
+});
+
+// Times are for `npm run bench -- --only scale`; these are ratios, loose enough for a loaded machine
+// (linear is 4×, quadratic 16×) and tight enough that a quadratic pattern fails them.
+describe('compile time grows linearly', () => {
+  it('parsing 4 times as many statements takes at most 8 times the CPU', () => {
+    const small = chainSource(5_000);
+    const large = chainSource(20_000);
+    const parsed = (source: string) => expect(parse(source, new DiagnosticBag())?.functions[0]?.body.length).toBeGreaterThan(1_000);
+    parsed(small); // warm
+    const ratio = leastCpuMs(() => parsed(large), 2) / leastCpuMs(() => parsed(small), 2);
+    expect(ratio).toBeLessThan(8);
+  });
+
+  it('compiling a let chain 4 times as long takes at most 8 times the CPU', { timeout: 120_000 }, () => {
+    const small = chainSource(1_000);
+    const large = chainSource(4_000);
+    const compiled = (source: string) => expect(compileSync(source).code).toBeDefined();
+    compiled(small); // warm
+    const ratio = cpuMs(() => compiled(large)) / leastCpuMs(() => compiled(small), 2);
+    expect(ratio).toBeLessThan(8);
   });
 });

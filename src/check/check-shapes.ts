@@ -276,6 +276,8 @@ export function checkShapes(
         if (!info) {
           if (diagnostics.items.length === before && e.base.kind === 'call') diagnostics.error('notAnArrayResult', e.base.calleeSpan, e.base.callee);
           if (diagnostics.items.length === before && e.base.kind === 'derivative') diagnostics.error('notAnArrayResult', e.base.span, show(e.base));
+          // A reduction's value is a number (`sum(i: x[i])[0]`).
+          if (diagnostics.items.length === before && e.base.kind === 'reduce') diagnostics.error('notAnArrayResult', e.base.span, `${e.base.op}(…)`);
         } else if (info.dims.length !== e.indices.length) diagnostics.error('wrongIndexCount', e.span, what, info.dims.length, e.indices.length);
         else checkIndex(e, what, info);
         return;

@@ -1,4 +1,3 @@
-import { callsItself } from '../check/check-termination.ts';
 import { allStatements, anyReachable, childrenOf, hasStatefulCode, returnsArray, statementExprs, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 
 /**
@@ -62,14 +61,24 @@ export function staysCallPerIndex(fn: FunctionDecl, functions: ReadonlyMap<strin
  */
 function calledPerIndex(functions: ReadonlyMap<string, FunctionDecl>): Set<string> {
   const found = new Set<string>();
+  // Two parallel stacks rather than a stack of pairs: this walks every expression of the file.
+  const exprs: Expr[] = [];
+  const insides: boolean[] = [];
   for (const fn of functions.values()) {
     for (const s of allStatements(fn.body)) {
       const perIndex = (s.kind === 'let' || s.kind === 'assign') && s.indices !== undefined;
-      const stack: [Expr, boolean][] = statementExprs(s).map((e) => [e, perIndex && e === s.value]);
-      while (stack.length > 0) {
-        const [e, inside] = stack.pop()!;
+      for (const e of statementExprs(s)) {
+        exprs.push(e);
+        insides.push(perIndex && e === s.value);
+      }
+      while (exprs.length > 0) {
+        const e = exprs.pop()!;
+        const inside = insides.pop()!;
         if (inside && e.kind === 'call' && functions.has(e.callee)) found.add(e.callee);
-        for (const child of childrenOf(e)) stack.push([child, inside || (e.kind === 'reduce' && child === e.body)]);
+        for (const child of childrenOf(e)) {
+          exprs.push(child);
+          insides.push(inside || (e.kind === 'reduce' && child === e.body));
+        }
       }
     }
   }
@@ -81,24 +90,45 @@ function calledPerIndex(functions: ReadonlyMap<string, FunctionDecl>): Set<strin
  * callees. Runs only on a program without recursion; iterative, so long chains cost no stack.
  */
 export function buildCallGraph(functions: ReadonlyMap<string, FunctionDecl>, policy: CallPolicy = 'auto'): CallGraph {
+  // The checks (check-inlining.ts) and the compiler both need the graph of one checked table:
+  // it is built once per table and policy (a table is never changed once checked).
+  let byPolicy = built.get(functions);
+  if (!byPolicy) built.set(functions, (byPolicy = new Map()));
+  let graph = byPolicy.get(policy);
+  if (!graph) byPolicy.set(policy, (graph = measureCallGraph(functions, policy)));
+  return graph;
+}
+
+const built = new WeakMap<ReadonlyMap<string, FunctionDecl>, Map<CallPolicy, CallGraph>>();
+
+function measureCallGraph(functions: ReadonlyMap<string, FunctionDecl>, policy: CallPolicy): CallGraph {
+  // Each function's calls, walked once: the call sites, the order and the recursion all read them.
+  const callsOf = new Map<string, string[]>();
+  for (const fn of functions.values()) callsOf.set(fn.name, calls(fn, functions));
   const sites = new Map<string, number>();
-  for (const fn of functions.values()) for (const callee of calls(fn, functions)) sites.set(callee, (sites.get(callee) ?? 0) + 1);
+  for (const fn of functions.values()) for (const callee of callsOf.get(fn.name)!) sites.set(callee, (sites.get(callee) ?? 0) + 1);
   const kept = new Map<string, { size: number; sites: number; perIndex?: boolean; recursive?: boolean }>();
   const measures = new Map<string, FunctionMeasure>();
   const perIndex = calledPerIndex(functions);
   // A function calling itself (bounded: check-termination.ts) is kept, so a call of itself counts one.
-  const recursive = new Set([...functions.values()].filter((fn) => policy !== 'inline' && canStayCall(fn, functions) && callsItself(fn)).map((fn) => fn.name));
+  const recursive = new Set([...functions.values()].filter((fn) => policy !== 'inline' && canStayCall(fn, functions) && callsOf.get(fn.name)!.includes(fn.name)).map((fn) => fn.name));
   for (const name of recursive) kept.set(name, { size: 0, sites: 0, recursive: true });
-  for (const fn of calleesFirst(functions)) {
+  const exprs: Expr[] = [];
+  const depths: number[] = [];
+  for (const fn of calleesFirst(functions, (f) => callsOf.get(f.name)!)) {
     let size = 0;
     let inlined = 0;
     let written = 0;
     let depth = 0;
     let deepest: Expr | undefined;
     for (const s of allStatements(fn.body)) {
-      const stack: [Expr, number][] = statementExprs(s).map((e) => [e, 1]);
-      while (stack.length > 0) {
-        const [e, d] = stack.pop()!;
+      for (const e of statementExprs(s)) {
+        exprs.push(e);
+        depths.push(1);
+      }
+      while (exprs.length > 0) {
+        const e = exprs.pop()!;
+        const d = depths.pop()!;
         size++;
         written++;
         let reach = d;
@@ -112,7 +142,10 @@ export function buildCallGraph(functions: ReadonlyMap<string, FunctionDecl>, pol
           depth = reach;
           deepest = e;
         }
-        for (const child of childrenOf(e)) stack.push([child, e.kind === 'binary' && child === e.left ? d : d + 1]);
+        for (const child of childrenOf(e)) {
+          exprs.push(child);
+          depths.push(e.kind === 'binary' && child === e.left ? d : d + 1);
+        }
       }
     }
     measures.set(fn.name, { size, depth, deepest, inlined, written });
@@ -126,12 +159,12 @@ export function buildCallGraph(functions: ReadonlyMap<string, FunctionDecl>, pol
 }
 
 /** The functions ordered so that every callee comes before its callers (iterative DFS). */
-export function calleesFirst(functions: ReadonlyMap<string, FunctionDecl>): FunctionDecl[] {
+export function calleesFirst(functions: ReadonlyMap<string, FunctionDecl>, callsOf = (fn: FunctionDecl) => calls(fn, functions)): FunctionDecl[] {
   const order: FunctionDecl[] = [];
   const done = new Set<string>();
   for (const root of functions.values()) {
     if (done.has(root.name)) continue;
-    const stack: { fn: FunctionDecl; callees: string[] }[] = [{ fn: root, callees: [...new Set(calls(root, functions))] }];
+    const stack: { fn: FunctionDecl; callees: string[] }[] = [{ fn: root, callees: [...new Set(callsOf(root))] }];
     done.add(root.name);
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
@@ -142,7 +175,7 @@ export function calleesFirst(functions: ReadonlyMap<string, FunctionDecl>): Func
       } else if (!done.has(next)) {
         done.add(next);
         const fn = functions.get(next)!;
-        stack.push({ fn, callees: [...new Set(calls(fn, functions))] });
+        stack.push({ fn, callees: [...new Set(callsOf(fn))] });
       }
     }
   }
@@ -157,7 +190,7 @@ function calls(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): 
     while (stack.length > 0) {
       const e = stack.pop()!;
       if (e.kind === 'call' && functions.has(e.callee)) names.push(e.callee);
-      stack.push(...childrenOf(e));
+      for (const child of childrenOf(e)) stack.push(child);
     }
   }
   return names;

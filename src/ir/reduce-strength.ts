@@ -45,7 +45,8 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
       const s = simplify(reduced);
       const expr: Expr = 'op' in s ? s : { op: 'copy', args: [s] };
       if (instr.kind === 'const' && expr.op === 'neg') negated.set(instr.target, expr.args[0]);
-      if (instr.kind === 'const') definitions.set(instr.target, expr);
+      // (constFactor reads only products with a constant: the others are not kept.)
+      if (instr.kind === 'const' && expr.op === 'mul' && (expr.args[0].kind === 'const' || expr.args[1].kind === 'const')) definitions.set(instr.target, expr);
       out.push(expr === instr.expr ? instr : { ...instr, expr });
     }
     return out;
@@ -144,13 +145,16 @@ function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) 
  * inside it): the sums it adds then come in the other order, the same numbers up to rounding.
  */
 function runningPowers(fn: IrFunction, names: NameSupply): IrFunction {
-  const rewrite = (block: readonly Instr[]): Instr[] =>
-    block.flatMap((instr): Instr[] => {
-      if (instr.kind === 'if') return [mapNested(instr, rewrite)];
-      if (instr.kind !== 'loop') return [instr];
-      const loop = mapNested(instr, rewrite) as Extract<Instr, { kind: 'loop' }>;
-      return withRunningPowers(loop, names);
-    });
+  // (A loop of pushes, not a flatMap: straight-line code would make an array per instruction.)
+  const rewrite = (block: readonly Instr[]): Instr[] => {
+    const out: Instr[] = [];
+    for (const instr of block) {
+      if (instr.kind === 'if') out.push(mapNested(instr, rewrite));
+      else if (instr.kind !== 'loop') out.push(instr);
+      else for (const i of withRunningPowers(mapNested(instr, rewrite) as Loop, names)) out.push(i);
+    }
+    return out;
+  };
   return mapBodies(fn, rewrite);
 }
 

@@ -99,16 +99,26 @@ function followsReported(tokens: readonly IToken[], offset: number, reported: re
  * length) in a loop (`leftSpine` in ast.ts), so only the other children cost stack.
  */
 function checkExpressionDepth(program: Program, diagnostics: DiagnosticBag): void {
+  // Two parallel stacks rather than a stack of pairs: this walks every expression of the file.
+  const exprs: Expr[] = [];
+  const depths: number[] = [];
   for (const fn of program.functions) {
     for (const s of allStatements(fn.body)) {
-      const stack: [Expr, number][] = statementExprs(s).map((e) => [e, 1]);
-      while (stack.length > 0) {
-        const [e, depth] = stack.pop()!;
+      for (const e of statementExprs(s)) {
+        exprs.push(e);
+        depths.push(1);
+      }
+      while (exprs.length > 0) {
+        const e = exprs.pop()!;
+        const depth = depths.pop()!;
         if (depth > MAX_EXPRESSION_DEPTH) {
           diagnostics.error('expressionTooDeep', e.span, MAX_EXPRESSION_DEPTH);
           return;
         }
-        for (const child of childrenOf(e)) stack.push([child, e.kind === 'binary' && child === e.left ? depth : depth + 1]);
+        for (const child of childrenOf(e)) {
+          exprs.push(child);
+          depths.push(e.kind === 'binary' && child === e.left ? depth : depth + 1);
+        }
       }
     }
   }

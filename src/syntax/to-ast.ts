@@ -225,7 +225,7 @@ function reference(node: cst.ReferenceCstNode): Expr {
   if (c.binder) {
     // Whether the name is a reduction is for the checker to say; an unknown one is a call error there.
     const body = expression(c.body![0]);
-    return {
+    const reduce: Expr = {
       kind: 'reduce',
       op: nameTok.image as ReduceOp,
       opSpan: nameSpan,
@@ -233,6 +233,20 @@ function reference(node: cst.ReferenceCstNode): Expr {
       body,
       span: span(nameSpan.start, c.close![0].startOffset + 1),
     };
+    // What follows a reduction is kept, for the checker to refuse (its value is a number): a second
+    // argument list as a derivative applied to it, indices as an element of it.
+    const applied: Expr = c.applyOpen
+      ? {
+          kind: 'derivative',
+          transform: nameTok.image,
+          transformSpan: nameSpan,
+          of: [reduce],
+          ofSpan: reduce.span,
+          args: (c.applyArgs ?? []).map((a) => expression(a)),
+          span: span(nameSpan.start, c.applyClose![0].startOffset + 1),
+        }
+      : reduce;
+    return c.subscript ? element(applied, c.subscript[0]) : applied;
   }
   const args = (c.args ?? []).map((a) => expression(a));
   const callSpan = span(nameSpan.start, c.close![0].startOffset + 1);
