@@ -70,10 +70,37 @@ function allocatedBytes(f: () => unknown): number {
   return process.memoryUsage().arrayBuffers - before;
 }
 
+/** The snapshot slots checkpoint.ts takes for T iterations of S numbers within a budget in MB. */
+function slotsFor(T: number, S: number, mb: number): number {
+  const budget = Math.floor((mb * 2 ** 20) / 8);
+  return T * S <= budget ? T : Math.min(T, Math.max(Math.floor(budget / S), Math.ceil(Math.log2(T + 1)) + 1));
+}
+
+/** The iterations the reverse sweep recomputes with n slots (Griewank's r·T − C(s + r, s + 1) − (T − 1), s = n − 1). */
+function recomputedIterations(T: number, n: number): number {
+  const s = n - 1;
+  const choose = (a: number, k: number) => {
+    let c = 1;
+    for (let i = 1; i <= k; i++) c = (c * (a - k + i)) / i;
+    return Math.round(c);
+  };
+  if (T <= 1) return 0;
+  let r = 0;
+  while (choose(s + r, s) < T) r++;
+  return r * T - choose(s + r, s + 1) - (T - 1);
+}
+
 export interface LoopsResult {
   readonly rows: { readonly name: string; readonly valueMs: number; readonly gradientMs: number; readonly ratio: number }[];
-  readonly checkpoint: { readonly steps: number; readonly state: number; readonly storedMs: number; readonly checkpointedMs: number; readonly storedBytes: number; readonly checkpointedBytes: number };
-  readonly arrayCheckpoint: { readonly steps: number; readonly state: number; readonly valueMs: number; readonly storedMs: number; readonly checkpointedMs: number; readonly storedBytes: number; readonly checkpointedBytes: number };
+  readonly checkpoint: { readonly steps: number; readonly state: number; readonly storedMs: number; readonly checkpointedMs: number; readonly fewestMs: number; readonly storedBytes: number; readonly checkpointedBytes: number; readonly fewestBytes: number };
+  readonly arrayCheckpoint: {
+    readonly steps: number;
+    readonly state: number;
+    readonly valueMs: number;
+    readonly storedMs: number;
+    readonly storedBytes: number;
+    readonly checkpointed: readonly { readonly budgetMB: number; readonly ms: number; readonly bytes: number; readonly recomputed: number }[];
+  };
   readonly compile: { readonly oneStepMs: number; readonly hundredStepsMs: number };
   readonly text: string;
   readonly markdown: string;
@@ -82,7 +109,7 @@ export interface LoopsResult {
 export async function benchLoops(log: Log = console.log): Promise<LoopsResult> {
   log('Loops with state (bench/loops.ts)…');
   const m = await load(compileSync(source).code!, 'loops.mjs');
-  const mc = await load(compileSync(source, { checkpointMemory: 0 }).code!, 'loops-checkpointed.mjs');
+  const m0 = await load(compileSync(source, { checkpointMemory: 0 }).code!, 'loops-fewest.mjs');
   const rows: LoopsResult['rows'][number][] = [];
   const pair = (name: string, value: () => unknown, gradient: () => unknown, reps: number) => {
     value();
@@ -107,29 +134,42 @@ export async function benchLoops(log: Log = console.log): Promise<LoopsResult> {
   const lstmArgs = [weights(4, 0.1), weights(4, 1.2), weights(3, 2.3), new Float64Array(alphabet), new Float64Array(alphabet), seq];
   pair(`LSTM, vector state (ADBench, b = ${alphabet}), ${characters.toLocaleString('en-US')} characters`, () => m.lstm_vec(...lstmArgs), () => m.lstm_vecGrad(...lstmArgs), 20);
 
-  // A long loop: stored every state, or forced to checkpoint. The state is the 2 numbers of predators.
+  // A long loop: stored every state, or checkpointed (Revolve) in 1,000 slots (0.6% of the states)
+  // and in the fewest the schedule takes (⌈log₂ T⌉ + 1 = 18, a budget of 0). The state is the 2
+  // numbers of predators; the memory is the snapshot array's, n·S numbers (checkpoint.ts).
   const steps = 100_000;
   const state = 2;
   const storedMs = time(() => m.predatorsGrad(...rk, steps), 3, 5);
+  const mc = await load(compileSync(source, { checkpointMemory: (1000 * state * 8) / 2 ** 20 }).code!, 'loops-checkpointed.mjs');
   const checkpointedMs = time(() => mc.predatorsGrad(...rk, steps), 3, 5);
-  const every = Math.ceil(Math.sqrt(steps));
-  const storedBytes = 8 * state * (steps + 1);
-  const checkpointedBytes = 8 * state * (Math.ceil(steps / every) + every);
+  const fewestMs = time(() => m0.predatorsGrad(...rk, steps), 1, 3);
+  const storedBytes = 8 * state * steps;
+  const checkpointedBytes = 8 * state * 1000;
+  const fewestBytes = 8 * state * (Math.ceil(Math.log2(steps + 1)) + 1);
 
   // A 1,000-number array state over 10⁵ steps: every state stored (a budget above the 800 MB
-  // that takes) against the default 64 MB budget, which checkpoints. Each measured on its own
-  // freshly imported module (its first call allocates its work arrays), then timed.
+  // that takes) against the default 64 MB budget and smaller ones, which checkpoint (Revolve).
+  // Each measured on its own freshly imported module (its first call allocates its work arrays),
+  // then timed, the variants interleaved.
   const arraySteps = 100_000;
   const arrayState = 1000;
   const x = Float64Array.from({ length: arrayState }, (_, i) => Math.sin(0.37 * i));
   const relaxStored = await load(compileSync(arrayStateSource, { checkpointMemory: 2048 }).code!, 'relax-stored.mjs');
-  const relaxCheckpointed = await load(compileSync(arrayStateSource).code!, 'relax-checkpointed.mjs');
-  const arrayCheckpointedBytes = allocatedBytes(() => relaxCheckpointed.relaxGrad(x, 0.99, arraySteps));
+  const budgets = [64, 8, 1];
+  const relaxCheckpointed = await Promise.all(budgets.map((mb) => load(compileSync(arrayStateSource, { checkpointMemory: mb }).code!, `relax-checkpointed-${mb}.mjs`)));
+  const arrayCheckpointedBytes = relaxCheckpointed.map((module) => allocatedBytes(() => module.relaxGrad(x, 0.99, arraySteps)));
   const arrayStoredBytes = allocatedBytes(() => relaxStored.relaxGrad(x, 0.99, arraySteps));
   const arrayValueMs = time(() => relaxStored.relax(x, 0.99, arraySteps), 1, 3);
   const arrayStoredMs = time(() => relaxStored.relaxGrad(x, 0.99, arraySteps), 1, 3);
-  const arrayCheckpointedMs = time(() => relaxCheckpointed.relaxGrad(x, 0.99, arraySteps), 1, 3);
-  const arrayCheckpoint = { steps: arraySteps, state: arrayState, valueMs: arrayValueMs, storedMs: arrayStoredMs, checkpointedMs: arrayCheckpointedMs, storedBytes: arrayStoredBytes, checkpointedBytes: arrayCheckpointedBytes };
+  const arrayCheckpointedMs = relaxCheckpointed.map((module) => time(() => module.relaxGrad(x, 0.99, arraySteps), 1, 3));
+  const arrayCheckpoint = {
+    steps: arraySteps,
+    state: arrayState,
+    valueMs: arrayValueMs,
+    storedMs: arrayStoredMs,
+    storedBytes: arrayStoredBytes,
+    checkpointed: budgets.map((mb, k) => ({ budgetMB: mb, ms: arrayCheckpointedMs[k], bytes: arrayCheckpointedBytes[k], recomputed: recomputedIterations(arraySteps, slotsFor(arraySteps, arrayState + 1, mb)) })),
+  };
 
   // Compile time: the step count is a number in the program, not a length of code.
   const withSteps = (n: number) => source.replace('fn predators(a, b, c, d, u0, w0, const h, const steps) {', `fn predators(a, b, c, d, u0, w0, const h) {\n  let steps = ${n}`);
@@ -148,17 +188,23 @@ export async function benchLoops(log: Log = console.log): Promise<LoopsResult> {
 
   const head = ['case', 'value', 'gradient', 'gradient / value'];
   const body = rows.map((r) => [r.name, `${(r.valueMs * 1000).toFixed(1)} µs`, `${(r.gradientMs * 1000).toFixed(1)} µs`, fmtRatio(r.ratio)]);
-  const cpHead = ['100,000 RK4 steps (state: 2 numbers)', 'gradient time', 'tape memory'];
+  const cpHead = ['100,000 RK4 steps (state: 2 numbers)', 'gradient time', 'snapshot memory', 'iterations recomputed'];
   const cpBody = [
-    ['every state stored', `${storedMs.toFixed(1)} ms`, `${(storedBytes / 1024).toFixed(0)} KB`],
-    [`checkpointed (every ${every}th)`, `${checkpointedMs.toFixed(1)} ms (${fmtRatio(checkpointedMs / storedMs)})`, `${(checkpointedBytes / 1024).toFixed(1)} KB (${((100 * checkpointedBytes) / storedBytes).toFixed(1)}%)`],
+    ['every state stored', `${storedMs.toFixed(1)} ms`, `${(storedBytes / 1024).toFixed(0)} KB`, '0'],
+    ['Revolve, 1,000 snapshots', `${checkpointedMs.toFixed(1)} ms (${fmtRatio(checkpointedMs / storedMs)})`, `${(checkpointedBytes / 1024).toFixed(1)} KB (${((100 * checkpointedBytes) / storedBytes).toFixed(1)}%)`, recomputedIterations(steps, 1000).toLocaleString('en-US')],
+    ['Revolve, 18 snapshots (a budget of 0)', `${fewestMs.toFixed(1)} ms (${fmtRatio(fewestMs / storedMs)})`, `${(fewestBytes / 1024).toFixed(2)} KB (${((100 * fewestBytes) / storedBytes).toFixed(2)}%)`, recomputedIterations(steps, 18).toLocaleString('en-US')],
   ];
   const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
-  const arrayHead = ['100,000 steps of a 1,000-number array state', 'gradient time', 'memory allocated (typed arrays)'];
+  const arrayHead = ['100,000 steps of a 1,000-number array state', 'gradient time', 'memory allocated (typed arrays)', 'iterations recomputed'];
   const arrayBody = [
-    ['value alone', `${arrayValueMs.toFixed(0)} ms`, ''],
-    ['every state stored', `${arrayStoredMs.toFixed(0)} ms (${fmtRatio(arrayStoredMs / arrayValueMs)} the value)`, mb(arrayStoredBytes)],
-    [`checkpointed (every ${every}th, the default 64 MB budget)`, `${arrayCheckpointedMs.toFixed(0)} ms (${fmtRatio(arrayCheckpointedMs / arrayStoredMs)} stored)`, `${mb(arrayCheckpointedBytes)} (${((100 * arrayCheckpointedBytes) / arrayStoredBytes).toFixed(1)}%)`],
+    ['value alone', `${arrayValueMs.toFixed(0)} ms`, '', ''],
+    ['every state stored', `${arrayStoredMs.toFixed(0)} ms (${fmtRatio(arrayStoredMs / arrayValueMs)} the value)`, mb(arrayStoredBytes), '0'],
+    ...arrayCheckpoint.checkpointed.map((c) => [
+      `Revolve, ${c.budgetMB} MB budget${c.budgetMB === 64 ? ' (the default)' : ''}: ${slotsFor(arraySteps, arrayState + 1, c.budgetMB).toLocaleString('en-US')} snapshots`,
+      `${c.ms.toFixed(0)} ms (${fmtRatio(c.ms / arrayStoredMs)} stored)`,
+      `${mb(c.bytes)} (${((100 * c.bytes) / arrayStoredBytes).toFixed(1)}%)`,
+      c.recomputed.toLocaleString('en-US'),
+    ]),
   ];
   const compileLine = `Compile time of examples/loops.ad with predators' step count 1: ${compile.oneStepMs.toFixed(1)} ms; 100: ${compile.hundredStepsMs.toFixed(1)} ms (the loop is not unrolled).`;
   const text = [textTable(head, body), '', textTable(cpHead, cpBody), '', textTable(arrayHead, arrayBody), '', compileLine].join('\n');
@@ -176,7 +222,7 @@ export async function benchLoops(log: Log = console.log): Promise<LoopsResult> {
     compileLine,
     '',
   ].join('\n');
-  return { rows, checkpoint: { steps, state, storedMs, checkpointedMs, storedBytes, checkpointedBytes }, arrayCheckpoint, compile, text, markdown };
+  return { rows, checkpoint: { steps, state, storedMs, checkpointedMs, fewestMs, storedBytes, checkpointedBytes, fewestBytes }, arrayCheckpoint, compile, text, markdown };
 }
 
 export function loopsJson(r: LoopsResult) {

@@ -12,11 +12,11 @@ const seed = readFileSync(new URL('../examples/seed.ad', import.meta.url), 'utf8
 const arrays = readFileSync(new URL('../examples/arrays.ad', import.meta.url), 'utf8');
 
 /** Compiles `sources` in turn with one cache, checking each against a compile without it; returns the functions reused each time. */
-function replay(sources: readonly string[]): number[] {
+function replay(sources: readonly string[], target: 'js' | 'wasm' = 'js'): number[] {
   const cache = new CompileCache();
   return sources.map((source) => {
-    const warm = compileSync(source, { cache, sourceMap: true, dts: true, filename: 'model.ad' });
-    const cold = compileSync(source, { sourceMap: true, dts: true, filename: 'model.ad' });
+    const warm = compileSync(source, { cache, sourceMap: true, dts: true, filename: 'model.ad', target });
+    const cold = compileSync(source, { sourceMap: true, dts: true, filename: 'model.ad', target });
     expect(warm).toEqual(cold);
     return cache.reusedLast;
   });
@@ -46,6 +46,24 @@ describe('CompileCache', () => {
     const edited = arrays.replace(/\n/, '\n\n');
     const scalar = compileSync(arrays).functions.filter((f) => f.params.every((p) => !p.type)).length;
     expect(replay([arrays, edited])).toEqual([0, scalar]);
+  });
+
+  it('with --target wasm, compiles every function with arrays to WebAssembly in each compile and reuses the others', () => {
+    // The wasm plan sees only functions compiled from IR: one the cache gave back would lose its
+    // wasm code. Functions with arrays must therefore be compiled again, each time, into the module.
+    const source = `${arrays}\n${seed}`;
+    const edited = source.replace(/\n/, '\n\n');
+    const functions = compileSync(source).functions;
+    const withArrays = functions.filter((f) => f.params.some((p) => p.type)).map((f) => f.name);
+    expect(withArrays.length).toBeGreaterThan(0);
+    expect(replay([source, edited, source], 'wasm')).toEqual([0, functions.length - withArrays.length, functions.length - withArrays.length]);
+    const cache = new CompileCache();
+    compileSync(source, { cache, target: 'wasm' });
+    const warm = compileSync(edited, { cache, target: 'wasm' }).code!;
+    for (const name of withArrays) {
+      expect(warm).toContain(`function ${name}$wasm(`);
+      expect(warm).toContain(`const ${name}$export = $wasm === undefined ? ${name} : ${name}$wasm;`);
+    }
   });
 
   it('gives the output of a fresh compile after any sequence of edits (random lines, inserted, removed or changed)', () => {

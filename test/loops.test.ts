@@ -258,9 +258,10 @@ describe('generated code', () => {
   const code = compileSync(source).code!;
 
   it('stores each iteration’s state on a tape and says so', () => {
-    expect(code).toContain('// The state (2 numbers) at the start of each iteration, for the reverse sweep: all of them if');
-    expect(code).toContain('// the trip count × 2 ≤ 8,388,608 (64 MB), else every ⌈√(trip count)⌉-th (two-level checkpointing:');
-    expect(code).toContain('// Each iteration reads its starting state from the segment tape, recomputes its values');
+    expect(code).toContain('// Snapshots of the state (2 numbers) at the start of iterations, for the reverse sweep.');
+    expect(code).toContain('// With T the trip count: all T of them if T × 3 ≤ 8,388,608 (64 MB) (a state and its');
+    expect(code).toContain('// iteration each), with nothing recomputed; else n = ⌊8,388,608 / 3⌋ (at least ⌈log₂ T⌉ + 1),');
+    expect(code).toContain('// Each iteration, from the last: its state from the snapshots (recomputing from the nearest)');
   });
 
   it('does not unroll: the code does not depend on the number of steps', () => {
@@ -320,7 +321,7 @@ describe('diagnostics', () => {
 });
 
 describe('checkpointing', async () => {
-  // A budget of 0 MB forces two-level checkpointing (a snapshot every ⌈√T⌉ iterations).
+  // A budget of 0 MB forces binomial checkpointing with the fewest snapshots (⌈log₂ T⌉ + 1).
   const checkpointed = await compileAndLoad(source, { checkpointMemory: 0 });
   const grad = (module: typeof m, name: string, ...args: unknown[]) => (module[`${name}Grad`] as (...a: unknown[]) => Grad)(...args);
 
@@ -341,8 +342,9 @@ describe('checkpointing', async () => {
 
   it('says in the code what it chooses and why', () => {
     const code = compileSync(source, { checkpointMemory: 1 }).code!;
-    expect(code).toContain('// the trip count × 2 ≤ 131,072 (1 MB), else every ⌈√(trip count)⌉-th');
-    expect(code).toMatch(/Math\.ceil\(Math\.sqrt\(/);
+    expect(code).toContain('// With T the trip count: all T of them if T × 3 ≤ 131,072 (1 MB) (a state and its');
+    expect(code).toContain('// iteration each), with nothing recomputed; else n = ⌊131,072 / 3⌋ (at least ⌈log₂ T⌉ + 1),');
+    expect(code).toMatch(/Math\.ceil\(Math\.log2\(/);
   });
 
   it('the CLI takes --checkpoint-memory MB, and refuses a bad one with exit code 2, writing nothing', async () => {

@@ -234,9 +234,52 @@ describe('commands', () => {
     expect(odd).toBe(`saved 1 function to ${join(dir, 'odd\\x1b[2A.ad')}`);
   });
 
-  it(':load reports a missing file', async () => {
+  it(':load and :save report a file they cannot read or write at the name typed, as any mistake in an entry', async () => {
     const [out] = await transcript([':load nowhere/missing.ad']);
-    expect(out).toBe("adc: error: cannot read 'nowhere/missing.ad': no such file or directory");
+    expect(out).toBe(["<repl>:1:7: error: cannot read 'nowhere/missing.ad': no such file or directory", '  :load nowhere/missing.ad', '        ^~~~~~~~~~~~~~~~~~'].join('\n'));
+    const [folder] = await transcript([`:load ${dir}`]);
+    expect(folder.split('\n')[0]).toBe(`<repl>:1:7: error: cannot read '${dir}': it is a directory`);
+    const [, saved] = await transcript(['fn f(x) = x', `:save ${join(dir, 'no-such-folder', 'f.ad')}`]);
+    expect(saved.split('\n')[0]).toBe(`<repl>:1:7: error: cannot write '${join(dir, 'no-such-folder', 'f.ad')}': no such file or directory`);
+    // --load has no entry to point into: the CLI's one line.
+    expect((await new Interpreter().load('nowhere/missing.ad')).text).toBe("adc: error: cannot read 'nowhere/missing.ad': no such file or directory");
+  });
+
+  it("says that commands start with ':' to someone typing help, quit or exit; node's .help works piped as at a terminal", async () => {
+    const out = await transcript(['help', 'exit', 'quit', '.plot sin(x)', 'list = 2', 'list']);
+    expect(out[0]).toBe(["<repl>:1:1: error: unknown variable 'help' [AD2001]", '  help', '  ^~~~', "adc's commands start with ':': type :help"].join('\n'));
+    expect(out[1].split('\n').at(-1)).toBe("adc's commands start with ':': type :quit");
+    expect(out[2].split('\n').at(-1)).toBe("adc's commands start with ':': type :quit");
+    expect(out[3]).toBe(["<repl>:1:1: error: '.plot' is not an adc command: adc's commands start with ':' (:help lists them; :quit leaves)", '  .plot sin(x)', '  ^~~~~'].join('\n'));
+    // A value of that name is a value: no hint where nothing failed.
+    expect(out.slice(4)).toEqual(['list = 2', '2']);
+    // The words node:repl's users know answer as at a terminal (README "The REPL").
+    const [help, dotHelp] = await transcript([':help', '.help']);
+    expect(dotHelp).toBe(help);
+    const [loaded] = await transcript([`.load ${join(root, 'examples', 'seed.ad')}`]);
+    expect(loaded).toMatch(/^loaded \d+ functions from /);
+    expect((await new Interpreter().run('.exit')).quit).toBe(true);
+  });
+
+  it(":help's examples, typed in as shown, in order, all work (a newcomer's first session)", async () => {
+    const [help] = await transcript([':help']);
+    const lines = help.split('\n');
+    const examples = lines.slice(1, lines.indexOf('Commands:'));
+    // The entry column is 36 characters wide after the indent; the description follows it.
+    const typed = examples.map((l) => l.slice(2, 38).trimEnd());
+    const entries: string[] = [];
+    for (const line of typed) {
+      const last = entries.at(-1);
+      if (last !== undefined && isIncomplete(last)) entries[entries.length - 1] = `${last}\n${line}`;
+      else entries.push(line);
+    }
+    expect(entries.length).toBeGreaterThanOrEqual(12);
+    const interpreter = new Interpreter();
+    for (const entry of entries) {
+      const reply = await interpreter.run(entry);
+      expect(reply.error, `${entry}\n${reply.text}`).toBe(false);
+    }
+    expect((await interpreter.run('grad norm2(x)')).text).toBe('value      14\n∂norm2/∂v  [2, 4, 6]');
   });
 
   it(':clear forgets everything', async () => {

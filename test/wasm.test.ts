@@ -217,6 +217,16 @@ describe('the module', () => {
     expect(WebAssembly.Module.exports(module).map((e) => e.name)).toContain('memory');
   });
 
+  it("checks no loop bound that is a whole number by construction (gmm's `c in 0..j`), and still every other", () => {
+    /** The messages of the checks the wasm functions make. */
+    const checks = (code: string) => JSON.parse(/const \$wasmChecks = (.*);/.exec(code)![1]) as [string, string][];
+    expect(checks(compileSync(source, { target: 'wasm' }).code!).filter(([, kind]) => kind === 'bound')).toEqual([]);
+    // A bound from a number parameter may be anything: checked, with the JS target's message (the
+    // errors test above calls it with 1e300 and NaN).
+    const code = compileSync('fn g(x: vec[n], b) = sum(i in 0..b: x[0] * i)\n', { target: 'wasm' }).code!;
+    expect(checks(code).filter(([, kind]) => kind === 'bound').length).toBeGreaterThan(0);
+  });
+
   it('falls back to the JS functions where WebAssembly is missing, with the same results', () => {
     const code = compileSync(source, { target: 'wasm' }).code!;
     const match = /export \{([^}]*)\};\s*$/.exec(code)!;

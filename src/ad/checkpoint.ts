@@ -1,4 +1,4 @@
-import type { NameSupply } from '../ir/builder.ts';
+import { Builder, type NameSupply } from '../ir/builder.ts';
 import { constant, forEachInstr, variable, type Instr, type Op, type Operand, type Origin } from '../ir/ir.ts';
 import type { Loop } from './loops.ts';
 
@@ -8,30 +8,51 @@ export const defaultCheckpointMemoryMB = 64;
 /**
  * Store-or-recompute for loops that carry state (the decision for nested reductions is in
  * loops.ts), made at run time before the loop, from its trip count T (a `while`: its `max`) and
- * its state size S (the carried variables):
+ * its state size S (the carried variables). The state at the start of an iteration (S numbers) is
+ * what the reverse sweep needs: from it, it recomputes that iteration's values and reverses them.
+ * The states kept are *snapshots*, in n slots of S numbers (a stack: slot k holds the state at
+ * the start of iteration positions[k], positions increasing):
  *
- * - T·S numbers fit in the budget: the state at the start of every iteration is stored (a tape),
- *   and the reverse sweep reads iteration t's state back, recomputes that iteration's values and
- *   reverses them. Storing the state (S numbers) rather than every value keeps the tape small.
- * - Otherwise, two-level checkpointing: the state is stored every C = ⌈√T⌉ iterations (snapshots),
- *   and the reverse sweep, segment by segment from the last, recomputes the segment's states from
- *   its snapshot into a segment tape of C states, then reverses the segment as above. Memory is
- *   about 2·√T·S numbers instead of T·S, for one more forward pass over the loop.
+ * - T·S numbers fit in the budget: n = T, every state is stored, nothing is recomputed.
+ * - Otherwise, binomial checkpointing (Revolve: Griewank & Walther, "Algorithm 799: Revolve", ACM
+ *   TOMS 26(1), 2000): n = ⌊budget / (S + 1)⌋ slots (at least ⌈log₂ T⌉ + 1, so that a tiny budget cannot
+ *   make the reverse sweep quadratic in T; at most T). The schedule uses s = n − 1 of them
+ *   (slot n − 1 keeps the state of the last iteration, which the forward sweep computes and Revolve
+ *   reverses first, "firsturn"); with r the smallest number with C(s + r, s) ≥ T, the reverse
+ *   sweep then recomputes r·T − C(s + r, s + 1) − T + 1 iterations (Griewank's minimum over all
+ *   schedules with s snapshots, less the T − 1 of the forward sweep): fewer than (r − 1)·T, and
+ *   r = 2 (each iteration recomputed at most once) once s + 1 ≥ √(2T).
  *
- * Both are the same code with C = 1 for full storage (the segment tape then holds one state), so
- * the two agree to the last bit: every iteration is recomputed from the same stored numbers.
+ * Both are the same code (the schedule with n = T takes every state and never recomputes), and
+ * every iteration, in both sweeps, runs the same instructions on the same numbers: the gradients
+ * agree to the last bit whatever the budget.
+ *
+ * The schedule (`nextSnapshot`): from a snapshot at iteration `capo`, with the reverse sweep's
+ * next iteration to reverse at `fine − 1` and ds slots from the current one on, Revolve's rule
+ * says which iteration to take the next snapshot at. The forward sweep takes snapshots by it
+ * (fine = T); the reverse sweep, for each iteration t from the last, restores the top snapshot,
+ * recomputes forward to t taking snapshots by the same rule (fine = t + 1), reverses t, and frees
+ * the top slot once it holds t. A `while` plans its forward snapshots for its `max` and reverses
+ * the trips it made: snapshots past them are never taken, and the reverse sweep restarts the rule
+ * from the last one it has (at worst one more forward pass than if T had been known).
  */
 export interface Tape {
-  /** The state at the start of every C-th iteration: snapshot q at q·S + k. */
+  /** The snapshots: slot k at k·S. */
   readonly snapshots: string;
-  /** The states of one segment, recomputed by the reverse sweep: iteration start + j at j·S + k. */
-  readonly segment: string;
+  /** The iteration each slot holds. */
+  readonly positions: string;
+  /** The highest slot in use (a `let`; -1 before the loop, then the stack's top after it). */
+  readonly top: string;
+  /** n, the slots. */
+  readonly slots: Operand;
+  /** Whether every state is stored (T·S within the budget): nothing is planned or recomputed. */
+  readonly fits: Operand;
+  /** s, the slots the binomial rule uses (n − 1). */
+  readonly chain: Operand;
   /** S, the numbers of one state: the carried numbers first, then each array's elements. */
   readonly stride: Operand;
   /** Each array of the state (its buffer and length) and where its elements start in a state. */
   readonly arrays: readonly { readonly name: string; readonly length: Operand; readonly offset: Operand }[];
-  /** C, the iterations per snapshot (1: every state is stored). */
-  readonly every: Operand;
 }
 
 /** The tape of each loop with carried state, by the loop's index variable (unique in a function). */
@@ -68,58 +89,188 @@ export function emitOp(out: Instr[], names: NameSupply, origin: Origin, op: Op, 
 }
 
 /**
- * Returns the instructions replacing a loop with carried state: the choice of C, the snapshot and
- * segment arrays, and the loop storing a snapshot every C iterations. `budget` is in numbers.
+ * Revolve's rule (`revolve.c`, the `advance` action), emitted: with a snapshot of iteration
+ * `capo` in the current slot, `ds` slots from it on (itself included) and iterations up to
+ * `fine − 1` still to reverse, the iteration to take the next snapshot at. With r the smallest
+ * number with C(ds + r, r) ≥ fine − capo (how often an iteration of the range will be computed),
+ * it is the position that leaves both parts of the range reversible with the fewest steps (the
+ * binomial coefficients bino1…bino5 of the paper). Two cases are settled first: ds ≥ fine − capo − 1
+ * (a slot for every state: the next iteration, which the rule gives too) and ds ≤ 1 (no slot left:
+ * the last iteration); r is then not searched for. The result is kept in (capo, fine − 1],
+ * whatever rounding did. Straight-line code and one loop, so that it can sit in a loop's condition.
+ */
+export function nextSnapshot(b: Builder, capo: Operand, fine: Operand, ds: Operand): Operand {
+  const names = b.names;
+  const origin = b.origin;
+  const length = b.op('sub', fine, capo);
+  const every = b.op('ge', ds, b.op('sub', length, constant(1)));
+  const none = b.op('le', ds, constant(1));
+  // r and C(ds + r, r): range(r) = range(r − 1)·(ds + r)/r, exact in whole numbers.
+  const range = names.user('range');
+  const reps = names.user('reps');
+  const r = names.user('r');
+  b.emit({ kind: 'let', target: range, expr: { op: 'copy', args: [constant(1)] }, origin });
+  b.emit({ kind: 'let', target: reps, expr: { op: 'copy', args: [constant(0)] }, origin });
+  let below: Operand = constant(1);
+  const exit = b.block(() => (below = b.op('lt', variable(range), length)), true);
+  const body = b.block(() => {
+    const r1 = b.op('add', variable(r), constant(1));
+    b.emit({ kind: 'set', target: reps, expr: { op: 'copy', args: [r1] }, origin });
+    const widened = b.op('floor', b.op('div', b.op('mul', variable(range), b.op('add', ds, r1)), r1));
+    b.emit({ kind: 'set', target: range, expr: { op: 'copy', args: [widened] }, origin });
+  }, true);
+  const searched = b.op('select', b.op('or', every, none), constant(0), length);
+  const note = 'r: how often each iteration of the range is computed, at the fewest, with ds snapshots';
+  b.emit({ kind: 'loop', index: r, from: constant(0), to: searched, descending: false, body, carried: [range], exit: { body: exit, condition: below, trips: reps }, schedule: true, note, origin });
+  const R = variable(range);
+  const n = variable(reps);
+  const whole = (x: Operand, y: Operand, z: Operand) => b.op('floor', b.op('div', b.op('mul', x, y), z));
+  const bino1 = whole(R, n, b.op('add', ds, n));
+  const bino2 = whole(bino1, ds, b.op('sub', b.op('add', ds, n), constant(1)));
+  const bino3 = b.op('select', b.op('gt', ds, constant(2)), whole(bino2, b.op('sub', ds, constant(1)), b.op('sub', b.op('add', ds, n), constant(2))), constant(1));
+  const bino4 = whole(bino2, b.op('sub', n, constant(1)), ds);
+  const bino5 = b.op('select', b.op('lt', ds, constant(3)), constant(0), b.op('select', b.op('gt', ds, constant(3)), whole(bino3, b.op('sub', ds, constant(2)), n), constant(1)));
+  const rule = b.op(
+    'select',
+    b.op('le', length, b.op('add', bino1, bino3)),
+    b.op('add', capo, bino4),
+    b.op('select', b.op('ge', length, b.op('sub', R, bino5)), b.op('add', capo, bino1), b.op('sub', b.op('sub', fine, bino2), bino3)),
+  );
+  const after = b.op('add', capo, constant(1));
+  const last = b.op('sub', fine, constant(1));
+  return b.op('select', every, after, b.op('select', none, last, b.op('min', b.op('max', rule, after), last)));
+}
+
+/**
+ * Plans the snapshots of one forward run: with a snapshot of iteration `capo` in slot `first − 1`,
+ * the iterations (before `limit`) that slots first, first + 1, … will take by Revolve's rule,
+ * written to `positions`, then -1 after the last (so that a run checks only `positions[top + 1]`).
+ * At most `slots` − first of them.
+ */
+export function planSnapshots(b: Builder, tape: Pick<Tape, 'positions' | 'chain'>, first: Operand, capo: Operand, fine: Operand, limit: Operand, slots: Operand): void {
+  const names = b.names;
+  const origin = b.origin;
+  const at = names.user('capo');
+  const planned = names.user('planned');
+  const k = names.user('slot');
+  b.emit({ kind: 'let', target: at, expr: { op: 'copy', args: [capo] }, origin });
+  b.emit({ kind: 'let', target: planned, expr: { op: 'copy', args: [constant(0)] }, origin });
+  let next: Operand = constant(0);
+  let inRange: Operand = constant(0);
+  const exit = b.block(() => {
+    next = nextSnapshot(b, variable(at), fine, b.op('sub', tape.chain, b.op('sub', variable(k), constant(1))));
+    inRange = b.op('lt', next, limit);
+  }, true);
+  const body = b.block(() => {
+    b.emit({ kind: 'set', target: planned, expr: { op: 'add', args: [b.op('sub', variable(k), first), constant(1)] }, origin });
+    b.emit({ kind: 'store', array: tape.positions, index: variable(k), expr: { op: 'copy', args: [next] }, accumulate: false, origin });
+    b.emit({ kind: 'set', target: at, expr: { op: 'copy', args: [next] }, origin });
+  }, true);
+  const note = 'where the next snapshots go (Revolve’s rule, nextSnapshot in checkpoint.ts)';
+  b.emit({ kind: 'loop', index: k, from: first, to: slots, descending: false, body, carried: [at], exit: { body: exit, condition: inRange, trips: planned }, schedule: true, note, origin });
+  b.emit({ kind: 'store', array: tape.positions, index: b.op('add', first, variable(planned)), expr: { op: 'copy', args: [constant(-1)] }, accumulate: false, origin });
+}
+
+/** Whether an operand is known, when compiling, to be true (a trip count and state size that fit). */
+export const isTrue = (o: Operand) => o.kind === 'const' && o.value !== 0;
+
+/** The schedule for a trip count and state size known when compiling, said in the comment. */
+function decided(T: number, S: number, budget: number): string {
+  if (T * (S + 1) <= budget) return `(here T = ${T}, S = ${S}: all stored)`;
+  const n = Math.min(T, Math.max(Math.floor(budget / (S + 1)), Math.ceil(Math.log2(T + 1)) + 1));
+  const choose = (a: number, k: number) => {
+    let c = 1;
+    for (let i = 1; i <= k; i++) c = (c * (a - k + i)) / i;
+    return Math.round(c);
+  };
+  let r = 0;
+  while (choose(n - 1 + r, n - 1) < T) r++;
+  const steps = r * T - choose(n - 1 + r, n) - T + 1;
+  return `(here T = ${T}, S = ${S}: n = ${n}, r = ${r}, ${steps.toLocaleString('en-US')} iterations recomputed)`;
+}
+
+/**
+ * The number of snapshot slots n, computed before the loop (see `Tape`): T if T·S numbers fit in
+ * the budget, else ⌊budget / (S + 1)⌋, at least ⌈log₂ T⌉ + 1 and at most T. (A slot is S numbers and
+ * its iteration: the snapshots and their positions together stay within the budget.)
+ */
+function slotCount(b: Builder, iterations: Operand, stride: Operand, budget: number): { slots: Operand; fits: Operand } {
+  const slot = b.op('add', stride, constant(1));
+  const fits = b.op('le', b.op('mul', iterations, slot), constant(budget));
+  const byBudget = b.op('floor', b.op('div', constant(budget), slot));
+  const least = b.op('add', b.op('ceil', b.op('log2', b.op('add', iterations, constant(1)))), constant(1));
+  return { slots: b.op('select', fits, iterations, b.op('min', iterations, b.op('max', byBudget, least))), fits };
+}
+
+/**
+ * Returns the instructions replacing a loop with carried state: the choice of n, the snapshot
+ * slots, and the loop taking a snapshot at the iterations the schedule names. `budget` is in numbers.
  */
 export function tapeLoop(loop: Loop, names: NameSupply, tapes: Tapes, budget: number): Instr[] {
   const carried = loop.carried ?? [];
   const origin = loop.origin;
-  const out: Instr[] = [];
-  const op = (o: Op, ...args: Operand[]) => emitOp(out, names, origin, o, ...args);
+  const b = new Builder(names, origin);
   // S: the carried numbers, then each array's elements (lengths known before the loop).
   let stride: Operand = constant(carried.length);
   const arrays = (loop.carriedArrays ?? []).map((a) => {
     const offset = stride;
-    stride = stride.kind === 'const' && stride.value === 0 ? a.length : op('add', stride, a.length);
+    stride = stride.kind === 'const' && stride.value === 0 ? a.length : b.op('add', stride, a.length);
     return { ...a, offset };
   });
-  const times = (a: Operand, s: Operand) => (s.kind === 'const' && s.value === 1 ? a : op('mul', a, s));
-  const iterations = op('max', op('sub', loop.to, loop.from), constant(0));
-  const size = times(iterations, stride);
-  const every = op('select', op('le', size, constant(budget)), constant(1), op('ceil', op('sqrt', iterations)));
-  const count = op('ceil', op('div', iterations, every));
+  const iterations = b.op('max', b.op('sub', loop.to, loop.from), constant(0));
+  const { slots, fits } = slotCount(b, iterations, stride, budget);
+  const chain = b.op('sub', slots, constant(1));
   const snapshots = names.saved();
-  const segment = names.saved();
+  const positions = names.saved();
+  const top = names.user('top');
   const mb = ((budget * 8) / 2 ** 20).toLocaleString('en-US');
   const n = carried.length;
   const what =
     arrays.length === 0
       ? `${n} number${n === 1 ? '' : 's'}`
       : `${n > 0 ? `${n} number${n === 1 ? '' : 's'} and ` : ''}the elements of ${arrays.map((a) => a.name).join(', ')}`;
-  const S = stride.kind === 'const' ? String(stride.value) : 'S';
-  const note =
-    `the state (${what}${stride.kind === 'const' ? '' : ': S in all'}) at the start of each iteration, for the reverse sweep: all of them if\n` +
-    `the trip count × ${S} ≤ ${budget.toLocaleString('en-US')} (${mb} MB), else every ⌈√(trip count)⌉-th (two-level checkpointing:\n` +
-    `the reverse sweep recomputes the states in between from these)`;
-  out.push({ kind: 'array', target: snapshots, length: times(count, stride), overwritten: true, note, origin });
-  const segmentLength = times(every, stride);
-  out.push({ kind: 'array', target: segment, length: segmentLength, overwritten: true, note: 'the states of one segment, recomputed by the reverse sweep', origin });
-  // In the loop: at iterations from + q·C, store the state at snapshot q.
-  const check: Instr[] = [];
-  const q = emitOp(check, names, origin, 'div', loop.from.kind === 'const' && loop.from.value === 0 ? variable(loop.index) : emitOp(check, names, origin, 'sub', variable(loop.index), loop.from), every);
-  const isSnapshot = emitOp(check, names, origin, 'eq', emitOp(check, names, origin, 'floor', q), q);
-  const stores: Instr[] = [];
-  const base = stride.kind === 'const' && stride.value === 1 ? q : emitOp(stores, names, origin, 'mul', q, stride);
-  carried.forEach((name, k) => {
-    const at = k === 0 ? base : emitOp(stores, names, origin, 'add', base, constant(k));
-    stores.push({ kind: 'store', array: snapshots, index: at, expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin });
+  const S1 = stride.kind === 'const' ? String(stride.value + 1) : '(S + 1)';
+  const T = loop.exit ? 'T the max' : 'T the trip count';
+  const budgetText = `${budget.toLocaleString('en-US')} (${mb} MB)`;
+  const note = isTrue(fits)
+    ? `the state (${what}) at the start of every iteration, for the reverse sweep:\nT × (S + 1) = ${(iterations as { value: number }).value * ((stride as { value: number }).value + 1)} fits in ${budgetText}, nothing is recomputed`
+    : [
+        `snapshots of the state (${what}${stride.kind === 'const' ? '' : ': S in all'}) at the start of iterations, for the reverse sweep.`,
+        `With ${T}: all T of them if T × ${S1} ≤ ${budgetText} (a state and its`,
+        `iteration each), with nothing recomputed; else n = ⌊${budget.toLocaleString('en-US')} / ${S1}⌋ (at least ⌈log₂ T⌉ + 1),`,
+        `placed by binomial checkpointing (Revolve): with s = n − 1 and r the least with`,
+        `C(s + r, s) ≥ T, the reverse sweep recomputes r·T − C(s + r, s + 1) − T + 1 iterations,`,
+        `the fewest any schedule with s snapshots can (r = 2: fewer than T, once C(s + 2, 2) ≥ T)`,
+        ...(!loop.exit && iterations.kind === 'const' && stride.kind === 'const' ? [decided(iterations.value, stride.value, budget)] : []),
+      ].join('\n');
+  b.emit({ kind: 'array', target: snapshots, length: b.op('mul', slots, stride), overwritten: true, note, origin });
+  b.emit({ kind: 'array', target: positions, length: b.op('add', slots, constant(2)), overwritten: true, note: 'the iteration each snapshot holds', origin });
+  const tape = { snapshots, positions, top, slots, fits, chain, stride, arrays };
+  // The first snapshot is the state before the loop; the others, planned now (every iteration when all fit).
+  b.emit({ kind: 'store', array: positions, index: constant(0), expr: { op: 'copy', args: [constant(0)] }, accumulate: false, origin });
+  if (!isTrue(fits)) planSnapshots(b, tape, constant(1), constant(0), iterations, iterations, b.op('select', fits, constant(0), slots));
+  b.emit({ kind: 'let', target: top, expr: { op: 'copy', args: [constant(-1)] }, origin });
+  const prelude = [...b.current];
+  // In the loop: at the next planned iteration (at every one when all fit), a snapshot in the next slot.
+  let position: Operand = variable(loop.index);
+  let isSnapshot: Operand = constant(0);
+  const check = b.block(() => {
+    position = b.op('sub', variable(loop.index), loop.from);
+    isSnapshot = isTrue(fits) ? constant(1) : b.op('or', fits, b.op('eq', position, b.op('load', variable(positions), b.op('add', variable(top), constant(1)))));
   });
-  for (const a of arrays) stores.push(copyElements(a.name, constant(0), snapshots, emitOp(stores, names, origin, 'add', base, a.offset), a.length, names, origin));
-  tapes.set(loop.index, { snapshots, segment, stride, arrays, every });
-  out.push({ ...loop, body: [...check, { kind: 'if', condition: isSnapshot, then: stores, else: [], origin }, ...loop.body] });
-  return out;
+  const take = b.block(() => {
+    const slot = b.op('add', variable(top), constant(1));
+    b.emit({ kind: 'set', target: top, expr: { op: 'copy', args: [slot] }, origin });
+    b.emit({ kind: 'store', array: positions, index: slot, expr: { op: 'copy', args: [position] }, accumulate: false, origin });
+    const base = b.op('mul', slot, stride);
+    carried.forEach((name, k) => {
+      b.emit({ kind: 'store', array: snapshots, index: b.op('add', base, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin });
+    });
+    for (const a of arrays) b.emit(copyElements(a.name, constant(0), snapshots, b.op('add', base, a.offset), a.length, names, origin));
+  });
+  tapes.set(loop.index, tape);
+  return [...prelude, { ...loop, body: [...check, { kind: 'if', condition: isSnapshot, then: take, else: [], origin }, ...loop.body] }];
 }
-
 /** A loop copying `length` elements: to[at + e] = from[start + e] (a state's array to or from a tape). */
 export function copyElements(from: string, start: Operand, to: string, at: Operand, length: Operand, names: NameSupply, origin: Origin): Instr {
   const e = names.user('e');
@@ -135,7 +286,7 @@ export function copyElements(from: string, start: Operand, to: string, at: Opera
 export function tapeCarriedLoops(body: readonly Instr[], names: NameSupply, tapes: Tapes, budget: number): Instr[] {
   return body.flatMap((i): Instr[] => {
     if (i.kind === 'if') return [{ ...i, then: tapeCarriedLoops(i.then, names, tapes, budget), else: tapeCarriedLoops(i.else, names, tapes, budget) }];
-    if (i.kind === 'loop' && i.carried) return tapeLoop(i, names, tapes, budget);
+    if (i.kind === 'loop' && i.carried && !i.schedule) return tapeLoop(i, names, tapes, budget);
     return [i];
   });
 }

@@ -5,7 +5,7 @@ import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
 import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from './loops.ts';
-import { copyElements, defaultCheckpointMemoryMB, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
+import { copyElements, defaultCheckpointMemoryMB, isTrue, planSnapshots, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { isDifferentiable, rules } from './rules.ts';
 import { reverseCall } from './calls.ts';
 
@@ -362,6 +362,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           b.emit(instr);
           continue;
         case 'loop': {
+          if (instr.schedule) {
+            b.emit(instr);
+            continue;
+          }
           if (instr.carried) {
             // A loop with state inside the iteration: run again, storing its states for its own reverse.
             for (const i of tapeLoop(instr, names, tapes, budget)) b.emit(i.kind === 'loop' ? { ...i, note: 'recomputed for the reverse sweep' } : i);
@@ -443,12 +447,12 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   /**
    * The reverse of a loop with carried state X_k. Each X_k gets an adjoint variable d$X_k, which
    * holds ∂(result)/∂(X_k at the end of the iteration being reversed): it starts as the adjoint of
-   * the final state. The iterations are reversed segment by segment (checkpoint.ts: a segment is
-   * C iterations, C = 1 when every state was stored), from the last: the segment's starting state
-   * is read from its snapshot, its states are recomputed into the segment tape, then for each of
-   * its iterations t, backwards: read t's starting state, recompute t's values from it (under
-   * fresh names), seed the new state's values with d$X_k, reverse the iteration with the ordinary
-   * rules, and set d$X_k to the adjoints of the starting state. After the loop, d$X_k is the
+   * the final state. The iterations are reversed from the last, each from its starting state: the
+   * top snapshot (checkpoint.ts) is read, the iterations from it to t are recomputed (none when
+   * every state was stored), taking snapshots where Revolve's rule plans them; then t's values
+   * are recomputed from its state (under fresh names), the new state's values seeded with d$X_k,
+   * the iteration reversed with the ordinary rules, and d$X_k set to the adjoints of the starting
+   * state; t's snapshot, if it is the top one, is freed. After the loop, d$X_k is the
    * adjoint of the state before it (the `let X_k = init` passes it on). A `while` reverses the
    * number of iterations it ran.
    *
@@ -483,7 +487,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     // not taken): as in straight-line code, it then contributes nothing, even through an infinite
     // partial (an unrolled loop would have no adjoint there at all).
     for (const d of carriedAdjoints) mayBeZero.add(d);
-    const { core, next } = splitIteration(loop, tape);
+    const { core, next: newState } = splitIteration(loop, tape);
     // An iteration that writes arrays (its state, arrays it makes) is recomputed whole, stores
     // included, in order: its reverse then reads them as they were.
     let wholeIteration = false;
@@ -491,13 +495,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     const S = tape.stride;
     const origin = loop.origin;
     const base = (name: string) => name.replace(/\$.*$/, '');
-    const at = (array: string, position: Operand, k: number): Expr => ({
-      op: 'load',
-      args: [variable(array), k === 0 ? position : b.op('add', position, constant(k))],
-    });
     const scaled = (o: Operand) => (S.kind === 'const' && S.value === 1 ? o : b.op('mul', o, S));
     const last = loop.exit ? variable(loop.exit.trips) : loop.to;
-    const segmentIndex = names.user('segment');
+    const top = variable(tape.top);
     // The work arrays holding the array state of the iteration being recomputed.
     const work = stateArrays.map((a) => {
       const target = names.user(base(a.name));
@@ -510,35 +510,38 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       original.set(target, originalOf(a.name));
       return target;
     });
-    /** Copies the array state between a work array and a tape at `position` (a state's start). */
-    const copyState = (position: Operand, toTape: string | undefined, fromTape: string | undefined) =>
+    /** Copies the array state between the work arrays and a snapshot slot starting at `position`. */
+    const copyState = (position: Operand, toSnapshot: boolean) =>
       stateArrays.forEach((a, k) => {
         const offset = b.op('add', position, a.offset);
-        b.emit(toTape ? copyElements(work[k], constant(0), toTape, offset, a.length, names, origin) : copyElements(fromTape!, offset, work[k], constant(0), a.length, names, origin));
+        b.emit(toSnapshot ? copyElements(work[k], constant(0), tape.snapshots, offset, a.length, names, origin) : copyElements(tape.snapshots, offset, work[k], constant(0), a.length, names, origin));
       });
+    const index = names.user(base(originalOf(loop.index)));
+    original.set(index, originalOf(loop.index));
     const build = () => {
-      // Segment q: iterations start..end-1, start = from + q·C.
-      const start = b.op('add', loop.from, b.op('mul', variable(segmentIndex), tape.every));
-      const end = b.op('min', b.op('add', start, tape.every), last);
-      // Its states, recomputed from the snapshot into the segment tape (no iteration when C = 1).
-      const snapshot = scaled(variable(segmentIndex));
-      const state = carried.map((name) => {
+      // Iteration t (relative to the loop's start): its state, from the top snapshot forward.
+      const t = b.op('sub', variable(index), loop.from);
+      const capo = b.op('load', variable(tape.positions), top);
+      const slot = scaled(top);
+      const state = carried.map((name, k) => {
         const target = names.user(base(name));
-        b.emit({ kind: 'let', target, expr: at(tape.snapshots, snapshot, carried.indexOf(name)), origin });
+        b.emit({ kind: 'let', target, expr: { op: 'load', args: [variable(tape.snapshots), k === 0 ? slot : b.op('add', slot, constant(k))] }, origin });
         return target;
       });
-      copyState(snapshot, undefined, tape.snapshots);
+      copyState(slot, false);
+      // The snapshots between it and t, planned (none when every state was stored: it is t's own).
+      if (!isTrue(tape.fits)) {
+        const planned = b.block(() => planSnapshots(b, tape, b.op('add', top, constant(1)), capo, b.op('add', t, constant(1)), t, tape.slots));
+        b.emit({ kind: 'if', condition: b.op('lt', capo, t), then: planned, else: [], origin });
+      }
       const forwardIndex = names.user(base(originalOf(loop.index)));
       const renames = new Map<string, string>([[loop.index, forwardIndex]]);
       carried.forEach((name, k) => renames.set(name, state[k]));
       stateArrays.forEach((a, k) => renames.set(a.name, work[k]));
       const stepBody = b.block(() => {
-        const offset = scaled(b.op('sub', variable(forwardIndex), start));
-        state.forEach((name, k) => b.emit({ kind: 'store', array: tape.segment, index: k === 0 ? offset : b.op('add', offset, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
-        copyState(offset, tape.segment, undefined);
         const clone = cloneBody(core, renames, names, new Set(), layered(arrays), new Map());
         for (const i of clone.instrs) b.emit(i);
-        const values = next.map((o) => clone.renamed(o));
+        const values = newState.map((o) => clone.renamed(o));
         const copies = values.map((v) => {
           if (v.kind !== 'var' || !state.includes(v.name)) return v;
           const copy = names.temp();
@@ -548,64 +551,68 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         state.forEach((name, k) => {
           if (!(copies[k].kind === 'var' && copies[k].name === name)) b.emit({ kind: 'set', target: name, expr: { op: 'copy', args: [copies[k]] }, origin });
         });
+        // A snapshot of the new state where the plan says.
+        const reached = b.op('add', b.op('sub', variable(forwardIndex), loop.from), constant(1));
+        const take = b.op('eq', reached, b.op('load', variable(tape.positions), b.op('add', top, constant(1))));
+        const taken = b.block(() => {
+          const slot = b.op('add', top, constant(1));
+          b.emit({ kind: 'set', target: tape.top, expr: { op: 'copy', args: [slot] }, origin });
+          const at = scaled(slot);
+          state.forEach((name, k) => b.emit({ kind: 'store', array: tape.snapshots, index: k === 0 ? at : b.op('add', at, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
+          copyState(at, true);
+        });
+        b.emit({ kind: 'if', condition: take, then: taken, else: [], origin });
       }, true);
-      const lastStart = b.op('sub', end, constant(1));
-      const note = 'the states of this segment, from its snapshot (no iteration when every state was stored)';
-      b.emit({ kind: 'loop', index: forwardIndex, from: start, to: lastStart, descending: false, body: stepBody, carried: state, note, origin });
-      const lastOffset = scaled(b.op('sub', lastStart, start));
-      state.forEach((name, k) => b.emit({ kind: 'store', array: tape.segment, index: k === 0 ? lastOffset : b.op('add', lastOffset, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
-      copyState(lastOffset, tape.segment, undefined);
-      // The segment's iterations, backwards.
-      const index = names.user(base(originalOf(loop.index)));
-      original.set(index, originalOf(loop.index));
-      const iteration = scoped(() => {
-        indexNow.set(originalOf(loop.index), index);
-        const position = scaled(b.op('sub', variable(index), start));
-        const renames = new Map([[loop.index, index]]);
-        carried.forEach((name, k) => {
-          const begin = names.user(base(name));
-          if (active.has(name)) active.add(begin);
-          original.set(begin, originalOf(name));
-          b.emit({ kind: 'const', target: begin, expr: at(tape.segment, position, k), origin });
-          renames.set(name, begin);
-        });
-        copyState(position, undefined, tape.segment);
-        stateArrays.forEach((a, k) => renames.set(a.name, work[k]));
-        const body = cloneBody(core, renames, names, active, arrays, original);
-        noteRows(body.instrs);
-        recompute(body.instrs, wholeIteration);
-        carried.forEach((name, k) => {
-          const d = stateAdjoints.get(name);
-          const value = body.renamed(next[k]);
-          if (d && value.kind === 'var' && active.has(value.name)) accumulate(value.name, variable(d));
-        });
-        reverseBlock(body.instrs);
-        // The adjoints of the starting state become the new d$X_k: all read before any is set.
-        const starts = carried.map((name) => {
-          const value = adjoints.get(renames.get(name)!)?.value ?? constant(0);
-          if (value.kind !== 'var' || value.name === stateAdjoints.get(name) || !carriedAdjoints.includes(value.name)) return value;
-          const copy = names.temp();
-          b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [value] }, origin });
-          return variable(copy);
-        });
-        carried.forEach((name, k) => {
-          const d = stateAdjoints.get(name);
-          if (d && !(starts[k].kind === 'var' && starts[k].name === d)) b.emit({ kind: 'set', target: d, expr: { op: 'copy', args: [starts[k]] }, origin });
-        });
-        indexNow.delete(originalOf(loop.index));
+      const note = 'the states from the top snapshot to t’s, recomputed, with snapshots where the schedule says (none when every state was stored)';
+      if (!isTrue(tape.fits)) b.emit({ kind: 'loop', index: forwardIndex, from: b.op('add', loop.from, capo), to: variable(index), descending: false, body: stepBody, carried: [...state, tape.top], note, origin });
+      // Iteration t, reversed: recompute its values from its starting state, then add its adjoints.
+      indexNow.set(originalOf(loop.index), index);
+      const reverseRenames = new Map([[loop.index, index]]);
+      carried.forEach((name, k) => {
+        const begin = names.user(base(name));
+        if (active.has(name)) active.add(begin);
+        original.set(begin, originalOf(name));
+        b.emit({ kind: 'const', target: begin, expr: { op: 'copy', args: [variable(state[k])] }, origin });
+        reverseRenames.set(name, begin);
       });
-      const reversedNote = 'each iteration reads its starting state from the segment tape, recomputes its values, then adds its adjoints';
-      b.emit({ kind: 'loop', index, from: start, to: end, descending: true, body: iteration, carried: carriedAdjoints, note: reversedNote, origin });
+      stateArrays.forEach((a, k) => reverseRenames.set(a.name, work[k]));
+      const body = cloneBody(core, reverseRenames, names, active, arrays, original);
+      noteRows(body.instrs);
+      recompute(body.instrs, wholeIteration);
+      carried.forEach((name, k) => {
+        const d = stateAdjoints.get(name);
+        const value = body.renamed(newState[k]);
+        if (d && value.kind === 'var' && active.has(value.name)) accumulate(value.name, variable(d));
+      });
+      reverseBlock(body.instrs);
+      // The adjoints of the starting state become the new d$X_k: all read before any is set.
+      const starts = carried.map((name) => {
+        const value = adjoints.get(reverseRenames.get(name)!)?.value ?? constant(0);
+        if (value.kind !== 'var' || value.name === stateAdjoints.get(name) || !carriedAdjoints.includes(value.name)) return value;
+        const copy = names.temp();
+        b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [value] }, origin });
+        return variable(copy);
+      });
+      carried.forEach((name, k) => {
+        const d = stateAdjoints.get(name);
+        if (d && !(starts[k].kind === 'var' && starts[k].name === d)) b.emit({ kind: 'set', target: d, expr: { op: 'copy', args: [starts[k]] }, origin });
+      });
+      indexNow.delete(originalOf(loop.index));
+      // t's snapshot is not needed again: its slot is free.
+      const free = b.op('eq', b.op('load', variable(tape.positions), top), t);
+      b.emit({ kind: 'if', condition: free, then: [{ kind: 'set', target: tape.top, expr: { op: 'sub', args: [top, constant(1)] }, origin }], else: [], origin });
     };
     const [block] = conditionally(outerActiveReads([loop]), [build]);
     if (block.length === 0) return;
-    const count = b.op('ceil', b.op('div', b.op('max', b.op('sub', last, loop.from), constant(0)), tape.every));
-    // The adjoints of the state are carried from one reversed segment (and iteration) to the one before it.
-    b.emit({ kind: 'loop', index: segmentIndex, from: constant(0), to: count, descending: true, body: block, carried: carriedAdjoints, origin });
+    const note = 'each iteration, from the last: its state from the snapshots (recomputing from the nearest), its values recomputed, its adjoints added';
+    // The adjoints of the state are carried from one reversed iteration to the one before it, and the snapshots' top.
+    b.emit({ kind: 'loop', index, from: loop.from, to: last, descending: true, body: block, carried: [...carriedAdjoints, tape.top], note, origin });
   };
 
   /** The reverse of a loop: a loop running backwards (for max and min, the one iteration selected). */
   const reverseLoop = (loop: Loop) => {
+    // (The checkpoint schedule's own loops compute positions, not values: nothing to reverse.)
+    if (loop.schedule) return;
     if (loop.carried) return reverseCarried(loop);
     const r = loop.reduction;
     const g = r && active.has(r.target) ? adjoints.get(r.target) : undefined;

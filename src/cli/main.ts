@@ -3,7 +3,7 @@ import { version } from '../version.ts';
 // Only commander and the version are loaded up front: `adc --version` and `--help` must answer
 // without loading the compiler (test/startup.test.ts checks the module graph). Each command
 // imports what it needs when it runs.
-import { parseDerivatives } from '../derivatives.ts';
+import { derivativeKinds, parseDerivatives } from '../derivatives.ts';
 
 /** Colour when printing to a terminal, unless NO_COLOR (no-color.org) says otherwise. */
 export function defaultColor(): boolean {
@@ -26,7 +26,10 @@ async function watchUntilInterrupted(files: string[], options: import('./watch.t
 }
 
 /** The `adc` command. Returns the exit code instead of exiting, so tests can call it. */
-export async function main(argv: readonly string[], io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: { out(s: string): void; err(s: string): void; readStdin?(): Promise<string> } = { out: (s) => console.log(s), err: (s) => console.error(s) },
+): Promise<number> {
   let exitCode = 0;
   const program = new Command()
     .name('adc')
@@ -37,7 +40,8 @@ export async function main(argv: readonly string[], io = { out: (s: string) => c
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
       outputError: (s, write) => write(`adc: ${s}`),
-    });
+    })
+    .showHelpAfterError('(adc --help lists the commands)');
 
   program.addHelpText(
     'after',
@@ -48,6 +52,7 @@ Examples:
   adc compile model.ad                     write model.js: f and fGrad for each fn f
   adc compile model.ad --dts --source-map  also model.d.ts and model.js.map
   adc compile src/*.ad --out-dir build     several files into one folder
+  adc compile model.ad -o -                print the module on standard output instead
   adc compile model.ad --check             report problems only, write nothing
   adc compile model.ad --watch             recompile on every change
   adc explain model.ad f --at x=1,y=2      f's graph at a point: partials, adjoints, paths
@@ -58,14 +63,15 @@ Examples:
   program
     .command('compile')
     .description('compile .ad files to ES modules (f and fGrad for each fn f)')
-    .argument('<files...>', '.ad files to compile')
-    .option('-o, --output <file>', 'the output file (one input only); default: next to the input, with .js')
+    .showHelpAfterError('(adc compile --help lists its options)')
+    .argument('<files...>', '.ad files to compile; - reads standard input (its module goes to standard output unless -o names a file)')
+    .option('-o, --output <file>', 'the output file (one input only), - for standard output; default: next to the input, with .js')
     .option('--out-dir <dir>', 'write every output into this folder')
     .option('--check', 'report problems only; write nothing')
     .option('--no-format', 'skip prettier (the output is already indented)')
     .option('--source-map', 'also write out.js.map, mapping the output to the .ad source (implies --no-format)')
     .option('--dts', 'also write TypeScript declarations beside the output (model.d.ts)')
-    .option('--derivatives <list>', 'derivatives to export per function: grad,jvp,hvp,hessian (default: grad; vjp, jacobian planned)')
+    .option('--derivatives <list>', `derivatives to export per function, comma-separated: ${derivativeKinds.join(',')} (default: grad)`)
     .option('--target <target>', 'js (default), or wasm: functions with array parameters also run as WebAssembly (SIMD) in the same module')
     .option('--check-args', 'generated functions throw a TypeError when a number argument is not a number')
     .option('--checkpoint-memory <MB>', 'the most memory a gradient stores per loop with state before it checkpoints (default 64)')
@@ -92,7 +98,7 @@ Examples:
         return;
       }
       const opts = { ...rest, target: rest.target as 'js' | 'wasm' | undefined, ...(checkpointMemory !== undefined && { checkpointMemory }), ...(derivatives && { derivatives }) };
-      if (opts.output && files.length > 1) {
+      if (opts.output && opts.output !== '-' && files.length > 1) {
         io.err('adc: error: -o/--output takes one input file; use --out-dir for several');
         exitCode = 2;
         return;
@@ -119,9 +125,10 @@ Examples:
   program
     .command('explain')
     .description("show a function's expression graph at a point: values, partials, adjoints, and the paths that sum to each gradient entry")
-    .argument('<file>', 'the .ad file')
+    .showHelpAfterError('(adc explain --help lists its options)')
+    .argument('<file>', 'the .ad file (- reads standard input)')
     .argument('<function>', 'the function to explain')
-    .option('--at <point>', 'the point: x1=2,x2=3 (or 2,3 in parameter order); arrays as x=[1,2], A=[[1,2],[3,4]]')
+    .option('--at <point>', 'the point, one value per parameter: x1=2,x2=3 (or 2,3 in parameter order); arrays as x=[1,2], A=[[1,2],[3,4]]')
     .option('--forward <input>', 'also the forward sweep: each node\'s tangent with respect to one input (x1, or an element x[0])')
     .option('--max-paths <n>', 'list at most n paths per input (default 20); the adjoint view is always complete')
     .option('--expand', 'one node per operation, calls inlined (default: one node per user-function call)')
@@ -138,10 +145,17 @@ Examples:
   program
     .command('repl')
     .description('an interactive session: define functions, see values, gradients, generated code and plots (piped: one result per line)')
-    .option('-l, --load <file>', 'load a .ad file first (repeatable)', (file: string, files: string[]) => [...files, file], [] as string[])
+    .showHelpAfterError('(adc repl --help lists its options)')
+    .option('-l, --load <file>', 'load a .ad file first (repeatable)', (file: string, files: string[] = []) => [...files, file])
     .option('--color', 'colour results and errors (default: at a terminal, unless NO_COLOR is set)')
     .option('--no-color', 'plain output')
-    .action(async (opts: { load: string[]; color?: boolean }) => {
+    .action(async (opts: { load?: string[]; color?: boolean }) => {
+      if (opts.load?.includes('-')) {
+        // Standard input is the session's own input: a loaded file must be a file.
+        io.err("adc: error: --load takes a file; the REPL reads its lines from standard input, so pipe the file in instead (adc repl < model.ad)");
+        exitCode = 2;
+        return;
+      }
       exitCode = await repl(opts);
     });
 

@@ -285,6 +285,20 @@ export const messages = {
     code: 'AD5006',
     text: (output: string) => `the output ${quotePath(output)} would hold an ES module, which Node reads as CommonJS from a .cjs file; name it .js or .mjs`,
   },
+  stdinNotAlone: { code: 'AD5007', text: () => `'-' (standard input) is read once: give it as the only input file` },
+  stdinOutDir: { code: 'AD5008', text: () => `standard input has no file name to write into --out-dir; name the output with -o model.js, or leave it on standard output` },
+  stdoutOneInput: { code: 'AD5009', text: () => `-o - writes one module to standard output, so it takes one input file; use --out-dir for several` },
+  stdoutBeside: {
+    code: 'AD5010',
+    text: (option: string) => `${option} writes a file beside the output, and standard output has no such place; name the output with -o model.js`,
+  },
+  stdoutOutDir: { code: 'AD5013', text: () => `--out-dir takes a folder; for the module on standard output use -o - (one input)` },
+  stdioWatch: { code: 'AD5011', text: () => `--watch recompiles files when they change; '-' (standard input or output) is not a file it can watch or rewrite` },
+  commonJsPackage: {
+    code: 'AD5012',
+    text: (output: string, packageJson: string) =>
+      `${quotePath(output)} holds an ES module, but ${quotePath(packageJson)} says "type": "commonjs", so Node will not import it; name it .mjs (-o), or make the package "type": "module" (a bundler reads it either way)`,
+  },
   derivativeNotBuilt: {
     code: 'AD5040',
     text: (kind: string) =>

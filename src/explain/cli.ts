@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { describeFileError as reason } from '../cli/file-errors.ts';
+import { readAllStdin, stdinName, stdio } from '../cli/stdio.ts';
 import { isSameFile, writeFileAtomic } from '../cli/write-file.ts';
 import { formatDiagnostics } from '../diagnostics/format.ts';
 import { messages } from '../diagnostics/messages.ts';
@@ -24,6 +25,8 @@ export interface ExplainCommandOptions {
 export interface Reporter {
   out(line: string): void;
   err(line: string): void;
+  /** All of standard input, for the file `-` (default: process.stdin, read to its end). */
+  readStdin?(): Promise<string>;
 }
 
 /**
@@ -46,35 +49,41 @@ export async function explainCommand(file: string, fnName: string, opts: Explain
     return 2;
   }
   const graphFormat = opts.graph === undefined ? undefined : extname(opts.graph).toLowerCase();
+  if (opts.graph === stdio) {
+    // The report is on standard output already; the drawing needs a file of its own.
+    report.err(`adc: error: --graph writes a .svg or .dot file, not standard output (the report is there); give a file name such as graph.svg`);
+    return 2;
+  }
   if (graphFormat !== undefined && graphFormat !== '.svg' && graphFormat !== '.dot' && graphFormat !== '.gv') {
     report.err(`adc: error: --graph writes .svg or .dot files, not '${opts.graph}'`);
     return 2;
   }
 
+  if (opts.graph !== undefined && file !== stdio && isSameFile(file, opts.graph)) {
+    report.err(`adc: error: ${messages.outputIsInput.text(file, opts.graph)}`);
+    return 1;
+  }
   let source: string;
   try {
-    source = new TextDecoder('utf-8').decode(readFileSync(file));
+    source = file === stdio ? await (report.readStdin ?? readAllStdin)() : new TextDecoder('utf-8').decode(readFileSync(file));
   } catch (error) {
     report.err(`adc: error: ${messages.cannotRead.text(file, reason(error))}`);
     return 1;
   }
+  const shown = file === stdio ? stdinName : file;
 
   let result;
   try {
     result = explain(source, fnName, point, { expand: opts.expand, maxPaths, forward: opts.forward });
   } catch (error) {
     if (!(error instanceof ExplainError)) throw error;
-    if (error.diagnostics.length > 0) report.err(formatDiagnostics(error.diagnostics, source, file, { color: opts.color }));
+    if (error.diagnostics.length > 0) report.err(formatDiagnostics(error.diagnostics, source, shown, { color: opts.color }));
     else report.err(`adc: error: ${error.message}`);
     // One rule for the whole CLI: a usage mistake (the function's name, the point) exits 2.
     return error.usage ? 2 : 1;
   }
 
   if (opts.graph !== undefined) {
-    if (isSameFile(file, opts.graph)) {
-      report.err(`adc: error: ${messages.outputIsInput.text(file, opts.graph)}`);
-      return 1;
-    }
     // Graphviz's layout time grows much faster than the graph: refuse early, nothing written.
     const tooLarge = graphFormat === '.svg' ? svgTooLarge(result) : undefined;
     if (tooLarge) {
@@ -91,7 +100,7 @@ export async function explainCommand(file: string, fnName: string, opts: Explain
       return 1;
     }
   }
-  report.out(opts.json ? explainToJson(result) : formatExplain(result, file));
+  report.out(opts.json ? explainToJson(result) : formatExplain(result, shown));
   if (opts.graph !== undefined && !opts.json) report.out(`\nGraph written to ${printable(opts.graph)}.`);
   return 0;
 }

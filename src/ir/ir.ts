@@ -136,6 +136,11 @@ export type Instr =
        * `trips` (declared before, 0) to the number of iterations run so far.
        */
       readonly exit?: { readonly body: readonly Instr[]; readonly condition: Operand; readonly trips: string };
+      /**
+       * Bookkeeping of the checkpoint schedule (src/ad/checkpoint.ts): a loop over positions, not
+       * values, which reverse mode leaves alone (it carries state only for dead-code elimination).
+       */
+      readonly schedule?: true;
       readonly origin: Origin;
     }
   /**

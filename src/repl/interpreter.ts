@@ -34,6 +34,11 @@ export interface Reply {
 }
 
 const ok = (text: string): Reply => ({ text, error: false });
+
+/** node:repl's dot commands that mean one of adc's: `.help`, `.load`, `.save`, `.clear`, `.exit` (`:quit`). */
+export const dotCommands: ReadonlySet<string> = new Set(['help', 'load', 'save', 'clear', 'exit']);
+/** What any other `.word` gets. */
+export const notAnAdcCommand = (name: string) => `'.${name}' is not an adc command: adc's commands start with ':' (:help lists them; :quit leaves)`;
 const failed = (text: string): Reply => ({ text, error: true });
 
 /**
@@ -82,6 +87,10 @@ export class Interpreter {
     if (start === entry.length) return ok('');
     const body = slice(piece, start, start + entry.slice(start).trimEnd().length);
     if (body.text.startsWith(':')) return this.command(body);
+    // node's REPL words, as the interactive REPL answers them (repl.ts), rather than "unknown character '.'".
+    const dotted = /^\.([A-Za-z]+)(?![A-Za-z0-9_])/.exec(body.text);
+    if (dotted && dotCommands.has(dotted[1])) return this.command(body);
+    if (dotted) return failed(this.problems(problemAt(body, notAnAdcCommand(dotted[1]), 0, dotted[0].length)));
     // A definition keeps the comments before it (`:save` writes them).
     if (/^fn(?![A-Za-z0-9_])/.test(body.text)) return this.define(slice(piece, 0, body.where.offset - piece.where.offset + body.text.length));
     // `x = [1, 2, 3]` (or `let x = …`) binds a value; `x == 1` is a comparison.
@@ -97,10 +106,13 @@ export class Interpreter {
     return this.evaluate(body);
   }
 
-  /** Loads a file into the session (`:load`, `--load`). */
-  async load(path: string): Promise<Reply> {
+  /**
+   * Loads a file into the session (`:load`, `--load`). A file that cannot be read is reported at
+   * `at`, the command's argument, like any mistake in an entry (`--load`'s has no place: `adc: error:`).
+   */
+  async load(path: string, at?: Piece): Promise<Reply> {
     const read = readSource(resolve(this.cwd, path), path);
-    if (typeof read !== 'string') return read;
+    if (typeof read !== 'string') return failed(at ? this.problems(problemAt(at, read.problem)) : `adc: error: ${read.problem}`);
     const result = this.session.define(fileText(read, path));
     if (!result.ok) return failed(`${this.problems(result.problems)}\nnothing was loaded from ${quotePath(path)}`);
     const names = result.defined.map((d) => d.info.name);
@@ -129,6 +141,9 @@ export class Interpreter {
 
   private async evaluate(body: Piece): Promise<Reply> {
     const result = await this.session.evaluate(body);
+    // `help`, `quit`, … alone, and unknown: the user meant the command.
+    const meant = body.text === 'exit' ? ':quit' : `:${body.text}`;
+    if (!result.ok && commandNames.includes(meant)) return failed(`${this.problems(result.problems)}\nadc's commands start with ':': type ${meant}`);
     if (!result.ok) return failed(this.problems(result.problems));
     return ok(this.number(show(result.value)));
   }
@@ -237,7 +252,7 @@ export class Interpreter {
   }
 
   private async command(body: Piece): Promise<Reply> {
-    const name = /^:([A-Za-z]*)/.exec(body.text)![1];
+    const name = /^[:.]([A-Za-z]*)/.exec(body.text)![1];
     const rest = body.text.slice(1 + name.length);
     const argStart = 1 + name.length + (rest.length - rest.trimStart().length);
     const arg = slice(body, argStart);
@@ -253,10 +268,10 @@ export class Interpreter {
         return this.code(arg);
       case 'load':
         if (arg.text === '') return failed(this.problems(problemAt(body, 'usage: :load FILE.ad')));
-        return this.load(unquote(arg.text));
+        return this.load(unquote(arg.text), arg);
       case 'save':
         if (arg.text === '') return failed(this.problems(problemAt(body, 'usage: :save FILE.ad')));
-        return this.save(unquote(arg.text));
+        return this.save(unquote(arg.text), arg);
       case 'clear': {
         const bad = noArgument(':clear');
         if (bad) return bad;
@@ -285,13 +300,13 @@ export class Interpreter {
     return ok(this.color ? highlight(code) : code);
   }
 
-  private save(path: string): Reply {
+  private save(path: string, at: Piece): Reply {
     const n = this.session.definitions.length;
     try {
       // As the CLI writes: whole or not at all, through a link, keeping the file's mode.
       writeFileAtomic(resolve(this.cwd, path), this.session.source());
     } catch (error) {
-      return failed(`adc: error: ${messages.cannotWrite.text(path, reason(error))}`);
+      return failed(this.problems(problemAt(at, messages.cannotWrite.text(path, reason(error)))));
     }
     return ok(`saved ${n} function${n === 1 ? '' : 's'} to ${printable(path)}`);
   }
@@ -328,8 +343,10 @@ export class Interpreter {
       `  grad f(1, 2)                         the value and each partial derivative (fGrad)`,
       `  jvp f(1, 2) along (1, 0)             the derivative along a direction, one entry per parameter (fJvp)`,
       `  hessian f(1, 2)                      the value, the gradient and every second derivative (fHessian)`,
-      `  jacobian r(1, 2)                     for r returning a vector: ∂r/∂p, one row per element of r (fJacobian)`,
+      `  fn r(x, y) = [x * y, x + y]          a function may return a vector (or a matrix)`,
+      `  jacobian r(1, 2)                     ∂r/∂p: for each parameter p, one entry per element of r (fJacobian)`,
       `  vjp r(1, 2) with [1, 0]              uᵀ·∂r/∂p for a u shaped like r's value (fVjp)`,
+      `  fn norm2(v: vec[n]) = sum(i: v[i]^2) array parameters: vec[n], mat[m, n]`,
       `  x = [1, 2, 3]                        bind a value (a number, a vector, or a matrix [[1, 2], [3, 4]])`,
       `  grad norm2(x)                        expressions, grad and :plot may use it; fn bodies may not`,
       `Commands:`,
@@ -414,13 +431,13 @@ function unquote(path: string): string {
   return m ? m[2] : path;
 }
 
-/** A file's text as the CLI reads it (invalid UTF-8 becomes U+FFFD, which the lexer reports), or an error reply. */
-function readSource(file: string, shown: string): string | Reply {
+/** A file's text as the CLI reads it (invalid UTF-8 becomes U+FFFD, which the lexer reports), or why it cannot be read. */
+function readSource(file: string, shown: string): string | { readonly problem: string } {
   try {
-    if (statSync(file).isDirectory()) return failed(`adc: error: ${messages.cannotRead.text(shown, 'it is a directory')}`);
+    if (statSync(file).isDirectory()) return { problem: messages.cannotRead.text(shown, 'it is a directory') };
     return new TextDecoder('utf-8').decode(readFileSync(file));
   } catch (error) {
-    return failed(`adc: error: ${messages.cannotRead.text(shown, reason(error))}`);
+    return { problem: messages.cannotRead.text(shown, reason(error)) };
   }
 }
 

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { Recoverable, start, type REPLServer } from 'node:repl';
 import { version } from '../version.ts';
 import { completions } from './complete.ts';
-import { Interpreter, isIncomplete } from './interpreter.ts';
+import { Interpreter, isIncomplete, notAnAdcCommand } from './interpreter.ts';
 import { Session } from './session.ts';
 
 export interface ReplOptions {
@@ -218,7 +218,7 @@ function speakAdc(server: REPLServer, interpreter: Interpreter, output: NodeJS.W
     void interpreter.run(`${command}${rest ? ` ${rest}` : ''}`).then((r) => (r.quit ? server.close() : reply(r.text)));
   };
   const mapped: Record<string, (rest: string) => void> = { help: as(':help'), load: as(':load'), save: as(':save'), clear: as(':clear') };
-  const fallback = (name: string) => () => reply(`'.${name}' is not an adc command: adc's commands start with ':' (:help lists them; :quit leaves)`);
+  const fallback = (name: string) => () => reply(notAnAdcCommand(name));
   // node:repl looks each `.word` up in this table; every word gets an answer in adc's terms.
   (server as { commands: unknown }).commands = new Proxy(own, {
     get: (target, name) => {

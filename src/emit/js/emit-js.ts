@@ -7,7 +7,7 @@ import { countInstructions, maxInstructionsPerFunction, splitFunction } from './
 import { helpersFor } from './helpers.ts';
 import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
 import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from '../names.ts';
-import { printNumber, printOp, primaryPrecedence, type Printed } from './print-expr.ts';
+import { additivePrecedence, printNumber, printOp, primaryPrecedence, relationalPrecedence, type Printed } from './print-expr.ts';
 import type { CalledForm } from '../../ad/calls.ts';
 
 export interface EmitInput {
@@ -712,13 +712,16 @@ class BodyPrinter {
           }
         }
         const i = instr.index;
+        // (A bound that binds less tightly than the comparison or `- 1` around it is parenthesised:
+        // a schedule's bound may be a `c ? a : b`.)
         const from = this.operand(instr.from);
         const to = this.operand(instr.to);
+        const within = (p: Printed, prec: number) => (p.prec > prec ? p.text : `(${p.text})`);
         if (instr.descending) {
-          const start = instr.to.kind === 'const' ? String(instr.to.value - 1) : `${to.text} - 1`;
-          out.push(`${indent}for (let ${i} = ${start}; ${i} >= ${from.text}; ${i}--) {`, at);
+          const start = instr.to.kind === 'const' ? String(instr.to.value - 1) : `${within(to, additivePrecedence - 1)} - 1`;
+          out.push(`${indent}for (let ${i} = ${start}; ${i} >= ${within(from, relationalPrecedence)}; ${i}--) {`, at);
         } else {
-          out.push(`${indent}for (let ${i} = ${from.text}; ${i} < ${to.text}; ${i}++) {`, at);
+          out.push(`${indent}for (let ${i} = ${from.text}; ${i} < ${within(to, relationalPrecedence)}; ${i}++) {`, at);
         }
         if (instr.exit) {
           // A while: its condition, from the state at the start of the iteration, and the stop.

@@ -102,3 +102,5 @@ export function printOp(e: Expr, operand: (o: Operand) => Printed): Printed {
 }
 
 export const primaryPrecedence = jsPrecedence.primary;
+export const relationalPrecedence = jsPrecedence.relational;
+export const additivePrecedence = jsPrecedence.additive;

@@ -83,9 +83,12 @@ export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Se
     }
   };
 
+  /** Functions with array parameters: each is planned here, in every compile (see `emitted` below). */
+  const planned = new Set<string>();
   const plan = (item: EmitFunction) => {
     const { value, gradient } = item;
     if (!value.params.some((p) => p.shape)) return;
+    planned.add(value.name);
     const local = localFunctionName(value.name);
     const v = select(value, false);
     if (v) {
@@ -102,22 +105,29 @@ export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Se
     replaced.add(gradientIntoName(value.name));
   };
 
+  // A function the compile cache reuses (watch mode, the plugins) comes as its sections only, with
+  // no IR to select: it must be one the plan does not take. So a planned function is never offered
+  // to the cache (its wasm code and glue live outside its sections, in the module's appendix), and
+  // only functions without array parameters can come back reused.
   const functions = (function* () {
     for (const item of input.functions) {
       if (!('reuse' in item)) plan(item);
       yield item;
     }
   })();
+  const emitted = input.emitted && ((made: Parameters<NonNullable<EmitInput['emitted']>>[0], reusable: boolean) => input.emitted!(made, reusable && !planned.has(made.name)));
 
   const appendix = (): Section[] => {
     const note = new Section();
     for (const name of callers) note.push(`// (--target wasm: ${name} stays JavaScript: it calls a function compiled once and called, whose forms are JavaScript.)`);
     if (compiled.length === 0) return callers.size > 0 ? [note] : [];
     const exports = bodies.map((_, n) => ({ name: `f${n}`, kind: 'function' as const, index: builder.imports.length + n }));
+    // exp, log, tanh, … (math.ts) follow the compiled functions.
+    const routines = builder.routineBodies(builder.imports.length + bodies.length);
     const bytes = encodeModule({
       types: builder.types,
       imports: builder.imports,
-      functions: bodies,
+      functions: [...bodies, ...routines],
       globals: [0],
       memoryPages: 1,
       exports: [...exports, { name: 'memory', kind: 'memory', index: 0 }],
@@ -125,7 +135,7 @@ export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Se
     return [...(callers.size > 0 ? [note] : []), runtimeSection(bytes, builder.failures, resultSlots), ...compiled.map((c) => glueFunction(c.fn, c.local, c.exported, c.variant, c.wasmName, c.slots, resultSlots, input.checkArgs === true))];
   };
 
-  return emitModule({ ...input, functions, appendix, exportAs: (local) => (replaced.has(local) ? wasmExportName(local) : undefined) });
+  return emitModule({ ...input, functions, appendix, ...(emitted && { emitted }), exportAs: (local) => (replaced.has(local) ? wasmExportName(local) : undefined) });
 }
 
 export { valueType };

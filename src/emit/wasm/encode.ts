@@ -39,6 +39,7 @@ export const op = {
   memory_size: 0x3f,
   memory_grow: 0x40,
   i32_const: 0x41,
+  i64_const: 0x42,
   f64_const: 0x44,
   i32_eqz: 0x45,
   i32_eq: 0x46,
@@ -50,6 +51,7 @@ export const op = {
   i32_le_s: 0x4c,
   i32_le_u: 0x4d,
   i32_ge_s: 0x4e,
+  i32_ge_u: 0x4f,
   f64_eq: 0x61,
   f64_ne: 0x62,
   f64_lt: 0x63,
@@ -63,6 +65,11 @@ export const op = {
   i32_or: 0x72,
   i32_xor: 0x73,
   i32_shl: 0x74,
+  i32_shr_s: 0x75,
+  i32_shr_u: 0x76,
+  i64_or: 0x84,
+  i64_shl: 0x86,
+  i64_shr_u: 0x88,
   f64_abs: 0x99,
   f64_neg: 0x9a,
   f64_ceil: 0x9b,
@@ -78,6 +85,9 @@ export const op = {
   i32_wrap_i64: 0xa7,
   f64_convert_i32_s: 0xb7,
   f64_convert_i32_u: 0xb8,
+  i64_extend_i32_u: 0xad,
+  i64_reinterpret_f64: 0xbd,
+  f64_reinterpret_i64: 0xbf,
 } as const;
 
 /** Opcodes behind the 0xfc prefix (saturating truncation, bulk memory). */
@@ -143,6 +153,26 @@ export class Bytes {
       this.byte(b);
     } while (n !== 0);
     return this;
+  }
+
+  /**
+   * An unsigned LEB128 number always 5 bytes long (padded with 0x80 continuation bytes, which the
+   * format allows): a function index decided after the code is written, filled in by setU32.
+   */
+  u32Padded(n: number): this {
+    const at = this.length;
+    for (let i = 0; i < 5; i++) this.byte(0);
+    this.setU32(at, n);
+    return this;
+  }
+
+  /** Overwrites the 5-byte number u32Padded wrote at `at`. */
+  setU32(at: number, n: number): void {
+    if (!(Number.isInteger(n) && n >= 0 && n <= 0xffffffff) || at + 5 > this.length) throw new Error(`internal error: cannot patch ${n} at ${at}`);
+    for (let i = 0; i < 5; i++) {
+      const b = Math.floor(n / 128 ** i) & 0x7f;
+      this.data[at + i] = i < 4 ? b | 0x80 : b;
+    }
   }
 
   /** A signed LEB128 number (i32.const). */

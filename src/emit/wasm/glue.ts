@@ -16,9 +16,10 @@ export function runtimeSection(bytes: Uint8Array, failures: readonly CheckFailur
   const text = `// WebAssembly (--target wasm): each function with array parameters also runs as the WebAssembly
 // function adc compiled from the same IR (below, ${bytes.length} bytes, f64x2 SIMD where loops allow). Its
 // exports f, fGrad and fGradInto call it; they take and return what the JS functions above do, and
-// every other export (fJvp, fHessian, …) is the JS function. exp, log, sin, pow, … are JavaScript's
-// own Math functions, imported, so values agree with the JS functions to rounding (sums over SIMD
-// lanes add in another order). The module is compiled synchronously as this module loads; where
+// every other export (fJvp, fHessian, …) is the JS function. exp, log, log1p, expm1, tanh, cosh and
+// sinh are the module's ports of V8's own routines for Math's (the same bits); sin, pow, … are
+// JavaScript's Math functions, imported. So values agree with the JS functions to rounding (sums
+// over SIMD lanes add in another order). The module is compiled synchronously as this module loads; where
 // that is refused (no WebAssembly or no SIMD, a Content-Security-Policy without 'wasm-unsafe-eval',
 // a browser's main thread refusing a synchronous compile over 4 KB, as Chrome's long did) every
 // export is the JS function, which computes the same.

@@ -4,7 +4,8 @@
  * messages of the checks its functions make.
  */
 import type { LineMap } from '../../diagnostics/span.ts';
-import { valueType, type FunctionType, type Import, type ValueType } from './encode.ts';
+import { op, valueType, type Bytes, type FunctionBody, type FunctionType, type Import, type ValueType } from './encode.ts';
+import { isMathRoutine, mathDependencies, mathRoutine, type MathRoutine } from './math.ts';
 import type { CheckFailure } from './select.ts';
 
 export class ModuleBuilder {
@@ -12,6 +13,10 @@ export class ModuleBuilder {
   readonly imports: Import[] = [];
   readonly failures: CheckFailure[] = [];
   private readonly importIndex = new Map<string, number>();
+  /** The fdlibm routines (math.ts) the module defines, in order of first use, with their bodies. */
+  private readonly routines = new Map<MathRoutine, ReturnType<typeof mathRoutine>>();
+  /** Calls to routines, whose function indices are known only once every function is selected. */
+  private readonly routineCalls: { code: Bytes; at: number; callee: MathRoutine }[] = [];
 
   constructor(readonly lines: LineMap) {}
 
@@ -36,8 +41,43 @@ export class ModuleBuilder {
   }
 
   /** A function of JavaScript's Math (f64 → f64, or two f64 → f64). */
-  mathImport(name: string, arity: number): number {
+  private mathImport(name: string, arity: number): number {
     return this.import('Math', name, new Array<ValueType>(arity).fill(valueType.f64), [valueType.f64]);
+  }
+
+  /**
+   * Writes a call of a Math function with its arguments on the stack: exp, log, log1p, expm1,
+   * tanh, cosh and sinh are the module's own ports of V8's fdlibm routines (math.ts: the same
+   * bits, no crossing into JavaScript); the others are JavaScript's Math functions, imported.
+   */
+  callMath(code: Bytes, name: string, arity: number): void {
+    code.byte(op.call);
+    if (arity === 1 && isMathRoutine(name)) {
+      this.routine(name);
+      this.routineCalls.push({ code, at: code.length, callee: name });
+      code.u32Padded(0);
+    } else {
+      code.u32(this.mathImport(name, arity));
+    }
+  }
+
+  private routine(name: MathRoutine): void {
+    if (this.routines.has(name)) return;
+    const body = mathRoutine(name);
+    this.routines.set(name, body);
+    for (const d of mathDependencies[name]) this.routine(d);
+    for (const c of body.calls) this.routineCalls.push({ code: body.code, at: c.at, callee: c.callee });
+  }
+
+  /**
+   * The routines' bodies, to follow the compiled functions (the first of them at function index
+   * `first`), after every call of one is given its index.
+   */
+  routineBodies(first: number): FunctionBody[] {
+    const order = [...this.routines.keys()];
+    for (const c of this.routineCalls) c.code.setU32(c.at, first + order.indexOf(c.callee));
+    const type = order.length > 0 ? this.type([valueType.f64], [valueType.f64]) : 0;
+    return order.map((name) => ({ type, locals: this.routines.get(name)!.locals, code: this.routines.get(name)!.code }));
   }
 
   /** One of the glue's functions: `fail(check, index, length, from)` or `outOfMemory()`, both throwing. */

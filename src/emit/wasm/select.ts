@@ -5,8 +5,10 @@
  *
  * Values keep the JS target's float64 semantics exactly: + - * / neg sqrt abs floor ceil min max
  * are the IEEE operations both targets share (wasm's f64.min/max treat NaN and -0 as Math.min/max
- * do); every other built-in (exp, log, sin, pow, …) is a call to the very same `Math` function the
- * JS target calls, imported. Numbers are f64 locals, conditions i32, arrays i32 byte addresses.
+ * do); exp, log, log1p, expm1, tanh, cosh and sinh call the module's ports of V8's own routines
+ * (math.ts: the same bits as Math's); every other built-in (sin, pow, atan, …) is a call to the
+ * very same `Math` function the JS target calls, imported (ModuleBuilder.callMath decides).
+ * Numbers are f64 locals, conditions i32, arrays i32 byte addresses.
  */
 import { isBooleanOp, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../../ir/ir.ts';
 import { assertNever } from '../../syntax/ast.ts';
@@ -439,10 +441,11 @@ export class Selector {
       }
       case 'pow':
       default: {
-        // Every other built-in: JavaScript's own Math function, imported (exact agreement with the JS target).
+        // Every other built-in: the module's port of V8's routine (math.ts) or JavaScript's own Math
+        // function, imported; either way the same bits as the JS target's.
         const name = e.op === 'pow' ? 'pow' : e.op;
         for (const o of a) this.number(o);
-        c.byte(op.call).u32(this.module.mathImport(name, a.length));
+        this.module.callMath(c, name, a.length);
         return 'f64';
       }
     }
@@ -637,6 +640,10 @@ export class Selector {
   /** An index or bound check: the glue's `$fail` throws the JS target's RangeError, word for word. */
   private check(i: Extract<Instr, { kind: 'check' }>): void {
     const c = this.code;
+    // A loop bound that is a whole number by construction (a size, a loop index, or sums and
+    // products of them: integerBounds) and within 2^53 cannot fail its check: none is made (GMM's
+    // triangular `c in 0..j` checked j once per j before).
+    if (i.bound && (i.index.kind === 'const' ? Number.isSafeInteger(i.index.value) : (this.ints.get(i.index.name) ?? Infinity) <= Number.MAX_SAFE_INTEGER)) return;
     const line = this.module.lines.position(i.origin.statement.start).line;
     const where = `${this.fn.name}, line ${line}: ${i.message} is `;
     const id = this.module.checkFailure({ where, kind: i.bound ? 'bound' : i.from ? 'defined' : 'index' });
@@ -854,7 +861,6 @@ export class Selector {
         // As the JS target: the sum of exp(term - max so far), rescaled when the maximum grows.
         const max = this.state(r.target, 'max');
         const sum = this.state(r.target, 'sum');
-        const exp = this.module.mathImport('exp', 1);
         v();
         this.get(max);
         c.byte(op.f64_gt).byte(op.if).byte(0x40);
@@ -863,7 +869,9 @@ export class Selector {
         c.byte(op.f64_add);
         this.get(max);
         v();
-        c.byte(op.f64_sub).byte(op.call).u32(exp).byte(op.f64_mul);
+        c.byte(op.f64_sub);
+        this.module.callMath(c, 'exp', 1);
+        c.byte(op.f64_mul);
         this.set(sum);
         v();
         this.set(max);
@@ -878,7 +886,9 @@ export class Selector {
         this.get(sum);
         v();
         this.get(max);
-        c.byte(op.f64_sub).byte(op.call).u32(exp).byte(op.f64_add);
+        c.byte(op.f64_sub);
+        this.module.callMath(c, 'exp', 1);
+        c.byte(op.f64_add);
         this.set(sum);
         c.byte(op.end);
         c.byte(op.end);
@@ -904,7 +914,8 @@ export class Selector {
     if (r?.op === 'logsumexp') {
       this.get(this.state(r.target, 'max'));
       this.get(this.state(r.target, 'sum'));
-      c.byte(op.call).u32(this.module.mathImport('log1p', 1)).byte(op.f64_add);
+      this.module.callMath(c, 'log1p', 1);
+      c.byte(op.f64_add);
       this.set(this.local(r.target));
     }
   }

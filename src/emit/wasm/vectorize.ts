@@ -9,7 +9,7 @@
  *
  * Exactness: each lane computes what the scalar iteration computes, with the same IEEE operations
  * (SIMD add, mul, div, sqrt, min, max, floor, ceil are the scalar ones lane by lane; exp, tanh, …
- * are the imported Math functions, called per lane). Only sums change: four partial sums are added
+ * are called per lane: the module's ports of V8's routines, math.ts, or imported Math functions). Only sums change: four partial sums are added
  * at the end, not one running sum, so a sum's rounding differs from the JS target's (by a few
  * ulps of the sum of its terms' magnitudes). Nothing else is reassociated.
  *
@@ -25,7 +25,7 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
 
 const binary: Partial<Record<string, number>> = { add: simdOp.f64x2_add, sub: simdOp.f64x2_sub, mul: simdOp.f64x2_mul, div: simdOp.f64x2_div, min: simdOp.f64x2_min, max: simdOp.f64x2_max };
 const unary: Partial<Record<string, number>> = { neg: simdOp.f64x2_neg, sqrt: simdOp.f64x2_sqrt, abs: simdOp.f64x2_abs, floor: simdOp.f64x2_floor, ceil: simdOp.f64x2_ceil };
-/** Imported Math functions, called lane by lane. */
+/** Math functions (math.ts's or imported: ModuleBuilder.callMath), called lane by lane. */
 const imported = new Set(['sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'tanh', 'exp', 'log', 'log1p', 'expm1', 'log2', 'log10', 'cbrt', 'hypot', 'sign', 'pow']);
 
 /** Vectorised loops keep their bounds below this, so the index's steps of 4 never overflow. */
@@ -191,8 +191,7 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
       simd(u);
       return;
     }
-    // An imported Math function, lane by lane.
-    const f = s.module.mathImport(e.op, e.args.length);
+    // A Math function, lane by lane.
     const temps = [scratch, scratch2];
     e.args.forEach((a, k) => {
       operand(a);
@@ -204,7 +203,7 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
         simd(simdOp.f64x2_extract_lane);
         c.byte(laneIndex);
       });
-      c.byte(op.call).u32(f);
+      s.module.callMath(c, e.op, e.args.length);
       if (laneIndex === 0) simd(simdOp.f64x2_splat);
       else {
         simd(simdOp.f64x2_replace_lane);
