@@ -185,18 +185,22 @@ function compileFunction(
   decl: FunctionDecl,
   table: ReadonlyMap<string, FunctionDecl>,
   asked: ReadonlySet<Derivative> | undefined,
-  options: Pick<CompileOptions, 'checkpointMemory'> = {},
+  options: Pick<CompileOptions, 'checkpointMemory' | 'target'> = {},
   kept: ReadonlySet<string> = new Set(),
 ): EmitFunction {
   const { ir, names } = lowerFunction(decl, table, nestedGradient, kept);
   const value = optimize(ir, names);
   const want = exportsFor(ir.result?.kind, asked);
-  const reverse = want.grad || want.hvp || want.hessian ? reverseMode(ir, names, options) : undefined;
+  const reverseOptions = { checkpointMemory: options.checkpointMemory };
+  const reverse = want.hvp || want.hessian ? reverseMode(ir, names, reverseOptions) : undefined;
+  // The gradient alone may keep logsumexp tapes (written by the JS emitter's loops: forward mode
+  // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
+  const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js' }) : undefined;
   // fJacobian takes reverse rows (one fVjp per output) when there are fewer outputs than inputs.
   const vjp = want.vjp || want.jacobian ? optimize(reverseMode(ir, names, { ...options, cotangent: cotangentParameterName }), names) : undefined;
   return {
     value,
-    ...(reverse && want.grad && { gradient: optimize(reverse, names) }),
+    ...(gradient && { gradient: optimize(gradient, names) }),
     ...(vjp && { vjp, exportVjp: want.vjp }),
     ...((want.jvp || want.jacobian) && { jvp: optimize(forwardMode(ir, names), names), exportJvp: want.jvp, jacobian: want.jacobian }),
     ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: want.hvp, hessian: want.hessian }),

@@ -5,6 +5,9 @@
  *
  * - Running powers (src/ir/reduce-strength.ts): `t^j` with j a loop's index becomes a product kept
  *   across iterations, in the forward sweep and in the reverse sweep (turned to count up).
+ * - Stored costly values (src/ad/loops.ts): exp, tanh… of a loop body read back by the reverse sweep.
+ * - logsumexp in two passes (src/emit/emit-js.ts), its exp(term - maximum) kept by a gradient's
+ *   forward sweep for the reverse sweep (loops.ts, reverse.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { compileSync } from '../src/index.ts';
@@ -186,5 +189,151 @@ describe('stored costly values: the reverse sweep reads exp, tanh… back instea
     check('softmax_loss', [x, w], 1);
     check('waves', [[Float64Array.from([0.2, -0.5, 1.3]), Float64Array.from([0.7, 0.1, -2])], 0.8], 0);
     check('tri', [x], 0);
+  });
+});
+
+// ---- logsumexp: two passes, its exps kept for the reverse sweep ---------------------------------
+
+const lseSource = `
+fn lse(x: vec[n]) = logsumexp(i: x[i])
+fn mix(A: mat[m, n], b: vec[m]) = sum(k: logsumexp(i: A[k, i] - b[k]) * b[k])
+fn wide(x: vec[n]) = logsumexp(i: exp(x[i]))
+`;
+
+/**
+ * R = log Σ exp(x_j) and ∂R/∂x_i = exp(x_i - M) / Σ exp(x_j - M), M the largest x_j (plain
+ * JavaScript, Math.log of the whole sum; the division keeps the digits that exp(x_i - R) loses
+ * when R is large: R's own rounding, 1.1e-13 near 800, moves exp(x_i - R) by as much).
+ */
+function softmax(x: readonly number[]): { value: number; gradient: number[] } {
+  const M = Math.max(...x);
+  let s = 0;
+  for (const v of x) s += Math.exp(v - M);
+  return { value: M + Math.log(s), gradient: x.map((v) => Math.exp(v - M) / s) };
+}
+
+describe('logsumexp: the maximum first, then exp(term - maximum), kept for the reverse sweep', () => {
+  it('runs in two passes, and the gradient’s reverse sweep reads the stored exps (one exp per term in all)', async () => {
+    const { code } = await load(lseSource);
+    const value = functionText(code, 'lse');
+    const grad = functionText(code, 'lseGrad');
+    for (const text of [value, grad]) {
+      expect(text).toContain('// logsumexp in two passes: the maximum (no exp), then exp(term - maximum).');
+      // The first pass takes no exp; the one-pass rescaling is gone.
+      expect(text).toMatch(/let \$t\d+\$first = -1;\n\s+for \(let i = 0; i < n; i\+\+\) \{\n\s+const (\$t\d+) = x\[i\];\n\s+if \(\1 > \$t\d+\$max\) \{/);
+      expect(text).not.toMatch(/\$sum \+ 1\) \* Math\.exp/);
+    }
+    expect(value.match(/Math\.exp\(/g)).toHaveLength(1);
+    expect(value).not.toContain('$saved');
+    // The gradient: one exp per term, stored; the reverse sweep multiplies it by the scale.
+    expect(grad.match(/Math\.exp\(/g)).toHaveLength(1);
+    expect(grad).toMatch(/(\$saved\d+)\[i\] = (\$t\d+\$exp);[\s\S]*const (\$t\d+) = 1 \/ \(1 \+ \$t\d+\$sum\);[\s\S]*\1\[i\$\d+\] \* \3/);
+    // Nested in a sum: the tape has a row per k (its offset k·n), the scale is stored per k.
+    const mix = functionText(code, 'mixGrad');
+    expect(mix.match(/Math\.exp\(/g)).toHaveLength(1);
+    expect(mix).toMatch(/\$saved\d+\[\$t\d+ \+ i\] = \$t\d+\$exp;/);
+    // A costly term (an exp in the body) is not computed twice: one pass (its exp stored as a costly value).
+    const wide = functionText(code, 'wideGrad');
+    expect(wide).not.toContain('two passes');
+    expect(wide).toMatch(/\$sum \+ 1\) \* Math\.exp/);
+  });
+
+  it('keeps no tape where the gradient is differentiated again (fHvp) or for the wasm target', async () => {
+    const both = compileSync(lseSource, { filename: 'lse.ad', derivatives: ['grad', 'hvp'] });
+    // fGrad keeps its tape; fHvp (forward mode over a reverse sweep without tapes) takes exps in both sweeps.
+    expect(functionText(both.code!, 'lseGrad')).toMatch(/\$saved\d+\[i\] = /);
+    expect(functionText(both.code!, 'lseHvp')).not.toContain('$saved');
+    const wasm = compileSync(lseSource, { filename: 'lse.ad', target: 'wasm' });
+    expect(functionText(wasm.code!, 'lseGrad')).not.toContain('$saved');
+    // fHvp still agrees with central differences of fGrad.
+    const m = (await importCode(both.code!)) as unknown as Module;
+    const x = Float64Array.from([0.3, -1.2, 0.8, 2.1, -0.4]);
+    const v = Float64Array.from([0.5, 1, -0.25, 0.75, 2]);
+    const hvp = (m.lseHvp!({ x: v }, x) as { hvp: { x: Float64Array } }).hvp.x;
+    const h = 1e-6;
+    const at = (s: number) => (m.lseGrad!(x.map((xi, i) => xi + s * v[i]!)) as GradResult).gradient.x as Float64Array;
+    const up = at(h);
+    const down = at(-h);
+    hvp.forEach((e, i) => expect(Math.abs(e - (up[i]! - down[i]!) / (2 * h)), `hvp[${i}]`).toBeLessThan(1e-8));
+  });
+
+  it('gives every derivative export the value’s bits, however long the body (its copies take the same form)', () => {
+    const source = 'fn long(x: vec[n], w: vec[n]) = logsumexp(i: (x[i] * w[i] + x[i] - w[i]) * (x[i] + 2 * w[i]) - abs(x[i] - 0.5) / (1 + w[i] * w[i]) + max(x[i], w[i]))\n';
+    const r = compileSync(source, { filename: 'long.ad', derivatives: ['grad', 'jvp', 'vjp', 'hvp'] });
+    for (const name of ['long', 'longGrad', 'longJvp', 'longVjp', 'longHvp']) expect(functionText(r.code!, name), name).toContain('logsumexp in two passes');
+    return importCode(r.code!).then((loaded) => {
+      const m = loaded as unknown as Module;
+      const x = Float64Array.from([0.3, -1.2, 0.8, 2.1, -0.4, 0.05]);
+      const w = Float64Array.from([1.1, 0.2, -0.9, 0.5, 1.7, -0.3]);
+      const value = m.long!(x, w) as number;
+      expect((m.longGrad!(x, w) as GradResult).value).toBe(value);
+      expect((m.longJvp!({ x, w }, x, w) as { value: number }).value).toBe(value);
+      expect((m.longVjp!(1, x, w) as { value: number }).value).toBe(value);
+      expect((m.longHvp!({ x, w }, x, w) as { value: number }).value).toBe(value);
+    });
+  });
+
+  it('gives the value and softmax gradient of plain JavaScript, and fGrad’s value is f’s to the bit', async () => {
+    const { m } = await load(lseSource);
+    const cases: number[][] = [[0.7], [1, 2, 3], [3, 1, 3, 2.5], [-800, -801, -799.5], [1000, 1000], [5, -30, 0.1, 4.9, 5]];
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 20 - 10;
+    cases.push(Array.from({ length: 1000 }, random));
+    for (const x of cases) {
+      const ref = softmax(x);
+      const r = m.lseGrad!(x) as GradResult;
+      expect(r.value).toBe(m.lse!(x));
+      expect(Math.abs(r.value - ref.value), `value at ${x.length}`).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(ref.value)));
+      expectClose(r.gradient, { x: Float64Array.from(ref.gradient) }, 1e-15);
+    }
+    // One term: its gradient is exactly 1; two equal terms: exactly one half each.
+    expectClose((m.lseGrad!([0.7]) as GradResult).gradient, { x: Float64Array.from([1]) }, 0);
+    expectClose((m.lseGrad!([1000, 1000]) as GradResult).gradient, { x: Float64Array.from([0.5, 0.5]) }, 0);
+  });
+
+  it('keeps the reverse sweep’s results at empty ranges, ±Infinity and NaN (exp(term - result) as before)', async () => {
+    const { m } = await load(lseSource);
+    const cases: number[][] = [[], [-Infinity], [-Infinity, -Infinity], [Infinity, 1], [1, Infinity, Infinity], [-Infinity, 2, 1], [NaN, 1], [1, NaN]];
+    for (const x of cases) {
+      const r = m.lseGrad!(x) as GradResult;
+      expect(Object.is(r.value, m.lse!(x)), `value at [${x}]`).toBe(true);
+      const g = Array.from(r.gradient.x as Float64Array);
+      // The formula the reverse sweep used before the tape, term by term.
+      const before = x.map((v) => Math.exp(v - r.value));
+      g.forEach((e, i) => {
+        if (Number.isNaN(before[i]!)) expect(e, `[${x}] at ${i}`).toBeNaN();
+        else expect(Math.abs(e - before[i]!), `[${x}] at ${i}`).toBeLessThanOrEqual(1e-15);
+      });
+    }
+    expect((m.lseGrad!([]) as GradResult).value).toBe(-Infinity);
+    expect(m.lse!([Infinity, 1])).toBe(Infinity);
+    expect(m.lse!([NaN, 1])).toBeNaN();
+  });
+
+  it('matches central differences when nested in a sum, and the wasm target’s gradient', async () => {
+    const { m } = await load(lseSource);
+    const A = [Float64Array.from([0.3, -1.2, 0.8]), Float64Array.from([2.1, -0.4, 0.5]), Float64Array.from([-0.9, 1.7, 0.2])];
+    const b = Float64Array.from([0.4, -0.6, 1.1]);
+    const r = m.mixGrad!(A, b) as GradResult;
+    expect(r.value).toBe(m.mix!(A, b));
+    const h = 1e-6;
+    const f = () => m.mix!(A, b) as number;
+    const diff = (arr: Float64Array, i: number) => {
+      const v = arr[i]!;
+      arr[i] = v + h;
+      const up = f();
+      arr[i] = v - h;
+      const down = f();
+      arr[i] = v;
+      return (up - down) / (2 * h);
+    };
+    const gA = r.gradient.A as Float64Array[];
+    A.forEach((row, k) => row.forEach((_, i) => expect(Math.abs(gA[k]![i]! - diff(row, i)), `A[${k}, ${i}]`).toBeLessThan(1e-8)));
+    b.forEach((_, k) => expect(Math.abs((r.gradient.b as Float64Array)[k]! - diff(b, k)), `b[${k}]`).toBeLessThan(1e-8));
+    const wasm = compileSync(lseSource, { filename: 'lse.ad', target: 'wasm' });
+    const w = (await importCode(wasm.code!)) as unknown as Module;
+    const rw = w.mixGrad!(A, b) as GradResult;
+    expect(Math.abs(rw.value - r.value)).toBeLessThanOrEqual(1e-14 * Math.abs(r.value));
+    expectClose(rw.gradient, r.gradient, 1e-14);
   });
 });

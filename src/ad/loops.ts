@@ -1,5 +1,5 @@
 import type { NameSupply } from '../ir/builder.ts';
-import { constant, declaredIn, definesOf, forEachInstr, variable, type Expr, type Instr, type Op, type Operand } from '../ir/ir.ts';
+import { constant, declaredIn, definesOf, forEachInstr, isTwoPassLogsumexp, variable, type Expr, type Instr, type Op, type Operand } from '../ir/ir.ts';
 
 export type Loop = Extract<Instr, { kind: 'loop' }>;
 
@@ -28,7 +28,7 @@ export interface Saved {
  * Those values are stored the same way, in loops without state (a loop with state stores its
  * states instead, checkpoint.ts), when they are computed in the body itself, not in a branch.
  */
-export function saveNestedReductions(body: readonly Instr[], names: NameSupply, saved: Map<string, Saved>): Instr[] {
+export function saveNestedReductions(body: readonly Instr[], names: NameSupply, saved: Map<string, Saved>, logsumexpTapes = false): Instr[] {
   // Names defined inside some loop body (branch locals there are declared in the body too).
   const loopLocal = new Set<string>();
   forEachInstr(body, (i) => {
@@ -60,13 +60,13 @@ export function saveNestedReductions(body: readonly Instr[], names: NameSupply, 
       }
       return extent;
     };
-    const rewrite = (block: readonly Instr[], around: readonly Loop[]): Instr[] =>
+    const rewrite = (block: readonly Instr[], around: readonly Loop[], inBranch: boolean): Instr[] =>
       block.flatMap((i): Instr[] => {
-        if (i.kind === 'if') return [{ ...i, then: rewrite(i.then, around), else: rewrite(i.else, around) }];
+        if (i.kind === 'if') return [{ ...i, then: rewrite(i.then, around, true), else: rewrite(i.else, around, true) }];
         if (i.kind !== 'loop') return [i];
-        const rewritten: Loop = { ...i, body: rewrite(i.body, [...around, i]) };
-        const loop = saveCostlyValues(rewritten, around);
-        if (!loop.reduction || around.length === 0 || !around.every((l) => known(l.from) && known(l.to))) return [loop];
+        const rewritten: Loop = { ...i, body: rewrite(i.body, [...around, i], inBranch) };
+        const [offset, loop] = tapeLogsumexp(saveCostlyValues(rewritten, around), around, inBranch);
+        if (!loop.reduction || around.length === 0 || !around.every((l) => known(l.from) && known(l.to))) return [...offset, loop];
         const enclosing = around.map((l) => ({ index: l.index, from: l.from, extent: extentOf(l) }));
         let length: Operand = enclosing[0].extent;
         for (const e of enclosing.slice(1)) length = temp(prelude, loop.origin, 'mul', length, e.extent);
@@ -83,8 +83,38 @@ export function saveNestedReductions(body: readonly Instr[], names: NameSupply, 
           const note = 'stored for the reverse sweep, which would otherwise run this loop again';
           after.push({ kind: 'store', array: v.array, index: position!, expr: { op: 'copy', args: [variable(v.name)] }, accumulate: false, note, origin: loop.origin });
         }
-        return [loop, ...after];
+        return [...offset, loop, ...after];
       });
+    /**
+     * A logsumexp emitted in two passes (isTwoPassLogsumexp) keeps its terms' exp(term - maximum)
+     * for the reverse sweep, whose ∂R/∂term = exp(term - R) is then one load and a multiplication
+     * by the loop's scale instead of an exp: one array of the loop's iterations, for every
+     * iteration of the loops around (rectangular ones, outside any branch, as for stored values).
+     * Returns the instructions computing the loop's offset in that array, and the loop.
+     */
+    const tapeLogsumexp = (loop: Loop, around: readonly Loop[], inBranch: boolean): [Instr[], Loop] => {
+      const r = loop.reduction;
+      if (!logsumexpTapes || !r || inBranch || loop.declared || !isTwoPassLogsumexp(loop)) return [[], loop];
+      const nest = [...around, loop];
+      if (!nest.every((l) => known(l.from) && known(l.to) && !l.carried && !l.exit)) return [[], loop];
+      const enclosing = nest.map((l) => ({ index: l.index, from: l.from, extent: extentOf(l) }));
+      let length: Operand = enclosing[0].extent;
+      for (const e of enclosing.slice(1)) length = temp(prelude, loop.origin, 'mul', length, e.extent);
+      const array = names.saved();
+      const note = "a logsumexp's exp(term - maximum) per term, for the reverse sweep (a load and a multiplication cost less than an exp)";
+      prelude.push({ kind: 'array', target: array, length, overwritten: true, note, origin: loop.origin });
+      // The element of iteration `index` is offset + index: (position of the iterations around) · extent - from.
+      const offsetInstrs: Instr[] = [];
+      let position: Operand = constant(0);
+      for (const e of enclosing.slice(0, -1)) {
+        const step = temp(offsetInstrs, loop.origin, 'sub', variable(e.index), e.from);
+        position = position.kind === 'const' ? step : temp(offsetInstrs, loop.origin, 'add', temp(offsetInstrs, loop.origin, 'mul', position, e.extent), step);
+      }
+      const own = enclosing[enclosing.length - 1].extent;
+      const start = position.kind === 'const' ? constant(0) : temp(offsetInstrs, loop.origin, 'mul', position, own);
+      const offset = loop.from.kind === 'const' && loop.from.value === 0 ? start : temp(offsetInstrs, loop.origin, 'sub', start, loop.from);
+      return [offsetInstrs, { ...loop, reduction: { ...r, tape: { array, offset, scale: names.temp() } } }];
+    };
     /** The loop with each costly value of its body stored after it is computed (see worthStoring). */
     const saveCostlyValues = (loop: Loop, around: readonly Loop[]): Loop => {
       const nest = [...around, loop];
@@ -120,7 +150,7 @@ export function saveNestedReductions(body: readonly Instr[], names: NameSupply, 
       }
       return { ...loop, body };
     };
-    const rewritten = rewrite([instr], []);
+    const rewritten = rewrite([instr], [], false);
     top.push(...prelude, ...rewritten);
   }
   return top;
@@ -235,6 +265,7 @@ export function cloneBody(
             ...(r.arg && { arg: state(r.arg) }),
             ...(r.nonzero && { nonzero: state(r.nonzero) }),
             ...(r.zeros && { zeros: state(r.zeros) }),
+            ...(r.tape && { tape: { ...r.tape, offset: ren(r.tape.offset), scale: state(r.tape.scale) } }),
           };
           // A while's condition block comes before the body; its trip count and the carried state
           // are declared before the loop (renamed with it when the loop is in the block copied).

@@ -29,6 +29,12 @@ export interface ReverseOptions {
   readonly cotangent?: string;
   /** Guard contributions of adjoints that may be exactly 0 (default true); off for nested gradients. */
   readonly guardZeros?: boolean;
+  /**
+   * Let the forward sweep store a logsumexp's exp(term - maximum) for the reverse sweep (loops.ts;
+   * default false). Only for code nothing differentiates again, emitted by the JS target: the tape
+   * is written by the emitted loop, not by IR stores that forward mode could follow.
+   */
+  readonly logsumexpTapes?: boolean;
 }
 
 /**
@@ -59,7 +65,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   // Array lets that copy another: they share its adjoint array, and their copy loops have no reverse (copies.ts).
   const aliases = copyAliases(fn.body);
   const aliasLoops = new Set([...aliases.values()].map((a) => a.loop));
-  const forward = saveNestedReductions(hoistBranchLocals(tapeCarriedLoops(tapeIterationValues(fn.body, names, valueTapes, budget), names, tapes, budget), fnOrigin), names, saved);
+  const forward = saveNestedReductions(hoistBranchLocals(tapeCarriedLoops(tapeIterationValues(fn.body, names, valueTapes, budget), names, tapes, budget), fnOrigin), names, saved, options.logsumexpTapes === true);
   const b = new Builder(names, fnOrigin);
   // Array-valued variables (parameters, array lets, rows, stored values) and their adjoint arrays.
   const arrays = new Set(fn.params.filter((p) => p.shape).map((p) => p.name));
@@ -770,7 +776,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       for (const i of body.instrs) if (i.kind === 'array' && active.has(i.target) && isPartialProductName(i.target)) allocate(i.target, i.length);
       if (r && g) {
         const value = body.renamed(r.value);
-        const seed = others ? b.op('mul', g.value, others(index)) : seedOf(r, value, g.value);
+        const seed = others ? b.op('mul', g.value, others(index)) : seedOf(r, value, g.value, variable(index));
         if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, seed);
       }
       reverseBlock(body.instrs);
@@ -799,14 +805,19 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   };
 
   /** ḡ·∂R/∂term for one term of a sum, max, min or logsumexp R (a product's is `otherTerms`). */
-  const seedOf = (r: NonNullable<Loop['reduction']>, value: Operand, g: Operand): Operand => {
+  const seedOf = (r: NonNullable<Loop['reduction']>, value: Operand, g: Operand, index: Operand): Operand => {
     switch (r.op) {
       case 'sum':
       case 'max':
       case 'min':
         return g;
       case 'logsumexp':
-        // ∂/∂b_i log Σ exp(b_j) = exp(b_i - R)
+        // ∂/∂b_i log Σ exp(b_j) = exp(b_i - R): with a tape, exp(b_i - M) (stored) · 1/Σ exp(b_j - M).
+        if (r.tape) {
+          const { array, offset, scale } = r.tape;
+          const at = offset.kind === 'const' && offset.value === 0 ? index : b.op('add', offset, index);
+          return b.op('mul', g, b.op('mul', b.op('load', variable(array), at), variable(scale)));
+        }
         return b.op('mul', g, b.op('exp', b.op('sub', value, variable(r.target))));
       case 'prod':
         throw new Error('internal error: a product is seeded from its partial products');

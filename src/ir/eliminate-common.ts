@@ -61,7 +61,8 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
             return r;
           })();
           const body = nested(instr.body);
-          const reduction = instr.reduction && { ...instr.reduction, value: sub(instr.reduction.value) };
+          const tape = instr.reduction?.tape && { ...instr.reduction.tape, offset: sub(instr.reduction.tape.offset) };
+          const reduction = instr.reduction && { ...instr.reduction, value: sub(instr.reduction.value), ...(tape && { tape }) };
           out.push({ ...instr, from: sub(instr.from), to: sub(instr.to), body, ...(reduction && { reduction }), ...(exit && { exit }) });
           continue;
         }

@@ -1,4 +1,4 @@
-import { definesOf, forEachInstr, readsOf, readsWhatItStores, type Instr, type IrFunction, type Operand } from './ir.ts';
+import { definesOf, forEachInstr, readsOf, readsWhatItStores, type Instr, type IrFunction, type Operand, type Reduction } from './ir.ts';
 
 /**
  * Removes instructions whose results nobody reads: unused `let`s, and the branches of an `if`
@@ -208,9 +208,21 @@ function sweepLoop(instr: Extract<Instr, { kind: 'loop' }>, context: Context): I
   if (needed) use(definesOf(instr).map((name) => ({ kind: 'var' as const, name })));
   use([instr.from, instr.to]);
   const swept = { ...instr, body, ...(exit && { exit }) };
-  const kept = needed ? swept : { ...swept, reduction: undefined };
+  // A logsumexp's tape (its terms' exps, for the reverse sweep) is kept while something reads it.
+  // (Its array and scale go together: the loop writes the one and defines the other.)
+  const tape = r?.tape;
+  const tapeRead = tape !== undefined && (live.has(tape.array) || live.has(tape.scale));
+  if (needed && tape && tapeRead) use([{ kind: 'var', name: tape.array }, tape.offset]);
+  const reduction = needed && tape && !tapeRead ? withoutTape(r) : r;
+  const kept = needed ? { ...swept, reduction } : { ...swept, reduction: undefined };
   // Seen from outside: the stores of its body (a while's condition block stores nothing), and what it and its condition block assign.
   const assigns = exit ? new Set([...inBody.assigns, ...effectsOf(exit.body, context).assigns]) : inBody.assigns;
   context.effects.set(kept, { stores: inBody.stores, assigns: declaredOutside(assigns, spans.all, scopes) });
   return kept;
+}
+
+/** A reduction without its tape (the loop then defines no scale either). */
+function withoutTape(r: Reduction): Reduction {
+  const { tape: _unread, ...rest } = r;
+  return rest;
 }

@@ -33,6 +33,30 @@ export interface Reduction {
   /** prod: the product of the nonzero terms and how many terms are zero (for exact derivatives at zeros). */
   readonly nonzero?: string;
   readonly zeros?: string;
+  /**
+   * logsumexp in a gradient's forward sweep (src/ad/loops.ts): the loop also stores each term's
+   * exp(term - maximum) into `array` at `offset + index`, and defines `scale` = 1 / Σ exp(term -
+   * maximum), so the reverse sweep's ∂R/∂term = exp(term - R) is a load and a multiplication
+   * instead of an exp. Only on a loop `isTwoPassLogsumexp` accepts (the maximum is then known
+   * before the terms' exps are taken).
+   */
+  readonly tape?: { readonly array: string; readonly offset: Operand; readonly scale: string };
+}
+
+/**
+ * Operations too costly to compute twice (exp, log, trigonometry, powers, calls). A logsumexp whose
+ * innermost body uses none of them runs in two passes, the maximum first (no exp), then
+ * exp(term - maximum) per term, instead of the one pass that rescales its sum whenever the
+ * maximum grows. The test must give the same answer for a loop in a value function and for its
+ * copies in every derivative (fGrad's forward sweep adds stores, fJvp's loop adds the tangents'
+ * arithmetic, never one of these unless the value's body has it), so their values agree to the bit.
+ */
+const COSTLY_OPS: ReadonlySet<Op> = new Set<Op>(['exp', 'expm1', 'log', 'log1p', 'log2', 'log10', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'tanh', 'cbrt', 'hypot', 'pow', 'call']);
+
+/** Whether a logsumexp loop is emitted in two passes (src/emit/emit-js.ts). Its body runs twice: it may store (the same value twice), not accumulate. */
+export function isTwoPassLogsumexp(loop: Extract<Instr, { kind: 'loop' }>): boolean {
+  if (loop.reduction?.op !== 'logsumexp' || loop.descending || loop.exit || loop.carried) return false;
+  return loop.body.every((i) => (i.kind === 'const' && !COSTLY_OPS.has(i.expr.op)) || i.kind === 'check' || (i.kind === 'store' && !i.accumulate && !i.old));
 }
 
 export interface Expr {
@@ -259,7 +283,13 @@ export function readsOf(instr: Instr): readonly Operand[] {
     case 'if':
       return [instr.condition];
     case 'loop':
-      return [instr.from, instr.to, ...(instr.reduction ? [instr.reduction.value] : []), ...(instr.exit ? [instr.exit.condition] : [])];
+      return [
+        instr.from,
+        instr.to,
+        ...(instr.reduction ? [instr.reduction.value] : []),
+        ...(instr.reduction?.tape ? [variable(instr.reduction.tape.array), instr.reduction.tape.offset] : []),
+        ...(instr.exit ? [instr.exit.condition] : []),
+      ];
     case 'store':
       return [variable(instr.array), instr.index, ...instr.expr.args];
     case 'array':
@@ -280,7 +310,7 @@ export function definesOf(instr: Instr): readonly string[] {
       return [instr.target];
     case 'loop': {
       const r = instr.reduction;
-      return r ? [r.target, ...[r.arg, r.nonzero, r.zeros].filter((n): n is string => n !== undefined)] : [];
+      return r ? [r.target, ...[r.arg, r.nonzero, r.zeros, r.tape?.scale].filter((n): n is string => n !== undefined)] : [];
     }
     default:
       return [];

@@ -1,7 +1,7 @@
 import type { LineMap } from '../../diagnostics/span.ts';
 import { headerName, printable } from '../../diagnostics/printable.ts';
 import { assertNever } from '../../syntax/ast.ts';
-import { definesOf, forEachInstr, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../../ir/ir.ts';
+import { definesOf, forEachInstr, isTwoPassLogsumexp, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../../ir/ir.ts';
 import { printWidth } from '../format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
@@ -693,6 +693,10 @@ class BodyPrinter {
         return;
       }
       case 'loop': {
+        if (isTwoPassLogsumexp(instr)) {
+          this.twoPassLogsumexp(instr, indent, sourceLines);
+          return;
+        }
         const r = instr.reduction;
         const state = (what: string) => reductionStateName(r!.target, what);
         // Declared here, or before (a reduction in a branch, whose result the reverse sweep reads).
@@ -778,6 +782,55 @@ class BodyPrinter {
         return;
       }
     }
+  }
+
+  /**
+   * A logsumexp whose body is cheap to compute twice (isTwoPassLogsumexp): a first pass finds the
+   * maximum M and its first index, a second adds exp(term - M) over the other terms, so that
+   * R = M + log1p(sum) (log1p: the maximum's own term, 1, is not added, which keeps the digits of a
+   * sum dominated by it). With a tape (a gradient's forward sweep), the second pass also stores
+   * every exp(term - M), and `scale` = 1 / (1 + sum) makes ∂R/∂term = exp(term - R) their product.
+   * Terms of ±Infinity add nothing (a +Infinity maximum gives R = +Infinity, all -Infinity gives
+   * -Infinity); a NaN term makes the sum NaN.
+   */
+  private twoPassLogsumexp(instr: Extract<Instr, { kind: 'loop' }>, indent: string, sourceLines: boolean): void {
+    const { out } = this;
+    const r = instr.reduction!;
+    const at = instr.origin.span.start;
+    const state = (what: string) => reductionStateName(r.target, what);
+    const i = instr.index;
+    const head = `${indent}for (let ${i} = ${this.operand(instr.from).text}; ${i} < ${this.operand(instr.to).text}; ${i}++) {`;
+    const inner = indent + '  ';
+    const v = this.operand(r.value).text;
+    out.push(comment(indent, 'logsumexp in two passes: the maximum (no exp), then exp(term - maximum).'), at);
+    out.push(`${indent}let ${state('max')} = -Infinity;`, at);
+    out.push(`${indent}let ${state('first')} = -1;`, at);
+    out.push(head, at);
+    this.statements(instr.body, inner, sourceLines);
+    out.push(`${inner}if (${v} > ${state('max')}) {`, at);
+    out.push(`${inner}  ${state('max')} = ${v};`, at);
+    out.push(`${inner}  ${state('first')} = ${i};`, at);
+    out.push(`${inner}}`, at);
+    out.push(`${indent}}`, at);
+    out.push(`${indent}let ${state('sum')} = 0;`, at);
+    out.push(head, at);
+    this.statements(instr.body, inner, sourceLines);
+    const counted = `${i} !== ${state('first')} && ${v} !== -Infinity && ${v} !== Infinity`;
+    const tape = r.tape;
+    if (tape) {
+      const offset = this.operand(tape.offset);
+      const position = tape.offset.kind === 'const' && tape.offset.value === 0 ? i : `${offset.text} + ${i}`;
+      out.push(comment(inner, 'Stored for the reverse sweep, which reads exp(term - result) as this times the scale.'), at);
+      out.push(`${inner}const ${state('exp')} = Math.exp(${v} - ${state('max')});`, at);
+      out.push(`${inner}${tape.array}[${position}] = ${state('exp')};`, at);
+      out.push(`${inner}if (${counted}) ${state('sum')} += ${state('exp')};`, at);
+    } else {
+      out.push(`${inner}if (${counted}) ${state('sum')} += Math.exp(${v} - ${state('max')});`, at);
+    }
+    out.push(`${indent}}`, at);
+    const constOf = instr.declared ? '' : 'const ';
+    out.push(`${indent}${constOf}${r.target} = ${state('max')} + Math.log1p(${state('sum')});`, at);
+    if (tape) out.push(`${indent}${constOf}${tape.scale} = 1 / (1 + ${state('sum')});`, at);
   }
 }
 
