@@ -773,7 +773,14 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       noteTapeIndices(body.instrs);
       recomputed = recompute(body.instrs);
       // A product's partial products made in this iteration (a nested gradient's): their adjoints too, from 0.
-      for (const i of body.instrs) if (i.kind === 'array' && active.has(i.target) && isPartialProductName(i.target)) allocate(i.target, i.length);
+      // So do the arrays a kept call's arguments are copied into there (a matrix made flat, issue #15).
+      // (In a branch of the iteration too; a nested loop's are its own reverse's.)
+      const allocateIn = (block: readonly Instr[]): void =>
+        block.forEach((i) => {
+          if (i.kind === 'array' && active.has(i.target) && (isPartialProductName(i.target) || !arrayAdjoints.has(i.target))) allocate(i.target, i.length, i.rows);
+          else if (i.kind === 'if') [i.then, i.else].forEach(allocateIn);
+        });
+      allocateIn(body.instrs);
       if (r && g) {
         const value = body.renamed(r.value);
         const seed = others ? b.op('mul', g.value, others(index)) : seedOf(r, value, g.value, variable(index));
