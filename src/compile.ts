@@ -192,7 +192,9 @@ function compileFunction(
   const value = optimize(ir, names);
   const want = exportsFor(ir.result?.kind, asked);
   const reverseOptions = { checkpointMemory: options.checkpointMemory };
-  const reverse = want.hvp || want.hessian ? reverseMode(ir, names, reverseOptions) : undefined;
+  // Differentiated again by forward mode (Hessians): without the guards that skip an adjoint of
+  // exactly 0, whose tangent need not be 0 (as for nested gradients, ad/nested.ts).
+  const reverse = want.hvp || want.hessian ? reverseMode(ir, names, { ...reverseOptions, guardZeros: false }) : undefined;
   // The gradient alone may keep logsumexp tapes (written by the JS emitter's loops: forward mode
   // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
   const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js' }) : undefined;

@@ -374,6 +374,23 @@ describe('loops with state (examples/loops.ad)', () => {
   }
 });
 
+describe('a Hessian where an adjoint is exactly 0 but its tangent is not', () => {
+  it('tanh(Σx)·trace(A) at Σx = 0: ∂²f/∂A_ii∂x_k = sech²(0) = 1 (the gradient sweep skips the zero adjoint; the Hessian must not)', () => {
+    // Found by the symmetry property below (seed 726074811): the Hessian's reverse sweep guarded
+    // d$A_ii = tanh(Σx)·ḡ = 0 away, and forward mode over it lost its tangent sech²(Σx)·ẋ.
+    const m = load('fn f(A: mat[n, n], x: vec[n]) = [tanh(sum(i: x[i])) * sum(i: A[i, i])][0]\n', ['grad', 'hessian', 'hvp']);
+    const A = [[0, 0, 0], [0, 0, 0], [0, 0, -1]];
+    const x = [0, -1, 1];
+    const h = m.fHessian(A, x).hessian;
+    for (let i = 0; i < 3; i++) {
+      expect([...h.A.x[i][i]]).toEqual([1, 1, 1]);
+      expect([...h.x.A[i]].map((row) => [...row])).toEqual([0, 1, 2].map((r) => [0, 1, 2].map((c) => (r === c ? 1 : 0))));
+    }
+    const hv = m.fHvp({ x: [1, 0, 0] }, A, x).hvp;
+    expect(hv.A.map((row: ArrayLike<number>) => [...row])).toEqual([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+  });
+});
+
 describe('random array programs', () => {
   it('fJvp · v equals ⟨fGrad, v⟩, and Hessians are symmetric (⟨u, H v⟩ = ⟨v, H u⟩)', () => {
     let checked = 0;
