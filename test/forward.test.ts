@@ -387,7 +387,7 @@ describe('a Hessian where an adjoint is exactly 0 but its tangent is not', () =>
       expect([...h.x.A[i]].map((row) => [...row])).toEqual([0, 1, 2].map((r) => [0, 1, 2].map((c) => (r === c ? 1 : 0))));
     }
     const hv = m.fHvp({ x: [1, 0, 0] }, A, x).hvp;
-    expect(hv.A.map((row: ArrayLike<number>) => [...row])).toEqual([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+    expect(hv.A.map((row: ArrayLike<number>) => Array.from(row))).toEqual([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
   });
 });
 

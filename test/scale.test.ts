@@ -86,7 +86,9 @@ describe('compile time grows linearly', () => {
     const large = chainSource(4_000);
     const compiled = (source: string) => expect(compileSync(source).code).toBeDefined();
     compiled(small); // warm
-    const ratio = cpuMs(() => compiled(large)) / leastCpuMs(() => compiled(small), 2);
+    // The least of two runs on both sides (one run of the large chain alone failed at 8.2× while the
+    // whole suite ran beside it: a garbage collection, not the compiler).
+    const ratio = leastCpuMs(() => compiled(large), 2) / leastCpuMs(() => compiled(small), 2);
     expect(ratio).toBeLessThan(8);
   });
 });
