@@ -227,6 +227,15 @@ const huge = 1.0e300;
 const ln2_hi = 6.93147180369123816490e-1; // 0x3FE62E42, 0xFEE00000
 const ln2_lo = 1.90821492927058770002e-10; // 0x3DEA39EF, 0x35793C76
 const two54 = 1.8014398509481984e16; // 0x43500000, 0x00000000
+// The coefficients of log's and log1p's polynomial in s = f/(2+f): fdlibm's Lg1..Lg7 (e_log.c),
+// which s_log1p.c repeats as Lp1..Lp7 with the same values.
+const Lg1 = 6.666666666666735130e-1; // 3FE55555 55555593
+const Lg2 = 3.999999999940941908e-1; // 3FD99999 9997FA04
+const Lg3 = 2.857142874366239149e-1; // 3FD24924 94229359
+const Lg4 = 2.222219843214978396e-1; // 3FCC71C5 1D8E78AF
+const Lg5 = 1.818357216161805012e-1; // 3FC74664 96CB03DE
+const Lg6 = 1.531383769920937332e-1; // 3FC39A09 D078C69F
+const Lg7 = 1.479819860511658591e-1; // 3FC2F112 DF3E5244
 const invln2 = 1.44269504088896338700e0; // 0x3FF71547, 0x652B82FE
 
 const writers: Record<MathRoutine, (r: Routine) => void> = {
@@ -309,13 +318,6 @@ const writers: Record<MathRoutine, (r: Routine) => void> = {
 
   /** e_log.c: x = 2^k·(1+f), √2/2 < 1+f < √2; log(1+f) from s = f/(2+f) by a degree-14 polynomial. */
   log(r) {
-    const Lg1 = 6.666666666666735130e-1; // 3FE55555 55555593
-    const Lg2 = 3.999999999940941908e-1; // 3FD99999 9997FA04
-    const Lg3 = 2.857142874366239149e-1; // 3FD24924 94229359
-    const Lg4 = 2.222219843214978396e-1; // 3FCC71C5 1D8E78AF
-    const Lg5 = 1.818357216161805012e-1; // 3FC74664 96CB03DE
-    const Lg6 = 1.531383769920937332e-1; // 3FC39A09 D078C69F
-    const Lg7 = 1.479819860511658591e-1; // 3FC2F112 DF3E5244
     const x = r.x;
     const [k, hx, i, j] = [r.i32(), r.i32(), r.i32(), r.i32()];
     const [hfsq, f, s, z, R, w, t1, t2, dk] = [r.f64(), r.f64(), r.f64(), r.f64(), r.f64(), r.f64(), r.f64(), r.f64(), r.f64()];
@@ -374,13 +376,6 @@ const writers: Record<MathRoutine, (r: Routine) => void> = {
 
   /** s_log1p.c: 1+x = 2^k·(1+f) with a correction term c for the rounding of 1+x. */
   log1p(r) {
-    const Lp1 = 6.666666666666735130e-1; // 3FE55555 55555593
-    const Lp2 = 3.999999999940941908e-1; // 3FD99999 9997FA04
-    const Lp3 = 2.857142874366239149e-1; // 3FD24924 94229359
-    const Lp4 = 2.222219843214978396e-1; // 3FCC71C5 1D8E78AF
-    const Lp5 = 1.818357216161805012e-1; // 3FC74664 96CB03DE
-    const Lp6 = 1.531383769920937332e-1; // 3FC39A09 D078C69F
-    const Lp7 = 1.479819860511658591e-1; // 3FC2F112 DF3E5244
     const x = r.x;
     const [k, hx, hu, ax] = [r.i32(), r.i32(), r.i32(), r.i32()];
     const [hfsq, f, c, s, z, R, u] = [r.f64(), r.f64(), r.f64(), r.f64(), r.f64(), r.f64(), r.f64()];
@@ -457,7 +452,7 @@ const writers: Record<MathRoutine, (r: Routine) => void> = {
     });
     r.set(s, div(f.get, add(2.0, f.get)));
     r.set(z, mul(s.get, s.get));
-    r.set(R, mul(z.get, add(Lp1, mul(z.get, add(Lp2, mul(z.get, add(Lp3, mul(z.get, add(Lp4, mul(z.get, add(Lp5, mul(z.get, add(Lp6, mul(z.get, Lp7))))))))))))));
+    r.set(R, mul(z.get, add(Lg1, mul(z.get, add(Lg2, mul(z.get, add(Lg3, mul(z.get, add(Lg4, mul(z.get, add(Lg5, mul(z.get, add(Lg6, mul(z.get, Lg7))))))))))))));
     r.if(eq(k.get, 0), () => r.return(sub(f.get, sub(hfsq.get, mul(s.get, add(hfsq.get, R.get))))));
     r.return(sub(mul(double(k.get), ln2_hi), sub(sub(hfsq.get, add(mul(s.get, add(hfsq.get, R.get)), add(mul(double(k.get), ln2_lo), c.get))), f.get)));
   },
