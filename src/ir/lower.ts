@@ -928,10 +928,13 @@ function rangeOf(binder: Binder, body: Expr, scope: Map<string, Value>, cx: Cont
       const v = lowerExpr(e, scope, cx);
       const bound = form || (v.kind === 'const' && Number.isInteger(v.value)) ? v : cx.b.op('ceil', v);
       // A bound that is not finite or past 2^53 (1e300, NaN, Infinity) would make a loop that
-      // never ends: it is checked before the loop, unless it is a form over sizes (array lengths)
-      // with small coefficients, or a small constant.
+      // never ends: it is checked before the loop, unless it is a form with small coefficients over
+      // sizes (array lengths) and the index variables around (whole numbers below their own
+      // bounds, which are checked), or a small constant. (`c in 0..j` inside a loop over j was
+      // checked once per j, in GMM's innermost loop nest.)
       const small = (f: Affine) => [...f.values()].every((c) => Math.abs(c) <= 2 ** 32);
-      const safe = bound.kind === 'const' ? Number.isSafeInteger(bound.value) : form !== undefined && small(form) && [...form.keys()].every((k) => k === '' || cx.sizes.has(k));
+      const bounded = (k: string) => k === '' || cx.sizes.has(k) || cx.ranges.has(k);
+      const safe = bound.kind === 'const' ? Number.isSafeInteger(bound.value) : form !== undefined && small(form) && [...form.keys()].every(bounded);
       if (!safe) {
         const message = `the ${end} of ${binder.name}'s range`;
         cx.b.emitAt(cx.b.depthFor([bound]), { kind: 'check', index: bound, length: constant(Infinity), bound: true, message, origin: cx.b.origin });
