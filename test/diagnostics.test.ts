@@ -640,7 +640,7 @@ describe('numbers a double cannot hold, indices and ranges no array or loop can 
     expect(text('tri')).not.toContain('not a whole number');
     expect(text('triGrad')).not.toContain('not a whole number');
     expect(text('mixed')).toContain('not a whole number');
-    const m = instantiate(r.code!);
+    const m = instantiate(r.code!) as unknown as Record<string, (...args: unknown[]) => unknown>;
     // Σ_{c<j} x_c x_j over [1, 2, 3] = 1·2 + 1·3 + 2·3.
     expect(m.tri([1, 2, 3])).toBe(11);
     expect(Array.from((m.triGrad([1, 2, 3]) as { gradient: { x: Float64Array } }).gradient.x)).toEqual([5, 4, 3]);
