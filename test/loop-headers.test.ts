@@ -98,6 +98,36 @@ fn inner(y: vec[n], a) {
 }
 
 fn twice(x: vec[n], a) = inner(x, a) + inner(scaled(x, 2), a)
+
+fn whole_call(x: vec[n], a) {
+  var y: vec[n] = x
+  for t in 0..3 {
+    y = relax(y, a)
+  }
+  return sum(i: y[i] * x[i])
+}
+
+fn branch_call(x: vec[n], a) {
+  var y: vec[n] = x
+  for t in 0..4 {
+    if a < y[0] + 0.5 {
+      y[1] = tanh(y[0] + relax(y, a)[0])
+    }
+  }
+  return sum(i: y[i])
+}
+
+fn for_index(x: vec[n], a) {
+  var s = a
+  var y: vec[n] = x
+  for t in 0..3 {
+    s = s + [t, a][0]
+    y[i] = y[i] + [t, a][0] * scaled(x, t)[i]
+    let z[i] = [t, a][1] * y[i]
+    s = s + sum(i: [t, 1][0] * z[i])
+  }
+  return s + y[0]
+}
 `;
 
 type Grad = { value: number; gradient: Record<string, GradValue> };
@@ -213,6 +243,34 @@ const innerT = <T>(A: Arith<T>, y: V<T>, a: T): T => {
 };
 const twiceT = <T>(A: Arith<T>, x: V<T>, a: T): T => A.add(innerT(A, x, a), innerT(A, x.map((v) => A.mul(v, A.lift(2))), a));
 
+const relaxAll = <T>(A: Arith<T>, y: readonly T[], a: T): T[] => {
+  let z = [...y];
+  for (let t = 0; t < 3; t++) z = z.map((v) => A.add(A.mul(v, a), A.lift(0.1)));
+  return z;
+};
+const wholeCall = <T>(A: Arith<T>, x: V<T>, a: T): T => {
+  let y = [...x];
+  for (let t = 0; t < 3; t++) y = relaxAll(A, y, a);
+  return sumOf(A, y.map((v, i) => A.mul(v, x[i])));
+};
+const branchCall = <T>(A: Arith<T>, x: V<T>, a: T): T => {
+  const y = [...x];
+  for (let t = 0; t < 4; t++) if (A.value(a) < A.value(y[0]) + 0.5) y[1] = A.tanh(A.add(y[0], relaxFirst(A, y, a)));
+  return sumOf(A, y);
+};
+const forIndex = <T>(A: Arith<T>, x: V<T>, a: T): T => {
+  let s = a;
+  let y = [...x];
+  for (let t = 0; t < 3; t++) {
+    const tt = A.lift(t);
+    s = A.add(s, tt);
+    y = y.map((v, i) => A.add(v, A.mul(tt, A.mul(x[i], tt))));
+    const z = y.map((v) => A.mul(a, v));
+    s = A.add(s, sumOf(A, z.map((v) => A.mul(tt, v))));
+  }
+  return A.add(s, y[0]);
+};
+
 describe('arrays in loop headers', () => {
   it('a for range whose bounds read a list and a call returning an array: computed once, before the loop', () => {
     for (const x0 of [0, 0.5, 1.2, 2.3]) check('range_call', [x0, 0.7, -0.3], 0.9, rangeCall);
@@ -261,7 +319,7 @@ describe('arrays in loop headers', () => {
   it('the wasm target agrees with the JS one', () => {
     const { js, wasm } = both(programs);
     const x = [0.8, 0.6, 0.3];
-    for (const name of ['range_call', 'while_sum', 'while_nested', 'while_list', 'if_calls', 'twice']) {
+    for (const name of ['range_call', 'while_sum', 'while_nested', 'while_list', 'if_calls', 'twice', 'whole_call', 'branch_call', 'for_index']) {
       for (const suffix of ['', 'Grad']) callBoth(js, wasm, name + suffix, [x, 0.9], 10, name + suffix);
     }
   });
@@ -286,5 +344,25 @@ describe('arrays in loop headers', () => {
     expect(d.message).toMatch(/'grad\(g\)\(x\)' is the gradient of an array parameter.*inside a 'for', 'while' or 'if' block/);
     // At the top level, a header's gradient is made before the statement (a while's: per test).
     expect(diagnose(`${g}fn f(x: vec[n]) {\n  var s = 1\n  while grad(g)(x)[0] * s > 1 max 9 {\n    s = s / 2\n  }\n  return s\n}`)).toEqual([]);
+  });
+});
+
+// Found by the random loop programs (test/support/loop-programs.ts) once they made these.
+describe('loop bugs the random programs found', () => {
+  it("y = relax(y, a) in a loop: a function returning an array variable returns an array (was: internal error, 'relax' used as a number)", () => {
+    for (const a of [0.5, 1.1]) check('whole_call', [0.3, 0.6, -0.2], a, wholeCall);
+  });
+
+  it('a callee with a loop inside an if inside a loop: its states are stored for its reverse in the recomputed iteration too (was: internal error, no tape)', () => {
+    check('branch_call', [0.3, 0.6, -0.2], 0.4, branchCall);
+    check('branch_call', [0.3, 0.6, -0.2], 0.9, branchCall);
+    check('branch_call', [-0.5, 0.6, -0.2], 0.2, branchCall);
+  });
+
+  it("a for statement's index in a list or call its statement computes first, element-wise and in a reduction (was: AD6044)", () => {
+    check('for_index', [0.3, 0.6, -0.2], 0.7, forIndex);
+    // A reduction's index in one still is AD6044.
+    const [d] = compileSync('fn f(x: vec[n]) = sum(i: [i, 1][0] * x[i])').diagnostics;
+    expect(d.code).toBe('AD6044');
   });
 });

@@ -137,7 +137,8 @@ export function checkShapes(
     else visitCall(e);
     const info = shapeOf(e);
     if (info && loops > 0) {
-      const index = namesIn(e).find((n) => env.get(n)?.kind === 'index');
+      // (A `for` statement's index is one number throughout each of its body's statements.)
+      const index = namesIn(e).find((n) => env.get(n)?.kind === 'index' && !forIndices.has(n));
       const what = e.kind === 'call' ? `'${e.callee}(...)'` : e.kind === 'derivative' ? `'${show(e)}'` : 'a list';
       if (index !== undefined) diagnostics.error('arrayPerIndex', e.span, what, index);
     }
@@ -214,6 +215,8 @@ export function checkShapes(
     }
   };
 
+  /** The index variables of the `for` statements around the statement being checked (not a reduction's, nor an array let's). */
+  const forIndices = new Set<string>();
   const withIndex = (b: Binder, range: AffineRange, inner: () => void) => {
     env.set(b.name, { kind: 'index', range });
     ranges.set(indexSymbol(b.name), range);
@@ -593,7 +596,9 @@ export function checkShapes(
           }
           const range = b.range ? { from: affineOf(b.range.from, symbol), to: affineOf(b.range.to, symbol) } : { from: undefined, to: undefined };
           blocks++;
+          forIndices.add(b.name);
           withIndex(b, range, () => block(s.body));
+          forIndices.delete(b.name);
           blocks--;
           break;
         }
