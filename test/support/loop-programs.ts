@@ -92,11 +92,12 @@ const squash = ['tanh', 'sin', 'atan'] as const;
 type At = Extract<Expr, { k: 'elem' }>['at'];
 
 /**
- * What an expression may read besides names and numbers: `extras` allows lists and gradients (in
- * the loop and after it), `calls` calls of rr (where the array state y exists).
+ * What an expression may read besides names and numbers: lists and gradients (in the loop and
+ * after it), calls of rr (where the array state y exists).
  */
 interface Reads {
-  readonly extras?: boolean;
+  readonly lists?: boolean;
+  readonly gradients?: boolean;
   readonly calls?: boolean;
 }
 
@@ -117,12 +118,8 @@ function exprArb(names: readonly string[], depth: number, elems: readonly At[] =
     { weight: 4, arbitrary: leaf },
     { weight: 4, arbitrary: fc.record({ k: fc.constant('bin' as const), op: fc.constantFrom('+' as const, '-' as const, '*' as const), a: sub, b: sub }) },
     { weight: 2, arbitrary: fc.record({ k: fc.constant('fn' as const), f: fc.constantFrom('sin' as const, 'cos' as const, 'tanh' as const, 'atan' as const), a: sub }) },
-    ...(reads.extras
-      ? [
-          { weight: 1, arbitrary: fc.record({ k: fc.constant('list' as const), items: fc.tuple(before, before), at: fc.constantFrom(0 as const, 1 as const) }) },
-          { weight: 1, arbitrary: fc.record({ k: fc.constant('grad' as const), a: sub, b: sub }) },
-        ]
-      : []),
+    ...(reads.lists ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('list' as const), items: fc.tuple(before, before), at: fc.constantFrom(0 as const, 1 as const) }) }] : []),
+    ...(reads.gradients ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('grad' as const), a: sub, b: sub }) }] : []),
     ...(reads.calls && picks.length > 0 ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('call' as const), arg: before, at: fc.constantFrom(...picks) }) }] : []),
   );
 }
@@ -131,14 +128,15 @@ const squashed = (e: fc.Arbitrary<Expr>) => fc.tuple(fc.constantFrom(...squash),
 const condArb = (names: readonly string[], elems: readonly At[] = [], reads: Reads = {}) =>
   fc.record({ op: fc.constantFrom('<' as const, '>' as const), a: exprArb(names, 1, elems, reads), b: exprArb(names, 1, elems, reads) });
 
-export function loopCaseArb(): fc.Arbitrary<LoopCase> {
+/** `gradients: false` leaves out grad(gg, u)(…), which `adc explain` does not show (test/support/explain-programs.ts). */
+export function loopCaseArb(options: { readonly gradients?: boolean } = {}): fc.Arbitrary<LoopCase> {
   return fc.tuple(fc.integer({ min: 1, max: 3 }), fc.boolean()).chain(([count, hasArray]) => {
     const stateNames = ['s0', 's1', 's2'].slice(0, count);
     const outer = ['p', 'q'];
     const inLoop = [...outer, ...stateNames, 't', 'a'];
     const fixedElems: At[] = hasArray ? [0, 1, 2] : [];
     // Inside the loop and after it: lists, gradients, and calls of rr when there is array state.
-    const reads: Reads = { extras: true, calls: hasArray };
+    const reads: Reads = { lists: true, gradients: options.gradients !== false, calls: hasArray };
     // The array state's updates: squashed, each reading the old element and more.
     const elementValue = (names: readonly string[], elems: readonly At[], old: Expr) =>
       fc
