@@ -482,8 +482,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         default:
           // (A branch: run again whole, except its stores into the forward sweep's stored values,
           // which hold those values already. Written again, their adjoints would be taken twice by
-          // a sweep differentiating this one again: a nested gradient's.)
-          b.emit(withoutStoresInto(instr, tapeArrays));
+          // a sweep differentiating this one again: a nested gradient's. A loop with state in it,
+          // an inlined callee's, stores its states for its own reverse, as one outside a branch,
+          // in variables declared before the branch, where the branch's reverse reads them.)
+          for (const i of hoistBranchLocals(tapeCarriedLoops([withoutStoresInto(instr, tapeArrays)], names, tapes, budget), instr.origin)) b.emit(i);
           for (const d of definesOf(instr)) definedBefore.add(d);
       }
     }

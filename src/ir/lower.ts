@@ -518,11 +518,15 @@ function lowerLoop(s: Extract<Statement, { kind: 'for' | 'while' }>, scope: Map<
   let forms: AffineRange | undefined;
   let indexName: string;
   if (s.kind === 'for') {
+    // The range is computed once, before the loop: so are the arrays its bounds make.
+    hoistArrays(s.binder.range!.from, scope, cx);
+    hoistArrays(s.binder.range!.to, scope, cx);
     const range = rangeOf(s.binder, s.binder.range!.to, scope, cx);
     ({ from, to, forms } = range);
     indexName = s.binder.name;
   } else {
     // `max N` is a count of iterations: rounded up to a whole number, as a range's end is.
+    hoistArrays(s.limit!, scope, cx);
     const limit = lowerExpr(s.limit!, scope, cx);
     from = constant(0);
     to = limit.kind === 'const' || formOf(s.limit!, scope, cx) ? limit : b.op('ceil', limit);
@@ -555,7 +559,16 @@ function lowerLoop(s: Extract<Statement, { kind: 'for' | 'while' }>, scope: Map<
     const exitBody = b.loopBody(index, () => {
       pinCarried();
       b.origin = { span: s.condition.span, statement: s.condition.span };
-      condition = lowerExpr(s.condition, inner, cx);
+      // The condition reads the state, so the arrays it makes (lists, calls returning arrays)
+      // are made again for every test, once per test, not once per element: each in a work array
+      // allocated before the loop (as a block's arrays are) and filled here.
+      cx.blocks++;
+      try {
+        hoistArrays(s.condition, inner, cx);
+        condition = lowerExpr(s.condition, inner, cx);
+      } finally {
+        cx.blocks--;
+      }
     });
     exit = { body: exitBody, condition, trips: trips! };
   }
@@ -613,6 +626,8 @@ function lowerIfStatement(s: Extract<Statement, { kind: 'if' }>, scope: Map<stri
   const { b } = cx;
   const origin = b.origin;
   b.origin = { span: s.condition.span, statement: s.span };
+  // The condition is tested once: so are the arrays it makes computed, before it.
+  hoistArrays(s.condition, scope, cx);
   const condition = lowerExpr(s.condition, scope, cx);
   b.origin = origin;
   const assigned = assignedIn([...s.then, ...s.else], scope);
