@@ -559,12 +559,15 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     const S = tape.stride;
     const origin = loop.origin;
     const base = (name: string) => name.replace(/\$.*$/, '');
+    // A new variable for a carried one: a user name's next form, or a temporary for a temporary
+    // (forward mode's running product of a prod, carried by its loop, reversed in a nested jvp).
+    const fresh = (name: string) => (name.startsWith('$') ? names.temp() : names.user(base(name)));
     const scaled = (o: Operand) => (S.kind === 'const' && S.value === 1 ? o : b.op('mul', o, S));
     const last = loop.exit ? variable(loop.exit.trips) : loop.to;
     const top = variable(tape.top);
     // The work arrays holding the array state of the iteration being recomputed.
     const work = stateArrays.map((a) => {
-      const target = names.user(base(a.name));
+      const target = fresh(a.name);
       b.emit({ kind: 'array', target, length: a.length, overwritten: true, note: `the state ${base(a.name)} of the iteration being reversed`, origin });
       arrays.add(target);
       if (a.adjoint) {
@@ -588,7 +591,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       const capo = b.op('load', variable(tape.positions), top);
       const slot = scaled(top);
       const state = carried.map((name, k) => {
-        const target = names.user(base(name));
+        const target = fresh(name);
         b.emit({ kind: 'let', target, expr: { op: 'load', args: [variable(tape.snapshots), k === 0 ? slot : b.op('add', slot, constant(k))] }, origin });
         return target;
       });
@@ -633,7 +636,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       indexNow.set(originalOf(loop.index), index);
       const reverseRenames = new Map([[loop.index, index]]);
       carried.forEach((name, k) => {
-        const begin = names.user(base(name));
+        const begin = fresh(name);
         if (active.has(name)) active.add(begin);
         original.set(begin, originalOf(name));
         b.emit({ kind: 'const', target: begin, expr: { op: 'copy', args: [variable(state[k])] }, origin });
