@@ -437,6 +437,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             continue;
           }
           const s = saved.get(originalOf(instr.reduction.target));
+          // A reduction's loop that also accumulates into a value of this body (forward mode's
+          // tangent of a sum, `$tt += …`, in a nested jvp or Jacobian): its stored result does
+          // not give that value, so it runs again, for its values only.
+          const local = declaredIn(body);
+          let accumulatesLocal = false;
+          forEachInstr(instr.body, (i) => (accumulatesLocal ||= (i.kind === 'add' || i.kind === 'set') && local.has(i.target) && !isDefinedIn(i.target, instr.body)));
+          if (s && accumulatesLocal) {
+            b.emit({ ...(valuesOnly([instr], local)[0] as Loop), note: 'recomputed for the reverse sweep' });
+            continue;
+          }
           if (!s) {
             b.emit({ ...(withoutStoresInto(instr, tapeArrays) as Loop), note: 'recomputed for the reverse sweep' });
             continue;
@@ -474,12 +484,19 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           if (instr.expr.op === 'row') adjointRow(instr);
           continue;
         }
-        default:
+        default: {
           // (A branch: run again whole, except its stores into the forward sweep's stored values,
           // which hold those values already. Written again, their adjoints would be taken twice by
-          // a sweep differentiating this one again: a nested gradient's.)
-          b.emit(withoutStoresInto(instr, tapeArrays));
+          // a sweep differentiating this one again: a nested gradient's. A loop with state in it,
+          // as a nested jvp's running product of a prod, stores its states for its own reverse,
+          // in arrays declared before the branch, where that reverse reads them.)
+          const again = withoutStoresInto(instr, tapeArrays);
+          let carries = false;
+          forEachInstr([again], (i) => (carries ||= i.kind === 'loop' && i.carried !== undefined && !i.schedule));
+          if (carries) for (const i of hoistBranchLocals(tapeCarriedLoops([again], names, tapes, budget), instr.origin)) b.emit(i);
+          else b.emit(again);
           for (const d of definesOf(instr)) definedBefore.add(d);
+        }
       }
     }
     return b.current.length - before;

@@ -390,8 +390,7 @@ export function checkShapes(
   /**
    * `grad(f, x)(args)`, `jvp(f, x)(args, v)`, `jacobian(f, x)(args)`: the arguments as for a call
    * of f (jvp's direction with x's shape); f has no statements (not yet); grad needs f to return a
-   * number, jvp and jacobian take x a number or a vec (not yet a mat), and a Jacobian has at most
-   * two dimensions. A derivative that works on arrays is computed before its statement, never per
+   * number, and a Jacobian has at most two dimensions. A derivative that works on arrays is computed before its statement, never per
    * index or inside a block. (Names and arity are resolve-names.ts's business.)
    */
   const visitDerivative = (e: Extract<Expr, { kind: 'derivative' }>) => {
@@ -409,8 +408,6 @@ export function checkShapes(
     // reversed again), so a function reaching a recursive one would never end.
     else if (anyReachable(f, functions, (g) => anyReachable(g, new Map(), () => false, (x) => x.kind === 'call' && x.callee === g.name))) {
       diagnostics.error('derivativeOfRecursion', e.of[0].span, e.transform, f.name);
-    } else if (e.transform !== 'grad' && x.type?.kind === 'mat') {
-      diagnostics.error('derivativeOfMatrixParameter', (e.of[1] ?? e.of[0]).span, e.transform, f.name, x.name);
     } else if (e.transform === 'jacobian' && result && (result.dims.length > 1 || x.type)) {
       const xType = x.type ? `${x.type.kind}[${x.type.sizes.map((s) => (s.kind === 'name' ? s.name : String(s.value))).join(', ')}]` : 'a number';
       if (result.dims.length + (x.type ? x.type.sizes.length : 0) > 2) diagnostics.error('jacobianRank', e.span, f.name, result.type, x.name, xType);

@@ -279,12 +279,8 @@ export const messages = {
     code: 'AD8010',
     text: (param: string, type: string, got: string) => `the direction of a jvp has the shape of '${param}' (${type}), but this is ${got}`,
   },
-  derivativeOfMatrixParameter: {
-    code: 'AD8011',
-    text: (transform: string, fn: string, param: string) => `${transform} of '${fn}' with respect to the matrix '${param}' is not supported yet (grad is); take it with respect to a number or a vec`,
-  },
   jacobianRank: {
-    code: 'AD8012',
+    code: 'AD8011',
     text: (fn: string, type: string, param: string, paramType: string) =>
       `the Jacobian of '${fn}' (returning ${type}) with respect to '${param}' (${paramType}) would have more than two dimensions, which the language has no arrays for; take jvp(${fn}, ${param})(…, v), or the Jacobian of one row`,
   },

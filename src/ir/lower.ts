@@ -793,10 +793,17 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
       calleeScope.set(p.name, value);
       return;
     }
-    const array = lowerArray(arg, scope, cx);
+    let array = lowerArray(arg, scope, cx);
+    // Forward mode reads x's tangent as x is laid out: a matrix of rows along a direction that
+    // may be a flat list is first copied flat (as for a kept call), and so is its direction.
+    if (i === param && e.transform === 'jvp' && array.layout === 'rows') {
+      const rows = array;
+      array = fillArray(p.name, rows, (at) => loadElement(rows, at, b), cx);
+    }
     calleeScope.set(p.name, array);
+    const bound = array;
     p.type.sizes.forEach((s, d) => {
-      if (s.kind === 'name' && !calleeScope.has(s.name)) calleeScope.set(s.name, array.dims[d]);
+      if (s.kind === 'name' && !calleeScope.has(s.name)) calleeScope.set(s.name, bound.dims[d]);
     });
     if (i !== param) return;
     wrtArray = array;
@@ -819,6 +826,10 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
   } else if (e.transform === 'jvp' || (e.transform === 'jacobian' && returnsArrays)) {
     if (wrtArray) {
       directionArray = lowerArray(e.args[callee.params.length], scope, cx);
+      if (directionArray.layout === 'rows') {
+        const rows = directionArray;
+        directionArray = fillArray('v', rows, (at) => loadElement(rows, at, b), cx);
+      }
       direction = variable(directionArray.ref);
     } else {
       const name = b.names.temp();
