@@ -186,6 +186,15 @@ export function calledFunctionName(functionName: string, kind: 'primal' | 'gradi
   return `${local.endsWith('$') ? local : `${local}$`}${kind}`;
 }
 
+/**
+ * fJacobian's reverse rows (module-local, not exported): fVjp writing its gradient into the caller's
+ * arrays (the Jacobian's rows) instead of new ones, its value into a work array: `f$vjpInto`.
+ */
+export function vjpIntoName(functionName: string): string {
+  const local = localFunctionName(functionName);
+  return `${local.endsWith('$') ? local : `${local}$`}vjpInto`;
+}
+
 /** The n-th chunk of a function split for V8 (split-function.ts), and their shared scratch array. */
 export function chunkName(local: string, n: number): string {
   return `${local}$${n}`;
