@@ -21,7 +21,7 @@ import { returnsArray, type FunctionDecl, type Program } from './syntax/ast.ts';
 import { checkShapes } from './check/check-shapes.ts';
 import { resultShapes } from './check/check-program.ts';
 import { lowerFunction } from './ir/lower.ts';
-import { nestedGradient } from './ad/nested.ts';
+import { nestedDerivative } from './ad/nested.ts';
 import { parse } from './syntax/parse.ts';
 import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
@@ -188,7 +188,7 @@ function compileFunction(
   options: Pick<CompileOptions, 'checkpointMemory' | 'target'> = {},
   kept: ReadonlySet<string> = new Set(),
 ): EmitFunction {
-  const { ir, names } = lowerFunction(decl, table, nestedGradient, kept);
+  const { ir, names } = lowerFunction(decl, table, nestedDerivative, kept);
   const value = optimize(ir, names);
   const want = exportsFor(ir.result?.kind, asked);
   const reverseOptions = { checkpointMemory: options.checkpointMemory };

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { arrayCaseArb, checkArrayCase, checkArraySource, checkNestedCase, newStats, type Arg } from './support/array-programs.ts';
+import { arrayCaseArb, checkArrayCase, checkArraySource, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, newStats, type Arg } from './support/array-programs.ts';
 
 /**
  * Property test of the array compiler: random well-typed array programs (test/support/array-programs.ts:
@@ -55,6 +55,37 @@ describe('grad(f, p)(…) of random array programs, differentiated again, agrees
       { numRuns: nestedRuns },
     );
     console.log(`nested gradients: ${stats.programs} programs compiled; gradient entries: ${stats.compared} compared with finite differences, ${stats.nonsmooth} skipped where f is not smooth, ${stats.nonfinite} where it is not finite`);
+  });
+});
+
+const nestedJvpRuns = Number(process.env.ADC_NESTED_JVP_PROPERTY_RUNS ?? 40);
+// (A Jacobian of r is n forward sweeps in a loop that fGrad reverses: slower to compile and check.)
+const nestedJacobianRuns = Number(process.env.ADC_NESTED_JACOBIAN_PROPERTY_RUNS ?? 20);
+
+describe('jvp(f, p)(…, p) and jacobian(r, v)(x) of random array programs, differentiated again, agree with the exported fJvp, rJacobian and finite differences', () => {
+  it(`jvp on ${nestedJvpRuns} random programs`, () => {
+    const stats = newStats();
+    fc.assert(
+      fc.property(arrayCaseArb(), (c) => {
+        checkNestedJvpCase(c, stats);
+      }),
+      { numRuns: nestedJvpRuns },
+    );
+    console.log(`nested jvps: ${stats.programs} programs compiled; gradient entries: ${stats.compared} compared with finite differences, ${stats.nonsmooth} skipped where f is not smooth, ${stats.nonfinite} where it is not finite`);
+  });
+
+  it(`jacobian on ${nestedJacobianRuns} random programs with the vec → vec helper`, () => {
+    const stats = newStats();
+    fc.assert(
+      fc.property(
+        arrayCaseArb().filter((c) => c.program.evaluateR !== undefined && c.program.params.some((q) => q.kind === 'vec')),
+        (c) => {
+          checkNestedJacobianCase(c, stats);
+        },
+      ),
+      { numRuns: nestedJacobianRuns },
+    );
+    console.log(`nested jacobians: ${stats.programs} programs compiled; gradient entries: ${stats.compared} compared with finite differences, ${stats.nonsmooth} skipped where f is not smooth, ${stats.nonfinite} where it is not finite`);
   });
 });
 

@@ -192,7 +192,7 @@ describe('fVjp and the Jacobian by reverse rows', () => {
     // m = 4 > n = 2 (2 fJvp columns). The value (and m) come from one call of the function itself.
     const calls: string[] = [];
     (globalThis as { __adcCalls?: string[] }).__adcCalls = calls;
-    const counting = code.replaceAll('Jvp($seed,', "Jvp($count('jvp', $seed),").replaceAll('Vjp($u,', "Vjp($count('vjp', $u),");
+    const counting = code.replaceAll('Jvp($seed,', "Jvp($count('jvp', $seed),").replaceAll('$vjpInto($out, $u,', "$vjpInto($count('vjp', $out), $u,");
     const m = instantiate(`const $count = (k, x) => (globalThis.__adcCalls.push(k), x);\n${counting}`) as unknown as Module;
     m.reprojectJacobian(800, [0.1, -0.2, 4], [0.5, 0.3, 1], 90, 70);
     expect(calls.splice(0)).toEqual(['vjp', 'vjp']);

@@ -104,6 +104,40 @@ describe('names', () => {
     );
   });
 
+  it('every accepted name works in jvp(f, p)(…) and jacobian(f, q)(…) inside the language, beside parameters named t<p> and t<q> (the nested tangents)', () => {
+    // f = p³·Σq², caller = jvp_p(p, q; tp)·… : ∂f/∂p·tp = 3p²·S·tp (S = Σq²), plus the Jacobian of
+    // r(q) = (p·q_i²)_i with respect to q (diagonal 2p·q_i) summed: 2p·Σq. At p = 2, tp = 0.5,
+    // q = (1, 2): 3·4·5·0.5 + 2·2·3 = 42; ∂/∂p = 6p·S·tp + 2Σq = 36, ∂/∂tp = 3p²S = 60,
+    // ∂/∂q_i = 6p²·tp·q_i + 2p = (16, 28).
+    const check = (fnName: string, p: string, q: string, caller: string) => {
+      const [tp, tq] = [`t${p}`, `t${q}`];
+      const r = `${fnName}r`;
+      const source =
+        `fn ${fnName}(${p}, ${q}: vec[n]) = ${p}^3 * sum(i: ${q}[i]^2)\n` +
+        `fn ${r}(${p}, ${q}: vec[n]) {\n  let ${tq}[i] = ${p} * ${q}[i]^2\n  return ${tq}\n}\n` +
+        `fn ${caller}(${p}, ${q}: vec[n], ${tp}) = jvp(${fnName}, ${p})(${p}, ${q}, ${tp}) + sum(i: jacobian(${r}, ${q})(${p}, ${q})[i, i])\n`;
+      const result = compileSync(source);
+      expect(result.diagnostics, source).toEqual([]);
+      const m = instantiate(result.code!) as unknown as Record<string, (...a: unknown[]) => { value: number; gradient: Record<string, number | Float64Array> }>;
+      const g = m[`${caller}Grad`](2, [1, 2], 0.5);
+      expect(g.value, source).toBeCloseTo(42, 12);
+      expect(Object.keys(g.gradient)).toEqual([p, q, tp]);
+      expect(g.gradient[p], source).toBeCloseTo(36, 12);
+      expect(g.gradient[tp], source).toBeCloseTo(60, 12);
+      expect([...(g.gradient[q] as Float64Array)].map((v) => Math.round(v * 1e9) / 1e9), source).toEqual([16, 28]);
+    };
+    check('f', 'x', 'w', 'g');
+    fc.assert(
+      fc.property(fc.uniqueArray(nameArb, { minLength: 4, maxLength: 4 }), ([fnName, p, q, caller]) => {
+        const suffixes = ['Grad', 'GradInto', 'Jvp', 'Jacobian', 'Vjp', 'r'];
+        const taken = [fnName, q, caller, `${fnName}r`].flatMap((n) => [n, ...suffixes.map((x) => `${n}${x}`)]);
+        fc.pre(!taken.includes(`t${p}`) && !taken.includes(`t${q}`) && `t${p}` !== `t${q}` && !suffixes.some((x) => caller.endsWith(x) || fnName.endsWith(x)) && !taken.slice(0, 2 * (suffixes.length + 1)).includes(caller) && caller !== `${fnName}r`);
+        check(fnName, p, q, caller);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('every accepted name works for a function kept as a call, its parameter, and a caller parameter of its name', () => {
     fc.assert(
       fc.property(fc.uniqueArray(nameArb, { minLength: 3, maxLength: 3 }), ([fnName, p, caller]) => {

@@ -2,7 +2,7 @@ import { KEEP_WORK, callLayout, sizeNamesOf, type CallGraph, type CallPolicy } f
 import { constant, forEachInstr, mapNested, variable, type CallKind, type CallLayout, type Callee, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { Builder } from '../ir/builder.ts';
 import { lowerFunction } from '../ir/lower.ts';
-import { nestedGradient } from './nested.ts';
+import { nestedDerivative } from './nested.ts';
 import { optimize } from '../ir/optimize.ts';
 import { calledFunctionName } from '../emit/names.ts';
 import type { FunctionDecl } from '../syntax/ast.ts';
@@ -169,7 +169,7 @@ export function buildCalledForm(
 ): CalledForm {
   // Arrays flat, then the sizes (CallLayout), which stay const: they have no derivative.
   const layout = callLayout(decl);
-  const { ir, names } = lowerFunction(decl, table, nestedGradient, kept, { flatArrays: layout !== undefined });
+  const { ir, names } = lowerFunction(decl, table, nestedDerivative, kept, { flatArrays: layout !== undefined });
   const sizes = new Set(layout ? ir.params.slice(decl.params.length).map((p) => p.name) : []);
   const primal: IrFunction = { ...ir, params: ir.params.map((p) => ({ ...p, isConst: sizes.has(p.name) })) };
   // f's forward sweep, then its reverse sweep seeded with 1: the value and the gradient.

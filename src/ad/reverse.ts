@@ -442,6 +442,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             continue;
           }
           const s = saved.get(originalOf(instr.reduction.target));
+          // A reduction's loop that also accumulates into a value of this body (forward mode's
+          // tangent of a sum, `$tt += …`, in a nested jvp or Jacobian): its stored result does
+          // not give that value, so it runs again, for its values only.
+          const local = declaredIn(body);
+          let accumulatesLocal = false;
+          forEachInstr(instr.body, (i) => (accumulatesLocal ||= (i.kind === 'add' || i.kind === 'set') && local.has(i.target) && !isDefinedIn(i.target, instr.body)));
+          if (s && accumulatesLocal) {
+            b.emit({ ...(valuesOnly([instr], local)[0] as Loop), note: 'recomputed for the reverse sweep' });
+            continue;
+          }
           if (!s) {
             b.emit({ ...(withoutStoresInto(instr, tapeArrays) as Loop), note: 'recomputed for the reverse sweep' });
             continue;
@@ -479,7 +489,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           if (instr.expr.op === 'row') adjointRow(instr);
           continue;
         }
-        default:
+        default: {
           // (A branch: run again whole, except its stores into the forward sweep's stored values,
           // which hold those values already. Written again, their adjoints would be taken twice by
           // a sweep differentiating this one again: a nested gradient's. A loop with state in it,
@@ -487,6 +497,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           // in variables declared before the branch, where the branch's reverse reads them.)
           for (const i of hoistBranchLocals(tapeCarriedLoops([withoutStoresInto(instr, tapeArrays)], names, tapes, budget), instr.origin)) b.emit(i);
           for (const d of definesOf(instr)) definedBefore.add(d);
+        }
       }
     }
     return b.current.length - before;
@@ -570,12 +581,15 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     const S = tape.stride;
     const origin = loop.origin;
     const base = (name: string) => name.replace(/\$.*$/, '');
+    // A new variable for a carried one: a user name's next form, or a temporary for a temporary
+    // (forward mode's running product of a prod, carried by its loop, reversed in a nested jvp).
+    const fresh = (name: string) => (name.startsWith('$') ? names.temp() : names.user(base(name)));
     const scaled = (o: Operand) => (S.kind === 'const' && S.value === 1 ? o : b.op('mul', o, S));
     const last = loop.exit ? variable(loop.exit.trips) : loop.to;
     const top = variable(tape.top);
     // The work arrays holding the array state of the iteration being recomputed.
     const work = stateArrays.map((a) => {
-      const target = names.user(base(a.name));
+      const target = fresh(a.name);
       b.emit({ kind: 'array', target, length: a.length, overwritten: true, note: `the state ${base(a.name)} of the iteration being reversed`, origin });
       arrays.add(target);
       if (a.adjoint) {
@@ -601,7 +615,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     const build = (index: string): Set<string> => {
       // Iteration t (relative to the loop's start): its state, from the top snapshot forward.
       const t = b.op('sub', variable(index), loop.from);
-      const state = carried.map((name) => names.user(base(name)));
+      const state = carried.map((name) => fresh(name));
       // When every state was stored, slot t holds t's (checkpoint.ts, storeEveryState): read it.
       const readStored = () => {
         const slot = scaled(t);
@@ -661,7 +675,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       indexNow.set(originalOf(loop.index), index);
       const reverseRenames = new Map([[loop.index, index]]);
       carried.forEach((name, k) => {
-        const begin = names.user(base(name));
+        const begin = fresh(name);
         if (active.has(name)) active.add(begin);
         original.set(begin, originalOf(name));
         b.emit({ kind: 'const', target: begin, expr: { op: 'copy', args: [variable(state[k])] }, origin });

@@ -1,6 +1,6 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { allStatements, anyReachable, derivativeTarget, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
+import { allStatements, anyReachable, derivativeArity, derivativeTarget, isArrayDerivative, statementExprs, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
 import { constants } from '../ir/builtins.ts';
 import { alwaysStaysCall, staysCallPerIndex, type CallPolicy } from '../ir/call-graph.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
@@ -110,10 +110,17 @@ export function checkShapes(
         return arrayInfo(result.dims.map((d) => substitute(d, bound)));
       }
       case 'derivative': {
-        // The gradient for an array parameter has the argument's shape.
+        // grad: the argument's shape (for an array parameter); jvp: the value's (f's result, as
+        // for a call); jacobian: (the value's shape) × (the argument's shape).
         const target = derivativeTarget(e, functions);
-        const arg = target && target.fn.params[target.param].type ? e.args[target.param] : undefined;
-        return arg ? shapeOf(arg) : undefined;
+        if (!target) return undefined;
+        const arg = target.fn.params[target.param].type ? e.args[target.param] : undefined;
+        const argShape = arg && shapeOf(arg);
+        if (e.transform === 'grad') return argShape;
+        const value = shapeOf({ kind: 'call', callee: target.fn.name, calleeSpan: e.of[0].span, args: e.args.slice(0, target.fn.params.length), span: e.span });
+        if (e.transform === 'jvp' || !argShape) return value;
+        if (!value) return argShape;
+        return arrayInfo([...value.dims, ...argShape.dims]);
       }
       default:
         return undefined;
@@ -384,34 +391,54 @@ export function checkShapes(
   };
 
   /**
-   * `grad(f, x)(args)`: the arguments as for a call of f; f returns a number and has no
-   * statements (not yet), and a gradient that works on arrays is computed before its statement,
-   * never per index or inside a block. (Names and arity are resolve-names.ts's business.)
+   * `grad(f, x)(args)`, `jvp(f, x)(args, v)`, `jacobian(f, x)(args)`: the arguments as for a call
+   * of f (jvp's direction with x's shape); f has no statements (not yet); grad needs f to return a
+   * number, and a Jacobian has at most two dimensions. A derivative that works on arrays is computed before its statement, never per
+   * index or inside a block. (Names and arity are resolve-names.ts's business.)
    */
   const visitDerivative = (e: Extract<Expr, { kind: 'derivative' }>) => {
     const target = derivativeTarget(e, functions);
-    if (!target || e.args.length !== target.fn.params.length) {
+    if (!target || e.args.length !== derivativeArity(e.transform, target.fn)) {
       e.args.forEach((a) => visit(a, 'argument'));
       return;
     }
     const { fn: f } = target;
+    const x = f.params[target.param];
     const result = resultOf(f.name);
-    if (result) diagnostics.error('derivativeOfArrayFunction', e.of[0].span, f.name, result.type);
-    else if (anyReachable(f, functions, hasStatefulCode)) diagnostics.error('derivativeOfStatefulCode', e.of[0].span, f.name);
+    if (result && e.transform === 'grad') diagnostics.error('derivativeOfArrayFunction', e.of[0].span, f.name, result.type);
+    else if (anyReachable(f, functions, hasStatefulCode)) diagnostics.error('derivativeOfStatefulCode', e.of[0].span, e.transform, f.name);
     // Its body is inlined into the nested sweep with every call (a kept call's adjoint cannot be
     // reversed again), so a function reaching a recursive one would never end.
     else if (anyReachable(f, functions, (g) => anyReachable(g, new Map(), () => false, (x) => x.kind === 'call' && x.callee === g.name))) {
-      diagnostics.error('derivativeOfRecursion', e.of[0].span, f.name);
+      diagnostics.error('derivativeOfRecursion', e.of[0].span, e.transform, f.name);
+    } else if (e.transform === 'jacobian' && result && (result.dims.length > 1 || x.type)) {
+      const xType = x.type ? `${x.type.kind}[${x.type.sizes.map((s) => (s.kind === 'name' ? s.name : String(s.value))).join(', ')}]` : 'a number';
+      if (result.dims.length + (x.type ? x.type.sizes.length : 0) > 2) diagnostics.error('jacobianRank', e.span, f.name, result.type, x.name, xType);
     }
-    const usesArrays = definesArrays(f, functions) || anyReachable(f, functions, (g) => g.params.some((p) => p.type));
-    if ((loops > 0 || blocks > 0) && usesArrays && !f.params[target.param].type) diagnostics.error('derivativeInLoop', e.span, f.name);
-    // (Its adjoint arrays inside a block would be the enclosing loop's reverse sweep's to handle:
-    // not yet.)
-    if (blocks > 0 && f.params[target.param].type) diagnostics.error('arrayGradientInBlock', e.span, `'${show(e)}'`);
+    const usesArrays = result !== undefined || definesArrays(f, functions) || anyReachable(f, functions, (g) => g.params.some((p) => p.type));
+    const arrayValued = isArrayDerivative(e, functions);
+    if ((loops > 0 || blocks > 0) && usesArrays && !arrayValued) diagnostics.error('derivativeInLoop', e.span, e.transform, f.name);
+    if (blocks > 0 && arrayValued) diagnostics.error('arrayGradientInBlock', e.span, `'${show(e)}'`, e.transform === 'grad' ? 'the gradient of an array parameter' : e.transform === 'jvp' ? 'an array-valued jvp' : 'an array-valued Jacobian');
     // The arguments, as a call's (shapes, sizes; a call of f inside a loop is checked there too).
     const saved = loops;
     loops = 0;
-    visitCall({ kind: 'call', callee: f.name, calleeSpan: e.of[0].span, args: e.args, span: e.span });
+    const args = e.args.slice(0, f.params.length);
+    visitCall({ kind: 'call', callee: f.name, calleeSpan: e.of[0].span, args, span: e.span });
+    if (e.transform === 'jvp') {
+      // The direction: x's shape, with x's argument's lengths.
+      const v = e.args[f.params.length];
+      const what = `jvp(${f.name}, ${x.name})`;
+      if (!x.type) {
+        if (shapeOf(v)) diagnostics.error('numberExpected', v.span, what, 'direction', v.kind === 'name' ? v.name : show(v));
+        else visit(v);
+      } else {
+        const want = shapeOf(args[target.param]);
+        const got = arrayArgument(v, what, 'direction', parameterDims(x)!.type, x.type.sizes.length);
+        if (want && got && !want.dims.every((d, k) => got.dims[k] && (d.length && got.dims[k].length ? affineEqual(d.length, got.dims[k].length) : d.text === got.dims[k].text))) {
+          diagnostics.error('jvpDirectionShape', v.span, x.name, want.type, got.type);
+        }
+      }
+    }
     loops = saved;
   };
 

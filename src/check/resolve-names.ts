@@ -2,7 +2,7 @@ import { notes } from '../diagnostics/messages.ts';
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import type { Binder, Expr, FunctionDecl, Statement } from '../syntax/ast.ts';
-import { allStatements, assertNever, freshIndices, leftSpine, reduceOps } from '../syntax/ast.ts';
+import { allStatements, assertNever, derivativeArity, derivativeTransforms, freshIndices, leftSpine, reduceOps } from '../syntax/ast.ts';
 import { Suggester } from './suggest.ts';
 
 export interface CallSite {
@@ -100,23 +100,24 @@ export function resolveNames(
   };
 
   /**
-   * `grad(f, x)(args)`: f is a function of the file, x one of its parameters (or left out when f
-   * has one differentiated parameter), and args are f's arguments. It counts as a call of f (so
-   * `fn f(x) = grad(f)(x)` is recursion).
+   * `grad(f, x)(args)`, `jvp(f, x)(args, v)`, `jacobian(f, x)(args)`: f is a function of the file,
+   * x one of its parameters (or left out when f has one differentiated parameter), and args are
+   * f's arguments (jvp's then the direction). It counts as a call of f (so `fn f(x) = grad(f)(x)`
+   * is recursion).
    */
   const visitDerivative = (e: Extract<Expr, { kind: 'derivative' }>) => {
-    if (e.transform !== 'grad') {
+    if (!derivativeTransforms.has(e.transform)) {
       diagnostics.error('notADerivative', e.transformSpan, e.transform);
       return;
     }
     const [f, x] = e.of;
     if (f?.kind !== 'name' || e.of.length > 2 || (x !== undefined && x.kind !== 'name')) {
-      diagnostics.error('derivativeOfWhat', e.ofSpan);
+      diagnostics.error('derivativeOfWhat', e.ofSpan, e.transform);
       return;
     }
     const fn = functions.get(f.name);
     if (!fn) {
-      if (builtinArity.has(f.name)) diagnostics.error('derivativeOfWhat', f.span);
+      if (builtinArity.has(f.name)) diagnostics.error('derivativeOfWhat', f.span, e.transform);
       else diagnostics.error('unknownFunction', f.span, f.name, suggest.didYouMean(f.name, functions.keys()));
       return;
     }
@@ -125,9 +126,13 @@ export function resolveNames(
       diagnostics.error('derivativeUnknownParameter', x.span, fn.name, x.name, fn.params.map((p) => p.name).join(', ') || 'none');
     } else if (x === undefined) {
       const differentiated = fn.params.filter((p) => !p.isConst);
-      if (differentiated.length !== 1) diagnostics.error('derivativeWhichParameter', e.ofSpan, fn.name, differentiated.length, (differentiated[0] ?? fn.params[0])?.name ?? 'x');
+      if (differentiated.length !== 1) diagnostics.error('derivativeWhichParameter', e.ofSpan, e.transform, fn.name, differentiated.length, (differentiated[0] ?? fn.params[0])?.name ?? 'x');
     }
-    if (e.args.length !== fn.params.length) diagnostics.error('wrongArgumentCount', e.span, fn.name, fn.params.length, e.args.length);
+    const arity = derivativeArity(e.transform, fn);
+    if (e.args.length !== arity) {
+      if (e.transform === 'jvp') diagnostics.error('jvpArgumentCount', e.span, fn.name, fn.params.length, e.args.length);
+      else diagnostics.error('wrongArgumentCount', e.span, fn.name, arity, e.args.length);
+    }
   };
 
   /** Index variables are in scope in their body only. */

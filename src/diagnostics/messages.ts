@@ -214,8 +214,8 @@ export const messages = {
   },
   arrayGradientInBlock: {
     code: 'AD7011',
-    text: (what: string) =>
-      `${what} is the gradient of an array parameter, made by a reverse sweep of its own, which cannot run inside a 'for', 'while' or 'if' block yet; compute it in a 'let' before the block`,
+    text: (what: string, kind: string) =>
+      `${what} is ${kind}, made by a derivative sweep of its own, which cannot run inside a 'for', 'while' or 'if' block yet; compute it in a 'let' before the block`,
   },
   arrayLengthInBlock: {
     code: 'AD7014',
@@ -232,14 +232,15 @@ export const messages = {
     text: (size: string, name: string) => `'${size}' in the type of '${name}' must be a size of a parameter (as 'n' in 'x: vec[n]') or a whole number`,
   },
 
-  // Derivatives inside the language: grad(f, x)(args) (AD8xxx)
+  // Derivatives inside the language: grad(f, x)(args), jvp(f, x)(args, v), jacobian(f, x)(args) (AD8xxx)
   notADerivative: {
     code: 'AD8001',
-    text: (name: string) => `'${name}(…)(…)' calls the result of a call, which only a derivative has: write grad(f, x)(args), or call '${name}' once`,
+    text: (name: string) =>
+      `'${name}(…)(…)' calls the result of a call, which only a derivative has: write grad(f, x)(args), jvp(f, x)(args, v) or jacobian(f, x)(args), or call '${name}' once`,
   },
   derivativeOfWhat: {
     code: 'AD8002',
-    text: () => `grad takes a function of this file and, optionally, one of its parameters: grad(f)(args) or grad(f, x)(args)`,
+    text: (transform: string) => `${transform} takes a function of this file and, optionally, one of its parameters: ${transform}(f)(args) or ${transform}(f, x)(args)`,
   },
   derivativeUnknownParameter: {
     code: 'AD8003',
@@ -247,27 +248,42 @@ export const messages = {
   },
   derivativeWhichParameter: {
     code: 'AD8004',
-    text: (fn: string, count: number, first: string) =>
+    text: (transform: string, fn: string, count: number, first: string) =>
       count === 0
-        ? `every parameter of '${fn}' is const: name the one to differentiate, as in grad(${fn}, ${first})`
-        : `'${fn}' has ${count} differentiated parameters: name the one to differentiate, as in grad(${fn}, ${first})`,
+        ? `every parameter of '${fn}' is const: name the one to differentiate, as in ${transform}(${fn}, ${first})`
+        : `'${fn}' has ${count} differentiated parameters: name the one to differentiate, as in ${transform}(${fn}, ${first})`,
   },
   derivativeOfArrayFunction: {
     code: 'AD8005',
-    text: (fn: string, type: string) => `'${fn}' returns an array (${type}), so it has no gradient; grad needs a function returning a number (its Jacobian is the export ${fn}Jacobian)`,
+    text: (fn: string, type: string) =>
+      `'${fn}' returns an array (${type}), so it has no gradient; grad needs a function returning a number (jacobian(${fn}, x)(…) is its Jacobian, jvp(${fn}, x)(…, v) its derivative along v)`,
   },
   derivativeOfStatefulCode: {
     code: 'AD8006',
-    text: (fn: string) => `grad of '${fn}' is not supported yet: '${fn}' (or a function it calls) uses 'var', loops or 'if' blocks`,
+    text: (transform: string, fn: string) => `${transform} of '${fn}' is not supported yet: '${fn}' (or a function it calls) uses 'var', loops or 'if' blocks`,
   },
   derivativeOfRecursion: {
     code: 'AD8008',
-    text: (fn: string) => `grad of '${fn}' is not supported yet: '${fn}' (or a function it calls) calls itself (recursion)`,
+    text: (transform: string, fn: string) => `${transform} of '${fn}' is not supported yet: '${fn}' (or a function it calls) calls itself (recursion)`,
   },
   derivativeInLoop: {
     code: 'AD8007',
-    text: (fn: string) =>
-      `the gradient of '${fn}' works on arrays, so grad(${fn}, …)(…) cannot stand inside a reduction, an array definition or a 'for', 'while' or 'if' block yet; compute it in a 'let' before`,
+    text: (transform: string, fn: string) =>
+      `the ${transform === 'grad' ? 'gradient' : transform === 'jvp' ? 'derivative' : 'Jacobian'} of '${fn}' works on arrays, so ${transform}(${fn}, …)(…) cannot stand inside a reduction, an array definition or a 'for', 'while' or 'if' block yet; compute it in a 'let' before`,
+  },
+  jvpArgumentCount: {
+    code: 'AD8009',
+    text: (fn: string, params: number, got: number) =>
+      `jvp(${fn}, …) takes ${fn}'s ${params} argument${params === 1 ? '' : 's'} and then the direction (${params + 1} in all), but got ${got}`,
+  },
+  jvpDirectionShape: {
+    code: 'AD8010',
+    text: (param: string, type: string, got: string) => `the direction of a jvp has the shape of '${param}' (${type}), but this is ${got}`,
+  },
+  jacobianRank: {
+    code: 'AD8011',
+    text: (fn: string, type: string, param: string, paramType: string) =>
+      `the Jacobian of '${fn}' (returning ${type}) with respect to '${param}' (${paramType}) would have more than two dimensions, which the language has no arrays for; take jvp(${fn}, ${param})(…, v), or the Jacobian of one row`,
   },
 
   // Files and the command line (AD5xxx)

@@ -12,6 +12,8 @@
  *                    from d$x through the NameSupply like a user name, so it is unique in its
  *                    function (a user's `dx` then becomes `dx$2`) and the caller's own adjoint of
  *                    the same variable (d$x) is another name
+ *   tx, tv$2         a tangent of `jvp(f, x)(…)` inside the language (nestedTangentBase): renamed
+ *                    from t$x the same way, apart from the caller's own tangent t$x
  * A user name never starts with `$`, and the part of a generated name before its first `$` is a
  * user name (or `d`, followed by `$` and a user name), so no two rules can produce the same name.
  * Exported names are the user's function names exactly (`export { class$ as class }`), and
@@ -101,6 +103,16 @@ export function tangentName(variable: string): string {
   return isTemporary(variable) ? `$t${variable.slice(1)}` : `t$${variable}`;
 }
 
+/** Whether a name is a tangent's (tangentName's): `t$x`, `$tt5` (a temporary is `$t5`). */
+export function isTangentName(name: string): boolean {
+  return name.startsWith('t$') || /^\$t[^0-9]/.test(name);
+}
+
+/** The user-like base of a tangent of `jvp(f, x)(…)` inside the language: t$x → tx, t$d$w$2 → td. */
+export function nestedTangentBase(tangent: string): string {
+  return `t${tangent.replace(/^t\$/, '').replace(/\$.*$/, '')}`;
+}
+
 /** The exported name of a function's gradient. */
 export function gradientName(functionName: string): string {
   return `${functionName}Grad`;
@@ -172,6 +184,15 @@ export function declaredOutName(parameters: readonly string[]): string {
 export function calledFunctionName(functionName: string, kind: 'primal' | 'gradient' | 'tangent' | 'gradientTangent'): string {
   const local = localFunctionName(functionName);
   return `${local.endsWith('$') ? local : `${local}$`}${kind}`;
+}
+
+/**
+ * fJacobian's reverse rows (module-local, not exported): fVjp writing its gradient into the caller's
+ * arrays (the Jacobian's rows) instead of new ones, its value into a work array: `f$vjpInto`.
+ */
+export function vjpIntoName(functionName: string): string {
+  const local = localFunctionName(functionName);
+  return `${local.endsWith('$') ? local : `${local}$`}vjpInto`;
 }
 
 /** The n-th chunk of a function split for V8 (split-function.ts), and their shared scratch array. */

@@ -6,7 +6,7 @@ import { adjointName } from '../emit/names.ts';
 import { isDifferentiable, rules } from '../ad/rules.ts';
 import { constant, variable, type IrFunction, type Op, type Operand } from '../ir/ir.ts';
 import { lowerFunction } from '../ir/lower.ts';
-import { nestedGradient } from '../ad/nested.ts';
+import { nestedDerivative } from '../ad/nested.ts';
 import { optimize } from '../ir/optimize.ts';
 import { assertNever, childrenOf, leftSpine, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 import type { Graph } from './graph.ts';
@@ -59,7 +59,7 @@ export function buildCollapsed(
     const key = `${typeof form === 'number' ? `×${form}` : form} ${keyOf(callee, folded)}`;
     let entry = gradients.get(key);
     if (!entry) {
-      const lowered = lowerFunction(wrapper(callee, folded, form), table, nestedGradient);
+      const lowered = lowerFunction(wrapper(callee, folded, form), table, nestedDerivative);
       const raw = reverseMode(lowered.ir, lowered.names);
       const touched = new Set(raw.gradient!.filter((x) => x.adjoint.kind !== 'const' || x.adjoint.value !== 0).map((x) => x.param.sourceName));
       const constants = new Map(raw.gradient!.flatMap((x) => (x.adjoint.kind === 'const' ? [[x.param.sourceName, x.adjoint.value] as const] : [])));
@@ -78,7 +78,7 @@ export function buildCollapsed(
   const probe = (callee: FunctionDecl, folded: readonly (number | undefined)[]): IrFunction => {
     const key = keyOf(callee, folded);
     let ir = probes.get(key);
-    if (!ir) probes.set(key, (ir = lowerFunction(wrapper(callee, folded, 'plain'), table, nestedGradient).ir));
+    if (!ir) probes.set(key, (ir = lowerFunction(wrapper(callee, folded, 'plain'), table, nestedDerivative).ir));
     return ir;
   };
 

@@ -5,7 +5,7 @@ import type { Span } from '../diagnostics/span.ts';
 import { adjointName } from '../emit/names.ts';
 import { definesOf, forEachInstr, isBooleanOp } from '../ir/ir.ts';
 import { lowerFunction } from '../ir/lower.ts';
-import { nestedGradient } from '../ad/nested.ts';
+import { nestedDerivative } from '../ad/nested.ts';
 import type { FunctionDecl } from '../syntax/ast.ts';
 import type { Graph } from './graph.ts';
 import { execute, generatedForm, operandValue, zeroStartedAdjoints, type Env } from './interpret.ts';
@@ -23,7 +23,7 @@ export function buildExpanded(
   table: ReadonlyMap<string, FunctionDecl>,
   point: readonly number[],
 ): { output: string; inputs: string[] } {
-  const { ir, names } = lowerFunction(fn, table, nestedGradient);
+  const { ir, names } = lowerFunction(fn, table, nestedDerivative);
   const active = activeVariables(ir);
   const nodeOf = new Map<string, string>();
   const env: Env = new Map();

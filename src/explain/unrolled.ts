@@ -4,7 +4,7 @@ import { adjointName } from '../emit/names.ts';
 import { isBuiltin } from '../ir/builtins.ts';
 import { definesOf, forEachInstr, isBooleanOp, type Expr, type Instr, type Operand, type Origin, type Reduction } from '../ir/ir.ts';
 import { lowerFunction } from '../ir/lower.ts';
-import { nestedGradient } from '../ad/nested.ts';
+import { nestedDerivative } from '../ad/nested.ts';
 import { assertNever, type FunctionDecl } from '../syntax/ast.ts';
 import type { EdgeCode, Graph } from './graph.ts';
 import { generatedForm, zeroStartedAdjoints, type Scalar } from './interpret.ts';
@@ -73,7 +73,7 @@ export function buildUnrolled(
   point: readonly PointValue[],
   lines: LineMap,
 ): { output: string; inputs: string[]; control: ControlStep[] } {
-  const { ir, names } = lowerFunction(fn, table, nestedGradient);
+  const { ir, names } = lowerFunction(fn, table, nestedDerivative);
   const env = new Map<string, Value>();
   /** The node a scalar variable holds, when its value depends on an input. */
   const nodeOf = new Map<string, string>();

@@ -1,6 +1,6 @@
 import type { Span } from '../diagnostics/span.ts';
 import { affineCombine, affineConstant, affineOf, affineSymbol, extreme, signOf, type Affine, type AffineRange } from '../check/affine.ts';
-import { allStatements, assertNever, childrenOf, derivativeTarget, directIndexUses, freshIndices, isArrayGradient, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
+import { allStatements, assertNever, childrenOf, derivativeTarget, directIndexUses, freshIndices, isArrayDerivative, returnsArray, leftSpine, printExpr, type BinaryOp, type Binder, type Expr, type FunctionDecl, type ReduceOp, type Statement } from '../syntax/ast.ts';
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
@@ -71,16 +71,24 @@ interface Context {
   blocks: number;
   /** The functions whose calls stay calls (src/ir/call-graph.ts); the others are inlined. */
   readonly kept: ReadonlySet<string>;
-  readonly nestedGradient: NestedGradient;
+  readonly nestedDerivative: NestedDerivative;
 }
 
 /**
- * How `grad(f, x)(args)` in the language becomes code: given the IR function of f's body built at
- * the call site (x its one differentiated parameter), the instructions computing ∂f/∂x and the
- * operand holding it. That is AD's work (src/ad/nested.ts, `nestedGradient`); the pipeline runs
- * syntax → check → ir → ad → emit, so lowering does not import it: whoever lowers passes it in.
+ * How `grad(f, x)(args)`, `jvp(f, x)(args, v)` and `jacobian(f, x)(args)` in the language become
+ * code: given the IR function of f's body built at the call site (x its one differentiated
+ * parameter) and what is asked (`how`), the instructions computing it and the operand holding it:
+ * ∂f/∂x (nothing asked); ∂f/∂x·v (`direction`: v a variable, a number or an array of x's shape;
+ * undefined for a value that does not depend on x: 0); the Jacobian of a vec of `outputs` numbers
+ * with respect to a vec x of `inputs` (`columns`: a flat array, row by row). That is AD's work
+ * (src/ad/nested.ts, `nestedDerivative`); the pipeline runs syntax → check → ir → ad → emit, so
+ * lowering does not import it: whoever lowers passes it in.
  */
-export type NestedGradient = (fn: IrFunction, names: NameSupply) => { readonly instrs: readonly Instr[]; readonly gradient: Operand };
+export type NestedDerivative = (fn: IrFunction, names: NameSupply, how?: NestedHow) => { readonly instrs: readonly Instr[]; readonly result: Operand | undefined };
+export interface NestedHow {
+  readonly direction?: Operand;
+  readonly columns?: { readonly inputs: Operand; readonly outputs: Operand };
+}
 
 /**
  * Lowers a checked function to IR. Calls to other user functions are inlined: their bodies are
@@ -91,13 +99,13 @@ export type NestedGradient = (fn: IrFunction, names: NameSupply) => { readonly i
 export function lowerFunction(
   fn: FunctionDecl,
   functions: ReadonlyMap<string, FunctionDecl>,
-  nestedGradient: NestedGradient,
+  nestedDerivative: NestedDerivative,
   kept: ReadonlySet<string> = new Set(),
   options: { readonly flatArrays?: boolean } = {},
 ): { ir: IrFunction; names: NameSupply } {
   const names = new NameSupply();
   const b = new Builder(names, { span: fn.span, statement: fn.span }, true);
-  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map(), flatCopies: new Map(), blocks: 0, kept, nestedGradient };
+  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map(), flatCopies: new Map(), blocks: 0, kept, nestedDerivative };
   const params: Param[] = fn.params.map((p) => ({ name: names.user(p.name), sourceName: p.name, isConst: p.isConst }));
   const sizeVars = new Map<string, SizeBinding>();
   fn.params.forEach((p, i) => {
@@ -666,7 +674,7 @@ function arrayValued(e: Expr, scope: ReadonlyMap<string, Value>, cx: Context): b
   if (e.kind === 'name') return isArray(scope.get(e.name));
   if (e.kind === 'list') return true;
   const callee = e.kind === 'call' ? cx.functions.get(e.callee) : undefined;
-  if (e.kind === 'derivative') return isArrayGradient(e, cx.functions);
+  if (e.kind === 'derivative') return isArrayDerivative(e, cx.functions);
   return callee !== undefined && returnsArray(callee, cx.functions);
 }
 
@@ -706,7 +714,7 @@ function hoistArrays(e: Expr, scope: Map<string, Value>, cx: Context): void {
     } else if (x.kind === 'derivative') {
       const params = derivativeTarget(x, cx.functions)!.fn.params;
       x.args.forEach((a, k) => params[k]?.type && hoist(a));
-      if (isArrayGradient(x, cx.functions)) hoist(x);
+      if (isArrayDerivative(x, cx.functions)) hoist(x);
     }
     stack.push(...childrenOf(x));
     if (x.kind === 'reduce' && x.binder.range) stack.push(x.binder.range.from, x.binder.range.to);
@@ -797,10 +805,12 @@ function inlineCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<stri
 }
 
 /**
- * `grad(f, x)(args)`: f's body built here, as a call's is, in a block of its own, as an IR function
- * of x alone (the other arguments are constants to it), whose reverse-mode gradient
- * (src/ad/nested.ts) is spliced in: the value is ∂f/∂x, a number or an array of x's shape. A
- * scalar x is copied into a variable of its own, the parameter the gradient is taken for.
+ * `grad(f, x)(args)`, `jvp(f, x)(args, v)`, `jacobian(f, x)(args)`: f's body built here, as a
+ * call's is, in a block of its own, as an IR function of x alone (the other arguments are
+ * constants to it), whose derivative (src/ad/nested.ts: reverse mode for grad, forward mode along
+ * v for jvp) is spliced in. grad's value is ∂f/∂x, a number or an array of x's shape; jvp's is
+ * ∂f/∂x·v, of f's value's shape; jacobian's is grad's for f returning a number and jvp's along 1 for
+ * a number x. A scalar x is copied into a variable of its own, the parameter differentiated.
  */
 function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<string, Value>, cx: Context): Value {
   const { b } = cx;
@@ -821,10 +831,17 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
       calleeScope.set(p.name, value);
       return;
     }
-    const array = lowerArray(arg, scope, cx);
+    let array = lowerArray(arg, scope, cx);
+    // Forward mode reads x's tangent as x is laid out: a matrix of rows along a direction that
+    // may be a flat list is first copied flat (as for a kept call), and so is its direction.
+    if (i === param && e.transform === 'jvp' && array.layout === 'rows') {
+      const rows = array;
+      array = fillArray(p.name, rows, (at) => loadElement(rows, at, b), cx);
+    }
     calleeScope.set(p.name, array);
+    const bound = array;
     p.type.sizes.forEach((s, d) => {
-      if (s.kind === 'name' && !calleeScope.has(s.name)) calleeScope.set(s.name, array.dims[d]);
+      if (s.kind === 'name' && !calleeScope.has(s.name)) calleeScope.set(s.name, bound.dims[d]);
     });
     if (i !== param) return;
     wrtArray = array;
@@ -836,18 +853,45 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
     const shape = array.layout === 'rows' ? { kind: 'mat' as const, sizes: array.dims.map(size) } : { kind: 'vec' as const, sizes: [size(length)] };
     wrt = { name: array.ref, sourceName: p.name, isConst: false, shape };
   });
-  let value: Value = constant(0);
+  // jvp's direction (x's shape: the checker has matched the lengths), in a variable of its own; a
+  // jacobian of an array-valued f with respect to a number is its jvp along 1.
+  const returnsArrays = returnsArray(callee, cx.functions);
+  let direction: Operand | undefined;
+  let directionArray: ArrayValue | undefined;
+  let columns: NestedHow['columns'];
+  if (e.transform === 'jacobian' && returnsArrays && wrtArray) {
+    // A vec of m numbers with respect to a vec of n: n columns (lengths known once f's value is built).
+  } else if (e.transform === 'jvp' || (e.transform === 'jacobian' && returnsArrays)) {
+    if (wrtArray) {
+      directionArray = lowerArray(e.args[callee.params.length], scope, cx);
+      if (directionArray.layout === 'rows') {
+        const rows = directionArray;
+        directionArray = fillArray('v', rows, (at) => loadElement(rows, at, b), cx);
+      }
+      direction = variable(directionArray.ref);
+    } else {
+      const name = b.names.temp();
+      const v = e.transform === 'jvp' ? lowerExpr(e.args[callee.params.length], scope, cx) : constant(1);
+      b.emit({ kind: 'const', target: name, expr: { op: 'copy', args: [v] }, origin: b.origin });
+      direction = variable(name);
+    }
+  }
+  let lowered: Value | undefined;
   const saved = b.origin;
   // The callee's lists and array calls are its own, not those of another inlining of it.
   // Every call inlined in the nested sweep: the outer sweep reverses it again, and a kept call's
   // adjoint (a JavaScript array of adjoints) has no reverse of its own.
   const inner: Context = { ...cx, hoisted: new Map(), kept: new Set() };
   const body = b.block(() => {
-    value = lowerBody(callee, calleeScope, inner);
+    lowered = lowerBody(callee, calleeScope, inner);
   });
   b.origin = saved;
-  if (isArray(value)) throw new Error(`internal error: grad of '${callee.name}', which returns an array`);
-  const { instrs, gradient } = cx.nestedGradient({ name: callee.name, params: [wrt!], body, value, span: e.span }, b.names);
+  const value: Value = lowered!;
+  if (e.transform === 'jacobian' && isArray(value) && wrtArray) columns = { inputs: wrtArray.dims[0], outputs: value.dims[0] };
+  if (isArray(value) && !direction && !columns) throw new Error(`internal error: grad of '${callee.name}', which returns an array`);
+  const valueOperand = isArray(value) ? variable(value.ref) : value;
+  const how: NestedHow | undefined = direction ? { direction } : columns ? { columns } : undefined;
+  const { instrs, result } = cx.nestedDerivative({ name: callee.name, params: [wrt!], body, value: valueOperand, span: e.span }, b.names, how);
   // Work arrays the sweep fills before it reads them (a product's partial products) are made once,
   // before the loops and branches around the gradient, with the arithmetic on sizes their lengths
   // need: the caller's reverse sweep gives each an adjoint array there (an array made inside a
@@ -863,10 +907,27 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
     if (movable) b.emitAt(b.outside(() => b.depthFor(readsOf(instr))), instr);
     else b.emit(instr);
   }
-  if (!wrtArray) return gradient;
-  if (gradient.kind !== 'var') throw new Error('internal error: no gradient array');
+  if (columns) {
+    if (result?.kind !== 'var' || !isArray(value) || !wrtArray) throw new Error('internal error: no Jacobian array');
+    const x = wrtArray as ArrayValue;
+    return { kind: 'array', ref: result.name, layout: 'flat', dims: [value.dims[0], x.dims[0]], forms: [value.forms[0], x.forms[0]] };
+  }
+  if (direction) {
+    // The tangent of f's value: a number, or an array of the value's shape (zeros where the value
+    // does not depend on x).
+    if (!isArray(value)) return result ?? constant(0);
+    const { layout, dims, forms } = value;
+    if (result) return { kind: 'array', ref: (result as Extract<Operand, { kind: 'var' }>).name, layout, dims, forms };
+    let length = dims[0];
+    for (let k = 1; k < dims.length; k++) length = b.op('mul', length, dims[k]);
+    const zeros = b.names.temp();
+    allocate(zeros, length, false, cx);
+    return { kind: 'array', ref: zeros, layout: 'flat', dims, forms };
+  }
+  if (!wrtArray) return result ?? constant(0);
+  if (result?.kind !== 'var') throw new Error('internal error: no gradient array');
   const { layout, dims, forms } = wrtArray as ArrayValue;
-  return { kind: 'array', ref: gradient.name, layout, dims, forms };
+  return { kind: 'array', ref: result.name, layout, dims, forms };
 }
 
 type ArrayLet = Extract<Statement, { kind: 'let' }> & { readonly indices: readonly Binder[] };

@@ -40,16 +40,29 @@ export type Expr =
   | { readonly kind: 'binary'; readonly op: BinaryOp; readonly left: Expr; readonly right: Expr; readonly span: Span; readonly opSpan: Span }
   | { readonly kind: 'if'; readonly condition: Expr; readonly then: Expr; readonly else: Expr; readonly span: Span }
   /**
-   * `grad(f, x)(a, b)`: a derivative of the user function `f` (with respect to its parameter `x`;
-   * `grad(f)` for f's only differentiated parameter) applied to arguments. `transform` and `of`
-   * are as written (`grad`; `f, x`): the checker says what they may be. Only `args` are evaluated.
+   * `grad(f, x)(a, b)`, `jvp(f, x)(a, b, v)`, `jacobian(f, x)(a, b)`: a derivative of the user
+   * function `f` (with respect to its parameter `x`; `grad(f)` for f's only differentiated
+   * parameter) applied to arguments (for `jvp`, f's arguments and then the direction). `transform`
+   * and `of` are as written (`grad`; `f, x`): the checker says what they may be. Only `args` are
+   * evaluated.
    */
   | { readonly kind: 'derivative'; readonly transform: string; readonly transformSpan: Span; readonly of: readonly Expr[]; readonly ofSpan: Span; readonly args: readonly Expr[]; readonly span: Span };
 
-/** Whether `grad(f, x)(…)` is an array: the gradient for an array parameter x. */
-export function isArrayGradient(e: Extract<Expr, { kind: 'derivative' }>, functions: ReadonlyMap<string, FunctionDecl>): boolean {
+/** The derivatives the language has: `grad(f, x)(args)`, `jvp(f, x)(args, v)`, `jacobian(f, x)(args)`. */
+export const derivativeTransforms: ReadonlySet<string> = new Set(['grad', 'jvp', 'jacobian']);
+
+/**
+ * Whether a derivative's value is an array: grad's for an array parameter x, jvp's for a function
+ * returning an array (the tangent has the value's shape), jacobian's unless f and x are both numbers.
+ */
+export function isArrayDerivative(e: Extract<Expr, { kind: 'derivative' }>, functions: ReadonlyMap<string, FunctionDecl>, seen = new Set<string>()): boolean {
   const target = derivativeTarget(e, functions);
-  return target !== undefined && target.fn.params[target.param].type !== undefined;
+  if (target === undefined) return false;
+  const arrayParam = target.fn.params[target.param].type !== undefined;
+  if (e.transform === 'grad') return arrayParam;
+  // (`seen`: returnsArray's walk, finite before the checker refuses recursion.)
+  const arrayValue = returnsArray(target.fn, functions, seen);
+  return e.transform === 'jvp' ? arrayValue : arrayValue || arrayParam;
 }
 
 /** The function a derivative differentiates, as written (`f` in `grad(f, x)`), if it is a name. */
@@ -57,11 +70,16 @@ export function differentiatedName(e: Extract<Expr, { kind: 'derivative' }>): st
   return e.of[0]?.kind === 'name' ? e.of[0].name : undefined;
 }
 
-/** What `grad(f, x)` names once checked: the function and the parameter differentiated. */
+/** How many arguments a derivative of f takes: f's, and for `jvp` the direction after them. */
+export function derivativeArity(transform: string, fn: FunctionDecl): number {
+  return fn.params.length + (transform === 'jvp' ? 1 : 0);
+}
+
+/** What `grad(f, x)` (`jvp`, `jacobian`) names once checked: the function and the parameter differentiated. */
 export function derivativeTarget(e: Extract<Expr, { kind: 'derivative' }>, functions: ReadonlyMap<string, FunctionDecl>): { readonly fn: FunctionDecl; readonly param: number } | undefined {
   const [f, x] = e.of;
   const fn = f?.kind === 'name' ? functions.get(f.name) : undefined;
-  if (!fn || e.transform !== 'grad' || e.of.length > 2) return undefined;
+  if (!fn || !derivativeTransforms.has(e.transform) || e.of.length > 2) return undefined;
   if (x === undefined) {
     const differentiated = fn.params.flatMap((p, k) => (p.isConst ? [] : [k]));
     return differentiated.length === 1 ? { fn, param: differentiated[0] } : undefined;
@@ -315,7 +333,7 @@ export function returnsArray(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
   // (A name: an array parameter, array let or array variable; those declared in blocks end with
   // them, so the function's own statements are the ones to look at.)
   if (e.kind === 'name') return fn.params.some((p) => p.name === e.name && p.type) || fn.body.some((s) => (s.kind === 'let' && s.name === e.name && s.indices) || (s.kind === 'var' && s.name === e.name && s.type));
-  if (e.kind === 'derivative') return isArrayGradient(e, functions);
+  if (e.kind === 'derivative') return isArrayDerivative(e, functions, seen);
   const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
   return callee !== undefined && returnsArray(callee, functions, seen);
 }

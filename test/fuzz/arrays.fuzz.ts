@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { arrayCaseArb, checkArrayCase, checkNestedCase, newStats } from '../support/array-programs.ts';
+import { arrayCaseArb, checkArrayCase, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, newStats } from '../support/array-programs.ts';
 
 /**
  * `npm run fuzz`: the array properties of test/arrays-properties.test.ts (plain, and under a nested
- * grad), for as long as asked each.
+ * grad, jvp or jacobian), for as long as asked each.
  *   ADC_FUZZ_SECONDS  time for the search (default 60)
  *   ADC_FUZZ_SEED     the seed to start from (default: random, printed so a run can be replayed)
  */
@@ -43,5 +43,30 @@ describe('fuzzing arrays', () => {
       { seed: seed + 1, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
     );
     console.log(`nested gradients: ${stats.programs} programs tried, no disagreement; gradient entries: ${stats.compared} compared, ${stats.nonsmooth} skipped where f is not smooth`);
+  }, (seconds + 60) * 1000);
+
+  it('jvp(f, p)(…, p) of random array programs, differentiated again: the exported fJvp and finite differences agree', () => {
+    const stats = newStats();
+    fc.assert(
+      fc.property(arrayCaseArb(), (c) => {
+        checkNestedJvpCase(c, stats);
+      }),
+      { seed: seed + 3, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+    );
+    console.log(`nested jvps: ${stats.programs} programs tried, no disagreement; gradient entries: ${stats.compared} compared, ${stats.nonsmooth} skipped where f is not smooth`);
+  }, (seconds + 60) * 1000);
+
+  it('jacobian(r, v)(x) of random array programs with the vec → vec helper, differentiated again: rJacobian and finite differences agree', () => {
+    const stats = newStats();
+    fc.assert(
+      fc.property(
+        arrayCaseArb().filter((c) => c.program.evaluateR !== undefined && c.program.params.some((q) => q.kind === 'vec')),
+        (c) => {
+          checkNestedJacobianCase(c, stats);
+        },
+      ),
+      { seed: seed + 4, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+    );
+    console.log(`nested jacobians: ${stats.programs} programs tried, no disagreement; gradient entries: ${stats.compared} compared, ${stats.nonsmooth} skipped where f is not smooth`);
   }, (seconds + 60) * 1000);
 });

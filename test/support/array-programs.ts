@@ -1143,6 +1143,59 @@ export function checkNestedCase({ program, configs, data }: ArrayCase, stats: Ar
 }
 
 /**
+ * The property for jvp inside the language (issue #14): as checkNestedCase, with the new `f`
+ * returning the square of `jvp(inner, p)(…, p)` (the derivative along the point's own p, so that
+ * `fGrad` goes through both the point and the direction: second derivatives of inner). The value
+ * is checked against `innerJvp` (the exported forward mode, computed apart from the nested one),
+ * and `fGrad` against finite differences of `f`. Returns whether the program was checked.
+ */
+export function checkNestedJvpCase({ program, configs, data }: ArrayCase, stats: ArrayStats = newStats()): boolean {
+  const k = program.params.findIndex((q) => !q.isConst);
+  const p = program.params[k];
+  if (!p || /\bvar\b/.test(program.source)) return false;
+  const header = /fn f\(([^)]*)\)/.exec(program.source)![1];
+  const args = program.params.map((q) => q.name).join(', ');
+  const source = `${program.source.replace('fn f(', 'fn inner(')}\nfn f(${header}) = jvp(inner, ${p.name})(${args}, ${p.name})^2\n`;
+  const mod = compileChecked(source, 'a nested jvp of a generated program has diagnostics', { derivatives: ['grad', 'jvp'] });
+  stats.programs++;
+  const evaluate = (a: readonly Value[]) => {
+    const { singular } = program.evaluate(a);
+    if (singular) return { value: mod.f(...a) as number, singular };
+    const tangent = (mod.innerJvp({ [p.name]: a[k] }, ...a) as { tangent: number }).tangent;
+    return { value: tangent * tangent, singular };
+  };
+  for (const sizes of configs) checkAt(mod, { source, params: program.params, bound: (1 + program.bound) ** 2, evaluate }, buildArgs(program.params, sizes, data), stats);
+  return true;
+}
+
+/**
+ * The property for jacobian inside the language: a program with the array helper `r` (vec → vec)
+ * and a vec parameter x gets `fn f(…) = sum(i: sum(j: jacobian(r, v)(x)[i, j]^2)) + <the old f>`,
+ * the squared Frobenius norm of r's Jacobian (by columns, in a loop) plus the program's own value;
+ * the value is checked against `rJacobian` (the export, by fJvp/fVjp sweeps) and `fGrad` against
+ * finite differences of `f` (second derivatives of r through the loop of columns). Returns whether
+ * the program was checked (it needs r and a vec parameter).
+ */
+export function checkNestedJacobianCase({ program, configs, data }: ArrayCase, stats: ArrayStats = newStats()): boolean {
+  const k = program.params.findIndex((q) => q.kind === 'vec');
+  if (!program.evaluateR || k < 0 || /\bvar\b/.test(program.source)) return false;
+  const x = program.params[k].name;
+  const header = /fn f\(([^)]*)\)/.exec(program.source)![1];
+  const args = program.params.map((q) => q.name).join(', ');
+  const source = `${program.source.replace('fn f(', 'fn old(')}\nfn f(${header}) = sum(i: sum(j: jacobian(r, v)(${x})[i, j]^2)) + old(${args})\n`;
+  const mod = compileChecked(source, 'a nested jacobian of a generated program has diagnostics', { derivatives: ['grad', 'jacobian'] });
+  stats.programs++;
+  const evaluate = (a: readonly Value[]) => {
+    const { value: old, singular } = program.evaluate(a);
+    if (singular) return { value: mod.f(...a) as number, singular };
+    const rows = (mod.rJacobian(a[k]) as { jacobian: { v: Float64Array[] } }).jacobian.v;
+    return { value: rows.reduce((t, row) => row.reduce((u, e) => u + e * e, t), 0) + old, singular };
+  };
+  for (const sizes of configs) checkAt(mod, { source, params: program.params, bound: (1 + program.bound) ** 2, evaluate }, buildArgs(program.params, sizes, data), stats);
+  return true;
+}
+
+/**
  * The same checks for a program written by hand (a reduced counter-example), calling `f` with each
  * argument list in turn: everything but the reference value (no evaluator for hand-written text).
  * The parameters are read from `fn f(...)`.

@@ -6,7 +6,7 @@ import { printWidth } from '../format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
 import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
-import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from '../names.ts';
+import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpIntoName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from '../names.ts';
 import { additivePrecedence, printNumber, printOp, primaryPrecedence, relationalPrecedence, type Printed } from './print-expr.ts';
 import type { CalledForm } from '../../ad/calls.ts';
 
@@ -161,6 +161,14 @@ export function emitModule(input: EmitInput): Section[] {
         `(cotangent has the value's shape)${wrt.length > 0 ? ` with respect to ${wrt.join(', ')}` : ''}, by reverse mode.`;
       sections.push(...emitFunction(vjp, localFunctionName(name), name, doc, 'vjp', context));
       if (exportVjp !== false) exports.push(exportOf(localFunctionName(name), name));
+      if (jacobian && jvp) {
+        // fJacobian's reverse rows: the same sweeps, writing each row into the Jacobian (no allocation per row).
+        const into = vjpIntoName(value.name);
+        const intoDoc =
+          `${into}(out, cotangent, ${value.params.map((p) => p.sourceName).join(', ')}): ${name}'s sweeps, writing the gradient into out's ` +
+          `arrays (the rows of ${jacobianName(value.name)}, zeroed first) and out's numbers; the value goes to a work array (allocating nothing).`;
+        sections.push(...emitFunction(vjp, into, name, intoDoc, 'vjpInto', context));
+      }
     }
     if (jvp) {
       const name = jvpName(value.name);
@@ -172,7 +180,7 @@ export function emitModule(input: EmitInput): Section[] {
       if (exportJvp !== false) exports.push(exportOf(localFunctionName(name), name));
       if (jacobian) {
         const jname = jacobianName(value.name);
-        sections.push(jacobianFunction(jvp, vjp, localFunctionName(jname), local, localFunctionName(name), localFunctionName(vjpName(value.name)), jsString));
+        sections.push(jacobianFunction(jvp, vjp, localFunctionName(jname), local, localFunctionName(name), vjpIntoName(value.name), jsString));
         exports.push(exportOf(localFunctionName(jname), jname));
       }
     }
@@ -249,7 +257,7 @@ export function comment(indent: string, text: string): string {
 }
 
 
-type Variant = 'value' | 'gradient' | 'into' | 'vjp' | DerivativeVariant;
+type Variant = 'value' | 'gradient' | 'into' | 'vjp' | 'vjpInto' | DerivativeVariant;
 
 /** What every function of a module shares while it is emitted. */
 interface FunctionContext {
@@ -268,7 +276,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const derivative = variant === 'jvp' || variant === 'hvp';
   const reverse = variant === 'value' ? [] : (fn.reverse ?? []);
   const results = derivative ? derivativeResults(fn) : [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
-  const first = variant === 'into' ? [outParameterName] : variant === 'vjp' ? [cotangentParameterName] : derivative ? [tangentArgument] : [];
+  const first = variant === 'into' ? [outParameterName] : variant === 'vjp' ? [cotangentParameterName] : variant === 'vjpInto' ? [outParameterName, cotangentParameterName] : derivative ? [tangentArgument] : [];
   const params = [...first, ...fn.params.map((p) => p.name)].join(', ');
   const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
   // (A call returning an array, an adjoint function's, would cross chunks as a number: not split.)
@@ -277,6 +285,8 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
     const param = gradients.get(instr.target);
+    // (fJacobian's rows need no value: fVjpInto puts it in a work array.)
+    if (instr.returned && variant === 'vjpInto' && !rows) return `$work(${slots.next++}, ${length})`;
     if (instr.returned) return rows ? `$matrix(${rows}, ${length})` : `new Float64Array(${length})`;
     // A matrix of rows that is no gradient (one computed by grad(f, W)(…) inside the language) is
     // made per call: the work-array pool keeps flat arrays only.
@@ -285,7 +295,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
     if (!param) return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
     const what = jsString(`${exported}: out.${param.sourceName}`);
     const into = `${outParameterName}${member(param.sourceName)}`;
-    if (variant === 'into') return rows ? `$intoRows(${into}, ${rows}, ${length}, ${what})` : `$into(${into}, ${length}, ${what})`;
+    if (variant === 'into' || variant === 'vjpInto') return rows ? `$intoRows(${into}, ${rows}, ${length}, ${what})` : `$into(${into}, ${length}, ${what})`;
     return rows ? `$matrix(${rows}, ${length})` : `new Float64Array(${length})`;
   };
   // (fVjp is not split: its chunks would not see the cotangent; a vector result's seed is a loop
@@ -313,7 +323,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   if (variant !== 'value') {
     if (body.length > 0) out.push('  // Forward sweep: the value, keeping what the reverse sweep reads.');
     printer.statements(body, '  ', false);
-    if (variant === 'vjp' && fn.result) {
+    if ((variant === 'vjp' || variant === 'vjpInto') && fn.result) {
       // The cotangent has the value's shape: its length is checked once the value's is known.
       const length = printer.operand(resultLength(body, (fn.value as { name: string }).name)).text;
       if (fn.result.rows) {
@@ -329,7 +339,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   } else {
     printer.statements(body, '  ', false);
   }
-  if (variant === 'into') {
+  if (variant === 'into' || variant === 'vjpInto') {
     for (const g of fn.gradient ?? []) {
       if (g.param.shape) continue;
       const value = printer.operand(g.adjoint).text;

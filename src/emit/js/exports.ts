@@ -158,17 +158,17 @@ export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, l
     out.push('  // forward columns (n sweeps); $jacobianMode forces one of them.');
     out.push(`  if ($jacobianMode === 'reverse' || ($jacobianMode !== 'forward' && ${outputs} < $n)) {`);
     out.push(`    const $u = ${zeros(valueDims)};`);
+    // Each row's sweeps write its gradient straight into the Jacobian's row (out's arrays), and its
+    // numbers into $out: no array or object is made per row.
+    out.push('    const $out = {};');
+    const setOut = (key: string, value: string) =>
+      key === '__proto__' ? `Object.defineProperty($out, '__proto__', { value: ${value}, writable: true, enumerable: true, configurable: true });` : `$out${member(key)} = ${value};`;
     nested(out, valueAt, valueDims, '    ', (indent) => {
       out.push(`${indent}$u${at(valueAt)} = 1;`);
-      out.push(`${indent}const $g = ${vjpLocal}($u, ${params}).gradient;`);
+      for (const p of wrt) if (p.shape) out.push(`${indent}${setOut(p.sourceName, `$j${member(p.sourceName)}${at(valueAt)}`)}`);
+      out.push(`${indent}${vjpLocal}($out, $u, ${params});`);
       out.push(`${indent}$u${at(valueAt)} = 0;`);
-      for (const p of wrt) {
-        const target = `$j${member(p.sourceName)}${at(valueAt)}`;
-        const got = `$g${member(p.sourceName)}`;
-        if (!p.shape) out.push(`${indent}${target} = ${got};`);
-        else if (p.shape.kind === 'vec') out.push(`${indent}${target}.set(${got});`);
-        else out.push(`${indent}for (let $row = 0; $row < ${dims.get(p)![0]}; $row++) ${target}[$row].set(${got}[$row]);`);
-      }
+      for (const p of wrt) if (!p.shape) out.push(`${indent}$j${member(p.sourceName)}${at(valueAt)} = $out${member(p.sourceName)};`);
     });
     out.push('    return { value: $value, jacobian: $j };');
     out.push('  }');
