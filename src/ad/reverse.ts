@@ -231,10 +231,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     }
   };
 
-  const reverseBlock = (block: readonly Instr[]) => {
+  /**
+   * `singleSeed`: the block is one iteration of an element loop whose only source of adjoints is
+   * its one store (see `soleStore`): the store's seed, an element of the adjoint array, is tested
+   * once, and the rest of the iteration's reverse runs only where it is not 0.
+   */
+  const reverseBlock = (block: readonly Instr[], singleSeed?: Extract<Instr, { kind: 'store' }>) => {
     for (let i = block.length - 1; i >= 0; i--) {
       const instr = block[i];
       b.origin = instr.origin;
+      if (instr === singleSeed && reverseSoleStore(instr, block.slice(0, i))) return;
       switch (instr.kind) {
         case 'if': {
           const outerReads = outerActiveReads([...instr.then, ...instr.else]);
@@ -358,6 +364,55 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           assertNever(instr);
       }
     }
+  };
+
+  /**
+   * The reverse of an element loop's only store, then of the rest of its iteration (`rest`, the
+   * instructions before it), when every adjoint of the iteration comes from that store's seed (the
+   * element of the adjoint array): the seed is tested once, instead of each adjoint derived from it
+   * (five tests per element of `rhs` in examples/loops.ad). Where the seed is exactly 0 (an element
+   * nothing read) the iteration adds nothing, even through an infinite partial, as the derived
+   * adjoints' own guards gave; where it is not, the adjoints derived from it are treated as nonzero,
+   * as they are after any guard. Returns false (nothing emitted) when the store has no seed.
+   */
+  const reverseSoleStore = (store: Extract<Instr, { kind: 'store' }>, rest: readonly Instr[]): boolean => {
+    const value = store.expr.args[0];
+    const adjointArray = adjointArrayOf(store.array);
+    if (!adjointArray || store.accumulate || store.expr.op !== 'copy' || value.kind !== 'var' || !active.has(value.name)) return false;
+    const seed = b.op('load', variable(adjointArray), adjointIndex(store.array, store.index));
+    // The element's adjoint is taken (and set to 0 when written again), its old value put back, whatever the seed.
+    const ownAdjoint = arrayAdjoints.get(store.array);
+    if (ownAdjoint && (store.old || rewritten.has(originalOf(store.array)))) {
+      b.emit({ kind: 'store', array: ownAdjoint, index: adjointIndex(store.array, store.index), expr: { op: 'copy', args: [constant(0)] }, accumulate: false, origin: b.origin });
+    }
+    if (store.old) b.emit({ kind: 'store', array: store.array, index: store.index, expr: { op: 'copy', args: [store.old] }, accumulate: false, origin: b.origin });
+    const [guarded] = conditionally(outerActiveReads(rest), [
+      () => {
+        accumulate(value.name, seed);
+        reverseBlock(rest);
+      },
+    ]);
+    if (guarded.length > 0) b.emit({ kind: 'if', condition: b.op('ne', seed, constant(0)), then: guarded, else: [], origin: store.origin });
+    return true;
+  };
+
+  /**
+   * The one store of an element loop's body whose seed is the only source of the body's adjoints
+   * (for reverseSoleStore): a plain store at the body's top level, with no other store, no
+   * accumulation (`+=`) and no loop with state anywhere in the body, and no reduction seeding it.
+   * Undefined when guards are off (a nested gradient's sweep keeps every term).
+   */
+  const soleStore = (body: readonly Instr[], seeded: boolean): Extract<Instr, { kind: 'store' }> | undefined => {
+    if (options.guardZeros === false || seeded) return undefined;
+    let stores = 0;
+    let other = false;
+    forEachInstr(body, (i) => {
+      if (i.kind === 'store') stores++;
+      if (i.kind === 'add' || (i.kind === 'loop' && (i.carried || i.exit))) other = true;
+    });
+    if (stores !== 1 || other) return undefined;
+    const store = body.find((i): i is Extract<Instr, { kind: 'store' }> => i.kind === 'store');
+    return store && !store.accumulate ? store : undefined;
   };
 
   /** The scalar variables a block reads from outside it that have adjoints (arrays have adjoint arrays). */
@@ -786,7 +841,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         const seed = others ? b.op('mul', g.value, others(index)) : seedOf(r, value, g.value, variable(index));
         if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, seed);
       }
-      reverseBlock(body.instrs);
+      reverseBlock(body.instrs, soleStore(body.instrs, r !== undefined && g !== undefined));
       indexNow.delete(originalOf(loop.index));
     };
     const guardAdjoint = g !== undefined && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack && !accumulates;
