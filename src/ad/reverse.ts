@@ -411,6 +411,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       if (i.kind === 'add' || (i.kind === 'loop' && (i.carried || i.exit))) other = true;
     });
     if (stores !== 1 || other) return undefined;
+    // (A body of linear steps only, `y3[i] = y[i]` or `y2[i] = y[i] + c·k1[i]`, has no partial to be
+    // infinite: its adjoints need no test at all, as in straight-line code.)
+    if (body.every((i) => i.kind === 'store' || i.kind === 'check' || (i.kind === 'const' && (i.expr.op === 'load' || isLinear(i.expr.op, i.expr.args))))) return undefined;
     const store = body.find((i): i is Extract<Instr, { kind: 'store' }> => i.kind === 'store');
     return store && !store.accumulate ? store : undefined;
   };
@@ -432,19 +435,25 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
    * stored into an array `let` is read back from it. Rows of arrays with adjoints get their
    * adjoint rows beside them.
    */
-  const recompute = (body: readonly Instr[], whole = false, values?: ValueTape): number => {
+  const recompute = (body: readonly Instr[], whole = false, values?: ValueTape, updatesUndone = false): number => {
     const before = b.current.length;
     const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
     const definedBefore = new Set<string>();
     for (const instr of body) {
       // (A whole iteration runs its stores in order: nothing is stored yet when a value is computed.
       // An element updated in place still holds the value stored when its store is reversed: the
-      // updates after it have been reversed, and their old values put back, by then.)
+      // updates after it have been reversed, and their old values put back, by then; unless the
+      // update was not recomputed (`updatesUndone`, see lastUpdate): it holds the old value.)
       if (whole) continue;
       // (Not an accumulation `a[i] += v`: a[i] then holds more than v.)
-      if (instr.kind === 'store' && !instr.accumulate && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
+      if (instr.kind === 'store' && !instr.accumulate && !(updatesUndone && instr.old) && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
     }
+    const skipped = whole ? lastUpdate(body) : undefined;
     for (const instr of body) {
+      if (instr === skipped) {
+        notRecomputed.add(originalOf(skipped.index));
+        continue;
+      }
       switch (instr.kind) {
         case 'store':
           // A whole iteration (of a loop with state) writes its arrays again, in order; the results
@@ -538,6 +547,29 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       }
     }
     return b.current.length - before;
+  };
+
+  // Loops updating arrays in place that a recomputed iteration did not run again (lastUpdate), by original index.
+  const notRecomputed = new Set<string>();
+
+  /**
+   * The last statement of an iteration recomputed whole, when it is a loop that only updates
+   * arrays in place (`y[i] = y[i] + …`, each store with its old value): its reverse comes first and
+   * puts every old value back, so running it again would write values that nothing reads before
+   * they are undone. It is skipped, and its reverse recomputes its values from the arrays as they
+   * were before it (`updatesUndone`) instead of reading them back from the arrays it wrote.
+   */
+  const lastUpdate = (body: readonly Instr[]): Loop | undefined => {
+    const last = body.filter((i) => i.kind !== 'check').at(-1);
+    if (last?.kind !== 'loop' || last.reduction || last.carried || last.exit || last.schedule) return undefined;
+    const local = definedIn(last.body);
+    let updates = true;
+    forEachInstr(last.body, (i) => {
+      if (i.kind === 'store' && (i.accumulate || !i.old)) updates = false;
+      if ((i.kind === 'set' || i.kind === 'add') && !local.has(i.target)) updates = false;
+      if (i.kind === 'loop' && (i.reduction || i.carried || i.exit)) updates = false;
+    });
+    return updates ? last : undefined;
   };
 
   /** `const d$r = row(d$A, i)` beside `const r = row(A, i)`, when A has an adjoint array. */
@@ -826,7 +858,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       const body = cloneBody(loop.body, new Map([[loop.index, index]]), names, active, arrays, original);
       noteRows(body.instrs);
       noteTapeIndices(body.instrs);
-      recomputed = recompute(body.instrs);
+      recomputed = recompute(body.instrs, false, undefined, notRecomputed.has(originalOf(loop.index)));
       // A product's partial products made in this iteration (a nested gradient's): their adjoints too, from 0.
       // So do the arrays a kept call's arguments are copied into there (a matrix made flat, issue #15).
       // (In a branch of the iteration too; a nested loop's are its own reverse's.)
