@@ -1,5 +1,5 @@
 import type { NameSupply } from '../ir/builder.ts';
-import { constant, forEachInstr, readsOf, variable, type Instr, type Operand } from '../ir/ir.ts';
+import { constant, forEachInstr, mapNested, readsOf, variable, type Instr, type Operand } from '../ir/ir.ts';
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
 type Store = Extract<Instr, { kind: 'store' }>;
@@ -87,6 +87,57 @@ function sumInLocals(loop: Loop, names: NameSupply, rows: ReadonlySet<string>): 
   const before: Instr[] = [...sums.values()].map((s) => ({ kind: 'let', target: s.local, expr: { op: 'copy', args: [constant(0)] }, origin: s.origin }));
   const after: Instr[] = [...sums.values()].map((s) => ({ kind: 'store', array: s.array, index: s.index, expr: { op: 'copy', args: [variable(s.local)] }, accumulate: true, origin: s.origin }));
   return [...before, { ...loop, body: rewrite(loop.body), note: loop.note ? `${loop.note};\n${said}` : said }, ...after];
+}
+
+/**
+ * Several additions into the same element in one block (`d$y[i] += a; … d$y[i] += b; … d$y[i] += c`,
+ * the reverse of `p0·y[i]·(1 - y[i]) - p1·y[i]·s` adds one per read of y[i]): summed in a local,
+ * `let $t = a; … $t += b; … $t += c`, and the element is written once, `d$y[i] += $t`, where the last
+ * one was. Only where nothing between the first and the last uses the array otherwise (a read, a store,
+ * another element, a call); the sum is rounded in another order, as accumulateOnce's.
+ */
+export function addOncePerElement(block: readonly Instr[], names: NameSupply): Instr[] {
+  const nested = block.map((i): Instr => (i.kind === 'if' || i.kind === 'loop' ? mapNested(i, (b) => addOncePerElement(b, names)) : i));
+  const groups = new Map<string, number[]>();
+  nested.forEach((i, k) => {
+    if (i.kind !== 'store' || !i.accumulate) return;
+    const key = `${i.array}\u0000${JSON.stringify(i.index)}`;
+    groups.set(key, [...(groups.get(key) ?? []), k]);
+  });
+  const replace = new Map<number, Instr>();
+  for (const positions of groups.values()) {
+    if (positions.length < 2) continue;
+    const first = nested[positions[0]] as Store;
+    const members = new Set(positions);
+    let clear = true;
+    for (let k = positions[0]; k <= positions[positions.length - 1] && clear; k++) {
+      if (members.has(k)) continue;
+      forEachInstr([nested[k]], (i) => {
+        const operands = i.kind === 'store' ? [variable(i.array), i.index, ...i.expr.args] : readsOf(i);
+        if (operands.some((o) => o.kind === 'var' && o.name === first.array)) clear = false;
+      });
+    }
+    // (The index must not change in between: it is a constant, or a variable nothing in between assigns.)
+    if (!clear || (first.index.kind === 'var' && assignedBetween(nested, positions[0], positions[positions.length - 1], first.index.name))) continue;
+    if (positions.some((k) => replace.has(k))) continue;
+    const sum = names.temp();
+    positions.forEach((k, j) => {
+      const s = nested[k] as Store;
+      if (j === 0) replace.set(k, { kind: 'let', target: sum, expr: s.expr, origin: s.origin });
+      else replace.set(k, { kind: 'add', target: sum, expr: s.expr, origin: s.origin });
+      if (j === positions.length - 1) replace.set(-k - 1, { kind: 'store', array: s.array, index: s.index, expr: { op: 'copy', args: [variable(sum)] }, accumulate: true, origin: s.origin });
+    });
+  }
+  if (replace.size === 0) return nested;
+  return nested.flatMap((i, k) => [replace.get(k) ?? i, ...(replace.has(-k - 1) ? [replace.get(-k - 1)!] : [])]);
+}
+
+function assignedBetween(block: readonly Instr[], from: number, to: number, name: string): boolean {
+  let assigned = false;
+  forEachInstr(block.slice(from, to + 1), (i) => {
+    if ((i.kind === 'set' || i.kind === 'add' || i.kind === 'let' || i.kind === 'const') && i.target === name) assigned = true;
+  });
+  return assigned;
 }
 
 /** `d$p[0]` or `d$p[k]`, for the loop's comment. */

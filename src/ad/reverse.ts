@@ -8,7 +8,7 @@ import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from 
 import { copyElements, defaultCheckpointMemoryMB, isTrue, planSnapshots, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { newValueTapes, skippable, tapeIterationValues, type ValueTape } from './value-tape.ts';
 import { copyAliases } from './copies.ts';
-import { accumulateOnce } from './accumulate-once.ts';
+import { accumulateOnce, addOncePerElement } from './accumulate-once.ts';
 import { isDifferentiable, rules } from './rules.ts';
 import { recordCalls, reverseCall, type RecordedCalls } from './calls.ts';
 import { isPartialProductName } from '../emit/names.ts';
@@ -971,7 +971,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     .filter((p) => !p.isConst)
     .map((param) => ({ param, adjoint: param.shape ? variable(arrayAdjoints.get(param.name)!) : (adjoints.get(param.name)?.value ?? constant(0)) }));
   // The calls whose gradient the reverse sweep reads call the gradient form (calls.ts).
-  return { ...fn, body: recordCalls(forward, recorded), reverse: recordCalls(accumulateOnce(b.current, names), recorded), gradient };
+  // Each element of an adjoint array written once per loop, or per block, where it can be (accumulate-once.ts);
+  // not in a sweep that is differentiated again (a nested gradient's, a Hessian's: guards off), which
+  // reads its additions into the adjoint arrays as they are.
+  const reverse = options.guardZeros === false ? b.current : addOncePerElement(accumulateOnce(b.current, names), names);
+  return { ...fn, body: recordCalls(forward, recorded), reverse: recordCalls(reverse, recorded), gradient };
 }
 
 /**
