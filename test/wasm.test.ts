@@ -70,7 +70,8 @@ describe('the two targets agree', () => {
       }),
       { numRuns: 60 },
     );
-  });
+    // (The programs call rr, a function with a loop returning an array, and nested gradients: larger.)
+  }, 180_000);
 
   /** Deterministic data in [-1, 1]. */
   const data = (seed: number) => {
@@ -162,6 +163,31 @@ describe('the two targets agree', () => {
     expect(() => wasm.fGradInto({ x: new Float64Array(3) }, [1, 2], [[1, 2]], 0)).toThrow(/fGradInto: out\.x has 3 elements, but the parameter's length is 2/);
     const x = [1, 2];
     expect(() => wasm.fGradInto({ x }, x, [[1, 2]], 0)).toThrow(/same array as the argument x/);
+  });
+  it("subtracts a negated term it accumulates (`d$w[i] += -(…)`, GMM's `d$L`): the JS target's bits, signed zeros, infinities and NaN included", () => {
+    // The reverse sweep's inner loop is `d$w[i] += -(y[k] · X[k, i])`, vectorised; each element is
+    // a sequence of additions in the same order on both targets, so the bits must be equal.
+    const source = 'fn f(w: vec[n], const X: mat[m, n], const y: vec[m]) = sum(k: y[k] * (0.5 - sum(i: w[i] * X[k, i])))\n';
+    const { js, wasm, code } = both(source);
+    expect(js.fGrad.toString()).toMatch(/= -\(/);
+    // f64x2.sub (0xfd 0xf1 0x01) is in the module: the dot product's loop has none of its own.
+    const bytes = Buffer.from(/\$base64\('([A-Za-z0-9+/]*)'\)/.exec(code)![1], 'base64');
+    expect(bytes.includes(Buffer.from([0xfd, 0xf1, 0x01]))).toBe(true);
+    const next = data(11);
+    const special = [0, -0, Infinity, -Infinity, NaN, 5e-324, -1e308];
+    for (const [m, n] of [[1, 1], [3, 2], [5, 3], [4, 37], [9, 64]]) {
+      const w = vec(n, next);
+      const X = mat(m, n, next);
+      const y = vec(m, next);
+      // Zeros of either sign and non-finite entries in a few places.
+      X[0][n - 1] = -0;
+      y[m - 1] = special[(m + n) % special.length];
+      if (m > 2) X[1][0] = special[n % special.length];
+      const a = wasm.fGrad(w, X, y) as { gradient: { w: Float64Array } };
+      const b = js.fGrad(w, X, y) as { gradient: { w: Float64Array } };
+      const wrong = [...b.gradient.w.keys()].filter((i) => !Object.is(a.gradient.w[i], b.gradient.w[i]) && !(Number.isNaN(a.gradient.w[i]) && Number.isNaN(b.gradient.w[i])));
+      expect(wrong.map((i) => `m=${m} n=${n} d$w[${i}]: wasm ${a.gradient.w[i]}, js ${b.gradient.w[i]}`)).toEqual([]);
+    }
   });
 });
 

