@@ -8,6 +8,7 @@ import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from 
 import { copyElements, defaultCheckpointMemoryMB, isFalse, isTrue, planSnapshots, splitIteration, storeEveryState, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { newValueTapes, skippable, tapeIterationValues, type ValueTape } from './value-tape.ts';
 import { copyAliases } from './copies.ts';
+import { accumulateOnce, addOncePerElement } from './accumulate-once.ts';
 import { isDifferentiable, rules } from './rules.ts';
 import { recordCalls, reverseCall, type RecordedCalls } from './calls.ts';
 import { isPartialProductName } from '../emit/names.ts';
@@ -231,10 +232,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     }
   };
 
-  const reverseBlock = (block: readonly Instr[]) => {
+  /**
+   * `singleSeed`: the block is one iteration of an element loop whose only source of adjoints is
+   * its one store (see `soleStore`): the store's seed, an element of the adjoint array, is tested
+   * once, and the rest of the iteration's reverse runs only where it is not 0.
+   */
+  const reverseBlock = (block: readonly Instr[], singleSeed?: Extract<Instr, { kind: 'store' }>) => {
     for (let i = block.length - 1; i >= 0; i--) {
       const instr = block[i];
       b.origin = instr.origin;
+      if (instr === singleSeed && reverseSoleStore(instr, block.slice(0, i))) return;
       switch (instr.kind) {
         case 'if': {
           const outerReads = outerActiveReads([...instr.then, ...instr.else]);
@@ -365,6 +372,58 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     }
   };
 
+  /**
+   * The reverse of an element loop's only store, then of the rest of its iteration (`rest`, the
+   * instructions before it), when every adjoint of the iteration comes from that store's seed (the
+   * element of the adjoint array): the seed is tested once, instead of each adjoint derived from it
+   * (five tests per element of `rhs` in examples/loops.ad). Where the seed is exactly 0 (an element
+   * nothing read) the iteration adds nothing, even through an infinite partial, as the derived
+   * adjoints' own guards gave; where it is not, the adjoints derived from it are treated as nonzero,
+   * as they are after any guard. Returns false (nothing emitted) when the store has no seed.
+   */
+  const reverseSoleStore = (store: Extract<Instr, { kind: 'store' }>, rest: readonly Instr[]): boolean => {
+    const value = store.expr.args[0];
+    const adjointArray = adjointArrayOf(store.array);
+    if (!adjointArray || store.accumulate || store.expr.op !== 'copy' || value.kind !== 'var' || !active.has(value.name)) return false;
+    const seed = b.op('load', variable(adjointArray), adjointIndex(store.array, store.index));
+    // The element's adjoint is taken (and set to 0 when written again), its old value put back, whatever the seed.
+    const ownAdjoint = arrayAdjoints.get(store.array);
+    if (ownAdjoint && (store.old || rewritten.has(originalOf(store.array)))) {
+      b.emit({ kind: 'store', array: ownAdjoint, index: adjointIndex(store.array, store.index), expr: { op: 'copy', args: [constant(0)] }, accumulate: false, origin: b.origin });
+    }
+    if (store.old) b.emit({ kind: 'store', array: store.array, index: store.index, expr: { op: 'copy', args: [store.old] }, accumulate: false, origin: b.origin });
+    const [guarded] = conditionally(outerActiveReads(rest), [
+      () => {
+        accumulate(value.name, seed);
+        reverseBlock(rest);
+      },
+    ]);
+    if (guarded.length > 0) b.emit({ kind: 'if', condition: b.op('ne', seed, constant(0)), then: guarded, else: [], origin: store.origin });
+    return true;
+  };
+
+  /**
+   * The one store of an element loop's body whose seed is the only source of the body's adjoints
+   * (for reverseSoleStore): a plain store at the body's top level, with no other store, no
+   * accumulation (`+=`) and no loop with state anywhere in the body, and no reduction seeding it.
+   * Undefined when guards are off (a nested gradient's sweep keeps every term).
+   */
+  const soleStore = (body: readonly Instr[], seeded: boolean): Extract<Instr, { kind: 'store' }> | undefined => {
+    if (options.guardZeros === false || seeded) return undefined;
+    let stores = 0;
+    let other = false;
+    forEachInstr(body, (i) => {
+      if (i.kind === 'store') stores++;
+      if (i.kind === 'add' || (i.kind === 'loop' && (i.carried || i.exit))) other = true;
+    });
+    if (stores !== 1 || other) return undefined;
+    // (A body of linear steps only, `y3[i] = y[i]` or `y2[i] = y[i] + c·k1[i]`, has no partial to be
+    // infinite: its adjoints need no test at all, as in straight-line code.)
+    if (body.every((i) => i.kind === 'store' || i.kind === 'check' || (i.kind === 'const' && (i.expr.op === 'load' || isLinear(i.expr.op, i.expr.args))))) return undefined;
+    const store = body.find((i): i is Extract<Instr, { kind: 'store' }> => i.kind === 'store');
+    return store && !store.accumulate ? store : undefined;
+  };
+
   /** The scalar variables a block reads from outside it that have adjoints (arrays have adjoint arrays). */
   const outerActiveReads = (inside: readonly Instr[]): Set<string> => {
     const local = definedIn(inside);
@@ -382,19 +441,25 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
    * stored into an array `let` is read back from it. Rows of arrays with adjoints get their
    * adjoint rows beside them.
    */
-  const recompute = (body: readonly Instr[], whole = false, values?: ValueTape): number => {
+  const recompute = (body: readonly Instr[], whole = false, values?: ValueTape, updatesUndone = false): number => {
     const before = b.current.length;
     const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
     const definedBefore = new Set<string>();
     for (const instr of body) {
       // (A whole iteration runs its stores in order: nothing is stored yet when a value is computed.
       // An element updated in place still holds the value stored when its store is reversed: the
-      // updates after it have been reversed, and their old values put back, by then.)
+      // updates after it have been reversed, and their old values put back, by then; unless the
+      // update was not recomputed (`updatesUndone`, see lastUpdate): it holds the old value.)
       if (whole) continue;
       // (Not an accumulation `a[i] += v`: a[i] then holds more than v.)
-      if (instr.kind === 'store' && !instr.accumulate && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
+      if (instr.kind === 'store' && !instr.accumulate && !(updatesUndone && instr.old) && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
     }
+    const skipped = whole ? lastUpdate(body) : undefined;
     for (const instr of body) {
+      if (instr === skipped) {
+        notRecomputed.add(originalOf(skipped.index));
+        continue;
+      }
       switch (instr.kind) {
         case 'store':
           // A whole iteration (of a loop with state) writes its arrays again, in order; the results
@@ -501,6 +566,29 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       }
     }
     return b.current.length - before;
+  };
+
+  // Loops updating arrays in place that a recomputed iteration did not run again (lastUpdate), by original index.
+  const notRecomputed = new Set<string>();
+
+  /**
+   * The last statement of an iteration recomputed whole, when it is a loop that only updates
+   * arrays in place (`y[i] = y[i] + …`, each store with its old value): its reverse comes first and
+   * puts every old value back, so running it again would write values that nothing reads before
+   * they are undone. It is skipped, and its reverse recomputes its values from the arrays as they
+   * were before it (`updatesUndone`) instead of reading them back from the arrays it wrote.
+   */
+  const lastUpdate = (body: readonly Instr[]): Loop | undefined => {
+    const last = body.filter((i) => i.kind !== 'check').at(-1);
+    if (last?.kind !== 'loop' || last.reduction || last.carried || last.exit || last.schedule) return undefined;
+    const local = definedIn(last.body);
+    let updates = true;
+    forEachInstr(last.body, (i) => {
+      if (i.kind === 'store' && (i.accumulate || !i.old)) updates = false;
+      if ((i.kind === 'set' || i.kind === 'add') && !local.has(i.target)) updates = false;
+      if (i.kind === 'loop' && (i.reduction || i.carried || i.exit)) updates = false;
+    });
+    return updates ? last : undefined;
   };
 
   /** `const d$r = row(d$A, i)` beside `const r = row(A, i)`, when A has an adjoint array. */
@@ -890,7 +978,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       const body = cloneBody(loop.body, new Map([[loop.index, index]]), names, active, arrays, original);
       noteRows(body.instrs);
       noteTapeIndices(body.instrs);
-      recomputed = recompute(body.instrs);
+      recomputed = recompute(body.instrs, false, undefined, notRecomputed.has(originalOf(loop.index)));
       // A product's partial products made in this iteration (a nested gradient's): their adjoints too, from 0.
       // So do the arrays a kept call's arguments are copied into there (a matrix made flat, issue #15).
       // (In a branch of the iteration too; a nested loop's are its own reverse's.)
@@ -905,7 +993,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         const seed = others ? b.op('mul', g.value, others(index)) : seedOf(r, value, g.value, variable(index));
         if (value.kind === 'var' && active.has(value.name)) accumulate(value.name, seed);
       }
-      reverseBlock(body.instrs);
+      reverseBlock(body.instrs, soleStore(body.instrs, r !== undefined && g !== undefined));
       indexNow.delete(originalOf(loop.index));
     };
     const guardAdjoint = g !== undefined && g.value.kind === 'var' && mayBeZero.has(g.value.name) && !storesBack && !accumulates;
@@ -1002,7 +1090,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     .filter((p) => !p.isConst)
     .map((param) => ({ param, adjoint: param.shape ? variable(arrayAdjoints.get(param.name)!) : (adjoints.get(param.name)?.value ?? constant(0)) }));
   // The calls whose gradient the reverse sweep reads call the gradient form (calls.ts).
-  return { ...fn, body: recordCalls(storeEveryState(forward, names, tapes), recorded), reverse: recordCalls(b.current, recorded), gradient };
+  // Each element of an adjoint array written once per loop, or per block, where it can be (accumulate-once.ts);
+  // not in a sweep that is differentiated again (a nested gradient's, a Hessian's: guards off), which
+  // reads its additions into the adjoint arrays as they are.
+  const reverse = options.guardZeros === false ? b.current : addOncePerElement(accumulateOnce(b.current, names), names);
+  return { ...fn, body: recordCalls(storeEveryState(forward, names, tapes), recorded), reverse: recordCalls(reverse, recorded), gradient };
 }
 
 /**
