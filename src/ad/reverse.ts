@@ -9,7 +9,7 @@ import { copyElements, defaultCheckpointMemoryMB, isTrue, planSnapshots, splitIt
 import { newValueTapes, skippable, tapeIterationValues, type ValueTape } from './value-tape.ts';
 import { copyAliases } from './copies.ts';
 import { isDifferentiable, rules } from './rules.ts';
-import { recordCalls, reverseCall, type RecordedCalls } from './calls.ts';
+import { recordCalls, reverseArrayCall, reverseCall, type RecordedCalls } from './calls.ts';
 import { isPartialProductName } from '../emit/names.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
@@ -79,7 +79,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       }
     });
   forEachInstr(forward, (i) => {
-    if (i.kind === 'array') arrays.add(i.target);
+    if (i.kind === 'array' || isArrayCall(i)) arrays.add(i.target);
   });
   noteRows(forward);
   // Arrays written again by each iteration of a loop with state (work arrays made in its body,
@@ -274,6 +274,28 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         case 'let':
         case 'const':
         case 'set': {
+          if (isArrayCall(instr)) {
+            // A kept call returning an array: its adjoint form, given the result's adjoint array (calls.ts).
+            const adjointArray = arrayAdjoints.get(instr.target);
+            if (!adjointArray || !addedTo.has(adjointArray)) break;
+            reverseArrayCall(
+              b,
+              instr.expr!,
+              adjointArray,
+              (a) => a.kind === 'var' && active.has(a.name),
+              (name, c) => {
+                // (As a number kept call's: the callee may not use the argument, an adjoint of exactly 0.)
+                if (c.kind === 'var') markMayBeZero(c.name);
+                accumulate(name, c);
+              },
+              (name) => {
+                const target = adjointArrayOf(name);
+                if (target) addedTo.add(target);
+                return target;
+              },
+            );
+            break;
+          }
           const g = adjoints.get(instr.target);
           if (!g || !instr.expr || !active.has(instr.target)) break;
           const { op, args } = instr.expr;
@@ -851,6 +873,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     block.forEach((instr) => {
       if (instr.kind === 'array' && active.has(instr.target) && !aliases.has(instr.target) && !(inLoop && isPartialProductName(instr.target)))
         allocate(instr.target, valueTapes.lengths.get(instr.target) ?? instr.length, instr.rows);
+      else if (isArrayCall(instr) && active.has(instr.target)) allocate(instr.target, instr.expr.callee!.result!.length);
       else if (instr.kind === 'if') [instr.then, instr.else].forEach((b) => allocateAll(b, inLoop));
       else if (instr.kind === 'loop') allocateAll(instr.body, true);
     });
@@ -884,6 +907,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     .map((param) => ({ param, adjoint: param.shape ? variable(arrayAdjoints.get(param.name)!) : (adjoints.get(param.name)?.value ?? constant(0)) }));
   // The calls whose gradient the reverse sweep reads call the gradient form (calls.ts).
   return { ...fn, body: recordCalls(forward, recorded), reverse: recordCalls(b.current, recorded), gradient };
+}
+
+/** `r = call(args)` of a kept function returning an array (r is then an array: calls.ts). */
+function isArrayCall(i: Instr): i is Extract<Instr, { kind: 'const' | 'let' | 'set' }> & { readonly expr: Expr } {
+  return (i.kind === 'const' || i.kind === 'let' || i.kind === 'set') && i.expr?.op === 'call' && i.expr.callee?.result !== undefined;
 }
 
 /**

@@ -374,6 +374,7 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
       gradient: `${name}(${args}): [the value of ${kept.name}, its derivative with respect to each parameter], by its forward sweep and then its reverse sweep.`,
       tangent: `${name}(${args}, their tangents): the tangent of ${kept.name}'s value, by forward mode.`,
       gradientTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'gradient')}'s results, by forward mode over it.`,
+      adjoint: `${name}(${args}, the adjoint of the result): [the adjoint of each parameter], by ${kept.name}'s forward sweep and then its reverse sweep seeded with it.`,
     };
     const p = printer.out;
     p.push(`/** ${docs[form.callee.kind]} */`, ir.span.start);
@@ -381,7 +382,8 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
     printer.statements(ir.body, '  ', false);
     printer.statements(reverse, '  ', true);
     const results = form.results.map((o) => printer.operand(o).text);
-    p.push(`  return ${results.length === 1 ? results[0] : `[${results.join(', ')}]`};`, ir.span.start);
+    // (An adjoint form returns a list however many parameters it has: its caller reads entry k.)
+    p.push(`  return ${results.length === 1 && form.callee.kind !== 'adjoint' ? results[0] : `[${results.join(', ')}]`};`, ir.span.start);
     p.push('}');
     out.lines.push('', ...p.lines);
     out.origins.push(undefined, ...p.origins);
