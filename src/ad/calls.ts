@@ -47,8 +47,11 @@ import { reverseMode, type ReverseOptions } from './reverse.ts';
  * form.
  */
 
-/** The calls a reverse sweep turns into calls of the gradient form, by result: the gradient's variable, and the call. */
-export type RecordedCalls = Map<string, { readonly gradient: string; readonly call: Expr }>;
+/**
+ * The calls a reverse sweep turns into calls of the gradient form, by result: the gradient's
+ * variable, the call, and the parameters whose derivatives it needs (undefined: all).
+ */
+export type RecordedCalls = Map<string, { readonly gradient: string; readonly call: Expr; readonly wrt?: readonly number[] }>;
 
 /**
  * ḡ times a gradient entry, 0 where the entry is exactly 0 (the callee does not use the argument,
@@ -80,10 +83,15 @@ export function reverseCall(
   const callee = expr.callee!;
   if (callee.kind !== 'primal') throw new Error(`internal error: reverse mode over a call of ${callee.kind} '${callee.fn}'`);
   const layout = callee.layout;
-  if (!recorded.has(target)) recorded.set(target, { gradient: b.names.temp(), call: expr });
-  const { gradient } = recorded.get(target)!;
   // The parameters' arguments (the sizes after them have no adjoints).
   const count = layout ? layout.params.length : expr.args.length;
+  if (!recorded.has(target)) {
+    // Arguments constant here (numbers, the caller's constants) need no derivative: a gradient
+    // form for the others only, where some are constant (issue #15).
+    const wrt = expr.args.slice(0, count).flatMap((arg, k) => (arg.kind === 'var' && isActive(arg) ? [k] : []));
+    recorded.set(target, { gradient: b.names.temp(), call: expr, ...(wrt.length < count && { wrt }) });
+  }
+  const { gradient } = recorded.get(target)!;
   expr.args.slice(0, count).forEach((arg, k) => {
     if (arg.kind !== 'var' || !isActive(arg)) return;
     const entry = b.op('load', variable(gradient), constant(k + 1));
@@ -159,8 +167,8 @@ export function recordCalls(block: readonly Instr[], recorded: RecordedCalls): I
       if (i.kind === 'if' || i.kind === 'loop') return [mapNested(i, rewrite)];
       if (i.kind === 'let' && !i.expr && declared.has(i.target)) return [i, { ...i, target: recorded.get(i.target)!.gradient }];
       if ((i.kind !== 'const' && i.kind !== 'set' && i.kind !== 'let') || !i.expr || !recorded.has(i.target)) return [i];
-      const { gradient, call } = recorded.get(i.target)!;
-      const form: Expr = { ...call, callee: { ...call.callee!, kind: 'gradient' } };
+      const { gradient, call, wrt } = recorded.get(i.target)!;
+      const form: Expr = { ...call, callee: { ...call.callee!, kind: 'gradient', ...(wrt && { wrt }) } };
       const define = (expr: Expr): Instr => (i.kind === 'set' ? { ...i, target: gradient, expr } : { kind: 'const', target: gradient, expr, origin: i.origin });
       if (i.expr.op !== 'call') return [i, define(form)];
       return [define(form), { ...i, expr: { op: 'load', args: [variable(gradient), constant(0)] } }];
@@ -229,7 +237,10 @@ export function buildCalledForm(
   const calls = callee.kind === 'gradientTangent' ? inlineArrayResults(kept, table) : kept;
   const { ir, names } = lowerFunction(decl, table, nestedGradient, calls, { flatArrays: layout !== undefined });
   const sizes = new Set(layout ? ir.params.slice(decl.params.length).map((p) => p.name) : []);
-  const primal: IrFunction = { ...ir, params: ir.params.map((p) => ({ ...p, isConst: sizes.has(p.name) })) };
+  // A gradient form for some parameters only: the others are constants to it (their entries 0).
+  const wrt = callee.kind === 'gradient' ? callee.wrt : undefined;
+  const constant_ = (p: IrFunction['params'][number], k: number) => sizes.has(p.name) || (wrt !== undefined && !wrt.includes(k));
+  const primal: IrFunction = { ...ir, params: ir.params.map((p, k) => ({ ...p, isConst: constant_(p, k) })) };
   // f's forward sweep, then its reverse sweep seeded with 1: the value and the gradient.
   const gradient = (): IrFunction => reverseMode(primal, names, options);
   const paramNames = (fn: IrFunction) => fn.params.map((p) => p.name);
@@ -250,7 +261,10 @@ export function buildCalledForm(
     }
     case 'gradient': {
       const fn = optimize(gradient(), names);
-      return { callee, ir: fn, params: paramNames(fn), results: [fn.value, ...fn.gradient!.map((g) => g.adjoint)] };
+      // An entry per parameter, in order (a constant one's is 0), so that callers read entry k + 1 for k.
+      const adjoints = new Map(fn.gradient!.map((g) => [g.param.name, g.adjoint]));
+      const entries = decl.params.map((_, k) => adjoints.get(fn.params[k].name) ?? constant(0));
+      return { callee, ir: fn, params: paramNames(fn), results: [fn.value, ...entries] };
     }
     case 'tangent': {
       const forward = forwardMode(primal, names);
@@ -325,7 +339,8 @@ const formOrder: readonly CallKind[] = ['gradient', 'adjoint', 'tangent', 'gradi
  * kept function f calls), once each.
  */
 export class CallForms {
-  private readonly wanted = new Map<string, Set<CallKind>>();
+  /** By function: the forms wanted, by key (`formKey`). */
+  private readonly wanted = new Map<string, Map<string, Callee>>();
 
   constructor(
     private readonly table: ReadonlyMap<string, FunctionDecl>,
@@ -349,9 +364,10 @@ export class CallForms {
 
   private want(c: Callee): boolean {
     let kinds = this.wanted.get(c.fn);
-    if (!kinds) this.wanted.set(c.fn, (kinds = new Set()));
-    if (kinds.has(c.kind)) return false;
-    kinds.add(c.kind);
+    if (!kinds) this.wanted.set(c.fn, (kinds = new Map()));
+    const key = formKey(c);
+    if (kinds.has(key)) return false;
+    kinds.set(key, { fn: c.fn, kind: c.kind, ...(c.wrt && { wrt: c.wrt }) });
     return true;
   }
 
@@ -359,17 +375,17 @@ export class CallForms {
   forms(): KeptFunctionForms[] {
     const kept = new Set(this.graph.kept.keys());
     const built = new Map<string, CalledForm>();
-    const key = (c: Callee) => `${c.kind} ${c.fn}`;
+    const key = (c: Callee) => `${c.fn} ${formKey(c)}`;
     for (let pending = true; pending; ) {
       pending = false;
       for (const [fn, kinds] of [...this.wanted]) {
-        for (const kind of [...kinds]) {
+        for (const wanted of [...kinds.values()]) {
           const decl = this.table.get(fn)!;
           const layout = callLayout(decl);
           // A function of numbers is its own primal form (the value function).
-          if ((kind === 'primal' && !hasPrimalForm(decl, this.table)) || built.has(key({ fn, kind }))) continue;
-          const form = buildCalledForm({ fn, kind, ...(layout && { layout }) }, decl, this.table, kept, this.options);
-          built.set(key({ fn, kind }), form);
+          if ((wanted.kind === 'primal' && !hasPrimalForm(decl, this.table)) || built.has(key(wanted))) continue;
+          const form = buildCalledForm({ ...wanted, ...(layout && { layout }) }, decl, this.table, kept, this.options);
+          built.set(key(wanted), form);
           for (const c of callsIn(form.ir)) if (this.want(c)) pending = true;
           pending = true;
         }
@@ -401,13 +417,24 @@ export class CallForms {
         // (A function of numbers is its own primal form: an alias, printed only if a call reads it.)
         primal: kinds.has('primal'),
         reentrant: why.recursive === true,
-        forms: (hasPrimalForm(decl, this.table) ? (['primal', ...formOrder] as const) : formOrder).filter((k) => kinds.has(k)).map((k) => built.get(key({ fn, kind: k }))!),
+        // By kind, and a kind's forms for some parameters only after its form for all, in order of their positions.
+        forms: (hasPrimalForm(decl, this.table) ? (['primal', ...formOrder] as const) : formOrder).flatMap((k) =>
+          [...kinds.values()]
+            .filter((c) => c.kind === k)
+            .sort((a, b) => formKey(a).localeCompare(formKey(b)))
+            .map((c) => built.get(key(c))!),
+        ),
       });
     }
     // Source order, whatever order the graph decided them in.
     const order = new Map([...this.table.keys()].map((name, i) => [name, i]));
     return result.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   }
+}
+
+/** A form's key among its function's: its kind, and the parameters a gradient form is for (`gradient 1 2`). */
+function formKey(c: Callee): string {
+  return c.wrt ? `${c.kind} ${c.wrt.map((k) => String(k).padStart(4, '0')).join(' ')}` : c.kind;
 }
 
 /** What the emitter prints for one kept function (emit-js.ts `KeptFunction`). */

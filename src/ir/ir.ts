@@ -93,6 +93,11 @@ export interface Callee {
    * array, of the same length, which it passes to the `adjoint` form.
    */
   readonly result?: { readonly length: Operand };
+  /**
+   * A `gradient` form computing the derivatives for these parameters only (their positions, in
+   * order): the others are constant at the call site, and their entries are 0. Undefined: all.
+   */
+  readonly wrt?: readonly number[];
 }
 
 /**

@@ -367,11 +367,14 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
     };
     const reverse = ir.reverse ?? [];
     const printer = new BodyPrinter(context.lines, inlinableTemporaries([...ir.body, ...reverse], form.results), kept.name, allocate);
-    const name = calledFunctionName(kept.name, form.callee.kind);
+    const name = calledFunctionName(kept.name, form.callee.kind, form.callee.wrt);
+    const wrt = form.callee.wrt?.map((k) => ir.params[k].sourceName);
     const args = ir.params.map((p) => p.sourceName).join(', ');
     const docs: Record<typeof form.callee.kind, string> = {
       primal: `${name}(${args}): the value of ${kept.name}, its arrays flat.`,
-      gradient: `${name}(${args}): [the value of ${kept.name}, its derivative with respect to each parameter], by its forward sweep and then its reverse sweep.`,
+      gradient: wrt
+        ? `${name}(${args}): [the value of ${kept.name}, its derivative with respect to each parameter], by its forward sweep and then its reverse sweep; for ${wrt.join(', ')} only (the other arguments are constant where it is called: their entries are 0).`
+        : `${name}(${args}): [the value of ${kept.name}, its derivative with respect to each parameter], by its forward sweep and then its reverse sweep.`,
       tangent: `${name}(${args}, their tangents): the tangent of ${kept.name}'s value, by forward mode.`,
       gradientTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'gradient')}'s results, by forward mode over it.`,
       adjoint: `${name}(${args}, the adjoint of the result): [the adjoint of each parameter], by ${kept.name}'s forward sweep and then its reverse sweep seeded with it.`,
