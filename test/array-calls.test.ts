@@ -431,3 +431,23 @@ describe('a chain of functions returning arrays, by the compiler\'s choice', () 
     expectClose(m[`r${depth}Jacobian`](x), inlined[`r${depth}Jacobian`](x), 'Jacobian');
   });
 });
+
+describe('a kept call taking a matrix, inside a reduction whose terms depend on the index (array fuzz, seed 1543934659)', () => {
+  // The reversed iteration made the flat copy of the matrix again but did not fill it (a loop that
+  // only stores was not run again: "its arrays are complete", true only of arrays made before the
+  // loop), so the gradient form read a work array of other values. Present before issue #15's
+  // array results; the fuzz search with every call kept found it.
+  it('its gradient is the one by hand, in a product and in a sum', () => {
+    const g = 'fn g(v: mat[q, q], t) = v[0, 0] * v[1, 1] + t\n';
+    const product = build(`${g}fn f(A: mat[n, n]) = prod(j in 0..n: g(A, j))\n`, { calls: 'keep', derivatives: ['grad'] }).m;
+    const sum = build(`${g}fn f(A: mat[n, n]) = sum(j in 0..n: sin(g(A, j)))\n`, { calls: 'keep', derivatives: ['grad'] }).m;
+    const A = [[-1.5, -1], [0.3, 1]];
+    const p = A[0][0] * A[1][1];
+    // f = p·(p + 1): ∂f/∂A00 = A11·(2p + 1), ∂f/∂A11 = A00·(2p + 1).
+    const dp = (2 * p + 1);
+    expectClose(product.fGrad(A).gradient.A, [[A[1][1] * dp, 0], [0, A[0][0] * dp]], 'prod');
+    // f = sin p + sin(p + 1): ∂f/∂p = cos p + cos(p + 1).
+    const ds = Math.cos(p) + Math.cos(p + 1);
+    expectClose(sum.fGrad(A).gradient.A, [[A[1][1] * ds, 0], [0, A[0][0] * ds]], 'sum');
+  });
+});

@@ -403,6 +403,17 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     const before = b.current.length;
     const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
     const definedBefore = new Set<string>();
+    // Arrays this iteration makes (a kept call's flat copy of a matrix, a list): made again here,
+    // so filled again here too (their elements are not in the forward sweep's arrays).
+    const madeHere = new Set(body.flatMap((i) => (i.kind === 'array' ? [i.target] : [])));
+    const fillsOnlyMadeHere = (loop: Instr) => {
+      let stores = 0;
+      let others = 0;
+      forEachInstr([loop], (i) => {
+        if (i.kind === 'store') madeHere.has(i.array) ? stores++ : others++;
+      });
+      return stores > 0 && others === 0;
+    };
     for (const instr of body) {
       // (A whole iteration runs its stores in order: nothing is stored yet when a value is computed.
       // An element updated in place still holds the value stored when its store is reversed: the
@@ -417,7 +428,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           // A whole iteration (of a loop with state) writes its arrays again, in order; the results
           // the forward sweep stored for the reverse sweep are there already. A product's partial
           // products (a nested gradient's) are written again by each iteration: again here too.
-          if ((whole && !tapeArrays.has(instr.array)) || isPartialProductName(instr.array)) b.emit(instr);
+          if ((whole && !tapeArrays.has(instr.array)) || isPartialProductName(instr.array) || (!whole && madeHere.has(instr.array))) b.emit(instr);
           continue;
         case 'check':
           continue;
@@ -435,6 +446,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           if (instr.carried) {
             // A loop with state inside the iteration: run again, storing its states for its own reverse.
             for (const i of tapeLoop(instr, names, tapes, budget)) b.emit(i.kind === 'loop' ? { ...i, note: 'recomputed for the reverse sweep' } : i);
+            continue;
+          }
+          if (!instr.reduction && !whole && fillsOnlyMadeHere(instr)) {
+            b.emit({ ...(withoutChecks(instr) as Loop), note: 'recomputed for the reverse sweep: it fills an array this iteration makes' });
             continue;
           }
           if (!instr.reduction && writesPartialProducts(instr)) {
