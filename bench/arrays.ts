@@ -134,17 +134,28 @@ function timed<T>(f: () => T): { result: T; ms: number } {
 // ---------------------------------------------------------------------------------------------
 // Timing
 
+/** How long each function is called before its timing is decided: V8 optimises a long function only after several calls. */
+const WARM_MS = 800;
+
 /**
- * Times one evaluation `call` (returning a number, sunk), given one call's time `probeMs` measured
- * before (which also warmed it): in batches of at least 5 ms over ≈0.3 s, or, for calls over
- * 50 ms, a few single calls (the calibration call is the warm-up).
+ * Times one evaluation `call` (returning a number, sunk), after warming it: it is called for
+ * WARM_MS (at least twice), and the last call's time decides how it is timed: in batches of at least
+ * 5 ms over ≈0.3 s, or, for calls over 50 ms, a few single calls. Deciding from the first call
+ * (`firstMs`, which also ran it once), unoptimised and slowed by V8 compiling it, split the GMM row
+ * D = 10, K = 25: its objective's first call took under 50 ms (batched: the fastest of up to 40
+ * samples), its gradient's over (75–230 ms seen, for calls of 25–30 ms once warm: the fastest of 8
+ * single calls right after the first), the only row whose two columns were timed differently, and
+ * the one whose gradient / objective read 6.1× where the rows around it read 2.4–3.7×.
  */
-function timeCall(name: string, call: () => number, probeMs: number): Promise<Timing> {
+function timeCall(name: string, call: () => number, firstMs: number): Promise<Timing> {
   const batch = (reps: number) => {
     let s = 0;
     for (let r = 0; r < reps; r++) s += call();
     return s;
   };
+  let probeMs = firstMs;
+  const start = performance.now();
+  for (let calls = 1; calls < 2 || performance.now() - start < WARM_MS; calls++) probeMs = timed(call).ms;
   if (probeMs > 50) {
     const iterations = Math.max(3, Math.min(8, Math.round(1500 / probeMs)));
     return timeBatch(name, batch, { callsPerRep: 1, targetMs: 0, slow: true, time: 0, iterations });
@@ -568,7 +579,7 @@ export async function benchArrays(log: Log = console.log): Promise<ArraysResult>
     return errors.length === 0 ? 'none checked' : `worst seen ${Math.max(...errors).toExponential(1)}`;
   };
   const notes = [
-    `Each time is the fastest sample of one whole evaluation over the data (${GMM_N} GMM data points from \`gmmData(D, K, ${GMM_N}, ${SEED})\`; ${MLP_M} MLP rows of ${MLP_D} features from \`mlpData(${MLP_D}, h, ${MLP_M}, ${SEED})\`, test/oracle/arrays.ts): calls under 50 ms in batches of at least 5 ms over ≈0.3 s, longer ones as 3–8 single calls. "gradient" is \`gmmGrad\` / \`mlpGrad\` (allocates the returned arrays), "gradInto" is \`gmmGradInto\` / \`mlpGradInto\` (writes into arrays allocated once); the hand-written gradients are bench/handwritten/gmm.js and mlp.js. "wasm objective" and "wasm gradient" are the same .ad file compiled with \`--target wasm\` (README, "WebAssembly target": f64x2 SIMD; exp, log and tanh are the module's ports of V8's own fdlibm routines, the same bits as Math's), called as the JS target's \`gmm\` / \`gmmGrad\` are (the arguments copied into linear memory per call, the gradient returned as new Float64Arrays).`,
+    `Each time is the fastest sample of one whole evaluation over the data (${GMM_N} GMM data points from \`gmmData(D, K, ${GMM_N}, ${SEED})\`; ${MLP_M} MLP rows of ${MLP_D} features from \`mlpData(${MLP_D}, h, ${MLP_M}, ${SEED})\`, test/oracle/arrays.ts), each function first called for ${WARM_MS / 1000} s (at least twice) to let V8 optimise it: calls then under 50 ms in batches of at least 5 ms over ≈0.3 s, longer ones as 3–8 single calls. "gradient" is \`gmmGrad\` / \`mlpGrad\` (allocates the returned arrays), "gradInto" is \`gmmGradInto\` / \`mlpGradInto\` (writes into arrays allocated once); the hand-written gradients are bench/handwritten/gmm.js and mlp.js. "wasm objective" and "wasm gradient" are the same .ad file compiled with \`--target wasm\` (README, "WebAssembly target": f64x2 SIMD; exp, log and tanh are the module's ports of V8's own fdlibm routines, the same bits as Math's), called as the JS target's \`gmm\` / \`gmmGrad\` are (the arguments copied into linear memory per call, the gradient returned as new Float64Arrays).`,
     `Peers (bench/package.json, installed on demand): ${PEERS.map((p) => `${p.label} is ${p.what}`).join('; ')}. tfjs's wasm backend ${libs.wasmSimd ? 'runs with SIMD here' : 'runs without SIMD here (the engine has none)'}; each peer's data arrays are created once, outside the timed call, and each call reads the value and gradient back into JavaScript (\`dataSync\`). Only adc computes everything in float64.`,
     `Before timing, each row checks that the objective, the gradient and gradInto agree (1e-12), that adc's gradient agrees with the hand-written one (${HAND_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.handMaxRelError)}), that the wasm target's value and gradient agree with the JS target's (${WASM_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.wasmMaxRelError)}), and that adc's gradient agrees with each peer's (${PEERS.map((p) => `${p.label} ${p.tolerance.toExponential(0)}; ${worst((r) => r.peerMaxRelError[p.id])}`).join(', ')}); a row that fails is not timed (a peer that disagrees is left out of its row).`,
     `The kernels (bench/arrays-c.ts): polyfit is \`sum(k: (sum(j: c[j] * t[k]^j) - y[k])^2) / m\`, logsumexp the built-in \`logsumexp(i: x[i])\`; "gradInto / C gradient" compares adc's GradInto with a hand-written C gradient writing into a preallocated array. ${kernels.cNote}.`,

@@ -451,3 +451,57 @@ describe('a kept call taking a matrix, inside a reduction whose terms depend on 
     expectClose(sum.fGrad(A).gradient.A, [[A[1][1] * ds, 0], [0, A[0][0] * ds]], 'sum');
   });
 });
+
+describe('a matrix argument of a kept call inside a reduction', () => {
+  // diag computes Σ_i A[i, i]² sⁱ with state (so it is kept); f sums it over x, in a branch or not.
+  const diag = 'fn diag(A: mat[n, n], s) {\n  var acc = 0\n  for i in 0..n {\n    acc = acc + A[i, i]^2 * s^i\n  }\n  return acc\n}\n';
+  const sources = {
+    plain: `${diag}fn f(A: mat[n, n], x: vec[m]) = sum(k: diag(A, x[k]))\n`,
+    branch: `${diag}fn f(A: mat[n, n], x: vec[m]) = sum(k: if x[k] > 0 then diag(A, x[k]) else x[k])\n`,
+  };
+  const A = [
+    [0.3, -0.2, 0.4],
+    [0.5, 0.7, -0.1],
+    [0.2, 0.6, -0.9],
+  ];
+  const x = [0.4, -0.6, 0.9, 1.3];
+  for (const [name, source] of Object.entries(sources)) {
+    const { code, m } = build(source, { derivatives: ['grad', 'hvp'] });
+    const taken = (k: number) => name === 'plain' || x[k] > 0;
+
+    it(`${name}: is copied flat once per call, before the reduction, and shared by the forward and reverse sweeps`, () => {
+      for (const fn of ['f', 'fGrad']) {
+        const body = code.slice(code.indexOf(`\nfunction ${fn}(`), code.indexOf('\n}\n', code.indexOf(`\nfunction ${fn}(`)));
+        // One copy (a store into the flat array from A's rows), before the loop over k.
+        const copies = body.match(/A\$\d+\[[^\]]+\] = \$t\d+\[i\$\d+\]/g) ?? [];
+        expect(copies.length, body).toBe(1);
+        expect(body.indexOf(copies[0]!), body).toBeLessThan(body.indexOf('for (let k = 0'));
+      }
+    });
+
+    it(`${name}: the value, the gradient 2·A[i, i]·Σ_k x[k]^i and the Hessian, against the formula and central differences`, () => {
+      const sum = (g: (k: number) => number) => x.reduce((acc, _, k) => acc + g(k), 0);
+      const value = sum((k) => (taken(k) ? A.reduce((acc, row, i) => acc + row[i]! ** 2 * x[k]! ** i, 0) : x[k]!));
+      expect(close(m.f(A, x), value, 1e-14)).toBe(true);
+      const { gradient } = m.fGrad(A, x);
+      const h = 1e-6;
+      A.forEach((row, i) =>
+        row.forEach((a, j) => {
+          const exact = i === j ? 2 * a * sum((k) => (taken(k) ? x[k]! ** i : 0)) : 0;
+          expect(close(gradient.A[i][j], exact, 1e-13, 1e-15), `∂f/∂A[${i}, ${j}]`).toBe(true);
+          const moved = (d: number) => A.map((r, p) => r.map((v, q) => (p === i && q === j ? v + d : v)));
+          expect(close(gradient.A[i][j], (m.f(moved(h), x) - m.f(moved(-h), x)) / (2 * h), 1e-6, 1e-8)).toBe(true);
+        }),
+      );
+      x.forEach((xk, k) => {
+        const exact = taken(k) ? A.reduce((acc, row, i) => acc + (i > 0 ? row[i]! ** 2 * i * xk ** (i - 1) : 0), 0) : 1;
+        expect(close(gradient.x[k], exact, 1e-13, 1e-15), `∂f/∂x[${k}]`).toBe(true);
+      });
+      // ∂²f/∂A[i, i]² = 2·Σ_k x[k]^i: the Hessian times the direction of A[i, i].
+      for (let i = 0; i < 3; i++) {
+        const v = { A: A.map((r, p) => r.map((_, q) => (p === i && q === i ? 1 : 0))), x: x.map(() => 0) };
+        expect(close(m.fHvp(v, A, x).hvp.A[i][i], 2 * sum((k) => (taken(k) ? x[k]! ** i : 0)), 1e-13)).toBe(true);
+      }
+    });
+  }
+});

@@ -632,6 +632,21 @@ describe('numbers a double cannot hold, indices and ranges no array or loop can 
     expect(() => m.g(2)).toThrow(RangeError);
     expect(() => m.fGrad(2, Infinity)).toThrow(RangeError);
   });
+
+  it('does not check a bound over sizes and the index variables around it (whole numbers), but checks one over a number', () => {
+    const source = 'fn tri(x: vec[n]) = sum(j: sum(c in 0..j: x[c] * x[j]))\nfn mixed(x: vec[n], t) = sum(j: sum(c in 0..j + t: x[j]))\n';
+    const r = compileSync(source);
+    expect(r.diagnostics).toEqual([]);
+    const text = (name: string) => r.code!.slice(r.code!.indexOf(`\nfunction ${name}(`), r.code!.indexOf('\n}\n', r.code!.indexOf(`\nfunction ${name}(`)));
+    expect(text('tri')).not.toContain('not a whole number');
+    expect(text('triGrad')).not.toContain('not a whole number');
+    expect(text('mixed')).toContain('not a whole number');
+    const m = instantiate(r.code!) as unknown as Record<string, (...args: unknown[]) => unknown>;
+    // Σ_{c<j} x_c x_j over [1, 2, 3] = 1·2 + 1·3 + 2·3.
+    expect(m.tri([1, 2, 3])).toBe(11);
+    expect(Array.from((m.triGrad([1, 2, 3]) as { gradient: { x: Float64Array } }).gradient.x)).toEqual([5, 4, 3]);
+    expect(() => m.mixed([1, 2], NaN)).toThrow(RangeError);
+  });
 });
 
 describe('the catalogue of messages', () => {

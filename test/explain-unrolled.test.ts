@@ -376,7 +376,7 @@ describe('size limits: a clear message, never a hang', () => {
 
 describe('property: the unrolled graph’s sweeps agree with the generated code', () => {
   it('on random loops with state (for, while, if, nested for)', () => {
-    fc.assert(fc.property(loopCaseArb(), checkExplainLoopCase), { numRuns: 60, seed: 7 });
+    fc.assert(fc.property(loopCaseArb({ gradients: false }), checkExplainLoopCase), { numRuns: 60, seed: 7 });
   });
 
   it('on random array programs', () => {

@@ -337,3 +337,68 @@ describe('logsumexp: the maximum first, then exp(term - maximum), kept for the r
     expectClose(rw.gradient, r.gradient, 1e-14);
   });
 });
+
+// ---- element-wise differences buffered (src/ir/buffer-elements.ts) ----------------------------
+
+const triSource = `
+fn tq(L: mat[n, n], x: vec[n], mu: vec[n]) = sum(j: ((x[j] - mu[j]) + sum(c in 0..j: L[j, c] * (x[c] - mu[c])))^2)
+fn inner(L: mat[n, n], x: vec[n], mu: vec[n]) = sum(j: sum(c in 0..j: L[j, c] * (x[c] - mu[c]))^2)
+`;
+
+/** tq by hand, in the same order of operations: its value and its gradient (r_j = d_j + Σ_{c<j} L[j, c]·d_c, d = x - mu). */
+function tqReference(L: Float64Array[], x: Float64Array, mu: Float64Array) {
+  const n = x.length;
+  const d = x.map((v, i) => v - mu[i]!);
+  const r = new Float64Array(n);
+  let value = 0;
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let c = 0; c < j; c++) s += L[j]![c]! * (x[c]! - mu[c]!);
+    r[j] = x[j]! - mu[j]! + s;
+    value += r[j]! * r[j]!;
+  }
+  const dL = L.map((row, j) => row.map((_, c) => (c < j ? 2 * r[j]! * d[c]! : 0)));
+  const dx = new Float64Array(n);
+  for (let c = 0; c < n; c++) {
+    dx[c] = 2 * r[c]!;
+    for (let j = c + 1; j < n; j++) dx[c] += 2 * r[j]! * L[j]![c]!;
+  }
+  return { value, gradient: { L: dL, x: dx, mu: dx.map((v) => -v) } };
+}
+
+describe('element-wise differences read by a loop and its triangular inner loop are computed once per element', () => {
+  it('fills a buffer before the loop, in the value and in both sweeps of the gradient, and the inner loops read it', async () => {
+    const { code } = await load(triSource);
+    for (const name of ['tq', 'tqGrad']) {
+      const text = functionText(code, name);
+      const fills = text.match(/\/\/ Each element once, read by the loop below at every index and by its inner loop\./g) ?? [];
+      expect(fills.length, text).toBe(name === 'tq' ? 1 : 2);
+      // No difference of x and mu is computed inside a loop over c any more.
+      expect(text, text).not.toMatch(/x\[c[$\d]*\] - mu\[c[$\d]*\]/);
+    }
+    // Without the use at every j in the outer loop, the inner loop's reads are left alone.
+    expect(functionText(code, 'inner')).not.toContain('Each element once');
+    expect(functionText(code, 'inner')).toMatch(/x\[c[$\d]*\] - mu\[c[$\d]*\]/);
+  });
+
+  it('gives the value of plain JavaScript to the bit and its gradient, and the wasm target agrees', async () => {
+    const { m } = await load(triSource);
+    const wasm = compileSync(triSource, { filename: 'tri.ad', target: 'wasm' });
+    const w = (await importCode(wasm.code!)) as unknown as Module;
+    let seed = 5;
+    const next = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    for (const n of [1, 2, 5, 9]) {
+      const L = Array.from({ length: n }, () => Float64Array.from({ length: n }, next));
+      const x = Float64Array.from({ length: n }, next);
+      const mu = Float64Array.from({ length: n }, next);
+      const want = tqReference(L, x, mu);
+      expect(m.tq!(L, x, mu)).toBe(want.value);
+      const r = m.tqGrad!(L, x, mu) as GradResult;
+      expect(r.value).toBe(want.value);
+      expectClose(r.gradient, want.gradient, 1e-13);
+      const rw = w.tqGrad!(L, x, mu) as GradResult;
+      expect(Math.abs(rw.value - r.value)).toBeLessThanOrEqual(1e-14 * Math.abs(r.value));
+      expectClose(rw.gradient, r.gradient, 1e-14);
+    }
+  });
+});

@@ -70,7 +70,8 @@ describe('the two targets agree', () => {
       }),
       { numRuns: 60 },
     );
-  });
+    // (The programs call rr, a function with a loop returning an array, and nested gradients: larger.)
+  }, 180_000);
 
   /** Deterministic data in [-1, 1]. */
   const data = (seed: number) => {

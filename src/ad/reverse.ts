@@ -5,7 +5,7 @@ import { assertNever } from '../syntax/ast.ts';
 import { activeVariables } from './activity.ts';
 import { hoistBranchLocals } from './hoist.ts';
 import { cloneBody, layered, saveNestedReductions, type Loop, type Saved } from './loops.ts';
-import { copyElements, defaultCheckpointMemoryMB, isTrue, planSnapshots, splitIteration, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
+import { copyElements, defaultCheckpointMemoryMB, isFalse, isTrue, planSnapshots, splitIteration, storeEveryState, tapeCarriedLoops, tapeLoop, type Tapes } from './checkpoint.ts';
 import { newValueTapes, skippable, tapeIterationValues, type ValueTape } from './value-tape.ts';
 import { copyAliases } from './copies.ts';
 import { isDifferentiable, rules } from './rules.ts';
@@ -348,12 +348,17 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
                   });
                 };
           if (g.value.kind === 'var' && mayBeZero.has(g.value.name) && isLinear(op, args)) {
-            // ±ḡ needs no guard (no partial to be infinite); the adjoints it reaches may be 0 in turn.
-            contribute();
-            for (const a of args) {
+            // ±ḡ needs no guard (no partial to be infinite); the adjoints it reaches may be 0 in turn,
+            // unless they had a contribution that cannot be (as for a sum in `accumulate`).
+            const mayBeZeroBefore = args.map((a) => {
               const adjoint = a.kind === 'var' ? adjoints.get(a.name)?.value : undefined;
-              if (adjoint?.kind === 'var') markMayBeZero(adjoint.name);
-            }
+              return adjoint === undefined || (adjoint.kind === 'const' ? adjoint.value === 0 : mayBeZero.has(adjoint.name));
+            });
+            contribute();
+            args.forEach((a, k) => {
+              const adjoint = a.kind === 'var' ? adjoints.get(a.name)?.value : undefined;
+              if (adjoint?.kind === 'var' && mayBeZeroBefore[k]) markMayBeZero(adjoint.name);
+            });
           } else if (g.value.kind === 'var' && mayBeZero.has(g.value.name)) {
             // An adjoint that may be exactly 0 (its uses were in branches not taken) contributes
             // nothing, even where a partial is infinite: 0·∞ would otherwise make the gradient NaN.
@@ -514,8 +519,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         default:
           // (A branch: run again whole, except its stores into the forward sweep's stored values,
           // which hold those values already. Written again, their adjoints would be taken twice by
-          // a sweep differentiating this one again: a nested gradient's.)
-          b.emit(withoutStoresInto(instr, tapeArrays));
+          // a sweep differentiating this one again: a nested gradient's. A loop with state in it,
+          // an inlined callee's, stores its states for its own reverse, as one outside a branch,
+          // in variables declared before the branch, where the branch's reverse reads them.)
+          for (const i of hoistBranchLocals(tapeCarriedLoops([withoutStoresInto(instr, tapeArrays)], names, tapes, budget), instr.origin)) b.emit(i);
           for (const d of definesOf(instr)) definedBefore.add(d);
       }
     }
@@ -569,24 +576,28 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     // Nothing after the loop depends on its active state: it adds no adjoints.
     if (!carried.some((name) => active.has(name) && adjoints.has(name)) && !stateArrays.some((a) => a.adjoint && addedTo.has(a.adjoint))) return;
     const stateAdjoints = new Map<string, string>();
+    // The state adjoints that may be exactly 0 when the last iteration is reversed (a variable
+    // unused after the loop, or used only in branches not taken): as in straight-line code, their
+    // contributions are guarded, so that one through an infinite partial is 0, not NaN (an unrolled
+    // loop would have no adjoint there at all).
+    const seeds = new Set<string>();
     for (const name of carried) {
       if (!active.has(name)) continue;
       // A variable unused after the loop may still feed the others in the iterations before: from 0.
       const existing = adjoints.get(name) ?? { value: constant(0), owned: false };
+      const zero = options.guardZeros !== false && (existing.value.kind === 'const' ? existing.value.value === 0 : mayBeZero.has(existing.value.name));
       if (existing.owned && existing.value.kind === 'var') {
         stateAdjoints.set(name, existing.value.name);
+        if (zero) seeds.add(existing.value.name);
         continue;
       }
       const target = names.adjoint(name);
       b.emit({ kind: 'let', target, expr: { op: 'copy', args: [existing.value] }, origin: loop.origin });
       setAdjoint(name, { value: variable(target), owned: true });
       stateAdjoints.set(name, target);
+      if (zero) seeds.add(target);
     }
     const carriedAdjoints = [...stateAdjoints.values()];
-    // A state adjoint may be exactly 0 (a variable unused after the loop, or used only in branches
-    // not taken): as in straight-line code, it then contributes nothing, even through an infinite
-    // partial (an unrolled loop would have no adjoint there at all).
-    for (const d of carriedAdjoints) mayBeZero.add(d);
     const { core, next: newState } = splitIteration(loop, tape);
     // An iteration that writes arrays (its state, arrays it makes) is recomputed whole, stores
     // included, in order: its reverse then reads them as they were.
@@ -617,55 +628,72 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         const offset = b.op('add', position, a.offset);
         b.emit(toSnapshot ? copyElements(work[k], constant(0), tape.snapshots, offset, a.length, names, origin) : copyElements(tape.snapshots, offset, work[k], constant(0), a.length, names, origin));
       });
-    const index = names.user(base(originalOf(loop.index)));
-    original.set(index, originalOf(loop.index));
-    const build = () => {
+    const indexName = () => {
+      const index = names.user(base(originalOf(loop.index)));
+      original.set(index, originalOf(loop.index));
+      return index;
+    };
+    const index = indexName();
+    /** Builds the reverse of iteration `index`; returns the state adjoints that may be exactly 0 after it. */
+    const build = (index: string): Set<string> => {
       // Iteration t (relative to the loop's start): its state, from the top snapshot forward.
       const t = b.op('sub', variable(index), loop.from);
-      const capo = b.op('load', variable(tape.positions), top);
-      const slot = scaled(top);
-      const state = carried.map((name, k) => {
-        const target = names.user(base(name));
-        b.emit({ kind: 'let', target, expr: { op: 'load', args: [variable(tape.snapshots), k === 0 ? slot : b.op('add', slot, constant(k))] }, origin });
-        return target;
-      });
-      copyState(slot, false);
-      // The snapshots between it and t, planned (none when every state was stored: it is t's own).
-      if (!isTrue(tape.fits)) {
+      const state = carried.map((name) => names.user(base(name)));
+      // When every state was stored, slot t holds t's (checkpoint.ts, storeEveryState): read it.
+      const readStored = () => {
+        const slot = scaled(t);
+        state.forEach((target, k) => b.emit({ kind: 'set', target, expr: { op: 'load', args: [variable(tape.snapshots), k === 0 ? slot : b.op('add', slot, constant(k))] }, origin }));
+        copyState(slot, false);
+      };
+      // Else from the top snapshot, recomputing the iterations from it to t.
+      const readCheckpointed = () => {
+        const capo = b.op('load', variable(tape.positions), top);
+        const slot = scaled(top);
+        state.forEach((target, k) => b.emit({ kind: 'set', target, expr: { op: 'load', args: [variable(tape.snapshots), k === 0 ? slot : b.op('add', slot, constant(k))] }, origin }));
+        copyState(slot, false);
+        // The snapshots between it and t, planned.
         const planned = b.block(() => planSnapshots(b, tape, b.op('add', top, constant(1)), capo, b.op('add', t, constant(1)), t, tape.slots));
         b.emit({ kind: 'if', condition: b.op('lt', capo, t), then: planned, else: [], origin });
+        const forwardIndex = names.user(base(originalOf(loop.index)));
+        const renames = new Map<string, string>([[loop.index, forwardIndex]]);
+        carried.forEach((name, k) => renames.set(name, state[k]));
+        stateArrays.forEach((a, k) => renames.set(a.name, work[k]));
+        const stepBody = b.block(() => {
+          const clone = cloneBody(core, renames, names, new Set(), layered(arrays), new Map());
+          for (const i of clone.instrs) b.emit(i);
+          const values = newState.map((o) => clone.renamed(o));
+          const copies = values.map((v) => {
+            if (v.kind !== 'var' || !state.includes(v.name)) return v;
+            const copy = names.temp();
+            b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [v] }, origin });
+            return variable(copy);
+          });
+          state.forEach((name, k) => {
+            if (!(copies[k].kind === 'var' && copies[k].name === name)) b.emit({ kind: 'set', target: name, expr: { op: 'copy', args: [copies[k]] }, origin });
+          });
+          // A snapshot of the new state where the plan says.
+          const reached = b.op('add', b.op('sub', variable(forwardIndex), loop.from), constant(1));
+          const take = b.op('eq', reached, b.op('load', variable(tape.positions), b.op('add', top, constant(1))));
+          const taken = b.block(() => {
+            const slot = b.op('add', top, constant(1));
+            b.emit({ kind: 'set', target: tape.top, expr: { op: 'copy', args: [slot] }, origin });
+            const at = scaled(slot);
+            state.forEach((name, k) => b.emit({ kind: 'store', array: tape.snapshots, index: k === 0 ? at : b.op('add', at, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
+            copyState(at, true);
+          });
+          b.emit({ kind: 'if', condition: take, then: taken, else: [], origin });
+        }, true);
+        const note = 'the states from the top snapshot to t’s, recomputed, with snapshots where the schedule says';
+        b.emit({ kind: 'loop', index: forwardIndex, from: b.op('add', loop.from, capo), to: variable(index), descending: false, body: stepBody, carried: [...state, tape.top], note, origin });
+      };
+      for (const target of state) b.emit({ kind: 'let', target, expr: undefined, origin });
+      if (isTrue(tape.fits)) readStored();
+      else if (isFalse(tape.fits)) readCheckpointed();
+      else {
+        const stored = b.block(readStored);
+        const checkpointed = b.block(readCheckpointed);
+        b.emit({ kind: 'if', condition: tape.fits, then: stored, else: checkpointed, origin });
       }
-      const forwardIndex = names.user(base(originalOf(loop.index)));
-      const renames = new Map<string, string>([[loop.index, forwardIndex]]);
-      carried.forEach((name, k) => renames.set(name, state[k]));
-      stateArrays.forEach((a, k) => renames.set(a.name, work[k]));
-      const stepBody = b.block(() => {
-        const clone = cloneBody(core, renames, names, new Set(), layered(arrays), new Map());
-        for (const i of clone.instrs) b.emit(i);
-        const values = newState.map((o) => clone.renamed(o));
-        const copies = values.map((v) => {
-          if (v.kind !== 'var' || !state.includes(v.name)) return v;
-          const copy = names.temp();
-          b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [v] }, origin });
-          return variable(copy);
-        });
-        state.forEach((name, k) => {
-          if (!(copies[k].kind === 'var' && copies[k].name === name)) b.emit({ kind: 'set', target: name, expr: { op: 'copy', args: [copies[k]] }, origin });
-        });
-        // A snapshot of the new state where the plan says.
-        const reached = b.op('add', b.op('sub', variable(forwardIndex), loop.from), constant(1));
-        const take = b.op('eq', reached, b.op('load', variable(tape.positions), b.op('add', top, constant(1))));
-        const taken = b.block(() => {
-          const slot = b.op('add', top, constant(1));
-          b.emit({ kind: 'set', target: tape.top, expr: { op: 'copy', args: [slot] }, origin });
-          const at = scaled(slot);
-          state.forEach((name, k) => b.emit({ kind: 'store', array: tape.snapshots, index: k === 0 ? at : b.op('add', at, constant(k)), expr: { op: 'copy', args: [variable(name)] }, accumulate: false, origin }));
-          copyState(at, true);
-        });
-        b.emit({ kind: 'if', condition: take, then: taken, else: [], origin });
-      }, true);
-      const note = 'the states from the top snapshot to t’s, recomputed, with snapshots where the schedule says (none when every state was stored)';
-      if (!isTrue(tape.fits)) b.emit({ kind: 'loop', index: forwardIndex, from: b.op('add', loop.from, capo), to: variable(index), descending: false, body: stepBody, carried: [...state, tape.top], note, origin });
       // Iteration t, reversed: recompute its values from its starting state, then add its adjoints.
       indexNow.set(originalOf(loop.index), index);
       const reverseRenames = new Map([[loop.index, index]]);
@@ -695,20 +723,97 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [value] }, origin });
         return variable(copy);
       });
+      const zeroAfter = new Set<string>();
       carried.forEach((name, k) => {
         const d = stateAdjoints.get(name);
         if (d && !(starts[k].kind === 'var' && starts[k].name === d)) b.emit({ kind: 'set', target: d, expr: { op: 'copy', args: [starts[k]] }, origin });
+        // (Before a copy: the adjoint the copy was made of.)
+        const start = adjoints.get(reverseRenames.get(name)!)?.value ?? constant(0);
+        if (d && (start.kind === 'const' ? start.value === 0 : mayBeZero.has(start.name))) zeroAfter.add(d);
       });
       indexNow.delete(originalOf(loop.index));
-      // t's snapshot is not needed again: its slot is free.
-      const free = b.op('eq', b.op('load', variable(tape.positions), top), t);
-      b.emit({ kind: 'if', condition: free, then: [{ kind: 'set', target: tape.top, expr: { op: 'sub', args: [top, constant(1)] }, origin }], else: [], origin });
+      // t's snapshot is not needed again: its slot is free (checkpointed only: stored states have no stack).
+      if (!isTrue(tape.fits)) {
+        const release = b.block(() => {
+          const free = b.op('eq', b.op('load', variable(tape.positions), top), t);
+          b.emit({ kind: 'if', condition: free, then: [{ kind: 'set', target: tape.top, expr: { op: 'sub', args: [top, constant(1)] }, origin }], else: [], origin });
+        });
+        if (isFalse(tape.fits)) for (const i of release) b.emit(i);
+        else b.emit({ kind: 'if', condition: tape.fits, then: [], else: release, origin });
+      }
+      return zeroAfter;
     };
-    const [block] = conditionally(outerActiveReads([loop]), [build]);
-    if (block.length === 0) return;
     const note = 'each iteration, from the last: its state from the snapshots (recomputing from the nearest), its values recomputed, its adjoints added';
     // The adjoints of the state are carried from one reversed iteration to the one before it, and the snapshots' top.
-    b.emit({ kind: 'loop', index, from: loop.from, to: last, descending: true, body: block, carried: [...carriedAdjoints, tape.top], note, origin });
+    const carries = [...carriedAdjoints, tape.top];
+    const reads = outerActiveReads([loop]);
+    /** Builds the reversed iteration with the state adjoints in `zero` guarded (the others not): its block and f(zero). */
+    const reverseWith = (zero: ReadonlySet<string>, index: string): [Instr[], Set<string>] => {
+      for (const d of carriedAdjoints) if (zero.has(d)) markMayBeZero(d);
+      else mayBeZero.delete(d);
+      let after = new Set<string>();
+      const [block] = conditionally(reads, [() => (after = build(index))]);
+      return [block, after];
+    };
+    /** The state of the sweep being built, to go back to when a build is discarded. */
+    const mark = () => ({ length: b.current.length, adjoints: new Map(adjoints), zero: new Set(mayBeZero), added: new Set(addedTo) });
+    const undo = (m: ReturnType<typeof mark>) => {
+      b.current.length = m.length;
+      adjoints.clear();
+      m.adjoints.forEach((v, k) => adjoints.set(k, v));
+      mayBeZero.clear();
+      m.zero.forEach((d) => mayBeZero.add(d));
+      addedTo.clear();
+      m.added.forEach((d) => addedTo.add(d));
+    };
+    const subset = (a: ReadonlySet<string>, of: ReadonlySet<string>) => [...a].every((d) => of.has(d));
+    /**
+     * Which state adjoints to guard. Reversing an iteration with Z of them possibly 0 gives those
+     * possibly 0 before it, f(Z); f is monotone (more adjoints that may be 0 give more guards, and
+     * more adjoints that may be 0). The last iteration is reversed with the seeds Z0, the one
+     * before with f(Z0), and so on, as an unrolled loop would be. So the loop's body guards a set
+     * Z with f(Z) ⊆ Z that holds f(Z0) (then it holds every later one): found from f(Z0) by
+     * adding f(Z) until it holds. When Z0 ⊄ Z, the last iteration is peeled, reversed first with
+     * Z0 guarded: an ODE's state unused after the loop (d$v = 0) needs guards in its last
+     * iteration only, and the others run without `if (d$v !== 0)` (which cost ~2× on a small body).
+     */
+    const start = mark();
+    let guarded: Set<string> = seeds;
+    let first: Instr[] | undefined;
+    if (seeds.size > 0) {
+      const [block, after] = reverseWith(seeds, index);
+      if (block.length === 0) return undo(start);
+      const peeled: Instr[] = [{ kind: 'const', target: index, expr: { op: 'sub', args: [last, constant(1)] }, origin }, ...block];
+      first = [{ kind: 'if', condition: b.op('lt', loop.from, last), then: peeled, else: [], origin }];
+      for (const i of first) b.emit(i);
+      guarded = after;
+    }
+    for (;;) {
+      const before = mark();
+      const rest = first ? indexName() : index;
+      const [block, after] = reverseWith(guarded, rest);
+      if (block.length === 0 && !first) return undo(start);
+      if (!subset(after, guarded)) {
+        undo(before);
+        guarded = new Set([...guarded, ...after]);
+        continue;
+      }
+      if (first && subset(seeds, guarded)) {
+        // The same guards for every iteration: no iteration peeled.
+        undo(start);
+        first = undefined;
+        const [whole] = reverseWith(guarded, index);
+        b.emit({ kind: 'loop', index, from: loop.from, to: last, descending: true, body: whole, carried: carries, note, origin });
+      } else if (first) {
+        const restNote = 'the iterations before the last one (reversed above, guarding the state adjoints that may be 0),\nfrom the last: state adjoints that cannot be exactly 0 here are not guarded';
+        if (block.length > 0) b.emit({ kind: 'loop', index: rest, from: loop.from, to: b.op('sub', last, constant(1)), descending: true, body: block, carried: carries, note: restNote, origin });
+      } else {
+        b.emit({ kind: 'loop', index, from: loop.from, to: last, descending: true, body: block, carried: carries, note, origin });
+      }
+      break;
+    }
+    // After the loop, any state adjoint may be 0 (the loop may run no iteration).
+    for (const d of carriedAdjoints) markMayBeZero(d);
   };
 
   // Variables defined before the reverse sweep at its top level (sizes, parameters, the forward
@@ -921,7 +1026,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     .filter((p) => !p.isConst)
     .map((param) => ({ param, adjoint: param.shape ? variable(arrayAdjoints.get(param.name)!) : (adjoints.get(param.name)?.value ?? constant(0)) }));
   // The calls whose gradient the reverse sweep reads call the gradient form (calls.ts).
-  return { ...fn, body: recordCalls(forward, recorded), reverse: recordCalls(b.current, recorded), gradient };
+  return { ...fn, body: recordCalls(storeEveryState(forward, names, tapes), recorded), reverse: recordCalls(b.current, recorded), gradient };
 }
 
 /** `r = call(args)` of a kept function returning an array (r is then an array: calls.ts). */

@@ -1,6 +1,6 @@
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { allStatements, anyReachable, derivativeTarget, statementExprs, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
+import { allStatements, anyReachable, derivativeTarget, assertNever, childrenOf, directIndexUses, freshIndices, hasStatefulCode, leftSpine, printExpr, reduceOps, type Binder, type Expr, type FunctionDecl, type Statement } from '../syntax/ast.ts';
 import { constants } from '../ir/builtins.ts';
 import { alwaysStaysCall, staysCallPerIndex, type CallPolicy } from '../ir/call-graph.ts';
 import { affineCombine, affineConstant, affineEqual, affineOf, affineSymbol, extreme, printAffine, signOf, type Affine, type AffineRange } from './affine.ts';
@@ -140,7 +140,8 @@ export function checkShapes(
     else visitCall(e);
     const info = shapeOf(e);
     if (info && loops > 0) {
-      const index = namesIn(e).find((n) => env.get(n)?.kind === 'index');
+      // (A `for` statement's index is one number throughout each of its body's statements.)
+      const index = namesIn(e).find((n) => env.get(n)?.kind === 'index' && !forIndices.has(n));
       const what = e.kind === 'call' ? `'${e.callee}(...)'` : e.kind === 'derivative' ? `'${show(e)}'` : 'a list';
       if (index !== undefined) diagnostics.error('arrayPerIndex', e.span, what, index);
     }
@@ -217,6 +218,8 @@ export function checkShapes(
     }
   };
 
+  /** The index variables of the `for` statements around the statement being checked (not a reduction's, nor an array let's). */
+  const forIndices = new Set<string>();
   const withIndex = (b: Binder, range: AffineRange, inner: () => void) => {
     env.set(b.name, { kind: 'index', range });
     ranges.set(indexSymbol(b.name), range);
@@ -405,7 +408,9 @@ export function checkShapes(
     }
     const usesArrays = definesArrays(f, functions) || anyReachable(f, functions, (g) => g.params.some((p) => p.type));
     if ((loops > 0 || blocks > 0) && usesArrays && !f.params[target.param].type) diagnostics.error('derivativeInLoop', e.span, f.name);
-    if (blocks > 0 && f.params[target.param].type) diagnostics.error('arrayInLoopBody', e.span, `'${show(e)}'`);
+    // (Its adjoint arrays inside a block would be the enclosing loop's reverse sweep's to handle:
+    // not yet.)
+    if (blocks > 0 && f.params[target.param].type) diagnostics.error('arrayGradientInBlock', e.span, `'${show(e)}'`);
     // The arguments, as a call's (shapes, sizes; a call of f inside a loop is checked there too).
     const saved = loops;
     loops = 0;
@@ -529,15 +534,6 @@ export function checkShapes(
     for (const s of body) {
       if (blocks > 0 && (s.kind === 'let' || s.kind === 'var')) changing.add(s.name);
       if (s.kind === 'var') changing.add(s.name);
-      if (s.kind === 'for' || s.kind === 'while' || s.kind === 'if') {
-        // A header's arrays would be made once per iteration or test: compute them before.
-        for (const stack: Expr[] = [...statementExprs(s)]; stack.length > 0; ) {
-          const e = stack.pop()!;
-          if (e.kind === 'list') diagnostics.error('arrayInLoopBody', e.span, 'this list');
-          else if (e.kind === 'call' && resultOf(e.callee) !== undefined) diagnostics.error('arrayInLoopBody', e.span, `'${e.callee}(...)'`);
-          stack.push(...childrenOf(e));
-        }
-      }
       switch (s.kind) {
         case 'let':
           if (s.indices) {
@@ -603,11 +599,15 @@ export function checkShapes(
           }
           const range = b.range ? { from: affineOf(b.range.from, symbol), to: affineOf(b.range.to, symbol) } : { from: undefined, to: undefined };
           blocks++;
+          forIndices.add(b.name);
           withIndex(b, range, () => block(s.body));
+          forIndices.delete(b.name);
           blocks--;
           break;
         }
         case 'while':
+          // (The arrays a condition makes, lists and calls returning arrays, are made again for
+          // every test, in the test: lowerLoop.)
           visit(s.condition);
           if (s.limit) visit(s.limit);
           blocks++;

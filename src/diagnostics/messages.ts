@@ -212,9 +212,10 @@ export const messages = {
     code: 'AD7010',
     text: (fn: string) => `'${fn}' uses 'var', loops or 'if' blocks, so it cannot be called inside a reduction or an array definition; call it from a statement`,
   },
-  arrayInLoopBody: {
+  arrayGradientInBlock: {
     code: 'AD7011',
-    text: (what: string) => `${what} makes an array in the header of a 'for', 'while' or 'if' statement, which would make it once per test; compute it in a 'let' before the statement`,
+    text: (what: string) =>
+      `${what} is the gradient of an array parameter, made by a reverse sweep of its own, which cannot run inside a 'for', 'while' or 'if' block yet; compute it in a 'let' before the block`,
   },
   arrayLengthInBlock: {
     code: 'AD7014',

@@ -218,6 +218,9 @@ export function simplify(e: Expr | Operand): Expr | Operand {
 export function fold(expr: Expr): number | undefined {
   // A call is not folded (its value is the callee's code, run when the program runs).
   if (expr.op === 'call') return undefined;
-  if (!expr.args.every((a) => a.kind === 'const')) return undefined;
-  return evaluateOp(expr.op, expr.args.map((a) => (a as { value: number }).value));
+  // (Loops, not every/map: this runs on every instruction built and optimised.)
+  for (const a of expr.args) if (a.kind !== 'const') return undefined;
+  const values: number[] = [];
+  for (const a of expr.args) values.push((a as { value: number }).value);
+  return evaluateOp(expr.op, values);
 }

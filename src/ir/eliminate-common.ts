@@ -17,7 +17,9 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
     if (i.kind === 'loop') for (const name of definesOf(i)) mutable.add(name);
   });
   const replaced = new Map<string, Operand>();
-  const scopes: Map<string, Operand>[] = [new Map()];
+  // The values computed so far in the enclosing scopes, keyed by operation then operands (below);
+  // leaving a scope deletes what it added (`added`), so one table serves every depth.
+  const table = new ValueTable();
   const sub = (o: Operand): Operand => (o.kind === 'var' ? (replaced.get(o.name) ?? o) : o);
   // The same expression when no operand is replaced (most are not), so unchanged instructions are kept as they are.
   const subExpr = (e: Expr): Expr => {
@@ -30,20 +32,13 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
     return args ? { ...e, args } : e;
   };
   const stable = (o: Operand) => o.kind === 'const' || !mutable.has(o.name);
-  const lookup = (key: string) => {
-    for (let i = scopes.length - 1; i >= 0; i--) {
-      const hit = scopes[i].get(key);
-      if (hit) return hit;
-    }
-    return undefined;
-  };
 
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const out: Instr[] = [];
     const nested = (b: readonly Instr[]) => {
-      scopes.push(new Map());
+      const scope = table.open();
       const r = rewrite(b);
-      scopes.pop();
+      table.close(scope);
       return r;
     };
     for (const instr of block) {
@@ -55,9 +50,9 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
           // The body is a scope of its own: its values do not outlive an iteration.
           // A while's condition is computed in a scope of its own too, before the body.
           const exit = instr.exit && (() => {
-            scopes.push(new Map());
+            const scope = table.open();
             const r = { ...instr.exit, body: rewrite(instr.exit.body), condition: sub(instr.exit.condition) };
-            scopes.pop();
+            table.close(scope);
             return r;
           })();
           const body = nested(instr.body);
@@ -89,13 +84,11 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
           replaced.set(instr.target, expr.args[0]);
           continue;
         }
-        const key = keyOf(expr);
-        const hit = lookup(key);
+        const hit = table.find(expr, instr.target);
         if (hit) {
           replaced.set(instr.target, hit);
           continue;
         }
-        scopes[scopes.length - 1].set(key, { kind: 'var', name: instr.target });
       }
       out.push(expr === instr.expr ? instr : { ...instr, expr });
     }
@@ -108,23 +101,77 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
   return { ...fn, body, ...(reverse && { reverse }), ...(gradient && { gradient }), value: sub(fn.value), ...(fn.result?.rows && { result: { ...fn.result, rows: sub(fn.result.rows) } }), ...(fn.tangent && { tangent: { ...fn.tangent, value: fn.tangent.value && sub(fn.tangent.value), ...(fn.tangent.gradient && { gradient: fn.tangent.gradient.map((o) => o && sub(o)) }) } }) };
 }
 
-/** The key of an operation: `add(a,x)`; operands in order, sorted for the commutative add and mul. */
-function keyOf(e: Expr): string {
-  const args = e.args;
-  // Calls are pure: two calls of one function's form with the same arguments are one.
-  const op = e.callee ? `call ${e.callee.kind} ${e.callee.fn}` : e.op;
-  // One or two operands (nearly all): no array to sort.
-  if (args.length === 1) return `${op}(${operandKey(args[0])})`;
-  if (args.length === 2) {
-    const a = operandKey(args[0]);
-    const b = operandKey(args[1]);
-    return (e.op === 'add' || e.op === 'mul') && b < a ? `${op}(${b},${a})` : `${op}(${a},${b})`;
+/**
+ * Values by operation: operation → first operand → second operand → the variable holding it, as
+ * nested Maps whose keys are the operands' names (and, for constants, one interned string per
+ * value), so looking an instruction up builds no string. Other arities and calls, rare, are keyed
+ * by one string. `add` and `mul` take their two operands in sorted order (IEEE addition and
+ * multiplication are commutative).
+ */
+class ValueTable {
+  private readonly unary = new Map<string, Map<string, Operand>>();
+  private readonly binary = new Map<string, Map<string, Map<string, Operand>>>();
+  private readonly other = new Map<string, Operand>();
+  private readonly constants = new Map<number, string>();
+  /** Where each entry was added (its map and key), in order, so a scope can delete its own. */
+  private readonly addedTo: Map<string, Operand>[] = [];
+  private readonly addedKeys: string[] = [];
+
+  open(): number {
+    return this.addedKeys.length;
   }
-  const keys = args.map(operandKey);
-  if (e.op === 'add' || e.op === 'mul') keys.sort();
-  return `${op}(${keys.join(',')})`;
+
+  close(scope: number): void {
+    while (this.addedKeys.length > scope) this.addedTo.pop()!.delete(this.addedKeys.pop()!);
+  }
+
+  /** The variable holding `e` already, or undefined after recording that `target` holds it. */
+  find(e: Expr, target: string): Operand | undefined {
+    const args = e.args;
+    let map: Map<string, Operand>;
+    let key: string;
+    if (e.callee || args.length === 0 || args.length > 2) {
+      map = this.other;
+      key = this.keyOf(e);
+    } else if (args.length === 1) {
+      map = inner(this.unary, e.op);
+      key = this.operandKey(args[0]);
+    } else {
+      let a = this.operandKey(args[0]);
+      let b = this.operandKey(args[1]);
+      if ((e.op === 'add' || e.op === 'mul') && b < a) [a, b] = [b, a];
+      map = inner(inner(this.binary, e.op), a);
+      key = b;
+    }
+    const hit = map.get(key);
+    if (hit) return hit;
+    map.set(key, { kind: 'var', name: target });
+    this.addedTo.push(map);
+    this.addedKeys.push(key);
+    return undefined;
+  }
+
+  /** `#2`, `#-0`: a constant's key, made once per value (no variable name starts with `#`). */
+  private operandKey(a: Operand): string {
+    if (a.kind === 'var') return a.name;
+    if (Object.is(a.value, -0)) return '#-0';
+    let key = this.constants.get(a.value);
+    if (key === undefined) this.constants.set(a.value, (key = `#${a.value}`));
+    return key;
+  }
+
+  /** The key of an operation: `add(a,x)`; operands in order, sorted for the commutative add and mul. */
+  private keyOf(e: Expr): string {
+    // Calls are pure: two calls of one function's form with the same arguments are one.
+    const op = e.callee ? `call ${e.callee.kind} ${e.callee.fn}` : e.op;
+    const keys = e.args.map((a) => this.operandKey(a));
+    if (e.op === 'add' || e.op === 'mul') keys.sort();
+    return `${op}(${keys.join(',')})`;
+  }
 }
 
-function operandKey(a: Operand): string {
-  return a.kind === 'const' ? `#${Object.is(a.value, -0) ? '-0' : a.value}` : a.name;
+function inner<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let m = map.get(key);
+  if (!m) map.set(key, (m = new Map()));
+  return m;
 }

@@ -7,7 +7,9 @@ import { definesOf, forEachInstr, readsOf, readsWhatItStores, type Instr, type I
  */
 export function eliminateDead(fn: IrFunction): IrFunction {
   const live = new Set<string>();
-  const use = (ops: readonly Operand[]) => ops.forEach((o) => o.kind === 'var' && live.add(o.name));
+  const use = (ops: readonly Operand[]) => {
+    for (const o of ops) if (o.kind === 'var') live.add(o.name);
+  };
   use([fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)]);
   // A forward-mode function also returns tangents.
   const t = fn.tangent;

@@ -63,6 +63,11 @@ interface Context {
    * sure they do not read the statement's index variables.
    */
   readonly hoisted: Map<Expr, ArrayValue>;
+  /**
+   * The flat copies of matrix parameters (arrays of rows) that kept calls take, made once at the
+   * top of the function (see `flatCopy`), by the matrix's IR name.
+   */
+  readonly flatCopies: Map<string, ArrayValue>;
   /** How many `for`, `while` and `if` statement blocks are around the code being lowered. */
   blocks: number;
   /** The functions whose calls stay calls (src/ir/call-graph.ts); the others are inlined. */
@@ -93,7 +98,7 @@ export function lowerFunction(
 ): { ir: IrFunction; names: NameSupply } {
   const names = new NameSupply();
   const b = new Builder(names, { span: fn.span, statement: fn.span }, true);
-  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map(), blocks: 0, kept, nestedGradient };
+  const cx: Context = { b, functions, ranges: new Map(), sizes: new Set(), hoisted: new Map(), flatCopies: new Map(), blocks: 0, kept, nestedGradient };
   const params: Param[] = fn.params.map((p) => ({ name: names.user(p.name), sourceName: p.name, isConst: p.isConst }));
   const sizeVars = new Map<string, SizeBinding>();
   fn.params.forEach((p, i) => {
@@ -265,10 +270,13 @@ function shapeOfType(type: NonNullable<Extract<Statement, { kind: 'var' }>['type
  * fastest): an array variable's value after a statement. Each statement that changes an array
  * variable makes a new array (SSA, as for numbers), so the reverse sweep sees array lets only.
  */
-function fillArray(name: string, shape: Shape, element: (indices: readonly Operand[]) => Operand, cx: Context): ArrayValue {
+function fillArray(name: string, shape: Shape, element: (indices: readonly Operand[]) => Operand, cx: Context, depth?: number): ArrayValue {
   const { b } = cx;
   const target = b.names.user(name);
-  allocate(target, lengthOf(shape.dims, cx), true, cx);
+  const length = lengthOf(shape.dims, cx);
+  // At a given depth (an enclosing block, see flatCopy): the array and its outer loop go there.
+  if (depth === undefined) allocate(target, length, true, cx);
+  else b.emitAt(depth, { kind: 'array', target, length, overwritten: true, origin: b.origin });
   const indices = shape.dims.map(() => b.names.user('i'));
   const level = (k: number, offset: Operand | undefined): void => {
     cx.ranges.set(indices[k], { from: affineConstant(0), to: shape.forms[k] });
@@ -279,10 +287,10 @@ function fillArray(name: string, shape: Shape, element: (indices: readonly Opera
       b.emit({ kind: 'store', array: target, index: here, expr: { op: 'copy', args: [value] }, accumulate: false, origin: b.origin });
     });
     cx.ranges.delete(indices[k]);
-    b.emit({ kind: 'loop', index: indices[k], from: constant(0), to: shape.dims[k], descending: false, body, origin: b.origin });
+    b.emitAt(k === 0 && depth !== undefined ? depth : b.depth, { kind: 'loop', index: indices[k], from: constant(0), to: shape.dims[k], descending: false, body, origin: b.origin });
   };
   level(0, undefined);
-  return { kind: 'array', ref: target, layout: 'flat', dims: shape.dims, forms: shape.forms, ...(cx.blocks > 0 && { owned: true }) };
+  return { kind: 'array', ref: target, layout: 'flat', dims: shape.dims, forms: shape.forms, ...(cx.blocks > 0 && depth === undefined && { owned: true }) };
 }
 
 /** The number of elements of a flat array of these dimensions (computed where the sizes are). */
@@ -511,11 +519,15 @@ function lowerLoop(s: Extract<Statement, { kind: 'for' | 'while' }>, scope: Map<
   let forms: AffineRange | undefined;
   let indexName: string;
   if (s.kind === 'for') {
+    // The range is computed once, before the loop: so are the arrays its bounds make.
+    hoistArrays(s.binder.range!.from, scope, cx);
+    hoistArrays(s.binder.range!.to, scope, cx);
     const range = rangeOf(s.binder, s.binder.range!.to, scope, cx);
     ({ from, to, forms } = range);
     indexName = s.binder.name;
   } else {
     // `max N` is a count of iterations: rounded up to a whole number, as a range's end is.
+    hoistArrays(s.limit!, scope, cx);
     const limit = lowerExpr(s.limit!, scope, cx);
     from = constant(0);
     to = limit.kind === 'const' || formOf(s.limit!, scope, cx) ? limit : b.op('ceil', limit);
@@ -548,7 +560,16 @@ function lowerLoop(s: Extract<Statement, { kind: 'for' | 'while' }>, scope: Map<
     const exitBody = b.loopBody(index, () => {
       pinCarried();
       b.origin = { span: s.condition.span, statement: s.condition.span };
-      condition = lowerExpr(s.condition, inner, cx);
+      // The condition reads the state, so the arrays it makes (lists, calls returning arrays)
+      // are made again for every test, once per test, not once per element: each in a work array
+      // allocated before the loop (as a block's arrays are) and filled here.
+      cx.blocks++;
+      try {
+        hoistArrays(s.condition, inner, cx);
+        condition = lowerExpr(s.condition, inner, cx);
+      } finally {
+        cx.blocks--;
+      }
     });
     exit = { body: exitBody, condition, trips: trips! };
   }
@@ -606,6 +627,8 @@ function lowerIfStatement(s: Extract<Statement, { kind: 'if' }>, scope: Map<stri
   const { b } = cx;
   const origin = b.origin;
   b.origin = { span: s.condition.span, statement: s.span };
+  // The condition is tested once: so are the arrays it makes computed, before it.
+  hoistArrays(s.condition, scope, cx);
   const condition = lowerExpr(s.condition, scope, cx);
   b.origin = origin;
   const assigned = assignedIn([...s.then, ...s.else], scope);
@@ -745,10 +768,7 @@ function keptCallArguments(callee: FunctionDecl, args: readonly Expr[], scope: M
         forms[d.size] = array.forms[i];
       }
     });
-    if (array.layout === 'rows') {
-      const rows = array;
-      array = fillArray(p.name, rows, (at) => loadElement(rows, at, b), cx);
-    }
+    if (array.layout === 'rows') array = flatCopy(p.name, array, cx);
     return variable(array.ref);
   });
   return { operands, sizes, forms };
@@ -789,6 +809,24 @@ function lowerKeptArrayCall(callee: FunctionDecl, args: readonly Expr[], scope: 
   const call = b.call({ fn: callee.name, kind: 'primal', ...(layout && { layout }), result: { length } }, [...operands, ...sizes]);
   if (call.kind !== 'var') throw new Error('internal error: a call is not a variable');
   return { kind: 'array', ref: call.name, layout: 'flat', dims, forms: dimForms };
+}
+
+/**
+ * A matrix parameter (an array of rows) as one flat array, for a kept call's form. A parameter
+ * never changes, so the copy is made where the matrix and its sizes are defined (the top of the
+ * function), out of every loop, reduction and `if` around the call, and shared by every kept call
+ * taking that matrix: once per call of the function, not once per iteration of a reduction calling
+ * the kept function (m·n moves per iteration; copying never throws, so leaving a branch only costs
+ * one copy when the branch is not taken). Built with `outside`, so no part of it stays in a branch.
+ */
+function flatCopy(name: string, rows: ArrayValue, cx: Context): ArrayValue {
+  const made = cx.flatCopies.get(rows.ref);
+  if (made) return made;
+  const { b } = cx;
+  const depth = b.homeOf([variable(rows.ref), ...rows.dims]);
+  const copy = b.outside(() => fillArray(name, rows, (at) => loadElement(rows, at, b), cx, depth));
+  if (depth === 0) cx.flatCopies.set(rows.ref, copy);
+  return copy;
 }
 
 /** A call: the callee's body with its parameters bound to the arguments (arrays by value), and its sizes to theirs. */
@@ -964,10 +1002,13 @@ function rangeOf(binder: Binder, body: Expr, scope: Map<string, Value>, cx: Cont
       const v = lowerExpr(e, scope, cx);
       const bound = form || (v.kind === 'const' && Number.isInteger(v.value)) ? v : cx.b.op('ceil', v);
       // A bound that is not finite or past 2^53 (1e300, NaN, Infinity) would make a loop that
-      // never ends: it is checked before the loop, unless it is a form over sizes (array lengths)
-      // with small coefficients, or a small constant.
+      // never ends: it is checked before the loop, unless it is a form with small coefficients over
+      // sizes (array lengths) and the index variables around (whole numbers below their own
+      // bounds, which are checked), or a small constant. (`c in 0..j` inside a loop over j was
+      // checked once per j, in GMM's innermost loop nest.)
       const small = (f: Affine) => [...f.values()].every((c) => Math.abs(c) <= 2 ** 32);
-      const safe = bound.kind === 'const' ? Number.isSafeInteger(bound.value) : form !== undefined && small(form) && [...form.keys()].every((k) => k === '' || cx.sizes.has(k));
+      const bounded = (k: string) => k === '' || cx.sizes.has(k) || cx.ranges.has(k);
+      const safe = bound.kind === 'const' ? Number.isSafeInteger(bound.value) : form !== undefined && small(form) && [...form.keys()].every(bounded);
       if (!safe) {
         const message = `the ${end} of ${binder.name}'s range`;
         cx.b.emitAt(cx.b.depthFor([bound]), { kind: 'check', index: bound, length: constant(Infinity), bound: true, message, origin: cx.b.origin });

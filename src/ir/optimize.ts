@@ -1,4 +1,5 @@
 import type { NameSupply } from './builder.ts';
+import { bufferElements } from './buffer-elements.ts';
 import { constify } from './constify.ts';
 import { eliminateCommon } from './eliminate-common.ts';
 import { eliminateDead } from './eliminate-dead.ts';
@@ -10,5 +11,6 @@ export function optimize(fn: IrFunction, names: NameSupply): IrFunction {
   let f = constify(fn);
   f = reduceStrength(f, names);
   f = eliminateCommon(f);
+  f = bufferElements(f, names);
   return eliminateDead(f);
 }

@@ -20,11 +20,22 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
   const definitions = new Map<string, Expr>();
   // An instruction nothing applies to is kept as it is (most are: a new object for each would
   // only feed the garbage collector).
+  // The block being rewritten and the instruction at hand, for `temp` (one closure for the
+  // function, not one per instruction).
+  let out: Instr[] = [];
+  let at: Instr | undefined;
+  const temp = (e: Expr): Operand => {
+    const target = names.temp();
+    out.push({ kind: 'const', target, expr: e, origin: at!.origin });
+    return variable(target);
+  };
   const rewrite = (block: readonly Instr[]): Instr[] => {
-    const out: Instr[] = [];
+    const outer = out;
+    out = [];
     for (const instr of block) {
       if (instr.kind === 'if' || instr.kind === 'loop') {
-        out.push(mapNested(instr, rewrite));
+        const nested = mapNested(instr, rewrite);
+        out.push(nested);
         continue;
       }
       if (instr.kind === 'store') {
@@ -36,11 +47,7 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
         out.push(instr);
         continue;
       }
-      const temp = (e: Expr): Operand => {
-        const target = names.temp();
-        out.push({ kind: 'const', target, expr: e, origin: instr.origin });
-        return variable(target);
-      };
+      at = instr;
       const reduced = reduce(instr.expr, negated, temp, definitions);
       const s = simplify(reduced);
       const expr: Expr = 'op' in s ? s : { op: 'copy', args: [s] };
@@ -49,7 +56,9 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
       if (instr.kind === 'const' && expr.op === 'mul' && (expr.args[0].kind === 'const' || expr.args[1].kind === 'const')) definitions.set(instr.target, expr);
       out.push(expr === instr.expr ? instr : { ...instr, expr });
     }
-    return out;
+    const done = out;
+    out = outer;
+    return done;
   };
   return runningPowers(mapBodies(fn, rewrite), names);
 }

@@ -312,7 +312,9 @@ export function returnsArray(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
   seen.add(fn.name);
   const e = last.value;
   if (e.kind === 'list') return true;
-  if (e.kind === 'name') return fn.params.some((p) => p.name === e.name && p.type) || fn.body.some((s) => s.kind === 'let' && s.name === e.name && s.indices);
+  // (A name: an array parameter, array let or array variable; those declared in blocks end with
+  // them, so the function's own statements are the ones to look at.)
+  if (e.kind === 'name') return fn.params.some((p) => p.name === e.name && p.type) || fn.body.some((s) => (s.kind === 'let' && s.name === e.name && s.indices) || (s.kind === 'var' && s.name === e.name && s.type));
   if (e.kind === 'derivative') return isArrayGradient(e, functions);
   const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
   return callee !== undefined && returnsArray(callee, functions, seen);

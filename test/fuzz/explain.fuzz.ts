@@ -19,7 +19,7 @@ const options = { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimi
 describe('fuzzing adc explain', () => {
   it('random loops with state: the unrolled graph’s sweeps agree with the generated code', () => {
     let tried = 0;
-    fc.assert(fc.property(loopCaseArb(), (c) => (tried++, checkExplainLoopCase(c))), options);
+    fc.assert(fc.property(loopCaseArb({ gradients: false }), (c) => (tried++, checkExplainLoopCase(c))), options);
     console.log(`explain of loop programs: ${tried} tried, no disagreement`);
   }, (seconds + 60) * 1000);
 

@@ -11,7 +11,8 @@ import { instantiate } from './instantiate.ts';
  * `B: mat[m, n]` and a scalar `s` (at least one an array, maybe one `const`), sometimes with a
  * helper `fn g(v: vec[q], ...)` that takes an array (and may define one), and a body of array lets
  * (`let z[i] = …`, `let Z[i, j] = …`, ranges inferred or given), sometimes an array variable (a copy
- * `var V: vec[n] = x` updated element-wise, `V[i] = …` reading the V before), scalar and condition lets and a
+ * `var V: vec[n] = x` updated element-wise, `V[i] = …` reading the V before, sometimes repeated by a
+ * `for rep in 0..k` loop whose state V is), scalar and condition lets and a
  * return built from reductions (sum, prod, max, min, logsumexp, nested up to three deep, over full,
  * offset `1..n` / `0..n-1`, triangular `0..i` / `0..i+1` and tail `i..n` / `i+1..n` ranges, with
  * `x[i-1]` / `x[i+1]` reads where they are in range), dot, norm, arithmetic, smooth built-ins,
@@ -85,7 +86,9 @@ type Stmt =
   /** `var V: vec[n] = a`: an array variable, a copy of the array a. */
   | { readonly k: 'avar'; readonly name: string; readonly dims: readonly string[]; readonly from: string }
   /** `V[i] = value` / `V[i, j] = value`: every element at once (fresh binders), reading V from before. */
-  | { readonly k: 'aupd'; readonly name: string; readonly binders: readonly string[]; readonly dims: readonly string[]; readonly value: Expr };
+  | { readonly k: 'aupd'; readonly name: string; readonly binders: readonly string[]; readonly dims: readonly string[]; readonly value: Expr }
+  /** `for rep in 0..count { V[i] = value }`: the update repeated, V the loop's array state (count a number or a size). */
+  | { readonly k: 'aloop'; readonly name: string; readonly count: number | string; readonly binders: readonly string[]; readonly dims: readonly string[]; readonly value: Expr };
 interface Fn {
   readonly name: string;
   readonly params: readonly ParamShape[];
@@ -187,6 +190,8 @@ function printFn(f: Fn): string {
         return `  var ${s.name}: ${s.dims.length === 1 ? 'vec' : 'mat'}[${s.dims.join(', ')}] = ${s.from}`;
       case 'aupd':
         return `  ${s.name}[${s.binders.join(', ')}] = ${top(s.value)}`;
+      case 'aloop':
+        return `  for rep in 0..${s.count} {\n    ${s.name}[${s.binders.join(', ')}] = ${top(s.value)}\n  }`;
     }
   });
   return `${head} {\n${lines.join('\n')}${lines.length ? '\n' : ''}  return ${f.returns ?? top(f.ret)}\n}\n`;
@@ -364,7 +369,7 @@ function evalFn(f: Fn, args: readonly Value[], fns: ReadonlyMap<string, Fn>): Va
     if (s.k === 'let') env.set(s.name, evalExpr(s.value, env, fns));
     else if (s.k === 'clet') env.set(s.name, evalCond(s.cond, env, fns));
     else if (s.k === 'avar') env.set(s.name, env.get(s.from)!);
-    else if (s.k === 'aupd') {
+    else if (s.k === 'aupd' || s.k === 'aloop') {
       // Every right-hand side reads the variable from before the statement: fill a new array.
       const fill = (k: number): Value => {
         const out: Value[] = [];
@@ -375,7 +380,8 @@ function evalFn(f: Fn, args: readonly Value[], fns: ReadonlyMap<string, Fn>): Va
         env.delete(s.binders[k]);
         return out as Value;
       };
-      env.set(s.name, fill(0));
+      const count = s.k === 'aupd' ? 1 : typeof s.count === 'number' ? s.count : (env.get(s.count) as number);
+      for (let rep = 0; rep < count; rep++) env.set(s.name, fill(0));
     } else {
       const fill = (k: number): Value => {
         const b = s.binders[k];
@@ -909,10 +915,21 @@ function genMain(c: Choices, helper: Helper | undefined, arrayHelper?: { fn: Fn;
       taken.push(iv.name);
       return iv;
     });
-    const inner: Ctx = { ...ctx, arrays: [...ctx.arrays, old], ixs: ivs, inLoop: true, reductions: 2 };
+    // Sometimes the update repeated by a loop (V its state): squashed to at most 1, so that V stays
+    // within the bound its reads assume, max(its source's, 1), whatever the count.
+    const repeated = c.chance(50);
+    const assumed = repeated ? Math.max(source.bound, 1) : source.bound;
+    const inner: Ctx = { ...ctx, arrays: [...ctx.arrays, { ...old, bound: assumed }], ixs: ivs, inLoop: true, reductions: 2 };
     const body = fit(c, loopBody(c, inner, c.pick(ivs), 3), 50);
-    stmts.push({ k: 'aupd', name, binders: ivs.map((iv) => iv.name), dims: source.dims, value: body[0] });
-    ctx = { ...ctx, arrays: [...ctx.arrays, { name, dims: source.dims, bound: body[1] }] };
+    const binders = ivs.map((iv) => iv.name);
+    if (repeated) {
+      const count = c.pick<number | string>([0, 1, 2, 3, source.dims[0]]);
+      stmts.push({ k: 'aloop', name, count, binders, dims: source.dims, value: call('tanh', body[0]) });
+      ctx = { ...ctx, arrays: [...ctx.arrays, { name, dims: source.dims, bound: assumed }] };
+    } else {
+      stmts.push({ k: 'aupd', name, binders, dims: source.dims, value: body[0] });
+      ctx = { ...ctx, arrays: [...ctx.arrays, { name, dims: source.dims, bound: body[1] }] };
+    }
   }
   let [ret, bound] = objective(c, ctx, 4);
   const extra = helper && c.chance(40) ? helperCall(c, ctx, 2) : undefined;

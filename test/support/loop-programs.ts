@@ -17,9 +17,21 @@ import { instantiate } from './instantiate.ts';
  *       y[i] = <e>   y[t - 3 * floor(t / 3)] = <e>   let z[i] = <e>   (array state, sometimes:
  *                                            element-wise, one element, an array made in the body;
  *                                            in an if, in a nested loop)
+ *       y = rr(y, <e>)                       (the whole array, from a call returning an array)
+ *       for u in 0..tanh(<e>) + 2 { ... }    (a range computed from the state, arrays in it too)
  *     }
  *     return <e>
  *   }
+ *
+ * where <e> may also read `rr(y, <e>)[k]` (a function with a loop of its own returning an array:
+ * in statements, element-wise ones too, and in the headers of the `while` and the `if`s, where the
+ * array is made again per test), a list's element `[<e>, <e>][k]`, and `grad(gg, u)(<e>, <e>)` (a
+ * gradient inside the loop), with
+ *
+ *   fn rr(y: vec[3], a) { var z: vec[3] = y; for k in 0..2 { z[i] = tanh(z[i] * a + z[2 - i]) }; return z }
+ *   fn gg(u, v) = sin(u) * v                 (∂/∂u = cos(u) · v)
+ *
+ * written before f when the program uses them.
  *
  * Every update is squashed (tanh, sin, atan) so values stay bounded whatever the trip count, and
  * finite differences mean something. Each program comes with an independent evaluator of the same
@@ -32,7 +44,13 @@ type Expr =
   | { readonly k: 'bin'; readonly op: '+' | '-' | '*'; readonly a: Expr; readonly b: Expr }
   | { readonly k: 'fn'; readonly f: 'sin' | 'cos' | 'tanh' | 'atan'; readonly a: Expr }
   /** An element of the array state y: y[0..2], y[i] and y[2 - i] (element-wise), or the index i itself. */
-  | { readonly k: 'elem'; readonly at: 0 | 1 | 2 | 'i' | 'rev' | 'index' };
+  | { readonly k: 'elem'; readonly at: 0 | 1 | 2 | 'i' | 'rev' | 'index' }
+  /** `rr(y, arg)[at]`: an element of the array a call returns (computed once, before its statement or test). */
+  | { readonly k: 'call'; readonly arg: Expr; readonly at: 0 | 1 | 2 | 'i' | 'rev' }
+  /** `[a, b][at]`: an element of a list. */
+  | { readonly k: 'list'; readonly items: readonly [Expr, Expr]; readonly at: 0 | 1 }
+  /** `grad(gg, u)(a, b)`, which is cos(a) · b. */
+  | { readonly k: 'grad'; readonly a: Expr; readonly b: Expr };
 interface Cond {
   readonly op: '<' | '>';
   readonly a: Expr;
@@ -42,7 +60,10 @@ type Stmt =
   | { readonly k: 'let'; readonly name: string; readonly value: Expr }
   | { readonly k: 'set'; readonly name: string; readonly value: Expr }
   | { readonly k: 'if'; readonly c: Cond; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
-  | { readonly k: 'for'; readonly index: string; readonly count: number; readonly body: readonly Stmt[] }
+  /** `for index in 0..count`, or `0..tanh(bound) + 2` (2 or 3 iterations, from the state) when there is a bound. */
+  | { readonly k: 'for'; readonly index: string; readonly count: number; readonly bound?: Expr; readonly body: readonly Stmt[] }
+  /** `y = rr(y, value)`: the whole array state, from a call returning an array. */
+  | { readonly k: 'whole'; readonly value: Expr }
   /** `y[i] = value`: every element at once. */
   | { readonly k: 'all'; readonly value: Expr }
   /** `y[j] = value`, j = index mod 3 (an index variable or t): one element, in place. */
@@ -70,80 +91,106 @@ const squash = ['tanh', 'sin', 'atan'] as const;
 
 type At = Extract<Expr, { k: 'elem' }>['at'];
 
-function exprArb(names: readonly string[], depth: number, elems: readonly At[] = []): fc.Arbitrary<Expr> {
+/**
+ * What an expression may read besides names and numbers: lists and gradients (in the loop and
+ * after it), calls of rr (where the array state y exists).
+ */
+interface Reads {
+  readonly lists?: boolean;
+  readonly gradients?: boolean;
+  readonly calls?: boolean;
+}
+
+function exprArb(names: readonly string[], depth: number, elems: readonly At[] = [], reads: Reads = {}): fc.Arbitrary<Expr> {
   const leaf: fc.Arbitrary<Expr> = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(...names).map((name): Expr => ({ k: 'var', name })) },
     { weight: 1, arbitrary: fc.integer({ min: -20, max: 20 }).map((v): Expr => ({ k: 'num', v: v / 10 })) },
     ...(elems.length > 0 ? [{ weight: 2, arbitrary: fc.constantFrom(...elems).map((at): Expr => ({ k: 'elem', at })) }] : []),
   );
   if (depth <= 0) return leaf;
-  const sub = exprArb(names, depth - 1, elems);
+  const sub = exprArb(names, depth - 1, elems, reads);
+  // A list's items and a call's argument are computed before their statement: never the index i
+  // of an element-wise statement (AD6044); the element they pick may be.
+  const fixed = elems.filter((at): at is 0 | 1 | 2 => typeof at === 'number');
+  const before = exprArb(names, depth - 1, fixed, reads);
+  const picks = elems.filter((at): at is 0 | 1 | 2 | 'i' | 'rev' => at !== 'index');
   return fc.oneof(
-    { weight: 2, arbitrary: leaf },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant('bin' as const), op: fc.constantFrom('+' as const, '-' as const, '*' as const), a: sub, b: sub }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('fn' as const), f: fc.constantFrom('sin' as const, 'cos' as const, 'tanh' as const, 'atan' as const), a: sub }) },
+    { weight: 4, arbitrary: leaf },
+    { weight: 4, arbitrary: fc.record({ k: fc.constant('bin' as const), op: fc.constantFrom('+' as const, '-' as const, '*' as const), a: sub, b: sub }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('fn' as const), f: fc.constantFrom('sin' as const, 'cos' as const, 'tanh' as const, 'atan' as const), a: sub }) },
+    ...(reads.lists ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('list' as const), items: fc.tuple(before, before), at: fc.constantFrom(0 as const, 1 as const) }) }] : []),
+    ...(reads.gradients ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('grad' as const), a: sub, b: sub }) }] : []),
+    ...(reads.calls && picks.length > 0 ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('call' as const), arg: before, at: fc.constantFrom(...picks) }) }] : []),
   );
 }
 
 const squashed = (e: fc.Arbitrary<Expr>) => fc.tuple(fc.constantFrom(...squash), e).map(([f, a]): Expr => ({ k: 'fn', f, a }));
-const condArb = (names: readonly string[], elems: readonly At[] = []) =>
-  fc.record({ op: fc.constantFrom('<' as const, '>' as const), a: exprArb(names, 1, elems), b: exprArb(names, 1, elems) });
+const condArb = (names: readonly string[], elems: readonly At[] = [], reads: Reads = {}) =>
+  fc.record({ op: fc.constantFrom('<' as const, '>' as const), a: exprArb(names, 1, elems, reads), b: exprArb(names, 1, elems, reads) });
 
-export function loopCaseArb(): fc.Arbitrary<LoopCase> {
+/** `gradients: false` leaves out grad(gg, u)(…), which `adc explain` does not show (test/support/explain-programs.ts). */
+export function loopCaseArb(options: { readonly gradients?: boolean } = {}): fc.Arbitrary<LoopCase> {
   return fc.tuple(fc.integer({ min: 1, max: 3 }), fc.boolean()).chain(([count, hasArray]) => {
     const stateNames = ['s0', 's1', 's2'].slice(0, count);
     const outer = ['p', 'q'];
     const inLoop = [...outer, ...stateNames, 't', 'a'];
     const fixedElems: At[] = hasArray ? [0, 1, 2] : [];
+    // Inside the loop and after it: lists, gradients, and calls of rr when there is array state.
+    const reads: Reads = { lists: true, gradients: options.gradients !== false, calls: hasArray };
     // The array state's updates: squashed, each reading the old element and more.
     const elementValue = (names: readonly string[], elems: readonly At[], old: Expr) =>
       fc
-        .tuple(fc.constantFrom(...squash), fc.constantFrom('+' as const, '*' as const, '-' as const), exprArb(names, 2, elems))
+        .tuple(fc.constantFrom(...squash), fc.constantFrom('+' as const, '*' as const, '-' as const), exprArb(names, 2, elems, reads))
         .map(([f, op, b]): Expr => ({ k: 'fn', f, a: { k: 'bin', op, a: old, b } }));
+    // A nested loop's count: fixed, or 2 or 3 iterations from the state (its range reads arrays too).
+    const countArb = (names: readonly string[]) =>
+      fc.oneof(
+        { weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }).map((count) => ({ count })) },
+        { weight: 1, arbitrary: exprArb(names, 1, fixedElems, reads).map((bound) => ({ count: 0, bound })) },
+      );
     const arrayStmt = (names: readonly string[], index: string): fc.Arbitrary<Stmt> =>
       fc.oneof(
-        { weight: 2, arbitrary: elementValue(names, [0, 1, 2, 'i', 'rev', 'index'], { k: 'elem', at: 'i' }).map((value): Stmt => ({ k: 'all', value })) },
-        { weight: 2, arbitrary: elementValue(names, [0, 1, 2], { k: 'elem', at: 0 }).map((value): Stmt => ({ k: 'one', index, value })) },
-        { weight: 1, arbitrary: squashed(exprArb(names, 2, [0, 1, 2, 'i', 'rev', 'index'])).map((value): Stmt => ({ k: 'made', value })) },
+        { weight: 4, arbitrary: elementValue(names, [0, 1, 2, 'i', 'rev', 'index'], { k: 'elem', at: 'i' }).map((value): Stmt => ({ k: 'all', value })) },
+        { weight: 4, arbitrary: elementValue(names, [0, 1, 2], { k: 'elem', at: 0 }).map((value): Stmt => ({ k: 'one', index, value })) },
+        { weight: 2, arbitrary: squashed(exprArb(names, 2, [0, 1, 2, 'i', 'rev', 'index'], reads)).map((value): Stmt => ({ k: 'made', value })) },
+        { weight: 1, arbitrary: exprArb(names, 1, [0, 1, 2], reads).map((value): Stmt => ({ k: 'whole', value })) },
       );
     const arrayStmts: fc.Arbitrary<Stmt[]> = !hasArray
       ? fc.constant([])
       : fc.array(
           fc.oneof(
             { weight: 3, arbitrary: arrayStmt(inLoop, 't') },
-            { weight: 1, arbitrary: fc.record({ c: condArb(inLoop, fixedElems), then: arrayStmt(inLoop, 't').map((x) => [x]), else: fc.array(arrayStmt(inLoop, 't'), { maxLength: 1 }) }).map((r): Stmt => ({ k: 'if', ...r })) },
-            { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 3 }), arrayStmt([...inLoop, 'u'], 'u')).map(([n, x]): Stmt => ({ k: 'for', index: 'u', count: n, body: [x] })) },
+            { weight: 1, arbitrary: fc.record({ c: condArb(inLoop, fixedElems, reads), then: arrayStmt(inLoop, 't').map((x) => [x]), else: fc.array(arrayStmt(inLoop, 't'), { maxLength: 1 }) }).map((r): Stmt => ({ k: 'if', ...r })) },
+            { weight: 1, arbitrary: fc.tuple(countArb(inLoop), arrayStmt([...inLoop, 'u'], 'u')).map(([n, x]): Stmt => ({ k: 'for', index: 'u', ...n, body: [x] })) },
           ),
           { minLength: 1, maxLength: 2 },
         );
     // The new value reads the old one (the state feeds itself), and more.
     const update = (name: string, names: readonly string[]) =>
       fc
-        .tuple(fc.constantFrom(...squash), fc.constantFrom('+' as const, '*' as const, '-' as const), exprArb(names, 2, fixedElems))
+        .tuple(fc.constantFrom(...squash), fc.constantFrom('+' as const, '*' as const, '-' as const), exprArb(names, 2, fixedElems, reads))
         .map(([f, op, b]): Stmt => ({ k: 'set', name, value: { k: 'fn', f, a: { k: 'bin', op, a: { k: 'var', name }, b } } }));
     const stmtArb = (name: string): fc.Arbitrary<Stmt> =>
       fc.oneof(
         { weight: 3, arbitrary: update(name, inLoop) },
         {
           weight: 1,
-          arbitrary: fc.record({ c: condArb(inLoop), then: update(name, inLoop).map((s) => [s]), else: update(name, inLoop).map((s) => [s]) }).map((r): Stmt => ({ k: 'if', ...r })),
+          arbitrary: fc.record({ c: condArb(inLoop, fixedElems, reads), then: update(name, inLoop).map((s) => [s]), else: update(name, inLoop).map((s) => [s]) }).map((r): Stmt => ({ k: 'if', ...r })),
         },
         {
           weight: 1,
-          arbitrary: fc
-            .tuple(fc.integer({ min: 0, max: 3 }), update(name, [...inLoop, 'u']))
-            .map(([n, s]): Stmt => ({ k: 'for', index: 'u', count: n, body: [s] })),
+          arbitrary: fc.tuple(countArb(inLoop), update(name, [...inLoop, 'u'])).map(([n, s]): Stmt => ({ k: 'for', index: 'u', ...n, body: [s] })),
         },
       );
     return fc.record({
       program: fc.record({
         state: fc.tuple(...stateNames.map((name) => squashed(exprArb(outer, 2)).map((init) => ({ name, init })))),
         ...(hasArray && { array: squashed(exprArb(outer, 2)) }),
-        loop: fc.oneof(fc.constant({ kind: 'for' as const }), condArb([...outer, ...stateNames], fixedElems).map((c) => ({ kind: 'while' as const, c }))),
+        loop: fc.oneof(fc.constant({ kind: 'for' as const }), condArb([...outer, ...stateNames], fixedElems, reads).map((c) => ({ kind: 'while' as const, c }))),
         body: fc
-          .tuple(squashed(exprArb([...outer, ...stateNames, 't'], 2, fixedElems)), fc.tuple(...stateNames.map(stmtArb)), arrayStmts)
+          .tuple(squashed(exprArb([...outer, ...stateNames, 't'], 2, fixedElems, reads)), fc.tuple(...stateNames.map(stmtArb)), arrayStmts)
           .map(([a, updates, arrayUpdates]): Stmt[] => [{ k: 'let', name: 'a', value: a }, ...updates, ...arrayUpdates]),
-        result: exprArb([...outer, ...stateNames], 2, fixedElems),
+        result: exprArb([...outer, ...stateNames], 2, fixedElems, reads),
       }),
       p: fc.integer({ min: -15, max: 15 }).map((v) => v / 10 + 0.05),
       q: fc.integer({ min: -15, max: 15 }).map((v) => v / 10 + 0.03),
@@ -166,6 +213,12 @@ function print(e: Expr): string {
       return `${e.f}(${print(e.a)})`;
     case 'elem':
       return e.at === 'index' ? 'i' : `y[${e.at === 'i' ? 'i' : e.at === 'rev' ? '2 - i' : e.at}]`;
+    case 'call':
+      return `rr(y, ${print(e.arg)})[${e.at === 'rev' ? '2 - i' : e.at}]`;
+    case 'list':
+      return `[${print(e.items[0])}, ${print(e.items[1])}][${e.at}]`;
+    case 'grad':
+      return `grad(gg, u)(${print(e.a)}, ${print(e.b)})`;
   }
 }
 
@@ -182,7 +235,9 @@ function printStmts(body: readonly Stmt[], indent: string): string {
         case 'if':
           return `${indent}if ${printCond(s.c)} {\n${printStmts(s.then, indent + '  ')}${indent}} else {\n${printStmts(s.else, indent + '  ')}${indent}}\n`;
         case 'for':
-          return `${indent}for ${s.index} in 0..${s.count} {\n${printStmts(s.body, indent + '  ')}${indent}}\n`;
+          return `${indent}for ${s.index} in 0..${s.bound ? `tanh(${print(s.bound)}) + 2` : s.count} {\n${printStmts(s.body, indent + '  ')}${indent}}\n`;
+        case 'whole':
+          return `${indent}y = rr(y, ${print(s.value)})\n`;
         case 'all':
           return `${indent}y[i] = ${print(s.value)}\n`;
         case 'one':
@@ -199,6 +254,12 @@ function printStmts(body: readonly Stmt[], indent: string): string {
 
 let made = 0;
 
+/** The helpers a program may call: written before f when it does. */
+const helpers = {
+  rr: 'fn rr(y: vec[3], a) {\n  var z: vec[3] = y\n  for k in 0..2 {\n    z[i] = tanh(z[i] * a + z[2 - i])\n  }\n  return z\n}\n',
+  gg: 'fn gg(u, v) = sin(u) * v\n',
+};
+
 export function printLoopProgram(p: LoopProgram): string {
   made = 0;
   const head = p.loop.kind === 'for' ? 'for t in 0..n {' : `while ${printCond(p.loop.c)} max n {`;
@@ -206,7 +267,9 @@ export function printLoopProgram(p: LoopProgram): string {
   // A while has no index: t is a var it counts with.
   const counter = p.loop.kind === 'while' ? '  var t = 0\n' : '';
   const step = p.loop.kind === 'while' ? '    t = t + 1\n' : '';
-  return `fn f(p, q, const n) {\n${state}${counter}  ${head}\n${printStmts(p.body, '    ')}${step}  }\n  return ${print(p.result)}\n}\n`;
+  const f = `fn f(p, q, const n) {\n${state}${counter}  ${head}\n${printStmts(p.body, '    ')}${step}  }\n  return ${print(p.result)}\n}\n`;
+  const used = (name: string) => new RegExp(`\\b${name}\\b`).test(f);
+  return (used('rr') ? helpers.rr : '') + (used('gg') ? helpers.gg : '') + f;
 }
 
 const fns = { sin: Math.sin, cos: Math.cos, tanh: Math.tanh, atan: Math.atan };
@@ -232,7 +295,20 @@ function evaluate(e: Expr, env: Env, i = -1): number {
       return fns[e.f](evaluate(e.a, env, i));
     case 'elem':
       return e.at === 'index' ? i : env.y[e.at === 'i' ? i : e.at === 'rev' ? 2 - i : e.at];
+    case 'call':
+      return rr(env.y, evaluate(e.arg, env))[e.at === 'i' ? i : e.at === 'rev' ? 2 - i : e.at];
+    case 'list':
+      return evaluate(e.items[e.at], env, i);
+    case 'grad':
+      return Math.cos(evaluate(e.a, env, i)) * evaluate(e.b, env, i);
   }
+}
+
+/** The helper rr: two element-wise steps, each reading z from before it. */
+function rr(y: readonly number[], a: number): number[] {
+  let z = [...y];
+  for (let k = 0; k < 2; k++) z = z.map((v, i) => Math.tanh(v * a + z[2 - i]));
+  return z;
 }
 
 const holds = (c: Cond, env: Env) => (c.op === '<' ? evaluate(c.a, env) < evaluate(c.b, env) : evaluate(c.a, env) > evaluate(c.b, env));
@@ -247,13 +323,18 @@ function run(body: readonly Stmt[], env: Env): void {
       case 'if':
         run(holds(s.c, env) ? s.then : s.else, env);
         break;
-      case 'for':
-        for (let u = 0; u < s.count; u++) {
+      case 'whole':
+        env.y = rr(env.y, evaluate(s.value, env));
+        break;
+      case 'for': {
+        const count = s.bound ? Math.ceil(Math.tanh(evaluate(s.bound, env)) + 2) : s.count;
+        for (let u = 0; u < count; u++) {
           env.numbers.set(s.index, u);
           run(s.body, env);
         }
         env.numbers.delete(s.index);
         break;
+      }
       case 'all':
         // Every element from the array before the statement.
         env.y = env.y.map((_, i) => evaluate(s.value, env, i));

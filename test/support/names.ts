@@ -28,7 +28,7 @@ const hostGlobals =
 const refused = (name: string) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || keywords.has(name) || builtinArity.has(name) || constants.has(name);
 
 /** The names the checks below use for everything else: a global under test is never one of them. */
-export const fixedNames: ReadonlySet<string> = new Set('w b m n i j k x y z G1 pm ps pl pa pz pc pt pv pr pf py pe pq pk s t'.split(' '));
+export const fixedNames: ReadonlySet<string> = new Set('w b m n i j k x y z G1 pm ps pl pa pz pc pt pv pr pf py pe pq pk ph s t'.split(' '));
 
 /** Every global identifier JavaScript defines that the language accepts as a name, sorted. */
 export const globalNames: readonly string[] = [
@@ -132,6 +132,13 @@ fn pk(w: vec[n], b) {
     s = s + sum(i: ${name}[i]) * b
   }
   return s
+}
+fn ph(w: vec[n], b) {
+  var ${name}: vec[n] = w
+  while [${name}[0], b][0] < 4 max 10 {
+    ${name}[i] = ${name}[i] * b
+  }
+  return sum(i: ${name}[i])
 }
 `;
 }
@@ -256,6 +263,12 @@ export function checkNames(name: string, checkArgs: boolean): CompileResult {
   expect(gk.value, label).toBeCloseTo(2 * b * b * sv, 12);
   expect([...(gk.gradient.w as Float64Array)], label).toEqual(v.map(() => expect.closeTo(2 * b * b, 12)));
   expect(gk.gradient.b, label).toBeCloseTo(4 * b * sv, 12);
+  // As array state read by a list in a while condition (made again per test): w0·b^k < 4 until
+  // k = 6 (0.5·1.5⁶ ≈ 5.7), so b⁶·Σw.
+  const gh = m.phGrad(v, b) as Grad;
+  expect(gh.value, label).toBeCloseTo(b ** 6 * sv, 12);
+  expect([...(gh.gradient.w as Float64Array)], label).toEqual(v.map(() => expect.closeTo(b ** 6, 12)));
+  expect(gh.gradient.b, label).toBeCloseTo(6 * b ** 5 * sv, 12);
   // As a function returning an array, and a parameter in a list.
   const arrays = compileSync(arrayNamesProgram(name), { checkArgs });
   expect(arrays.diagnostics, label).toEqual([]);

@@ -218,7 +218,8 @@ export function emitModule(input: EmitInput): Section[] {
   footer.push(`export { ${exports.join(', ')} };`);
   sections.push(footer);
   // Exactly the helpers the code calls (and those they call), whatever the parameters' types.
-  for (const helper of helpersFor(sections.map((s) => s.text))) {
+  // (Read line by line: joining each section's lines here would copy the module once more.)
+  for (const helper of helpersFor(sections.flatMap((s) => s.lines))) {
     if (helpers.lines.length > 0) helpers.push('');
     for (const line of helper.split('\n')) helpers.push(line);
   }
@@ -845,20 +846,25 @@ class BodyPrinter {
  * change of their operands: anything read through a mutable (`let`) variable stays a statement.
  */
 function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[], keep: ReadonlySet<string> = new Set()): Map<string, Expr> {
-  const uses = new Map<string, number>();
-  // The loop depth of each temporary's definition and (single) use: a value is never moved into a loop.
-  const defined = new Map<string, number>();
-  const used = new Map<string, number>();
+  // The loop depth of each variable's one read, or `readMoreThanOnce`: a value is never moved
+  // into a loop, and one read twice is not inlined. (One Map for both: this reads every operand
+  // of the function.)
+  const reads = new Map<string, number>();
   const mutable = new Set<string>();
   const kept = new Set(keep);
   const count = (o: Operand, depth: number) => {
     if (o.kind !== 'var') return;
-    uses.set(o.name, (uses.get(o.name) ?? 0) + 1);
-    used.set(o.name, depth);
+    reads.set(o.name, reads.get(o.name) === undefined ? depth : readMoreThanOnce);
+  };
+  const countAll = (ops: readonly Operand[], depth: number) => {
+    for (const o of ops) count(o, depth);
   };
   const walk = (block: readonly Instr[], depth: number) => {
     for (const i of block) {
       switch (i.kind) {
+        case 'const':
+          countAll(i.expr.args, depth);
+          break;
         case 'loop': {
           count(i.from, depth);
           count(i.to, depth);
@@ -885,17 +891,16 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
           // The array is written through its name (a row may be a temporary): it stays a variable.
           kept.add(i.array);
           mutable.add(i.array);
-          readsOf(i).forEach((o) => count(o, depth));
+          countAll(readsOf(i), depth);
           break;
         case 'check':
           // Printed more than once.
           for (const o of readsOf(i)) if (o.kind === 'var') kept.add(o.name);
-          readsOf(i).forEach((o) => count(o, depth));
+          countAll(readsOf(i), depth);
           break;
         default:
-          readsOf(i).forEach((o) => count(o, depth));
+          countAll(readsOf(i), depth);
           if (i.kind === 'let' || i.kind === 'set' || i.kind === 'add') mutable.add(i.target);
-          if (i.kind === 'const') defined.set(i.target, depth);
       }
     }
   };
@@ -904,18 +909,35 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
   const inlined = new Map<string, Expr>();
   // How many operations an inlined expression nests: past a few dozen a line is unreadable, and
   // the printer (which recurses into inlined temporaries) must stay shallow for any input.
-  const depth = new Map<string, number>();
-  forEachInstr(body, (i) => {
-    if (i.kind !== 'const' || !isTemporary(i.target) || uses.get(i.target) !== 1 || kept.has(i.target)) return;
-    if (used.get(i.target) !== defined.get(i.target)) return;
-    if (i.expr.args.some((a) => a.kind === 'var' && mutable.has(a.name))) return;
-    let d = 1;
-    for (const a of i.expr.args) if (a.kind === 'var') d = Math.max(d, 1 + (depth.get(a.name) ?? 0));
-    if (d > maxInlineDepth) return;
-    depth.set(i.target, d);
-    inlined.set(i.target, i.expr);
-  });
+  const nesting = new Map<string, number>();
+  // In program order (an instruction, then the blocks in it), each temporary read once, at the
+  // loop depth of its definition.
+  const choose = (block: readonly Instr[], depth: number) => {
+    for (const i of block) {
+      if (i.kind === 'if') {
+        choose(i.then, depth);
+        choose(i.else, depth);
+        continue;
+      }
+      if (i.kind === 'loop') {
+        if (i.exit) choose(i.exit.body, depth + 1);
+        choose(i.body, depth + 1);
+        continue;
+      }
+      if (i.kind !== 'const' || reads.get(i.target) !== depth || !isTemporary(i.target) || kept.has(i.target)) continue;
+      if (i.expr.args.some((a) => a.kind === 'var' && mutable.has(a.name))) continue;
+      let d = 1;
+      for (const a of i.expr.args) if (a.kind === 'var') d = Math.max(d, 1 + (nesting.get(a.name) ?? 0));
+      if (d > maxInlineDepth) continue;
+      nesting.set(i.target, d);
+      inlined.set(i.target, i.expr);
+    }
+  };
+  choose(body, 0);
   return inlined;
 }
+
+/** Not a loop depth: a variable read more than once. */
+const readMoreThanOnce = -1;
 
 const maxInlineDepth = 24;

@@ -225,18 +225,35 @@ function $intoRows(m, rows, columns, what) {
 /** A use of a helper's name in code: not part of a longer identifier. */
 const patterns = new Map(helpers.map((h) => [h, new RegExp(`(?<![\\w$])\\${h.name}(?![\\w$])`)]));
 const mentions = (text: string, h: Helper) => patterns.get(h)!.test(text);
+/**
+ * Any helper's name, as `patterns` matches each: one scan of the code finds them all. (The `$`
+ * comes first and the look-behind after it, so the scan jumps from one `$` to the next.)
+ */
+const anyHelper = new RegExp(`\\$(?<![\\w$]\\$)(?:${helpers.map((h) => h.name.slice(1)).join('|')})(?![\\w$])`, 'g');
+const byName = new Map(helpers.map((h) => [h.name, h]));
 
 /**
  * The text of the helpers the given code uses, and of the helpers they use, in table order (empty
  * when it uses none). A name quoted in a comment may add a helper that is not called; never the
- * reverse.
+ * reverse. The code is read once, whatever its size (a 10,000-statement gradient is megabytes):
+ * one pattern matching every helper's name, rather than one scan per helper.
  */
 export function helpersFor(code: readonly string[]): string[] {
   const used = new Set<Helper>();
-  let pending = helpers.filter((h) => code.some((text) => mentions(text, h)));
+  let pending: Helper[] = [];
+  for (const text of code) {
+    anyHelper.lastIndex = 0;
+    for (let m = anyHelper.exec(text); m; m = anyHelper.exec(text)) {
+      const h = byName.get(m[0])!;
+      if (!used.has(h)) {
+        used.add(h);
+        pending.push(h);
+      }
+    }
+  }
   while (pending.length > 0) {
+    pending = helpers.filter((h) => !used.has(h) && pending.some((u) => mentions(u.text, h)));
     for (const h of pending) used.add(h);
-    pending = helpers.filter((h) => !used.has(h) && [...used].some((u) => mentions(u.text, h)));
   }
   return helpers.filter((h) => used.has(h)).map((h) => h.text);
 }

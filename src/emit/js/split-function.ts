@@ -35,12 +35,36 @@ export function countInstructions(body: readonly Instr[]): number {
   return n;
 }
 
+/**
+ * What splitting knows of one variable: each is looked up by name once per mention, and
+ * everything else is a field (a few Map and Set operations per mention, over names by the
+ * hundred thousand, were a quarter of the emitter's time).
+ */
+interface Crossing {
+  readonly name: string;
+  /** The first chunk declaring it, and the last one reading or writing it (-1: none). */
+  declaredIn: number;
+  lastTouch: number;
+  /** The last chunk where it was counted among the reads, the writes, the declarations (dedupes each chunk's lists). */
+  readIn: number;
+  writtenIn: number;
+  declaredHere: number;
+  slot: number;
+}
+
+/** One chunk's mentions, each variable once, in order of first mention. */
+interface Touched {
+  readonly reads: Crossing[];
+  readonly writes: Crossing[];
+  readonly declared: Crossing[];
+}
+
 /** Splits top-level instructions into chunks; params are passed to every chunk, never stored. */
 export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>, results: readonly Operand[]): Split {
   const groups: Instr[][] = [[]];
   let size = 0;
   for (const instr of top) {
-    const n = countInstructions([instr]);
+    const n = instr.kind === 'if' || instr.kind === 'loop' ? countInstructions([instr]) : 1;
     if (size + n > instructionsPerChunk && groups[groups.length - 1].length > 0) {
       groups.push([]);
       size = 0;
@@ -48,48 +72,76 @@ export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>
     groups[groups.length - 1].push(instr);
     size += n;
   }
-  const touched = groups.map((g) => {
-    const reads = new Set<string>();
-    const writes = new Set<string>();
-    const declared = new Set<string>();
+  const known = new Map<string, Crossing>();
+  const crossing = (name: string): Crossing => {
+    let v = known.get(name);
+    if (!v) known.set(name, (v = { name, declaredIn: -1, lastTouch: -1, readIn: -1, writtenIn: -1, declaredHere: -1, slot: -1 }));
+    return v;
+  };
+  const booleans = new Set<string>();
+  // Where each variable is declared, and the last chunk that touches it: one pass, so splitting
+  // stays linear in the size of the function.
+  const touched = groups.map((g, c): Touched => {
+    const t: Touched = { reads: [], writes: [], declared: [] };
+    const read = (name: string) => {
+      if (params.has(name)) return;
+      const v = crossing(name);
+      v.lastTouch = c;
+      if (v.readIn !== c) {
+        v.readIn = c;
+        t.reads.push(v);
+      }
+    };
+    const write = (name: string, declares: boolean) => {
+      const v = crossing(name);
+      v.lastTouch = c;
+      if (v.writtenIn !== c) {
+        v.writtenIn = c;
+        t.writes.push(v);
+      }
+      if (declares) declare(v);
+    };
+    const declare = (v: Crossing) => {
+      if (v.declaredIn < 0) v.declaredIn = c;
+      if (v.declaredHere !== c) {
+        v.declaredHere = c;
+        t.declared.push(v);
+      }
+    };
     forEachInstr(g, (i) => {
-      for (const r of readsOf(i)) if (r.kind === 'var' && !params.has(r.name)) reads.add(r.name);
+      if ((i.kind === 'const' || i.kind === 'let' || i.kind === 'set') && i.expr && isBooleanOp(i.expr.op)) booleans.add(i.target);
+      if (i.kind === 'const') {
+        // Nearly every instruction: its operands, and the name it declares.
+        for (const r of i.expr.args) if (r.kind === 'var') read(r.name);
+        write(i.target, true);
+        return;
+      }
+      for (const r of readsOf(i)) if (r.kind === 'var') read(r.name);
       // Arrays and reductions' results are declared where they stand (a loop's index is its own).
       // (One hoisted out of a branch is declared before it, and only assigned here.)
       const hoisted = (i.kind === 'loop' || i.kind === 'array') && i.declared === true;
-      for (const d of definesOf(i)) {
-        writes.add(d);
-        if (!hoisted) declared.add(d);
-      }
-      if (i.kind === 'loop') declared.add(i.index);
+      for (const d of definesOf(i)) write(d, !hoisted);
+      if (i.kind === 'loop') declare(crossing(i.index));
       if (i.kind !== 'set' && i.kind !== 'add') return;
-      writes.add(i.target);
-      if (i.kind === 'add') reads.add(i.target);
+      write(i.target, false);
+      if (i.kind === 'add') read(i.target);
     });
-    return { reads, writes, declared };
-  });
-  const booleans = new Set<string>();
-  forEachInstr(top, (i) => {
-    if ((i.kind === 'const' || i.kind === 'let' || i.kind === 'set') && i.expr && isBooleanOp(i.expr.op)) booleans.add(i.target);
+    return t;
   });
   const resultNames = new Set(results.flatMap((r) => (r.kind === 'var' ? [r.name] : [])));
-  // Where each variable is declared, and the last chunk that touches it: one pass, so splitting
-  // stays linear in the size of the function.
-  const declaredIn = new Map<string, number>();
-  const lastTouch = new Map<string, number>();
-  touched.forEach(({ reads, writes, declared }, c) => {
-    for (const v of declared) if (!declaredIn.has(v)) declaredIn.set(v, c);
-    for (const v of reads) lastTouch.set(v, c);
-    for (const v of writes) lastTouch.set(v, c);
-  });
   const slots = new Map<string, number>();
   const chunks = groups.map((instrs, c): Chunk => {
     const { reads, writes, declared } = touched[c];
-    const liveIn = [...new Set([...reads, ...writes])].filter((v) => !declared.has(v) && (declaredIn.get(v) ?? c) < c);
-    const laterUse = (v: string) => resultNames.has(v) || (lastTouch.get(v) ?? -1) > c;
-    const liveOut = [...writes].filter(laterUse);
-    for (const v of [...liveIn, ...liveOut]) if (!slots.has(v)) slots.set(v, slots.size);
-    return { instrs, liveIn, liveOut, updated: new Set(liveIn.filter((v) => writes.has(v))) };
+    for (const v of declared) v.declaredHere = c;
+    const earlier = (v: Crossing) => v.declaredHere !== c && (v.declaredIn < 0 ? c : v.declaredIn) < c;
+    // Reads first, then writes not read, each in order of first mention.
+    for (const v of reads) v.readIn = c;
+    const liveIn = [...reads.filter(earlier), ...writes.filter((v) => v.readIn !== c && earlier(v))];
+    for (const v of writes) v.writtenIn = c;
+    const liveOut = writes.filter((v) => resultNames.has(v.name) || v.lastTouch > c);
+    for (const v of liveIn) if (v.slot < 0) slots.set(v.name, (v.slot = slots.size));
+    for (const v of liveOut) if (v.slot < 0) slots.set(v.name, (v.slot = slots.size));
+    return { instrs, liveIn: liveIn.map((v) => v.name), liveOut: liveOut.map((v) => v.name), updated: new Set(liveIn.filter((v) => v.writtenIn === c).map((v) => v.name)) };
   });
   return { chunks, slots, booleans };
 }
