@@ -26,7 +26,7 @@ import { parse } from './syntax/parse.ts';
 import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
 import { buildCallGraph, type CallPolicy } from './ir/call-graph.ts';
-import { CallForms } from './ad/calls.ts';
+import { CallForms, inlineArrayResults } from './ad/calls.ts';
 
 const callPolicies: readonly CallPolicy[] = ['auto', 'inline', 'keep'];
 
@@ -194,7 +194,10 @@ function compileFunction(
   const reverseOptions = { checkpointMemory: options.checkpointMemory };
   // Differentiated again by forward mode (Hessians): without the guards that skip an adjoint of
   // exactly 0, whose tangent need not be 0 (as for nested gradients, ad/nested.ts).
-  const reverse = want.hvp || want.hessian ? reverseMode(ir, names, { ...reverseOptions, guardZeros: false }) : undefined;
+  // Kept calls returning arrays are inlined there (their adjoint form has no tangent form: calls.ts).
+  const second = want.hvp || want.hessian ? inlineArrayResults(kept, table) : kept;
+  const again = second === kept ? { ir, names } : lowerFunction(decl, table, nestedDerivative, second);
+  const reverse = want.hvp || want.hessian ? reverseMode(again.ir, again.names, { ...reverseOptions, guardZeros: false }) : undefined;
   // The gradient alone may keep logsumexp tapes (written by the JS emitter's loops: forward mode
   // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
   const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js' }) : undefined;
@@ -205,7 +208,7 @@ function compileFunction(
     ...(gradient && { gradient: optimize(gradient, names) }),
     ...(vjp && { vjp, exportVjp: want.vjp }),
     ...((want.jvp || want.jacobian) && { jvp: optimize(forwardMode(ir, names), names), exportJvp: want.jvp, jacobian: want.jacobian }),
-    ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: want.hvp, hessian: want.hessian }),
+    ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, again.names), again.names), exportHvp: want.hvp, hessian: want.hessian }),
   };
 }
 

@@ -305,6 +305,153 @@ describe('a function with an array parameter and state, called once per index', 
 });
 
 
+// Functions returning arrays kept as calls (issue #15): the primal form returns the result flat,
+// the reverse sweep calls the adjoint form with the result's adjoint array.
+const arrayResults = `
+fn rot(t) = [cos(t), sin(t) * t]
+fn scale(a, v: vec[n]) {
+  let y[i] = a * v[i] + v[0] * v[i]
+  return y
+}
+fn outer(u: vec[n], v: vec[m]) {
+  let M[i, j] = u[i] * tanh(v[j])
+  return M
+}
+fn shift(v: vec[n]) {
+  let y[i in 0..n-1] = v[i + 1] - v[i]
+  return y
+}
+fn lin(v: vec[n], const c) = [v[0] * c, c]
+fn g(a, w: vec[n], A: mat[2, n]) = sum(i: scale(a, w)[i] * w[i]) + a * sum(i: sum(j: outer(scale(a, w), rot(a))[i, j])) + sum(i: shift(scale(a * a, w))[i]^2) + rot(a)[1] * lin(w, a)[0] + sum(i: sum(j: A[i, j] * outer(rot(a), w)[i, j]))
+fn h(a, w: vec[n]) = scale(a, shift(w))
+fn o(a, w: vec[n]) = outer(rot(a), shift(w))
+`;
+
+/** One more element of a vector argument, by h, both ways. */
+function nudged(w: readonly number[], i: number, h: number): [number[], number[]] {
+  const up = [...w];
+  const down = [...w];
+  up[i] += h;
+  down[i] -= h;
+  return [up, down];
+}
+
+describe('calls of functions returning arrays compute what inlined code computes', () => {
+  const kept = build(arrayResults, { calls: 'keep' });
+  const inlined = build(arrayResults, { calls: 'inline' });
+  const next = rng(21);
+  const point = () => {
+    const a = 0.3 + next() * 0.6;
+    const w = Array.from({ length: 4 }, () => next() - 0.5);
+    const A = Array.from({ length: 2 }, () => Array.from({ length: 4 }, () => next() - 0.5));
+    return [a, w, A] as const;
+  };
+
+  it('stay calls: a primal form returning the result flat, an adjoint form taking its adjoint array, a tangent form', () => {
+    for (const f of ['rot', 'scale', 'outer', 'shift', 'lin']) {
+      expect(kept.code).toContain(`// ${f} is compiled once and called, not inlined (the option calls: 'keep').`);
+      expect(kept.code).toMatch(new RegExp(`function ${f}\\$primal\\(`));
+      expect(kept.code).toMatch(new RegExp(`function ${f}\\$adjoint\\(`));
+      expect(kept.code).toMatch(new RegExp(`function ${f}\\$tangent\\(`));
+    }
+    expect(kept.code).toContain('so a gradient\'s reverse sweep calls\n// shift$adjoint with the adjoint array of the result');
+    expect(kept.code).toMatch(/function outer\$primal\(u, v, n, m\)/);
+    expect(kept.code).toMatch(/function outer\$adjoint\(u, v, n, m, \$cotangent\)/);
+    // A matrix result is flat in the forms, rows in the exported function.
+    expect(kept.m.outer([1, 2], [0.5]).map((r: Float64Array) => Array.from(r))).toEqual([[Math.tanh(0.5)], [2 * Math.tanh(0.5)]]);
+    expect(inlined.code).not.toContain('$adjoint');
+  });
+
+  it('every derivative export, at several points, and central differences of gGrad', () => {
+    for (let trial = 0; trial < 4; trial++) {
+      const [a, w, A] = point();
+      const v = { a: next() - 0.5, w: w.map(() => next() - 0.5), A: A.map((r) => r.map(() => next() - 0.5)) };
+      expectClose(kept.m.g(a, w, A), inlined.m.g(a, w, A), 'g');
+      expectClose(kept.m.gGrad(a, w, A), inlined.m.gGrad(a, w, A), 'gGrad');
+      expectClose(kept.m.gJvp(v, a, w, A), inlined.m.gJvp(v, a, w, A), 'gJvp');
+      expectClose(kept.m.gVjp(1.5, a, w, A), inlined.m.gVjp(1.5, a, w, A), 'gVjp');
+      expectClose(kept.m.gHvp(v, a, w, A), inlined.m.gHvp(v, a, w, A), 'gHvp', 1e-8);
+      expectClose(kept.m.gHessian(a, w, A), inlined.m.gHessian(a, w, A), 'gHessian', 1e-8);
+      for (const f of ['h', 'o']) {
+        expectClose(kept.m[f](a, w), inlined.m[f](a, w), f);
+        expectClose(kept.m[`${f}Jacobian`](a, w), inlined.m[`${f}Jacobian`](a, w), `${f}Jacobian`);
+        expectClose(kept.m[`${f}Jvp`]({ a: v.a, w: v.w }, a, w), inlined.m[`${f}Jvp`]({ a: v.a, w: v.w }, a, w), `${f}Jvp`);
+      }
+      const cotangent = [0.5, -1, 2];
+      expectClose(kept.m.hVjp(cotangent, a, w), inlined.m.hVjp(cotangent, a, w), 'hVjp');
+      const step = 1e-6;
+      const { gradient } = kept.m.gGrad(a, w, A);
+      const fd = (up: number, down: number) => (up - down) / (2 * step);
+      expect(approxEqual(gradient.a, fd(kept.m.g(a + step, w, A), kept.m.g(a - step, w, A)), 1e-6, 1e-8)).toBe(true);
+      w.forEach((_, i) => {
+        const [up, down] = nudged(w, i, step);
+        expect(approxEqual(gradient.w[i], fd(kept.m.g(a, up, A), kept.m.g(a, down, A)), 1e-6, 1e-8), `w[${i}]`).toBe(true);
+      });
+    }
+  });
+});
+
+/** The array doubling chain (bench/call-chains.ts) by forward mode over dual numbers: top(x) = Σ r_depth(x)[i]. */
+function arrayChainForward(depth: number, x: readonly number[]): { value: number; gradient: number[] } {
+  type D = { v: number; d: number };
+  const sin = (a: D): D => ({ v: Math.sin(a.v), d: Math.cos(a.v) * a.d });
+  const r = (k: number, v: readonly D[]): D[] => {
+    if (k === 0) return v.map((e) => ({ v: Math.sin(e.v) * 1.5 + e.v, d: Math.cos(e.v) * 1.5 * e.d + e.d }));
+    const z = v.map((e) => ({ v: 0.5 * e.v + 1, d: 0.5 * e.d }));
+    const p = r(k - 1, v);
+    const q = r(k - 1, z);
+    return p.map((pi, i) => {
+      const s = sin(q[i]);
+      return { v: 0.5 * pi.v + s.v, d: 0.5 * pi.d + s.d };
+    });
+  };
+  const top = (seed: number) => r(depth, x.map((v, i) => ({ v, d: i === seed ? 1 : 0 }))).reduce((s, e) => ({ v: s.v + e.v, d: s.d + e.d }), { v: 0, d: 0 });
+  return { value: top(-1).v, gradient: x.map((_, i) => top(i).d) };
+}
+
+describe('a chain of functions returning arrays, by the compiler\'s choice', () => {
+  it('keeps the levels whose copies add up, and its gradient is the forward-mode one and central differences\'', async () => {
+    const { arrayDoublingChain } = await import('../bench/call-chains.ts');
+    const depth = 5;
+    const { code, m } = build(arrayDoublingChain(depth), { derivatives: ['grad', 'jacobian'] });
+    expect(code).toMatch(/\/\/ r\d is compiled once and called, not inlined: \d+ operations × 2 call sites/);
+    expect(code).toMatch(/r\d\$adjoint\(x, n, /);
+    const x = [0.3, -0.7, 1.2];
+    const want = arrayChainForward(depth, x);
+    const got = m.topGrad(x);
+    expect(close(got.value, want.value, 1e-13)).toBe(true);
+    got.gradient.x.forEach((g: number, i: number) => expect(close(g, want.gradient[i], 1e-12), `x[${i}]: ${g} vs ${want.gradient[i]}`).toBe(true));
+    const step = 1e-6;
+    x.forEach((_, i) => {
+      const [up, down] = nudged(x, i, step);
+      expect(approxEqual(got.gradient.x[i], (m.top(up) - m.top(down)) / (2 * step), 1e-6, 1e-8)).toBe(true);
+    });
+    // The Jacobian of a level, through its kept callees' tangent and adjoint forms, against inlined code.
+    const inlined = build(arrayDoublingChain(depth), { calls: 'inline', derivatives: ['jacobian'] }).m;
+    expectClose(m[`r${depth}Jacobian`](x), inlined[`r${depth}Jacobian`](x), 'Jacobian');
+  });
+});
+
+describe('a kept call taking a matrix, inside a reduction whose terms depend on the index (array fuzz, seed 1543934659)', () => {
+  // The reversed iteration made the flat copy of the matrix again but did not fill it (a loop that
+  // only stores was not run again: "its arrays are complete", true only of arrays made before the
+  // loop), so the gradient form read a work array of other values. Present before issue #15's
+  // array results; the fuzz search with every call kept found it.
+  it('its gradient is the one by hand, in a product and in a sum', () => {
+    const g = 'fn g(v: mat[q, q], t) = v[0, 0] * v[1, 1] + t\n';
+    const product = build(`${g}fn f(A: mat[n, n]) = prod(j in 0..n: g(A, j))\n`, { calls: 'keep', derivatives: ['grad'] }).m;
+    const sum = build(`${g}fn f(A: mat[n, n]) = sum(j in 0..n: sin(g(A, j)))\n`, { calls: 'keep', derivatives: ['grad'] }).m;
+    const A = [[-1.5, -1], [0.3, 1]];
+    const p = A[0][0] * A[1][1];
+    // f = p·(p + 1): ∂f/∂A00 = A11·(2p + 1), ∂f/∂A11 = A00·(2p + 1).
+    const dp = (2 * p + 1);
+    expectClose(product.fGrad(A).gradient.A, [[A[1][1] * dp, 0], [0, A[0][0] * dp]], 'prod');
+    // f = sin p + sin(p + 1): ∂f/∂p = cos p + cos(p + 1).
+    const ds = Math.cos(p) + Math.cos(p + 1);
+    expectClose(sum.fGrad(A).gradient.A, [[A[1][1] * ds, 0], [0, A[0][0] * ds]], 'sum');
+  });
+});
+
 describe('a matrix argument of a kept call inside a reduction', () => {
   // diag computes Σ_i A[i, i]² sⁱ with state (so it is kept); f sums it over x, in a branch or not.
   const diag = 'fn diag(A: mat[n, n], s) {\n  var acc = 0\n  for i in 0..n {\n    acc = acc + A[i, i]^2 * s^i\n  }\n  return acc\n}\n';

@@ -503,14 +503,15 @@ describe('suggestions and use before definition', () => {
 });
 
 // With every call inlined (the option calls: 'inline'), the limits of inlining apply to every
-// function; by default they remain only for functions taking or returning arrays (always inlined).
+// function; by default they remain only for functions taking arrays and returning a number (always
+// inlined), and functions returning arrays called inside blocks (inlined there).
 describe('limits of inlining calls (AD3005–AD3007), every call inlined', () => {
   const inline = { calls: 'inline' } as const;
   it('reports a function whose inlined calls nest too deeply, at the deepest call', () => {
     const source = ['fn f0(x) = x', ...[1, 2, 3].map((i) => `fn f${i}(x) = ${'-'.repeat(900)}f${i - 1}(x)`)].join('\n') + '\n';
     const seen = only(source, inline);
     expect(seen.code).toBe('AD3005');
-    expect(seen.message).toBe("'f2' nests too deeply once its calls are inlined (the limit is 1000 levels; calls of functions that take or return arrays are always inlined); split expressions with 'let'");
+    expect(seen.message).toBe("'f2' nests too deeply once its calls are inlined (the limit is 1000 levels; calls of functions that take arrays and return a number are always inlined, as are calls returning arrays in 'for', 'while' and 'if' blocks); split expressions with 'let'");
     expect(seen.line).toBe(3);
   });
 
@@ -519,7 +520,7 @@ describe('limits of inlining calls (AD3005–AD3007), every call inlined', () =>
     expect(only(source, inline)).toEqual({
       code: 'AD3006',
       message:
-        "'f14' grows to 147449 operations once calls are inlined, 147442 of them from its calls (the limit is 100000 from calls; calls of functions that take or return arrays are always inlined); call large array functions from fewer places",
+        "'f14' grows to 147449 operations once calls are inlined, 147442 of them from its calls (the limit is 100000 from calls; calls of functions that take arrays and return a number are always inlined, as are calls returning arrays in 'for', 'while' and 'if' blocks); call large array functions from fewer places",
       line: 15,
       column: 4,
     });
@@ -568,7 +569,7 @@ describe('limits of inlining calls (AD3005–AD3007), every call inlined', () =>
     const source = ['fn f0(x) = x', ...Array.from({ length: 2000 }, (_, k) => `fn f${k + 1}(x) = f${k}(x) * 1.01`)].join('\n') + '\n';
     const seen = only(source, inline);
     expect(seen.code).toBe('AD3007');
-    expect(seen.message).toMatch(/^inlining calls grows this file to \d+ operations by 'f\d+' \(the limit here is \d+; calls of functions that take or return arrays are always inlined\); call large array functions from fewer places$/);
+    expect(seen.message).toMatch(/^inlining calls grows this file to \d+ operations by 'f\d+' \(the limit here is \d+; calls of functions that take arrays and return a number are always inlined, as are calls returning arrays in 'for', 'while' and 'if' blocks\); call large array functions from fewer places$/);
   });
 });
 
@@ -593,7 +594,7 @@ describe('limits of inlining calls (AD3005–AD3007) by default: only where call
     const source = ['fn f0(v: vec[n]) = sum(i: sin(v[i]))', ...Array.from({ length: 16 }, (_, k) => `fn f${k + 1}(v: vec[n]) = f${k}(v) + f${k}(v) * 2`)].join('\n') + '\n';
     const seen = only(source);
     expect(seen.code).toBe('AD3006');
-    expect(seen.message).toMatch(/^'f\d+' grows to \d+ operations once calls are inlined, \d+ of them from its calls \(the limit is 100000 from calls; calls of functions that take or return arrays are always inlined\); call large array functions from fewer places$/);
+    expect(seen.message).toMatch(/^'f\d+' grows to \d+ operations once calls are inlined, \d+ of them from its calls \(the limit is 100000 from calls; calls of functions that take arrays and return a number are always inlined, as are calls returning arrays in 'for', 'while' and 'if' blocks\); call large array functions from fewer places$/);
   });
 });
 

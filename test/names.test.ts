@@ -159,6 +159,29 @@ describe('names', () => {
     );
   });
 
+  it('every accepted name works for a kept function returning an array (its primal and adjoint forms), and for a gradient form for some parameters only', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(nameArb, { minLength: 7, maxLength: 7 }), ([fnName, p, size, index, caller, other, y]) => {
+        const exported = (n: string) => ['Grad', 'GradInto', 'Hvp', 'Jvp', 'Vjp', 'Jacobian', 'Hessian'].map((e) => `${n}${e}`);
+        fc.pre(![fnName, caller, other].some((n) => exported(n).some((e) => [fnName, caller, other].includes(e))));
+        // fnName returns 2·p (a vector); other(x, y) = x·y is called with a constant first argument.
+        const source =
+          `fn ${fnName}(${p}: vec[${size}]) {\n  let ${y}[${index}] = ${p}[${index}] * 2 + 0 * ${size}\n  return ${y}\n}\n` +
+          `fn ${other}(${p}, ${size}) = ${p} * ${size} + sin(${size})\n` +
+          `fn ${caller}(${fnName}: vec[${p}]) = sum(${index}: ${fnName}(${fnName})[${index}] * ${fnName}[${index}]) + ${other}(3, ${fnName}[0])\n`;
+        const result = compileSync(source, { calls: 'keep', derivatives: ['grad'] });
+        expect(result.diagnostics, source).toEqual([]);
+        expect(result.code).toContain('$adjoint(');
+        expect(result.code).toContain('$gradient$1(');
+        const m = instantiate(result.code!) as unknown as Record<string, (...a: unknown[]) => any>;
+        // c(a) = Σ 2a_i² + 3a_0 + sin(a_0): at [1, 2], 10 + 3 + sin 1; ∂/∂a = 4a + (3 + cos a_0, 0).
+        expect(m[caller]([1, 2])).toBe(10 + 3 + Math.sin(1));
+        expect([...m[`${caller}Grad`]([1, 2]).gradient[fnName]]).toEqual([4 + 3 + Math.cos(1), 8]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('every accepted name works for a kept function with an array parameter: the function, the array, its size, an index and a caller parameter of its name', () => {
     fc.assert(
       fc.property(fc.uniqueArray(nameArb, { minLength: 6, maxLength: 6 }), ([fnName, p, q, size, index, caller]) => {

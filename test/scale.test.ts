@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chainSource } from '../bench/chain.ts';
+import { arrayDoublingChain, arrayLinearChain } from '../bench/call-chains.ts';
 import { branchesInARow, loopsInARow, nestedLoops } from '../bench/shapes.ts';
 import { compileSync } from '../src/index.ts';
 import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
@@ -35,6 +36,29 @@ describe('output size is linear in the input', () => {
   it('a file of 4 times as many functions gives 4 times the output (±10%)', () => {
     const file = (n: number) => Array.from({ length: n }, (_, i) => `fn f${i}(x, y) = sin(x * ${i + 1}) * y + x^2`).join('\n');
     const ratio = compileSync(file(800)).code!.length / compileSync(file(200)).code!.length;
+    expect(ratio).toBeGreaterThan(3.6);
+    expect(ratio).toBeLessThan(4.4);
+  });
+});
+
+describe('call chains of functions returning arrays (issue #15): output size linear in the source', () => {
+  // Inlined, the doubling chain doubles its output per level (depth 8: 3 MB against 87 kB kept)
+  // and the linear chain grows with the square of its length; kept as calls, both are linear.
+  const size = (source: string) => {
+    const r = compileSync(source);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.code).toContain('$adjoint(');
+    return r.code!.length;
+  };
+
+  it('the doubling chain at depth 10 and 20: twice the depth, twice the output (±20%)', () => {
+    const ratio = size(arrayDoublingChain(20)) / size(arrayDoublingChain(10));
+    expect(ratio).toBeGreaterThan(1.6);
+    expect(ratio).toBeLessThan(2.4);
+  });
+
+  it('the linear chain of 25 and 100 functions: 4 times the functions, 4 times the output (±10%)', { timeout: 60_000 }, () => {
+    const ratio = size(arrayLinearChain(100)) / size(arrayLinearChain(25));
     expect(ratio).toBeGreaterThan(3.6);
     expect(ratio).toBeLessThan(4.4);
   });

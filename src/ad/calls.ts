@@ -1,11 +1,11 @@
 import { KEEP_WORK, callLayout, sizeNamesOf, type CallGraph, type CallPolicy } from '../ir/call-graph.ts';
-import { constant, forEachInstr, mapNested, variable, type CallKind, type CallLayout, type Callee, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
-import type { Builder } from '../ir/builder.ts';
+import { constant, forEachInstr, mapNested, resultLength, variable, type CallKind, type CallLayout, type Callee, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import type { Builder, NameSupply } from '../ir/builder.ts';
 import { lowerFunction } from '../ir/lower.ts';
 import { nestedDerivative } from './nested.ts';
 import { optimize } from '../ir/optimize.ts';
-import { calledFunctionName } from '../emit/names.ts';
-import type { FunctionDecl } from '../syntax/ast.ts';
+import { calledFunctionName, cotangentParameterName } from '../emit/names.ts';
+import { returnsArray, type FunctionDecl } from '../syntax/ast.ts';
 import { forwardMode } from './forward.ts';
 import { reverseMode, type ReverseOptions } from './reverse.ts';
 
@@ -29,10 +29,29 @@ import { reverseMode, type ReverseOptions } from './reverse.ts';
  * figures). Inside a loop, whose reverse recomputes each iteration, the forward sweep calls f
  * (values only) and the recomputed iteration calls f$gradient. A call whose value does not
  * depend on the differentiated parameters stays a call of f.
+ *
+ * A function returning an array (issue #15) has a gradient per element of its result: the caller's
+ * reverse sweep cannot multiply one gradient by ḡ. Its reverse is the adjoint form instead, called
+ * where the reverse sweep reaches the call, with the adjoint array ū of the result:
+ *
+ *   reverse:  r = f(a, x)  (r an array)  →  forward sweep:  r = f$primal(a, x)
+ *                                            reverse sweep: v = f$adjoint(a, x, ū);  ā += v[0];  x̄[i] += v[1][i]
+ *   forward:  ṙ = f$tangent(a, x, ȧ, ẋ)   (an array, the result's tangents)
+ *
+ * f$adjoint runs f's forward sweep again (it recomputes f's values from the arguments rather than
+ * having the primal call return them: f$primal stays what the value function needs, and the
+ * forward sweep stores nothing) and then its reverse sweep seeded with ū, as fVjp does. A chain
+ * of such functions k deep computes the innermost value k + 1 times in the gradient; the output
+ * holds each function's forms once. Forward over reverse (fHvp, fHessian and gradientTangent
+ * forms) is built with such calls inlined (`inlineArrayResults`): the adjoint form has no tangent
+ * form.
  */
 
-/** The calls a reverse sweep turns into calls of the gradient form, by result: the gradient's variable, and the call. */
-export type RecordedCalls = Map<string, { readonly gradient: string; readonly call: Expr }>;
+/**
+ * The calls a reverse sweep turns into calls of the gradient form, by result: the gradient's
+ * variable, the call, and the parameters whose derivatives it needs (undefined: all).
+ */
+export type RecordedCalls = Map<string, { readonly gradient: string; readonly call: Expr; readonly wrt?: readonly number[] }>;
 
 /**
  * ḡ times a gradient entry, 0 where the entry is exactly 0 (the callee does not use the argument,
@@ -64,10 +83,15 @@ export function reverseCall(
   const callee = expr.callee!;
   if (callee.kind !== 'primal') throw new Error(`internal error: reverse mode over a call of ${callee.kind} '${callee.fn}'`);
   const layout = callee.layout;
-  if (!recorded.has(target)) recorded.set(target, { gradient: b.names.temp(), call: expr });
-  const { gradient } = recorded.get(target)!;
   // The parameters' arguments (the sizes after them have no adjoints).
   const count = layout ? layout.params.length : expr.args.length;
+  if (!recorded.has(target)) {
+    // Arguments constant here (numbers, the caller's constants) need no derivative: a gradient
+    // form for the others only, where some are constant (issue #15).
+    const wrt = expr.args.slice(0, count).flatMap((arg, k) => (arg.kind === 'var' && isActive(arg) ? [k] : []));
+    recorded.set(target, { gradient: b.names.temp(), call: expr, ...(wrt.length < count && { wrt }) });
+  }
+  const { gradient } = recorded.get(target)!;
   expr.args.slice(0, count).forEach((arg, k) => {
     if (arg.kind !== 'var' || !isActive(arg)) return;
     const entry = b.op('load', variable(gradient), constant(k + 1));
@@ -79,6 +103,45 @@ export function reverseCall(
     const index = b.names.user('i');
     const body = b.loopBody(index, () => {
       const element = times(b, g, b.op('load', entry, variable(index)));
+      b.emit({ kind: 'store', array: into, index: variable(index), expr: { op: 'copy', args: [element] }, accumulate: true, origin: b.origin });
+    });
+    b.emit({ kind: 'loop', index, from: constant(0), to: length, descending: false, body, origin: b.origin });
+  });
+}
+
+/**
+ * The reverse of `r = call(args)` for f returning an array, with `adjoint` r's adjoint array (ū):
+ * `v = f$adjoint(args, ū)`, then each active argument's adjoint added in, a number's `v[k]`, an
+ * array's element by element into the caller's adjoint array of it. Nothing is multiplied: ū is
+ * in f$adjoint's seed.
+ */
+export function reverseArrayCall(
+  b: Builder,
+  expr: Expr,
+  adjoint: string,
+  isActive: (o: Operand) => boolean,
+  accumulate: (name: string, c: Operand) => void,
+  adjointArray: (name: string) => string | undefined,
+): void {
+  const callee = expr.callee!;
+  if (callee.kind !== 'primal' || !callee.result) throw new Error(`internal error: the adjoint of a call of ${callee.kind} '${callee.fn}'`);
+  const layout = callee.layout;
+  const count = layout ? layout.params.length : expr.args.length;
+  const active = expr.args.slice(0, count).filter((arg) => arg.kind === 'var' && isActive(arg));
+  if (active.length === 0) return;
+  const { result: _, ...form } = callee;
+  const v = b.call({ ...form, kind: 'adjoint' }, [...expr.args, variable(adjoint)]);
+  expr.args.slice(0, count).forEach((arg, k) => {
+    if (arg.kind !== 'var' || !isActive(arg)) return;
+    const entry = b.op('load', v, constant(k));
+    const dims = layout?.params[k];
+    if (!dims) return accumulate(arg.name, entry);
+    const into = adjointArray(arg.name);
+    if (!into) throw new Error(`internal error: no adjoint array for '${arg.name}'`);
+    const length = flatLength(b, dims, expr.args.slice(count));
+    const index = b.names.user('i');
+    const body = b.loopBody(index, () => {
+      const element = b.op('load', entry, variable(index));
       b.emit({ kind: 'store', array: into, index: variable(index), expr: { op: 'copy', args: [element] }, accumulate: true, origin: b.origin });
     });
     b.emit({ kind: 'loop', index, from: constant(0), to: length, descending: false, body, origin: b.origin });
@@ -104,8 +167,8 @@ export function recordCalls(block: readonly Instr[], recorded: RecordedCalls): I
       if (i.kind === 'if' || i.kind === 'loop') return [mapNested(i, rewrite)];
       if (i.kind === 'let' && !i.expr && declared.has(i.target)) return [i, { ...i, target: recorded.get(i.target)!.gradient }];
       if ((i.kind !== 'const' && i.kind !== 'set' && i.kind !== 'let') || !i.expr || !recorded.has(i.target)) return [i];
-      const { gradient, call } = recorded.get(i.target)!;
-      const form: Expr = { ...call, callee: { ...call.callee!, kind: 'gradient' } };
+      const { gradient, call, wrt } = recorded.get(i.target)!;
+      const form: Expr = { ...call, callee: { ...call.callee!, kind: 'gradient', ...(wrt && { wrt }) } };
       const define = (expr: Expr): Instr => (i.kind === 'set' ? { ...i, target: gradient, expr } : { kind: 'const', target: gradient, expr, origin: i.origin });
       if (i.expr.op !== 'call') return [i, define(form)];
       return [define(form), { ...i, expr: { op: 'load', args: [variable(gradient), constant(0)] } }];
@@ -139,7 +202,8 @@ export function tangentOfCall(b: Builder, expr: Expr, dots: readonly (Operand | 
     return variable(target);
   };
   const tangents = expr.args.slice(0, count).map((_, k) => tangentOf(k));
-  const kind: Record<CallKind, CallKind | undefined> = { primal: 'tangent', gradient: 'gradientTangent', tangent: undefined, gradientTangent: undefined };
+  // (An adjoint form's call is in a reverse sweep, which forward mode is given with array results inlined.)
+  const kind: Record<CallKind, CallKind | undefined> = { primal: 'tangent', gradient: 'gradientTangent', tangent: undefined, gradientTangent: undefined, adjoint: undefined };
   const form = kind[callee.kind];
   if (!form) throw new Error(`internal error: forward mode over a call of ${callee.kind} '${callee.fn}'`);
   return b.call({ fn: callee.fn, kind: form, ...(layout && { layout }) }, [...expr.args, ...tangents]);
@@ -169,25 +233,46 @@ export function buildCalledForm(
 ): CalledForm {
   // Arrays flat, then the sizes (CallLayout), which stay const: they have no derivative.
   const layout = callLayout(decl);
-  const { ir, names } = lowerFunction(decl, table, nestedDerivative, kept, { flatArrays: layout !== undefined });
+  // Forward over reverse has no form for an adjoint form's call: array results inlined there.
+  const calls = callee.kind === 'gradientTangent' ? inlineArrayResults(kept, table) : kept;
+  const { ir, names } = lowerFunction(decl, table, nestedDerivative, calls, { flatArrays: layout !== undefined });
   const sizes = new Set(layout ? ir.params.slice(decl.params.length).map((p) => p.name) : []);
-  const primal: IrFunction = { ...ir, params: ir.params.map((p) => ({ ...p, isConst: sizes.has(p.name) })) };
+  // A gradient form for some parameters only: the others are constants to it (their entries 0).
+  const wrt = callee.kind === 'gradient' ? callee.wrt : undefined;
+  const constant_ = (p: IrFunction['params'][number], k: number) => sizes.has(p.name) || (wrt !== undefined && !wrt.includes(k));
+  const primal: IrFunction = { ...ir, params: ir.params.map((p, k) => ({ ...p, isConst: constant_(p, k) })) };
   // f's forward sweep, then its reverse sweep seeded with 1: the value and the gradient.
   const gradient = (): IrFunction => reverseMode(primal, names, options);
   const paramNames = (fn: IrFunction) => fn.params.map((p) => p.name);
   switch (callee.kind) {
     case 'primal': {
-      // Only a function with array parameters has one of its own (else it is the value function).
-      if (!layout) throw new Error('internal error: the primal form is the value function');
+      // Only a function with arrays in or out has one of its own (else it is the value function).
+      if (!hasPrimalForm(decl, table)) throw new Error('internal error: the primal form is the value function');
       const fn = optimize(primal, names);
       return { callee, ir: fn, params: paramNames(fn), results: [fn.value] };
     }
+    case 'adjoint': {
+      // f's forward sweep, then its reverse sweep seeded with the result's adjoint array ū (as fVjp's).
+      // (Its value is not returned: once the sweep is built, what only the value needed is dead code.)
+      const swept = reverseMode(primal, names, { ...options, cotangent: cotangentParameterName });
+      const fn = optimize({ ...swept, value: constant(0), result: undefined }, names);
+      // (An array parameter's adjoint is its adjoint array, a new array per call: never a constant.)
+      return { callee, ir: fn, params: [...paramNames(fn), cotangentParameterName], results: fn.gradient!.map((g) => g.adjoint) };
+    }
     case 'gradient': {
       const fn = optimize(gradient(), names);
-      return { callee, ir: fn, params: paramNames(fn), results: [fn.value, ...fn.gradient!.map((g) => g.adjoint)] };
+      // An entry per parameter, in order (a constant one's is 0), so that callers read entry k + 1 for k.
+      const adjoints = new Map(fn.gradient!.map((g) => [g.param.name, g.adjoint]));
+      const entries = decl.params.map((_, k) => adjoints.get(fn.params[k].name) ?? constant(0));
+      return { callee, ir: fn, params: paramNames(fn), results: [fn.value, ...entries] };
     }
     case 'tangent': {
-      const fn = optimize({ ...forwardMode(primal, names), value: constant(0) }, names);
+      const forward = forwardMode(primal, names);
+      // An array result whose tangent is 0 (f does not depend on its arguments) is a zero-filled array.
+      const zeros: Instr[] = [];
+      const value = forward.tangent!.value ?? (primal.result && primal.value.kind === 'var' ? zeroFilled(resultLength(primal.body, primal.value.name), names, zeros, decl) : constant(0));
+      const withZeros = { ...forward, body: [...forward.body, ...zeros], tangent: { ...forward.tangent!, value } };
+      const fn = optimize({ ...withZeros, value: constant(0) }, names);
       const seeds = fn.tangent!.seeds.map((s) => s.tangent);
       return { callee, ir: fn, params: [...paramNames(fn), ...seeds], results: [fn.tangent!.value ?? constant(0)] };
     }
@@ -213,6 +298,28 @@ export function buildCalledForm(
   }
 }
 
+/** A new zero-filled array of `length` numbers, made by an instruction added to `into`. */
+function zeroFilled(length: Operand, names: NameSupply, into: Instr[], decl: FunctionDecl): Operand {
+  const target = names.temp();
+  into.push({ kind: 'array', target, length, origin: { span: decl.span, statement: decl.span } });
+  return variable(target);
+}
+
+/** Whether a kept function has a primal form of its own: it takes or returns arrays (they are flat there). */
+export function hasPrimalForm(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): boolean {
+  return callLayout(decl) !== undefined || returnsArray(decl, table);
+}
+
+/**
+ * The kept set without the functions returning arrays: code that forward mode differentiates
+ * after reverse mode (fHvp, fHessian, gradientTangent forms) inlines them, since the adjoint form
+ * their reverse calls has no tangent form (calls stay calls there for functions returning numbers).
+ */
+export function inlineArrayResults(kept: ReadonlySet<string>, table: ReadonlyMap<string, FunctionDecl>): ReadonlySet<string> {
+  const numbers = [...kept].filter((name) => !returnsArray(table.get(name)!, table));
+  return numbers.length === kept.size ? kept : new Set(numbers);
+}
+
 /** The calls an IR function makes (kept functions' forms), in program order. */
 export function callsIn(fn: IrFunction): Callee[] {
   const found: Callee[] = [];
@@ -224,7 +331,7 @@ export function callsIn(fn: IrFunction): Callee[] {
   return found;
 }
 
-const formOrder: readonly CallKind[] = ['gradient', 'tangent', 'gradientTangent'];
+const formOrder: readonly CallKind[] = ['gradient', 'adjoint', 'tangent', 'gradientTangent'];
 
 /**
  * The forms of kept functions a module calls: noted from each function's IR as it is compiled,
@@ -232,7 +339,8 @@ const formOrder: readonly CallKind[] = ['gradient', 'tangent', 'gradientTangent'
  * kept function f calls), once each.
  */
 export class CallForms {
-  private readonly wanted = new Map<string, Set<CallKind>>();
+  /** By function: the forms wanted, by key (`formKey`). */
+  private readonly wanted = new Map<string, Map<string, Callee>>();
 
   constructor(
     private readonly table: ReadonlyMap<string, FunctionDecl>,
@@ -256,9 +364,10 @@ export class CallForms {
 
   private want(c: Callee): boolean {
     let kinds = this.wanted.get(c.fn);
-    if (!kinds) this.wanted.set(c.fn, (kinds = new Set()));
-    if (kinds.has(c.kind)) return false;
-    kinds.add(c.kind);
+    if (!kinds) this.wanted.set(c.fn, (kinds = new Map()));
+    const key = formKey(c);
+    if (kinds.has(key)) return false;
+    kinds.set(key, { fn: c.fn, kind: c.kind, ...(c.wrt && { wrt: c.wrt }) });
     return true;
   }
 
@@ -266,17 +375,17 @@ export class CallForms {
   forms(): KeptFunctionForms[] {
     const kept = new Set(this.graph.kept.keys());
     const built = new Map<string, CalledForm>();
-    const key = (c: Callee) => `${c.kind} ${c.fn}`;
+    const key = (c: Callee) => `${c.fn} ${formKey(c)}`;
     for (let pending = true; pending; ) {
       pending = false;
       for (const [fn, kinds] of [...this.wanted]) {
-        for (const kind of [...kinds]) {
+        for (const wanted of [...kinds.values()]) {
           const decl = this.table.get(fn)!;
           const layout = callLayout(decl);
           // A function of numbers is its own primal form (the value function).
-          if ((kind === 'primal' && !layout) || built.has(key({ fn, kind }))) continue;
-          const form = buildCalledForm({ fn, kind, ...(layout && { layout }) }, decl, this.table, kept, this.options);
-          built.set(key({ fn, kind }), form);
+          if ((wanted.kind === 'primal' && !hasPrimalForm(decl, this.table)) || built.has(key(wanted))) continue;
+          const form = buildCalledForm({ ...wanted, ...(layout && { layout }) }, decl, this.table, kept, this.options);
+          built.set(key(wanted), form);
           for (const c of callsIn(form.ir)) if (this.want(c)) pending = true;
           pending = true;
         }
@@ -293,23 +402,39 @@ export class CallForms {
         : this.policy === 'keep'
           ? `${fn} is compiled once and called, not inlined (the option calls: 'keep').`
           : `${fn} is compiled once and called, not inlined: ${why.size} operations × ${why.sites} call site${why.sites === 1 ? '' : 's'}\n(inlined, that would copy more than ${KEEP_WORK} operations).`;
-      const layout = callLayout(this.table.get(fn)!);
+      const decl = this.table.get(fn)!;
+      const layout = callLayout(decl);
       const arrays = layout
-        ? `\nIts forms take each array flat (a matrix's rows one after the other), then its sizes\n(${sizeNamesOf(this.table.get(fn)!).join(', ')}) from the caller's arrays; an array's derivative is returned as a new array.` +
+        ? `\nIts forms take each array flat (a matrix's rows one after the other), then its sizes\n(${sizeNamesOf(decl).join(', ')}) from the caller's arrays; an array's derivative is returned as a new array.` +
           (why.recursive ? `\nA call may be running when the same form is called again (recursion): its\nwork arrays are new arrays, not the module's reused ones.` : '')
         : '';
+      const derivatives = returnsArray(decl, this.table)
+        ? `It returns an array (flat, a new array per call), so a gradient's reverse sweep calls\n${calledFunctionName(fn, 'adjoint')} with the adjoint array of the result: it computes ${fn}'s values again\nfrom the arguments (nothing is stored by the forward sweep), then the arguments' adjoints.`
+        : `A gradient's forward sweep calls ${calledFunctionName(fn, 'gradient')} (its value and its derivatives at the\narguments) and its reverse sweep multiplies those by the call's adjoint: nothing of\n${fn} is computed again (in a loop, the iteration the reverse sweep recomputes calls it).`;
       result.push({
         name: fn,
-        why: `${reason}\nA gradient's forward sweep calls ${calledFunctionName(fn, 'gradient')} (its value and its derivatives at the\narguments) and its reverse sweep multiplies those by the call's adjoint: nothing of\n${fn} is computed again (in a loop, the iteration the reverse sweep recomputes calls it).${arrays}`,
+        why: `${reason}\n${derivatives}${arrays}`,
+        // (A function of numbers is its own primal form: an alias, printed only if a call reads it.)
         primal: kinds.has('primal'),
         reentrant: why.recursive === true,
-        forms: (layout ? (['primal', ...formOrder] as const) : formOrder).filter((k) => kinds.has(k)).map((k) => built.get(key({ fn, kind: k }))!),
+        // By kind, and a kind's forms for some parameters only after its form for all, in order of their positions.
+        forms: (hasPrimalForm(decl, this.table) ? (['primal', ...formOrder] as const) : formOrder).flatMap((k) =>
+          [...kinds.values()]
+            .filter((c) => c.kind === k)
+            .sort((a, b) => formKey(a).localeCompare(formKey(b)))
+            .map((c) => built.get(key(c))!),
+        ),
       });
     }
     // Source order, whatever order the graph decided them in.
     const order = new Map([...this.table.keys()].map((name, i) => [name, i]));
     return result.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   }
+}
+
+/** A form's key among its function's: its kind, and the parameters a gradient form is for (`gradient 1 2`). */
+function formKey(c: Callee): string {
+  return c.wrt ? `${c.kind} ${c.wrt.map((k) => String(k).padStart(4, '0')).join(' ')}` : c.kind;
 }
 
 /** What the emitter prints for one kept function (emit-js.ts `KeptFunction`). */

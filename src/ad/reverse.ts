@@ -10,7 +10,7 @@ import { newValueTapes, skippable, tapeIterationValues, type ValueTape } from '.
 import { copyAliases } from './copies.ts';
 import { accumulateOnce, addOncePerElement } from './accumulate-once.ts';
 import { isDifferentiable, rules } from './rules.ts';
-import { recordCalls, reverseCall, type RecordedCalls } from './calls.ts';
+import { recordCalls, reverseArrayCall, reverseCall, type RecordedCalls } from './calls.ts';
 import { isPartialProductName } from '../emit/names.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
@@ -80,7 +80,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       }
     });
   forEachInstr(forward, (i) => {
-    if (i.kind === 'array') arrays.add(i.target);
+    if (i.kind === 'array' || isArrayCall(i)) arrays.add(i.target);
   });
   noteRows(forward);
   // Arrays written again by each iteration of a loop with state (work arrays made in its body,
@@ -281,6 +281,28 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         case 'let':
         case 'const':
         case 'set': {
+          if (isArrayCall(instr)) {
+            // A kept call returning an array: its adjoint form, given the result's adjoint array (calls.ts).
+            const adjointArray = arrayAdjoints.get(instr.target);
+            if (!adjointArray || !addedTo.has(adjointArray)) break;
+            reverseArrayCall(
+              b,
+              instr.expr!,
+              adjointArray,
+              (a) => a.kind === 'var' && active.has(a.name),
+              (name, c) => {
+                // (As a number kept call's: the callee may not use the argument, an adjoint of exactly 0.)
+                if (c.kind === 'var') markMayBeZero(c.name);
+                accumulate(name, c);
+              },
+              (name) => {
+                const target = adjointArrayOf(name);
+                if (target) addedTo.add(target);
+                return target;
+              },
+            );
+            break;
+          }
           const g = adjoints.get(instr.target);
           if (!g || !instr.expr || !active.has(instr.target)) break;
           const { op, args } = instr.expr;
@@ -445,6 +467,17 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     const before = b.current.length;
     const storedAt = new Map<string, Extract<Instr, { kind: 'store' }>>();
     const definedBefore = new Set<string>();
+    // Arrays this iteration makes (a kept call's flat copy of a matrix, a list): made again here,
+    // so filled again here too (their elements are not in the forward sweep's arrays).
+    const madeHere = new Set(body.flatMap((i) => (i.kind === 'array' ? [i.target] : [])));
+    const fillsOnlyMadeHere = (loop: Instr) => {
+      let stores = 0;
+      let others = 0;
+      forEachInstr([loop], (i) => {
+        if (i.kind === 'store') madeHere.has(i.array) ? stores++ : others++;
+      });
+      return stores > 0 && others === 0;
+    };
     for (const instr of body) {
       // (A whole iteration runs its stores in order: nothing is stored yet when a value is computed.
       // An element updated in place still holds the value stored when its store is reversed: the
@@ -465,7 +498,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           // A whole iteration (of a loop with state) writes its arrays again, in order; the results
           // the forward sweep stored for the reverse sweep are there already. A product's partial
           // products (a nested gradient's) are written again by each iteration: again here too.
-          if ((whole && !tapeArrays.has(instr.array)) || isPartialProductName(instr.array)) b.emit(instr);
+          if ((whole && !tapeArrays.has(instr.array)) || isPartialProductName(instr.array) || (!whole && madeHere.has(instr.array))) b.emit(instr);
           continue;
         case 'check':
           continue;
@@ -483,6 +516,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           if (instr.carried) {
             // A loop with state inside the iteration: run again, storing its states for its own reverse.
             for (const i of tapeLoop(instr, names, tapes, budget)) b.emit(i.kind === 'loop' ? { ...i, note: 'recomputed for the reverse sweep' } : i);
+            continue;
+          }
+          if (!instr.reduction && !whole && fillsOnlyMadeHere(instr)) {
+            b.emit({ ...(withoutChecks(instr) as Loop), note: 'recomputed for the reverse sweep: it fills an array this iteration makes' });
             continue;
           }
           if (!instr.reduction && writesPartialProducts(instr)) {
@@ -1058,6 +1095,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     block.forEach((instr) => {
       if (instr.kind === 'array' && active.has(instr.target) && !aliases.has(instr.target) && !(inLoop && isPartialProductName(instr.target)))
         allocate(instr.target, valueTapes.lengths.get(instr.target) ?? instr.length, instr.rows);
+      else if (isArrayCall(instr) && active.has(instr.target)) allocate(instr.target, instr.expr.callee!.result!.length);
       else if (instr.kind === 'if') [instr.then, instr.else].forEach((b) => allocateAll(b, inLoop));
       else if (instr.kind === 'loop') allocateAll(instr.body, true);
     });
@@ -1095,6 +1133,11 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   // reads its additions into the adjoint arrays as they are.
   const reverse = options.guardZeros === false ? b.current : addOncePerElement(accumulateOnce(b.current, names), names);
   return { ...fn, body: recordCalls(storeEveryState(forward, names, tapes), recorded), reverse: recordCalls(reverse, recorded), gradient };
+}
+
+/** `r = call(args)` of a kept function returning an array (r is then an array: calls.ts). */
+function isArrayCall(i: Instr): i is Extract<Instr, { kind: 'const' | 'let' | 'set' }> & { readonly expr: Expr } {
+  return (i.kind === 'const' || i.kind === 'let' || i.kind === 'set') && i.expr?.op === 'call' && i.expr.callee?.result !== undefined;
 }
 
 /**

@@ -16,7 +16,9 @@ export const INLINING_GROWTH = 8;
  * A call is inlined unless it stays a call (src/ir/call-graph.ts: functions of numbers whose
  * inlined copies would add up), so a function's code is its own plus its inlined callees', and
  * its nesting adds up through them. What still grows this way is inlining functions that take
- * or return arrays (always inlined): this measures both, callees first and without recursion,
+ * arrays and return a number (always inlined by size) and functions returning arrays called
+ * inside blocks (inlined there; this measure counts their calls as kept, one operation, where the
+ * function is kept): this measures both, callees first and without recursion,
  * and reports a function whose inlined code would be too large or too deep instead of letting the
  * compiler run out of time or stack. Runs only on a program without recursion.
  */

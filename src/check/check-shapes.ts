@@ -23,6 +23,9 @@ type Entity = ArrayInfo | { readonly kind: 'index'; readonly range: AffineRange 
 
 const sizeSymbol = (name: string) => `size:${name}`;
 const indexSymbol = (name: string) => `index:${name}`;
+/** Whether a symbol of a length's form is a size, and which (a callee's result length in its sizes: call-graph.ts, lower.ts). */
+export const isSizeSymbol = (symbol: string): boolean => symbol.startsWith('size:');
+export const sizeOfSymbol = (symbol: string): string => symbol.slice('size:'.length);
 const display = (symbol: string) => symbol.slice(symbol.indexOf(':') + 1);
 const show = (e: Expr) => printExpr(e).replace(/^\((.*)\)$/, '$1');
 /** `0.5`, or `1 / 0 (Infinity)` for a computed constant. */

@@ -82,17 +82,17 @@ export const messages = {
   inlinedTooDeep: {
     code: 'AD3005',
     text: (name: string, limit: number) =>
-      `'${name}' nests too deeply once its calls are inlined (the limit is ${limit} levels; calls of functions that take or return arrays are always inlined); split expressions with 'let'`,
+      `'${name}' nests too deeply once its calls are inlined (the limit is ${limit} levels; calls of functions that take arrays and return a number are always inlined, as are calls returning arrays in 'for', 'while' and 'if' blocks); split expressions with 'let'`,
   },
   inlinedTooLarge: {
     code: 'AD3006',
     text: (name: string, size: number, inlined: number, limit: number) =>
-      `'${name}' grows to ${size} operations once calls are inlined, ${inlined} of them from its calls (the limit is ${limit} from calls; calls of functions that take or return arrays are always inlined); call large array functions from fewer places`,
+      `'${name}' grows to ${size} operations once calls are inlined, ${inlined} of them from its calls (the limit is ${limit} from calls; calls of functions that take arrays and return a number are always inlined, as are calls returning arrays in 'for', 'while' and 'if' blocks); call large array functions from fewer places`,
   },
   inliningGrowsFile: {
     code: 'AD3007',
     text: (name: string, size: number, limit: number) =>
-      `inlining calls grows this file to ${size} operations by '${name}' (the limit here is ${limit}; calls of functions that take or return arrays are always inlined); call large array functions from fewer places`,
+      `inlining calls grows this file to ${size} operations by '${name}' (the limit here is ${limit}; calls of functions that take arrays and return a number are always inlined, as are calls returning arrays in 'for', 'while' and 'if' blocks); call large array functions from fewer places`,
   },
   missingReturn: { code: 'AD3003', text: (name: string) => `function '${name}' has no 'return' at the end of its block` },
   statementAfterReturn: { code: 'AD3004', text: () => `'return' must be the last statement of a block` },

@@ -177,13 +177,16 @@ export function declaredOutName(parameters: readonly string[]): string {
 
 /**
  * The compiled forms of a function whose calls stay calls (src/ad/calls.ts), internal to the
- * module: `f$primal` (the value; an alias of f, so a local named f cannot shadow it), `f$gradient`,
- * `f$tangent`, `f$gradientTangent`. A word after the `$` is never a duplicate (`f$2`), chunk
+ * module: `f$primal` (the value; a form of its own for a function taking or returning arrays, which
+ * takes and returns them flat), `f$gradient`, `f$tangent`, `f$gradientTangent`, and `f$adjoint`
+ * (a function returning an array: the arguments' adjoints given the result's); a gradient form
+ * for some parameters only has their positions after it (`f$gradient$1$2`). A word after the `$` is never a duplicate (`f$2`), chunk
  * (`f$1`) or scratch (`f$scratch`) name, and user names cannot contain `$`.
  */
-export function calledFunctionName(functionName: string, kind: 'primal' | 'gradient' | 'tangent' | 'gradientTangent'): string {
+export function calledFunctionName(functionName: string, kind: 'primal' | 'gradient' | 'tangent' | 'gradientTangent' | 'adjoint', wrt?: readonly number[]): string {
   const local = localFunctionName(functionName);
-  return `${local.endsWith('$') ? local : `${local}$`}${kind}`;
+  // A gradient form for some parameters only: their positions after it (`f$gradient$1$2`).
+  return `${local.endsWith('$') ? local : `${local}$`}${kind}${wrt ? wrt.map((k) => `$${k}`).join('') : ''}`;
 }
 
 /**

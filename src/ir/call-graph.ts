@@ -1,6 +1,8 @@
 import { callsItself } from '../check/check-termination.ts';
 import { allStatements, anyReachable, childrenOf, hasStatefulCode, returnsArray, statementExprs, type Expr, type FunctionDecl } from '../syntax/ast.ts';
 import type { CallLayout } from './ir.ts';
+import { resultShapes } from '../check/check-program.ts';
+import { isSizeSymbol, type ArrayInfo } from '../check/check-shapes.ts';
 
 /**
  * Which calls stay calls. A user function is either inlined at each call site (its body lowered
@@ -15,7 +17,12 @@ import type { CallLayout } from './ir.ts';
  * where size(f) is f's operations once its inlined callees are counted in (a kept callee counts
  * as one call) and sites(f) the calls of f written in the file. Every function is also exported
  * on its own, so one call site already means two copies: size × sites is what inlining adds.
- * A function returning an array is always inlined (its result's calling convention is not built).
+ * A function returning an array is kept by the same rule, when its result's lengths are sums of
+ * its sizes times numbers (check-shapes.ts computes them: the caller computes the length from the
+ * sizes it passes) and no call of it stands inside a `for`, `while` or `if` block (there it is
+ * inlined, as before: the reverse sweep of a block recomputes its code, and the result's adjoint
+ * array would be shared between iterations). Its primal form returns the result flat, and its
+ * reverse is an adjoint form taking the result's adjoint array (src/ad/calls.ts).
  * A function taking arrays and returning a number can stay a call (its forms take the arrays flat,
  * then the sizes: `CallLayout`); the compiler keeps it when it calls itself (recursion over a size
  * that decreases, check-termination.ts), when it has state and is called once per index, or with
@@ -55,6 +62,24 @@ export interface CallGraph {
 /** Whether calls of a function can stay calls: numbers and arrays in, a number out. */
 export function canStayCall(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): boolean {
   return !returnsArray(fn, functions);
+}
+
+/**
+ * Whether calls of a function returning an array can stay calls (see above): its result's lengths
+ * are known from its sizes. Undefined for a function returning a number.
+ */
+export function keepsArrayResult(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>): boolean | undefined {
+  if (!returnsArray(fn, functions)) return undefined;
+  const result = resultShapeOf(functions)(fn.name);
+  return result !== undefined && result.dims.every((d) => d.length !== undefined && [...d.length.keys()].every((symbol) => symbol === '' || isSizeSymbol(symbol)));
+}
+
+/** The result shapes of one checked table, computed once (check-program.ts). */
+const resultShapeTables = new WeakMap<ReadonlyMap<string, FunctionDecl>, (name: string) => ArrayInfo | undefined>();
+export function resultShapeOf(functions: ReadonlyMap<string, FunctionDecl>): (name: string) => ArrayInfo | undefined {
+  let shapes = resultShapeTables.get(functions);
+  if (!shapes) resultShapeTables.set(functions, (shapes = resultShapes(functions)));
+  return shapes;
 }
 
 /** The size names of a function's array parameters, in order of first appearance. */
@@ -123,6 +148,25 @@ function calledPerIndex(functions: ReadonlyMap<string, FunctionDecl>): Set<strin
   return found;
 }
 
+/** The user functions called inside a `for`, `while` or `if` statement's block (or its header). */
+function calledInBlocks(functions: ReadonlyMap<string, FunctionDecl>): Set<string> {
+  const found = new Set<string>();
+  for (const fn of functions.values()) {
+    // (A block's statements hold the blocks nested in it: the top level's blocks are enough.)
+    for (const s of fn.body) {
+      if (s.kind !== 'for' && s.kind !== 'while' && s.kind !== 'if') continue;
+      for (const inner of allStatements([s])) {
+        for (const stack: Expr[] = [...statementExprs(inner)]; stack.length > 0; ) {
+          const e = stack.pop()!;
+          if (e.kind === 'call' && functions.has(e.callee)) found.add(e.callee);
+          stack.push(...childrenOf(e));
+        }
+      }
+    }
+  }
+  return found;
+}
+
 /**
  * Decides, callees first, which functions are kept as calls, measuring each with its inlined
  * callees. Runs only on a program without recursion; iterative, so long chains cost no stack.
@@ -148,6 +192,7 @@ function measureCallGraph(functions: ReadonlyMap<string, FunctionDecl>, policy: 
   const kept = new Map<string, { size: number; sites: number; perIndex?: boolean; recursive?: boolean }>();
   const measures = new Map<string, FunctionMeasure>();
   const perIndex = calledPerIndex(functions);
+  const inBlocks = calledInBlocks(functions);
   // A function calling itself (bounded: check-termination.ts) is kept, so a call of itself counts one.
   const recursive = new Set([...functions.values()].filter((fn) => policy !== 'inline' && canStayCall(fn, functions) && callsOf.get(fn.name)!.includes(fn.name)).map((fn) => fn.name));
   for (const name of recursive) kept.set(name, { size: 0, sites: 0, recursive: true });
@@ -192,6 +237,9 @@ function measureCallGraph(functions: ReadonlyMap<string, FunctionDecl>, policy: 
     if (recursive.has(fn.name)) kept.set(fn.name, { size, sites: n, recursive: true });
     else if (perIndex.has(fn.name) && staysCallPerIndex(fn, functions, policy)) kept.set(fn.name, { size, sites: n, perIndex: true });
     else if (keep && canStayCall(fn, functions) && (policy === 'keep' || fn.params.every((p) => !p.type))) kept.set(fn.name, { size, sites: n });
+    // A function returning an array, by the same rule, whatever its parameters (issue #15: a chain
+    // of them inlined doubles at each level that calls the one below twice).
+    else if (keep && !inBlocks.has(fn.name) && keepsArrayResult(fn, functions)) kept.set(fn.name, { size, sites: n });
   }
   return { kept, measures };
 }

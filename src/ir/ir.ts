@@ -74,6 +74,8 @@ export interface Expr {
  *   gradient         (args) → [the value, ∂f/∂ each argument (a number, or an array for an array)]
  *   tangent          (args, ȧrgs) → the tangent of the value
  *   gradientTangent  (args, ȧrgs) → the tangents of gradient's results (forward over reverse)
+ *   adjoint          (args, ū) → [ūᵀ·∂f/∂ each argument], for f returning an array (ū the adjoint
+ *                    array of its result, given by the caller's reverse sweep)
  * A reverse sweep calls `gradient` where its forward sweep would call `primal`, and multiplies
  * the gradient by the call's adjoint ḡ (src/ad/calls.ts says why).
  */
@@ -85,6 +87,17 @@ export interface Callee {
    * the other) and, after the parameters, the value of each of its sizes (see `CallLayout`).
    */
   readonly layout?: CallLayout;
+  /**
+   * A function returning an array: its `primal` and `tangent` forms return a flat array of
+   * `length` numbers (in the caller's variables), and the reverse sweep takes that array's adjoint
+   * array, of the same length, which it passes to the `adjoint` form.
+   */
+  readonly result?: { readonly length: Operand };
+  /**
+   * A `gradient` form computing the derivatives for these parameters only (their positions, in
+   * order): the others are constant at the call site, and their entries are 0. Undefined: all.
+   */
+  readonly wrt?: readonly number[];
 }
 
 /**
@@ -97,7 +110,7 @@ export interface CallLayout {
   readonly params: readonly (readonly (number | { readonly size: number })[] | undefined)[];
   readonly sizes: number;
 }
-export type CallKind = 'primal' | 'gradient' | 'tangent' | 'gradientTangent';
+export type CallKind = 'primal' | 'gradient' | 'tangent' | 'gradientTangent' | 'adjoint';
 
 /** Where an instruction comes from: the source expression, and the statement that contains it. */
 export interface Origin {

@@ -4,7 +4,8 @@ import { allStatements, assertNever, childrenOf, derivativeTarget, directIndexUs
 import { constants, isBuiltin } from './builtins.ts';
 import { isTemporary } from '../emit/names.ts';
 import { Builder, NameSupply } from './builder.ts';
-import { callLayout, sizeNamesOf } from './call-graph.ts';
+import { callLayout, resultShapeOf, sizeNamesOf } from './call-graph.ts';
+import { isSizeSymbol, sizeOfSymbol } from '../check/check-shapes.ts';
 import { constant, declaredIn, forEachInstr, readsOf, variable, type Instr, type IrFunction, type Op, type Operand, type Param, type Reduction, type SizeBinding } from './ir.ts';
 
 /** The IR operation of each binary operator of the language. */
@@ -688,7 +689,16 @@ function lowerArray(e: Expr, scope: Map<string, Value>, cx: Context): ArrayValue
     if (!isArray(gradient)) throw new Error(`internal error: ${printExpr(e)} is not an array`);
     return gradient;
   }
-  const value = e.kind === 'name' ? scope.get(e.name) : e.kind === 'call' && cx.functions.has(e.callee) ? inlineCall(cx.functions.get(e.callee)!, e.args, scope, cx) : undefined;
+  // A call of a kept function returning an array stays a call outside blocks (call-graph.ts).
+  const keptCall = e.kind === 'call' && cx.kept.has(e.callee) && cx.blocks === 0;
+  const value =
+    e.kind === 'name'
+      ? scope.get(e.name)
+      : e.kind === 'call' && cx.functions.has(e.callee)
+        ? keptCall
+          ? lowerKeptArrayCall(cx.functions.get(e.callee)!, e.args, scope, cx)
+          : inlineCall(cx.functions.get(e.callee)!, e.args, scope, cx)
+        : undefined;
   if (!isArray(value)) throw new Error(`internal error: ${printExpr(e)} is not an array`);
   return value;
 }
@@ -747,17 +757,66 @@ function lowerKeptCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<s
   const { b } = cx;
   const layout = callLayout(callee);
   if (!layout) return b.call({ fn: callee.name, kind: 'primal' }, args.map((a) => lowerExpr(a, scope, cx)));
+  const { operands, sizes } = keptCallArguments(callee, args, scope, cx);
+  return b.call({ fn: callee.name, kind: 'primal', layout }, [...operands, ...sizes]);
+}
+
+/** A kept call's arguments (arrays flat), the values of the callee's sizes, and those sizes as forms. */
+function keptCallArguments(callee: FunctionDecl, args: readonly Expr[], scope: Map<string, Value>, cx: Context): { operands: Operand[]; sizes: Operand[]; forms: (Affine | undefined)[] } {
+  const { b } = cx;
+  const layout = callLayout(callee);
   const sizes: Operand[] = [];
+  const forms: (Affine | undefined)[] = [];
   const operands = callee.params.map((p, k): Operand => {
-    if (!p.type) return lowerExpr(args[k], scope, cx);
+    if (!p.type || !layout) return lowerExpr(args[k], scope, cx);
     let array = lowerArray(args[k], scope, cx);
     layout.params[k]!.forEach((d, i) => {
-      if (typeof d !== 'number') sizes[d.size] ??= array.dims[i];
+      if (typeof d !== 'number' && sizes[d.size] === undefined) {
+        sizes[d.size] = array.dims[i];
+        forms[d.size] = array.forms[i];
+      }
     });
     if (array.layout === 'rows') array = flatCopy(p.name, array, cx);
     return variable(array.ref);
   });
-  return b.call({ fn: callee.name, kind: 'primal', layout }, [...operands, ...sizes]);
+  return { operands, sizes, forms };
+}
+
+/**
+ * A call that stays a call, of a function returning an array (call-graph.ts keeps it only where
+ * its result's lengths are sums of its sizes times numbers, as check-shapes.ts computed them):
+ * the caller computes those lengths from the sizes it passes, and the call returns the result
+ * flat, a new array (its primal form's).
+ */
+function lowerKeptArrayCall(callee: FunctionDecl, args: readonly Expr[], scope: Map<string, Value>, cx: Context): ArrayValue {
+  const { b } = cx;
+  const layout = callLayout(callee);
+  const { operands, sizes, forms } = keptCallArguments(callee, args, scope, cx);
+  const result = resultShapeOf(cx.functions)(callee.name);
+  const names = sizeNamesOf(callee);
+  const dims: Operand[] = [];
+  const dimForms: (Affine | undefined)[] = [];
+  for (const d of result?.dims ?? []) {
+    if (!d.length) throw new Error(`internal error: the result of '${callee.name}' has no known length`);
+    const c0 = d.length.get('') ?? 0;
+    let dim: Operand | undefined = c0 === 0 ? undefined : constant(c0);
+    let form: Affine | undefined = affineConstant(c0);
+    for (const [symbol, c] of d.length) {
+      if (symbol === '') continue;
+      const k = isSizeSymbol(symbol) ? names.indexOf(sizeOfSymbol(symbol)) : -1;
+      if (k < 0) throw new Error(`internal error: the result of '${callee.name}' has a length in '${symbol}'`);
+      const term = c === 1 ? sizes[k] : b.op('mul', constant(c), sizes[k]);
+      dim = dim ? b.op('add', dim, term) : term;
+      form = form && forms[k] ? affineCombine(form, forms[k]!, c) : undefined;
+    }
+    dims.push(dim ?? constant(0));
+    dimForms.push(form);
+  }
+  let length = dims[0];
+  for (let k = 1; k < dims.length; k++) length = b.op('mul', length, dims[k]);
+  const call = b.call({ fn: callee.name, kind: 'primal', ...(layout && { layout }), result: { length } }, [...operands, ...sizes]);
+  if (call.kind !== 'var') throw new Error('internal error: a call is not a variable');
+  return { kind: 'array', ref: call.name, layout: 'flat', dims, forms: dimForms };
 }
 
 /**

@@ -378,13 +378,17 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
     };
     const reverse = ir.reverse ?? [];
     const printer = new BodyPrinter(context.lines, inlinableTemporaries([...ir.body, ...reverse], form.results), kept.name, allocate);
-    const name = calledFunctionName(kept.name, form.callee.kind);
+    const name = calledFunctionName(kept.name, form.callee.kind, form.callee.wrt);
+    const wrt = form.callee.wrt?.map((k) => ir.params[k].sourceName);
     const args = ir.params.map((p) => p.sourceName).join(', ');
     const docs: Record<typeof form.callee.kind, string> = {
       primal: `${name}(${args}): the value of ${kept.name}, its arrays flat.`,
-      gradient: `${name}(${args}): [the value of ${kept.name}, its derivative with respect to each parameter], by its forward sweep and then its reverse sweep.`,
+      gradient: wrt
+        ? `${name}(${args}): [the value of ${kept.name}, its derivative with respect to each parameter], by its forward sweep and then its reverse sweep; for ${wrt.join(', ')} only (the other arguments are constant where it is called: their entries are 0).`
+        : `${name}(${args}): [the value of ${kept.name}, its derivative with respect to each parameter], by its forward sweep and then its reverse sweep.`,
       tangent: `${name}(${args}, their tangents): the tangent of ${kept.name}'s value, by forward mode.`,
       gradientTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'gradient')}'s results, by forward mode over it.`,
+      adjoint: `${name}(${args}, the adjoint of the result): [the adjoint of each parameter], by ${kept.name}'s forward sweep and then its reverse sweep seeded with it.`,
     };
     const p = printer.out;
     p.push(`/** ${docs[form.callee.kind]} */`, ir.span.start);
@@ -392,7 +396,8 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
     printer.statements(ir.body, '  ', false);
     printer.statements(reverse, '  ', true);
     const results = form.results.map((o) => printer.operand(o).text);
-    p.push(`  return ${results.length === 1 ? results[0] : `[${results.join(', ')}]`};`, ir.span.start);
+    // (An adjoint form returns a list however many parameters it has: its caller reads entry k.)
+    p.push(`  return ${results.length === 1 && form.callee.kind !== 'adjoint' ? results[0] : `[${results.join(', ')}]`};`, ir.span.start);
     p.push('}');
     out.lines.push('', ...p.lines);
     out.origins.push(undefined, ...p.origins);

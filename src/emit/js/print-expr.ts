@@ -89,7 +89,7 @@ export function printOp(e: Expr, operand: (o: Operand) => Printed): Printed {
     case 'row':
       return { text: `${wrap(args[0], jsPrecedence.primary)}[${args[1].text}]`, prec: jsPrecedence.primary };
     case 'call':
-      return { text: `${calledFunctionName(e.callee!.fn, e.callee!.kind)}(${args.map((a) => a.text).join(', ')})`, prec: jsPrecedence.primary };
+      return { text: `${calledFunctionName(e.callee!.fn, e.callee!.kind, e.callee!.wrt)}(${args.map((a) => a.text).join(', ')})`, prec: jsPrecedence.primary };
     case 'select':
       return {
         text: `${wrap(args[0], jsPrecedence.select + 1)} ? ${wrap(args[1], jsPrecedence.select)} : ${wrap(args[2], jsPrecedence.select)}`,
