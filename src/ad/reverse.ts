@@ -879,10 +879,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
      * Z0 guarded: an ODE's state unused after the loop (d$v = 0) needs guards in its last
      * iteration only, and the others run without `if (d$v !== 0)` (which cost ~2× on a small body).
      */
+    // A loop with a loop with state inside it is built once, every state adjoint guarded (as
+    // before the guards were chosen): each build of its body builds the inner loops' reverses,
+    // which choose their own guards, so choosing here too would build the innermost body
+    // (builds per level)^depth times (loops nested 16 deep did not finish).
+    let nested = false;
+    forEachInstr(core, (i) => (nested ||= i.kind === 'loop' && i.carried !== undefined));
     const start = mark();
-    let guarded: Set<string> = seeds;
+    let guarded: Set<string> = nested ? new Set(carriedAdjoints) : seeds;
     let first: Instr[] | undefined;
-    if (seeds.size > 0) {
+    if (seeds.size > 0 && !nested) {
       const [block, after] = reverseWith(seeds, index);
       if (block.length === 0) return undo(start);
       const peeled: Instr[] = [{ kind: 'const', target: index, expr: { op: 'sub', args: [last, constant(1)] }, origin }, ...block];
