@@ -200,7 +200,7 @@ function compileFunction(
   const reverse = want.hvp || want.hessian ? reverseMode(again.ir, again.names, { ...reverseOptions, guardZeros: false }) : undefined;
   // The gradient alone may keep logsumexp tapes (written by the JS emitter's loops: forward mode
   // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
-  const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js' }) : undefined;
+  const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js', regroup: !(want.hvp || want.hessian) }) : undefined;
   // fJacobian takes reverse rows (one fVjp per output) when there are fewer outputs than inputs.
   const vjp = want.vjp || want.jacobian ? optimize(reverseMode(ir, names, { ...options, cotangent: cotangentParameterName }), names) : undefined;
   return {
@@ -281,7 +281,12 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const lines = new LineMap(source);
   const graph = buildCallGraph(checked.table, policy);
-  const kept = new Set(graph.kept.keys());
+  // The wasm target has no flat-result primal/adjoint forms for functions returning arrays: it
+  // inlines those the size × call-site rule would keep (recursive or per-index ones stay kept, as
+  // before that rule; the wasm target refuses what it cannot compile, AD5042).
+  const keptHere = (name: string, k: { recursive?: boolean; perIndex?: boolean }) =>
+    target !== 'wasm' || policy === 'keep' || k.recursive === true || k.perIndex === true || !returnsArray(checked.table.get(name)!, checked.table);
+  const kept = new Set([...graph.kept].filter(([name, k]) => keptHere(name, k)).map(([name]) => name));
   const calls = new CallForms(checked.table, graph, policy, options);
   const cache = options.cache;
   // A function's code also depends on which of its callees are kept, decided over the whole file:

@@ -31,6 +31,12 @@ export interface ReverseOptions {
   /** Guard contributions of adjoints that may be exactly 0 (default true); off for nested gradients. */
   readonly guardZeros?: boolean;
   /**
+   * Regroup additions into adjoint arrays (accumulate-once.ts; default true). Off when fHessian or
+   * fHvp is exported beside fGrad: their gradient, from a sweep built without it, then equals
+   * fGrad's bit for bit (regrouped sums round differently).
+   */
+  readonly regroup?: boolean;
+  /**
    * Let the forward sweep store a logsumexp's exp(term - maximum) for the reverse sweep (loops.ts;
    * default false). Only for code nothing differentiates again, emitted by the JS target: the tape
    * is written by the emitted loop, not by IR stores that forward mode could follow.
@@ -1137,7 +1143,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   // Each element of an adjoint array written once per loop, or per block, where it can be (accumulate-once.ts);
   // not in a sweep that is differentiated again (a nested gradient's, a Hessian's: guards off), which
   // reads its additions into the adjoint arrays as they are.
-  const reverse = options.guardZeros === false ? b.current : addOncePerElement(accumulateOnce(b.current, names), names);
+  const reverse = options.guardZeros === false || options.regroup === false ? b.current : addOncePerElement(accumulateOnce(b.current, names), names);
   return { ...fn, body: recordCalls(storeEveryState(forward, names, tapes), recorded), reverse: recordCalls(reverse, recorded), gradient };
 }
 
