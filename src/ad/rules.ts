@@ -198,6 +198,22 @@ const fromReverse =
     return sum ?? zero;
   };
 const unit = () => one;
+/**
+ * The rule, but a tangent of exactly 0 gives 0: for the operations whose partial is infinite where
+ * their value is finite (sqrt and cbrt at 0, asin and acos at ±1), the derivative along a direction
+ * that does not move the argument is 0, not 0·∞ = NaN. So fJvp along e_k equals fGrad's entry k
+ * there (sqrt(x) + y at x = 0 along y is 1), and the norm of an empty vector, a constant, has
+ * tangent 0 (README, "Derivative conventions").
+ */
+const zeroSafe =
+  (rule: TangentRule): TangentRule =>
+  (c) => {
+    const dot = c.dots[0];
+    if (dot?.kind === 'const' && dot.value === 0) return zero;
+    const t = rule(c);
+    if (!dot || dot.kind === 'const') return t;
+    return c.b.op('select', c.b.op('eq', dot, zero), zero, t);
+  };
 
 export const tangentRules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', TangentRule> = {
   copy: (c) => d(0, c),
@@ -216,8 +232,8 @@ export const tangentRules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select'
   sin: chain((c) => c.b.op('cos', c.args[0])),
   cos: (c) => c.b.op('neg', c.b.op('mul', d(0, c), c.b.op('sin', c.args[0]))),
   tan: chain((c) => c.b.op('add', one, c.b.op('mul', c.y, c.y))),
-  asin: (c) => c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0])))),
-  acos: (c) => c.b.op('neg', c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0]))))),
+  asin: zeroSafe((c) => c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0]))))),
+  acos: zeroSafe((c) => c.b.op('neg', c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0])))))),
   atan: (c) => c.b.op('div', d(0, c), c.b.op('add', one, c.b.op('mul', c.args[0], c.args[0]))),
   // (ẏ·x - ẋ·y) / (x² + y²) for atan2(y, x).
   atan2: fromReverse('atan2'),
@@ -230,8 +246,8 @@ export const tangentRules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select'
   expm1: fromReverse('expm1'),
   log2: (c) => c.b.op('div', d(0, c), c.b.op('mul', c.args[0], constant(Math.LN2))),
   log10: (c) => c.b.op('div', d(0, c), c.b.op('mul', c.args[0], constant(Math.LN10))),
-  sqrt: fromReverse('sqrt'),
-  cbrt: (c) => c.b.op('div', d(0, c), c.b.op('mul', constant(3), c.b.op('mul', c.y, c.y))),
+  sqrt: zeroSafe(fromReverse('sqrt')),
+  cbrt: zeroSafe((c) => c.b.op('div', d(0, c), c.b.op('mul', constant(3), c.b.op('mul', c.y, c.y)))),
   abs: chain((c) => c.b.op('sign', c.args[0])),
   hypot: fromReverse('hypot'),
   // The selected argument's tangent; ties to the first, as in reverse mode.
