@@ -191,8 +191,10 @@ function measureCallGraph(functions: ReadonlyMap<string, FunctionDecl>, policy: 
   for (const fn of functions.values()) for (const callee of callsOf.get(fn.name)!) sites.set(callee, (sites.get(callee) ?? 0) + 1);
   const kept = new Map<string, { size: number; sites: number; perIndex?: boolean; recursive?: boolean }>();
   const measures = new Map<string, FunctionMeasure>();
-  const perIndex = calledPerIndex(functions);
-  const inBlocks = calledInBlocks(functions);
+  // Both walk every expression of the file for calls of user functions: a file without any (one
+  // long function, say) has none to find.
+  const perIndex = sites.size > 0 ? calledPerIndex(functions) : new Set<string>();
+  const inBlocks = sites.size > 0 ? calledInBlocks(functions) : new Set<string>();
   // A function calling itself (bounded: check-termination.ts) is kept, so a call of itself counts one.
   const recursive = new Set([...functions.values()].filter((fn) => policy !== 'inline' && canStayCall(fn, functions) && callsOf.get(fn.name)!.includes(fn.name)).map((fn) => fn.name));
   for (const name of recursive) kept.set(name, { size: 0, sites: 0, recursive: true });
