@@ -270,6 +270,9 @@ interface FunctionContext {
 }
 
 /** One generated function (`local` in the module, exported as `exported`), as one or more sections. */
+const isLoopOrArray = (i: Instr) => i.kind === 'loop' || i.kind === 'array';
+const isCall = (i: Instr) => (i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'call';
+
 function emitFunction(fn: IrFunction, local: string, exported: string, doc: string, variant: Variant, context: FunctionContext): Section[] {
   const { lines, slots } = context;
   const body = fn.body;
@@ -278,9 +281,9 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const results = derivative ? derivativeResults(fn) : [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
   const first = variant === 'into' ? [outParameterName] : variant === 'vjp' ? [cotangentParameterName] : variant === 'vjpInto' ? [outParameterName, cotangentParameterName] : derivative ? [tangentArgument] : [];
   const params = [...first, ...fn.params.map((p) => p.name)].join(', ');
-  const hasLoops = [...body, ...reverse].some((i) => i.kind === 'loop' || i.kind === 'array');
+  const hasLoops = body.some(isLoopOrArray) || reverse.some(isLoopOrArray);
   // (A call returning an array, an adjoint function's, would cross chunks as a number: not split.)
-  const hasCalls = [...body, ...reverse].some((i) => (i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'call');
+  const hasCalls = body.some(isCall) || reverse.some(isCall);
   // How each array is allocated: a returned gradient, the caller's (fGradInto), or a work array.
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
@@ -592,6 +595,8 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
 class BodyPrinter {
   readonly out = new Section();
   private lastLine = -1;
+  /** The statement of the last instruction printed with source lines (the next is often of the same one). */
+  private lastStatement = -1;
 
   constructor(
     private readonly lines: LineMap,
@@ -610,8 +615,10 @@ class BodyPrinter {
     const { out, operand, lines } = this;
     for (const instr of block) {
       const at = instr.origin.span.start;
-      if (sourceLines) {
-        const line = lines.position(instr.origin.statement.start).line;
+      if (sourceLines && instr.origin.statement.start !== this.lastStatement) {
+        // (An instruction of the statement before is on its line: only a new statement is looked up.)
+        this.lastStatement = instr.origin.statement.start;
+        const line = lines.lineIndex(this.lastStatement) + 1;
         if (line !== this.lastLine) {
           this.lastLine = line;
           out.push(comment(indent, `line ${line}: ${lines.lineText(line, 4 * printWidth).trim()}`), instr.origin.statement.start);
