@@ -52,3 +52,31 @@ describe('statements', () => {
     expect(f.body.map((s) => s.kind)).toEqual(['let', 'let', 'return']);
   });
 });
+
+describe('error recovery', () => {
+  // The parser first runs without Chevrotain's error recovery (src/syntax/parser.ts) and parses
+  // again with it only when that fails: every error it can recover from must still be reported,
+  // and a good file parsed after a bad one (the parsers are reused) must parse as before.
+  const lines = (src: string, d: DiagnosticBag) => d.items.map((i) => src.slice(0, i.span.start).split('\n').length);
+
+  it('reports an error in each of several statements and functions, in one parse', () => {
+    const src = 'fn f(x) {\n  let a = x +* 2\n  let b = a )\n  return b\n}\nfn g(y) = y * * 2\n';
+    const d = new DiagnosticBag();
+    expect(parse(src, d)).toBeUndefined();
+    expect(d.items.every((i) => i.code.startsWith('AD1'))).toBe(true);
+    expect(new Set(lines(src, d))).toEqual(new Set([2, 3, 6]));
+  });
+
+  it('parses a good file after a bad one, and the bad one again the same way', () => {
+    const bad = 'fn f(x) = x +* 2\nfn g(y) = (y\n';
+    const first = new DiagnosticBag();
+    parse(bad, first);
+    const good = new DiagnosticBag();
+    expect(parse('fn f(x) = x * 2 + 1', good)?.functions.map((f) => f.name)).toEqual(['f']);
+    expect(good.items).toEqual([]);
+    const again = new DiagnosticBag();
+    parse(bad, again);
+    expect(again.items).toEqual(first.items);
+    expect(first.items.length).toBeGreaterThanOrEqual(2);
+  });
+});
