@@ -187,21 +187,27 @@ describe('fVjp and the Jacobian by reverse rows', () => {
 
   it('chooses reverse rows when m < n and forward columns otherwise, and says so in the code', () => {
     const code = compileSync(jacobianSource, { derivatives: ['jacobian'] }).code!;
-    expect(code).toContain('reverse rows (m sweeps) when there are fewer outputs than inputs (m < n)');
-    // Count the sweeps: reproject has m = 2 outputs < n = 7 inputs (2 fVjp); resid at 4 points has
-    // m = 4 > n = 2 (2 fJvp columns). The value (and m) come from one call of the function itself.
+    expect(code).toContain('reverse rows (m reverse sweeps) when there are fewer outputs than inputs (m < n)');
+    // Count the sweeps: reproject has m = 2 outputs < n = 7 inputs (2 reverse sweeps); resid at 4
+    // points has m = 4 > n = 2 (2 fJvp columns). The value (and m) come from one forward sweep,
+    // which runs once whichever way is taken: the reverse rows all start from it.
     const calls: string[] = [];
     (globalThis as { __adcCalls?: string[] }).__adcCalls = calls;
-    const counting = code.replaceAll('Jvp($seed,', "Jvp($count('jvp', $seed),").replaceAll('$vjpInto($out, $u,', "$vjpInto($count('vjp', $out), $u,");
+    const forward = '  // Forward sweep, once: the value, and what every reverse sweep reads';
+    expect(code.split(forward).length - 1).toBe(3);
+    const counting = code
+      .replaceAll('Jvp($seed,', "Jvp($count('jvp', $seed),")
+      .replaceAll('$cotangent[$i] = 1;', "$cotangent[$i] = 1; $count('reverse');")
+      .replaceAll(forward, `  $count('forward');\n${forward}`);
     const m = instantiate(`const $count = (k, x) => (globalThis.__adcCalls.push(k), x);\n${counting}`) as unknown as Module;
     m.reprojectJacobian(800, [0.1, -0.2, 4], [0.5, 0.3, 1], 90, 70);
-    expect(calls.splice(0)).toEqual(['vjp', 'vjp']);
+    expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse']);
     m.residJacobian(2, -0.7, [0, 0.5, 1, 1.5], [1, 1, 1, 1]);
-    expect(calls.splice(0)).toEqual(['jvp', 'jvp']);
+    expect(calls.splice(0)).toEqual(['forward', 'jvp', 'jvp']);
     m.rotateJacobian(0.3, [1, 2]); // m = 2 < n = 3
-    expect(calls.splice(0)).toEqual(['vjp', 'vjp']);
+    expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse']);
     m.residJacobian(2, -0.7, [0], [1]); // m = 1 < n = 2
-    expect(calls.splice(0)).toEqual(['vjp']);
+    expect(calls.splice(0)).toEqual(['forward', 'reverse']);
   });
 
   it('fVjp is uᵀJ for a unit and a general cotangent, and checks the cotangent', () => {
@@ -545,6 +551,14 @@ describe('random array programs', () => {
         jf.forEach((row, i) => row.forEach((e, j) => expect(Math.abs(jr[i][j] - e), `J[${i}][${j}]\n${program.source}`).toBeLessThan(1e-9 * (1 + Math.abs(e) + program.bound))));
         // J · v is fJvp's tangent, element by element.
         jf.forEach((row, i) => expect(Math.abs(dot([...row], v) - jvFlat[i]), `(J v)[${i}]\n${program.source}`).toBeLessThan(1e-9 * (1 + Math.abs(jvFlat[i]) + program.bound)));
+        // Reverse row i (every row's reverse sweep run after one shared forward sweep, where the
+        // reverse sweep only reads the forward sweep's values) is fVjp along e_i, bit for bit: the
+        // same instructions, fVjp running its own forward sweep.
+        for (const i of new Set([0, flatValue.length - 1].filter((i) => i >= 0))) {
+          const e = flatValue.map((_, k) => (k === i ? 1 : 0));
+          const unit = rows ? value.map((_, r) => e.slice(r * columns, (r + 1) * columns)) : e;
+          expect([...jr[i]], `row ${i}\n${program.source}`).toEqual([...(m.rVjp(unit, x).gradient.v as Float64Array)]);
+        }
         checked++;
       }),
       { numRuns: Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 80) },
