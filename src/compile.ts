@@ -200,7 +200,8 @@ function compileFunction(
   // The gradient alone may keep logsumexp tapes (written by the JS emitter's loops: forward mode
   // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
   const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js', regroup: !(want.hvp || want.hessian) }) : undefined;
-  // fJacobian takes reverse rows (one fVjp per output) when there are fewer outputs than inputs.
+  // fJacobian takes reverse rows (fVjp's reverse sweep per output, from one forward sweep where it
+  // can: ad/repeat-reverse.ts) when there are fewer outputs than twice the inputs (m < n where each row runs both).
   const vjp = want.vjp || want.jacobian ? optimize(reverseMode(ir, names, { ...options, cotangent: cotangentParameterName }), names) : undefined;
   return {
     value,

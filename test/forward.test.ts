@@ -124,7 +124,8 @@ fn outer(u: vec[n], v: vec[m]) {
 
 /**
  * A module whose fJacobian always takes one path: the generated `$jacobianMode` constant, 'auto'
- * (reverse rows when m < n, else forward columns), replaced by 'forward' or 'reverse'.
+ * (reverse rows when m < 2n, or m < n where each row runs both sweeps; else forward columns),
+ * replaced by 'forward' or 'reverse'.
  */
 function loadForced(source: string, mode: 'auto' | 'forward' | 'reverse'): Module {
   const r = compileSync(source, { derivatives: ['jvp', 'vjp', 'jacobian'] });
@@ -185,11 +186,12 @@ describe('fVjp and the Jacobian by reverse rows', () => {
     }
   });
 
-  it('chooses reverse rows when m < n and forward columns otherwise, and says so in the code', () => {
+  it('chooses reverse rows when m < 2n and forward columns otherwise, and says so in the code', () => {
     const code = compileSync(jacobianSource, { derivatives: ['jacobian'] }).code!;
-    expect(code).toContain('reverse rows (m reverse sweeps) when there are fewer outputs than inputs (m < n)');
-    // Count the sweeps: reproject has m = 2 outputs < n = 7 inputs (2 reverse sweeps); resid at 4
-    // points has m = 4 > n = 2 (2 fJvp columns). The value (and m) come from one forward sweep,
+    expect(code).toContain('reverse rows (m reverse sweeps) when there are fewer than twice as many outputs as inputs');
+    expect(code).toContain('(m < 2n: a reverse sweep here costs about half a forward-mode column)');
+    // Count the sweeps: reproject has m = 2 outputs < 2n = 14 (2 reverse sweeps); resid at 4
+    // points has m = 4 = 2n (2 fJvp columns). The value (and m) come from one forward sweep,
     // which runs once whichever way is taken: the reverse rows all start from it.
     const calls: string[] = [];
     (globalThis as { __adcCalls?: string[] }).__adcCalls = calls;
@@ -204,9 +206,11 @@ describe('fVjp and the Jacobian by reverse rows', () => {
     expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse']);
     m.residJacobian(2, -0.7, [0, 0.5, 1, 1.5], [1, 1, 1, 1]);
     expect(calls.splice(0)).toEqual(['forward', 'jvp', 'jvp']);
-    m.rotateJacobian(0.3, [1, 2]); // m = 2 < n = 3
+    m.rotateJacobian(0.3, [1, 2]); // m = 2 < 2n = 6
     expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse']);
-    m.residJacobian(2, -0.7, [0], [1]); // m = 1 < n = 2
+    m.residJacobian(2, -0.7, [0, 0.5, 1], [1, 1, 1]); // m = 3 < 2n = 4
+    expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse', 'reverse']);
+    m.residJacobian(2, -0.7, [0], [1]); // m = 1 < 2n = 4
     expect(calls.splice(0)).toEqual(['forward', 'reverse']);
   });
 

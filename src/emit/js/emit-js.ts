@@ -430,9 +430,13 @@ function emitJacobianRows(fn: IrFunction, local: string, exported: string, colum
   const total = [...arrays, ...(scalars > 0 || arrays.length === 0 ? [String(scalars)] : [])];
   out.push(`  const $n = ${total.join(' + ')}; // the total input size`, fn.span.start);
   const outputs = rows ? '$m * $mc' : '$m';
-  out.push(`  // The rule: reverse rows (${rows ? 'm·c' : 'm'} reverse sweeps) when there are fewer outputs than inputs (${rows ? 'm·c < n' : 'm < n'}), else`, fn.span.start);
-  out.push('  // forward columns (n forward-mode sweeps); $jacobianMode forces one of them.', fn.span.start);
-  out.push(`  if ($jacobianMode === 'forward' || ($jacobianMode !== 'reverse' && !(${outputs} < $n))) return ${columnsLocal}(${value}, ${params});`, fn.span.start);
+  // (Measured, README "Derivatives": a reverse sweep from the shared forward sweep costs about half
+  // a forward-mode column, which computes the value again and makes its arrays; on a softmax, whose
+  // outputs each depend on every input, the two ways cross at m ≈ 2n.)
+  out.push(`  // The rule: reverse rows (${rows ? 'm·c' : 'm'} reverse sweeps) when there are fewer than twice as many outputs as inputs`, fn.span.start);
+  out.push(`  // (${rows ? 'm·c < 2n' : 'm < 2n'}: a reverse sweep here costs about half a forward-mode column), else forward columns`, fn.span.start);
+  out.push('  // (n forward-mode sweeps); $jacobianMode forces one of them.', fn.span.start);
+  out.push(`  if ($jacobianMode === 'forward' || ($jacobianMode !== 'reverse' && !(${outputs} < 2 * $n))) return ${columnsLocal}(${value}, ${params});`, fn.span.start);
   const zeros = (dims: readonly string[]) => (dims.length === 0 ? '0' : dims.length === 1 ? `new Float64Array(${dims[0]})` : dims.length === 2 ? `$matrix(${dims[0]}, ${dims[1]})` : `$block([${dims.join(', ')}])`);
   const entries = wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros([...valueDims, ...dimsOf(p)])}`);
   out.push(`  const $j = ${entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}'};`, fn.span.start);
