@@ -26,7 +26,7 @@ import { reverseSweepRepeatable } from './ad/repeat-reverse.ts';
 import { parse } from './syntax/parse.ts';
 import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
-import { buildCallGraph, type CallPolicy } from './ir/call-graph.ts';
+import { buildCallGraph, keptOnWasm, type CallPolicy } from './ir/call-graph.ts';
 import { CallForms } from './ad/calls.ts';
 
 const callPolicies: readonly CallPolicy[] = ['auto', 'inline', 'keep'];
@@ -281,12 +281,9 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   if (!checked) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
   const lines = new LineMap(source);
   const graph = buildCallGraph(checked.table, policy);
-  // The wasm target has no flat-result primal/adjoint forms for functions returning arrays: it
-  // inlines those the size × call-site rule would keep (recursive or per-index ones stay kept, as
-  // before that rule; the wasm target refuses what it cannot compile, AD5042).
-  const keptHere = (name: string, k: { recursive?: boolean; perIndex?: boolean }) =>
-    target !== 'wasm' || policy === 'keep' || k.recursive === true || k.perIndex === true || !returnsArray(checked.table.get(name)!, checked.table);
-  const kept = new Set([...graph.kept].filter(([name, k]) => keptHere(name, k)).map(([name]) => name));
+  // The wasm target inlines functions returning arrays that the size × call-site rule would keep,
+  // while what that adds stays bounded (keptOnWasm), so that their callers compile to WebAssembly.
+  const kept = target === 'wasm' ? keptOnWasm(checked.table, graph, policy) : new Set(graph.kept.keys());
   const calls = new CallForms(checked.table, graph, policy, options);
   const cache = options.cache;
   // A function's code also depends on which of its callees are kept, decided over the whole file:

@@ -73,3 +73,40 @@ describe('a zero tangent through an infinite partial is 0', () => {
     expect(m.fJvp({ x: new Float64Array(0) }, new Float64Array(0), 2).tangent).toBe(0);
   });
 });
+
+/**
+ * sign, floor and ceil have no tangent, as they have no adjoint: their results are constants to
+ * forward mode too, never a tangent of 0 times the other factor, which an infinite factor made
+ * NaN where fGrad's entry is ±∞ (found by hand: the third derivative of sqrt(abs(x)) at 1e-300
+ * was NaN by fJvp of the nested gradient and +∞ by its fGrad).
+ */
+describe('sign, floor and ceil carry no tangent', () => {
+  const cases: [string, number[], number][] = [
+    ['floor(x + 1.5) * exp(x)', [1000], Infinity],
+    ['ceil(x) * exp(-x) * 0 + sign(x) * exp(x)', [800], Infinity],
+    ['(ceil(x) + 1) * exp(x) - x', [710], Infinity],
+  ];
+  for (const [body, at, want] of cases) {
+    it(body, () => {
+      const source = `fn f(x) = ${body}\n`;
+      const r = compileSync(source, { derivatives: ['grad', 'jvp'] });
+      const m = instantiate(r.code!) as unknown as Module;
+      expect(m.fGrad(...at).gradient.x).toBe(want);
+      expect(m.fJvp({ x: 1 }, ...at).tangent).toBe(want);
+      // No `0 * …` term for the constant's tangent in the generated forward mode.
+      expect(r.code!.slice(r.code!.indexOf('function fJvp'))).not.toMatch(/\b0 \*/);
+    });
+  }
+
+  it('the third derivative of sqrt(abs(x)) at 1e-300, a nested gradient: fJvp equals fGrad', () => {
+    const source = 'fn f(x) = sqrt(abs(x))\nfn g(x) = grad(f)(x)\nfn h(x) = grad(g)(x)\n';
+    const m = instantiate(compileSync(source, { derivatives: ['grad', 'jvp'] }).code!) as unknown as Module;
+    for (const x of [1e-300, 1e-100, 0.25]) {
+      const want = (3 / 8) * x ** -2.5;
+      const g = m.hGrad(x).gradient.x;
+      expect(m.hJvp({ x: 1 }, x).tangent).toBe(g);
+      if (Number.isFinite(want)) expect(Math.abs(g - want) / want).toBeLessThan(1e-14);
+      else expect(g).toBe(Infinity);
+    }
+  });
+});

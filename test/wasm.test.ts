@@ -191,6 +191,35 @@ describe('the two targets agree', () => {
   });
 });
 
+describe('functions returning arrays on the wasm target', () => {
+  /** r_k calls r_{k-1} twice: inlined all the way down, f's body doubles at each level. */
+  const chain = (depth: number) => {
+    let source = 'fn r0(p: vec[n]) {\n  let f[i] = 0.5 * sin(p[i])\n  return f\n}\n';
+    for (let k = 1; k <= depth; k++) source += `fn r${k}(p: vec[n]) {\n  let a[i] = r${k - 1}(p)[i] * 0.5\n  let f[i] = r${k - 1}(a)[i] * 0.5 + 0.1 * cos(a[i])\n  return f\n}\n`;
+    return `${source}fn f(x: vec[n]) = sum(i: r${depth}(x)[i] * x[i])\n`;
+  };
+
+  it('are inlined while what that adds is bounded, then stay calls and their callers JavaScript (a chain 8 deep: 7 MB and 25 s of compiling before)', () => {
+    const source = chain(8);
+    const { js, wasm, code } = both(source);
+    // Inlined to the bottom, each level twice the one below: about 7 MB here (and past 50,000
+    // variables, refused, at 10 levels). Kept where size × call sites passes WASM_INLINE_WORK.
+    expect(code.length).toBeLessThan(1_500_000);
+    expect(wasm.f.name).toBe('f');
+    expect(wasm.r0.name).toBe('r0$wasm');
+    for (const x of [[0.3, -0.7, 1.1], [], [2]]) {
+      callBoth(js, wasm, 'f', [x], 1, 'chain 8');
+      callBoth(js, wasm, 'fGrad', [x], 1, 'chain 8');
+    }
+  });
+
+  it('short chains are still inlined into a WebAssembly caller', () => {
+    const { js, wasm } = both(chain(2));
+    expect(wasm.f.name).toBe('f$wasm');
+    callBoth(js, wasm, 'fGrad', [[0.3, -0.7, 1.1]], 1, 'chain 2');
+  });
+});
+
 describe('memory', () => {
   it('grows for large arguments and work arrays, and is reused by smaller calls after', () => {
     const { js, wasm } = both('fn f(x: vec[n], const y: vec[n]) {\n  let z[i] = x[i] * y[i]\n  let w[i] = exp(z[i] / n)\n  return sum(i: w[i] + z[i])\n}\n');

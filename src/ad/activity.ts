@@ -2,7 +2,7 @@ import { forEachInstr, isBooleanOp, readsWhatItStores, type Instr, type IrFuncti
 import { isDifferentiable, rules } from './rules.ts';
 
 /** sign, floor, ceil: every partial is zero, so their results carry no derivative. */
-const isFlat = (op: string) => isDifferentiable(op as never) && rules[op as keyof typeof rules].every((r) => r === null);
+export const isFlat = (op: string) => isDifferentiable(op as never) && rules[op as keyof typeof rules].every((r) => r === null);
 
 /**
  * Forward activity analysis: the variables whose value depends on a differentiated (non-`const`)

@@ -2,6 +2,7 @@ import { Builder, type NameSupply } from '../ir/builder.ts';
 import { constant, declaredIn, forEachInstr, isBooleanOp, variable, type Expr, type Instr, type IrFunction, type Operand, type Reduction } from '../ir/ir.ts';
 import { assertNever } from '../syntax/ast.ts';
 import { tangentRules } from './rules.ts';
+import { isFlat } from './activity.ts';
 import { tangentOfCall } from './calls.ts';
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
@@ -264,15 +265,18 @@ function activeAlong(program: readonly Instr[], seeds: readonly string[]): Set<s
         case 'loop':
           if (i.reduction && isActive(i.reduction.value)) active.add(i.reduction.target);
           break;
+        // sign, floor and ceil carry no tangent (isFlat): their results stay constants, as in
+        // reverse mode, never a tangent of 0 that a product with an infinite value makes NaN
+        // (floor(x) · exp(x) at x = 1000: fGrad's ∞, where fJvp gave 0·∞ + … = NaN).
         case 'store':
-          if (i.expr.args.some(isActive)) active.add(i.array);
+          if (!isFlat(i.expr.op) && i.expr.args.some(isActive)) active.add(i.array);
           break;
         case 'if':
         case 'array':
         case 'check':
           break;
         default:
-          if (i.expr && !isBooleanOp(i.expr.op) && i.expr.args.some(isActive)) active.add(i.target);
+          if (i.expr && !isBooleanOp(i.expr.op) && !isFlat(i.expr.op) && i.expr.args.some(isActive)) active.add(i.target);
           // A row is the matrix's memory: a row written with tangents makes the whole matrix active.
           if (i.kind === 'const' && i.expr.op === 'row' && active.has(i.target) && i.expr.args[0].kind === 'var') active.add(i.expr.args[0].name);
       }

@@ -206,14 +206,21 @@ const unit = () => one;
  * tangent 0 (README, "Derivative conventions").
  */
 const zeroSafe =
-  (rule: TangentRule): TangentRule =>
+  (rule: TangentRule, singular: (c: TangentContext) => Operand): TangentRule =>
   (c) => {
     const dot = c.dots[0];
     if (dot?.kind === 'const' && dot.value === 0) return zero;
     const t = rule(c);
     if (!dot || dot.kind === 'const') return t;
-    return c.b.op('select', c.b.op('eq', dot, zero), zero, t);
+    // Only where the partial is infinite: elsewhere ẋ·∂ is already 0 when ẋ is, and the guard would
+    // cut what a derivative of this tangent reads through ẋ (sqrt(1 + v²) at v = 0: ẋ = 2v·v̇ = 0,
+    // and the Jacobian's own derivative lost 1/sqrt(1 + v²); array property seed -598858306).
+    return c.b.op('select', c.b.op('and', c.b.op('eq', dot, zero), singular(c)), zero, t);
   };
+/** Where sqrt's and cbrt's partials are infinite: a result of 0 (±0). */
+const atZero = (c: TangentContext) => c.b.op('eq', c.y, zero);
+/** Where asin's and acos's are: |x| = 1. */
+const atOne = (c: TangentContext) => c.b.op('eq', c.b.op('abs', c.args[0]), one);
 
 export const tangentRules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select', TangentRule> = {
   copy: (c) => d(0, c),
@@ -232,8 +239,8 @@ export const tangentRules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select'
   sin: chain((c) => c.b.op('cos', c.args[0])),
   cos: (c) => c.b.op('neg', c.b.op('mul', d(0, c), c.b.op('sin', c.args[0]))),
   tan: chain((c) => c.b.op('add', one, c.b.op('mul', c.y, c.y))),
-  asin: zeroSafe((c) => c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0]))))),
-  acos: zeroSafe((c) => c.b.op('neg', c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0])))))),
+  asin: zeroSafe((c) => c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0])))), atOne),
+  acos: zeroSafe((c) => c.b.op('neg', c.b.op('div', d(0, c), c.b.op('sqrt', c.b.op('sub', one, c.b.op('mul', c.args[0], c.args[0]))))), atOne),
   atan: (c) => c.b.op('div', d(0, c), c.b.op('add', one, c.b.op('mul', c.args[0], c.args[0]))),
   // (ẏ·x - ẋ·y) / (x² + y²) for atan2(y, x).
   atan2: fromReverse('atan2'),
@@ -246,8 +253,8 @@ export const tangentRules: Record<ArithmeticOp | BuiltinName | 'copy' | 'select'
   expm1: fromReverse('expm1'),
   log2: (c) => c.b.op('div', d(0, c), c.b.op('mul', c.args[0], constant(Math.LN2))),
   log10: (c) => c.b.op('div', d(0, c), c.b.op('mul', c.args[0], constant(Math.LN10))),
-  sqrt: zeroSafe(fromReverse('sqrt')),
-  cbrt: zeroSafe((c) => c.b.op('div', d(0, c), c.b.op('mul', constant(3), c.b.op('mul', c.y, c.y)))),
+  sqrt: zeroSafe(fromReverse('sqrt'), atZero),
+  cbrt: zeroSafe((c) => c.b.op('div', d(0, c), c.b.op('mul', constant(3), c.b.op('mul', c.y, c.y))), atZero),
   abs: chain((c) => c.b.op('sign', c.args[0])),
   hypot: fromReverse('hypot'),
   // The selected argument's tangent; ties to the first, as in reverse mode.

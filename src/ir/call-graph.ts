@@ -246,6 +246,44 @@ function measureCallGraph(functions: ReadonlyMap<string, FunctionDecl>, policy: 
   return { kept, measures };
 }
 
+/**
+ * What a function returning an array may add, inlined on the wasm target, before it stays a call
+ * there: size (its callees inlined as the wasm target inlines them) × call sites, in expression nodes.
+ */
+export const WASM_INLINE_WORK = 1024;
+
+/**
+ * The functions the wasm target keeps as calls. It has no flat-result forms of its own for
+ * functions returning arrays, and a function calling a kept call stays JavaScript (emit-wasm.ts),
+ * so it inlines the functions returning arrays that the rule keeps, and the callers compile to
+ * WebAssembly. Not past WASM_INLINE_WORK: a chain of them calling the one below twice doubles at
+ * each level inlined (10 levels: 66 s of compiling, then refused past 50,000 variables), so there
+ * they stay calls and their callers JavaScript, as with `calls: 'keep'`. Recursive and per-index
+ * functions stay calls, as everywhere.
+ */
+export function keptOnWasm(functions: ReadonlyMap<string, FunctionDecl>, graph: CallGraph, policy: CallPolicy): Set<string> {
+  const kept = new Set<string>();
+  for (const [name, k] of graph.kept) if (policy === 'keep' || k.recursive || k.perIndex || !returnsArray(functions.get(name)!, functions)) kept.add(name);
+  if (policy !== 'auto') return kept;
+  const callsOf = new Map<string, string[]>();
+  const sites = new Map<string, number>();
+  for (const fn of functions.values()) {
+    callsOf.set(fn.name, calls(fn, functions));
+    for (const callee of callsOf.get(fn.name)!) sites.set(callee, (sites.get(callee) ?? 0) + 1);
+  }
+  // Each function's size with the callees the wasm target inlines counted in (as measureCallGraph
+  // counts, a kept call one node), callees first.
+  const size = new Map<string, number>();
+  for (const fn of calleesFirst(functions, (f) => callsOf.get(f.name)!)) {
+    let n = graph.measures.get(fn.name)?.written ?? 0;
+    for (const callee of callsOf.get(fn.name)!) if (callee !== fn.name && !kept.has(callee)) n += size.get(callee) ?? 0;
+    size.set(fn.name, n);
+    // Only among the functions the rule keeps (their flat-result forms are made: CallForms).
+    if (graph.kept.has(fn.name) && n * (sites.get(fn.name) ?? 0) > WASM_INLINE_WORK) kept.add(fn.name);
+  }
+  return kept;
+}
+
 /** The functions ordered so that every callee comes before its callers (iterative DFS). */
 export function calleesFirst(functions: ReadonlyMap<string, FunctionDecl>, callsOf = (fn: FunctionDecl) => calls(fn, functions)): FunctionDecl[] {
   const order: FunctionDecl[] = [];

@@ -165,6 +165,18 @@ describe('derivative conventions', () => {
     expect(dualGrad(pow, [2, 3]).gradient).toEqual([12, 8 * Math.LN2]);
   });
 
+  it('tracks the magnitudes of the chain-rule terms beside their sum', () => {
+    // 3x/(x/6) at x = 2: the terms 3·6/x = 9 and −(18/(x/6))·(1/6) = −9 cancel to 0; magnitudes 18.
+    const x = variable(2, 0, 1);
+    const r = div(mul(constant(3), x), div(x, constant(6)));
+    expect(r.gradient(1)).toEqual([0]);
+    expect(r.scale(1)).toEqual([18]);
+    // Without cancellation the magnitude is |derivative|; min/max keep the selected side's.
+    expect(mul(neg(x), x).scale(1)).toEqual([4]);
+    expect(builtins.max(sub(x, x), constant(-1)).scale(1)).toEqual([2]);
+    expect(constant(5).scale(1)).toEqual([0]);
+  });
+
   it('constants are structural zeros: no Infinity * 0 from const subexpressions', () => {
     const c = constant(0);
     const r = mul(builtins.sqrt(c), variable(3, 0, 1));
@@ -235,8 +247,8 @@ describe('evaluator', () => {
   };
 
   it('takes the derivative through the branch taken', () => {
-    expect(gradient(huber, 'huber', [0.5])).toEqual({ value: 0.125, gradient: [0.5] });
-    expect(gradient(huber, 'huber', [-3])).toEqual({ value: 2.5, gradient: [-1] });
+    expect(gradient(huber, 'huber', [0.5])).toEqual({ value: 0.125, gradient: [0.5], scale: [0.5] });
+    expect(gradient(huber, 'huber', [-3])).toEqual({ value: 2.5, gradient: [-1], scale: [1] });
   });
 
   it('skips const parameters and, by default, differentiates through callee const parameters', () => {
@@ -246,9 +258,9 @@ describe('evaluator', () => {
         { name: 'top', params: params('const k', 'x'), lets: [], body: call('sq', v('k'), v('x')) },
       ],
     };
-    expect(gradient(p, 'top', [3, 5])).toEqual({ value: 15, gradient: [3] });
-    expect(gradient(p, 'top', [3, 5], { constCalls: 'stop' })).toEqual({ value: 15, gradient: [0] });
-    expect(gradient(p, 'sq', [3, 5])).toEqual({ value: 15, gradient: [5] });
+    expect(gradient(p, 'top', [3, 5])).toEqual({ value: 15, gradient: [3], scale: [3] });
+    expect(gradient(p, 'top', [3, 5], { constCalls: 'stop' })).toEqual({ value: 15, gradient: [0], scale: [0] });
+    expect(gradient(p, 'sq', [3, 5])).toEqual({ value: 15, gradient: [5], scale: [5] });
     expect(evaluate(p, 'top', [3, 5])).toBe(15);
   });
 });

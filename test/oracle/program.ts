@@ -268,14 +268,18 @@ export function evaluate(p: Program, name: string, args: number[], opts: EvalOpt
   return callFunction(p, numberDomain, name, args, opts);
 }
 
-/** Value and gradient with respect to the non-const parameters, in parameter order. */
-export function gradient(p: Program, name: string, args: number[], opts: EvalOptions = {}): { value: number; gradient: number[] } {
+/**
+ * Value and gradient with respect to the non-const parameters, in parameter order, and for each
+ * entry the sum of the magnitudes of the chain-rule terms it adds up (`Dual.m`): the size of what
+ * cancelled, which two correct evaluation orders' rounding residues are relative to.
+ */
+export function gradient(p: Program, name: string, args: number[], opts: EvalOptions = {}): { value: number; gradient: number[]; scale: number[] } {
   const f = findFunction(p, name);
   const n = f.params.filter((q) => !q.isConst).length;
   let k = 0;
   const duals = f.params.map((q, i) => (q.isConst ? constant(args[i], n) : variable(args[i], k++, n)));
   const r = callFunction(p, dualDomain, name, duals, opts);
-  return { value: r.v, gradient: r.gradient(n) };
+  return { value: r.v, gradient: r.gradient(n), scale: r.scale(n) };
 }
 
 /** Names of the parameters the gradient is taken with respect to, in order. */
