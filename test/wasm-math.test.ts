@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LineMap } from '../src/diagnostics/span.ts';
-import { Bytes, encodeModule, op, valueType } from '../src/emit/wasm/encode.ts';
+import { Bytes, encodeModule, op, simdOp, valueType } from '../src/emit/wasm/encode.ts';
 import { mathRoutines, type MathRoutine } from '../src/emit/wasm/math.ts';
+import { simdRoutines } from '../src/emit/wasm/simd-math.ts';
 import { ModuleBuilder } from '../src/emit/wasm/module.ts';
 import { compileSync } from '../src/index.ts';
 import { importCode } from './support/load.ts';
@@ -37,6 +38,43 @@ function routinesModule(): Record<MathRoutine, (x: number) => number> {
   });
   const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {}).exports as Record<string, (x: number) => number>;
   return Object.fromEntries(mathRoutines.map((name, n) => [name, exports[`f${n}`]])) as Record<MathRoutine, (x: number) => number>;
+}
+
+/**
+ * A module whose export `g(a, b, lane)` calls the two-lane version of tanh (simd-math.ts) through
+ * ModuleBuilder.callMath2, as vectorised loops do, on the lanes (a, b), and returns one lane.
+ */
+function simdModule(name: string): (a: number, b: number, lane: number) => number {
+  const builder = new ModuleBuilder(new LineMap(''));
+  const type = builder.type([valueType.f64, valueType.f64, valueType.i32], [valueType.f64]);
+  const code = new Bytes();
+  const simd = (n: number) => code.byte(0xfd).u32(n);
+  code.byte(op.local_get).u32(0);
+  simd(simdOp.f64x2_splat);
+  code.byte(op.local_get).u32(1);
+  simd(simdOp.f64x2_replace_lane);
+  code.byte(1);
+  expect(builder.callMath2(code, name)).toBe(true);
+  code.byte(op.local_tee).u32(3);
+  simd(simdOp.f64x2_extract_lane);
+  code.byte(0);
+  code.byte(op.local_get).u32(3);
+  simd(simdOp.f64x2_extract_lane);
+  code.byte(1);
+  code.byte(op.local_get).u32(2).byte(op.i32_eqz).byte(op.select);
+  code.byte(op.end);
+  const body = { type, locals: [valueType.v128], code };
+  const routines = builder.routineBodies(builder.imports.length + 1);
+  const bytes = encodeModule({
+    types: builder.types,
+    imports: builder.imports,
+    functions: [body, ...routines],
+    globals: [],
+    memoryPages: 1,
+    exports: [{ name: 'g', kind: 'function' as const, index: 0 }],
+  });
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {}).exports as Record<string, (a: number, b: number, lane: number) => number>;
+  return exports.g;
 }
 
 const view = new DataView(new ArrayBuffer(8));
@@ -152,6 +190,31 @@ describe("the wasm target's exp, log, log1p, expm1, tanh, cosh and sinh (math.ts
     });
   }
 
+  for (const name of simdRoutines) {
+    it(`two lanes at once (simd-math.ts): ${name} of each lane the same bits as Math.${name}, beside every kind of other lane`, () => {
+      const g = simdModule(name);
+      const reference = Math[name];
+      // Near the thresholds the two-lane routine takes (tanh: 2^-28 and 19) and fdlibm's (22, 1, …).
+      const near = [2 ** -28, 19, 22, 1, 0.5, Math.LN2 / 2, 1.5 * Math.LN2].flatMap((x) => [x, up(x), down(x), up(up(x)), down(down(x))]);
+      const xs = [...args, ...near, ...near.map((x) => -x), ...randomArguments(30_000).map((x) => x / 2 ** 40)];
+      // Each argument in both lanes: beside an argument of the fast range (0.5, −3), beside one that
+      // sends both lanes to the scalar routine (NaN, 0, 30), and beside its neighbour in the list.
+      const partners = (x: number, i: number) => [0.5, -3, NaN, 0, 30, xs[(i + 1) % xs.length], x];
+      const wrong: string[] = [];
+      xs.forEach((x, i) => {
+        for (const p of partners(x, i)) {
+          for (const [a, b, lane] of [[x, p, 0], [p, x, 1]] as const) {
+            const got = g(a, b, lane);
+            if (same(got, reference(x))) continue;
+            if (!exact && Math.abs(got - reference(x)) <= 2.3e-16 * Math.abs(reference(x))) continue;
+            if (wrong.length < 10) wrong.push(`${name}(${x}) beside ${p} = ${got}, Math.${name} = ${reference(x)}`);
+          }
+        }
+      });
+      expect(wrong).toEqual([]);
+    });
+  }
+
   it('in compiled code: element-wise array lets (vectorised, two lanes per call site) and a scalar loop give the JS target\'s bits', () => {
     // No sums: each element is one routine's result, so the two targets must agree bit for bit.
     const { js, wasm } = both(
@@ -178,9 +241,10 @@ describe("the wasm target's exp, log, log1p, expm1, tanh, cosh and sinh (math.ts
     const bytes = Buffer.from(/\$base64\('([^']*)'\)/.exec(code)![1], 'base64');
     const module = new WebAssembly.Module(bytes);
     expect(WebAssembly.Module.imports(module).filter((i) => i.module === 'Math')).toEqual([]);
-    // f and fGrad (exported), then tanh, the gradient's cosh, and the expm1 and exp they call.
+    // f and fGrad (exported), then the vectorised sum's two-lane tanh, the scalar tanh (its
+    // fallback and the last odd element's), the gradient's cosh, and the expm1 and exp they call.
     const functions = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function');
     expect(functions.map((e) => e.name)).toEqual(['f0', 'f1']);
-    expect(functionCount(bytes)).toBe(2 + 4);
+    expect(functionCount(bytes)).toBe(2 + 5);
   });
 });

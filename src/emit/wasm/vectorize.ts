@@ -191,7 +191,13 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
       simd(u);
       return;
     }
-    // A Math function, lane by lane.
+    // A Math function with a two-lane version (simd-math.ts: tanh), both lanes in one call.
+    if (e.args.length === 1 && s.module.hasMath2(e.op)) {
+      operand(e.args[0]);
+      s.module.callMath2(c, e.op);
+      return;
+    }
+    // Another Math function, lane by lane.
     const temps = [scratch, scratch2];
     e.args.forEach((a, k) => {
       operand(a);
