@@ -41,29 +41,37 @@ function routinesModule(): Record<MathRoutine, (x: number) => number> {
 }
 
 /**
- * A module whose export `g(a, b, lane)` calls the two-lane version of tanh (simd-math.ts) through
- * ModuleBuilder.callMath2, as vectorised loops do, on the lanes (a, b), and returns one lane.
+ * A module whose export `g(a, b, c, d, lane)` calls the two-lane version of a routine
+ * (simd-math.ts) through ModuleBuilder.callMath2, as vectorised loops do: with `vectors` = 1 on
+ * the lanes (a, b), with 2 on the two vectors (a, b) and (c, d) at once; it returns lane `lane`
+ * (0–3) of the results.
  */
-function simdModule(name: string): (a: number, b: number, lane: number) => number {
+function simdModule(name: string, vectors: 1 | 2): (a: number, b: number, c: number, d: number, lane: number) => number {
   const builder = new ModuleBuilder(new LineMap(''));
-  const type = builder.type([valueType.f64, valueType.f64, valueType.i32], [valueType.f64]);
+  const f = valueType.f64;
+  const type = builder.type([f, f, f, f, valueType.i32], [f]);
   const code = new Bytes();
   const simd = (n: number) => code.byte(0xfd).u32(n);
-  code.byte(op.local_get).u32(0);
-  simd(simdOp.f64x2_splat);
-  code.byte(op.local_get).u32(1);
-  simd(simdOp.f64x2_replace_lane);
-  code.byte(1);
-  expect(builder.callMath2(code, name)).toBe(true);
-  code.byte(op.local_tee).u32(3);
-  simd(simdOp.f64x2_extract_lane);
-  code.byte(0);
-  code.byte(op.local_get).u32(3);
-  simd(simdOp.f64x2_extract_lane);
-  code.byte(1);
-  code.byte(op.local_get).u32(2).byte(op.i32_eqz).byte(op.select);
+  for (let v = 0; v < vectors; v++) {
+    code.byte(op.local_get).u32(2 * v);
+    simd(simdOp.f64x2_splat);
+    code.byte(op.local_get).u32(2 * v + 1);
+    simd(simdOp.f64x2_replace_lane);
+    code.byte(1);
+  }
+  expect(builder.callMath2(code, name, vectors)).toBe(true);
+  // Results into locals 5 (and 6), then lane `lane` of them.
+  for (let v = vectors - 1; v >= 0; v--) code.byte(op.local_set).u32(5 + v);
+  const laneOf = (n: number) => {
+    code.byte(op.local_get).u32(5 + (n >> 1));
+    simd(simdOp.f64x2_extract_lane);
+    code.byte(n & 1);
+  };
+  // lane 0 ? r0 : lane 1 ? r1 : …
+  for (let n = 0; n < 2 * vectors; n++) laneOf(n);
+  for (let n = 2 * vectors - 2; n >= 0; n--) code.byte(op.local_get).u32(4).byte(op.i32_const).s32(n).byte(op.i32_le_u).byte(op.select);
   code.byte(op.end);
-  const body = { type, locals: [valueType.v128], code };
+  const body = { type, locals: [valueType.v128, valueType.v128], code };
   const routines = builder.routineBodies(builder.imports.length + 1);
   const bytes = encodeModule({
     types: builder.types,
@@ -73,7 +81,7 @@ function simdModule(name: string): (a: number, b: number, lane: number) => numbe
     memoryPages: 1,
     exports: [{ name: 'g', kind: 'function' as const, index: 0 }],
   });
-  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {}).exports as Record<string, (a: number, b: number, lane: number) => number>;
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {}).exports as Record<string, (a: number, b: number, c: number, d: number, lane: number) => number>;
   return exports.g;
 }
 
@@ -191,28 +199,33 @@ describe("the wasm target's exp, log, log1p, expm1, tanh, cosh and sinh (math.ts
   }
 
   for (const name of simdRoutines) {
-    it(`two lanes at once (simd-math.ts): ${name} of each lane the same bits as Math.${name}, beside every kind of other lane`, () => {
-      const g = simdModule(name);
-      const reference = Math[name];
-      // Near the thresholds the two-lane routine takes (tanh: 2^-28 and 19) and fdlibm's (22, 1, …).
-      const near = [2 ** -28, 19, 22, 1, 0.5, Math.LN2 / 2, 1.5 * Math.LN2].flatMap((x) => [x, up(x), down(x), up(up(x)), down(down(x))]);
-      const xs = [...args, ...near, ...near.map((x) => -x), ...randomArguments(30_000).map((x) => x / 2 ** 40)];
-      // Each argument in both lanes: beside an argument of the fast range (0.5, −3), beside one that
-      // sends both lanes to the scalar routine (NaN, 0, 30), and beside its neighbour in the list.
-      const partners = (x: number, i: number) => [0.5, -3, NaN, 0, 30, xs[(i + 1) % xs.length], x];
-      const wrong: string[] = [];
-      xs.forEach((x, i) => {
-        for (const p of partners(x, i)) {
-          for (const [a, b, lane] of [[x, p, 0], [p, x, 1]] as const) {
-            const got = g(a, b, lane);
-            if (same(got, reference(x))) continue;
-            if (!exact && Math.abs(got - reference(x)) <= 2.3e-16 * Math.abs(reference(x))) continue;
-            if (wrong.length < 10) wrong.push(`${name}(${x}) beside ${p} = ${got}, Math.${name} = ${reference(x)}`);
+    for (const vectors of [1, 2] as const) {
+      it(`${2 * vectors} lanes at once (simd-math.ts): ${name} of each lane the same bits as Math.${name}, beside every kind of other lane`, () => {
+        const g = simdModule(name, vectors);
+        const reference = Math[name];
+        // Near the thresholds the two-lane routine takes (tanh: 2^-28 and 19) and fdlibm's (22, 1, …).
+        const near = [2 ** -28, 19, 22, 1, 0.5, Math.LN2 / 2, 1.5 * Math.LN2].flatMap((x) => [x, up(x), down(x), up(up(x)), down(down(x))]);
+        const xs = [...args, ...near, ...near.map((x) => -x), ...randomArguments(30_000).map((x) => x / 2 ** 40)];
+        // Each argument in every lane: beside arguments of the fast range (0.5, −3), beside one that
+        // sends the lanes to the scalar routine (NaN, 0, 30), and beside its neighbours in the list.
+        const partners = (x: number, i: number) => [0.5, -3, NaN, 0, 30, xs[(i + 1) % xs.length], x];
+        const wrong: string[] = [];
+        xs.forEach((x, i) => {
+          for (const p of partners(x, i)) {
+            const q = xs[(i + 2) % xs.length];
+            for (let lane = 0; lane < 2 * vectors; lane++) {
+              const lanes = [p, q, p, q];
+              lanes[lane] = x;
+              const got = g(lanes[0], lanes[1], lanes[2], lanes[3], lane);
+              if (same(got, reference(x))) continue;
+              if (!exact && Math.abs(got - reference(x)) <= 2.3e-16 * Math.abs(reference(x))) continue;
+              if (wrong.length < 10) wrong.push(`${name}(${x}) in lane ${lane} of ${lanes} = ${got}, Math.${name} = ${reference(x)}`);
+            }
           }
-        }
+        });
+        expect(wrong).toEqual([]);
       });
-      expect(wrong).toEqual([]);
-    });
+    }
   }
 
   it('in compiled code: element-wise array lets (vectorised, two lanes per call site) and a scalar loop give the JS target\'s bits', () => {
@@ -241,10 +254,11 @@ describe("the wasm target's exp, log, log1p, expm1, tanh, cosh and sinh (math.ts
     const bytes = Buffer.from(/\$base64\('([^']*)'\)/.exec(code)![1], 'base64');
     const module = new WebAssembly.Module(bytes);
     expect(WebAssembly.Module.imports(module).filter((i) => i.module === 'Math')).toEqual([]);
-    // f and fGrad (exported), then the vectorised sum's two-lane tanh, the scalar tanh (its
-    // fallback and the last odd element's), the gradient's cosh, and the expm1 and exp they call.
+    // f and fGrad (exported), then the vectorised sum's tanh of two vectors (a step of four) and
+    // of one (two left), the scalar tanh (their fallback and the last odd element's), the
+    // gradient's cosh, and the expm1 and exp they call.
     const functions = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function');
     expect(functions.map((e) => e.name)).toEqual(['f0', 'f1']);
-    expect(functionCount(bytes)).toBe(2 + 5);
+    expect(functionCount(bytes)).toBe(2 + 6);
   });
 });

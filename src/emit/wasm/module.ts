@@ -8,8 +8,11 @@ import { op, valueType, type Bytes, type FunctionBody, type FunctionType, type I
 import { isMathRoutine, mathDependencies, mathRoutine, type MathRoutine } from './math.ts';
 import { isSimdRoutine, simdDependencies, simdRoutine } from './simd-math.ts';
 
-/** A routine's key: a scalar routine's name (f64 → f64), or `name×2` for its two-lane version (v128 → v128, simd-math.ts). */
-type RoutineKey = MathRoutine | `${MathRoutine}×2`;
+/**
+ * A routine's key: a scalar routine's name (f64 → f64), or `name×2` for its two-lane version
+ * (v128 → v128, simd-math.ts), or `name×4` for two vectors at once (v128, v128 → v128, v128).
+ */
+type RoutineKey = MathRoutine | `${MathRoutine}×2` | `${MathRoutine}×4`;
 import type { CheckFailure } from './select.ts';
 
 export class ModuleBuilder {
@@ -65,17 +68,19 @@ export class ModuleBuilder {
     }
   }
 
-  /**
-   * Writes a call of the two-lane version of a Math function (simd-math.ts) with a v128 of its
-   * argument on the stack, and returns true; false (nothing written) when it has none.
-   */
+  /** Whether a Math function has a two-lane version (simd-math.ts). */
   hasMath2(name: string): boolean {
     return isSimdRoutine(name);
   }
 
-  callMath2(code: Bytes, name: string): boolean {
+  /**
+   * Writes a call of the two-lane version of a Math function (simd-math.ts) with `vectors` (1 or
+   * 2) v128s of arguments on the stack, leaving as many results; false (nothing written) when it
+   * has none.
+   */
+  callMath2(code: Bytes, name: string, vectors: 1 | 2 = 1): boolean {
     if (!isSimdRoutine(name)) return false;
-    const key = `${name}×2` as const;
+    const key = vectors === 1 ? (`${name}×2` as const) : (`${name}×4` as const);
     this.routine(key);
     code.byte(op.call);
     this.routineCalls.push({ code, at: code.length, callee: key });
@@ -85,8 +90,8 @@ export class ModuleBuilder {
 
   private routine(key: RoutineKey): void {
     if (this.routines.has(key)) return;
-    const name = key.replace('×2', '') as MathRoutine;
-    const body = key === name ? mathRoutine(name) : simdRoutine(name as Parameters<typeof simdRoutine>[0]);
+    const name = key.replace(/×[24]$/, '') as MathRoutine;
+    const body = key === name ? mathRoutine(name) : simdRoutine(name as Parameters<typeof simdRoutine>[0], key.endsWith('×4') ? 2 : 1);
     this.routines.set(key, body);
     for (const d of key === name ? mathDependencies[name] : simdDependencies[name as keyof typeof simdDependencies]) this.routine(d);
     for (const c of body.calls) this.routineCalls.push({ code: body.code, at: c.at, callee: c.callee });
@@ -99,7 +104,8 @@ export class ModuleBuilder {
   routineBodies(first: number): FunctionBody[] {
     const order = [...this.routines.keys()];
     for (const c of this.routineCalls) c.code.setU32(c.at, first + order.indexOf(c.callee));
-    const typeOf = (key: RoutineKey) => (key.endsWith('×2') ? this.type([valueType.v128], [valueType.v128]) : this.type([valueType.f64], [valueType.f64]));
+    const v = valueType.v128;
+    const typeOf = (key: RoutineKey) => (key.endsWith('×4') ? this.type([v, v], [v, v]) : key.endsWith('×2') ? this.type([v], [v]) : this.type([valueType.f64], [valueType.f64]));
     return order.map((key) => ({ type: typeOf(key), locals: this.routines.get(key)!.locals, code: this.routines.get(key)!.code }));
   }
 

@@ -22,13 +22,13 @@
 import { Bytes, op, simdOp, valueType, type ValueType } from './encode.ts';
 import type { MathRoutine } from './math.ts';
 
-/** An expression pushing one v128. */
+/** An expression pushing one v128: of copy `copy` when a routine computes several vectors at once (interleaved). */
 interface V {
-  emit(c: Bytes): void;
+  emit(c: Bytes, copy: number): void;
 }
 
 const simd = (c: Bytes, code: number) => c.byte(0xfd).u32(code);
-const v = (emit: (c: Bytes) => void): V => ({ emit });
+const v = (emit: (c: Bytes, copy: number) => void): V => ({ emit });
 
 /** Both lanes the double x (or lanes a and b). */
 const F = (a: number, b = a): V =>
@@ -51,14 +51,14 @@ const L = (n: bigint): V =>
 const lift = (x: V | number): V => (typeof x === 'number' ? F(x) : x);
 
 const binary = (code: number) => (a: V | number, b: V | number): V =>
-  v((c) => {
-    lift(a).emit(c);
-    lift(b).emit(c);
+  v((c, k) => {
+    lift(a).emit(c, k);
+    lift(b).emit(c, k);
     simd(c, code);
   });
 const unary = (code: number) => (a: V): V =>
-  v((c) => {
-    a.emit(c);
+  v((c, k) => {
+    a.emit(c, k);
     simd(c, code);
   });
 
@@ -77,30 +77,29 @@ const trunc = unary(simdOp.f64x2_trunc);
 const ladd = binary(simdOp.i64x2_add);
 const lsub = binary(simdOp.i64x2_sub);
 const shift = (code: number) => (a: V, n: number): V =>
-  v((c) => {
-    a.emit(c);
+  v((c, k) => {
+    a.emit(c, k);
     c.byte(op.i32_const).s32(n);
     simd(c, code);
   });
 const lshl = shift(simdOp.i64x2_shl);
-const lshr = shift(simdOp.i64x2_shr_s);
 /** Per lane: mask ? a : b (mask all ones or all zeros per lane). */
 const pick = (mask: V, a: V | number, b: V | number): V =>
-  v((c) => {
-    lift(a).emit(c);
-    lift(b).emit(c);
-    mask.emit(c);
+  v((c, k) => {
+    lift(a).emit(c, k);
+    lift(b).emit(c, k);
+    mask.emit(c, k);
     simd(c, simdOp.v128_bitselect);
   });
-/** All ones in a lane whose sign bit is set (x < 0 or x = −0). */
-const negative = (x: V): V => lshr(x, 63);
-/** The i64 lanes of small whole-number f64 lanes (k here: |k| ≤ 56). */
-const toI64 = (x: V): V =>
-  v((c) => {
-    x.emit(c);
-    simd(c, simdOp.i32x4_trunc_sat_f64x2_s_zero);
-    simd(c, simdOp.i64x2_extend_low_i32x4_s);
-  });
+/** All ones in a lane where x < 0 (the routines' fast ranges exclude ±0 and NaN, so: where x's sign bit is set). */
+const negative = (x: V): V => lt(x, 0);
+/**
+ * The i64 lanes of small whole-number f64 lanes (k here: |k| ≤ 56): k + 1.5·2^52 is exact and
+ * holds k in its low bits, two's complement, so its bits minus those of 1.5·2^52 are k (cheaper
+ * than i32x4.trunc_sat_f64x2_s_zero, whose saturation V8 compiles to several instructions).
+ */
+const magic = 6755399441055744; // 1.5·2^52
+const toI64 = (x: V): V => lsub(add(x, magic), L(0x4338000000000000n));
 /** The double with high word h and low word 0. */
 const word = (h: number): number => {
   const view = new DataView(new ArrayBuffer(8));
@@ -108,50 +107,59 @@ const word = (h: number): number => {
   return view.getFloat64(0);
 };
 
-/** A two-lane routine's code being written: v128 → v128, with v128 locals after the parameter x. */
+/**
+ * A two-lane routine's code being written: `copies` v128 parameters → as many v128 results, the
+ * same code for each, interleaved statement by statement (each local is one per copy), so that
+ * the processor runs the copies' long dependency chains side by side.
+ */
 class VRoutine {
   readonly code = new Bytes();
   readonly locals: ValueType[] = [];
   readonly calls: { at: number; callee: MathRoutine }[] = [];
-  readonly x = this.get(0);
+  readonly x: V = v((c, k) => c.byte(op.local_get).u32(k));
 
-  private get(index: number): V {
-    return v((c) => c.byte(op.local_get).u32(index));
-  }
+  constructor(readonly copies: number) {}
 
-  /** A new local set to e; its value. */
+  /** New locals (one per copy) set to e; their value. */
   let(e: V): V {
-    this.locals.push(valueType.v128);
-    const index = this.locals.length;
-    e.emit(this.code);
-    this.code.byte(op.local_set).u32(index);
-    return this.get(index);
+    const first = this.copies + this.locals.length;
+    for (let k = 0; k < this.copies; k++) {
+      this.locals.push(valueType.v128);
+      e.emit(this.code, k);
+      this.code.byte(op.local_set).u32(first + k);
+    }
+    return v((c, k) => c.byte(op.local_get).u32(first + k));
   }
 
-  /** Unless both lanes are true in `mask`: each lane through the scalar routine, returned. */
+  /** Unless every lane of every copy is true in `mask`: each lane through the scalar routine, returned. */
   unlessAll(mask: V, scalar: MathRoutine): void {
     const c = this.code;
-    mask.emit(c);
-    simd(c, simdOp.i64x2_all_true);
+    for (let k = 0; k < this.copies; k++) {
+      mask.emit(c, k);
+      simd(c, simdOp.i64x2_all_true);
+      if (k > 0) c.byte(op.i32_and);
+    }
     c.byte(op.i32_eqz).byte(op.if).byte(0x40);
-    for (const lane of [0, 1]) {
-      this.x.emit(c);
-      simd(c, simdOp.f64x2_extract_lane);
-      c.byte(lane);
-      c.byte(op.call);
-      this.calls.push({ at: c.length, callee: scalar });
-      c.u32Padded(0);
-      if (lane === 0) simd(c, simdOp.f64x2_splat);
-      else {
-        simd(c, simdOp.f64x2_replace_lane);
-        c.byte(1);
+    for (let k = 0; k < this.copies; k++) {
+      for (const lane of [0, 1]) {
+        this.x.emit(c, k);
+        simd(c, simdOp.f64x2_extract_lane);
+        c.byte(lane);
+        c.byte(op.call);
+        this.calls.push({ at: c.length, callee: scalar });
+        c.u32Padded(0);
+        if (lane === 0) simd(c, simdOp.f64x2_splat);
+        else {
+          simd(c, simdOp.f64x2_replace_lane);
+          c.byte(1);
+        }
       }
     }
     c.byte(op.return).byte(op.end);
   }
 
   finish(result: V): this {
-    result.emit(this.code);
+    for (let k = 0; k < this.copies; k++) result.emit(this.code, k);
     this.code.byte(op.end);
     return this;
   }
@@ -230,9 +238,12 @@ const writers: Record<SimdRoutine, (r: VRoutine) => V> = {
   },
 };
 
-/** The routine's body (v128 → v128); its calls of scalar routines are patched by the module. */
-export function simdRoutine(name: SimdRoutine): { locals: readonly ValueType[]; code: Bytes; calls: readonly { at: number; callee: MathRoutine }[] } {
-  const r = new VRoutine();
+/**
+ * The routine's body, for `copies` vectors at once ((v128 × copies) → (v128 × copies)); its calls
+ * of scalar routines are patched by the module.
+ */
+export function simdRoutine(name: SimdRoutine, copies: number): { locals: readonly ValueType[]; code: Bytes; calls: readonly { at: number; callee: MathRoutine }[] } {
+  const r = new VRoutine(copies);
   return r.finish(writers[name](r));
 }
 
