@@ -244,6 +244,35 @@ describe("the wasm target's exp, log, log1p, expm1, tanh, cosh and sinh (math.ts
     }
   });
 
+  it("a loop that cannot vectorise but stores tanh of its values is split, the tanh loop vectorised (fission.ts): the JS target's bits", () => {
+    // A branch per element (not vectorisable); a dot product per element (the MLP's shape); the
+    // array read at other elements after the loop. No sums across elements: bit for bit.
+    const { js, wasm, code } = both(
+      'fn b(x: vec[n]) {\n  let y[i] = tanh(if x[i] > 0 then x[i] else 3 * x[i])\n  let w[i] = y[i] + y[n - 1 - i]\n  return w\n}\n' +
+        'fn d(x: vec[n], A: mat[h, 3]) {\n  let z[k, j] = tanh(x[k] * sum(i: A[j, i] * A[j, i] * (if i > 0 then 1 else 2)))\n  return sum(k: z[k, 0] * x[k])\n}\n',
+    );
+    const bytes = Buffer.from(/\$base64\('([^']*)'\)/.exec(code)![1], 'base64');
+    // The split's loop calls tanh two vectors at a time (a function taking two v128s and returning two).
+    expect(bytes.includes(Buffer.from([0x60, 0x02, 0x7b, 0x7b, 0x02, 0x7b, 0x7b]))).toBe(true);
+    const x = [...specialArguments().slice(0, 2000), ...randomArguments(3000)];
+    const a = wasm.b(x) as Float64Array;
+    const r = js.b(x) as Float64Array;
+    expect([...a.keys()].filter((i) => !same(a[i], r[i])).slice(0, 5).map((i) => `b at ${i}: ${a[i]} ≠ ${r[i]}`)).toEqual([]);
+    const xs = randomArguments(999).map((v) => Math.max(-30, Math.min(30, v)));
+    const A = [
+      [0.5, -1, 2],
+      [3, 0.25, -0.125],
+      [1e-9, 2e-9, 0],
+    ];
+    for (const fn of ['d', 'dGrad'] as const) {
+      const p = (wasm[fn] as (...args: unknown[]) => unknown)(xs, A);
+      const q = (js[fn] as (...args: unknown[]) => unknown)(xs, A);
+      // Both targets add the sums' terms in order: the i sums are 3 terms, one at a time past the
+      // branch; z[k, 0] is not at the k loop's index (a stride of h), so that sum is a scalar loop.
+      expect(JSON.stringify(p)).toBe(JSON.stringify(q));
+    }
+  });
+
   it('a compiled module includes only the routines its functions call, and they are not imported', async () => {
     const source = 'fn f(x: vec[n]) = sum(i: tanh(x[i]))';
     const code = compileSync(source, { target: 'wasm' }).code!;

@@ -15,6 +15,7 @@ import { assertNever } from '../../syntax/ast.ts';
 import { Bytes, miscOp, op, simdOp, valueType, type ValueType } from './encode.ts';
 import { alignment, heapGlobal, outOfMemoryImport, resultAddress } from './layout.ts';
 import type { ModuleBuilder } from './module.ts';
+import { splitMathLoop } from './fission.ts';
 import { vectorizeLoop } from './vectorize.ts';
 
 /** What a variable holds in the wasm function. */
@@ -533,10 +534,16 @@ export class Selector {
       case 'check':
         this.check(i);
         return;
-      case 'loop':
+      case 'loop': {
         if (vectorizeLoop(this, i)) return;
+        const split = splitMathLoop(this, i);
+        if (split) {
+          for (const x of split) this.instr(x);
+          return;
+        }
         this.scalarLoop(i);
         return;
+      }
       default:
         assertNever(i);
     }

@@ -124,6 +124,11 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
   return { offsets, vectors, sums };
 }
 
+/** Whether the loop can run vectorised. */
+export function vectorizable(s: Selector, loop: Loop): boolean {
+  return plan(s, loop) !== undefined;
+}
+
 /** Emits the loop vectorised, if it can be; false leaves it to the scalar loop. */
 export function vectorizeLoop(s: Selector, loop: Loop): boolean {
   const p = plan(s, loop);
