@@ -169,34 +169,46 @@ const ln2_hi = 6.93147180369123816490e-1; // 0x3FE62E42, 0xFEE00000
 const ln2_lo = 1.90821492927058770002e-10; // 0x3DEA39EF, 0x35793C76
 const invln2 = 1.44269504088896338700e0; // 0x3FF71547, 0x652B82FE
 
+/** s_expm1.c's polynomial part on a reduced x: hxs = x·x/2 and the correction e. */
+function expm1Polynomial(r: VRoutine, x: V): { hxs: V; e: V } {
+  const Q1 = -3.33333333333331316428e-2; // BFA11111 111110F4
+  const Q2 = 1.58730158725481460165e-3; // 3F5A01A0 19FE5585
+  const Q3 = -7.93650757867487942473e-5; // BF14CE19 9EAADBB7
+  const Q4 = 4.00821782732936239552e-6; // 3ED0CFCA 86E65239
+  const Q5 = -2.01099218183624371326e-7; // BE8AFDB7 6E09C32D
+  const hfx = r.let(mul(0.5, x));
+  const hxs = r.let(mul(x, hfx));
+  const r1 = r.let(add(1, mul(hxs, add(Q1, mul(hxs, add(Q2, mul(hxs, add(Q3, mul(hxs, add(Q4, mul(hxs, Q5)))))))))));
+  const t = r.let(sub(3.0, mul(r1, hfx)));
+  const e = r.let(mul(hxs, div(sub(r1, t), sub(6.0, mul(x, t)))));
+  return { hxs, e };
+}
+
+/**
+ * fdlibm's k for exp and expm1: 0 for |x| ≤ ln2/2 (hx ≤ 0x3fd62e42), ±1 below 3ln2/2
+ * (hx < 0x3ff0a2b2), else (int)(x/ln2 ± 1/2); as f64 lanes.
+ */
+function reduction(r: VRoutine, x: V): V {
+  const ax = r.let(fabs(x));
+  const sign = r.let(negative(x));
+  const general = trunc(add(mul(invln2, x), pick(sign, -0.5, 0.5)));
+  return r.let(pick(ge(ax, word(0x3fd62e43)), pick(lt(ax, word(0x3ff0a2b2)), pick(sign, -1, 1), general), 0));
+}
+
 /**
  * s_expm1.c for lanes with 2^-54 ≤ |x| < 56·ln2 (where k ≤ 56), both lanes at once: the
  * reduction, the polynomial, and its paths k = 0, −1, 1, ≤ −2, 2..19, 20..56, each lane keeping
  * its own.
  */
 function expm1Lanes(r: VRoutine, x0: V): V {
-  const Q1 = -3.33333333333331316428e-2; // BFA11111 111110F4
-  const Q2 = 1.58730158725481460165e-3; // 3F5A01A0 19FE5585
-  const Q3 = -7.93650757867487942473e-5; // BF14CE19 9EAADBB7
-  const Q4 = 4.00821782732936239552e-6; // 3ED0CFCA 86E65239
-  const Q5 = -2.01099218183624371326e-7; // BE8AFDB7 6E09C32D
   const x1 = r.let(x0);
-  const ax = r.let(fabs(x1));
-  const sign = r.let(negative(x1));
-  // k: 0 for |x| ≤ ln2/2 (hx ≤ 0x3fd62e42), ±1 below 3ln2/2 (hx < 0x3ff0a2b2), else (int)(x/ln2 ± 1/2).
-  const general = trunc(add(mul(invln2, x1), pick(sign, -0.5, 0.5)));
-  const kf = r.let(pick(ge(ax, word(0x3fd62e43)), pick(lt(ax, word(0x3ff0a2b2)), pick(sign, -1, 1), general), 0));
+  const kf = reduction(r, x1);
   const k = r.let(toI64(kf));
   const hi = r.let(sub(x1, mul(kf, ln2_hi)));
   const lo = r.let(mul(kf, ln2_lo));
   const x = r.let(sub(hi, lo));
   const cc = r.let(sub(sub(hi, x), lo));
-  // The polynomial on the reduced x.
-  const hfx = r.let(mul(0.5, x));
-  const hxs = r.let(mul(x, hfx));
-  const r1 = r.let(add(1, mul(hxs, add(Q1, mul(hxs, add(Q2, mul(hxs, add(Q3, mul(hxs, add(Q4, mul(hxs, Q5)))))))))));
-  const t = r.let(sub(3.0, mul(r1, hfx)));
-  const e0 = r.let(mul(hxs, div(sub(r1, t), sub(6.0, mul(x, t)))));
+  const { hxs, e: e0 } = expm1Polynomial(r, x);
   // The paths' results.
   const k0 = sub(x, sub(mul(x, e0), hxs));
   const e = r.let(sub(sub(mul(x, sub(e0, cc)), cc), hxs));
@@ -214,8 +226,31 @@ function expm1Lanes(r: VRoutine, x0: V): V {
   return pick(feq(kf, 0), k0, y);
 }
 
+/** e_exp.c for lanes with 2^-28 ≤ |x| < 704 (where |k| ≤ 1016: no rescaling): paths k = 0 and k ≠ 0, and exp(1) = E. */
+function expLanes(r: VRoutine, x0: V): V {
+  const P1 = 1.66666666666666019037e-1; // 0x3FC55555, 0x5555553E
+  const P2 = -2.77777777770155933842e-3; // 0xBF66C16C, 0x16BEBD93
+  const P3 = 6.61375632143793436117e-5; // 0x3F11566A, 0xAF25DE2C
+  const P4 = -1.65339022054652515390e-6; // 0xBEBBBD41, 0xC5D26BF1
+  const P5 = 4.13813679705723846039e-8; // 0x3E663769, 0x72BEA4D0
+  const E = 2.718281828459045; // 0x4005BF0A, 0x8B145769
+  const x1 = r.let(x0);
+  const kf = reduction(r, x1);
+  const hi = r.let(sub(x1, mul(kf, ln2_hi)));
+  const lo = r.let(mul(kf, ln2_lo));
+  const x = r.let(sub(hi, lo));
+  const t = r.let(mul(x, x));
+  const c = r.let(sub(x, mul(t, add(P1, mul(t, add(P2, mul(t, add(P3, mul(t, add(P4, mul(t, P5)))))))))));
+  const zero = r.let(feq(kf, 0));
+  // k = 0: 1 − (x·c/(c − 2) − x); else (1 − ((lo − x·c/(2 − c)) − hi))·2^k.
+  const q = r.let(div(mul(x, c), pick(zero, sub(c, 2.0), sub(2.0, c))));
+  const twopk = lshl(ladd(toI64(kf), L(0x3ffn)), 52);
+  const y = pick(zero, sub(1, sub(q, x)), mul(sub(1, sub(sub(lo, q), hi)), twopk));
+  return pick(feq(x1, 1.0), E, y);
+}
+
 /** The two-lane routines, named after the scalar routine each computes per lane. */
-export const simdRoutines = ['tanh'] as const;
+export const simdRoutines = ['tanh', 'cosh'] as const;
 export type SimdRoutine = (typeof simdRoutines)[number];
 
 export function isSimdRoutine(name: string): name is SimdRoutine {
@@ -236,6 +271,22 @@ const writers: Record<SimdRoutine, (r: VRoutine) => V> = {
     const z = r.let(pick(one, sub(1, q), q));
     return pick(negative(r.x), neg(z), z);
   },
+
+  /**
+   * e_cosh.c for lanes with 2^-54 ≤ |x| < 22: 1 + t²/(2(1 + t)) with t = expm1(|x|) (its k = 0
+   * path) for |x| < ln2/2, else E/2 + (1/2)/E with E = exp(|x|).
+   */
+  cosh(r) {
+    const ax = r.let(fabs(r.x));
+    r.unlessAll(and(ge(ax, word(0x3c900000)), lt(ax, word(0x40360000))), 'cosh');
+    const small = r.let(lt(ax, word(0x3fd62e43)));
+    const p = expm1Polynomial(r, ax);
+    const t = r.let(sub(ax, sub(mul(ax, p.e), p.hxs)));
+    const w = r.let(add(1, t));
+    const E = r.let(expLanes(r, ax));
+    const q = r.let(div(pick(small, mul(t, t), 0.5), pick(small, add(w, w), E)));
+    return pick(small, add(1, q), add(mul(0.5, E), q));
+  },
 };
 
 /**
@@ -248,4 +299,4 @@ export function simdRoutine(name: SimdRoutine, copies: number): { locals: readon
 }
 
 /** The scalar routines a two-lane routine calls (for lanes outside its range). */
-export const simdDependencies: Record<SimdRoutine, readonly MathRoutine[]> = { tanh: ['tanh'] };
+export const simdDependencies: Record<SimdRoutine, readonly MathRoutine[]> = { tanh: ['tanh'], cosh: ['cosh'] };
