@@ -11,7 +11,7 @@
  * loop (distinct elements per iteration), the loop carries no state and has no exit, and the new
  * loop vectorises (else nothing is changed).
  */
-import { forEachInstr, readsOf, type Expr, type Instr, type Operand } from '../../ir/ir.ts';
+import { definesOf, forEachInstr, readsOf, type Expr, type Instr, type Operand } from '../../ir/ir.ts';
 import type { Selector } from './select.ts';
 import { vectorizable } from './vectorize.ts';
 
@@ -19,16 +19,34 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
 
 const variable = (name: string): Operand => ({ kind: 'var', name });
 
-/** The loop split in two (the loop, then the element-wise loop), or undefined when it does not apply. */
-export function splitMathLoop(s: Selector, loop: Loop): Instr[] | undefined {
+/**
+ * A split: instructions to run in place of the loop. With `scratch`, they allocate a work array
+ * that is dead after them: the selector resets the heap pointer after them.
+ */
+export interface Split {
+  readonly instrs: readonly Instr[];
+  readonly scratch: boolean;
+}
+
+/** The loop split (see the file's comment), or undefined when no split applies. */
+export function splitMathLoop(s: Selector, loop: Loop): Split | undefined {
+  const after = splitAfter(s, loop);
+  if (after) return { instrs: after, scratch: false };
+  const before = splitBefore(s, loop);
+  return before ? { instrs: before, scratch: true } : undefined;
+}
+
+/** The loop, then an element-wise loop of f over what it stored. */
+function splitAfter(s: Selector, loop: Loop): Instr[] | undefined {
   if (loop.exit || (loop.carried && loop.carried.length > 0) || (loop.carriedArrays && loop.carriedArrays.length > 0)) return undefined;
   // Names defined anywhere in the loop (its index too): the rest are fixed during it.
   const defined = new Set<string>([loop.index]);
   forEachInstr(loop.body, (i) => {
-    if (i.kind === 'const' || i.kind === 'let' || i.kind === 'array') defined.add(i.target);
+    // Variables the loop assigns or adds into (declared outside it) vary too.
+    if (i.kind === 'const' || i.kind === 'let' || i.kind === 'set' || i.kind === 'add' || i.kind === 'array') defined.add(i.target);
     if (i.kind === 'loop') {
       defined.add(i.index);
-      if (i.reduction) defined.add(i.reduction.target);
+      for (const n of definesOf(i)) defined.add(n);
     }
   });
   const top = new Map<string, Extract<Instr, { kind: 'const' }>>();
@@ -104,4 +122,118 @@ function elementWise(s: Selector, loop: Loop, array: string, offsets: readonly O
   body.push({ kind: 'store', array, index: at, expr: { op: 'copy', args: [variable(result)] }, accumulate: false, origin: loop.origin } as Instr);
   const second: Loop = { kind: 'loop', index, from: loop.from, to: loop.to, descending: loop.descending, body, origin: loop.origin, note: `${f} of the elements the loop before stored, two vectors at a time` };
   return vectorizable(s, second) ? second : undefined;
+}
+
+/** The arithmetic a value computed ahead (splitBefore) may take: pure, and vectorize.ts's. */
+const aheadOps = new Set(['load', 'copy', 'add', 'sub', 'mul', 'div', 'neg', 'abs', 'sqrt', 'min', 'max']);
+
+/**
+ * The reverse sweep's form: a loop that cannot vectorise computes f(v) (an MLP's cosh of its
+ * saved pre-activation), perhaps only under a branch, from values at its index. The values f(v)
+ * are computed ahead, in an element-wise loop into a work array (two vectors per call of the
+ * two-lane routine), and the loop reads them. f is pure, so computing it where the branch would
+ * skip it changes nothing but time; each element is f of the same v, so the same bits. It applies
+ * when v comes from instructions at the top of the loop's body (before anything else it does)
+ * that are arithmetic on values fixed before the loop and on elements of arrays the loop does not
+ * write, the loop starts at 0 (the work array is indexed by the loop's index), allocates nothing, and
+ * the ahead loop vectorises.
+ */
+function splitBefore(s: Selector, loop: Loop): Instr[] | undefined {
+  if (loop.exit || (loop.carried && loop.carried.length > 0) || (loop.carriedArrays && loop.carriedArrays.length > 0)) return undefined;
+  if (!(loop.from.kind === 'const' && loop.from.value === 0)) return undefined;
+  let allocates = false;
+  const written = new Set<string>();
+  forEachInstr(loop.body, (i) => {
+    if (i.kind === 'array') allocates = true;
+    if (i.kind === 'store') written.add(s.arrayRoot(i.array));
+    if (i.kind === 'loop' && i.reduction?.tape) written.add(s.arrayRoot(i.reduction.tape.array));
+  });
+  if (allocates) return undefined;
+  const defined = new Set<string>([loop.index]);
+  forEachInstr(loop.body, (i) => {
+    // Variables the loop assigns or adds into (declared outside it) vary too.
+    if (i.kind === 'const' || i.kind === 'let' || i.kind === 'set' || i.kind === 'add' || i.kind === 'array') defined.add(i.target);
+    if (i.kind === 'loop') {
+      defined.add(i.index);
+      for (const n of definesOf(i)) defined.add(n);
+    }
+  });
+  // The leading consts of the body: the instructions v may come from.
+  const lead = new Map<string, Extract<Instr, { kind: 'const' }>>();
+  for (const i of loop.body) {
+    if (i.kind !== 'const') break;
+    lead.set(i.target, i);
+  }
+  // A call of f at the top of the body or in its branches (not in nested loops).
+  const calls: Extract<Instr, { kind: 'const' }>[] = [];
+  const find = (body: readonly Instr[]) => {
+    for (const i of body) {
+      if (i.kind === 'const' && i.expr.args.length === 1 && s.module.hasMath2(i.expr.op) && !lead.has(i.target)) calls.push(i);
+      if (i.kind === 'if') {
+        find(i.then);
+        find(i.else);
+      }
+    }
+  };
+  find(loop.body);
+  for (const call of calls) {
+    // The slice of v: leading consts, in body order; those that depend on the index, and those fixed (hoisted before).
+    const need = new Set<string>();
+    let ok = true;
+    const visit = (o: Operand) => {
+      if (o.kind !== 'var' || !defined.has(o.name) || o.name === loop.index || need.has(o.name)) return;
+      const d = lead.get(o.name);
+      if (!d || !aheadOps.has(d.expr.op) || (d.expr.op === 'load' && (d.expr.args[0].kind !== 'var' || written.has(s.arrayRoot(d.expr.args[0].name)) || defined.has(d.expr.args[0].name)))) {
+        ok = false;
+        return;
+      }
+      need.add(o.name);
+      d.expr.args.forEach(visit);
+    };
+    visit(call.expr.args[0]);
+    if (!ok) continue;
+    const rename = new Map<string, string>();
+    const name = (base: string) => {
+      let k = 1;
+      while (s.kinds.has(`${base}$ahead${k}`)) k++;
+      const n = `${base}$ahead${k}`;
+      s.kinds.set(n, 'f64');
+      return n;
+    };
+    const index = name(loop.index);
+    rename.set(loop.index, index);
+    s.ints.set(index, s.ints.get(loop.index) ?? Infinity);
+    const varying = new Set<string>([loop.index]);
+    const hoisted: Instr[] = [];
+    const body: Instr[] = [];
+    const operand = (o: Operand): Operand => (o.kind === 'var' && rename.has(o.name) ? variable(rename.get(o.name)!) : o);
+    for (const [target, d] of lead) {
+      if (!need.has(target)) continue;
+      const n = name(target);
+      s.kinds.set(n, s.kinds.get(target) ?? 'f64');
+      rename.set(target, n);
+      if (s.ints.has(target)) s.ints.set(n, s.ints.get(target)!);
+      const copy = { ...d, target: n, expr: { ...d.expr, args: d.expr.args.map(operand) } } as Instr;
+      if (d.expr.args.some((a) => a.kind === 'var' && varying.has(a.name))) {
+        varying.add(target);
+        body.push(copy);
+      } else {
+        hoisted.push(copy);
+        // Its i32 twin (set where it is computed, before the ahead loop) addresses elements there.
+        if (s.ints.has(n)) s.shadowOf(n);
+      }
+    }
+    const scratch = name(`${loop.index}$${call.expr.op}`);
+    s.kinds.set(scratch, 'ptr');
+    const result = name(call.target);
+    body.push({ ...call, target: result, expr: { op: call.expr.op, args: [operand(call.expr.args[0])] } } as Instr);
+    body.push({ kind: 'store', array: scratch, index: variable(index), expr: { op: 'copy', args: [variable(result)] }, accumulate: false, origin: call.origin } as Instr);
+    const ahead: Loop = { kind: 'loop', index, from: loop.from, to: loop.to, descending: false, body, origin: loop.origin, note: `${call.expr.op} of each iteration's value, ahead, two vectors at a time` };
+    if (!vectorizable(s, ahead)) continue;
+    const replace = (b: readonly Instr[]): Instr[] =>
+      b.map((i) => (i === call ? ({ ...call, expr: { op: 'load', args: [variable(scratch), variable(loop.index)] } } as Instr) : i.kind === 'if' ? { ...i, then: replace(i.then), else: replace(i.else) } : i));
+    const array = { kind: 'array', target: scratch, length: loop.to, overwritten: true, origin: loop.origin } as Instr;
+    return [...hoisted, array, ahead, { ...loop, body: replace(loop.body) }];
+  }
+  return undefined;
 }

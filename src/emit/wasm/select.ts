@@ -538,7 +538,12 @@ export class Selector {
         if (vectorizeLoop(this, i)) return;
         const split = splitMathLoop(this, i);
         if (split) {
-          for (const x of split) this.instr(x);
+          // A split's work array is dead after it: the heap pointer goes back (an outer loop
+          // running the split per iteration allocates it once, not once per iteration).
+          const mark = split.scratch ? this.newLocal(valueType.i32) : -1;
+          if (split.scratch) c.byte(op.global_get).u32(heapGlobal).byte(op.local_set).u32(mark);
+          for (const x of split.instrs) this.instr(x);
+          if (split.scratch) c.byte(op.local_get).u32(mark).byte(op.global_set).u32(heapGlobal);
           return;
         }
         this.scalarLoop(i);
