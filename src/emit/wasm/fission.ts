@@ -72,7 +72,9 @@ function splitAfter(s: Selector, loop: Loop): Instr[] | undefined {
     if (o.kind === 'var') reads.set(o.name, (reads.get(o.name) ?? 0) + 1);
   };
   forEachInstr(loop.body, (i) => readsOf(i).forEach(count));
+  // The loop's own reduction: its term, and the tape it may write.
   if (loop.reduction) count(loop.reduction.value);
+  if (loop.reduction?.tape) count(variable(loop.reduction.tape.array));
   for (const [n, i] of loop.body.entries()) {
     if (i.kind !== 'const' || i.expr.args.length !== 1 || !s.module.hasMath2(i.expr.op)) continue;
     const target = i.target;
@@ -148,6 +150,7 @@ function splitBefore(s: Selector, loop: Loop): Instr[] | undefined {
     if (i.kind === 'store') written.add(s.arrayRoot(i.array));
     if (i.kind === 'loop' && i.reduction?.tape) written.add(s.arrayRoot(i.reduction.tape.array));
   });
+  if (loop.reduction?.tape) written.add(s.arrayRoot(loop.reduction.tape.array));
   if (allocates) return undefined;
   const defined = new Set<string>([loop.index]);
   forEachInstr(loop.body, (i) => {
