@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LineMap } from '../src/diagnostics/span.ts';
-import { Bytes, encodeModule, op, valueType } from '../src/emit/wasm/encode.ts';
+import { Bytes, encodeModule, op, simdOp, valueType } from '../src/emit/wasm/encode.ts';
 import { mathRoutines, type MathRoutine } from '../src/emit/wasm/math.ts';
+import { simdRoutines } from '../src/emit/wasm/simd-math.ts';
 import { ModuleBuilder } from '../src/emit/wasm/module.ts';
 import { compileSync } from '../src/index.ts';
 import { importCode } from './support/load.ts';
@@ -37,6 +38,51 @@ function routinesModule(): Record<MathRoutine, (x: number) => number> {
   });
   const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {}).exports as Record<string, (x: number) => number>;
   return Object.fromEntries(mathRoutines.map((name, n) => [name, exports[`f${n}`]])) as Record<MathRoutine, (x: number) => number>;
+}
+
+/**
+ * A module whose export `g(a, b, c, d, lane)` calls the two-lane version of a routine
+ * (simd-math.ts) through ModuleBuilder.callMath2, as vectorised loops do: with `vectors` = 1 on
+ * the lanes (a, b), with 2 on the two vectors (a, b) and (c, d) at once; it returns lane `lane`
+ * (0–3) of the results.
+ */
+function simdModule(name: string, vectors: 1 | 2): (a: number, b: number, c: number, d: number, lane: number) => number {
+  const builder = new ModuleBuilder(new LineMap(''));
+  const f = valueType.f64;
+  const type = builder.type([f, f, f, f, valueType.i32], [f]);
+  const code = new Bytes();
+  const simd = (n: number) => code.byte(0xfd).u32(n);
+  for (let v = 0; v < vectors; v++) {
+    code.byte(op.local_get).u32(2 * v);
+    simd(simdOp.f64x2_splat);
+    code.byte(op.local_get).u32(2 * v + 1);
+    simd(simdOp.f64x2_replace_lane);
+    code.byte(1);
+  }
+  expect(builder.callMath2(code, name, vectors)).toBe(true);
+  // Results into locals 5 (and 6), then lane `lane` of them.
+  for (let v = vectors - 1; v >= 0; v--) code.byte(op.local_set).u32(5 + v);
+  const laneOf = (n: number) => {
+    code.byte(op.local_get).u32(5 + (n >> 1));
+    simd(simdOp.f64x2_extract_lane);
+    code.byte(n & 1);
+  };
+  // lane 0 ? r0 : lane 1 ? r1 : …
+  for (let n = 0; n < 2 * vectors; n++) laneOf(n);
+  for (let n = 2 * vectors - 2; n >= 0; n--) code.byte(op.local_get).u32(4).byte(op.i32_const).s32(n).byte(op.i32_le_u).byte(op.select);
+  code.byte(op.end);
+  const body = { type, locals: [valueType.v128, valueType.v128], code };
+  const routines = builder.routineBodies(builder.imports.length + 1);
+  const bytes = encodeModule({
+    types: builder.types,
+    imports: builder.imports,
+    functions: [body, ...routines],
+    globals: [],
+    memoryPages: 1,
+    exports: [{ name: 'g', kind: 'function' as const, index: 0 }],
+  });
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {}).exports as Record<string, (a: number, b: number, c: number, d: number, lane: number) => number>;
+  return exports.g;
 }
 
 const view = new DataView(new ArrayBuffer(8));
@@ -152,6 +198,36 @@ describe("the wasm target's exp, log, log1p, expm1, tanh, cosh and sinh (math.ts
     });
   }
 
+  for (const name of simdRoutines) {
+    for (const vectors of [1, 2] as const) {
+      it(`${2 * vectors} lanes at once (simd-math.ts): ${name} of each lane the same bits as Math.${name}, beside every kind of other lane`, () => {
+        const g = simdModule(name, vectors);
+        const reference = Math[name];
+        // Near the thresholds the two-lane routines take (tanh: 2^-28 and 19; cosh: 2^-54 and 22) and fdlibm's (1, ln2/2, …).
+        const near = [2 ** -28, 2 ** -54, 19, 22, 1, 0.5, Math.LN2 / 2, 1.5 * Math.LN2].flatMap((x) => [x, up(x), down(x), up(up(x)), down(down(x))]);
+        const xs = [...args, ...near, ...near.map((x) => -x), ...randomArguments(30_000).map((x) => x / 2 ** 40)];
+        // Each argument in every lane: beside arguments of the fast range (0.5, −3), beside one that
+        // sends the lanes to the scalar routine (NaN, 0, 30), and beside its neighbours in the list.
+        const partners = (x: number, i: number) => [0.5, -3, NaN, 0, 30, xs[(i + 1) % xs.length], x];
+        const wrong: string[] = [];
+        xs.forEach((x, i) => {
+          for (const p of partners(x, i)) {
+            const q = xs[(i + 2) % xs.length];
+            for (let lane = 0; lane < 2 * vectors; lane++) {
+              const lanes = [p, q, p, q];
+              lanes[lane] = x;
+              const got = g(lanes[0], lanes[1], lanes[2], lanes[3], lane);
+              if (same(got, reference(x))) continue;
+              if (!exact && Math.abs(got - reference(x)) <= 2.3e-16 * Math.abs(reference(x))) continue;
+              if (wrong.length < 10) wrong.push(`${name}(${x}) in lane ${lane} of ${lanes} = ${got}, Math.${name} = ${reference(x)}`);
+            }
+          }
+        });
+        expect(wrong).toEqual([]);
+      });
+    }
+  }
+
   it('in compiled code: element-wise array lets (vectorised, two lanes per call site) and a scalar loop give the JS target\'s bits', () => {
     // No sums: each element is one routine's result, so the two targets must agree bit for bit.
     const { js, wasm } = both(
@@ -168,6 +244,35 @@ describe("the wasm target's exp, log, log1p, expm1, tanh, cosh and sinh (math.ts
     }
   });
 
+  it("a loop that cannot vectorise but stores tanh of its values is split, the tanh loop vectorised (fission.ts): the JS target's bits", () => {
+    // A branch per element (not vectorisable); a dot product per element (the MLP's shape); the
+    // array read at other elements after the loop. No sums across elements: bit for bit.
+    const { js, wasm, code } = both(
+      'fn b(x: vec[n]) {\n  let y[i] = tanh(if x[i] > 0 then x[i] else 3 * x[i])\n  let w[i] = y[i] + y[n - 1 - i]\n  return w\n}\n' +
+        'fn d(x: vec[n], A: mat[h, 3]) {\n  let z[k, j] = tanh(x[k] * sum(i: A[j, i] * A[j, i] * (if i > 0 then 1 else 2)))\n  return sum(k: z[k, 0] * x[k])\n}\n',
+    );
+    const bytes = Buffer.from(/\$base64\('([^']*)'\)/.exec(code)![1], 'base64');
+    // The split's loop calls tanh two vectors at a time (a function taking two v128s and returning two).
+    expect(bytes.includes(Buffer.from([0x60, 0x02, 0x7b, 0x7b, 0x02, 0x7b, 0x7b]))).toBe(true);
+    const x = [...specialArguments().slice(0, 2000), ...randomArguments(3000)];
+    const a = wasm.b(x) as Float64Array;
+    const r = js.b(x) as Float64Array;
+    expect([...a.keys()].filter((i) => !same(a[i], r[i])).slice(0, 5).map((i) => `b at ${i}: ${a[i]} ≠ ${r[i]}`)).toEqual([]);
+    const xs = randomArguments(999).map((v) => Math.max(-30, Math.min(30, v)));
+    const A = [
+      [0.5, -1, 2],
+      [3, 0.25, -0.125],
+      [1e-9, 2e-9, 0],
+    ];
+    for (const fn of ['d', 'dGrad'] as const) {
+      const p = (wasm[fn] as (...args: unknown[]) => unknown)(xs, A);
+      const q = (js[fn] as (...args: unknown[]) => unknown)(xs, A);
+      // Both targets add the sums' terms in order: the i sums are 3 terms, one at a time past the
+      // branch; z[k, 0] is not at the k loop's index (a stride of h), so that sum is a scalar loop.
+      expect(JSON.stringify(p)).toBe(JSON.stringify(q));
+    }
+  });
+
   it('a compiled module includes only the routines its functions call, and they are not imported', async () => {
     const source = 'fn f(x: vec[n]) = sum(i: tanh(x[i]))';
     const code = compileSync(source, { target: 'wasm' }).code!;
@@ -178,9 +283,11 @@ describe("the wasm target's exp, log, log1p, expm1, tanh, cosh and sinh (math.ts
     const bytes = Buffer.from(/\$base64\('([^']*)'\)/.exec(code)![1], 'base64');
     const module = new WebAssembly.Module(bytes);
     expect(WebAssembly.Module.imports(module).filter((i) => i.module === 'Math')).toEqual([]);
-    // f and fGrad (exported), then tanh, the gradient's cosh, and the expm1 and exp they call.
+    // f and fGrad (exported), then the vectorised sum's tanh of two vectors (a step of four) and
+    // of one (two left), the scalar tanh (their fallback and the last odd element's), the same
+    // three of cosh for the gradient's vectorised loop, and the expm1 and exp they call.
     const functions = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function');
     expect(functions.map((e) => e.name)).toEqual(['f0', 'f1']);
-    expect(functionCount(bytes)).toBe(2 + 4);
+    expect(functionCount(bytes)).toBe(2 + 8);
   });
 });

@@ -97,6 +97,8 @@ export const miscOp = { i32_trunc_sat_f64_s: 2, i32_trunc_sat_f64_u: 3, i64_trun
 export const simdOp = {
   v128_load: 0,
   v128_store: 11,
+  v128_const: 12,
+  i64x2_splat: 18,
   f64x2_splat: 20,
   f64x2_extract_lane: 33,
   f64x2_replace_lane: 34,
@@ -109,9 +111,17 @@ export const simdOp = {
   v128_not: 77,
   v128_and: 78,
   v128_or: 80,
+  v128_xor: 81,
   v128_bitselect: 82,
   f64x2_ceil: 116,
   f64x2_floor: 117,
+  f64x2_trunc: 122,
+  i64x2_all_true: 195,
+  i64x2_extend_low_i32x4_s: 199,
+  i64x2_shl: 203,
+  i64x2_shr_s: 204,
+  i64x2_add: 206,
+  i64x2_sub: 209,
   f64x2_abs: 236,
   f64x2_neg: 237,
   f64x2_sqrt: 239,
@@ -121,6 +131,7 @@ export const simdOp = {
   f64x2_div: 243,
   f64x2_min: 244,
   f64x2_max: 245,
+  i32x4_trunc_sat_f64x2_s_zero: 252,
 } as const;
 
 /** A growing byte buffer with the format's primitive encodings. */

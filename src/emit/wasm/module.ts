@@ -6,6 +6,13 @@
 import type { LineMap } from '../../diagnostics/span.ts';
 import { op, valueType, type Bytes, type FunctionBody, type FunctionType, type Import, type ValueType } from './encode.ts';
 import { isMathRoutine, mathDependencies, mathRoutine, type MathRoutine } from './math.ts';
+import { isSimdRoutine, simdDependencies, simdRoutine } from './simd-math.ts';
+
+/**
+ * A routine's key: a scalar routine's name (f64 → f64), or `name×2` for its two-lane version
+ * (v128 → v128, simd-math.ts), or `name×4` for two vectors at once (v128, v128 → v128, v128).
+ */
+type RoutineKey = MathRoutine | `${MathRoutine}×2` | `${MathRoutine}×4`;
 import type { CheckFailure } from './select.ts';
 
 export class ModuleBuilder {
@@ -14,9 +21,9 @@ export class ModuleBuilder {
   readonly failures: CheckFailure[] = [];
   private readonly importIndex = new Map<string, number>();
   /** The fdlibm routines (math.ts) the module defines, in order of first use, with their bodies. */
-  private readonly routines = new Map<MathRoutine, ReturnType<typeof mathRoutine>>();
+  private readonly routines = new Map<RoutineKey, ReturnType<typeof mathRoutine>>();
   /** Calls to routines, whose function indices are known only once every function is selected. */
-  private readonly routineCalls: { code: Bytes; at: number; callee: MathRoutine }[] = [];
+  private readonly routineCalls: { code: Bytes; at: number; callee: RoutineKey }[] = [];
 
   constructor(readonly lines: LineMap) {}
 
@@ -61,11 +68,32 @@ export class ModuleBuilder {
     }
   }
 
-  private routine(name: MathRoutine): void {
-    if (this.routines.has(name)) return;
-    const body = mathRoutine(name);
-    this.routines.set(name, body);
-    for (const d of mathDependencies[name]) this.routine(d);
+  /** Whether a Math function has a two-lane version (simd-math.ts). */
+  hasMath2(name: string): boolean {
+    return isSimdRoutine(name);
+  }
+
+  /**
+   * Writes a call of the two-lane version of a Math function (simd-math.ts) with `vectors` (1 or
+   * 2) v128s of arguments on the stack, leaving as many results; false (nothing written) when it
+   * has none.
+   */
+  callMath2(code: Bytes, name: string, vectors: 1 | 2 = 1): boolean {
+    if (!isSimdRoutine(name)) return false;
+    const key = vectors === 1 ? (`${name}×2` as const) : (`${name}×4` as const);
+    this.routine(key);
+    code.byte(op.call);
+    this.routineCalls.push({ code, at: code.length, callee: key });
+    code.u32Padded(0);
+    return true;
+  }
+
+  private routine(key: RoutineKey): void {
+    if (this.routines.has(key)) return;
+    const name = key.replace(/×[24]$/, '') as MathRoutine;
+    const body = key === name ? mathRoutine(name) : simdRoutine(name as Parameters<typeof simdRoutine>[0], key.endsWith('×4') ? 2 : 1);
+    this.routines.set(key, body);
+    for (const d of key === name ? mathDependencies[name] : simdDependencies[name as keyof typeof simdDependencies]) this.routine(d);
     for (const c of body.calls) this.routineCalls.push({ code: body.code, at: c.at, callee: c.callee });
   }
 
@@ -76,8 +104,9 @@ export class ModuleBuilder {
   routineBodies(first: number): FunctionBody[] {
     const order = [...this.routines.keys()];
     for (const c of this.routineCalls) c.code.setU32(c.at, first + order.indexOf(c.callee));
-    const type = order.length > 0 ? this.type([valueType.f64], [valueType.f64]) : 0;
-    return order.map((name) => ({ type, locals: this.routines.get(name)!.locals, code: this.routines.get(name)!.code }));
+    const v = valueType.v128;
+    const typeOf = (key: RoutineKey) => (key.endsWith('×4') ? this.type([v, v], [v, v]) : key.endsWith('×2') ? this.type([v], [v]) : this.type([valueType.f64], [valueType.f64]));
+    return order.map((key) => ({ type: typeOf(key), locals: this.routines.get(key)!.locals, code: this.routines.get(key)!.code }));
   }
 
   /** One of the glue's functions: `fail(check, index, length, from)` or `outOfMemory()`, both throwing. */

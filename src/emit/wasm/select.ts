@@ -15,6 +15,7 @@ import { assertNever } from '../../syntax/ast.ts';
 import { Bytes, miscOp, op, simdOp, valueType, type ValueType } from './encode.ts';
 import { alignment, heapGlobal, outOfMemoryImport, resultAddress } from './layout.ts';
 import type { ModuleBuilder } from './module.ts';
+import { splitMathLoop } from './fission.ts';
 import { vectorizeLoop } from './vectorize.ts';
 
 /** What a variable holds in the wasm function. */
@@ -533,10 +534,21 @@ export class Selector {
       case 'check':
         this.check(i);
         return;
-      case 'loop':
+      case 'loop': {
         if (vectorizeLoop(this, i)) return;
+        const split = splitMathLoop(this, i);
+        if (split) {
+          // A split's work array is dead after it: the heap pointer goes back (an outer loop
+          // running the split per iteration allocates it once, not once per iteration).
+          const mark = split.scratch ? this.newLocal(valueType.i32) : -1;
+          if (split.scratch) c.byte(op.global_get).u32(heapGlobal).byte(op.local_set).u32(mark);
+          for (const x of split.instrs) this.instr(x);
+          if (split.scratch) c.byte(op.local_get).u32(mark).byte(op.global_set).u32(heapGlobal);
+          return;
+        }
         this.scalarLoop(i);
         return;
+      }
       default:
         assertNever(i);
     }

@@ -124,18 +124,27 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
   return { offsets, vectors, sums };
 }
 
+/** Whether the loop can run vectorised. */
+export function vectorizable(s: Selector, loop: Loop): boolean {
+  return plan(s, loop) !== undefined;
+}
+
 /** Emits the loop vectorised, if it can be; false leaves it to the scalar loop. */
 export function vectorizeLoop(s: Selector, loop: Loop): boolean {
   const p = plan(s, loop);
   if (!p) return false;
   const c = s.code;
   const simd = (code: number) => c.byte(0xfd).u32(code);
+  // A vector value's local, one per copy (the two vectors of a step are computed interleaved).
   const v128 = new Map<string, number>();
-  const vlocal = (name: string) => {
-    let n = v128.get(name);
-    if (n === undefined) v128.set(name, (n = s.newLocal(valueType.v128)));
+  const vlocal = (name: string, copy: number) => {
+    const key = `${copy}|${name}`;
+    let n = v128.get(key);
+    if (n === undefined) v128.set(key, (n = s.newLocal(valueType.v128)));
     return n;
   };
+  // Math calls whose two vectors were computed by one call (a two-lane routine taking both), by the local holding them.
+  const ready = new Map<Expr, string>();
   const scratch = s.newLocal(valueType.v128);
   const scratch2 = s.newLocal(valueType.v128);
   const address = s.newLocal(valueType.i32);
@@ -156,15 +165,20 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
     }
     c.byte(op.i32_const).s32(3).byte(op.i32_shl).byte(op.i32_add);
   };
-  const operand = (o: Operand) => {
+  const operand = (o: Operand, copy: number) => {
     if (o.kind === 'var' && p.vectors.has(o.name)) {
-      c.byte(op.local_get).u32(vlocal(o.name));
+      c.byte(op.local_get).u32(vlocal(o.name, copy));
       return;
     }
     s.number(o);
     simd(simdOp.f64x2_splat);
   };
-  const vexpr = (e: Expr, lane: number) => {
+  const vexpr = (e: Expr, lane: number, copy: number) => {
+    const done = ready.get(e);
+    if (done !== undefined) {
+      c.byte(op.local_get).u32(vlocal(done, copy));
+      return;
+    }
     if (e.op === 'load') {
       const [array, index] = e.args as [{ name: string }, Operand];
       if (index.kind === 'var' && p.offsets.has(index.name)) {
@@ -177,24 +191,30 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
       }
       return;
     }
-    if (e.op === 'copy') return operand(e.args[0]);
+    if (e.op === 'copy') return operand(e.args[0], copy);
     const b = binary[e.op];
     const u = unary[e.op];
     if (b !== undefined) {
-      operand(e.args[0]);
-      operand(e.args[1]);
+      operand(e.args[0], copy);
+      operand(e.args[1], copy);
       simd(b);
       return;
     }
     if (u !== undefined) {
-      operand(e.args[0]);
+      operand(e.args[0], copy);
       simd(u);
       return;
     }
-    // A Math function, lane by lane.
+    // A Math function with a two-lane version (simd-math.ts: tanh), both lanes in one call.
+    if (e.args.length === 1 && s.module.hasMath2(e.op)) {
+      operand(e.args[0], copy);
+      s.module.callMath2(c, e.op);
+      return;
+    }
+    // Another Math function, lane by lane.
     const temps = [scratch, scratch2];
     e.args.forEach((a, k) => {
-      operand(a);
+      operand(a, copy);
       c.byte(op.local_set).u32(temps[k]);
     });
     for (const laneIndex of [0, 1]) {
@@ -229,45 +249,68 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
   const negated = new Map<string, Operand>();
   for (const i of loop.body) if (i.kind === 'const' && i.expr.op === 'neg' && p.vectors.has(i.target)) negated.set(i.target, i.expr.args[0]);
   const subtrahend = (e: Expr): Operand | undefined => (e.op === 'copy' && e.args[0].kind === 'var' ? negated.get(e.args[0].name) : undefined);
-  const body = (lane: number, copy: number) => {
-    for (const i of loop.body) {
-      if (i.kind === 'const') {
-        if (p.offsets.has(i.target)) continue;
-        vexpr(i.expr, lane);
-        c.byte(op.local_set).u32(vlocal(i.target));
-      } else if (i.kind === 'store') {
-        elementAddress(i.array, i.index);
-        if (i.accumulate) {
-          c.byte(op.local_tee).u32(address).byte(op.local_get).u32(address);
-          simd(simdOp.v128_load);
-          c.u32(3).u32(lane * 8);
-          const v = subtrahend(i.expr);
-          if (v) {
-            operand(v);
-            simd(simdOp.f64x2_sub);
+  /**
+   * The body for each of `steps` (a vector's lane offset and its copy: its locals and
+   * accumulators), interleaved instruction by instruction: the iterations are independent (plan),
+   * so the order between the two vectors' instructions does not matter, and interleaving lets a
+   * call of a two-lane routine take both vectors at once (simd-math.ts, `×4`: its two dependency
+   * chains run side by side).
+   */
+  const body = (steps: readonly (readonly [lane: number, copy: number])[]) => {
+    const pair = steps.length === 2;
+    for (const [n, i] of loop.body.entries()) {
+      if (i.kind === 'const' && p.offsets.has(i.target)) continue;
+      const e = i.kind === 'const' || i.kind === 'store' || i.kind === 'add' ? i.expr : undefined;
+      if (pair && e && e.args.length === 1 && s.module.hasMath2(e.op) && !(i.kind === 'store' && i.accumulate && subtrahend(e))) {
+        // Both vectors' arguments, one call, both results.
+        const name = `$math2#${n}`;
+        for (const [, copy] of steps) operand(e.args[0], copy);
+        s.module.callMath2(c, e.op, 2);
+        c.byte(op.local_set).u32(vlocal(name, steps[1][1]));
+        c.byte(op.local_set).u32(vlocal(name, steps[0][1]));
+        ready.set(e, name);
+      }
+      for (const [lane, copy] of steps) {
+        if (i.kind === 'const') {
+          vexpr(i.expr, lane, copy);
+          c.byte(op.local_set).u32(vlocal(i.target, copy));
+        } else if (i.kind === 'store') {
+          elementAddress(i.array, i.index);
+          if (i.accumulate) {
+            c.byte(op.local_tee).u32(address).byte(op.local_get).u32(address);
+            simd(simdOp.v128_load);
+            c.u32(3).u32(lane * 8);
+            const v = subtrahend(i.expr);
+            if (v) {
+              operand(v, copy);
+              simd(simdOp.f64x2_sub);
+            } else {
+              vexpr(i.expr, lane, copy);
+              simd(simdOp.f64x2_add);
+            }
           } else {
-            vexpr(i.expr, lane);
-            simd(simdOp.f64x2_add);
+            vexpr(i.expr, lane, copy);
           }
-        } else {
-          vexpr(i.expr, lane);
+          simd(simdOp.v128_store);
+          c.u32(3).u32(lane * 8);
+        } else if (i.kind === 'add') {
+          const acc = accumulators[sumTargets.indexOf(i.target)][copy];
+          c.byte(op.local_get).u32(acc);
+          vexpr(i.expr, lane, copy);
+          simd(simdOp.f64x2_add);
+          c.byte(op.local_set).u32(acc);
         }
-        simd(simdOp.v128_store);
-        c.u32(3).u32(lane * 8);
-      } else if (i.kind === 'add') {
-        const acc = accumulators[sumTargets.indexOf(i.target)][copy];
+      }
+      if (e) ready.delete(e);
+    }
+    if (r) {
+      for (const [, copy] of steps) {
+        const acc = accumulators[0][copy];
         c.byte(op.local_get).u32(acc);
-        vexpr(i.expr, lane);
+        operand(r.value, copy);
         simd(simdOp.f64x2_add);
         c.byte(op.local_set).u32(acc);
       }
-    }
-    if (r) {
-      const acc = accumulators[0][copy];
-      c.byte(op.local_get).u32(acc);
-      operand(r.value);
-      simd(simdOp.f64x2_add);
-      c.byte(op.local_set).u32(acc);
     }
   };
   // j: the first of the four indices of a step (from up, or to − 4 down).
@@ -289,8 +332,10 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
     s.smallI32(loop.to);
     c.byte(op.i32_gt_s).byte(op.br_if).u32(1);
   }
-  body(0, 0);
-  body(2, 1);
+  body([
+    [0, 0],
+    [2, 1],
+  ]);
   c.byte(op.local_get).u32(j).byte(op.i32_const).s32(4).byte(loop.descending ? op.i32_sub : op.i32_add).byte(op.local_set).u32(j);
   c.byte(op.br).u32(0).byte(op.end).byte(op.end);
   // One more vector of two when at least two iterations are left (short loops, such as GMM's
@@ -300,7 +345,7 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
     c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_add);
     s.smallI32(loop.from);
     c.byte(op.i32_ge_s).byte(op.if).byte(0x40);
-    body(2, 0);
+    body([[2, 0]]);
     c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_sub).byte(op.local_set).u32(j);
     c.byte(op.end);
   } else {
@@ -308,7 +353,7 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
     c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_add);
     s.smallI32(loop.to);
     c.byte(op.i32_le_s).byte(op.if).byte(0x40);
-    body(0, 0);
+    body([[0, 0]]);
     c.byte(op.local_get).u32(j).byte(op.i32_const).s32(2).byte(op.i32_add).byte(op.local_set).u32(j);
     c.byte(op.end);
   }
