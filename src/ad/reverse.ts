@@ -556,6 +556,15 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           const local = declaredIn(body);
           let accumulatesLocal = false;
           forEachInstr(instr.body, (i) => (accumulatesLocal ||= (i.kind === 'add' || i.kind === 'set') && local.has(i.target) && !isDefinedIn(i.target, instr.body)));
+          // A reduction's loop that also writes an array a whole iteration writes again (a nested
+          // gradient's own tape of exp values, inside a loop with state): its stored result does
+          // not put those elements back, so it runs again.
+          let storesAgain = false;
+          if (whole) forEachInstr(instr.body, (i) => (storesAgain ||= i.kind === 'store' && !i.accumulate && !tapeArrays.has(i.array)));
+          if (s && storesAgain) {
+            b.emit({ ...(withoutStoresInto(instr, tapeArrays) as Loop), note: 'recomputed for the reverse sweep: it fills an array the iteration reads' });
+            continue;
+          }
           if (s && accumulatesLocal) {
             b.emit({ ...(valuesOnly([instr], local)[0] as Loop), note: 'recomputed for the reverse sweep' });
             continue;
