@@ -532,7 +532,8 @@ export function checkShapes(
     const fresh = freshIndices(indices, (n) => env.has(n) || constants.has(n));
     indices.forEach((x, k) => fresh[k] === undefined && visit(x));
     const enter = (k: number): void => {
-      if (k === indices.length) return inLoop(() => visit(value));
+      // (A single element's value, `y[j] = e`, is computed once, as a statement's.)
+      if (k === indices.length) return fresh.some((b) => b !== undefined) ? inLoop(() => visit(value)) : visit(value);
       const b = fresh[k];
       if (!b) return enter(k + 1);
       withIndex(b, { from: affineConstant(0), to: info.dims[k].length }, () => enter(k + 1));

@@ -973,6 +973,8 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
   for (const instr of instrs) {
     if (instr.kind === 'array' && zeroed.has(instr)) {
       b.emitAt(b.outside(() => b.depthFor(readsOf(instr))), { ...instr, overwritten: true, note: `${instr.note ?? `the array ${instr.target}`}, zeroed where it is filled` });
+      // (Its elements change in the block: reads of them stay in it, as an array let's, allocate.)
+      b.pin(instr.target);
       const note = `every iteration of the blocks around starts ${instr.target} from 0`;
       const zeros = (array: string): Instr => {
         const k = b.names.user('k');
@@ -992,6 +994,7 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
     const movable = (instr.kind === 'array' && instr.overwritten) || (instr.kind === 'const' && lengths.has(instr.target));
     if (movable) b.emitAt(b.outside(() => b.depthFor(readsOf(instr))), instr);
     else b.emit(instr);
+    if (movable && instr.kind === 'array' && cx.blocks > 0) b.pin(instr.target);
   }
   if (columns) {
     if (result?.kind !== 'var' || !isArray(value) || !wrtArray) throw new Error('internal error: no Jacobian array');
