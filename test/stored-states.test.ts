@@ -86,20 +86,24 @@ describe('the code when every state fits', () => {
     expect(reverse).toMatch(/if \(\$t\d+\) \{\n\s*const \$t\d+ = t\$\d+ \* 2;\n\s*x\$\d+ = \$saved\d+\[\$t\d+\];\n\s*v\$\d+ = \$saved\d+\[\$t\d+ \+ 1\];\n\s*\} else \{\n\s*const \$t\d+ = \$saved\d+\[top\];/);
   });
 
-  it('the last iteration is reversed first, guarded; the others have no guard (every state adjoint is nonzero there)', () => {
+  it('the last iteration is reversed guarded, the others without the guards (every state adjoint is nonzero there), in one loop', () => {
     for (const [text, zero] of [
       [oscillate, 'd$v$2'],
       [predators, 'd$u$2'],
     ] as const) {
       const reverse = text.slice(text.indexOf('// Reverse sweep'));
       // The state unused after the loop starts from 0: guarded in the last iteration.
-      const peeled = blockAfter(reverse, /^\s*if \(0 < \$t1\) \{/);
+      const test = /^(\s*)if \((t|s)\$\d+ === \$t1 - 1\) \{$/m.exec(reverse)!;
+      expect(test, 'a test of the last iteration').not.toBeNull();
+      const peeled = blockAfter(reverse, /^\s*if \((t|s)\$\d+ === \$t1 - 1\) \{$/);
       expect(peeled).toContain(`${zero} !== 0`);
-      expect(peeled).toMatch(/const (t|s)\$\d+ = \$t1 - 1;/);
-      expect(reverse).toContain('// The iterations before the last one (reversed above, guarding the state adjoints that may be 0),');
-      const others = blockAfter(reverse, /^\s*for \(let (t|s)\$\d+ = \$t1 - 1 - 1; (t|s)\$\d+ >= 0; (t|s)\$\d+--\) \{/);
+      // The others, in its else branch.
+      const others = blockAfter(reverse, new RegExp(`^${test[1]}\\} else \\{$`), test.index);
       expect(others).not.toContain('!== 0');
       expect(others).toMatch(/d\$(x|u)\$2 = d\$(x|u)\$\d+;/);
+      // One reversed loop: the code restoring the state (Revolve's schedule included) once, not once more for the last iteration.
+      expect(reverse.match(/for \(let (t|s)\$\d+ = \$t1 - 1; (t|s)\$\d+ >= 0; (t|s)\$\d+--\) \{/g)).toHaveLength(1);
+      expect(reverse.match(/Where the next snapshots go/g)).toHaveLength(1);
     }
   });
 

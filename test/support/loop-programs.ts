@@ -320,10 +320,10 @@ function evaluate(e: Expr, env: Env, i = -1): number {
       return Math.cos(evaluate(e.a, env, i)) * evaluate(e.b, env, i);
     case 'agrad': {
       // ga's derivatives, written out (see ga above); ∂/∂a summed as its reverse sweep adds the
-      // terms, from the last (the values are compared bit for bit).
+      // terms, from 0 and the last term first (the values are compared bit for bit, -0 included).
       const a = evaluate(e.arg, env);
       const y = env.y;
-      if (e.at === undefined) return Math.cos(y[2] * a) * y[2] + Math.cos(y[1] * a) * y[1] + Math.cos(y[0] * a) * y[0];
+      if (e.at === undefined) return 0 + Math.cos(y[2] * a) * y[2] + Math.cos(y[1] * a) * y[1] + Math.cos(y[0] * a) * y[0];
       const k = e.at === 'i' ? i : e.at === 'rev' ? 2 - i : e.at;
       return Math.cos(y[k] * a) * a;
     }
