@@ -10,13 +10,21 @@
  * y[k] = sin(3 t[k]), c[j] = ±½/(j + 1); x[i] = 4 sin(0.37 i). Before timing, the C value and
  * gradient are checked against adc's (1e-9 relative: libm's sin and exp may differ from V8's in the
  * last bit).
+ *
+ * The ratios (gradient / objective, and against bench/handwritten/kernels.js, the C gradients
+ * written in JavaScript) are taken within interleaved rounds: each round times every function for
+ * a window, the ratio of two functions is the median over rounds of their ratio in the same round.
+ * On the shared machine the load changes between functions timed seconds apart (session 6's
+ * table read polyfit's gradient / objective 3.1× that way, 2.0–2.1× interleaved); within a round
+ * both sides see the same load.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileSync } from '../src/index.ts';
-import { timeBatch, type Timing } from './measure.ts';
+import { lseGradInto as handLseGradInto, polyfitGradInto as handPolyfitGradInto } from './handwritten/kernels.js';
+import { addToSink, type Timing } from './measure.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const generatedDir = join(benchDir, '.generated');
@@ -136,6 +144,13 @@ export interface KernelRow {
   cGradientNs?: number;
   /** adc against C: the largest relative difference in the value and the gradient. */
   cMaxRelError?: number;
+  /** The hand-written JavaScript gradient (bench/handwritten/kernels.js), into a given array. */
+  handwritten?: Timing;
+  /** Medians over the interleaved rounds of each round's ratio. */
+  ratios?: { gradientOverObjective: number; gradientIntoOverObjective: number; gradientIntoOverHandwritten: number; handwrittenOverObjective: number };
+  /** adc's gradient against the hand-written JavaScript one: the largest difference, relative to the largest entry. */
+  handMaxRelError?: number;
+  rounds?: number;
 }
 
 export interface KernelsResult {
@@ -161,6 +176,64 @@ function runC(): { result?: CResult; note: string } {
 
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-300, Math.abs(b));
 
+/** The largest difference between two gradients, relative to the largest entry of the second. */
+function maxDifference(a: Float64Array, b: Float64Array): number {
+  const scale = Math.max(1e-300, ...b.map(Math.abs));
+  let worst = a.length === b.length ? 0 : Infinity;
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / scale);
+  return worst;
+}
+
+/** Warm-up before the rounds: V8 optimises each function well within it. */
+const WARM_MS = 800;
+const ROUNDS = 21;
+const WINDOW_MS = 10;
+
+type Contenders = Record<'objective' | 'gradient' | 'gradientInto' | 'handwritten', () => number>;
+
+/**
+ * Times the four functions interleaved: ROUNDS rounds, each timing every function over a window of
+ * at least WINDOW_MS (whole calls), in the same order. A function's time is its median round (the
+ * fastest round beside it); a ratio is the median over rounds of the two functions' ratio in each
+ * round, so that load which changes between rounds cancels out.
+ */
+function timeInterleaved(row: KernelRow, contenders: Contenders): void {
+  const names = Object.keys(contenders) as (keyof Contenders)[];
+  const start = performance.now();
+  while (performance.now() - start < WARM_MS) for (const name of names) addToSink(contenders[name]());
+  const times: Record<keyof Contenders, number[]> = { objective: [], gradient: [], gradientInto: [], handwritten: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of names) {
+      const f = contenders[name];
+      let calls = 0;
+      let s = 0;
+      const t0 = performance.now();
+      let t1 = t0;
+      while (t1 - t0 < WINDOW_MS) {
+        s += f();
+        calls++;
+        t1 = performance.now();
+      }
+      addToSink(s);
+      times[name].push(((t1 - t0) * 1e6) / calls);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const timing = (xs: number[]): Timing => ({ ns: Math.min(...xs), medianNs: median(xs), rme: 0, samples: xs.length, callsPerSample: 0 });
+  const over = (a: number[], b: number[]) => median(a.map((v, i) => v / b[i]!));
+  row.objective = timing(times.objective);
+  row.gradient = timing(times.gradient);
+  row.gradientInto = timing(times.gradientInto);
+  row.handwritten = timing(times.handwritten);
+  row.rounds = ROUNDS;
+  row.ratios = {
+    gradientOverObjective: over(times.gradient, times.objective),
+    gradientIntoOverObjective: over(times.gradientInto, times.objective),
+    gradientIntoOverHandwritten: over(times.gradientInto, times.handwritten),
+    handwrittenOverObjective: over(times.handwritten, times.objective),
+  };
+}
+
 /** Times adc's objective, gradient and GradInto for both kernels, and the C reference beside them. */
 export async function benchKernels(log: (line?: string) => void): Promise<KernelsResult> {
   const result = compileSync(SOURCE, { filename: 'kernels.ad' });
@@ -181,21 +254,20 @@ export async function benchKernels(log: (line?: string) => void): Promise<Kernel
   const cRun = runC();
   log(cRun.result ? ' done' : ` ${cRun.note}`);
 
-  const time = (name: string, call: () => number) => {
-    const batch = (reps: number) => {
-      let s = 0;
-      for (let r = 0; r < reps; r++) s += call();
-      return s;
-    };
-    return timeBatch(name, batch, { callsPerRep: 1, targetMs: 5, time: 300, iterations: 40 });
-  };
   const rows: KernelRow[] = [];
 
   process.stdout.write(`Benchmarking polyfit n=${POLY_N} m=${POLY_M}…`);
   const poly: KernelRow = { id: 'polyfit', sizes: { n: POLY_N, m: POLY_M } };
-  poly.objective = await time('polyfit objective', () => mod.polyfit!(c, t, y));
-  poly.gradient = await time('polyfit gradient', () => (mod.polyfitGrad!(c, t, y) as { value: number }).value);
-  poly.gradientInto = await time('polyfit gradInto', () => mod.polyfitGradInto!(gc, c, t, y));
+  const handC = new Float64Array(POLY_N);
+  handPolyfitGradInto(handC, c, t, y);
+  const polyG = (mod.polyfitGrad!(c, t, y) as { gradient: { c: Float64Array } }).gradient.c;
+  poly.handMaxRelError = maxDifference(polyG, handC);
+  timeInterleaved(poly, {
+    objective: () => mod.polyfit!(c, t, y),
+    gradient: () => (mod.polyfitGrad!(c, t, y) as { value: number }).value,
+    gradientInto: () => mod.polyfitGradInto!(gc, c, t, y),
+    handwritten: () => handPolyfitGradInto(handC, c, t, y),
+  });
   if (cRun.result) {
     const r = cRun.result.polyfit;
     const g = (mod.polyfitGrad!(c, t, y) as { value: number; gradient: { c: Float64Array } }).gradient.c;
@@ -209,9 +281,16 @@ export async function benchKernels(log: (line?: string) => void): Promise<Kernel
 
   process.stdout.write(`Benchmarking logsumexp n=${LSE_N}…`);
   const lse: KernelRow = { id: 'logsumexp', sizes: { n: LSE_N } };
-  lse.objective = await time('lse objective', () => mod.lse!(x));
-  lse.gradient = await time('lse gradient', () => (mod.lseGrad!(x) as { value: number }).value);
-  lse.gradientInto = await time('lse gradInto', () => mod.lseGradInto!(gx, x));
+  const handX = new Float64Array(LSE_N);
+  handLseGradInto(handX, x);
+  const lseG = (mod.lseGrad!(x) as { gradient: { x: Float64Array } }).gradient.x;
+  lse.handMaxRelError = maxDifference(lseG, handX);
+  timeInterleaved(lse, {
+    objective: () => mod.lse!(x),
+    gradient: () => (mod.lseGrad!(x) as { value: number }).value,
+    gradientInto: () => mod.lseGradInto!(gx, x),
+    handwritten: () => handLseGradInto(handX, x),
+  });
   if (cRun.result) {
     const r = cRun.result.lse;
     const g = (mod.lseGrad!(x) as { value: number; gradient: { x: Float64Array } }).gradient.x;
@@ -223,6 +302,7 @@ export async function benchKernels(log: (line?: string) => void): Promise<Kernel
   rows.push(lse);
   log(' done');
   for (const row of rows) {
+    if (!(row.handMaxRelError! <= 1e-12)) throw new Error(`${row.id}: adc and the hand-written JavaScript gradient disagree (${row.handMaxRelError!.toExponential(2)})`);
     if (row.cMaxRelError !== undefined && !(row.cMaxRelError <= 1e-9)) throw new Error(`${row.id}: adc and the C reference disagree (${row.cMaxRelError.toExponential(2)})`);
   }
   return { rows, cNote: cRun.note };

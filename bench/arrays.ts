@@ -495,23 +495,30 @@ export async function benchArrays(log: Log = console.log): Promise<ArraysResult>
   const mlpHead = head(`mlp (m = ${MLP_M}, d = ${MLP_D})`);
   const mlpBody = body(mlp, (r) => `h = ${r.sizes.h}`);
 
-  const kernelHead = ['kernel', 'objective', 'gradient', 'gradInto', 'C objective', 'C gradient', 'grad / obj', 'gradInto / C gradient', 'objective / C objective'];
+  // The kernels are timed interleaved (bench/arrays-c.ts): each time is the median round, each
+  // ratio the median of the per-round ratios; gradInto / C compares two processes' best windows.
+  const kernelHead = ['kernel', 'objective', 'gradient', 'gradInto', 'hand-written JS', 'C objective', 'C gradient', 'grad / obj', 'gradInto / obj', 'hand-written JS / obj', 'gradInto / hand-written JS', 'gradInto / C gradient', 'objective / C objective'];
   const kernelLabel = (r: KernelRow) => (r.id === 'polyfit' ? `polyfit (t^j terms; n = ${r.sizes.n}, m = ${r.sizes.m})` : `logsumexp (n = ${r.sizes.n})`);
   const kernelRatios = (r: KernelRow) => ({
-    gradientOverObjective: ratio(r.gradient, r.objective),
+    gradientOverObjective: r.ratios?.gradientOverObjective,
     gradientIntoOverC: nsRatio(r.gradientInto?.ns, r.cGradientNs),
     objectiveOverC: nsRatio(r.objective?.ns, r.cObjectiveNs),
   });
+  const medianNs = (t: Timing | undefined) => fmtPlainNs(t?.medianNs);
   const kernelBody = kernels.rows.map((r) => {
     const k = kernelRatios(r);
     return [
       kernelLabel(r),
-      fmtNs(r.objective),
-      fmtNs(r.gradient),
-      fmtNs(r.gradientInto),
+      medianNs(r.objective),
+      medianNs(r.gradient),
+      medianNs(r.gradientInto),
+      medianNs(r.handwritten),
       fmtPlainNs(r.cObjectiveNs),
       fmtPlainNs(r.cGradientNs),
       fmtRatio(k.gradientOverObjective),
+      fmtRatio(r.ratios?.gradientIntoOverObjective),
+      fmtRatio(r.ratios?.handwrittenOverObjective),
+      fmtRatio(r.ratios?.gradientIntoOverHandwritten),
       fmtRatio(k.gradientIntoOverC),
       fmtRatio(k.objectiveOverC),
     ];
@@ -578,11 +585,15 @@ export async function benchArrays(log: Log = console.log): Promise<ArraysResult>
     const errors = allRows.map(pick).filter((e): e is number => e !== undefined);
     return errors.length === 0 ? 'none checked' : `worst seen ${Math.max(...errors).toExponential(1)}`;
   };
+  const worstKernel = (pick: (r: KernelRow) => number | undefined) => {
+    const errors = kernels.rows.map(pick).filter((e): e is number => e !== undefined);
+    return errors.length === 0 ? 'none checked' : Math.max(...errors).toExponential(1);
+  };
   const notes = [
     `Each time is the fastest sample of one whole evaluation over the data (${GMM_N} GMM data points from \`gmmData(D, K, ${GMM_N}, ${SEED})\`; ${MLP_M} MLP rows of ${MLP_D} features from \`mlpData(${MLP_D}, h, ${MLP_M}, ${SEED})\`, test/oracle/arrays.ts), each function first called for ${WARM_MS / 1000} s (at least twice) to let V8 optimise it: calls then under 50 ms in batches of at least 5 ms over ≈0.3 s, longer ones as 3–8 single calls. "gradient" is \`gmmGrad\` / \`mlpGrad\` (allocates the returned arrays), "gradInto" is \`gmmGradInto\` / \`mlpGradInto\` (writes into arrays allocated once); the hand-written gradients are bench/handwritten/gmm.js and mlp.js. "wasm objective" and "wasm gradient" are the same .ad file compiled with \`--target wasm\` (README, "WebAssembly target": f64x2 SIMD; exp, log and tanh are the module's ports of V8's own fdlibm routines, the same bits as Math's), called as the JS target's \`gmm\` / \`gmmGrad\` are (the arguments copied into linear memory per call, the gradient returned as new Float64Arrays).`,
     `Peers (bench/package.json, installed on demand): ${PEERS.map((p) => `${p.label} is ${p.what}`).join('; ')}. tfjs's wasm backend ${libs.wasmSimd ? 'runs with SIMD here' : 'runs without SIMD here (the engine has none)'}; each peer's data arrays are created once, outside the timed call, and each call reads the value and gradient back into JavaScript (\`dataSync\`). Only adc computes everything in float64.`,
     `Before timing, each row checks that the objective, the gradient and gradInto agree (1e-12), that adc's gradient agrees with the hand-written one (${HAND_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.handMaxRelError)}), that the wasm target's value and gradient agree with the JS target's (${WASM_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.wasmMaxRelError)}), and that adc's gradient agrees with each peer's (${PEERS.map((p) => `${p.label} ${p.tolerance.toExponential(0)}; ${worst((r) => r.peerMaxRelError[p.id])}`).join(', ')}); a row that fails is not timed (a peer that disagrees is left out of its row).`,
-    `The kernels (bench/arrays-c.ts): polyfit is \`sum(k: (sum(j: c[j] * t[k]^j) - y[k])^2) / m\`, logsumexp the built-in \`logsumexp(i: x[i])\`; "gradInto / C gradient" compares adc's GradInto with a hand-written C gradient writing into a preallocated array. ${kernels.cNote}.`,
+    `The kernels (bench/arrays-c.ts): polyfit is \`sum(k: (sum(j: c[j] * t[k]^j) - y[k])^2) / m\`, logsumexp the built-in \`logsumexp(i: x[i])\`; the hand-written JS gradients (bench/handwritten/kernels.js) are the C ones in JavaScript, writing into a given array (adc's gradient agrees with them to ${worstKernel((r) => r.handMaxRelError)} of the largest entry). The JS columns are timed interleaved in one process: ${kernels.rows[0]?.rounds ?? 0} rounds, each calling every function for ≥ 10 ms windows after a 0.8 s warm-up; each time is the median round's, each ratio between JS columns the median of the per-round ratios. "gradInto / C gradient" and "objective / C objective" compare adc's fastest round with the C program's fastest window (a separate process, timed before). ${kernels.cNote}.`,
     ...allRows.flatMap((r) => [...(r.aborted ? [`aborted, not timed: ${r.aborted}`] : []), ...r.notes].map((n) => `${r.id}: ${n}.`)),
   ];
 

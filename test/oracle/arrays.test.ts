@@ -1,7 +1,8 @@
 /**
  * Checks the array reference oracle (test/oracle/arrays.ts) on its own: forward-mode gradients
  * against central finite differences, a few hand-computed values, the data generators, and the
- * hand-written benchmark competitors (bench/handwritten/gmm.js, mlp.js) against the oracle.
+ * hand-written benchmark competitors (bench/handwritten/gmm.js, mlp.js) against the oracle, and
+ * the kernels' (bench/handwritten/kernels.js) against exact values and central differences.
  */
 import { describe, expect, it } from 'vitest';
 import type { ArrayGradResult, GradValue, Param } from './arrays.ts';
@@ -23,6 +24,7 @@ import {
 } from './arrays.ts';
 import { gmm as gmmHand, gmmGrad as gmmGradHand } from '../../bench/handwritten/gmm.js';
 import { mlp as mlpHand, mlpGrad as mlpGradHand } from '../../bench/handwritten/mlp.js';
+import { lseGradInto, polyfitGradInto } from '../../bench/handwritten/kernels.js';
 
 // ---- helpers ---------------------------------------------------------------------------------
 
@@ -329,5 +331,48 @@ describe('hand-written mlp (bench/handwritten/mlp.js)', () => {
     const oracle = mlpForward(p.W1, p.b1, p.w2, p.b2, p.X, p.y);
     closeTo(mlpHand(p.W1, p.b1, p.w2, p.b2, p.X, p.y), oracle.value, 1e-12);
     expectAgrees(mlpGradHand(p.W1, p.b1, p.w2, p.b2, p.X, p.y), oracle, 1e-10);
+  });
+});
+
+describe('hand-written kernels (bench/handwritten/kernels.js)', () => {
+  /** Central differences of f at v along each coordinate (step 1e-6 · max(1, |v_j|)). */
+  const centralDifferences = (f: (v: Float64Array) => number, v: Float64Array): number[] =>
+    Array.from(v, (vj, j) => {
+      const h = 1e-6 * Math.max(1, Math.abs(vj));
+      const plus = Float64Array.from(v);
+      const minus = Float64Array.from(v);
+      plus[j] = vj + h;
+      minus[j] = vj - h;
+      return (f(plus) - f(minus)) / (2 * h);
+    });
+
+  it('polyfitGradInto: exact on a small case, and against central differences', () => {
+    // s = 1 + 2t at t = 0, 1, 2 is 1, 3, 5; the residuals against y = 1, 2, 3 are 0, 1, 2:
+    // value (0 + 1 + 4)/3, ∂/∂c[0] = (2/3)(0 + 1 + 2) = 2, ∂/∂c[1] = (2/3)(0·0 + 1·1 + 2·2) = 10/3.
+    const g = Float64Array.of(7, 7);
+    expect(polyfitGradInto(g, [1, 2], [0, 1, 2], [1, 2, 3])).toBeCloseTo(5 / 3, 15);
+    expect(g[0]).toBeCloseTo(2, 14);
+    expect(g[1]).toBeCloseTo(10 / 3, 14);
+    const m = 40;
+    const t = Float64Array.from({ length: m }, (_, k) => -1 + (2 * (k + 0.5)) / m);
+    const y = t.map((tk) => Math.sin(3 * tk));
+    const c = Float64Array.from({ length: 6 }, (_, j) => (j % 2 ? -0.5 : 0.5) / (j + 1));
+    const grad = new Float64Array(6);
+    polyfitGradInto(grad, c, t, y);
+    const fd = centralDifferences((v) => polyfitGradInto(new Float64Array(6), v, t, y), c);
+    fd.forEach((d, j) => expect(Math.abs(grad[j]! - d)).toBeLessThan(1e-8));
+  });
+
+  it('lseGradInto: exact on a small case, and against central differences', () => {
+    const g = new Float64Array(2);
+    expect(lseGradInto(g, [0, Math.log(3)])).toBeCloseTo(Math.log(4), 15);
+    expect(g[0]).toBeCloseTo(0.25, 15);
+    expect(g[1]).toBeCloseTo(0.75, 15);
+    // Far from 0 (the shift by the maximum keeps it finite), against central differences.
+    const x = Float64Array.from({ length: 9 }, (_, i) => 700 + 4 * Math.sin(0.37 * i));
+    const grad = new Float64Array(9);
+    expect(Number.isFinite(lseGradInto(grad, x))).toBe(true);
+    const fd = centralDifferences((v) => lseGradInto(new Float64Array(9), v), x);
+    fd.forEach((d, i) => expect(Math.abs(grad[i]! - d)).toBeLessThan(1e-6));
   });
 });
