@@ -22,11 +22,12 @@ import { checkShapes } from './check/check-shapes.ts';
 import { resultShapes } from './check/check-program.ts';
 import { lowerFunction } from './ir/lower.ts';
 import { nestedDerivative } from './ad/nested.ts';
+import { reverseSweepRepeatable } from './ad/repeat-reverse.ts';
 import { parse } from './syntax/parse.ts';
 import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
 import { buildCallGraph, type CallPolicy } from './ir/call-graph.ts';
-import { CallForms, inlineArrayResults } from './ad/calls.ts';
+import { CallForms } from './ad/calls.ts';
 
 const callPolicies: readonly CallPolicy[] = ['auto', 'inline', 'keep'];
 
@@ -193,22 +194,21 @@ function compileFunction(
   const want = exportsFor(ir.result?.kind, asked);
   const reverseOptions = { checkpointMemory: options.checkpointMemory };
   // Differentiated again by forward mode (Hessians): without the guards that skip an adjoint of
-  // exactly 0, whose tangent need not be 0 (as for nested gradients, ad/nested.ts).
-  // Kept calls returning arrays are inlined there (their adjoint form has no tangent form: calls.ts).
-  const second = want.hvp || want.hessian ? inlineArrayResults(kept, table) : kept;
-  const again = second === kept ? { ir, names } : lowerFunction(decl, table, nestedDerivative, second);
-  const reverse = want.hvp || want.hessian ? reverseMode(again.ir, again.names, { ...reverseOptions, guardZeros: false }) : undefined;
+  // exactly 0, whose tangent need not be 0 (as for nested gradients, ad/nested.ts). Kept calls stay
+  // calls there, those returning arrays too (their adjoint form has a tangent form: calls.ts).
+  const reverse = want.hvp || want.hessian ? reverseMode(ir, names, { ...reverseOptions, guardZeros: false }) : undefined;
   // The gradient alone may keep logsumexp tapes (written by the JS emitter's loops: forward mode
   // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
   const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js', regroup: !(want.hvp || want.hessian) }) : undefined;
-  // fJacobian takes reverse rows (one fVjp per output) when there are fewer outputs than inputs.
+  // fJacobian takes reverse rows (fVjp's reverse sweep per output, from one forward sweep where it
+  // can: ad/repeat-reverse.ts) when there are fewer outputs than twice the inputs (m < n where each row runs both).
   const vjp = want.vjp || want.jacobian ? optimize(reverseMode(ir, names, { ...options, cotangent: cotangentParameterName }), names) : undefined;
   return {
     value,
     ...(gradient && { gradient: optimize(gradient, names) }),
-    ...(vjp && { vjp, exportVjp: want.vjp }),
+    ...(vjp && { vjp, exportVjp: want.vjp, rowsFromOneForwardSweep: want.jacobian && reverseSweepRepeatable(vjp) }),
     ...((want.jvp || want.jacobian) && { jvp: optimize(forwardMode(ir, names), names), exportJvp: want.jvp, jacobian: want.jacobian }),
-    ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, again.names), again.names), exportHvp: want.hvp, hessian: want.hessian }),
+    ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: want.hvp, hessian: want.hessian }),
   };
 }
 

@@ -222,6 +222,54 @@ describe('calls of functions with array parameters compute what inlined code com
   });
 });
 
+// Forward over reverse of kept calls returning arrays: fHvp's reverse sweep calls lift$adjoint,
+// and forward mode over that call is lift$adjointTangent (the call stays a call; it used to be inlined).
+const keptArrayResults = `
+fn lift(a, w: vec[n], A: mat[m, n]) {
+  let y[i] = a * sum(j: A[i, j] * w[j]) + sin(w[0] * a)
+  return y
+}
+fn obj(a, w: vec[n], A: mat[m, n]) = sum(i: lift(a, w, A)[i]^2) + lift(a * a, w, A)[0] * exp(w[1])
+fn chain(w: vec[n], A: mat[m, n]) {
+  let v[j] = lift(w[0], w, A)[0] * w[j]
+  return sum(i: lift(1.5, v, A)[i] * lift(w[1], v, A)[i])
+}
+`;
+
+describe('fHvp and fHessian keep calls of functions returning arrays (their adjoint form has a tangent form)', () => {
+  const kept = build(keptArrayResults, { calls: 'keep' });
+  const inlined = build(keptArrayResults, { calls: 'inline' });
+  const next = rng(11);
+
+  it('calls lift$adjointTangent from fHvp, which calls no value or adjoint code of lift inlined', () => {
+    expect(kept.code).toMatch(/function lift\$adjointTangent\(a, w, A, n, m, \$cotangent, t\$a, t\$w, t\$A, t\$\$cotangent\)/);
+    const hvp = kept.code.slice(kept.code.indexOf('function objHvp('), kept.code.indexOf('function objHessian('));
+    expect(hvp).toContain('lift$adjointTangent(');
+    expect(hvp).toContain('lift$primal(');
+    expect(hvp).not.toContain('Math.sin');
+  });
+
+  it('fHvp and fHessian equal the inlined ones, and central differences of fGrad along v', () => {
+    for (let trial = 0; trial < 4; trial++) {
+      const a = 0.2 + next() * 0.6;
+      const w = Array.from({ length: 3 }, () => next() - 0.5);
+      const A = Array.from({ length: 2 }, () => Array.from({ length: 3 }, () => next() - 0.5));
+      const v = { a: next() - 0.5, w: w.map(() => next() - 0.5), A: A.map((r) => r.map(() => next() - 0.5)) };
+      expectClose(kept.m.objHvp(v, a, w, A), inlined.m.objHvp(v, a, w, A), 'objHvp', 1e-9);
+      expectClose(kept.m.objHessian(a, w, A), inlined.m.objHessian(a, w, A), 'objHessian', 1e-9);
+      expectClose(kept.m.chainHvp(v, w, A), inlined.m.chainHvp(v, w, A), 'chainHvp', 1e-9);
+      // (H v) by central differences of the kept fGrad along v.
+      const h = 1e-5;
+      const along = (s: number) => kept.m.objGrad(a + s * v.a, w.map((x, i) => x + s * v.w[i]), A.map((r, i) => r.map((x, j) => x + s * v.A[i][j]))).gradient;
+      const [up, down] = [along(h), along(-h)];
+      const { hvp } = kept.m.objHvp(v, a, w, A);
+      expect(approxEqual(hvp.a, (up.a - down.a) / (2 * h), 1e-6, 1e-8), 'hvp.a').toBe(true);
+      w.forEach((_, i) => expect(approxEqual(hvp.w[i], (up.w[i] - down.w[i]) / (2 * h), 1e-6, 1e-8), `hvp.w[${i}]`).toBe(true));
+      A.forEach((r, i) => r.forEach((_, j) => expect(approxEqual(hvp.A[i][j], (up.A[i][j] - down.A[i][j]) / (2 * h), 1e-6, 1e-8), `hvp.A[${i}][${j}]`).toBe(true)));
+    }
+  });
+});
+
 describe('the termination rule over sizes', () => {
   it('accepts a call whose arrays make a size smaller under if n > k, and refuses the others (AD3008)', () => {
     const accepted = 'fn f(x: vec[n]) {\n  var s = 0\n  if n > 0 {\n    let y[i in 0..n-1] = x[i] * 2\n    s = x[0] + f(y)\n  }\n  return s\n}\n';

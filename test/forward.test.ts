@@ -124,7 +124,8 @@ fn outer(u: vec[n], v: vec[m]) {
 
 /**
  * A module whose fJacobian always takes one path: the generated `$jacobianMode` constant, 'auto'
- * (reverse rows when m < n, else forward columns), replaced by 'forward' or 'reverse'.
+ * (reverse rows when m < 2n, or m < n where each row runs both sweeps; else forward columns),
+ * replaced by 'forward' or 'reverse'.
  */
 function loadForced(source: string, mode: 'auto' | 'forward' | 'reverse'): Module {
   const r = compileSync(source, { derivatives: ['jvp', 'vjp', 'jacobian'] });
@@ -185,23 +186,32 @@ describe('fVjp and the Jacobian by reverse rows', () => {
     }
   });
 
-  it('chooses reverse rows when m < n and forward columns otherwise, and says so in the code', () => {
+  it('chooses reverse rows when m < 2n and forward columns otherwise, and says so in the code', () => {
     const code = compileSync(jacobianSource, { derivatives: ['jacobian'] }).code!;
-    expect(code).toContain('reverse rows (m sweeps) when there are fewer outputs than inputs (m < n)');
-    // Count the sweeps: reproject has m = 2 outputs < n = 7 inputs (2 fVjp); resid at 4 points has
-    // m = 4 > n = 2 (2 fJvp columns). The value (and m) come from one call of the function itself.
+    expect(code).toContain('reverse rows (m reverse sweeps) when there are fewer than twice as many outputs as inputs');
+    expect(code).toContain('(m < 2n: a reverse sweep here costs about half a forward-mode column)');
+    // Count the sweeps: reproject has m = 2 outputs < 2n = 14 (2 reverse sweeps); resid at 4
+    // points has m = 4 = 2n (2 fJvp columns). The value (and m) come from one forward sweep,
+    // which runs once whichever way is taken: the reverse rows all start from it.
     const calls: string[] = [];
     (globalThis as { __adcCalls?: string[] }).__adcCalls = calls;
-    const counting = code.replaceAll('Jvp($seed,', "Jvp($count('jvp', $seed),").replaceAll('$vjpInto($out, $u,', "$vjpInto($count('vjp', $out), $u,");
+    const forward = '  // Forward sweep, once: the value, and what every reverse sweep reads';
+    expect(code.split(forward).length - 1).toBe(3);
+    const counting = code
+      .replaceAll('Jvp($seed,', "Jvp($count('jvp', $seed),")
+      .replaceAll('$cotangent[$i] = 1;', "$cotangent[$i] = 1; $count('reverse');")
+      .replaceAll(forward, `  $count('forward');\n${forward}`);
     const m = instantiate(`const $count = (k, x) => (globalThis.__adcCalls.push(k), x);\n${counting}`) as unknown as Module;
     m.reprojectJacobian(800, [0.1, -0.2, 4], [0.5, 0.3, 1], 90, 70);
-    expect(calls.splice(0)).toEqual(['vjp', 'vjp']);
+    expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse']);
     m.residJacobian(2, -0.7, [0, 0.5, 1, 1.5], [1, 1, 1, 1]);
-    expect(calls.splice(0)).toEqual(['jvp', 'jvp']);
-    m.rotateJacobian(0.3, [1, 2]); // m = 2 < n = 3
-    expect(calls.splice(0)).toEqual(['vjp', 'vjp']);
-    m.residJacobian(2, -0.7, [0], [1]); // m = 1 < n = 2
-    expect(calls.splice(0)).toEqual(['vjp']);
+    expect(calls.splice(0)).toEqual(['forward', 'jvp', 'jvp']);
+    m.rotateJacobian(0.3, [1, 2]); // m = 2 < 2n = 6
+    expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse']);
+    m.residJacobian(2, -0.7, [0, 0.5, 1], [1, 1, 1]); // m = 3 < 2n = 4
+    expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse', 'reverse']);
+    m.residJacobian(2, -0.7, [0], [1]); // m = 1 < 2n = 4
+    expect(calls.splice(0)).toEqual(['forward', 'reverse']);
   });
 
   it('fVjp is uᵀJ for a unit and a general cotangent, and checks the cotangent', () => {
@@ -462,6 +472,18 @@ describe('random array programs', () => {
     expect(jvp.tangent).toBe(m.f(x, v));
   });
 
+  it('fHessian of 1 / (1 + s²) through a list, at s = 0: gradient 0 (either sign), second derivative −2 (property seed 1878401064)', () => {
+    const m = load('fn f(s, A: mat[n, n], x: vec[n]) = [1 / (1 + (s^2))][0]\n', ['grad', 'hvp', 'hessian']);
+    const A = [[1]];
+    const x = [2];
+    const h = m.fHessian(0, A, x);
+    expect(h.gradient.s + 0).toBe(0);
+    expect(m.fGrad(0, A, x).gradient.s + 0).toBe(0);
+    expect(h.hessian.s.s).toBe(-2);
+    // d²/ds² = (6s² − 2)/(1 + s²)³: at s = 0.5, −0.5 · 0.512 = −0.256.
+    expect(m.fHessian(0.5, A, x).hessian.s.s).toBeCloseTo(-0.256, 12);
+  });
+
   it('fHessian, matrix parameters included, is symmetric and fHessian · v equals fHvp(v)', () => {
     let checked = 0;
     let matrices = 0;
@@ -475,7 +497,10 @@ describe('random array programs', () => {
         if (!flat(grad.gradient, keys).every(Number.isFinite) || program.evaluate(args).singular) return;
         const { value, gradient, hessian } = m.fHessian(...args);
         expect(Object.is(value, grad.value), program.source).toBe(true);
-        expect(flat(gradient, keys)).toEqual(flat(grad.gradient, keys));
+        // Equal up to the sign of a zero (README, "Derivatives"): fGrad's guarded sweep adds into a
+        // 0 (0 + −0 is +0) where fHvp's assigns −0 (seed 1878401064: d/ds 1/(1 + s²) at s = 0).
+        const unsigned = (xs: number[]) => xs.map((x) => x + 0);
+        expect(unsigned(flat(gradient, keys))).toEqual(unsigned(flat(grad.gradient, keys)));
         // The blocks flattened into one n × n matrix: hessian[p][q] is (p's shape) × (q's shape),
         // nested in that order, so its elements row by row are p's index then q's.
         const size = (k: string) => flat(grad.gradient, [k]).length;
@@ -545,6 +570,14 @@ describe('random array programs', () => {
         jf.forEach((row, i) => row.forEach((e, j) => expect(Math.abs(jr[i][j] - e), `J[${i}][${j}]\n${program.source}`).toBeLessThan(1e-9 * (1 + Math.abs(e) + program.bound))));
         // J · v is fJvp's tangent, element by element.
         jf.forEach((row, i) => expect(Math.abs(dot([...row], v) - jvFlat[i]), `(J v)[${i}]\n${program.source}`).toBeLessThan(1e-9 * (1 + Math.abs(jvFlat[i]) + program.bound)));
+        // Reverse row i (every row's reverse sweep run after one shared forward sweep, where the
+        // reverse sweep only reads the forward sweep's values) is fVjp along e_i, bit for bit: the
+        // same instructions, fVjp running its own forward sweep.
+        for (const i of new Set([0, flatValue.length - 1].filter((i) => i >= 0))) {
+          const e = flatValue.map((_, k) => (k === i ? 1 : 0));
+          const unit = rows ? value.map((_, r) => e.slice(r * columns, (r + 1) * columns)) : e;
+          expect([...jr[i]], `row ${i}\n${program.source}`).toEqual([...(m.rVjp(unit, x).gradient.v as Float64Array)]);
+        }
         checked++;
       }),
       { numRuns: Number(process.env.ADC_ARRAY_PROPERTY_RUNS ?? 80) },

@@ -57,6 +57,20 @@ describe('call chains of functions returning arrays (issue #15): output size lin
     expect(ratio).toBeLessThan(2.4);
   });
 
+  // fHvp and fHessian too: forward mode over the adjoint form (f$adjointTangent) keeps the calls,
+  // where they used to be inlined (the doubling chain then doubled fHvp's output per level).
+  it('the doubling chain at depth 10 and 20 with fGrad, fHvp and fHessian: twice the depth, twice the output (±20%)', () => {
+    const derivatives = (source: string) => {
+      const r = compileSync(source, { derivatives: ['grad', 'hvp', 'hessian'] });
+      expect(r.diagnostics).toEqual([]);
+      expect(r.code).toContain('$adjointTangent(');
+      return r.code!.length;
+    };
+    const ratio = derivatives(arrayDoublingChain(20)) / derivatives(arrayDoublingChain(10));
+    expect(ratio).toBeGreaterThan(1.6);
+    expect(ratio).toBeLessThan(2.4);
+  });
+
   it('the linear chain of 25 and 100 functions: 4 times the functions, 4 times the output (±10%)', { timeout: 60_000 }, () => {
     const ratio = size(arrayLinearChain(100)) / size(arrayLinearChain(25));
     expect(ratio).toBeGreaterThan(3.6);

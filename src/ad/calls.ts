@@ -42,9 +42,15 @@ import { reverseMode, type ReverseOptions } from './reverse.ts';
  * having the primal call return them: f$primal stays what the value function needs, and the
  * forward sweep stores nothing) and then its reverse sweep seeded with ū, as fVjp does. A chain
  * of such functions k deep computes the innermost value k + 1 times in the gradient; the output
- * holds each function's forms once. Forward over reverse (fHvp, fHessian and gradientTangent
- * forms) is built with such calls inlined (`inlineArrayResults`): the adjoint form has no tangent
- * form.
+ * holds each function's forms once. Forward over reverse (fHvp, fHessian, and the gradientTangent
+ * and adjointTangent forms) keeps such calls too: the adjoint form has a tangent form, forward mode
+ * over f$adjoint (over its forward sweep and its reverse sweep seeded with ū), taking the
+ * arguments, ū, their tangents and ū's tangent u̇ (zeros where ū does not depend on the direction):
+ *
+ *   forward over reverse:  v = f$adjoint(a, x, ū)  →  v̇ = f$adjointTangent(a, x, ū, ȧ, ẋ, u̇)
+ *
+ * so fHvp of a chain of such functions is linear in the source, as fGrad is (it used to inline
+ * them, doubling the code per level of a doubling chain).
  */
 
 /**
@@ -129,8 +135,8 @@ export function reverseArrayCall(
   const count = layout ? layout.params.length : expr.args.length;
   const active = expr.args.slice(0, count).filter((arg) => arg.kind === 'var' && isActive(arg));
   if (active.length === 0) return;
-  const { result: _, ...form } = callee;
-  const v = b.call({ ...form, kind: 'adjoint' }, [...expr.args, variable(adjoint)]);
+  // (The call keeps `result`, ū's length, for forward mode over it: tangentOfCall.)
+  const v = b.call({ ...callee, kind: 'adjoint' }, [...expr.args, variable(adjoint)]);
   expr.args.slice(0, count).forEach((arg, k) => {
     if (arg.kind !== 'var' || !isActive(arg)) return;
     const entry = b.op('load', v, constant(k));
@@ -202,8 +208,20 @@ export function tangentOfCall(b: Builder, expr: Expr, dots: readonly (Operand | 
     return variable(target);
   };
   const tangents = expr.args.slice(0, count).map((_, k) => tangentOf(k));
-  // (An adjoint form's call is in a reverse sweep, which forward mode is given with array results inlined.)
-  const kind: Record<CallKind, CallKind | undefined> = { primal: 'tangent', gradient: 'gradientTangent', tangent: undefined, gradientTangent: undefined, adjoint: undefined };
+  // An adjoint form's call (in a reverse sweep) also takes ū, after the sizes, and then its tangent
+  // u̇: zeros of ū's length (the callee's result length) where ū does not depend on the direction.
+  if (callee.kind === 'adjoint') {
+    const u = count + (layout?.sizes ?? 0);
+    if (!callee.result) throw new Error(`internal error: the adjoint call of '${callee.fn}' has no result length`);
+    let dot = dots[u];
+    if (!dot) {
+      const target = b.names.temp();
+      b.emit({ kind: 'array', target, length: callee.result.length, origin: b.origin });
+      dot = variable(target);
+    }
+    tangents.push(dot);
+  }
+  const kind: Record<CallKind, CallKind | undefined> = { primal: 'tangent', gradient: 'gradientTangent', adjoint: 'adjointTangent', tangent: undefined, gradientTangent: undefined, adjointTangent: undefined };
   const form = kind[callee.kind];
   if (!form) throw new Error(`internal error: forward mode over a call of ${callee.kind} '${callee.fn}'`);
   return b.call({ fn: callee.fn, kind: form, ...(layout && { layout }) }, [...expr.args, ...tangents]);
@@ -233,9 +251,7 @@ export function buildCalledForm(
 ): CalledForm {
   // Arrays flat, then the sizes (CallLayout), which stay const: they have no derivative.
   const layout = callLayout(decl);
-  // Forward over reverse has no form for an adjoint form's call: array results inlined there.
-  const calls = callee.kind === 'gradientTangent' ? inlineArrayResults(kept, table) : kept;
-  const { ir, names } = lowerFunction(decl, table, nestedDerivative, calls, { flatArrays: layout !== undefined });
+  const { ir, names } = lowerFunction(decl, table, nestedDerivative, kept, { flatArrays: layout !== undefined });
   const sizes = new Set(layout ? ir.params.slice(decl.params.length).map((p) => p.name) : []);
   // A gradient form for some parameters only: the others are constants to it (their entries 0).
   const wrt = callee.kind === 'gradient' ? callee.wrt : undefined;
@@ -258,6 +274,28 @@ export function buildCalledForm(
       const fn = optimize({ ...swept, value: constant(0), result: undefined }, names);
       // (An array parameter's adjoint is its adjoint array, a new array per call: never a constant.)
       return { callee, ir: fn, params: [...paramNames(fn), cotangentParameterName], results: fn.gradient!.map((g) => g.adjoint) };
+    }
+    case 'adjointTangent': {
+      // Forward mode over the adjoint form's sweeps (made without the guards that skip an adjoint
+      // of exactly 0, whose tangent need not be 0, as for fHvp), along every argument and ū.
+      const swept = reverseMode(primal, names, { ...options, cotangent: cotangentParameterName, guardZeros: false });
+      const adjoint: IrFunction = { ...swept, value: constant(0), result: undefined };
+      const forward = forwardMode(adjoint, names, [...paramNames(adjoint).filter((p) => !sizes.has(p)), cotangentParameterName]);
+      const zeros: Instr[] = [];
+      const tangents = forward.tangent!.gradient!.map((t, k): Operand => {
+        if (t) return t;
+        const shape = adjoint.gradient![k].param.shape;
+        if (!shape) return constant(0);
+        // (Flat: an array parameter of a kept form is one array of all its elements.)
+        let length: Operand = constant(1);
+        const sizeOf = (s: number | { readonly name: string }) => (typeof s === 'number' ? constant(s) : variable(s.name));
+        for (const s of shape.sizes) length = length.kind === 'const' && length.value === 1 ? sizeOf(s) : mulInto(length, sizeOf(s), names, zeros, decl);
+        return zeroFilled(length, names, zeros, decl);
+      });
+      const withZeros = { ...forward, body: [...forward.body, ...zeros] };
+      const fn = optimize({ ...withZeros, tangent: { ...forward.tangent!, gradient: tangents } }, names);
+      const seeds = fn.tangent!.seeds.map((s) => s.tangent);
+      return { callee, ir: fn, params: [...paramNames(fn), cotangentParameterName, ...seeds, names.tangent(cotangentParameterName)], results: fn.tangent!.gradient!.map((t) => t ?? constant(0)) };
     }
     case 'gradient': {
       const fn = optimize(gradient(), names);
@@ -298,6 +336,13 @@ export function buildCalledForm(
   }
 }
 
+/** a·b, computed by an instruction added to `into`. */
+function mulInto(a: Operand, b: Operand, names: NameSupply, into: Instr[], decl: FunctionDecl): Operand {
+  const target = names.temp();
+  into.push({ kind: 'const', target, expr: { op: 'mul', args: [a, b] }, origin: { span: decl.span, statement: decl.span } });
+  return variable(target);
+}
+
 /** A new zero-filled array of `length` numbers, made by an instruction added to `into`. */
 function zeroFilled(length: Operand, names: NameSupply, into: Instr[], decl: FunctionDecl): Operand {
   const target = names.temp();
@@ -308,16 +353,6 @@ function zeroFilled(length: Operand, names: NameSupply, into: Instr[], decl: Fun
 /** Whether a kept function has a primal form of its own: it takes or returns arrays (they are flat there). */
 export function hasPrimalForm(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): boolean {
   return callLayout(decl) !== undefined || returnsArray(decl, table);
-}
-
-/**
- * The kept set without the functions returning arrays: code that forward mode differentiates
- * after reverse mode (fHvp, fHessian, gradientTangent forms) inlines them, since the adjoint form
- * their reverse calls has no tangent form (calls stay calls there for functions returning numbers).
- */
-export function inlineArrayResults(kept: ReadonlySet<string>, table: ReadonlyMap<string, FunctionDecl>): ReadonlySet<string> {
-  const numbers = [...kept].filter((name) => !returnsArray(table.get(name)!, table));
-  return numbers.length === kept.size ? kept : new Set(numbers);
 }
 
 /** The calls an IR function makes (kept functions' forms), in program order. */
@@ -331,7 +366,7 @@ export function callsIn(fn: IrFunction): Callee[] {
   return found;
 }
 
-const formOrder: readonly CallKind[] = ['gradient', 'adjoint', 'tangent', 'gradientTangent'];
+const formOrder: readonly CallKind[] = ['gradient', 'adjoint', 'tangent', 'gradientTangent', 'adjointTangent'];
 
 /**
  * The forms of kept functions a module calls: noted from each function's IR as it is compiled,

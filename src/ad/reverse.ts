@@ -1196,7 +1196,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
 
 /** `r = call(args)` of a kept function returning an array (r is then an array: calls.ts). */
 function isArrayCall(i: Instr): i is Extract<Instr, { kind: 'const' | 'let' | 'set' }> & { readonly expr: Expr } {
-  return (i.kind === 'const' || i.kind === 'let' || i.kind === 'set') && i.expr?.op === 'call' && i.expr.callee?.result !== undefined;
+  return (i.kind === 'const' || i.kind === 'let' || i.kind === 'set') && i.expr?.op === 'call' && i.expr.callee?.kind === 'primal' && i.expr.callee.result !== undefined;
 }
 
 /**

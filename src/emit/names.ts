@@ -178,12 +178,12 @@ export function declaredOutName(parameters: readonly string[]): string {
 /**
  * The compiled forms of a function whose calls stay calls (src/ad/calls.ts), internal to the
  * module: `f$primal` (the value; a form of its own for a function taking or returning arrays, which
- * takes and returns them flat), `f$gradient`, `f$tangent`, `f$gradientTangent`, and `f$adjoint`
- * (a function returning an array: the arguments' adjoints given the result's); a gradient form
+ * takes and returns them flat), `f$gradient`, `f$tangent`, `f$gradientTangent`, `f$adjoint`
+ * (a function returning an array: the arguments' adjoints given the result's) and `f$adjointTangent`; a gradient form
  * for some parameters only has their positions after it (`f$gradient$1$2`). A word after the `$` is never a duplicate (`f$2`), chunk
  * (`f$1`) or scratch (`f$scratch`) name, and user names cannot contain `$`.
  */
-export function calledFunctionName(functionName: string, kind: 'primal' | 'gradient' | 'tangent' | 'gradientTangent' | 'adjoint', wrt?: readonly number[]): string {
+export function calledFunctionName(functionName: string, kind: 'primal' | 'gradient' | 'tangent' | 'gradientTangent' | 'adjoint' | 'adjointTangent', wrt?: readonly number[]): string {
   const local = localFunctionName(functionName);
   // A gradient form for some parameters only: their positions after it (`f$gradient$1$2`).
   return `${local.endsWith('$') ? local : `${local}$`}${kind}${wrt ? wrt.map((k) => `$${k}`).join('') : ''}`;
@@ -220,4 +220,13 @@ export function wasmExportName(local: string): string {
 }
 export function wasmAddressName(param: string): string {
   return `${param}$at`;
+}
+
+/**
+ * fJacobian's forward columns (module-local, not exported) when fJacobian itself runs the forward
+ * sweep once and its reverse rows from it: the value given, one fJvp per input, `f$jacobianColumns`.
+ */
+export function jacobianColumnsName(functionName: string): string {
+  const local = localFunctionName(functionName);
+  return `${local.endsWith('$') ? local : `${local}$`}jacobianColumns`;
 }

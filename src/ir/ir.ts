@@ -76,6 +76,7 @@ export interface Expr {
  *   gradientTangent  (args, ȧrgs) → the tangents of gradient's results (forward over reverse)
  *   adjoint          (args, ū) → [ūᵀ·∂f/∂ each argument], for f returning an array (ū the adjoint
  *                    array of its result, given by the caller's reverse sweep)
+ *   adjointTangent   (args, ū, ȧrgs, u̇) → the tangents of adjoint's results (forward over reverse)
  * A reverse sweep calls `gradient` where its forward sweep would call `primal`, and multiplies
  * the gradient by the call's adjoint ḡ (src/ad/calls.ts says why).
  */
@@ -90,7 +91,8 @@ export interface Callee {
   /**
    * A function returning an array: its `primal` and `tangent` forms return a flat array of
    * `length` numbers (in the caller's variables), and the reverse sweep takes that array's adjoint
-   * array, of the same length, which it passes to the `adjoint` form.
+   * array, of the same length, which it passes to the `adjoint` form (whose call keeps `result`
+   * for that length: forward mode over it passes zeros when the adjoint array has no tangent).
    */
   readonly result?: { readonly length: Operand };
   /**
@@ -110,7 +112,7 @@ export interface CallLayout {
   readonly params: readonly (readonly (number | { readonly size: number })[] | undefined)[];
   readonly sizes: number;
 }
-export type CallKind = 'primal' | 'gradient' | 'tangent' | 'gradientTangent' | 'adjoint';
+export type CallKind = 'primal' | 'gradient' | 'tangent' | 'gradientTangent' | 'adjoint' | 'adjointTangent';
 
 /** Where an instruction comes from: the source expression, and the statement that contains it. */
 export interface Origin {

@@ -6,7 +6,7 @@ import { printWidth } from '../format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
 import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
-import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpIntoName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from '../names.ts';
+import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianColumnsName, jacobianName, jvpName, vjpIntoName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from '../names.ts';
 import { additivePrecedence, printNumber, printOp, primaryPrecedence, relationalPrecedence, type Printed } from './print-expr.ts';
 import type { CalledForm } from '../../ad/calls.ts';
 
@@ -96,6 +96,12 @@ export interface EmitFunction {
   readonly vjp?: IrFunction;
   /** Export fVjp (else only fJacobian uses it). */
   readonly exportVjp?: boolean;
+  /**
+   * fJacobian's reverse rows run vjp's forward sweep once and its reverse sweep once per row (its
+   * reverse sweep only reads what the forward sweep made: ad/repeat-reverse.ts); else each row is
+   * a call of f$vjpInto, both sweeps.
+   */
+  readonly rowsFromOneForwardSweep?: boolean;
   readonly hvp?: IrFunction;
   /** Export fHvp (else only fHessian uses it). */
   readonly exportHvp?: boolean;
@@ -161,7 +167,11 @@ export function emitModule(input: EmitInput): Section[] {
         `(cotangent has the value's shape)${wrt.length > 0 ? ` with respect to ${wrt.join(', ')}` : ''}, by reverse mode.`;
       sections.push(...emitFunction(vjp, localFunctionName(name), name, doc, 'vjp', context));
       if (exportVjp !== false) exports.push(exportOf(localFunctionName(name), name));
-      if (jacobian && jvp) {
+      if (jacobian && jvp && item.rowsFromOneForwardSweep) {
+        // fJacobian runs fVjp's forward sweep once and its reverse sweep per row (emitJacobianRows).
+        const jname = jacobianName(value.name);
+        sections.push(emitJacobianRows(vjp, localFunctionName(jname), jname, jacobianColumnsName(value.name), context));
+      } else if (jacobian && jvp) {
         // fJacobian's reverse rows: the same sweeps, writing each row into the Jacobian (no allocation per row).
         const into = vjpIntoName(value.name);
         const intoDoc =
@@ -178,7 +188,11 @@ export function emitModule(input: EmitInput): Section[] {
         `along the direction tangent gives${along.length > 0 ? ` (keys ${along.join(', ')}; a missing key is 0)` : ''}, by forward mode.`;
       sections.push(...emitFunction(jvp, localFunctionName(name), name, doc, 'jvp', context));
       if (exportJvp !== false) exports.push(exportOf(localFunctionName(name), name));
-      if (jacobian) {
+      if (jacobian && vjp && item.rowsFromOneForwardSweep) {
+        // The forward columns, from the value fJacobian's forward sweep computed.
+        sections.push(jacobianFunction(jvp, undefined, jacobianColumnsName(value.name), undefined, localFunctionName(name), '', jsString));
+        exports.push(exportOf(localFunctionName(jacobianName(value.name)), jacobianName(value.name)));
+      } else if (jacobian) {
         const jname = jacobianName(value.name);
         sections.push(jacobianFunction(jvp, vjp, localFunctionName(jname), local, localFunctionName(name), vjpIntoName(value.name), jsString));
         exports.push(exportOf(localFunctionName(jname), jname));
@@ -359,6 +373,95 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
 }
 
 /**
+ * fJacobian by reverse rows from one forward sweep, for a function returning an array whose
+ * reverse sweep only reads what the forward sweep made (`reverseSweepRepeatable`): the forward
+ * sweep of fVjp runs once (the value, and everything the reverse sweep reads: the forward sweep's
+ * variables and arrays are kept as they are), then, when the rule picks rows, the reverse sweep
+ * runs once per output element i, seeded with the unit cotangent e_i, writing ∂value_i/∂p
+ * straight into the Jacobian's row i. Otherwise the forward columns run from the value
+ * (`f$jacobianColumns`). Either way the function's value is computed once.
+ */
+function emitJacobianRows(fn: IrFunction, local: string, exported: string, columnsLocal: string, context: FunctionContext): Section {
+  const { lines, slots } = context;
+  const body = fn.body;
+  const reverse = fn.reverse ?? [];
+  const wrt = fn.gradient!.map((g) => g.param);
+  const rows = fn.result!.rows;
+  const sizeOf = (s: number | { readonly name: string }) => (typeof s === 'number' ? String(s) : s.name);
+  const dimsOf = (p: Param): string[] => (p.shape ? p.shape.sizes.map(sizeOf) : []);
+  const valueAt = rows ? ['$i', '$ic'] : ['$i'];
+  const valueDims = rows ? ['$m', '$mc'] : ['$m'];
+  const at = (indices: readonly string[]) => indices.map((i) => `[${i}]`).join('');
+  const rowOf = (p: Param) => `$j${member(p.sourceName)}${at(valueAt)}`;
+  const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
+  const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rowCount: string | undefined): string => {
+    const param = gradients.get(instr.target);
+    // An array parameter's adjoint is the Jacobian's row i: new zeros, written by row i's sweep only.
+    if (param) return rowOf(param);
+    if (instr.returned) return rowCount ? `$matrix(${rowCount}, ${length})` : `new Float64Array(${length})`;
+    if (rowCount) return `$matrix(${rowCount}, ${length})`;
+    return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
+  };
+  // (The reverse sweep runs in a loop: nothing of the forward sweep is printed inside it.)
+  const rowsLoop: Instr = { kind: 'loop', index: '$i', from: { kind: 'const', value: 0 }, to: { kind: 'const', value: 0 }, descending: false, body: reverse, origin: { span: fn.span, statement: fn.span } };
+  const results = [fn.value, ...(rows ? [rows] : []), ...fn.gradient!.map((g) => g.adjoint)];
+  const printer = new BodyPrinter(lines, inlinableTemporaries([...body, rowsLoop], results), fn.name, allocate);
+  const out = printer.out;
+  const params = fn.params.map((p) => p.name).join(', ');
+  const sources = fn.params.map((p) => p.sourceName).join(', ');
+  const shape = rows ? 'm × c outputs' : 'm outputs';
+  out.push(`/** ${local}(${sources}): { value, jacobian }, jacobian[p] = ∂${fn.name}/∂p (${shape} × p): one forward sweep, then one reverse sweep per output (reverse rows) or one ${jvpName(fn.name)} per input (forward columns), whichever is fewer. */`, fn.span.start);
+  out.push(`function ${local}(${params}) {`, fn.span.start);
+  for (const line of [...argumentChecks(fn, exported, context.checkArgs), ...prologue(fn, exported)]) out.push(`  ${line}`, fn.span.start);
+  out.push('  // Forward sweep, once: the value, and what every reverse sweep reads (kept as they are:', fn.span.start);
+  out.push("  // the reverse sweep assigns none of the forward sweep's variables and writes none of its arrays).", fn.span.start);
+  printer.statements(body, '  ', false);
+  const flat = printer.operand(fn.value).text;
+  const length = printer.operand(resultLength(body, (fn.value as { name: string }).name)).text;
+  if (rows) {
+    out.push(`  const $m = ${printer.operand(rows).text};`, fn.span.start);
+    out.push(`  const $mc = $m > 0 ? ${length} / $m : 0;`, fn.span.start);
+  } else {
+    out.push(`  const $m = ${length};`, fn.span.start);
+  }
+  const value = rows ? `$rows(${flat}, $m)` : flat;
+  const scalars = wrt.filter((p) => !p.shape).length;
+  const arrays = wrt.filter((p) => p.shape).map((p) => dimsOf(p).join(' * '));
+  const total = [...arrays, ...(scalars > 0 || arrays.length === 0 ? [String(scalars)] : [])];
+  out.push(`  const $n = ${total.join(' + ')}; // the total input size`, fn.span.start);
+  const outputs = rows ? '$m * $mc' : '$m';
+  // (Measured, README "Derivatives": a reverse sweep from the shared forward sweep costs about half
+  // a forward-mode column, which computes the value again and makes its arrays; on a softmax, whose
+  // outputs each depend on every input, the two ways cross at m ≈ 2n.)
+  out.push(`  // The rule: reverse rows (${rows ? 'm·c' : 'm'} reverse sweeps) when there are fewer than twice as many outputs as inputs`, fn.span.start);
+  out.push(`  // (${rows ? 'm·c < 2n' : 'm < 2n'}: a reverse sweep here costs about half a forward-mode column), else forward columns`, fn.span.start);
+  out.push('  // (n forward-mode sweeps); $jacobianMode forces one of them.', fn.span.start);
+  out.push(`  if ($jacobianMode === 'forward' || ($jacobianMode !== 'reverse' && !(${outputs} < 2 * $n))) return ${columnsLocal}(${value}, ${params});`, fn.span.start);
+  const zeros = (dims: readonly string[]) => (dims.length === 0 ? '0' : dims.length === 1 ? `new Float64Array(${dims[0]})` : dims.length === 2 ? `$matrix(${dims[0]}, ${dims[1]})` : `$block([${dims.join(', ')}])`);
+  const entries = wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros([...valueDims, ...dimsOf(p)])}`);
+  out.push(`  const $j = ${entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}'};`, fn.span.start);
+  out.push(`  // Row i: the reverse sweep seeded with the unit cotangent e_i (its zero adjoints skip their work).`, fn.span.start);
+  out.push(`  const ${cotangentParameterName} = new Float64Array(${length});`, fn.span.start);
+  let indent = '  ';
+  valueAt.forEach((index, d) => {
+    out.push(`${indent}for (let ${index} = 0; ${index} < ${valueDims[d]}; ${index}++) {`, fn.span.start);
+    indent += '  ';
+  });
+  const flatAt = rows ? '$i * $mc + $ic' : '$i';
+  out.push(`${indent}${cotangentParameterName}[${flatAt}] = 1;`, fn.span.start);
+  printer.statements(reverse, indent, true);
+  out.push(`${indent}${cotangentParameterName}[${flatAt}] = 0;`, fn.span.start);
+  for (const g of fn.gradient!) if (!g.param.shape) out.push(`${indent}$j${member(g.param.sourceName)}${at(valueAt)} = ${printer.operand(g.adjoint).text};`, fn.span.start);
+  for (const _ of valueAt) {
+    indent = indent.slice(2);
+    out.push(`${indent}}`, fn.span.start);
+  }
+  out.push(`  return { value: ${value}, jacobian: $j };`, fn.span.start);
+  out.push('}');
+  return out;
+}
+
+/**
  * The forms of a function whose calls stay calls, internal to the module (never exported): each a
  * function of numbers returning a number, or an array of numbers for several results.
  */
@@ -389,6 +492,7 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
       tangent: `${name}(${args}, their tangents): the tangent of ${kept.name}'s value, by forward mode.`,
       gradientTangent: `${name}(${args}, their tangents): the tangents of ${calledFunctionName(kept.name, 'gradient')}'s results, by forward mode over it.`,
       adjoint: `${name}(${args}, the adjoint of the result): [the adjoint of each parameter], by ${kept.name}'s forward sweep and then its reverse sweep seeded with it.`,
+      adjointTangent: `${name}(${args}, the adjoint of the result, their tangents, its tangent): the tangents of ${calledFunctionName(kept.name, 'adjoint')}'s results, by forward mode over it.`,
     };
     const p = printer.out;
     p.push(`/** ${docs[form.callee.kind]} */`, ir.span.start);
@@ -397,7 +501,7 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
     printer.statements(reverse, '  ', true);
     const results = form.results.map((o) => printer.operand(o).text);
     // (An adjoint form returns a list however many parameters it has: its caller reads entry k.)
-    p.push(`  return ${results.length === 1 && form.callee.kind !== 'adjoint' ? results[0] : `[${results.join(', ')}]`};`, ir.span.start);
+    p.push(`  return ${results.length === 1 && form.callee.kind !== 'adjoint' && form.callee.kind !== 'adjointTangent' ? results[0] : `[${results.join(', ')}]`};`, ir.span.start);
     p.push('}');
     out.lines.push('', ...p.lines);
     out.origins.push(undefined, ...p.origins);

@@ -121,7 +121,7 @@ function parameterDims(wrt: readonly Param[], out: Section, local: string, jsStr
  * Jacobian costs min(m, n) sweeps. `$jacobianMode` (a module constant, 'auto') forces one path
  * when it is 'forward' or 'reverse': the tests compare both.
  */
-export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, local: string, valueLocal: string, jvpLocal: string, vjpLocal: string, jsString: (text: string) => string): Section {
+export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, local: string, valueLocal: string | undefined, jvpLocal: string, vjpLocal: string, jsString: (text: string) => string): Section {
   const out = new Section();
   const params = jvp.params.map((p) => p.name).join(', ');
   const wrt = jvp.tangent!.seeds.map((s) => s.param);
@@ -129,14 +129,24 @@ export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, l
   const object = (entries: string[]) => (entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}');
   const how = vjp ? `one ${jvpLocal} per input (forward columns) or one ${vjpLocal} per output (reverse rows), whichever is fewer` : `by forward mode: one ${jvpLocal} per input`;
   const shape = matrixValue ? 'm × c outputs' : 'm outputs';
-  out.push(`/** ${local}(${jvp.params.map((p) => p.sourceName).join(', ')}): { value, jacobian }, jacobian[p] = ∂${jvp.name}/∂p (${shape} × p), ${how}. */`);
-  out.push(`function ${local}(${params}) {`);
+  const sources = jvp.params.map((p) => p.sourceName).join(', ');
+  // Without valueLocal, the value is given (fJacobian computed it by its forward sweep: reverse rows).
+  if (valueLocal === undefined) {
+    out.push(`/** ${local}(value, ${sources}): { value, jacobian }, the forward columns of fJacobian (which computed the value): one ${jvpLocal} per input. */`);
+    out.push(`function ${local}($value, ${params}) {`);
+  } else {
+    out.push(`/** ${local}(${sources}): { value, jacobian }, jacobian[p] = ∂${jvp.name}/∂p (${shape} × p), ${how}. */`);
+    out.push(`function ${local}(${params}) {`);
+  }
   const dims = parameterDims(wrt, out, local, jsString);
   out.push(`  const $seed = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros(dims.get(p)!)}`))};`);
   // The value's dimensions and indices: m (and c, a matrix value's row length).
   const valueDims = matrixValue ? ['$m', '$mc'] : ['$m'];
   const valueAt = matrixValue ? ['$i', '$ic'] : ['$i'];
-  if (matrixValue) {
+  if (valueLocal === undefined) {
+    out.push('  const $m = $value.length;');
+    if (matrixValue) out.push('  const $mc = $m > 0 ? $value[0].length : 0;');
+  } else if (matrixValue) {
     out.push('  // The value (m rows of c) by one evaluation of the function itself.');
     out.push(`  const $value = ${valueLocal}(${params});`);
     out.push('  const $m = $value.length;');
@@ -148,7 +158,7 @@ export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, l
   }
   out.push(`  const $j = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros([...valueDims, ...dims.get(p)!])}`))};`);
   const paramAt = (p: Param, prefix: string) => dims.get(p)!.map((_, d) => (d === 0 ? prefix : `${prefix}2`));
-  if (vjp) {
+  if (vjp && valueLocal !== undefined) {
     const scalars = wrt.filter((p) => !p.shape).length;
     const arrays = wrt.filter((p) => p.shape).map((p) => dims.get(p)!.join(' * '));
     const total = [...arrays, ...(scalars > 0 || arrays.length === 0 ? [String(scalars)] : [])];
