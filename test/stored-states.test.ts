@@ -14,6 +14,7 @@ import { compileSync } from '../src/index.ts';
 import { duals, forwardGradient, numbers, type Dual, type Param } from './oracle/arrays.ts';
 import { bounceT, lstmT, oscillateT, predatorsT, type LstmWeights } from './oracle/loops.ts';
 import { compileAndLoad, importCode } from './support/load.ts';
+import { instantiate } from './support/instantiate.ts';
 
 type Grad = { value: number; gradient: Record<string, number> };
 type Fn = (...args: unknown[]) => unknown;
@@ -85,20 +86,24 @@ describe('the code when every state fits', () => {
     expect(reverse).toMatch(/if \(\$t\d+\) \{\n\s*const \$t\d+ = t\$\d+ \* 2;\n\s*x\$\d+ = \$saved\d+\[\$t\d+\];\n\s*v\$\d+ = \$saved\d+\[\$t\d+ \+ 1\];\n\s*\} else \{\n\s*const \$t\d+ = \$saved\d+\[top\];/);
   });
 
-  it('the last iteration is reversed first, guarded; the others have no guard (every state adjoint is nonzero there)', () => {
+  it('the last iteration is reversed guarded, the others without the guards (every state adjoint is nonzero there), in one loop', () => {
     for (const [text, zero] of [
       [oscillate, 'd$v$2'],
       [predators, 'd$u$2'],
     ] as const) {
       const reverse = text.slice(text.indexOf('// Reverse sweep'));
       // The state unused after the loop starts from 0: guarded in the last iteration.
-      const peeled = blockAfter(reverse, /^\s*if \(0 < \$t1\) \{/);
+      const test = /^(\s*)if \((t|s)\$\d+ === \$t1 - 1\) \{$/m.exec(reverse)!;
+      expect(test, 'a test of the last iteration').not.toBeNull();
+      const peeled = blockAfter(reverse, /^\s*if \((t|s)\$\d+ === \$t1 - 1\) \{$/);
       expect(peeled).toContain(`${zero} !== 0`);
-      expect(peeled).toMatch(/const (t|s)\$\d+ = \$t1 - 1;/);
-      expect(reverse).toContain('// The iterations before the last one (reversed above, guarding the state adjoints that may be 0),');
-      const others = blockAfter(reverse, /^\s*for \(let (t|s)\$\d+ = \$t1 - 1 - 1; (t|s)\$\d+ >= 0; (t|s)\$\d+--\) \{/);
+      // The others, in its else branch.
+      const others = blockAfter(reverse, new RegExp(`^${test[1]}\\} else \\{$`), test.index);
       expect(others).not.toContain('!== 0');
       expect(others).toMatch(/d\$(x|u)\$2 = d\$(x|u)\$\d+;/);
+      // One reversed loop: the code restoring the state (Revolve's schedule included) once, not once more for the last iteration.
+      expect(reverse.match(/for \(let (t|s)\$\d+ = \$t1 - 1; (t|s)\$\d+ >= 0; (t|s)\$\d+--\) \{/g)).toHaveLength(1);
+      expect(reverse.match(/Where the next snapshots go/g)).toHaveLength(1);
     }
   });
 
@@ -106,8 +111,13 @@ describe('the code when every state fits', () => {
     // `count` is never read: its adjoint stays 0, so every iteration guards it and none is peeled.
     const text = functionText(compileSync(`fn f(a, const n) {\n  var x = a\n  var count = 0\n  for t in 0..n {\n    count = count + sqrt(x)\n    x = x * 0.9\n  }\n  return x\n}`).code!, 'fGrad');
     expect(text).not.toMatch(/if \(0 < \$t\d+\) \{/);
-    // (The adjoint of count is 0 throughout: the optimiser makes its guard `if (0 !== 0)`.)
-    expect(text).toContain('!== 0');
+    // The adjoint of count is 0 throughout: its guard, `if (0 !== 0)` after constant propagation,
+    // is dropped with what it guarded (fold-branches.ts); nothing else needs a guard.
+    expect(text).not.toContain('!== 0');
+    expect(text).not.toContain('Math.sqrt');
+    // ∂/∂a of a·0.9^n.
+    const m = instantiate(compileSync(`fn f(a, const n) {\n  var x = a\n  var count = 0\n  for t in 0..n {\n    count = count + sqrt(x)\n    x = x * 0.9\n  }\n  return x\n}`).code!);
+    expect((m.fGrad(2, 3) as { gradient: { a: number } }).gradient.a).toBe(0.9 * 0.9 * 0.9);
   });
 });
 

@@ -165,7 +165,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   const scoped = (build: () => void): Instr[] => {
     journals.push(new Map());
     const block = b.block(build);
-    journals.pop()!.forEach((previous, name) => setAdjoint(name, previous));
+    // (Put back directly: through setAdjoint, the enclosing block's journal would record the
+    // inner value as the one to put back when it ends.)
+    journals.pop()!.forEach((previous, name) => (previous ? adjoints.set(name, previous) : adjoints.delete(name)));
     return block;
   };
 
@@ -556,6 +558,15 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           const local = declaredIn(body);
           let accumulatesLocal = false;
           forEachInstr(instr.body, (i) => (accumulatesLocal ||= (i.kind === 'add' || i.kind === 'set') && local.has(i.target) && !isDefinedIn(i.target, instr.body)));
+          // A reduction's loop that also writes an array a whole iteration writes again (a nested
+          // gradient's own tape of exp values, inside a loop with state): its stored result does
+          // not put those elements back, so it runs again.
+          let storesAgain = false;
+          if (whole) forEachInstr(instr.body, (i) => (storesAgain ||= i.kind === 'store' && !i.accumulate && !tapeArrays.has(i.array)));
+          if (s && storesAgain) {
+            b.emit({ ...(withoutStoresInto(instr, tapeArrays) as Loop), note: 'recomputed for the reverse sweep: it fills an array the iteration reads' });
+            continue;
+          }
           if (s && accumulatesLocal) {
             b.emit({ ...(valuesOnly([instr], local)[0] as Loop), note: 'recomputed for the reverse sweep' });
             continue;
@@ -742,8 +753,13 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       return index;
     };
     const index = indexName();
-    /** Builds the reverse of iteration `index`; returns the state adjoints that may be exactly 0 after it. */
-    const build = (index: string): Set<string> => {
+    /**
+     * Builds the reverse of iteration `index`; returns the state adjoints that may be exactly 0 after
+     * it. With `peel`, the iteration's reverse is built twice after its state is restored and its
+     * values recomputed: guarding `peel.first` for the last iteration and `peel.rest` for the others,
+     * chosen by a test of the index (the restoring code, Revolve's schedule included, once).
+     */
+    const build = (index: string, peel?: { readonly first: ReadonlySet<string>; readonly rest: ReadonlySet<string> }): Set<string> => {
       // Iteration t (relative to the loop's start): its state, from the top snapshot forward.
       const t = b.op('sub', variable(index), loop.from);
       const state = carried.map((name) => fresh(name));
@@ -817,6 +833,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       noteRows(body.instrs);
       noteTapeIndices(body.instrs);
       recompute(body.instrs, wholeIteration, valueTapes.loops.get(loop.index));
+      /** The iteration's adjoints, then the state adjoints set to those of its starting state; returns those that may be 0 after it. */
+      const reverseIteration = (): Set<string> => {
       carried.forEach((name, k) => {
         const d = stateAdjoints.get(name);
         const value = body.renamed(newState[k]);
@@ -839,6 +857,25 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         const start = adjoints.get(reverseRenames.get(name)!)?.value ?? constant(0);
         if (d && (start.kind === 'const' ? start.value === 0 : mayBeZero.has(start.name))) zeroAfter.add(d);
       });
+      return zeroAfter;
+      };
+      let zeroAfter: Set<string>;
+      if (!peel) zeroAfter = reverseIteration();
+      else {
+        const afters: Set<string>[] = [];
+        // (Both branches name the iteration's adjoints alike: each starts from what may be 0 before them.)
+        const zeroBefore = new Set(mayBeZero);
+        const variant = (zero: ReadonlySet<string>) => () => {
+          mayBeZero.clear();
+          zeroBefore.forEach((d) => mayBeZero.add(d));
+          guardOnly(zero);
+          afters.push(reverseIteration());
+        };
+        const [lastOne, others] = conditionally(reads, [variant(peel.first), variant(peel.rest)]);
+        const isLast = b.op('eq', variable(index), b.op('sub', last, constant(1)));
+        b.emit({ kind: 'if', condition: isLast, then: lastOne, else: others, origin });
+        zeroAfter = new Set(afters.flatMap((a) => [...a]));
+      }
       indexNow.delete(originalOf(loop.index));
       // t's snapshot is not needed again: its slot is free (checkpointed only: stored states have no stack).
       if (!isTrue(tape.fits)) {
@@ -855,12 +892,16 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     // The adjoints of the state are carried from one reversed iteration to the one before it, and the snapshots' top.
     const carries = [...carriedAdjoints, tape.top];
     const reads = outerActiveReads([loop]);
-    /** Builds the reversed iteration with the state adjoints in `zero` guarded (the others not): its block and f(zero). */
-    const reverseWith = (zero: ReadonlySet<string>, index: string): [Instr[], Set<string>] => {
+    /** The state adjoints in `zero` are the ones that may be 0 (guarded), the others not. */
+    const guardOnly = (zero: ReadonlySet<string>) => {
       for (const d of carriedAdjoints) if (zero.has(d)) markMayBeZero(d);
       else mayBeZero.delete(d);
+    };
+    /** Builds the reversed iteration with the state adjoints in `zero` guarded (the others not): its block and f(zero). */
+    const reverseWith = (zero: ReadonlySet<string>, index: string, peel?: Parameters<typeof build>[1]): [Instr[], Set<string>] => {
+      guardOnly(zero);
       let after = new Set<string>();
-      const [block] = conditionally(reads, [() => (after = build(index))]);
+      const [block] = conditionally(reads, [() => (after = build(index, peel))]);
       return [block, after];
     };
     /** The state of the sweep being built, to go back to when a build is discarded. */
@@ -881,9 +922,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
      * more adjoints that may be 0). The last iteration is reversed with the seeds Z0, the one
      * before with f(Z0), and so on, as an unrolled loop would be. So the loop's body guards a set
      * Z with f(Z) ⊆ Z that holds f(Z0) (then it holds every later one): found from f(Z0) by
-     * adding f(Z) until it holds. When Z0 ⊄ Z, the last iteration is peeled, reversed first with
-     * Z0 guarded: an ODE's state unused after the loop (d$v = 0) needs guards in its last
-     * iteration only, and the others run without `if (d$v !== 0)` (which cost ~2× on a small body).
+     * adding f(Z) until it holds. When Z0 ⊄ Z, the last iteration's reverse guards Z0 and the
+     * others' Z, in the branches of `if (t === T - 1)` after one restore of the state: an ODE's
+     * state unused after the loop (d$v = 0) needs guards in its last iteration only, and the others
+     * run without `if (d$v !== 0)` (which cost ~2× on a small body).
      */
     // A loop with a loop with state inside it is built once, every state adjoint guarded (as
     // before the guards were chosen): each build of its body builds the inner loops' reverses,
@@ -918,10 +960,15 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         first = undefined;
         const [whole] = reverseWith(guarded, index);
         b.emit({ kind: 'loop', index, from: loop.from, to: last, descending: true, body: whole, carried: carries, note, origin });
-      } else if (first) {
-        const restNote = 'the iterations before the last one (reversed above, guarding the state adjoints that may be 0),\nfrom the last: state adjoints that cannot be exactly 0 here are not guarded';
-        if (block.length > 0) b.emit({ kind: 'loop', index: rest, from: loop.from, to: b.op('sub', last, constant(1)), descending: true, body: block, carried: carries, note: restNote, origin });
-      } else {
+      } else if (first && block.length > 0) {
+        // One loop: the last iteration's reverse (guarding the state adjoints that may be 0) and the
+        // others' (without the guards they do not need) in the two branches of a test of t, after
+        // one copy of the code restoring the state.
+        undo(start);
+        const [whole] = reverseWith(guarded, index, { first: seeds, rest: guarded });
+        const peeledNote = `${note}: the last one guarding the state adjoints that may be 0 there, the others\nnot guarding those that cannot be exactly 0 any more`;
+        b.emit({ kind: 'loop', index, from: loop.from, to: last, descending: true, body: whole, carried: carries, note: peeledNote, origin });
+      } else if (!first) {
         b.emit({ kind: 'loop', index, from: loop.from, to: last, descending: true, body: block, carried: carries, note, origin });
       }
       break;

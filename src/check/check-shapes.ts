@@ -355,7 +355,7 @@ export function checkShapes(
     const returnsArray = resultOf(callee.name) !== undefined;
     // (A call that stays a call allocates the callee's arrays in the callee, per call.)
     const staysCall = alwaysStaysCall(callee, functions, policy);
-    if ((loops > 0 || blocks > 0) && !returnsArray && !staysCall && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
+    if (loops > 0 && !returnsArray && !staysCall && definesArrays(callee, functions)) diagnostics.error('arraysInLoop', e.calleeSpan, e.callee);
     // A loop with state inside a reduction would be run (and taped) once per index: not supported.
     // A call returning an array is computed once, before its statement: it may have state.
     // A function of numbers stays a call there instead (src/ir/call-graph.ts), unless every call is inlined.
@@ -397,7 +397,7 @@ export function checkShapes(
    * `grad(f, x)(args)`, `jvp(f, x)(args, v)`, `jacobian(f, x)(args)`: the arguments as for a call
    * of f (jvp's direction with x's shape); f has no statements (not yet); grad needs f to return a
    * number, and a Jacobian has at most two dimensions. A derivative that works on arrays is computed before its statement, never per
-   * index or inside a block. (Names and arity are resolve-names.ts's business.)
+   * index; inside a block, once per iteration (its arrays made before the blocks, lower.ts). (Names and arity are resolve-names.ts's business.)
    */
   const visitDerivative = (e: Extract<Expr, { kind: 'derivative' }>) => {
     const target = derivativeTarget(e, functions);
@@ -420,8 +420,9 @@ export function checkShapes(
     }
     const usesArrays = result !== undefined || definesArrays(f, functions) || anyReachable(f, functions, (g) => g.params.some((p) => p.type));
     const arrayValued = isArrayDerivative(e, functions);
-    if ((loops > 0 || blocks > 0) && usesArrays && !arrayValued) diagnostics.error('derivativeInLoop', e.span, e.transform, f.name);
-    if (blocks > 0 && arrayValued) diagnostics.error('arrayGradientInBlock', e.span, `'${show(e)}'`, e.transform === 'grad' ? 'the gradient of an array parameter' : e.transform === 'jvp' ? 'an array-valued jvp' : 'an array-valued Jacobian');
+    // Per index of a reduction or an array definition, a sweep over arrays would allocate per
+    // index. In a block it runs once per iteration, its arrays made before the blocks (lower.ts).
+    if (loops > 0 && usesArrays && !arrayValued) diagnostics.error('derivativeInLoop', e.span, e.transform, f.name);
     // The arguments, as a call's (shapes, sizes; a call of f inside a loop is checked there too).
     const saved = loops;
     loops = 0;
@@ -531,7 +532,8 @@ export function checkShapes(
     const fresh = freshIndices(indices, (n) => env.has(n) || constants.has(n));
     indices.forEach((x, k) => fresh[k] === undefined && visit(x));
     const enter = (k: number): void => {
-      if (k === indices.length) return inLoop(() => visit(value));
+      // (A single element's value, `y[j] = e`, is computed once, as a statement's.)
+      if (k === indices.length) return fresh.some((b) => b !== undefined) ? inLoop(() => visit(value)) : visit(value);
       const b = fresh[k];
       if (!b) return enter(k + 1);
       withIndex(b, { from: affineConstant(0), to: info.dims[k].length }, () => enter(k + 1));

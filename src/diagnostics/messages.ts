@@ -212,11 +212,7 @@ export const messages = {
     code: 'AD7010',
     text: (fn: string) => `'${fn}' uses 'var', loops or 'if' blocks, so it cannot be called inside a reduction or an array definition; call it from a statement`,
   },
-  arrayGradientInBlock: {
-    code: 'AD7011',
-    text: (what: string, kind: string) =>
-      `${what} is ${kind}, made by a derivative sweep of its own, which cannot run inside a 'for', 'while' or 'if' block yet; compute it in a 'let' before the block`,
-  },
+  // (AD7011, a derivative making an array inside a block, was refused until it was built: the code is not reused.)
   arrayLengthInBlock: {
     code: 'AD7014',
     text: (name: string, used: string) =>
@@ -269,7 +265,7 @@ export const messages = {
   derivativeInLoop: {
     code: 'AD8007',
     text: (transform: string, fn: string) =>
-      `the ${transform === 'grad' ? 'gradient' : transform === 'jvp' ? 'derivative' : 'Jacobian'} of '${fn}' works on arrays, so ${transform}(${fn}, …)(…) cannot stand inside a reduction, an array definition or a 'for', 'while' or 'if' block yet; compute it in a 'let' before`,
+      `the ${transform === 'grad' ? 'gradient' : transform === 'jvp' ? 'derivative' : 'Jacobian'} of '${fn}' works on arrays, so ${transform}(${fn}, …)(…) cannot stand inside a reduction or an array definition (it would run once per index); compute it in a 'let' before, or in a 'for' loop`,
   },
   jvpArgumentCount: {
     code: 'AD8009',

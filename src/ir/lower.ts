@@ -907,8 +907,8 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
     // A matrix of rows keeps its rows (its gradient is rows too); a flat array, whatever its
     // dimensions, is differentiated as one vector of all its elements.
     const size = (o: Operand) => (o.kind === 'const' ? o.value : { name: o.name, sourceName: o.name });
-    let length = array.dims[0];
-    for (let k = 1; k < array.dims.length; k++) length = b.op('mul', length, array.dims[k]);
+    // (Computed where the sizes are: the gradient's adjoint array is made there, before any block.)
+    const length = lengthOf(array.dims, cx);
     const shape = array.layout === 'rows' ? { kind: 'mat' as const, sizes: array.dims.map(size) } : { kind: 'vec' as const, sizes: [size(length)] };
     wrt = { name: array.ref, sourceName: p.name, isConst: false, shape };
   });
@@ -940,7 +940,10 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
   // The callee's lists and array calls are its own, not those of another inlining of it.
   // Every call inlined in the nested sweep: the outer sweep reverses it again, and a kept call's
   // adjoint (a JavaScript array of adjoints) has no reverse of its own.
-  const inner: Context = { ...cx, hoisted: new Map(), kept: new Set() };
+  // Its arrays are made in its body, as at the top level (not before the blocks around): the
+  // derivative gives each one its tangent or adjoint array there, and the arrays are moved before
+  // the blocks below, with the sweep's own.
+  const inner: Context = { ...cx, hoisted: new Map(), kept: new Set(), blocks: 0 };
   const body = b.block(() => {
     lowered = lowerBody(callee, calleeScope, inner);
   });
@@ -955,16 +958,43 @@ function lowerDerivative(e: Extract<Expr, { kind: 'derivative' }>, scope: Map<st
   // before the loops and branches around the gradient, with the arithmetic on sizes their lengths
   // need: the caller's reverse sweep gives each an adjoint array there (an array made inside a
   // loop would have none).
+  // Inside a block, so are the arrays the sweep accumulates into (the gradient's adjoint array, a
+  // jvp's tangent arrays): each is zeroed where it stood, by a loop of its own, so that every
+  // iteration starts from 0 and the caller's reverse sweep reverses its elements as an array let's
+  // (each element written again by each iteration, its adjoint taken and set to 0 there).
+  const zeroed = new Set<Instr>();
+  if (cx.blocks > 0) for (const instr of instrs) if (instr.kind === 'array' && !instr.overwritten) zeroed.add(instr);
   const lengths = new Set<string>();
-  for (const instr of instrs) if (instr.kind === 'array' && instr.overwritten && instr.length.kind === 'var') lengths.add(instr.length.name);
+  for (const instr of instrs) if (instr.kind === 'array' && (instr.overwritten || zeroed.has(instr)) && instr.length.kind === 'var') lengths.add(instr.length.name);
   for (let k = instrs.length - 1; k >= 0; k--) {
     const instr = instrs[k];
     if (instr.kind === 'const' && lengths.has(instr.target)) for (const a of instr.expr.args) if (a.kind === 'var') lengths.add(a.name);
   }
   for (const instr of instrs) {
+    if (instr.kind === 'array' && zeroed.has(instr)) {
+      b.emitAt(b.outside(() => b.depthFor(readsOf(instr))), { ...instr, overwritten: true, note: `${instr.note ?? `the array ${instr.target}`}, zeroed where it is filled` });
+      // (Its elements change in the block: reads of them stay in it, as an array let's, allocate.)
+      b.pin(instr.target);
+      const note = `every iteration of the blocks around starts ${instr.target} from 0`;
+      const zeros = (array: string): Instr => {
+        const k = b.names.user('k');
+        const zero: Instr = { kind: 'store', array, index: variable(k), expr: { op: 'copy', args: [constant(0)] }, accumulate: false, origin: instr.origin };
+        return { kind: 'loop', index: k, from: constant(0), to: instr.length, descending: false, body: [zero], origin: instr.origin };
+      };
+      if (!instr.rows) b.emit({ ...(zeros(instr.target) as Extract<Instr, { kind: 'loop' }>), note });
+      else {
+        // A matrix of rows (the gradient of a mat parameter): row by row.
+        const r = b.names.user('r');
+        const row = b.names.temp();
+        const body: Instr[] = [{ kind: 'const', target: row, expr: { op: 'row', args: [variable(instr.target), variable(r)] }, origin: instr.origin }, zeros(row)];
+        b.emit({ kind: 'loop', index: r, from: constant(0), to: instr.rows, descending: false, body, note, origin: instr.origin });
+      }
+      continue;
+    }
     const movable = (instr.kind === 'array' && instr.overwritten) || (instr.kind === 'const' && lengths.has(instr.target));
     if (movable) b.emitAt(b.outside(() => b.depthFor(readsOf(instr))), instr);
     else b.emit(instr);
+    if (movable && instr.kind === 'array' && cx.blocks > 0) b.pin(instr.target);
   }
   if (columns) {
     if (result?.kind !== 'var' || !isArray(value) || !wrtArray) throw new Error('internal error: no Jacobian array');

@@ -25,11 +25,14 @@ import { instantiate } from './instantiate.ts';
  *
  * where <e> may also read `rr(y, <e>)[k]` (a function with a loop of its own returning an array:
  * in statements, element-wise ones too, and in the headers of the `while` and the `if`s, where the
- * array is made again per test), a list's element `[<e>, <e>][k]`, and `grad(gg, u)(<e>, <e>)` (a
- * gradient inside the loop), with
+ * array is made again per test), a list's element `[<e>, <e>][k]`, `grad(gg, u)(<e>, <e>)` (a
+ * gradient inside the loop), and, where there is array state, `grad(ga, y)(y, <e>)[k]` (the
+ * gradient of an array parameter, an array made by a sweep of its own once per iteration, in
+ * element-wise statements too) and `grad(ga, a)(y, <e>)` (a number, by a sweep over arrays), with
  *
  *   fn rr(y: vec[3], a) { var z: vec[3] = y; for k in 0..2 { z[i] = tanh(z[i] * a + z[2 - i]) }; return z }
  *   fn gg(u, v) = sin(u) * v                 (∂/∂u = cos(u) · v)
+ *   fn ga(y: vec[3], a) = sum(i: sin(y[i] * a))   (∂/∂y_k = cos(y_k·a)·a, ∂/∂a = Σ cos(y_i·a)·y_i)
  *
  * written before f when the program uses them.
  *
@@ -50,7 +53,9 @@ type Expr =
   /** `[a, b][at]`: an element of a list. */
   | { readonly k: 'list'; readonly items: readonly [Expr, Expr]; readonly at: 0 | 1 }
   /** `grad(gg, u)(a, b)`, which is cos(a) · b. */
-  | { readonly k: 'grad'; readonly a: Expr; readonly b: Expr };
+  | { readonly k: 'grad'; readonly a: Expr; readonly b: Expr }
+  /** `grad(ga, y)(y, arg)[at]`, or with no `at` `grad(ga, a)(y, arg)` (see ga above). */
+  | { readonly k: 'agrad'; readonly arg: Expr; readonly at?: 0 | 1 | 2 | 'i' | 'rev' };
 interface Cond {
   readonly op: '<' | '>';
   readonly a: Expr;
@@ -99,6 +104,10 @@ interface Reads {
   readonly lists?: boolean;
   readonly gradients?: boolean;
   readonly calls?: boolean;
+  /** grad(ga, y)(y, …)[k] and grad(ga, a)(y, …), where there is array state. */
+  readonly arrayGradients?: boolean;
+  /** Inside an element-wise statement (a list's items there too, computed before it). */
+  readonly perIndex?: boolean;
 }
 
 function exprArb(names: readonly string[], depth: number, elems: readonly At[] = [], reads: Reads = {}): fc.Arbitrary<Expr> {
@@ -108,6 +117,8 @@ function exprArb(names: readonly string[], depth: number, elems: readonly At[] =
     ...(elems.length > 0 ? [{ weight: 2, arbitrary: fc.constantFrom(...elems).map((at): Expr => ({ k: 'elem', at })) }] : []),
   );
   if (depth <= 0) return leaf;
+  const perIndex = reads.perIndex === true || elems.includes('i');
+  if (perIndex) reads = { ...reads, perIndex };
   const sub = exprArb(names, depth - 1, elems, reads);
   // A list's items and a call's argument are computed before their statement: never the index i
   // of an element-wise statement (AD6044); the element they pick may be.
@@ -121,6 +132,9 @@ function exprArb(names: readonly string[], depth: number, elems: readonly At[] =
     ...(reads.lists ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('list' as const), items: fc.tuple(before, before), at: fc.constantFrom(0 as const, 1 as const) }) }] : []),
     ...(reads.gradients ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('grad' as const), a: sub, b: sub }) }] : []),
     ...(reads.calls && picks.length > 0 ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('call' as const), arg: before, at: fc.constantFrom(...picks) }) }] : []),
+    ...(reads.arrayGradients && picks.length > 0 ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('agrad' as const), arg: before, at: fc.constantFrom(...picks) }) }] : []),
+    // (A number by a sweep over arrays runs once per element in an element-wise statement: AD8007 there.)
+    ...(reads.arrayGradients && picks.length > 0 && !perIndex ? [{ weight: 1, arbitrary: fc.record({ k: fc.constant('agrad' as const), arg: before }) }] : []),
   );
 }
 
@@ -136,7 +150,7 @@ export function loopCaseArb(options: { readonly gradients?: boolean } = {}): fc.
     const inLoop = [...outer, ...stateNames, 't', 'a'];
     const fixedElems: At[] = hasArray ? [0, 1, 2] : [];
     // Inside the loop and after it: lists, gradients, and calls of rr when there is array state.
-    const reads: Reads = { lists: true, gradients: options.gradients !== false, calls: hasArray };
+    const reads: Reads = { lists: true, gradients: options.gradients !== false, calls: hasArray, arrayGradients: hasArray && options.gradients !== false };
     // The array state's updates: squashed, each reading the old element and more.
     const elementValue = (names: readonly string[], elems: readonly At[], old: Expr) =>
       fc
@@ -219,6 +233,8 @@ function print(e: Expr): string {
       return `[${print(e.items[0])}, ${print(e.items[1])}][${e.at}]`;
     case 'grad':
       return `grad(gg, u)(${print(e.a)}, ${print(e.b)})`;
+    case 'agrad':
+      return e.at === undefined ? `grad(ga, a)(y, ${print(e.arg)})` : `grad(ga, y)(y, ${print(e.arg)})[${e.at === 'rev' ? '2 - i' : e.at}]`;
   }
 }
 
@@ -258,6 +274,7 @@ let made = 0;
 const helpers = {
   rr: 'fn rr(y: vec[3], a) {\n  var z: vec[3] = y\n  for k in 0..2 {\n    z[i] = tanh(z[i] * a + z[2 - i])\n  }\n  return z\n}\n',
   gg: 'fn gg(u, v) = sin(u) * v\n',
+  ga: 'fn ga(y: vec[3], a) = sum(i: sin(y[i] * a))\n',
 };
 
 export function printLoopProgram(p: LoopProgram): string {
@@ -269,7 +286,7 @@ export function printLoopProgram(p: LoopProgram): string {
   const step = p.loop.kind === 'while' ? '    t = t + 1\n' : '';
   const f = `fn f(p, q, const n) {\n${state}${counter}  ${head}\n${printStmts(p.body, '    ')}${step}  }\n  return ${print(p.result)}\n}\n`;
   const used = (name: string) => new RegExp(`\\b${name}\\b`).test(f);
-  return (used('rr') ? helpers.rr : '') + (used('gg') ? helpers.gg : '') + f;
+  return (used('rr') ? helpers.rr : '') + (used('gg') ? helpers.gg : '') + (used('ga') ? helpers.ga : '') + f;
 }
 
 const fns = { sin: Math.sin, cos: Math.cos, tanh: Math.tanh, atan: Math.atan };
@@ -301,6 +318,15 @@ function evaluate(e: Expr, env: Env, i = -1): number {
       return evaluate(e.items[e.at], env, i);
     case 'grad':
       return Math.cos(evaluate(e.a, env, i)) * evaluate(e.b, env, i);
+    case 'agrad': {
+      // ga's derivatives, written out (see ga above); ∂/∂a summed as its reverse sweep adds the
+      // terms, from 0 and the last term first (the values are compared bit for bit, -0 included).
+      const a = evaluate(e.arg, env);
+      const y = env.y;
+      if (e.at === undefined) return 0 + Math.cos(y[2] * a) * y[2] + Math.cos(y[1] * a) * y[1] + Math.cos(y[0] * a) * y[0];
+      const k = e.at === 'i' ? i : e.at === 'rev' ? 2 - i : e.at;
+      return Math.cos(y[k] * a) * a;
+    }
   }
 }
 

@@ -1,0 +1,42 @@
+import { fold } from './builder.ts';
+import { mapBodies } from './constify.ts';
+import { constant, mapNested, type Instr, type IrFunction, type Operand } from './ir.ts';
+
+/**
+ * Constants carried forward and branches they decide, taken: `const c = copy(0)` (a state adjoint
+ * that is 0 in every iteration, declared from 0 and never added to), `const z = ne(c, 0)`, `if z
+ * { … }` becomes nothing; a branch whose condition is a constant other than 0 becomes its `then`
+ * block. Only `const`s are followed (never reassigned), and an operation is folded only when every
+ * argument is then a constant (IEEE arithmetic, evaluate.ts: the same number the program would
+ * compute). The names are unique, so the instructions of a branch taken keep their meaning where
+ * they are spliced. Runs after constify, which makes such zeros `const`s.
+ */
+export function foldBranches(fn: IrFunction): IrFunction {
+  const known = new Map<string, number>();
+  const value = (o: Operand): Operand => (o.kind === 'var' && known.has(o.name) ? constant(known.get(o.name)!) : o);
+  let changed = false;
+  const rewrite = (block: readonly Instr[]): Instr[] => {
+    const out: Instr[] = [];
+    for (const instr of block) {
+      if (instr.kind === 'const') {
+        const args = instr.expr.args.map(value);
+        const folded = instr.expr.op === 'copy' ? (args[0].kind === 'const' ? args[0].value : undefined) : fold({ ...instr.expr, args });
+        if (folded !== undefined) known.set(instr.target, folded);
+        out.push(instr);
+        continue;
+      }
+      if (instr.kind === 'if') {
+        const condition = value(instr.condition);
+        if (condition.kind === 'const') {
+          changed = true;
+          out.push(...rewrite(condition.value !== 0 ? instr.then : instr.else));
+          continue;
+        }
+      }
+      out.push(mapNested(instr, rewrite));
+    }
+    return out;
+  };
+  const result = mapBodies(fn, rewrite);
+  return changed ? result : fn;
+}
