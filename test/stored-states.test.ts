@@ -11,6 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileSync } from '../src/index.ts';
+import { foldBranches } from '../src/ir/fold-branches.ts';
+import type { IrFunction } from '../src/ir/ir.ts';
 import { duals, forwardGradient, numbers, type Dual, type Param } from './oracle/arrays.ts';
 import { bounceT, lstmT, oscillateT, predatorsT, type LstmWeights } from './oracle/loops.ts';
 import { compileAndLoad, importCode } from './support/load.ts';
@@ -240,4 +242,41 @@ describe('guards: a state adjoint that is exactly 0 in the last iteration only',
       close(g.gradient.c, dc, 1e-6);
     });
   }
+});
+
+describe('foldBranches (src/ir/fold-branches.ts) takes a branch as the emitted `if (c)` would', () => {
+  const span = { start: 0, end: 1 };
+  const origin = { span, statement: span };
+  const branch = (condition: number): IrFunction => ({
+    name: 'f',
+    params: [],
+    body: [
+      { kind: 'const', target: 'c', expr: { op: 'copy', args: [{ kind: 'const', value: condition }] }, origin },
+      { kind: 'let', target: 'r', expr: { op: 'copy', args: [{ kind: 'const', value: 0 }] }, origin },
+      {
+        kind: 'if',
+        condition: { kind: 'var', name: 'c' },
+        then: [{ kind: 'set', target: 'r', expr: { op: 'copy', args: [{ kind: 'const', value: 1 }] }, origin }],
+        else: [{ kind: 'set', target: 'r', expr: { op: 'copy', args: [{ kind: 'const', value: 2 }] }, origin }],
+        origin,
+      },
+    ],
+    value: { kind: 'var', name: 'r' },
+    span,
+  });
+  const taken = (condition: number) => {
+    const set = foldBranches(branch(condition)).body.find((i) => i.kind === 'set');
+    return set?.kind === 'set' ? set.expr.args[0] : undefined;
+  };
+  it.each([
+    [1, 1],
+    [-3, 1],
+    [Infinity, 1],
+    [0, 2],
+    [-0, 2],
+    [NaN, 2],
+  ])('condition %s takes the block that sets %s', (condition, expected) => {
+    // JavaScript: `if (NaN)` and `if (-0)` take the else block.
+    expect(taken(condition)).toEqual({ kind: 'const', value: expected });
+  });
 });

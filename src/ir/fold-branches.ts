@@ -29,7 +29,8 @@ export function foldBranches(fn: IrFunction): IrFunction {
         const condition = value(instr.condition);
         if (condition.kind === 'const') {
           changed = true;
-          out.push(...rewrite(condition.value !== 0 ? instr.then : instr.else));
+          // JavaScript's truthiness, as the emitted `if (c)`: 0, −0 and NaN take the else block.
+          out.push(...rewrite(condition.value !== 0 && !Number.isNaN(condition.value) ? instr.then : instr.else));
           continue;
         }
       }
