@@ -284,6 +284,10 @@ function evalExpr(e: Expr, env: Env, fns: ReadonlyMap<string, Fn>): number {
         terms.push(evalExpr(e.body, env, fns));
       }
       env.delete(e.binder.name);
+      // A range that runs zero times: the compiled code still computes, once before the loop, a
+      // `norm` of an array defined outside it (a value the loop does not change), and an unguarded
+      // nested sweep meets its 0/0 there (README, "Derivatives inside the language"; seed -478728105).
+      if (from >= to && hoistedZeroNorm(e.body, env)) singular = true;
       if ((e.op === 'max' || e.op === 'min') && terms.length > 1 && !dataFree(e.body)) {
         const sorted = [...terms].sort((a, b) => (e.op === 'max' ? b - a : a - b));
         if (tie(sorted[0], sorted[1])) singular = true;
@@ -349,6 +353,17 @@ function evalCond(c: Cond, env: Env, fns: ReadonlyMap<string, Fn>): boolean {
     case 'cvar':
       return env.get(c.name) as boolean;
   }
+}
+
+/** Whether `e` contains a `norm` of an array already defined (in `env`) that is a nonempty zero vector. */
+function hoistedZeroNorm(e: unknown, env: Env): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const node = e as { k?: string; a?: string };
+  if (node.k === 'norm' && typeof node.a === 'string') {
+    const a = env.get(node.a) as ArrayLike<number> | undefined;
+    if (a && typeof a === 'object' && a.length > 0 && Array.prototype.every.call(a, (x: number) => x === 0)) return true;
+  }
+  return Object.values(e).some((v) => hoistedZeroNorm(v, env));
 }
 
 function evalFn(f: Fn, args: readonly Value[], fns: ReadonlyMap<string, Fn>): Value {
