@@ -484,9 +484,16 @@ export function checkLoopCaseThroughCalls(c: LoopCase): void {
   const want = inlined.m.wGrad(c.p, c.q, c.n) as Grad;
   expect(Object.is(g.value, kept.m.w(c.p, c.q, c.n)), source).toBe(true);
   expect(load({ calls: 'keep', checkpointMemory: 0 }).m.wGrad(c.p, c.q, c.n), source).toEqual(g);
+  // Where the gradient moves by more than the tolerance when the point moves by a few ulps, the
+  // recurrence is chaotic there (`y = sin(y − (t + y)·t)` multiplies rounding by ~t per step: fuzz
+  // seed 1740079162 at n = 38, where w itself moves 4% under that nudge) and two correct orders of
+  // evaluation disagree: the kept and inlined gradients are then not compared.
+  const nudge = 1 + 2 ** -44;
+  const moved = inlined.m.wGrad(c.p * nudge, c.q * nudge, c.n) as Grad;
   for (const which of ['p', 'q'] as const) {
     const [a, b] = [g.gradient[which], want.gradient[which]];
     if (!Number.isFinite(b)) continue;
+    if (!(Math.abs(moved.gradient[which] - b) <= 1e-10 * Math.max(1, Math.abs(b)))) continue;
     expect(Math.abs(a - b), `${source}\n∂w/∂${which}: kept ${a}, inlined ${b}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
   }
 }
