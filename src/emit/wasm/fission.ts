@@ -36,19 +36,27 @@ export function splitMathLoop(s: Selector, loop: Loop): Split | undefined {
   return before ? { instrs: before, scratch: true } : undefined;
 }
 
-/** The loop, then an element-wise loop of f over what it stored. */
-function splitAfter(s: Selector, loop: Loop): Instr[] | undefined {
-  if (loop.exit || (loop.carried && loop.carried.length > 0) || (loop.carriedArrays && loop.carriedArrays.length > 0)) return undefined;
-  // Names defined anywhere in the loop (its index too): the rest are fixed during it.
+/**
+ * The names a loop defines or changes: its index, what its body declares, assigns or adds into
+ * (variables declared outside it that it assigns vary too), and what inner loops define.
+ */
+function definedIn(loop: Loop): Set<string> {
   const defined = new Set<string>([loop.index]);
   forEachInstr(loop.body, (i) => {
-    // Variables the loop assigns or adds into (declared outside it) vary too.
     if (i.kind === 'const' || i.kind === 'let' || i.kind === 'set' || i.kind === 'add' || i.kind === 'array') defined.add(i.target);
     if (i.kind === 'loop') {
       defined.add(i.index);
       for (const n of definesOf(i)) defined.add(n);
     }
   });
+  return defined;
+}
+
+/** The loop, then an element-wise loop of f over what it stored. */
+function splitAfter(s: Selector, loop: Loop): Instr[] | undefined {
+  if (loop.exit || (loop.carried && loop.carried.length > 0) || (loop.carriedArrays && loop.carriedArrays.length > 0)) return undefined;
+  // Names defined anywhere in the loop (its index too): the rest are fixed during it.
+  const defined = definedIn(loop);
   const top = new Map<string, Extract<Instr, { kind: 'const' }>>();
   for (const i of loop.body) if (i.kind === 'const') top.set(i.target, i);
   // The index as the loop's index plus fixed integer operands (a chain of adds), or undefined.
@@ -152,15 +160,7 @@ function splitBefore(s: Selector, loop: Loop): Instr[] | undefined {
   });
   if (loop.reduction?.tape) written.add(s.arrayRoot(loop.reduction.tape.array));
   if (allocates) return undefined;
-  const defined = new Set<string>([loop.index]);
-  forEachInstr(loop.body, (i) => {
-    // Variables the loop assigns or adds into (declared outside it) vary too.
-    if (i.kind === 'const' || i.kind === 'let' || i.kind === 'set' || i.kind === 'add' || i.kind === 'array') defined.add(i.target);
-    if (i.kind === 'loop') {
-      defined.add(i.index);
-      for (const n of definesOf(i)) defined.add(n);
-    }
-  });
+  const defined = definedIn(loop);
   // The leading consts of the body: the instructions v may come from.
   const lead = new Map<string, Extract<Instr, { kind: 'const' }>>();
   for (const i of loop.body) {
