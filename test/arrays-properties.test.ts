@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { arrayCaseArb, checkArrayCase, checkArraySource, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, newStats, type Arg } from './support/array-programs.ts';
+import { arrayCaseArb, checkArrayCase, checkArraySource, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, jacobianCaseArb, newStats, type Arg } from './support/array-programs.ts';
 
 /**
  * Property test of the array compiler: random well-typed array programs (test/support/array-programs.ts:
@@ -78,7 +78,7 @@ describe('jvp(f, p)(…, p) and jacobian(r, v)(x) of random array programs, diff
     const stats = newStats();
     fc.assert(
       fc.property(
-        arrayCaseArb().filter((c) => c.program.evaluateR !== undefined && c.program.params.some((q) => q.kind === 'vec')),
+        jacobianCaseArb(),
         (c) => {
           checkNestedJacobianCase(c, stats);
         },

@@ -835,29 +835,29 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       recompute(body.instrs, wholeIteration, valueTapes.loops.get(loop.index));
       /** The iteration's adjoints, then the state adjoints set to those of its starting state; returns those that may be 0 after it. */
       const reverseIteration = (): Set<string> => {
-      carried.forEach((name, k) => {
-        const d = stateAdjoints.get(name);
-        const value = body.renamed(newState[k]);
-        if (d && value.kind === 'var' && active.has(value.name)) accumulate(value.name, variable(d));
-      });
-      reverseBlock(body.instrs);
-      // The adjoints of the starting state become the new d$X_k: all read before any is set.
-      const starts = carried.map((name) => {
-        const value = adjoints.get(reverseRenames.get(name)!)?.value ?? constant(0);
-        if (value.kind !== 'var' || value.name === stateAdjoints.get(name) || !carriedAdjoints.includes(value.name)) return value;
-        const copy = names.temp();
-        b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [value] }, origin });
-        return variable(copy);
-      });
-      const zeroAfter = new Set<string>();
-      carried.forEach((name, k) => {
-        const d = stateAdjoints.get(name);
-        if (d && !(starts[k].kind === 'var' && starts[k].name === d)) b.emit({ kind: 'set', target: d, expr: { op: 'copy', args: [starts[k]] }, origin });
-        // (Before a copy: the adjoint the copy was made of.)
-        const start = adjoints.get(reverseRenames.get(name)!)?.value ?? constant(0);
-        if (d && (start.kind === 'const' ? start.value === 0 : mayBeZero.has(start.name))) zeroAfter.add(d);
-      });
-      return zeroAfter;
+        carried.forEach((name, k) => {
+          const d = stateAdjoints.get(name);
+          const value = body.renamed(newState[k]);
+          if (d && value.kind === 'var' && active.has(value.name)) accumulate(value.name, variable(d));
+        });
+        reverseBlock(body.instrs);
+        // The adjoints of the starting state become the new d$X_k: all read before any is set.
+        const starts = carried.map((name) => {
+          const value = adjoints.get(reverseRenames.get(name)!)?.value ?? constant(0);
+          if (value.kind !== 'var' || value.name === stateAdjoints.get(name) || !carriedAdjoints.includes(value.name)) return value;
+          const copy = names.temp();
+          b.emit({ kind: 'const', target: copy, expr: { op: 'copy', args: [value] }, origin });
+          return variable(copy);
+        });
+        const zeroAfter = new Set<string>();
+        carried.forEach((name, k) => {
+          const d = stateAdjoints.get(name);
+          if (d && !(starts[k].kind === 'var' && starts[k].name === d)) b.emit({ kind: 'set', target: d, expr: { op: 'copy', args: [starts[k]] }, origin });
+          // (Before a copy: the adjoint the copy was made of.)
+          const start = adjoints.get(reverseRenames.get(name)!)?.value ?? constant(0);
+          if (d && (start.kind === 'const' ? start.value === 0 : mayBeZero.has(start.name))) zeroAfter.add(d);
+        });
+        return zeroAfter;
       };
       let zeroAfter: Set<string>;
       if (!peel) zeroAfter = reverseIteration();

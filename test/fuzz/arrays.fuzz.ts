@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { arrayCaseArb, checkArrayCase, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, newStats } from '../support/array-programs.ts';
+import { arrayCaseArb, checkArrayCase, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, jacobianCaseArb, newStats } from '../support/array-programs.ts';
 
 /**
  * `npm run fuzz`: the array properties of test/arrays-properties.test.ts (plain, and under a nested
@@ -60,7 +60,7 @@ describe('fuzzing arrays', () => {
     const stats = newStats();
     fc.assert(
       fc.property(
-        arrayCaseArb().filter((c) => c.program.evaluateR !== undefined && c.program.params.some((q) => q.kind === 'vec')),
+        jacobianCaseArb(),
         (c) => {
           checkNestedJacobianCase(c, stats);
         },

@@ -1191,6 +1191,9 @@ export function checkNestedJvpCase({ program, configs, data }: ArrayCase, stats:
  * finite differences of `f` (second derivatives of r through the loop of columns). Returns whether
  * the program was checked (it needs r and a vec parameter).
  */
+/** The cases checkNestedJacobianCase can check: a program with the vec → vec helper `r` and a vec parameter. */
+export const jacobianCaseArb = () => arrayCaseArb().filter((c) => c.program.evaluateR !== undefined && c.program.params.some((q) => q.kind === 'vec'));
+
 export function checkNestedJacobianCase({ program, configs, data }: ArrayCase, stats: ArrayStats = newStats()): boolean {
   const k = program.params.findIndex((q) => q.kind === 'vec');
   if (!program.evaluateR || k < 0 || /\bvar\b/.test(program.source)) return false;
