@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { compileSync } from '../src/index.ts';
 import { polyData, polyForward, type GradValue } from './oracle/arrays.ts';
 import { importCode } from './support/load.ts';
+import { partialSumsOrder } from './support/partial-sums.ts';
 
 type Module = Record<string, (...args: unknown[]) => unknown>;
 interface GradResult {
@@ -352,8 +353,9 @@ function tqReference(L: Float64Array[], x: Float64Array, mu: Float64Array) {
   const r = new Float64Array(n);
   let value = 0;
   for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let c = 0; c < j; c++) s += L[j]![c]! * (x[c]! - mu[c]!);
+    // The inner sum in the JavaScript target's order for long sums (four partial sums); the outer
+    // one, whose body holds a loop, in index order.
+    const s = partialSumsOrder(Array.from({ length: j }, (_, c) => L[j]![c]! * (x[c]! - mu[c]!)));
     r[j] = x[j]! - mu[j]! + s;
     value += r[j]! * r[j]!;
   }

@@ -145,6 +145,21 @@ export function reductionStateName(target: string, what: string): string {
   return `${target}$${what}`;
 }
 
+/**
+ * A long sum in partial sums (emit/js/partial-sums.ts): part k of the sum (`$t4$part0`), and the
+ * counter that steps over its loop's iterations (`i$lanes`, each iteration's block binding the
+ * loop's own index from it) and the end it runs to (`i$end`, when the bound is computed).
+ */
+export function partialSumName(target: string, k: number): string {
+  return `${target}$part${k}`;
+}
+export function laneCounterName(index: string): string {
+  return `${index}$lanes`;
+}
+export function laneEndName(index: string): string {
+  return `${index}$end`;
+}
+
 /** A property key in an object literal; `__proto__` must be computed or it sets the prototype. */
 export function propertyKey(name: string): string {
   if (name === '__proto__') return `["__proto__"]`;

@@ -51,12 +51,12 @@ export interface Reduction {
  * copies in every derivative (fGrad's forward sweep adds stores, fJvp's loop adds the tangents'
  * arithmetic, never one of these unless the value's body has it), so their values agree to the bit.
  */
-const COSTLY_OPS: ReadonlySet<Op> = new Set<Op>(['exp', 'expm1', 'log', 'log1p', 'log2', 'log10', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'tanh', 'cbrt', 'hypot', 'pow', 'call']);
+export const costlyOps: ReadonlySet<Op> = new Set<Op>(['exp', 'expm1', 'log', 'log1p', 'log2', 'log10', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'tanh', 'cbrt', 'hypot', 'pow', 'call']);
 
 /** Whether a logsumexp loop is emitted in two passes (src/emit/emit-js.ts). Its body runs twice: it may store (the same value twice), not accumulate. */
 export function isTwoPassLogsumexp(loop: Extract<Instr, { kind: 'loop' }>): boolean {
   if (loop.reduction?.op !== 'logsumexp' || loop.descending || loop.exit || loop.carried) return false;
-  return loop.body.every((i) => (i.kind === 'const' && !COSTLY_OPS.has(i.expr.op)) || i.kind === 'check' || (i.kind === 'store' && !i.accumulate && !i.old));
+  return loop.body.every((i) => (i.kind === 'const' && !costlyOps.has(i.expr.op)) || i.kind === 'check' || (i.kind === 'store' && !i.accumulate && !i.old));
 }
 
 export interface Expr {

@@ -5,6 +5,7 @@ import { definesOf, forEachInstr, isTwoPassLogsumexp, readsOf, resultLength, typ
 import { printWidth } from '../format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
+import { hasPartialSums, printPartialSums } from './partial-sums.ts';
 import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
 import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianColumnsName, jacobianName, jvpName, vjpIntoName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from '../names.ts';
 import { additivePrecedence, printNumber, printOp, primaryPrecedence, relationalPrecedence, type Printed } from './print-expr.ts';
@@ -822,6 +823,10 @@ class BodyPrinter {
       case 'loop': {
         if (isTwoPassLogsumexp(instr)) {
           this.twoPassLogsumexp(instr, indent, sourceLines);
+          return;
+        }
+        if (hasPartialSums(instr)) {
+          printPartialSums({ push: (line, origin) => out.push(line, origin), statements: (b, ind, s) => this.statements(b, ind, s), operand: this.operand, comment }, instr, indent, sourceLines);
           return;
         }
         const r = instr.reduction;
