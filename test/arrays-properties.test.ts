@@ -121,6 +121,12 @@ describe('counter-examples found by the property test', () => {
     ['an array let of length n/2', 'fn f(x: vec[n]) {\n  let h[j in 0..n/2] = x[j]\n  return sum(j: h[j])\n}', [[x]]],
     ['an unused array let', 'fn f(x: vec[n], s, const c) {\n  let h[i in 0..c] = exp(x[i] * s)\n  return s\n}', [[[1], 2, 3]]],
     ['a checked read in a loop inside an empty loop', 'fn f(x: vec[n], y: vec[m], c) = sum(i: x[i] * max(j in 0..2: y[c + j]))', [[[], [1], 5]]],
+    // Long sums in four partial sums (src/emit/js/partial-sums.ts): every trip count through the
+    // main step, the pair left over and the last term, in the value and each export, and a sum
+    // of a cheap body nested in a loop, whose trip count is the outer index (triangular).
+    ['a dot product at trip counts 0 to 9', 'fn f(x: vec[n], y: vec[n]) = sum(i: x[i] * y[i])', Array.from({ length: 10 }, (_, n) => [Array.from({ length: n }, (_, i) => Math.sin(i + 1)), Array.from({ length: n }, (_, i) => Math.cos(i) / 2)])],
+    ['a cheap body of several reads, at trip counts 0 to 6', 'fn f(x: vec[n], s) = sum(i: (x[i] - s)^2 / (1 + abs(x[i])) - s * x[i])', Array.from({ length: 7 }, (_, n) => [Array.from({ length: n }, (_, i) => Math.sin(3 * i + 1)), 0.3])],
+    ['a triangular sum of partial sums', 'fn f(A: mat[n, n], x: vec[n]) = sum(j: sum(c in 0..j: A[j, c] * x[c])^2)', [5, 6, 9].map((n) => [Array.from({ length: n }, (_, j) => Array.from({ length: n }, (_, c) => Math.cos(j + 2 * c))), Array.from({ length: n }, (_, i) => Math.sin(i))])],
     ['a matrix let constant along its last index', 'fn f(y: vec[n]) {\n  let Z[i, j in 0..n] = y[i] + j\n  return sum(i: Z[i, 0])\n}', [[x]]],
   ];
   it.each(cases)('%s', (_, source, calls) => checkArraySource(source, calls));
