@@ -90,8 +90,9 @@ export function printPartialSums(p: LoopPrinter, loop: Loop, indent: string, sou
   // The end is read three times: a computed one is taken once.
   let to = p.operand(loop.to);
   const inner = indent + '  ';
-  p.push(p.comment(indent, 'Summed in four partial sums, the iterations taken in turn (four chains of additions'), at);
-  p.push(p.comment(indent, "side by side, in the wasm target's order): the last bits may differ from index order."), at);
+  p.push(p.comment(indent, 'Summed in four partial sums, the iterations taken in turn: four chains'), at);
+  p.push(p.comment(indent, "of additions side by side, in the wasm target's order (the last bits"), at);
+  p.push(p.comment(indent, 'may differ from adding in index order).'), at);
   if (loop.to.kind === 'var' && to.text !== loop.to.name) {
     const end = laneEndName(i);
     p.push(`${indent}const ${end} = ${to.text};`, at);
