@@ -77,7 +77,9 @@ function simdModule(name: string, vectors: 1 | 2): (a: number, b: number, c: num
     types: builder.types,
     imports: builder.imports,
     functions: [body, ...routines],
-    globals: [],
+    // The two-lane routines read their constants from immutable globals after the heap pointer's.
+    globals: [0],
+    constants: builder.constants,
     memoryPages: 1,
     exports: [{ name: 'g', kind: 'function' as const, index: 0 }],
   });
