@@ -113,6 +113,7 @@ export const simdOp = {
   v128_or: 80,
   v128_xor: 81,
   v128_bitselect: 82,
+  v128_any_true: 83,
   f64x2_ceil: 116,
   f64x2_floor: 117,
   f64x2_trunc: 122,
