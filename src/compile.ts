@@ -178,6 +178,16 @@ function checkApart(source: string, diagnostics: DiagnosticBag): void {
 }
 
 /**
+ * How many Jacobian columns one run of forward mode computes (its directions: ad/forward.ts): the
+ * value and its intermediates once per K columns, the tangents of K columns beside them. K = 4
+ * (measured: README "Derivatives"), or the number of inputs when all are numbers and fewer.
+ */
+function columnsPerSweep(ir: IrFunction): number {
+  const wrt = ir.params.filter((p) => !p.isConst);
+  return Math.max(1, wrt.some((p) => p.shape) ? 4 : Math.min(4, wrt.length));
+}
+
+/**
  * One checked function → its optimised value IR and the IR of each derivative asked for. Every
  * derivative is derived from the unoptimised primal, so the code keeps every value in the form
  * the derivative rules expect; each is then optimised as a whole.
@@ -207,7 +217,8 @@ function compileFunction(
     value,
     ...(gradient && { gradient: optimize(gradient, names) }),
     ...(vjp && { vjp, exportVjp: want.vjp, rowsFromOneForwardSweep: want.jacobian && reverseSweepRepeatable(vjp) }),
-    ...((want.jvp || want.jacobian) && { jvp: optimize(forwardMode(ir, names), names), exportJvp: want.jvp, jacobian: want.jacobian }),
+    ...(want.jvp && { jvp: optimize(forwardMode(ir, names), names), exportJvp: true }),
+    ...(want.jacobian && { jacobian: true, jacobianColumns: optimize(forwardMode(ir, names, undefined, columnsPerSweep(ir)), names) }),
     ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: want.hvp, hessian: want.hessian }),
   };
 }
@@ -306,7 +317,7 @@ function compileSections(source: string, options: CompileOptions): CompileResult
       const compiled = compileFunction(decl, checked.table, asked, options, kept);
       // A function calling itself (its value function is its primal form) may be running when called again.
       const made = graph.kept.get(decl.name)?.recursive ? { ...compiled, reentrant: true } : compiled;
-      callsOf.set(decl.name, calls.note([made.value, made.gradient, made.vjp, made.jvp, made.hvp]));
+      callsOf.set(decl.name, calls.note([made.value, made.gradient, made.vjp, made.jvp, made.jacobianColumns, made.hvp]));
       yield made;
     }
   })();
