@@ -46,9 +46,9 @@ export interface CompileOptions {
   readonly dts?: boolean;
   /**
    * Which derivatives each function exports: `grad` (fGrad, fGradInto), `jvp` (fJvp), `vjp`
-   * (fVjp; not for functions returning a matrix), `jacobian` (fJacobian, for functions returning a
-   * vector), `hvp` (fHvp), `hessian` (fHessian). Default: `grad` for functions returning a number (so the output
-   * is what it always was), nothing more for functions returning arrays.
+   * (fVjp; its cotangent has the value's shape), `jacobian` (fJacobian, for functions returning
+   * an array), `hvp` (fHvp), `hessian` (fHessian). Default: `grad` for functions returning a number (so the output
+   * is what it always was), `jacobian` for those returning a vector, nothing for those returning a matrix.
    */
   readonly derivatives?: readonly Derivative[];
   /**
@@ -211,7 +211,8 @@ function compileFunction(
   // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
   const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js', regroup: !(want.hvp || want.hessian) }) : undefined;
   // fJacobian takes reverse rows (fVjp's reverse sweep per output, from one forward sweep where it
-  // can: ad/repeat-reverse.ts) when there are fewer outputs than twice the inputs (m < n where each row runs both).
+  // can: ad/repeat-reverse.ts) when there are fewer outputs than inputs (2m < n where each row runs
+  // both sweeps), else forward columns, several per run of the value (columnsPerSweep).
   const vjp = want.vjp || want.jacobian ? optimize(reverseMode(ir, names, { ...options, cotangent: cotangentParameterName }), names) : undefined;
   return {
     value,
