@@ -174,11 +174,10 @@ export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly s
       const body = b.block(() => {
         visit(clone);
         const value = renamed(r.value);
-        for (const d of ds) {
-          const tangent = b.op('add', b.op('mul', variable(ts[d]), value), b.op('mul', variable(running), dotOf(value, d) ?? constant(0)));
-          b.emit({ kind: 'set', target: ts[d], expr: { op: 'copy', args: [tangent] }, origin: loop.origin });
-        }
+        const tangents = ds.map((d) => b.op('add', b.op('mul', variable(ts[d]), value), b.op('mul', variable(running), dotOf(value, d) ?? constant(0))));
         const next = b.op('mul', variable(running), value);
+        // (Carried state is assigned in the body's last instructions only, one each.)
+        for (const d of ds) b.emit({ kind: 'set', target: ts[d], expr: { op: 'copy', args: [tangents[d]] }, origin: loop.origin });
         b.emit({ kind: 'set', target: running, expr: { op: 'copy', args: [next] }, origin: loop.origin });
       });
       const note = 'the tangent of the prod: the product rule along the terms, recomputed';
