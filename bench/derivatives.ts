@@ -4,7 +4,8 @@
  * examples/arrays.ad (n = 100 weights, m = 1000 rows) and on the Rosenbrock function, and
  * fHessian of Rosenbrock; fVjp (reverse mode of a vector function) and fJacobian (dense, target
  * ≤ 3·min(m, n) value evaluations) on the least-squares residual vector, with m > n (forward
- * columns) and m < n (reverse rows). Run by `npm run bench` (bench/run.ts) or alone:
+ * columns) and m < n (reverse rows), and on a softmax of A·w (every output depends on every
+ * input) with m = 4n (forward columns). Run by `npm run bench` (bench/run.ts) or alone:
  * `node --import tsx bench/derivatives.ts`. Returns a markdown table.
  */
 import { compileSync } from '../src/index.ts';
@@ -122,6 +123,12 @@ fn res(w: vec[n], b, const X: mat[m, n], const y: vec[m]) {
   let r[k] = b + sum(i: X[k, i] * w[i]) - y[k]
   return r
 }
+fn sm(w: vec[n], const A: mat[m, n]) {
+  let z[i] = sum(k: A[i, k] * w[k])
+  let s = logsumexp(i: z[i])
+  let p[i] = exp(z[i] - s)
+  return p
+}
 `);
   let seed = 1;
   const next = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
@@ -191,6 +198,18 @@ fn res(w: vec[n], b, const X: mat[m, n], const y: vec[m]) {
     derivative: await timeBatch('resJacobian (m = 10)', once(() => m.resJacobian(w, b, Xf, yf).jacobian.b[0]), { callsPerRep: 1, time: 300 }),
     handwritten: await timeBatch('res jacobian by hand (m = 10)', once(() => resJacobianByHand(w, b, Xf, yf).jacobian.b[0]), { callsPerRep: 1, time: 300 }),
     target: 3 * Math.min(few, n + 1),
+  });
+  // A dense Jacobian whose every output depends on every input: the softmax of A·w, m ≫ n.
+  const sn = 40;
+  const sm = 160;
+  const ws = Float64Array.from({ length: sn }, next);
+  const A = Array.from({ length: sm }, () => Float64Array.from({ length: sn }, next));
+  const smValue = await timeBatch('sm', many(() => m.sm(ws, A)[0]), { callsPerRep: 1000, time: 300 });
+  result.push({
+    name: `softmax of A·w (n = ${sn}, m = ${sm}): fJacobian, ${sn} forward columns`,
+    value: smValue,
+    derivative: await timeBatch('smJacobian', once(() => m.smJacobian(ws, A).jacobian.w[0][0]), { callsPerRep: 1, time: 300 }),
+    target: 3 * Math.min(sm, sn),
   });
   const rosenValue = await timeBatch('rosen', many(() => m.rosen(pick(), pick())), fast);
   result.push({ name: 'Rosenbrock: fJvp', value: rosenValue, derivative: await timeBatch('rosenJvp', many(() => m.rosenJvp({ x: 1, y: 0.5 }, pick(), pick()).tangent), fast), target: 2 });

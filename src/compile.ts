@@ -46,9 +46,9 @@ export interface CompileOptions {
   readonly dts?: boolean;
   /**
    * Which derivatives each function exports: `grad` (fGrad, fGradInto), `jvp` (fJvp), `vjp`
-   * (fVjp; not for functions returning a matrix), `jacobian` (fJacobian, for functions returning a
-   * vector), `hvp` (fHvp), `hessian` (fHessian). Default: `grad` for functions returning a number (so the output
-   * is what it always was), nothing more for functions returning arrays.
+   * (fVjp; its cotangent has the value's shape), `jacobian` (fJacobian, for functions returning
+   * an array), `hvp` (fHvp), `hessian` (fHessian). Default: `grad` for functions returning a number (so the output
+   * is what it always was), `jacobian` for those returning a vector, nothing for those returning a matrix.
    */
   readonly derivatives?: readonly Derivative[];
   /**
@@ -178,6 +178,16 @@ function checkApart(source: string, diagnostics: DiagnosticBag): void {
 }
 
 /**
+ * How many Jacobian columns one run of forward mode computes (its directions: ad/forward.ts): the
+ * value and its intermediates once per K columns, the tangents of K columns beside them. K = 4
+ * (measured: README "Derivatives"), or the number of inputs when all are numbers and fewer.
+ */
+function columnsPerSweep(ir: IrFunction): number {
+  const wrt = ir.params.filter((p) => !p.isConst);
+  return Math.max(1, wrt.some((p) => p.shape) ? 4 : Math.min(4, wrt.length));
+}
+
+/**
  * One checked function → its optimised value IR and the IR of each derivative asked for. Every
  * derivative is derived from the unoptimised primal, so the code keeps every value in the form
  * the derivative rules expect; each is then optimised as a whole.
@@ -201,13 +211,15 @@ function compileFunction(
   // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
   const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js', regroup: !(want.hvp || want.hessian) }) : undefined;
   // fJacobian takes reverse rows (fVjp's reverse sweep per output, from one forward sweep where it
-  // can: ad/repeat-reverse.ts) when there are fewer outputs than twice the inputs (m < n where each row runs both).
+  // can: ad/repeat-reverse.ts) when there are fewer outputs than inputs (2m < n where each row runs
+  // both sweeps), else forward columns, several per run of the value (columnsPerSweep).
   const vjp = want.vjp || want.jacobian ? optimize(reverseMode(ir, names, { ...options, cotangent: cotangentParameterName }), names) : undefined;
   return {
     value,
     ...(gradient && { gradient: optimize(gradient, names) }),
     ...(vjp && { vjp, exportVjp: want.vjp, rowsFromOneForwardSweep: want.jacobian && reverseSweepRepeatable(vjp) }),
-    ...((want.jvp || want.jacobian) && { jvp: optimize(forwardMode(ir, names), names), exportJvp: want.jvp, jacobian: want.jacobian }),
+    ...(want.jvp && { jvp: optimize(forwardMode(ir, names), names), exportJvp: true }),
+    ...(want.jacobian && { jacobian: true, jacobianColumns: optimize(forwardMode(ir, names, undefined, columnsPerSweep(ir)), names) }),
     ...(reverse && (want.hvp || want.hessian) && { hvp: optimize(forwardMode(reverse, names), names), exportHvp: want.hvp, hessian: want.hessian }),
   };
 }
@@ -306,7 +318,7 @@ function compileSections(source: string, options: CompileOptions): CompileResult
       const compiled = compileFunction(decl, checked.table, asked, options, kept);
       // A function calling itself (its value function is its primal form) may be running when called again.
       const made = graph.kept.get(decl.name)?.recursive ? { ...compiled, reentrant: true } : compiled;
-      callsOf.set(decl.name, calls.note([made.value, made.gradient, made.vjp, made.jvp, made.hvp]));
+      callsOf.set(decl.name, calls.note([made.value, made.gradient, made.vjp, made.jvp, made.jacobianColumns, made.hvp]));
       yield made;
     }
   })();

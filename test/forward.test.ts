@@ -186,31 +186,36 @@ describe('fVjp and the Jacobian by reverse rows', () => {
     }
   });
 
-  it('chooses reverse rows when m < 2n and forward columns otherwise, and says so in the code', () => {
+  it('chooses reverse rows when m < n and forward columns otherwise, and says so in the code', () => {
     const code = compileSync(jacobianSource, { derivatives: ['jacobian'] }).code!;
-    expect(code).toContain('reverse rows (m reverse sweeps) when there are fewer than twice as many outputs as inputs');
-    expect(code).toContain('(m < 2n: a reverse sweep here costs about half a forward-mode column)');
-    // Count the sweeps: reproject has m = 2 outputs < 2n = 14 (2 reverse sweeps); resid at 4
-    // points has m = 4 = 2n (2 fJvp columns). The value (and m) come from one forward sweep,
-    // which runs once whichever way is taken: the reverse rows all start from it.
+    expect(code).toContain('reverse rows (m reverse sweeps) when there are fewer outputs than inputs (m < n');
+    expect(code).toContain('else forward columns (several');
+    // Count the sweeps: reproject has m = 2 outputs < n = 7 (2 reverse sweeps); resid at 4
+    // points has m = 4 ≥ n = 2 (forward columns: both in one run, 2 directions). The value (and m)
+    // come from one forward sweep, which runs once whichever way is taken: the reverse rows all
+    // start from it.
     const calls: string[] = [];
     (globalThis as { __adcCalls?: string[] }).__adcCalls = calls;
     const forward = '  // Forward sweep, once: the value, and what every reverse sweep reads';
     expect(code.split(forward).length - 1).toBe(3);
+    const chunk = /(for \(let \$b = 0; \$b === 0 \|\| \$b < \$n; \$b \+= (\d+)\) \{)/g;
+    expect([...code.matchAll(chunk)].map((c) => Number(c[2]))).toEqual([4, 4, 2]); // directions per run: 4 with an array input, else the number of inputs (resid's 2)
     const counting = code
-      .replaceAll('Jvp($seed,', "Jvp($count('jvp', $seed),")
+      .replace(chunk, "$1 $count('columns');")
       .replaceAll('$cotangent[$i] = 1;', "$cotangent[$i] = 1; $count('reverse');")
       .replaceAll(forward, `  $count('forward');\n${forward}`);
     const m = instantiate(`const $count = (k, x) => (globalThis.__adcCalls.push(k), x);\n${counting}`) as unknown as Module;
     m.reprojectJacobian(800, [0.1, -0.2, 4], [0.5, 0.3, 1], 90, 70);
     expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse']);
     m.residJacobian(2, -0.7, [0, 0.5, 1, 1.5], [1, 1, 1, 1]);
-    expect(calls.splice(0)).toEqual(['forward', 'jvp', 'jvp']);
-    m.rotateJacobian(0.3, [1, 2]); // m = 2 < 2n = 6
+    expect(calls.splice(0)).toEqual(['forward', 'columns']);
+    m.rotateJacobian(0.3, [1, 2]); // m = 2 < n = 3
     expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse']);
-    m.residJacobian(2, -0.7, [0, 0.5, 1], [1, 1, 1]); // m = 3 < 2n = 4
-    expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse', 'reverse']);
-    m.residJacobian(2, -0.7, [0], [1]); // m = 1 < 2n = 4
+    m.rotateJacobian(0.3, [1, 2, 3, 4, 5]); // m = 2 < n = 6
+    expect(calls.splice(0)).toEqual(['forward', 'reverse', 'reverse']);
+    m.residJacobian(2, -0.7, [0, 0.5], [1, 1]); // m = 2 = n
+    expect(calls.splice(0)).toEqual(['forward', 'columns']);
+    m.residJacobian(2, -0.7, [0], [1]); // m = 1 < n = 2
     expect(calls.splice(0)).toEqual(['forward', 'reverse']);
   });
 

@@ -3,6 +3,7 @@ import { constant, declaredIn, forEachInstr, isBooleanOp, variable, type Expr, t
 import { assertNever } from '../syntax/ast.ts';
 import { tangentRules } from './rules.ts';
 import { isFlat } from './activity.ts';
+import { directionTangentName } from '../emit/names.ts';
 import { tangentOfCall } from './calls.ts';
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
@@ -26,22 +27,29 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  * - `set x = e` and `x += e` are split into `const $t = e` and the assignment, so the tangent is
  *   computed from the values before the assignment.
  *
- * `seeds` are the parameters with tangents (default: the differentiated ones).
+ * `seeds` are the parameters with tangents (default: the differentiated ones). With `directions`
+ * K > 1, each active variable gets K tangents (`t$x`, `t$x$c2`, …), one per direction, all
+ * computed from the one primal computation: the value, and every intermediate the tangents read,
+ * is computed once for K directions (fJacobian's forward columns, K at a time; `tangent.directions`
+ * lists each direction's seeds and result tangent).
  */
-export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly string[] = fn.params.filter((p) => !p.isConst).map((p) => p.name)): IrFunction {
+export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly string[] = fn.params.filter((p) => !p.isConst).map((p) => p.name), directions = 1): IrFunction {
   const program = [...fn.body, ...(fn.reverse ?? [])];
   const active = activeAlong(program, seeds);
   const origin = { span: fn.span, statement: fn.span };
   const b = new Builder(names, origin);
-  const dotOf = (o: Operand): Operand | undefined => (o.kind === 'var' && active.has(o.name) ? variable(names.tangent(o.name)) : undefined);
+  const ds = Array.from({ length: directions }, (_, d) => d);
+  // A variable's tangent along direction d (d = 0: the only one, unless asked for more).
+  const tangentOfName = (name: string, d: number) => (d === 0 ? names.tangent(name) : directionTangentName(name, d));
+  const dotOf = (o: Operand, d = 0): Operand | undefined => (o.kind === 'var' && active.has(o.name) ? variable(tangentOfName(o.name, d)) : undefined);
   // Tangents returned to the caller are new arrays, never work arrays.
   const returned = new Set<string>();
   for (const g of fn.gradient ?? []) if (g.adjoint.kind === 'var') returned.add(g.adjoint.name);
   if (fn.result && fn.value.kind === 'var') returned.add(fn.value.name);
 
   /** The tangent of `op(args)` with result y, emitted before it is used. */
-  const tangentOf = (expr: Expr, y: Operand): Operand | undefined => {
-    const dots = expr.args.map(dotOf);
+  const tangentOf = (expr: Expr, y: Operand, d: number): Operand | undefined => {
+    const dots = expr.args.map((a) => dotOf(a, d));
     if (dots.every((x) => x === undefined)) return undefined;
     if (expr.op === 'load' || expr.op === 'row') return b.op(expr.op, dots[0]!, expr.args[1]);
     if (isBooleanOp(expr.op)) return undefined;
@@ -67,13 +75,15 @@ export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly s
         case 'let': {
           b.emit(instr);
           if (!active.has(instr.target)) break;
-          const t = names.tangent(instr.target);
-          if (!instr.expr) {
-            b.emit({ kind: 'let', target: t, expr: undefined, origin: instr.origin });
-            break;
+          for (const d of ds) {
+            const t = tangentOfName(instr.target, d);
+            if (!instr.expr) {
+              b.emit({ kind: 'let', target: t, expr: undefined, origin: instr.origin });
+              continue;
+            }
+            const dot = tangentOf(instr.expr, variable(instr.target), d) ?? constant(0);
+            b.emit({ kind: instr.kind, target: t, expr: { op: 'copy', args: [dot] }, origin: instr.origin });
           }
-          const dot = tangentOf(instr.expr, variable(instr.target)) ?? constant(0);
-          b.emit({ kind: instr.kind, target: t, expr: { op: 'copy', args: [dot] }, origin: instr.origin });
           break;
         }
         case 'set':
@@ -83,11 +93,13 @@ export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly s
             break;
           }
           const value = named(instr.expr, instr.origin);
-          const dot = instr.expr.op === 'copy' ? dotOf(value) : tangentOf(instr.expr, value);
-          const t = names.tangent(instr.target);
-          // The tangent first: `x = x * x` must differentiate the old x.
-          if (instr.kind === 'set') b.emit({ kind: 'set', target: t, expr: { op: 'copy', args: [dot ?? constant(0)] }, origin: instr.origin });
-          else if (dot) b.emit({ kind: 'add', target: t, expr: { op: 'copy', args: [dot] }, origin: instr.origin });
+          // The tangents first: `x = x * x` must differentiate the old x.
+          for (const d of ds) {
+            const dot = instr.expr.op === 'copy' ? dotOf(value, d) : tangentOf(instr.expr, value, d);
+            const t = tangentOfName(instr.target, d);
+            if (instr.kind === 'set') b.emit({ kind: 'set', target: t, expr: { op: 'copy', args: [dot ?? constant(0)] }, origin: instr.origin });
+            else if (dot) b.emit({ kind: 'add', target: t, expr: { op: 'copy', args: [dot] }, origin: instr.origin });
+          }
           b.emit({ ...instr, expr: { op: 'copy', args: [value] } });
           break;
         }
@@ -106,17 +118,18 @@ export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly s
             break;
           }
           const value = named(instr.expr, instr.origin);
-          const dot = instr.expr.op === 'copy' ? dotOf(value) : tangentOf(instr.expr, value);
-          const t = names.tangent(instr.array);
-          if (dot || !instr.accumulate) b.emit({ ...instr, array: t, expr: { op: 'copy', args: [dot ?? constant(0)] } });
+          for (const d of ds) {
+            const dot = instr.expr.op === 'copy' ? dotOf(value, d) : tangentOf(instr.expr, value, d);
+            const t = tangentOfName(instr.array, d);
+            if (dot || !instr.accumulate) b.emit({ ...instr, array: t, expr: { op: 'copy', args: [dot ?? constant(0)] } });
+          }
           b.emit({ ...instr, expr: { op: 'copy', args: [value] } });
           break;
         }
         case 'array':
           b.emit(instr);
           if (active.has(instr.target)) {
-            const t = names.tangent(instr.target);
-            b.emit({ ...instr, target: t, note: undefined, ...(returned.has(instr.target) && { returned: true }) });
+            for (const d of ds) b.emit({ ...instr, target: tangentOfName(instr.target, d), note: undefined, ...(returned.has(instr.target) && { returned: true }) });
           }
           break;
         case 'check':
@@ -135,15 +148,15 @@ export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly s
       b.emit({ ...loop, body: b.block(() => visit(loop.body)) });
       return;
     }
-    const t = names.tangent(r.target);
+    const ts = ds.map((d) => tangentOfName(r.target, d));
     // Declared before (hoisted out of a branch) like the result itself, or here.
     const start = (target: string) =>
       b.emit({ kind: loop.declared ? 'set' : 'let', target, expr: { op: 'copy', args: [constant(0)] }, origin: loop.origin });
-    start(t);
+    for (const t of ts) start(t);
     if (r.op === 'sum') {
       const body = b.block(() => {
         visit(loop.body);
-        b.emit({ kind: 'add', target: t, expr: { op: 'copy', args: [dotOf(r.value)!] }, origin: loop.origin });
+        for (const d of ds) b.emit({ kind: 'add', target: ts[d], expr: { op: 'copy', args: [dotOf(r.value, d)!] }, origin: loop.origin });
       });
       b.emit({ ...loop, body });
       return;
@@ -161,20 +174,25 @@ export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly s
       const body = b.block(() => {
         visit(clone);
         const value = renamed(r.value);
-        const tangent = b.op('add', b.op('mul', variable(t), value), b.op('mul', variable(running), dotOf(value) ?? constant(0)));
+        const tangents = ds.map((d) => b.op('add', b.op('mul', variable(ts[d]), value), b.op('mul', variable(running), dotOf(value, d) ?? constant(0))));
         const next = b.op('mul', variable(running), value);
-        b.emit({ kind: 'set', target: t, expr: { op: 'copy', args: [tangent] }, origin: loop.origin });
+        // (Carried state is assigned in the body's last instructions only, one each.)
+        for (const d of ds) b.emit({ kind: 'set', target: ts[d], expr: { op: 'copy', args: [tangents[d]] }, origin: loop.origin });
         b.emit({ kind: 'set', target: running, expr: { op: 'copy', args: [next] }, origin: loop.origin });
       });
       const note = 'the tangent of the prod: the product rule along the terms, recomputed';
-      b.emit({ kind: 'loop', index, from: loop.from, to: loop.to, descending: false, body, carried: [t, running], note, origin: loop.origin });
+      b.emit({ kind: 'loop', index, from: loop.from, to: loop.to, descending: false, body, carried: [...ts, running], note, origin: loop.origin });
       return;
     }
     const body = b.block(() => {
       visit(clone);
       const value = renamed(r.value);
-      const dot = dotOf(value);
-      if (dot) b.emit({ kind: 'add', target: t, expr: { op: 'mul', args: [dot, seedOf(r, value, b)] }, origin: loop.origin });
+      // ∂R/∂term once, for every direction.
+      const seed = dotOf(value) && seedOf(r, value, b);
+      for (const d of ds) {
+        const dot = dotOf(value, d);
+        if (dot) b.emit({ kind: 'add', target: ts[d], expr: { op: 'mul', args: [dot, seed!] }, origin: loop.origin });
+      }
     });
     const single = r.op === 'max' || r.op === 'min';
     const from = single ? variable(r.arg!) : loop.from;
@@ -185,12 +203,14 @@ export function forwardMode(fn: IrFunction, names: NameSupply, seeds: readonly s
   };
 
   visit(program);
-  const tangentSeeds = fn.params.filter((p) => seeds.includes(p.name)).map((param) => ({ param, tangent: names.tangent(param.name) }));
+  const seeded = fn.params.filter((p) => seeds.includes(p.name));
+  const tangentSeeds = seeded.map((param) => ({ param, tangent: names.tangent(param.name) }));
+  const more = directions > 1 && { directions: ds.map((d) => ({ seeds: seeded.map((p) => tangentOfName(p.name, d)), value: dotOf(fn.value, d) })) };
   return {
     ...fn,
     body: b.current,
     reverse: undefined,
-    tangent: { seeds: tangentSeeds, value: dotOf(fn.value), ...(fn.gradient && { gradient: fn.gradient.map((g) => dotOf(g.adjoint)) }) },
+    tangent: { seeds: tangentSeeds, value: dotOf(fn.value), ...(fn.gradient && { gradient: fn.gradient.map((g) => dotOf(g.adjoint)) }), ...more },
   };
 }
 

@@ -103,6 +103,15 @@ export function tangentName(variable: string): string {
   return isTemporary(variable) ? `$t${variable.slice(1)}` : `t$${variable}`;
 }
 
+/**
+ * A variable's tangent along direction d ≥ 1 of several (fJacobian's forward columns, computed K
+ * at a time from one primal computation): `t$x$c2`, `$tt5$c2` for the second direction (the first
+ * is tangentName's). No other rule ends a name in `$c` and digits (duplicates end in `$` and digits).
+ */
+export function directionTangentName(variable: string, d: number): string {
+  return `${tangentName(variable)}$c${d + 1}`;
+}
+
 /** Whether a name is a tangent's (tangentName's): `t$x`, `$tt5` (a temporary is `$t5`). */
 export function isTangentName(name: string): boolean {
   return name.startsWith('t$') || /^\$t[^0-9]/.test(name);

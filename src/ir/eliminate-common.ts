@@ -98,7 +98,7 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
   const body = rewrite(fn.body);
   const reverse = fn.reverse && rewrite(fn.reverse);
   const gradient = fn.gradient?.map((g) => ({ ...g, adjoint: sub(g.adjoint) }));
-  return { ...fn, body, ...(reverse && { reverse }), ...(gradient && { gradient }), value: sub(fn.value), ...(fn.result?.rows && { result: { ...fn.result, rows: sub(fn.result.rows) } }), ...(fn.tangent && { tangent: { ...fn.tangent, value: fn.tangent.value && sub(fn.tangent.value), ...(fn.tangent.gradient && { gradient: fn.tangent.gradient.map((o) => o && sub(o)) }) } }) };
+  return { ...fn, body, ...(reverse && { reverse }), ...(gradient && { gradient }), value: sub(fn.value), ...(fn.result?.rows && { result: { ...fn.result, rows: sub(fn.result.rows) } }), ...(fn.tangent && { tangent: { ...fn.tangent, value: fn.tangent.value && sub(fn.tangent.value), ...(fn.tangent.gradient && { gradient: fn.tangent.gradient.map((o) => o && sub(o)) }), ...(fn.tangent.directions && { directions: fn.tangent.directions.map((d) => ({ ...d, value: d.value && sub(d.value) })) }) } }) };
 }
 
 /**

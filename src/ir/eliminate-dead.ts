@@ -13,7 +13,7 @@ export function eliminateDead(fn: IrFunction): IrFunction {
   use([fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)]);
   // A forward-mode function also returns tangents.
   const t = fn.tangent;
-  if (t) use([t.value, ...(t.gradient ?? [])].filter((o): o is Operand => o !== undefined));
+  if (t) use([t.value, ...(t.gradient ?? []), ...(t.directions ?? []).map((d) => d.value)].filter((o): o is Operand => o !== undefined));
   // A row of a matrix is the matrix's memory: a store into it is live when the matrix is.
   const matrixOf = new Map<string, string>();
   forEachInstr([...fn.body, ...(fn.reverse ?? [])], (i) => {

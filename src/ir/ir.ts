@@ -254,6 +254,12 @@ export interface IrFunction {
     readonly seeds: readonly { readonly param: Param; readonly tangent: string }[];
     readonly value: Operand | undefined;
     readonly gradient?: readonly (Operand | undefined)[];
+    /**
+     * Several directions at once (forwardMode's `directions` K > 1): each direction's seed
+     * tangents (in the order of `seeds`) and the value's tangent along it; the first is `seeds`
+     * and `value` again.
+     */
+    readonly directions?: readonly { readonly seeds: readonly string[]; readonly value: Operand | undefined }[];
   };
   readonly span: Span;
 }

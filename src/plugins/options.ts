@@ -18,7 +18,7 @@ export interface AdcPluginOptions {
   readonly checkArgs?: boolean;
   /** The tape budget of a loop with state in a gradient, in MB (see `compile()`'s `checkpointMemory`). Default: 64. */
   readonly checkpointMemory?: number;
-  /** The derivative exports of each function (as the CLI's `--derivatives`, see `compile()`'s `derivatives`). Default: `['grad']`. */
+  /** The derivative exports of each function (as the CLI's `--derivatives`, see `compile()`'s `derivatives`). Default: `grad` for functions returning a number, `jacobian` for those returning a vector. */
   readonly derivatives?: readonly ('grad' | 'jvp' | 'vjp' | 'jacobian' | 'hessian' | 'hvp')[];
   /** `wasm`: functions with array parameters also run as WebAssembly (SIMD) in each module (see `compile()`'s `target`). Default: `js`. */
   readonly target?: 'js' | 'wasm';

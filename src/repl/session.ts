@@ -3,7 +3,7 @@ import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { compileSync, type Diagnostic, type FunctionInfo } from '../index.ts';
 import { builtinArity, constants } from '../ir/builtins.ts';
 import { assertNever, calledNames, type FunctionDecl, type Program } from '../syntax/ast.ts';
-import { gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName } from '../emit/names.ts';
+import { gradientIntoName, gradientName, hessianName, hvpName, jacobianName, jvpName, vjpName, vjpIntoName, jacobianColumnsName } from '../emit/names.ts';
 import type { Derivative } from '../derivatives.ts';
 import { parse } from '../syntax/parse.ts';
 import { messages } from '../diagnostics/messages.ts';
@@ -469,7 +469,7 @@ export class Session {
     if (!target) return { ok: true, code };
     // Every function the compile made for it (its exports, and the forms fJacobian calls), in the module's order.
     const f = target.text;
-    const forms = [f, gradientName(f), gradientIntoName(f), vjpName(f), jvpName(f), jacobianName(f), hvpName(f), hessianName(f)];
+    const forms = [f, gradientName(f), gradientIntoName(f), vjpName(f), vjpIntoName(f), jvpName(f), jacobianName(f), jacobianColumnsName(f), hvpName(f), hessianName(f)];
     const present = forms.filter((n) => extractFunctions(code, [n]) !== undefined);
     return { ok: true, code: extractFunctions(code, present) ?? code };
   }

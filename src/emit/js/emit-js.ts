@@ -103,6 +103,8 @@ export interface EmitFunction {
    * a call of f$vjpInto, both sweeps.
    */
   readonly rowsFromOneForwardSweep?: boolean;
+  /** fJacobian's forward columns: forward mode with several directions (ad/forward.ts), emitJacobianColumns. */
+  readonly jacobianColumns?: IrFunction;
   readonly hvp?: IrFunction;
   /** Export fHvp (else only fHessian uses it). */
   readonly exportHvp?: boolean;
@@ -168,11 +170,11 @@ export function emitModule(input: EmitInput): Section[] {
         `(cotangent has the value's shape)${wrt.length > 0 ? ` with respect to ${wrt.join(', ')}` : ''}, by reverse mode.`;
       sections.push(...emitFunction(vjp, localFunctionName(name), name, doc, 'vjp', context));
       if (exportVjp !== false) exports.push(exportOf(localFunctionName(name), name));
-      if (jacobian && jvp && item.rowsFromOneForwardSweep) {
+      if (jacobian && item.rowsFromOneForwardSweep) {
         // fJacobian runs fVjp's forward sweep once and its reverse sweep per row (emitJacobianRows).
         const jname = jacobianName(value.name);
         sections.push(emitJacobianRows(vjp, localFunctionName(jname), jname, jacobianColumnsName(value.name), context));
-      } else if (jacobian && jvp) {
+      } else if (jacobian) {
         // fJacobian's reverse rows: the same sweeps, writing each row into the Jacobian (no allocation per row).
         const into = vjpIntoName(value.name);
         const intoDoc =
@@ -189,15 +191,14 @@ export function emitModule(input: EmitInput): Section[] {
         `along the direction tangent gives${along.length > 0 ? ` (keys ${along.join(', ')}; a missing key is 0)` : ''}, by forward mode.`;
       sections.push(...emitFunction(jvp, localFunctionName(name), name, doc, 'jvp', context));
       if (exportJvp !== false) exports.push(exportOf(localFunctionName(name), name));
-      if (jacobian && vjp && item.rowsFromOneForwardSweep) {
-        // The forward columns, from the value fJacobian's forward sweep computed.
-        sections.push(jacobianFunction(jvp, undefined, jacobianColumnsName(value.name), undefined, localFunctionName(name), '', jsString));
-        exports.push(exportOf(localFunctionName(jacobianName(value.name)), jacobianName(value.name)));
-      } else if (jacobian) {
-        const jname = jacobianName(value.name);
-        sections.push(jacobianFunction(jvp, vjp, localFunctionName(jname), local, localFunctionName(name), vjpIntoName(value.name), jsString));
-        exports.push(exportOf(localFunctionName(jname), jname));
-      }
+    }
+    if (jacobian && vjp && item.jacobianColumns) {
+      const jname = jacobianName(value.name);
+      // The forward columns, several per run of the value's computation.
+      sections.push(emitJacobianColumns(item.jacobianColumns, jacobianColumnsName(value.name), jname, context));
+      // Without one forward sweep for every row, each row is a call of f$vjpInto.
+      if (!item.rowsFromOneForwardSweep) sections.push(jacobianFunction(vjp, localFunctionName(jname), local, jacobianColumnsName(value.name), vjpIntoName(value.name), jsString));
+      exports.push(exportOf(localFunctionName(jname), jname));
     }
     if (hvp) {
       const name = hvpName(value.name);
@@ -382,8 +383,8 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
  * sweep of fVjp runs once (the value, and everything the reverse sweep reads: the forward sweep's
  * variables and arrays are kept as they are), then, when the rule picks rows, the reverse sweep
  * runs once per output element i, seeded with the unit cotangent e_i, writing ∂value_i/∂p
- * straight into the Jacobian's row i. Otherwise the forward columns run from the value
- * (`f$jacobianColumns`). Either way the function's value is computed once.
+ * straight into the Jacobian's row i. Otherwise the forward columns (`f$jacobianColumns`), which
+ * compute the value again with the tangents of several columns beside it (emitJacobianColumns).
  */
 function emitJacobianRows(fn: IrFunction, local: string, exported: string, columnsLocal: string, context: FunctionContext): Section {
   const { lines, slots } = context;
@@ -434,13 +435,14 @@ function emitJacobianRows(fn: IrFunction, local: string, exported: string, colum
   const total = [...arrays, ...(scalars > 0 || arrays.length === 0 ? [String(scalars)] : [])];
   out.push(`  const $n = ${total.join(' + ')}; // the total input size`, fn.span.start);
   const outputs = rows ? '$m * $mc' : '$m';
-  // (Measured, README "Derivatives": a reverse sweep from the shared forward sweep costs about half
-  // a forward-mode column, which computes the value again and makes its arrays; on a softmax, whose
-  // outputs each depend on every input, the two ways cross at m ≈ 2n.)
-  out.push(`  // The rule: reverse rows (${rows ? 'm·c' : 'm'} reverse sweeps) when there are fewer than twice as many outputs as inputs`, fn.span.start);
-  out.push(`  // (${rows ? 'm·c < 2n' : 'm < 2n'}: a reverse sweep here costs about half a forward-mode column), else forward columns`, fn.span.start);
-  out.push('  // (n forward-mode sweeps); $jacobianMode forces one of them.', fn.span.start);
-  out.push(`  if ($jacobianMode === 'forward' || ($jacobianMode !== 'reverse' && !(${outputs} < 2 * $n))) return ${columnsLocal}(${value}, ${params});`, fn.span.start);
+  // (Measured, README "Derivatives": with the forward columns computed several at a time, a
+  // column costs 0.4–1.2 values and a reverse sweep from the shared forward sweep about as much or
+  // more on a softmax, whose outputs each depend on every input (they cross at m ≈ 0.5–1·n), far
+  // less on functions whose outputs each read a few inputs; m < n keeps rows for both.)
+  out.push(`  // The rule: reverse rows (${rows ? 'm·c' : 'm'} reverse sweeps) when there are fewer outputs than inputs (${rows ? 'm·c < n' : 'm < n'}: a reverse`, fn.span.start);
+  out.push('  // sweep from this forward sweep costs about as much as a forward column), else forward columns (several', fn.span.start);
+  out.push('  // per run of the value: f$jacobianColumns); $jacobianMode forces one of them.', fn.span.start);
+  out.push(`  if ($jacobianMode === 'forward' || ($jacobianMode !== 'reverse' && !(${outputs} < $n))) return ${columnsLocal}(${params});`, fn.span.start);
   const zeros = (dims: readonly string[]) => (dims.length === 0 ? '0' : dims.length === 1 ? `new Float64Array(${dims[0]})` : dims.length === 2 ? `$matrix(${dims[0]}, ${dims[1]})` : `$block([${dims.join(', ')}])`);
   const entries = wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros([...valueDims, ...dimsOf(p)])}`);
   out.push(`  const $j = ${entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}'};`, fn.span.start);
@@ -461,6 +463,117 @@ function emitJacobianRows(fn: IrFunction, local: string, exported: string, colum
     out.push(`${indent}}`, fn.span.start);
   }
   out.push(`  return { value: ${value}, jacobian: $j };`, fn.span.start);
+  out.push('}');
+  return out;
+}
+
+/**
+ * fJacobian's forward columns, K at a time from one primal computation: `fn` is forward mode with
+ * K directions (ad/forward.ts: each active variable has K tangents, `t$x` … `t$x$cK`), so one run
+ * of its body computes the value, and every intermediate the tangents read, once, and the
+ * tangents of K columns beside it. The body runs once per chunk of K inputs, each direction seeded
+ * with the unit tangent of one input (zeros past the last), and each direction's tangent of the
+ * value is the Jacobian's column for that input. At least once: with no inputs it computes the
+ * value. (Unrolled K-direction forward mode rather than a tangent array over the columns per
+ * variable: the printed code is ordinary forward mode, and loops with state, kept calls and
+ * reductions work as they do in fJvp.)
+ */
+function emitJacobianColumns(fn: IrFunction, local: string, exported: string, context: FunctionContext): Section {
+  const { lines, slots } = context;
+  const body = fn.body;
+  const t = fn.tangent!;
+  const directions = t.directions ?? [{ seeds: t.seeds.map((s) => s.tangent), value: t.value }];
+  const K = directions.length;
+  const wrt = t.seeds.map((s) => s.param);
+  const rows = fn.result!.rows;
+  const valueName = (fn.value as { name: string }).name;
+  // The value is returned (new per chunk: the last one is); the tangents of the value are read
+  // into the Jacobian after each chunk, so they are work arrays, like every other array here.
+  const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rowCount: string | undefined): string => {
+    if (rowCount) return `$matrix(${rowCount}, ${length})`;
+    if (instr.target === valueName) return `new Float64Array(${length})`;
+    return instr.overwritten ? `$work(${slots.next++}, ${length}, false)` : `$work(${slots.next++}, ${length})`;
+  };
+  const results = [fn.value, ...(rows ? [rows] : []), ...directions.flatMap((d) => (d.value ? [d.value] : []))];
+  const chunk: Instr = { kind: 'loop', index: '$b', from: { kind: 'const', value: 0 }, to: { kind: 'const', value: 0 }, descending: false, body, origin: { span: fn.span, statement: fn.span } };
+  const printer = new BodyPrinter(lines, inlinableTemporaries([chunk], results), fn.name, allocate);
+  const out = printer.out;
+  const params = fn.params.map((p) => p.name).join(', ');
+  const sources = fn.params.map((p) => p.sourceName).join(', ');
+  const sizeOf = (s: number | { readonly name: string }) => (typeof s === 'number' ? String(s) : s.name);
+  const dimsOf = (p: Param): string[] => (p.shape ? p.shape.sizes.map(sizeOf) : []);
+  const at = (indices: readonly string[]) => indices.map((i) => `[${i}]`).join('');
+  const zeros = (dims: readonly string[]) => (dims.length === 0 ? '0' : dims.length === 1 ? `new Float64Array(${dims[0]})` : dims.length === 2 ? `$matrix(${dims[0]}, ${dims[1]})` : `$block([${dims.join(', ')}])`);
+  const at0 = fn.span.start;
+  out.push(`/** ${local}(${sources}): { value, jacobian }, fJacobian by forward columns, ${K} at a time: one run of the value's computation per ${K} inputs, with ${K} tangents beside it. */`, at0);
+  out.push(`function ${local}(${params}) {`, at0);
+  for (const line of prologue(fn, exported)) out.push(`  ${line}`, at0);
+  // Each parameter's inputs are columns offset … offset + size - 1, in parameter order.
+  const offsets: string[] = [];
+  let offset = '0';
+  for (const p of wrt) {
+    offsets.push(offset);
+    const size = p.shape ? dimsOf(p).join(' * ') : '1';
+    offset = offset === '0' ? size : `${offset} + ${size}`;
+  }
+  out.push(`  const $n = ${offset}; // the total input size: the columns`, at0);
+  out.push(`  // ${K} directions per run of the body (the tangents t$x, t$x$c2, …): the array parameters' seeds, zeros but`, at0);
+  out.push('  // for the one input of each direction, set before the body and put back to zeros after it.', at0);
+  directions.forEach((d) => wrt.forEach((p, k) => {
+    if (p.shape) out.push(`  const ${d.seeds[k]} = ${zeros(dimsOf(p))};`, at0);
+  }));
+  out.push(`  let $value, $j, ${rows ? '$m, $mc' : '$m'};`, at0);
+  // Sets (1) or clears (0) the seed of direction d: the element of column $b + d, if in p.
+  const seed = (indent: string, d: number, one: 0 | 1) =>
+    wrt.forEach((p, k) => {
+      const name = directions[d]!.seeds[k]!;
+      const column = d === 0 ? '$b' : `$b + ${d}`;
+      if (!p.shape) {
+        if (one) out.push(`${indent}const ${name} = ${column} === ${offsets[k]} ? 1 : 0;`, at0);
+        return;
+      }
+      const dims = dimsOf(p);
+      const index = offsets[k] === '0' ? column : `${column} - (${offsets[k]})`;
+      const element = dims.length === 1 ? `${name}[$k]` : `${name}[($k / ${dims[1]}) | 0][$k % ${dims[1]}]`;
+      out.push(`${indent}if (${index} >= 0 && ${index} < ${dims.join(' * ')}) { const $k = ${index}; ${element} = ${one}; }`, at0);
+    });
+  out.push(`  for (let $b = 0; $b === 0 || $b < $n; $b += ${K}) {`, at0);
+  for (let d = 0; d < K; d++) seed('    ', d, 1);
+  printer.statements(body, '    ', false);
+  const flat = printer.operand(fn.value).text;
+  const length = printer.operand(resultLength(body, valueName)).text;
+  const valueDims = rows ? ['$m', '$mc'] : ['$m'];
+  const valueAt = rows ? ['$i', '$ic'] : ['$i'];
+  out.push(`    if ($b === 0) {`, at0);
+  out.push(`      $value = ${rows ? `$rows(${flat}, ${printer.operand(rows).text})` : flat};`, at0);
+  if (rows) {
+    out.push(`      $m = ${printer.operand(rows).text};`, at0);
+    out.push(`      $mc = $m > 0 ? ${length} / $m : 0;`, at0);
+  } else {
+    out.push(`      $m = ${length};`, at0);
+  }
+  const entries = wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros([...valueDims, ...dimsOf(p)])}`);
+  out.push(`      $j = ${entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}'};`, at0);
+  out.push('    }', at0);
+  out.push('    // Each direction\'s tangent of the value is the column of its input.', at0);
+  directions.forEach((d, k) => {
+    if (!d.value) return; // the value does not depend on the inputs: the column stays zeros
+    const tangent = printer.operand(d.value).text;
+    const column = k === 0 ? '$b' : `$b + ${k}`;
+    wrt.forEach((p, q) => {
+      const dims = dimsOf(p);
+      const index = offsets[q] === '0' ? column : `${column} - (${offsets[q]})`;
+      const flatAt = rows ? '$i * $mc + $ic' : '$i';
+      const inner = dims.length === 0 ? '' : dims.length === 1 ? '[$k]' : `[($k / ${dims[1]}) | 0][$k % ${dims[1]}]`;
+      const loops = valueAt.map((i, n) => `for (let ${i} = 0; ${i} < ${valueDims[n]}; ${i}++) `).join('');
+      const write = `${loops}$j${member(p.sourceName)}${at(valueAt)}${inner} = ${tangent}[${flatAt}];`;
+      if (dims.length === 0) out.push(`    if (${column} === ${offsets[q]}) ${write}`, at0);
+      else out.push(`    if (${index} >= 0 && ${index} < ${dims.join(' * ')}) { const $k = ${index}; ${write} }`, at0);
+    });
+  });
+  for (let d = 0; d < K; d++) seed('    ', d, 0);
+  out.push('  }', at0);
+  out.push('  return { value: $value, jacobian: $j };', at0);
   out.push('}');
   return out;
 }

@@ -115,102 +115,56 @@ function parameterDims(wrt: readonly Param[], out: Section, local: string, jsStr
  * m gives a Float64Array of m for a scalar parameter, m rows of n for a vec[n], m arrays of rows
  * for a mat; a matrix of m rows of c gives m × c rows for a scalar parameter, m × c × n for a
  * vec[n], and so on (up to four dimensions, arrays of arrays of Float64Array rows).
- * Chosen at run time from the sizes, m being the value's size and n the total input size: when
- * m < n, reverse rows (one fVjp per output element, seeded with a unit cotangent: m sweeps); else
- * forward columns (one fJvp per input element, seeded with a unit tangent: n sweeps). So a dense
- * Jacobian costs min(m, n) sweeps. `$jacobianMode` (a module constant, 'auto') forces one path
- * when it is 'forward' or 'reverse': the tests compare both.
+ * This form is for a function whose reverse sweep cannot run several times after one forward
+ * sweep (a loop with state: ad/repeat-reverse.ts). Chosen at run time from the sizes, m being the
+ * value's size and n the total input size: when 2m < n, reverse rows (one fVjp per output element,
+ * seeded with a unit cotangent: m sweeps of both kinds); else forward columns (`columnsLocal`,
+ * several columns per run of the value's computation: emit-js.ts, emitJacobianColumns).
+ * `$jacobianMode` (a module constant, 'auto') forces one path when it is 'forward' or 'reverse':
+ * the tests compare both.
  */
-export function jacobianFunction(jvp: IrFunction, vjp: IrFunction | undefined, local: string, valueLocal: string | undefined, jvpLocal: string, vjpLocal: string, jsString: (text: string) => string): Section {
+export function jacobianFunction(vjp: IrFunction, local: string, valueLocal: string, columnsLocal: string, vjpLocal: string, jsString: (text: string) => string): Section {
   const out = new Section();
-  const params = jvp.params.map((p) => p.name).join(', ');
-  const wrt = jvp.tangent!.seeds.map((s) => s.param);
-  const matrixValue = jvp.result?.rows !== undefined;
+  const params = vjp.params.map((p) => p.name).join(', ');
+  const wrt = vjp.gradient!.map((g) => g.param);
+  const matrixValue = vjp.result?.rows !== undefined;
   const object = (entries: string[]) => (entries.length > 0 ? `{ ${entries.join(', ')} }` : '{}');
-  const how = vjp ? `one ${jvpLocal} per input (forward columns) or one ${vjpLocal} per output (reverse rows), whichever is fewer` : `by forward mode: one ${jvpLocal} per input`;
   const shape = matrixValue ? 'm × c outputs' : 'm outputs';
-  const sources = jvp.params.map((p) => p.sourceName).join(', ');
-  // Without valueLocal, the value is given (fJacobian computed it by its forward sweep: reverse rows).
-  if (valueLocal === undefined) {
-    out.push(`/** ${local}(value, ${sources}): { value, jacobian }, the forward columns of fJacobian (which computed the value): one ${jvpLocal} per input. */`);
-    out.push(`function ${local}($value, ${params}) {`);
-  } else {
-    out.push(`/** ${local}(${sources}): { value, jacobian }, jacobian[p] = ∂${jvp.name}/∂p (${shape} × p), ${how}. */`);
-    out.push(`function ${local}(${params}) {`);
-  }
-  const dims = parameterDims(wrt, out, local, jsString);
-  out.push(`  const $seed = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros(dims.get(p)!)}`))};`);
+  const sources = vjp.params.map((p) => p.sourceName).join(', ');
+  out.push(`/** ${local}(${sources}): { value, jacobian }, jacobian[p] = ∂${vjp.name}/∂p (${shape} × p), by forward columns (${columnsLocal}) or one ${vjpLocal} per output (reverse rows), whichever is fewer. */`);
+  out.push(`function ${local}(${params}) {`);
   // The value's dimensions and indices: m (and c, a matrix value's row length).
   const valueDims = matrixValue ? ['$m', '$mc'] : ['$m'];
   const valueAt = matrixValue ? ['$i', '$ic'] : ['$i'];
-  if (valueLocal === undefined) {
-    out.push('  const $m = $value.length;');
-    if (matrixValue) out.push('  const $mc = $m > 0 ? $value[0].length : 0;');
-  } else if (matrixValue) {
-    out.push('  // The value (m rows of c) by one evaluation of the function itself.');
-    out.push(`  const $value = ${valueLocal}(${params});`);
-    out.push('  const $m = $value.length;');
-    out.push('  const $mc = $m > 0 ? $value[0].length : 0;');
-  } else {
-    out.push('  // The value (and m, its length) by one evaluation of the function itself.');
-    out.push(`  const $value = ${valueLocal}(${params});`);
-    out.push('  const $m = $value.length;');
-  }
+  const dims = parameterDims(wrt, out, local, jsString);
+  out.push(`  // The value (and m, its ${matrixValue ? 'row count, and c, its row length' : 'length'}) by one evaluation of the function itself.`);
+  out.push(`  const $value = ${valueLocal}(${params});`);
+  out.push('  const $m = $value.length;');
+  if (matrixValue) out.push('  const $mc = $m > 0 ? $value[0].length : 0;');
+  const scalars = wrt.filter((p) => !p.shape).length;
+  const arrays = wrt.filter((p) => p.shape).map((p) => dims.get(p)!.join(' * '));
+  const total = [...arrays, ...(scalars > 0 || arrays.length === 0 ? [String(scalars)] : [])];
+  out.push(`  const $n = ${total.join(' + ')}; // the total input size`);
+  const outputs = matrixValue ? '$m * $mc' : '$m';
+  // (Measured, README "Derivatives": a row here, both sweeps of fVjp, costs 1.5–2 forward columns.)
+  out.push(`  // The rule: reverse rows (${matrixValue ? 'm·c' : 'm'} calls of fVjp, both sweeps each) when there are fewer than half as many outputs`);
+  out.push(`  // as inputs (${matrixValue ? '2·m·c < n' : '2m < n'}: a row costs about two forward columns), else forward columns (which compute`);
+  out.push('  // the value again, with several columns per run of it); $jacobianMode forces one of them.');
+  out.push(`  if ($jacobianMode === 'forward' || ($jacobianMode !== 'reverse' && !(2 * ${outputs} < $n))) return ${columnsLocal}(${params});`);
   out.push(`  const $j = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros([...valueDims, ...dims.get(p)!])}`))};`);
-  const paramAt = (p: Param, prefix: string) => dims.get(p)!.map((_, d) => (d === 0 ? prefix : `${prefix}2`));
-  if (vjp && valueLocal !== undefined) {
-    const scalars = wrt.filter((p) => !p.shape).length;
-    const arrays = wrt.filter((p) => p.shape).map((p) => dims.get(p)!.join(' * '));
-    const total = [...arrays, ...(scalars > 0 || arrays.length === 0 ? [String(scalars)] : [])];
-    out.push(`  const $n = ${total.join(' + ')}; // the total input size`);
-    const outputs = matrixValue ? '$m * $mc' : '$m';
-    out.push(`  // The rule: reverse rows (${matrixValue ? 'm·c' : 'm'} sweeps) when there are fewer outputs than inputs (${matrixValue ? 'm·c < n' : 'm < n'}), else`);
-    out.push('  // forward columns (n sweeps); $jacobianMode forces one of them.');
-    out.push(`  if ($jacobianMode === 'reverse' || ($jacobianMode !== 'forward' && ${outputs} < $n)) {`);
-    out.push(`    const $u = ${zeros(valueDims)};`);
-    // Each row's sweeps write its gradient straight into the Jacobian's row (out's arrays), and its
-    // numbers into $out: no array or object is made per row.
-    out.push('    const $out = {};');
-    const setOut = (key: string, value: string) =>
-      key === '__proto__' ? `Object.defineProperty($out, '__proto__', { value: ${value}, writable: true, enumerable: true, configurable: true });` : `$out${member(key)} = ${value};`;
-    nested(out, valueAt, valueDims, '    ', (indent) => {
-      out.push(`${indent}$u${at(valueAt)} = 1;`);
-      for (const p of wrt) if (p.shape) out.push(`${indent}${setOut(p.sourceName, `$j${member(p.sourceName)}${at(valueAt)}`)}`);
-      out.push(`${indent}${vjpLocal}($out, $u, ${params});`);
-      out.push(`${indent}$u${at(valueAt)} = 0;`);
-      for (const p of wrt) if (!p.shape) out.push(`${indent}$j${member(p.sourceName)}${at(valueAt)} = $out${member(p.sourceName)};`);
-    });
-    out.push('    return { value: $value, jacobian: $j };');
-    out.push('  }');
-  }
-  out.push('  // Forward columns: n forward sweeps for n inputs.');
-  out.push('  let $r;');
-  for (const p of wrt) {
-    const seed = `$seed${member(p.sourceName)}`;
-    const target = `$j${member(p.sourceName)}`;
-    if (!p.shape && !matrixValue) {
-      out.push(`  ${seed} = 1;`);
-      out.push(`  $r = ${jvpLocal}($seed, ${params});`);
-      out.push(`  ${seed} = 0;`);
-      out.push(`  ${target}.set($r.tangent);`);
-    } else if (p.shape?.kind === 'vec' && !matrixValue) {
-      out.push(`  for (let $k = 0; $k < ${dims.get(p)![0]}; $k++) {`);
-      out.push(`    ${seed}[$k] = 1;`);
-      out.push(`    $r = ${jvpLocal}($seed, ${params});`);
-      out.push(`    ${seed}[$k] = 0;`);
-      out.push(`    for (let $i = 0; $i < $m; $i++) ${target}[$i][$k] = $r.tangent[$i];`);
-      out.push('  }');
-    } else {
-      // One column per element of the parameter, scattered over the value's elements.
-      const inAt = paramAt(p, '$k');
-      nested(out, inAt, dims.get(p)!, '  ', (indent) => {
-        out.push(`${indent}${seed}${at(inAt)} = 1;`);
-        out.push(`${indent}$r = ${jvpLocal}($seed, ${params});`);
-        out.push(`${indent}${seed}${at(inAt)} = 0;`);
-        nested(out, valueAt, valueDims, indent, (inner) => out.push(`${inner}${target}${at(valueAt)}${at(inAt)} = $r.tangent${at(valueAt)};`));
-      });
-    }
-  }
+  out.push(`  const $u = ${zeros(valueDims)};`);
+  // Each row's sweeps write its gradient straight into the Jacobian's row (out's arrays), and its
+  // numbers into $out: no array or object is made per row.
+  out.push('  const $out = {};');
+  const setOut = (key: string, value: string) =>
+    key === '__proto__' ? `Object.defineProperty($out, '__proto__', { value: ${value}, writable: true, enumerable: true, configurable: true });` : `$out${member(key)} = ${value};`;
+  nested(out, valueAt, valueDims, '  ', (indent) => {
+    out.push(`${indent}$u${at(valueAt)} = 1;`);
+    for (const p of wrt) if (p.shape) out.push(`${indent}${setOut(p.sourceName, `$j${member(p.sourceName)}${at(valueAt)}`)}`);
+    out.push(`${indent}${vjpLocal}($out, $u, ${params});`);
+    out.push(`${indent}$u${at(valueAt)} = 0;`);
+    for (const p of wrt) if (!p.shape) out.push(`${indent}$j${member(p.sourceName)}${at(valueAt)} = $out${member(p.sourceName)};`);
+  });
   out.push('  return { value: $value, jacobian: $j };');
   out.push('}');
   return out;

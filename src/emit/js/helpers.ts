@@ -100,7 +100,7 @@ function $rows(a, rows) {
   },
   {
     name: '$jacobianMode',
-    text: `/** How fJacobian sweeps: 'auto' chooses from the sizes (reverse rows when m < 2n, or m < n where each row runs both sweeps); 'forward' or 'reverse' forces one. */
+    text: `/** How fJacobian sweeps: 'auto' chooses from the sizes (reverse rows when m < n, or 2m < n where each row runs both sweeps); 'forward' or 'reverse' forces one. */
 const $jacobianMode = 'auto';`,
   },
   {
