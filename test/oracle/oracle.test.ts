@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Dual, add, approxEqual, builtinArity, builtins, constant, div, mul, neg, pow, sub, variable } from './dual.ts';
 import type { Cond, Expr, Program } from './program.ts';
-import { evaluate, gradient, printCond, printExpr, printProgram, validateProgram } from './program.ts';
+import { callFunction, evaluate, gradient, nudgedDomain, printCond, printExpr, printProgram, roundingStable, validateProgram } from './program.ts';
 import { caseArb, pointArb, programArb } from './arbitrary.ts';
 import { Dual as ArrayDual, duals } from './arrays.ts';
 
@@ -262,6 +262,55 @@ describe('evaluator', () => {
     expect(gradient(p, 'top', [3, 5], { constCalls: 'stop' })).toEqual({ value: 15, gradient: [0], scale: [0] });
     expect(gradient(p, 'sq', [3, 5])).toEqual({ value: 15, gradient: [5], scale: [5] });
     expect(evaluate(p, 'top', [3, 5])).toBe(15);
+  });
+});
+
+describe('rounding stability (the value check of test/support/differential.ts)', () => {
+  const fn = (name: string, ps: string[], body: Expr) => ({ name, params: params(...ps), lets: [], body });
+  // Fuzz seed 654188507, reduced: g reads sin(f(2)^(π + 1)) with f(x) = (1 + x + π + x)^4 ≈ 1.4e3^4.
+  const seedCase: Program = {
+    functions: [
+      fn('f', ['x'], bin('^', bin('+', bin('+', bin('+', num(1), v('x')), PI), v('x')), num(4))),
+      fn('g', ['x'], bin('+', call('sin', bin('^', call('f', num(2)), bin('+', PI, num(1)))), call('sin', v('x')))),
+    ],
+  };
+
+  it('finds the seed-654188507 value ill-conditioned, which nudging its arguments does not', () => {
+    // What the compiler computes for f(2)^4, (x·x)·(x·x), against Math.pow: one ulp, then 0.0025.
+    const base = 1 + 2 + Math.PI + 2;
+    const sq = base * base;
+    expect(Math.abs(sq * sq - Math.pow(base, 4))).toBeGreaterThan(0);
+    const viaProduct = Math.sin((sq * sq) ** (Math.PI + 1));
+    expect(Math.abs(viaProduct - Math.sin(Math.pow(base, 4) ** (Math.PI + 1)))).toBeGreaterThan(1e-3);
+    // The argument nudge of the value check leaves x = 0 where it is; the rounding nudge does not.
+    expect(evaluate(seedCase, 'g', [0])).toBe(evaluate(seedCase, 'g', [0 * (1 + 2 ** -44)]));
+    expect(roundingStable(seedCase, 'g', [0], 1e-10, 1e-300)).toBe(false);
+  });
+
+  it('finds ordinary programs stable, and exact operations (x − x, a few-bit result, floor) unmoved', () => {
+    const p: Program = {
+      functions: [
+        fn('f', ['x', 'y'], bin('+', bin('*', v('x'), call('sin', v('y'))), bin('/', call('exp', v('x')), v('y')))),
+        // 1/(x − x): Infinity whatever the nudge (x − x is exact); (x + 0.5)·4 − 4x: 2, exact at x = 1.25.
+        fn('z', ['x'], bin('/', num(1), bin('-', v('x'), v('x')))),
+        fn('q', ['x'], bin('-', bin('*', bin('+', v('x'), num(0.5)), num(4)), bin('*', num(4), v('x')))),
+        fn('fl', ['x'], call('floor', bin('/', v('x'), num(3)))),
+        // A cancellation that rounding does move: (x + 0.1) − x is 0.1 only up to x's ulp.
+        fn('c', ['x'], bin('-', bin('+', v('x'), num(0.1)), v('x'))),
+      ],
+    };
+    for (const a of [[0.3, 1.7], [-2, 0.5], [2.5, -3]]) expect(roundingStable(p, 'f', a, 1e-10, 1e-300), `f(${a})`).toBe(true);
+    for (const pattern of [0, 1, 2]) {
+      expect(callFunction(p, nudgedDomain(pattern), 'z', [0.7])).toBe(Infinity);
+      expect(callFunction(p, nudgedDomain(pattern), 'q', [1.25])).toBe(2);
+      expect(callFunction(p, nudgedDomain(pattern), 'fl', [6])).toBe(2);
+    }
+    // 0.1 + x rounds: nudged by 2^-44 · 1e6 = 6e-8 against 0.1, it moves 6e-7 relative.
+    expect(roundingStable(p, 'c', [1e6], 1e-10, 1e-300)).toBe(false);
+    expect(roundingStable(p, 'c', [1e-3], 1e-10, 1e-300)).toBe(true);
+    // The three patterns are not all the same: mixed signs show a cancellation a uniform nudge hides.
+    const values = [0, 1, 2].map((pattern) => callFunction(p, nudgedDomain(pattern), 'f', [0.3, 1.7]));
+    expect(new Set(values).size).toBeGreaterThan(1);
   });
 });
 
