@@ -5,6 +5,7 @@ import type { Cond, Expr, Program } from './program.ts';
 import { callFunction, evaluate, gradient, nudgedDomain, printCond, printExpr, printProgram, roundingStable, validateProgram } from './program.ts';
 import { caseArb, pointArb, programArb } from './arbitrary.ts';
 import { Dual as ArrayDual, duals } from './arrays.ts';
+import { hessianRow } from './second-order.ts';
 
 // ---- helpers ---------------------------------------------------------------------------------
 
@@ -379,6 +380,69 @@ describe('random programs', () => {
       { numRuns: 1000, seed: 20240501 },
     );
     expect(checked).toBeGreaterThan(100);
+  });
+
+  it('have Hessian rows (second-order.ts) that match central differences of the dual gradient, symmetric, with magnitudes ≥ |entry|', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(caseArb(), ({ program, fn, args }) => {
+        if (args.some((x) => x !== 0 && Math.abs(x) < 1e-3)) return;
+        const f = program.functions.find((g) => g.name === fn)!;
+        const indices = f.params.flatMap((q, i) => (q.isConst ? [] : [i]));
+        const rows = indices.map((_, k) => hessianRow(program, fn, args, k));
+        rows.forEach((r, k) => r.row.forEach((h, j) => {
+          if (Number.isFinite(h) && Number.isFinite(r.scale[j])) expect(r.scale[j]).toBeGreaterThanOrEqual(Math.abs(h) * (1 - 1e-12));
+          // Symmetry up to rounding relative to what cancelled.
+          const other = rows[j].row[k];
+          if ([h, other, r.scale[j], rows[j].scale[k]].every(Number.isFinite)) {
+            expect(Math.abs(h - other), `H[${k}][${j}] ${h} vs H[${j}][${k}] ${other}\n${printProgram(program)}`).toBeLessThanOrEqual(1e-9 * Math.max(1, r.scale[j], rows[j].scale[k]));
+          }
+        }));
+        indices.forEach((i, k) => {
+          const traces = new Set<string>();
+          const at = (t: number) => {
+            const point = args.map((x, j) => (j === i ? t : x));
+            const trace: (boolean | number)[] = [];
+            evaluate(program, fn, point, { onChoice: (c) => trace.push(c) });
+            traces.add(trace.join());
+            return gradient(program, fn, point).gradient;
+          };
+          const x = args[i];
+          const h = 1e-5 * Math.max(1, Math.abs(x));
+          const [lo, mid, hi] = [at(x - h), at(x), at(x + h)];
+          if (traces.size > 1) return;
+          rows[k].row.forEach((want, j) => {
+            const wide = (hi[j] - lo[j]) / (2 * h);
+            const [left, right] = [(mid[j] - lo[j]) / h, (hi[j] - mid[j]) / h];
+            if (![want, wide, left, right].every(Number.isFinite) || Math.abs(want) > 1e6 || Math.abs(wide) > 1e6) return;
+            const tol = 1e-3 * (1 + Math.abs(want)) + (1e-14 * Math.max(...[lo[j], mid[j], hi[j]].map(Math.abs))) / h;
+            if (Math.abs(left - right) > tol) return; // too curved or noisy
+            checked++;
+            expect(Math.abs(want - wide), `${printProgram(program)}${fn}(${args}) H[${k}][${j}]: ${want} vs ${wide}`).toBeLessThan(tol);
+          });
+        });
+      }),
+      { numRuns: 500, seed: 20261207 },
+    );
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it('Hessian rows by hand: x²·y + sin(x·y), and magnitudes equal to |entry| where no term cancels', () => {
+    const p: Program = {
+      functions: [
+        { name: 'f', params: params('x', 'y'), lets: [], body: bin('+', bin('*', bin('^', v('x'), num(2)), v('y')), call('sin', bin('*', v('x'), v('y')))) },
+        { name: 'g', params: params('x', 'const c', 'y'), lets: [], body: bin('*', bin('*', v('x'), v('x')), bin('*', v('y'), v('c'))) },
+      ],
+    };
+    const [x, y] = [0.7, -1.3];
+    const r0 = hessianRow(p, 'f', [x, y], 0);
+    const r1 = hessianRow(p, 'f', [x, y], 1);
+    expectClose(r0.row, [2 * y - y * y * Math.sin(x * y), 2 * x + Math.cos(x * y) - x * y * Math.sin(x * y)], 1e-14);
+    expectClose(r1.row, [2 * x + Math.cos(x * y) - x * y * Math.sin(x * y), -x * x * Math.sin(x * y)], 1e-14);
+    // g = x²·y·c: row x = [2yc, 2xc], every term positive at a positive point: nothing cancels.
+    const g = hessianRow(p, 'g', [1.5, 3, 2], 0);
+    expectClose(g.row, [12, 9], 1e-15);
+    expectClose(g.scale, [12, 9], 1e-15);
   });
 
   it('pointArb gives n coordinates in [-3, 3] without -0', () => {
