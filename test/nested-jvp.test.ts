@@ -176,7 +176,8 @@ describe('jvp(f, p)(…, v) of random scalar programs (test/oracle): against the
         differentiated.forEach((q, j) => {
           if (!Number.isFinite(g[q.name]) || !Number.isFinite(hessian[q.name])) return;
           compared++;
-          const tolerance = 1e-8 * Math.max(1 + Math.abs(v * hessian[q.name]), v * second.scale[j]);
+          // (No allowance where the magnitudes are not finite: NaN or ∞ terms.)
+          const tolerance = 1e-8 * Math.max(1 + Math.abs(v * hessian[q.name]), Number.isFinite(second.scale[j]) ? v * second.scale[j] : 0);
           expect(Math.abs(g[q.name] - v * hessian[q.name]), `∂²/∂${p.name}∂${q.name}·v: ${g[q.name]} vs ${v}·fHessian ${hessian[q.name]} (terms of magnitude ${second.scale[j]})\n${source}`).toBeLessThanOrEqual(tolerance);
         });
       }),
