@@ -439,6 +439,53 @@ describe('calls of functions returning arrays compute what inlined code computes
   });
 });
 
+describe('a kept call returning an array, repeated with the same arguments, calls its adjoint form once', () => {
+  const source = `fn f(x: vec[n], a) = [x[0] * x[1] * a, sin(x[0]) + a, x[1]^2 * a]
+fn g(x: vec[n], a) = f(x, a)[0] * f(x, a)[1] + f(x, a)[2] + f(x, 2 * a)[0]
+fn k(x: vec[n], a) {
+  let s = f(x, a)[0] * f(x, a)[1]
+  return s + f(x, a)[2]
+}`;
+  const kept = build(source, { calls: 'keep' });
+  const inlined = build(source, { calls: 'inline' });
+  const body = (name: string) => {
+    const start = kept.code.indexOf(`function ${name}(`);
+    return kept.code.slice(start, kept.code.indexOf('\n}\n', start));
+  };
+
+  it('one f$adjoint per distinct argument list in the gradient (f(x, a) three times, f(x, 2a) once)', () => {
+    for (const name of ['gGrad', 'gGradInto', 'kGrad']) {
+      const calls = body(name).match(/f\$adjoint\(/g) ?? [];
+      expect(calls.length, name).toBe(name === 'kGrad' ? 1 : 2);
+    }
+  });
+
+  it('the value, gradient, Hessian and vjp are the inlined code\'s, and the gradient central differences', () => {
+    const next = rng(7);
+    for (let trial = 0; trial < 4; trial++) {
+      const x = [next() - 0.5, next() + 0.5];
+      const a = next() + 0.2;
+      for (const f of ['g', 'k']) {
+        expectClose(kept.m[f](x, a), inlined.m[f](x, a), f);
+        expectClose(kept.m[`${f}Grad`](x, a), inlined.m[`${f}Grad`](x, a), `${f}Grad`);
+        expectClose(kept.m[`${f}Vjp`](1.5, x, a), inlined.m[`${f}Vjp`](1.5, x, a), `${f}Vjp`);
+        expectClose(kept.m[`${f}Hessian`](x, a), inlined.m[`${f}Hessian`](x, a), `${f}Hessian`, 1e-8);
+        const out = { x: new Float64Array(2) };
+        expect(kept.m[`${f}GradInto`](out, x, a)).toBe(kept.m[f](x, a));
+        expectClose(out.x, kept.m[`${f}Grad`](x, a).gradient.x, `${f}GradInto`);
+        const { gradient } = kept.m[`${f}Grad`](x, a);
+        const step = 1e-6;
+        const fd = (up: number, down: number) => (up - down) / (2 * step);
+        expect(approxEqual(gradient.a, fd(kept.m[f](x, a + step), kept.m[f](x, a - step)), 1e-6, 1e-8), `${f} a`).toBe(true);
+        x.forEach((_, i) => {
+          const [up, down] = nudged(x, i, step);
+          expect(approxEqual(gradient.x[i], fd(kept.m[f](up, a), kept.m[f](down, a)), 1e-6, 1e-8), `${f} x[${i}]`).toBe(true);
+        });
+      }
+    }
+  });
+});
+
 /** The array doubling chain (bench/call-chains.ts) by forward mode over dual numbers: top(x) = Σ r_depth(x)[i]. */
 function arrayChainForward(depth: number, x: readonly number[]): { value: number; gradient: number[] } {
   type D = { v: number; d: number };

@@ -288,6 +288,31 @@ describe('names (AD2xxx)', () => {
     expect(only('fn fGrad(x) = x\nfn f(x) = x\n')).toMatchObject({ code: 'AD2008', line: 1, column: 4, notes: [{ line: 2, column: 4 }] });
   });
 
+  it('names the kind of generated function collided with (fJvp is not a gradient function)', () => {
+    const cases: [string, string][] = [
+      ['fJvp', 'forward-mode (jvp)'],
+      ['fVjp', 'reverse-mode (vjp)'],
+      ['fJacobian', 'Jacobian'],
+      ['fHvp', 'Hessian-vector product (hvp)'],
+      ['fHessian', 'Hessian'],
+    ];
+    for (const [name, what] of cases) {
+      expect(only(`fn f(x) = x\nfn ${name}(x) = x\n`)).toEqual({
+        code: 'AD2008',
+        message: `function '${name}' collides with the ${what} function generated for 'f'`,
+        line: 2,
+        column: 4,
+        notes: [{ message: `'${name}' is generated for this function`, line: 1, column: 4 }],
+      });
+    }
+    expect(only('fn f(x: vec[n]) = x[0]\nfn fGradInto(x) = x\n')).toMatchObject({
+      code: 'AD2008',
+      message: "function 'fGradInto' collides with the in-place gradient function generated for 'f'",
+      line: 2,
+      column: 4,
+    });
+  });
+
   it('reports a variable used as a function', () => {
     expect(only('fn f(x) =\n  x(2)\n')).toEqual({ code: 'AD2009', message: "'x' is a variable, not a function", line: 2, column: 3 });
     expect(only('fn f(x) =\n  x * pi(2)\n')).toEqual({ code: 'AD2009', message: "'pi' is a variable, not a function", line: 2, column: 7 });

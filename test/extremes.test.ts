@@ -33,6 +33,18 @@ describe('extreme magnitudes', () => {
     checkExtremeCase({ fn: 'vlogsumexp', args: [[-1e300, 5, 5 - 700]] });
   });
 
+  it('dot where one product rounds past the largest double but the sum does not: no claim (fuzz seed 195584139)', () => {
+    const stats = newExtremeStats();
+    const a = [-1.1501785580585682e154, 7.814843713904364e153, 1];
+    const b = [1.1501785580585682e154, 2.3003571161171343e154, 1.1501785580585682e154];
+    expect(a[1] * b[1]).toBe(Infinity);
+    checkExtremeCase({ fn: 'vdot', args: [a, b] }, stats);
+    expect(stats.noClaim).toBe(1);
+    // With 2.3e154 for that factor the product is finite, and the case is compared.
+    checkExtremeCase({ fn: 'vdot', args: [a, [b[0], 2.3e154, b[2]]] }, stats);
+    expect(stats).toMatchObject({ cases: 2, noClaim: 1, compared: 1 });
+  });
+
   it('random built-ins, operators and reductions at magnitudes 1e±300, 1e±150 and subnormals', () => {
     const stats = newExtremeStats();
     fc.assert(fc.property(extremeCaseArb, (c) => checkExtremeCase(c, stats)), { numRuns: 3000, seed: 20261207 }); // fixed here; npm run fuzz searches from random seeds

@@ -116,6 +116,40 @@ export function reverseCall(
 }
 
 /**
+ * Calls of a function returning an array made twice with the same arguments in a function's
+ * top-level code (`f(x)[0] * f(x)[1]`): each later one by the first one it repeats. The reverse
+ * sweep gives the later call the first's adjoint array (both uses add into one ū) and calls
+ * f$adjoint once, where it reaches the first: f$adjoint is linear in ū, so
+ * f$adjoint(args, ū₁) + f$adjoint(args, ū₂) = f$adjoint(args, ū₁ + ū₂) up to rounding, and the
+ * arguments' adjoints it adds are read only before the first call, later in the reverse sweep.
+ * Only where nothing between the two calls writes an argument (a `let`/`set`/`add` of a number,
+ * a store into an array, at any depth), so the two results are the same numbers.
+ */
+export function repeatedArrayCalls(body: readonly Instr[]): Map<string, string> {
+  const repeats = new Map<string, string>();
+  const first = new Map<string, { target: string; at: number; reads: ReadonlySet<string> }>();
+  const key = (e: Expr) => `${e.callee!.fn}(${e.args.map((a) => (a.kind === 'var' ? a.name : `#${a.value}`)).join(',')})`;
+  body.forEach((instr, at) => {
+    if (instr.kind !== 'const' || instr.expr.op !== 'call' || instr.expr.callee?.kind !== 'primal' || !instr.expr.callee.result) return;
+    const k = key(instr.expr);
+    const earlier = first.get(k);
+    if (!earlier) {
+      const reads = new Set(instr.expr.args.flatMap((a) => (a.kind === 'var' ? [a.name] : [])));
+      first.set(k, { target: instr.target, at, reads });
+      return;
+    }
+    let written = false;
+    forEachInstr(body.slice(earlier.at + 1, at), (i) => {
+      const target = i.kind === 'store' ? i.array : i.kind === 'let' || i.kind === 'set' || i.kind === 'add' ? i.target : undefined;
+      if (target !== undefined && earlier.reads.has(target)) written = true;
+    });
+    if (written) first.set(k, { ...earlier, target: instr.target, at });
+    else repeats.set(instr.target, earlier.target);
+  });
+  return repeats;
+}
+
+/**
  * The reverse of `r = call(args)` for f returning an array, with `adjoint` r's adjoint array (ū):
  * `v = f$adjoint(args, ū)`, then each active argument's adjoint added in, a number's `v[k]`, an
  * array's element by element into the caller's adjoint array of it. Nothing is multiplied: ū is

@@ -10,7 +10,7 @@ import { newValueTapes, skippable, tapeIterationValues, type ValueTape } from '.
 import { copyAliases } from './copies.ts';
 import { accumulateOnce, addOncePerElement } from './accumulate-once.ts';
 import { isDifferentiable, rules } from './rules.ts';
-import { recordCalls, reverseArrayCall, reverseCall, type RecordedCalls } from './calls.ts';
+import { recordCalls, repeatedArrayCalls, reverseArrayCall, reverseCall, type RecordedCalls } from './calls.ts';
 import { isPartialProductName } from '../emit/names.ts';
 
 /** What the reverse sweep knows about one variable's adjoint. */
@@ -74,6 +74,13 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   const aliasLoops = new Set([...aliases.values()].map((a) => a.loop));
   const forward = saveNestedReductions(hoistBranchLocals(tapeCarriedLoops(tapeIterationValues(fn.body, names, valueTapes, budget), names, tapes, budget), fnOrigin), names, saved, options.logsumexpTapes === true);
   const b = new Builder(names, fnOrigin);
+  // A call repeating an earlier one (same function, same unchanged arguments): it shares the
+  // first's adjoint array, and only the first calls the adjoint form (calls.ts).
+  const repeated = repeatedArrayCalls(forward);
+  const sharesAdjoint = (name: string) => {
+    const source = repeated.get(name);
+    return source !== undefined && active.has(name) && active.has(source);
+  };
   // Array-valued variables (parameters, array lets, rows, stored values) and their adjoint arrays.
   const arrays = new Set(fn.params.filter((p) => p.shape).map((p) => p.name));
   // Rows, by variable: the matrix and row index they were read with.
@@ -292,7 +299,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           if (isArrayCall(instr)) {
             // A kept call returning an array: its adjoint form, given the result's adjoint array (calls.ts).
             const adjointArray = arrayAdjoints.get(instr.target);
-            if (!adjointArray || !addedTo.has(adjointArray)) break;
+            if (!adjointArray || !addedTo.has(adjointArray) || sharesAdjoint(instr.target)) break;
             reverseArrayCall(
               b,
               instr.expr!,
@@ -1154,11 +1161,12 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     block.forEach((instr) => {
       if (instr.kind === 'array' && active.has(instr.target) && !aliases.has(instr.target) && !(inLoop && isPartialProductName(instr.target)))
         allocate(instr.target, valueTapes.lengths.get(instr.target) ?? instr.length, instr.rows);
-      else if (isArrayCall(instr) && active.has(instr.target)) allocate(instr.target, instr.expr.callee!.result!.length);
+      else if (isArrayCall(instr) && active.has(instr.target) && !sharesAdjoint(instr.target)) allocate(instr.target, instr.expr.callee!.result!.length);
       else if (instr.kind === 'if') [instr.then, instr.else].forEach((b) => allocateAll(b, inLoop));
       else if (instr.kind === 'loop') allocateAll(instr.body, true);
     });
   allocateAll(forward, false);
+  for (const [name, source] of repeated) if (sharesAdjoint(name)) arrayAdjoints.set(name, arrayAdjoints.get(source)!);
   for (const [name, { source }] of aliases) {
     const adjoint = arrayAdjoints.get(source);
     if (active.has(name) && adjoint) arrayAdjoints.set(name, adjoint);

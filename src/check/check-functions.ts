@@ -23,12 +23,19 @@ export function checkFunctions(program: Program, diagnostics: DiagnosticBag): Ma
   for (const fn of table.values()) {
     // fGradInto is generated only for functions with array parameters.
     // fJvp, fVjp, fHvp and fHessian are generated when asked for (the derivatives option): refused always, so a file means one thing.
-    const derivatives = [jvpName(fn.name), vjpName(fn.name), jacobianName(fn.name), hvpName(fn.name), hessianName(fn.name)];
-    const generated = [...(fn.params.some((p) => p.type) ? [gradientName(fn.name), gradientIntoName(fn.name)] : [gradientName(fn.name)]), ...derivatives];
-    for (const name of generated) {
+    // Each with the kind of function the message names.
+    const derivatives: [string, string][] = [
+      [jvpName(fn.name), 'forward-mode (jvp)'],
+      [vjpName(fn.name), 'reverse-mode (vjp)'],
+      [jacobianName(fn.name), 'Jacobian'],
+      [hvpName(fn.name), 'Hessian-vector product (hvp)'],
+      [hessianName(fn.name), 'Hessian'],
+    ];
+    const gradients: [string, string][] = [[gradientName(fn.name), 'gradient'], ...(fn.params.some((p) => p.type) ? [[gradientIntoName(fn.name), 'in-place gradient'] as [string, string]] : [])];
+    for (const [name, what] of [...gradients, ...derivatives]) {
       const owner = table.get(name);
       if (!owner) continue;
-      diagnostics.errorWithNote('generatedNameCollision', owner.nameSpan, { message: notes.generatedFor(name), span: fn.nameSpan }, owner.name, fn.name);
+      diagnostics.errorWithNote('generatedNameCollision', owner.nameSpan, { message: notes.generatedFor(name), span: fn.nameSpan }, owner.name, fn.name, what);
     }
   }
   return table;

@@ -61,7 +61,8 @@ export const messages = {
   shadowsBuiltin: { code: 'AD2007', text: (name: string) => `'${name}' is a built-in function and cannot be redefined` },
   generatedNameCollision: {
     code: 'AD2008',
-    text: (name: string, owner: string) => `function '${name}' collides with the gradient function generated for '${owner}'`,
+    // `what` names the generated function's kind: 'gradient', 'forward-mode (jvp)', 'Hessian', …
+    text: (name: string, owner: string, what: string) => `function '${name}' collides with the ${what} function generated for '${owner}'`,
   },
   notAFunction: { code: 'AD2009', text: (name: string) => `'${name}' is a variable, not a function` },
   notAVariable: { code: 'AD2010', text: (name: string) => `'${name}' is a function; call it with arguments` },

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Dual, add, approxEqual, builtinArity, builtins, constant, div, mul, neg, pow, sub, variable } from './dual.ts';
 import type { Cond, Expr, Program } from './program.ts';
-import { evaluate, gradient, printCond, printExpr, printProgram, validateProgram } from './program.ts';
+import { callFunction, evaluate, gradient, nudgedDomain, printCond, printExpr, printProgram, roundingStable, validateProgram } from './program.ts';
 import { caseArb, pointArb, programArb } from './arbitrary.ts';
 import { Dual as ArrayDual, duals } from './arrays.ts';
+import { hessianRow } from './second-order.ts';
 
 // ---- helpers ---------------------------------------------------------------------------------
 
@@ -265,6 +266,55 @@ describe('evaluator', () => {
   });
 });
 
+describe('rounding stability (the value check of test/support/differential.ts)', () => {
+  const fn = (name: string, ps: string[], body: Expr) => ({ name, params: params(...ps), lets: [], body });
+  // Fuzz seed 654188507, reduced: g reads sin(f(2)^(π + 1)) with f(x) = (1 + x + π + x)^4 ≈ 1.4e3^4.
+  const seedCase: Program = {
+    functions: [
+      fn('f', ['x'], bin('^', bin('+', bin('+', bin('+', num(1), v('x')), PI), v('x')), num(4))),
+      fn('g', ['x'], bin('+', call('sin', bin('^', call('f', num(2)), bin('+', PI, num(1)))), call('sin', v('x')))),
+    ],
+  };
+
+  it('finds the seed-654188507 value ill-conditioned, which nudging its arguments does not', () => {
+    // What the compiler computes for f(2)^4, (x·x)·(x·x), against Math.pow: one ulp, then 0.0025.
+    const base = 1 + 2 + Math.PI + 2;
+    const sq = base * base;
+    expect(Math.abs(sq * sq - Math.pow(base, 4))).toBeGreaterThan(0);
+    const viaProduct = Math.sin((sq * sq) ** (Math.PI + 1));
+    expect(Math.abs(viaProduct - Math.sin(Math.pow(base, 4) ** (Math.PI + 1)))).toBeGreaterThan(1e-3);
+    // The argument nudge of the value check leaves x = 0 where it is; the rounding nudge does not.
+    expect(evaluate(seedCase, 'g', [0])).toBe(evaluate(seedCase, 'g', [0 * (1 + 2 ** -44)]));
+    expect(roundingStable(seedCase, 'g', [0], 1e-10, 1e-300)).toBe(false);
+  });
+
+  it('finds ordinary programs stable, and exact operations (x − x, a few-bit result, floor) unmoved', () => {
+    const p: Program = {
+      functions: [
+        fn('f', ['x', 'y'], bin('+', bin('*', v('x'), call('sin', v('y'))), bin('/', call('exp', v('x')), v('y')))),
+        // 1/(x − x): Infinity whatever the nudge (x − x is exact); (x + 0.5)·4 − 4x: 2, exact at x = 1.25.
+        fn('z', ['x'], bin('/', num(1), bin('-', v('x'), v('x')))),
+        fn('q', ['x'], bin('-', bin('*', bin('+', v('x'), num(0.5)), num(4)), bin('*', num(4), v('x')))),
+        fn('fl', ['x'], call('floor', bin('/', v('x'), num(3)))),
+        // A cancellation that rounding does move: (x + 0.1) − x is 0.1 only up to x's ulp.
+        fn('c', ['x'], bin('-', bin('+', v('x'), num(0.1)), v('x'))),
+      ],
+    };
+    for (const a of [[0.3, 1.7], [-2, 0.5], [2.5, -3]]) expect(roundingStable(p, 'f', a, 1e-10, 1e-300), `f(${a})`).toBe(true);
+    for (const pattern of [0, 1, 2]) {
+      expect(callFunction(p, nudgedDomain(pattern), 'z', [0.7])).toBe(Infinity);
+      expect(callFunction(p, nudgedDomain(pattern), 'q', [1.25])).toBe(2);
+      expect(callFunction(p, nudgedDomain(pattern), 'fl', [6])).toBe(2);
+    }
+    // 0.1 + x rounds: nudged by 2^-44 · 1e6 = 6e-8 against 0.1, it moves 6e-7 relative.
+    expect(roundingStable(p, 'c', [1e6], 1e-10, 1e-300)).toBe(false);
+    expect(roundingStable(p, 'c', [1e-3], 1e-10, 1e-300)).toBe(true);
+    // The three patterns are not all the same: mixed signs show a cancellation a uniform nudge hides.
+    const values = [0, 1, 2].map((pattern) => callFunction(p, nudgedDomain(pattern), 'f', [0.3, 1.7]));
+    expect(new Set(values).size).toBeGreaterThan(1);
+  });
+});
+
 // ---- the generator ---------------------------------------------------------------------------
 
 describe('random programs', () => {
@@ -330,6 +380,69 @@ describe('random programs', () => {
       { numRuns: 1000, seed: 20240501 },
     );
     expect(checked).toBeGreaterThan(100);
+  });
+
+  it('have Hessian rows (second-order.ts) that match central differences of the dual gradient, symmetric, with magnitudes ≥ |entry|', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(caseArb(), ({ program, fn, args }) => {
+        if (args.some((x) => x !== 0 && Math.abs(x) < 1e-3)) return;
+        const f = program.functions.find((g) => g.name === fn)!;
+        const indices = f.params.flatMap((q, i) => (q.isConst ? [] : [i]));
+        const rows = indices.map((_, k) => hessianRow(program, fn, args, k));
+        rows.forEach((r, k) => r.row.forEach((h, j) => {
+          if (Number.isFinite(h) && Number.isFinite(r.scale[j])) expect(r.scale[j]).toBeGreaterThanOrEqual(Math.abs(h) * (1 - 1e-12));
+          // Symmetry up to rounding relative to what cancelled.
+          const other = rows[j].row[k];
+          if ([h, other, r.scale[j], rows[j].scale[k]].every(Number.isFinite)) {
+            expect(Math.abs(h - other), `H[${k}][${j}] ${h} vs H[${j}][${k}] ${other}\n${printProgram(program)}`).toBeLessThanOrEqual(1e-9 * Math.max(1, r.scale[j], rows[j].scale[k]));
+          }
+        }));
+        indices.forEach((i, k) => {
+          const traces = new Set<string>();
+          const at = (t: number) => {
+            const point = args.map((x, j) => (j === i ? t : x));
+            const trace: (boolean | number)[] = [];
+            evaluate(program, fn, point, { onChoice: (c) => trace.push(c) });
+            traces.add(trace.join());
+            return gradient(program, fn, point).gradient;
+          };
+          const x = args[i];
+          const h = 1e-5 * Math.max(1, Math.abs(x));
+          const [lo, mid, hi] = [at(x - h), at(x), at(x + h)];
+          if (traces.size > 1) return;
+          rows[k].row.forEach((want, j) => {
+            const wide = (hi[j] - lo[j]) / (2 * h);
+            const [left, right] = [(mid[j] - lo[j]) / h, (hi[j] - mid[j]) / h];
+            if (![want, wide, left, right].every(Number.isFinite) || Math.abs(want) > 1e6 || Math.abs(wide) > 1e6) return;
+            const tol = 1e-3 * (1 + Math.abs(want)) + (1e-14 * Math.max(...[lo[j], mid[j], hi[j]].map(Math.abs))) / h;
+            if (Math.abs(left - right) > tol) return; // too curved or noisy
+            checked++;
+            expect(Math.abs(want - wide), `${printProgram(program)}${fn}(${args}) H[${k}][${j}]: ${want} vs ${wide}`).toBeLessThan(tol);
+          });
+        });
+      }),
+      { numRuns: 500, seed: 20261207 },
+    );
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it('Hessian rows by hand: x²·y + sin(x·y), and magnitudes equal to |entry| where no term cancels', () => {
+    const p: Program = {
+      functions: [
+        { name: 'f', params: params('x', 'y'), lets: [], body: bin('+', bin('*', bin('^', v('x'), num(2)), v('y')), call('sin', bin('*', v('x'), v('y')))) },
+        { name: 'g', params: params('x', 'const c', 'y'), lets: [], body: bin('*', bin('*', v('x'), v('x')), bin('*', v('y'), v('c'))) },
+      ],
+    };
+    const [x, y] = [0.7, -1.3];
+    const r0 = hessianRow(p, 'f', [x, y], 0);
+    const r1 = hessianRow(p, 'f', [x, y], 1);
+    expectClose(r0.row, [2 * y - y * y * Math.sin(x * y), 2 * x + Math.cos(x * y) - x * y * Math.sin(x * y)], 1e-14);
+    expectClose(r1.row, [2 * x + Math.cos(x * y) - x * y * Math.sin(x * y), -x * x * Math.sin(x * y)], 1e-14);
+    // g = x²·y·c: row x = [2yc, 2xc], every term positive at a positive point: nothing cancels.
+    const g = hessianRow(p, 'g', [1.5, 3, 2], 0);
+    expectClose(g.row, [12, 9], 1e-15);
+    expectClose(g.scale, [12, 9], 1e-15);
   });
 
   it('pointArb gives n coordinates in [-3, 3] without -0', () => {

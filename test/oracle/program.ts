@@ -142,6 +142,85 @@ export const numberDomain: Domain<number> = {
   builtin: (name, args) => mathBuiltins[name](...args),
 };
 
+/** The exact built-ins: their results are never rounded, so a nudge of them models no rounding. */
+const EXACT_BUILTINS = new Set(['abs', 'sign', 'floor', 'ceil', 'min', 'max']);
+const SPLIT = 134217729; // 2^27 + 1, Dekker's splitter
+
+/** Whether a·b is exactly p (Dekker's error-free product; false where the split itself overflows). */
+function exactProduct(a: number, b: number, p: number): boolean {
+  const ca = SPLIT * a;
+  const cb = SPLIT * b;
+  if (!Number.isFinite(ca) || !Number.isFinite(cb) || !Number.isFinite(p)) return false;
+  const ah = ca - (ca - a);
+  const al = a - ah;
+  const bh = cb - (cb - b);
+  const bl = b - bh;
+  // Below 2^-969 the low parts' products underflow and the test is not exact: call it rounded.
+  if (p !== 0 && Math.abs(p) < 2 ** -969) return false;
+  return ah * bh - p + ah * bl + al * bh + al * bl === 0;
+}
+
+/** Whether a + b is exactly s (Knuth's error-free sum). */
+function exactSum(a: number, b: number, s: number): boolean {
+  if (!Number.isFinite(s)) return false;
+  const bb = s - a;
+  return a - (s - bb) + (b - bb) === 0;
+}
+
+const bits = new DataView(new ArrayBuffer(8));
+/** A result using at most 26 of the 53 significant bits (2.25, 8, 0.5): taken to be exact. */
+function short(v: number): boolean {
+  bits.setFloat64(0, v);
+  return (bits.getUint32(4) & 0x7ffffff) === 0; // the low 27 of the 52 fraction bits
+}
+
+/** Whether the operation that gave `v` rounded (as far as cheaply known). Exact results are not nudged. */
+function rounded(op: BinaryOp | string, args: number[], v: number): boolean {
+  if (v === 0 || !Number.isFinite(v) || Number.isNaN(v)) return false;
+  const [a, b] = args;
+  switch (op) {
+    case '+': return !exactSum(a, b, v);
+    case '-': return !exactSum(a, -b, v);
+    case '*': return !exactProduct(a, b, v);
+    case '/': return !exactProduct(v, b, a);
+    case '^': return b !== 0 && b !== 1 && !short(v);
+    default: return !EXACT_BUILTINS.has(op) && !short(v);
+  }
+}
+
+/**
+ * The plain-number domain with every rounded operation's result moved by a relative `eps`, up or
+ * down by a fixed pseudo-random pattern (`pattern` picks it; 0: all up): a model of "the same program
+ * evaluated in another correct order", which rounds each operation differently by up to an ulp.
+ * Exact operations (x − x, 2·0.5, floor, a result of few bits) are left alone, so exact zeros and
+ * branch decisions on them stay as they are. Where the result moves by more than the value
+ * comparison's tolerance under these nudges, the program is ill-conditioned at that point with
+ * respect to rounding, not only to its arguments: `sin(f(2)^(π + 1))` with f(2) = 6.14^4 ≈ 1.4e3
+ * and the power ≈ 1e13, where x^4 computed as (x·x)² (the compiler) or by Math.pow (this
+ * interpreter) differ by an ulp and sin of the result by 0.0025 (fuzz seed 654188507), although
+ * the arguments, all 0, do not reach that call.
+ */
+export function nudgedDomain(pattern: number, eps = 2 ** -44): Domain<number> {
+  let state = (pattern * 2654435761 + 1) >>> 0 || 1;
+  const sign = () => {
+    // xorshift32: a fixed, reproducible sequence of signs.
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return pattern === 0 || state & 1 ? 1 : -1;
+  };
+  const nudge = (op: string, args: number[], v: number) => (rounded(op, args, v) ? v * (1 + sign() * eps) : v);
+  return {
+    num: (v) => v,
+    value: (t) => t,
+    neg: (a) => -a,
+    binary: (op, a, b) => nudge(op, [a, b], numberDomain.binary(op, a, b)),
+    builtin: (name, args) => nudge(name, args, mathBuiltins[name](...args)),
+  };
+}
+
 const dualOps = { '+': add, '-': sub, '*': mul, '/': div, '^': pow };
 export const dualDomain: Domain<Dual> = {
   num: (v) => constant(v),
@@ -266,6 +345,20 @@ function compare(op: CompareOp, a: number, b: number): boolean {
 /** The value of function `name` at `args` (one number per parameter, const ones included). */
 export function evaluate(p: Program, name: string, args: number[], opts: EvalOptions = {}): number {
   return callFunction(p, numberDomain, name, args, opts);
+}
+
+/**
+ * Whether the value at `args` survives the rounding of its operations: evaluated three times with
+ * every rounded result nudged (`nudgedDomain`: all up, then two mixed patterns, by 2^-44 each,
+ * 512 times the unit roundoff 2^-53), it stays within `rtol` (relative, plus `atol`) of the plain
+ * evaluation. Two correct evaluation orders round each operation differently by at most 2^-53, so
+ * where these nudges move the result by less than `rtol`, they differ by about `rtol`/512.
+ */
+export function roundingStable(p: Program, name: string, args: number[], rtol: number, atol: number): boolean {
+  const want = evaluate(p, name, args);
+  const close = (x: number) =>
+    (Number.isNaN(x) && Number.isNaN(want)) || x === want || Math.abs(x - want) <= rtol * Math.max(Math.abs(x), Math.abs(want)) + atol;
+  return [0, 1, 2].every((pattern) => close(callFunction(p, nudgedDomain(pattern), name, args)));
 }
 
 /**
