@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkLoopCase, checkLoopCaseThroughCalls, loopCaseArb, newLoopStats } from './support/loop-programs.ts';
 
 /**
@@ -36,5 +36,35 @@ describe('random loops with state', () => {
     // the sweep filled it: the test read stale memory. Reads of a derivative's arrays stay in the block.
     const c = {"program":{"state":[{"name":"s0","init":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"num","v":0},"b":{"k":"var","name":"p"}}}}],"array":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"fn","f":"sin","a":{"k":"var","name":"p"}},"b":{"k":"fn","f":"sin","a":{"k":"num","v":0}}}},"loop":{"kind":"for"},"body":[{"k":"let","name":"a","value":{"k":"fn","f":"tanh","a":{"k":"list","items":[{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"elem","at":0}},{"k":"fn","f":"sin","a":{"k":"elem","at":0}}],"at":0}}},{"k":"if","c":{"op":"<","a":{"k":"call","arg":{"k":"var","name":"p"},"at":0},"b":{"k":"bin","op":"+","a":{"k":"num","v":0},"b":{"k":"var","name":"p"}}},"then":[{"k":"set","name":"s0","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s0"},"b":{"k":"bin","op":"+","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}},"b":{"k":"var","name":"p"}}}}}],"else":[{"k":"set","name":"s0","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s0"},"b":{"k":"agrad","arg":{"k":"var","name":"p"}}}}}]},{"k":"if","c":{"op":"<","a":{"k":"agrad","arg":{"k":"num","v":0.1},"at":0},"b":{"k":"bin","op":"+","a":{"k":"var","name":"q"},"b":{"k":"elem","at":0}}},"then":[{"k":"one","index":"t","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"elem","at":0},"b":{"k":"num","v":0}}}}],"else":[]}],"result":{"k":"call","arg":{"k":"call","arg":{"k":"elem","at":0},"at":0},"at":0}},"p":-0.15000000000000002,"q":0.23,"n":2};
     checkLoopCase(c as Parameters<typeof checkLoopCase>[0]);
+  });
+
+  it('a reverse sweep that cancels beyond double precision is checked by fJvp instead (seed -1459118426)', () => {
+    // y = rr(y, grad(gg, u)(y[0], -1.9)) 40 times from three equal elements: fGrad's ∂/∂p is 0,
+    // fJvp's 3.4756220827e-4, the differences' 3.4756220832e-4 (from h = 1e-2 to 1e-8). The
+    // adjoint of y entering the loop is [4.6e36, 0, −4.6e36], whose sum is the gradient: see
+    // reverseRounding in test/support/loop-programs.ts.
+    const c = {"program":{"state":[{"name":"s0","init":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}},"b":{"k":"num","v":0}}}},{"name":"s1","init":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"fn","f":"sin","a":{"k":"var","name":"p"}}}}},{"name":"s2","init":{"k":"fn","f":"tanh","a":{"k":"var","name":"p"}}}],"array":{"k":"fn","f":"tanh","a":{"k":"fn","f":"sin","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}}}},"loop":{"kind":"for"},"body":[{"k":"let","name":"a","value":{"k":"fn","f":"tanh","a":{"k":"var","name":"p"}}},{"k":"if","c":{"op":"<","a":{"k":"num","v":0},"b":{"k":"var","name":"p"}},"then":[{"k":"set","name":"s0","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s0"},"b":{"k":"list","items":[{"k":"agrad","arg":{"k":"num","v":0}},{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"num","v":0}}],"at":0}}}}],"else":[{"k":"set","name":"s0","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s0"},"b":{"k":"var","name":"p"}}}}]},{"k":"if","c":{"op":"<","a":{"k":"agrad","arg":{"k":"elem","at":0},"at":0},"b":{"k":"var","name":"p"}},"then":[{"k":"set","name":"s1","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s1"},"b":{"k":"agrad","arg":{"k":"fn","f":"sin","a":{"k":"num","v":0}},"at":0}}}}],"else":[{"k":"set","name":"s1","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s1"},"b":{"k":"bin","op":"+","a":{"k":"fn","f":"sin","a":{"k":"var","name":"p"}},"b":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}}}}}}]},{"k":"set","name":"s2","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s2"},"b":{"k":"bin","op":"+","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"elem","at":0}},"b":{"k":"elem","at":0}}}}},{"k":"if","c":{"op":"<","a":{"k":"grad","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}},"b":{"k":"fn","f":"sin","a":{"k":"var","name":"p"}}},"then":[{"k":"whole","value":{"k":"grad","a":{"k":"elem","at":0},"b":{"k":"num","v":-1.9}}}],"else":[]}],"result":{"k":"list","items":[{"k":"fn","f":"sin","a":{"k":"elem","at":0}},{"k":"bin","op":"+","a":{"k":"elem","at":0},"b":{"k":"var","name":"p"}}],"at":0}},"p":0.05,"q":0.03,"n":40};
+    const stats = newLoopStats();
+    checkLoopCase(c as Parameters<typeof checkLoopCase>[0], stats);
+    expect(stats.illConditioned).toBe(1);
+  });
+
+  it('the same, reduced: y = rr(y, cos(y[0]) * (-1.9)), reverse mode checked while it keeps its digits', () => {
+    // The values stay on y[0] = y[2], where rr contracts (×0.81 an iteration); rr's transpose
+    // grows the adjoint along y[0] − y[2] (×8.4 an iteration). At n = 3 the cancellation costs
+    // 4 digits and fGrad is compared itself; at n = 40 it costs 44 and fJvp is compared.
+    const program = {
+      state: [],
+      array: { k: 'fn', f: 'tanh', a: { k: 'fn', f: 'sin', a: { k: 'bin', op: '+', a: { k: 'var', name: 'p' }, b: { k: 'var', name: 'p' } } } },
+      loop: { kind: 'for' },
+      body: [{ k: 'whole', value: { k: 'bin', op: '*', a: { k: 'fn', f: 'cos', a: { k: 'elem', at: 0 } }, b: { k: 'num', v: -1.9 } } }],
+      result: { k: 'fn', f: 'sin', a: { k: 'elem', at: 0 } },
+    } as const;
+    for (const [n, illConditioned] of [[3, 0], [40, 1]] as const) {
+      const stats = newLoopStats();
+      checkLoopCase({ program, p: 0.05, q: 0.03, n }, stats);
+      expect(stats.compared, `n = ${n}`).toBe(2);
+      expect(stats.illConditioned, `n = ${n}`).toBe(illConditioned);
+    }
   });
 });

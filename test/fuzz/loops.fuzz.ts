@@ -20,7 +20,7 @@ describe('fuzzing loops with state', () => {
       interruptAfterTimeLimit: seconds * 1000,
       markInterruptAsFailure: false,
     });
-    console.log(`loop programs: ${stats.programs} tried, no disagreement; gradient entries: ${stats.compared} compared, ${stats.nonsmooth} skipped where f is not smooth`);
+    console.log(`loop programs: ${stats.programs} tried, no disagreement; gradient entries: ${stats.compared} compared, ${stats.nonsmooth} skipped where f is not smooth, ${stats.illConditioned} checked by fJvp where the reverse sweep cancels beyond double precision`);
   }, (seconds + 60) * 1000);
 
   it('random loops called as kept calls: the same gradient as inlined, checkpointed or not', () => {
