@@ -19,8 +19,9 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  * Legal because every effect of the loop nest is an addition into memory (or a number) the nest
  * never reads: the iterations then compute the same values in any order, and only the order of
  * the additions changes (rounding, as accumulateOnce's). So the pass takes a loop only when
- *   - its body is plain code (definitions, additions) around exactly one inner loop of plain code:
- *     no branch, no other loop, no check, no call, no allocation; neither loop carries state, exits
+ *   - its body is plain code (definitions, additions, branches of them) around exactly one inner
+ *     loop of plain code: no other loop, no check, no call, no allocation (so an inner loop under a
+ *     zero guard, `if (ḡ !== 0) for …`, is not taken: the two rows' guards differ); neither loop carries state, exits
  *     early or reduces (the checkpoint schedule's loops carry state);
  *   - every store is an accumulation (`+=`) into an array no instruction of the nest reads, a row of
  *     a matrix counting as the matrix (`row(d$mu, k)` is d$mu under another name), and every number
@@ -76,6 +77,8 @@ interface Nest {
 }
 
 const plainKinds = new Set<Instr['kind']>(['const', 'let', 'set', 'add', 'store']);
+/** Straight-line code, maybe in branches (a power's derivative at 0, a zero guard): no loop, check, call or allocation. */
+const isPlainCode = (i: Instr): boolean => plainKinds.has(i.kind) || (i.kind === 'if' && [...i.then, ...i.else].every(isPlainCode));
 const isPlain = (l: Loop) => !l.carried && !l.carriedArrays && !l.exit && !l.reduction && !l.schedule && !l.declared;
 
 function jammable(outer: Loop, root: (name: string) => string): Nest | undefined {
@@ -88,7 +91,7 @@ function jammable(outer: Loop, root: (name: string) => string): Nest | undefined
   const position = outer.body.indexOf(inner);
   const before = outer.body.slice(0, position);
   const after = outer.body.slice(position + 1);
-  if (![...before, ...after, ...inner.body].every((i) => plainKinds.has(i.kind))) return undefined;
+  if (![...before, ...after, ...inner.body].every(isPlainCode)) return undefined;
   const all = [...before, inner, ...after];
 
   const local = new Set<string>([outer.index, inner.index]);
@@ -163,6 +166,8 @@ function renameBlock(block: readonly Instr[], renames: ReadonlyMap<string, strin
         return { ...i, target: name(i.target), expr: i.expr && expr(i.expr) };
       case 'store':
         return { ...i, array: name(i.array), index: operand(i.index), expr: expr(i.expr), ...(i.old && { old: operand(i.old) }) };
+      case 'if':
+        return { ...i, condition: operand(i.condition), then: renameBlock(i.then, renames), else: renameBlock(i.else, renames) };
       case 'loop':
         return { ...i, index: name(i.index), from: operand(i.from), to: operand(i.to), body: renameBlock(i.body, renames), ...(i.carried && { carried: i.carried.map(name) }) };
       default:
@@ -226,8 +231,14 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
   // The jammed inner loop: both bodies per index, over the range both rows have.
   const shared = names.temp();
   const split = stateUpdates(inner)!;
+  // A load both rows make of the same element (`x[c]`: an array the nest does not write, at the inner
+  // index or an unchanging one) is made once, by the first row's body, and the second reads it.
+  const sameInBoth = new Set<string>();
+  for (const i of split.work) {
+    if (i.kind === 'const' && i.expr.op === 'load' && i.expr.args.every((o) => o.kind === 'const' || o.name === inner.index || !nest.local.has(o.name))) sameInBoth.add(i.target);
+  }
+  for (const t of sameInBoth) second.renames.set(t, first.renames.get(t)!);
   const renamer = (c: ReturnType<typeof copy>, index: string) => new Map([...c.renames, [inner.index, index]]);
-  const bodyOf = (c: ReturnType<typeof copy>, index: string) => renameBlock(inner.body, renamer(c, index));
   const carriedOf = (c: ReturnType<typeof copy>) => (inner.carried ?? []).map((v) => c.renames.get(v) ?? v);
   const hiCopy = outer.descending ? first : second;
   const loCopy = outer.descending ? second : first;
@@ -239,7 +250,13 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
     to: jammedTo,
     // (Each copy's state updates last, after both copies' work, as a loop with state has them.)
     body: addOncePerElement(
-      [first, second].flatMap((c) => renameBlock(split.work, renamer(c, shared))).concat([first, second].flatMap((c) => renameBlock(split.updates, renamer(c, shared)))),
+      [
+        ...renameBlock(split.work, renamer(first, shared)),
+        ...renameBlock(
+          split.work.filter((i) => !(i.kind === 'const' && sameInBoth.has(i.target))),
+          renamer(second, shared),
+        ),
+      ].concat([first, second].flatMap((c) => renameBlock(split.updates, renamer(c, shared)))),
       names,
     ),
     ...(inner.carried && { carried: [...carriedOf(first), ...carriedOf(second)] }),
@@ -250,7 +267,11 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
     // loop counts down, last when it counts up, so each row's terms keep their order.
     const alone = names.temp();
     const start = at({ op: 'max', args: [inner.from, variable(loCopy.index)] });
-    const rest: Loop = { ...inner, index: alone, from: start, to: variable(hiCopy.index), body: bodyOf(hiCopy, alone), ...(inner.carried && { carried: carriedOf(hiCopy) }), note: "The higher row's term past the lower row's range, alone" };
+    // (Its own names for what the inner body defines: each name is defined once in the function.)
+    const restRenames = new Map(hiCopy.renames);
+    freshNames(inner.body, restRenames, names);
+    restRenames.set(inner.index, alone);
+    const rest: Loop = { ...inner, index: alone, from: start, to: variable(hiCopy.index), body: renameBlock(inner.body, restRenames), ...(inner.carried && { carried: carriedOf(hiCopy) }), note: "The higher row's term past the lower row's range, alone" };
     body.push(...(inner.descending ? [rest, jammed] : [jammed, rest]));
   } else {
     body.push(jammed);
