@@ -48,8 +48,8 @@ describe('GMM: rows j and j − 1 of the reversed loop over c < j per pass', () 
   it('is applied to gmmGrad and gmmGradInto, with its comment, and never beside fHvp', () => {
     const grad = jammed.code.slice(jammed.code.indexOf('function gmmGrad('), jammed.code.indexOf('function gmmGradInto('));
     expect(grad).toContain(NOTE);
-    expect(grad).toContain("Both rows' terms per index");
-    expect(grad).toContain("The higher row's term past the lower row's range, alone");
+    expect(grad).toMatch(/both rows' terms per index: \$dt\d+ read and written once for the two/i);
+    expect(grad).toMatch(/the higher row's term past the lower row's range, alone/i);
     expect(jammed.code.slice(jammed.code.indexOf('function gmmGradInto('))).toContain(NOTE);
     expect(plain.code).not.toContain(NOTE);
     // The value function is not touched.
@@ -75,6 +75,7 @@ describe("polyfit: two k per pass over the reversed loop's j, d$c[j] written onc
   it('keeps both running powers, each its own, in the jammed loop', () => {
     expect(jammed.code).toContain(NOTE);
     expect(jammed.code).toContain('d$c read and written once for the two');
+    expect(jammed.code).toMatch(/running power of j\$\d+ \(one multiplication per iteration, not a power\): \$power\d+ and \$power\d+;/);
   });
 
   // m = 0: no iteration (the value is 0/0); 1: the odd one alone; 2: one pair; 7, 8: odd and even.

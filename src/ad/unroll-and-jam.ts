@@ -1,5 +1,6 @@
 import type { NameSupply } from '../ir/builder.ts';
 import { constant, forEachInstr, readsOf, variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { isRunningPowerName } from '../emit/names.ts';
 import { addOncePerElement } from './accumulate-once.ts';
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
@@ -144,11 +145,23 @@ function stateUpdates(loop: Loop): { work: Instr[]; updates: Instr[] } | undefin
   return { work, updates: loop.body.slice(k) };
 }
 
+/** A fresh name like `name`: a temporary for a temporary, `j$12` for `j$9` (as loops.ts's clones). */
+const freshLike = (name: string, names: NameSupply) =>
+  isRunningPowerName(name) ? names.power() : name.startsWith('$') ? names.temp() : names.user(name.replace(/\$.*$/, ''));
+
+/** A loop's comment with the names it mentions replaced by their copies' (`$power30` → `$power47 and $power56`). */
+function renameNote(note: string | undefined, copies: readonly ReadonlyMap<string, string>[]): string | undefined {
+  return note?.replace(/[\w$]+/g, (word) => {
+    const made = [...new Set(copies.map((c) => c.get(word)).filter((n): n is string => n !== undefined))];
+    return made.length ? made.join(' and ') : word;
+  });
+}
+
 /** The names a block defines, each given a fresh one (added to `renames`). */
 function freshNames(block: readonly Instr[], renames: Map<string, string>, names: NameSupply): void {
   forEachInstr(block, (i) => {
-    if (i.kind === 'const' || i.kind === 'let') renames.set(i.target, names.temp());
-    if (i.kind === 'loop') renames.set(i.index, names.temp());
+    if (i.kind === 'const' || i.kind === 'let') renames.set(i.target, freshLike(i.target, names));
+    if (i.kind === 'loop') renames.set(i.index, freshLike(i.index, names));
   });
 }
 
@@ -169,7 +182,7 @@ function renameBlock(block: readonly Instr[], renames: ReadonlyMap<string, strin
       case 'if':
         return { ...i, condition: operand(i.condition), then: renameBlock(i.then, renames), else: renameBlock(i.else, renames) };
       case 'loop':
-        return { ...i, index: name(i.index), from: operand(i.from), to: operand(i.to), body: renameBlock(i.body, renames), ...(i.carried && { carried: i.carried.map(name) }) };
+        return { ...i, index: name(i.index), from: operand(i.from), to: operand(i.to), body: renameBlock(i.body, renames), ...(i.carried && { carried: i.carried.map(name) }), ...(i.note && { note: renameNote(i.note, [renames]) }) };
       default:
         // (jammable admits no other kind.)
         throw new Error(`internal error: unroll-and-jam cannot rename a '${i.kind}'`);
@@ -190,13 +203,15 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
     out.push(d.instr);
     return variable(d.name);
   };
-  // Trip count n (never below 0), n/2 pairs, and whether one iteration is left.
-  const span = outer.from.kind === 'const' && outer.from.value === 0 ? outer.to : emit({ op: 'sub', args: [outer.to, outer.from] });
+  // Trip count n (never below 0), n/2 pairs, and whether one iteration is left (rest = 0 or 1).
+  const zeroFrom = outer.from.kind === 'const' && outer.from.value === 0;
+  const span = zeroFrom ? outer.to : emit({ op: 'sub', args: [outer.to, outer.from] });
   const trips = emit({ op: 'max', args: [span, constant(0)] });
   const pairs = emit({ op: 'floor', args: [emit({ op: 'div', args: [trips, constant(2)] })] });
-  const odd = emit({ op: 'lt', args: [emit({ op: 'mul', args: [pairs, constant(2)] }), trips] });
-  // The pair's rows, hi and lo = hi − 1, in the order the loop visits them: from the end down
-  // (descending: hi = to − 1 − 2p) or from the start up (lo = from + 2p).
+  const rest = emit({ op: 'sub', args: [trips, emit({ op: 'mul', args: [pairs, constant(2)] })] });
+  // The pair's rows, hi and lo = hi − 1, visited in the loop's own order: a descending loop's
+  // pairs from the end down (hi = from + rest + 1 + 2p, p counting down, the odd row `from` last),
+  // an ascending one's from the start up (lo = from + 2p, the odd row to − 1 last).
   const pair = names.temp();
   const body: Instr[] = [];
   const at = (e: Expr): Operand => {
@@ -208,11 +223,12 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
   let hi: Operand;
   let lo: Operand;
   if (outer.descending) {
-    const top = emit({ op: 'sub', args: [outer.to, constant(1)] });
-    hi = at({ op: 'sub', args: [top, twoP] });
+    const past = emit({ op: 'add', args: [rest, constant(1)] });
+    const base = zeroFrom ? past : emit({ op: 'add', args: [outer.from, past] });
+    hi = at({ op: 'add', args: [base, twoP] });
     lo = at({ op: 'sub', args: [hi, constant(1)] });
   } else {
-    lo = outer.from.kind === 'const' && outer.from.value === 0 ? twoP : at({ op: 'add', args: [outer.from, twoP] });
+    lo = zeroFrom ? twoP : at({ op: 'add', args: [outer.from, twoP] });
     hi = at({ op: 'add', args: [lo, constant(1)] });
   }
   // One renaming per copy of the outer body, the outer index bound to that copy's row.
@@ -220,7 +236,7 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
     const renames = new Map<string, string>();
     freshNames([...before, ...after], renames, names);
     freshNames(inner.body, renames, names);
-    const index = names.temp();
+    const index = freshLike(outer.index, names);
     renames.set(outer.index, index);
     return { renames, index, row };
   };
@@ -229,7 +245,7 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
   for (const c of [first, second]) body.push({ kind: 'const', target: c.index, expr: { op: 'copy', args: [c.row] }, origin });
   body.push(...renameBlock(before, first.renames), ...renameBlock(before, second.renames));
   // The jammed inner loop: both bodies per index, over the range both rows have.
-  const shared = names.temp();
+  const shared = freshLike(inner.index, names);
   const split = stateUpdates(inner)!;
   // A load both rows make of the same element (`x[c]`: an array the nest does not write, at the inner
   // index or an unchanging one) is made once, by the first row's body, and the second reads it.
@@ -260,18 +276,18 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
       names,
     ),
     ...(inner.carried && { carried: [...carriedOf(first), ...carriedOf(second)] }),
-    note: `Both rows' terms per index: ${merged} read and written once for the two`,
+    note: [renameNote(inner.note, [renamer(first, shared), renamer(second, shared)]), `both rows' terms per index: ${merged} read and written once for the two`].filter(Boolean).join(';\n').replace(/^./, (c) => c.toUpperCase()),
   };
   if (triangular) {
     // Row hi's last term (index lo, where row lo's range ends) runs alone: first when the inner
     // loop counts down, last when it counts up, so each row's terms keep their order.
-    const alone = names.temp();
+    const alone = freshLike(inner.index, names);
     const start = at({ op: 'max', args: [inner.from, variable(loCopy.index)] });
     // (Its own names for what the inner body defines: each name is defined once in the function.)
     const restRenames = new Map(hiCopy.renames);
     freshNames(inner.body, restRenames, names);
     restRenames.set(inner.index, alone);
-    const rest: Loop = { ...inner, index: alone, from: start, to: variable(hiCopy.index), body: renameBlock(inner.body, restRenames), ...(inner.carried && { carried: carriedOf(hiCopy) }), note: "The higher row's term past the lower row's range, alone" };
+    const rest: Loop = { ...inner, index: alone, from: start, to: variable(hiCopy.index), body: renameBlock(inner.body, restRenames), ...(inner.carried && { carried: carriedOf(hiCopy) }), note: [renameNote(inner.note, [restRenames]), "the higher row's term past the lower row's range, alone"].filter(Boolean).join(';\n').replace(/^./, (c) => c.toUpperCase()) };
     body.push(...(inner.descending ? [rest, jammed] : [jammed, rest]));
   } else {
     body.push(jammed);
@@ -286,7 +302,7 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
     index: pair,
     from: constant(0),
     to: pairs,
-    descending: false,
+    descending: outer.descending,
     body,
     note: outer.note ? `${outer.note};\n${said}` : said,
     origin,
@@ -295,11 +311,11 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
   const last = outer.descending ? outer.from : emit({ op: 'sub', args: [outer.to, constant(1)] });
   const single = new Map<string, string>();
   freshNames([...before, inner, ...after], single, names);
-  const index = names.temp();
+  const index = freshLike(outer.index, names);
   single.set(outer.index, index);
   out.push({
     kind: 'if',
-    condition: odd,
+    condition: emit({ op: 'gt', args: [rest, constant(0)] }),
     then: [{ kind: 'const', target: index, expr: { op: 'copy', args: [last] }, origin }, ...renameBlock([...before, inner, ...after], single)],
     else: [],
     origin,
