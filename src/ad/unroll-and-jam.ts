@@ -22,8 +22,9 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  * the additions changes (rounding, as accumulateOnce's). So the pass takes a loop only when
  *   - its body is plain code (definitions, additions, branches of them) around exactly one inner
  *     loop of plain code: no other loop, no check, no call, no allocation (so an inner loop under a
- *     zero guard, `if (ḡ !== 0) for …`, is not taken: the two rows' guards differ); neither loop carries state, exits
- *     early or reduces (the checkpoint schedule's loops carry state);
+ *     zero guard, `if (ḡ !== 0) for …`, is not taken: the two rows' guards differ); the outer loop
+ *     carries no state, and neither exits early or reduces (the inner loop may carry a running
+ *     power of its own: each copy carries its own);
  *   - every store is an accumulation (`+=`) into an array no instruction of the nest reads, a row of
  *     a matrix counting as the matrix (`row(d$mu, k)` is d$mu under another name), and every number
  *     assigned outside the body is only added to, never read nor set;
