@@ -3,6 +3,7 @@
  * each round calls every contender for at least `--window` ms (default 40) and records its time per
  * call; the figure is the median over rounds, and the ratios are taken within the same run. Run
  * with `node --import tsx bench/wasm-peers.ts [--rounds N] [--only mlp|gmm] [--base DIR] [--clock cpu]`;
+ * `--max-h`/`--min-h` and `--max-d` keep some sizes;
  * `--base` adds the same .ad files compiled by another checkout's src/ (before/after a change; the
  * current checkout itself gives the noise floor: the same code timed twice). `--clock cpu` times
  * by the process's CPU time (user and system, all its threads: process.cpuUsage) instead of the
@@ -99,7 +100,9 @@ async function main() {
   if (only !== 'gmm') {
     const now = await load('peers-mlp', mlpFile, compileSync);
     const before = baseCompile && (await load('peers-mlp-base', mlpFile, baseCompile));
-    for (const h of [64, 256]) {
+    for (const h of [16, 64, 128, 256]) {
+      if (arg('max-h') && h > Number(arg('max-h'))) continue;
+      if (arg('min-h') && h < Number(arg('min-h'))) continue;
       const d = mlpData(32, h, 1000, 1);
       const { W1, b1, w2, b2, X, y } = d;
       const tfRun = tfjsMlp(tf, d);

@@ -77,7 +77,9 @@ function simdModule(name: string, vectors: 1 | 2): (a: number, b: number, c: num
     types: builder.types,
     imports: builder.imports,
     functions: [body, ...routines],
-    globals: [],
+    // The two-lane routines read their constants from immutable globals after the heap pointer's.
+    globals: [0],
+    constants: builder.constants,
     memoryPages: 1,
     exports: [{ name: 'g', kind: 'function' as const, index: 0 }],
   });
@@ -204,11 +206,13 @@ describe("the wasm target's exp, log, log1p, expm1, tanh, cosh and sinh (math.ts
         const g = simdModule(name, vectors);
         const reference = Math[name];
         // Near the thresholds the two-lane routines take (tanh: 2^-28 and 19; cosh: 2^-54 and 22) and fdlibm's (1, ln2/2, …).
-        const near = [2 ** -28, 2 ** -54, 19, 22, 1, 0.5, Math.LN2 / 2, 1.5 * Math.LN2].flatMap((x) => [x, up(x), down(x), up(up(x)), down(down(x))]);
+        // tanh's expm1 argument 2|x| crosses k = 19 → 20 (its path for k ≥ 20 runs behind a branch) at |x| = 19.5·ln2/2.
+        const near = [2 ** -28, 2 ** -54, 19, 22, 1, 0.5, Math.LN2 / 2, 1.5 * Math.LN2, (19.5 * Math.LN2) / 2].flatMap((x) => [x, up(x), down(x), up(up(x)), down(down(x))]);
         const xs = [...args, ...near, ...near.map((x) => -x), ...randomArguments(30_000).map((x) => x / 2 ** 40)];
-        // Each argument in every lane: beside arguments of the fast range (0.5, −3), beside one that
-        // sends the lanes to the scalar routine (NaN, 0, 30), and beside its neighbours in the list.
-        const partners = (x: number, i: number) => [0.5, -3, NaN, 0, 30, xs[(i + 1) % xs.length], x];
+        // Each argument in every lane: beside arguments of the fast range (0.5, −3, and 10, whose
+        // tanh takes expm1's path k ≥ 20), beside one that sends the lanes to the scalar routine
+        // (NaN, 0, 30), and beside its neighbours in the list.
+        const partners = (x: number, i: number) => [0.5, -3, 10, NaN, 0, 30, xs[(i + 1) % xs.length], x];
         const wrong: string[] = [];
         xs.forEach((x, i) => {
           for (const p of partners(x, i)) {

@@ -129,6 +129,7 @@ export function emitWasmModule(input: EmitInput, diagnostics: DiagnosticBag): Se
       imports: builder.imports,
       functions: [...bodies, ...routines],
       globals: [0],
+      constants: builder.constants,
       memoryPages: 1,
       exports: [...exports, { name: 'memory', kind: 'memory', index: 0 }],
     });

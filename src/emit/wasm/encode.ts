@@ -113,6 +113,7 @@ export const simdOp = {
   v128_or: 80,
   v128_xor: 81,
   v128_bitselect: 82,
+  v128_any_true: 83,
   f64x2_ceil: 116,
   f64x2_floor: 117,
   f64x2_trunc: 122,
@@ -248,6 +249,8 @@ export interface WasmModule {
   readonly functions: readonly FunctionBody[];
   /** Mutable i32 globals, each initialised to the given value. */
   readonly globals: readonly number[];
+  /** Immutable v128 globals after them, each the given 16 bytes (the two-lane routines' constants). */
+  readonly constants?: readonly Uint8Array[];
   /** The memory's initial size, in 64 KiB pages (it has no maximum: memory.grow decides). */
   readonly memoryPages: number;
   /** Exported functions and the memory. */
@@ -279,10 +282,12 @@ export function encodeModule(m: WasmModule): Uint8Array {
     for (const f of m.functions) b.u32(f.type);
   });
   put(section.memory, (b) => b.u32(1).byte(0x00).u32(m.memoryPages));
-  if (m.globals.length > 0) {
+  const constants = m.constants ?? [];
+  if (m.globals.length + constants.length > 0) {
     put(section.global, (b) => {
-      b.u32(m.globals.length);
+      b.u32(m.globals.length + constants.length);
       for (const g of m.globals) b.byte(valueType.i32).byte(0x01).byte(op.i32_const).s32(g).byte(op.end);
+      for (const k of constants) b.byte(valueType.v128).byte(0x00).byte(0xfd).u32(simdOp.v128_const).bytes(k).byte(op.end);
     });
   }
   put(section.export, (b) => {

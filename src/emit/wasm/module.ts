@@ -91,7 +91,7 @@ export class ModuleBuilder {
   private routine(key: RoutineKey): void {
     if (this.routines.has(key)) return;
     const name = key.replace(/×[24]$/, '') as MathRoutine;
-    const body = key === name ? mathRoutine(name) : simdRoutine(name as Parameters<typeof simdRoutine>[0], key.endsWith('×4') ? 2 : 1);
+    const body = key === name ? mathRoutine(name) : simdRoutine(name as Parameters<typeof simdRoutine>[0], key.endsWith('×4') ? 2 : 1, (bytes) => this.constant(bytes));
     this.routines.set(key, body);
     for (const d of key === name ? mathDependencies[name] : simdDependencies[name as keyof typeof simdDependencies]) this.routine(d);
     for (const c of body.calls) this.routineCalls.push({ code: body.code, at: c.at, callee: c.callee });
@@ -107,6 +107,22 @@ export class ModuleBuilder {
     const v = valueType.v128;
     const typeOf = (key: RoutineKey) => (key.endsWith('×4') ? this.type([v, v], [v, v]) : key.endsWith('×2') ? this.type([v], [v]) : this.type([valueType.f64], [valueType.f64]));
     return order.map((key) => ({ type: typeOf(key), locals: this.routines.get(key)!.locals, code: this.routines.get(key)!.code }));
+  }
+
+  /** The v128 constants held in immutable globals, after the heap pointer (global 0). */
+  readonly constants: Uint8Array[] = [];
+  private readonly constantIndex = new Map<string, number>();
+
+  /** The global holding a v128 constant, added on first use. */
+  constant(bytes: Uint8Array): number {
+    const key = [...bytes].join(',');
+    let n = this.constantIndex.get(key);
+    if (n === undefined) {
+      n = 1 + this.constants.length;
+      this.constants.push(bytes.slice());
+      this.constantIndex.set(key, n);
+    }
+    return n;
   }
 
   /** One of the glue's functions: `fail(check, index, length, from)` or `outOfMemory()`, both throwing. */
