@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
-import { checkLoopCase, checkLoopCaseThroughCalls, loopCaseArb, newLoopStats } from './support/loop-programs.ts';
+import { describe, expect, it } from 'vitest';
+import { checkLoopCase, checkLoopCaseThroughCalls, evaluateLoopProgram, loopCaseArb, newLoopStats, type LoopCase } from './support/loop-programs.ts';
 
 /**
  * Random programs with loops that carry state (test/support/loop-programs.ts): values against a
@@ -36,5 +36,15 @@ describe('random loops with state', () => {
     // the sweep filled it: the test read stale memory. Reads of a derivative's arrays stay in the block.
     const c = {"program":{"state":[{"name":"s0","init":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"num","v":0},"b":{"k":"var","name":"p"}}}}],"array":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"fn","f":"sin","a":{"k":"var","name":"p"}},"b":{"k":"fn","f":"sin","a":{"k":"num","v":0}}}},"loop":{"kind":"for"},"body":[{"k":"let","name":"a","value":{"k":"fn","f":"tanh","a":{"k":"list","items":[{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"elem","at":0}},{"k":"fn","f":"sin","a":{"k":"elem","at":0}}],"at":0}}},{"k":"if","c":{"op":"<","a":{"k":"call","arg":{"k":"var","name":"p"},"at":0},"b":{"k":"bin","op":"+","a":{"k":"num","v":0},"b":{"k":"var","name":"p"}}},"then":[{"k":"set","name":"s0","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s0"},"b":{"k":"bin","op":"+","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}},"b":{"k":"var","name":"p"}}}}}],"else":[{"k":"set","name":"s0","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s0"},"b":{"k":"agrad","arg":{"k":"var","name":"p"}}}}}]},{"k":"if","c":{"op":"<","a":{"k":"agrad","arg":{"k":"num","v":0.1},"at":0},"b":{"k":"bin","op":"+","a":{"k":"var","name":"q"},"b":{"k":"elem","at":0}}},"then":[{"k":"one","index":"t","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"elem","at":0},"b":{"k":"num","v":0}}}}],"else":[]}],"result":{"k":"call","arg":{"k":"call","arg":{"k":"elem","at":0},"at":0},"at":0}},"p":-0.15000000000000002,"q":0.23,"n":2};
     checkLoopCase(c as Parameters<typeof checkLoopCase>[0]);
+  });
+
+  it('an array gradient at a = −0 is +0, as the sweep adds it into zeros (seed 1596269426)', () => {
+    // grad(ga, y)(y, p * 0)[1] with p < 0: the term cos(y_1·a)·a is −0, and ga's reverse sweep adds
+    // it into its array of zeros (d$y[i] += …), so the gradient is 0 + −0 = +0 and s0·(+0) is +0.
+    // The evaluator returned the bare term, −0, and s0·(−0) = −0 (the seed's program carried that
+    // zero through y and rr to its result).
+    const c = {"program":{"state":[{"name":"s0","init":{"k":"fn","f":"tanh","a":{"k":"var","name":"q"}}}],"array":{"k":"fn","f":"atan","a":{"k":"var","name":"q"}},"loop":{"kind":"for"},"body":[{"k":"let","name":"a","value":{"k":"fn","f":"tanh","a":{"k":"var","name":"t"}}},{"k":"set","name":"s0","value":{"k":"fn","f":"sin","a":{"k":"bin","op":"*","a":{"k":"var","name":"s0"},"b":{"k":"agrad","arg":{"k":"bin","op":"*","a":{"k":"var","name":"p"},"b":{"k":"num","v":0}},"at":1}}}}],"result":{"k":"var","name":"s0"}},"p":-0.45,"q":0.33,"n":1};
+    expect(Object.is(evaluateLoopProgram(c.program as LoopCase['program'], c), 0)).toBe(true);
+    checkLoopCase(c as LoopCase);
   });
 });
