@@ -23,6 +23,7 @@ import { resultShapes } from './check/check-program.ts';
 import { lowerFunction } from './ir/lower.ts';
 import { nestedDerivative } from './ad/nested.ts';
 import { reverseSweepRepeatable } from './ad/repeat-reverse.ts';
+import { unrollAndJam } from './ad/unroll-and-jam.ts';
 import { parse } from './syntax/parse.ts';
 import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
@@ -209,6 +210,7 @@ function compileFunction(
   const reverse = want.hvp || want.hessian ? reverseMode(ir, names, { ...reverseOptions, guardZeros: false }) : undefined;
   // The gradient alone may keep logsumexp tapes (written by the JS emitter's loops: forward mode
   // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
+  const jamRows = !(want.hvp || want.hessian) && (options.target ?? 'js') === 'js';
   const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js', regroup: !(want.hvp || want.hessian) }) : undefined;
   // fJacobian takes reverse rows (fVjp's reverse sweep per output, from one forward sweep where it
   // can: ad/repeat-reverse.ts) when there are fewer outputs than inputs (2m < n where each row runs
@@ -216,7 +218,9 @@ function compileFunction(
   const vjp = want.vjp || want.jacobian ? optimize(reverseMode(ir, names, { ...options, cotangent: cotangentParameterName }), names) : undefined;
   return {
     value,
-    ...(gradient && { gradient: optimize(gradient, names) }),
+    // Two outer iterations per pass of a reversed loop nest whose inner loop adds into elements at
+    // its own index (ad/unroll-and-jam.ts): fGrad's own sweep only (regrouped, as above), JS target.
+    ...(gradient && { gradient: jamRows ? unrollAndJam(optimize(gradient, names), names) : optimize(gradient, names) }),
     ...(vjp && { vjp, exportVjp: want.vjp, rowsFromOneForwardSweep: want.jacobian && reverseSweepRepeatable(vjp) }),
     ...(want.jvp && { jvp: optimize(forwardMode(ir, names), names), exportJvp: true }),
     ...(want.jacobian && { jacobian: true, jacobianColumns: optimize(forwardMode(ir, names, undefined, columnsPerSweep(ir)), names) }),

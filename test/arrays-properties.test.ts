@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { arrayCaseArb, checkArrayCase, checkArraySource, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, jacobianCaseArb, newStats, type Arg } from './support/array-programs.ts';
+import { expect } from 'vitest';
+import { arrayCaseArb, checkArrayCase, checkArraySource, checkJamCase, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, jacobianCaseArb, jamCaseArb, newStats, type Arg } from './support/array-programs.ts';
 
 /**
  * Property test of the array compiler: random well-typed array programs (test/support/array-programs.ts:
@@ -86,6 +87,25 @@ describe('jvp(f, p)(…, p) and jacobian(r, v)(x) of random array programs, diff
       { numRuns: nestedJacobianRuns },
     );
     console.log(`nested jacobians: ${stats.programs} programs compiled; gradient entries: ${stats.compared} compared with finite differences, ${stats.nonsmooth} skipped where f is not smooth, ${stats.nonfinite} where it is not finite`);
+  });
+});
+
+const jamRuns = Number(process.env.ADC_JAM_PROPERTY_RUNS ?? 150);
+
+describe('loop nests whose reverse sweep is unrolled and jammed (src/ad/unroll-and-jam.ts), or refused: the same checks, and the gradient beside fHvp (never unrolled) to rounding', () => {
+  it(`on ${jamRuns} random loop nests`, () => {
+    const stats = newStats();
+    let fired = 0;
+    fc.assert(
+      fc.property(jamCaseArb(), (c) => {
+        if (checkJamCase(c, stats)) fired++;
+      }),
+      { numRuns: jamRuns },
+    );
+    console.log(`loop nests: ${stats.programs} compiled, ${fired} unrolled and jammed; gradient entries: ${stats.compared} compared with finite differences`);
+    // The property exercises the pass: about 30% of the programs are taken (refused: inner ranges
+    // 0..i+1 and i..n, a zero-guarded inner loop (the array let), a sum hoisted out of the loop).
+    expect(fired).toBeGreaterThan(jamRuns / 6);
   });
 });
 

@@ -77,6 +77,10 @@ export function runningPowerName(n: number): string {
   return `$power${n}`;
 }
 
+export function isRunningPowerName(name: string): boolean {
+  return /^\$power\d+$/.test(name);
+}
+
 export function isTemporary(name: string): boolean {
   return name.startsWith('$t');
 }

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { arrayCaseArb, checkArrayCase, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, jacobianCaseArb, newStats } from '../support/array-programs.ts';
+import { arrayCaseArb, checkArrayCase, checkJamCase, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, jacobianCaseArb, jamCaseArb, newStats } from '../support/array-programs.ts';
 
 /**
  * `npm run fuzz`: the array properties of test/arrays-properties.test.ts (plain, and under a nested
- * grad, jvp or jacobian), for as long as asked each.
+ * grad, jvp or jacobian, and the loop nests of unroll-and-jam), for as long as asked each.
  *   ADC_FUZZ_SECONDS  time for the search (default 60)
  *   ADC_FUZZ_SEED     the seed to start from (default: random, printed so a run can be replayed)
  */
@@ -68,5 +68,17 @@ describe('fuzzing arrays', () => {
       { seed: seed + 4, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
     );
     console.log(`nested jacobians: ${stats.programs} programs tried, no disagreement; gradient entries: ${stats.compared} compared, ${stats.nonsmooth} skipped where f is not smooth`);
+  }, (seconds + 60) * 1000);
+
+  it('random loop nests (src/ad/unroll-and-jam.ts): the same checks, and the gradient beside fHvp (never unrolled) to rounding', () => {
+    const stats = newStats();
+    let fired = 0;
+    fc.assert(
+      fc.property(jamCaseArb(), (c) => {
+        if (checkJamCase(c, stats)) fired++;
+      }),
+      { seed: seed + 5, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+    );
+    console.log(`loop nests: ${stats.programs} tried, ${fired} unrolled and jammed, no disagreement; gradient entries: ${stats.compared} compared`);
   }, (seconds + 60) * 1000);
 });

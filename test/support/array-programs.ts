@@ -1355,3 +1355,139 @@ function checkAt(mod: Record<string, Fn_>, program: Checked, args: readonly Arg[
     }
   }
 }
+
+// ---- loop nests for unroll-and-jam ------------------------------------------------------------
+
+/**
+ * Programs whose reverse sweep is a loop nest src/ad/unroll-and-jam.ts takes or must refuse: a sum
+ * over i of a weight times (or plus) an inner sum over j whose terms read x[j], A[i, j], A[j, i],
+ * y[j] (const), s or s^j (a running power carried by the inner loop), so that the reversed inner
+ * loop adds into d$x[j], a row of d$A or both (two names for one matrix). Outer ranges `0..n`,
+ * `1..n`, `0..n-1`, `2..n` (with n = 0..5: 0, 1, odd and even trip counts); inner ranges `0..n`,
+ * the triangular `0..i` and `1..i` (taken, the higher row's extra term run alone), and `0..i+1`,
+ * `i..n` (their bounds move with i otherwise: refused). Forms: `w_i · inner`, `(w_i + inner/10)^2`
+ * (GMM's shape: the square's adjoint computed per i before the inner loop) and an array let
+ * `z[i] = inner` read by the return. Each comes with its own evaluator (plain JavaScript loops).
+ */
+export interface JamShape {
+  readonly outer: 0 | 1 | 2 | 3;
+  readonly inner: 0 | 1 | 2 | 3 | 4;
+  readonly factors: readonly (0 | 1 | 2 | 3 | 4 | 5 | 6 | 7)[];
+  readonly weight: 0 | 1 | 2 | 3;
+  readonly form: 0 | 1 | 2;
+}
+
+const JAM_OUTER = [
+  { text: 'i in 0..n', from: () => 0, to: (n: number) => n },
+  { text: 'i in 1..n', from: () => 1, to: (n: number) => n },
+  { text: 'i in 0..n-1', from: () => 0, to: (n: number) => n - 1 },
+  { text: 'i in 2..n', from: () => 2, to: (n: number) => n },
+];
+const JAM_INNER = [
+  { text: 'j in 0..n', from: () => 0, to: (_i: number, n: number) => n },
+  { text: 'j in 0..i', from: () => 0, to: (i: number) => i },
+  { text: 'j in 1..i', from: () => 1, to: (i: number) => i },
+  { text: 'j in 0..i+1', from: () => 0, to: (i: number) => i + 1 },
+  { text: 'j in i..n', from: (i: number) => i, to: (_i: number, n: number) => n },
+];
+type JamEnv = { x: ArrayLike<number>; A: readonly ArrayLike<number>[]; s: number; y: ArrayLike<number>; i: number; j: number };
+const JAM_FACTORS: readonly { text: string; value: (e: JamEnv) => number }[] = [
+  { text: 'A[i, j]', value: (e) => e.A[e.i][e.j] },
+  { text: 'x[j]', value: (e) => e.x[e.j] },
+  { text: 'A[j, i]', value: (e) => e.A[e.j][e.i] },
+  { text: 'y[j]', value: (e) => e.y[e.j] },
+  { text: 's', value: (e) => e.s },
+  { text: 'sin(x[j])', value: (e) => Math.sin(e.x[e.j]) },
+  { text: 's^j', value: (e) => e.s ** e.j },
+  { text: 'x[i]', value: (e) => e.x[e.i] },
+];
+const JAM_WEIGHTS: readonly { text: string; value: (e: JamEnv) => number }[] = [
+  { text: 'x[i]', value: (e) => e.x[e.i] },
+  { text: 's', value: (e) => e.s },
+  { text: 'sin(x[i])', value: (e) => Math.sin(e.x[e.i]) },
+  { text: 'A[i, i]', value: (e) => e.A[e.i][e.i] },
+];
+
+export function jamProgram(shape: JamShape): ArrayProgram {
+  const outer = JAM_OUTER[shape.outer];
+  // (The array let's range is the whole of 0..n: z is read at every i of the return's sum.)
+  const outerRange = shape.form === 2 ? JAM_OUTER[0] : outer;
+  const inner = JAM_INNER[shape.inner];
+  const factors = shape.factors.length ? shape.factors.map((f) => JAM_FACTORS[f]) : [JAM_FACTORS[0]];
+  const weight = JAM_WEIGHTS[shape.weight];
+  const term = factors.map((f) => f.text).join(' * ');
+  const innerSum = `sum(${inner.text}: ${term})`;
+  const params: ParamShape[] = [
+    { name: 'x', kind: 'vec', dims: ['n'], isConst: false },
+    { name: 'A', kind: 'mat', dims: ['n', 'n'], isConst: false },
+    { name: 's', kind: 'scalar', isConst: false },
+    { name: 'y', kind: 'vec', dims: ['n'], isConst: true },
+  ];
+  const header = 'fn f(x: vec[n], A: mat[n, n], s, const y: vec[n])';
+  const source =
+    shape.form === 0
+      ? `${header} = sum(${outerRange.text}: ${weight.text} * ${innerSum})\n`
+      : shape.form === 1
+        ? `${header} = sum(${outerRange.text}: (${weight.text} + 0.1 * ${innerSum})^2)\n`
+        : `${header} {\n  let z[${outerRange.text}] = ${innerSum}\n  return sum(i: ${weight.text} * z[i])\n}\n`;
+  const evaluate = (args: readonly Value[]) => {
+    const [x, A, s, y] = args as [ArrayLike<number>, readonly ArrayLike<number>[], number, ArrayLike<number>];
+    const n = x.length;
+    let total = 0;
+    for (let i = outerRange.from(); i < outerRange.to(n); i++) {
+      let sum = 0;
+      for (let j = inner.from(i); j < inner.to(i, n); j++) {
+        const env = { x, A, s, y, i, j };
+        sum += factors.reduce((p, f) => p * f.value(env), 1);
+      }
+      const w = weight.value({ x, A, s, y, i, j: 0 });
+      total += shape.form === 1 ? (w + 0.1 * sum) ** 2 : w * sum;
+    }
+    return { value: total, singular: false };
+  };
+  // |factor| ≤ 1.5^5 (s^j), three factors, five terms, a weight ≤ 1.5, five rows; the square's is smaller.
+  return { source, params, bound: 2e4, evaluate, [fc.toStringMethod]: () => `\n${source}` } as ArrayProgram;
+}
+
+const jamShapeArb: fc.Arbitrary<JamShape> = fc.record({
+  outer: fc.constantFrom(0, 1, 2, 3),
+  inner: fc.constantFrom(0, 1, 1, 2, 2, 3, 4),
+  // (Mostly led by x[j] or sin(x[j]): the inner loop then adds into d$x at its own index, what the pass merges.)
+  factors: fc.tuple(fc.constantFrom(1, 1, 1, 1, 1, 5, 5, 5, 0, 2, 3, 4, 6, 7), fc.array(fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 7), { maxLength: 2 })).map(([first, rest]) => [first, ...rest]),
+  weight: fc.constantFrom(0, 1, 2, 3),
+  form: fc.constantFrom(0, 0, 1, 1, 2),
+}) as fc.Arbitrary<JamShape>;
+
+/** A loop-nest program (jamProgram), its sizes (n = 0..5) and data, for checkArrayCase and checkJamCase. */
+export function jamCaseArb(): fc.Arbitrary<ArrayCase & { readonly shape: JamShape }> {
+  return fc.record({
+    shape: jamShapeArb,
+    configs: fc.tuple(sizesArb, sizesArb),
+    data: fc.array(datum, { minLength: 61, maxLength: 61 }),
+  }).map((c) => ({ ...c, program: jamProgram(c.shape) }));
+}
+
+/**
+ * checkArrayCase (value against the evaluator, fGrad and fGradInto against f and finite
+ * differences), then fGrad against the gradient of the same program compiled with fHvp beside
+ * it, whose sweep is never unrolled (only the order of the additions may differ: 1e-12 of the
+ * largest entry). Returns whether the gradient's reverse sweep was unrolled and jammed.
+ */
+export function checkJamCase(c: ArrayCase, stats: ArrayStats = newStats()): boolean {
+  checkArrayCase(c, stats);
+  const jammed = compileSync(c.program.source, {});
+  const plain = compileSync(c.program.source, { derivatives: ['grad', 'hvp'] });
+  const fired = jammed.code!.includes('Unrolled and jammed by two');
+  expect(plain.code!.includes('Unrolled and jammed by two'), `unrolled beside fHvp\n${c.program.source}`).toBe(false);
+  const [mj, mp] = [instantiate(jammed.code!), instantiate(plain.code!)] as Record<string, Fn_>[];
+  for (const sizes of c.configs) {
+    const args = buildArgs(c.program.params, sizes, c.data);
+    const gj = (mj.fGrad(...args) as { gradient: Record<string, unknown> }).gradient;
+    const gp = (mp.fGrad(...args) as { gradient: Record<string, unknown> }).gradient;
+    const flat = (g: Record<string, unknown>) => Object.values(g).flatMap((v) => (typeof v === 'number' ? [v] : Array.from(v as ArrayLike<unknown>).flatMap((r) => (typeof r === 'number' ? [r] : Array.from(r as ArrayLike<number>)))));
+    const [a, b] = [flat(gj), flat(gp)];
+    const scale = Math.max(1, ...b.map(Math.abs));
+    a.forEach((v, k) => expect(Math.abs(v - b[k]) <= 1e-12 * scale, `entry ${k}: ${v} unrolled, ${b[k]} not\nat ${show(args)}\n${c.program.source}`).toBe(true));
+  }
+  return fired;
+}

@@ -1,0 +1,172 @@
+/**
+ * Unroll-and-jam by two of reversed loop nests (src/ad/unroll-and-jam.ts, issue 16): where it is
+ * applied (GMM's rows j over c < j, polyfit's k over j) and where it must not be (the IR-level
+ * exclusions: an adjoint read in the nest, directly or through a row of the same matrix, a plain
+ * store, a number set across iterations, inner bounds moving with the outer index otherwise than
+ * `c < j`), with gradients against the forward-mode oracle (test/oracle/arrays.ts), the same
+ * program's gradient compiled beside fHvp (never unrolled) and central finite differences
+ * (checkArraySource). The random loop nests are in test/arrays-properties.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { unrollAndJam } from '../src/ad/unroll-and-jam.ts';
+import { NameSupply } from '../src/ir/builder.ts';
+import { constant, variable, type Instr, type IrFunction, type Origin } from '../src/ir/ir.ts';
+import { compileSync } from '../src/index.ts';
+import { gmmData, gmmForward, polyData, polyForward, type GradValue } from './oracle/arrays.ts';
+import { checkArraySource } from './support/array-programs.ts';
+import { instantiate } from './support/instantiate.ts';
+
+const NOTE = 'Unrolled and jammed by two';
+type Module = Record<string, (...args: unknown[]) => { value: number; gradient: Record<string, GradValue> }>;
+
+function compiled(source: string, derivatives?: ('grad' | 'hvp')[]): { code: string; m: Module } {
+  const r = compileSync(source, { filename: 'jam.ad', ...(derivatives && { derivatives }) });
+  if (r.code === undefined) throw new Error(r.diagnostics.map((d) => `${d.code} ${d.message}`).join('; '));
+  return { code: r.code, m: instantiate(r.code) as unknown as Module };
+}
+
+const flat = (g: Record<string, GradValue>) =>
+  Object.values(g).flatMap((v) => (typeof v === 'number' ? [v] : v instanceof Float64Array ? Array.from(v) : v.flatMap((r) => Array.from(r))));
+
+/** Every entry within tol of the largest expected entry. */
+function expectNear(actual: Record<string, GradValue>, expected: Record<string, GradValue>, tol: number): void {
+  expect(Object.keys(actual)).toEqual(Object.keys(expected));
+  const [a, e] = [flat(actual), flat(expected)];
+  expect(a.length).toBe(e.length);
+  const scale = Math.max(1, ...e.map(Math.abs));
+  e.forEach((v, k) => {
+    if (!(Math.abs(a[k] - v) <= tol * scale)) expect.fail(`entry ${k}: ${a[k]}, expected ${v}`);
+  });
+}
+
+describe('GMM: rows j and j − 1 of the reversed loop over c < j per pass', () => {
+  const source = readFileSync(new URL('../examples/gmm.ad', import.meta.url), 'utf8');
+  const jammed = compiled(source);
+  const plain = compiled(source, ['grad', 'hvp']);
+
+  it('is applied to gmmGrad and gmmGradInto, with its comment, and never beside fHvp', () => {
+    const grad = jammed.code.slice(jammed.code.indexOf('function gmmGrad('), jammed.code.indexOf('function gmmGradInto('));
+    expect(grad).toContain(NOTE);
+    expect(grad).toMatch(/both rows' terms per index: \$dt\d+ read and written once for the two/i);
+    expect(grad).toMatch(/the higher row's term past the lower row's range, alone/i);
+    expect(jammed.code.slice(jammed.code.indexOf('function gmmGradInto('))).toContain(NOTE);
+    expect(plain.code).not.toContain(NOTE);
+    // The value function is not touched.
+    expect(jammed.code.slice(jammed.code.indexOf('function gmm('), jammed.code.indexOf('function gmmGrad('))).not.toContain(NOTE);
+  });
+
+  // D = 1: no pair, the odd row alone; D = 2: one pair, nothing left; D = 3, 5, 7: pairs and the odd row.
+  it.each([1, 2, 3, 4, 5, 7])('D = %i: value bit for bit, gradient against the forward-mode oracle and the unjammed sweep', (D) => {
+    const d = gmmData(D, 3, 4, 40 + D);
+    const args = [d.alpha, d.mu, d.q, d.l, d.x, 0.8, 1.5];
+    const r = jammed.m.gmmGrad(...args);
+    const p = plain.m.gmmGrad(...args);
+    expect(r.value).toBe(p.value);
+    expectNear(r.gradient, gmmForward(d.alpha, d.mu, d.q, d.l, d.x, 0.8, 1.5).gradient, 1e-12);
+    expectNear(r.gradient, p.gradient, 1e-14);
+  });
+});
+
+describe("polyfit: two k per pass over the reversed loop's j, d$c[j] written once for both", () => {
+  const source = 'fn polyfit(c: vec[n], const t: vec[m], const y: vec[m]) = sum(k: (sum(j: c[j] * t[k]^j) - y[k])^2) / m';
+  const jammed = compiled(source);
+
+  it('keeps both running powers, each its own, in the jammed loop', () => {
+    expect(jammed.code).toContain(NOTE);
+    expect(jammed.code).toContain('d$c read and written once for the two');
+    expect(jammed.code).toMatch(/running power of j\$\d+ \(one multiplication per iteration, not a power\): \$power\d+ and \$power\d+;/);
+  });
+
+  // m = 0: no iteration (the value is 0/0); 1: the odd one alone; 2: one pair; 7, 8: odd and even.
+  it.each([1, 2, 3, 7, 8])('m = %i (n = 4): gradient against the forward-mode oracle', (m) => {
+    const { c, t, y } = polyData(4, m, 7 + m);
+    const r = jammed.m.polyfitGrad(c, t, y);
+    expectNear(r.gradient, { c: polyForward(c, t, y).gradient.c! }, 1e-12);
+  });
+});
+
+describe('reduced loop nests: gradients against finite differences, and whether the pass applies', () => {
+  const x = [0.5, -0.2, 0.9, 1.3, -0.7];
+  const A = [x, x.map((v) => v * 0.5), x.map((v) => -v), x.map((v) => v + 0.25), x.map((v) => v * v)];
+  const at = (n: number) => [x.slice(0, n), A.slice(0, n).map((r) => r.slice(0, n)), 0.7];
+  // Sizes 0 to 5: no iteration, one (the odd one alone), one pair, a pair and the odd one, ...
+  const calls = [0, 1, 2, 3, 4, 5].map(at);
+  const cases: [name: string, source: string, applies: boolean][] = [
+    ['triangular, from 0', 'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 0..i: A[i, j] * x[j]))', true],
+    ['triangular, from 1 (the higher row alone only where 1 < i)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 1..i: A[i, j] * x[j]))', true],
+    ['rectangular, squared per row (GMM\'s shape)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(i: (x[i] + sum(j: A[i, j] * sin(x[j])))^2)', true],
+    ['a running power s^j in the inner loop, s differentiated', 'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 0..i: s^j * x[j]))', true],
+    ['two names for one matrix: rows i and j of A both read and their adjoints added to', 'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 0..i: A[i, j] * A[j, i] * x[j]))', true],
+    ['an outer range from 1 to n − 1', 'fn f(x: vec[n], A: mat[n, n], s) = sum(i in 1..n-1: x[i] * sum(j in 0..i: A[i, j] * x[j]))', true],
+    ['inner end i + 1 (moves with i, not the triangular form): refused', 'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 0..i+1: A[i, j] * x[j]))', false],
+    ['inner start i: refused', 'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in i..n: A[i, j] * x[j]))', false],
+    ['an inner loop under a zero guard (an array let): refused', 'fn f(x: vec[n], A: mat[n, n], s) {\n  let z[i] = sum(j in 0..i: A[i, j] * x[j])\n  return sum(i: x[i] * z[i])\n}', false],
+  ];
+  it.each(cases)('%s', (_, source, applies) => {
+    expect(compiled(source).code.includes(NOTE)).toBe(applies);
+    checkArraySource(source, calls);
+    const [j, p] = [compiled(source).m, compiled(source, ['grad', 'hvp']).m];
+    for (const args of calls) expectNear(j.fGrad(...args).gradient, p.fGrad(...args).gradient, 1e-14);
+  });
+});
+
+describe('the exclusions, on the IR: a nest is left as it is', () => {
+  const origin: Origin = { span: { start: 0, end: 0 }, statement: { start: 0, end: 0 } };
+  const load = (target: string, array: string, index: string): Instr => ({ kind: 'const', target, expr: { op: 'load', args: [variable(array), variable(index)] }, origin });
+  const addTo = (array: string, index: string, value: string): Instr => ({ kind: 'store', array, index: variable(index), expr: { op: 'copy', args: [variable(value)] }, accumulate: true, origin });
+  /** for j in 0..n (down) { for c in 0..j (down) { inner } }: the reverse sweep of a function. */
+  const nest = (inner: Instr[], before: Instr[] = [], innerTo = variable('j')): IrFunction => ({
+    name: 'f',
+    params: [],
+    body: [],
+    value: constant(0),
+    span: origin.span,
+    gradient: [],
+    reverse: [
+      ...before,
+      {
+        kind: 'loop',
+        index: 'j',
+        from: constant(0),
+        to: variable('n'),
+        descending: true,
+        origin,
+        body: [{ kind: 'loop', index: 'c', from: constant(0), to: innerTo, descending: true, body: inner, origin }],
+      },
+    ],
+  });
+  const jams = (fn: IrFunction) => unrollAndJam(fn, new NameSupply()).reverse !== fn.reverse && JSON.stringify(unrollAndJam(fn, new NameSupply()).reverse).includes(NOTE);
+  const rowOf = (target: string, matrix: string, r: number): Instr => ({ kind: 'const', target, expr: { op: 'row', args: [variable(matrix), constant(r)] }, origin });
+
+  it('takes the plain nest (the control): an addition into d at the inner index, reading another array', () => {
+    expect(jams(nest([load('t', 'a', 'c'), addTo('d', 'c', 't')]))).toBe(true);
+  });
+  it('not when the nest reads the adjoint array it adds into', () => {
+    expect(jams(nest([load('t', 'd', 'c'), addTo('d', 'c', 't')]))).toBe(false);
+  });
+  it('not when it reads it through a row of the same matrix', () => {
+    expect(jams(nest([load('t', 'r0', 'c'), addTo('r1', 'c', 't')], [rowOf('r0', 'dM', 0), rowOf('r1', 'dM', 1)]))).toBe(false);
+    // (Rows of another matrix are other memory: taken.)
+    expect(jams(nest([load('t', 'r0', 'c'), addTo('r1', 'c', 't')], [rowOf('r0', 'M', 0), rowOf('r1', 'dM', 1)]))).toBe(true);
+  });
+  it('not with a plain store (`=`, not `+=`)', () => {
+    expect(jams(nest([load('t', 'a', 'c'), { ...addTo('d', 'c', 't'), accumulate: false } as Instr]))).toBe(false);
+  });
+  it('not when a number of the enclosing code is set (not added to) or read after being added to', () => {
+    expect(jams(nest([load('t', 'a', 'c'), addTo('d', 'c', 't'), { kind: 'set', target: 'acc', expr: { op: 'copy', args: [variable('t')] }, origin }]))).toBe(false);
+    const added: Instr = { kind: 'add', target: 'acc', expr: { op: 'copy', args: [variable('t')] }, origin };
+    expect(jams(nest([load('t', 'a', 'c'), addTo('d', 'c', 't'), added]))).toBe(true);
+    expect(jams(nest([load('t', 'a', 'c'), addTo('d', 'c', 't'), added, { kind: 'const', target: 'u', expr: { op: 'mul', args: [variable('acc'), constant(2)] }, origin }]))).toBe(false);
+  });
+  it('not when the inner end is computed from the outer index (only `c < j` itself is)', () => {
+    const end: Instr = { kind: 'const', target: 'e', expr: { op: 'add', args: [variable('j'), constant(1)] }, origin };
+    const fn = nest([load('t', 'a', 'c'), addTo('d', 'c', 't')]);
+    const outer = fn.reverse![0] as Extract<Instr, { kind: 'loop' }>;
+    const moved: IrFunction = { ...fn, reverse: [{ ...outer, body: [end, { ...(outer.body[0] as Extract<Instr, { kind: 'loop' }>), to: variable('e') }] }] };
+    expect(jams(moved)).toBe(false);
+  });
+  it('not when the inner loop adds nothing at its own index (nothing to merge)', () => {
+    expect(jams(nest([load('t', 'a', 'c'), addTo('d', 'j', 't')]))).toBe(false);
+  });
+});
