@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkLoopCase, checkLoopCaseThroughCalls, loopCaseArb, newLoopStats } from './support/loop-programs.ts';
+import { checkLoopCase, checkLoopCaseThroughCalls, evaluateLoopProgram, loopCaseArb, newLoopStats, type LoopCase } from './support/loop-programs.ts';
 
 /**
  * Random programs with loops that carry state (test/support/loop-programs.ts): values against a
@@ -51,8 +51,8 @@ describe('random loops with state', () => {
 
   it('the same, reduced: y = rr(y, cos(y[0]) * (-1.9)), reverse mode checked while it keeps its digits', () => {
     // The values stay on y[0] = y[2], where rr contracts (×0.81 an iteration); rr's transpose
-    // grows the adjoint along y[0] − y[2] (×8.4 an iteration). At n = 3 the cancellation costs
-    // 4 digits and fGrad is compared itself; at n = 40 it costs 44 and fJvp is compared.
+    // grows the adjoint along y[0] − y[2] (×8.4 an iteration). At n = 3 the cancellation costs a
+    // few digits and fGrad is compared itself; at n = 40 about 40 (more than a double has) and fJvp is.
     const program = {
       state: [],
       array: { k: 'fn', f: 'tanh', a: { k: 'fn', f: 'sin', a: { k: 'bin', op: '+', a: { k: 'var', name: 'p' }, b: { k: 'var', name: 'p' } } } },
@@ -66,5 +66,15 @@ describe('random loops with state', () => {
       expect(stats.compared, `n = ${n}`).toBe(2);
       expect(stats.illConditioned, `n = ${n}`).toBe(illConditioned);
     }
+  });
+
+  it('an array gradient at a = −0 is +0, as the sweep adds it into zeros (seed 1596269426)', () => {
+    // grad(ga, y)(y, p * 0)[1] with p < 0: the term cos(y_1·a)·a is −0, and ga's reverse sweep adds
+    // it into its array of zeros (d$y[i] += …), so the gradient is 0 + −0 = +0 and s0·(+0) is +0.
+    // The evaluator returned the bare term, −0, and s0·(−0) = −0 (the seed's program carried that
+    // zero through y and rr to its result).
+    const c = {"program":{"state":[{"name":"s0","init":{"k":"fn","f":"tanh","a":{"k":"var","name":"q"}}}],"array":{"k":"fn","f":"atan","a":{"k":"var","name":"q"}},"loop":{"kind":"for"},"body":[{"k":"let","name":"a","value":{"k":"fn","f":"tanh","a":{"k":"var","name":"t"}}},{"k":"set","name":"s0","value":{"k":"fn","f":"sin","a":{"k":"bin","op":"*","a":{"k":"var","name":"s0"},"b":{"k":"agrad","arg":{"k":"bin","op":"*","a":{"k":"var","name":"p"},"b":{"k":"num","v":0}},"at":1}}}}],"result":{"k":"var","name":"s0"}},"p":-0.45,"q":0.33,"n":1};
+    expect(Object.is(evaluateLoopProgram(c.program as LoopCase['program'], c), 0)).toBe(true);
+    checkLoopCase(c as LoopCase);
   });
 });

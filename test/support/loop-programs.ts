@@ -329,13 +329,15 @@ function evaluate(e: Expr, env: Env, i = -1): number {
     case 'grad':
       return Math.cos(evaluate(e.a, env, i)) * evaluate(e.b, env, i);
     case 'agrad': {
-      // ga's derivatives, written out (see ga above); ∂/∂a summed as its reverse sweep adds the
-      // terms, from 0 and the last term first (the values are compared bit for bit, -0 included).
+      // ga's derivatives, written out (see ga above), as its reverse sweep adds them: ∂/∂a from 0
+      // and the last term first, ∂/∂y_k into an array of zeros (README: fGrad adds each adjoint
+      // into a 0 it starts from). The values are compared bit for bit, −0 included: 0 + −0 is +0,
+      // so ∂/∂y_k at a = −0 is +0, not the bare term's −0 (seed 1596269426).
       const a = evaluate(e.arg, env);
       const y = env.y;
       if (e.at === undefined) return 0 + Math.cos(y[2] * a) * y[2] + Math.cos(y[1] * a) * y[1] + Math.cos(y[0] * a) * y[0];
       const k = e.at === 'i' ? i : e.at === 'rev' ? 2 - i : e.at;
-      return Math.cos(y[k] * a) * a;
+      return 0 + Math.cos(y[k] * a) * a;
     }
   }
 }
