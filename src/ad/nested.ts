@@ -2,6 +2,7 @@ import type { NameSupply } from '../ir/builder.ts';
 import { constant, declaredIn, forEachInstr, variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import { isAdjointName, isTangentName, nestedAdjointBase, nestedTangentBase } from '../emit/names.ts';
 import type { NestedHow } from '../ir/lower.ts';
+import { renameVariables } from '../ir/rename.ts';
 import { reverseMode } from './reverse.ts';
 import { forwardMode } from './forward.ts';
 
@@ -201,52 +202,4 @@ function valuesApart(block: readonly Instr[], names: NameSupply): Instr[] {
       ];
     });
   return split(block);
-}
-
-/** The instructions with every definition and use of some variables renamed. */
-function renameVariables(block: readonly Instr[], renames: ReadonlyMap<string, string>): Instr[] {
-  const name = (n: string) => renames.get(n) ?? n;
-  const operand = (o: Operand): Operand => (o.kind === 'var' && renames.has(o.name) ? variable(renames.get(o.name)!) : o);
-  const expr = (e: Expr): Expr => ({ ...e, args: e.args.map(operand) });
-  const rename = (b: readonly Instr[]): Instr[] =>
-    b.map((i): Instr => {
-      switch (i.kind) {
-        case 'const':
-        case 'set':
-        case 'add':
-          return { ...i, target: name(i.target), expr: expr(i.expr) };
-        case 'let':
-          return { ...i, target: name(i.target), ...(i.expr && { expr: expr(i.expr) }) };
-        case 'if':
-          return { ...i, condition: operand(i.condition), then: rename(i.then), else: rename(i.else) };
-        case 'loop': {
-          const r = i.reduction;
-          const reduction = r && {
-            ...r,
-            value: operand(r.value),
-            target: name(r.target),
-            ...(r.arg && { arg: name(r.arg) }),
-            ...(r.nonzero && { nonzero: name(r.nonzero) }),
-            ...(r.zeros && { zeros: name(r.zeros) }),
-          };
-          return {
-            ...i,
-            index: name(i.index),
-            from: operand(i.from),
-            to: operand(i.to),
-            body: rename(i.body),
-            ...(reduction && { reduction }),
-            ...(i.exit && { exit: { body: rename(i.exit.body), condition: operand(i.exit.condition), trips: name(i.exit.trips) } }),
-            ...(i.carried && { carried: i.carried.map(name) }),
-          };
-        }
-        case 'store':
-          return { ...i, array: name(i.array), index: operand(i.index), expr: expr(i.expr) };
-        case 'array':
-          return { ...i, target: name(i.target), length: operand(i.length), ...(i.rows && { rows: operand(i.rows) }) };
-        case 'check':
-          return { ...i, index: operand(i.index), length: operand(i.length), ...(i.from && { from: operand(i.from) }) };
-      }
-    });
-  return rename(block);
 }

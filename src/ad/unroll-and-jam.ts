@@ -2,6 +2,7 @@ import type { NameSupply } from '../ir/builder.ts';
 import { constant, forEachInstr, readsOf, variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import { isRunningPowerName } from '../emit/names.ts';
 import { addOncePerElement } from './accumulate-once.ts';
+import { renameVariables } from '../ir/rename.ts';
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
 
@@ -166,29 +167,9 @@ function freshNames(block: readonly Instr[], renames: Map<string, string>, names
   });
 }
 
+/** A block with some variables renamed; its loops' comments name the copies (`renameNote`). */
 function renameBlock(block: readonly Instr[], renames: ReadonlyMap<string, string>): Instr[] {
-  const name = (n: string) => renames.get(n) ?? n;
-  const operand = (o: Operand): Operand => (o.kind === 'var' && renames.has(o.name) ? variable(renames.get(o.name)!) : o);
-  const expr = (e: Expr): Expr => ({ ...e, args: e.args.map(operand) });
-  return block.map((i): Instr => {
-    switch (i.kind) {
-      case 'const':
-      case 'set':
-      case 'add':
-        return { ...i, target: name(i.target), expr: expr(i.expr) };
-      case 'let':
-        return { ...i, target: name(i.target), expr: i.expr && expr(i.expr) };
-      case 'store':
-        return { ...i, array: name(i.array), index: operand(i.index), expr: expr(i.expr), ...(i.old && { old: operand(i.old) }) };
-      case 'if':
-        return { ...i, condition: operand(i.condition), then: renameBlock(i.then, renames), else: renameBlock(i.else, renames) };
-      case 'loop':
-        return { ...i, index: name(i.index), from: operand(i.from), to: operand(i.to), body: renameBlock(i.body, renames), ...(i.carried && { carried: i.carried.map(name) }), ...(i.note && { note: renameNote(i.note, [renames]) }) };
-      default:
-        // (jammable admits no other kind.)
-        throw new Error(`internal error: unroll-and-jam cannot rename a '${i.kind}'`);
-    }
-  });
+  return renameVariables(block, renames, (note) => renameNote(note, [renames]));
 }
 
 function jam(nest: Nest, names: NameSupply): Instr[] {
