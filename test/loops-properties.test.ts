@@ -77,4 +77,19 @@ describe('random loops with state', () => {
     expect(Object.is(evaluateLoopProgram(c.program as LoopCase['program'], c), 0)).toBe(true);
     checkLoopCase(c as LoopCase);
   });
+  it('a zero derivative whose sign the compiler may drop: grad(gg, u)(p, 0 · (−0.1)) (seed -1241360018)', () => {
+    // cos(p) · (−0) is −0 by the chain rule; compiled, the constant adjoint −0 is skipped as zero and
+    // the result is +0. Both are 0: compared unsigned where the program takes a gradient.
+    const program = {
+      state: [],
+      loop: { kind: 'for' },
+      body: [],
+      result: { k: 'grad', a: { k: 'var', name: 'p' }, b: { k: 'bin', op: '*', a: { k: 'num', v: 0 }, b: { k: 'num', v: -0.1 } } },
+    } as const;
+    const c = { program, p: 0.05, q: 0.03, n: 2 } as unknown as LoopCase;
+    expect(Object.is(evaluateLoopProgram(c.program, c), -0)).toBe(true);
+    const stats = newLoopStats();
+    checkLoopCase(c, stats);
+    expect(stats.programs).toBe(1);
+  });
 });
