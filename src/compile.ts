@@ -210,8 +210,10 @@ function compileFunction(
   const reverse = want.hvp || want.hessian ? reverseMode(ir, names, { ...reverseOptions, guardZeros: false }) : undefined;
   // The gradient alone may keep logsumexp tapes (written by the JS emitter's loops: forward mode
   // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
-  const jamRows = !(want.hvp || want.hessian) && (options.target ?? 'js') === 'js';
-  const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: (options.target ?? 'js') === 'js', regroup: !(want.hvp || want.hessian) }) : undefined;
+  const onJs = (options.target ?? 'js') === 'js';
+  const gradientAlone = !(want.hvp || want.hessian);
+  const jamRows = gradientAlone && onJs;
+  const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: onJs, regroup: gradientAlone }) : undefined;
   // fJacobian takes reverse rows (fVjp's reverse sweep per output, from one forward sweep where it
   // can: ad/repeat-reverse.ts) when there are fewer outputs than inputs (2m < n where each row runs
   // both sweeps), else forward columns, several per run of the value (columnsPerSweep).

@@ -523,6 +523,9 @@ function emitJacobianColumns(fn: IrFunction, local: string, exported: string, co
     if (p.shape) out.push(`  const ${d.seeds[k]} = ${zeros(dimsOf(p))};`, at0);
   }));
   out.push(`  let $value, $j, ${rows ? '$m, $mc' : '$m'};`, at0);
+  // Column `column`'s place in the k-th input (`$k` when 0 ≤ it < the input's size), and the element $k of an input's array.
+  const indexIn = (column: string, k: number) => (offsets[k] === '0' ? column : `${column} - (${offsets[k]})`);
+  const elementK = (dims: readonly string[]) => (dims.length === 1 ? '[$k]' : `[($k / ${dims[1]}) | 0][$k % ${dims[1]}]`);
   // Sets (1) or clears (0) the seed of direction d: the element of column $b + d, if in p.
   const seed = (indent: string, d: number, one: 0 | 1) =>
     wrt.forEach((p, k) => {
@@ -533,8 +536,8 @@ function emitJacobianColumns(fn: IrFunction, local: string, exported: string, co
         return;
       }
       const dims = dimsOf(p);
-      const index = offsets[k] === '0' ? column : `${column} - (${offsets[k]})`;
-      const element = dims.length === 1 ? `${name}[$k]` : `${name}[($k / ${dims[1]}) | 0][$k % ${dims[1]}]`;
+      const index = indexIn(column, k);
+      const element = `${name}${elementK(dims)}`;
       out.push(`${indent}if (${index} >= 0 && ${index} < ${dims.join(' * ')}) { const $k = ${index}; ${element} = ${one}; }`, at0);
     });
   out.push(`  for (let $b = 0; $b === 0 || $b < $n; $b += ${K}) {`, at0);
@@ -562,9 +565,9 @@ function emitJacobianColumns(fn: IrFunction, local: string, exported: string, co
     const column = k === 0 ? '$b' : `$b + ${k}`;
     wrt.forEach((p, q) => {
       const dims = dimsOf(p);
-      const index = offsets[q] === '0' ? column : `${column} - (${offsets[q]})`;
+      const index = indexIn(column, q);
       const flatAt = rows ? '$i * $mc + $ic' : '$i';
-      const inner = dims.length === 0 ? '' : dims.length === 1 ? '[$k]' : `[($k / ${dims[1]}) | 0][$k % ${dims[1]}]`;
+      const inner = dims.length === 0 ? '' : elementK(dims);
       const loops = valueAt.map((i, n) => `for (let ${i} = 0; ${i} < ${valueDims[n]}; ${i}++) `).join('');
       const write = `${loops}$j${member(p.sourceName)}${at(valueAt)}${inner} = ${tangent}[${flatAt}];`;
       if (dims.length === 0) out.push(`    if (${column} === ${offsets[q]}) ${write}`, at0);
