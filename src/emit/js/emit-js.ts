@@ -1,7 +1,7 @@
 import type { LineMap } from '../../diagnostics/span.ts';
 import { headerName, printable } from '../../diagnostics/printable.ts';
 import { assertNever } from '../../syntax/ast.ts';
-import { definesOf, forEachInstr, isTwoPassLogsumexp, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../../ir/ir.ts';
+import { definesOf, isTwoPassLogsumexp, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../../ir/ir.ts';
 import { printWidth } from '../format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
@@ -756,11 +756,6 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
   const paramNames = [...options.first, ...fn.params.map((p) => p.name), ...options.sizes];
   const split = splitFunction(top, new Set(paramNames), results);
   if (split.chunks.length < 2) return undefined;
-  const arrays = new Set<string>();
-  forEachInstr(top, (i) => {
-    if (i.kind === 'array' || (i.kind === 'const' && i.expr.op === 'row')) arrays.add(i.target);
-  });
-  const holdsArrays = [...split.slots.keys()].some((v) => arrays.has(v));
   const scratch = scratchName(local);
   const slot = (v: string) => `${scratch}[${split.slots.get(v)}]`;
   const load = (v: string) => (split.booleans.has(v) ? `${slot(v)} !== 0` : slot(v));
@@ -769,7 +764,7 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
   const header = new Section();
   header.push(`// ${local} is split into ${split.chunks.length} functions so that V8 optimises each of them.`);
   // (Arrays cross chunks too: a plain array holds them and the numbers, a few per call.)
-  header.push(`const ${scratch} = ${holdsArrays ? `new Array(${Math.max(1, split.slots.size)}).fill(0)` : `new Float64Array(${Math.max(1, split.slots.size)})`};`);
+  header.push(`const ${scratch} = ${split.holdsArrays ? `new Array(${Math.max(1, split.slots.size)}).fill(0)` : `new Float64Array(${Math.max(1, split.slots.size)})`};`);
   sections.push(header);
   // Where each chunk starts in `top`: the reverse sweep starts at fn.body.length.
   let start = 0;
