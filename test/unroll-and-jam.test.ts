@@ -17,9 +17,10 @@ import { NameSupply } from '../src/ir/builder.ts';
 import { constant, variable, type Expr, type Instr, type IrFunction, type Operand, type Origin } from '../src/ir/ir.ts';
 import { compileSync } from '../src/index.ts';
 import { gmmData, gmmForward, polyData, polyForward, type GradValue } from './oracle/arrays.ts';
-import { checkArraySource } from './support/array-programs.ts';
+import fc from 'fast-check';
+import { checkArrayCase, checkArraySource, jamCaseArb, newStats } from './support/array-programs.ts';
 import { instantiate } from './support/instantiate.ts';
-import { both, compare, type Module as TargetModule } from './support/targets.ts';
+import { both, checkTargetsAgree, compare, type Module as TargetModule } from './support/targets.ts';
 import { compileToIr } from '../src/compile.ts';
 import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
 import { LineMap } from '../src/diagnostics/span.ts';
@@ -235,6 +236,21 @@ describe('on the wasm target: the same jammed sweep, within 1e-14 of the JS targ
     expect(notes.some((n) => /both rows' terms per index/i.test(n))).toBe(true);
     expect(notes.some((n) => /the higher row's term past the lower row's range, alone/i.test(n))).toBe(true);
   });
+
+  it('on 40 random loop nests (test/arrays-properties.test.ts has them on the JS target): the property on wasm, and wasm against JS', () => {
+    const stats = newStats();
+    let fired = 0;
+    fc.assert(
+      fc.property(jamCaseArb(), (c) => {
+        checkArrayCase(c, stats, { target: 'wasm' });
+        checkTargetsAgree(c);
+        if (compileSync(c.program.source, { target: 'wasm' }).code!.includes(NOTE)) fired++;
+      }),
+      { numRuns: 40, seed: 16 },
+    );
+    // (About 30% of the nests are taken.)
+    expect(fired).toBeGreaterThan(40 / 6);
+  }, 120_000);
 
   it('floor(n / 2) and n − floor(n / 2)·2 are integers with i32 twins, the second below 2', () => {
     const origin: Origin = { span: { start: 0, end: 0 }, statement: { start: 0, end: 0 } };
