@@ -212,7 +212,6 @@ function compileFunction(
   // over the gradient, for fHvp, uses the reverse sweep above instead; the wasm target has none).
   const onJs = (options.target ?? 'js') === 'js';
   const gradientAlone = !(want.hvp || want.hessian);
-  const jamRows = gradientAlone && onJs;
   const gradient = want.grad ? reverseMode(ir, names, { ...reverseOptions, logsumexpTapes: onJs, regroup: gradientAlone }) : undefined;
   // fJacobian takes reverse rows (fVjp's reverse sweep per output, from one forward sweep where it
   // can: ad/repeat-reverse.ts) when there are fewer outputs than inputs (2m < n where each row runs
@@ -221,8 +220,8 @@ function compileFunction(
   return {
     value,
     // Two outer iterations per pass of a reversed loop nest whose inner loop adds into elements at
-    // its own index (ad/unroll-and-jam.ts): fGrad's own sweep only (regrouped, as above), JS target.
-    ...(gradient && { gradient: jamRows ? unrollAndJam(optimize(gradient, names), names) : optimize(gradient, names) }),
+    // its own index (ad/unroll-and-jam.ts): fGrad's own sweep only (regrouped, as above), both targets.
+    ...(gradient && { gradient: gradientAlone ? unrollAndJam(optimize(gradient, names), names) : optimize(gradient, names) }),
     ...(vjp && { vjp, exportVjp: want.vjp, rowsFromOneForwardSweep: want.jacobian && reverseSweepRepeatable(vjp) }),
     ...(want.jvp && { jvp: optimize(forwardMode(ir, names), names), exportJvp: true }),
     ...(want.jacobian && { jacobian: true, jacobianColumns: optimize(forwardMode(ir, names, undefined, columnsPerSweep(ir)), names) }),

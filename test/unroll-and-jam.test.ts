@@ -5,17 +5,27 @@
  * store, a number set across iterations, inner bounds moving with the outer index otherwise than
  * `c < j`), with gradients against the forward-mode oracle (test/oracle/arrays.ts), the same
  * program's gradient compiled beside fHvp (never unrolled) and central finite differences
- * (checkArraySource). The random loop nests are in test/arrays-properties.test.ts.
+ * (checkArraySource). The random loop nests are in test/arrays-properties.test.ts. On the wasm
+ * target: the same programs' gradients against the JS target's (1e-14 of the largest entry), the
+ * jammed loops run as f64x2 vectors, and the integers the pass computes (floor(n / 2) pairs, the
+ * odd row left) have i32 twins with bounds that let them.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { unrollAndJam } from '../src/ad/unroll-and-jam.ts';
 import { NameSupply } from '../src/ir/builder.ts';
-import { constant, variable, type Instr, type IrFunction, type Origin } from '../src/ir/ir.ts';
+import { constant, variable, type Expr, type Instr, type IrFunction, type Operand, type Origin } from '../src/ir/ir.ts';
 import { compileSync } from '../src/index.ts';
 import { gmmData, gmmForward, polyData, polyForward, type GradValue } from './oracle/arrays.ts';
-import { checkArraySource } from './support/array-programs.ts';
+import fc from 'fast-check';
+import { checkArrayCase, checkArraySource, jamCaseArb, newStats } from './support/array-programs.ts';
 import { instantiate } from './support/instantiate.ts';
+import { both, checkTargetsAgree, compare, type Module as TargetModule } from './support/targets.ts';
+import { compileToIr } from '../src/compile.ts';
+import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
+import { LineMap } from '../src/diagnostics/span.ts';
+import { ModuleBuilder } from '../src/emit/wasm/module.ts';
+import { integerBounds, selectFunction } from '../src/emit/wasm/select.ts';
 
 const NOTE = 'Unrolled and jammed by four';
 type Module = Record<string, (...args: unknown[]) => { value: number; gradient: Record<string, GradValue> }>;
@@ -174,5 +184,97 @@ describe('the exclusions, on the IR: a nest is left as it is', () => {
   });
   it('not when the inner loop adds nothing at its own index (nothing to merge)', () => {
     expect(jams(nest([load('t', 'a', 'c'), addTo('d', 'j', 't')]))).toBe(false);
+  });
+});
+
+/** Both targets' results for one call: wasm within 1e-14 of the JS target's largest gradient entry (or value). */
+function sameOnBothTargets(m: { js: TargetModule; wasm: TargetModule }, name: string, args: unknown[], where: string): void {
+  const js = m.js[name](...args) as { value: number; gradient: Record<string, GradValue> };
+  const scale = Math.max(Math.abs(js.value), ...flat(js.gradient).map(Math.abs));
+  compare(m.wasm[name](...args), js, scale, where);
+}
+
+describe('on the wasm target: the same jammed sweep, within 1e-14 of the JS target', () => {
+  const gmm = both(readFileSync(new URL('../examples/gmm.ad', import.meta.url), 'utf8'));
+  const polyfit = both('fn polyfit(c: vec[n], const t: vec[m], const y: vec[m]) = sum(k: (sum(j: c[j] * t[k]^j) - y[k])^2) / m');
+
+  it('is applied there too, and the exports are WebAssembly', () => {
+    const grad = gmm.code.slice(gmm.code.indexOf('function gmmGrad('), gmm.code.indexOf('function gmmGradInto('));
+    expect(grad).toContain(NOTE);
+    expect(gmm.wasm.gmmGrad.name).toBe('gmmGrad$wasm');
+    expect(polyfit.code).toContain(NOTE);
+    expect(polyfit.wasm.polyfitGrad.name).toBe('polyfitGrad$wasm');
+  });
+  it.each([1, 2, 3, 4, 5, 7, 10, 16])('GMM at D = %i', (D) => {
+    const d = gmmData(D, 3, 9, 70 + D);
+    sameOnBothTargets(gmm, 'gmmGrad', [d.alpha, d.mu, d.q, d.l, d.x, 0.8, 1.5], `gmm D=${D}`);
+    // Against the forward-mode oracle too (independent of both sweeps).
+    expectNear((gmm.wasm.gmmGrad(d.alpha, d.mu, d.q, d.l, d.x, 0.8, 1.5) as { gradient: Record<string, GradValue> }).gradient, gmmForward(d.alpha, d.mu, d.q, d.l, d.x, 0.8, 1.5).gradient, 1e-12);
+  });
+  it.each([1, 2, 3, 7, 8])('polyfit at m = %i', (m) => {
+    const { c, t, y } = polyData(4, m, 7 + m);
+    sameOnBothTargets(polyfit, 'polyfitGrad', [c, t, y], `polyfit m=${m}`);
+  });
+  it('the reduced nests, taken and refused', () => {
+    const x = [0.5, -0.2, 0.9, 1.3, -0.7, 0.3, 1.1];
+    const A = x.map((_, r) => x.map((v, c) => Math.sin(r + 2 * c) * v));
+    for (const source of [
+      'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 0..i: A[i, j] * x[j]))',
+      'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 1..i: A[i, j] * x[j]))',
+      "fn f(x: vec[n], A: mat[n, n], s) = sum(i: (x[i] + sum(j: A[i, j] * sin(x[j])))^2)",
+      'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 0..i: s^j * x[j]))',
+      'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 0..i: A[i, j] * A[j, i] * x[j]))',
+      'fn f(x: vec[n], A: mat[n, n], s) = sum(i in 1..n-1: x[i] * sum(j in 0..i: A[i, j] * x[j]))',
+      'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 0..i+1: A[i, j] * x[j]))',
+    ]) {
+      const m = both(source);
+      for (let n = 0; n <= 7; n++) sameOnBothTargets(m, 'fGrad', [x.slice(0, n), A.slice(0, n).map((r) => r.slice(0, n)), 0.7], `${source} at n=${n}`);
+    }
+  });
+
+  it("runs GMM's jammed inner loop and the higher rows' terms alone as f64x2 vectors", () => {
+    const source = readFileSync(new URL('../examples/gmm.ad', import.meta.url), 'utf8');
+    const bag = new DiagnosticBag();
+    const fn = compileToIr(source, bag)!.functions.find((f) => f.value.name === 'gmm')!.gradient!;
+    const all = [...fn.body, ...fn.reverse!];
+    const selected = selectFunction(fn, all, [{ operand: fn.value }], new ModuleBuilder(new LineMap(source)));
+    const notes = selected.vectorized.map((l) => (l.kind === 'loop' ? (l.note ?? '') : ''));
+    expect(notes.some((n) => /the four rows' terms per index/i.test(n))).toBe(true);
+    expect(notes.some((n) => /a higher row's terms past the lowest row's range, alone/i.test(n))).toBe(true);
+  });
+
+  it('on 40 random loop nests (test/arrays-properties.test.ts has them on the JS target): the property on wasm, and wasm against JS', () => {
+    const stats = newStats();
+    let fired = 0;
+    fc.assert(
+      fc.property(jamCaseArb(), (c) => {
+        checkArrayCase(c, stats, { target: 'wasm' });
+        checkTargetsAgree(c);
+        if (compileSync(c.program.source, { target: 'wasm' }).code!.includes(NOTE)) fired++;
+      }),
+      { numRuns: 40, seed: 16 },
+    );
+    // (About 30% of the nests are taken.)
+    expect(fired).toBeGreaterThan(40 / 6);
+  }, 120_000);
+
+  it('floor(n / 2) and n − floor(n / 2)·2 are integers with i32 twins, the second below 2', () => {
+    const origin: Origin = { span: { start: 0, end: 0 }, statement: { start: 0, end: 0 } };
+    const def = (target: string, op: 'div' | 'floor' | 'mul' | 'sub', args: Operand[]): Instr => ({ kind: 'const', target, expr: { op, args } as Expr, origin });
+    const fn: IrFunction = { name: 'f', params: [{ name: 'x', sourceName: 'x', isConst: false, shape: { kind: 'vec', sizes: [{ name: 'n', sourceName: 'n' }] } }], body: [], value: constant(0), span: origin.span };
+    const body = [
+      def('h', 'div', [variable('n'), constant(2)]),
+      def('p', 'floor', [variable('h')]),
+      def('p2', 'mul', [variable('p'), constant(2)]),
+      def('r', 'sub', [variable('n'), variable('p2')]),
+      def('q', 'div', [variable('n'), constant(3)]),
+      def('fq', 'floor', [variable('q')]),
+    ];
+    const ints = integerBounds(fn, body);
+    expect(ints.get('p')).toBe(2 ** 28);
+    expect(ints.get('r')).toBe(1);
+    expect(ints.has('h')).toBe(false);
+    // (Only a power of two's quotient: n / 3 has no shift.)
+    expect(ints.has('fq')).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import type { NameSupply } from '../ir/builder.ts';
 import { constant, declaredIn, definesOf, forEachInstr, isTwoPassLogsumexp, variable, type Expr, type Instr, type Op, type Operand } from '../ir/ir.ts';
+import { renameVariables } from '../ir/rename.ts';
 
 export type Loop = Extract<Instr, { kind: 'loop' }>;
 
@@ -244,51 +245,5 @@ export function cloneBody(
     return made;
   };
   const ren = (o: Operand): Operand => (o.kind === 'var' && renames.has(o.name) ? variable(renames.get(o.name)!) : o);
-  const renName = (n: string) => renames.get(n) ?? n;
-  const expr = <E extends { op: string; args: readonly Operand[] }>(e: E): E => ({ ...e, args: e.args.map(ren) });
-  const copy = (b: readonly Instr[]): Instr[] =>
-    b.map((i): Instr => {
-      switch (i.kind) {
-        case 'const':
-          return { ...i, expr: expr(i.expr), target: fresh(i.target) };
-        case 'let':
-          return { ...i, ...(i.expr && { expr: expr(i.expr) }), target: fresh(i.target) };
-        case 'set':
-        case 'add':
-          return { ...i, target: renName(i.target), expr: expr(i.expr) };
-        case 'if':
-          return { ...i, condition: ren(i.condition), then: copy(i.then), else: copy(i.else) };
-        case 'loop': {
-          const from = ren(i.from);
-          const to = ren(i.to);
-          const index = fresh(i.index);
-          const body = copy(i.body);
-          const r = i.reduction;
-          // A reduction in a branch assigns variables declared (and so renamed) before it.
-          const state = (name: string) => (i.declared ? renName(name) : fresh(name));
-          const reduction = r && {
-            ...r,
-            value: ren(r.value),
-            target: state(r.target),
-            ...(r.arg && { arg: state(r.arg) }),
-            ...(r.nonzero && { nonzero: state(r.nonzero) }),
-            ...(r.zeros && { zeros: state(r.zeros) }),
-            ...(r.tape && { tape: { ...r.tape, offset: ren(r.tape.offset), scale: state(r.tape.scale) } }),
-          };
-          // A while's condition block comes before the body; its trip count and the carried state
-          // are declared before the loop (renamed with it when the loop is in the block copied).
-          const exit = i.exit && { body: copy(i.exit.body), condition: ren(i.exit.condition), trips: renName(i.exit.trips) };
-          const carried = i.carried?.map(renName);
-          const carriedArrays = i.carriedArrays?.map((a) => ({ name: renName(a.name), length: ren(a.length) }));
-          return { ...i, index, from, to, body, ...(reduction && { reduction }), ...(exit && { exit }), ...(carried && { carried }), ...(carriedArrays && { carriedArrays }) };
-        }
-        case 'store':
-          return { ...i, array: renName(i.array), index: ren(i.index), expr: expr(i.expr), ...(i.old && { old: ren(i.old) }) };
-        case 'array':
-          return { ...i, length: ren(i.length), ...(i.rows && { rows: ren(i.rows) }), target: i.declared ? renName(i.target) : fresh(i.target) };
-        case 'check':
-          return { ...i, index: ren(i.index), length: ren(i.length), ...(i.from && { from: ren(i.from) }) };
-      }
-    });
-  return { instrs: copy(block), renamed: ren };
+  return { instrs: renameVariables(block, renames, undefined, fresh), renamed: ren };
 }

@@ -34,9 +34,11 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  *     the outer index itself (the triangular `c < j`);
  *   - the inner loop adds into an element indexed by its own index in an array every copy shares
  *     (else there is nothing to merge and the pass is not worth its code).
- * Run on the optimised reverse sweep of fGrad (and fGradInto) of the JavaScript target only: never
- * on a sweep that is differentiated again (fHvp, fHessian, nested gradients), whose sums must keep
- * their order to equal fGrad's bits; the compile driver does not call it there.
+ * Run on the optimised reverse sweep of fGrad (and fGradInto), on both targets (the wasm target
+ * vectorises the jammed inner loop: its `let` of the rows' terms and their additions into rows of
+ * one matrix, emit/wasm/vectorize.ts; and twins `floor(n / 4)` as an i32, emit/wasm/select.ts):
+ * never on a sweep that is differentiated again (fHvp, fHessian, nested gradients), whose sums must
+ * keep their order to equal fGrad's bits; the compile driver does not call it there.
  */
 export function unrollAndJam(fn: IrFunction, names: NameSupply): IrFunction {
   if (!fn.reverse) return fn;

@@ -91,13 +91,23 @@ function inferKinds(fn: IrFunction, all: readonly Instr[]): Map<string, Kind> {
  * per access. The twin is exact modulo 2^32 (+ - * wrap as a ring), and an address is only formed
  * from an index the IR proved or checked in range (below 2^29 elements in a 4 GB memory), so the
  * twin equals it there. A loop whose bounds are small (below 2^31) counts with its i32 twin.
+ * `floor(a / 2^k)` of such an a below 2^31 is one too (unroll-and-jam's number of pairs, `floor(n
+ * / 2)`: ad/unroll-and-jam.ts), its twin a's shifted right arithmetically, which floors: each
+ * quotient's dividend and shift are put in `quotients`. And `a − floor(a / 2^k)·2^k` (the odd row
+ * left) is below 2^k, not a's bound plus twice the quotient's: the rows computed from it stay
+ * small enough for their loops to vectorise (vectorize.ts's bound).
  */
-export function integerBounds(fn: IrFunction, all: readonly Instr[]): Map<string, number> {
+export function integerBounds(fn: IrFunction, all: readonly Instr[], quotients = new Map<string, Quotient>()): Map<string, number> {
   const ints = new Map<string, number>();
   // An array length in a 4 GB memory.
   const sizeBound = 2 ** 29;
   for (const p of fn.params) for (const x of p.shape?.sizes ?? []) if (typeof x !== 'number') ints.set(x.name, sizeBound);
   const bound = (o: Operand): number | undefined => (o.kind === 'const' ? (Number.isSafeInteger(o.value) ? Math.abs(o.value) : undefined) : ints.get(o.name));
+  // x / 2^k of an integer x below 2^31 (not itself an integer): its floor is one.
+  const halves = new Map<string, Quotient>();
+  // floor(a / 2^k)·2^k, by name: a's remainder by 2^k is a minus it.
+  const multiples = new Map<string, Quotient>();
+  const same = (a: Operand, b: Operand) => (a.kind === 'const' ? b.kind === 'const' && a.value === b.value : b.kind === 'var' && a.name === b.name);
   forEachInstr(all, (i) => {
     if (i.kind === 'loop') {
       const b = Math.max(bound(i.from) ?? Infinity, bound(i.to) ?? Infinity);
@@ -105,8 +115,29 @@ export function integerBounds(fn: IrFunction, all: readonly Instr[]): Map<string
       return;
     }
     if (i.kind !== 'const') return;
+    const [x, d] = i.expr.args;
+    if (i.expr.op === 'div' && d.kind === 'const' && (bound(x) ?? Infinity) < 2 ** 31) {
+      const shift = Math.log2(d.value);
+      if (Number.isInteger(shift) && shift >= 1 && shift <= 30) halves.set(i.target, { dividend: x, shift });
+      return;
+    }
+    const half = i.expr.op === 'floor' && x.kind === 'var' ? halves.get(x.name) : undefined;
+    if (half) {
+      quotients.set(i.target, half);
+      ints.set(i.target, Math.ceil(bound(half.dividend)! / 2 ** half.shift));
+      return;
+    }
     const bs = i.expr.args.map(bound);
     if (bs.some((b) => b === undefined)) return;
+    if (i.expr.op === 'mul') {
+      const q = x.kind === 'var' ? quotients.get(x.name) : undefined;
+      if (q && d.kind === 'const' && d.value === 2 ** q.shift) multiples.set(i.target, q);
+    }
+    const multiple = i.expr.op === 'sub' && d.kind === 'var' ? multiples.get(d.name) : undefined;
+    if (multiple && same(x, multiple.dividend)) {
+      ints.set(i.target, 2 ** multiple.shift - 1);
+      return;
+    }
     const [a, b] = bs as number[];
     switch (i.expr.op) {
       case 'add':
@@ -130,6 +161,12 @@ export function integerBounds(fn: IrFunction, all: readonly Instr[]): Map<string
     }
   });
   return ints;
+}
+
+/** `floor(dividend / 2^shift)` (integerBounds). */
+export interface Quotient {
+  readonly dividend: Operand;
+  readonly shift: number;
 }
 
 /** Below this, an integer and its i32 twin are equal (with room for a loop counter's last step). */
@@ -170,6 +207,8 @@ export interface SelectedFunction {
   readonly locals: readonly ValueType[];
   readonly code: Bytes;
   readonly results: readonly ResultSlot[];
+  /** The loops run as f64x2 vectors (vectorize.ts), for tests. */
+  readonly vectorized: readonly Instr[];
 }
 
 /**
@@ -212,7 +251,7 @@ export function selectFunction(fn: IrFunction, instrs: readonly Instr[], results
     slots.push({ kind: 'array', rows: rows !== undefined });
   }
   s.code.byte(op.end);
-  return { locals: s.locals, code: s.code, results: slots };
+  return { locals: s.locals, code: s.code, results: slots, vectorized: s.vectorized };
 }
 
 /** The running state of one function's selection. */
@@ -220,12 +259,16 @@ export class Selector {
   readonly code = new Bytes();
   /** The locals declared after the parameters. */
   readonly locals: ValueType[] = [];
+  /** The loops vectorize.ts took. */
+  readonly vectorized: Instr[] = [];
   readonly kinds: Map<string, Kind>;
   private readonly index = new Map<string, number>();
   private readonly paramCount: number;
   /** The i32 twin of each integer-valued variable (integerBounds): loop indices' counters, sizes, offsets. */
   readonly shadows = new Map<string, number>();
   readonly ints: Map<string, number>;
+  /** The integers that are a floored quotient by a power of two (integerBounds), twinned by a shift. */
+  private readonly quotients = new Map<string, Quotient>();
   /** The row length (in elements) of each matrix: a parameter's second size, or a gradient matrix's length. */
   private readonly rowLength = new Map<string, Operand>();
   /** Arrays defined as a row or a copy of another: for the memory each one lies in (arrayRoot). */
@@ -241,7 +284,7 @@ export class Selector {
     readonly module: ModuleBuilder,
   ) {
     this.kinds = inferKinds(fn, all);
-    this.ints = integerBounds(fn, all);
+    this.ints = integerBounds(fn, all, this.quotients);
     const sig = signatureOf(fn);
     sig.params.forEach((p, n) => this.index.set(p.name, n));
     this.paramCount = sig.params.length;
@@ -535,7 +578,10 @@ export class Selector {
         this.check(i);
         return;
       case 'loop': {
-        if (vectorizeLoop(this, i)) return;
+        if (vectorizeLoop(this, i)) {
+          this.vectorized.push(i);
+          return;
+        }
         const split = splitMathLoop(this, i);
         if (split) {
           // A split's work array is dead after it: the heap pointer goes back (an outer loop
@@ -575,6 +621,13 @@ export class Selector {
       case 'copy':
         i32(a);
         break;
+      case 'floor': {
+        // floor(x / 2^k), x's twin exact (below 2^31): an arithmetic shift floors negative x too.
+        const q = this.quotients.get(target)!;
+        i32(q.dividend);
+        c.byte(op.i32_const).s32(q.shift).byte(op.i32_shr_s);
+        break;
+      }
       case 'min':
       case 'max': {
         i32(a);

@@ -38,6 +38,8 @@ interface Plan {
   readonly vectors: Set<string>;
   /** Outer variables the body adds into (`d$b += …`), accumulated in vectors. */
   readonly sums: string[];
+  /** Numbers the body defines with `let` and adds into (`let $t = a; $t += b`): a vector per copy, like a const's. */
+  readonly lets: Set<string>;
 }
 
 /** Whether the loop can run vectorised, and how: undefined when it cannot. */
@@ -47,9 +49,15 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
   const bound = (o: Operand) => (o.kind === 'const' ? (Number.isSafeInteger(o.value) ? Math.abs(o.value) : Infinity) : (s.ints.get(o.name) ?? Infinity));
   if (!(bound(loop.from) < vectorBound && bound(loop.to) < vectorBound)) return undefined;
   const defined = new Set<string>();
+  // A `let` is a value per iteration too when it has its expression and is only added to after
+  // (unroll-and-jam's two rows' terms for one element: ad/accumulate-once.ts's addOncePerElement).
+  const lets = new Set<string>();
   for (const i of loop.body) {
     if (i.kind === 'const') defined.add(i.target);
-    else if (i.kind !== 'store' && i.kind !== 'add') return undefined;
+    else if (i.kind === 'let' && i.expr) {
+      defined.add(i.target);
+      lets.add(i.target);
+    } else if (i.kind !== 'store' && i.kind !== 'add') return undefined;
   }
   const invariant = (o: Operand) => o.kind === 'const' || (!defined.has(o.name) && o.name !== loop.index);
   const offsets = new Map<string, readonly Operand[]>([[loop.index, []]]);
@@ -61,7 +69,7 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
   const arrayOperand = (o: Operand) => o.kind === 'var' && invariant(o) && s.kinds.get(o.name) === 'ptr';
   // Reads and writes of arrays, to check no iteration reads what another writes.
   const loads: { array: string; index: Operand }[] = [];
-  const stores: { array: string; index: Operand }[] = [];
+  const stores: { array: string; index: Operand; accumulate: boolean }[] = [];
   const exprOk = (e: Expr): boolean => {
     if (e.op === 'load') {
       if (!arrayOperand(e.args[0])) return false;
@@ -74,7 +82,10 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
     return false;
   };
   for (const i of loop.body) {
-    if (i.kind === 'const') {
+    if (i.kind === 'let') {
+      if (!exprOk(i.expr!)) return undefined;
+      vectors.add(i.target);
+    } else if (i.kind === 'const') {
       const [a, b] = i.expr.args;
       const offsetOf = (o: Operand) => (o.kind === 'var' ? offsets.get(o.name) : undefined);
       if (i.expr.op === 'copy' && offsetOf(a)) {
@@ -94,8 +105,13 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
     } else if (i.kind === 'store') {
       if (!(i.index.kind === 'var' && offsets.has(i.index.name)) || !(s.kinds.get(i.array) === 'ptr' && !defined.has(i.array))) return undefined;
       if (!exprOk(i.expr)) return undefined;
-      stores.push({ array: i.array, index: i.index });
+      stores.push({ array: i.array, index: i.index, accumulate: i.accumulate === true && !i.old });
     } else if (i.kind === 'add') {
+      // Into a `let` of the body defined before: that lane's value grows (each copy its own vector).
+      if (lets.has(i.target) && vectors.has(i.target)) {
+        if (!exprOk(i.expr)) return undefined;
+        continue;
+      }
       if (defined.has(i.target) || s.kinds.get(i.target) !== 'f64' || sums.includes(i.target)) return undefined;
       if (!exprOk(i.expr)) return undefined;
       sums.push(i.target);
@@ -108,20 +124,26 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
   // known at the end).
   const values = (e: Expr) => (e.op === 'load' ? [] : e.args);
   for (const i of loop.body) {
-    const reads = i.kind === 'const' ? (offsets.has(i.target) ? [] : values(i.expr)) : i.kind === 'store' || i.kind === 'add' ? values(i.expr) : [];
+    const reads = i.kind === 'const' ? (offsets.has(i.target) ? [] : values(i.expr)) : i.kind === 'store' || i.kind === 'add' || i.kind === 'let' ? values(i.expr!) : [];
     for (const o of reads) if (o.kind === 'var' && (offsets.has(o.name) || sums.includes(o.name))) return undefined;
   }
   if (r && r.value.kind === 'var' && (offsets.has(r.value.name) || sums.includes(r.value.name))) return undefined;
-  // Arrays written: every access to the same memory (rows of one matrix included) is the same element as the write's.
+  // Arrays written: every access to the same memory (rows of one matrix included) is the same
+  // element as the write's, except that two accumulations (`+=`) into memory the loop does not
+  // otherwise read may be at other elements (unroll-and-jam's two rows of `d$L`, rows j and j − 1):
+  // each vector's addition loads, adds and stores before the next one loads (body, below), so where
+  // they met at one element both terms would still be added, in another order (rounding only).
   const root = (name: string) => s.arrayRoot(name);
   const key = (a: { array: string; index: Operand }) => `${a.array}|${a.index.kind === 'var' ? (offsets.get(a.index.name) ?? []).map((o) => (o.kind === 'var' ? o.name : o.value)).join('+') : '?'}`;
   for (const w of stores) {
     for (const other of [...loads, ...stores]) {
       if (root(other.array) !== root(w.array)) continue;
-      if (!(other.index.kind === 'var' && offsets.has(other.index.name)) || key(other) !== key(w)) return undefined;
+      if (!(other.index.kind === 'var' && offsets.has(other.index.name))) return undefined;
+      const bothAdd = w.accumulate && 'accumulate' in other && other.accumulate;
+      if (key(other) !== key(w) && !bothAdd) return undefined;
     }
   }
-  return { offsets, vectors, sums };
+  return { offsets, vectors, sums, lets };
 }
 
 /** Whether the loop can run vectorised. */
@@ -260,7 +282,7 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
     const pair = steps.length === 2;
     for (const [n, i] of loop.body.entries()) {
       if (i.kind === 'const' && p.offsets.has(i.target)) continue;
-      const e = i.kind === 'const' || i.kind === 'store' || i.kind === 'add' ? i.expr : undefined;
+      const e = i.kind === 'const' || i.kind === 'store' || i.kind === 'add' || i.kind === 'let' ? i.expr : undefined;
       if (pair && e && e.args.length === 1 && s.module.hasMath2(e.op) && !(i.kind === 'store' && i.accumulate && subtrahend(e))) {
         // Both vectors' arguments, one call, both results.
         const name = `$math2#${n}`;
@@ -271,8 +293,13 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
         ready.set(e, name);
       }
       for (const [lane, copy] of steps) {
-        if (i.kind === 'const') {
+        if (i.kind === 'const' || i.kind === 'let') {
+          vexpr(i.expr!, lane, copy);
+          c.byte(op.local_set).u32(vlocal(i.target, copy));
+        } else if (i.kind === 'add' && p.lets.has(i.target)) {
+          c.byte(op.local_get).u32(vlocal(i.target, copy));
           vexpr(i.expr, lane, copy);
+          simd(simdOp.f64x2_add);
           c.byte(op.local_set).u32(vlocal(i.target, copy));
         } else if (i.kind === 'store') {
           elementAddress(i.array, i.index);
