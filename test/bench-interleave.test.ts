@@ -131,6 +131,21 @@ describe("interleave", () => {
     // Passes of 10 ms start at 0, 10 and 20: three calls each, then one call each in the round.
     expect(m.calls.filter((c) => c === "a")).toHaveLength(4);
     expect(r.warmMs).toBe(30);
+    // No warm-up asked (the caller's own calls were it): the rounds start at once.
+    const quiet = machine(() => 1);
+    interleave(
+      { a: quiet.fn("a", 4) },
+      {
+        clock: "wall",
+        windowMs: 1,
+        warmMs: 0,
+        warmCalls: 0,
+        rounds: { min: 2, max: 2 },
+        now: quiet.now,
+        wallMs: quiet.now,
+      },
+    );
+    expect(quiet.calls).toHaveLength(2);
   });
 
   it("adds columns timed elsewhere once per round, so their ratios are per-round ratios too", () => {
