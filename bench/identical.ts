@@ -9,7 +9,8 @@
  *
  * The programs: every `.ad` file of the repository, let chains of 300 and 3,000 statements,
  * loops and branches in a row and nested loops (bench/shapes.ts), and programs drawn with fixed
- * seeds from the property generators (test/support/array-programs.ts, loop-programs.ts). Each is
+ * seeds from the property generators (test/support/array-programs.ts, loop-programs.ts,
+ * test/oracle), and call chains whose calls stay calls (bench/call-chains.ts). Each is
  * compiled with several option sets: the default (formatted), every derivative, source maps and
  * declarations, the wasm target, every call inlined or kept, and checkpointing forced.
  * Exit code 1 and the first differences printed when any output differs.
@@ -21,8 +22,11 @@ import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { chainSource } from './chain.ts';
 import { branchesInARow, loopsInARow, nestedLoops } from './shapes.ts';
+import { arrayDoublingChain, arrayLinearChain, doublingChain, linearChain } from './call-chains.ts';
 import { arrayProgramArb } from '../test/support/array-programs.ts';
 import { loopCaseArb, printLoopProgram } from '../test/support/loop-programs.ts';
+import { programArb } from '../test/oracle/arbitrary.ts';
+import { printProgram } from '../test/oracle/program.ts';
 import type { CompileOptions } from '../src/index.ts';
 
 type Compile = (source: string, options: CompileOptions) => unknown;
@@ -46,6 +50,10 @@ sources.push({ name: 'chain 300', source: chainSource(300) }, { name: 'chain 300
 sources.push({ name: 'loops in a row', source: loopsInARow(30) }, { name: 'nested loops', source: nestedLoops(6) }, { name: 'branches in a row', source: branchesInARow(30) });
 fc.sample(arrayProgramArb(), { seed: 15, numRuns: 100 }).forEach((p, k) => sources.push({ name: `array program ${k}`, source: p.source }));
 fc.sample(loopCaseArb({ gradients: true }), { seed: 16, numRuns: 60 }).forEach((c, k) => sources.push({ name: `loop program ${k}`, source: printLoopProgram(c.program) }));
+// Calls that stay calls (their forms are emitted once: keptFunctionSection), and scalar programs with calls.
+sources.push({ name: 'doubling call chain', source: doublingChain(12) }, { name: 'linear call chain', source: linearChain(60) });
+sources.push({ name: 'array doubling call chain', source: arrayDoublingChain(8) }, { name: 'array linear call chain', source: arrayLinearChain(30) });
+fc.sample(programArb(), { seed: 17, numRuns: 40 }).forEach((p, k) => sources.push({ name: `scalar program ${k}`, source: printProgram(p) }));
 
 const all = ['grad', 'jvp', 'vjp', 'jacobian', 'hessian', 'hvp'] as const;
 const optionSets: { name: string; options: CompileOptions }[] = [

@@ -25,14 +25,20 @@ export function accumulateOnce(block: readonly Instr[], names: NameSupply): Inst
   forEachInstr(block, (i) => {
     if ((i.kind === 'const' || i.kind === 'set') && i.expr.op === 'row') rows.add(i.target);
   });
-  const visit = (block: readonly Instr[]): Instr[] =>
-    block.flatMap((instr): Instr[] => {
-      if (instr.kind === 'if') return [{ ...instr, then: visit(instr.then), else: visit(instr.else) }];
-      if (instr.kind !== 'loop') return [instr];
-      const loop: Loop = { ...instr, body: visit(instr.body) };
-      if (loop.carried || loop.carriedArrays || loop.exit || loop.reduction || loop.schedule) return [loop];
-      return sumInLocals(loop, names, rows);
-    });
+  // (A loop, not flatMap: an array per instruction of the sweep was garbage.)
+  const visit = (block: readonly Instr[]): Instr[] => {
+    const out: Instr[] = [];
+    for (const instr of block) {
+      if (instr.kind === 'if') out.push({ ...instr, then: visit(instr.then), else: visit(instr.else) });
+      else if (instr.kind !== 'loop') out.push(instr);
+      else {
+        const loop: Loop = { ...instr, body: visit(instr.body) };
+        if (loop.carried || loop.carriedArrays || loop.exit || loop.reduction || loop.schedule) out.push(loop);
+        else out.push(...sumInLocals(loop, names, rows));
+      }
+    }
+    return out;
+  };
   return visit(block);
 }
 

@@ -2,7 +2,9 @@ import { forEachInstr, isBooleanOp, readsWhatItStores, type Instr, type IrFuncti
 import { isDifferentiable, rules } from './rules.ts';
 
 /** sign, floor, ceil: every partial is zero, so their results carry no derivative. */
-export const isFlat = (op: string) => isDifferentiable(op as never) && rules[op as keyof typeof rules].every((r) => r === null);
+export const isFlat = (op: string) => flat.has(op);
+// (Found once from the rules: asked for every instruction of activity analysis and forward mode.)
+const flat = new Set(Object.keys(rules).filter((op) => isDifferentiable(op as never) && rules[op as keyof typeof rules].every((r) => r === null)));
 
 /**
  * Forward activity analysis: the variables whose value depends on a differentiated (non-`const`)

@@ -287,11 +287,14 @@ export function copyElements(from: string, start: Operand, to: string, at: Opera
 
 /** Tapes every loop with carried state in a block, in `if` branches too (a loop's body is taped when the reverse sweep recomputes it). */
 export function tapeCarriedLoops(body: readonly Instr[], names: NameSupply, tapes: Tapes, budget: number): Instr[] {
-  return body.flatMap((i): Instr[] => {
-    if (i.kind === 'if') return [{ ...i, then: tapeCarriedLoops(i.then, names, tapes, budget), else: tapeCarriedLoops(i.else, names, tapes, budget) }];
-    if (i.kind === 'loop' && i.carried && !i.schedule) return tapeLoop(i, names, tapes, budget);
-    return [i];
-  });
+  // (A loop of pushes, not flatMap, which made an array per instruction.)
+  const out: Instr[] = [];
+  for (const i of body) {
+    if (i.kind === 'if') out.push({ ...i, then: tapeCarriedLoops(i.then, names, tapes, budget), else: tapeCarriedLoops(i.else, names, tapes, budget) });
+    else if (i.kind === 'loop' && i.carried && !i.schedule) out.push(...tapeLoop(i, names, tapes, budget));
+    else out.push(i);
+  }
+  return out;
 }
 
 /**
@@ -308,13 +311,14 @@ export function tapeCarriedLoops(body: readonly Instr[], names: NameSupply, tape
  * loop keeps one version.
  */
 export function storeEveryState(body: readonly Instr[], names: NameSupply, tapes: Tapes): Instr[] {
-  return body.flatMap((i): Instr[] => {
-    if (i.kind === 'if') return [{ ...i, then: storeEveryState(i.then, names, tapes), else: storeEveryState(i.else, names, tapes) }];
+  // (One instruction for each: map, not flatMap, which made an array per instruction.)
+  return body.map((i): Instr => {
+    if (i.kind === 'if') return { ...i, then: storeEveryState(i.then, names, tapes), else: storeEveryState(i.else, names, tapes) };
     const tape = i.kind === 'loop' && i.carried && !i.schedule ? tapes.get(i.index) : undefined;
-    if (i.kind !== 'loop' || !tape || isFalse(tape.fits)) return [i];
+    if (i.kind !== 'loop' || !tape || isFalse(tape.fits)) return i;
     const straight = straightLoop(i, tape, names);
-    if (isTrue(tape.fits)) return [straight];
-    return [{ kind: 'if', condition: tape.fits, then: [straight], else: [i], origin: i.origin }];
+    if (isTrue(tape.fits)) return straight;
+    return { kind: 'if', condition: tape.fits, then: [straight], else: [i], origin: i.origin };
   });
 }
 

@@ -60,31 +60,39 @@ export function saveNestedReductions(body: readonly Instr[], names: NameSupply, 
       }
       return extent;
     };
-    const rewrite = (block: readonly Instr[], around: readonly Loop[], inBranch: boolean): Instr[] =>
-      block.flatMap((i): Instr[] => {
-        if (i.kind === 'if') return [{ ...i, then: rewrite(i.then, around, true), else: rewrite(i.else, around, true) }];
-        if (i.kind !== 'loop') return [i];
-        const rewritten: Loop = { ...i, body: rewrite(i.body, [...around, i], inBranch) };
-        const [offset, loop] = tapeLogsumexp(saveCostlyValues(rewritten, around), around, inBranch);
-        if (!loop.reduction || around.length === 0 || !around.every((l) => known(l.from) && known(l.to))) return [...offset, loop];
-        const enclosing = around.map((l) => ({ index: l.index, from: l.from, extent: extentOf(l) }));
-        let length: Operand = enclosing[0].extent;
-        for (const e of enclosing.slice(1)) length = temp(prelude, loop.origin, 'mul', length, e.extent);
-        const values = definesOf(loop).map((name) => ({ name, array: names.saved() }));
-        for (const v of values) prelude.push({ kind: 'array', target: v.array, length, overwritten: true, note: 'results of a nested loop, for the reverse sweep', origin: loop.origin });
-        saved.set(loop.reduction.target, { enclosing, values });
-        const after: Instr[] = [];
-        let position: Operand | undefined;
-        for (const e of enclosing) {
-          const offset = temp(after, loop.origin, 'sub', variable(e.index), e.from);
-          position = position === undefined ? offset : temp(after, loop.origin, 'add', temp(after, loop.origin, 'mul', position, e.extent), offset);
-        }
-        for (const v of values) {
-          const note = 'stored for the reverse sweep, which would otherwise run this loop again';
-          after.push({ kind: 'store', array: v.array, index: position!, expr: { op: 'copy', args: [variable(v.name)] }, accumulate: false, note, origin: loop.origin });
-        }
-        return [...offset, loop, ...after];
-      });
+    // (Instructions other than ifs and loops, most, are pushed as they are: flatMap made an array for each.)
+    const rewrite = (block: readonly Instr[], around: readonly Loop[], inBranch: boolean): Instr[] => {
+      const out: Instr[] = [];
+      for (const i of block) {
+        if (i.kind === 'if' || i.kind === 'loop') out.push(...rewriteNested(i, around, inBranch));
+        else out.push(i);
+      }
+      return out;
+    };
+    const rewriteNested = (i: Instr, around: readonly Loop[], inBranch: boolean): Instr[] => {
+      if (i.kind === 'if') return [{ ...i, then: rewrite(i.then, around, true), else: rewrite(i.else, around, true) }];
+      if (i.kind !== 'loop') return [i];
+      const rewritten: Loop = { ...i, body: rewrite(i.body, [...around, i], inBranch) };
+      const [offset, loop] = tapeLogsumexp(saveCostlyValues(rewritten, around), around, inBranch);
+      if (!loop.reduction || around.length === 0 || !around.every((l) => known(l.from) && known(l.to))) return [...offset, loop];
+      const enclosing = around.map((l) => ({ index: l.index, from: l.from, extent: extentOf(l) }));
+      let length: Operand = enclosing[0].extent;
+      for (const e of enclosing.slice(1)) length = temp(prelude, loop.origin, 'mul', length, e.extent);
+      const values = definesOf(loop).map((name) => ({ name, array: names.saved() }));
+      for (const v of values) prelude.push({ kind: 'array', target: v.array, length, overwritten: true, note: 'results of a nested loop, for the reverse sweep', origin: loop.origin });
+      saved.set(loop.reduction.target, { enclosing, values });
+      const after: Instr[] = [];
+      let position: Operand | undefined;
+      for (const e of enclosing) {
+        const offset = temp(after, loop.origin, 'sub', variable(e.index), e.from);
+        position = position === undefined ? offset : temp(after, loop.origin, 'add', temp(after, loop.origin, 'mul', position, e.extent), offset);
+      }
+      for (const v of values) {
+        const note = 'stored for the reverse sweep, which would otherwise run this loop again';
+        after.push({ kind: 'store', array: v.array, index: position!, expr: { op: 'copy', args: [variable(v.name)] }, accumulate: false, note, origin: loop.origin });
+      }
+      return [...offset, loop, ...after];
+    };
     /**
      * A logsumexp emitted in two passes (isTwoPassLogsumexp) keeps its terms' exp(term - maximum)
      * for the reverse sweep, whose ∂R/∂term = exp(term - R) is then one load and a multiplication

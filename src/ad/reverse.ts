@@ -178,6 +178,9 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     return block;
   };
 
+  // (One closure for every instruction reversed, not one each.)
+  const isActive = (a: Operand) => a.kind === 'var' && active.has(a.name);
+
   const accumulate = (name: string, contribution: Expr | Operand) => {
     const existing = adjoints.get(name);
     const c = simplify(contribution);
@@ -333,7 +336,6 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             if (matrix) addedTo.add(matrix);
             break;
           }
-          const isActive = (a: Operand) => a.kind === 'var' && active.has(a.name);
           const y = variable(instr.target);
           const contribute =
             op === 'call'
@@ -503,6 +505,13 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       if (instr.kind === 'store' && !instr.accumulate && !(updatesUndone && instr.old) && instr.expr.op === 'copy' && instr.expr.args[0].kind === 'var') storedAt.set(instr.expr.args[0].name, instr);
     }
     const skipped = whole ? lastUpdate(body) : undefined;
+    // What the body declares, found once when first needed (it was found again for each
+    // accumulation and loop: quadratic in a large loop body).
+    let declared: Set<string> | undefined;
+    const declaredHere = () => (declared ??= declaredIn(body));
+    // What the body's own top level defines (isDefinedIn, for every stored value: a Set, found once).
+    let topDefined: Set<string> | undefined;
+    const definedAtTop = (name: string) => (topDefined ??= new Set(body.flatMap(definesOf))).has(name);
     for (const instr of body) {
       if (instr === skipped) {
         notRecomputed.add(originalOf(skipped.index));
@@ -520,7 +529,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
         case 'add':
           // An accumulation into a variable of the enclosing code (a nested gradient's adjoint)
           // is not a value of this iteration: running it again would add twice.
-          if (!declaredIn(body).has(instr.target)) continue;
+          if (!declaredHere().has(instr.target)) continue;
           b.emit(instr);
           continue;
         case 'loop': {
@@ -553,7 +562,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             } else if (whole) {
               b.emit({ ...(withoutStoresInto(withoutChecks(instr), tapeArrays) as Loop), note: 'recomputed for the reverse sweep' });
             } else {
-              const kept = valuesOnly([instr], declaredIn(body));
+              const kept = valuesOnly([instr], declaredHere());
               if (kept.length > 0) b.emit({ ...(kept[0] as Loop), note: 'recomputed for the reverse sweep' });
             }
             continue;
@@ -562,7 +571,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
           // A reduction's loop that also accumulates into a value of this body (forward mode's
           // tangent of a sum, `$tt += …`, in a nested jvp or Jacobian): its stored result does
           // not give that value, so it runs again, for its values only.
-          const local = declaredIn(body);
+          const local = declaredHere();
           let accumulatesLocal = false;
           forEachInstr(instr.body, (i) => (accumulatesLocal ||= (i.kind === 'add' || i.kind === 'set') && local.has(i.target) && !isDefinedIn(i.target, instr.body)));
           // A reduction's loop that also writes an array a whole iteration writes again (a nested
@@ -606,7 +615,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             b.emit({ kind: 'if', condition: values.stored, then: [load], else: [again], origin: instr.origin });
           } else if (store && valueTapes.scalars.has(store.array)) {
             b.emit(instr);
-          } else if (store && (store.index.kind === 'const' || !isDefinedIn(store.index.name, body) || definedBefore.has(store.index.name))) {
+          } else if (store && (store.index.kind === 'const' || !definedAtTop(store.index.name) || definedBefore.has(store.index.name))) {
             b.emit({ kind: 'const', target: instr.target, expr: { op: 'load', args: [variable(store.array), store.index] }, origin: instr.origin });
           } else {
             b.emit(instr);
@@ -986,8 +995,15 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
 
   // Variables defined before the reverse sweep at its top level (sizes, parameters, the forward
   // sweep's own): an array whose length reads only these is allocated once, before every loop.
-  const topLevel = new Set<string>([...fn.params.map((p) => p.name), ...forward.flatMap(definesOf)]);
-  for (const p of fn.params) for (const s of p.shape?.sizes ?? []) if (typeof s !== 'number') topLevel.add(s.name);
+  // (Made when a product first needs it: most functions have none.)
+  let topLevel: Set<string> | undefined;
+  const isTopLevel = (name: string) => {
+    if (!topLevel) {
+      topLevel = new Set<string>([...fn.params.map((p) => p.name), ...forward.flatMap(definesOf)]);
+      for (const p of fn.params) for (const s of p.shape?.sizes ?? []) if (typeof s !== 'number') topLevel.add(s.name);
+    }
+    return topLevel.has(name);
+  };
 
   /**
    * A product's partial products, for its reverse sweep: over the terms b_k, k = from..to-1
@@ -1003,7 +1019,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     const origin = loop.origin;
     // Allocated before every loop when the range is known there (a product in a loop whose range
     // does not depend on the loop's index), else here.
-    const outermost = [loop.from, loop.to].every((o) => o.kind === 'const' || topLevel.has(o.name));
+    const outermost = [loop.from, loop.to].every((o) => o.kind === 'const' || isTopLevel(o.name));
     const depth = outermost ? 0 : b.depth;
     const at = (instr: Instr) => b.emitAt(depth, instr);
     const step = (op: 'sub' | 'max' | 'add', x: Operand, y: Operand): Operand => {

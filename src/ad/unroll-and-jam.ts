@@ -55,15 +55,23 @@ export function unrollAndJam(fn: IrFunction, names: NameSupply): IrFunction {
     }
     return name;
   };
-  const visit = (block: readonly Instr[]): Instr[] =>
-    block.flatMap((instr): Instr[] => {
-      if (instr.kind === 'if') return [{ ...instr, then: visit(instr.then), else: visit(instr.else) }];
-      if (instr.kind !== 'loop') return [instr];
-      const nest = jammable(instr, root);
-      if (nest) return jam(nest, names);
-      if (instr.exit) return [{ ...instr, exit: { ...instr.exit, body: visit(instr.exit.body) }, body: visit(instr.body) }];
-      return [{ ...instr, body: visit(instr.body) }];
-    });
+  // (Instructions other than ifs and loops, most, are pushed as they are: flatMap made an array for each.)
+  const visit = (block: readonly Instr[]): Instr[] => {
+    const out: Instr[] = [];
+    for (const instr of block) {
+      if (instr.kind === 'if' || instr.kind === 'loop') out.push(...visitNested(instr));
+      else out.push(instr);
+    }
+    return out;
+  };
+  const visitNested = (instr: Instr): Instr[] => {
+    if (instr.kind === 'if') return [{ ...instr, then: visit(instr.then), else: visit(instr.else) }];
+    if (instr.kind !== 'loop') return [instr];
+    const nest = jammable(instr, root);
+    if (nest) return jam(nest, names);
+    if (instr.exit) return [{ ...instr, exit: { ...instr.exit, body: visit(instr.exit.body) }, body: visit(instr.body) }];
+    return [{ ...instr, body: visit(instr.body) }];
+  };
   return { ...fn, reverse: visit(fn.reverse) };
 }
 

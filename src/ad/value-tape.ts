@@ -50,6 +50,9 @@ export function newValueTapes(): ValueTapes {
 
 /** Rewrites each loop with state at the top level of a function body to keep its iterations' arrays (see ValueTape). */
 export function tapeIterationValues(body: readonly Instr[], names: NameSupply, tapes: ValueTapes, budget: number): Instr[] {
+  // Only loops with state at the top level are taped, and only arrays they use are moved: without
+  // one (straight-line code), nothing changes, and the walk below is skipped.
+  if (!body.some((i) => i.kind === 'loop' && i.carried)) return [...body];
   const allocations = new Map<string, Extract<Instr, { kind: 'array' }>>();
   const counts = new Map<string, number>();
   forEachInstr(body, (i) => {

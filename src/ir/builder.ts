@@ -68,7 +68,23 @@ export class Builder {
 
   emit(instr: Instr): void {
     this.current.push(instr);
-    for (const name of definesOf(instr)) this.homes.set(name, this.blocks.length - 1);
+    if (this.hoist) this.noteHomes(instr, this.blocks.length - 1);
+  }
+
+  /**
+   * Records the depth where an instruction's variables are defined (definesOf's, without making
+   * its array). Only a hoisting builder reads homes: the others (the reverse sweep's, forward
+   * mode's) keep none, which saves a Map write per instruction they build.
+   */
+  private noteHomes(instr: Instr, depth: number): void {
+    if (instr.kind === 'const' || instr.kind === 'let' || instr.kind === 'array') this.home(instr.target, depth);
+    else if (instr.kind === 'loop' && instr.reduction) for (const name of definesOf(instr)) this.home(name, depth);
+  }
+
+  /** Depth 0 is kept as no entry (homeOf reads a missing one as 0): straight-line code writes none. */
+  private home(name: string, depth: number): void {
+    if (depth > 0) this.homes.set(name, depth);
+    else if (this.homes.size > 0) this.homes.delete(name);
   }
 
   /** Runs fn with a fresh block and returns the instructions it emitted. */
@@ -83,7 +99,7 @@ export class Builder {
   /** The body of a loop over `index`: a block that operations not reading the index leave. */
   loopBody(index: string, fn: () => void): Instr[] {
     return this.block(() => {
-      this.homes.set(index, this.blocks.length - 1);
+      this.home(index, this.blocks.length - 1);
       fn();
     }, true);
   }
@@ -136,7 +152,7 @@ export class Builder {
    * (and pinned again where it is declared once the loop is built).
    */
   pin(name: string): void {
-    this.homes.set(name, this.blocks.length - 1);
+    this.home(name, this.blocks.length - 1);
   }
 
   /** The depth of the block being built. */
@@ -147,7 +163,7 @@ export class Builder {
   /** Emits an instruction at a depth from `depthFor`. */
   emitAt(depth: number, instr: Instr): void {
     this.blocks[depth].push(instr);
-    for (const name of definesOf(instr)) this.homes.set(name, depth);
+    if (this.hoist) this.noteHomes(instr, depth);
   }
 
   /**

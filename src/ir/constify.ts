@@ -3,9 +3,11 @@ import { forEachInstr, mapNested, type Instr, type IrFunction } from './ir.ts';
 /** A `let` that is never assigned again is a `const`: the passes after it may then move or share it. */
 export function constify(fn: IrFunction): IrFunction {
   const assigned = new Set<string>();
-  forEachInstr([...fn.body, ...(fn.reverse ?? [])], (i) => {
+  const note = (i: Instr) => {
     if (i.kind === 'set' || i.kind === 'add') assigned.add(i.target);
-  });
+  };
+  forEachInstr(fn.body, note);
+  if (fn.reverse) forEachInstr(fn.reverse, note);
   const rewrite = (block: readonly Instr[]): Instr[] =>
     block.map((i): Instr => {
       if (i.kind === 'if' || i.kind === 'loop') return mapNested(i, rewrite);

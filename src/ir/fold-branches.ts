@@ -14,14 +14,18 @@ import { constant, mapNested, type Instr, type IrFunction, type Operand } from '
 export function foldBranches(fn: IrFunction): IrFunction {
   const known = new Map<string, number>();
   const value = (o: Operand): Operand => (o.kind === 'var' && known.has(o.name) ? constant(known.get(o.name)!) : o);
+  const isKnown = (o: Operand) => o.kind === 'const' || known.has(o.name);
   let changed = false;
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const out: Instr[] = [];
     for (const instr of block) {
       if (instr.kind === 'const') {
-        const args = instr.expr.args.map(value);
-        const folded = instr.expr.op === 'copy' ? (args[0].kind === 'const' ? args[0].value : undefined) : fold({ ...instr.expr, args });
-        if (folded !== undefined) known.set(instr.target, folded);
+        // (Folded only when every argument is a constant, so nothing is allocated for the others, most.)
+        if (instr.expr.op !== 'call' && instr.expr.args.every(isKnown)) {
+          const args = instr.expr.args.map(value);
+          const folded = instr.expr.op === 'copy' ? (args[0] as { value: number }).value : fold({ ...instr.expr, args });
+          if (folded !== undefined) known.set(instr.target, folded);
+        }
         out.push(instr);
         continue;
       }

@@ -1,7 +1,7 @@
 import type { LineMap } from '../../diagnostics/span.ts';
 import { headerName, printable } from '../../diagnostics/printable.ts';
 import { assertNever } from '../../syntax/ast.ts';
-import { definesOf, forEachInstr, isTwoPassLogsumexp, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../../ir/ir.ts';
+import { definesOf, isTwoPassLogsumexp, readsOf, resultLength, type Callee, type Expr, type Instr, type IrFunction, type Operand, type Param } from '../../ir/ir.ts';
 import { printWidth } from '../format.ts';
 import { countInstructions, maxInstructionsPerFunction, splitFunction } from './split-function.ts';
 import { helpersFor } from './helpers.ts';
@@ -242,8 +242,9 @@ export function emitModule(input: EmitInput): Section[] {
   footer.push(`export { ${exports.join(', ')} };`);
   sections.push(footer);
   // Exactly the helpers the code calls (and those they call), whatever the parameters' types.
-  // (Read line by line: joining each section's lines here would copy the module once more.)
-  for (const helper of helpersFor(sections.flatMap((s) => s.lines))) {
+  // (Read line by line: joining each section's lines here, or listing them in one array, would
+  // copy the module once more.)
+  for (const helper of helpersFor(sections.map((s) => s.lines))) {
     if (helpers.lines.length > 0) helpers.push('');
     for (const line of helper.split('\n')) helpers.push(line);
   }
@@ -755,11 +756,6 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
   const paramNames = [...options.first, ...fn.params.map((p) => p.name), ...options.sizes];
   const split = splitFunction(top, new Set(paramNames), results);
   if (split.chunks.length < 2) return undefined;
-  const arrays = new Set<string>();
-  forEachInstr(top, (i) => {
-    if (i.kind === 'array' || (i.kind === 'const' && i.expr.op === 'row')) arrays.add(i.target);
-  });
-  const holdsArrays = [...split.slots.keys()].some((v) => arrays.has(v));
   const scratch = scratchName(local);
   const slot = (v: string) => `${scratch}[${split.slots.get(v)}]`;
   const load = (v: string) => (split.booleans.has(v) ? `${slot(v)} !== 0` : slot(v));
@@ -768,12 +764,12 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
   const header = new Section();
   header.push(`// ${local} is split into ${split.chunks.length} functions so that V8 optimises each of them.`);
   // (Arrays cross chunks too: a plain array holds them and the numbers, a few per call.)
-  header.push(`const ${scratch} = ${holdsArrays ? `new Array(${Math.max(1, split.slots.size)}).fill(0)` : `new Float64Array(${Math.max(1, split.slots.size)})`};`);
+  header.push(`const ${scratch} = ${split.holdsArrays ? `new Array(${Math.max(1, split.slots.size)}).fill(0)` : `new Float64Array(${Math.max(1, split.slots.size)})`};`);
   sections.push(header);
   // Where each chunk starts in `top`: the reverse sweep starts at fn.body.length.
   let start = 0;
   split.chunks.forEach((chunk, c) => {
-    const printer = new BodyPrinter(lines, inlinableTemporaries(chunk.instrs, [], new Set(chunk.liveOut)), fn.name, options.allocate);
+    const printer = new BodyPrinter(lines, inlinableTemporaries(chunk.instrs, [], chunk.liveOut), fn.name, options.allocate);
     const out = printer.out;
     out.push(`function ${chunkName(local, c + 1)}(${paramNames.join(', ')}) {`, fn.span.start);
     for (const v of chunk.liveIn) out.push(`  ${chunk.updated.has(v) ? 'let' : 'const'} ${v} = ${load(v)};`);
@@ -821,14 +817,14 @@ class BodyPrinter {
 
   constructor(
     private readonly lines: LineMap,
-    private readonly inlined: ReadonlyMap<string, Expr>,
+    private readonly inlined: Inlined,
     private readonly fnName = '',
     private readonly allocate?: (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined) => string,
   ) {}
 
   operand = (o: Operand): Printed => {
     if (o.kind === 'const') return printNumber(o.value);
-    const def = this.inlined.get(o.name);
+    const def = this.inlined.get(o.name)?.inlined;
     return def ? printOp(def, this.operand) : { text: o.name, prec: primaryPrecedence };
   };
 
@@ -867,7 +863,7 @@ class BodyPrinter {
         this.arrayStatement(instr, indent, sourceLines);
         continue;
       }
-      if (instr.kind === 'const' && this.inlined.has(instr.target)) continue;
+      if (instr.kind === 'const' && this.inlined.get(instr.target)?.inlined) continue;
       const expr = instr.expr ? printOp(instr.expr, operand).text : undefined;
       switch (instr.kind) {
         case 'const':
@@ -1082,21 +1078,43 @@ class BodyPrinter {
   }
 }
 
+/** What inlinableTemporaries finds of one variable, in one record: each mention is one Map lookup. */
+interface Mentions {
+  /** The loop depth of its one read, `readMoreThanOnce`, or `notRead`. */
+  reads: number;
+  /** Assigned after its definition (a `let`, a loop's state, an array written into). */
+  mutable: boolean;
+  /** Never inlined (a chunk's live-out value, an array, what a check prints twice). */
+  kept: boolean;
+  /** How many operations its inlined expression nests (0: not inlined). */
+  nesting: number;
+  /** The expression printed in its place, when it is inlined. */
+  inlined: Expr | undefined;
+}
+
+/** What the printer reads of each variable: the expression to print in its place, if any. */
+type Inlined = ReadonlyMap<string, { readonly inlined: Expr | undefined }>;
+
 /**
  * Temporaries read exactly once whose operands never change are printed where they are used, so
  * `const $t1 = x * x; return $t1 + 1;` reads `return x * x + 1;`. Values are not reordered past a
  * change of their operands: anything read through a mutable (`let`) variable stays a statement.
  */
-function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[], keep: ReadonlySet<string> = new Set()): Map<string, Expr> {
+function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[], keep: Iterable<string> = []): Map<string, Mentions> {
   // The loop depth of each variable's one read, or `readMoreThanOnce`: a value is never moved
-  // into a loop, and one read twice is not inlined. (One Map for both: this reads every operand
-  // of the function.)
-  const reads = new Map<string, number>();
-  const mutable = new Set<string>();
-  const kept = new Set(keep);
+  // into a loop, and one read twice is not inlined. (One record per variable for every fact:
+  // this reads every operand of the function, and a Map of 10⁵ names costs hundreds of ns per lookup.)
+  const facts = new Map<string, Mentions>();
+  const fact = (name: string): Mentions => {
+    let f = facts.get(name);
+    if (f === undefined) facts.set(name, (f = { reads: notRead, mutable: false, kept: false, nesting: 0, inlined: undefined }));
+    return f;
+  };
+  for (const name of keep) fact(name).kept = true;
   const count = (o: Operand, depth: number) => {
     if (o.kind !== 'var') return;
-    reads.set(o.name, reads.get(o.name) === undefined ? depth : readMoreThanOnce);
+    const f = fact(o.name);
+    f.reads = f.reads === notRead ? depth : readMoreThanOnce;
   };
   const countAll = (ops: readonly Operand[], depth: number) => {
     for (const o of ops) count(o, depth);
@@ -1119,9 +1137,9 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
           if (r) {
             count(r.value, depth + 1);
             // Only a sum prints its term once.
-            if (r.op !== 'sum' && r.value.kind === 'var') kept.add(r.value.name);
+            if (r.op !== 'sum' && r.value.kind === 'var') fact(r.value.name).kept = true;
           }
-          for (const d of definesOf(i)) mutable.add(d);
+          for (const d of definesOf(i)) fact(d).mutable = true;
           break;
         }
         case 'if':
@@ -1129,31 +1147,31 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
           walk(i.then, depth);
           walk(i.else, depth);
           break;
-        case 'store':
+        case 'store': {
           // The array is written through its name (a row may be a temporary): it stays a variable.
-          kept.add(i.array);
-          mutable.add(i.array);
+          const f = fact(i.array);
+          f.kept = true;
+          f.mutable = true;
           countAll(readsOf(i), depth);
           break;
+        }
         case 'check':
           // Printed more than once.
-          for (const o of readsOf(i)) if (o.kind === 'var') kept.add(o.name);
+          for (const o of readsOf(i)) if (o.kind === 'var') fact(o.name).kept = true;
           countAll(readsOf(i), depth);
           break;
         default:
           countAll(readsOf(i), depth);
-          if (i.kind === 'let' || i.kind === 'set' || i.kind === 'add') mutable.add(i.target);
+          if (i.kind === 'let' || i.kind === 'set' || i.kind === 'add') fact(i.target).mutable = true;
       }
     }
   };
   results.forEach((o) => count(o, 0));
   walk(body, 0);
-  const inlined = new Map<string, Expr>();
-  // How many operations an inlined expression nests: past a few dozen a line is unreadable, and
-  // the printer (which recurses into inlined temporaries) must stay shallow for any input.
-  const nesting = new Map<string, number>();
   // In program order (an instruction, then the blocks in it), each temporary read once, at the
-  // loop depth of its definition.
+  // loop depth of its definition. How many operations an inlined expression nests is counted:
+  // past a few dozen a line is unreadable, and the printer (which recurses into inlined
+  // temporaries) must stay shallow for any input.
   const choose = (block: readonly Instr[], depth: number) => {
     for (const i of block) {
       if (i.kind === 'if') {
@@ -1166,20 +1184,28 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
         choose(i.body, depth + 1);
         continue;
       }
-      if (i.kind !== 'const' || reads.get(i.target) !== depth || !isTemporary(i.target) || kept.has(i.target)) continue;
-      if (i.expr.args.some((a) => a.kind === 'var' && mutable.has(a.name))) continue;
+      if (i.kind !== 'const') continue;
+      const f = facts.get(i.target);
+      if (f === undefined || f.reads !== depth || f.kept || !isTemporary(i.target)) continue;
       let d = 1;
-      for (const a of i.expr.args) if (a.kind === 'var') d = Math.max(d, 1 + (nesting.get(a.name) ?? 0));
-      if (d > maxInlineDepth) continue;
-      nesting.set(i.target, d);
-      inlined.set(i.target, i.expr);
+      let mutable = false;
+      for (const a of i.expr.args) {
+        if (a.kind !== 'var') continue;
+        const fa = facts.get(a.name)!;
+        if (fa.mutable) mutable = true;
+        d = Math.max(d, 1 + fa.nesting);
+      }
+      if (mutable || d > maxInlineDepth) continue;
+      f.nesting = d;
+      f.inlined = i.expr;
     }
   };
   choose(body, 0);
-  return inlined;
+  return facts;
 }
 
-/** Not a loop depth: a variable read more than once. */
+/** Not a loop depth: a variable read more than once, or not read. */
 const readMoreThanOnce = -1;
+const notRead = -2;
 
 const maxInlineDepth = 24;

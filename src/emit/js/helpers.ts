@@ -225,32 +225,48 @@ function $intoRows(m, rows, columns, what) {
 /** A use of a helper's name in code: not part of a longer identifier. */
 const patterns = new Map(helpers.map((h) => [h, new RegExp(`(?<![\\w$])\\${h.name}(?![\\w$])`)]));
 const mentions = (text: string, h: Helper) => patterns.get(h)!.test(text);
-/**
- * Any helper's name, as `patterns` matches each: one scan of the code finds them all. (The `$`
- * comes first and the look-behind after it, so the scan jumps from one `$` to the next.)
- */
-const anyHelper = new RegExp(`\\$(?<![\\w$]\\$)(?:${helpers.map((h) => h.name.slice(1)).join('|')})(?![\\w$])`, 'g');
 const byName = new Map(helpers.map((h) => [h.name, h]));
+for (const h of helpers) if (!/^\$[A-Za-z]+$/.test(h.name)) throw new Error(`internal error: helper name ${h.name} is not $ and letters`);
+const [shortest, longest] = [Math.min(...helpers.map((h) => h.name.length)), Math.max(...helpers.map((h) => h.name.length))];
+
+/** Whether a character code is one of an identifier's as `patterns` reads them (`[\w$]`). */
+const identifierCode = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36;
+const letterCode = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+
+/**
+ * The helpers a line names, as `patterns` finds each: a `$` not inside a longer identifier, and
+ * the identifier from it is a helper's name. Read character by character rather than by one
+ * regular expression: generated code has a `$` in nearly every name (`$t4`, `d$x`), and most are
+ * ruled out by the character before them or a digit after them without building a string.
+ */
+function scanHelpers(text: string, found: (h: Helper) => void): void {
+  for (let at = text.indexOf('$'); at >= 0; at = text.indexOf('$', at + 1)) {
+    if (at > 0 && identifierCode(text.charCodeAt(at - 1))) continue;
+    let end = at + 1;
+    while (end < text.length && letterCode(text.charCodeAt(end))) end++;
+    // A helper's name is `$` and letters, then no identifier character.
+    if (end - at < shortest || end - at > longest || (end < text.length && identifierCode(text.charCodeAt(end)))) continue;
+    const h = byName.get(text.slice(at, end));
+    if (h) found(h);
+  }
+}
 
 /**
  * The text of the helpers the given code uses, and of the helpers they use, in table order (empty
  * when it uses none). A name quoted in a comment may add a helper that is not called; never the
- * reverse. The code is read once, whatever its size (a 10,000-statement gradient is megabytes):
- * one pattern matching every helper's name, rather than one scan per helper.
+ * reverse. The code (each section's lines) is read once, whatever its size (a 10,000-statement
+ * gradient is megabytes): one scan finding every helper's name, rather than one scan per helper.
  */
-export function helpersFor(code: readonly string[]): string[] {
+export function helpersFor(code: readonly (readonly string[])[]): string[] {
   const used = new Set<Helper>();
   let pending: Helper[] = [];
-  for (const text of code) {
-    anyHelper.lastIndex = 0;
-    for (let m = anyHelper.exec(text); m; m = anyHelper.exec(text)) {
-      const h = byName.get(m[0])!;
-      if (!used.has(h)) {
-        used.add(h);
-        pending.push(h);
-      }
+  const found = (h: Helper) => {
+    if (!used.has(h)) {
+      used.add(h);
+      pending.push(h);
     }
-  }
+  };
+  for (const lines of code) for (const text of lines) scanHelpers(text, found);
   while (pending.length > 0) {
     pending = helpers.filter((h) => !used.has(h) && pending.some((u) => mentions(u.text, h)));
     for (const h of pending) used.add(h);

@@ -63,15 +63,17 @@ export function printNumber(v: number): Printed {
  * temporary the emitter inlines) the whole expression that defines it.
  */
 export function printOp(e: Expr, operand: (o: Operand) => Printed): Printed {
-  const args = e.args.map(operand);
-  const wrap = (p: Printed, min: number) => (p.prec >= min ? p.text : `(${p.text})`);
   const bin = binary[e.op];
   if (bin) {
+    // Nearly every operation: its two operands printed without a list of them.
+    const a = operand(e.args[0]);
+    const b = operand(e.args[1]);
     // Like prettier, parenthesise a `*` inside a `/` and the reverse, though precedence needs none.
-    const mixed = (e.op === 'mul' || e.op === 'div') && (args[0].op === 'mul' || args[0].op === 'div') && args[0].op !== e.op;
-    const left = mixed ? `(${args[0].text})` : wrap(args[0], bin.prec);
-    return { text: `${left} ${bin.text} ${wrap(args[1], bin.prec + 1)}`, prec: bin.prec, op: e.op };
+    const mixed = (e.op === 'mul' || e.op === 'div') && (a.op === 'mul' || a.op === 'div') && a.op !== e.op;
+    const left = mixed || a.prec < bin.prec ? `(${a.text})` : a.text;
+    return { text: `${left} ${bin.text} ${b.prec >= bin.prec + 1 ? b.text : `(${b.text})`}`, prec: bin.prec, op: e.op };
   }
+  const args = e.args.map(operand);
   switch (e.op) {
     case 'pow':
       // `-x ** 2` is a syntax error in JavaScript: a unary base needs parentheses.
@@ -99,6 +101,10 @@ export function printOp(e: Expr, operand: (o: Operand) => Printed): Printed {
       if (isBuiltin(e.op)) return { text: `${builtins[e.op].js}(${args.map((a) => a.text).join(', ')})`, prec: jsPrecedence.primary };
       throw new Error(`internal error: cannot print '${e.op}'`);
   }
+}
+
+function wrap(p: Printed, min: number): string {
+  return p.prec >= min ? p.text : `(${p.text})`;
 }
 
 export const primaryPrecedence = jsPrecedence.primary;

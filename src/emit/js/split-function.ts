@@ -27,6 +27,8 @@ export interface Split {
   readonly slots: ReadonlyMap<string, number>;
   /** Crossing values that are conditions (stored as 0 or 1). */
   readonly booleans: ReadonlySet<string>;
+  /** Whether a crossing value is an array (or a row of a matrix): then the scratch array is a plain one. */
+  readonly holdsArrays: boolean;
 }
 
 export function countInstructions(body: readonly Instr[]): number {
@@ -50,6 +52,8 @@ interface Crossing {
   writtenIn: number;
   declaredHere: number;
   slot: number;
+  /** An array, or a row of a matrix. */
+  array: boolean;
 }
 
 /** One chunk's mentions, each variable once, in order of first mention. */
@@ -75,7 +79,7 @@ export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>
   const known = new Map<string, Crossing>();
   const crossing = (name: string): Crossing => {
     let v = known.get(name);
-    if (!v) known.set(name, (v = { name, declaredIn: -1, lastTouch: -1, readIn: -1, writtenIn: -1, declaredHere: -1, slot: -1 }));
+    if (!v) known.set(name, (v = { name, declaredIn: -1, lastTouch: -1, readIn: -1, writtenIn: -1, declaredHere: -1, slot: -1, array: false }));
     return v;
   };
   const booleans = new Set<string>();
@@ -114,6 +118,7 @@ export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>
         // Nearly every instruction: its operands, and the name it declares.
         for (const r of i.expr.args) if (r.kind === 'var') read(r.name);
         write(i.target, true);
+        if (i.expr.op === 'row') crossing(i.target).array = true;
         return;
       }
       for (const r of readsOf(i)) if (r.kind === 'var') read(r.name);
@@ -121,6 +126,7 @@ export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>
       // (One hoisted out of a branch is declared before it, and only assigned here.)
       const hoisted = (i.kind === 'loop' || i.kind === 'array') && i.declared === true;
       for (const d of definesOf(i)) write(d, !hoisted);
+      if (i.kind === 'array') crossing(i.target).array = true;
       if (i.kind === 'loop') declare(crossing(i.index));
       if (i.kind !== 'set' && i.kind !== 'add') return;
       write(i.target, false);
@@ -130,6 +136,7 @@ export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>
   });
   const resultNames = new Set(results.flatMap((r) => (r.kind === 'var' ? [r.name] : [])));
   const slots = new Map<string, number>();
+  let holdsArrays = false;
   const chunks = groups.map((instrs, c): Chunk => {
     const { reads, writes, declared } = touched[c];
     for (const v of declared) v.declaredHere = c;
@@ -139,9 +146,12 @@ export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>
     const liveIn = [...reads.filter(earlier), ...writes.filter((v) => v.readIn !== c && earlier(v))];
     for (const v of writes) v.writtenIn = c;
     const liveOut = writes.filter((v) => resultNames.has(v.name) || v.lastTouch > c);
-    for (const v of liveIn) if (v.slot < 0) slots.set(v.name, (v.slot = slots.size));
-    for (const v of liveOut) if (v.slot < 0) slots.set(v.name, (v.slot = slots.size));
+    for (const v of [...liveIn, ...liveOut]) {
+      if (v.slot >= 0) continue;
+      slots.set(v.name, (v.slot = slots.size));
+      if (v.array) holdsArrays = true;
+    }
     return { instrs, liveIn: liveIn.map((v) => v.name), liveOut: liveOut.map((v) => v.name), updated: new Set(liveIn.filter((v) => v.writtenIn === c).map((v) => v.name)) };
   });
-  return { chunks, slots, booleans };
+  return { chunks, slots, booleans, holdsArrays };
 }
