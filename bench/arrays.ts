@@ -24,10 +24,11 @@ import { gmmData, mlpData } from '../test/oracle/arrays.ts';
 import { benchKernels, type KernelRow } from './arrays-c.ts';
 import { jaxGmm, jaxMlp, loadJax } from './arrays-jax.ts';
 import { loadTfjs, tfjsGmm, tfjsMlp, tfjsWasmSimd } from './arrays-tfjs.ts';
-import { fmtNs, fmtRatio, markdownTable, ratio, textTable } from './format.ts';
+import { fmtNs, fmtRatio, markdownTable, textTable } from './format.ts';
 import { gmmGrad as handGmmGrad } from './handwritten/gmm.js';
 import { mlpGrad as handMlpGrad } from './handwritten/mlp.js';
-import { timeBatch, type Timing } from './measure.ts';
+import { interleave, medianRatio, timingOfRounds } from './interleave.ts';
+import { addToSink, timeBatch, type Timing } from './measure.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const generatedDir = join(benchDir, '.generated');
@@ -48,6 +49,12 @@ const SEED = 1;
 
 /** A peer is not run at a size where one call is predicted (from the previous size, scaled by K·D²) to take longer than this. */
 const PEER_PREDICTED_LIMIT_MS = 10_000;
+/**
+ * tfjs cpu's limit, lower: no target reads it, and it is timed on its own with at least five calls
+ * (a GMM D = 20 call took 5.7 s at load 13: about 3 minutes of the run for a column nobody reads).
+ */
+const TFJS_CPU_PREDICTED_LIMIT_MS = 2_000;
+const predictedLimitMs = (id: PeerId) => (id === 'tfjsCpu' ? TFJS_CPU_PREDICTED_LIMIT_MS : PEER_PREDICTED_LIMIT_MS);
 
 /** Tolerances, relative to the largest gradient entry (and to the value for the value). */
 const HAND_TOLERANCE = 1e-9;
@@ -187,6 +194,8 @@ export interface ArrayRow {
   peerMaxRelError: Partial<Record<PeerId, number>>;
   peerFirstCallMs: Partial<Record<PeerId, number>>;
   peerPredictedMs: Partial<Record<PeerId, number>>;
+  /** The interleaved race (RACE): per column, ns per call in each round; the ratios are medians of per-round ratios. */
+  race?: { times: Partial<Record<RaceColumn, number[]>>; rounds: number; windowMs: number; clock: string; roundsMs: number; warmMs: number };
   /** Why the row is not timed (a failed agreement check). */
   aborted?: string;
   notes: string[];
@@ -222,7 +231,25 @@ const newRow = (id: string, sizes: Record<string, number>, parameters: number): 
   notes: [],
 });
 
-/** Checks and times one row: adc's functions (JS and wasm targets) and the hand-written gradient, then each peer in turn (disposed of after). */
+/** The columns timed interleaved in one race per row (tfjs cpu, timed on its own, is not among them: see RACE). */
+export const RACE_COLUMNS = ['objective', 'gradient', 'gradientInto', 'handwritten', 'wasmObjective', 'wasmGradient', 'tfjsWasm', 'jax64', 'jax32'] as const;
+export type RaceColumn = (typeof RACE_COLUMNS)[number];
+
+/**
+ * How each row's race is run (bench/interleave.ts): on the process's CPU time, every column called
+ * in turn for a window of RACE.windowMs per round (a longer call alone), after RACE.warmMs of
+ * calls in turn (the checking calls, one per column, counted in); at least RACE.rounds.min rounds, then more until RACE.rounds.budgetMs of wall
+ * clock have passed, at most RACE.rounds.max. tfjs cpu is timed on its own, before: tfjs holds one
+ * backend at a time, and switching between its CPU and wasm backends every window would move the
+ * tensors between them inside the timed calls; no target reads it.
+ */
+export const RACE = { clock: 'cpu', windowMs: 20, warmMs: WARM_MS, rounds: { min: 3, max: 21, budgetMs: 25_000 } } as const;
+
+/**
+ * Checks and times one row: adc's functions (JS and wasm targets), the hand-written gradient and
+ * the peers that run in the wasm backend's process state (tfjs wasm, jax-js) in one interleaved
+ * race; tfjs cpu on its own before it.
+ */
 async function benchRow(row: ArrayRow, c: Competitors, log: Log): Promise<ArrayRow> {
   const value = timed(c.objective);
   const grad = timed(c.gradient);
@@ -247,29 +274,64 @@ async function benchRow(row: ArrayRow, c: Competitors, log: Log): Promise<ArrayR
     log(` ABORTED: ${row.aborted}`);
     return row;
   }
-  row.objective = await timeCall(`${row.id} objective`, c.objective, value.ms);
-  row.gradient = await timeCall(`${row.id} gradient`, () => c.gradient().value, grad.ms);
-  row.gradientInto = await timeCall(`${row.id} gradInto`, c.gradientInto, into.ms);
-  row.handwritten = await timeCall(`${row.id} hand-written`, () => c.handwritten().value, hand.ms);
-  row.wasmObjective = await timeCall(`${row.id} wasm objective`, c.wasmObjective, wasmValue.ms);
-  row.wasmGradient = await timeCall(`${row.id} wasm gradient`, () => c.wasmGradient().value, wasmGrad.ms);
-  for (const peer of PEERS) {
-    const make = c.peers[peer.id];
-    if (!make) continue;
+  /** Makes a peer's runner and checks it against adc; undefined (with a note) when it disagrees. */
+  const checked = async (id: PeerId): Promise<Runner | undefined> => {
+    const make = c.peers[id];
+    if (!make) return undefined;
+    const peer = PEERS.find((p) => p.id === id)!;
     const run = await make();
+    const t = timed(run);
+    row.peerFirstCallMs[id] = t.ms;
+    const err = (row.peerMaxRelError[id] = disagreement(t.result, grad.result, c.keys));
+    if (err <= peer.tolerance) return run;
+    row.notes.push(`${peer.label} not timed: its gradient disagrees with adc's by ${err.toExponential(2)} of the largest entry (> ${peer.tolerance})`);
+    run.dispose();
+    return undefined;
+  };
+  // tfjs cpu alone, on its backend (its fastest sample, as before session 9).
+  const cpu = await checked('tfjsCpu');
+  if (cpu) {
     try {
-      const t = timed(run);
-      row.peerFirstCallMs[peer.id] = t.ms;
-      const err = (row.peerMaxRelError[peer.id] = disagreement(t.result, grad.result, c.keys));
-      if (!(err <= peer.tolerance)) {
-        row.notes.push(`${peer.label} not timed: its gradient disagrees with adc's by ${err.toExponential(2)} of the largest entry (> ${peer.tolerance})`);
-        continue;
-      }
-      log(` ${peer.label}…`);
-      row.peers[peer.id] = await timeCall(`${row.id} ${peer.label}`, () => run().value, t.ms);
+      log(' tfjs cpu…');
+      row.peers.tfjsCpu = await timeCall(`${row.id} tfjs cpu`, () => cpu().value, row.peerFirstCallMs.tfjsCpu!);
     } finally {
-      run.dispose();
+      cpu.dispose();
     }
+  }
+  const runners: Partial<Record<PeerId, Runner>> = {};
+  try {
+    for (const id of ['tfjsWasm', 'jax64', 'jax32'] as const) {
+      const run = await checked(id);
+      if (run) runners[id] = run;
+    }
+    log(' race…');
+    const contenders: Partial<Record<RaceColumn, () => number>> = {
+      objective: c.objective,
+      gradient: () => c.gradient().value,
+      gradientInto: c.gradientInto,
+      handwritten: () => c.handwritten().value,
+      wasmObjective: c.wasmObjective,
+      wasmGradient: () => c.wasmGradient().value,
+    };
+    for (const [id, run] of Object.entries(runners) as [PeerId, Runner][]) contenders[id as RaceColumn] = () => run().value;
+    // The checking calls above called every column once: they count as warm-up, so a row whose
+    // calls take seconds (GMM D = 64) starts its rounds at once instead of after another pass.
+    const checkMs = value.ms + grad.ms + into.ms + hand.ms + wasmValue.ms + wasmGrad.ms + Object.keys(runners).reduce((ms, id) => ms + row.peerFirstCallMs[id as PeerId]!, 0);
+    const race = interleave(contenders as Record<RaceColumn, () => number>, { ...RACE, warmMs: Math.max(0, RACE.warmMs - checkMs), warmCalls: 0 }, addToSink);
+    row.race = { times: race.times, rounds: race.rounds, windowMs: race.windowMs, clock: race.clock, roundsMs: race.roundsMs, warmMs: race.warmMs };
+    const t = (k: RaceColumn) => (race.times[k] ? timingOfRounds(race.times[k]) : undefined);
+    row.objective = t('objective');
+    row.gradient = t('gradient');
+    row.gradientInto = t('gradientInto');
+    row.handwritten = t('handwritten');
+    row.wasmObjective = t('wasmObjective');
+    row.wasmGradient = t('wasmGradient');
+    for (const id of ['tfjsWasm', 'jax64', 'jax32'] as const) {
+      const timing = t(id);
+      if (timing) row.peers[id] = timing;
+    }
+  } finally {
+    for (const run of Object.values(runners)) run.dispose();
   }
   return row;
 }
@@ -312,7 +374,7 @@ function peerRunners<D>(
   };
 }
 
-async function benchGmm(libs: PeerLibraries, log: Log): Promise<ArrayRow[]> {
+async function benchGmm(libs: PeerLibraries, log: Log, sizes: readonly (readonly [number, number])[]): Promise<ArrayRow[]> {
   const mod = await load('gmm', join(benchDir, '..', 'examples', 'gmm.ad'));
   const { gmm, gmmGrad, gmmGradInto } = mod as Record<string, (...args: unknown[]) => never>;
   const wasm = (await load('gmm-wasm', join(benchDir, '..', 'examples', 'gmm.ad'), 'wasm')) as Record<string, (...args: unknown[]) => never>;
@@ -320,7 +382,7 @@ async function benchGmm(libs: PeerLibraries, log: Log): Promise<ArrayRow[]> {
   const rows: ArrayRow[] = [];
   /** Each peer's last call and its size's K·D², to predict the next. */
   const last: Partial<Record<PeerId, { ms: number; work: number }>> = {};
-  for (const [D, K] of GMM_SIZES) {
+  for (const [D, K] of sizes) {
     const N = GMM_N;
     const T = (D * (D - 1)) / 2;
     const id = `gmm D=${D} K=${K}`;
@@ -334,11 +396,11 @@ async function benchGmm(libs: PeerLibraries, log: Log): Promise<ArrayRow[]> {
     for (const peer of PEERS) {
       const before = last[peer.id];
       const predicted = before && (before.ms * work) / before.work;
-      if (predicted === undefined || predicted <= PEER_PREDICTED_LIMIT_MS) continue;
+      if (predicted === undefined || predicted <= predictedLimitMs(peer.id)) continue;
       delete peers[peer.id];
       row.peerPredictedMs[peer.id] = predicted;
       row.notes.push(
-        `${peer.label} not run: one call is predicted to take ≈${(predicted / 1000).toFixed(0)} s (the previous size's ${(before!.ms / 1000).toFixed(1)} s, scaled by K·D²), over the ${PEER_PREDICTED_LIMIT_MS / 1000} s limit`,
+        `${peer.label} not run: one call is predicted to take ≈${(predicted / 1000).toFixed(0)} s (the previous size's ${(before!.ms / 1000).toFixed(1)} s, scaled by K·D²), over the ${predictedLimitMs(peer.id) / 1000} s limit`,
       );
     }
     await benchRow(
@@ -368,13 +430,13 @@ async function benchGmm(libs: PeerLibraries, log: Log): Promise<ArrayRow[]> {
   return rows;
 }
 
-async function benchMlp(libs: PeerLibraries, log: Log): Promise<ArrayRow[]> {
+async function benchMlp(libs: PeerLibraries, log: Log, hidden: readonly number[]): Promise<ArrayRow[]> {
   const mod = await load('mlp', join(benchDir, 'cases', 'mlp.ad'));
   const { mlp, mlpGrad, mlpGradInto } = mod as Record<string, (...args: unknown[]) => never>;
   const wasm = (await load('mlp-wasm', join(benchDir, 'cases', 'mlp.ad'), 'wasm')) as Record<string, (...args: unknown[]) => never>;
   const keys = ['W1', 'b1', 'w2', 'b2'];
   const rows: ArrayRow[] = [];
-  for (const h of MLP_HIDDEN) {
+  for (const h of hidden) {
     const d = MLP_D;
     const m = MLP_M;
     const id = `mlp h=${h}`;
@@ -424,28 +486,43 @@ export interface ArraysResult {
 /** The marker that starts the array section of bench/results.md (it runs to the end of the file). */
 export const ARRAYS_MARKER = '<!-- Array benchmarks: generated by `npm run bench` (bench/arrays.ts; alone with `--only arrays`). -->';
 
-const nsRatio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a / b : undefined);
 const fmtPlainNs = (ns: number | undefined) => (ns === undefined ? '—' : fmtNs({ ns, medianNs: ns, rme: 0, samples: 0, callsPerSample: 0 }));
 
-export async function benchArrays(log: Log = console.log): Promise<ArraysResult> {
+/** Which sizes to run: all by default (`npm run bench`); fewer while working on the harness. */
+export interface ArraysOptions {
+  readonly gmm?: readonly (readonly [D: number, K: number])[];
+  readonly mlp?: readonly number[];
+}
+
+export async function benchArrays(log: Log = console.log, options: ArraysOptions = {}): Promise<ArraysResult> {
   const startedAt = Date.now();
   const libs = await loadPeers();
-  const gmmRows = await benchGmm(libs, log);
-  const mlpRows = await benchMlp(libs, log);
+  const gmmRows = await benchGmm(libs, log, options.gmm ?? GMM_SIZES);
+  const mlpRows = await benchMlp(libs, log, options.mlp ?? MLP_HIDDEN);
   // The scalar benchmarks of bench/run.ts use tfjs on the CPU backend.
   await libs.tf.setBackend('cpu');
   const kernels = await benchKernels(log);
 
-  const ratiosOf = (r: ArrayRow): Record<string, number | undefined> => ({
-    gradientOverObjective: ratio(r.gradient, r.objective),
-    gradientIntoOverObjective: ratio(r.gradientInto, r.objective),
-    gradientOverHandwritten: ratio(r.gradient, r.handwritten),
-    gradientIntoOverHandwritten: ratio(r.gradientInto, r.handwritten),
-    wasmGradientOverObjective: ratio(r.wasmGradient, r.wasmObjective),
-    wasmGradientOverGradient: ratio(r.wasmGradient, r.gradient),
-    ...Object.fromEntries(PEERS.map((p) => [`${p.id}OverGradient`, ratio(r.peers[p.id], r.gradient)])),
-    ...Object.fromEntries(PEERS.map((p) => [`${p.id}OverWasmGradient`, ratio(r.peers[p.id], r.wasmGradient)])),
-  });
+  /**
+   * A row's ratios: of two raced columns, the median of their per-round ratios; tfjs cpu (timed on
+   * its own) by its median sample over the other column's median round.
+   */
+  const ratiosOf = (r: ArrayRow): Record<string, number | undefined> => {
+    const times = r.race?.times ?? {};
+    const raced = (a: RaceColumn, b: RaceColumn) => (times[a] && times[b] ? medianRatio(times[a], times[b]) : undefined);
+    const peer = (id: PeerId, of: RaceColumn) =>
+      id === 'tfjsCpu' ? (r.peers.tfjsCpu && times[of] ? r.peers.tfjsCpu.medianNs / timingOfRounds(times[of]).medianNs : undefined) : raced(id, of);
+    return {
+      gradientOverObjective: raced('gradient', 'objective'),
+      gradientIntoOverObjective: raced('gradientInto', 'objective'),
+      gradientOverHandwritten: raced('gradient', 'handwritten'),
+      gradientIntoOverHandwritten: raced('gradientInto', 'handwritten'),
+      wasmGradientOverObjective: raced('wasmGradient', 'wasmObjective'),
+      wasmGradientOverGradient: raced('wasmGradient', 'gradient'),
+      ...Object.fromEntries(PEERS.map((p) => [`${p.id}OverGradient`, peer(p.id, 'gradient')])),
+      ...Object.fromEntries(PEERS.map((p) => [`${p.id}OverWasmGradient`, peer(p.id, 'wasmGradient')])),
+    };
+  };
   const gmm = gmmRows.map((r) => ({ ...r, ratios: ratiosOf(r) }));
   const mlp = mlpRows.map((r) => ({ ...r, ratios: ratiosOf(r) }));
 
@@ -470,18 +547,18 @@ export async function benchArrays(log: Log = console.log): Promise<ArraysResult>
       const rt = r.ratios;
       const peerCell = (id: PeerId) => {
         const t = r.peers[id];
-        if (t) return fmtNs(t);
+        if (t) return fmtPlainNs(t.medianNs);
         const predicted = r.peerPredictedMs[id];
         return predicted !== undefined ? `not run (≈${(predicted / 1000).toFixed(0)} s predicted)` : '—';
       };
       return [
         label(r),
-        fmtNs(r.objective),
-        fmtNs(r.gradient),
-        fmtNs(r.gradientInto),
-        fmtNs(r.handwritten),
-        fmtNs(r.wasmObjective),
-        fmtNs(r.wasmGradient),
+        fmtPlainNs(r.objective?.medianNs),
+        fmtPlainNs(r.gradient?.medianNs),
+        fmtPlainNs(r.gradientInto?.medianNs),
+        fmtPlainNs(r.handwritten?.medianNs),
+        fmtPlainNs(r.wasmObjective?.medianNs),
+        fmtPlainNs(r.wasmGradient?.medianNs),
         ...PEERS.map((p) => peerCell(p.id)),
         fmtRatio(rt.gradientOverObjective),
         fmtRatio(rt.gradientOverHandwritten),
@@ -496,13 +573,13 @@ export async function benchArrays(log: Log = console.log): Promise<ArraysResult>
   const mlpBody = body(mlp, (r) => `h = ${r.sizes.h}`);
 
   // The kernels are timed interleaved (bench/arrays-c.ts): each time is the median round, each
-  // ratio the median of the per-round ratios; gradInto / C compares two processes' best windows.
+  // ratio the median of the per-round ratios, C's included (run once per round).
   const kernelHead = ['kernel', 'objective', 'gradient', 'gradInto', 'hand-written JS', 'C objective', 'C gradient', 'grad / obj', 'gradInto / obj', 'hand-written JS / obj', 'gradInto / hand-written JS', 'gradInto / C gradient', 'objective / C objective'];
   const kernelLabel = (r: KernelRow) => (r.id === 'polyfit' ? `polyfit (t^j terms; n = ${r.sizes.n}, m = ${r.sizes.m})` : `logsumexp (n = ${r.sizes.n})`);
   const kernelRatios = (r: KernelRow) => ({
     gradientOverObjective: r.ratios?.gradientOverObjective,
-    gradientIntoOverC: nsRatio(r.gradientInto?.ns, r.cGradientNs),
-    objectiveOverC: nsRatio(r.objective?.ns, r.cObjectiveNs),
+    gradientIntoOverC: r.cRatios?.gradientIntoOverC,
+    objectiveOverC: r.cRatios?.objectiveOverC,
   });
   const medianNs = (t: Timing | undefined) => fmtPlainNs(t?.medianNs);
   const kernelBody = kernels.rows.map((r) => {
@@ -589,11 +666,13 @@ export async function benchArrays(log: Log = console.log): Promise<ArraysResult>
     const errors = kernels.rows.map(pick).filter((e): e is number => e !== undefined);
     return errors.length === 0 ? 'none checked' : Math.max(...errors).toExponential(1);
   };
+  const roundsSeen = allRows.map((r) => r.race?.rounds).filter((n): n is number => n !== undefined);
+  const raceRounds = roundsSeen.length === 0 ? 'no race run' : `here ${Math.min(...roundsSeen)}–${Math.max(...roundsSeen)} rounds per row: ${allRows.map((r) => `${r.id.replace(/^(gmm|mlp) /, '')} ${r.race?.rounds ?? '—'}`).join(', ')}`;
   const notes = [
-    `Each time is the fastest sample of one whole evaluation over the data (${GMM_N} GMM data points from \`gmmData(D, K, ${GMM_N}, ${SEED})\`; ${MLP_M} MLP rows of ${MLP_D} features from \`mlpData(${MLP_D}, h, ${MLP_M}, ${SEED})\`, test/oracle/arrays.ts), each function first called for ${WARM_MS / 1000} s (at least twice) to let V8 optimise it: calls then under 50 ms in batches of at least 5 ms over ≈0.3 s, longer ones as 3–8 single calls. "gradient" is \`gmmGrad\` / \`mlpGrad\` (allocates the returned arrays), "gradInto" is \`gmmGradInto\` / \`mlpGradInto\` (writes into arrays allocated once); the hand-written gradients are bench/handwritten/gmm.js and mlp.js. "wasm objective" and "wasm gradient" are the same .ad file compiled with \`--target wasm\` (README, "WebAssembly target": f64x2 SIMD; exp, log and tanh are the module's ports of V8's own fdlibm routines, the same bits as Math's), called as the JS target's \`gmm\` / \`gmmGrad\` are (the arguments copied into linear memory per call, the gradient returned as new Float64Arrays).`,
+    `Each time is one whole evaluation over the data (${GMM_N} GMM data points from \`gmmData(D, K, ${GMM_N}, ${SEED})\`; ${MLP_M} MLP rows of ${MLP_D} features from \`mlpData(${MLP_D}, h, ${MLP_M}, ${SEED})\`, test/oracle/arrays.ts), in CPU time of the process (\`process.cpuUsage\`, all its threads). Every column but tfjs cpu is timed interleaved in one race per row (bench/interleave.ts): after ${RACE.warmMs / 1000} s of calls in turn (the checking calls, one per column, counted in), rounds each calling every column for a window of ${RACE.windowMs} ms (a longer call alone), at least ${RACE.rounds.min} and at most ${RACE.rounds.max} rounds, as many as fit in ${RACE.rounds.budgetMs / 1000} s (${raceRounds}); each time is its median round, each ratio the median of the per-round ratios, so both sides of a ratio see the same load. tfjs cpu (no target reads it) is timed on its own before the race, its median sample (batches of ≥ 5 ms, or 3–8 single calls over 50 ms, after ${WARM_MS / 1000} s of calls), wall clock; its ratio is its median over the other column's median round. "gradient" is \`gmmGrad\` / \`mlpGrad\` (allocates the returned arrays), "gradInto" is \`gmmGradInto\` / \`mlpGradInto\` (writes into arrays allocated once); the hand-written gradients are bench/handwritten/gmm.js and mlp.js. "wasm objective" and "wasm gradient" are the same .ad file compiled with \`--target wasm\` (README, "WebAssembly target": f64x2 SIMD; exp, log and tanh are the module's ports of V8's own fdlibm routines, the same bits as Math's), called as the JS target's \`gmm\` / \`gmmGrad\` are (the arguments copied into linear memory per call, the gradient returned as new Float64Arrays).`,
     `Peers (bench/package.json, installed on demand): ${PEERS.map((p) => `${p.label} is ${p.what}`).join('; ')}. tfjs's wasm backend ${libs.wasmSimd ? 'runs with SIMD here' : 'runs without SIMD here (the engine has none)'}; each peer's data arrays are created once, outside the timed call, and each call reads the value and gradient back into JavaScript (\`dataSync\`). Only adc computes everything in float64.`,
     `Before timing, each row checks that the objective, the gradient and gradInto agree (1e-12), that adc's gradient agrees with the hand-written one (${HAND_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.handMaxRelError)}), that the wasm target's value and gradient agree with the JS target's (${WASM_TOLERANCE.toExponential(0)} of the largest entry; ${worst((r) => r.wasmMaxRelError)}), and that adc's gradient agrees with each peer's (${PEERS.map((p) => `${p.label} ${p.tolerance.toExponential(0)}; ${worst((r) => r.peerMaxRelError[p.id])}`).join(', ')}); a row that fails is not timed (a peer that disagrees is left out of its row).`,
-    `The kernels (bench/arrays-c.ts): polyfit is \`sum(k: (sum(j: c[j] * t[k]^j) - y[k])^2) / m\`, logsumexp the built-in \`logsumexp(i: x[i])\`; the hand-written JS gradients (bench/handwritten/kernels.js) are the C ones in JavaScript, writing into a given array (adc's gradient agrees with them to ${worstKernel((r) => r.handMaxRelError)} of the largest entry). The JS columns are timed interleaved in one process: ${kernels.rows[0]?.rounds ?? 0} rounds, each calling every function for ≥ 10 ms windows after a 0.8 s warm-up; each time is the median round's, each ratio between JS columns the median of the per-round ratios. "gradInto / C gradient" and "objective / C objective" compare adc's fastest round with the C program's fastest window (a separate process, timed before). ${kernels.cNote}.`,
+    `The kernels (bench/arrays-c.ts): polyfit is \`sum(k: (sum(j: c[j] * t[k]^j) - y[k])^2) / m\`, logsumexp the built-in \`logsumexp(i: x[i])\`; the hand-written JS gradients (bench/handwritten/kernels.js) are the C ones in JavaScript, writing into a given array (adc's gradient agrees with them to ${worstKernel((r) => r.handMaxRelError)} of the largest entry). The JS columns are timed interleaved in one process (bench/interleave.ts, as the rows above): ${kernels.rows[0]?.rounds ?? 0} rounds, each calling every function for ≥ 10 ms windows of CPU time after a 0.8 s warm-up; each time is the median round's, each ratio between JS columns the median of the per-round ratios. "gradInto / C gradient" and "objective / C objective" are medians of per-round ratios too: ${kernels.cNote}.`,
     ...allRows.flatMap((r) => [...(r.aborted ? [`aborted, not timed: ${r.aborted}`] : []), ...r.notes].map((n) => `${r.id}: ${n}.`)),
   ];
 

@@ -51,7 +51,7 @@ const machine = {
   date: new Date().toISOString(),
 };
 log(`adc benchmark — ${machine.cpu} (${machine.cores} cores), Node ${machine.node} (V8 ${machine.v8}), ${machine.date}`);
-log('Times: the fastest tinybench sample (each a batch of calls), ns per call; medians are in results.json. The machine may be shared: compare ratios within one run.');
+log('Times: the fastest tinybench sample (each a batch of calls), ns per call, except the array benchmarks (interleaved rounds in CPU time, medians; bench/interleave.ts); medians are in results.json. The machine may be shared: compare ratios within one run.');
 log();
 
 // ---------------------------------------------------------------------------------------------

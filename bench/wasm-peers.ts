@@ -1,7 +1,8 @@
 /**
  * The wasm target's gradient against the peers on the MLP and GMM, in one process, interleaved:
  * each round calls every contender for at least `--window` ms (default 40) and records its time per
- * call; the figure is the median over rounds, and the ratios are taken within the same run. Run
+ * call (bench/interleave.ts); the figure is the median over rounds, each ratio to the wasm gradient
+ * the median over rounds of the two contenders' ratio in that round. Run
  * with `node --import tsx bench/wasm-peers.ts [--rounds N] [--only mlp|gmm] [--base DIR] [--clock cpu]`;
  * `--max-h`/`--min-h` and `--max-d` keep some sizes;
  * `--base` adds the same .ad files compiled by another checkout's src/ (before/after a change; the
@@ -16,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileSync } from '../src/index.ts';
 import { gmmData, mlpData } from '../test/oracle/arrays.ts';
+import { type Clock, interleave, median, medianRatio } from './interleave.ts';
 import { jaxGmm, jaxMlp, loadJax } from './arrays-jax.ts';
 import { loadTfjs, tfjsGmm, tfjsMlp, tfjsWasmSimd } from './arrays-tfjs.ts';
 
@@ -29,17 +31,8 @@ const rounds = Number(arg('rounds') ?? 9);
 const windowMs = Number(arg('window') ?? 40);
 const only = arg('only');
 const base = arg('base');
-const clock = arg('clock') ?? 'wall';
+const clock = (arg('clock') ?? 'wall') as Clock;
 if (clock !== 'wall' && clock !== 'cpu') throw new Error(`--clock is wall or cpu, not ${clock}`);
-/** Milliseconds on the chosen clock. */
-const clockMs =
-  clock === 'cpu'
-    ? () => {
-        const u = process.cpuUsage();
-        return (u.user + u.system) / 1000;
-      }
-    : () => performance.now();
-
 type Compile = typeof compileSync;
 async function load(id: string, file: string, compile: Compile): Promise<Record<string, (...a: unknown[]) => any>> {
   const r = compile(readFileSync(file, 'utf8'), { filename: file.split('/').pop(), target: 'wasm' });
@@ -50,32 +43,14 @@ async function load(id: string, file: string, compile: Compile): Promise<Record<
   return import(pathToFileURL(path).href);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Times the contenders interleaved; returns ms per call (median over rounds). */
-function race(contenders: Record<string, () => unknown>): Record<string, number> {
-  const times: Record<string, number[]> = {};
-  for (const [name, f] of Object.entries(contenders)) {
-    times[name] = [];
-    for (let w = 0; w < 3; w++) f(); // warm-up
-  }
-  for (let r = 0; r < rounds; r++) {
-    for (const [name, f] of Object.entries(contenders)) {
-      let calls = 0;
-      const t0 = clockMs();
-      let t = t0;
-      while (t - t0 < windowMs || calls < 2) {
-        f();
-        calls++;
-        t = clockMs();
-      }
-      times[name].push((t - t0) / calls);
-    }
-  }
-  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+/**
+ * Times the contenders interleaved (bench/interleave.ts, as bench/arrays.ts does): per contender,
+ * its median round in ms per call and the median over rounds of its ratio to the wasm gradient.
+ */
+function race(contenders: Record<string, () => unknown>): Record<string, { ms: number; ratio: number }> {
+  const wrapped = Object.fromEntries(Object.entries(contenders).map(([k, f]) => [k, () => (f(), 0)]));
+  const { times } = interleave(wrapped, { clock, windowMs, minCalls: 2, warmMs: 0, warmCalls: 3, rounds: { min: rounds, max: rounds } });
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, { ms: median(v) / 1e6, ratio: medianRatio(v, times['wasm grad']!) }]));
 }
 
 const fmt = (ms: number) => (ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
@@ -90,9 +65,8 @@ async function main() {
   const gmmFile = join(benchDir, '..', 'examples', 'gmm.ad');
   console.log(`${os.cpus()[0]?.model} ×${os.cpus().length}, Node ${process.version}; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${rounds} rounds of ${windowMs} ms windows (${clock === 'cpu' ? 'CPU time' : 'wall clock'}), medians (ms per call)`);
   const rows: string[] = [];
-  const report = (label: string, t: Record<string, number>) => {
-    const w = t['wasm grad'];
-    const parts = Object.entries(t).map(([k, v]) => `${k} ${fmt(v)}${k === 'wasm grad' ? '' : ` (${(v / w).toFixed(2)}×)`}`);
+  const report = (label: string, t: Record<string, { ms: number; ratio: number }>) => {
+    const parts = Object.entries(t).map(([k, v]) => `${k} ${fmt(v.ms)}${k === 'wasm grad' ? '' : ` (${v.ratio.toFixed(2)}×)`}`);
     const line = `${label}: ${parts.join(', ')}; load ${os.loadavg()[0].toFixed(1)}`;
     rows.push(line);
     console.log(line);
