@@ -7,11 +7,9 @@ import { allStatements, childrenOf, statementExprs, type Expr, type Program } fr
 import { checkDepth } from './check-depth.ts';
 import { characterHabit, habitAt, tokenHabit, type Habit } from './habits.ts';
 import { MAX_EXPRESSION_DEPTH } from './limits.ts';
-import type { ProgramCstNode } from './cst.generated.d.ts';
 import * as t from './lexer.ts';
 import { allTokens, NumberLiteral, tokenize } from './lexer.ts';
 import { parseTokens } from './parser.ts';
-import { toAst } from './to-ast.ts';
 
 /**
  * Source text → AST. Lexer errors and every parse error the parser can recover from are reported;
@@ -48,7 +46,7 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
     if (habit) report(habit, span(tok.startOffset, tokenEnd(tok)));
   }
   if (!checkDepth(tokens, diagnostics)) return undefined;
-  const { cst, errors: parseErrors } = parseTokens(tokens);
+  const { program, errors: parseErrors } = parseTokens(tokens);
   const endOfInput = tokens.length > 0 ? tokenEnd(tokens[tokens.length - 1]) : text.length;
   // Each token's index by offset, made only when there are errors to place.
   const indexOf = parseErrors.length === 0 ? new Map<number, number>() : new Map(tokens.map((tok, k) => [tok.startOffset, k]));
@@ -68,8 +66,8 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
       reported.push(at.start); // `x += 1`: the '=' after the '+' is its echo
     } else diagnostics.error('unexpectedToken', at, describeToken(e.token), index === 0 ? `'fn' to start a function` : expectedOf(e));
   }
-  if (diagnostics.hasErrors) return undefined;
-  const program = toAst(cst as ProgramCstNode);
+  // (A parse error is always reported above, so `program` is there when nothing is.)
+  if (diagnostics.hasErrors || program === undefined) return undefined;
   if (program.functions.length === 0) diagnostics.error('emptyFile', span(endOfInput, endOfInput));
   else checkExpressionDepth(program, diagnostics);
   return diagnostics.hasErrors ? undefined : program;

@@ -1,12 +1,21 @@
-import { CstParser, type CstNode, type IRecognitionException, type IToken } from 'chevrotain';
+import { EmbeddedActionsParser, type IRecognitionException, type IToken } from 'chevrotain';
+import type { ArrayType, Binder, Expr, FunctionDecl, Param, Program, Size, Statement } from './ast.ts';
 import * as t from './lexer.ts';
+import * as ast from './to-ast.ts';
 
 /**
- * The .ad grammar as a Chevrotain CST parser. It knows nothing of meaning: `to-ast.ts` is the only
- * code that reads the CST labels. Operator chains are parsed iteratively (MANY) and folded in
- * to-ast, so only parentheses, calls and `if` recurse; `check-depth.ts` bounds those first.
+ * The .ad grammar as a Chevrotain parser with embedded actions: each rule returns its AST node,
+ * built by `to-ast.ts` from the tokens and sub-rule results the rule collected, so no CST is built
+ * and then walked (the CST and its walk were about three quarters of parsing's CPU, and most of
+ * its garbage). The rules hold no meaning: each collects its parts and makes one call into
+ * to-ast.ts, through `build`. Operator chains are parsed iteratively (MANY) and folded in to-ast,
+ * so only parentheses, calls and `if` recurse; `check-depth.ts` bounds those first. The LABELs
+ * name the parts in the railroad diagrams (`npm run grammar`).
  */
-export class AdParser extends CstParser {
+export class AdParser extends EmbeddedActionsParser {
+  /** False for the recovering parser: its results are never used (see `parseTokens`), only its errors. */
+  private readonly buildsAst: boolean;
+
   /**
    * `validate` runs Chevrotain's grammar validations (ambiguities, left recursion, …). They cost
    * about half of the parser's construction and depend only on the grammar, so the compiler skips
@@ -14,83 +23,113 @@ export class AdParser extends CstParser {
    */
   constructor(options: { validate?: boolean; recover?: boolean } = {}) {
     super(t.allTokens, { recoveryEnabled: options.recover !== false, maxLookahead: 2, skipValidations: options.validate !== true });
+    // A recovering parse goes on past errors with tokens and sub-results missing: it builds nothing.
+    this.buildsAst = options.recover === false;
     this.performSelfAnalysis();
   }
 
-  program = this.RULE('program', () => {
-    this.MANY(() => this.SUBRULE(this.functionDecl, { LABEL: 'functions' }));
+  /**
+   * Runs an action that builds a node. Not while Chevrotain records the grammar (its tokens and
+   * sub-rule results are placeholders then), nor in the recovering parser.
+   */
+  private build<T>(make: () => T): T {
+    return this.RECORDING_PHASE || !this.buildsAst ? (undefined as T) : make();
+  }
+
+  program = this.RULE('program', (): Program => {
+    const functions: FunctionDecl[] = [];
+    this.MANY(() => {
+      functions.push(this.SUBRULE(this.functionDecl, { LABEL: 'functions' }));
+    });
+    return { functions };
   });
 
-  functionDecl = this.RULE('functionDecl', () => {
-    this.CONSUME(t.Fn);
-    this.CONSUME(t.Identifier, { LABEL: 'name' });
+  functionDecl = this.RULE('functionDecl', (): FunctionDecl => {
+    const fn = this.CONSUME(t.Fn);
+    const name = this.CONSUME(t.Identifier, { LABEL: 'name' });
     this.CONSUME(t.LParen);
+    const params: Param[] = [];
     this.OPTION(() => {
-      this.SUBRULE(this.param, { LABEL: 'params' });
+      params.push(this.SUBRULE(this.param, { LABEL: 'params' }));
       this.MANY(() => {
         this.CONSUME(t.Comma);
-        this.SUBRULE2(this.param, { LABEL: 'params' });
+        params.push(this.SUBRULE2(this.param, { LABEL: 'params' }));
       });
     });
     this.CONSUME(t.RParen);
+    let body: Expr | undefined;
+    let block: ast.Block | undefined;
     this.OR([
       {
         ALT: () => {
           this.CONSUME(t.Equals);
-          this.SUBRULE(this.expression, { LABEL: 'body' });
+          body = this.SUBRULE(this.expression, { LABEL: 'body' });
         },
       },
-      { ALT: () => this.SUBRULE(this.block, { LABEL: 'block' }) },
+      { ALT: () => (block = this.SUBRULE(this.block, { LABEL: 'block' })) },
     ]);
+    return this.build(() => ast.functionDecl(fn, name, params, body, block));
   });
 
-  param = this.RULE('param', () => {
-    this.OPTION(() => this.CONSUME(t.Const, { LABEL: 'const' }));
-    this.CONSUME(t.Identifier, { LABEL: 'name' });
+  param = this.RULE('param', (): Param => {
+    let isConst: IToken | undefined;
+    this.OPTION(() => (isConst = this.CONSUME(t.Const, { LABEL: 'const' })));
+    const name = this.CONSUME(t.Identifier, { LABEL: 'name' });
+    let type: ArrayType | undefined;
     this.OPTION2(() => {
       this.CONSUME(t.Colon);
-      this.SUBRULE(this.arrayType, { LABEL: 'type' });
+      type = this.SUBRULE(this.arrayType, { LABEL: 'type' });
     });
+    return this.build(() => ast.param(isConst, name, type));
   });
 
   /** `vec[n]`, `mat[m, n]`: the kind is an identifier, checked after parsing; sizes are names or integers. */
-  arrayType = this.RULE('arrayType', () => {
-    this.CONSUME(t.Identifier, { LABEL: 'kind' });
+  arrayType = this.RULE('arrayType', (): ArrayType => {
+    const kind = this.CONSUME(t.Identifier, { LABEL: 'kind' });
     this.CONSUME(t.LBracket);
-    this.SUBRULE(this.size, { LABEL: 'sizes' });
+    const sizes: Size[] = [this.SUBRULE(this.size, { LABEL: 'sizes' })];
     this.MANY(() => {
       this.CONSUME(t.Comma);
-      this.SUBRULE2(this.size, { LABEL: 'sizes' });
+      sizes.push(this.SUBRULE2(this.size, { LABEL: 'sizes' }));
     });
-    this.CONSUME(t.RBracket, { LABEL: 'close' });
+    const close = this.CONSUME(t.RBracket, { LABEL: 'close' });
+    return this.build(() => ast.arrayType(kind, sizes, close));
   });
 
-  size = this.RULE('size', () => {
-    this.OR([{ ALT: () => this.CONSUME(t.Identifier, { LABEL: 'name' }) }, { ALT: () => this.CONSUME(t.NumberLiteral, { LABEL: 'number' }) }]);
+  size = this.RULE('size', (): Size => {
+    let name: IToken | undefined;
+    let number: IToken | undefined;
+    this.OR([{ ALT: () => (name = this.CONSUME(t.Identifier, { LABEL: 'name' })) }, { ALT: () => (number = this.CONSUME(t.NumberLiteral, { LABEL: 'number' })) }]);
+    return this.build(() => ast.size(name, number));
   });
 
   /** An index variable, with an optional half-open range: `i`, `i in 1..n`. */
-  binder = this.RULE('binder', () => {
-    this.CONSUME(t.Identifier, { LABEL: 'name' });
+  binder = this.RULE('binder', (): Binder => {
+    const name = this.CONSUME(t.Identifier, { LABEL: 'name' });
+    let from: Expr | undefined;
+    let to: Expr | undefined;
     this.OPTION(() => {
       this.CONSUME(t.In);
-      this.SUBRULE(this.expression, { LABEL: 'from' });
+      from = this.SUBRULE(this.expression, { LABEL: 'from' });
       this.CONSUME(t.DotDot);
-      this.SUBRULE2(this.expression, { LABEL: 'to' });
+      to = this.SUBRULE2(this.expression, { LABEL: 'to' });
     });
+    return this.build(() => ast.binder(name, from, to));
   });
 
-  block = this.RULE('block', () => {
-    this.CONSUME(t.LBrace);
+  block = this.RULE('block', (): ast.Block => {
+    const open = this.CONSUME(t.LBrace);
+    const statements: Statement[] = [];
     this.MANY(() => {
-      this.SUBRULE(this.statement, { LABEL: 'statements' });
+      statements.push(this.SUBRULE(this.statement, { LABEL: 'statements' }));
       this.OPTION(() => this.CONSUME(t.Semicolon));
     });
-    this.CONSUME(t.RBrace);
+    const close = this.CONSUME(t.RBrace);
+    return { statements, open, close };
   });
 
-  statement = this.RULE('statement', () => {
-    this.OR([
+  statement = this.RULE('statement', (): Statement => {
+    return this.OR([
       { ALT: () => this.SUBRULE(this.letStatement, { LABEL: 'let' }) },
       { ALT: () => this.SUBRULE(this.returnStatement, { LABEL: 'return' }) },
       { ALT: () => this.SUBRULE(this.varStatement, { LABEL: 'var' }) },
@@ -102,104 +141,119 @@ export class AdParser extends CstParser {
   });
 
   /** `var x = e`, or an array variable with its type: `var y: vec[n] = y0`. */
-  varStatement = this.RULE('varStatement', () => {
-    this.CONSUME(t.Var);
-    this.CONSUME(t.Identifier, { LABEL: 'name' });
+  varStatement = this.RULE('varStatement', (): Statement => {
+    const keyword = this.CONSUME(t.Var);
+    const name = this.CONSUME(t.Identifier, { LABEL: 'name' });
+    let type: ArrayType | undefined;
     this.OPTION(() => {
       this.CONSUME(t.Colon);
-      this.SUBRULE(this.arrayType, { LABEL: 'type' });
+      type = this.SUBRULE(this.arrayType, { LABEL: 'type' });
     });
     this.CONSUME(t.Equals);
-    this.SUBRULE(this.expression, { LABEL: 'value' });
+    const value = this.SUBRULE(this.expression, { LABEL: 'value' });
+    return this.build(() => ast.varStatement(keyword, name, type, value));
   });
 
   /** `x = e`, or an update of array elements: `y[i] = e` (every i), `y[j] = e` (one computed j). */
-  assignment = this.RULE('assignment', () => {
-    this.CONSUME(t.Identifier, { LABEL: 'name' });
+  assignment = this.RULE('assignment', (): Statement => {
+    const name = this.CONSUME(t.Identifier, { LABEL: 'name' });
+    let indices: Expr[] | undefined;
     this.OPTION(() => {
       this.CONSUME(t.LBracket);
-      this.SUBRULE(this.expression, { LABEL: 'indices' });
+      indices = [this.SUBRULE(this.expression, { LABEL: 'indices' })];
       this.MANY(() => {
         this.CONSUME(t.Comma);
-        this.SUBRULE2(this.expression, { LABEL: 'indices' });
+        indices!.push(this.SUBRULE2(this.expression, { LABEL: 'indices' }));
       });
       this.CONSUME(t.RBracket);
     });
     this.CONSUME(t.Equals);
-    this.SUBRULE3(this.expression, { LABEL: 'value' });
+    const value = this.SUBRULE3(this.expression, { LABEL: 'value' });
+    return this.build(() => ast.assignment(name, indices, value));
   });
 
   /** `for i in a..b { ... }`: the range is required (the checker says so when it is missing). */
-  forStatement = this.RULE('forStatement', () => {
-    this.CONSUME(t.For);
-    this.SUBRULE(this.binder, { LABEL: 'binder' });
-    this.SUBRULE(this.block, { LABEL: 'body' });
+  forStatement = this.RULE('forStatement', (): Statement => {
+    const keyword = this.CONSUME(t.For);
+    const binder = this.SUBRULE(this.binder, { LABEL: 'binder' });
+    const body = this.SUBRULE(this.block, { LABEL: 'body' });
+    return this.build(() => ast.forStatement(keyword, binder, body));
   });
 
   /**
    * `while cond max N { ... }`. `max` is not a keyword (it is also a function): it is the name
    * after the condition. Without it the statement still parses, and the checker asks for it.
    */
-  whileStatement = this.RULE('whileStatement', () => {
-    this.CONSUME(t.While);
-    this.SUBRULE(this.expression, { LABEL: 'condition' });
+  whileStatement = this.RULE('whileStatement', (): Statement => {
+    const keyword = this.CONSUME(t.While);
+    const condition = this.SUBRULE(this.expression, { LABEL: 'condition' });
+    let limit: Expr | undefined;
     this.OPTION({
       GATE: () => this.LA(1).tokenType === t.Identifier && this.LA(1).image === 'max',
       DEF: () => {
         this.CONSUME(t.Identifier, { LABEL: 'max' });
-        this.SUBRULE2(this.expression, { LABEL: 'limit' });
+        limit = this.SUBRULE2(this.expression, { LABEL: 'limit' });
       },
     });
-    this.SUBRULE(this.block, { LABEL: 'body' });
+    const body = this.SUBRULE(this.block, { LABEL: 'body' });
+    return this.build(() => ast.whileStatement(keyword, condition, limit, body));
   });
 
   /** `if cond { ... } else { ... }`, `else if` chains included; the `else` is optional. */
-  ifStatement = this.RULE('ifStatement', () => {
-    this.CONSUME(t.If);
-    this.SUBRULE(this.expression, { LABEL: 'condition' });
-    this.SUBRULE(this.block, { LABEL: 'then' });
+  ifStatement = this.RULE('ifStatement', (): Statement => {
+    const keyword = this.CONSUME(t.If);
+    const condition = this.SUBRULE(this.expression, { LABEL: 'condition' });
+    const then = this.SUBRULE(this.block, { LABEL: 'then' });
+    let elseIf: Statement | undefined;
+    let otherwise: ast.Block | undefined;
     this.OPTION(() => {
       this.CONSUME(t.Else);
-      this.OR([{ ALT: () => this.SUBRULE(this.ifStatement, { LABEL: 'elseIf' }) }, { ALT: () => this.SUBRULE2(this.block, { LABEL: 'else' }) }]);
+      this.OR([{ ALT: () => (elseIf = this.SUBRULE(this.ifStatement, { LABEL: 'elseIf' })) }, { ALT: () => (otherwise = this.SUBRULE2(this.block, { LABEL: 'else' })) }]);
     });
+    return this.build(() => ast.ifStatement(keyword, condition, then, elseIf, otherwise));
   });
 
   /** `let x = e`, or an array defined by index notation: `let z[k, j] = e`. */
-  letStatement = this.RULE('letStatement', () => {
-    this.CONSUME(t.Let);
-    this.CONSUME(t.Identifier, { LABEL: 'name' });
+  letStatement = this.RULE('letStatement', (): Statement => {
+    const keyword = this.CONSUME(t.Let);
+    const name = this.CONSUME(t.Identifier, { LABEL: 'name' });
+    let indices: Binder[] | undefined;
     this.OPTION(() => {
       this.CONSUME(t.LBracket);
-      this.SUBRULE(this.binder, { LABEL: 'indices' });
+      indices = [this.SUBRULE(this.binder, { LABEL: 'indices' })];
       this.MANY(() => {
         this.CONSUME(t.Comma);
-        this.SUBRULE2(this.binder, { LABEL: 'indices' });
+        indices!.push(this.SUBRULE2(this.binder, { LABEL: 'indices' }));
       });
       this.CONSUME(t.RBracket);
     });
     this.CONSUME(t.Equals);
-    this.SUBRULE(this.expression, { LABEL: 'value' });
+    const value = this.SUBRULE(this.expression, { LABEL: 'value' });
+    return this.build(() => ast.letStatement(keyword, name, indices, value));
   });
 
-  returnStatement = this.RULE('returnStatement', () => {
-    this.CONSUME(t.Return);
-    this.SUBRULE(this.expression, { LABEL: 'value' });
+  returnStatement = this.RULE('returnStatement', (): Statement => {
+    const keyword = this.CONSUME(t.Return);
+    const value = this.SUBRULE(this.expression, { LABEL: 'value' });
+    return this.build(() => ast.returnStatement(keyword, value));
   });
 
   /**
    * A flat chain `operand (operator operand)*`; to-ast.ts applies precedence (src/syntax/operators.ts).
    * Keeping the chain flat keeps recursion to one level per parenthesis, call or `if`.
    */
-  expression = this.RULE('expression', () => {
-    this.SUBRULE(this.operand, { LABEL: 'operands' });
+  expression = this.RULE('expression', (): Expr => {
+    const operands: ast.Operand[] = [this.SUBRULE(this.operand, { LABEL: 'operands' })];
+    const operators: IToken[] = [];
     this.MANY(() => {
-      this.SUBRULE(this.binaryOperator, { LABEL: 'operators' });
-      this.SUBRULE2(this.operand, { LABEL: 'operands' });
+      operators.push(this.SUBRULE(this.binaryOperator, { LABEL: 'operators' }));
+      operands.push(this.SUBRULE2(this.operand, { LABEL: 'operands' }));
     });
+    return this.build(() => ast.expression(operands, operators));
   });
 
-  binaryOperator = this.RULE('binaryOperator', () => {
-    this.OR([
+  binaryOperator = this.RULE('binaryOperator', (): IToken => {
+    return this.OR([
       { ALT: () => this.CONSUME(t.Or, { LABEL: 'operator' }) },
       { ALT: () => this.CONSUME(t.And, { LABEL: 'operator' }) },
       { ALT: () => this.CONSUME(t.Less, { LABEL: 'operator' }) },
@@ -216,33 +270,46 @@ export class AdParser extends CstParser {
   });
 
   /** `not`s come first, then signs, which apply to a whole power: `-x^2` is `-(x^2)`. */
-  operand = this.RULE('operand', () => {
-    this.MANY(() => this.CONSUME(t.Not, { LABEL: 'nots' }));
-    this.MANY2(() => this.SUBRULE(this.sign, { LABEL: 'signs' }));
-    this.SUBRULE(this.power, { LABEL: 'power' });
+  operand = this.RULE('operand', (): ast.Operand => {
+    let nots: IToken[] | undefined;
+    this.MANY(() => (nots ??= []).push(this.CONSUME(t.Not, { LABEL: 'nots' })));
+    let signs: IToken[] | undefined;
+    this.MANY2(() => (signs ??= []).push(this.SUBRULE(this.sign, { LABEL: 'signs' })));
+    const power = this.SUBRULE(this.power, { LABEL: 'power' });
+    return this.build(() => ({ nots, base: ast.prefix(signs, power) }));
   });
 
   /** `a ^ b ^ c` is right-associative; each exponent may carry signs: `2 ^ -x`. */
-  power = this.RULE('power', () => {
-    this.SUBRULE(this.primary, { LABEL: 'base' });
+  power = this.RULE('power', (): Expr => {
+    const base = this.SUBRULE(this.primary, { LABEL: 'base' });
+    let carets: IToken[] | undefined;
+    let exponents: ast.Exponent[] | undefined;
     this.MANY(() => {
-      this.CONSUME(t.Caret, { LABEL: 'carets' });
-      this.SUBRULE2(this.exponent, { LABEL: 'exponents' });
+      (carets ??= []).push(this.CONSUME(t.Caret, { LABEL: 'carets' }));
+      (exponents ??= []).push(this.SUBRULE2(this.exponent, { LABEL: 'exponents' }));
     });
+    return exponents === undefined ? base : this.build(() => ast.power(base, carets!, exponents!));
   });
 
-  exponent = this.RULE('exponent', () => {
-    this.MANY(() => this.SUBRULE(this.sign, { LABEL: 'signs' }));
-    this.SUBRULE(this.primary, { LABEL: 'operand' });
+  exponent = this.RULE('exponent', (): ast.Exponent => {
+    const signs: IToken[] = [];
+    this.MANY(() => signs.push(this.SUBRULE(this.sign, { LABEL: 'signs' })));
+    const operand = this.SUBRULE(this.primary, { LABEL: 'operand' });
+    return { signs, operand };
   });
 
-  sign = this.RULE('sign', () => {
-    this.OR([{ ALT: () => this.CONSUME(t.Minus, { LABEL: 'operator' }) }, { ALT: () => this.CONSUME(t.Plus, { LABEL: 'operator' }) }]);
+  sign = this.RULE('sign', (): IToken => {
+    return this.OR([{ ALT: () => this.CONSUME(t.Minus, { LABEL: 'operator' }) }, { ALT: () => this.CONSUME(t.Plus, { LABEL: 'operator' }) }]);
   });
 
-  primary = this.RULE('primary', () => {
-    this.OR([
-      { ALT: () => this.CONSUME(t.NumberLiteral, { LABEL: 'number' }) },
+  primary = this.RULE('primary', (): Expr => {
+    return this.OR([
+      {
+        ALT: () => {
+          const number = this.CONSUME(t.NumberLiteral, { LABEL: 'number' });
+          return this.build(() => ast.numberLiteral(number));
+        },
+      },
       { ALT: () => this.SUBRULE(this.reference, { LABEL: 'reference' }) },
       { ALT: () => this.SUBRULE(this.parenthesized, { LABEL: 'parenthesized' }) },
       { ALT: () => this.SUBRULE(this.conditional, { LABEL: 'conditional' }) },
@@ -251,26 +318,29 @@ export class AdParser extends CstParser {
   });
 
   /** An array literal, `[e1, e2, e3]` or `[[a, b], [c, d]]`, optionally indexed: `[a, b][k]`. */
-  list = this.RULE('list', () => {
-    this.CONSUME(t.LBracket);
-    this.SUBRULE(this.expression, { LABEL: 'items' });
+  list = this.RULE('list', (): Expr => {
+    const open = this.CONSUME(t.LBracket);
+    const items: Expr[] = [this.SUBRULE(this.expression, { LABEL: 'items' })];
     this.MANY(() => {
       this.CONSUME(t.Comma);
-      this.SUBRULE2(this.expression, { LABEL: 'items' });
+      items.push(this.SUBRULE2(this.expression, { LABEL: 'items' }));
     });
-    this.CONSUME(t.RBracket, { LABEL: 'close' });
-    this.OPTION(() => this.SUBRULE(this.subscript, { LABEL: 'subscript' }));
+    const close = this.CONSUME(t.RBracket, { LABEL: 'close' });
+    let subscript: ast.Subscript | undefined;
+    this.OPTION(() => (subscript = this.SUBRULE(this.subscript, { LABEL: 'subscript' })));
+    return this.build(() => ast.list(open, items, close, subscript));
   });
 
   /** The indices of an element of an array-valued expression: `[i]`, `[i, j]`. */
-  subscript = this.RULE('subscript', () => {
+  subscript = this.RULE('subscript', (): ast.Subscript => {
     this.CONSUME(t.LBracket);
-    this.SUBRULE(this.expression, { LABEL: 'indices' });
+    const indices: Expr[] = [this.SUBRULE(this.expression, { LABEL: 'indices' })];
     this.MANY(() => {
       this.CONSUME(t.Comma);
-      this.SUBRULE2(this.expression, { LABEL: 'indices' });
+      indices.push(this.SUBRULE2(this.expression, { LABEL: 'indices' }));
     });
-    this.CONSUME(t.RBracket, { LABEL: 'close' });
+    const close = this.CONSUME(t.RBracket, { LABEL: 'close' });
+    return { indices, close };
   });
 
   /**
@@ -278,79 +348,93 @@ export class AdParser extends CstParser {
    * indices (`x[i]`, `A[i, j]`). A reduction's argument list starts with its index variable:
    * `sum(i: e)`, `sum(i in 0..n: e)`.
    */
-  reference = this.RULE('reference', () => {
-    this.CONSUME(t.Identifier, { LABEL: 'name' });
+  reference = this.RULE('reference', (): Expr => {
+    const name = this.CONSUME(t.Identifier, { LABEL: 'name' });
+    let built: Expr | undefined;
     this.OPTION(() => {
       this.OR([
         {
           ALT: () => {
-            this.CONSUME(t.LParen, { LABEL: 'open' });
+            const open = this.CONSUME(t.LParen, { LABEL: 'open' });
+            let binder: Binder | undefined;
+            let body: Expr | undefined;
+            const args: Expr[] = [];
             this.OPTION2(() => {
               this.OR2([
                 {
                   GATE: () => this.LA(1).tokenType === t.Identifier && (this.LA(2).tokenType === t.Colon || this.LA(2).tokenType === t.In),
                   ALT: () => {
-                    this.SUBRULE(this.binder, { LABEL: 'binder' });
+                    binder = this.SUBRULE(this.binder, { LABEL: 'binder' });
                     this.CONSUME(t.Colon);
-                    this.SUBRULE(this.expression, { LABEL: 'body' });
+                    body = this.SUBRULE(this.expression, { LABEL: 'body' });
                   },
                 },
                 {
                   ALT: () => {
-                    this.SUBRULE2(this.expression, { LABEL: 'args' });
+                    args.push(this.SUBRULE2(this.expression, { LABEL: 'args' }));
                     this.MANY(() => {
                       this.CONSUME(t.Comma);
-                      this.SUBRULE3(this.expression, { LABEL: 'args' });
+                      args.push(this.SUBRULE3(this.expression, { LABEL: 'args' }));
                     });
                   },
                 },
               ]);
             });
-            this.CONSUME(t.RParen, { LABEL: 'close' });
+            const close = this.CONSUME(t.RParen, { LABEL: 'close' });
             // A second argument list applies a derivative of a function: `grad(f, x)(a, b)`.
+            let applyOpen: IToken | undefined;
+            let applyArgs: Expr[] | undefined;
+            let applyClose: IToken | undefined;
             this.OPTION4(() => {
-              this.CONSUME2(t.LParen, { LABEL: 'applyOpen' });
+              applyOpen = this.CONSUME2(t.LParen, { LABEL: 'applyOpen' });
+              applyArgs = [];
               this.OPTION5(() => {
-                this.SUBRULE6(this.expression, { LABEL: 'applyArgs' });
+                applyArgs!.push(this.SUBRULE6(this.expression, { LABEL: 'applyArgs' }));
                 this.MANY3(() => {
                   this.CONSUME3(t.Comma);
-                  this.SUBRULE7(this.expression, { LABEL: 'applyArgs' });
+                  applyArgs!.push(this.SUBRULE7(this.expression, { LABEL: 'applyArgs' }));
                 });
               });
-              this.CONSUME2(t.RParen, { LABEL: 'applyClose' });
+              applyClose = this.CONSUME2(t.RParen, { LABEL: 'applyClose' });
             });
             // An element of the call's result, when it returns an array: `g(x)[i]`.
-            this.OPTION3(() => this.SUBRULE(this.subscript, { LABEL: 'subscript' }));
+            let subscript: ast.Subscript | undefined;
+            this.OPTION3(() => (subscript = this.SUBRULE(this.subscript, { LABEL: 'subscript' })));
+            built = this.build(() => ast.call(name, { open, binder, body, args, close, applyOpen, applyArgs, applyClose, subscript }));
           },
         },
         {
           ALT: () => {
             this.CONSUME(t.LBracket, { LABEL: 'openIndex' });
-            this.SUBRULE4(this.expression, { LABEL: 'indices' });
+            const indices: Expr[] = [this.SUBRULE4(this.expression, { LABEL: 'indices' })];
             this.MANY2(() => {
               this.CONSUME2(t.Comma);
-              this.SUBRULE5(this.expression, { LABEL: 'indices' });
+              indices.push(this.SUBRULE5(this.expression, { LABEL: 'indices' }));
             });
-            this.CONSUME(t.RBracket, { LABEL: 'closeIndex' });
+            const close = this.CONSUME(t.RBracket, { LABEL: 'closeIndex' });
+            built = this.build(() => ast.index(name, indices, close));
           },
         },
       ]);
     });
+    return built ?? this.build(() => ast.name(name));
   });
 
-  parenthesized = this.RULE('parenthesized', () => {
-    this.CONSUME(t.LParen);
-    this.SUBRULE(this.expression, { LABEL: 'inner' });
-    this.CONSUME(t.RParen);
+  parenthesized = this.RULE('parenthesized', (): Expr => {
+    const open = this.CONSUME(t.LParen);
+    const inner = this.SUBRULE(this.expression, { LABEL: 'inner' });
+    const close = this.CONSUME(t.RParen);
+    return this.build(() => ast.parenthesized(open, inner, close));
   });
 
-  conditional = this.RULE('conditional', () => {
-    this.CONSUME(t.If);
-    this.SUBRULE(this.expression, { LABEL: 'condition' });
+  conditional = this.RULE('conditional', (): Expr => {
+    const keyword = this.CONSUME(t.If);
+    const condition = this.SUBRULE(this.expression, { LABEL: 'condition' });
     this.CONSUME(t.Then);
-    this.SUBRULE2(this.expression, { LABEL: 'then' });
+    const then = this.SUBRULE2(this.expression, { LABEL: 'then' });
     this.CONSUME(t.Else);
-    this.SUBRULE3(this.expression, { LABEL: 'else' });
+    const otherwise = this.SUBRULE3(this.expression, { LABEL: 'else' });
+    return this.build(() => ast.conditional(keyword, condition, then, otherwise));
   });
 }
 
@@ -360,23 +444,24 @@ export class AdParser extends CstParser {
  *
  * An input is parsed first without error recovery, which costs about a tenth of Chevrotain's parse
  * time (the re-synchronisation bookkeeping it does at every repetition); most inputs have no syntax
- * error, and for those the two parsers build the same CST. Only when that parse fails is the input
- * parsed again by the recovering parser, which reports every error it can recover from, not just
- * the first.
+ * error, and that parse builds the AST. Only when it fails is the input parsed again by the
+ * recovering parser, which reports every error it can recover from, not just the first (and builds
+ * nothing: a file with errors has no AST).
  */
 let fast: AdParser | undefined;
 let recovering: AdParser | undefined;
 
 export function parseTokens(tokens: IToken[]): {
-  cst: CstNode;
+  /** The AST, when there were no errors. */
+  program: Program | undefined;
   errors: IRecognitionException[];
 } {
   fast ??= new AdParser({ recover: false });
   fast.input = tokens;
-  const cst = fast.program();
-  if (fast.errors.length === 0) return { cst, errors: [] };
+  const program = fast.program();
+  if (fast.errors.length === 0) return { program, errors: [] };
   recovering ??= new AdParser();
   recovering.input = tokens;
-  const again = recovering.program();
-  return { cst: again, errors: recovering.errors };
+  recovering.program();
+  return { program: undefined, errors: recovering.errors };
 }
