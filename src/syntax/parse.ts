@@ -95,6 +95,10 @@ function followsReported(tokens: readonly IToken[], offset: number, reported: re
  * Measures each expression tree without recursion and reports one nested too deeply. A left
  * operand does not count as nesting: passes walk left-leaning chains (`x + x + … + x`, of any
  * length) in a loop (`leftSpine` in ast.ts), so only the other children cost stack.
+ *
+ * A statement at most MAX_EXPRESSION_DEPTH characters long is not walked: each level of nesting
+ * holds at least one character its child does not (an operator, a name, a bracket, a keyword), so
+ * its expressions are no deeper than it is long. Most statements are that short.
  */
 function checkExpressionDepth(program: Program, diagnostics: DiagnosticBag): void {
   // Two parallel stacks rather than a stack of pairs: this walks every expression of the file.
@@ -102,6 +106,7 @@ function checkExpressionDepth(program: Program, diagnostics: DiagnosticBag): voi
   const depths: number[] = [];
   for (const fn of program.functions) {
     for (const s of allStatements(fn.body)) {
+      if (s.span.end - s.span.start <= MAX_EXPRESSION_DEPTH) continue;
       for (const e of statementExprs(s)) {
         exprs.push(e);
         depths.push(1);

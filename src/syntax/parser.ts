@@ -1,4 +1,4 @@
-import { EmbeddedActionsParser, type IRecognitionException, type IToken } from 'chevrotain';
+import { EmbeddedActionsParser, type IOrAlt, type IRecognitionException, type IToken } from 'chevrotain';
 import type { ArrayType, Binder, Expr, FunctionDecl, Param, Program, Size, Statement } from './ast.ts';
 import * as t from './lexer.ts';
 import * as ast from './to-ast.ts';
@@ -12,6 +12,9 @@ import * as ast from './to-ast.ts';
  * so only parentheses, calls and `if` recurse; `check-depth.ts` bounds those first. The LABELs
  * name the parts in the railroad diagrams (`npm run grammar`).
  */
+/** What an action returns when it builds nothing (see `acting`). */
+const none = undefined as never;
+
 export class AdParser extends EmbeddedActionsParser {
   /** False for the recovering parser: its results are never used (see `parseTokens`), only its errors. */
   private readonly buildsAst: boolean;
@@ -29,11 +32,13 @@ export class AdParser extends EmbeddedActionsParser {
   }
 
   /**
-   * Runs an action that builds a node. Not while Chevrotain records the grammar (its tokens and
-   * sub-rule results are placeholders then), nor in the recovering parser.
+   * Whether the actions build nodes: not while Chevrotain records the grammar (its tokens and
+   * sub-rule results are placeholders then), nor in the recovering parser. Each action is written
+   * `this.acting ? ast.node(…) : none` rather than through a callback, which would be one closure
+   * more per node.
    */
-  private build<T>(make: () => T): T {
-    return this.RECORDING_PHASE || !this.buildsAst ? (undefined as T) : make();
+  private get acting(): boolean {
+    return this.buildsAst && !this.RECORDING_PHASE;
   }
 
   program = this.RULE('program', (): Program => {
@@ -68,7 +73,7 @@ export class AdParser extends EmbeddedActionsParser {
       },
       { ALT: () => (block = this.SUBRULE(this.block, { LABEL: 'block' })) },
     ]);
-    return this.build(() => ast.functionDecl(fn, name, params, body, block));
+    return this.acting ? ast.functionDecl(fn, name, params, body, block) : none;
   });
 
   param = this.RULE('param', (): Param => {
@@ -80,7 +85,7 @@ export class AdParser extends EmbeddedActionsParser {
       this.CONSUME(t.Colon);
       type = this.SUBRULE(this.arrayType, { LABEL: 'type' });
     });
-    return this.build(() => ast.param(isConst, name, type));
+    return this.acting ? ast.param(isConst, name, type) : none;
   });
 
   /** `vec[n]`, `mat[m, n]`: the kind is an identifier, checked after parsing; sizes are names or integers. */
@@ -93,14 +98,14 @@ export class AdParser extends EmbeddedActionsParser {
       sizes.push(this.SUBRULE2(this.size, { LABEL: 'sizes' }));
     });
     const close = this.CONSUME(t.RBracket, { LABEL: 'close' });
-    return this.build(() => ast.arrayType(kind, sizes, close));
+    return this.acting ? ast.arrayType(kind, sizes, close) : none;
   });
 
   size = this.RULE('size', (): Size => {
     let name: IToken | undefined;
     let number: IToken | undefined;
     this.OR([{ ALT: () => (name = this.CONSUME(t.Identifier, { LABEL: 'name' })) }, { ALT: () => (number = this.CONSUME(t.NumberLiteral, { LABEL: 'number' })) }]);
-    return this.build(() => ast.size(name, number));
+    return this.acting ? ast.size(name, number) : none;
   });
 
   /** An index variable, with an optional half-open range: `i`, `i in 1..n`. */
@@ -114,7 +119,7 @@ export class AdParser extends EmbeddedActionsParser {
       this.CONSUME(t.DotDot);
       to = this.SUBRULE2(this.expression, { LABEL: 'to' });
     });
-    return this.build(() => ast.binder(name, from, to));
+    return this.acting ? ast.binder(name, from, to) : none;
   });
 
   block = this.RULE('block', (): ast.Block => {
@@ -128,17 +133,22 @@ export class AdParser extends EmbeddedActionsParser {
     return { statements, open, close };
   });
 
-  statement = this.RULE('statement', (): Statement => {
-    return this.OR([
-      { ALT: () => this.SUBRULE(this.letStatement, { LABEL: 'let' }) },
-      { ALT: () => this.SUBRULE(this.returnStatement, { LABEL: 'return' }) },
-      { ALT: () => this.SUBRULE(this.varStatement, { LABEL: 'var' }) },
-      { ALT: () => this.SUBRULE(this.forStatement, { LABEL: 'for' }) },
-      { ALT: () => this.SUBRULE(this.whileStatement, { LABEL: 'while' }) },
-      { ALT: () => this.SUBRULE(this.ifStatement, { LABEL: 'if' }) },
-      { ALT: () => this.SUBRULE(this.assignment, { LABEL: 'assign' }) },
-    ]);
-  });
+  statement = this.RULE('statement', (): Statement => this.OR(this.statements));
+
+  /**
+   * The alternatives of the rules below that keep no state of their own are made once, not at
+   * each use: a statement, an operand and an operator each made an array of objects and closures
+   * (garbage, collected at a cost).
+   */
+  private readonly statements: IOrAlt<Statement>[] = [
+    { ALT: () => this.SUBRULE(this.letStatement, { LABEL: 'let' }) },
+    { ALT: () => this.SUBRULE(this.returnStatement, { LABEL: 'return' }) },
+    { ALT: () => this.SUBRULE(this.varStatement, { LABEL: 'var' }) },
+    { ALT: () => this.SUBRULE(this.forStatement, { LABEL: 'for' }) },
+    { ALT: () => this.SUBRULE(this.whileStatement, { LABEL: 'while' }) },
+    { ALT: () => this.SUBRULE(this.ifStatement, { LABEL: 'if' }) },
+    { ALT: () => this.SUBRULE(this.assignment, { LABEL: 'assign' }) },
+  ];
 
   /** `var x = e`, or an array variable with its type: `var y: vec[n] = y0`. */
   varStatement = this.RULE('varStatement', (): Statement => {
@@ -151,7 +161,7 @@ export class AdParser extends EmbeddedActionsParser {
     });
     this.CONSUME(t.Equals);
     const value = this.SUBRULE(this.expression, { LABEL: 'value' });
-    return this.build(() => ast.varStatement(keyword, name, type, value));
+    return this.acting ? ast.varStatement(keyword, name, type, value) : none;
   });
 
   /** `x = e`, or an update of array elements: `y[i] = e` (every i), `y[j] = e` (one computed j). */
@@ -169,7 +179,7 @@ export class AdParser extends EmbeddedActionsParser {
     });
     this.CONSUME(t.Equals);
     const value = this.SUBRULE3(this.expression, { LABEL: 'value' });
-    return this.build(() => ast.assignment(name, indices, value));
+    return this.acting ? ast.assignment(name, indices, value) : none;
   });
 
   /** `for i in a..b { ... }`: the range is required (the checker says so when it is missing). */
@@ -177,7 +187,7 @@ export class AdParser extends EmbeddedActionsParser {
     const keyword = this.CONSUME(t.For);
     const binder = this.SUBRULE(this.binder, { LABEL: 'binder' });
     const body = this.SUBRULE(this.block, { LABEL: 'body' });
-    return this.build(() => ast.forStatement(keyword, binder, body));
+    return this.acting ? ast.forStatement(keyword, binder, body) : none;
   });
 
   /**
@@ -196,7 +206,7 @@ export class AdParser extends EmbeddedActionsParser {
       },
     });
     const body = this.SUBRULE(this.block, { LABEL: 'body' });
-    return this.build(() => ast.whileStatement(keyword, condition, limit, body));
+    return this.acting ? ast.whileStatement(keyword, condition, limit, body) : none;
   });
 
   /** `if cond { ... } else { ... }`, `else if` chains included; the `else` is optional. */
@@ -210,7 +220,7 @@ export class AdParser extends EmbeddedActionsParser {
       this.CONSUME(t.Else);
       this.OR([{ ALT: () => (elseIf = this.SUBRULE(this.ifStatement, { LABEL: 'elseIf' })) }, { ALT: () => (otherwise = this.SUBRULE2(this.block, { LABEL: 'else' })) }]);
     });
-    return this.build(() => ast.ifStatement(keyword, condition, then, elseIf, otherwise));
+    return this.acting ? ast.ifStatement(keyword, condition, then, elseIf, otherwise) : none;
   });
 
   /** `let x = e`, or an array defined by index notation: `let z[k, j] = e`. */
@@ -229,13 +239,13 @@ export class AdParser extends EmbeddedActionsParser {
     });
     this.CONSUME(t.Equals);
     const value = this.SUBRULE(this.expression, { LABEL: 'value' });
-    return this.build(() => ast.letStatement(keyword, name, indices, value));
+    return this.acting ? ast.letStatement(keyword, name, indices, value) : none;
   });
 
   returnStatement = this.RULE('returnStatement', (): Statement => {
     const keyword = this.CONSUME(t.Return);
     const value = this.SUBRULE(this.expression, { LABEL: 'value' });
-    return this.build(() => ast.returnStatement(keyword, value));
+    return this.acting ? ast.returnStatement(keyword, value) : none;
   });
 
   /**
@@ -249,25 +259,25 @@ export class AdParser extends EmbeddedActionsParser {
       operators.push(this.SUBRULE(this.binaryOperator, { LABEL: 'operators' }));
       operands.push(this.SUBRULE2(this.operand, { LABEL: 'operands' }));
     });
-    return this.build(() => ast.expression(operands, operators));
+    return this.acting ? ast.expression(operands, operators) : none;
   });
 
-  binaryOperator = this.RULE('binaryOperator', (): IToken => {
-    return this.OR([
-      { ALT: () => this.CONSUME(t.Or, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.And, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.Less, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.LessEqual, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.Greater, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.GreaterEqual, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.EqualEqual, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.NotEqual, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.Plus, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.Minus, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.Star, { LABEL: 'operator' }) },
-      { ALT: () => this.CONSUME(t.Slash, { LABEL: 'operator' }) },
-    ]);
-  });
+  binaryOperator = this.RULE('binaryOperator', (): IToken => this.OR(this.binaryOperators));
+
+  private readonly binaryOperators: IOrAlt<IToken>[] = [
+    { ALT: () => this.CONSUME(t.Or, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.And, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.Less, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.LessEqual, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.Greater, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.GreaterEqual, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.EqualEqual, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.NotEqual, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.Plus, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.Minus, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.Star, { LABEL: 'operator' }) },
+    { ALT: () => this.CONSUME(t.Slash, { LABEL: 'operator' }) },
+  ];
 
   /** `not`s come first, then signs, which apply to a whole power: `-x^2` is `-(x^2)`. */
   operand = this.RULE('operand', (): ast.Operand => {
@@ -276,7 +286,7 @@ export class AdParser extends EmbeddedActionsParser {
     let signs: IToken[] | undefined;
     this.MANY2(() => (signs ??= []).push(this.SUBRULE(this.sign, { LABEL: 'signs' })));
     const power = this.SUBRULE(this.power, { LABEL: 'power' });
-    return this.build(() => ({ nots, base: ast.prefix(signs, power) }));
+    return this.acting ? ({ nots, base: ast.prefix(signs, power) }) : none;
   });
 
   /** `a ^ b ^ c` is right-associative; each exponent may carry signs: `2 ^ -x`. */
@@ -288,7 +298,7 @@ export class AdParser extends EmbeddedActionsParser {
       (carets ??= []).push(this.CONSUME(t.Caret, { LABEL: 'carets' }));
       (exponents ??= []).push(this.SUBRULE2(this.exponent, { LABEL: 'exponents' }));
     });
-    return exponents === undefined ? base : this.build(() => ast.power(base, carets!, exponents!));
+    return exponents === undefined || !this.acting ? base : ast.power(base, carets!, exponents!);
   });
 
   exponent = this.RULE('exponent', (): ast.Exponent => {
@@ -298,24 +308,24 @@ export class AdParser extends EmbeddedActionsParser {
     return { signs, operand };
   });
 
-  sign = this.RULE('sign', (): IToken => {
-    return this.OR([{ ALT: () => this.CONSUME(t.Minus, { LABEL: 'operator' }) }, { ALT: () => this.CONSUME(t.Plus, { LABEL: 'operator' }) }]);
-  });
+  sign = this.RULE('sign', (): IToken => this.OR(this.signs));
 
-  primary = this.RULE('primary', (): Expr => {
-    return this.OR([
-      {
-        ALT: () => {
-          const number = this.CONSUME(t.NumberLiteral, { LABEL: 'number' });
-          return this.build(() => ast.numberLiteral(number));
-        },
+  private readonly signs: IOrAlt<IToken>[] = [{ ALT: () => this.CONSUME(t.Minus, { LABEL: 'operator' }) }, { ALT: () => this.CONSUME(t.Plus, { LABEL: 'operator' }) }];
+
+  primary = this.RULE('primary', (): Expr => this.OR(this.primaries));
+
+  private readonly primaries: IOrAlt<Expr>[] = [
+    {
+      ALT: () => {
+        const number = this.CONSUME(t.NumberLiteral, { LABEL: 'number' });
+        return this.acting ? ast.numberLiteral(number) : none;
       },
-      { ALT: () => this.SUBRULE(this.reference, { LABEL: 'reference' }) },
-      { ALT: () => this.SUBRULE(this.parenthesized, { LABEL: 'parenthesized' }) },
-      { ALT: () => this.SUBRULE(this.conditional, { LABEL: 'conditional' }) },
-      { ALT: () => this.SUBRULE(this.list, { LABEL: 'list' }) },
-    ]);
-  });
+    },
+    { ALT: () => this.SUBRULE(this.reference, { LABEL: 'reference' }) },
+    { ALT: () => this.SUBRULE(this.parenthesized, { LABEL: 'parenthesized' }) },
+    { ALT: () => this.SUBRULE(this.conditional, { LABEL: 'conditional' }) },
+    { ALT: () => this.SUBRULE(this.list, { LABEL: 'list' }) },
+  ];
 
   /** An array literal, `[e1, e2, e3]` or `[[a, b], [c, d]]`, optionally indexed: `[a, b][k]`. */
   list = this.RULE('list', (): Expr => {
@@ -328,7 +338,7 @@ export class AdParser extends EmbeddedActionsParser {
     const close = this.CONSUME(t.RBracket, { LABEL: 'close' });
     let subscript: ast.Subscript | undefined;
     this.OPTION(() => (subscript = this.SUBRULE(this.subscript, { LABEL: 'subscript' })));
-    return this.build(() => ast.list(open, items, close, subscript));
+    return this.acting ? ast.list(open, items, close, subscript) : none;
   });
 
   /** The indices of an element of an array-valued expression: `[i]`, `[i, j]`. */
@@ -350,81 +360,83 @@ export class AdParser extends EmbeddedActionsParser {
    */
   reference = this.RULE('reference', (): Expr => {
     const name = this.CONSUME(t.Identifier, { LABEL: 'name' });
-    let built: Expr | undefined;
-    this.OPTION(() => {
-      this.OR([
-        {
-          ALT: () => {
-            const open = this.CONSUME(t.LParen, { LABEL: 'open' });
-            let binder: Binder | undefined;
-            let body: Expr | undefined;
-            const args: Expr[] = [];
-            this.OPTION2(() => {
-              this.OR2([
-                {
-                  GATE: () => this.LA(1).tokenType === t.Identifier && (this.LA(2).tokenType === t.Colon || this.LA(2).tokenType === t.In),
-                  ALT: () => {
-                    binder = this.SUBRULE(this.binder, { LABEL: 'binder' });
-                    this.CONSUME(t.Colon);
-                    body = this.SUBRULE(this.expression, { LABEL: 'body' });
-                  },
-                },
-                {
-                  ALT: () => {
-                    args.push(this.SUBRULE2(this.expression, { LABEL: 'args' }));
-                    this.MANY(() => {
-                      this.CONSUME(t.Comma);
-                      args.push(this.SUBRULE3(this.expression, { LABEL: 'args' }));
-                    });
-                  },
-                },
-              ]);
-            });
-            const close = this.CONSUME(t.RParen, { LABEL: 'close' });
-            // A second argument list applies a derivative of a function: `grad(f, x)(a, b)`.
-            let applyOpen: IToken | undefined;
-            let applyArgs: Expr[] | undefined;
-            let applyClose: IToken | undefined;
-            this.OPTION4(() => {
-              applyOpen = this.CONSUME2(t.LParen, { LABEL: 'applyOpen' });
-              applyArgs = [];
-              this.OPTION5(() => {
-                applyArgs!.push(this.SUBRULE6(this.expression, { LABEL: 'applyArgs' }));
-                this.MANY3(() => {
-                  this.CONSUME3(t.Comma);
-                  applyArgs!.push(this.SUBRULE7(this.expression, { LABEL: 'applyArgs' }));
-                });
-              });
-              applyClose = this.CONSUME2(t.RParen, { LABEL: 'applyClose' });
-            });
-            // An element of the call's result, when it returns an array: `g(x)[i]`.
-            let subscript: ast.Subscript | undefined;
-            this.OPTION3(() => (subscript = this.SUBRULE(this.subscript, { LABEL: 'subscript' })));
-            built = this.build(() => ast.call(name, { open, binder, body, args, close, applyOpen, applyArgs, applyClose, subscript }));
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(t.LBracket, { LABEL: 'openIndex' });
-            const indices: Expr[] = [this.SUBRULE4(this.expression, { LABEL: 'indices' })];
-            this.MANY2(() => {
-              this.CONSUME2(t.Comma);
-              indices.push(this.SUBRULE5(this.expression, { LABEL: 'indices' }));
-            });
-            const close = this.CONSUME(t.RBracket, { LABEL: 'closeIndex' });
-            built = this.build(() => ast.index(name, indices, close));
-          },
-        },
-      ]);
-    });
-    return built ?? this.build(() => ast.name(name));
+    const tail = this.OPTION(this.referenceTail);
+    return this.acting ? ast.reference(name, tail) : none;
   });
+
+  /** What may follow a reference's name (its alternatives are made once: they keep no state of their own). */
+  private readonly referenceTail = (): ast.ReferenceTail => this.OR(this.referenceTails);
+
+  private readonly referenceTails: IOrAlt<ast.ReferenceTail>[] = [
+    {
+      ALT: () => {
+        const open = this.CONSUME(t.LParen, { LABEL: 'open' });
+        let binder: Binder | undefined;
+        let body: Expr | undefined;
+        const args: Expr[] = [];
+        this.OPTION2(() => {
+          this.OR2([
+            {
+              GATE: () => this.LA(1).tokenType === t.Identifier && (this.LA(2).tokenType === t.Colon || this.LA(2).tokenType === t.In),
+              ALT: () => {
+                binder = this.SUBRULE(this.binder, { LABEL: 'binder' });
+                this.CONSUME(t.Colon);
+                body = this.SUBRULE(this.expression, { LABEL: 'body' });
+              },
+            },
+            {
+              ALT: () => {
+                args.push(this.SUBRULE2(this.expression, { LABEL: 'args' }));
+                this.MANY(() => {
+                  this.CONSUME(t.Comma);
+                  args.push(this.SUBRULE3(this.expression, { LABEL: 'args' }));
+                });
+              },
+            },
+          ]);
+        });
+        const close = this.CONSUME(t.RParen, { LABEL: 'close' });
+        // A second argument list applies a derivative of a function: `grad(f, x)(a, b)`.
+        let applyOpen: IToken | undefined;
+        let applyArgs: Expr[] | undefined;
+        let applyClose: IToken | undefined;
+        this.OPTION4(() => {
+          applyOpen = this.CONSUME2(t.LParen, { LABEL: 'applyOpen' });
+          applyArgs = [];
+          this.OPTION5(() => {
+            applyArgs!.push(this.SUBRULE6(this.expression, { LABEL: 'applyArgs' }));
+            this.MANY3(() => {
+              this.CONSUME3(t.Comma);
+              applyArgs!.push(this.SUBRULE7(this.expression, { LABEL: 'applyArgs' }));
+            });
+          });
+          applyClose = this.CONSUME2(t.RParen, { LABEL: 'applyClose' });
+        });
+        // An element of the call's result, when it returns an array: `g(x)[i]`.
+        let subscript: ast.Subscript | undefined;
+        this.OPTION3(() => (subscript = this.SUBRULE(this.subscript, { LABEL: 'subscript' })));
+        return { kind: 'call', open, binder, body, args, close, applyOpen, applyArgs, applyClose, subscript };
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(t.LBracket, { LABEL: 'openIndex' });
+        const indices: Expr[] = [this.SUBRULE4(this.expression, { LABEL: 'indices' })];
+        this.MANY2(() => {
+          this.CONSUME2(t.Comma);
+          indices.push(this.SUBRULE5(this.expression, { LABEL: 'indices' }));
+        });
+        const close = this.CONSUME(t.RBracket, { LABEL: 'closeIndex' });
+        return { kind: 'index', indices, close };
+      },
+    },
+  ];
 
   parenthesized = this.RULE('parenthesized', (): Expr => {
     const open = this.CONSUME(t.LParen);
     const inner = this.SUBRULE(this.expression, { LABEL: 'inner' });
     const close = this.CONSUME(t.RParen);
-    return this.build(() => ast.parenthesized(open, inner, close));
+    return this.acting ? ast.parenthesized(open, inner, close) : none;
   });
 
   conditional = this.RULE('conditional', (): Expr => {
@@ -434,7 +446,7 @@ export class AdParser extends EmbeddedActionsParser {
     const then = this.SUBRULE2(this.expression, { LABEL: 'then' });
     this.CONSUME(t.Else);
     const otherwise = this.SUBRULE3(this.expression, { LABEL: 'else' });
-    return this.build(() => ast.conditional(keyword, condition, then, otherwise));
+    return this.acting ? ast.conditional(keyword, condition, then, otherwise) : none;
   });
 }
 

@@ -187,18 +187,28 @@ export function numberLiteral(tok: IToken): Expr {
   return { kind: 'number', value: Number(tok.image), span: tokenSpan(tok) };
 }
 
-export function name(tok: IToken): Expr {
+function name(tok: IToken): Expr {
   return { kind: 'name', name: tok.image, span: tokenSpan(tok) };
 }
 
 /** `x[i]`, `A[i, j]`. */
-export function index(nameTok: IToken, indices: Expr[], close: IToken): Expr {
+function index(nameTok: IToken, indices: Expr[], close: IToken): Expr {
   const nameSpan = tokenSpan(nameTok);
   return { kind: 'index', array: nameTok.image, arraySpan: nameSpan, indices, span: span(nameSpan.start, close.startOffset + 1) };
 }
 
+/** What follows a reference's name: an argument list (a call) or indices (an element). */
+export type ReferenceTail = CallParts | { readonly kind: 'index'; readonly indices: Expr[]; readonly close: IToken };
+
+/** A name, a call, a reduction, a derivative applied or an element of an array. */
+export function reference(nameTok: IToken, tail: ReferenceTail | undefined): Expr {
+  if (tail === undefined) return name(nameTok);
+  return tail.kind === 'call' ? call(nameTok, tail) : index(nameTok, tail.indices, tail.close);
+}
+
 /** What follows a call's `(`: its argument list, or a reduction's binder and body. */
 export interface CallParts {
+  readonly kind: 'call';
   readonly open: IToken;
   readonly binder: Binder | undefined;
   readonly body: Expr | undefined;
@@ -212,7 +222,7 @@ export interface CallParts {
 }
 
 /** A call, a reduction or a derivative applied, maybe followed by indices. */
-export function call(nameTok: IToken, c: CallParts): Expr {
+function call(nameTok: IToken, c: CallParts): Expr {
   const nameSpan = tokenSpan(nameTok);
   if (c.binder) {
     // Whether the name is a reduction is for the checker to say; an unknown one is a call error there.
