@@ -8,7 +8,7 @@ import * as ast from './to-ast.ts';
  * built by `to-ast.ts` from the tokens and sub-rule results the rule collected, so no CST is built
  * and then walked (the CST and its walk were about three quarters of parsing's CPU, and most of
  * its garbage). The rules hold no meaning: each collects its parts and makes one call into
- * to-ast.ts, through `build`. Operator chains are parsed iteratively (MANY) and folded in to-ast,
+ * to-ast.ts, behind `acting`. Operator chains are parsed iteratively (MANY) and folded in to-ast,
  * so only parentheses, calls and `if` recurse; `check-depth.ts` bounds those first. The LABELs
  * name the parts in the railroad diagrams (`npm run grammar`).
  */
@@ -39,6 +39,28 @@ export class AdParser extends EmbeddedActionsParser {
    */
   private get acting(): boolean {
     return this.buildsAst && !this.RECORDING_PHASE;
+  }
+
+  /**
+   * The parts of repetitions on the hot path (an operator chain's operators and operands, an
+   * operand's `not`s and signs, a power's carets and exponents), pushed by repetition bodies made
+   * once (a body made at each use is a closure, and a context for what it captures, per operand).
+   * A rule takes what was pushed above the mark it took before its repetition; rules nest, so the
+   * parts of an inner rule are taken before the outer one pushes again.
+   */
+  private readonly parts: unknown[] = [];
+
+  /** What was pushed since `mark`, removed (undefined when nothing was). */
+  private take<T>(mark: number): T[] | undefined {
+    return this.parts.length === mark ? undefined : (this.parts.splice(mark) as T[]);
+  }
+
+  /** Parses a whole file's tokens: the AST (with no errors, in a parser that builds one). */
+  parseProgram(tokens: IToken[]): Program {
+    // A parse that stopped at an error may have left parts behind.
+    this.parts.length = 0;
+    this.input = tokens;
+    return this.program();
   }
 
   program = this.RULE('program', (): Program => {
@@ -127,11 +149,13 @@ export class AdParser extends EmbeddedActionsParser {
     const statements: Statement[] = [];
     this.MANY(() => {
       statements.push(this.SUBRULE(this.statement, { LABEL: 'statements' }));
-      this.OPTION(() => this.CONSUME(t.Semicolon));
+      this.OPTION(this.semicolon);
     });
     const close = this.CONSUME(t.RBrace);
     return { statements, open, close };
   });
+
+  private readonly semicolon = () => this.CONSUME(t.Semicolon);
 
   statement = this.RULE('statement', (): Statement => this.OR(this.statements));
 
@@ -227,20 +251,22 @@ export class AdParser extends EmbeddedActionsParser {
   letStatement = this.RULE('letStatement', (): Statement => {
     const keyword = this.CONSUME(t.Let);
     const name = this.CONSUME(t.Identifier, { LABEL: 'name' });
-    let indices: Binder[] | undefined;
-    this.OPTION(() => {
-      this.CONSUME(t.LBracket);
-      indices = [this.SUBRULE(this.binder, { LABEL: 'indices' })];
-      this.MANY(() => {
-        this.CONSUME(t.Comma);
-        indices!.push(this.SUBRULE2(this.binder, { LABEL: 'indices' }));
-      });
-      this.CONSUME(t.RBracket);
-    });
+    const indices = this.OPTION(this.letIndices);
     this.CONSUME(t.Equals);
     const value = this.SUBRULE(this.expression, { LABEL: 'value' });
     return this.acting ? ast.letStatement(keyword, name, indices, value) : none;
   });
+
+  private readonly letIndices = (): Binder[] => {
+    this.CONSUME(t.LBracket);
+    const indices = [this.SUBRULE(this.binder, { LABEL: 'indices' })];
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      indices.push(this.SUBRULE2(this.binder, { LABEL: 'indices' }));
+    });
+    this.CONSUME(t.RBracket);
+    return indices;
+  };
 
   returnStatement = this.RULE('returnStatement', (): Statement => {
     const keyword = this.CONSUME(t.Return);
@@ -253,14 +279,17 @@ export class AdParser extends EmbeddedActionsParser {
    * Keeping the chain flat keeps recursion to one level per parenthesis, call or `if`.
    */
   expression = this.RULE('expression', (): Expr => {
-    const operands: ast.Operand[] = [this.SUBRULE(this.operand, { LABEL: 'operands' })];
-    const operators: IToken[] = [];
-    this.MANY(() => {
-      operators.push(this.SUBRULE(this.binaryOperator, { LABEL: 'operators' }));
-      operands.push(this.SUBRULE2(this.operand, { LABEL: 'operands' }));
-    });
-    return this.acting ? ast.expression(operands, operators) : none;
+    const first = this.SUBRULE(this.operand, { LABEL: 'operands' });
+    const mark = this.parts.length;
+    this.MANY(this.expressionTail);
+    const rest = this.take<IToken | ast.Operand>(mark);
+    return this.acting ? ast.expression(first, rest) : none;
   });
+
+  private readonly expressionTail = () => {
+    this.parts.push(this.SUBRULE(this.binaryOperator, { LABEL: 'operators' }));
+    this.parts.push(this.SUBRULE2(this.operand, { LABEL: 'operands' }));
+  };
 
   binaryOperator = this.RULE('binaryOperator', (): IToken => this.OR(this.binaryOperators));
 
@@ -281,29 +310,41 @@ export class AdParser extends EmbeddedActionsParser {
 
   /** `not`s come first, then signs, which apply to a whole power: `-x^2` is `-(x^2)`. */
   operand = this.RULE('operand', (): ast.Operand => {
-    let nots: IToken[] | undefined;
-    this.MANY(() => (nots ??= []).push(this.CONSUME(t.Not, { LABEL: 'nots' })));
-    let signs: IToken[] | undefined;
-    this.MANY2(() => (signs ??= []).push(this.SUBRULE(this.sign, { LABEL: 'signs' })));
+    const mark = this.parts.length;
+    this.MANY(this.not);
+    const nots = this.take<IToken>(mark);
+    this.MANY2(this.signed);
+    const signs = this.take<IToken>(mark);
     const power = this.SUBRULE(this.power, { LABEL: 'power' });
-    return this.acting ? ({ nots, base: ast.prefix(signs, power) }) : none;
+    return this.acting ? { nots, base: ast.prefix(signs, power) } : none;
   });
+
+  private readonly not = () => {
+    this.parts.push(this.CONSUME(t.Not, { LABEL: 'nots' }));
+  };
+
+  private readonly signed = () => {
+    this.parts.push(this.SUBRULE(this.sign, { LABEL: 'signs' }));
+  };
 
   /** `a ^ b ^ c` is right-associative; each exponent may carry signs: `2 ^ -x`. */
   power = this.RULE('power', (): Expr => {
     const base = this.SUBRULE(this.primary, { LABEL: 'base' });
-    let carets: IToken[] | undefined;
-    let exponents: ast.Exponent[] | undefined;
-    this.MANY(() => {
-      (carets ??= []).push(this.CONSUME(t.Caret, { LABEL: 'carets' }));
-      (exponents ??= []).push(this.SUBRULE2(this.exponent, { LABEL: 'exponents' }));
-    });
-    return exponents === undefined || !this.acting ? base : ast.power(base, carets!, exponents!);
+    const mark = this.parts.length;
+    this.MANY(this.powerTail);
+    const rest = this.take<IToken | ast.Exponent>(mark);
+    return rest === undefined || !this.acting ? base : ast.power(base, rest);
   });
 
+  private readonly powerTail = () => {
+    this.parts.push(this.CONSUME(t.Caret, { LABEL: 'carets' }));
+    this.parts.push(this.SUBRULE2(this.exponent, { LABEL: 'exponents' }));
+  };
+
   exponent = this.RULE('exponent', (): ast.Exponent => {
-    const signs: IToken[] = [];
-    this.MANY(() => signs.push(this.SUBRULE(this.sign, { LABEL: 'signs' })));
+    const mark = this.parts.length;
+    this.MANY(this.signed);
+    const signs = this.take<IToken>(mark);
     const operand = this.SUBRULE(this.primary, { LABEL: 'operand' });
     return { signs, operand };
   });
@@ -469,11 +510,9 @@ export function parseTokens(tokens: IToken[]): {
   errors: IRecognitionException[];
 } {
   fast ??= new AdParser({ recover: false });
-  fast.input = tokens;
-  const program = fast.program();
+  const program = fast.parseProgram(tokens);
   if (fast.errors.length === 0) return { program, errors: [] };
   recovering ??= new AdParser();
-  recovering.input = tokens;
-  recovering.program();
+  recovering.parseProgram(tokens);
   return { program: undefined, errors: recovering.errors };
 }

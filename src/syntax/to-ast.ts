@@ -25,7 +25,7 @@ export interface Operand {
 
 /** An exponent of a `^` chain: its signs and the primary they apply to. */
 export interface Exponent {
-  readonly signs: IToken[];
+  readonly signs: IToken[] | undefined;
   readonly operand: Expr;
 }
 
@@ -123,14 +123,18 @@ function binary(left: Expr, opTok: IToken, right: Expr): Expr {
  * the number of precedence levels (and by `not`s, which check-depth.ts counts), not by the length
  * of the chain: left-associative runs are loops.
  */
-export function expression(operands: readonly Operand[], operators: readonly IToken[]): Expr {
+export function expression(first: Operand, rest: readonly (IToken | Operand)[] | undefined): Expr {
   // One operand, no `not`: the common case (an argument, an index, a condition) needs no climbing.
-  if (operators.length === 0 && operands[0].nots === undefined) return operands[0].base;
-  let next = 0; // index of the next operand; operators[next - 1] precedes it
+  if (rest === undefined && first.nots === undefined) return first.base;
+  // The operators and the operands after the first alternate in `rest`: rest[2k] is the operator
+  // before operand k + 1, rest[2k + 1] that operand.
+  const chain = rest ?? [];
+  const count = 1 + chain.length / 2;
+  let next = 0; // index of the next operand; the operator before it is chain[2 * (next - 1)]
 
   const climb = (left: Expr, minPrec: number): Expr => {
-    while (next - 1 < operators.length && next > 0) {
-      const opTok = operators[next - 1];
+    while (next < count && next > 0) {
+      const opTok = chain[2 * (next - 1)] as IToken;
       const prec = binaryPrecedence(opTok.image as BinaryOp);
       if (prec < minPrec) break;
       const right = climb(operand(), prec + 1);
@@ -140,7 +144,8 @@ export function expression(operands: readonly Operand[], operators: readonly ITo
   };
 
   const operand = (): Expr => {
-    const { nots, base } = operands[next++];
+    const { nots, base } = next === 0 ? first : (chain[2 * next - 1] as Operand);
+    next++;
     if (!nots) return base;
     // `not` takes the comparison after it: `not a < b and c` is `(not (a < b)) and c`.
     return prefix(nots, climb(base, precedence.not + 1));
@@ -160,8 +165,10 @@ export function prefix(ops: readonly IToken[] | undefined, operand: Expr): Expr 
   return acc;
 }
 
-export function power(base: Expr, carets: readonly IToken[], exponents: readonly Exponent[]): Expr {
-  if (exponents.length === 0) return base;
+/** `base ^ e1 ^ e2 …`: the carets and the exponents alternate in `chain` (chain[2k] is the caret before exponent k). */
+export function power(base: Expr, chain: readonly (IToken | Exponent)[]): Expr {
+  const carets = chain.filter((_, k) => k % 2 === 0) as IToken[];
+  const exponents = chain.filter((_, k) => k % 2 === 1) as Exponent[];
   // a ^ -b ^ c  is  a ^ (-(b ^ c)): fold from the right, applying each exponent's signs after the fold.
   const last = exponents.length - 1;
   let acc = prefix(exponents[last].signs, exponents[last].operand);
