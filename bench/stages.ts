@@ -1,0 +1,144 @@
+/**
+ * Compile time per stage: CPU µs per statement of the let chain (bench/chain.ts) at 1,000 and
+ * 10,000 statements, for each stage of a compile run on its own (parsing, the checks, lowering,
+ * each pass of the value's and the gradient's optimisation, the reverse sweep, emission) and for
+ * the whole compile (compileSync). With `--against DIR`, a second copy of the compiler (another
+ * `src/` directory, e.g. a checkout of main) is measured in the same process, the two interleaved
+ * round by round, so a before/after ratio is not at the mercy of the machine's load.
+ *
+ *   npx tsx bench/stages.ts [--against /tmp/base/src] [--rounds 7] [--sizes 1000,10000]
+ *
+ * Each `src/` is bundled with esbuild first (tsx's per-function helpers would be measured too).
+ * Figures are medians over the rounds after one warm-up round; CPU time of this process
+ * (process.cpuUsage, user + system), which includes the garbage collector's work on this thread.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadavg } from 'node:os';
+import { build } from 'esbuild';
+import { chainSource } from './chain.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const rounds = Number(option('--rounds') ?? 7);
+const sizes = (option('--sizes') ?? '1000,10000').split(',').map(Number);
+const against = option('--against');
+
+/** The pieces of the compiler each stage runs, from one `src/` directory. */
+const entry = `
+export { parse } from './syntax/parse.ts';
+export { checkProgram } from './check/check-program.ts';
+export { DiagnosticBag } from './diagnostics/diagnostic.ts';
+export { LineMap } from './diagnostics/span.ts';
+export { lowerFunction } from './ir/lower.ts';
+export { nestedDerivative } from './ad/nested.ts';
+export { reverseMode } from './ad/reverse.ts';
+export { unrollAndJam } from './ad/unroll-and-jam.ts';
+export { constify } from './ir/constify.ts';
+export { foldBranches } from './ir/fold-branches.ts';
+export { reduceStrength } from './ir/reduce-strength.ts';
+export { eliminateCommon } from './ir/eliminate-common.ts';
+export { bufferElements } from './ir/buffer-elements.ts';
+export { eliminateDead } from './ir/eliminate-dead.ts';
+export { emitModule } from './emit/js/emit-js.ts';
+export { joinSections } from './emit/format.ts';
+export { compileSync } from './index.ts';
+`;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Compiler = any;
+
+// (Inside node_modules, so that the bundles find the packages they import.)
+const cache = new URL('../node_modules/.cache', import.meta.url).pathname;
+mkdirSync(cache, { recursive: true });
+const scratch = mkdtempSync(join(cache, 'adc-stages-'));
+async function load(dir: string, label: string): Promise<Compiler> {
+  const outfile = join(scratch, `${label}.mjs`);
+  await build({
+    stdin: { contents: entry, resolveDir: resolve(dir), loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile,
+    logLevel: 'error',
+    // version.ts reads ../package.json next to itself, which the bundle is not.
+    plugins: [{ name: 'version', setup: (b) => b.onLoad({ filter: /[/\\]version\.ts$/ }, () => ({ contents: "export const version = '0.0.0';", loader: 'ts' })) }],
+  });
+  return import(pathToFileURL(outfile).href);
+}
+
+const compilers: { label: string; c: Compiler }[] = [{ label: 'this', c: await load(new URL('../src', import.meta.url).pathname, 'this') }];
+if (against) compilers.unshift({ label: 'against', c: await load(against, 'against') });
+rmSync(scratch, { recursive: true, force: true });
+
+const cpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/** One compile of the chain of `n` statements by `c`, stage by stage: CPU µs of each. */
+function stages(c: Compiler, source: string): Map<string, number> {
+  const times = new Map<string, number>();
+  let t = cpu();
+  const lap = <T>(name: string, f: () => T): T => {
+    const r = f();
+    const now = cpu();
+    times.set(name, (times.get(name) ?? 0) + now - t);
+    t = now;
+    return r;
+  };
+  const diagnostics = new c.DiagnosticBag();
+  const program = lap('parsing', () => c.parse(source, diagnostics));
+  const table = lap('checks', () => c.checkProgram(program, diagnostics, 'auto'));
+  const decl = program.functions[0];
+  const { ir, names } = lap('lowering', () => c.lowerFunction(decl, table, c.nestedDerivative, new Set()));
+  // As src/ir/optimize.ts: each pass timed on its own.
+  const optimize = (fn: unknown, of: string) => {
+    let f = lap(`${of}: constify, fold branches`, () => c.foldBranches(c.constify(fn)));
+    f = lap(`${of}: strength`, () => c.reduceStrength(f, names));
+    f = lap(`${of}: CSE`, () => c.eliminateCommon(f));
+    f = lap(`${of}: buffers`, () => c.bufferElements(f, names));
+    return lap(`${of}: dead code`, () => c.eliminateDead(f));
+  };
+  const value = optimize(ir, 'value');
+  // As compileFunction in src/compile.ts for fGrad on the JS target.
+  const swept = lap('reverse sweep', () => c.reverseMode(ir, names, { logsumexpTapes: true, regroup: true }));
+  const gradient = lap('gradient: unroll and jam', () => c.unrollAndJam(optimize(swept, 'gradient'), names));
+  const lines = new c.LineMap(source);
+  lap('emission', () => c.joinSections(c.emitModule({ filename: 'chain.ad', version: '0', lines, functions: [{ value, gradient }] })));
+  lap('whole compile (compileSync)', () => c.compileSync(source));
+  return times;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+console.log(`load average at the start: ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${rounds} rounds after a warm-up${against ? `, interleaved with ${against}` : ''}`);
+for (const n of sizes) {
+  const source = chainSource(n);
+  const samples = compilers.map(() => new Map<string, number[]>());
+  for (let round = 0; round <= rounds; round++) {
+    compilers.forEach(({ c }, k) => {
+      const times = stages(c, source);
+      if (round === 0) return;
+      for (const [name, us] of times) samples[k].set(name, [...(samples[k].get(name) ?? []), us]);
+    });
+  }
+  console.log(`\n${n} statements: CPU µs per statement, median of ${rounds}`);
+  console.log(['stage', ...compilers.map((c) => c.label), ...(against ? ['this / against'] : [])].join('\t'));
+  let sums = compilers.map(() => 0);
+  for (const name of samples[0].keys()) {
+    const per = samples.map((s) => median(s.get(name)!) / n);
+    if (!name.startsWith('whole')) sums = sums.map((x, k) => x + per[k]);
+    console.log([name, ...per.map((x) => x.toFixed(1)), ...(against ? [(per[1] / per[0]).toFixed(2)] : [])].join('\t'));
+  }
+  console.log(['sum of the stages', ...sums.map((x) => x.toFixed(1)), ...(against ? [(sums[1] / sums[0]).toFixed(2)] : [])].join('\t'));
+}
+console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
