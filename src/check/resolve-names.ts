@@ -208,15 +208,16 @@ export function resolveNames(
   /** A block's statements; names declared in a nested block go out of scope at its end. */
   const block = (body: readonly Statement[], top: boolean) => {
     const declaredHere: string[] = [];
+    // As `declare`, with one lookup of each kind per name (this runs for every `let`).
     const define = (name: string, at: FunctionDecl['nameSpan'], kind: 'let' | 'var') => {
       defined++;
-      const known = scope.has(name) || constants.has(name);
-      declare(name, at, 'duplicateLet');
-      if (!known) {
-        kinds.set(name, kind);
-        // (The top block's names stay: nothing follows them.)
-        if (!top) declaredHere.push(name);
-      }
+      const first = scope.get(name);
+      if (first) return diagnostics.errorWithNote('duplicateLet', at, { message: notes.firstDefinedHere, span: first }, name);
+      if (constants.has(name)) return diagnostics.error('shadowsConstant', at, name);
+      scope.set(name, at);
+      kinds.set(name, kind);
+      // (The top block's names stay: nothing follows them.)
+      if (!top) declaredHere.push(name);
     };
     body.forEach((s, i) => {
       switch (s.kind) {
