@@ -1,5 +1,5 @@
 /**
- * Unroll-and-jam by two of reversed loop nests (src/ad/unroll-and-jam.ts, issue 16): where it is
+ * Unroll-and-jam by four of reversed loop nests (src/ad/unroll-and-jam.ts, issue 16): where it is
  * applied (GMM's rows j over c < j, polyfit's k over j) and where it must not be (the IR-level
  * exclusions: an adjoint read in the nest, directly or through a row of the same matrix, a plain
  * store, a number set across iterations, inner bounds moving with the outer index otherwise than
@@ -17,7 +17,7 @@ import { gmmData, gmmForward, polyData, polyForward, type GradValue } from './or
 import { checkArraySource } from './support/array-programs.ts';
 import { instantiate } from './support/instantiate.ts';
 
-const NOTE = 'Unrolled and jammed by two';
+const NOTE = 'Unrolled and jammed by four';
 type Module = Record<string, (...args: unknown[]) => { value: number; gradient: Record<string, GradValue> }>;
 
 function compiled(source: string, derivatives?: ('grad' | 'hvp')[]): { code: string; m: Module } {
@@ -40,7 +40,7 @@ function expectNear(actual: Record<string, GradValue>, expected: Record<string, 
   });
 }
 
-describe('GMM: rows j and j − 1 of the reversed loop over c < j per pass', () => {
+describe('GMM: rows j down to j − 3 of the reversed loop over c < j per pass', () => {
   const source = readFileSync(new URL('../examples/gmm.ad', import.meta.url), 'utf8');
   const jammed = compiled(source);
   const plain = compiled(source, ['grad', 'hvp']);
@@ -48,16 +48,16 @@ describe('GMM: rows j and j − 1 of the reversed loop over c < j per pass', () 
   it('is applied to gmmGrad and gmmGradInto, with its comment, and never beside fHvp', () => {
     const grad = jammed.code.slice(jammed.code.indexOf('function gmmGrad('), jammed.code.indexOf('function gmmGradInto('));
     expect(grad).toContain(NOTE);
-    expect(grad).toMatch(/both rows' terms per index: \$dt\d+ read and written once for the two/i);
-    expect(grad).toMatch(/the higher row's term past the lower row's range, alone/i);
+    expect(grad).toMatch(/the four rows' terms per index: \$dt\d+ read and written once for the four/i);
+    expect(grad).toMatch(/a higher row's terms past the lowest row's range, alone/i);
     expect(jammed.code.slice(jammed.code.indexOf('function gmmGradInto('))).toContain(NOTE);
     expect(plain.code).not.toContain(NOTE);
     // The value function is not touched.
     expect(jammed.code.slice(jammed.code.indexOf('function gmm('), jammed.code.indexOf('function gmmGrad('))).not.toContain(NOTE);
   });
 
-  // D = 1: no pair, the odd row alone; D = 2: one pair, nothing left; D = 3, 5, 7: pairs and the odd row.
-  it.each([1, 2, 3, 4, 5, 7])('D = %i: value bit for bit, gradient against the forward-mode oracle and the unjammed sweep', (D) => {
+  // D = 1–3: no group of four, the rows left alone; D = 4, 8: groups, nothing left; D = 5, 6, 7, 9: groups and 1–3 rows left.
+  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9])('D = %i: value bit for bit, gradient against the forward-mode oracle and the unjammed sweep', (D) => {
     const d = gmmData(D, 3, 4, 40 + D);
     const args = [d.alpha, d.mu, d.q, d.l, d.x, 0.8, 1.5];
     const r = jammed.m.gmmGrad(...args);
@@ -68,18 +68,24 @@ describe('GMM: rows j and j − 1 of the reversed loop over c < j per pass', () 
   });
 });
 
-describe("polyfit: two k per pass over the reversed loop's j, d$c[j] written once for both", () => {
+describe("polyfit: four k per pass over the reversed loop's j, d$c[j] written once for the four", () => {
   const source = 'fn polyfit(c: vec[n], const t: vec[m], const y: vec[m]) = sum(k: (sum(j: c[j] * t[k]^j) - y[k])^2) / m';
   const jammed = compiled(source);
 
-  it('keeps both running powers, each its own, in the jammed loop', () => {
+  it('keeps the four running powers, each its own, in the jammed loop', () => {
     expect(jammed.code).toContain(NOTE);
-    expect(jammed.code).toContain('d$c read and written once for the two');
-    expect(jammed.code).toMatch(/running power of j\$\d+ \(one multiplication per iteration, not a power\): \$power\d+ and \$power\d+;/);
+    expect(jammed.code).toContain('d$c read and written once for the four');
+    expect(jammed.code).toMatch(/running power of j\$\d+ \(one multiplication per iteration, not a power\): \$power\d+ and \$power\d+/);
+    // (The comment is cut at the line's length: the group's loop itself starts four powers and advances each.)
+    const grad = jammed.code.slice(jammed.code.indexOf('function polyfitGrad('));
+    const group = grad.slice(grad.indexOf(NOTE), grad.indexOf('\n  }\n', grad.indexOf(NOTE)));
+    const powers = [...group.matchAll(/let (\$power\d+) = 1;/g)].map((m) => m[1]);
+    expect(new Set(powers).size).toBe(4);
+    for (const p of powers) expect(group).toContain(`${p} = ${p} * `);
   });
 
-  // m = 0: no iteration (the value is 0/0); 1: the odd one alone; 2: one pair; 7, 8: odd and even.
-  it.each([1, 2, 3, 7, 8])('m = %i (n = 4): gradient against the forward-mode oracle', (m) => {
+  // m = 1–3: no group, the iterations alone; 4, 8: groups only; 5, 7, 9: groups and the iterations left.
+  it.each([1, 2, 3, 4, 5, 7, 8, 9])('m = %i (n = 4): gradient against the forward-mode oracle', (m) => {
     const { c, t, y } = polyData(4, m, 7 + m);
     const r = jammed.m.polyfitGrad(c, t, y);
     expectNear(r.gradient, { c: polyForward(c, t, y).gradient.c! }, 1e-12);
@@ -90,7 +96,7 @@ describe('reduced loop nests: gradients against finite differences, and whether 
   const x = [0.5, -0.2, 0.9, 1.3, -0.7];
   const A = [x, x.map((v) => v * 0.5), x.map((v) => -v), x.map((v) => v + 0.25), x.map((v) => v * v)];
   const at = (n: number) => [x.slice(0, n), A.slice(0, n).map((r) => r.slice(0, n)), 0.7];
-  // Sizes 0 to 5: no iteration, one (the odd one alone), one pair, a pair and the odd one, ...
+  // Sizes 0 to 5: no iteration, 1–3 (no group of four, the rows alone), one group, one group and a row left.
   const calls = [0, 1, 2, 3, 4, 5].map(at);
   const cases: [name: string, source: string, applies: boolean][] = [
     ['triangular, from 0', 'fn f(x: vec[n], A: mat[n, n], s) = sum(i: x[i] * sum(j in 0..i: A[i, j] * x[j]))', true],

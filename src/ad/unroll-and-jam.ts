@@ -7,23 +7,24 @@ import { renameVariables } from '../ir/rename.ts';
 type Loop = Extract<Instr, { kind: 'loop' }>;
 
 /**
- * Unroll-and-jam by two of a reverse sweep's loop nest (issue 16). In GMM's reversed loop over the
+ * Unroll-and-jam by four of a reverse sweep's loop nest (issue 16). In GMM's reversed loop over the
  * rows j of L_k, the inner loop over c < j adds into μ's adjoint at c, `$dμ[c] += ḡ_j·L[j, c]`: an
  * element indexed by the inner loop only, so it is read and written once per (j, c), D²/2 times,
- * and V8 keeps none of it in a register. Here two outer iterations, j and j − 1, run per pass:
- * their values are computed one after the other, then one inner loop runs both bodies over their
- * common range (c < j − 1 for the triangular `c < j`; c = j − 1 of row j runs alone), and the two
- * additions into the same element become one (addOncePerElement): `$dμ[c] += ḡ_j·L[j, c] +
- * ḡ_{j−1}·L[j − 1, c]`, half the loads and stores. An odd iteration count leaves the last one,
- * run alone after the pairs. polyfit's reversed loop over k (inner j, `d$c[j] += r_k·t_k^j`) has the
- * same shape.
+ * and V8 keeps none of it in a register. Here four outer iterations, j down to j − 3, run per pass:
+ * their values are computed one after the other, then one inner loop runs the four bodies over
+ * their common range (c < j − 3 for the triangular `c < j`; each higher row's terms from j − 3 on
+ * run alone, row by row), and the four additions into the same element become one
+ * (addOncePerElement): `$dμ[c] += ḡ_j·L[j, c] + … + ḡ_{j−3}·L[j − 3, c]`, a quarter of the loads
+ * and stores. The iterations left over (the count modulo four) run alone after the groups, as the
+ * loop was. polyfit's reversed loop over k (inner j, `d$c[j] += r_k·t_k^j`) has the same shape.
+ * (Session 8 jammed by two; four measured faster, FACTOR below.)
  *
  * Legal because every effect of the loop nest is an addition into memory (or a number) the nest
  * never reads: the iterations then compute the same values in any order, and only the order of
  * the additions changes (rounding, as accumulateOnce's). So the pass takes a loop only when
  *   - its body is plain code (definitions, additions, branches of them) around exactly one inner
  *     loop of plain code: no other loop, no check, no call, no allocation (so an inner loop under a
- *     zero guard, `if (ḡ !== 0) for …`, is not taken: the two rows' guards differ); the outer loop
+ *     zero guard, `if (ḡ !== 0) for …`, is not taken: the rows' guards differ); the outer loop
  *     carries no state, and neither exits early or reduces (the inner loop may carry a running
  *     power of its own: each copy carries its own);
  *   - every store is an accumulation (`+=`) into an array no instruction of the nest reads, a row of
@@ -31,7 +32,7 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  *     assigned outside the body is only added to, never read nor set;
  *   - the inner loop's start does not change with the outer index, and its end either does not or is
  *     the outer index itself (the triangular `c < j`);
- *   - the inner loop adds into an element indexed by its own index in an array both copies share
+ *   - the inner loop adds into an element indexed by its own index in an array every copy shares
  *     (else there is nothing to merge and the pass is not worth its code).
  * Run on the optimised reverse sweep of fGrad (and fGradInto) of the JavaScript target only: never
  * on a sweep that is differentiated again (fHvp, fHessian, nested gradients), whose sums must keep
@@ -71,11 +72,11 @@ interface Nest {
   readonly before: readonly Instr[];
   readonly inner: Loop;
   readonly after: readonly Instr[];
-  /** The inner loop ends at the outer index (`c < j`): the higher of the two rows has one more term. */
+  /** The inner loop ends at the outer index (`c < j`): each higher row has more terms than the lowest. */
   readonly triangular: boolean;
   /** The names the outer body defines (its index included): renamed in each copy. */
   readonly local: ReadonlySet<string>;
-  /** The arrays the inner loop adds into at its own index, shared by both copies (for the comment). */
+  /** The arrays the inner loop adds into at its own index, shared by every copy (for the comment). */
   readonly merged: readonly string[];
 }
 
@@ -172,6 +173,16 @@ function renameBlock(block: readonly Instr[], renames: ReadonlyMap<string, strin
   return renameVariables(block, renames, (note) => renameNote(note, [renames]));
 }
 
+/**
+ * How many outer iterations run per pass: four. Measured against two (session 9, GMM N = 1000,
+ * interleaved in one process, medians of per-round ratios; the generated code edited by hand):
+ * the gradient took 0.93× its time at D = 20, K = 50 and 0.85× at D = 32, K = 50, since μ's
+ * adjoint at c and the shared load x_c are then read once per four rows instead of two, while the
+ * adjoint stores of L (one per term) stay. README "Arrays" has the figures of the built pass.
+ */
+const FACTOR = 4;
+const factorWord = 'four';
+
 function jam(nest: Nest, names: NameSupply): Instr[] {
   const { outer, before, inner, after, triangular } = nest;
   const origin = outer.origin;
@@ -185,34 +196,33 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
     out.push(d.instr);
     return variable(d.name);
   };
-  // Trip count n (never below 0), n/2 pairs, and whether one iteration is left (rest = 0 or 1).
+  // Trip count n (never below 0), n/F groups of F rows, and the rows left (rest, 0 to F − 1).
   const zeroFrom = outer.from.kind === 'const' && outer.from.value === 0;
   const span = zeroFrom ? outer.to : emit({ op: 'sub', args: [outer.to, outer.from] });
   const trips = emit({ op: 'max', args: [span, constant(0)] });
-  const pairs = emit({ op: 'floor', args: [emit({ op: 'div', args: [trips, constant(2)] })] });
-  const rest = emit({ op: 'sub', args: [trips, emit({ op: 'mul', args: [pairs, constant(2)] })] });
-  // The pair's rows, hi and lo = hi − 1, visited in the loop's own order: a descending loop's
-  // pairs from the end down (hi = from + rest + 1 + 2p, p counting down, the odd row `from` last),
-  // an ascending one's from the start up (lo = from + 2p, the odd row to − 1 last).
-  const pair = names.temp();
+  const groups = emit({ op: 'floor', args: [emit({ op: 'div', args: [trips, constant(FACTOR)] })] });
+  const rest = emit({ op: 'sub', args: [trips, emit({ op: 'mul', args: [groups, constant(FACTOR)] })] });
+  // A group's rows, visited in the loop's own order: a descending loop's groups from the end down
+  // (the top row from + rest + F − 1 + F·g, g counting down, then the rows below it; the rows left,
+  // from .. from + rest − 1, last), an ascending one's from the start up (from + F·g and the rows
+  // above it; the rows left, to − rest .. to − 1, last).
+  const group = names.temp();
   const body: Instr[] = [];
   const at = (e: Expr): Operand => {
     const d = def(e);
     body.push(d.instr);
     return variable(d.name);
   };
-  const twoP = at({ op: 'mul', args: [variable(pair), constant(2)] });
-  let hi: Operand;
-  let lo: Operand;
+  const fg = at({ op: 'mul', args: [variable(group), constant(FACTOR)] });
+  const rows: Operand[] = [];
   if (outer.descending) {
-    const past = emit({ op: 'add', args: [rest, constant(1)] });
+    const past = emit({ op: 'add', args: [rest, constant(FACTOR - 1)] });
     const base = zeroFrom ? past : emit({ op: 'add', args: [outer.from, past] });
-    hi = at({ op: 'add', args: [base, twoP] });
-    lo = at({ op: 'sub', args: [hi, constant(1)] });
+    rows.push(at({ op: 'add', args: [base, fg] }));
   } else {
-    lo = zeroFrom ? twoP : at({ op: 'add', args: [outer.from, twoP] });
-    hi = at({ op: 'add', args: [lo, constant(1)] });
+    rows.push(zeroFrom ? fg : at({ op: 'add', args: [outer.from, fg] }));
   }
+  for (let k = 1; k < FACTOR; k++) rows.push(at({ op: outer.descending ? 'sub' : 'add', args: [rows[0], constant(k)] }));
   // One renaming per copy of the outer body, the outer index bound to that copy's row.
   const copy = (row: Operand) => {
     const renames = new Map<string, string>();
@@ -222,85 +232,80 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
     renames.set(outer.index, index);
     return { renames, index, row };
   };
-  const first = copy(outer.descending ? hi : lo);
-  const second = copy(outer.descending ? lo : hi);
-  for (const c of [first, second]) body.push({ kind: 'const', target: c.index, expr: { op: 'copy', args: [c.row] }, origin });
-  body.push(...renameBlock(before, first.renames), ...renameBlock(before, second.renames));
-  // The jammed inner loop: both bodies per index, over the range both rows have.
+  const copies = rows.map(copy);
+  const [first] = copies;
+  for (const c of copies) body.push({ kind: 'const', target: c.index, expr: { op: 'copy', args: [c.row] }, origin });
+  for (const c of copies) body.push(...renameBlock(before, c.renames));
+  // The jammed inner loop: every row's body per index, over the range all rows have.
   const shared = freshLike(inner.index, names);
   const split = stateUpdates(inner)!;
-  // A load both rows make of the same element (`x[c]`: an array the nest does not write, at the inner
-  // index or an unchanging one) is made once, by the first row's body, and the second reads it.
-  const sameInBoth = new Set<string>();
+  // A load every row makes of the same element (`x[c]`: an array the nest does not write, at the
+  // inner index or an unchanging one) is made once, by the first row's body, and the others read it.
+  const sameInAll = new Set<string>();
   for (const i of split.work) {
-    if (i.kind === 'const' && i.expr.op === 'load' && i.expr.args.every((o) => o.kind === 'const' || o.name === inner.index || !nest.local.has(o.name))) sameInBoth.add(i.target);
+    if (i.kind === 'const' && i.expr.op === 'load' && i.expr.args.every((o) => o.kind === 'const' || o.name === inner.index || !nest.local.has(o.name))) sameInAll.add(i.target);
   }
-  for (const t of sameInBoth) second.renames.set(t, first.renames.get(t)!);
+  for (const c of copies.slice(1)) for (const t of sameInAll) c.renames.set(t, first.renames.get(t)!);
   const renamer = (c: ReturnType<typeof copy>, index: string) => new Map([...c.renames, [inner.index, index]]);
   const carriedOf = (c: ReturnType<typeof copy>) => (inner.carried ?? []).map((v) => c.renames.get(v) ?? v);
-  const hiCopy = outer.descending ? first : second;
-  const loCopy = outer.descending ? second : first;
-  const jammedTo = triangular ? variable(loCopy.index) : inner.to;
+  // The lowest row (the last a descending loop visits, the first of an ascending one's group).
+  const lowest = outer.descending ? copies[FACTOR - 1] : first;
   const merged = nest.merged.join(', ');
   const jammed: Loop = {
     ...inner,
     index: shared,
-    to: jammedTo,
-    // (Each copy's state updates last, after both copies' work, as a loop with state has them.)
+    to: triangular ? variable(lowest.index) : inner.to,
+    // (Each copy's state updates last, after every copy's work, as a loop with state has them.)
     body: addOncePerElement(
-      [
-        ...renameBlock(split.work, renamer(first, shared)),
-        ...renameBlock(
-          split.work.filter((i) => !(i.kind === 'const' && sameInBoth.has(i.target))),
-          renamer(second, shared),
-        ),
-      ].concat([first, second].flatMap((c) => renameBlock(split.updates, renamer(c, shared)))),
+      copies
+        .flatMap((c, k) => renameBlock(k === 0 ? split.work : split.work.filter((i) => !(i.kind === 'const' && sameInAll.has(i.target))), renamer(c, shared)))
+        .concat(copies.flatMap((c) => renameBlock(split.updates, renamer(c, shared)))),
       names,
     ),
-    ...(inner.carried && { carried: [...carriedOf(first), ...carriedOf(second)] }),
-    note: [renameNote(inner.note, [renamer(first, shared), renamer(second, shared)]), `both rows' terms per index: ${merged} read and written once for the two`].filter(Boolean).join(';\n').replace(/^./, (c) => c.toUpperCase()),
+    ...(inner.carried && { carried: copies.flatMap(carriedOf) }),
+    note: [renameNote(inner.note, copies.map((c) => renamer(c, shared))), `the ${factorWord} rows' terms per index: ${merged} read and written once for the ${factorWord}`].filter(Boolean).join(';\n').replace(/^./, (c) => c.toUpperCase()),
   };
   if (triangular) {
-    // Row hi's last term (index lo, where row lo's range ends) runs alone: first when the inner
-    // loop counts down, last when it counts up, so each row's terms keep their order.
-    const alone = freshLike(inner.index, names);
-    const start = at({ op: 'max', args: [inner.from, variable(loCopy.index)] });
-    // (Its own names for what the inner body defines: each name is defined once in the function.)
-    const restRenames = new Map(hiCopy.renames);
-    freshNames(inner.body, restRenames, names);
-    restRenames.set(inner.index, alone);
-    const rest: Loop = { ...inner, index: alone, from: start, to: variable(hiCopy.index), body: renameBlock(inner.body, restRenames), ...(inner.carried && { carried: carriedOf(hiCopy) }), note: [renameNote(inner.note, [restRenames]), "the higher row's term past the lower row's range, alone"].filter(Boolean).join(';\n').replace(/^./, (c) => c.toUpperCase()) };
-    body.push(...(inner.descending ? [rest, jammed] : [jammed, rest]));
+    // Each higher row's terms past the lowest row's range (indices lowest .. row − 1) run alone,
+    // row by row: first when the inner loop counts down, last when it counts up, so each row's
+    // terms keep their order.
+    const start = at({ op: 'max', args: [inner.from, variable(lowest.index)] });
+    const alone = copies
+      .filter((c) => c !== lowest)
+      .map((c): Loop => {
+        const index = freshLike(inner.index, names);
+        // (Its own names for what the inner body defines: each name is defined once in the function.)
+        const restRenames = new Map(c.renames);
+        freshNames(inner.body, restRenames, names);
+        restRenames.set(inner.index, index);
+        return { ...inner, index, from: start, to: variable(c.index), body: renameBlock(inner.body, restRenames), ...(inner.carried && { carried: carriedOf(c) }), note: [renameNote(inner.note, [restRenames]), "a higher row's terms past the lowest row's range, alone"].filter(Boolean).join(';\n').replace(/^./, (ch) => ch.toUpperCase()) };
+      });
+    body.push(...(inner.descending ? [...alone, jammed] : [jammed, ...alone]));
   } else {
     body.push(jammed);
   }
-  body.push(...renameBlock(after, first.renames), ...renameBlock(after, second.renames));
+  for (const c of copies) body.push(...renameBlock(after, c.renames));
   const said =
-    `Unrolled and jammed by two (its effects are additions into arrays it never reads, so any order ` +
-    `adds the same terms): rows ${outer.descending ? 'j and j − 1' : 'j and j + 1'} per pass, their inner loops run as one, so ` +
-    `${merged} (indexed by the inner loop only) is read and written once per two rows; an odd last row runs alone after`;
+    `Unrolled and jammed by ${factorWord} (its effects are additions into arrays it never reads, so any order ` +
+    `adds the same terms): ${FACTOR} rows per pass, ${outer.descending ? 'j down to j − 3' : 'j up to j + 3'}, their inner loops run as one, so ` +
+    `${merged} (indexed by the inner loop only) is read and written once per ${factorWord} rows; the rows left over run alone after`;
   out.push({
     kind: 'loop',
-    index: pair,
+    index: group,
     from: constant(0),
-    to: pairs,
+    to: groups,
     descending: outer.descending,
     body,
     note: outer.note ? `${outer.note};\n${said}` : said,
     origin,
   });
-  // The odd row left: the loop's body as it was, at the last index the loop visits.
-  const last = outer.descending ? outer.from : emit({ op: 'sub', args: [outer.to, constant(1)] });
+  // The rows left (0 to F − 1): the loop as it was, over the last indices it visits.
   const single = new Map<string, string>();
   freshNames([...before, inner, ...after], single, names);
   const index = freshLike(outer.index, names);
   single.set(outer.index, index);
-  out.push({
-    kind: 'if',
-    condition: emit({ op: 'gt', args: [rest, constant(0)] }),
-    then: [{ kind: 'const', target: index, expr: { op: 'copy', args: [last] }, origin }, ...renameBlock([...before, inner, ...after], single)],
-    else: [],
-    origin,
-  });
+  const restFrom = outer.descending ? outer.from : emit({ op: 'sub', args: [outer.to, rest] });
+  const restTo = outer.descending ? (zeroFrom ? rest : emit({ op: 'add', args: [outer.from, rest] })) : outer.to;
+  out.push({ ...outer, index, from: restFrom, to: restTo, body: renameBlock([...before, inner, ...after], single), note: renameNote(outer.note, [single]) });
   return out;
 }
