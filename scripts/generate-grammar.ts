@@ -1,6 +1,5 @@
 /**
  * Regenerates the files derived from the Chevrotain grammar (never edit them by hand):
- *   src/syntax/cst.generated.d.ts  CST typings for to-ast.ts
  *   grammar/diagrams.html          railroad diagrams of the grammar
  * Run with `npm run grammar`; `test/grammar.test.ts` fails when they are stale.
  */

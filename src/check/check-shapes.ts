@@ -20,6 +20,8 @@ export interface ArrayInfo {
 }
 
 type Entity = ArrayInfo | { readonly kind: 'index'; readonly range: AffineRange } | { readonly kind: 'size' } | { readonly kind: 'number' };
+/** A number's entity, one for all (entities are not changed). */
+const NUMBER: Entity = { kind: 'number' };
 
 const sizeSymbol = (name: string) => `size:${name}`;
 const indexSymbol = (name: string) => `index:${name}`;
@@ -54,6 +56,8 @@ export function checkShapes(
   selfCalls?: Map<number, ReadonlyMap<string, Affine | undefined>>,
 ): ArrayInfo | undefined {
   const env = new Map<string, Entity>();
+  // Whether any name was ever an array here: until one is, a name is never one (most functions of numbers).
+  let hasArrays = false;
   const ranges = new Map<string, AffineRange>();
   // Inside a reduction's body or an array's definition: code that runs once per index.
   let loops = 0;
@@ -65,7 +69,7 @@ export function checkShapes(
 
   for (const p of fn.params) {
     if (!p.type) {
-      env.set(p.name, { kind: 'number' });
+      env.set(p.name, NUMBER);
       continue;
     }
     const t = p.type;
@@ -77,6 +81,7 @@ export function checkShapes(
       if (s.kind === 'name' && !env.has(s.name)) env.set(s.name, { kind: 'size' });
     }
     env.set(p.name, parameterDims(p)!);
+    hasArrays = true;
   }
 
   const symbol = (name: string): Affine | undefined => {
@@ -270,8 +275,9 @@ export function checkShapes(
       case 'number':
         return;
       case 'name': {
+        if (!hasArrays || position !== 'value') return;
         const entity = env.get(e.name);
-        if (entity?.kind === 'array' && position === 'value') diagnostics.error('arrayAsNumber', e.span, e.name, entity.type);
+        if (entity?.kind === 'array') diagnostics.error('arrayAsNumber', e.span, e.name, entity.type);
         return;
       }
       case 'index': {
@@ -328,9 +334,12 @@ export function checkShapes(
       case 'binary':
       case 'if':
         // Chains are walked without recursing down their left side.
+        // (Children pushed as childrenOf lists them, without its array: this runs for every operator.)
         for (const stack: Expr[] = [e]; stack.length > 0; ) {
           const x = stack.pop()!;
-          if (x.kind === 'binary' || x.kind === 'unary' || x.kind === 'if') stack.push(...childrenOf(x));
+          if (x.kind === 'binary') stack.push(x.left, x.right);
+          else if (x.kind === 'unary') stack.push(x.operand);
+          else if (x.kind === 'if') stack.push(x.condition, x.then, x.else);
           else visit(x);
         }
         return;
@@ -584,9 +593,10 @@ export function checkShapes(
             const enter = (k: number): void => (k === bound.length ? inLoop(() => visit(s.value)) : withIndex(bound[k][0], bound[k][1], () => enter(k + 1)));
             enter(0);
             env.set(s.name, arrayInfo(dims));
+            hasArrays = true;
           } else {
             visit(s.value);
-            env.set(s.name, { kind: 'number' });
+            env.set(s.name, NUMBER);
           }
           declaredHere.push(s.name);
           break;
@@ -597,10 +607,11 @@ export function checkShapes(
             if (info) {
               assignArray(s.name, info, s.value);
               env.set(s.name, info);
+              hasArrays = true;
             } else env.delete(s.name);
           } else {
             visit(s.value);
-            env.set(s.name, { kind: 'number' });
+            env.set(s.name, NUMBER);
           }
           declaredHere.push(s.name);
           break;

@@ -10,7 +10,12 @@ type Type = 'number' | 'condition' | 'unknown';
  * resolve are 'unknown' and never reported twice.
  */
 export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
+  // The type of each `let` and `var` that is not a number (most are numbers: they are not kept).
   const lets = new Map<string, Type>();
+  const holds = (name: string, type: Type) => {
+    if (type !== 'number') lets.set(name, type);
+    else if (lets.size > 0) lets.delete(name);
+  };
 
   const expect = (e: Expr, want: 'number' | 'condition', got: Type = typeOf(e)): void => {
     if (got === 'unknown' || got === want) return;
@@ -24,7 +29,7 @@ export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
       case 'number':
         return 'number';
       case 'name':
-        return lets.get(e.name) ?? 'number';
+        return lets.size === 0 ? 'number' : (lets.get(e.name) ?? 'number');
       case 'index':
         e.indices.forEach((i) => expect(i, 'number'));
         return 'number';
@@ -91,12 +96,12 @@ export function checkTypes(fn: FunctionDecl, diagnostics: DiagnosticBag): void {
               }
             }
             expect(s.value, 'number');
-          } else lets.set(s.name, typeOf(s.value));
+          } else holds(s.name, typeOf(s.value));
           break;
         case 'var':
           // A variable holds a number: a condition would have no derivative to carry.
           expect(s.value, 'number');
-          lets.set(s.name, 'number');
+          holds(s.name, 'number');
           break;
         case 'assign':
           s.indices?.forEach((i) => expect(i, 'number'));

@@ -43,8 +43,8 @@ export function resolveNames(
       case 'name':
         if (scope.has(e.name) || constants.has(e.name)) return;
         if (functions.has(e.name) || builtinArity.has(e.name)) diagnostics.error('notAVariable', e.span, e.name);
-        else if (later.has(e.name)) {
-          const { span, kind } = later.get(e.name)!;
+        else if (later(e.name)) {
+          const { span, kind } = later(e.name)!;
           diagnostics.errorWithNote(kind === 'let' ? 'usedBeforeDefinition' : 'usedBeforeVar', e.span, { message: notes.definedHere, span }, e.name);
         } else diagnostics.error('unknownVariable', e.span, e.name, suggest.didYouMean(e.name, chain(scope.keys(), constants.keys())));
         return;
@@ -153,9 +153,27 @@ export function resolveNames(
     }
   };
 
-  // `let`s and `var`s not yet reached, to say "used before its let" instead of "unknown".
-  const later = new Map<string, { readonly span: FunctionDecl['nameSpan']; readonly kind: 'let' | 'var' }>();
-  for (const s of allStatements(fn.body).reverse()) if (s.kind === 'let' || s.kind === 'var') later.set(s.name, { span: s.nameSpan, kind: s.kind });
+  /**
+   * The `let` or `var` of a name not yet reached, to say "used before its let" instead of
+   * "unknown": the first of that name in source order, if `block` (which defines them in that
+   * order, counting them in `defined`) has not reached it. Found only when a name is unknown, so a
+   * function without mistakes pays nothing for it.
+   */
+  let defined = 0;
+  let firstDeclarations: Map<string, { readonly span: FunctionDecl['nameSpan']; readonly kind: 'let' | 'var'; readonly ordinal: number }> | undefined;
+  const later = (name: string) => {
+    if (!firstDeclarations) {
+      firstDeclarations = new Map();
+      let ordinal = 0;
+      for (const s of allStatements(fn.body)) {
+        if (s.kind !== 'let' && s.kind !== 'var') continue;
+        if (!firstDeclarations.has(s.name)) firstDeclarations.set(s.name, { span: s.nameSpan, kind: s.kind, ordinal });
+        ordinal++;
+      }
+    }
+    const first = firstDeclarations.get(name);
+    return first !== undefined && first.ordinal >= defined ? first : undefined;
+  };
   for (const p of fn.params) {
     declare(p.name, p.span, 'duplicateParameter');
     kinds.set(p.name, 'parameter');
@@ -190,14 +208,16 @@ export function resolveNames(
   /** A block's statements; names declared in a nested block go out of scope at its end. */
   const block = (body: readonly Statement[], top: boolean) => {
     const declaredHere: string[] = [];
+    // As `declare`, with one lookup of each kind per name (this runs for every `let`).
     const define = (name: string, at: FunctionDecl['nameSpan'], kind: 'let' | 'var') => {
-      if (later.get(name)?.span === at) later.delete(name);
-      const known = scope.has(name) || constants.has(name);
-      declare(name, at, 'duplicateLet');
-      if (!known) {
-        kinds.set(name, kind);
-        declaredHere.push(name);
-      }
+      defined++;
+      const first = scope.get(name);
+      if (first) return diagnostics.errorWithNote('duplicateLet', at, { message: notes.firstDefinedHere, span: first }, name);
+      if (constants.has(name)) return diagnostics.error('shadowsConstant', at, name);
+      scope.set(name, at);
+      kinds.set(name, kind);
+      // (The top block's names stay: nothing follows them.)
+      if (!top) declaredHere.push(name);
     };
     body.forEach((s, i) => {
       switch (s.kind) {

@@ -12,10 +12,8 @@ import type { IToken } from 'chevrotain';
 import { DiagnosticBag, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { FunctionDecl, Program } from './ast.ts';
 import { checkDepth } from './check-depth.ts';
-import type { ProgramCstNode } from './cst.generated.d.ts';
 import * as t from './lexer.ts';
 import { parseTokens } from './parser.ts';
-import { toAst } from './to-ast.ts';
 
 export interface Apart {
   /** The functions that parsed on their own, in source order. */
@@ -61,8 +59,7 @@ function parsePiece(piece: IToken[], end: number, reported: readonly Diagnostic[
   // the function before, which did not end; any other inside the piece is its own.
   if (reported.some((d) => d.span.start > start && d.span.start < end)) return undefined;
   if (!checkDepth(piece, new DiagnosticBag())) return undefined;
-  const { cst, errors } = parseTokens(piece);
-  if (errors.length > 0) return undefined;
-  const program = toAst(cst as ProgramCstNode);
+  const { program, errors } = parseTokens(piece);
+  if (errors.length > 0 || program === undefined) return undefined;
   return program.functions.length === 1 ? program.functions[0] : undefined;
 }

@@ -7,11 +7,9 @@ import { allStatements, childrenOf, statementExprs, type Expr, type Program } fr
 import { checkDepth } from './check-depth.ts';
 import { characterHabit, habitAt, tokenHabit, type Habit } from './habits.ts';
 import { MAX_EXPRESSION_DEPTH } from './limits.ts';
-import type { ProgramCstNode } from './cst.generated.d.ts';
 import * as t from './lexer.ts';
 import { allTokens, NumberLiteral, tokenize } from './lexer.ts';
 import { parseTokens } from './parser.ts';
-import { toAst } from './to-ast.ts';
 
 /**
  * Source text → AST. Lexer errors and every parse error the parser can recover from are reported;
@@ -48,7 +46,7 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
     if (habit) report(habit, span(tok.startOffset, tokenEnd(tok)));
   }
   if (!checkDepth(tokens, diagnostics)) return undefined;
-  const { cst, errors: parseErrors } = parseTokens(tokens);
+  const { program, errors: parseErrors } = parseTokens(tokens);
   const endOfInput = tokens.length > 0 ? tokenEnd(tokens[tokens.length - 1]) : text.length;
   // Each token's index by offset, made only when there are errors to place.
   const indexOf = parseErrors.length === 0 ? new Map<number, number>() : new Map(tokens.map((tok, k) => [tok.startOffset, k]));
@@ -68,8 +66,8 @@ export function parse(text: string, diagnostics: DiagnosticBag): Program | undef
       reported.push(at.start); // `x += 1`: the '=' after the '+' is its echo
     } else diagnostics.error('unexpectedToken', at, describeToken(e.token), index === 0 ? `'fn' to start a function` : expectedOf(e));
   }
-  if (diagnostics.hasErrors) return undefined;
-  const program = toAst(cst as ProgramCstNode);
+  // (A parse error is always reported above, so `program` is there when nothing is.)
+  if (diagnostics.hasErrors || program === undefined) return undefined;
   if (program.functions.length === 0) diagnostics.error('emptyFile', span(endOfInput, endOfInput));
   else checkExpressionDepth(program, diagnostics);
   return diagnostics.hasErrors ? undefined : program;
@@ -97,6 +95,10 @@ function followsReported(tokens: readonly IToken[], offset: number, reported: re
  * Measures each expression tree without recursion and reports one nested too deeply. A left
  * operand does not count as nesting: passes walk left-leaning chains (`x + x + … + x`, of any
  * length) in a loop (`leftSpine` in ast.ts), so only the other children cost stack.
+ *
+ * A statement at most MAX_EXPRESSION_DEPTH characters long is not walked: each level of nesting
+ * holds at least one character its child does not (an operator, a name, a bracket, a keyword), so
+ * its expressions are no deeper than it is long. Most statements are that short.
  */
 function checkExpressionDepth(program: Program, diagnostics: DiagnosticBag): void {
   // Two parallel stacks rather than a stack of pairs: this walks every expression of the file.
@@ -104,6 +106,7 @@ function checkExpressionDepth(program: Program, diagnostics: DiagnosticBag): voi
   const depths: number[] = [];
   for (const fn of program.functions) {
     for (const s of allStatements(fn.body)) {
+      if (s.span.end - s.span.start <= MAX_EXPRESSION_DEPTH) continue;
       for (const e of statementExprs(s)) {
         exprs.push(e);
         depths.push(1);

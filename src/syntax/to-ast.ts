@@ -1,123 +1,117 @@
 import type { IToken } from 'chevrotain';
 import { cover, span, type Span } from '../diagnostics/span.ts';
-import type { ArrayType, BinaryOp, Binder, Expr, FunctionDecl, Param, Program, ReduceOp, Size, Statement } from './ast.ts';
+import type { ArrayType, BinaryOp, Binder, Expr, FunctionDecl, Param, ReduceOp, Size, Statement } from './ast.ts';
 import { binaryPrecedence, precedence } from './operators.ts';
-import type * as cst from './cst.generated.d.ts';
 
 /**
- * Turns the CST into the AST. This is the only module that knows the grammar's labels. Operator
- * chains arrive as flat lists and get their precedence here; `^` chains fold to the right.
+ * The AST nodes, built from tokens and the nodes of sub-rules. The parser (parser.ts) calls these
+ * from its rules' actions as it recognises each rule, so no CST is built and walked: the grammar
+ * says what is read, this module what it means. Operator chains arrive as flat lists and get their
+ * precedence here; `^` chains fold to the right.
  */
-export function toAst(program: cst.ProgramCstNode): Program {
-  const functions = (program.children.functions ?? []).map((f) => functionDecl(f));
-  return { functions };
+
+/** A block's statements and braces (the braces give the spans of loops and branches). */
+export interface Block {
+  readonly statements: Statement[];
+  readonly open: IToken;
+  readonly close: IToken;
+}
+
+/** One operand of an operator chain: its `not`s (applied after climbing, see `expression`) and the rest. */
+export interface Operand {
+  readonly nots: IToken[] | undefined;
+  readonly base: Expr;
+}
+
+/** An exponent of a `^` chain: its signs and the primary they apply to. */
+export interface Exponent {
+  readonly signs: IToken[] | undefined;
+  readonly operand: Expr;
+}
+
+/** The indices of an element of an array-valued expression, and the closing bracket. */
+export interface Subscript {
+  readonly indices: Expr[];
+  readonly close: IToken;
 }
 
 function tokenSpan(tok: IToken): Span {
   return span(tok.startOffset, tok.startOffset + tok.image.length);
 }
 
-function functionDecl(node: cst.FunctionDeclCstNode): FunctionDecl {
-  const c = node.children;
-  const nameTok = c.name[0];
-  const params: Param[] = (c.params ?? []).map((p) => {
-    const tok = p.children.name[0];
-    const type = p.children.type ? arrayType(p.children.type[0]) : undefined;
-    return { name: tok.image, span: tokenSpan(tok), isConst: p.children.const !== undefined, ...(type && { type }) };
-  });
-  let body: Statement[];
+/** `fn name(params) = body` (an expression body) or `fn name(params) { block }`. */
+export function functionDecl(fnTok: IToken, nameTok: IToken, params: Param[], body: Expr | undefined, block: Block | undefined): FunctionDecl {
+  let statements: Statement[];
   let endSpan: Span;
-  if (c.body) {
-    const value = expression(c.body[0]);
-    body = [{ kind: 'return', value, span: value.span }];
-    endSpan = span(value.span.end, value.span.end);
+  if (body) {
+    statements = [{ kind: 'return', value: body, span: body.span }];
+    endSpan = span(body.span.end, body.span.end);
   } else {
-    const block = c.block![0].children;
-    body = statements(c.block![0]);
-    endSpan = tokenSpan(block.RBrace[0]);
+    statements = block!.statements;
+    endSpan = tokenSpan(block!.close);
   }
-  const start = c.Fn[0].startOffset;
-  return { kind: 'function', name: nameTok.image, nameSpan: tokenSpan(nameTok), params, body, endSpan, span: span(start, endSpan.end) };
+  return { kind: 'function', name: nameTok.image, nameSpan: tokenSpan(nameTok), params, body: statements, endSpan, span: span(fnTok.startOffset, endSpan.end) };
 }
 
-function arrayType(node: cst.ArrayTypeCstNode): ArrayType {
-  const c = node.children;
-  const sizes = c.sizes.map((s): Size => {
-    const tok = (s.children.name ?? s.children.number)![0];
-    return s.children.name ? { kind: 'name', name: tok.image, span: tokenSpan(tok) } : { kind: 'number', value: Number(tok.image), span: tokenSpan(tok) };
-  });
-  const kindTok = c.kind[0];
-  return { kind: kindTok.image, kindSpan: tokenSpan(kindTok), sizes, span: span(kindTok.startOffset, c.close[0].startOffset + 1) };
+export function param(constTok: IToken | undefined, nameTok: IToken, type: ArrayType | undefined): Param {
+  return { name: nameTok.image, span: tokenSpan(nameTok), isConst: constTok !== undefined, ...(type && { type }) };
 }
 
-function binder(node: cst.BinderCstNode): Binder {
-  const c = node.children;
-  const tok = c.name[0];
-  if (!c.from) return { name: tok.image, span: tokenSpan(tok) };
-  return { name: tok.image, span: tokenSpan(tok), range: { from: expression(c.from[0]), to: expression(c.to![0]) } };
+export function arrayType(kindTok: IToken, sizes: Size[], closeTok: IToken): ArrayType {
+  return { kind: kindTok.image, kindSpan: tokenSpan(kindTok), sizes, span: span(kindTok.startOffset, closeTok.startOffset + 1) };
 }
 
-function statements(node: cst.BlockCstNode): Statement[] {
-  return (node.children.statements ?? []).map((s) => statement(s));
+export function size(nameTok: IToken | undefined, numberTok: IToken | undefined): Size {
+  if (nameTok) return { kind: 'name', name: nameTok.image, span: tokenSpan(nameTok) };
+  return { kind: 'number', value: Number(numberTok!.image), span: tokenSpan(numberTok!) };
 }
 
-function blockSpan(node: cst.BlockCstNode): Span {
-  return span(node.children.LBrace[0].startOffset, node.children.RBrace[0].startOffset + 1);
+export function binder(nameTok: IToken, from: Expr | undefined, to: Expr | undefined): Binder {
+  if (!from) return { name: nameTok.image, span: tokenSpan(nameTok) };
+  return { name: nameTok.image, span: tokenSpan(nameTok), range: { from, to: to! } };
 }
 
-function ifStatement(node: cst.IfStatementCstNode): Statement {
-  const c = node.children;
-  const condition = expression(c.condition[0]);
-  const then = statements(c.then[0]);
-  let otherwise: Statement[] = [];
-  let end = blockSpan(c.then[0]);
-  if (c.elseIf) {
-    const nested = ifStatement(c.elseIf[0]);
-    otherwise = [nested];
-    end = nested.span;
-  } else if (c.else) {
-    otherwise = statements(c.else[0]);
-    end = blockSpan(c.else[0]);
-  }
-  return { kind: 'if', condition, then, else: otherwise, span: cover(tokenSpan(c.If[0]), end) };
+function blockSpan(block: Block): Span {
+  return span(block.open.startOffset, block.close.startOffset + 1);
 }
 
-function statement(node: cst.StatementCstNode): Statement {
-  const c = node.children;
-  if (c.var) {
-    const v = c.var[0].children;
-    const value = expression(v.value[0]);
-    const type = v.type ? arrayType(v.type[0]) : undefined;
-    return { kind: 'var', name: v.name[0].image, nameSpan: tokenSpan(v.name[0]), ...(type && { type }), value, span: cover(tokenSpan(v.Var[0]), value.span) };
+export function ifStatement(ifTok: IToken, condition: Expr, then: Block, elseIf: Statement | undefined, otherwise: Block | undefined): Statement {
+  let statements: Statement[] = [];
+  let end = blockSpan(then);
+  if (elseIf) {
+    statements = [elseIf];
+    end = elseIf.span;
+  } else if (otherwise) {
+    statements = otherwise.statements;
+    end = blockSpan(otherwise);
   }
-  if (c.assign) {
-    const a = c.assign[0].children;
-    const value = expression(a.value[0]);
-    const indices = a.indices?.map((x) => expression(x));
-    const nameSpan = tokenSpan(a.name[0]);
-    return { kind: 'assign', name: a.name[0].image, nameSpan, ...(indices && { indices }), value, span: cover(nameSpan, value.span) };
-  }
-  if (c.for) {
-    const f = c.for[0].children;
-    return { kind: 'for', binder: binder(f.binder[0]), body: statements(f.body[0]), span: cover(tokenSpan(f.For[0]), blockSpan(f.body[0])) };
-  }
-  if (c.while) {
-    const w = c.while[0].children;
-    const keywordSpan = tokenSpan(w.While[0]);
-    const limit = w.limit ? expression(w.limit[0]) : undefined;
-    const condition = expression(w.condition[0]);
-    return { kind: 'while', condition, ...(limit && { limit }), keywordSpan, body: statements(w.body[0]), span: cover(keywordSpan, blockSpan(w.body[0])) };
-  }
-  if (c.if) return ifStatement(c.if[0]);
-  if (c.let) {
-    const l = c.let[0].children;
-    const value = expression(l.value[0]);
-    const indices = l.indices?.map(binder);
-    return { kind: 'let', name: l.name[0].image, nameSpan: tokenSpan(l.name[0]), ...(indices && { indices }), value, span: cover(tokenSpan(l.Let[0]), value.span) };
-  }
-  const r = c.return![0].children;
-  const value = expression(r.value[0]);
-  return { kind: 'return', value, span: cover(tokenSpan(r.Return[0]), value.span) };
+  return { kind: 'if', condition, then: then.statements, else: statements, span: cover(tokenSpan(ifTok), end) };
+}
+
+export function varStatement(varTok: IToken, nameTok: IToken, type: ArrayType | undefined, value: Expr): Statement {
+  return { kind: 'var', name: nameTok.image, nameSpan: tokenSpan(nameTok), ...(type && { type }), value, span: cover(tokenSpan(varTok), value.span) };
+}
+
+export function assignment(nameTok: IToken, indices: Expr[] | undefined, value: Expr): Statement {
+  const nameSpan = tokenSpan(nameTok);
+  return { kind: 'assign', name: nameTok.image, nameSpan, ...(indices && { indices }), value, span: cover(nameSpan, value.span) };
+}
+
+export function forStatement(forTok: IToken, indexVariable: Binder, body: Block): Statement {
+  return { kind: 'for', binder: indexVariable, body: body.statements, span: cover(tokenSpan(forTok), blockSpan(body)) };
+}
+
+export function whileStatement(whileTok: IToken, condition: Expr, limit: Expr | undefined, body: Block): Statement {
+  const keywordSpan = tokenSpan(whileTok);
+  return { kind: 'while', condition, ...(limit && { limit }), keywordSpan, body: body.statements, span: cover(keywordSpan, blockSpan(body)) };
+}
+
+export function letStatement(letTok: IToken, nameTok: IToken, indices: Binder[] | undefined, value: Expr): Statement {
+  return { kind: 'let', name: nameTok.image, nameSpan: tokenSpan(nameTok), ...(indices && { indices }), value, span: cover(tokenSpan(letTok), value.span) };
+}
+
+export function returnStatement(returnTok: IToken, value: Expr): Statement {
+  return { kind: 'return', value, span: cover(tokenSpan(returnTok), value.span) };
 }
 
 function binary(left: Expr, opTok: IToken, right: Expr): Expr {
@@ -129,14 +123,18 @@ function binary(left: Expr, opTok: IToken, right: Expr): Expr {
  * the number of precedence levels (and by `not`s, which check-depth.ts counts), not by the length
  * of the chain: left-associative runs are loops.
  */
-function expression(node: cst.ExpressionCstNode): Expr {
-  const operands = node.children.operands;
-  const operators = (node.children.operators ?? []).map((o) => o.children.operator![0]);
-  let next = 0; // index of the next operand; operators[next - 1] precedes it
+export function expression(first: Operand, rest: readonly (IToken | Operand)[] | undefined): Expr {
+  // One operand, no `not`: the common case (an argument, an index, a condition) needs no climbing.
+  if (rest === undefined && first.nots === undefined) return first.base;
+  // The operators and the operands after the first alternate in `rest`: rest[2k] is the operator
+  // before operand k + 1, rest[2k + 1] that operand.
+  const chain = rest ?? [];
+  const count = 1 + chain.length / 2;
+  let next = 0; // index of the next operand; the operator before it is chain[2 * (next - 1)]
 
   const climb = (left: Expr, minPrec: number): Expr => {
-    while (next - 1 < operators.length && next > 0) {
-      const opTok = operators[next - 1];
+    while (next < count && next > 0) {
+      const opTok = chain[2 * (next - 1)] as IToken;
       const prec = binaryPrecedence(opTok.image as BinaryOp);
       if (prec < minPrec) break;
       const right = climb(operand(), prec + 1);
@@ -146,18 +144,20 @@ function expression(node: cst.ExpressionCstNode): Expr {
   };
 
   const operand = (): Expr => {
-    const c = operands[next++].children;
-    const base = prefix(signs(c.signs), power(c.power[0]));
-    if (!c.nots) return base;
+    const { nots, base } = next === 0 ? first : (chain[2 * next - 1] as Operand);
+    next++;
+    if (!nots) return base;
     // `not` takes the comparison after it: `not a < b and c` is `(not (a < b)) and c`.
-    return prefix(c.nots, climb(base, precedence.not + 1));
+    return prefix(nots, climb(base, precedence.not + 1));
   };
 
   return climb(operand(), 0);
 }
 
-function prefix(ops: IToken[], operand: Expr): Expr {
+/** Unary operators written before an operand, the innermost last: `- - x` is `-(-x)`. */
+export function prefix(ops: readonly IToken[] | undefined, operand: Expr): Expr {
   let acc = operand;
+  if (!ops) return acc;
   for (let i = ops.length - 1; i >= 0; i--) {
     const opSpan = tokenSpan(ops[i]);
     acc = { kind: 'unary', op: ops[i].image as '-' | '+' | 'not', operand: acc, span: cover(opSpan, acc.span), opSpan };
@@ -165,73 +165,81 @@ function prefix(ops: IToken[], operand: Expr): Expr {
   return acc;
 }
 
-function signs(nodes: cst.SignCstNode[] | undefined): IToken[] {
-  return (nodes ?? []).map((s) => s.children.operator![0]);
-}
-
-function power(node: cst.PowerCstNode): Expr {
-  const base = primary(node.children.base[0]);
-  const exponents = node.children.exponents ?? [];
-  const carets = node.children.carets ?? [];
-  if (exponents.length === 0) return base;
+/** `base ^ e1 ^ e2 …`: the carets and the exponents alternate in `chain` (chain[2k] is the caret before exponent k). */
+export function power(base: Expr, chain: readonly (IToken | Exponent)[]): Expr {
+  const carets = chain.filter((_, k) => k % 2 === 0) as IToken[];
+  const exponents = chain.filter((_, k) => k % 2 === 1) as Exponent[];
   // a ^ -b ^ c  is  a ^ (-(b ^ c)): fold from the right, applying each exponent's signs after the fold.
   const last = exponents.length - 1;
-  let acc = exponentOperand(exponents[last]);
-  acc = prefix(signs(exponents[last].children.signs), acc);
+  let acc = prefix(exponents[last].signs, exponents[last].operand);
   for (let i = last - 1; i >= 0; i--) {
-    const operand = exponentOperand(exponents[i]);
+    const operand = exponents[i].operand;
     const raised: Expr = { kind: 'binary', op: '^', left: operand, right: acc, span: cover(operand.span, acc.span), opSpan: tokenSpan(carets[i + 1]) };
-    acc = prefix(signs(exponents[i].children.signs), raised);
+    acc = prefix(exponents[i].signs, raised);
   }
   return { kind: 'binary', op: '^', left: base, right: acc, span: cover(base.span, acc.span), opSpan: tokenSpan(carets[0]) };
 }
 
-function exponentOperand(node: cst.ExponentCstNode): Expr {
-  return primary(node.children.operand[0]);
+/** Keep the parentheses in the span so carets point at what the user wrote. */
+export function parenthesized(open: IToken, inner: Expr, close: IToken): Expr {
+  return { ...inner, span: span(open.startOffset, close.startOffset + 1) };
 }
 
-function primary(node: cst.PrimaryCstNode): Expr {
-  const c = node.children;
-  if (c.number) return numberLiteral(c.number[0]);
-  if (c.reference) return reference(c.reference[0]);
-  if (c.parenthesized) {
-    const p = c.parenthesized[0].children;
-    const inner = expression(p.inner[0]);
-    // Keep the parentheses in the span so carets point at what the user wrote.
-    return { ...inner, span: span(p.LParen[0].startOffset, p.RParen[0].startOffset + 1) };
-  }
-  if (c.list) return list(c.list[0]);
-  const k = c.conditional![0].children;
-  const condition = expression(k.condition[0]);
-  const then = expression(k.then[0]);
-  const otherwise = expression(k.else[0]);
-  return { kind: 'if', condition, then, else: otherwise, span: cover(tokenSpan(k.If[0]), otherwise.span) };
+export function conditional(ifTok: IToken, condition: Expr, then: Expr, otherwise: Expr): Expr {
+  return { kind: 'if', condition, then, else: otherwise, span: cover(tokenSpan(ifTok), otherwise.span) };
 }
 
 /** parse.ts has already reported a number with an incomplete exponent (`1e+`). */
-function numberLiteral(tok: IToken): Expr {
+export function numberLiteral(tok: IToken): Expr {
   return { kind: 'number', value: Number(tok.image), span: tokenSpan(tok) };
 }
 
-function reference(node: cst.ReferenceCstNode): Expr {
-  const c = node.children;
-  const nameTok = c.name[0];
+function name(tok: IToken): Expr {
+  return { kind: 'name', name: tok.image, span: tokenSpan(tok) };
+}
+
+/** `x[i]`, `A[i, j]`. */
+function index(nameTok: IToken, indices: Expr[], close: IToken): Expr {
   const nameSpan = tokenSpan(nameTok);
-  if (c.openIndex) {
-    const indices = (c.indices ?? []).map((a) => expression(a));
-    return { kind: 'index', array: nameTok.image, arraySpan: nameSpan, indices, span: span(nameSpan.start, c.closeIndex![0].startOffset + 1) };
-  }
-  if (!c.open) return { kind: 'name', name: nameTok.image, span: nameSpan };
+  return { kind: 'index', array: nameTok.image, arraySpan: nameSpan, indices, span: span(nameSpan.start, close.startOffset + 1) };
+}
+
+/** What follows a reference's name: an argument list (a call) or indices (an element). */
+export type ReferenceTail = CallParts | { readonly kind: 'index'; readonly indices: Expr[]; readonly close: IToken };
+
+/** A name, a call, a reduction, a derivative applied or an element of an array. */
+export function reference(nameTok: IToken, tail: ReferenceTail | undefined): Expr {
+  if (tail === undefined) return name(nameTok);
+  return tail.kind === 'call' ? call(nameTok, tail) : index(nameTok, tail.indices, tail.close);
+}
+
+/** What follows a call's `(`: its argument list, or a reduction's binder and body. */
+export interface CallParts {
+  readonly kind: 'call';
+  readonly open: IToken;
+  readonly binder: Binder | undefined;
+  readonly body: Expr | undefined;
+  readonly args: Expr[];
+  readonly close: IToken;
+  /** A second argument list: a derivative applied, `grad(f, x)(a, b)`. */
+  readonly applyOpen: IToken | undefined;
+  readonly applyArgs: Expr[] | undefined;
+  readonly applyClose: IToken | undefined;
+  readonly subscript: Subscript | undefined;
+}
+
+/** A call, a reduction or a derivative applied, maybe followed by indices. */
+function call(nameTok: IToken, c: CallParts): Expr {
+  const nameSpan = tokenSpan(nameTok);
   if (c.binder) {
     // Whether the name is a reduction is for the checker to say; an unknown one is a call error there.
-    const body = expression(c.body![0]);
     const reduce: Expr = {
       kind: 'reduce',
       op: nameTok.image as ReduceOp,
       opSpan: nameSpan,
-      binder: binder(c.binder[0]),
-      body,
-      span: span(nameSpan.start, c.close![0].startOffset + 1),
+      binder: c.binder,
+      body: c.body!,
+      span: span(nameSpan.start, c.close.startOffset + 1),
     };
     // What follows a reduction is kept, for the checker to refuse (its value is a number): a second
     // argument list as a derivative applied to it, indices as an element of it.
@@ -242,38 +250,33 @@ function reference(node: cst.ReferenceCstNode): Expr {
           transformSpan: nameSpan,
           of: [reduce],
           ofSpan: reduce.span,
-          args: (c.applyArgs ?? []).map((a) => expression(a)),
-          span: span(nameSpan.start, c.applyClose![0].startOffset + 1),
+          args: c.applyArgs ?? [],
+          span: span(nameSpan.start, c.applyClose!.startOffset + 1),
         }
       : reduce;
-    return c.subscript ? element(applied, c.subscript[0]) : applied;
+    return c.subscript ? element(applied, c.subscript) : applied;
   }
-  const args = (c.args ?? []).map((a) => expression(a));
-  const callSpan = span(nameSpan.start, c.close![0].startOffset + 1);
-  const call: Expr = c.applyOpen
+  const callSpan = span(nameSpan.start, c.close.startOffset + 1);
+  const result: Expr = c.applyOpen
     ? {
         kind: 'derivative',
         transform: nameTok.image,
         transformSpan: nameSpan,
-        of: args,
-        ofSpan: span(c.open[0].startOffset, callSpan.end),
-        args: (c.applyArgs ?? []).map((a) => expression(a)),
-        span: span(nameSpan.start, c.applyClose![0].startOffset + 1),
+        of: c.args,
+        ofSpan: span(c.open.startOffset, callSpan.end),
+        args: c.applyArgs ?? [],
+        span: span(nameSpan.start, c.applyClose!.startOffset + 1),
       }
-    : { kind: 'call', callee: nameTok.image, calleeSpan: nameSpan, args, span: callSpan };
-  return c.subscript ? element(call, c.subscript[0]) : call;
+    : { kind: 'call', callee: nameTok.image, calleeSpan: nameSpan, args: c.args, span: callSpan };
+  return c.subscript ? element(result, c.subscript) : result;
 }
 
-function list(node: cst.ListCstNode): Expr {
-  const c = node.children;
-  const items = c.items.map((a) => expression(a));
-  const value: Expr = { kind: 'list', items, span: span(c.LBracket[0].startOffset, c.close[0].startOffset + 1) };
-  return c.subscript ? element(value, c.subscript[0]) : value;
+export function list(open: IToken, items: Expr[], close: IToken, subscript: Subscript | undefined): Expr {
+  const value: Expr = { kind: 'list', items, span: span(open.startOffset, close.startOffset + 1) };
+  return subscript ? element(value, subscript) : value;
 }
 
 /** `base[i, j]` for an array-valued expression that is not a name. */
-function element(base: Expr, node: cst.SubscriptCstNode): Expr {
-  const c = node.children;
-  const indices = c.indices.map((a) => expression(a));
-  return { kind: 'element', base, indices, span: span(base.span.start, c.close[0].startOffset + 1) };
+function element(base: Expr, subscript: Subscript): Expr {
+  return { kind: 'element', base, indices: subscript.indices, span: span(base.span.start, subscript.close.startOffset + 1) };
 }
