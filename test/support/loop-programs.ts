@@ -633,10 +633,24 @@ export function checkLoopCaseThroughCalls(c: LoopCase): void {
   // evaluation disagree: the kept and inlined gradients are then not compared.
   const nudge = 1 + 2 ** -44;
   const moved = inlined.m.wGrad(c.p * nudge, c.q * nudge, c.n) as Grad;
+  // Where f's reverse sweep cancels (reverseRounding), the kept and inlined sweeps sum the same
+  // terms in different orders and may differ by up to the rounding those terms allow: w's share of
+  // each call's bound, by the chain rule through w = f(p, q)·f(q, p) + f(p/2, q) (seed 1774766439:
+  // 7e-8 on −4.6e-4). A well-conditioned program's bound is ~1e-16, below the tolerance.
+  let rounding: Record<'p' | 'q', number> | undefined;
+  const wRounding = () => {
+    const at = (p: number, q: number) => reverseRounding({ ...c, p, q }, source);
+    const [b1, b2, b3] = [at(c.p, c.q), at(c.q, c.p), at(0.5 * c.p, c.q)];
+    const [f1, f2] = [Math.abs(kept.m.f(c.p, c.q, c.n) as number), Math.abs(kept.m.f(c.q, c.p, c.n) as number)];
+    return { p: f2 * b1.p + f1 * b2.q + 0.5 * b3.p, q: f2 * b1.q + f1 * b2.p + b3.q };
+  };
   for (const which of ['p', 'q'] as const) {
     const [a, b] = [g.gradient[which], want.gradient[which]];
     if (!Number.isFinite(b)) continue;
     if (!(Math.abs(moved.gradient[which] - b) <= 1e-10 * Math.max(1, Math.abs(b)))) continue;
-    expect(Math.abs(a - b), `${source}\n∂w/∂${which}: kept ${a}, inlined ${b}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
+    const tolerance = 1e-9 * Math.max(1, Math.abs(b));
+    if (Math.abs(a - b) > tolerance) rounding ??= wRounding();
+    const allowed = Math.max(tolerance, 2 * (rounding?.[which] ?? 0));
+    expect(Math.abs(a - b), `${source}\n∂w/∂${which}: kept ${a}, inlined ${b} (rounding bound ${rounding?.[which]})`).toBeLessThanOrEqual(allowed);
   }
 }
