@@ -14,7 +14,7 @@
  */
 import { loadavg } from 'node:os';
 import { chainSource } from './chain.ts';
-import { cpu, loadSources, median, option } from './src-bundle.ts';
+import { loadSources, median, option, stopwatch } from './src-bundle.ts';
 
 const rounds = Number(option('--rounds') ?? 9);
 const sizes = (option('--sizes') ?? '1000,10000').split(',').map(Number);
@@ -48,15 +48,7 @@ const compilers = await loadSources<Compiler>(entry, [
 
 /** Parsing and checking the chain by `c`, piece by piece: CPU µs of each. */
 function stages(c: Compiler, source: string): Map<string, number> {
-  const times = new Map<string, number>();
-  let t = cpu();
-  const lap = <T>(name: string, f: () => T): T => {
-    const r = f();
-    const now = cpu();
-    times.set(name, (times.get(name) ?? 0) + now - t);
-    t = now;
-    return r;
-  };
+  const { times, lap } = stopwatch();
   const { tokens } = lap('lexing', () => c.tokenize(source));
   lap('nesting scan', () => c.checkDepth(tokens, new c.DiagnosticBag()));
   // A compiler whose parser builds a CST turns it into the AST in to-ast.ts's `toAst`.

@@ -58,3 +58,20 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
+
+/**
+ * A stopwatch over stages: `lap(name, f)` runs f and adds the CPU µs since the previous lap (or
+ * since the stopwatch was made) to `times` under that name.
+ */
+export function stopwatch(): { times: Map<string, number>; lap: <T>(name: string, f: () => T) => T } {
+  const times = new Map<string, number>();
+  let t = cpu();
+  const lap = <T>(name: string, f: () => T): T => {
+    const r = f();
+    const now = cpu();
+    times.set(name, (times.get(name) ?? 0) + now - t);
+    t = now;
+    return r;
+  };
+  return { times, lap };
+}

@@ -14,7 +14,7 @@
  */
 import { loadavg } from 'node:os';
 import { chainSource } from './chain.ts';
-import { cpu, loadSources, median, option } from './src-bundle.ts';
+import { loadSources, median, option, stopwatch } from './src-bundle.ts';
 
 const rounds = Number(option('--rounds') ?? 7);
 const sizes = (option('--sizes') ?? '1000,10000').split(',').map(Number);
@@ -51,15 +51,7 @@ const compilers = await loadSources<Compiler>(entry, [
 
 /** One compile of the chain of `n` statements by `c`, stage by stage: CPU µs of each. */
 function stages(c: Compiler, source: string): Map<string, number> {
-  const times = new Map<string, number>();
-  let t = cpu();
-  const lap = <T>(name: string, f: () => T): T => {
-    const r = f();
-    const now = cpu();
-    times.set(name, (times.get(name) ?? 0) + now - t);
-    t = now;
-    return r;
-  };
+  const { times, lap } = stopwatch();
   const diagnostics = new c.DiagnosticBag();
   const program = lap('parsing', () => c.parse(source, diagnostics));
   const table = lap('checks', () => c.checkProgram(program, diagnostics, 'auto'));
