@@ -12,18 +12,10 @@
  * Figures are medians over the rounds after one warm-up round; CPU time of this process
  * (process.cpuUsage, user + system), which includes the garbage collector's work on this thread.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { loadavg } from 'node:os';
-import { build } from 'esbuild';
 import { chainSource } from './chain.ts';
+import { loadSources, median, option, stopwatch } from './src-bundle.ts';
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? args[at + 1] : undefined;
-};
 const rounds = Number(option('--rounds') ?? 9);
 const sizes = (option('--sizes') ?? '1000,10000').split(',').map(Number);
 const against = option('--against');
@@ -49,36 +41,14 @@ export { DiagnosticBag } from './diagnostics/diagnostic.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Compiler = any;
 
-// (Inside node_modules, so that the bundles find the packages they import.)
-const cache = new URL('../node_modules/.cache', import.meta.url).pathname;
-mkdirSync(cache, { recursive: true });
-const scratch = mkdtempSync(join(cache, 'adc-parse-stages-'));
-async function load(dir: string, label: string): Promise<Compiler> {
-  const outfile = join(scratch, `${label}.mjs`);
-  await build({ stdin: { contents: entry, resolveDir: resolve(dir), loader: 'ts' }, bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'error' });
-  return import(pathToFileURL(outfile).href);
-}
-
-const compilers: { label: string; c: Compiler }[] = [{ label: 'this', c: await load(new URL('../src', import.meta.url).pathname, 'this') }];
-if (against) compilers.unshift({ label: 'against', c: await load(against, 'against') });
-rmSync(scratch, { recursive: true, force: true });
-
-const cpu = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
+const compilers = await loadSources<Compiler>(entry, [
+  ...(against ? [{ label: 'against', dir: against }] : []),
+  { label: 'this', dir: new URL('../src', import.meta.url).pathname },
+]);
 
 /** Parsing and checking the chain by `c`, piece by piece: CPU µs of each. */
 function stages(c: Compiler, source: string): Map<string, number> {
-  const times = new Map<string, number>();
-  let t = cpu();
-  const lap = <T>(name: string, f: () => T): T => {
-    const r = f();
-    const now = cpu();
-    times.set(name, (times.get(name) ?? 0) + now - t);
-    t = now;
-    return r;
-  };
+  const { times, lap } = stopwatch();
   const { tokens } = lap('lexing', () => c.tokenize(source));
   lap('nesting scan', () => c.checkDepth(tokens, new c.DiagnosticBag()));
   // A compiler whose parser builds a CST turns it into the AST in to-ast.ts's `toAst`.
@@ -104,11 +74,6 @@ function stages(c: Compiler, source: string): Map<string, number> {
   if (diagnostics.items.length > 0) throw new Error(`the chain has diagnostics: ${diagnostics.items[0].message}`);
   return times;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 console.log(`load average at the start: ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${rounds} rounds after a warm-up${against ? `, interleaved with ${against}` : ''}`);
 for (const n of sizes) {

@@ -7,8 +7,8 @@
  * program's gradient compiled beside fHvp (never unrolled) and central finite differences
  * (checkArraySource). The random loop nests are in test/arrays-properties.test.ts. On the wasm
  * target: the same programs' gradients against the JS target's (1e-14 of the largest entry), the
- * jammed loops run as f64x2 vectors, and the integers the pass computes (floor(n / 2) pairs, the
- * odd row left) have i32 twins with bounds that let them.
+ * jammed loops run as f64x2 vectors, and the integers the pass computes (floor(n / 4) groups, the
+ * rows left) have i32 twins with bounds that let them.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -276,5 +276,26 @@ describe('on the wasm target: the same jammed sweep, within 1e-14 of the JS targ
     expect(ints.has('h')).toBe(false);
     // (Only a power of two's quotient: n / 3 has no shift.)
     expect(ints.has('fq')).toBe(false);
+  });
+
+  it("floor(n / 4), the jam's group count, is twinned by a shift of 2 and the rows left, n − floor(n / 4)·4, are below 4", () => {
+    const origin: Origin = { span: { start: 0, end: 0 }, statement: { start: 0, end: 0 } };
+    const def = (target: string, op: 'div' | 'floor' | 'mul' | 'sub', args: Operand[]): Instr => ({ kind: 'const', target, expr: { op, args } as Expr, origin });
+    const fn: IrFunction = { name: 'f', params: [{ name: 'x', sourceName: 'x', isConst: false, shape: { kind: 'vec', sizes: [{ name: 'n', sourceName: 'n' }] } }], body: [], value: constant(0), span: origin.span };
+    const body = [
+      def('h', 'div', [variable('n'), constant(4)]),
+      def('g', 'floor', [variable('h')]),
+      def('g4', 'mul', [variable('g'), constant(4)]),
+      def('r', 'sub', [variable('n'), variable('g4')]),
+      // Not the remainder: the multiple is of another quotient's shift (g·2), so only magnitude bounds.
+      def('g2', 'mul', [variable('g'), constant(2)]),
+      def('s', 'sub', [variable('n'), variable('g2')]),
+    ];
+    const quotients = new Map();
+    const ints = integerBounds(fn, body, quotients);
+    expect(quotients.get('g')).toEqual({ dividend: variable('n'), shift: 2 });
+    expect(ints.get('g')).toBe(2 ** 27);
+    expect(ints.get('r')).toBe(3);
+    expect(ints.get('s')).toBe(2 ** 29 + 2 ** 28);
   });
 });

@@ -4,7 +4,7 @@ import { variable, type Expr, type Instr, type Operand } from './ir.ts';
  * The instructions with every definition and use of some variables renamed (targets, operands,
  * loop indices, reductions' names and tapes, `while` exits' names, carried states and arrays, a
  * store's `old`). Used where one block is copied beside itself: the nested derivatives' sweeps
- * (ad/nested.ts), the two rows of an unroll-and-jam (ad/unroll-and-jam.ts) and the reverse
+ * (ad/nested.ts), the four rows of an unroll-and-jam (ad/unroll-and-jam.ts) and the reverse
  * sweep's recomputed loop bodies (ad/loops.ts's cloneBody). `note`, if given, rewrites a loop's
  * comment (unroll-and-jam names the copies there); without it comments are kept as they are.
  *

@@ -91,9 +91,9 @@ function inferKinds(fn: IrFunction, all: readonly Instr[]): Map<string, Kind> {
  * per access. The twin is exact modulo 2^32 (+ - * wrap as a ring), and an address is only formed
  * from an index the IR proved or checked in range (below 2^29 elements in a 4 GB memory), so the
  * twin equals it there. A loop whose bounds are small (below 2^31) counts with its i32 twin.
- * `floor(a / 2^k)` of such an a below 2^31 is one too (unroll-and-jam's number of pairs, `floor(n
- * / 2)`: ad/unroll-and-jam.ts), its twin a's shifted right arithmetically, which floors: each
- * quotient's dividend and shift are put in `quotients`. And `a − floor(a / 2^k)·2^k` (the odd row
+ * `floor(a / 2^k)` of such an a below 2^31 is one too (unroll-and-jam's number of groups, `floor(n
+ * / 4)`: ad/unroll-and-jam.ts), its twin a's shifted right arithmetically, which floors: each
+ * quotient's dividend and shift are put in `quotients`. And `a − floor(a / 2^k)·2^k` (the rows
  * left) is below 2^k, not a's bound plus twice the quotient's: the rows computed from it stay
  * small enough for their loops to vectorise (vectorize.ts's bound).
  */

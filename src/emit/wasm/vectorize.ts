@@ -50,7 +50,7 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
   if (!(bound(loop.from) < vectorBound && bound(loop.to) < vectorBound)) return undefined;
   const defined = new Set<string>();
   // A `let` is a value per iteration too when it has its expression and is only added to after
-  // (unroll-and-jam's two rows' terms for one element: ad/accumulate-once.ts's addOncePerElement).
+  // (unroll-and-jam's four rows' terms for one element: ad/accumulate-once.ts's addOncePerElement).
   const lets = new Set<string>();
   for (const i of loop.body) {
     if (i.kind === 'const') defined.add(i.target);
@@ -129,8 +129,8 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
   }
   if (r && r.value.kind === 'var' && (offsets.has(r.value.name) || sums.includes(r.value.name))) return undefined;
   // Arrays written: every access to the same memory (rows of one matrix included) is the same
-  // element as the write's, except that two accumulations (`+=`) into memory the loop does not
-  // otherwise read may be at other elements (unroll-and-jam's two rows of `d$L`, rows j and j − 1):
+  // element as the write's, except that accumulations (`+=`) into memory the loop does not otherwise
+  // read may be at other elements (unroll-and-jam's four rows of `d$L`, rows j down to j − 3):
   // each vector's addition loads, adds and stores before the next one loads (body, below), so where
   // they met at one element both terms would still be added, in another order (rounding only).
   const root = (name: string) => s.arrayRoot(name);
