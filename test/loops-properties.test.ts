@@ -68,6 +68,43 @@ describe('random loops with state', () => {
     }
   });
 
+  it('the same growth with q only inside the loop: the terms of the iterations cancel (seed 1774766439)', () => {
+    // y = rr(y, sin(q)) after y[i] = tanh(y[i] + p + y[0]): the elements stay equal, rr's ∂/∂a is
+    // the same for the three, and the adjoint entering each iteration grows along y[0] − y[2]. No
+    // initial value depends on q, so the bound that counted only λ₀·∂x₀/∂q was 0 and fGrad's
+    // ∂/∂q (0) was compared with the differences' −5.6136e-4 (fJvp's −5.61355440841e-4). The
+    // reduced program: fGrad's ∂/∂q is fJvp's −1.3037672960e-4 to 13 digits at n = 3, −1.30319e-4
+    // at n = 20, 0 at n = 40.
+    const c = {"program":{"state":[{"name":"s0","init":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"num","v":0}},"b":{"k":"fn","f":"sin","a":{"k":"var","name":"p"}}}}},{"name":"s1","init":{"k":"fn","f":"tanh","a":{"k":"var","name":"p"}}},{"name":"s2","init":{"k":"fn","f":"tanh","a":{"k":"var","name":"p"}}}],"array":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"num","v":0}}},"loop":{"kind":"for"},"body":[{"k":"let","name":"a","value":{"k":"fn","f":"tanh","a":{"k":"grad","a":{"k":"bin","op":"+","a":{"k":"elem","at":0},"b":{"k":"var","name":"p"}},"b":{"k":"elem","at":0}}}},{"k":"set","name":"s0","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s0"},"b":{"k":"bin","op":"+","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}},"b":{"k":"fn","f":"sin","a":{"k":"var","name":"p"}}}}}},{"k":"set","name":"s1","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s1"},"b":{"k":"bin","op":"+","a":{"k":"agrad","arg":{"k":"elem","at":0}},"b":{"k":"var","name":"p"}}}}},{"k":"set","name":"s2","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s2"},"b":{"k":"elem","at":0}}}},{"k":"if","c":{"op":"<","a":{"k":"bin","op":"-","a":{"k":"num","v":0},"b":{"k":"var","name":"t"}},"b":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}}},"then":[{"k":"all","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"elem","at":"i"},"b":{"k":"list","items":[{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"elem","at":0}},{"k":"grad","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}}],"at":0}}}}],"else":[]},{"k":"whole","value":{"k":"fn","f":"sin","a":{"k":"var","name":"q"}}}],"result":{__proto__:null,"k":"bin","op":"+","a":{__proto__:null,"k":"call","arg":{"k":"var","name":"p"},"at":0},"b":{__proto__:null,"k":"call","arg":{"k":"elem","at":0},"at":2}}},"p":-0.45,"q":-1.47,"n":40};
+    const stats = newLoopStats();
+    checkLoopCase(c as unknown as LoopCase, stats);
+    expect(stats.illConditioned).toBe(1);
+    const program = {
+      state: [],
+      array: { k: 'fn', f: 'tanh', a: { k: 'var', name: 'p' } },
+      loop: { kind: 'for' },
+      body: [
+        { k: 'all', value: { k: 'fn', f: 'tanh', a: { k: 'bin', op: '+', a: { k: 'elem', at: 'i' }, b: { k: 'bin', op: '+', a: { k: 'var', name: 'p' }, b: { k: 'elem', at: 0 } } } } },
+        { k: 'whole', value: { k: 'fn', f: 'sin', a: { k: 'var', name: 'q' } } },
+      ],
+      result: { k: 'call', arg: { k: 'var', name: 'p' }, at: 0 },
+    } as const;
+    for (const [n, illConditioned] of [[3, 0], [40, 1]] as const) {
+      const stats = newLoopStats();
+      checkLoopCase({ program, p: -0.45, q: -1.47, n }, stats);
+      expect(stats.compared, `n = ${n}`).toBe(2);
+      expect(stats.illConditioned, `n = ${n}`).toBe(illConditioned);
+    }
+  }, 60_000);
+
+  it('kept and inlined sweeps of a cancelling loop differ within its rounding bound (seed 1774766439)', () => {
+    // The same growth through w = f(p, q)·f(q, p) + f(p/2, q): ∂w/∂p kept −4.6147482e-4, inlined
+    // −4.6140491e-4, 7.0e-8 apart; the rounding bound of the three calls' sweeps is 4.9e-7.
+    // (∂w/∂q, bound 1.9e-7, happens to agree to 7e-14.)
+    const c = {"program":{"state":[{"name":"s0","init":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"num","v":0}},"b":{"k":"fn","f":"sin","a":{"k":"var","name":"p"}}}}},{"name":"s1","init":{"k":"fn","f":"tanh","a":{"k":"var","name":"p"}}},{"name":"s2","init":{"k":"fn","f":"tanh","a":{"k":"var","name":"p"}}}],"array":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"num","v":0}}},"loop":{"kind":"for"},"body":[{"k":"let","name":"a","value":{"k":"fn","f":"tanh","a":{"k":"grad","a":{"k":"bin","op":"+","a":{"k":"elem","at":0},"b":{"k":"var","name":"p"}},"b":{"k":"elem","at":0}}}},{"k":"set","name":"s0","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s0"},"b":{"k":"bin","op":"+","a":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}},"b":{"k":"fn","f":"sin","a":{"k":"var","name":"p"}}}}}},{"k":"set","name":"s1","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s1"},"b":{"k":"bin","op":"+","a":{"k":"agrad","arg":{"k":"elem","at":0}},"b":{"k":"var","name":"p"}}}}},{"k":"set","name":"s2","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"var","name":"s2"},"b":{"k":"elem","at":0}}}},{"k":"if","c":{"op":"<","a":{"k":"bin","op":"-","a":{"k":"num","v":0},"b":{"k":"var","name":"t"}},"b":{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"var","name":"p"}}},"then":[{"k":"all","value":{"k":"fn","f":"tanh","a":{"k":"bin","op":"+","a":{"k":"elem","at":"i"},"b":{"k":"list","items":[{"k":"bin","op":"+","a":{"k":"var","name":"p"},"b":{"k":"elem","at":0}},{"k":"grad","a":{"k":"var","name":"p"},"b":{"k":"var","name":"q"}}],"at":1}}}}],"else":[]},{"k":"whole","value":{"k":"fn","f":"atan","a":{"k":"var","name":"q"}}}],"result":{__proto__:null,"k":"bin","op":"+","a":{__proto__:null,"k":"call","arg":{"k":"var","name":"p"},"at":0},"b":{__proto__:null,"k":"call","arg":{"k":"elem","at":0},"at":2}}},"p":-0.45,"q":-1.47,"n":40};
+    checkLoopCaseThroughCalls(c as unknown as LoopCase);
+  }, 60_000);
+
   it('an array gradient at a = −0 is +0, as the sweep adds it into zeros (seed 1596269426)', () => {
     // grad(ga, y)(y, p * 0)[1] with p < 0: the term cos(y_1·a)·a is −0, and ga's reverse sweep adds
     // it into its array of zeros (d$y[i] += …), so the gradient is 0 + −0 = +0 and s0·(+0) is +0.

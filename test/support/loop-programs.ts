@@ -278,23 +278,25 @@ const helpers = {
 };
 
 /**
- * With `perturbed`, f takes a parameter per state variable (w0, w1, w2, and wy for the array)
- * added to its initial value: at 0 the same values, and its gradient is the adjoint of the state
- * entering the loop (see reverseRounding below).
+ * With `perturbed` (the number of iterations n), f takes a weight per state variable and
+ * iteration (w0, w1, w2: vec[n], and wy: mat[n, 3] for the array) added to the state as iteration
+ * t begins: at 0 the same values, and the gradient of w0[t] is the adjoint of s0 entering
+ * iteration t (see reverseRounding below).
  */
-export function printLoopProgram(p: LoopProgram, perturbed = false): string {
+export function printLoopProgram(p: LoopProgram, perturbed?: number): string {
   made = 0;
   const head = p.loop.kind === 'for' ? 'for t in 0..n {' : `while ${printCond(p.loop.c)} max n {`;
-  const weights = perturbed ? p.state.map((_, k) => `, w${k}`).join('') + (p.array ? ', wy: vec[3]' : '') : '';
-  const perturb = perturbed
-    ? p.state.map((s, k) => `  ${s.name} = ${s.name} + w${k}\n`).join('') + (p.array ? '  y[i] = y[i] + wy[i]\n' : '')
-    : '';
-  const state =
-    p.state.map((s) => `  var ${s.name} = ${print(s.init)}\n`).join('') + (p.array ? `  var y: vec[3] = ${print(p.array)}\n` : '') + perturb;
+  const weights =
+    perturbed !== undefined ? p.state.map((_, k) => `, w${k}: vec[${perturbed}]`).join('') + (p.array ? `, wy: mat[${perturbed}, 3]` : '') : '';
+  const perturb =
+    perturbed !== undefined
+      ? p.state.map((s, k) => `    ${s.name} = ${s.name} + w${k}[t]\n`).join('') + (p.array ? '    y[i] = y[i] + wy[t, i]\n' : '')
+      : '';
+  const state = p.state.map((s) => `  var ${s.name} = ${print(s.init)}\n`).join('') + (p.array ? `  var y: vec[3] = ${print(p.array)}\n` : '');
   // A while has no index: t is a var it counts with.
   const counter = p.loop.kind === 'while' ? '  var t = 0\n' : '';
   const step = p.loop.kind === 'while' ? '    t = t + 1\n' : '';
-  const f = `fn f(p, q, const n${weights}) {\n${state}${counter}  ${head}\n${printStmts(p.body, '    ')}${step}  }\n  return ${print(p.result)}\n}\n`;
+  const f = `fn f(p, q, const n${weights}) {\n${state}${counter}  ${head}\n${perturb}${printStmts(p.body, '    ')}${step}  }\n  return ${print(p.result)}\n}\n`;
   const used = (name: string) => new RegExp(`\\b${name}\\b`).test(f);
   return (used('rr') ? helpers.rr : '') + (used('gg') ? helpers.gg : '') + (used('ga') ? helpers.ga : '') + f;
 }
@@ -503,37 +505,106 @@ export function checkLoopCase(c: LoopCase, stats: LoopStats = newLoopStats()): v
 }
 
 /**
- * How far rounding alone can move a reverse sweep's ∂/∂p and ∂/∂q: ε·Σₖ |λₖ·∂xₖ/∂p|, with λₖ the
- * adjoint of the state xₖ entering the loop (the program printed `perturbed`: the gradient of the
- * weight added to xₖ) and ∂xₖ/∂p its initial value's derivative (central differences of the
- * value oracle's evaluation). The reverse sweep sums these terms; when they are 1e36 and cancel to
- * 3e-4, no order of double arithmetic keeps a digit of the sum.
+ * How far rounding alone can move a reverse sweep's ∂/∂p and ∂/∂q: ε·Σ |λ·∂x/∂p| over the terms
+ * the sweep sums. λₜ is the adjoint of the state entering iteration t (the program printed
+ * `perturbed`: the gradient of the weight added to the state as iteration t begins); the terms are
+ * λ₀ times the initial value's derivative, and λₜ₊₁ times iteration t's own derivative with the
+ * state entering it held fixed (central differences of the value oracle's evaluation, both). The
+ * reverse sweep sums these terms; when they are 1e36 and cancel to 3e-4, no order of double
+ * arithmetic keeps a digit of the sum.
  *
  * Seed -1459118426 reduced: `y = rr(y, cos(y[0]) * (-1.9))` 40 times from three equal elements.
  * The values stay equal (the steps are symmetric, bit for bit), along a direction where rr
  * contracts (×0.81 an iteration); the adjoint of sin(y[0]) has a part along y[0] − y[2], where
  * rr's transpose grows ×8.4 an iteration: λ = [4.6e36, 0, −4.6e36] at the start, whose sum (times
  * ∂y/∂p) is the gradient 3.4756e-4 that forward mode (fJvp) and the differences give; fGrad gives 0.
+ *
+ * Seed 1774766439: the same growth, with q entering only inside the loop (`y = rr(y, sin(q))`):
+ * nothing of the initial state depends on q, so the terms that cancel are the iterations' own
+ * (λₜ₊₁ ≈ [L, 0, −L] against rr's symmetric ∂/∂a), and fGrad's ∂/∂q is 0 where fJvp and the
+ * differences give −5.6136e-4.
  */
 function reverseRounding(c: LoopCase, source: string): Record<'p' | 'q', number> {
-  const perturbed = printLoopProgram(c.program, true);
+  const perturbed = printLoopProgram(c.program, c.n);
   const r = compileSync(perturbed);
   if (r.code === undefined) throw new Error(`did not compile:\n${formatDiagnostics(r.diagnostics, perturbed, 'random.ad')}\n${source}`);
-  const weights = [...c.program.state.map(() => 0), ...(c.program.array ? [new Float64Array(3)] : [])];
-  const fGrad = instantiate(r.code).fGrad as unknown as (...args: (number | Float64Array)[]) => { gradient: Record<string, number | Float64Array> };
+  // (A mat argument is an array of rows; its gradient too.)
+  const rows = () => Array.from({ length: c.n }, () => new Float64Array(3));
+  const weights = [...c.program.state.map(() => new Float64Array(c.n)), ...(c.program.array ? [rows()] : [])];
+  type Weight = Float64Array | Float64Array[];
+  const fGrad = instantiate(r.code).fGrad as unknown as (...args: (number | Weight)[]) => { gradient: Record<string, Weight> };
   const g = fGrad(c.p, c.q, c.n, ...weights);
-  const initial = (init: Expr, which: 'p' | 'q') => {
-    const at = (p: number, q: number) => evaluate(init, { numbers: new Map([['p', p], ['q', q]]), y: [] });
-    const h = 1e-6;
-    return which === 'p' ? (at(c.p + h, c.q) - at(c.p - h, c.q)) / (2 * h) : (at(c.p, c.q + h) - at(c.p, c.q - h)) / (2 * h);
-  };
+  // λₜ as one vector: the state variables', then y's three elements.
+  const adjoint = (t: number) => [
+    ...c.program.state.map((_, k) => (g.gradient[`w${k}`] as Float64Array)[t]),
+    ...(c.program.array ? (g.gradient.wy as Float64Array[])[t] : []),
+  ];
+  const steps = iterationDerivatives(c);
   const bound = (which: 'p' | 'q') => {
     let sum = 0;
-    c.program.state.forEach((s, k) => (sum += Math.abs((g.gradient[`w${k}`] as number) * initial(s.init, which))));
-    if (c.program.array) for (const lambda of g.gradient.wy as Float64Array) sum += Math.abs(lambda * initial(c.program.array, which));
+    const lambda0 = adjoint(0);
+    steps.initial[which].forEach((d, k) => (sum += Math.abs(lambda0[k] * d)));
+    // The last iteration's terms meet the result's adjoint, which the weights do not see: those
+    // are the ordinary terms of the result's own derivative.
+    for (let t = 0; t + 1 < steps.iterations.length; t++) {
+      const lambda = adjoint(t + 1);
+      steps.iterations[t][which].forEach((d, k) => (sum += Math.abs(lambda[k] * d)));
+    }
     return sum * Number.EPSILON;
   };
   return { p: bound('p'), q: bound('q') };
+}
+
+type StateDerivatives = Record<'p' | 'q', number[]>;
+
+/**
+ * The value oracle's loop run once more, with central differences (h = 1e-6) of the initial state
+ * and of each iteration's state leaving it, the state entering it held fixed: ∂x₀/∂p, ∂Bₜ/∂p.
+ */
+function iterationDerivatives(c: LoopCase): { initial: StateDerivatives; iterations: StateDerivatives[] } {
+  const p = c.program;
+  const h = 1e-6;
+  const stateOf = (env: Env) => [...p.state.map((s) => env.numbers.get(s.name)!), ...(p.array ? env.y : [])];
+  const copy = (env: Env): Env => ({ numbers: new Map(env.numbers), y: [...env.y] });
+  const shifted = (env: Env, which: 'p' | 'q', by: number) => {
+    const moved = copy(env);
+    moved.numbers.set(which, env.numbers.get(which)! + by);
+    return moved;
+  };
+  const difference = (step: (env: Env) => void, env: Env): StateDerivatives => {
+    const of = (which: 'p' | 'q') => {
+      const [up, down] = [shifted(env, which, h), shifted(env, which, -h)];
+      step(up);
+      step(down);
+      const [a, b] = [stateOf(up), stateOf(down)];
+      return a.map((v, k) => (v - b[k]) / (2 * h));
+    };
+    return { p: of('p'), q: of('q') };
+  };
+  const start = (env: Env) => {
+    for (const s of p.state) env.numbers.set(s.name, evaluate(s.init, env));
+    if (p.array) env.y = [0, 1, 2].map(() => evaluate(p.array!, env));
+  };
+  const env: Env = { numbers: new Map([['p', c.p], ['q', c.q]]), y: [] };
+  const initial = difference(start, env);
+  start(env);
+  const iterations: StateDerivatives[] = [];
+  const step = (e: Env) => run(p.body, e);
+  if (p.loop.kind === 'for') {
+    for (let t = 0; t < c.n; t++) {
+      env.numbers.set('t', t);
+      iterations.push(difference(step, env));
+      run(p.body, env);
+    }
+  } else {
+    env.numbers.set('t', 0);
+    for (let i = 0; i < c.n && holds(p.loop.c, env); i++) {
+      iterations.push(difference(step, env));
+      run(p.body, env);
+      env.numbers.set('t', env.numbers.get('t')! + 1);
+    }
+  }
+  return { initial, iterations };
 }
 
 /**
@@ -562,10 +633,24 @@ export function checkLoopCaseThroughCalls(c: LoopCase): void {
   // evaluation disagree: the kept and inlined gradients are then not compared.
   const nudge = 1 + 2 ** -44;
   const moved = inlined.m.wGrad(c.p * nudge, c.q * nudge, c.n) as Grad;
+  // Where f's reverse sweep cancels (reverseRounding), the kept and inlined sweeps sum the same
+  // terms in different orders and may differ by up to the rounding those terms allow: w's share of
+  // each call's bound, by the chain rule through w = f(p, q)·f(q, p) + f(p/2, q) (seed 1774766439:
+  // 7e-8 on −4.6e-4). A well-conditioned program's bound is ~1e-16, below the tolerance.
+  let rounding: Record<'p' | 'q', number> | undefined;
+  const wRounding = () => {
+    const at = (p: number, q: number) => reverseRounding({ ...c, p, q }, source);
+    const [b1, b2, b3] = [at(c.p, c.q), at(c.q, c.p), at(0.5 * c.p, c.q)];
+    const [f1, f2] = [Math.abs(kept.m.f(c.p, c.q, c.n) as number), Math.abs(kept.m.f(c.q, c.p, c.n) as number)];
+    return { p: f2 * b1.p + f1 * b2.q + 0.5 * b3.p, q: f2 * b1.q + f1 * b2.p + b3.q };
+  };
   for (const which of ['p', 'q'] as const) {
     const [a, b] = [g.gradient[which], want.gradient[which]];
     if (!Number.isFinite(b)) continue;
     if (!(Math.abs(moved.gradient[which] - b) <= 1e-10 * Math.max(1, Math.abs(b)))) continue;
-    expect(Math.abs(a - b), `${source}\n∂w/∂${which}: kept ${a}, inlined ${b}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
+    const tolerance = 1e-9 * Math.max(1, Math.abs(b));
+    if (Math.abs(a - b) > tolerance) rounding ??= wRounding();
+    const allowed = Math.max(tolerance, 2 * (rounding?.[which] ?? 0));
+    expect(Math.abs(a - b), `${source}\n∂w/∂${which}: kept ${a}, inlined ${b} (rounding bound ${rounding?.[which]})`).toBeLessThanOrEqual(allowed);
   }
 }
