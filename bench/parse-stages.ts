@@ -12,13 +12,7 @@
  * Figures are medians over the rounds after one warm-up round; CPU time of this process
  * (process.cpuUsage, user + system), which includes the garbage collector's work on this thread.
  */
-import { loadavg } from 'node:os';
-import { chainSource } from './chain.ts';
-import { loadSources, median, option, stopwatch } from './src-bundle.ts';
-
-const rounds = Number(option('--rounds') ?? 9);
-const sizes = (option('--sizes') ?? '1000,10000').split(',').map(Number);
-const against = option('--against');
+import { stopwatch, timeStages, type Compiler } from './src-bundle.ts';
 
 /** The pieces parsing and the checks are made of, from one `src/` directory. */
 const entry = `
@@ -37,14 +31,6 @@ export { checkInlining } from './check/check-inlining.ts';
 export { checkProgram, resultShapes } from './check/check-program.ts';
 export { DiagnosticBag } from './diagnostics/diagnostic.ts';
 `;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Compiler = any;
-
-const compilers = await loadSources<Compiler>(entry, [
-  ...(against ? [{ label: 'against', dir: against }] : []),
-  { label: 'this', dir: new URL('../src', import.meta.url).pathname },
-]);
 
 /** Parsing and checking the chain by `c`, piece by piece: CPU µs of each. */
 function stages(c: Compiler, source: string): Map<string, number> {
@@ -75,24 +61,4 @@ function stages(c: Compiler, source: string): Map<string, number> {
   return times;
 }
 
-console.log(`load average at the start: ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${rounds} rounds after a warm-up${against ? `, interleaved with ${against}` : ''}`);
-for (const n of sizes) {
-  const source = chainSource(n);
-  const samples = compilers.map(() => new Map<string, number[]>());
-  for (let round = 0; round <= rounds; round++) {
-    // Interleaved, and each side first in every other round.
-    const order = round % 2 ? [...compilers.keys()].reverse() : [...compilers.keys()];
-    for (const k of order) {
-      const times = stages(compilers[k].c, source);
-      if (round === 0) continue;
-      for (const [name, us] of times) samples[k].set(name, [...(samples[k].get(name) ?? []), us]);
-    }
-  }
-  console.log(`\n${n} statements: CPU µs per statement, median of ${rounds}`);
-  console.log(['stage', ...compilers.map((c) => c.label), ...(against ? ['this / against'] : [])].join('\t'));
-  for (const name of samples[0].keys()) {
-    const per = samples.map((s) => median(s.get(name)!) / n);
-    console.log([name, ...per.map((x) => x.toFixed(1)), ...(against ? [(per[1] / per[0]).toFixed(2)] : [])].join('\t'));
-  }
-}
-console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+await timeStages({ entry, defaultRounds: 9, stages });

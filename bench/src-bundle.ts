@@ -1,10 +1,13 @@
 /**
  * What bench/stages.ts and bench/parse-stages.ts share: their command-line options, a `src/`
  * directory bundled with esbuild and imported (tsx's per-function helpers would be measured too),
- * this process's CPU time and the median of the rounds.
+ * this process's CPU time, the median of the rounds, and the interleaved rounds and table itself
+ * (`timeStages`).
  */
 import { build } from 'esbuild';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { chainSource } from './chain.ts';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -74,4 +77,54 @@ export function stopwatch(): { times: Map<string, number>; lap: <T>(name: string
     return r;
   };
   return { times, lap };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Compiler = any;
+
+/**
+ * The whole run of a stage bench: reads `--rounds`, `--sizes` and `--against DIR`, bundles this
+ * checkout's `src/` (and DIR's) with `entry`, then for each size times `stages` on the let chain
+ * of that many statements, the compilers interleaved round by round and each first in every other
+ * round, one warm-up round; prints each stage's median CPU µs per statement (and this / against),
+ * with a line summing the stages when `sum` says which stages to add.
+ */
+export async function timeStages(options: {
+  entry: string;
+  defaultRounds: number;
+  stages: (c: Compiler, source: string) => Map<string, number>;
+  sum?: (stage: string) => boolean;
+}): Promise<void> {
+  const rounds = Number(option('--rounds') ?? options.defaultRounds);
+  const sizes = (option('--sizes') ?? '1000,10000').split(',').map(Number);
+  const against = option('--against');
+  const compilers = await loadSources<Compiler>(options.entry, [
+    ...(against ? [{ label: 'against', dir: against }] : []),
+    { label: 'this', dir: new URL('../src', import.meta.url).pathname },
+  ]);
+  const row = (name: string, per: readonly number[]) =>
+    console.log([name, ...per.map((x) => x.toFixed(1)), ...(against ? [(per[1] / per[0]).toFixed(2)] : [])].join('\t'));
+  console.log(`load average at the start: ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${rounds} rounds after a warm-up${against ? `, interleaved with ${against}` : ''}`);
+  for (const n of sizes) {
+    const source = chainSource(n);
+    const samples = compilers.map(() => new Map<string, number[]>());
+    for (let round = 0; round <= rounds; round++) {
+      const order = round % 2 ? [...compilers.keys()].reverse() : [...compilers.keys()];
+      for (const k of order) {
+        const times = options.stages(compilers[k].c, source);
+        if (round === 0) continue;
+        for (const [name, us] of times) samples[k].set(name, [...(samples[k].get(name) ?? []), us]);
+      }
+    }
+    console.log(`\n${n} statements: CPU µs per statement, median of ${rounds}`);
+    console.log(['stage', ...compilers.map((c) => c.label), ...(against ? ['this / against'] : [])].join('\t'));
+    let sums = compilers.map(() => 0);
+    for (const name of samples[0].keys()) {
+      const per = samples.map((s) => median(s.get(name)!) / n);
+      if (options.sum?.(name)) sums = sums.map((x, k) => x + per[k]);
+      row(name, per);
+    }
+    if (options.sum) row('sum of the stages', sums);
+  }
+  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }

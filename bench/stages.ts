@@ -12,13 +12,7 @@
  * Figures are medians over the rounds after one warm-up round; CPU time of this process
  * (process.cpuUsage, user + system), which includes the garbage collector's work on this thread.
  */
-import { loadavg } from 'node:os';
-import { chainSource } from './chain.ts';
-import { loadSources, median, option, stopwatch } from './src-bundle.ts';
-
-const rounds = Number(option('--rounds') ?? 7);
-const sizes = (option('--sizes') ?? '1000,10000').split(',').map(Number);
-const against = option('--against');
+import { stopwatch, timeStages, type Compiler } from './src-bundle.ts';
 
 /** The pieces of the compiler each stage runs, from one `src/` directory. */
 const entry = `
@@ -40,14 +34,6 @@ export { emitModule } from './emit/js/emit-js.ts';
 export { joinSections } from './emit/format.ts';
 export { compileSync } from './index.ts';
 `;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Compiler = any;
-
-const compilers = await loadSources<Compiler>(entry, [
-  ...(against ? [{ label: 'against', dir: against }] : []),
-  { label: 'this', dir: new URL('../src', import.meta.url).pathname },
-]);
 
 /** One compile of the chain of `n` statements by `c`, stage by stage: CPU µs of each. */
 function stages(c: Compiler, source: string): Map<string, number> {
@@ -75,25 +61,4 @@ function stages(c: Compiler, source: string): Map<string, number> {
   return times;
 }
 
-console.log(`load average at the start: ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${rounds} rounds after a warm-up${against ? `, interleaved with ${against}` : ''}`);
-for (const n of sizes) {
-  const source = chainSource(n);
-  const samples = compilers.map(() => new Map<string, number[]>());
-  for (let round = 0; round <= rounds; round++) {
-    compilers.forEach(({ c }, k) => {
-      const times = stages(c, source);
-      if (round === 0) return;
-      for (const [name, us] of times) samples[k].set(name, [...(samples[k].get(name) ?? []), us]);
-    });
-  }
-  console.log(`\n${n} statements: CPU µs per statement, median of ${rounds}`);
-  console.log(['stage', ...compilers.map((c) => c.label), ...(against ? ['this / against'] : [])].join('\t'));
-  let sums = compilers.map(() => 0);
-  for (const name of samples[0].keys()) {
-    const per = samples.map((s) => median(s.get(name)!) / n);
-    if (!name.startsWith('whole')) sums = sums.map((x, k) => x + per[k]);
-    console.log([name, ...per.map((x) => x.toFixed(1)), ...(against ? [(per[1] / per[0]).toFixed(2)] : [])].join('\t'));
-  }
-  console.log(['sum of the stages', ...sums.map((x) => x.toFixed(1)), ...(against ? [(sums[1] / sums[0]).toFixed(2)] : [])].join('\t'));
-}
-console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+await timeStages({ entry, defaultRounds: 7, stages, sum: (stage) => !stage.startsWith('whole') });
