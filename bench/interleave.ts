@@ -17,7 +17,7 @@
  * between runs and one harness read 2.63× where the interleaved one read 0.88× (README, "Arrays").
  */
 
-import type { Timing } from "./measure.ts";
+import type { Timing } from "./timing.ts";
 
 /** The clock windows are measured on: the wall clock, or the process's CPU time (all its threads). */
 export type Clock = "wall" | "cpu";

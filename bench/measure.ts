@@ -7,6 +7,7 @@
  * least disturbed one (the median is kept too).
  */
 import { Bench } from 'tinybench';
+import type { Timing } from './timing.ts';
 
 /** Results flow here, so V8 cannot drop the work; checked to be finite at the end. */
 export let sink = 0;
@@ -42,20 +43,7 @@ return function batch(reps) {
   return new Function('f', ...inputs.map((_, j) => `A${j}`), body)(f, ...inputs) as Batch;
 }
 
-export interface Timing {
-  /** Nanoseconds per call in the fastest sample. */
-  readonly ns: number;
-  /** Nanoseconds per call in the median sample. */
-  readonly medianNs: number;
-  /** Relative margin of error of the mean sample, in percent (tinybench's rme). */
-  readonly rme: number;
-  readonly samples: number;
-  /** Calls per sample. */
-  readonly callsPerSample: number;
-  /** With `settle`: ns per call over the first window, and how long it took to settle. */
-  readonly firstWindowNs?: number;
-  readonly settleMs?: number;
-}
+export type { Timing } from './timing.ts';
 
 export interface TimeOptions {
   /** Calls one `batch(1)` makes. */
