@@ -293,8 +293,24 @@ interface FunctionContext {
 }
 
 /** One generated function (`local` in the module, exported as `exported`), as one or more sections. */
-const isLoopOrArray = (i: Instr) => i.kind === 'loop' || i.kind === 'array';
-const isCall = (i: Instr) => (i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'call';
+/**
+ * What emitFunction asks of a function's top-level instructions, in one pass over them: whether
+ * one is a loop or an array, whether one is a call, and how many instructions they hold at any depth.
+ */
+function topLevel(blocks: readonly (readonly Instr[])[]): { loops: boolean; calls: boolean; size: number } {
+  let loops = false;
+  let calls = false;
+  let size = 0;
+  for (const block of blocks) {
+    for (let k = 0; k < block.length; k++) {
+      const i = block[k];
+      if (i.kind === 'loop' || i.kind === 'array') loops = true;
+      else if ((i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'call') calls = true;
+      size += i.kind === 'loop' || i.kind === 'if' ? countInstructions([i]) : 1;
+    }
+  }
+  return { loops, calls, size };
+}
 
 function emitFunction(fn: IrFunction, local: string, exported: string, doc: string, variant: Variant, context: FunctionContext): Section[] {
   const { lines, slots } = context;
@@ -304,9 +320,8 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const results = derivative ? derivativeResults(fn) : [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
   const first = variant === 'into' ? [outParameterName] : variant === 'vjp' ? [cotangentParameterName] : variant === 'vjpInto' ? [outParameterName, cotangentParameterName] : derivative ? [tangentArgument] : [];
   const params = [...first, ...fn.params.map((p) => p.name)].join(', ');
-  const hasLoops = body.some(isLoopOrArray) || reverse.some(isLoopOrArray);
   // (A call returning an array, an adjoint function's, would cross chunks as a number: not split.)
-  const hasCalls = body.some(isCall) || reverse.some(isCall);
+  const { loops: hasLoops, calls: hasCalls, size } = topLevel([body, reverse]);
   // How each array is allocated: a returned gradient, the caller's (fGradInto), or a work array.
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
@@ -328,7 +343,7 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   // anyway. Nor are functions returning arrays, nor forward-mode ones.) A body with loops splits
   // only between its top-level statements, so it needs at least two of them past the chunk size.
   const splittable = variant === 'value' || variant === 'gradient' || (variant === 'into' && hasLoops);
-  if (splittable && !hasCalls && !fn.result && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
+  if (splittable && !hasCalls && !fn.result && size > maxInstructionsPerFunction) {
     const checks = [...argumentChecks(fn, exported, context.checkArgs), ...(hasLoops ? [...prologue(fn, exported), ...(variant === 'into' ? aliasChecks(fn, exported) : [])] : [])];
     const split = emitSplit(fn, local, doc, results, checks, lines, { reverse, first, sizes: hasLoops ? sizeNames(fn) : [], allocate, exported, variant });
     if (split) return split;
