@@ -477,7 +477,7 @@ function emitJacobianRows(fn: IrFunction, local: string, exported: string, colum
   });
   const flatAt = rows ? '$i * $mc + $ic' : '$i';
   out.push(`${indent}${cotangentParameterName}[${flatAt}] = 1;`, fn.span.start);
-  printer.statements(reverse, indent, true);
+  printer.loopStatements(reverse, indent, true);
   out.push(`${indent}${cotangentParameterName}[${flatAt}] = 0;`, fn.span.start);
   for (const g of fn.gradient!) if (!g.param.shape) out.push(`${indent}$j${member(g.param.sourceName)}${at(valueAt)} = ${printer.operand(g.adjoint).text};`, fn.span.start);
   for (const _ of valueAt) {
@@ -564,7 +564,7 @@ function emitJacobianColumns(fn: IrFunction, local: string, exported: string, co
     });
   out.push(`  for (let $b = 0; $b === 0 || $b < $n; $b += ${K}) {`, at0);
   for (let d = 0; d < K; d++) seed('    ', d, 1);
-  printer.statements(body, '    ', false);
+  printer.loopStatements(body, '    ', false);
   const flat = printer.operand(fn.value).text;
   const length = printer.operand(resultLength(body, valueName)).text;
   const valueDims = rows ? ['$m', '$mc'] : ['$m'];
@@ -839,6 +839,8 @@ class BodyPrinter {
 
   /** Where the references of the operation being printed start in the table's refs (-1: look its operands up by name). */
   private base = -1;
+  /** The loop depth of the instructions being printed, in the blocks inlinableTemporaries read. */
+  private depth = 0;
   private readonly table: VariableTable;
   private readonly facts: number;
 
@@ -871,6 +873,44 @@ class BodyPrinter {
     const printed = printOp(inlined, this.argument);
     this.base = base;
     return printed;
+  }
+
+  /** Prints the body of a loop in the blocks being printed (one loop deeper). */
+  loopStatements(block: readonly Instr[], indent: string, sourceLines: boolean): void {
+    this.depth++;
+    this.statements(block, indent, sourceLines);
+    this.depth--;
+  }
+
+  /**
+   * Whether a temporary is printed where it is read, not as a statement: read once (at the loop
+   * depth of its definition), never kept, and no operand of it ever assigned. Decided when its
+   * definition is reached, in program order (uses come after it): how many operations an inlined
+   * expression nests is counted from its operands', and past a few dozen a line is unreadable and
+   * the printer (which recurses into inlined temporaries) no longer shallow for any input. (A
+   * loop body printed twice, as partial sums print it, decides the same again.) `at`: where its
+   * references start in the table (-1: look them up by name).
+   */
+  private inlines(i: Extract<Instr, { kind: 'const' }>, at: number): boolean {
+    const { table, facts } = this;
+    const { refs, flags, nesting } = table;
+    const f = at < 0 ? table.find(i.target) : refs[at];
+    if (f < 0 || table.facts[f] !== facts || table.reads[f] !== this.depth || flags[f] & isKept || !isTemporary(i.target)) return false;
+    let d = 1;
+    const args = i.expr.args;
+    for (let j = 0; j < args.length; j++) {
+      const a = args[j];
+      if (a.kind !== 'var') continue;
+      // (Counted by inlinableTemporaries: its facts are this analysis's.)
+      const fa = at < 0 ? table.find(a.name) : refs[at + 1 + j];
+      if (flags[fa] & isMutable) return false;
+      d = Math.max(d, 1 + nesting[fa]);
+    }
+    if (d > maxInlineDepth) return false;
+    nesting[f] = d;
+    table.inlined[f] = i.expr;
+    table.def[f] = at;
+    return true;
   }
 
   /** Prints block[from … to - 1]. */
@@ -914,10 +954,7 @@ class BodyPrinter {
       }
       // Its target's and operands' records, by position.
       const base = starts === undefined ? -1 : starts[k];
-      if (instr.kind === 'const') {
-        const v = base >= 0 ? table.refs[base] : table.find(instr.target);
-        if (v >= 0 && table.facts[v] === this.facts && table.inlined[v] !== undefined) continue;
-      }
+      if (instr.kind === 'const' && this.inlines(instr, base)) continue;
       this.base = base;
       const expr = instr.expr ? printOp(instr.expr, this.argument).text : undefined;
       switch (instr.kind) {
@@ -994,7 +1031,7 @@ class BodyPrinter {
           return;
         }
         if (hasPartialSums(instr)) {
-          printPartialSums({ push: (line, origin) => out.push(line, origin), statements: (b, ind, s) => this.statements(b, ind, s), operand: this.operand, comment }, instr, indent, sourceLines);
+          printPartialSums({ push: (line, origin) => out.push(line, origin), statements: (b, ind, s) => this.loopStatements(b, ind, s), operand: this.operand, comment }, instr, indent, sourceLines);
           return;
         }
         const r = instr.reduction;
@@ -1036,11 +1073,11 @@ class BodyPrinter {
         }
         if (instr.exit) {
           // A while: its condition, from the state at the start of the iteration, and the stop.
-          this.statements(instr.exit.body, indent + '  ', sourceLines);
+          this.loopStatements(instr.exit.body, indent + '  ', sourceLines);
           const c = this.operand(instr.exit.condition);
           out.push(`${indent}  if (!${c.prec >= primaryPrecedence ? c.text : `(${c.text})`}) break;`, at);
         }
-        this.statements(instr.body, indent + '  ', sourceLines);
+        this.loopStatements(instr.body, indent + '  ', sourceLines);
         if (r) {
           const v = text(r.value);
           const inner = indent + '  ';
@@ -1106,7 +1143,7 @@ class BodyPrinter {
     out.push(`${indent}let ${state('max')} = -Infinity;`, at);
     out.push(`${indent}let ${state('first')} = -1;`, at);
     out.push(head, at);
-    this.statements(instr.body, inner, sourceLines);
+    this.loopStatements(instr.body, inner, sourceLines);
     out.push(`${inner}if (${v} > ${state('max')}) {`, at);
     out.push(`${inner}  ${state('max')} = ${v};`, at);
     out.push(`${inner}  ${state('first')} = ${i};`, at);
@@ -1114,7 +1151,7 @@ class BodyPrinter {
     out.push(`${indent}}`, at);
     out.push(`${indent}let ${state('sum')} = 0;`, at);
     out.push(head, at);
-    this.statements(instr.body, inner, sourceLines);
+    this.loopStatements(instr.body, inner, sourceLines);
     const counted = `${i} !== ${state('first')} && ${v} !== -Infinity && ${v} !== Infinity`;
     const tape = r.tape;
     if (tape) {
@@ -1151,8 +1188,9 @@ function inliningOf(printed: readonly (readonly Instr[])[], blocks: readonly (re
  * Temporaries read exactly once whose operands never change are printed where they are used, so
  * `const $t1 = x * x; return $t1 + 1;` reads `return x * x + 1;`. Values are not reordered past a
  * change of their operands: anything read through a mutable (`let`) variable stays a statement.
- * The blocks are read one after another; what is found is kept in the variables' records, as a new
- * analysis of the table (a chunk of a split function has its own).
+ * This counts, in the blocks read one after another, the reads of each variable and at which loop
+ * depth, which are assigned and which are kept, as a new analysis of the table (each chunk of a
+ * split function has its own); the printer decides at each definition (BodyPrinter.inlines).
  */
 function inlinableTemporaries(table: VariableTable, blocks: readonly (readonly Instr[])[], results: readonly Operand[], keep: readonly number[] = []): Inlining {
   // The loop depth of each variable's one read, or `readMoreThanOnce`: a value is never moved
@@ -1246,47 +1284,7 @@ function inlinableTemporaries(table: VariableTable, blocks: readonly (readonly I
   };
   results.forEach((o) => count(o, 0));
   for (const block of blocks) walk(block, 0);
-  // In program order (an instruction, then the blocks in it), each temporary read once, at the
-  // loop depth of its definition. How many operations an inlined expression nests is counted:
-  // past a few dozen a line is unreadable, and the printer (which recurses into inlined
-  // temporaries) must stay shallow for any input.
-  const { refs, flags, reads, nesting } = table;
-  const choose = (block: readonly Instr[], depth: number) => {
-    const starts = table.startsOf(block);
-    for (let k = 0; k < block.length; k++) {
-      const i = block[k];
-      if (i.kind === 'if') {
-        choose(i.then, depth);
-        choose(i.else, depth);
-        continue;
-      }
-      if (i.kind === 'loop') {
-        if (i.exit) choose(i.exit.body, depth + 1);
-        choose(i.body, depth + 1);
-        continue;
-      }
-      if (i.kind !== 'const') continue;
-      const at = starts === undefined ? -1 : starts[k];
-      const f = at < 0 ? table.find(i.target) : refs[at];
-      if (f < 0 || table.facts[f] !== facts || reads[f] !== depth || flags[f] & isKept || !isTemporary(i.target)) continue;
-      let d = 1;
-      let changes = false;
-      const args = i.expr.args;
-      for (let j = 0; j < args.length; j++) {
-        const a = args[j];
-        if (a.kind !== 'var') continue;
-        // (Counted above: its facts are this analysis's.)
-        const fa = at < 0 ? table.find(a.name) : refs[at + 1 + j];
-        if (flags[fa] & isMutable) changes = true;
-        d = Math.max(d, 1 + nesting[fa]);
-      }
-      if (changes || d > maxInlineDepth) continue;
-      nesting[f] = d;
-      table.inlined[f] = i.expr;
-      table.def[f] = at;
-    }
-  };
-  for (const block of blocks) choose(block, 0);
+  // (Which of them are inlined is decided as the printer reaches each definition: BodyPrinter.inlines.)
   return { table, facts };
 }
 
