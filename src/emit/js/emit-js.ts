@@ -773,7 +773,7 @@ interface SplitOptions {
  * the body does not split (one top-level statement holds it all, a loop).
  */
 function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly Operand[], checks: readonly string[], lines: LineMap, options: SplitOptions): Section[] | undefined {
-  const top = [...fn.body, ...options.reverse];
+  const top = fn.body.concat(options.reverse);
   const paramNames = [...options.first, ...fn.params.map((p) => p.name), ...options.sizes];
   const split = splitFunction(top, new Set(paramNames), results);
   if (split.chunks.length < 2) return undefined;

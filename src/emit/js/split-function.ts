@@ -52,7 +52,9 @@ interface Touched {
 export function splitFunction(top: readonly Instr[], params: ReadonlySet<string>, results: readonly Operand[]): Split {
   const groups: Instr[][] = [[]];
   let size = 0;
-  for (const instr of top) {
+  // (Indexed: this loop runs once, unoptimised, where for-of makes an object per instruction.)
+  for (let k = 0; k < top.length; k++) {
+    const instr = top[k];
     const n = instr.kind === 'if' || instr.kind === 'loop' ? countInstructions([instr]) : 1;
     if (size + n > instructionsPerChunk && groups[groups.length - 1].length > 0) {
       groups.push([]);
