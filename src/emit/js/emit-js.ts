@@ -8,6 +8,7 @@ import { helpersFor } from './helpers.ts';
 import { hasPartialSums, printPartialSums } from './partial-sums.ts';
 import { derivativeResults, derivativeReturn, hessianFunction, jacobianFunction, tangentArgument, tangentPrologue, type DerivativeVariant } from './exports.ts';
 import { calledFunctionName, chunkName, exportSpecifier, gradientIntoName, gradientName, hessianName, hvpName, jacobianColumnsName, jacobianName, jvpName, vjpIntoName, vjpName, cotangentParameterName, isTemporary, localFunctionName, outParameterName, propertyKey, reductionStateName, scratchName } from '../names.ts';
+import { isBoolean, isKept, isMutable, notRead, readMoreThanOnce, VariableTable } from './variables.ts';
 import { additivePrecedence, printNumber, printOp, primaryPrecedence, relationalPrecedence, type Printed } from './print-expr.ts';
 import type { CalledForm } from '../../ad/calls.ts';
 
@@ -72,6 +73,11 @@ export class Section {
   readonly origins: (number | undefined)[] = [];
 
   push(line: string, origin?: number): void {
+    // A line made by + is a tree of its pieces (V8's cons strings: one per concatenation past a
+    // few characters) until it is read; reading a character copies it into one flat string. Done
+    // here, the trees die young, and what every garbage collection until the module is joined
+    // copies is the line's text, not a tree several times its size.
+    line.charCodeAt(0);
     this.lines.push(line);
     this.origins.push(origin);
   }
@@ -287,8 +293,24 @@ interface FunctionContext {
 }
 
 /** One generated function (`local` in the module, exported as `exported`), as one or more sections. */
-const isLoopOrArray = (i: Instr) => i.kind === 'loop' || i.kind === 'array';
-const isCall = (i: Instr) => (i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'call';
+/**
+ * What emitFunction asks of a function's top-level instructions, in one pass over them: whether
+ * one is a loop or an array, whether one is a call, and how many instructions they hold at any depth.
+ */
+function topLevel(blocks: readonly (readonly Instr[])[]): { loops: boolean; calls: boolean; size: number } {
+  let loops = false;
+  let calls = false;
+  let size = 0;
+  for (const block of blocks) {
+    for (let k = 0; k < block.length; k++) {
+      const i = block[k];
+      if (i.kind === 'loop' || i.kind === 'array') loops = true;
+      else if ((i.kind === 'const' || i.kind === 'let') && i.expr?.op === 'call') calls = true;
+      size += i.kind === 'loop' || i.kind === 'if' ? countInstructions([i]) : 1;
+    }
+  }
+  return { loops, calls, size };
+}
 
 function emitFunction(fn: IrFunction, local: string, exported: string, doc: string, variant: Variant, context: FunctionContext): Section[] {
   const { lines, slots } = context;
@@ -298,9 +320,8 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   const results = derivative ? derivativeResults(fn) : [fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)];
   const first = variant === 'into' ? [outParameterName] : variant === 'vjp' ? [cotangentParameterName] : variant === 'vjpInto' ? [outParameterName, cotangentParameterName] : derivative ? [tangentArgument] : [];
   const params = [...first, ...fn.params.map((p) => p.name)].join(', ');
-  const hasLoops = body.some(isLoopOrArray) || reverse.some(isLoopOrArray);
   // (A call returning an array, an adjoint function's, would cross chunks as a number: not split.)
-  const hasCalls = body.some(isCall) || reverse.some(isCall);
+  const { loops: hasLoops, calls: hasCalls, size } = topLevel([body, reverse]);
   // How each array is allocated: a returned gradient, the caller's (fGradInto), or a work array.
   const gradients = new Map((fn.gradient ?? []).flatMap((g) => (g.param.shape && g.adjoint.kind === 'var' ? [[g.adjoint.name, g.param] as const] : [])));
   const allocate = (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined): string => {
@@ -322,12 +343,12 @@ function emitFunction(fn: IrFunction, local: string, exported: string, doc: stri
   // anyway. Nor are functions returning arrays, nor forward-mode ones.) A body with loops splits
   // only between its top-level statements, so it needs at least two of them past the chunk size.
   const splittable = variant === 'value' || variant === 'gradient' || (variant === 'into' && hasLoops);
-  if (splittable && !hasCalls && !fn.result && countInstructions(body) + countInstructions(reverse) > maxInstructionsPerFunction) {
+  if (splittable && !hasCalls && !fn.result && size > maxInstructionsPerFunction) {
     const checks = [...argumentChecks(fn, exported, context.checkArgs), ...(hasLoops ? [...prologue(fn, exported), ...(variant === 'into' ? aliasChecks(fn, exported) : [])] : [])];
     const split = emitSplit(fn, local, doc, results, checks, lines, { reverse, first, sizes: hasLoops ? sizeNames(fn) : [], allocate, exported, variant });
     if (split) return split;
   }
-  const printer = new BodyPrinter(lines, inlinableTemporaries([...body, ...reverse], results), fn.name, allocate);
+  const printer = new BodyPrinter(lines, inliningOf([body, reverse], [body, reverse], results), fn.name, allocate);
   const out = printer.out;
   out.push(`/** ${doc} */`, fn.span.start);
   out.push(`function ${local}(${params}) {`, fn.span.start);
@@ -411,7 +432,7 @@ function emitJacobianRows(fn: IrFunction, local: string, exported: string, colum
   // (The reverse sweep runs in a loop: nothing of the forward sweep is printed inside it.)
   const rowsLoop: Instr = { kind: 'loop', index: '$i', from: { kind: 'const', value: 0 }, to: { kind: 'const', value: 0 }, descending: false, body: reverse, origin: { span: fn.span, statement: fn.span } };
   const results = [fn.value, ...(rows ? [rows] : []), ...fn.gradient!.map((g) => g.adjoint)];
-  const printer = new BodyPrinter(lines, inlinableTemporaries([...body, rowsLoop], results), fn.name, allocate);
+  const printer = new BodyPrinter(lines, inliningOf([body, reverse], [body, [rowsLoop]], results), fn.name, allocate);
   const out = printer.out;
   const params = fn.params.map((p) => p.name).join(', ');
   const sources = fn.params.map((p) => p.sourceName).join(', ');
@@ -456,7 +477,7 @@ function emitJacobianRows(fn: IrFunction, local: string, exported: string, colum
   });
   const flatAt = rows ? '$i * $mc + $ic' : '$i';
   out.push(`${indent}${cotangentParameterName}[${flatAt}] = 1;`, fn.span.start);
-  printer.statements(reverse, indent, true);
+  printer.loopStatements(reverse, indent, true);
   out.push(`${indent}${cotangentParameterName}[${flatAt}] = 0;`, fn.span.start);
   for (const g of fn.gradient!) if (!g.param.shape) out.push(`${indent}$j${member(g.param.sourceName)}${at(valueAt)} = ${printer.operand(g.adjoint).text};`, fn.span.start);
   for (const _ of valueAt) {
@@ -497,7 +518,7 @@ function emitJacobianColumns(fn: IrFunction, local: string, exported: string, co
   };
   const results = [fn.value, ...(rows ? [rows] : []), ...directions.flatMap((d) => (d.value ? [d.value] : []))];
   const chunk: Instr = { kind: 'loop', index: '$b', from: { kind: 'const', value: 0 }, to: { kind: 'const', value: 0 }, descending: false, body, origin: { span: fn.span, statement: fn.span } };
-  const printer = new BodyPrinter(lines, inlinableTemporaries([chunk], results), fn.name, allocate);
+  const printer = new BodyPrinter(lines, inliningOf([body], [[chunk]], results), fn.name, allocate);
   const out = printer.out;
   const params = fn.params.map((p) => p.name).join(', ');
   const sources = fn.params.map((p) => p.sourceName).join(', ');
@@ -543,7 +564,7 @@ function emitJacobianColumns(fn: IrFunction, local: string, exported: string, co
     });
   out.push(`  for (let $b = 0; $b === 0 || $b < $n; $b += ${K}) {`, at0);
   for (let d = 0; d < K; d++) seed('    ', d, 1);
-  printer.statements(body, '    ', false);
+  printer.loopStatements(body, '    ', false);
   const flat = printer.operand(fn.value).text;
   const length = printer.operand(resultLength(body, valueName)).text;
   const valueDims = rows ? ['$m', '$mc'] : ['$m'];
@@ -601,7 +622,7 @@ function keptFunctionSection(kept: KeptFunction, context: FunctionContext): Sect
       return instr.overwritten ? `$work(${context.slots.next++}, ${length}, false)` : `$work(${context.slots.next++}, ${length})`;
     };
     const reverse = ir.reverse ?? [];
-    const printer = new BodyPrinter(context.lines, inlinableTemporaries([...ir.body, ...reverse], form.results), kept.name, allocate);
+    const printer = new BodyPrinter(context.lines, inliningOf([ir.body, reverse], [ir.body, reverse], form.results), kept.name, allocate);
     const name = calledFunctionName(kept.name, form.callee.kind, form.callee.wrt);
     const wrt = form.callee.wrt?.map((k) => ir.params[k].sourceName);
     const args = ir.params.map((p) => p.sourceName).join(', ');
@@ -752,33 +773,34 @@ interface SplitOptions {
  * the body does not split (one top-level statement holds it all, a loop).
  */
 function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly Operand[], checks: readonly string[], lines: LineMap, options: SplitOptions): Section[] | undefined {
-  const top = [...fn.body, ...options.reverse];
+  const top = fn.body.concat(options.reverse);
   const paramNames = [...options.first, ...fn.params.map((p) => p.name), ...options.sizes];
   const split = splitFunction(top, new Set(paramNames), results);
   if (split.chunks.length < 2) return undefined;
+  const { table } = split;
   const scratch = scratchName(local);
-  const slot = (v: string) => `${scratch}[${split.slots.get(v)}]`;
-  const load = (v: string) => (split.booleans.has(v) ? `${slot(v)} !== 0` : slot(v));
-  const store = (v: string) => `${slot(v)} = ${split.booleans.has(v) ? `+${v}` : v};`;
+  // (By the variable's number in the table; -1, never mentioned, has no slot.)
+  const slot = (v: number) => `${scratch}[${v >= 0 && table.slot[v] >= 0 ? table.slot[v] : undefined}]`;
+  const load = (v: number) => (v >= 0 && table.flags[v] & isBoolean ? `${slot(v)} !== 0` : slot(v));
+  const store = (v: number) => `${slot(v)} = ${table.flags[v] & isBoolean ? `+${table.names[v]}` : table.names[v]};`;
   const sections: Section[] = [];
   const header = new Section();
   header.push(`// ${local} is split into ${split.chunks.length} functions so that V8 optimises each of them.`);
   // (Arrays cross chunks too: a plain array holds them and the numbers, a few per call.)
-  header.push(`const ${scratch} = ${split.holdsArrays ? `new Array(${Math.max(1, split.slots.size)}).fill(0)` : `new Float64Array(${Math.max(1, split.slots.size)})`};`);
+  header.push(`const ${scratch} = ${split.holdsArrays ? `new Array(${Math.max(1, split.slots)}).fill(0)` : `new Float64Array(${Math.max(1, split.slots)})`};`);
   sections.push(header);
   // Where each chunk starts in `top`: the reverse sweep starts at fn.body.length.
   let start = 0;
   split.chunks.forEach((chunk, c) => {
-    const printer = new BodyPrinter(lines, inlinableTemporaries(chunk.instrs, [], chunk.liveOut), fn.name, options.allocate);
+    const printer = new BodyPrinter(lines, inlinableTemporaries(table, [chunk.instrs], [], chunk.liveOut), fn.name, options.allocate);
     const out = printer.out;
     out.push(`function ${chunkName(local, c + 1)}(${paramNames.join(', ')}) {`, fn.span.start);
-    for (const v of chunk.liveIn) out.push(`  ${chunk.updated.has(v) ? 'let' : 'const'} ${v} = ${load(v)};`);
+    for (const v of chunk.liveIn) out.push(`  ${chunk.updated.has(v) ? 'let' : 'const'} ${table.names[v]} = ${load(v)};`);
     // Source-line comments for the reverse sweep only, as in an unsplit gradient.
     const firstReverse = options.reverse.length > 0 && fn.body.length < start + chunk.instrs.length ? Math.max(0, fn.body.length - start) : -1;
     start += chunk.instrs.length;
-    const forwardPart = firstReverse < 0 ? chunk.instrs : chunk.instrs.slice(0, firstReverse);
-    printer.statements(forwardPart, '  ', false);
-    if (firstReverse >= 0) printer.statements(chunk.instrs.slice(firstReverse), '  ', true);
+    printer.statements(chunk.instrs, '  ', false, 0, firstReverse < 0 ? chunk.instrs.length : firstReverse);
+    if (firstReverse >= 0) printer.statements(chunk.instrs, '  ', true, firstReverse);
     for (const v of chunk.liveOut) out.push(`  ${store(v)}`);
     out.push('}');
     sections.push(out);
@@ -788,7 +810,7 @@ function emitSplit(fn: IrFunction, local: string, doc: string, results: readonly
   main.push(`function ${local}(${[...options.first, ...fn.params.map((p) => p.name)].join(', ')}) {`, fn.span.start);
   for (const line of checks) main.push(`  ${line}`, fn.span.start);
   split.chunks.forEach((_, c) => main.push(`  ${chunkName(local, c + 1)}(${paramNames.join(', ')});`));
-  const operand = (o: Operand) => (o.kind === 'const' ? printNumber(o.value).text : paramNames.includes(o.name) ? o.name : load(o.name));
+  const operand = (o: Operand) => (o.kind === 'const' ? printNumber(o.value).text : paramNames.includes(o.name) ? o.name : load(table.find(o.name)));
   if (options.variant === 'into') {
     for (const g of fn.gradient ?? []) {
       if (g.param.shape) continue;
@@ -815,22 +837,89 @@ class BodyPrinter {
   /** The statement of the last instruction printed with source lines (the next is often of the same one). */
   private lastStatement = -1;
 
+  /** Where the references of the operation being printed start in the table's refs (-1: look its operands up by name). */
+  private base = -1;
+  /** The loop depth of the instructions being printed, in the blocks inlinableTemporaries read. */
+  private depth = 0;
+  private readonly table: VariableTable;
+  private readonly facts: number;
+
   constructor(
     private readonly lines: LineMap,
-    private readonly inlined: Inlined,
+    inlining: Inlining,
     private readonly fnName = '',
     private readonly allocate?: (instr: Extract<Instr, { kind: 'array' }>, length: string, rows: string | undefined) => string,
-  ) {}
+  ) {
+    this.table = inlining.table;
+    this.facts = inlining.facts;
+  }
 
-  operand = (o: Operand): Printed => {
+  /** An operand: a constant, a variable's name, or the expression of a temporary inlined in its place. */
+  operand = (o: Operand): Printed => (o.kind === 'const' ? printNumber(o.value) : this.variable(o.name, this.table.find(o.name)));
+
+  /** Operand k of the operation whose references start at `base` (printOp's callback), by its number. */
+  private readonly argument = (o: Operand, k: number): Printed => {
     if (o.kind === 'const') return printNumber(o.value);
-    const def = this.inlined.get(o.name)?.inlined;
-    return def ? printOp(def, this.operand) : { text: o.name, prec: primaryPrecedence };
+    return this.variable(o.name, this.base >= 0 ? this.table.refs[this.base + 1 + k] : this.table.find(o.name));
   };
 
-  statements(block: readonly Instr[], indent: string, sourceLines: boolean): void {
+  /** The variable numbered v (-1: never mentioned), called `name`. */
+  private variable(name: string, v: number): Printed {
+    const { table } = this;
+    const inlined = v >= 0 && table.facts[v] === this.facts ? table.inlined[v] : undefined;
+    if (inlined === undefined) return { text: name, prec: primaryPrecedence };
+    const base = this.base;
+    this.base = table.def[v];
+    const printed = printOp(inlined, this.argument);
+    this.base = base;
+    return printed;
+  }
+
+  /** Prints the body of a loop in the blocks being printed (one loop deeper). */
+  loopStatements(block: readonly Instr[], indent: string, sourceLines: boolean): void {
+    this.depth++;
+    this.statements(block, indent, sourceLines);
+    this.depth--;
+  }
+
+  /**
+   * Whether a temporary is printed where it is read, not as a statement: read once (at the loop
+   * depth of its definition), never kept, and no operand of it ever assigned. Decided when its
+   * definition is reached, in program order (uses come after it): how many operations an inlined
+   * expression nests is counted from its operands', and past a few dozen a line is unreadable and
+   * the printer (which recurses into inlined temporaries) no longer shallow for any input. (A
+   * loop body printed twice, as partial sums print it, decides the same again.) `at`: where its
+   * references start in the table (-1: look them up by name).
+   */
+  private inlines(i: Extract<Instr, { kind: 'const' }>, at: number): boolean {
+    const { table, facts } = this;
+    const { refs, flags, nesting } = table;
+    const f = at < 0 ? table.find(i.target) : refs[at];
+    if (f < 0 || table.facts[f] !== facts || table.reads[f] !== this.depth || flags[f] & isKept || !isTemporary(i.target)) return false;
+    let d = 1;
+    const args = i.expr.args;
+    for (let j = 0; j < args.length; j++) {
+      const a = args[j];
+      if (a.kind !== 'var') continue;
+      // (Counted by inlinableTemporaries: its facts are this analysis's.)
+      const fa = at < 0 ? table.find(a.name) : refs[at + 1 + j];
+      if (flags[fa] & isMutable) return false;
+      d = Math.max(d, 1 + nesting[fa]);
+    }
+    if (d > maxInlineDepth) return false;
+    nesting[f] = d;
+    table.inlined[f] = i.expr;
+    table.def[f] = at;
+    return true;
+  }
+
+  /** Prints block[from … to - 1]. */
+  statements(block: readonly Instr[], indent: string, sourceLines: boolean, from = 0, to = block.length): void {
     const { out, operand, lines } = this;
-    for (const instr of block) {
+    const { table } = this;
+    const starts = table.startsOf(block);
+    for (let k = from; k < to; k++) {
+      const instr = block[k];
       const at = instr.origin.span.start;
       if (sourceLines && instr.origin.statement.start !== this.lastStatement) {
         // (An instruction of the statement before is on its line: only a new statement is looked up.)
@@ -863,8 +952,11 @@ class BodyPrinter {
         this.arrayStatement(instr, indent, sourceLines);
         continue;
       }
-      if (instr.kind === 'const' && this.inlined.get(instr.target)?.inlined) continue;
-      const expr = instr.expr ? printOp(instr.expr, operand).text : undefined;
+      // Its target's and operands' records, by position.
+      const base = starts === undefined ? -1 : starts[k];
+      if (instr.kind === 'const' && this.inlines(instr, base)) continue;
+      this.base = base;
+      const expr = instr.expr ? printOp(instr.expr, this.argument).text : undefined;
       switch (instr.kind) {
         case 'const':
           out.push(`${indent}const ${instr.target} = ${expr};`, at);
@@ -877,12 +969,13 @@ class BodyPrinter {
           break;
         case 'add':
           // `d$x += -(a * b)` reads better as `d$x -= a * b` (the same IEEE operation).
-          if (instr.expr.op === 'neg') out.push(`${indent}${instr.target} -= ${operand(instr.expr.args[0]).text};`, at);
+          if (instr.expr.op === 'neg') out.push(`${indent}${instr.target} -= ${this.argument(instr.expr.args[0], 0).text};`, at);
           else out.push(`${indent}${instr.target} += ${expr};`, at);
           break;
         default:
           assertNever(instr);
       }
+      this.base = -1;
     }
   }
 
@@ -938,7 +1031,7 @@ class BodyPrinter {
           return;
         }
         if (hasPartialSums(instr)) {
-          printPartialSums({ push: (line, origin) => out.push(line, origin), statements: (b, ind, s) => this.statements(b, ind, s), operand: this.operand, comment }, instr, indent, sourceLines);
+          printPartialSums({ push: (line, origin) => out.push(line, origin), statements: (b, ind, s) => this.loopStatements(b, ind, s), operand: this.operand, comment }, instr, indent, sourceLines);
           return;
         }
         const r = instr.reduction;
@@ -980,11 +1073,11 @@ class BodyPrinter {
         }
         if (instr.exit) {
           // A while: its condition, from the state at the start of the iteration, and the stop.
-          this.statements(instr.exit.body, indent + '  ', sourceLines);
+          this.loopStatements(instr.exit.body, indent + '  ', sourceLines);
           const c = this.operand(instr.exit.condition);
           out.push(`${indent}  if (!${c.prec >= primaryPrecedence ? c.text : `(${c.text})`}) break;`, at);
         }
-        this.statements(instr.body, indent + '  ', sourceLines);
+        this.loopStatements(instr.body, indent + '  ', sourceLines);
         if (r) {
           const v = text(r.value);
           const inner = indent + '  ';
@@ -1050,7 +1143,7 @@ class BodyPrinter {
     out.push(`${indent}let ${state('max')} = -Infinity;`, at);
     out.push(`${indent}let ${state('first')} = -1;`, at);
     out.push(head, at);
-    this.statements(instr.body, inner, sourceLines);
+    this.loopStatements(instr.body, inner, sourceLines);
     out.push(`${inner}if (${v} > ${state('max')}) {`, at);
     out.push(`${inner}  ${state('max')} = ${v};`, at);
     out.push(`${inner}  ${state('first')} = ${i};`, at);
@@ -1058,7 +1151,7 @@ class BodyPrinter {
     out.push(`${indent}}`, at);
     out.push(`${indent}let ${state('sum')} = 0;`, at);
     out.push(head, at);
-    this.statements(instr.body, inner, sourceLines);
+    this.loopStatements(instr.body, inner, sourceLines);
     const counted = `${i} !== ${state('first')} && ${v} !== -Infinity && ${v} !== Infinity`;
     const tape = r.tape;
     if (tape) {
@@ -1078,53 +1171,62 @@ class BodyPrinter {
   }
 }
 
-/** What inlinableTemporaries finds of one variable, in one record: each mention is one Map lookup. */
-interface Mentions {
-  /** The loop depth of its one read, `readMoreThanOnce`, or `notRead`. */
-  reads: number;
-  /** Assigned after its definition (a `let`, a loop's state, an array written into). */
-  mutable: boolean;
-  /** Never inlined (a chunk's live-out value, an array, what a check prints twice). */
-  kept: boolean;
-  /** How many operations its inlined expression nests (0: not inlined). */
-  nesting: number;
-  /** The expression printed in its place, when it is inlined. */
-  inlined: Expr | undefined;
+/** What the printer reads of each variable (its record's inlining facts of analysis `facts`). */
+interface Inlining {
+  readonly table: VariableTable;
+  readonly facts: number;
 }
 
-/** What the printer reads of each variable: the expression to print in its place, if any. */
-type Inlined = ReadonlyMap<string, { readonly inlined: Expr | undefined }>;
+/** A new table of the variables in `printed` (the blocks a printer prints), and the temporaries to inline in `blocks`. */
+function inliningOf(printed: readonly (readonly Instr[])[], blocks: readonly (readonly Instr[])[], results: readonly Operand[]): Inlining {
+  const table = new VariableTable();
+  for (const block of printed) table.walk(block);
+  return inlinableTemporaries(table, blocks, results);
+}
 
 /**
  * Temporaries read exactly once whose operands never change are printed where they are used, so
  * `const $t1 = x * x; return $t1 + 1;` reads `return x * x + 1;`. Values are not reordered past a
  * change of their operands: anything read through a mutable (`let`) variable stays a statement.
+ * This counts, in the blocks read one after another, the reads of each variable and at which loop
+ * depth, which are assigned and which are kept, as a new analysis of the table (each chunk of a
+ * split function has its own); the printer decides at each definition (BodyPrinter.inlines).
  */
-function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[], keep: Iterable<string> = []): Map<string, Mentions> {
+function inlinableTemporaries(table: VariableTable, blocks: readonly (readonly Instr[])[], results: readonly Operand[], keep: readonly number[] = []): Inlining {
   // The loop depth of each variable's one read, or `readMoreThanOnce`: a value is never moved
-  // into a loop, and one read twice is not inlined. (One record per variable for every fact:
-  // this reads every operand of the function, and a Map of 10⁵ names costs hundreds of ns per lookup.)
-  const facts = new Map<string, Mentions>();
-  const fact = (name: string): Mentions => {
-    let f = facts.get(name);
-    if (f === undefined) facts.set(name, (f = { reads: notRead, mutable: false, kept: false, nesting: 0, inlined: undefined }));
-    return f;
+  // into a loop, and one read twice is not inlined. (Each mention in a walked block is read by
+  // its variable's number in the table's references, without looking its name up.)
+  const facts = table.newAnalysis();
+  const fact = (v: number): number => {
+    if (table.facts[v] !== facts) {
+      table.facts[v] = facts;
+      table.reads[v] = notRead;
+      table.flags[v] &= ~(isMutable | isKept);
+      table.nesting[v] = 0;
+      table.inlined[v] = undefined;
+      table.def[v] = -1;
+    }
+    return v;
   };
-  for (const name of keep) fact(name).kept = true;
+  const named = (name: string) => fact(table.variable(name));
+  const keepVariable = (v: number) => (table.flags[fact(v)] |= isKept);
+  const mutable = (v: number) => (table.flags[fact(v)] |= isMutable);
+  for (const v of keep) keepVariable(v);
+  const countVariable = (v: number, depth: number) => {
+    fact(v);
+    table.reads[v] = table.reads[v] === notRead ? depth : readMoreThanOnce;
+  };
   const count = (o: Operand, depth: number) => {
-    if (o.kind !== 'var') return;
-    const f = fact(o.name);
-    f.reads = f.reads === notRead ? depth : readMoreThanOnce;
+    if (o.kind === 'var') countVariable(table.variable(o.name), depth);
   };
   const countAll = (ops: readonly Operand[], depth: number) => {
     for (const o of ops) count(o, depth);
   };
   const walk = (block: readonly Instr[], depth: number) => {
-    for (const i of block) {
+    const starts = table.startsOf(block);
+    for (let k = 0; k < block.length; k++) {
+      const i = block[k];
       switch (i.kind) {
-        case 'const':
-          countAll(i.expr.args, depth);
-          break;
         case 'loop': {
           count(i.from, depth);
           count(i.to, depth);
@@ -1137,9 +1239,9 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
           if (r) {
             count(r.value, depth + 1);
             // Only a sum prints its term once.
-            if (r.op !== 'sum' && r.value.kind === 'var') fact(r.value.name).kept = true;
+            if (r.op !== 'sum' && r.value.kind === 'var') keepVariable(named(r.value.name));
           }
-          for (const d of definesOf(i)) fact(d).mutable = true;
+          for (const d of definesOf(i)) mutable(named(d));
           break;
         }
         case 'if':
@@ -1149,63 +1251,41 @@ function inlinableTemporaries(body: readonly Instr[], results: readonly Operand[
           break;
         case 'store': {
           // The array is written through its name (a row may be a temporary): it stays a variable.
-          const f = fact(i.array);
-          f.kept = true;
-          f.mutable = true;
+          const f = named(i.array);
+          keepVariable(f);
+          mutable(f);
           countAll(readsOf(i), depth);
           break;
         }
         case 'check':
           // Printed more than once.
-          for (const o of readsOf(i)) if (o.kind === 'var') fact(o.name).kept = true;
+          for (const o of readsOf(i)) if (o.kind === 'var') keepVariable(named(o.name));
           countAll(readsOf(i), depth);
           break;
-        default:
+        case 'array':
           countAll(readsOf(i), depth);
-          if (i.kind === 'let' || i.kind === 'set' || i.kind === 'add') fact(i.target).mutable = true;
+          break;
+        default: {
+          // const, let, set, add: nearly every instruction.
+          const at = starts === undefined ? -1 : starts[k];
+          const { refs } = table;
+          if (at < 0) countAll(readsOf(i), depth);
+          else if (i.expr) {
+            const n = i.expr.args.length;
+            for (let j = 1; j <= n; j++) {
+              const r = refs[at + j];
+              if (r >= 0) countVariable(r, depth);
+            }
+          }
+          if (i.kind !== 'const') mutable(at < 0 ? named(i.target) : refs[at]);
+        }
       }
     }
   };
   results.forEach((o) => count(o, 0));
-  walk(body, 0);
-  // In program order (an instruction, then the blocks in it), each temporary read once, at the
-  // loop depth of its definition. How many operations an inlined expression nests is counted:
-  // past a few dozen a line is unreadable, and the printer (which recurses into inlined
-  // temporaries) must stay shallow for any input.
-  const choose = (block: readonly Instr[], depth: number) => {
-    for (const i of block) {
-      if (i.kind === 'if') {
-        choose(i.then, depth);
-        choose(i.else, depth);
-        continue;
-      }
-      if (i.kind === 'loop') {
-        if (i.exit) choose(i.exit.body, depth + 1);
-        choose(i.body, depth + 1);
-        continue;
-      }
-      if (i.kind !== 'const') continue;
-      const f = facts.get(i.target);
-      if (f === undefined || f.reads !== depth || f.kept || !isTemporary(i.target)) continue;
-      let d = 1;
-      let mutable = false;
-      for (const a of i.expr.args) {
-        if (a.kind !== 'var') continue;
-        const fa = facts.get(a.name)!;
-        if (fa.mutable) mutable = true;
-        d = Math.max(d, 1 + fa.nesting);
-      }
-      if (mutable || d > maxInlineDepth) continue;
-      f.nesting = d;
-      f.inlined = i.expr;
-    }
-  };
-  choose(body, 0);
-  return facts;
+  for (const block of blocks) walk(block, 0);
+  // (Which of them are inlined is decided as the printer reaches each definition: BodyPrinter.inlines.)
+  return { table, facts };
 }
-
-/** Not a loop depth: a variable read more than once, or not read. */
-const readMoreThanOnce = -1;
-const notRead = -2;
 
 const maxInlineDepth = 24;

@@ -59,15 +59,15 @@ export function printNumber(v: number): Printed {
 }
 
 /**
- * Prints one operation. `operand` prints an argument: a variable's name, a constant, or (for a
+ * Prints one operation. `operand` prints argument k: a variable's name, a constant, or (for a
  * temporary the emitter inlines) the whole expression that defines it.
  */
-export function printOp(e: Expr, operand: (o: Operand) => Printed): Printed {
+export function printOp(e: Expr, operand: (o: Operand, k: number) => Printed): Printed {
   const bin = binary[e.op];
   if (bin) {
     // Nearly every operation: its two operands printed without a list of them.
-    const a = operand(e.args[0]);
-    const b = operand(e.args[1]);
+    const a = operand(e.args[0], 0);
+    const b = operand(e.args[1], 1);
     // Like prettier, parenthesise a `*` inside a `/` and the reverse, though precedence needs none.
     const mixed = (e.op === 'mul' || e.op === 'div') && (a.op === 'mul' || a.op === 'div') && a.op !== e.op;
     const left = mixed || a.prec < bin.prec ? `(${a.text})` : a.text;
