@@ -253,10 +253,35 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
       }
     }
   };
-  // Two accumulators per sum (the reduction's, then each outer variable added into).
+  // Two accumulators per sum taken in lanes (the reduction's, then each outer variable added
+  // into): the reduction where the JS target takes it in partial sums, the additions in the reverse
+  // sweep (Selector.sumsInLanes, addsInLanes: the same in every copy of the loop, whether or not it
+  // vectorises). The other sums add their lanes into the variable in index order.
   const r = loop.reduction;
-  const sumTargets = [...(r ? [r.target] : []), ...p.sums];
+  const inLanes = new Set([...(r && s.sumsInLanes(loop) ? [r.target] : []), ...(s.addsInLanes(loop) ? p.sums : [])]);
+  const sumTargets = [...(r ? [r.target] : []), ...p.sums].filter((t) => inLanes.has(t));
   const accumulators = sumTargets.map(() => [s.newLocal(valueType.v128), s.newLocal(valueType.v128)] as const);
+  /** Adds vectors' lanes (by copy) into a variable one by one, in the iterations' order. */
+  const addInOrder = (target: string, steps: readonly (readonly [lane: number, copy: number])[], push: (copy: number) => void) => {
+    // Ascending, a step's copies hold indices j, j + 1 (copy 0) and j + 2, j + 3 (copy 1) in lanes
+    // 0 and 1; descending runs them from the top.
+    const order = steps.flatMap(([, copy]) => [0, 1].map((lane) => [copy, lane] as const));
+    if (loop.descending) order.reverse();
+    const t = s.local(target);
+    for (const [copy, lane] of order) {
+      c.byte(op.local_get).u32(t);
+      push(copy);
+      simd(simdOp.f64x2_extract_lane);
+      c.byte(lane);
+      c.byte(op.f64_add).byte(op.local_set).u32(t);
+    }
+  };
+  const term = new Map<number, number>();
+  const termLocal = (copy: number) => {
+    let n = term.get(copy);
+    if (n === undefined) term.set(copy, (n = s.newLocal(valueType.v128)));
+    return n;
+  };
   s.initReduction(loop);
   for (const [a0, a1] of accumulators) {
     splatZero();
@@ -320,17 +345,21 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
           }
           simd(simdOp.v128_store);
           c.u32(3).u32(lane * 8);
-        } else if (i.kind === 'add') {
+        } else if (i.kind === 'add' && inLanes.has(i.target)) {
           const acc = accumulators[sumTargets.indexOf(i.target)][copy];
           c.byte(op.local_get).u32(acc);
           vexpr(i.expr, lane, copy);
           simd(simdOp.f64x2_add);
           c.byte(op.local_set).u32(acc);
+        } else if (i.kind === 'add') {
+          vexpr(i.expr, lane, copy);
+          c.byte(op.local_set).u32(termLocal(copy));
         }
       }
+      if (i.kind === 'add' && !p.lets.has(i.target) && !inLanes.has(i.target)) addInOrder(i.target, steps, (copy) => c.byte(op.local_get).u32(termLocal(copy)));
       if (e) ready.delete(e);
     }
-    if (r) {
+    if (r && inLanes.has(r.target)) {
       for (const [, copy] of steps) {
         const acc = accumulators[0][copy];
         c.byte(op.local_get).u32(acc);
@@ -338,6 +367,8 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
         simd(simdOp.f64x2_add);
         c.byte(op.local_set).u32(acc);
       }
+    } else if (r) {
+      addInOrder(r.target, steps, (copy) => operand(r.value, copy));
     }
   };
   // j: the first of the four indices of a step (from up, or to − 4 down).
