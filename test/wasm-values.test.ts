@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileSync } from '../src/index.ts';
+import { compileToIr } from '../src/compile.ts';
+import { DiagnosticBag } from '../src/diagnostics/diagnostic.ts';
+import { LineMap } from '../src/diagnostics/span.ts';
+import { emitWasmModule } from '../src/emit/wasm/emit-wasm.ts';
+import { joinSections } from '../src/emit/format.ts';
+import { forEachInstr } from '../src/ir/ir.ts';
 import { partialSumsOrder } from './support/partial-sums.ts';
-import { fallbackOf, sameValue, type Module } from './support/targets.ts';
+import { compare, fallbackOf, sameValue, type Module } from './support/targets.ts';
 import { instantiate } from './support/instantiate.ts';
 
 /**
@@ -139,6 +145,54 @@ describe('every export of the wasm target returns the value to the bit', () => {
       for (const v of x) inOrder += Math.sin(v) * v;
       expect(costly.f(x, 0), `n = ${n}`).toBe(inOrder);
       expect((costly.fGrad(x, 0) as Value).value, `n = ${n}`).toBe(inOrder);
+    }
+  });
+
+  it("the reverse sweep's accumulations into one array at several offsets (`d$x[i + 1] += x[i]; d$x[i] += x[i + 1]`): each element adds its terms in the JS target's order, so the JS target's gradient to the bit", () => {
+    const sources = [
+      'fn f(x: vec[n]) = sum(i in 0..n-1: x[i] * x[i + 1]) + sum(i: x[i] * x[i] * x[i])\n',
+      'fn f(x: vec[n]) = sum(i in 0..n-2: x[i] * x[i + 1] * x[i + 2]) + sum(i: x[i] * x[i] * x[i])\n',
+      'fn f(x: vec[n]) = sum(i in 1..n-1: x[i - 1] * x[i + 1] - x[i] * x[i]) + sum(i: x[i] * x[i] * x[i])\n',
+    ];
+    const next = data(9);
+    for (const source of sources) {
+      // Both targets with the same options (asking for fHvp changes how the gradient is grouped).
+      const js = instantiate(compileSync(source, { derivatives: ['grad'] }).code!) as unknown as Module;
+      const wasm = instantiate(compileSync(source, { derivatives: ['grad'], target: 'wasm' }).code!) as unknown as Module;
+      expect(wasm.fGrad.name).toBe('fGrad$wasm');
+      for (const n of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 16, 17, 40]) {
+        // Mixed magnitudes: a reordered element would differ in its last bits.
+        const x = vec(n, () => next() * 10 ** Math.floor(next() * 4));
+        const a = (wasm.fGrad(x) as { gradient: { x: Float64Array } }).gradient.x;
+        const b = (js.fGrad(x) as { gradient: { x: Float64Array } }).gradient.x;
+        const wrong = [...b.keys()].filter((k) => !Object.is(a[k], b[k])).map((k) => `d$x[${k}]: wasm ${a[k]}, js ${b[k]}`);
+        expect(wrong, `${source} at x = ${JSON.stringify(x)}`).toEqual([]);
+      }
+    }
+  });
+
+  it("a cheap logsumexp runs in the JS target's two passes, and writes the JS target's tape when its IR has one", () => {
+    // The JS target's IR (compileToIr: the gradient's logsumexp keeps exp(term − maximum) on a
+    // tape for the reverse sweep), selected by the wasm target: the wasm target's own IR has no
+    // tape, but its selector must not ignore one (the reverse sweep reads it).
+    const source = 'fn f(x: vec[n], A: mat[n, n]) = sum(i: x[i] * logsumexp(j: A[i, j] * x[j]))\n';
+    const functions = compileToIr(source, new DiagnosticBag())!.functions;
+    let taped = false;
+    forEachInstr(functions[0].gradient!.body, (i) => (taped ||= i.kind === 'loop' && i.reduction?.tape !== undefined));
+    expect(taped).toBe(true);
+    const diagnostics = new DiagnosticBag();
+    const code = joinSections(emitWasmModule({ filename: 'f.ad', version: '0', lines: new LineMap(source), functions }, diagnostics));
+    expect(diagnostics.items).toEqual([]);
+    const wasm = instantiate(code) as unknown as Module;
+    const js = instantiate(compileSync(source).code!) as unknown as Module;
+    expect(wasm.fGrad.name).toBe('fGrad$wasm');
+    const next = data(13);
+    for (const n of [0, 1, 2, 3, 5, 8, 13]) {
+      const args = [vec(n, next), mat(n, n, next)];
+      const [a, b] = [wasm.fGrad(...args) as Value, js.fGrad(...args) as Value];
+      sameValue(a.value, b.value, 1, `n = ${n}: fGrad`);
+      sameValue(wasm.f(...args) as number, b.value, 1, `n = ${n}: f`);
+      compare(a, b, 1 + n, `n = ${n}`);
     }
   });
 

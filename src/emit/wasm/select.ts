@@ -982,12 +982,15 @@ export class Selector {
    * JS target computes it (emit-js.ts's twoPassLogsumexp): the maximum M and its first index,
    * then the sum of exp(term − M) over the other terms that are not ±Infinity; R = M + log1p(sum).
    * The same operations in the same order (exp and log1p the module's ports of V8's), so the same
-   * bits as the JS functions of the module (fJvp, fHvp, the fallback).
+   * bits as the JS functions of the module (fJvp, fHvp, the fallback). With a tape (the JS
+   * target's gradient IR; the wasm target's own asks for none), the second pass also stores each
+   * exp(term − M) at offset + index, and scale = 1 / (1 + sum).
    */
   private twoPassLogsumexp(i: Extract<Instr, { kind: 'loop' }>): void {
     const c = this.code;
     const r = i.reduction!;
-    if (r.tape) throw new Unsupported("a logsumexp's tape", i);
+    const tape = r.tape;
+    const exp = tape ? this.newLocal(valueType.f64) : -1;
     const index = this.local(i.index);
     const max = this.state(r.target, 'max');
     const first = this.state(r.target, 'first');
@@ -1009,6 +1012,19 @@ export class Selector {
     this.f64const(0);
     this.set(sum);
     this.scalarLoop(i, false, () => {
+      if (tape) {
+        // tape[offset + index] = exp(term − M)
+        this.pointer({ kind: 'var', name: tape.array });
+        this.indexI32(tape.offset);
+        this.get(this.shadowOf(i.index));
+        c.byte(op.i32_add).byte(op.i32_const).s32(3).byte(op.i32_shl).byte(op.i32_add);
+        this.number(r.value);
+        this.get(max);
+        c.byte(op.f64_sub);
+        this.module.callMath(c, 'exp', 1);
+        c.byte(op.local_tee).u32(exp);
+        c.byte(op.f64_store).u32(3).u32(0);
+      }
       this.get(index);
       this.get(first);
       c.byte(op.f64_ne);
@@ -1020,10 +1036,13 @@ export class Selector {
       c.byte(op.f64_ne).byte(op.i32_and);
       c.byte(op.if).byte(0x40);
       this.get(sum);
-      this.number(r.value);
-      this.get(max);
-      c.byte(op.f64_sub);
-      this.module.callMath(c, 'exp', 1);
+      if (tape) this.get(exp);
+      else {
+        this.number(r.value);
+        this.get(max);
+        c.byte(op.f64_sub);
+        this.module.callMath(c, 'exp', 1);
+      }
       c.byte(op.f64_add);
       this.set(sum);
       c.byte(op.end);
@@ -1033,6 +1052,13 @@ export class Selector {
     this.module.callMath(c, 'log1p', 1);
     c.byte(op.f64_add);
     this.set(this.local(r.target));
+    if (tape) {
+      this.f64const(1);
+      this.f64const(1);
+      this.get(sum);
+      c.byte(op.f64_add).byte(op.f64_div);
+      this.set(this.local(tape.scale));
+    }
   }
 
   shadowOf(index: string): number {

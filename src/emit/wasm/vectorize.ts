@@ -146,6 +146,47 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
   return { offsets, vectors, sums, lets };
 }
 
+/**
+ * The body in the order its vectors run: the body's, except that accumulations (`+=`) into one
+ * memory at offsets that differ by constants (the reverse sweep of `sum(i: x[i] · x[i + 1])`:
+ * `d$x[i + 1] += x[i]; d$x[i] += x[i + 1]`) run together, where the last of them was, ordered so
+ * that each element receives its terms in the scalar loop's order. An element e gets the term of
+ * the accumulation at offset o from iteration e − o; a step runs one accumulation for all its
+ * iterations before the next one, so the scalar order (iterations up, or down) is the order of
+ * the offsets down (or up). Terms at the same offset keep the body's order. Without this, the
+ * gradient's element would add the same terms in another order than the JS target (the last
+ * bits). Offsets that differ by other variables (unroll-and-jam's rows of `d$L`, whose elements
+ * never meet in GMM) keep the body's order. Moving an accumulation later is safe: nothing in the
+ * loop reads that memory (plan), and its operands are defined before it.
+ */
+function scalarOrder(s: Selector, loop: Loop, p: Plan): readonly Instr[] {
+  type Store = Extract<Instr, { kind: 'store' }>;
+  const groups = new Map<string, Store[]>();
+  for (const i of loop.body) {
+    if (i.kind !== 'store' || !i.accumulate || i.old || i.index.kind !== 'var') continue;
+    const root = s.arrayRoot(i.array);
+    groups.set(root, [...(groups.get(root) ?? []), i]);
+  }
+  // Per accumulation: its offset's variables (as a key) and its constant part.
+  const split = (i: Store) => {
+    const offsets = p.offsets.get((i.index as { name: string }).name) ?? [];
+    const names = offsets.flatMap((o) => (o.kind === 'var' ? [o.name] : [])).sort();
+    const constant = offsets.reduce((k, o) => k + (o.kind === 'const' ? o.value : 0), 0);
+    return { names: names.join(','), constant };
+  };
+  const moved = new Map<Instr, readonly Store[]>();
+  const skipped = new Set<Instr>();
+  for (const group of groups.values()) {
+    const parts = group.map(split);
+    if (new Set(parts.map((x) => x.constant)).size < 2 || new Set(parts.map((x) => x.names)).size > 1) continue;
+    const sorted = group.map((i, k) => ({ i, k, c: parts[k].constant })).sort((a, b) => (loop.descending ? a.c - b.c : b.c - a.c) || a.k - b.k);
+    for (const x of group) skipped.add(x);
+    moved.set(group[group.length - 1], sorted.map((x) => x.i));
+  }
+  if (moved.size === 0) return loop.body;
+  return loop.body.flatMap((i): readonly Instr[] => moved.get(i) ?? (skipped.has(i) ? [] : [i]));
+}
+
 /** Whether the loop can run vectorised. */
 export function vectorizable(s: Selector, loop: Loop): boolean {
   return plan(s, loop) !== undefined;
@@ -303,9 +344,10 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
    * call of a two-lane routine take both vectors at once (simd-math.ts, `×4`: its two dependency
    * chains run side by side).
    */
+  const instrs = scalarOrder(s, loop, p);
   const body = (steps: readonly (readonly [lane: number, copy: number])[]) => {
     const pair = steps.length === 2;
-    for (const [n, i] of loop.body.entries()) {
+    for (const [n, i] of instrs.entries()) {
       if (i.kind === 'const' && p.offsets.has(i.target)) continue;
       const e = i.kind === 'const' || i.kind === 'store' || i.kind === 'add' || i.kind === 'let' ? i.expr : undefined;
       if (pair && e && e.args.length === 1 && s.module.hasMath2(e.op) && !(i.kind === 'store' && i.accumulate && subtrahend(e))) {
