@@ -9,9 +9,13 @@
  *
  * Exactness: each lane computes what the scalar iteration computes, with the same IEEE operations
  * (SIMD add, mul, div, sqrt, min, max, floor, ceil are the scalar ones lane by lane; exp, tanh, …
- * are called per lane: the module's ports of V8's routines, math.ts, or imported Math functions). Only sums change: four partial sums are added
- * at the end, not one running sum, so a sum's rounding differs from the JS target's (by a few
- * ulps of the sum of its terms' magnitudes). Nothing else is reassociated.
+ * are called per lane: the module's ports of V8's routines, math.ts, or imported Math functions).
+ * Sums keep the order every copy of the loop shares (Selector.sumsInLanes, addsInLanes): a sum
+ * the JS target splits goes in its four partial sums (two accumulators of two lanes, added as
+ * (p0 + p2) + (p1 + p3) at the end), any other sum into the value gets each vector's lanes added
+ * one by one in index order; only the reverse sweep's additions into a number take lanes where the
+ * JS target adds in index order (a few ulps of the sum of the terms' magnitudes, in the gradient).
+ * Nothing else is reassociated.
  *
  * Loops it does not take run as scalar loops: ones with branches, checks, nested loops, state,
  * comparisons, other reductions, an index used as a number, reads at another index of an array
