@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import { compileSync, type CompileOptions } from '../../src/index.ts';
 import { buildArgs, type ArrayCase } from './array-programs.ts';
 import { instantiate } from './instantiate.ts';
+import { loadSync } from '../../src/explain/generated.ts';
 
 export type Module = Record<string, (...args: unknown[]) => unknown>;
 
@@ -82,9 +83,35 @@ export function intoBoth(js: Module, wasm: Module, name: string, args: readonly 
   compare(outWasm, outJs, scale, `${where}: ${name}GradInto out`);
 }
 
+/**
+ * A wasm module's own JavaScript functions: the fallback its exports become where WebAssembly is
+ * missing (the code run with `WebAssembly` undefined). They are printed from the same IR as the
+ * module's fJvp, fHvp, …, so their values are those functions' values.
+ */
+export function fallbackOf(code: string): Module {
+  return loadSync(`const WebAssembly = undefined;\n${code}`) as Module;
+}
+
+/**
+ * Where the module's math routines (exp, log, tanh, …: src/emit/wasm/math.ts) give Math's bits
+ * (x86-64, README "WebAssembly target"): there a wasm value must be its JS functions' to the bit.
+ */
+export const exactMath = process.arch === 'x64';
+
+/**
+ * The wasm target's value is its module's JS functions' value to the bit (every sum in the same
+ * order: Selector.sumsInLanes), so f, fGrad, fGradInto and the JS fJvp, fHvp, … all return it; off
+ * x86-64 (exactMath), within the 1 ulp per routine asked there.
+ */
+export function sameValue(wasmValue: number, jsValue: number, scale: number, where: string): void {
+  if (exactMath) expect(Object.is(wasmValue, jsValue), `${where}: wasm ${wasmValue}, the module's JS function ${jsValue}`).toBe(true);
+  else agree(wasmValue, jsValue, scale, where);
+}
+
 /** One random array program (test/support/array-programs.ts) on both targets, at its sizes: f, fGrad and fGradInto. */
 export function checkTargetsAgree({ program, configs, data }: ArrayCase): void {
-  const { js, wasm } = both(program.source);
+  const { js, wasm, code } = both(program.source);
+  const fallback = fallbackOf(code);
   for (const sizes of configs) {
     const args = buildArgs(program.params, sizes, data);
     const where = `${program.source}\nat ${JSON.stringify(args, (_, v) => (v instanceof Float64Array ? [...v] : v))}`;
@@ -92,5 +119,13 @@ export function checkTargetsAgree({ program, configs, data }: ArrayCase): void {
     callBoth(js, wasm, 'f', args, scale, where);
     callBoth(js, wasm, 'fGrad', args, scale, where);
     intoBoth(js, wasm, 'f', args, scale, where);
+    // The value: the module's JS f's bits (what its fJvp and fHvp return), not only within rounding.
+    let value: unknown;
+    try {
+      value = fallback.f(...args);
+    } catch {
+      continue;
+    }
+    if (typeof value === 'number') sameValue(wasm.f(...args) as number, value, scale, `${where}: f`);
   }
 }

@@ -99,7 +99,10 @@ function splitAfter(s: Selector, loop: Loop): Instr[] | undefined {
     const second = elementWise(s, loop, store.array, offs, i.expr.op);
     if (!second) continue;
     const body = loop.body.filter((x) => x !== i).map((x) => (x === store ? { ...store, expr: { op: 'copy', args: [i.expr.args[0]] } as Expr } : x));
-    return [{ ...loop, body }, second];
+    // The loop without f sums as the loop did (Selector.sumsInLanes: f made the sum costly).
+    const first: Loop = { ...loop, body };
+    s.derived(first, loop);
+    return [first, second];
   }
   return undefined;
 }
@@ -236,7 +239,10 @@ function splitBefore(s: Selector, loop: Loop): Instr[] | undefined {
     const replace = (b: readonly Instr[]): Instr[] =>
       b.map((i) => (i === call ? ({ ...call, expr: { op: 'load', args: [variable(scratch), variable(loop.index)] } } as Instr) : i.kind === 'if' ? { ...i, then: replace(i.then), else: replace(i.else) } : i));
     const array = { kind: 'array', target: scratch, length: loop.to, overwritten: true, origin: loop.origin } as Instr;
-    return [...hoisted, array, ahead, { ...loop, body: replace(loop.body) }];
+    // The loop reading f's values sums as the loop did (Selector.sumsInLanes).
+    const rest: Loop = { ...loop, body: replace(loop.body) };
+    s.derived(rest, loop);
+    return [...hoisted, array, ahead, rest];
   }
   return undefined;
 }

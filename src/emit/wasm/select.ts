@@ -10,8 +10,9 @@
  * very same `Math` function the JS target calls, imported (ModuleBuilder.callMath decides).
  * Numbers are f64 locals, conditions i32, arrays i32 byte addresses.
  */
-import { isBooleanOp, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../../ir/ir.ts';
+import { isBooleanOp, isTwoPassLogsumexp, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../../ir/ir.ts';
 import { assertNever } from '../../syntax/ast.ts';
+import { hasPartialSums } from '../js/partial-sums.ts';
 import { Bytes, miscOp, op, simdOp, valueType, type ValueType } from './encode.ts';
 import { alignment, heapGlobal, outOfMemoryImport, resultAddress } from './layout.ts';
 import type { ModuleBuilder } from './module.ts';
@@ -261,6 +262,10 @@ export class Selector {
   readonly locals: ValueType[] = [];
   /** The loops vectorize.ts took. */
   readonly vectorized: Instr[] = [];
+  /** The loops of a gradient's reverse sweep (`fn.reverse`): what they add into numbers are adjoints, never the value. */
+  private readonly reverseLoops = new Set<Instr>();
+  /** Loops fission.ts made from another, with that original: each sums in its original's order (sumsInLanes). */
+  private readonly madeFrom = new Map<Instr, Instr>();
   readonly kinds: Map<string, Kind>;
   private readonly index = new Map<string, number>();
   private readonly paramCount: number;
@@ -284,6 +289,13 @@ export class Selector {
     readonly module: ModuleBuilder,
   ) {
     this.kinds = inferKinds(fn, all);
+    const forward = new Set<Instr>();
+    forEachInstr(fn.body, (i) => {
+      if (i.kind === 'loop') forward.add(i);
+    });
+    forEachInstr(all, (i) => {
+      if (i.kind === 'loop' && !forward.has(i)) this.reverseLoops.add(i);
+    });
     this.ints = integerBounds(fn, all, this.quotients);
     const sig = signatureOf(fn);
     sig.params.forEach((p, n) => this.index.set(p.name, n));
@@ -310,6 +322,38 @@ export class Selector {
       this.code.byte(0xfc).u32(miscOp.i32_trunc_sat_f64_u);
       this.set(this.shadowOf(p.name));
     }
+  }
+
+  /**
+   * The order of a loop's sums, decided from what every copy of the loop shares (the value
+   * function's, fGrad's forward sweep's, and those the JS functions of the same module print:
+   * fJvp, fHvp, the fallback), so that every export returns the value's bits, whichever copies
+   * vectorise: a `sum` goes in four partial sums exactly where the JS target takes them
+   * (hasPartialSums: cheap straight-line bodies, the index only an address; the derivative copies'
+   * saving stores and tangents do not change it), else in index order. vectorize.ts keeps this
+   * order in its lanes, and partialSums where a copy does not vectorise.
+   */
+  sumsInLanes(loop: Extract<Instr, { kind: 'loop' }>): boolean {
+    return hasPartialSums(this.original(loop));
+  }
+
+  /**
+   * Whether a loop's additions into numbers declared outside it (`d$b += …`) may be split into
+   * lanes: only in the reverse sweep, where they are adjoints (within rounding of the JS target's,
+   * and the same in fGrad and fGradInto, one wasm function). Elsewhere they may be the value, and
+   * go in index order, as the JS target adds them.
+   */
+  addsInLanes(loop: Extract<Instr, { kind: 'loop' }>): boolean {
+    return this.reverseLoops.has(this.original(loop));
+  }
+
+  /** Records that fission.ts made `copy` in place of (part of) `loop`: it keeps `loop`'s order. */
+  derived(copy: Instr, loop: Instr): void {
+    this.madeFrom.set(copy, this.madeFrom.get(loop) ?? loop);
+  }
+
+  private original(loop: Extract<Instr, { kind: 'loop' }>): Extract<Instr, { kind: 'loop' }> {
+    return (this.madeFrom.get(loop) as Extract<Instr, { kind: 'loop' }> | undefined) ?? loop;
   }
 
   /** The array parameter or allocation whose memory an array variable (a row, a copy) lies in. */
@@ -578,6 +622,10 @@ export class Selector {
         this.check(i);
         return;
       case 'loop': {
+        if (i.reduction?.op === 'logsumexp' && isTwoPassLogsumexp(this.original(i))) {
+          this.twoPassLogsumexp(i);
+          return;
+        }
         if (vectorizeLoop(this, i)) {
           this.vectorized.push(i);
           return;
@@ -590,6 +638,10 @@ export class Selector {
           if (split.scratch) c.byte(op.global_get).u32(heapGlobal).byte(op.local_set).u32(mark);
           for (const x of split.instrs) this.instr(x);
           if (split.scratch) c.byte(op.local_get).u32(mark).byte(op.global_set).u32(heapGlobal);
+          return;
+        }
+        if (i.reduction?.op === 'sum' && this.sumsInLanes(i)) {
+          this.partialSums(i);
           return;
         }
         this.scalarLoop(i);
@@ -752,16 +804,17 @@ export class Selector {
    * A loop run one iteration at a time, as the JS target runs it. With small bounds its i32 twin
    * counts (the f64 index is converted from it where the body reads it as a number); otherwise the
    * f64 index counts, and the twin beside it is only used for addresses. `resume`: the index and
-   * its twin are already set (the iterations a vectorised loop left).
+   * its twin are already set (the iterations a vectorised loop left). `step`, if given, is the
+   * code after each iteration's body in place of the reduction's (twoPassLogsumexp's passes).
    */
-  scalarLoop(i: Extract<Instr, { kind: 'loop' }>, resume = false): void {
+  scalarLoop(i: Extract<Instr, { kind: 'loop' }>, resume = false, step?: () => void): void {
     const c = this.code;
     const r = i.reduction;
     const index = this.local(i.index);
     const shadow = this.shadowOf(i.index);
     const small = this.isSmall(i.from) && this.isSmall(i.to);
     if (!resume) {
-      this.initReduction(i);
+      if (!step) this.initReduction(i);
       if (small) {
         if (i.descending) {
           this.smallI32(i.to);
@@ -812,7 +865,8 @@ export class Selector {
       c.byte(op.i32_eqz).byte(op.br_if).u32(1);
     }
     this.block(i.body);
-    if (r) this.updateReduction(i);
+    if (step) step();
+    else if (r) this.updateReduction(i);
     if (!small) {
       this.get(index);
       this.f64const(1);
@@ -823,7 +877,188 @@ export class Selector {
     c.byte(op.i32_const).s32(1).byte(i.descending ? op.i32_sub : op.i32_add);
     this.set(shadow);
     c.byte(op.br).u32(0).byte(op.end).byte(op.end);
-    this.finishReduction(i);
+    if (!step) this.finishReduction(i);
+  }
+
+  /**
+   * A sum the JS target takes in four partial sums (sumsInLanes) in a loop that does not
+   * vectorise here (a copy whose saving store's address vectorize.ts cannot form, a body with a
+   * check, …): the same partial sums, one iteration at a time, so that this copy sums as the
+   * others do (src/emit/js/partial-sums.ts's order): iterations from + 4q … from + 4q + 3 into
+   * parts 0 to 3; when two or three are left, the next two into parts 0 and 1; the sum is
+   * (p0 + p2) + (p1 + p3), and the last iteration, if one is left, is added to it. The body is
+   * written four times, plus once for the last iteration.
+   */
+  private partialSums(i: Extract<Instr, { kind: 'loop' }>): void {
+    const c = this.code;
+    const r = i.reduction!;
+    const index = this.local(i.index);
+    const shadow = this.shadowOf(i.index);
+    // As scalarLoop: small bounds count with the i32 twin, others with the f64 index.
+    const small = this.isSmall(i.from) && this.isSmall(i.to);
+    const parts = [0, 1, 2, 3].map(() => this.newLocal(valueType.f64));
+    for (const p of parts) {
+      this.f64const(0);
+      this.set(p);
+    }
+    // The first iteration of the group.
+    const base = this.newLocal(small ? valueType.i32 : valueType.f64);
+    if (small) this.smallI32(i.from);
+    else this.number(i.from);
+    this.set(base);
+    const plus = (k: number) => {
+      this.get(base);
+      if (k === 0) return;
+      if (small) c.byte(op.i32_const).s32(k).byte(op.i32_add);
+      else {
+        this.f64const(k);
+        c.byte(op.f64_add);
+      }
+    };
+    // Whether iteration base + k is in the range.
+    const inRange = (k: number) => {
+      plus(k);
+      if (small) {
+        this.smallI32(i.to);
+        c.byte(op.i32_lt_s);
+      } else {
+        this.number(i.to);
+        c.byte(op.f64_lt);
+      }
+    };
+    // The index and its twin at base + k.
+    const at = (k: number) => {
+      plus(k);
+      if (small) {
+        c.byte(op.local_tee).u32(shadow).byte(op.f64_convert_i32_s);
+        this.set(index);
+      } else {
+        c.byte(op.local_tee).u32(index);
+        c.byte(0xfc).u32(miscOp.i64_trunc_sat_f64_s).byte(op.i32_wrap_i64);
+        this.set(shadow);
+      }
+    };
+    const advance = (k: number) => {
+      plus(k);
+      this.set(base);
+    };
+    const iteration = (k: number) => {
+      at(k);
+      this.block(i.body);
+      this.get(parts[k]);
+      this.number(r.value);
+      c.byte(op.f64_add);
+      this.set(parts[k]);
+    };
+    c.byte(op.block).byte(0x40).byte(op.loop).byte(0x40);
+    // Fewer than two left: done.
+    inRange(1);
+    c.byte(op.i32_eqz).byte(op.br_if).u32(1);
+    iteration(0);
+    iteration(1);
+    // Two or three were left: these two were the last into the parts.
+    inRange(3);
+    c.byte(op.i32_eqz).byte(op.if).byte(0x40);
+    advance(2);
+    c.byte(op.br).u32(2).byte(op.end);
+    iteration(2);
+    iteration(3);
+    advance(4);
+    c.byte(op.br).u32(0).byte(op.end).byte(op.end);
+    this.get(parts[0]);
+    this.get(parts[2]);
+    c.byte(op.f64_add);
+    this.get(parts[1]);
+    this.get(parts[3]);
+    c.byte(op.f64_add).byte(op.f64_add);
+    this.set(this.local(r.target));
+    // The last iteration, if one is left, as the scalar loop runs it (adding into the sum).
+    at(0);
+    this.scalarLoop(i, true);
+  }
+
+  /**
+   * A logsumexp whose body is cheap to compute twice (isTwoPassLogsumexp), in two passes as the
+   * JS target computes it (emit-js.ts's twoPassLogsumexp): the maximum M and its first index,
+   * then the sum of exp(term − M) over the other terms that are not ±Infinity; R = M + log1p(sum).
+   * The same operations in the same order (exp and log1p the module's ports of V8's), so the same
+   * bits as the JS functions of the module (fJvp, fHvp, the fallback). With a tape (the JS
+   * target's gradient IR; the wasm target's own asks for none), the second pass also stores each
+   * exp(term − M) at offset + index, and scale = 1 / (1 + sum).
+   */
+  private twoPassLogsumexp(i: Extract<Instr, { kind: 'loop' }>): void {
+    const c = this.code;
+    const r = i.reduction!;
+    const tape = r.tape;
+    const exp = tape ? this.newLocal(valueType.f64) : -1;
+    const index = this.local(i.index);
+    const max = this.state(r.target, 'max');
+    const first = this.state(r.target, 'first');
+    const sum = this.state(r.target, 'sum');
+    this.f64const(-Infinity);
+    this.set(max);
+    this.f64const(-1);
+    this.set(first);
+    this.scalarLoop(i, false, () => {
+      this.number(r.value);
+      this.get(max);
+      c.byte(op.f64_gt).byte(op.if).byte(0x40);
+      this.number(r.value);
+      this.set(max);
+      this.get(index);
+      this.set(first);
+      c.byte(op.end);
+    });
+    this.f64const(0);
+    this.set(sum);
+    this.scalarLoop(i, false, () => {
+      if (tape) {
+        // tape[offset + index] = exp(term − M)
+        this.pointer({ kind: 'var', name: tape.array });
+        this.indexI32(tape.offset);
+        this.get(this.shadowOf(i.index));
+        c.byte(op.i32_add).byte(op.i32_const).s32(3).byte(op.i32_shl).byte(op.i32_add);
+        this.number(r.value);
+        this.get(max);
+        c.byte(op.f64_sub);
+        this.module.callMath(c, 'exp', 1);
+        c.byte(op.local_tee).u32(exp);
+        c.byte(op.f64_store).u32(3).u32(0);
+      }
+      this.get(index);
+      this.get(first);
+      c.byte(op.f64_ne);
+      this.number(r.value);
+      this.f64const(-Infinity);
+      c.byte(op.f64_ne).byte(op.i32_and);
+      this.number(r.value);
+      this.f64const(Infinity);
+      c.byte(op.f64_ne).byte(op.i32_and);
+      c.byte(op.if).byte(0x40);
+      this.get(sum);
+      if (tape) this.get(exp);
+      else {
+        this.number(r.value);
+        this.get(max);
+        c.byte(op.f64_sub);
+        this.module.callMath(c, 'exp', 1);
+      }
+      c.byte(op.f64_add);
+      this.set(sum);
+      c.byte(op.end);
+    });
+    this.get(max);
+    this.get(sum);
+    this.module.callMath(c, 'log1p', 1);
+    c.byte(op.f64_add);
+    this.set(this.local(r.target));
+    if (tape) {
+      this.f64const(1);
+      this.f64const(1);
+      this.get(sum);
+      c.byte(op.f64_add).byte(op.f64_div);
+      this.set(this.local(tape.scale));
+    }
   }
 
   shadowOf(index: string): number {

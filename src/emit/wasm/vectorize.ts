@@ -9,9 +9,13 @@
  *
  * Exactness: each lane computes what the scalar iteration computes, with the same IEEE operations
  * (SIMD add, mul, div, sqrt, min, max, floor, ceil are the scalar ones lane by lane; exp, tanh, …
- * are called per lane: the module's ports of V8's routines, math.ts, or imported Math functions). Only sums change: four partial sums are added
- * at the end, not one running sum, so a sum's rounding differs from the JS target's (by a few
- * ulps of the sum of its terms' magnitudes). Nothing else is reassociated.
+ * are called per lane: the module's ports of V8's routines, math.ts, or imported Math functions).
+ * Sums keep the order every copy of the loop shares (Selector.sumsInLanes, addsInLanes): a sum
+ * the JS target splits goes in its four partial sums (two accumulators of two lanes, added as
+ * (p0 + p2) + (p1 + p3) at the end), any other sum into the value gets each vector's lanes added
+ * one by one in index order; only the reverse sweep's additions into a number take lanes where the
+ * JS target adds in index order (a few ulps of the sum of the terms' magnitudes, in the gradient).
+ * Nothing else is reassociated.
  *
  * Loops it does not take run as scalar loops: ones with branches, checks, nested loops, state,
  * comparisons, other reductions, an index used as a number, reads at another index of an array
@@ -146,6 +150,47 @@ function plan(s: Selector, loop: Loop): Plan | undefined {
   return { offsets, vectors, sums, lets };
 }
 
+/**
+ * The body in the order its vectors run: the body's, except that accumulations (`+=`) into one
+ * memory at offsets that differ by constants (the reverse sweep of `sum(i: x[i] · x[i + 1])`:
+ * `d$x[i + 1] += x[i]; d$x[i] += x[i + 1]`) run together, where the last of them was, ordered so
+ * that each element receives its terms in the scalar loop's order. An element e gets the term of
+ * the accumulation at offset o from iteration e − o; a step runs one accumulation for all its
+ * iterations before the next one, so the scalar order (iterations up, or down) is the order of
+ * the offsets down (or up). Terms at the same offset keep the body's order. Without this, the
+ * gradient's element would add the same terms in another order than the JS target (the last
+ * bits). Offsets that differ by other variables (unroll-and-jam's rows of `d$L`, whose elements
+ * never meet in GMM) keep the body's order. Moving an accumulation later is safe: nothing in the
+ * loop reads that memory (plan), and its operands are defined before it.
+ */
+function scalarOrder(s: Selector, loop: Loop, p: Plan): readonly Instr[] {
+  type Store = Extract<Instr, { kind: 'store' }>;
+  const groups = new Map<string, Store[]>();
+  for (const i of loop.body) {
+    if (i.kind !== 'store' || !i.accumulate || i.old || i.index.kind !== 'var') continue;
+    const root = s.arrayRoot(i.array);
+    groups.set(root, [...(groups.get(root) ?? []), i]);
+  }
+  // Per accumulation: its offset's variables (as a key) and its constant part.
+  const split = (i: Store) => {
+    const offsets = p.offsets.get((i.index as { name: string }).name) ?? [];
+    const names = offsets.flatMap((o) => (o.kind === 'var' ? [o.name] : [])).sort();
+    const constant = offsets.reduce((k, o) => k + (o.kind === 'const' ? o.value : 0), 0);
+    return { names: names.join(','), constant };
+  };
+  const moved = new Map<Instr, readonly Store[]>();
+  const skipped = new Set<Instr>();
+  for (const group of groups.values()) {
+    const parts = group.map(split);
+    if (new Set(parts.map((x) => x.constant)).size < 2 || new Set(parts.map((x) => x.names)).size > 1) continue;
+    const sorted = group.map((i, k) => ({ i, k, c: parts[k].constant })).sort((a, b) => (loop.descending ? a.c - b.c : b.c - a.c) || a.k - b.k);
+    for (const x of group) skipped.add(x);
+    moved.set(group[group.length - 1], sorted.map((x) => x.i));
+  }
+  if (moved.size === 0) return loop.body;
+  return loop.body.flatMap((i): readonly Instr[] => moved.get(i) ?? (skipped.has(i) ? [] : [i]));
+}
+
 /** Whether the loop can run vectorised. */
 export function vectorizable(s: Selector, loop: Loop): boolean {
   return plan(s, loop) !== undefined;
@@ -253,10 +298,35 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
       }
     }
   };
-  // Two accumulators per sum (the reduction's, then each outer variable added into).
+  // Two accumulators per sum taken in lanes (the reduction's, then each outer variable added
+  // into): the reduction where the JS target takes it in partial sums, the additions in the reverse
+  // sweep (Selector.sumsInLanes, addsInLanes: the same in every copy of the loop, whether or not it
+  // vectorises). The other sums add their lanes into the variable in index order.
   const r = loop.reduction;
-  const sumTargets = [...(r ? [r.target] : []), ...p.sums];
+  const inLanes = new Set([...(r && s.sumsInLanes(loop) ? [r.target] : []), ...(s.addsInLanes(loop) ? p.sums : [])]);
+  const sumTargets = [...(r ? [r.target] : []), ...p.sums].filter((t) => inLanes.has(t));
   const accumulators = sumTargets.map(() => [s.newLocal(valueType.v128), s.newLocal(valueType.v128)] as const);
+  /** Adds vectors' lanes (by copy) into a variable one by one, in the iterations' order. */
+  const addInOrder = (target: string, steps: readonly (readonly [lane: number, copy: number])[], push: (copy: number) => void) => {
+    // Ascending, a step's copies hold indices j, j + 1 (copy 0) and j + 2, j + 3 (copy 1) in lanes
+    // 0 and 1; descending runs them from the top.
+    const order = steps.flatMap(([, copy]) => [0, 1].map((lane) => [copy, lane] as const));
+    if (loop.descending) order.reverse();
+    const t = s.local(target);
+    for (const [copy, lane] of order) {
+      c.byte(op.local_get).u32(t);
+      push(copy);
+      simd(simdOp.f64x2_extract_lane);
+      c.byte(lane);
+      c.byte(op.f64_add).byte(op.local_set).u32(t);
+    }
+  };
+  const term = new Map<number, number>();
+  const termLocal = (copy: number) => {
+    let n = term.get(copy);
+    if (n === undefined) term.set(copy, (n = s.newLocal(valueType.v128)));
+    return n;
+  };
   s.initReduction(loop);
   for (const [a0, a1] of accumulators) {
     splatZero();
@@ -278,9 +348,10 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
    * call of a two-lane routine take both vectors at once (simd-math.ts, `×4`: its two dependency
    * chains run side by side).
    */
+  const instrs = scalarOrder(s, loop, p);
   const body = (steps: readonly (readonly [lane: number, copy: number])[]) => {
     const pair = steps.length === 2;
-    for (const [n, i] of loop.body.entries()) {
+    for (const [n, i] of instrs.entries()) {
       if (i.kind === 'const' && p.offsets.has(i.target)) continue;
       const e = i.kind === 'const' || i.kind === 'store' || i.kind === 'add' || i.kind === 'let' ? i.expr : undefined;
       if (pair && e && e.args.length === 1 && s.module.hasMath2(e.op) && !(i.kind === 'store' && i.accumulate && subtrahend(e))) {
@@ -320,17 +391,21 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
           }
           simd(simdOp.v128_store);
           c.u32(3).u32(lane * 8);
-        } else if (i.kind === 'add') {
+        } else if (i.kind === 'add' && inLanes.has(i.target)) {
           const acc = accumulators[sumTargets.indexOf(i.target)][copy];
           c.byte(op.local_get).u32(acc);
           vexpr(i.expr, lane, copy);
           simd(simdOp.f64x2_add);
           c.byte(op.local_set).u32(acc);
+        } else if (i.kind === 'add') {
+          vexpr(i.expr, lane, copy);
+          c.byte(op.local_set).u32(termLocal(copy));
         }
       }
+      if (i.kind === 'add' && !p.lets.has(i.target) && !inLanes.has(i.target)) addInOrder(i.target, steps, (copy) => c.byte(op.local_get).u32(termLocal(copy)));
       if (e) ready.delete(e);
     }
-    if (r) {
+    if (r && inLanes.has(r.target)) {
       for (const [, copy] of steps) {
         const acc = accumulators[0][copy];
         c.byte(op.local_get).u32(acc);
@@ -338,6 +413,8 @@ export function vectorizeLoop(s: Selector, loop: Loop): boolean {
         simd(simdOp.f64x2_add);
         c.byte(op.local_set).u32(acc);
       }
+    } else if (r) {
+      addInOrder(r.target, steps, (copy) => operand(r.value, copy));
     }
   };
   // j: the first of the four indices of a step (from up, or to − 4 down).
