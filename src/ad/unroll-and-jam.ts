@@ -3,6 +3,7 @@ import { constant, forEachInstr, readsOf, variable, type Expr, type Instr, type 
 import { isRunningPowerName } from '../emit/names.ts';
 import { addOncePerElement } from './accumulate-once.ts';
 import { renameVariables } from '../ir/rename.ts';
+import { jamPairs } from './jam-pairs.ts';
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
 
@@ -40,8 +41,13 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  * never on a sweep that is differentiated again (fHvp, fHessian, nested gradients), whose sums must
  * keep their order to equal fGrad's bits; the compile driver does not call it there.
  */
-export function unrollAndJam(fn: IrFunction, names: NameSupply): IrFunction {
+export function unrollAndJam(fn: IrFunction, names: NameSupply, options: { readonly pairs?: boolean } = {}): IrFunction {
   if (!fn.reverse) return fn;
+  // Work arrays allocated at the function's top level, and the second copies jamPairs gives them.
+  const allocations = new Map<string, Extract<Instr, { kind: 'array' }>>();
+  for (const i of [...fn.body, ...fn.reverse]) if (i.kind === 'array' && i.overwritten) allocations.set(i.target, i);
+  const scratchCopies = new Map<string, string>();
+  const everything = [...fn.body, ...fn.reverse];
   // Rows of matrices, anywhere in the function: a name for part of another array.
   const rowOf = new Map<string, string>();
   for (const block of [fn.body, fn.reverse]) {
@@ -71,10 +77,22 @@ export function unrollAndJam(fn: IrFunction, names: NameSupply): IrFunction {
     if (instr.kind !== 'loop') return [instr];
     const nest = jammable(instr, root);
     if (nest) return jam(nest, names);
+    // Two iterations fused through their whole body (jam-pairs.ts), then their loops jammed here.
+    // (The pairs' loop and the one left over are not taken again; what they contain is visited.)
+    const paired = options.pairs ? jamPairs(instr, everything, root, allocations, names, scratchCopies) : undefined;
+    if (paired) return paired.map((i) => (i.kind === 'loop' ? { ...i, body: visit(i.body) } : i));
     if (instr.exit) return [{ ...instr, exit: { ...instr.exit, body: visit(instr.exit.body) }, body: visit(instr.body) }];
     return [{ ...instr, body: visit(instr.body) }];
   };
-  return { ...fn, reverse: visit(fn.reverse) };
+  const reverse = visit(fn.reverse);
+  if (scratchCopies.size === 0) return { ...fn, reverse };
+  // Each work array a pair's second copy fills gets its own, allocated beside the first.
+  const allocate = (block: readonly Instr[]): Instr[] =>
+    block.flatMap((i) => {
+      const copy = i.kind === 'array' ? scratchCopies.get(i.target) : undefined;
+      return copy && i.kind === 'array' ? [i, { ...i, target: copy }] : [i];
+    });
+  return { ...fn, body: allocate(fn.body), reverse: allocate(reverse) };
 }
 
 interface Nest {
