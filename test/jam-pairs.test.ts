@@ -71,7 +71,7 @@ describe('GMM: points i and i − 1 per pass of the reversed loop over the point
     expectNear(r.gradient, gmmForward(d.alpha, d.mu, d.q, d.l, d.x, 0.8, 1.5).gradient, 1e-12);
     expectNear(r.gradient, p.gradient, 1e-14);
     const out = { alpha: new Float64Array(3), mu: d.mu.map((row) => new Float64Array(row.length)), q: d.q.map((row) => new Float64Array(row.length)), l: d.l.map((row) => new Float64Array(row.length)) };
-    expect((paired.m.gmmGradInto as (...a: unknown[]) => number)(out, ...args)).toBe(r.value);
+    expect((paired.m.gmmGradInto as unknown as (...a: unknown[]) => number)(out, ...args)).toBe(r.value);
     expectNear(out as unknown as Record<string, GradValue>, r.gradient, 0);
   });
 });
@@ -108,6 +108,13 @@ describe('reduced nests in a point loop: gradients against finite differences, a
     ['the nest indexed by the point only (A[p, j]: nothing two points share)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: sum(i: x[i] * sum(j: A[p, j] * x[j])))', false],
     ['one loop in the point loop (no nest to fuse)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: x[p] * sum(j: A[0, j] * x[j] * x[p]))', false],
   ];
+  it('a nest in two point loops: paired once (the outer), not again inside the pairs', () => {
+    const source = 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: x[p] * sum(q: x[q] * sum(i: sum(j: A[i, j] * x[j] * x[p] * x[q]))))';
+    const code = compiled(source).code;
+    // fGrad's and fGradInto's outer loop, nothing more.
+    expect(code.split(NOTE).length - 1).toBe(2);
+    checkArraySource(source, calls);
+  });
   it.each(cases)('%s', (_, source, applies) => {
     expect(compiled(source).code.includes(NOTE)).toBe(applies);
     checkArraySource(source, calls);

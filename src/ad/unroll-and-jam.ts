@@ -47,6 +47,7 @@ export function unrollAndJam(fn: IrFunction, names: NameSupply, options: { reado
   const allocations = new Map<string, Extract<Instr, { kind: 'array' }>>();
   for (const i of [...fn.body, ...fn.reverse]) if (i.kind === 'array' && i.overwritten) allocations.set(i.target, i);
   const scratchCopies = new Map<string, string>();
+  let inPairs = false;
   const everything = [...fn.body, ...fn.reverse];
   // Rows of matrices, anywhere in the function: a name for part of another array.
   const rowOf = new Map<string, string>();
@@ -79,8 +80,14 @@ export function unrollAndJam(fn: IrFunction, names: NameSupply, options: { reado
     if (nest) return jam(nest, names);
     // Two iterations fused through their whole body (jam-pairs.ts), then their loops jammed here.
     // (The pairs' loop and the one left over are not taken again; what they contain is visited.)
-    const paired = options.pairs ? jamPairs(instr, everything, root, allocations, names, scratchCopies) : undefined;
-    if (paired) return paired.map((i) => (i.kind === 'loop' ? { ...i, body: visit(i.body) } : i));
+    // (Once per nest: a loop inside the pairs is not paired again, which would copy its body four times.)
+    const paired = options.pairs && !inPairs ? jamPairs(instr, everything, root, allocations, names, scratchCopies) : undefined;
+    if (paired) {
+      inPairs = true;
+      const visited = paired.map((i) => (i.kind === 'loop' ? { ...i, body: visit(i.body) } : i));
+      inPairs = false;
+      return visited;
+    }
     if (instr.exit) return [{ ...instr, exit: { ...instr.exit, body: visit(instr.exit.body) }, body: visit(instr.body) }];
     return [{ ...instr, body: visit(instr.body) }];
   };
