@@ -33,8 +33,11 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  *     a number assigned outside the body is only added to;
  *   - an innermost loop loads or adds into an element whose address does not depend on the index
  *     (else there is nothing to share, and the pass is not worth its code).
- * Only on fGrad's optimised reverse sweep on the JavaScript target (compile.ts), before the row
- * jam, which then jams the fused loops; never on a sweep differentiated again.
+ * Only on fGrad's optimised reverse sweep on the JavaScript target (compile.ts), called by
+ * unrollAndJam on each loop it does not jam itself, before the row jam, which then jams the fused
+ * loops; once per nest (a loop inside the pairs is not paired again: four copies of its body);
+ * never on a sweep differentiated again. What it costs is code: the fused body, each copy alone
+ * beside it (the guard's other case) and the iteration left over (gmm.js 62 KB → 105 KB).
  */
 export function jamPairs(outer: Loop, body: readonly Instr[], root: (name: string) => string, allocations: ReadonlyMap<string, Extract<Instr, { kind: 'array' }>>, names: NameSupply, scratchCopies: Map<string, string>): Instr[] | undefined {
   const plan = pairable(outer, body, root, allocations);
