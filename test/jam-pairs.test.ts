@@ -1,12 +1,12 @@
 /**
  * Two iterations per pass of a reversed loop around loop nests, their bodies fused
  * (src/ad/jam-pairs.ts, issue 16: GMM at D = 64): where it is applied (GMM's and the MLP's loop over
- * points / rows, on the JS target's fGrad and fGradInto) and where it must not be (beside fHvp, the
- * wasm target, and the IR-level exclusions), with gradients against the forward-mode oracle
+ * points / rows, in fGrad and fGradInto) and where it must not be (beside fHvp, the
+ * IR-level exclusions), on both targets, with gradients against the forward-mode oracle
  * (test/oracle/arrays.ts), the same program's gradient compiled beside fHvp (never jammed) and
  * central finite differences (checkArraySource), at every count of points modulo two (0 to 5: no
- * pair, a point alone, pairs, pairs and a point left). The random nests are in
- * test/arrays-properties.test.ts.
+ * pair, a point alone, pairs, pairs and a point left), and the wasm target's against the JS
+ * target's (both pair). The random nests are in test/arrays-properties.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,9 @@ import { NameSupply } from '../src/ir/builder.ts';
 import { constant, variable, type Instr, type IrFunction, type Operand, type Origin } from '../src/ir/ir.ts';
 import { compileSync } from '../src/index.ts';
 import { gmmData, gmmForward, mlpData, mlpForward, type GradValue } from './oracle/arrays.ts';
-import { checkArraySource } from './support/array-programs.ts';
+import fc from 'fast-check';
+import { checkArraySource, pairCaseArb } from './support/array-programs.ts';
+import { both, checkTargetsAgree, compare } from './support/targets.ts';
 import { instantiate } from './support/instantiate.ts';
 
 const NOTE = 'Two iterations per pass';
@@ -46,7 +48,7 @@ describe('GMM: points i and i − 1 per pass of the reversed loop over the point
   const paired = compiled(source);
   const plain = compiled(source, { derivatives: ['grad', 'hvp'] });
 
-  it('is applied to gmmGrad and gmmGradInto (the fused rows then jammed by four), never beside fHvp nor on the wasm target', () => {
+  it('is applied to gmmGrad and gmmGradInto (the fused rows then jammed by four), never beside fHvp', () => {
     const grad = paired.code.slice(paired.code.indexOf('function gmmGrad('), paired.code.indexOf('function gmmGradInto('));
     expect(grad).toContain(NOTE);
     expect(grad).toContain('Unrolled and jammed by four');
@@ -57,7 +59,6 @@ describe('GMM: points i and i − 1 per pass of the reversed loop over the point
     expect(paired.code.slice(paired.code.indexOf('function gmmGradInto('))).toContain(NOTE);
     expect(plain.code).not.toContain(NOTE);
     expect(paired.code.slice(paired.code.indexOf('function gmm('), paired.code.indexOf('function gmmGrad('))).not.toContain(NOTE);
-    expect(compiled(source, { target: 'wasm' }).code).not.toContain(NOTE);
   });
 
   // N = 0 (nothing), 1 (the point alone), 2 and 4 (pairs), 3 and 5 (pairs and a point left); D from 1 to 9.
@@ -179,5 +180,19 @@ describe('the exclusions, on the IR: a loop is left as it is', () => {
     expect(pairs({ ...elsewhere, reverse: [...elsewhere.reverse!, op('late', 'load', variable('W'), constant(0))] })).toBe(false);
     const part = { ...(fill('W') as Extract<Instr, { kind: 'loop' }>), to: constant(2) };
     expect(pairs(nest([readW], [part], [work('W')]))).toBe(false);
+  });
+});
+
+describe('on the wasm target: the same pairs, within 1e-14 of the JS target', () => {
+  const gmm = both(readFileSync(new URL('../examples/gmm.ad', import.meta.url), 'utf8'));
+  it.each([0, 1, 2, 3, 4, 5])('GMM at N = %i (D = 7, K = 3)', (N) => {
+    const d = gmmData(7, 3, N, 90 + N);
+    const args = [d.alpha, d.mu, d.q, d.l, d.x, 0.8, 1.5];
+    const js = gmm.js.gmmGrad(...args) as { value: number; gradient: Record<string, GradValue> };
+    const scale = Math.max(Math.abs(js.value), ...flat(js.gradient).map(Math.abs));
+    compare(gmm.wasm.gmmGrad(...args), js, scale, `N = ${N}`);
+  });
+  it('on 30 random nests in a point loop', () => {
+    fc.assert(fc.property(pairCaseArb(), (c) => checkTargetsAgree(c)), { numRuns: 30 });
   });
 });

@@ -40,7 +40,7 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  * one matrix, emit/wasm/vectorize.ts; and twins `floor(n / 4)` as an i32, emit/wasm/select.ts):
  * never on a sweep that is differentiated again (fHvp, fHessian, nested gradients), whose sums must
  * keep their order to equal fGrad's bits; the compile driver does not call it there. With
- * `pairs` (the JavaScript target), a loop it does not take whose body holds such nests may first
+ * `pairs` (the compile driver asks on both targets), a loop it does not take whose body holds such nests may first
  * run two iterations per pass, fused (jam-pairs.ts), and the fused nests are then jammed here.
  */
 export function unrollAndJam(fn: IrFunction, names: NameSupply, options: { readonly pairs?: boolean } = {}): IrFunction {
