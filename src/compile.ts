@@ -219,9 +219,11 @@ function compileFunction(
   const vjp = want.vjp || want.jacobian ? optimize(reverseMode(ir, names, { ...options, cotangent: cotangentParameterName }), names) : undefined;
   return {
     value,
-    // Two outer iterations per pass of a reversed loop nest whose inner loop adds into elements at
-    // its own index (ad/unroll-and-jam.ts): fGrad's own sweep only (regrouped, as above), both targets.
-    ...(gradient && { gradient: gradientAlone ? unrollAndJam(optimize(gradient, names), names) : optimize(gradient, names) }),
+    // Four outer iterations per pass of a reversed loop nest whose inner loop adds into elements at
+    // its own index (ad/unroll-and-jam.ts): fGrad's own sweep only (regrouped, as above), both targets;
+    // before that, two iterations of a loop around such nests fused (ad/jam-pairs.ts), both targets too
+    // (the same order of additions on both: a test asserts their bits agree where no sum is vectorised).
+    ...(gradient && { gradient: gradientAlone ? unrollAndJam(optimize(gradient, names), names, { pairs: true }) : optimize(gradient, names) }),
     ...(vjp && { vjp, exportVjp: want.vjp, rowsFromOneForwardSweep: want.jacobian && reverseSweepRepeatable(vjp) }),
     ...(want.jvp && { jvp: optimize(forwardMode(ir, names), names), exportJvp: true }),
     ...(want.jacobian && { jacobian: true, jacobianColumns: optimize(forwardMode(ir, names, undefined, columnsPerSweep(ir)), names) }),

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { expect } from 'vitest';
-import { arrayCaseArb, checkArrayCase, checkArraySource, checkJamCase, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, jacobianCaseArb, jamCaseArb, newStats, type Arg } from './support/array-programs.ts';
+import { arrayCaseArb, checkArrayCase, checkArraySource, checkJamCase, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, jacobianCaseArb, jamCaseArb, newStats, pairCaseArb, type Arg } from './support/array-programs.ts';
 
 /**
  * Property test of the array compiler: random well-typed array programs (test/support/array-programs.ts:
@@ -106,6 +106,24 @@ describe('loop nests whose reverse sweep is unrolled and jammed (src/ad/unroll-a
     // The property exercises the pass: about 30% of the programs are taken (refused: inner ranges
     // 0..i+1 and i..n, a zero-guarded inner loop (the array let), a sum hoisted out of the loop).
     expect(fired).toBeGreaterThan(jamRuns / 6);
+  });
+});
+
+const pairRuns = Number(process.env.ADC_PAIR_PROPERTY_RUNS ?? 60);
+
+describe('loop nests inside a loop over points whose reverse sweep runs two points per pass (src/ad/jam-pairs.ts), or not: the same checks, and the gradient beside fHvp to rounding', () => {
+  it(`on ${pairRuns} random nests in a point loop`, () => {
+    const stats = newStats();
+    let fired = 0;
+    fc.assert(
+      fc.property(pairCaseArb(), (c) => {
+        if (checkJamCase(c, stats, 'Two iterations per pass')) fired++;
+      }),
+      { numRuns: pairRuns },
+    );
+    console.log(`point loops: ${stats.programs} compiled, ${fired} with two points per pass; gradient entries: ${stats.compared} compared with finite differences`);
+    // The property exercises the pass (refused: a nest hoisted out of the point loop, nothing shared).
+    expect(fired).toBeGreaterThan(pairRuns / 4);
   });
 });
 

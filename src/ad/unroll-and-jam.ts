@@ -3,6 +3,7 @@ import { constant, forEachInstr, readsOf, variable, type Expr, type Instr, type 
 import { isRunningPowerName } from '../emit/names.ts';
 import { addOncePerElement } from './accumulate-once.ts';
 import { renameVariables } from '../ir/rename.ts';
+import { jamPairs } from './jam-pairs.ts';
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
 
@@ -38,10 +39,18 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  * vectorises the jammed inner loop: its `let` of the rows' terms and their additions into rows of
  * one matrix, emit/wasm/vectorize.ts; and twins `floor(n / 4)` as an i32, emit/wasm/select.ts):
  * never on a sweep that is differentiated again (fHvp, fHessian, nested gradients), whose sums must
- * keep their order to equal fGrad's bits; the compile driver does not call it there.
+ * keep their order to equal fGrad's bits; the compile driver does not call it there. With
+ * `pairs` (the compile driver asks on both targets), a loop it does not take whose body holds such nests may first
+ * run two iterations per pass, fused (jam-pairs.ts), and the fused nests are then jammed here.
  */
-export function unrollAndJam(fn: IrFunction, names: NameSupply): IrFunction {
+export function unrollAndJam(fn: IrFunction, names: NameSupply, options: { readonly pairs?: boolean } = {}): IrFunction {
   if (!fn.reverse) return fn;
+  // Work arrays allocated at the function's top level, and the second copies jamPairs gives them.
+  const allocations = new Map<string, Extract<Instr, { kind: 'array' }>>();
+  for (const i of [...fn.body, ...fn.reverse]) if (i.kind === 'array' && i.overwritten) allocations.set(i.target, i);
+  const scratchCopies = new Map<string, string>();
+  let inPairs = false;
+  const everything = [...fn.body, ...fn.reverse];
   // Rows of matrices, anywhere in the function: a name for part of another array.
   const rowOf = new Map<string, string>();
   for (const block of [fn.body, fn.reverse]) {
@@ -71,10 +80,28 @@ export function unrollAndJam(fn: IrFunction, names: NameSupply): IrFunction {
     if (instr.kind !== 'loop') return [instr];
     const nest = jammable(instr, root);
     if (nest) return jam(nest, names);
+    // Two iterations fused through their whole body (jam-pairs.ts), then their loops jammed here.
+    // (The pairs' loop and the one left over are not taken again; what they contain is visited.)
+    // (Once per nest: a loop inside the pairs is not paired again, which would copy its body four times.)
+    const paired = options.pairs && !inPairs ? jamPairs(instr, everything, root, allocations, names, scratchCopies) : undefined;
+    if (paired) {
+      inPairs = true;
+      const visited = paired.map((i) => (i.kind === 'loop' ? { ...i, body: visit(i.body) } : i));
+      inPairs = false;
+      return visited;
+    }
     if (instr.exit) return [{ ...instr, exit: { ...instr.exit, body: visit(instr.exit.body) }, body: visit(instr.body) }];
     return [{ ...instr, body: visit(instr.body) }];
   };
-  return { ...fn, reverse: visit(fn.reverse) };
+  const reverse = visit(fn.reverse);
+  if (scratchCopies.size === 0) return { ...fn, reverse };
+  // Each work array a pair's second copy fills gets its own, allocated beside the first.
+  const allocate = (block: readonly Instr[]): Instr[] =>
+    block.flatMap((i) => {
+      const copy = i.kind === 'array' ? scratchCopies.get(i.target) : undefined;
+      return copy && i.kind === 'array' ? [i, { ...i, target: copy }] : [i];
+    });
+  return { ...fn, body: allocate(fn.body), reverse: allocate(reverse) };
 }
 
 interface Nest {

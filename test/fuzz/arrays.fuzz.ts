@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { arrayCaseArb, checkArrayCase, checkJamCase, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, jacobianCaseArb, jamCaseArb, newStats } from '../support/array-programs.ts';
+import { arrayCaseArb, checkArrayCase, checkJamCase, checkNestedCase, checkNestedJacobianCase, checkNestedJvpCase, jacobianCaseArb, jamCaseArb, newStats, pairCaseArb } from '../support/array-programs.ts';
 
 /**
  * `npm run fuzz`: the array properties of test/arrays-properties.test.ts (plain, and under a nested
- * grad, jvp or jacobian, and the loop nests of unroll-and-jam), for as long as asked each.
+ * grad, jvp or jacobian, the loop nests of unroll-and-jam and the point loops of jam-pairs), for as
+ * long as asked each.
  *   ADC_FUZZ_SECONDS  time for the search (default 60)
  *   ADC_FUZZ_SEED     the seed to start from (default: random, printed so a run can be replayed)
  */
@@ -80,5 +81,17 @@ describe('fuzzing arrays', () => {
       { seed: seed + 5, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
     );
     console.log(`loop nests: ${stats.programs} tried, ${fired} unrolled and jammed, no disagreement; gradient entries: ${stats.compared} compared`);
+  }, (seconds + 60) * 1000);
+
+  it('random nests in a point loop (src/ad/jam-pairs.ts): the same checks, and the gradient beside fHvp (never paired) to rounding', () => {
+    const stats = newStats();
+    let fired = 0;
+    fc.assert(
+      fc.property(pairCaseArb(), (c) => {
+        if (checkJamCase(c, stats, 'Two iterations per pass')) fired++;
+      }),
+      { seed: seed + 6, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+    );
+    console.log(`point loops: ${stats.programs} tried, ${fired} with two points per pass, no disagreement; gradient entries: ${stats.compared} compared`);
   }, (seconds + 60) * 1000);
 });

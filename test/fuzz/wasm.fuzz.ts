@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { arrayCaseArb, checkArrayCase, jamCaseArb, newStats } from '../support/array-programs.ts';
+import { arrayCaseArb, checkArrayCase, jamCaseArb, newStats, pairCaseArb } from '../support/array-programs.ts';
 import { checkTargetsAgree } from '../support/targets.ts';
 
 /**
@@ -36,5 +36,16 @@ describe('fuzzing the wasm target', () => {
       { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
     );
     console.log(`wasm loop nests: ${stats.programs} programs tried, no disagreement; ${stats.compared} gradient entries compared with finite differences`);
+  }, (seconds + 60) * 1000);
+  it('random nests in a point loop (src/ad/jam-pairs.ts, on both targets): the property on wasm, and wasm against JS', () => {
+    const stats = newStats();
+    fc.assert(
+      fc.property(pairCaseArb(), (c) => {
+        checkArrayCase(c, stats, { target: 'wasm' });
+        checkTargetsAgree(c);
+      }),
+      { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+    );
+    console.log(`wasm point loops: ${stats.programs} programs tried, no disagreement; ${stats.compared} gradient entries compared with finite differences`);
   }, (seconds + 60) * 1000);
 });

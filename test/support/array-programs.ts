@@ -1468,17 +1468,108 @@ export function jamCaseArb(): fc.Arbitrary<ArrayCase & { readonly shape: JamShap
 }
 
 /**
+ * A loop nest inside a loop over points p (src/ad/jam-pairs.ts's shape: GMM's point loop around its
+ * rows and their terms): `sum(p: pw * <jamProgram's nest, its term times a point factor>)`, the
+ * nest's own forms 0 and 1 (a weighted sum, a square per row). Where the term reads `A[i, j]` (or
+ * `x[j]`, ...) the reverse sweep adds into an element every p adds into, which the pass fuses.
+ */
+export interface PairShape extends JamShape {
+  readonly points: 0 | 1 | 2;
+  readonly pointWeight: 0 | 1 | 2;
+  readonly pointFactor: 0 | 1 | 2 | 3;
+}
+const PAIR_POINTS = [
+  { text: 'p in 0..n', from: () => 0, to: (n: number) => n },
+  { text: 'p in 1..n', from: () => 1, to: (n: number) => n },
+  { text: 'p in 0..n-1', from: () => 0, to: (n: number) => n - 1 },
+];
+type PairEnv = { x: ArrayLike<number>; A: readonly ArrayLike<number>[]; y: ArrayLike<number>; p: number; j: number };
+const PAIR_WEIGHTS: readonly { text: string; value: (e: PairEnv) => number }[] = [
+  { text: 'y[p]', value: (e) => e.y[e.p] },
+  { text: 'x[p]', value: (e) => e.x[e.p] },
+  { text: 'sin(x[p])', value: (e) => Math.sin(e.x[e.p]) },
+];
+const PAIR_FACTORS: readonly { text: string; value: (e: PairEnv) => number }[] = [
+  { text: 'x[p]', value: (e) => e.x[e.p] },
+  { text: 'y[p]', value: (e) => e.y[e.p] },
+  { text: 'A[p, j]', value: (e) => e.A[e.p][e.j] },
+  { text: 'sin(y[p] + x[j])', value: (e) => Math.sin(e.y[e.p] + e.x[e.j]) },
+];
+
+export function pairProgram(shape: PairShape): ArrayProgram {
+  const points = PAIR_POINTS[shape.points];
+  const outer = JAM_OUTER[shape.outer];
+  const inner = JAM_INNER[shape.inner];
+  const factors = shape.factors.length ? shape.factors.map((f) => JAM_FACTORS[f]) : [JAM_FACTORS[0]];
+  const weight = JAM_WEIGHTS[shape.weight];
+  const pw = PAIR_WEIGHTS[shape.pointWeight];
+  const pf = PAIR_FACTORS[shape.pointFactor];
+  const term = [...factors.map((f) => f.text), pf.text].join(' * ');
+  const innerSum = `sum(${inner.text}: ${term})`;
+  const params: ParamShape[] = [
+    { name: 'x', kind: 'vec', dims: ['n'], isConst: false },
+    { name: 'A', kind: 'mat', dims: ['n', 'n'], isConst: false },
+    { name: 's', kind: 'scalar', isConst: false },
+    { name: 'y', kind: 'vec', dims: ['n'], isConst: true },
+  ];
+  const rowTerm = shape.form === 1 ? `(${weight.text} + 0.1 * ${innerSum})^2` : `${weight.text} * ${innerSum}`;
+  const source = `fn f(x: vec[n], A: mat[n, n], s, const y: vec[n]) = sum(${points.text}: ${pw.text} * sum(${outer.text}: ${rowTerm}))\n`;
+  const evaluate = (args: readonly Value[]) => {
+    const [x, A, s, y] = args as [ArrayLike<number>, readonly ArrayLike<number>[], number, ArrayLike<number>];
+    const n = x.length;
+    let total = 0;
+    for (let p = points.from(); p < points.to(n); p++) {
+      let rows = 0;
+      for (let i = outer.from(); i < outer.to(n); i++) {
+        let sum = 0;
+        for (let j = inner.from(i); j < inner.to(i, n); j++) {
+          const env = { x, A, s, y, i, j };
+          sum += factors.reduce((q, f) => q * f.value(env), 1) * pf.value({ x, A, y, p, j });
+        }
+        const w = weight.value({ x, A, s, y, i, j: 0 });
+        rows += shape.form === 1 ? (w + 0.1 * sum) ** 2 : w * sum;
+      }
+      total += pw.value({ x, A, y, p, j: 0 }) * rows;
+    }
+    return { value: total, singular: false };
+  };
+  // The nest's bound (jamProgram's 2e4) times five points and a point weight and factor ≤ 1.5 each.
+  return { source, params, bound: 2e5, evaluate, [fc.toStringMethod]: () => `\n${source}` } as ArrayProgram;
+}
+
+const pairShapeArb: fc.Arbitrary<PairShape> = fc.record({
+  outer: fc.constantFrom(0, 1, 2, 3),
+  inner: fc.constantFrom(0, 1, 1, 2, 2, 3, 4),
+  factors: fc.tuple(fc.constantFrom(0, 0, 1, 1, 5, 2, 3, 4, 6, 7), fc.array(fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 7), { maxLength: 1 })).map(([first, rest]) => [first, ...rest]),
+  weight: fc.constantFrom(0, 1, 2, 3),
+  form: fc.constantFrom(0, 1),
+  points: fc.constantFrom(0, 1, 2),
+  pointWeight: fc.constantFrom(0, 1, 2),
+  pointFactor: fc.constantFrom(0, 1, 2, 3),
+}) as fc.Arbitrary<PairShape>;
+
+/** A loop nest in a loop over points (pairProgram), its sizes (n = 0..5) and data, for checkJamCase. */
+export function pairCaseArb(): fc.Arbitrary<ArrayCase & { readonly shape: PairShape }> {
+  return fc.record({
+    shape: pairShapeArb,
+    configs: fc.tuple(sizesArb, sizesArb),
+    data: fc.array(datum, { minLength: 61, maxLength: 61 }),
+  }).map((c) => ({ ...c, program: pairProgram(c.shape) }));
+}
+
+/**
  * checkArrayCase (value against the evaluator, fGrad and fGradInto against f and finite
  * differences), then fGrad against the gradient of the same program compiled with fHvp beside
  * it, whose sweep is never unrolled (only the order of the additions may differ: 1e-12 of the
- * largest entry). Returns whether the gradient's reverse sweep was unrolled and jammed.
+ * largest entry). Returns whether the gradient's reverse sweep was unrolled and jammed (its code has
+ * `note`: the row jam's comment, or jam-pairs.ts's).
  */
-export function checkJamCase(c: ArrayCase, stats: ArrayStats = newStats()): boolean {
+export function checkJamCase(c: ArrayCase, stats: ArrayStats = newStats(), note = 'Unrolled and jammed by '): boolean {
   checkArrayCase(c, stats);
   const jammed = compileSync(c.program.source, {});
   const plain = compileSync(c.program.source, { derivatives: ['grad', 'hvp'] });
-  const fired = jammed.code!.includes('Unrolled and jammed by ');
-  expect(plain.code!.includes('Unrolled and jammed by '), `unrolled beside fHvp\n${c.program.source}`).toBe(false);
+  const fired = jammed.code!.includes(note);
+  expect(plain.code!.includes(note), `unrolled beside fHvp\n${c.program.source}`).toBe(false);
   const [mj, mp] = [instantiate(jammed.code!), instantiate(plain.code!)] as Record<string, Fn_>[];
   for (const sizes of c.configs) {
     const args = buildArgs(c.program.params, sizes, c.data);
