@@ -18,7 +18,7 @@ import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
 import type { Callee, IrFunction } from './ir/ir.ts';
 import { returnsArray, type FunctionDecl, type Program } from './syntax/ast.ts';
-import { checkShapes } from './check/check-shapes.ts';
+import { checkShapes, type ArrayInfo } from './check/check-shapes.ts';
 import { resultShapes } from './check/check-program.ts';
 import { lowerFunction } from './ir/lower.ts';
 import { nestedDerivative } from './ad/nested.ts';
@@ -336,8 +336,10 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   cache?.finish();
   // The wasm target refuses what it cannot compile (AD5042).
   if (diagnostics.hasErrors) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
+  // (One table of result shapes for the file: each function's is found once, not once per caller.)
+  const resultOf = resultShapes(checked.table);
   const functions = checked.program.functions.map((decl): FunctionInfo => {
-    const result = resultKind(decl, checked.table);
+    const result = resultKind(decl, checked.table, resultOf);
     return {
       name: decl.name,
       params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
@@ -351,9 +353,9 @@ function compileSections(source: string, options: CompileOptions): CompileResult
 }
 
 /** Whether a checked function returns a vec or a mat (undefined: a number). */
-function resultKind(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): 'vec' | 'mat' | undefined {
+function resultKind(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, resultOf: (name: string) => ArrayInfo | undefined): 'vec' | 'mat' | undefined {
   if (!returnsArray(decl, table)) return undefined;
-  return checkShapes(decl, table, new DiagnosticBag(), resultShapes(table))?.dims.length === 2 ? 'mat' : 'vec';
+  return checkShapes(decl, table, new DiagnosticBag(), resultOf)?.dims.length === 2 ? 'mat' : 'vec';
 }
 
 /**
