@@ -341,29 +341,47 @@ export function calledNames(fn: FunctionDecl): Set<string> {
  * `seen` keeps this walk finite before it.)
  */
 export function returnsArray(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, seen = new Set<string>()): boolean {
-  // (A loop, not recursion: `return g(x)` follows g, and a chain of such functions may be long.)
+  // Asked at every call of a function (call-graph.ts, lower.ts), so each answer is kept per table
+  // (checked tables are not changed afterwards): every function on the walk has the answer of
+  // its end. The walk is a loop, not recursion: `return g(x)` follows g, and such chains may be long.
+  const memo = seen.size === 0 ? returnsArrayMemo(functions) : undefined;
+  const path: FunctionDecl[] = [];
+  const answer = (a: boolean) => {
+    if (memo) for (const f of path) memo.set(f, a);
+    return a;
+  };
   for (let f: FunctionDecl | undefined = fn; f !== undefined; ) {
+    const known = memo?.get(f);
+    if (known !== undefined) return answer(known);
     const last: Statement | undefined = f.body[f.body.length - 1];
-    if (last?.kind !== 'return' || seen.has(f.name)) return false;
+    if (last?.kind !== 'return' || seen.has(f.name)) return answer(false);
     seen.add(f.name);
+    path.push(f);
     const e: Expr = last.value;
-    if (e.kind === 'list') return true;
+    if (e.kind === 'list') return answer(true);
     // (A name: an array parameter, array let or array variable; those declared in blocks end with
     // them, so the function's own statements are the ones to look at.)
-    if (e.kind === 'name') return f.params.some((p) => p.name === e.name && p.type) || f.body.some((s) => (s.kind === 'let' && s.name === e.name && s.indices) || (s.kind === 'var' && s.name === e.name && s.type));
+    if (e.kind === 'name') return answer(f.params.some((p) => p.name === e.name && p.type) || f.body.some((s) => (s.kind === 'let' && s.name === e.name && s.indices) || (s.kind === 'var' && s.name === e.name && s.type)));
     if (e.kind === 'derivative') {
       // isArrayDerivative's rule, its returnsArray followed here.
       const target = derivativeTarget(e, functions);
-      if (target === undefined) return false;
+      if (target === undefined) return answer(false);
       const arrayParam = target.fn.params[target.param].type !== undefined;
-      if (e.transform === 'grad') return arrayParam;
-      if (e.transform !== 'jvp' && arrayParam) return true;
+      if (e.transform === 'grad') return answer(arrayParam);
+      if (e.transform !== 'jvp' && arrayParam) return answer(true);
       f = target.fn;
       continue;
     }
     f = e.kind === 'call' ? functions.get(e.callee) : undefined;
   }
-  return false;
+  return answer(false);
+}
+
+const returnsArrayMemos = new WeakMap<ReadonlyMap<string, FunctionDecl>, Map<FunctionDecl, boolean>>();
+function returnsArrayMemo(functions: ReadonlyMap<string, FunctionDecl>): Map<FunctionDecl, boolean> {
+  let memo = returnsArrayMemos.get(functions);
+  if (!memo) returnsArrayMemos.set(functions, (memo = new Map()));
+  return memo;
 }
 
 /**
