@@ -18,8 +18,7 @@ import { formatSections, joinSections } from './emit/format.ts';
 import { optimize } from './ir/optimize.ts';
 import type { Callee, IrFunction } from './ir/ir.ts';
 import { returnsArray, type FunctionDecl, type Program } from './syntax/ast.ts';
-import { checkShapes } from './check/check-shapes.ts';
-import { resultShapes } from './check/check-program.ts';
+import { checkShapes, type ArrayInfo } from './check/check-shapes.ts';
 import { lowerFunction } from './ir/lower.ts';
 import { nestedDerivative } from './ad/nested.ts';
 import { reverseSweepRepeatable } from './ad/repeat-reverse.ts';
@@ -27,7 +26,7 @@ import { unrollAndJam } from './ad/unroll-and-jam.ts';
 import { parse } from './syntax/parse.ts';
 import { parseApart } from './syntax/parse-apart.ts';
 import { version } from './version.ts';
-import { buildCallGraph, keptOnWasm, type CallPolicy } from './ir/call-graph.ts';
+import { buildCallGraph, keptOnWasm, resultShapeOf, type CallPolicy } from './ir/call-graph.ts';
 import { CallForms } from './ad/calls.ts';
 
 const callPolicies: readonly CallPolicy[] = ['auto', 'inline', 'keep'];
@@ -338,8 +337,10 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   cache?.finish();
   // The wasm target refuses what it cannot compile (AD5042).
   if (diagnostics.hasErrors) return { code: undefined, diagnostics: diagnostics.items, functions: [] };
+  // (One table of result shapes for the file, the call graph's: each function's is found once.)
+  const resultOf = resultShapeOf(checked.table);
   const functions = checked.program.functions.map((decl): FunctionInfo => {
-    const result = resultKind(decl, checked.table);
+    const result = resultKind(decl, checked.table, resultOf);
     return {
       name: decl.name,
       params: decl.params.map((p) => ({ name: p.name, isConst: p.isConst, ...(p.type && { type: p.type.kind === 'mat' ? ('mat' as const) : ('vec' as const) }) })),
@@ -353,9 +354,9 @@ function compileSections(source: string, options: CompileOptions): CompileResult
 }
 
 /** Whether a checked function returns a vec or a mat (undefined: a number). */
-function resultKind(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): 'vec' | 'mat' | undefined {
+function resultKind(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, resultOf: (name: string) => ArrayInfo | undefined): 'vec' | 'mat' | undefined {
   if (!returnsArray(decl, table)) return undefined;
-  return checkShapes(decl, table, new DiagnosticBag(), resultShapes(table))?.dims.length === 2 ? 'mat' : 'vec';
+  return checkShapes(decl, table, new DiagnosticBag(), resultOf)?.dims.length === 2 ? 'mat' : 'vec';
 }
 
 /**

@@ -1,5 +1,5 @@
 import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
-import type { FunctionDecl, Program } from '../syntax/ast.ts';
+import { calledNames, type FunctionDecl, type Program } from '../syntax/ast.ts';
 import { checkFunctions } from './check-functions.ts';
 import { checkInlining } from './check-inlining.ts';
 import type { CallPolicy } from '../ir/call-graph.ts';
@@ -37,6 +37,12 @@ export function checkProgram(program: Program, diagnostics: DiagnosticBag, polic
  * caller's checks need the shapes of the arrays its calls return. Diagnostics of these runs are
  * dropped (each function is checked once, in order, by checkProgram); a call cycle, reported by
  * check-recursion.ts, has no shape.
+ *
+ * The first request for a function walks the functions it calls (depth first, with a stack of its
+ * own, not JavaScript's) and checks each after its callees: every check then finds its callees'
+ * shapes known, so a chain of 10,000 functions each calling the last is checked without nesting.
+ * A function still on that walk (the caller of a call that closes a cycle, or a function calling
+ * itself) has no shape for its callers, as when each check asked for its callees' shapes itself.
  */
 export function resultShapes(functions: ReadonlyMap<string, FunctionDecl>): (name: string) => ArrayInfo | undefined {
   const known = new Map<string, ArrayInfo | undefined>();
@@ -45,11 +51,25 @@ export function resultShapes(functions: ReadonlyMap<string, FunctionDecl>): (nam
     if (known.has(name)) return known.get(name);
     const fn = functions.get(name);
     if (!fn || running.has(name)) return undefined;
-    running.add(name);
-    const result = checkShapes(fn, functions, new DiagnosticBag(), resultOf);
-    running.delete(name);
-    known.set(name, result);
-    return result;
+    const stack: { fn: FunctionDecl; callees: FunctionDecl[]; next: number }[] = [];
+    const enter = (f: FunctionDecl) => {
+      running.add(f.name);
+      const callees = [...calledNames(f)].flatMap((n) => functions.get(n) ?? []);
+      stack.push({ fn: f, callees, next: 0 });
+    };
+    enter(fn);
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1];
+      if (frame.next < frame.callees.length) {
+        const callee = frame.callees[frame.next++];
+        if (!known.has(callee.name) && !running.has(callee.name)) enter(callee);
+        continue;
+      }
+      stack.pop();
+      known.set(frame.fn.name, checkShapes(frame.fn, functions, new DiagnosticBag(), resultOf));
+      running.delete(frame.fn.name);
+    }
+    return known.get(name);
   };
   return resultOf;
 }

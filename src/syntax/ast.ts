@@ -288,18 +288,34 @@ export function anyReachable(
   testExpr: (e: Expr) => boolean = () => false,
   seen = new Set<string>(),
 ): boolean {
+  // Depth first, each callee entered where its call is met, with a stack of our own (a chain of
+  // 10,000 functions each calling the last is 10,000 frames here, not JavaScript's).
+  const frames: { statements: readonly Statement[]; next: number; exprs: Expr[] }[] = [];
+  const enter = (f: FunctionDecl): boolean => {
+    seen.add(f.name);
+    if (test(f)) return true;
+    frames.push({ statements: allStatements(f.body), next: 0, exprs: [] });
+    return false;
+  };
   if (seen.has(fn.name)) return false;
-  seen.add(fn.name);
-  if (test(fn)) return true;
-  for (const s of allStatements(fn.body)) {
-    for (const stack: Expr[] = s.kind === 'let' ? [s.value] : [...statementExprs(s)]; stack.length > 0; ) {
-      const e = stack.pop()!;
-      if (testExpr(e)) return true;
-      const name = e.kind === 'call' ? e.callee : e.kind === 'derivative' ? differentiatedName(e) : undefined;
-      const callee = name === undefined ? undefined : functions.get(name);
-      if (callee && anyReachable(callee, functions, test, testExpr, seen)) return true;
-      stack.push(...childrenOf(e));
+  if (enter(fn)) return true;
+  while (frames.length > 0) {
+    const frame = frames[frames.length - 1];
+    if (frame.exprs.length === 0) {
+      if (frame.next === frame.statements.length) {
+        frames.pop();
+        continue;
+      }
+      const s = frame.statements[frame.next++];
+      frame.exprs = s.kind === 'let' ? [s.value] : [...statementExprs(s)];
+      continue;
     }
+    const e = frame.exprs.pop()!;
+    if (testExpr(e)) return true;
+    frame.exprs.push(...childrenOf(e));
+    const name = e.kind === 'call' ? e.callee : e.kind === 'derivative' ? differentiatedName(e) : undefined;
+    const callee = name === undefined ? undefined : functions.get(name);
+    if (callee && !seen.has(callee.name) && enter(callee)) return true;
   }
   return false;
 }
@@ -325,17 +341,47 @@ export function calledNames(fn: FunctionDecl): Set<string> {
  * `seen` keeps this walk finite before it.)
  */
 export function returnsArray(fn: FunctionDecl, functions: ReadonlyMap<string, FunctionDecl>, seen = new Set<string>()): boolean {
-  const last = fn.body[fn.body.length - 1];
-  if (last?.kind !== 'return' || seen.has(fn.name)) return false;
-  seen.add(fn.name);
-  const e = last.value;
-  if (e.kind === 'list') return true;
-  // (A name: an array parameter, array let or array variable; those declared in blocks end with
-  // them, so the function's own statements are the ones to look at.)
-  if (e.kind === 'name') return fn.params.some((p) => p.name === e.name && p.type) || fn.body.some((s) => (s.kind === 'let' && s.name === e.name && s.indices) || (s.kind === 'var' && s.name === e.name && s.type));
-  if (e.kind === 'derivative') return isArrayDerivative(e, functions, seen);
-  const callee = e.kind === 'call' ? functions.get(e.callee) : undefined;
-  return callee !== undefined && returnsArray(callee, functions, seen);
+  // Asked at every call of a function (call-graph.ts, lower.ts), so each answer is kept per table
+  // (checked tables are not changed afterwards): every function on the walk has the answer of
+  // its end. The walk is a loop, not recursion: `return g(x)` follows g, and such chains may be long.
+  const memo = seen.size === 0 ? returnsArrayMemo(functions) : undefined;
+  const path: FunctionDecl[] = [];
+  const answer = (a: boolean) => {
+    if (memo) for (const f of path) memo.set(f, a);
+    return a;
+  };
+  for (let f: FunctionDecl | undefined = fn; f !== undefined; ) {
+    const known = memo?.get(f);
+    if (known !== undefined) return answer(known);
+    const last: Statement | undefined = f.body[f.body.length - 1];
+    if (last?.kind !== 'return' || seen.has(f.name)) return answer(false);
+    seen.add(f.name);
+    path.push(f);
+    const e: Expr = last.value;
+    if (e.kind === 'list') return answer(true);
+    // (A name: an array parameter, array let or array variable; those declared in blocks end with
+    // them, so the function's own statements are the ones to look at.)
+    if (e.kind === 'name') return answer(f.params.some((p) => p.name === e.name && p.type) || f.body.some((s) => (s.kind === 'let' && s.name === e.name && s.indices) || (s.kind === 'var' && s.name === e.name && s.type)));
+    if (e.kind === 'derivative') {
+      // isArrayDerivative's rule, its returnsArray followed here.
+      const target = derivativeTarget(e, functions);
+      if (target === undefined) return answer(false);
+      const arrayParam = target.fn.params[target.param].type !== undefined;
+      if (e.transform === 'grad') return answer(arrayParam);
+      if (e.transform !== 'jvp' && arrayParam) return answer(true);
+      f = target.fn;
+      continue;
+    }
+    f = e.kind === 'call' ? functions.get(e.callee) : undefined;
+  }
+  return answer(false);
+}
+
+const returnsArrayMemos = new WeakMap<ReadonlyMap<string, FunctionDecl>, Map<FunctionDecl, boolean>>();
+function returnsArrayMemo(functions: ReadonlyMap<string, FunctionDecl>): Map<FunctionDecl, boolean> {
+  let memo = returnsArrayMemos.get(functions);
+  if (!memo) returnsArrayMemos.set(functions, (memo = new Map()));
+  return memo;
 }
 
 /**
