@@ -32,7 +32,8 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const outer = out;
     out = [];
-    for (const instr of block) {
+    for (let k = 0; k < block.length; k++) {
+      const instr = block[k];
       if (instr.kind === 'if' || instr.kind === 'loop') {
         const nested = mapNested(instr, rewrite);
         out.push(nested);
@@ -78,9 +79,15 @@ function constFactor(o: Operand, definitions: ReadonlyMap<string, Expr>): { c: n
   return undefined;
 }
 
+/** What `o` is the negation of, when it was defined as one. */
+function negationOf(o: Operand | undefined, negated: ReadonlyMap<string, Operand>): Operand | undefined {
+  return o && o.kind === 'var' && negated.size > 0 ? negated.get(o.name) : undefined;
+}
+
 function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) => Operand, definitions: ReadonlyMap<string, Expr>): Expr {
-  const [a, b] = e.args;
-  const neg = (o: Operand | undefined) => (o && o.kind === 'var' ? negated.get(o.name) : undefined);
+  // (No destructuring and no closure: this runs on every instruction, and each would be garbage.)
+  const a = e.args[0];
+  const b = e.args[1];
   switch (e.op) {
     case 'pow': {
       if (b.kind !== 'const') return e;
@@ -109,25 +116,25 @@ function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) 
       const inner = a.kind === 'const' ? constFactor(b, definitions) : b.kind === 'const' ? constFactor(a, definitions) : undefined;
       const outer = a.kind === 'const' ? a.value : b.kind === 'const' ? b.value : undefined;
       if (inner && outer !== undefined && exactProduct(outer, inner.c)) return { op: 'mul', args: [constant(outer * inner.c), inner.x] };
-      const na = neg(a);
+      const na = negationOf(a, negated);
       if (na) return { op: 'neg', args: [temp({ op: 'mul', args: [na, b] })] };
-      const nb = neg(b);
+      const nb = negationOf(b, negated);
       if (nb) return { op: 'neg', args: [temp({ op: 'mul', args: [a, nb] })] };
       return e;
     }
     case 'add': {
-      const nb = neg(b);
+      const nb = negationOf(b, negated);
       if (nb) return { op: 'sub', args: [a, nb] };
-      const na = neg(a);
+      const na = negationOf(a, negated);
       if (na) return { op: 'sub', args: [b, na] };
       return e;
     }
     case 'sub': {
-      const nb = neg(b);
+      const nb = negationOf(b, negated);
       return nb ? { op: 'add', args: [a, nb] } : e;
     }
     case 'neg': {
-      const na = neg(a);
+      const na = negationOf(a, negated);
       return na ? { op: 'copy', args: [na] } : e;
     }
     default:
@@ -157,7 +164,8 @@ function runningPowers(fn: IrFunction, names: NameSupply): IrFunction {
   // (A loop of pushes, not a flatMap: straight-line code would make an array per instruction.)
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const out: Instr[] = [];
-    for (const instr of block) {
+    for (let k = 0; k < block.length; k++) {
+      const instr = block[k];
       if (instr.kind === 'if') out.push(mapNested(instr, rewrite));
       else if (instr.kind !== 'loop') out.push(instr);
       else for (const i of withRunningPowers(mapNested(instr, rewrite) as Loop, names)) out.push(i);
