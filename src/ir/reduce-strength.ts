@@ -1,4 +1,5 @@
 import { simplify } from './builder.ts';
+import { NameMap } from './name-set.ts';
 import { mapBodies } from './constify.ts';
 import { constant, declaredIn, forEachInstr, mapNested, readsOf, variable, type Expr, type Instr, type IrFunction, type Operand } from './ir.ts';
 import type { NameSupply } from './builder.ts';
@@ -16,8 +17,9 @@ import type { NameSupply } from './builder.ts';
  */
 export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
   // Definitions of `neg` results and of constant products, to see through them one step.
-  const negated = new Map<string, Operand>();
-  const definitions = new Map<string, Expr>();
+  // (Keyed by name with temporaries by number, name-set.ts: most names here are temporaries.)
+  const negated = new NameMap<Operand>();
+  const definitions = new NameMap<Expr>();
   // An instruction nothing applies to is kept as it is (most are: a new object for each would
   // only feed the garbage collector).
   // The block being rewritten and the instruction at hand, for `temp` (one closure for the
@@ -69,7 +71,7 @@ const isPowerOfTwo = (c: number) => c !== 0 && Number.isFinite(c) && 2 ** Math.r
 const exactProduct = (c1: number, c2: number) => Math.abs(c1) >= 1 && Math.abs(c2) >= 1 && isPowerOfTwo(c2) && Number.isFinite(c1 * c2);
 
 /** `c·x` when the variable was defined as a product with a constant. */
-function constFactor(o: Operand, definitions: ReadonlyMap<string, Expr>): { c: number; x: Operand } | undefined {
+function constFactor(o: Operand, definitions: NameMap<Expr>): { c: number; x: Operand } | undefined {
   if (o.kind !== 'var') return undefined;
   const d = definitions.get(o.name);
   if (!d || d.op !== 'mul') return undefined;
@@ -80,11 +82,11 @@ function constFactor(o: Operand, definitions: ReadonlyMap<string, Expr>): { c: n
 }
 
 /** What `o` is the negation of, when it was defined as one. */
-function negationOf(o: Operand | undefined, negated: ReadonlyMap<string, Operand>): Operand | undefined {
-  return o && o.kind === 'var' && negated.size > 0 ? negated.get(o.name) : undefined;
+function negationOf(o: Operand | undefined, negated: NameMap<Operand>): Operand | undefined {
+  return o && o.kind === 'var' ? negated.get(o.name) : undefined;
 }
 
-function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) => Operand, definitions: ReadonlyMap<string, Expr>): Expr {
+function reduce(e: Expr, negated: NameMap<Operand>, temp: (e: Expr) => Operand, definitions: NameMap<Expr>): Expr {
   // (No destructuring and no closure: this runs on every instruction, and each would be garbage.)
   const a = e.args[0];
   const b = e.args[1];
