@@ -151,10 +151,17 @@ class ValueTable {
     let b = args.length === 2 ? this.operandKey(args[1]) : '';
     if ((e.op === 'add' || e.op === 'mul') && b < a) [a, b] = [b, a];
     const op = e.op;
-    let list = this.byFirst.get(a);
-    if (list === undefined) this.byFirst.set(a, (list = []));
-    for (let k = 0; k < list.length; k += 3) if (list[k] === op && list[k + 1] === b) return list[k + 2] as Operand;
+    const list = this.byFirst.get(a);
     const value: Operand = { kind: 'var', name: target };
+    if (list === undefined) {
+      // (A literal: exactly three elements, where pushing into [] would make room for seventeen.)
+      const made = [op, b, value];
+      this.byFirst.set(a, made);
+      this.addedTo.push(made);
+      this.addedKeys.push('');
+      return undefined;
+    }
+    for (let k = 0; k < list.length; k += 3) if (list[k] === op && list[k + 1] === b) return list[k + 2] as Operand;
     if (list.length < listed * 3) {
       list.push(op, b, value);
       this.addedTo.push(list);

@@ -163,6 +163,8 @@ function reduce(e: Expr, negated: NameMap<Operand>, temp: (e: Expr) => Operand, 
  * inside it): the sums it adds then come in the other order, the same numbers up to rounding.
  */
 function runningPowers(fn: IrFunction, names: NameSupply): IrFunction {
+  // Code without a loop has no index to make powers of: returned as it is, not copied.
+  if (!hasLoop(fn.body) && !(fn.reverse && hasLoop(fn.reverse))) return fn;
   // (A loop of pushes, not a flatMap: straight-line code would make an array per instruction.)
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const out: Instr[] = [];
@@ -175,6 +177,15 @@ function runningPowers(fn: IrFunction, names: NameSupply): IrFunction {
     return out;
   };
   return mapBodies(fn, rewrite);
+}
+
+/** Whether a block holds a loop, at any depth. */
+function hasLoop(block: readonly Instr[]): boolean {
+  for (let k = 0; k < block.length; k++) {
+    const i = block[k];
+    if (i.kind === 'loop' || (i.kind === 'if' && (hasLoop(i.then) || hasLoop(i.else)))) return true;
+  }
+  return false;
 }
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
