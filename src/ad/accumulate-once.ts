@@ -28,7 +28,8 @@ export function accumulateOnce(block: readonly Instr[], names: NameSupply): Inst
   // (A loop, not flatMap: an array per instruction of the sweep was garbage.)
   const visit = (block: readonly Instr[]): Instr[] => {
     const out: Instr[] = [];
-    for (const instr of block) {
+    for (let k = 0; k < block.length; k++) {
+      const instr = block[k];
       if (instr.kind === 'if') out.push({ ...instr, then: visit(instr.then), else: visit(instr.else) });
       else if (instr.kind !== 'loop') out.push(instr);
       else {

@@ -1,4 +1,5 @@
 import { Builder, simplify } from '../ir/builder.ts';
+import { NameMap } from '../ir/name-set.ts';
 import { constant, declaredIn, resultLength, definesOf, mapNested, readsOf, variable, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import type { NameSupply } from '../ir/builder.ts';
 import { assertNever } from '../syntax/ast.ts';
@@ -152,7 +153,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
   };
   // The current name of each enclosing loop's index (by original name), while its reverse is built.
   const indexNow = new Map<string, string>();
-  const adjoints = new Map<string, Adjoint>();
+  // (By name: most are temporaries' adjoints, kept in an array by number, name-set.ts.)
+  const adjoints = new NameMap<Adjoint>();
   // Adjoints that may be exactly 0, whose contributions are guarded against 0·∞ (see Decisions in
   // ARCHITECTURE.md). A nested gradient is differentiated again, and a guard would make it a
   // constant 0 where an adjoint is 0 whose derivative is not: it has none (`guardZeros: false`).
@@ -250,6 +252,20 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
     }
   };
 
+  /** Each active argument of `target = op(args)` gets ḡ·∂target/∂arg from the rules (rules.ts). */
+  const applyRules = (target: string, op: Expr['op'], args: readonly Operand[], g: Operand) => {
+    if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
+    const partials = rules[op];
+    // (One context for the instruction's partials, made only when one applies.)
+    let context: { b: Builder; args: readonly Operand[]; y: Operand; g: Operand } | undefined;
+    for (let k = 0; k < args.length; k++) {
+      const arg = args[k];
+      const partial = partials[k];
+      if (!partial || arg.kind !== 'var' || !active.has(arg.name)) continue;
+      accumulate(arg.name, partial((context ??= { b, args, y: variable(target), g })));
+    }
+  };
+
   /**
    * `singleSeed`: the block is one iteration of an element loop whose only source of adjoints is
    * its one store (see `soleStore`): the store's seed, an element of the adjoint array, is tested
@@ -336,7 +352,12 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
             if (matrix) addedTo.add(matrix);
             break;
           }
-          const y = variable(instr.target);
+          // (Most instructions: a rule's partials, ḡ not possibly 0. Called directly: no closure made per instruction.)
+          const zero = g.value.kind === 'var' && mayBeZero.has(g.value.name);
+          if (!zero && op !== 'call') {
+            applyRules(instr.target, op, args, g.value);
+            break;
+          }
           const contribute =
             op === 'call'
               ? // A call that stays a call: ḡ times the gradient its forward sweep's call returned (calls.ts).
@@ -362,16 +383,8 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
                       return target;
                     },
                   )
-              : () => {
-                  if (!isDifferentiable(op)) throw new Error(`internal error: no derivative rule for '${op}'`);
-                  const partials = rules[op];
-                  args.forEach((arg, k) => {
-                    const partial = partials[k];
-                    if (!partial || !isActive(arg) || arg.kind !== 'var') return;
-                    accumulate(arg.name, partial({ b, args, y, g: g.value }));
-                  });
-                };
-          if (g.value.kind === 'var' && mayBeZero.has(g.value.name) && isLinear(op, args)) {
+              : () => applyRules(instr.target, op, args, g.value);
+          if (zero && isLinear(op, args)) {
             // ±ḡ needs no guard (no partial to be infinite); the adjoints it reaches may be 0 in turn,
             // unless they had a contribution that cannot be (as for a sum in `accumulate`).
             const mayBeZeroBefore = args.map((a) => {
@@ -383,7 +396,7 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
               const adjoint = a.kind === 'var' ? adjoints.get(a.name)?.value : undefined;
               if (adjoint?.kind === 'var' && mayBeZeroBefore[k]) markMayBeZero(adjoint.name);
             });
-          } else if (g.value.kind === 'var' && mayBeZero.has(g.value.name)) {
+          } else if (zero) {
             // An adjoint that may be exactly 0 (its uses were in branches not taken) contributes
             // nothing, even where a partial is infinite: 0·∞ would otherwise make the gradient NaN.
             const reads = args.flatMap((a) => (a.kind === 'var' && active.has(a.name) ? [a.name] : []));
@@ -921,11 +934,10 @@ export function reverseMode(fn: IrFunction, names: NameSupply, options: ReverseO
       return [block, after];
     };
     /** The state of the sweep being built, to go back to when a build is discarded. */
-    const mark = () => ({ length: b.current.length, adjoints: new Map(adjoints), zero: new Set(mayBeZero), added: new Set(addedTo) });
+    const mark = () => ({ length: b.current.length, adjoints: adjoints.copy(), zero: new Set(mayBeZero), added: new Set(addedTo) });
     const undo = (m: ReturnType<typeof mark>) => {
       b.current.length = m.length;
-      adjoints.clear();
-      m.adjoints.forEach((v, k) => adjoints.set(k, v));
+      adjoints.restore(m.adjoints);
       mayBeZero.clear();
       m.zero.forEach((d) => mayBeZero.add(d));
       addedTo.clear();

@@ -19,6 +19,8 @@ import { declaredIn, forEachInstr, mapNested, variable, type Expr, type Instr, t
  * end, a size or a constant), and filled each time the outer loop runs.
  */
 export function bufferElements(fn: IrFunction, names: NameSupply): IrFunction {
+  // Only a loop inside a loop is ever buffered: code without one is returned as it is, unwalked.
+  if (!hasNestedLoop(fn.body) && !(fn.reverse && hasNestedLoop(fn.reverse))) return fn;
   // The buffer is allocated at the top of the function: its length, the outer loop's end, must be
   // a size (an array's length) or a constant there, never a number a check before the loop refuses.
   const sizes = new Set<string>();
@@ -41,7 +43,8 @@ export function bufferElements(fn: IrFunction, names: NameSupply): IrFunction {
   const allocations: Instr[] = [];
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const out: Instr[] = [];
-    for (const instr of block) {
+    for (let k = 0; k < block.length; k++) {
+      const instr = block[k];
       const nestedDone = mapNested(instr, rewrite);
       if (nestedDone.kind !== 'loop') {
         out.push(nestedDone);
@@ -61,6 +64,16 @@ export function bufferElements(fn: IrFunction, names: NameSupply): IrFunction {
   const reverse = fn.reverse ? rewrite(fn.reverse) : undefined;
   if (allocations.length === 0) return fn;
   return { ...fn, body: [...allocations, ...body], ...(reverse && { reverse }) };
+}
+
+/** Whether a block holds, at any depth, a loop in a loop (walks branches, stops at the first loop in a loop). */
+function hasNestedLoop(block: readonly Instr[], inLoop = false): boolean {
+  for (let k = 0; k < block.length; k++) {
+    const i = block[k];
+    if (i.kind === 'if' && (hasNestedLoop(i.then, inLoop) || hasNestedLoop(i.else, inLoop))) return true;
+    if (i.kind === 'loop' && (inLoop || hasNestedLoop(i.body, true) || (i.exit !== undefined && hasNestedLoop(i.exit.body, true)))) return true;
+  }
+  return false;
 }
 
 type Loop = Extract<Instr, { kind: 'loop' }>;

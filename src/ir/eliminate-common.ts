@@ -1,3 +1,4 @@
+import { NameMap, NameSet } from './name-set.ts';
 import { definesOf, forEachInstr, type Expr, type Instr, type IrFunction, type Operand } from './ir.ts';
 
 /**
@@ -8,15 +9,18 @@ import { definesOf, forEachInstr, type Expr, type Instr, type IrFunction, type O
  * `b + a` are the same (IEEE addition and multiplication are commutative).
  */
 export function eliminateCommon(fn: IrFunction): IrFunction {
-  const mutable = new Set<string>();
-  forEachInstr([...fn.body, ...(fn.reverse ?? [])], (i) => {
+  const mutable = new NameSet();
+  const note = (i: Instr) => {
     if (i.kind === 'let' || i.kind === 'set' || i.kind === 'add') mutable.add(i.target);
     // An array written anywhere is not read twice as one value: a store may come between.
     if (i.kind === 'store') mutable.add(i.array);
     // A reduction's state changes during its loop.
     if (i.kind === 'loop') for (const name of definesOf(i)) mutable.add(name);
-  });
-  const replaced = new Map<string, Operand>();
+  };
+  // (Each sweep on its own: spreading both into one array makes an iterator result per instruction in code not yet optimised.)
+  forEachInstr(fn.body, note);
+  if (fn.reverse) forEachInstr(fn.reverse, note);
+  const replaced = new NameMap<Operand>();
   // The values computed so far in the enclosing scopes, keyed by operation then operands (below);
   // leaving a scope deletes what it added (`added`), so one table serves every depth.
   const table = new ValueTable();
@@ -41,7 +45,8 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
       table.close(scope);
       return r;
     };
-    for (const instr of block) {
+    for (let k = 0; k < block.length; k++) {
+      const instr = block[k];
       switch (instr.kind) {
         case 'if':
           out.push({ ...instr, condition: sub(instr.condition), then: nested(instr.then), else: nested(instr.else) });
@@ -79,7 +84,7 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
         continue;
       }
       const expr = subExpr(instr.expr);
-      if (instr.kind === 'const' && expr.args.every(stable)) {
+      if (instr.kind === 'const' && (expr.args.length === 1 ? stable(expr.args[0]) : expr.args.every(stable))) {
         if (expr.op === 'copy') {
           replaced.set(instr.target, expr.args[0]);
           continue;
@@ -102,19 +107,27 @@ export function eliminateCommon(fn: IrFunction): IrFunction {
 }
 
 /**
- * Values by operation: operation → first operand → second operand → the variable holding it, as
- * nested Maps whose keys are the operands' names (and, for constants, one interned string per
- * value), so looking an instruction up builds no string. Other arities and calls, rare, are keyed
- * by one string. `add` and `mul` take their two operands in sorted order (IEEE addition and
- * multiplication are commutative).
+ * Values by operation, found from their first operand: for each first operand (its name, or for a
+ * constant one interned string per value), a short list of (operation, second operand, the
+ * variable holding it); the second operand is '' for an operation of one operand. Looking an
+ * instruction up is one lookup in a large Map and a scan of a few entries: no string is built and
+ * no Map made per instruction. Past `listed` entries, a first operand's further entries go to a
+ * Map of its own, so a variable that is the first operand of thousands of
+ * operations costs no quadratic scan (by operation, then second operand). Other arities and calls, rare, are keyed by one string.
+ * `add` and `mul` take their two operands in sorted order (IEEE addition and multiplication are
+ * commutative).
  */
 class ValueTable {
-  private readonly unary = new Map<string, Map<string, Operand>>();
-  private readonly binary = new Map<string, Map<string, Map<string, Operand>>>();
+  private readonly byFirst = new NameMap<(string | Operand)[]>();
+  /** A first operand's entries past its list: by operation, then second operand. */
+  private readonly wide = new Map<string, Map<string, Map<string, Operand>>>();
   private readonly other = new Map<string, Operand>();
   private readonly constants = new Map<number, string>();
-  /** Where each entry was added (its map and key), in order, so a scope can delete its own. */
-  private readonly addedTo: Map<string, Operand>[] = [];
+  /**
+   * Where each entry was added, in order, so a scope can delete its own: a list (its last entry
+   * is the one to remove: entries are removed last in, first out) or a Map and the key.
+   */
+  private readonly addedTo: ((string | Operand)[] | Map<string, Operand>)[] = [];
   private readonly addedKeys: string[] = [];
 
   open(): number {
@@ -122,31 +135,57 @@ class ValueTable {
   }
 
   close(scope: number): void {
-    while (this.addedKeys.length > scope) this.addedTo.pop()!.delete(this.addedKeys.pop()!);
+    while (this.addedKeys.length > scope) {
+      const to = this.addedTo.pop()!;
+      const key = this.addedKeys.pop()!;
+      if (Array.isArray(to)) to.length -= 3;
+      else to.delete(key);
+    }
   }
 
   /** The variable holding `e` already, or undefined after recording that `target` holds it. */
   find(e: Expr, target: string): Operand | undefined {
     const args = e.args;
-    let map: Map<string, Operand>;
-    let key: string;
-    if (e.callee || args.length === 0 || args.length > 2) {
-      map = this.other;
-      key = this.keyOf(e);
-    } else if (args.length === 1) {
-      map = inner(this.unary, e.op);
-      key = this.operandKey(args[0]);
-    } else {
-      let a = this.operandKey(args[0]);
-      let b = this.operandKey(args[1]);
-      if ((e.op === 'add' || e.op === 'mul') && b < a) [a, b] = [b, a];
-      map = inner(inner(this.binary, e.op), a);
-      key = b;
+    if (e.callee || args.length === 0 || args.length > 2) return this.findOther(e, target);
+    let a = this.operandKey(args[0]);
+    let b = args.length === 2 ? this.operandKey(args[1]) : '';
+    if ((e.op === 'add' || e.op === 'mul') && b < a) [a, b] = [b, a];
+    const op = e.op;
+    const list = this.byFirst.get(a);
+    const value: Operand = { kind: 'var', name: target };
+    if (list === undefined) {
+      // (A literal: exactly three elements, where pushing into [] would make room for seventeen.)
+      const made = [op, b, value];
+      this.byFirst.set(a, made);
+      this.addedTo.push(made);
+      this.addedKeys.push('');
+      return undefined;
     }
-    const hit = map.get(key);
+    for (let k = 0; k < list.length; k += 3) if (list[k] === op && list[k + 1] === b) return list[k + 2] as Operand;
+    if (list.length < listed * 3) {
+      list.push(op, b, value);
+      this.addedTo.push(list);
+      this.addedKeys.push('');
+      return undefined;
+    }
+    let byOp = this.wide.get(a);
+    if (byOp === undefined) this.wide.set(a, (byOp = new Map()));
+    let wide = byOp.get(op);
+    if (wide === undefined) byOp.set(op, (wide = new Map()));
+    const hit = wide.get(b);
     if (hit) return hit;
-    map.set(key, { kind: 'var', name: target });
-    this.addedTo.push(map);
+    wide.set(b, value);
+    this.addedTo.push(wide);
+    this.addedKeys.push(b);
+    return undefined;
+  }
+
+  private findOther(e: Expr, target: string): Operand | undefined {
+    const key = this.keyOf(e);
+    const hit = this.other.get(key);
+    if (hit) return hit;
+    this.other.set(key, { kind: 'var', name: target });
+    this.addedTo.push(this.other);
     this.addedKeys.push(key);
     return undefined;
   }
@@ -170,8 +209,5 @@ class ValueTable {
   }
 }
 
-function inner<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V> {
-  let m = map.get(key);
-  if (!m) map.set(key, (m = new Map()));
-  return m;
-}
+/** How many operations of one first operand are kept in its list (scanned) before a Map of its own. */
+const listed = 8;

@@ -1,3 +1,4 @@
+import { NameSet } from './name-set.ts';
 import { definesOf, forEachInstr, readsOf, readsWhatItStores, type Instr, type IrFunction, type Operand, type Reduction } from './ir.ts';
 
 /**
@@ -6,9 +7,12 @@ import { definesOf, forEachInstr, readsOf, readsWhatItStores, type Instr, type I
  * nobody reads. Names are unique per function, so liveness is a set of names.
  */
 export function eliminateDead(fn: IrFunction): IrFunction {
-  const live = new Set<string>();
+  const live = new NameSet();
   const use = (ops: readonly Operand[]) => {
-    for (const o of ops) if (o.kind === 'var') live.add(o.name);
+    for (let k = 0; k < ops.length; k++) {
+      const o = ops[k];
+      if (o.kind === 'var') live.add(o.name);
+    }
   };
   use([fn.value, ...(fn.result?.rows ? [fn.result.rows] : []), ...(fn.gradient ?? []).map((g) => g.adjoint)]);
   // A forward-mode function also returns tangents.
@@ -16,10 +20,13 @@ export function eliminateDead(fn: IrFunction): IrFunction {
   if (t) use([t.value, ...(t.gradient ?? []), ...(t.directions ?? []).map((d) => d.value)].filter((o): o is Operand => o !== undefined));
   // A row of a matrix is the matrix's memory: a store into it is live when the matrix is.
   const matrixOf = new Map<string, string>();
-  forEachInstr([...fn.body, ...(fn.reverse ?? [])], (i) => {
+  const noteRow = (i: Instr) => {
     // (`set`: a row read in a branch, its declaration hoisted; a nested gradient stores into one.)
     if ((i.kind === 'const' || i.kind === 'set') && i.expr.op === 'row' && i.expr.args[0].kind === 'var') matrixOf.set(i.target, i.expr.args[0].name);
-  });
+  };
+  // (Each sweep on its own: spreading both into one array makes an iterator result per instruction in code not yet optimised.)
+  forEachInstr(fn.body, noteRow);
+  if (fn.reverse) forEachInstr(fn.reverse, noteRow);
   const isLive = (array: string): boolean => live.has(array) || (matrixOf.has(array) && isLive(matrixOf.get(array)!));
   // Where names are declared matters only to loops: numbered on the first loop swept.
   let scopes: Scopes | undefined;
@@ -32,7 +39,7 @@ export function eliminateDead(fn: IrFunction): IrFunction {
 
 interface Context {
   readonly isLive: (array: string) => boolean;
-  readonly live: Set<string>;
+  readonly live: NameSet;
   readonly use: (ops: readonly Operand[]) => void;
   /**
    * What sweeping a loop gave when that changed nothing live: the same live set gives the same
@@ -167,7 +174,14 @@ function sweep(body: readonly Instr[], context: Context): Instr[] {
         continue;
     }
     if (!live.has(instr.target)) continue;
-    if (instr.expr) use(instr.expr.args);
+    if (instr.expr) {
+      // (use(), inlined: the instructions most functions are made of.)
+      const args = instr.expr.args;
+      for (let k = 0; k < args.length; k++) {
+        const o = args[k];
+        if (o.kind === 'var') live.add(o.name);
+      }
+    }
     kept.push(instr);
   }
   return kept.reverse();

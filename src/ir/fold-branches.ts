@@ -18,7 +18,8 @@ export function foldBranches(fn: IrFunction): IrFunction {
   let changed = false;
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const out: Instr[] = [];
-    for (const instr of block) {
+    for (let k = 0; k < block.length; k++) {
+      const instr = block[k];
       if (instr.kind === 'const') {
         // (Folded only when every argument is a constant, so nothing is allocated for the others, most.)
         if (instr.expr.op !== 'call' && instr.expr.args.every(isKnown)) {

@@ -286,7 +286,9 @@ export function isBooleanOp(op: Op): boolean {
 
 /** Calls fn on every instruction, nested ones included, in program order. */
 export function forEachInstr(body: readonly Instr[], fn: (instr: Instr) => void): void {
-  for (const instr of body) {
+  // (Indexed: a for-of loop in code not yet optimised makes an iterator result per instruction.)
+  for (let k = 0; k < body.length; k++) {
+    const instr = body[k];
     fn(instr);
     if (instr.kind === 'if') {
       forEachInstr(instr.then, fn);

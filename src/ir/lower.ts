@@ -726,7 +726,14 @@ function hoistArrays(e: Expr, scope: Map<string, Value>, cx: Context): void {
       x.args.forEach((a, k) => params[k]?.type && hoist(a));
       if (isArrayDerivative(x, cx.functions)) hoist(x);
     }
-    stack.push(...childrenOf(x));
+    // (The children pushed in order, as `stack.push(...childrenOf(x))` did, without an array per
+    // operator or a spread, which makes an iterator result per element in code not yet optimised.)
+    if (x.kind === 'binary') stack.push(x.left, x.right);
+    else if (x.kind === 'unary') stack.push(x.operand);
+    else if (x.kind !== 'number' && x.kind !== 'name') {
+      const children = childrenOf(x);
+      for (let k = 0; k < children.length; k++) stack.push(children[k]);
+    }
     if (x.kind === 'reduce' && x.binder.range) stack.push(x.binder.range.from, x.binder.range.to);
   }
   // ...computed innermost first, so that an outer one finds the inner ones computed.

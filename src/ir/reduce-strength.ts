@@ -1,4 +1,5 @@
 import { simplify } from './builder.ts';
+import { NameMap } from './name-set.ts';
 import { mapBodies } from './constify.ts';
 import { constant, declaredIn, forEachInstr, mapNested, readsOf, variable, type Expr, type Instr, type IrFunction, type Operand } from './ir.ts';
 import type { NameSupply } from './builder.ts';
@@ -16,8 +17,9 @@ import type { NameSupply } from './builder.ts';
  */
 export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
   // Definitions of `neg` results and of constant products, to see through them one step.
-  const negated = new Map<string, Operand>();
-  const definitions = new Map<string, Expr>();
+  // (Keyed by name with temporaries by number, name-set.ts: most names here are temporaries.)
+  const negated = new NameMap<Operand>();
+  const definitions = new NameMap<Expr>();
   // An instruction nothing applies to is kept as it is (most are: a new object for each would
   // only feed the garbage collector).
   // The block being rewritten and the instruction at hand, for `temp` (one closure for the
@@ -32,7 +34,8 @@ export function reduceStrength(fn: IrFunction, names: NameSupply): IrFunction {
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const outer = out;
     out = [];
-    for (const instr of block) {
+    for (let k = 0; k < block.length; k++) {
+      const instr = block[k];
       if (instr.kind === 'if' || instr.kind === 'loop') {
         const nested = mapNested(instr, rewrite);
         out.push(nested);
@@ -68,7 +71,7 @@ const isPowerOfTwo = (c: number) => c !== 0 && Number.isFinite(c) && 2 ** Math.r
 const exactProduct = (c1: number, c2: number) => Math.abs(c1) >= 1 && Math.abs(c2) >= 1 && isPowerOfTwo(c2) && Number.isFinite(c1 * c2);
 
 /** `c·x` when the variable was defined as a product with a constant. */
-function constFactor(o: Operand, definitions: ReadonlyMap<string, Expr>): { c: number; x: Operand } | undefined {
+function constFactor(o: Operand, definitions: NameMap<Expr>): { c: number; x: Operand } | undefined {
   if (o.kind !== 'var') return undefined;
   const d = definitions.get(o.name);
   if (!d || d.op !== 'mul') return undefined;
@@ -78,9 +81,15 @@ function constFactor(o: Operand, definitions: ReadonlyMap<string, Expr>): { c: n
   return undefined;
 }
 
-function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) => Operand, definitions: ReadonlyMap<string, Expr>): Expr {
-  const [a, b] = e.args;
-  const neg = (o: Operand | undefined) => (o && o.kind === 'var' ? negated.get(o.name) : undefined);
+/** What `o` is the negation of, when it was defined as one. */
+function negationOf(o: Operand | undefined, negated: NameMap<Operand>): Operand | undefined {
+  return o && o.kind === 'var' ? negated.get(o.name) : undefined;
+}
+
+function reduce(e: Expr, negated: NameMap<Operand>, temp: (e: Expr) => Operand, definitions: NameMap<Expr>): Expr {
+  // (No destructuring and no closure: this runs on every instruction, and each would be garbage.)
+  const a = e.args[0];
+  const b = e.args[1];
   switch (e.op) {
     case 'pow': {
       if (b.kind !== 'const') return e;
@@ -109,25 +118,25 @@ function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) 
       const inner = a.kind === 'const' ? constFactor(b, definitions) : b.kind === 'const' ? constFactor(a, definitions) : undefined;
       const outer = a.kind === 'const' ? a.value : b.kind === 'const' ? b.value : undefined;
       if (inner && outer !== undefined && exactProduct(outer, inner.c)) return { op: 'mul', args: [constant(outer * inner.c), inner.x] };
-      const na = neg(a);
+      const na = negationOf(a, negated);
       if (na) return { op: 'neg', args: [temp({ op: 'mul', args: [na, b] })] };
-      const nb = neg(b);
+      const nb = negationOf(b, negated);
       if (nb) return { op: 'neg', args: [temp({ op: 'mul', args: [a, nb] })] };
       return e;
     }
     case 'add': {
-      const nb = neg(b);
+      const nb = negationOf(b, negated);
       if (nb) return { op: 'sub', args: [a, nb] };
-      const na = neg(a);
+      const na = negationOf(a, negated);
       if (na) return { op: 'sub', args: [b, na] };
       return e;
     }
     case 'sub': {
-      const nb = neg(b);
+      const nb = negationOf(b, negated);
       return nb ? { op: 'add', args: [a, nb] } : e;
     }
     case 'neg': {
-      const na = neg(a);
+      const na = negationOf(a, negated);
       return na ? { op: 'copy', args: [na] } : e;
     }
     default:
@@ -154,10 +163,13 @@ function reduce(e: Expr, negated: ReadonlyMap<string, Operand>, temp: (e: Expr) 
  * inside it): the sums it adds then come in the other order, the same numbers up to rounding.
  */
 function runningPowers(fn: IrFunction, names: NameSupply): IrFunction {
+  // Code without a loop has no index to make powers of: returned as it is, not copied.
+  if (!hasLoop(fn.body) && !(fn.reverse && hasLoop(fn.reverse))) return fn;
   // (A loop of pushes, not a flatMap: straight-line code would make an array per instruction.)
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const out: Instr[] = [];
-    for (const instr of block) {
+    for (let k = 0; k < block.length; k++) {
+      const instr = block[k];
       if (instr.kind === 'if') out.push(mapNested(instr, rewrite));
       else if (instr.kind !== 'loop') out.push(instr);
       else for (const i of withRunningPowers(mapNested(instr, rewrite) as Loop, names)) out.push(i);
@@ -165,6 +177,15 @@ function runningPowers(fn: IrFunction, names: NameSupply): IrFunction {
     return out;
   };
   return mapBodies(fn, rewrite);
+}
+
+/** Whether a block holds a loop, at any depth. */
+function hasLoop(block: readonly Instr[]): boolean {
+  for (let k = 0; k < block.length; k++) {
+    const i = block[k];
+    if (i.kind === 'loop' || (i.kind === 'if' && (hasLoop(i.then) || hasLoop(i.else)))) return true;
+  }
+  return false;
 }
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
