@@ -1,6 +1,6 @@
 import type { IrFunction, Operand, Param } from '../../ir/ir.ts';
 import { propertyKey } from '../names.ts';
-import { Section } from './emit-js.ts';
+import { ifReturn, Section } from './emit-js.ts';
 
 /**
  * What each derivative export adds around its body: its leading parameter, the lines that read
@@ -150,7 +150,7 @@ export function jacobianFunction(vjp: IrFunction, local: string, valueLocal: str
   out.push(`  // The rule: reverse rows (${matrixValue ? 'm·c' : 'm'} calls of fVjp, both sweeps each) when there are fewer than half as many outputs`);
   out.push(`  // as inputs (${matrixValue ? '2·m·c < n' : '2m < n'}: a row costs about two forward columns), else forward columns (which compute`);
   out.push('  // the value again, with several columns per run of it); $jacobianMode forces one of them.');
-  out.push(`  if ($jacobianMode === 'forward' || ($jacobianMode !== 'reverse' && !(2 * ${outputs} < $n))) return ${columnsLocal}(${params});`);
+  for (const line of ifReturn('  ', `$jacobianMode === 'forward' || ($jacobianMode !== 'reverse' && !(2 * ${outputs} < $n))`, `${columnsLocal}(${params})`)) out.push(line);
   out.push(`  const $j = ${object(wrt.map((p) => `${propertyKey(p.sourceName)}: ${zeros([...valueDims, ...dims.get(p)!])}`))};`);
   out.push(`  const $u = ${zeros(valueDims)};`);
   // Each row's sweeps write its gradient straight into the Jacobian's row (out's arrays), and its
