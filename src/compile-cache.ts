@@ -39,9 +39,10 @@ export class CompileCache {
   /**
    * The key of each function of `functions` (by name), given every function of the file by name
    * and the options that change every function's code. One walk over the call graph, on an
-   * explicit stack (Tarjan's strongly connected components, which come out callees first). A function calling itself is
-   * one component; the functions of a larger cycle (mutual recursion, which the checks refuse
-   * today: AD3002) would share one part made of all their texts, places and outside callees.
+   * explicit stack (Tarjan's strongly connected components, which come out callees first). A
+   * function calling itself is one component; the functions of a larger cycle (mutual recursion,
+   * which the checks refuse today: AD3002) would share one part made of all their texts, places
+   * and outside callees.
    */
   keys(functions: readonly FunctionDecl[], table: ReadonlyMap<string, FunctionDecl>, source: string, lines: LineMap, options = ''): Map<string, string> {
     const optionsId = this.intern(`o${options}`);
@@ -60,7 +61,8 @@ export class CompileCache {
     };
     const lineOf = new Map<string, number>();
     const place = (fn: FunctionDecl) => lineOf.get(fn.name) ?? lineOf.set(fn.name, lines.position(fn.span.start).line).get(fn.name)!;
-    const calleesOf = (fn: FunctionDecl) => [...calledNames(fn)].filter((name) => table.has(name));
+    const callees = new Map<string, string[]>();
+    const calleesOf = (fn: FunctionDecl) => callees.get(fn.name) ?? callees.set(fn.name, [...calledNames(fn)].filter((name) => table.has(name))).get(fn.name)!;
 
     // The functions of one component (callees all keyed already): one part for the component,
     // relative to its first member by name, then one key per member, relative to that member.
