@@ -10,30 +10,127 @@ import { calledNames, type FunctionDecl } from './syntax/ast.ts';
  * Calls are inlined or kept as calls (the kept set, decided over the file, is part of every key,
  * and an entry remembers the kept forms its code calls, which are emitted for each compile), so a
  * function's output depends on its own text and its callees' (directly or not), and on nothing
- * else but where they are: the `// line N:` comments and the source-map
- * origins. The key is therefore each of those functions' text (whole lines, since a comment
- * quotes the line) with its offset and line relative to the function; a hit is moved to where the
- * function now is. An edit elsewhere in the file, even one that adds lines above, leaves it valid.
- * Functions with array parameters or work arrays number their slots across the module and are
- * always compiled again.
+ * else but where they are: the `// line N:` comments and the source-map origins. A hit is moved
+ * to where the function now is, so an edit elsewhere in the file, even one that adds lines above,
+ * leaves it valid. Functions with array parameters or work arrays number their slots across the
+ * module and are always compiled again.
+ *
+ * Keys are built callees first and are constant-size (see `keys`): a function's key stands for
+ * its own text (whole lines, since a comment quotes the line) together with its direct callees'
+ * keys and where those callees are relative to it, so it stands, transitively, for every callee's
+ * text and relative place, and the work is linear in the file even on a call chain 10,000 deep.
  *
  * Entries not used by the last compile are dropped, so the cache holds one version of the file.
  */
 export class CompileCache {
   private entries = new Map<string, Entry>();
   private used = new Map<string, Entry>();
+  /**
+   * The key parts seen by the last compile (and by this one), each with its number. A key is such
+   * a number: equal numbers mean equal parts, exactly. Interning rather than hashing, because a
+   * hash collision would silently reuse another function's code, and node:crypto is not in the
+   * browser (the playground compiles there).
+   */
+  private parts = new Map<string, number>();
+  private usedParts = new Map<string, number>();
+  private next = 0;
+  private keyedChars = 0;
 
-  /** The key of `decl` in this source, given every function of the file by name (and the options that change every function's code). */
-  key(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>, source: string, lines: LineMap, options = ''): string {
-    const origin = decl.span.start;
-    const firstLine = lines.position(origin).line;
-    const parts: string[] = [options];
-    for (const fn of closure(decl, table)) {
+  /**
+   * The key of each function of `functions` (by name), given every function of the file by name
+   * and the options that change every function's code. One walk over the call graph, on an
+   * explicit stack (Tarjan's strongly connected components, which come out callees first). A
+   * function calling itself is one component; the functions of a larger cycle (mutual recursion,
+   * which the checks refuse today: AD3002) would share one part made of all their texts, places
+   * and outside callees.
+   */
+  keys(functions: readonly FunctionDecl[], table: ReadonlyMap<string, FunctionDecl>, source: string, lines: LineMap, options = ''): Map<string, string> {
+    const optionsId = this.intern(`o${options}`);
+    const keys = new Map<string, string>();
+    // Whole-line ranges already interned in this compile: functions sharing a line read it once.
+    const texts = new Map<string, number>();
+    const textOf = (fn: FunctionDecl): number => {
       const start = lineStart(source, fn.span.start);
       const end = lineEnd(source, fn.span.end);
-      parts.push(`${fn.name}\u0000${fn.span.start - origin}\u0000${lines.position(fn.span.start).line - firstLine}\u0000${source.slice(start, end)}`);
+      const range = `${start}:${end}`;
+      const known = texts.get(range);
+      if (known !== undefined) return known;
+      const id = this.intern(`t${source.slice(start, end)}`);
+      texts.set(range, id);
+      return id;
+    };
+    const lineOf = new Map<string, number>();
+    const place = (fn: FunctionDecl) => lineOf.get(fn.name) ?? lineOf.set(fn.name, lines.position(fn.span.start).line).get(fn.name)!;
+    const callees = new Map<string, string[]>();
+    const calleesOf = (fn: FunctionDecl) => callees.get(fn.name) ?? callees.set(fn.name, [...calledNames(fn)].filter((name) => table.has(name))).get(fn.name)!;
+
+    // The functions of one component (callees all keyed already): one part for the component,
+    // relative to its first member by name, then one key per member, relative to that member.
+    const keyComponent = (members: FunctionDecl[]) => {
+      members.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const first = members[0]!;
+      const origin = first.span.start;
+      const line = place(first);
+      const inside = new Set(members.map((m) => m.name));
+      const items: string[] = [`c${optionsId}`];
+      const outside = new Set<string>();
+      for (const m of members) {
+        items.push(`${m.name}\u0000${m.span.start - origin}\u0000${place(m) - line}\u0000${textOf(m)}`);
+        for (const name of calleesOf(m)) if (!inside.has(name)) outside.add(name);
+      }
+      for (const name of [...outside].sort()) {
+        const callee = table.get(name)!;
+        items.push(`${name}\u0000${callee.span.start - origin}\u0000${place(callee) - line}\u0000${keys.get(name)!}`);
+      }
+      const component = this.intern(items.join('\u0001'));
+      for (const m of members) keys.set(m.name, String(this.intern(`m${component}\u0000${m.name}\u0000${m.span.start - origin}\u0000${place(m) - line}`)));
+    };
+
+    const index = new Map<string, number>();
+    const low = new Map<string, number>();
+    const open: FunctionDecl[] = [];
+    const onOpen = new Set<string>();
+    const work: { fn: FunctionDecl; callees: string[]; next: number }[] = [];
+    const enter = (fn: FunctionDecl) => {
+      index.set(fn.name, index.size);
+      low.set(fn.name, index.get(fn.name)!);
+      open.push(fn);
+      onOpen.add(fn.name);
+      work.push({ fn, callees: calleesOf(fn), next: 0 });
+    };
+    for (const root of functions) {
+      if (index.has(root.name)) continue;
+      enter(root);
+      while (work.length > 0) {
+        const top = work[work.length - 1]!;
+        if (top.next < top.callees.length) {
+          const name = top.callees[top.next++]!;
+          if (!index.has(name)) enter(table.get(name)!);
+          else if (onOpen.has(name)) low.set(top.fn.name, Math.min(low.get(top.fn.name)!, index.get(name)!));
+          continue;
+        }
+        work.pop();
+        const parent = work[work.length - 1];
+        if (parent) low.set(parent.fn.name, Math.min(low.get(parent.fn.name)!, low.get(top.fn.name)!));
+        if (low.get(top.fn.name) !== index.get(top.fn.name)) continue;
+        const members: FunctionDecl[] = [];
+        for (let m: FunctionDecl | undefined; m !== top.fn; ) {
+          m = open.pop()!;
+          onOpen.delete(m.name);
+          members.push(m);
+        }
+        keyComponent(members);
+      }
     }
-    return parts.join('\u0001');
+    return keys;
+  }
+
+  /** The number of a key part: the one it had in the last compile, or a new one. */
+  private intern(part: string): number {
+    this.keyedChars += part.length;
+    const id = this.usedParts.get(part) ?? this.parts.get(part) ?? this.next++;
+    this.usedParts.set(part, id);
+    return id;
   }
 
   /** The sections kept for this key, moved to a function starting at `origin` on line `line`. */
@@ -56,6 +153,10 @@ export class CompileCache {
   finish(): void {
     this.entries = this.used;
     this.used = new Map();
+    this.parts = this.usedParts;
+    this.usedParts = new Map();
+    this.keyedLast = this.keyedChars;
+    this.keyedChars = 0;
     this.reusedLast = this.hits;
     this.hits = 0;
   }
@@ -67,6 +168,8 @@ export class CompileCache {
 
   /** How many functions the last compile reused rather than compiled. */
   reusedLast = 0;
+  /** How many characters the last compile's keys were built from: about the file's length (the keying's work). */
+  keyedLast = 0;
   private hits = 0;
 }
 
@@ -74,21 +177,6 @@ interface Entry {
   readonly made: EmittedFunction;
   readonly origin: number;
   readonly line: number;
-}
-
-/** A function and every user function it calls, directly or not, in a fixed order (by name). */
-function closure(decl: FunctionDecl, table: ReadonlyMap<string, FunctionDecl>): FunctionDecl[] {
-  const found = new Map<string, FunctionDecl>([[decl.name, decl]]);
-  const stack = [decl];
-  while (stack.length > 0) {
-    for (const name of calledNames(stack.pop()!)) {
-      const callee = table.get(name);
-      if (!callee || found.has(name)) continue;
-      found.set(name, callee);
-      stack.push(callee);
-    }
-  }
-  return [...found.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** A section moved by `offset` characters and `lines` lines: its origins and its `// line N:` comments. */

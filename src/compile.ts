@@ -309,11 +309,13 @@ function compileSections(source: string, options: CompileOptions): CompileResult
   const keptKey = [...kept].sort().join(',');
   const callsOf = new Map<string, readonly Callee[]>();
   const keys = new Map<string, string>();
+  // Every function's key, callees first, in one walk of the file; options that change the code
+  // of every function are part of each key.
+  const cacheKeys = cache?.keys(checked.program.functions, checked.table, source, lines, `${options.checkArgs === true}/${options.checkpointMemory ?? ''}/${target}/${asked ? [...asked].sort().join(',') : 'default'}/${policy}/${keptKey}`);
   // Each function is compiled as it is emitted, so only one function's IR is alive at a time.
   const compiled = (function* () {
     for (const decl of checked.program.functions) {
-      // Options that change the code of every function are part of each key.
-      const key = cache?.key(decl, checked.table, source, lines, `${options.checkArgs === true}/${options.checkpointMemory ?? ''}/${target}/${asked ? [...asked].sort().join(',') : 'default'}/${policy}/${keptKey}`);
+      const key = cacheKeys?.get(decl.name);
       const reused = key === undefined ? undefined : cache!.reuse(key, decl.span.start, lines.position(decl.span.start).line);
       if (reused) {
         calls.noteCalls(reused.calls ?? []);

@@ -66,6 +66,44 @@ describe('CompileCache', () => {
     }
   });
 
+  it('after an edit deep in a call chain, recompiles that function and every caller, and nothing else', () => {
+    // f0 ← f1 ← … ← f29 (each calls the one before), and five functions outside the chain.
+    const chain = (k: number) => Array.from({ length: 30 }, (_, i) => `fn f${i}(x) = ${i === 0 ? 'x' : `f${i - 1}(x)`} * ${i === k ? 3 : 2} + 1`);
+    const others = Array.from({ length: 5 }, (_, i) => `fn u${i}(x, y) = sin(x) * y + ${i}`);
+    const file = (k: number) => [...others.slice(0, 2), ...chain(k), ...others.slice(2)].join('\n') + '\n';
+    // Editing f10 recompiles f10 … f29 (20 functions); f0 … f9 and u0 … u4 are reused.
+    expect(replay([file(-1), file(10), file(10), file(0)])).toEqual([0, 15, 35, 5]);
+  });
+
+  it('keys a function calling itself with its callers: an edit in it recompiles it and them only', () => {
+    const file = (k: number) => `fn top(x) = pw(x, 3) + 1
+fn own(x) = x * x
+fn pw(x, const n) = if n > 0 then x * pw(x, n - 1) else ${k}
+fn far(x) = own(x) * 2
+`;
+    expect(compileSync(file(1)).diagnostics).toEqual([]);
+    // pw changes: pw and top are compiled again; own and far are not. Then lines move: all reused.
+    expect(replay([file(1), file(2), `# moved\n\n${file(2)}`])).toEqual([0, 2, 4]);
+  });
+
+  it('builds keys in time linear in the file, even on a call chain 4,000 deep', () => {
+    // The key work (characters read to build every key) per character of source is the same for
+    // chains of 1,000 and 4,000 functions: keyed on callees' whole text, it grew 4× per 4× longer
+    // chain (about 16× in all).
+    const chain = (n: number) => Array.from({ length: n }, (_, i) => `fn f${i}(x) = ${i === 0 ? 'x' : `f${i - 1}(x)`} * 2 + 1`).join('\n') + '\n';
+    const work = [1_000, 4_000].map((n) => {
+      const cache = new CompileCache();
+      const source = chain(n);
+      expect(compileSync(source, { cache }).diagnostics).toEqual([]);
+      expect(cache.size).toBe(n);
+      return { n, perChar: cache.keyedLast / source.length, keyed: cache.keyedLast };
+    });
+    const [small, large] = work as [(typeof work)[0], (typeof work)[0]];
+    expect(large.keyed / small.keyed).toBeLessThan(4.5);
+    expect(large.perChar / small.perChar).toBeLessThan(1.1);
+    expect(small.perChar).toBeLessThan(4);
+  });
+
   it('gives the output of a fresh compile after any sequence of edits (random lines, inserted, removed or changed)', () => {
     const lines = seed.split('\n');
     const edit = fc.oneof(
