@@ -107,6 +107,9 @@ describe('reduced nests in a point loop: gradients against finite differences, a
     ['a rectangular nest per point, a sin of the point', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: sin(x[p]) * sum(i: x[i] * sum(j: A[i, j] * x[j] * x[p])))', true],
     ['a point range from 1 (an odd count where n is even)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p in 1..n: sum(i: (s + sum(j: A[i, j] * x[p]))^2))', true],
     ['the nest indexed by the point only (A[p, j]: nothing two points share)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: sum(i: x[i] * sum(j: A[p, j] * x[j])))', false],
+    // (The loop over k < p runs a number of times that depends on the point: its additions into the
+    // point's own adjoint of x[p] · s, an independent 1 each, belong to each copy, not to one shared.)
+    ['a loop whose bounds depend on the point, adding a constant into a local adjoint', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: sum(k in 0..p: x[p] * s) + sum(i: sum(j: A[i, j] * x[j] * x[p])))', true],
     ['one loop in the point loop (no nest to fuse)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: x[p] * sum(j: A[0, j] * x[j] * x[p]))', false],
   ];
   it('a nest in two point loops: paired once (the outer), not again inside the pairs', () => {

@@ -170,7 +170,7 @@ function filledBeforeRead(block: readonly Instr[], array: string, length: Operan
   return true;
 }
 
-/** The names whose values depend on the outer index: computed from it or from a work array's contents, or assigned in a branch on such a value. */
+/** The names whose values depend on the outer index: computed from it or from a work array's contents, or assigned in a branch on such a value or in a loop whose bounds are such values. */
 function dependentNames(outer: Loop, scratch: ReadonlySet<string>): Set<string> {
   const dependent = new Set<string>([outer.index, ...scratch]);
   const isDep = (o: Operand) => o.kind === 'var' && dependent.has(o.name);
@@ -195,8 +195,12 @@ function dependentNames(outer: Loop, scratch: ReadonlySet<string>): Set<string> 
           walk(i.then, c);
           walk(i.else, c);
         } else if (i.kind === 'loop') {
-          if (isDep(i.from) || isDep(i.to)) mark(i.index);
-          walk(i.body, control);
+          // (A loop whose bounds depend on the index runs its body a number of times that does:
+          // an addition in it into a variable declared outside it depends on the index, even of a
+          // constant, as in a branch on such a value.)
+          const bounded = isDep(i.from) || isDep(i.to);
+          if (bounded) mark(i.index);
+          walk(i.body, control || bounded);
         }
       }
     };
