@@ -39,7 +39,7 @@ const { block } = fc.letrec((tie) => ({
           to: { kind: 'const', value: 4 },
           descending: false,
           body,
-          ...(exit && { exit: { body: exit, condition: { kind: 'var', name: 'x' } } }),
+          ...(exit ? { exit: { body: exit, condition: { kind: 'var', name: 'x' } } } : {}),
           origin,
         }) as unknown as Instr,
     ),
