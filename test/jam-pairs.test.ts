@@ -107,6 +107,14 @@ describe('reduced nests in a point loop: gradients against finite differences, a
     ['a rectangular nest per point, a sin of the point', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: sin(x[p]) * sum(i: x[i] * sum(j: A[i, j] * x[j] * x[p])))', true],
     ['a point range from 1 (an odd count where n is even)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p in 1..n: sum(i: (s + sum(j: A[i, j] * x[p]))^2))', true],
     ['the nest indexed by the point only (A[p, j]: nothing two points share)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: sum(i: x[i] * sum(j: A[p, j] * x[j])))', false],
+    // (The loop over k < p runs a number of times that depends on the point: its additions into the
+    // point's own adjoint of x[p] · s, an independent 1 each, belong to each copy, not to one shared.)
+    ['a loop whose bounds depend on the point, adding a constant into a local adjoint', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: sum(k in 0..p: x[p] * s) + sum(i: sum(j: A[i, j] * x[j] * x[p])))', true],
+    // (d$s += 2·s in every point's pass: an addition that does not depend on the point, into a
+    // number outside the loop, made by both copies.)
+    ['a term that does not depend on the point (s²), beside the nest', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: s * s + sum(i: sum(j: A[i, j] * x[j] * x[p])))', true],
+    // (x = 0.5, −0.2, 0.9, 1.3: pairs where both points take the branch, fused, and where they differ, each alone.)
+    ['the nest in a branch on the point', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: if x[p] > 0 then sum(i: sum(j: A[i, j] * x[j] * x[p])) else s * x[p])', true],
     ['one loop in the point loop (no nest to fuse)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: x[p] * sum(j: A[0, j] * x[j] * x[p]))', false],
   ];
   it('a nest in two point loops: paired once (the outer), not again inside the pairs', () => {

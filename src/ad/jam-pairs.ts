@@ -170,7 +170,7 @@ function filledBeforeRead(block: readonly Instr[], array: string, length: Operan
   return true;
 }
 
-/** The names whose values depend on the outer index: computed from it or from a work array's contents, or assigned in a branch on such a value. */
+/** The names whose values depend on the outer index: computed from it or from a work array's contents, or assigned in a branch on such a value or in a loop whose bounds are such values. */
 function dependentNames(outer: Loop, scratch: ReadonlySet<string>): Set<string> {
   const dependent = new Set<string>([outer.index, ...scratch]);
   const isDep = (o: Operand) => o.kind === 'var' && dependent.has(o.name);
@@ -195,8 +195,12 @@ function dependentNames(outer: Loop, scratch: ReadonlySet<string>): Set<string> 
           walk(i.then, c);
           walk(i.else, c);
         } else if (i.kind === 'loop') {
-          if (isDep(i.from) || isDep(i.to)) mark(i.index);
-          walk(i.body, control);
+          // (A loop whose bounds depend on the index runs its body a number of times that does:
+          // an addition in it into a variable declared outside it depends on the index, even of a
+          // constant, as in a branch on such a value.)
+          const bounded = isDep(i.from) || isDep(i.to);
+          if (bounded) mark(i.index);
+          walk(i.body, control || bounded);
         }
       }
     };
@@ -310,10 +314,12 @@ function fusePairs(outer: Loop, plan: Plan, names: NameSupply, scratchCopies: Ma
   body.push({ kind: 'const', target: second, expr: { op: outer.descending ? 'sub' : 'add', args: [first, constant(1)] }, origin });
   // (The two copies' additions into one element, side by side in a fused block, made one.)
   body.push(...addOncePerElement(fuse(outer.body, []), names));
+  // (In lines: the printer cuts each line of a note at the print width.)
   const said =
-    `Two iterations per pass (${outer.descending ? `${outer.index} and ${outer.index} − 1` : `${outer.index} and ${outer.index} + 1`}), their bodies fused ` +
-    `(its effects are additions into arrays it never reads, so any order adds the same terms): what does not depend on ${outer.index} ` +
-    `is computed once and an element both add into is read and written once per pair; the iteration left over runs alone after`;
+    `Two iterations per pass (${outer.descending ? `${outer.index} and ${outer.index} − 1` : `${outer.index} and ${outer.index} + 1`}), their bodies fused:\n` +
+    `its effects are additions into arrays it never reads, so any order adds the same terms;\n` +
+    `what does not depend on ${outer.index} is computed once, and an element both add into\n` +
+    `is read and written once per pair; the iteration left over runs alone after`;
   out.push({ kind: 'loop', index: pair, from: constant(0), to: pairs, descending: outer.descending, body, note: outer.note ? `${outer.note};\n${said}` : said, origin });
   // The iteration left (0 or 1): the loop as it was, over the last index it visits.
   const single = new Map<string, string>();

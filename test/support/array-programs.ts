@@ -1469,7 +1469,7 @@ export function jamCaseArb(): fc.Arbitrary<ArrayCase & { readonly shape: JamShap
 
 /**
  * A loop nest inside a loop over points p (src/ad/jam-pairs.ts's shape: GMM's point loop around its
- * rows and their terms): `sum(p: pw * <jamProgram's nest, its term times a point factor>)`, the
+ * rows and their terms): `sum(p: pw * <jamProgram's nest, its term times a point factor> + extra)`, the
  * nest's own forms 0 and 1 (a weighted sum, a square per row). Where the term reads `A[i, j]` (or
  * `x[j]`, ...) the reverse sweep adds into an element every p adds into, which the pass fuses.
  */
@@ -1477,6 +1477,8 @@ export interface PairShape extends JamShape {
   readonly points: 0 | 1 | 2;
   readonly pointWeight: 0 | 1 | 2;
   readonly pointFactor: 0 | 1 | 2 | 3;
+  /** A term added per point beside the nest (PAIR_EXTRAS): none, a loop whose bounds are the point's, one the point does not enter. */
+  readonly pointExtra: 0 | 1 | 2;
 }
 const PAIR_POINTS = [
   { text: 'p in 0..n', from: () => 0, to: (n: number) => n },
@@ -1496,6 +1498,15 @@ const PAIR_FACTORS: readonly { text: string; value: (e: PairEnv) => number }[] =
   { text: 'sin(y[p] + x[j])', value: (e) => Math.sin(e.y[e.p] + e.x[e.j]) },
 ];
 
+// (The reverse sweep of `sum(k in 0..p: x[p] * s)` adds a 1 into x[p]'s adjoint p times: a loop whose
+// bounds depend on the point, each copy's own; `s * s` adds 2s into s's adjoint, the same for every
+// point, once per copy.)
+const PAIR_EXTRAS: readonly { text: string; value: (p: number, x: ArrayLike<number>, s: number) => number }[] = [
+  { text: '', value: () => 0 },
+  { text: ' + sum(k in 0..p: x[p] * s)', value: (p, x, s) => p * x[p] * s },
+  { text: ' + s * s', value: (_, __, s) => s * s },
+];
+
 export function pairProgram(shape: PairShape): ArrayProgram {
   const points = PAIR_POINTS[shape.points];
   const outer = JAM_OUTER[shape.outer];
@@ -1504,6 +1515,7 @@ export function pairProgram(shape: PairShape): ArrayProgram {
   const weight = JAM_WEIGHTS[shape.weight];
   const pw = PAIR_WEIGHTS[shape.pointWeight];
   const pf = PAIR_FACTORS[shape.pointFactor];
+  const extra = PAIR_EXTRAS[shape.pointExtra];
   const term = [...factors.map((f) => f.text), pf.text].join(' * ');
   const innerSum = `sum(${inner.text}: ${term})`;
   const params: ParamShape[] = [
@@ -1513,7 +1525,7 @@ export function pairProgram(shape: PairShape): ArrayProgram {
     { name: 'y', kind: 'vec', dims: ['n'], isConst: true },
   ];
   const rowTerm = shape.form === 1 ? `(${weight.text} + 0.1 * ${innerSum})^2` : `${weight.text} * ${innerSum}`;
-  const source = `fn f(x: vec[n], A: mat[n, n], s, const y: vec[n]) = sum(${points.text}: ${pw.text} * sum(${outer.text}: ${rowTerm}))\n`;
+  const source = `fn f(x: vec[n], A: mat[n, n], s, const y: vec[n]) = sum(${points.text}: ${pw.text} * sum(${outer.text}: ${rowTerm})${extra.text})\n`;
   const evaluate = (args: readonly Value[]) => {
     const [x, A, s, y] = args as [ArrayLike<number>, readonly ArrayLike<number>[], number, ArrayLike<number>];
     const n = x.length;
@@ -1529,7 +1541,7 @@ export function pairProgram(shape: PairShape): ArrayProgram {
         const w = weight.value({ x, A, s, y, i, j: 0 });
         rows += shape.form === 1 ? (w + 0.1 * sum) ** 2 : w * sum;
       }
-      total += pw.value({ x, A, y, p, j: 0 }) * rows;
+      total += pw.value({ x, A, y, p, j: 0 }) * rows + extra.value(p, x, s);
     }
     return { value: total, singular: false };
   };
@@ -1546,6 +1558,7 @@ const pairShapeArb: fc.Arbitrary<PairShape> = fc.record({
   points: fc.constantFrom(0, 1, 2),
   pointWeight: fc.constantFrom(0, 1, 2),
   pointFactor: fc.constantFrom(0, 1, 2, 3),
+  pointExtra: fc.constantFrom(0, 0, 1, 2),
 }) as fc.Arbitrary<PairShape>;
 
 /** A loop nest in a loop over points (pairProgram), its sizes (n = 0..5) and data, for checkJamCase. */
