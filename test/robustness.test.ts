@@ -135,6 +135,22 @@ describe('large inputs finish in reasonable time', () => {
       expect(r.code.length).toBeLessThan(1_000_000);
     }
   }, 120_000);
+
+  // Derivatives of derivatives (AD3009): a derivative inlines every call and expands every derivative
+  // of what it differentiates, so each level multiplies the code. Random chains of grad and jvp,
+  // written deep: refused at a derivative, before any of it is built.
+  it('chains of derivatives of derivatives, written hundreds of levels deep, stop at AD3009 on a derivative', () => {
+    const rand = prng(3009);
+    for (let c = 0; c < 4; c++) {
+      const depth = int(rand, 20, 400);
+      const term = (k: number) => (rand() < 0.5 ? `grad(f${k})(x)` : `jvp(f${k})(x, ${int(rand, 1, 3)})`);
+      const body = (k: number) => (rand() < 0.5 ? `f${k}(x) + ${term(k)}` : `${term(k)} * 0.5 - cos(f${k}(x))`);
+      const source = ['fn f0(x) = sin(x) * x + exp(-x * x)', ...Array.from({ length: depth }, (_, k) => `fn f${k + 1}(x) = ${body(k)}`)].join('\n') + '\n';
+      const { value: r } = timed(`derivative chain #${c}, ${depth} levels`, () => expectGraceful(source, 'diagnostic'));
+      expect(r.diagnostics.map((d) => d.code)).toEqual(['AD3009']);
+      expect(source.slice(r.diagnostics[0].span.start, r.diagnostics[0].span.end)).toMatch(/^(grad|jvp)\(f\d+\)\(x(, \d)?\)$/);
+    }
+  }, 120_000);
 });
 
 // ---- long lines ------------------------------------------------------------------------------
