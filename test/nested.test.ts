@@ -478,3 +478,53 @@ describe('grad(f, p)(…) of random scalar programs (test/oracle): against the d
     expect(compared).toBeGreaterThan(50);
   });
 });
+
+describe('a chain of derivatives of derivatives (fK = f(K-1) + grad(f(K-1))): exact while small, AD3009 before it explodes', () => {
+  const chain = (depth: number) =>
+    ['fn f0(x) = sin(x) * x', ...Array.from({ length: depth }, (_, k) => `fn f${k + 1}(x) = f${k}(x) + grad(f${k})(x)`)].join('\n') + '\n';
+  // By hand: fK = Σ_j C(K, j) f0^(j), and the j-th derivative of x·sin x is x·sin(x + jπ/2) + j·sin(x + (j − 1)π/2).
+  const d0 = (j: number, x: number) => x * Math.sin(x + (j * Math.PI) / 2) + j * Math.sin(x + ((j - 1) * Math.PI) / 2);
+  const binomial = (n: number, k: number): number => (k === 0 ? 1 : (binomial(n, k - 1) * (n - k + 1)) / k);
+  const byHand = (depth: number, x: number, order: number) => Array.from({ length: depth + 1 }, (_, j) => binomial(depth, j) * d0(j + order, x)).reduce((a, b) => a + b);
+
+  it('compiles 5 levels, whose values and gradients match the closed form and central differences', () => {
+    const m = load(chain(5));
+    for (const x of [-1.3, 0.4, 2.2]) {
+      for (let k = 0; k <= 5; k++) {
+        expectClose(m[`f${k}`](x), byHand(k, x, 0), 1e-12, `f${k}(${x})`);
+        const g = m[`f${k}Grad`](x);
+        expectClose(g.value, byHand(k, x, 0), 1e-12, `f${k}Grad(${x}).value`);
+        expectClose(g.gradient.x, byHand(k, x, 1), 1e-12, `f${k}Grad(${x})`);
+        expectClose(g.gradient.x, centralDifferences((t) => m[`f${k}`](t as number), [x])[0], 1e-7, `f${k} by differences at ${x}`);
+      }
+    }
+  });
+
+  it('refuses 1,000 levels at the first derivative past the limit, before building any code', () => {
+    const source = chain(1000);
+    const started = performance.now();
+    const r = compileSync(source);
+    const elapsed = performance.now() - started;
+    expect(r.code).toBeUndefined();
+    expect(r.diagnostics.map((d) => [d.code, source.slice(d.span.start, d.span.end)])).toEqual([['AD3009', 'grad(f7)(x)']]);
+    expect(r.diagnostics[0].message).toBe(
+      "this derivative of 'f7' would build about 278523 operations (the limit is 200000): a derivative inlines every call in 'f7' and expands the derivatives it takes, so each level of derivatives of derivatives multiplies the code; differentiate fewer levels",
+    );
+    // Before the check, 10 levels compiled for 5.7 s and 1,000 for minutes; the checks of 1,000
+    // functions take about 3 s (an unloaded machine) — what is bounded here is the work, not the clock.
+    expect(elapsed).toBeLessThan(30_000);
+  });
+
+  it('still compiles 7 levels (the last under the limit), exactly', () => {
+    const m = load(chain(7));
+    for (const x of [0.4, 2.2]) expectClose(m.f7Grad(x).gradient.x, byHand(7, x, 1), 1e-11, `f7Grad(${x})`);
+  });
+
+  it('counts every call a derivative inlines, kept calls too: grad of a chain doubling at every level', () => {
+    // Kept as calls (size × sites), these 30 levels compile at any size; a derivative of f30 would inline 2^30 copies.
+    const source = ['fn g0(x) = sin(x)', ...Array.from({ length: 30 }, (_, k) => `fn g${k + 1}(x) = g${k}(x) * g${k}(0.5 * x)`), 'fn h(x) = grad(g30)(x)'].join('\n') + '\n';
+    const r = compileSync(source);
+    expect(r.diagnostics.map((d) => [d.code, source.slice(d.span.start, d.span.end)])).toEqual([['AD3009', 'grad(g30)(x)']]);
+    expect(r.diagnostics[0].message).toMatch(/^this derivative of 'g30' would build more than 1,000,000,000 operations \(the limit is 200000\)/);
+  });
+});

@@ -25,7 +25,7 @@ import {
   tokenSoupCases,
   validProgramCases,
 } from './support/hostile.ts';
-import { checkExplainCase, checkPlotSeries, checkTypoCase, explainCases, plotEntryCases, plotSeriesCases, typoCases } from './support/blowups.ts';
+import { checkDerivativeChain, checkExplainCase, checkPlotSeries, checkTypoCase, derivativeChainCases, explainCases, plotEntryCases, plotSeriesCases, typoCases } from './support/blowups.ts';
 import { Interpreter } from '../src/repl/index.ts';
 
 const N = 100_000;
@@ -134,6 +134,20 @@ describe('large inputs finish in reasonable time', () => {
       console.log(`doubling call chain: ${r.code.length} bytes of output`);
       expect(r.code.length).toBeLessThan(1_000_000);
     }
+  }, 120_000);
+
+  // Derivatives of derivatives (AD3009): a derivative inlines every call and expands every derivative
+  // of what it differentiates, so each level multiplies the code. Random chains of grad and jvp,
+  // written deep, stop at a derivative before any of it is built; shallow ones compile.
+  it('chains of derivatives of derivatives, up to hundreds of levels: compiled, or AD3009 on a derivative', () => {
+    let refused = 0;
+    for (const c of derivativeChainCases(6, 3009)) {
+      expect(checkDerivativeChain(c.source), c.label).toBeUndefined();
+      if (compileSync(c.source).code === undefined) refused++;
+    }
+    // (The seed draws deep chains as well as shallow ones.)
+    expect(refused).toBeGreaterThan(0);
+    expect(refused).toBeLessThan(6);
   }, 120_000);
 });
 

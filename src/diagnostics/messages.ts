@@ -95,6 +95,11 @@ export const messages = {
     text: (name: string, size: number, limit: number) =>
       `inlining calls grows this file to ${size} operations by '${name}' (the limit here is ${limit}; calls of functions that take arrays and return a number are always inlined, as are calls returning arrays in 'for', 'while' and 'if' blocks); call large array functions from fewer places`,
   },
+  derivativeTooLarge: {
+    code: 'AD3009',
+    text: (name: string, size: number, limit: number) =>
+      `this derivative of '${name}' would build ${size >= 1e9 ? 'more than 1,000,000,000' : `about ${size}`} operations (the limit is ${limit}): a derivative inlines every call in '${name}' and expands the derivatives it takes, so each level of derivatives of derivatives multiplies the code; differentiate fewer levels`,
+  },
   missingReturn: { code: 'AD3003', text: (name: string) => `function '${name}' has no 'return' at the end of its block` },
   statementAfterReturn: { code: 'AD3004', text: () => `'return' must be the last statement of a block` },
 

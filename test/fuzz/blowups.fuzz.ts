@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Interpreter } from '../../src/repl/index.ts';
-import { checkExplainCase, checkPlotSeries, checkTypoCase, explainCases, plotEntryCases, plotSeriesCases, typoCases } from '../support/blowups.ts';
+import { checkDerivativeChain, checkExplainCase, checkPlotSeries, checkTypoCase, derivativeChainCases, explainCases, plotEntryCases, plotSeriesCases, typoCases } from '../support/blowups.ts';
 
 /**
  * `npm run fuzz`: the blow-up searches of test/robustness.test.ts (issue 12, items 13–15), for
@@ -46,6 +46,10 @@ describe('fuzzing blow-ups', () => {
       }
     }
     console.log(`plot entries: ${tried} tried, no violation`);
+  }, (seconds + 120) * 1000);
+
+  it('chains of derivatives of derivatives: compiled, or AD3009 on a derivative, in bounded time', () => {
+    search('derivative chains', (s) => derivativeChainCases(5, s), (c) => checkDerivativeChain(c.source));
   }, (seconds + 120) * 1000);
 
   it('explain graphs of up to 1,200 lets', () => {

@@ -49,6 +49,37 @@ export function* typoCases(count: number, seed: number) {
   }
 }
 
+/**
+ * Chains of derivatives of derivatives, `fK(x) = f(K-1)(x) + grad(f(K-1))(x)` and variations with
+ * jvp: a derivative inlines every call and expands every derivative of what it differentiates, so
+ * each level multiplies the code (AD3009 stops it). Depths from 1 to 400 levels.
+ */
+export function* derivativeChainCases(count: number, seed: number) {
+  const rand = prng(seed);
+  for (let i = 0; i < count; i++) {
+    const depth = rand() < 0.3 ? int(rand, 1, 6) : int(rand, 7, 400);
+    const term = (k: number) => (rand() < 0.5 ? `grad(f${k})(x)` : `jvp(f${k})(x, ${int(rand, 1, 3)})`);
+    const body = (k: number) => (rand() < 0.5 ? `f${k}(x) + ${term(k)}` : `${term(k)} * 0.5 - cos(f${k}(x))`);
+    const source = ['fn f0(x) = sin(x) * x + exp(-x * x)', ...Array.from({ length: depth }, (_, k) => `fn f${k + 1}(x) = ${body(k)}`)].join('\n') + '\n';
+    yield { label: `derivative chain #${i} (seed ${seed}, ${depth} levels)`, source };
+  }
+}
+
+/** A derivative chain compiles, or stops at AD3009 on one of its derivatives, within 30 s. */
+export function checkDerivativeChain(source: string): string | undefined {
+  const t0 = performance.now();
+  const { result, problem } = examine(source, { format: false });
+  const ms = performance.now() - t0;
+  if (problem) return problem;
+  if (ms > 30_000) return `took ${ms.toFixed(0)} ms`;
+  if (result!.code !== undefined) return undefined;
+  const [first, ...rest] = result!.diagnostics;
+  if (first?.code !== 'AD3009' || rest.length > 0) return `expected AD3009 alone, got ${result!.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`;
+  const at = source.slice(first.span.start, first.span.end);
+  if (!/^(grad|jvp)\(f\d+\)\(x(, \d)?\)$/.test(at)) return `AD3009 at '${at}', not at a derivative`;
+  return undefined;
+}
+
 /** The textbook optimal-string-alignment distance (a full table), for short names. */
 export function referenceDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
