@@ -18,7 +18,7 @@ import { instantiate } from './support/instantiate.ts';
 const dir = mkdtempSync(join(tmpdir(), 'adc-derivatives-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const seed = readFileSync(new URL('../examples/seed.ad', import.meta.url), 'utf8');
-const exportsOf = (code: string) => /export \{([^}]*)\};\s*$/.exec(code)![1].split(',').map((s) => s.trim().split(/\s+as\s+/).pop()!);
+const exportsOf = (code: string) => /export \{([^}]*)\};\s*$/.exec(code)![1].split(',').filter((spec) => spec.trim() !== '').map((s) => s.trim().split(/\s+as\s+/).pop()!);
 
 describe('the derivatives option', () => {
   it('defaults to grad, whose output is unchanged', () => {

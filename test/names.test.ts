@@ -304,7 +304,7 @@ describe('global names', () => {
         runInContext(`const g = globalThis; for (const name of Object.getOwnPropertyNames(g)) if (!${JSON.stringify(globalsUsed)}.includes(name)) delete g[name];`, context);
         expect(runInContext('Object.getOwnPropertyNames(this).sort()', context)).toEqual([...globalsUsed].sort());
         const match = /export \{([^}]*)\};\s*$/.exec(result.code!)!;
-        const entries = match[1].split(',').map((spec) => spec.trim().split(/\s+as\s+/));
+        const entries = match[1].split(',').filter((spec) => spec.trim() !== '').map((spec) => spec.trim().split(/\s+as\s+/));
         const body = `${result.code!.slice(0, match.index)}\n({ ${entries.map(([local, exported = local]) => `${JSON.stringify(exported)}: ${local}`).join(', ')} })`;
         const m = runInContext(`'use strict';\n${body}`, context) as Record<string, (...args: unknown[]) => unknown>;
         // In that realm the WebAssembly module instantiates: functions with arrays do not fall back to JavaScript.

@@ -126,9 +126,11 @@ describe('compile time grows linearly', () => {
     const large = chainSource(4_000);
     const compiled = (source: string) => expect(compileSync(source).code).toBeDefined();
     compiled(small); // warm
-    // The least of two runs on both sides (one run of the large chain alone failed at 8.2× while the
-    // whole suite ran beside it: a garbage collection, not the compiler).
-    const ratio = leastCpuMs(() => compiled(large), 2) / leastCpuMs(() => compiled(small), 2);
+    // The least of three runs on both sides (one run of the large chain alone failed at 8.2× while the
+    // whole suite ran beside it: a garbage collection, not the compiler; the least of two still read
+    // 8.3–8.8 four times in session 10 with the fuzz search beside the suite, where the same compiler
+    // alone reads 4.7–6.0: the large chain's CPU, GC threads included, varied 181–445 ms run to run).
+    const ratio = leastCpuMs(() => compiled(large), 3) / leastCpuMs(() => compiled(small), 3);
     expect(ratio).toBeLessThan(8);
   });
 });

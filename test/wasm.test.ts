@@ -285,7 +285,7 @@ describe('the module', () => {
   it('falls back to the JS functions where WebAssembly is missing, with the same results', () => {
     const code = compileSync(source, { target: 'wasm' }).code!;
     const match = /export \{([^}]*)\};\s*$/.exec(code)!;
-    const entries = match[1].split(',').map((spec) => spec.trim().split(/\s+as\s+/));
+    const entries = match[1].split(',').filter((spec) => spec.trim() !== '').map((spec) => spec.trim().split(/\s+as\s+/));
     const body = `${code.slice(0, match.index)}\n({ ${entries.map(([local, exported = local]) => `${JSON.stringify(exported)}: ${local}`).join(', ')} })`;
     const context = createContext({});
     runInContext('delete globalThis.WebAssembly', context);
@@ -300,7 +300,7 @@ describe('the module', () => {
   it.skipIf(!existsSync('/usr/bin/chromium'))('runs as WebAssembly in Chromium, on the main thread and in a worker', async () => {
     const { chromium } = await import('playwright-core');
     const code = compileSync(source, { target: 'wasm' }).code!;
-    const module = code.replace(/export \{([^}]*)\};\s*$/, (_, list: string) => `self.m = { ${list.split(',').map((spec) => spec.trim().split(/\s+as\s+/)).map(([l, e = l]) => `${JSON.stringify(e)}: ${l}`).join(', ')} };`);
+    const module = code.replace(/export \{([^}]*)\};\s*$/, (_, list: string) => `self.m = { ${list.split(',').filter((spec) => spec.trim() !== '').map((spec) => spec.trim().split(/\s+as\s+/)).map(([l, e = l]) => `${JSON.stringify(e)}: ${l}`).join(', ')} };`);
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
     try {
       const page = await browser.newPage();
