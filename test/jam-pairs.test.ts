@@ -16,7 +16,7 @@ import { constant, variable, type Instr, type IrFunction, type Operand, type Ori
 import { compileSync } from '../src/index.ts';
 import { gmmData, gmmForward, mlpData, mlpForward, type GradValue } from './oracle/arrays.ts';
 import fc from 'fast-check';
-import { checkArraySource, pairCaseArb } from './support/array-programs.ts';
+import { checkArraySource, nestArguments, pairCaseArb } from './support/array-programs.ts';
 import { both, checkTargetsAgree, compare } from './support/targets.ts';
 import { instantiate } from './support/instantiate.ts';
 
@@ -98,9 +98,7 @@ describe("MLP: rows k and k − 1 per pass of the reversed loop over the rows, W
 });
 
 describe('reduced nests in a point loop: gradients against finite differences, and whether the pass applies', () => {
-  const x = [0.5, -0.2, 0.9, 1.3, -0.7];
-  const A = [x, x.map((v) => v * 0.5), x.map((v) => -v), x.map((v) => v + 0.25), x.map((v) => v * v)];
-  const at = (n: number) => [x.slice(0, n), A.slice(0, n).map((r) => r.slice(0, n)), 0.7];
+  const at = nestArguments;
   const calls = [0, 1, 2, 3, 4, 5].map(at);
   const cases: [name: string, source: string, applies: boolean][] = [
     ['a triangular nest per point, A[i, j] shared (GMM\'s shape)', 'fn f(x: vec[n], A: mat[n, n], s) = sum(p: sum(i: (x[i] - x[p] + sum(j in 0..i: A[i, j] * (x[j] - x[p])))^2))', true],

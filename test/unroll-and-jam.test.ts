@@ -18,7 +18,7 @@ import { constant, variable, type Expr, type Instr, type IrFunction, type Operan
 import { compileSync } from '../src/index.ts';
 import { gmmData, gmmForward, polyData, polyForward, type GradValue } from './oracle/arrays.ts';
 import fc from 'fast-check';
-import { checkArrayCase, checkArraySource, jamCaseArb, newStats } from './support/array-programs.ts';
+import { checkArrayCase, checkArraySource, jamCaseArb, nestArguments, newStats } from './support/array-programs.ts';
 import { instantiate } from './support/instantiate.ts';
 import { both, checkTargetsAgree, compare, type Module as TargetModule } from './support/targets.ts';
 import { compileToIr } from '../src/compile.ts';
@@ -103,9 +103,7 @@ describe("polyfit: four k per pass over the reversed loop's j, d$c[j] written on
 });
 
 describe('reduced loop nests: gradients against finite differences, and whether the pass applies', () => {
-  const x = [0.5, -0.2, 0.9, 1.3, -0.7];
-  const A = [x, x.map((v) => v * 0.5), x.map((v) => -v), x.map((v) => v + 0.25), x.map((v) => v * v)];
-  const at = (n: number) => [x.slice(0, n), A.slice(0, n).map((r) => r.slice(0, n)), 0.7];
+  const at = nestArguments;
   // Sizes 0 to 5: no iteration, 1–3 (no group of four, the rows alone), one group, one group and a row left.
   const calls = [0, 1, 2, 3, 4, 5].map(at);
   const cases: [name: string, source: string, applies: boolean][] = [

@@ -1595,3 +1595,14 @@ export function checkJamCase(c: ArrayCase, stats: ArrayStats = newStats(), note 
   }
   return fired;
 }
+
+/**
+ * Arguments (x: vec[n], A: mat[n, n], s) of the reduced loop nests that test/unroll-and-jam.test.ts
+ * and test/jam-pairs.test.ts compile, at size n ≤ 5: distinct values, A's rows scaled, negated,
+ * shifted and squared copies of x, so no two gradient entries agree by accident.
+ */
+export function nestArguments(n: number): [number[], number[][], number] {
+  const x = [0.5, -0.2, 0.9, 1.3, -0.7];
+  const A = [x, x.map((v) => v * 0.5), x.map((v) => -v), x.map((v) => v + 0.25), x.map((v) => v * v)];
+  return [x.slice(0, n), A.slice(0, n).map((r) => r.slice(0, n)), 0.7];
+}
