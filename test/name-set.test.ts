@@ -58,4 +58,19 @@ describe('NameSet and NameMap', () => {
       }),
     );
   });
+  it('copy and restore walk the entries held, not every number seen (the reverse sweep copies at each loop)', () => {
+    const map = new NameMap<number>();
+    for (let n = 1; n <= 100_000; n++) map.set(temporaryName(n), n);
+    for (let n = 1; n < 100_000; n++) map.delete(temporaryName(n));
+    const copy = map.copy();
+    // (Its slots: the work copy and restore do. One entry is held, so one slot, not 100,000.)
+    expect((copy as unknown as { slots: number[] }).slots).toHaveLength(1);
+    expect(copy.get(temporaryName(100_000))).toBe(100_000);
+    expect(copy.get(temporaryName(5))).toBeUndefined();
+    map.set(temporaryName(7), 7);
+    map.restore(copy);
+    expect(map.get(temporaryName(7))).toBeUndefined();
+    expect(map.get(temporaryName(100_000))).toBe(100_000);
+    expect((map as unknown as { slots: number[] }).slots).toHaveLength(1);
+  });
 });
