@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileSync, formatDiagnostics, type CompileOptions } from '../src/index.ts';
 import { instantiate } from './support/instantiate.ts';
+import { compileAndLoad } from './support/load.ts';
 import { diagnose } from './support/diagnostics.ts';
 import { explain } from '../src/explain/index.ts';
 import fc from 'fast-check';
@@ -233,6 +234,65 @@ describe('counter-examples the nested property test found (test/arrays-propertie
       expectClose(g.gradient[x[0]], centralDifferences((...a) => m.f(...a), args)[0], 1e-7, name);
     });
   }
+});
+
+describe("a nested gradient's loop over t^j counted the same way in f and fGrad (fuzz seed 1892944636)", () => {
+  // The nested reverse sweep's loop, counting down, is counted up when its iterations are
+  // independent, so that t^j becomes a running product (reduce-strength.ts). fGrad's forward copy
+  // of that loop also stores each iteration's cosh for its own reverse sweep; that store made the
+  // loop look dependent, so fGrad kept Math.pow and the downward order of additions: its value
+  // differed from f's in the last bit (at every point below, on both targets, before the fix).
+  const derivatives: CompileOptions = { derivatives: ['grad', 'jvp', 'hvp'] };
+  const values = (m: Record<string, Fn>, args: Arg[], out: Record<string, unknown>) => ({
+    f: m.f(...args),
+    fGrad: m.fGrad(...args).value,
+    fGradInto: m.fGradInto(out, ...args),
+    fJvp: m.fJvp({}, ...args).value,
+    fHvp: m.fHvp({}, ...args).value,
+  });
+  const expectSameBits = (v: Record<string, number>, what: string) => {
+    for (const [name, value] of Object.entries(v)) expect(Object.is(value, v.f), `${what}: ${name} ${value} vs f ${v.f}`).toBe(true);
+  };
+  const points: [number, number[]][] = [
+    [0.75, [0.5, -0.25, 1, 0.125, -0.75]],
+    [1.25, [-0.5, 0.3, 0.7, -1, 0.2, 0.9]],
+    [-0.6, [0.1, 0.2, 0.3, 0.4]],
+    [0.9, [1, -1, 0.5, -0.5, 0.25, -0.25, 2]],
+    [0.8816882371902466, [-0.6155798435211182, 0.15974313020706177, -0.5324759483337402, -0.5821031928062439, 0.5751470327377319]],
+  ];
+  const cases: [string, string][] = [
+    // The reduced program: the cosh stored at y's index j.
+    ['a power of the index, stored at the index', 'fn inner(x, y: vec[n]) = sum(j: tanh(y[j] + x^j))'],
+    // The cosh stored in an inner loop, at i·n + j: the outer loop over i (with x^i) is counted up too.
+    ['a power of the outer index, stored in an inner loop', 'fn inner(x, y: vec[n]) = sum(i: x^i * y[i] * sum(j: tanh(y[j] * x + i)))'],
+  ];
+  for (const [name, inner] of cases) {
+    it(name, () => {
+      const m = load(`${inner}\nfn f(x, y: vec[n]) = grad(inner, x)(x, y)`, derivatives);
+      for (const [x, y] of points) {
+        expectSameBits(values(m, [x, y], { y: new Float64Array(y.length) }), `${name} at x = ${x}`);
+        expectClose(m.fGrad(x, y).gradient.x, centralDifferences((...a) => m.f(...a), [x, y])[0], 1e-6, name);
+      }
+    });
+  }
+  it('the same on the wasm target, whose f and fGrad come from the same loops', async () => {
+    for (const [name, inner] of cases) {
+      const m = (await compileAndLoad(`${inner}\nfn f(x, y: vec[n]) = grad(inner, x)(x, y)`, { target: 'wasm' })) as unknown as Record<string, Fn>;
+      for (const [x, y] of points) expectSameBits({ f: m.f(x, y), fGrad: m.fGrad(x, y).value }, `${name} (wasm) at x = ${x}`);
+    }
+  });
+  it("the fuzz search's program", () => {
+    const m = load(
+      `fn inner(A: mat[n, n], y: vec[n], B: mat[m, n]) = sum(i: y[i] + (prod(j in 0..n-1: tanh(y[j] + (tanh(A[i, i])^j)))^3)) - (tanh(prod(i in 0..m-1: atan(0.5 * i)))^2)
+fn f(A: mat[n, n], y: vec[n], B: mat[m, n]) = sum(i: sum(j: grad(inner, A)(A, y, B)[i, j]^2))`,
+      derivatives,
+    );
+    const A = [[-1, -1.1369, 0.7123, -0.5, -0.1263], [0.6635, 0, -1.4774, 0.5977, -0.47], [-0.4196, 1, 0.0559, 1.2049, 0.6301], [0, 0.5, -0.722, -0.2932, -0.0012], [-0.5, 1.2, 1.4999999999999973, 0, 0.3688]];
+    const y = [0, 0, -0.4558, 0, -0.0263];
+    const B = [[-1, 0, -1.4697, -1.4334, -1.4393], [0.9243, 0.001, 1.2052, 0, 1.5]];
+    const out = { A: A.map(() => new Float64Array(5)), y: new Float64Array(5), B: B.map(() => new Float64Array(5)) };
+    expectSameBits(values(m, [A, y, B], out), 'the fuzz program');
+  });
 });
 
 describe('values the forward sweep stored, in a branch recomputed by the nested reverse sweep (seed −1804869203)', () => {

@@ -165,6 +165,23 @@ function reduce(e: Expr, negated: NameMap<Operand>, temp: (e: Expr) => Operand, 
 function runningPowers(fn: IrFunction, names: NameSupply): IrFunction {
   // Code without a loop has no index to make powers of: returned as it is, not copied.
   if (!hasLoop(fn.body) && !(fn.reverse && hasLoop(fn.reverse))) return fn;
+  // What ownElement reads of the whole function: the constants defined once (the trip counts of
+  // inner loops), and the flat arrays no other name refers to (no copy, row or select of them).
+  const outside: Outside = { constants: new NameMap<Expr>(), arrays: new Set<string>() };
+  const twice = new Set<string>();
+  const aliased = new Set<string>();
+  const collect = (i: Instr) => {
+    if (i.kind === 'array' && !i.rows) outside.arrays.add(i.target);
+    if ((i.kind === 'const' || i.kind === 'let' || i.kind === 'set') && i.expr && (i.expr.op === 'copy' || i.expr.op === 'row' || i.expr.op === 'select'))
+      for (const o of i.expr.args) if (o.kind === 'var') aliased.add(o.name);
+    if (i.kind !== 'const') return;
+    if (outside.constants.has(i.target)) twice.add(i.target);
+    outside.constants.set(i.target, i.expr);
+  };
+  forEachInstr(fn.body, collect);
+  if (fn.reverse) forEachInstr(fn.reverse, collect);
+  for (const name of twice) outside.constants.delete(name);
+  for (const name of aliased) outside.arrays.delete(name);
   // (A loop of pushes, not a flatMap: straight-line code would make an array per instruction.)
   const rewrite = (block: readonly Instr[]): Instr[] => {
     const out: Instr[] = [];
@@ -172,7 +189,7 @@ function runningPowers(fn: IrFunction, names: NameSupply): IrFunction {
       const instr = block[k];
       if (instr.kind === 'if') out.push(mapNested(instr, rewrite));
       else if (instr.kind !== 'loop') out.push(instr);
-      else for (const i of withRunningPowers(mapNested(instr, rewrite) as Loop, names)) out.push(i);
+      else for (const i of withRunningPowers(mapNested(instr, rewrite) as Loop, names, outside)) out.push(i);
     }
     return out;
   };
@@ -190,8 +207,14 @@ function hasLoop(block: readonly Instr[]): boolean {
 
 type Loop = Extract<Instr, { kind: 'loop' }>;
 
+/** What runningPowers knows of the whole function, for ownElement. */
+interface Outside {
+  readonly constants: NameMap<Expr>;
+  readonly arrays: Set<string>;
+}
+
 /** The loop with its index powers made running products, and the instructions before it that start them. */
-function withRunningPowers(loop: Loop, names: NameSupply): Instr[] {
+function withRunningPowers(loop: Loop, names: NameSupply, outside: Outside): Instr[] {
   if (loop.exit || loop.from.kind !== 'const') return [loop];
   const from = loop.from.value;
   const local = declaredIn(loop.body);
@@ -230,7 +253,7 @@ function withRunningPowers(loop: Loop, names: NameSupply): Instr[] {
   };
   find(loop.body);
   if (powers.size === 0) return [loop];
-  if (loop.descending && !iterationsIndependent(loop)) return [loop];
+  if (loop.descending && !iterationsIndependent(loop, outside)) return [loop];
   const replace = (block: readonly Instr[]): Instr[] =>
     block.map((i): Instr => {
       if (i.kind === 'if') return { ...i, then: replace(i.then), else: replace(i.else) };
@@ -261,26 +284,132 @@ function withRunningPowers(loop: Loop, names: NameSupply): Instr[] {
 
 /**
  * Whether a loop's iterations may run in any order: none writes what another reads. Its body sets
- * no variable from outside it, stores only by accumulating (`+=`), reads no array it accumulates
- * into and no outside variable it adds to, and holds no loop with state.
+ * no variable from outside it, stores only by accumulating (`+=`) or into an element of its own
+ * (`ownElement`), reads no array it stores into and no outside variable it adds to, and holds no
+ * loop with state.
+ *
+ * The answer must be the same for every copy of a loop: a value function's, and the forward
+ * sweep's copy in fGrad, which also stores each iteration's costly values (a cosh, a nested
+ * reduction's result) for its reverse sweep (src/ad/loops.ts), one element per iteration. Those
+ * stores are of the own-element kind, so both copies count up, compute the same running powers and
+ * add in the same order: f and fGrad return the same value to the bit.
  */
-function iterationsIndependent(loop: Loop): boolean {
+function iterationsIndependent(loop: Loop, outside: Outside): boolean {
   if (loop.carried || loop.reduction) return false;
   const local = declaredIn(loop.body);
-  const accumulated = new Set<string>();
+  const written = new Set<string>();
+  const stores = new Map<string, number>();
   let independent = true;
   forEachInstr(loop.body, (i) => {
     if (i.kind === 'set' && !local.has(i.target)) independent = false;
-    if (i.kind === 'add' && !local.has(i.target)) accumulated.add(i.target);
+    if (i.kind === 'add' && !local.has(i.target)) written.add(i.target);
     if (i.kind === 'store') {
-      if (!i.accumulate) independent = false;
-      accumulated.add(i.array);
+      written.add(i.array);
+      stores.set(i.array, (stores.get(i.array) ?? 0) + 1);
     }
     if (i.kind === 'loop' && (i.carried || i.exit)) independent = false;
   });
+  if (!independent) return false;
+  const own = ownElement(loop, outside);
   forEachInstr(loop.body, (i) => {
+    if (i.kind === 'store' && !i.accumulate && !(stores.get(i.array) === 1 && own(i))) independent = false;
     const reads = i.kind === 'store' ? [i.index, ...i.expr.args] : readsOf(i);
-    for (const o of reads) if (o.kind === 'var' && accumulated.has(o.name)) independent = false;
+    for (const o of reads) if (o.kind === 'var' && written.has(o.name)) independent = false;
   });
   return independent;
+}
+
+/**
+ * A test of whether a store writes an element of its own: different iterations of the loop write
+ * different elements. Its index is, in each iteration `i`, in a block [i·W + s, i·W + s + W) with
+ * W and s the same in every iteration, so the blocks do not meet:
+ *   - the loop's index plus a value the loop does not change (W = 1): `saved[j]`, `saved[i·n + j]`;
+ *   - a block times E plus the index of an inner loop less its start, E being that inner loop's
+ *     trip count max(to - from, 0) with bounds the loop does not change (W · E): `saved[i·n + j]`
+ *     in an inner loop over j in 0..n, as src/ad/loops.ts stores a nested loop's costly values.
+ * `outside` holds the function's constants defined once, where E is defined (before the loops),
+ * and its flat arrays no other name refers to: the array stored is one of those, allocated outside
+ * the loop (as every saved value's is), so no other store in the loop writes it under another name.
+ * With the array stored nowhere else in the loop and never read in it, the order the iterations
+ * run in changes nothing. No old value to restore either.
+ */
+function ownElement(loop: Loop, outside: Outside): (store: Extract<Instr, { kind: 'store' }>) => boolean {
+  const changed = new Set<string>();
+  forEachInstr(loop.body, (i) => {
+    if (i.kind === 'set' || i.kind === 'add' || i.kind === 'let') changed.add(i.target);
+  });
+  const declaredHere = declaredIn(loop.body);
+  // The form of each constant of the body, by name (a name defined twice has none).
+  type Form = { kind: 'fixed' } | { kind: 'block' } | { kind: 'scaled'; by: Operand } | { kind: 'index'; of: Loop } | { kind: 'within'; of: Loop };
+  const forms = new Map<string, Form | undefined>();
+  const fixed: Form = { kind: 'fixed' };
+  const formOf = (o: Operand): Form | undefined => {
+    if (o.kind === 'const') return fixed;
+    if (o.name === loop.index) return { kind: 'block' };
+    if (forms.has(o.name)) return forms.get(o.name);
+    return declaredHere.has(o.name) || changed.has(o.name) ? undefined : fixed;
+  };
+  // What a name outside the loop is defined as, through copies.
+  const resolve = (o: Operand): Operand => {
+    for (let k = 0; k < 100 && o.kind === 'var'; k++) {
+      const d = outside.constants.get(o.name);
+      if (!d || d.op !== 'copy') break;
+      o = d.args[0];
+    }
+    return o;
+  };
+  const same = (a: Operand, b: Operand) => {
+    const [x, y] = [resolve(a), resolve(b)];
+    return x.kind === 'const' ? y.kind === 'const' && Object.is(x.value, y.value) : y.kind === 'var' && x.name === y.name;
+  };
+  // Whether e is the trip count of inner loop m, max(to - from, 0), its bounds unchanged by the loop.
+  const tripCount = (e: Operand, m: Loop) => {
+    if (formOf(m.from)?.kind !== 'fixed' || formOf(m.to)?.kind !== 'fixed' || formOf(e)?.kind !== 'fixed') return false;
+    const r = resolve(e);
+    const d = r.kind === 'var' ? outside.constants.get(r.name) : undefined;
+    if (!d || d.op !== 'max' || !same(d.args[1], constant(0))) return false;
+    const span = resolve(d.args[0]);
+    const sd = span.kind === 'var' ? outside.constants.get(span.name) : undefined;
+    if (sd?.op === 'sub' && same(sd.args[0], m.to) && same(sd.args[1], m.from)) return true;
+    return m.from.kind === 'const' && m.from.value === 0 && same(span, m.to);
+  };
+  const formOfExpr = (e: Expr): Form | undefined => {
+    const op = e.op;
+    if (e.args.every((o) => formOf(o)?.kind === 'fixed')) return op === 'load' || op === 'row' || op === 'call' ? undefined : fixed;
+    if (op === 'copy') return formOf(e.args[0]);
+    if (e.args.length !== 2) return undefined;
+    const [x, y] = e.args;
+    const a = formOf(x);
+    const b = formOf(y);
+    if (!a || !b) return undefined;
+    if (op === 'add' && a.kind === 'block' && b.kind === 'fixed') return a;
+    if (op === 'add' && a.kind === 'fixed' && b.kind === 'block') return b;
+    if (op === 'sub' && a.kind === 'block' && b.kind === 'fixed') return a;
+    if (op === 'mul' && a.kind === 'block' && b.kind === 'fixed') return { kind: 'scaled', by: y };
+    if (op === 'mul' && a.kind === 'fixed' && b.kind === 'block') return { kind: 'scaled', by: x };
+    if (op === 'sub' && a.kind === 'index' && b.kind === 'fixed' && same(y, a.of.from)) return { kind: 'within', of: a.of };
+    if (op === 'add' && a.kind === 'scaled' && b.kind === 'within' && tripCount(a.by, b.of)) return { kind: 'block' };
+    if (op === 'add' && a.kind === 'within' && b.kind === 'scaled' && tripCount(b.by, a.of)) return { kind: 'block' };
+    return undefined;
+  };
+  // An inner loop's index is its distance from the start when that start is 0.
+  const indexForm = (m: Loop): Form => (m.from.kind === 'const' && m.from.value === 0 ? { kind: 'within', of: m } : { kind: 'index', of: m });
+  const seen = new Set<string>();
+  const walk = (block: readonly Instr[]) => {
+    for (const i of block) {
+      if (i.kind === 'if') {
+        walk(i.then);
+        walk(i.else);
+      } else if (i.kind === 'loop') {
+        forms.set(i.index, indexForm(i));
+        if (i.exit) walk(i.exit.body);
+        walk(i.body);
+      } else if (i.kind === 'const') {
+        forms.set(i.target, seen.has(i.target) ? undefined : formOfExpr(i.expr));
+        seen.add(i.target);
+      }
+    }
+  };
+  walk(loop.body);
+  return (store) => !store.old && outside.arrays.has(store.array) && !declaredHere.has(store.array) && formOf(store.index)?.kind === 'block';
 }
