@@ -16,7 +16,7 @@ import { constant, variable, type Instr, type IrFunction, type Operand, type Ori
 import { compileSync } from '../src/index.ts';
 import { gmmData, gmmForward, mlpData, mlpForward, type GradValue } from './oracle/arrays.ts';
 import fc from 'fast-check';
-import { checkArraySource, nestArguments, pairCaseArb } from './support/array-programs.ts';
+import { checkArraySource, expectNear, flatGradient, nestArguments, pairCaseArb } from './support/array-programs.ts';
 import { both, checkTargetsAgree, compare } from './support/targets.ts';
 import { instantiate } from './support/instantiate.ts';
 
@@ -27,20 +27,6 @@ function compiled(source: string, options: { derivatives?: ('grad' | 'hvp')[]; t
   const r = compileSync(source, { filename: 'pairs.ad', ...options });
   if (r.code === undefined) throw new Error(r.diagnostics.map((d) => `${d.code} ${d.message}`).join('; '));
   return { code: r.code, m: (options.target === 'wasm' ? {} : instantiate(r.code)) as unknown as Module };
-}
-
-const flat = (g: Record<string, GradValue>) =>
-  Object.values(g).flatMap((v) => (typeof v === 'number' ? [v] : v instanceof Float64Array ? Array.from(v) : v.flatMap((r) => Array.from(r))));
-
-/** Every entry within tol of the largest expected entry. */
-function expectNear(actual: Record<string, GradValue>, expected: Record<string, GradValue>, tol: number): void {
-  expect(Object.keys(actual)).toEqual(Object.keys(expected));
-  const [a, e] = [flat(actual), flat(expected)];
-  expect(a.length).toBe(e.length);
-  const scale = Math.max(1, ...e.map(Math.abs));
-  e.forEach((v, k) => {
-    if (!(Math.abs(a[k] - v) <= tol * scale)) expect.fail(`entry ${k}: ${a[k]}, expected ${v}`);
-  });
 }
 
 describe('GMM: points i and i − 1 per pass of the reversed loop over the points', () => {
@@ -195,7 +181,7 @@ describe('on the wasm target: the same pairs, within 1e-14 of the JS target', ()
     const d = gmmData(7, 3, N, 90 + N);
     const args = [d.alpha, d.mu, d.q, d.l, d.x, 0.8, 1.5];
     const js = gmm.js.gmmGrad(...args) as { value: number; gradient: Record<string, GradValue> };
-    const scale = Math.max(Math.abs(js.value), ...flat(js.gradient).map(Math.abs));
+    const scale = Math.max(Math.abs(js.value), ...flatGradient(js.gradient).map(Math.abs));
     compare(gmm.wasm.gmmGrad(...args), js, scale, `N = ${N}`);
   });
   it('on 30 random nests in a point loop', () => {

@@ -18,7 +18,7 @@ import { constant, variable, type Expr, type Instr, type IrFunction, type Operan
 import { compileSync } from '../src/index.ts';
 import { gmmData, gmmForward, polyData, polyForward, type GradValue } from './oracle/arrays.ts';
 import fc from 'fast-check';
-import { checkArrayCase, checkArraySource, jamCaseArb, nestArguments, newStats } from './support/array-programs.ts';
+import { checkArrayCase, checkArraySource, expectNear, flatGradient, jamCaseArb, nestArguments, newStats } from './support/array-programs.ts';
 import { instantiate } from './support/instantiate.ts';
 import { both, checkTargetsAgree, compare, type Module as TargetModule } from './support/targets.ts';
 import { compileToIr } from '../src/compile.ts';
@@ -34,20 +34,6 @@ function compiled(source: string, derivatives?: ('grad' | 'hvp')[]): { code: str
   const r = compileSync(source, { filename: 'jam.ad', ...(derivatives && { derivatives }) });
   if (r.code === undefined) throw new Error(r.diagnostics.map((d) => `${d.code} ${d.message}`).join('; '));
   return { code: r.code, m: instantiate(r.code) as unknown as Module };
-}
-
-const flat = (g: Record<string, GradValue>) =>
-  Object.values(g).flatMap((v) => (typeof v === 'number' ? [v] : v instanceof Float64Array ? Array.from(v) : v.flatMap((r) => Array.from(r))));
-
-/** Every entry within tol of the largest expected entry. */
-function expectNear(actual: Record<string, GradValue>, expected: Record<string, GradValue>, tol: number): void {
-  expect(Object.keys(actual)).toEqual(Object.keys(expected));
-  const [a, e] = [flat(actual), flat(expected)];
-  expect(a.length).toBe(e.length);
-  const scale = Math.max(1, ...e.map(Math.abs));
-  e.forEach((v, k) => {
-    if (!(Math.abs(a[k] - v) <= tol * scale)) expect.fail(`entry ${k}: ${a[k]}, expected ${v}`);
-  });
 }
 
 describe('GMM: rows j down to j − 3 of the reversed loop over c < j per pass', () => {
@@ -188,7 +174,7 @@ describe('the exclusions, on the IR: a nest is left as it is', () => {
 /** Both targets' results for one call: wasm within 1e-14 of the JS target's largest gradient entry (or value). */
 function sameOnBothTargets(m: { js: TargetModule; wasm: TargetModule }, name: string, args: unknown[], where: string): void {
   const js = m.js[name](...args) as { value: number; gradient: Record<string, GradValue> };
-  const scale = Math.max(Math.abs(js.value), ...flat(js.gradient).map(Math.abs));
+  const scale = Math.max(Math.abs(js.value), ...flatGradient(js.gradient).map(Math.abs));
   compare(m.wasm[name](...args), js, scale, where);
 }
 

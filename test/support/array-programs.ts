@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { compileSync, formatDiagnostics, type CompileOptions } from '../../src/index.ts';
 import { instantiate } from './instantiate.ts';
+import type { GradValue } from '../oracle/arrays.ts';
 
 /**
  * Random, well-typed array programs for the property test of the array compiler
@@ -1605,4 +1606,18 @@ export function nestArguments(n: number): [number[], number[][], number] {
   const x = [0.5, -0.2, 0.9, 1.3, -0.7];
   const A = [x, x.map((v) => v * 0.5), x.map((v) => -v), x.map((v) => v + 0.25), x.map((v) => v * v)];
   return [x.slice(0, n), A.slice(0, n).map((r) => r.slice(0, n)), 0.7];
+}
+
+export const flatGradient = (g: Record<string, GradValue>) =>
+  Object.values(g).flatMap((v) => (typeof v === 'number' ? [v] : v instanceof Float64Array ? Array.from(v) : v.flatMap((r) => Array.from(r))));
+
+/** Every entry of a gradient within tol of the largest expected entry (or of 1), the same names in the same order. */
+export function expectNear(actual: Record<string, GradValue>, expected: Record<string, GradValue>, tol: number): void {
+  expect(Object.keys(actual)).toEqual(Object.keys(expected));
+  const [a, e] = [flatGradient(actual), flatGradient(expected)];
+  expect(a.length).toBe(e.length);
+  const scale = Math.max(1, ...e.map(Math.abs));
+  e.forEach((v, k) => {
+    if (!(Math.abs(a[k] - v) <= tol * scale)) expect.fail(`entry ${k}: ${a[k]}, expected ${v}`);
+  });
 }
