@@ -45,6 +45,8 @@ type Loop = Extract<Instr, { kind: 'loop' }>;
  */
 export function unrollAndJam(fn: IrFunction, names: NameSupply, options: { readonly pairs?: boolean } = {}): IrFunction {
   if (!fn.reverse) return fn;
+  // (Nothing to jam or pair without a loop: straight-line code is returned unwalked.)
+  if (!hasLoop(fn.body) && !hasLoop(fn.reverse)) return fn;
   // Work arrays allocated at the function's top level, and the second copies jamPairs gives them.
   const allocations = new Map<string, Extract<Instr, { kind: 'array' }>>();
   for (const i of [...fn.body, ...fn.reverse]) if (i.kind === 'array' && i.overwritten) allocations.set(i.target, i);
@@ -345,4 +347,13 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
   const restTo = outer.descending ? (zeroFrom ? rest : emit({ op: 'add', args: [outer.from, rest] })) : outer.to;
   out.push({ ...outer, index, from: restFrom, to: restTo, body: renameBlock([...before, inner, ...after], single), note: renameNote(outer.note, [single]) });
   return out;
+}
+
+/** Whether a loop is in the block, at its top level or in its branches. */
+function hasLoop(block: readonly Instr[]): boolean {
+  for (const i of block) {
+    if (i.kind === 'loop') return true;
+    if (i.kind === 'if' && (hasLoop(i.then) || hasLoop(i.else))) return true;
+  }
+  return false;
 }
