@@ -1,5 +1,5 @@
 import type { NameSupply } from '../ir/builder.ts';
-import { constant, forEachInstr, readsOf, variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
+import { constant, forEachInstr, hasLoop, readsOf, variable, type Expr, type Instr, type IrFunction, type Operand } from '../ir/ir.ts';
 import { isRunningPowerName } from '../emit/names.ts';
 import { addOncePerElement } from './accumulate-once.ts';
 import { renameVariables } from '../ir/rename.ts';
@@ -347,13 +347,4 @@ function jam(nest: Nest, names: NameSupply): Instr[] {
   const restTo = outer.descending ? (zeroFrom ? rest : emit({ op: 'add', args: [outer.from, rest] })) : outer.to;
   out.push({ ...outer, index, from: restFrom, to: restTo, body: renameBlock([...before, inner, ...after], single), note: renameNote(outer.note, [single]) });
   return out;
-}
-
-/** Whether a loop is in the block, at its top level or in its branches. */
-function hasLoop(block: readonly Instr[]): boolean {
-  for (const i of block) {
-    if (i.kind === 'loop') return true;
-    if (i.kind === 'if' && (hasLoop(i.then) || hasLoop(i.else))) return true;
-  }
-  return false;
 }

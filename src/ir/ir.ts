@@ -285,6 +285,15 @@ export function isBooleanOp(op: Op): boolean {
 }
 
 /** Calls fn on every instruction, nested ones included, in program order. */
+/** Whether a block holds a loop, at any depth (in its branches too). */
+export function hasLoop(block: readonly Instr[]): boolean {
+  for (let k = 0; k < block.length; k++) {
+    const i = block[k];
+    if (i.kind === 'loop' || (i.kind === 'if' && (hasLoop(i.then) || hasLoop(i.else)))) return true;
+  }
+  return false;
+}
+
 export function forEachInstr(body: readonly Instr[], fn: (instr: Instr) => void): void {
   // (Indexed: a for-of loop in code not yet optimised makes an iterator result per instruction.)
   for (let k = 0; k < body.length; k++) {

@@ -1,7 +1,7 @@
 import { simplify } from './builder.ts';
 import { NameMap } from './name-set.ts';
 import { mapBodies } from './constify.ts';
-import { constant, declaredIn, forEachInstr, mapNested, readsOf, variable, type Expr, type Instr, type IrFunction, type Operand } from './ir.ts';
+import { constant, declaredIn, forEachInstr, hasLoop, mapNested, readsOf, variable, type Expr, type Instr, type IrFunction, type Operand } from './ir.ts';
 import type { NameSupply } from './builder.ts';
 
 /**
@@ -194,15 +194,6 @@ function runningPowers(fn: IrFunction, names: NameSupply): IrFunction {
     return out;
   };
   return mapBodies(fn, rewrite);
-}
-
-/** Whether a block holds a loop, at any depth. */
-function hasLoop(block: readonly Instr[]): boolean {
-  for (let k = 0; k < block.length; k++) {
-    const i = block[k];
-    if (i.kind === 'loop' || (i.kind === 'if' && (hasLoop(i.then) || hasLoop(i.else)))) return true;
-  }
-  return false;
 }
 
 type Loop = Extract<Instr, { kind: 'loop' }>;

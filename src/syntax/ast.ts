@@ -56,13 +56,23 @@ export const derivativeTransforms: ReadonlySet<string> = new Set(['grad', 'jvp',
  * returning an array (the tangent has the value's shape), jacobian's unless f and x are both numbers.
  */
 export function isArrayDerivative(e: Extract<Expr, { kind: 'derivative' }>, functions: ReadonlyMap<string, FunctionDecl>, seen = new Set<string>()): boolean {
+  const decided = derivativeResult(e, functions);
+  // (`seen`: returnsArray's walk, finite before the checker refuses recursion.)
+  return typeof decided === 'boolean' ? decided : returnsArray(decided, functions, seen);
+}
+
+/**
+ * Whether a derivative's value is an array, where its form decides (a grad: its parameter is an
+ * array; a vjp or jacobian of an array parameter: yes); otherwise the function whose result
+ * decides (a jvp, or an array result of a number parameter), for returnsArray to follow.
+ */
+function derivativeResult(e: Extract<Expr, { kind: 'derivative' }>, functions: ReadonlyMap<string, FunctionDecl>): boolean | FunctionDecl {
   const target = derivativeTarget(e, functions);
   if (target === undefined) return false;
   const arrayParam = target.fn.params[target.param].type !== undefined;
   if (e.transform === 'grad') return arrayParam;
-  // (`seen`: returnsArray's walk, finite before the checker refuses recursion.)
-  const arrayValue = returnsArray(target.fn, functions, seen);
-  return e.transform === 'jvp' ? arrayValue : arrayValue || arrayParam;
+  if (e.transform !== 'jvp' && arrayParam) return true;
+  return target.fn;
 }
 
 /** The function a derivative differentiates, as written (`f` in `grad(f, x)`), if it is a name. */
@@ -363,13 +373,10 @@ export function returnsArray(fn: FunctionDecl, functions: ReadonlyMap<string, Fu
     // them, so the function's own statements are the ones to look at.)
     if (e.kind === 'name') return answer(f.params.some((p) => p.name === e.name && p.type) || f.body.some((s) => (s.kind === 'let' && s.name === e.name && s.indices) || (s.kind === 'var' && s.name === e.name && s.type)));
     if (e.kind === 'derivative') {
-      // isArrayDerivative's rule, its returnsArray followed here.
-      const target = derivativeTarget(e, functions);
-      if (target === undefined) return answer(false);
-      const arrayParam = target.fn.params[target.param].type !== undefined;
-      if (e.transform === 'grad') return answer(arrayParam);
-      if (e.transform !== 'jvp' && arrayParam) return answer(true);
-      f = target.fn;
+      // (isArrayDerivative, its returnsArray followed here.)
+      const decided = derivativeResult(e, functions);
+      if (typeof decided === 'boolean') return answer(decided);
+      f = decided;
       continue;
     }
     f = e.kind === 'call' ? functions.get(e.callee) : undefined;
