@@ -1,6 +1,7 @@
 import type { LineMap } from './diagnostics/span.ts';
 import { Section, type EmittedFunction } from './emit/js/emit-js.ts';
 import { calledNames, type FunctionDecl } from './syntax/ast.ts';
+import { calleesFirst } from './ir/call-graph.ts';
 
 /**
  * Compiled functions kept between compiles of the same file, for watch mode and the bundler
@@ -38,11 +39,10 @@ export class CompileCache {
 
   /**
    * The key of each function of `functions` (by name), given every function of the file by name
-   * and the options that change every function's code. One walk over the call graph, on an
-   * explicit stack (Tarjan's strongly connected components, which come out callees first). A
-   * function calling itself is one component; the functions of a larger cycle (mutual recursion,
-   * which the checks refuse today: AD3002) would share one part made of all their texts, places
-   * and outside callees.
+   * and the options that change every function's code, built callees first (the call graph's
+   * order, call-graph.ts) so that each key can name its callees' keys. A function calling itself
+   * names only its own text for that call. A function in a larger cycle (mutual recursion, which
+   * the checks refuse: AD3002) gets no key and is always compiled again.
    */
   keys(functions: readonly FunctionDecl[], table: ReadonlyMap<string, FunctionDecl>, source: string, lines: LineMap, options = ''): Map<string, string> {
     const optionsId = this.intern(`o${options}`);
@@ -61,67 +61,23 @@ export class CompileCache {
     };
     const lineOf = new Map<string, number>();
     const place = (fn: FunctionDecl) => lineOf.get(fn.name) ?? lineOf.set(fn.name, lines.position(fn.span.start).line).get(fn.name)!;
-    const callees = new Map<string, string[]>();
-    const calleesOf = (fn: FunctionDecl) => callees.get(fn.name) ?? callees.set(fn.name, [...calledNames(fn)].filter((name) => table.has(name))).get(fn.name)!;
-
-    // The functions of one component (callees all keyed already): one part for the component,
-    // relative to its first member by name, then one key per member, relative to that member.
-    const keyComponent = (members: FunctionDecl[]) => {
-      members.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      const first = members[0]!;
-      const origin = first.span.start;
-      const line = place(first);
-      const inside = new Set(members.map((m) => m.name));
-      const items: string[] = [`c${optionsId}`];
-      const outside = new Set<string>();
-      for (const m of members) {
-        items.push(`${m.name}\u0000${m.span.start - origin}\u0000${place(m) - line}\u0000${textOf(m)}`);
-        for (const name of calleesOf(m)) if (!inside.has(name)) outside.add(name);
-      }
-      for (const name of [...outside].sort()) {
+    const calleesOf = (fn: FunctionDecl) => [...calledNames(fn)].filter((name) => table.has(name) && name !== fn.name).sort();
+    const wanted = new Set(functions.map((fn) => fn.name));
+    for (const fn of calleesFirst(table, calleesOf)) {
+      // Its text and place, then each callee's key and place relative to it.
+      const origin = fn.span.start;
+      const line = place(fn);
+      const items: string[] = [`c${optionsId}`, `${fn.name}\u0000${textOf(fn)}`];
+      let complete = true;
+      for (const name of calleesOf(fn)) {
         const callee = table.get(name)!;
-        items.push(`${name}\u0000${callee.span.start - origin}\u0000${place(callee) - line}\u0000${keys.get(name)!}`);
+        const key = keys.get(name);
+        if (key === undefined) complete = false;
+        items.push(`${name}\u0000${callee.span.start - origin}\u0000${place(callee) - line}\u0000${key}`);
       }
-      const component = this.intern(items.join('\u0001'));
-      for (const m of members) keys.set(m.name, String(this.intern(`m${component}\u0000${m.name}\u0000${m.span.start - origin}\u0000${place(m) - line}`)));
-    };
-
-    const index = new Map<string, number>();
-    const low = new Map<string, number>();
-    const open: FunctionDecl[] = [];
-    const onOpen = new Set<string>();
-    const work: { fn: FunctionDecl; callees: string[]; next: number }[] = [];
-    const enter = (fn: FunctionDecl) => {
-      index.set(fn.name, index.size);
-      low.set(fn.name, index.get(fn.name)!);
-      open.push(fn);
-      onOpen.add(fn.name);
-      work.push({ fn, callees: calleesOf(fn), next: 0 });
-    };
-    for (const root of functions) {
-      if (index.has(root.name)) continue;
-      enter(root);
-      while (work.length > 0) {
-        const top = work[work.length - 1]!;
-        if (top.next < top.callees.length) {
-          const name = top.callees[top.next++]!;
-          if (!index.has(name)) enter(table.get(name)!);
-          else if (onOpen.has(name)) low.set(top.fn.name, Math.min(low.get(top.fn.name)!, index.get(name)!));
-          continue;
-        }
-        work.pop();
-        const parent = work[work.length - 1];
-        if (parent) low.set(parent.fn.name, Math.min(low.get(parent.fn.name)!, low.get(top.fn.name)!));
-        if (low.get(top.fn.name) !== index.get(top.fn.name)) continue;
-        const members: FunctionDecl[] = [];
-        for (let m: FunctionDecl | undefined; m !== top.fn; ) {
-          m = open.pop()!;
-          onOpen.delete(m.name);
-          members.push(m);
-        }
-        keyComponent(members);
-      }
+      if (complete) keys.set(fn.name, String(this.intern(items.join('\u0001'))));
     }
+    for (const name of keys.keys()) if (!wanted.has(name)) keys.delete(name);
     return keys;
   }
 
